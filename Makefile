@@ -1,0 +1,83 @@
+# ldprof - one plain Makefile. `make list` prints the targets.
+#
+#   build/libldprof.so   the agent (LD_PRELOAD)
+#   build/ldprof         the reporter CLI
+
+CC      ?= cc
+O       := build
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+BASE    := -std=gnu11 $(WARN) -Iinclude -D_FORTIFY_SOURCE=2 -MMD -MP
+# The agent: position independent, nothing visible but what ldprof.map exports,
+# TLS that never allocates. It ignores CFLAGS: a sanitizer runtime cannot be
+# preloaded into arbitrary programs, so sanitizer builds keep a plain agent.
+AGENT_OPT ?= -O2 -g
+AGENT_CFLAGS := $(BASE) $(AGENT_OPT) -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-strict-aliasing
+AGENT_LDFLAGS := -shared -Wl,--version-script=agent/ldprof.map -Wl,--exclude-libs,ALL -Wl,-z,relro,-z,now
+# zstd linked in statically (PIC on Debian) and hidden: the program never sees ZSTD_*.
+ZSTD_A  ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/libzstd.a /usr/local/lib/libzstd.a))
+AGENT_LIBS := $(ZSTD_A) -ldl -lpthread
+
+REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter
+REPORTER_LIBS := -lzstd
+
+AGENT_SRC := $(wildcard agent/*.c)
+REPORTER_SRC := $(wildcard reporter/*.c reporter/*/*.c)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(O)/%.o)
+REPORTER_OBJ := $(REPORTER_SRC:%.c=$(O)/%.o)
+# The reporter's library: everything but main.c (tests and fuzzers link it).
+REPORTER_LIB_OBJ := $(filter-out $(O)/reporter/main.o,$(REPORTER_OBJ))
+
+.PHONY: all deps demo test test-unit test-integration test-asan test-asan-run list clean
+
+## all: build the agent and the reporter
+all: $(O)/libldprof.so $(O)/ldprof
+
+# `make V=1` shows the full commands.
+Q := $(if $(V),,@)
+say = $(if $(V),,@echo "  $(1)	$(2)";)
+
+$(O)/agent/%.o: agent/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(AGENT_CFLAGS) -c $< -o $@
+
+$(O)/reporter/%.o: reporter/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(REPORTER_CFLAGS) -c $< -o $@
+
+$(O)/libldprof.so: $(AGENT_OBJ) agent/ldprof.map
+	$(call say,LD,$@)$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $(AGENT_OBJ) $(AGENT_LIBS)
+
+$(O)/ldprof: $(REPORTER_OBJ)
+	$(call say,LD,$@)$(CC) $(REPORTER_CFLAGS) -o $@ $(REPORTER_OBJ) $(REPORTER_LIBS)
+
+## deps: install what a fresh Debian 12 machine lacks (apt, as root)
+deps:
+	@scripts/setup-deps.sh
+
+## demo: install what is missing, build, trace a small program and print its report
+demo: deps
+	@$(MAKE) --no-print-directory all $(O)/tests/integration/demo_prog
+	@scripts/demo.sh
+
+include tests/tests.mk
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+## test-asan: unit and integration tests with the reporter and the agent's pure parts under ASan+UBSan
+test-asan: deps
+	@$(MAKE) --no-print-directory O=build-asan CFLAGS="$(ASAN_FLAGS)" test-asan-run
+
+test-asan-run: all $(UNIT_BIN) $(INTEG_BIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(MAKE) --no-print-directory test-unit test-integration
+
+## list: the targets and what they do
+list:
+	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## clean: remove build output
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,227 @@
+/*
+ * agent.h - agent-internal declarations, one section per module in data-flow
+ * order: interpose -> thread -> unwind -> stacks/modules -> evbuf -> writer.
+ * Never installed; the reporter never includes it.
+ *
+ * Lock ranks (take in this order, never the other way; fork's prepare
+ * handler takes all of them in this order):
+ *   1. writer_lock   (writer.c)  one round or a synchronous flush at a time
+ *   2. module_lock   (modules.c) the module table
+ *   3. intern_lock   (stacks.c)  inserting a new stack
+ *   4. ring_list_lock(evbuf.c)   creating a ring
+ * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
+ * unwinder, and none is held while the program's code can run.
+ */
+#ifndef LDP_AGENT_H
+#define LDP_AGENT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compiler.h"
+#include "config.h"
+#include "ldprof/format.h"
+#include "ldprof/varint.h"
+
+/* ---- entry.c: life cycle ------------------------------------------------ */
+
+enum ldp_state {
+	LDP_STATE_UNINIT = 0,
+	LDP_STATE_STARTING = 1, /* constructor running */
+	LDP_STATE_READY = 2,    /* tracing */
+	LDP_STATE_OFF = 3,      /* disabled after an error, or ended at exit */
+};
+
+extern struct ldp_config ldp_cfg;
+extern _Atomic int ldp_state;
+/* Hot flag: 1 while heap events are recorded (READY and mode is not off). */
+extern _Atomic int ldp_heap_on;
+extern int ldp_pid; /* pid of this image; differs from getpid() in vfork children */
+
+/* Turn the agent off after a failure: one line on stderr, the program runs on. */
+void ldp_disable(const char *why);
+/* Set in a fork child; its first event then calls ldp_child_restart(), which
+ * opens the child's own trace and starts its writer. */
+extern _Atomic int ldp_restart_pending;
+int ldp_child_restart(void);
+
+/* ---- interpose.c: the real allocator ----------------------------------- */
+
+struct ldp_real_fns {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+};
+extern struct ldp_real_fns ldp_real;
+void ldp_resolve_real(void);
+/* The object that provides the program's malloc when it is not us (its own
+ * allocator, static jemalloc...): then no heap event can be seen. NULL if us. */
+const char *ldp_foreign_malloc(void);
+
+/* ---- thread.c: per-thread state ----------------------------------------- */
+
+struct ldp_ring;
+
+struct ldp_thread {
+	int busy;               /* hot: reentrancy depth; >0 means "pass through untracked" */
+	struct ldp_ring *ring;  /* hot: this thread's event ring, NULL until the first event */
+	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
+	int tid;                /* kernel thread id */
+	int probe_hit;          /* ldp_foreign_malloc: our malloc was reached */
+};
+
+#define LDP_BUSY_PROBE 0x4000 /* busy value while probing which malloc the program binds to */
+
+extern LDP_TLS struct ldp_thread ldp_self;
+
+int ldp_thread_init(void); /* process start: create the exit-flush key */
+/* Slow path of the first event in a thread: claim a ring. NULL if off. */
+struct ldp_ring *ldp_thread_attach(void);
+void ldp_thread_after_fork_child(void);
+
+/* ---- seq.c: event ordering ----------------------------------------------- */
+
+/* Time floor for sequence numbers: (us since segment start) << LDP_SEQ_SHIFT. */
+extern _Atomic uint64_t ldp_seq_floor;
+uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr);
+void ldp_seq_reset(void);
+
+/* ---- unwind.c: stack capture -------------------------------------------- */
+
+int ldp_unwind_init(void);
+/* Fill ips with return addresses, innermost first, agent frames skipped.
+ * @return depth; *truncated set when the stack was deeper than max. */
+unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated);
+
+/* ---- modules.c: loaded objects ------------------------------------------- */
+
+struct ldp_segment {
+	uintptr_t vaddr; /* relative to base */
+	uintptr_t memsz;
+	unsigned flags;  /* LDP_SEG_* */
+};
+
+struct ldp_module {
+	uintptr_t base;   /* load bias (dlpi_addr) */
+	uintptr_t lo, hi; /* mapped address range of PT_LOAD segments, absolute */
+	char *path;
+	uint8_t build_id[LDP_MAX_BUILD_ID_LEN];
+	unsigned build_id_len;
+	unsigned nseg;
+	struct ldp_segment seg[16];
+};
+
+int ldp_modules_init(void);
+/* Make sure every ip lies in a recorded module, rescanning if one does not.
+ * Must be called with no agent lock held. */
+void ldp_modules_cover(const uintptr_t *ips, unsigned n);
+/* The agent's own text range, for skipping its frames in stacks. */
+extern uintptr_t ldp_self_lo, ldp_self_hi;
+/* Writer side: modules not yet written, in order. */
+unsigned ldp_modules_count(void);
+const struct ldp_module *ldp_module_get(unsigned id);
+void ldp_modules_lock(void);
+void ldp_modules_unlock(void);
+void ldp_modules_after_fork_child(void);
+
+/* ---- stacks.c: stack interning ------------------------------------------- */
+
+/* @return stack id >= 1, or 0 when the table is full (event recorded without stack). */
+uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags);
+uint32_t ldp_stacks_count(void); /* ids 1..count-1 exist */
+/* Writer side: read stack id (1 <= id < count). */
+const uintptr_t *ldp_stack_get(uint32_t id, unsigned *depth, unsigned *flags);
+void ldp_stacks_lock(void);
+void ldp_stacks_unlock(void);
+void ldp_stacks_after_fork_child(void);
+
+/* ---- encode.c: event encoders (pure; unit-tested against the reader) ----- */
+
+struct ldp_enc_state {
+	uint64_t seq, ptr;
+};
+size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid);
+size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq, uint64_t ptr,
+		     uint64_t size, uint32_t stack);
+size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr);
+
+/* Record payloads (not the type/length framing). */
+#define LDP_ENC_RECORD_MAX (LDP_MAX_PATH_LEN + (LDP_MAX_STACK_DEPTH + 64) * LDP_VARINT_MAX)
+struct ldp_module;
+size_t ldp_enc_module(uint8_t *dst, unsigned id, const struct ldp_module *m);
+size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t *ips, unsigned depth);
+size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor);
+size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
+
+/* ---- evbuf.c: per-thread rings ------------------------------------------- */
+
+enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 };
+
+#define LDP_EV_MAX 48 /* largest encoded event */
+
+struct ldp_ring {
+	/* producer side: written only by the owning thread */
+	LDP_CACHE_ALIGN _Atomic uint64_t head; /* bytes committed, ever */
+	uint64_t tail_seen;                     /* last tail the producer read */
+	struct ldp_enc_state enc;               /* encoder delta state */
+	uint8_t scratch[LDP_EV_MAX];            /* an event that wraps the ring end */
+	/* consumer side: written by the writer */
+	LDP_CACHE_ALIGN _Atomic uint64_t tail; /* bytes consumed, ever */
+	_Atomic uint32_t drained;               /* futex word, bumped after each drain */
+	_Atomic uint32_t kicked;                /* producer asked the writer for a round */
+	/* identity and list */
+	_Atomic int state; /* enum ldp_ring_state */
+	int tid;
+	uint32_t id;
+	uint64_t head_snap;   /* writer: head read at the start of the current round */
+	uint64_t idle_rounds; /* writer: rounds without new data, for dead-thread detection */
+	struct ldp_ring *next;
+	uint32_t size, mask;
+	uint8_t *buf;
+	/* capture scratch for this thread: keeps deep stacks off small thread stacks */
+	uintptr_t ips[LDP_MAX_STACK_DEPTH + 8];
+};
+
+struct ldp_ring *ldp_ring_claim(int tid);
+/* Reserve LDP_EV_MAX bytes; may block (never with an agent lock held) until the writer drains. */
+uint8_t *ldp_ring_reserve(struct ldp_ring *r);
+/* Commit n bytes written at the pointer reserve returned. */
+void ldp_ring_commit(struct ldp_ring *r, uint8_t *at, size_t n);
+struct ldp_ring *ldp_rings_first(void);
+void ldp_rings_after_fork_child(void);
+
+/* ---- writer.c: the writer thread ----------------------------------------- */
+
+int ldp_writer_start(int fd, uint64_t start_mono_ns);
+/* Write everything recorded so far, from any thread; with end_reason, also an
+ * END record and no further writes. Gives up after timeout_ms if the writer
+ * lock cannot be taken (e.g. called from a signal handler that interrupted it). */
+void ldp_writer_flush(int end_reason, unsigned timeout_ms);
+/* Flush and keep the writer lock held (exec: no frame may start until the exec is done). */
+int ldp_writer_flush_and_hold(void);
+void ldp_writer_release(void);
+void ldp_writer_kick(void);
+void ldp_writer_prefork(void);
+void ldp_writer_postfork_parent(void);
+void ldp_writer_postfork_child(void);
+uint64_t ldp_writer_start_ns(void);
+
+/* ---- tracefile.c: naming, opening, header -------------------------------- */
+
+/* Open the trace for this image (create, or append after an exec of the same
+ * process) and write the segment header. @return fd or -errno. */
+int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child);
+/* Expand the path template; exposed for tests. @return 0 or -1 if too long. */
+/* insert: NULL, or a suffix put before the file extension (".1234"). */
+int ldp_tracefile_expand(char *out, size_t cap, const char *tmpl, int pid, const char *host, const char *prog,
+			 uint64_t start_s, const char *insert);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * config.c - parse LDPROF_* (see config.h, docs/CONFIG.md).
+ *
+ * Runs in the constructor, before anything is traced; uses no malloc and
+ * reads the environment through ldp_getenv (a plain scan of environ).
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <string.h>
+
+#include "ldprof/format.h"
+#include "log.h"
+#include "prim.h"
+
+extern char **environ;
+
+int ldp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int ldp_parse_mode(const char *s, int *out)
+{
+	if (!strcmp(s, "full"))
+		*out = LDP_MODE_FULL;
+	else if (!strcmp(s, "sampled"))
+		*out = LDP_MODE_SAMPLED;
+	else if (!strcmp(s, "off"))
+		*out = LDP_MODE_OFF;
+	else
+		return -1;
+	return 0;
+}
+
+static const char *const known_vars[] = {
+	"LDPROF_OUTPUT", "LDPROF_MODE",     "LDPROF_MAX_DEPTH", "LDPROF_FLUSH_MS", "LDPROF_RING_KB",
+	"LDPROF_ZSTD_LEVEL", "LDPROF_ROOT_PID", "LDPROF_VERBOSE", "LDPROF_CPU_HZ", "LDPROF_WALL_HZ",
+};
+
+static int uint_setting(const char *name, uint64_t min, uint64_t max, uint64_t *value)
+{
+	const char *s = ldp_getenv(name);
+	if (!s)
+		return 0;
+	if (ldp_parse_uint(s, min, max, value) == 0)
+		return 0;
+	ldp_warn("%s='%s' is not a number in %lu..%lu; using the default", name, s, (unsigned long)min,
+		 (unsigned long)max);
+	return 1;
+}
+
+int ldp_config_load(struct ldp_config *cfg)
+{
+	int warnings = 0;
+	memset(cfg, 0, sizeof *cfg);
+
+	const char *out = ldp_getenv("LDPROF_OUTPUT");
+	if (out && (!*out || strlen(out) >= sizeof cfg->output - 32)) {
+		ldp_warn("LDPROF_OUTPUT='%s' is empty or too long; using the default", out);
+		warnings++;
+		out = NULL;
+	}
+	strcpy(cfg->output, out ? out : "ldprof.%e.%p.ldp");
+
+	cfg->mode = LDP_MODE_FULL;
+	const char *mode = ldp_getenv("LDPROF_MODE");
+	if (mode && ldp_parse_mode(mode, &cfg->mode)) {
+		ldp_warn("LDPROF_MODE='%s' is not one of full, sampled, off; using full", mode);
+		warnings++;
+	}
+
+	uint64_t v = 64;
+	warnings += uint_setting("LDPROF_MAX_DEPTH", 1, LDP_MAX_STACK_DEPTH, &v);
+	cfg->max_depth = (unsigned)v;
+	v = 50;
+	warnings += uint_setting("LDPROF_FLUSH_MS", 1, 100, &v);
+	cfg->flush_ms = (unsigned)v;
+	v = 256;
+	warnings += uint_setting("LDPROF_RING_KB", 16, 65536, &v);
+	unsigned kb = 16;
+	while (kb < v)
+		kb <<= 1;
+	cfg->ring_bytes = kb << 10;
+	v = 3;
+	warnings += uint_setting("LDPROF_ZSTD_LEVEL", 1, 19, &v);
+	cfg->zstd_level = (int)v;
+	v = 0;
+	warnings += uint_setting("LDPROF_ROOT_PID", 0, 1u << 30, &v);
+	cfg->root_pid = (int64_t)v;
+	v = 0;
+	warnings += uint_setting("LDPROF_VERBOSE", 0, 1, &v);
+	cfg->verbose = (int)v;
+
+	/* A misspelt variable silently ignored is worse than a warning. */
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, "LDPROF_", 7))
+			continue;
+		size_t len = strcspn(*e, "=");
+		int known = 0;
+		for (size_t i = 0; i < sizeof known_vars / sizeof *known_vars; i++)
+			if (strlen(known_vars[i]) == len && !strncmp(*e, known_vars[i], len))
+				known = 1;
+		if (!known) {
+			char name[64];
+			if (len >= sizeof name)
+				len = sizeof name - 1;
+			memcpy(name, *e, len);
+			name[len] = '\0';
+			ldp_warn("unknown setting %s ignored (see docs/CONFIG.md)", name);
+			warnings++;
+		}
+	}
+	return warnings;
+}

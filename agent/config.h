@@ -1,0 +1,31 @@
+/*
+ * config.h - LDPROF_* settings, parsed once at start into an immutable struct.
+ * docs/CONFIG.md lists every variable. A malformed value gets one warning
+ * naming the variable and the value, and the default is used.
+ */
+#ifndef LDP_CONFIG_H
+#define LDP_CONFIG_H
+
+#include <stdint.h>
+
+#define LDP_PATH_CAP 4096
+
+struct ldp_config {
+	char output[LDP_PATH_CAP]; /* LDPROF_OUTPUT: path template (%p %h %t %e) */
+	int mode;                  /* LDPROF_MODE: enum ldp_mode */
+	unsigned max_depth;        /* LDPROF_MAX_DEPTH: frames kept per stack */
+	unsigned flush_ms;         /* LDPROF_FLUSH_MS: longest time between frames */
+	unsigned ring_bytes;       /* LDPROF_RING_KB: per-thread event ring, power of two */
+	int zstd_level;            /* LDPROF_ZSTD_LEVEL */
+	int64_t root_pid;          /* LDPROF_ROOT_PID: set by `ldprof record`; 0 = unset */
+	int verbose;               /* LDPROF_VERBOSE=1: say where the trace goes */
+};
+
+/* Parse the environment into cfg. @return number of warnings printed. */
+int ldp_config_load(struct ldp_config *cfg);
+
+/* Pure parsers, exposed for unit tests. @return 0 or -1 when malformed. */
+int ldp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int ldp_parse_mode(const char *s, int *out);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * entry.c - the agent's life cycle: start, fork, exec, the ways a process
+ * ends, and turning off after a failure.
+ *
+ * State machine (ldp_state):
+ *   UNINIT --constructor--> STARTING --all set up--> READY --error or exit--> OFF
+ * The constructor runs right after libc's (we depend on nothing else). Steps
+ * that may allocate run with the guard raised, so their allocations pass
+ * through untraced. Allocations made before READY are not traced; their
+ * later frees show up as frees of unknown blocks, which the reporter counts
+ * apart.
+ *
+ * Endings: exit() and return from main reach our ELF destructor, which
+ * writes the last round and an END record. _exit, _Exit, quick_exit and
+ * abort are interposed to do the same first. exec* flush and hold the
+ * writer lock across the real call, so no frame is half-written when the
+ * image is replaced; the new image appends its own segment (tracefile.c).
+ * Fatal signals and SIGKILL lose at most the last flush interval.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "prim.h"
+
+struct ldp_config ldp_cfg;
+_Atomic int ldp_state;
+_Atomic int ldp_heap_on;
+_Atomic int ldp_restart_pending;
+int ldp_pid;
+
+static void ldp_resolve_endings(void);
+
+void ldp_disable(const char *why)
+{
+	int expected = LDP_STATE_READY;
+	atomic_store(&ldp_heap_on, 0);
+	if (atomic_compare_exchange_strong(&ldp_state, &expected, LDP_STATE_OFF))
+		ldp_warn("%s; tracing is off, the program continues", why);
+}
+
+/* ---- start ---- */
+
+static int start_tracing(int forked_child)
+{
+	uint64_t start = ldp_mono_ns();
+	int fd = ldp_tracefile_open(start, forked_child);
+	if (fd < 0)
+		return -1; /* tracefile said why */
+	int err = ldp_writer_start(fd, start);
+	if (err) {
+		ldp_warn("cannot start the writer thread: %s", strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void atfork_prepare(void);
+static void atfork_parent(void);
+static void atfork_child(void);
+
+__attribute__((constructor(101))) static void ldp_init(void)
+{
+	ldp_resolve_real();
+	int expected = LDP_STATE_UNINIT;
+	if (!atomic_compare_exchange_strong(&ldp_state, &expected, LDP_STATE_STARTING))
+		return;
+	ldp_self.busy++;
+	ldp_pid = getpid();
+	ldp_self.tid = ldp_gettid();
+	int ok = 0;
+	if (getauxval(AT_SECURE)) {
+		/* setuid/setgid: the environment must not choose where we write. */
+		ldp_warn("privileged (setuid/setgid) program: not traced");
+		goto out;
+	}
+	ldp_config_load(&ldp_cfg);
+	if (ldp_cfg.mode == LDP_MODE_SAMPLED) {
+		ldp_warn("LDPROF_MODE=sampled is not implemented yet; recording every event (full mode)");
+		ldp_cfg.mode = LDP_MODE_FULL;
+	}
+	const char *foreign = ldp_foreign_malloc();
+	if (foreign && ldp_cfg.mode != LDP_MODE_OFF)
+		ldp_warn("malloc is provided by %s, not libc: heap events cannot be seen", foreign);
+	if (ldp_thread_init() || ldp_modules_init() || ldp_unwind_init()) {
+		ldp_warn("cannot set up (out of memory?); tracing is off, the program continues");
+		goto out;
+	}
+	if (start_tracing(0) != 0)
+		goto out;
+	ldp_resolve_endings();
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	ok = 1;
+out:
+	atomic_store(&ldp_state, ok ? LDP_STATE_READY : LDP_STATE_OFF);
+	atomic_store(&ldp_heap_on, ok && ldp_cfg.mode != LDP_MODE_OFF);
+	ldp_self.busy--;
+}
+
+/* ---- fork ---- */
+
+static void atfork_prepare(void)
+{
+	ldp_self.busy++;
+	ldp_writer_prefork(); /* lock ranks: writer, modules, stacks (agent.h) */
+	ldp_modules_lock();
+	ldp_stacks_lock();
+}
+
+static void atfork_parent(void)
+{
+	ldp_stacks_unlock();
+	ldp_modules_unlock();
+	ldp_writer_postfork_parent();
+	ldp_self.busy--;
+}
+
+static void atfork_child(void)
+{
+	ldp_stacks_after_fork_child();
+	ldp_modules_after_fork_child();
+	ldp_writer_postfork_child();
+	ldp_rings_after_fork_child();
+	ldp_thread_after_fork_child();
+	ldp_seq_reset();
+	ldp_pid = getpid();
+	/* The child writes its own file, opened on its first event: a child that
+	 * only execs or exits leaves no empty trace behind. */
+	if (atomic_load(&ldp_state) == LDP_STATE_READY)
+		atomic_store(&ldp_restart_pending, 1);
+	ldp_self.busy--;
+}
+
+int ldp_child_restart(void)
+{
+	static pthread_mutex_t restart_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&restart_lock);
+	int err = 0;
+	if (atomic_load(&ldp_restart_pending)) {
+		err = start_tracing(1);
+		if (err) {
+			atomic_store(&ldp_heap_on, 0);
+			atomic_store(&ldp_state, LDP_STATE_OFF);
+		}
+		atomic_store(&ldp_restart_pending, 0);
+	}
+	pthread_mutex_unlock(&restart_lock);
+	return err;
+}
+
+/* ---- endings ---- */
+
+/* Only the process that owns the agent state may write: not a vfork child,
+ * not a thread already inside the agent, not a fork child that never traced. */
+static int may_flush(void)
+{
+	return atomic_load(&ldp_state) == LDP_STATE_READY && !ldp_self.busy &&
+	       !atomic_load(&ldp_restart_pending) && getpid() == ldp_pid;
+}
+
+static void final_flush(int reason, unsigned timeout_ms)
+{
+	if (!may_flush())
+		return;
+	ldp_self.busy++;
+	ldp_writer_flush(reason, timeout_ms);
+	atomic_store(&ldp_heap_on, 0);
+	atomic_store(&ldp_state, LDP_STATE_OFF);
+	ldp_self.busy--;
+}
+
+__attribute__((destructor)) static void ldp_fini(void)
+{
+	final_flush(LDP_END_EXIT, 2000);
+}
+
+/* The functions we wrap, resolved once at start: a later call (a vfork
+ * child's _exit, abort in a signal handler) touches neither loader nor malloc. */
+#define WRAPPED(X) X(_exit) X(_Exit) X(quick_exit) X(abort) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat)
+#define AS_ENUM(f) FN_##f,
+#define AS_NAME(f) #f,
+enum { WRAPPED(AS_ENUM) FN_COUNT };
+static const char *const fn_names[] = {WRAPPED(AS_NAME)};
+static void *_Atomic fns[FN_COUNT];
+
+static void *next_fn(int which)
+{
+	void *f = atomic_load_explicit(&fns[which], memory_order_relaxed);
+	if (!f) {
+		ldp_self.busy++;
+		f = dlsym(RTLD_NEXT, fn_names[which]);
+		ldp_self.busy--;
+		atomic_store_explicit(&fns[which], f, memory_order_relaxed);
+	}
+	return f;
+}
+
+LDP_EXPORT void _exit(int status)
+{
+	final_flush(LDP_END_UNDERSCORE_EXIT, 1000);
+	void (*real)(int) = next_fn(FN__exit);
+	if (real)
+		real(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+LDP_EXPORT void _Exit(int status)
+{
+	final_flush(LDP_END_UNDERSCORE_EXIT, 1000);
+	void (*real)(int) = next_fn(FN__Exit);
+	if (real)
+		real(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+LDP_EXPORT void quick_exit(int status)
+{
+	final_flush(LDP_END_UNDERSCORE_EXIT, 1000);
+	void (*real)(int) = next_fn(FN_quick_exit);
+	if (real)
+		real(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+LDP_EXPORT void abort(void)
+{
+	/* abort may run in a signal handler: wait briefly for the writer lock, then give up. */
+	final_flush(LDP_END_ABORT, 100);
+	void (*real)(void) = next_fn(FN_abort);
+	if (real)
+		real();
+	__builtin_trap();
+}
+
+/* ---- exec ---- */
+
+static int exec_prepare(void)
+{
+	if (!may_flush())
+		return 0;
+	ldp_self.busy++;
+	int held = ldp_writer_flush_and_hold() == 0;
+	ldp_self.busy--;
+	return held;
+}
+
+static void exec_failed(int held)
+{
+	int saved = errno;
+	if (held)
+		ldp_writer_release();
+	errno = saved;
+}
+
+#define EXEC_WRAPPER(name, params, types, args)                                                                \
+	LDP_EXPORT int name params                                                                             \
+	{                                                                                                      \
+		int (*real) types = next_fn(FN_##name);                                                            \
+		if (!real) {                                                                                   \
+			errno = ENOSYS;                                                                        \
+			return -1;                                                                             \
+		}                                                                                              \
+		int held = exec_prepare();                                                                     \
+		int r = real args;                                                                             \
+		exec_failed(held);                                                                             \
+		return r;                                                                                      \
+	}
+
+EXEC_WRAPPER(execve, (const char *path, char *const argv[], char *const envp[]),
+	     (const char *, char *const[], char *const[]), (path, argv, envp))
+EXEC_WRAPPER(execv, (const char *path, char *const argv[]), (const char *, char *const[]), (path, argv))
+EXEC_WRAPPER(execvp, (const char *file, char *const argv[]), (const char *, char *const[]), (file, argv))
+EXEC_WRAPPER(execvpe, (const char *file, char *const argv[], char *const envp[]),
+	     (const char *, char *const[], char *const[]), (file, argv, envp))
+EXEC_WRAPPER(fexecve, (int fd, char *const argv[], char *const envp[]), (int, char *const[], char *const[]),
+	     (fd, argv, envp))
+EXEC_WRAPPER(execveat, (int dirfd, const char *path, char *const argv[], char *const envp[], int flags),
+	     (int, const char *, char *const[], char *const[], int), (dirfd, path, argv, envp, flags))
+
+/* The variadic forms collect their arguments and call the array forms above. */
+#define COLLECT_ARGS(first, ap, argv)                                                                          \
+	size_t argc = 1;                                                                                       \
+	va_start(ap, first);                                                                                   \
+	while (va_arg(ap, char *))                                                                             \
+		argc++;                                                                                        \
+	va_end(ap);                                                                                            \
+	char **argv = __builtin_alloca((argc + 1) * sizeof(char *));                                          \
+	argv[0] = (char *)(first);                                                                             \
+	va_start(ap, first);                                                                                   \
+	for (size_t i = 1; i <= argc; i++)                                                                     \
+		argv[i] = va_arg(ap, char *);
+
+LDP_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	COLLECT_ARGS(arg, ap, argv)
+	va_end(ap);
+	return execv(path, argv);
+}
+
+LDP_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	COLLECT_ARGS(arg, ap, argv)
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+LDP_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	COLLECT_ARGS(arg, ap, argv)
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* Called once at start so that the first use never has to resolve. */
+static void ldp_resolve_endings(void)
+{
+	for (int i = 0; i < FN_COUNT; i++)
+		(void)next_fn(i);
+}

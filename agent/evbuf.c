@@ -1,0 +1,133 @@
+/*
+ * evbuf.c - per-thread event rings: one producer (the owning thread), one
+ * consumer (the writer).
+ *
+ * head and tail count bytes ever written and consumed; the byte at position
+ * x lives at buf[x & mask]. The producer encodes a whole event, then
+ * publishes it with a release store of head, so the writer only ever sees
+ * whole events. An event that would cross the end of buf is encoded in
+ * scratch and copied in two pieces.
+ *
+ * Rings live on one list that only grows. A thread that exits marks its ring
+ * DEAD; the writer drains it and marks it FREE; the next new thread reuses it.
+ * So memory is bounded by the largest number of threads alive at once.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "agent.h"
+#include "prim.h"
+#include "rawmem.h"
+
+static _Atomic(struct ldp_ring *) ring_list;
+static _Atomic uint32_t ring_ids;
+
+struct ldp_ring *ldp_rings_first(void)
+{
+	return atomic_load_explicit(&ring_list, memory_order_acquire);
+}
+
+static void ring_reset(struct ldp_ring *r, int tid)
+{
+	atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->kicked, 0, memory_order_relaxed);
+	r->tail_seen = 0;
+	r->enc.seq = r->enc.ptr = 0;
+	r->tid = tid;
+	r->idle_rounds = 0;
+}
+
+struct ldp_ring *ldp_ring_claim(int tid)
+{
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		int expected = LDP_RING_FREE;
+		if (atomic_load_explicit(&r->state, memory_order_relaxed) == LDP_RING_FREE &&
+		    atomic_compare_exchange_strong(&r->state, &expected, LDP_RING_OWNED)) {
+			ring_reset(r, tid);
+			return r;
+		}
+	}
+	struct ldp_ring *r = ldp_raw_alloc(sizeof *r);
+	uint8_t *buf = r ? ldp_raw_alloc(ldp_cfg.ring_bytes) : NULL;
+	if (!buf) {
+		ldp_raw_free(r);
+		return NULL;
+	}
+	r->buf = buf;
+	r->size = ldp_cfg.ring_bytes;
+	r->mask = r->size - 1;
+	r->id = atomic_fetch_add(&ring_ids, 1);
+	ring_reset(r, tid);
+	atomic_store_explicit(&r->state, LDP_RING_OWNED, memory_order_relaxed);
+	struct ldp_ring *old = atomic_load(&ring_list);
+	do
+		r->next = old;
+	while (!atomic_compare_exchange_weak_explicit(&ring_list, &old, r, memory_order_release,
+						      memory_order_relaxed));
+	return r;
+}
+
+/* Slow path: the ring is full. Ask for a round and wait for the drain. */
+static LDP_NOINLINE void ring_wait_space(struct ldp_ring *r, uint64_t head)
+{
+	for (;;) {
+		uint32_t drained = atomic_load_explicit(&r->drained, memory_order_acquire);
+		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (r->size - (head - r->tail_seen) >= LDP_EV_MAX)
+			return;
+		if (atomic_load_explicit(&ldp_state, memory_order_relaxed) != LDP_STATE_READY) {
+			/* Nobody will drain: drop what is buffered rather than hang. */
+			r->tail_seen = head;
+			atomic_store_explicit(&r->tail, head, memory_order_release);
+			return;
+		}
+		atomic_store_explicit(&r->kicked, 1, memory_order_relaxed);
+		ldp_writer_kick();
+		ldp_futex_wait((volatile uint32_t *)&r->drained, drained, 20 * 1000000ull);
+	}
+}
+
+uint8_t *ldp_ring_reserve(struct ldp_ring *r)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (LDP_UNLIKELY(r->size - (head - r->tail_seen) < LDP_EV_MAX)) {
+		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (r->size - (head - r->tail_seen) < LDP_EV_MAX)
+			ring_wait_space(r, head);
+	}
+	uint32_t off = (uint32_t)head & r->mask;
+	return r->size - off >= LDP_EV_MAX ? r->buf + off : r->scratch;
+}
+
+void ldp_ring_commit(struct ldp_ring *r, uint8_t *at, size_t n)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (LDP_UNLIKELY(at == r->scratch)) {
+		uint32_t off = (uint32_t)head & r->mask;
+		size_t first = r->size - off < n ? r->size - off : n;
+		memcpy(r->buf + off, at, first);
+		memcpy(r->buf, at + first, n - first);
+	}
+	head += n;
+	atomic_store_explicit(&r->head, head, memory_order_release);
+	/* Half full: ask for an early round so the producer rarely has to wait. */
+	if (LDP_UNLIKELY(head - r->tail_seen > r->size / 2) &&
+	    !atomic_load_explicit(&r->kicked, memory_order_relaxed)) {
+		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (head - r->tail_seen > r->size / 2) {
+			atomic_store_explicit(&r->kicked, 1, memory_order_relaxed);
+			ldp_writer_kick();
+		}
+	}
+}
+
+void ldp_rings_after_fork_child(void)
+{
+	/* The child has one thread; the parent's buffered events are the parent's to write. */
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		ring_reset(r, 0);
+		atomic_store_explicit(&r->state, LDP_RING_FREE, memory_order_relaxed);
+	}
+}

@@ -1,0 +1,123 @@
+/*
+ * log.c - allocation-free formatting and warnings (see log.h).
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+struct out {
+	char *buf;
+	size_t cap, len;
+};
+
+static void put_char(struct out *o, char c)
+{
+	if (o->len + 1 < o->cap)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	if (!s)
+		s = "(null)";
+	while (*s)
+		put_char(o, *s++);
+}
+
+static void put_num(struct out *o, uint64_t v, int neg, unsigned base, int width)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (neg)
+		tmp[n++] = '-';
+	for (int pad = width - n; pad > 0; pad--)
+		put_char(o, ' ');
+	while (n)
+		put_char(o, tmp[--n]);
+}
+
+size_t ldp_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	struct out o = {buf, cap, 0};
+	for (const char *f = fmt; *f; f++) {
+		if (*f != '%') {
+			put_char(&o, *f);
+			continue;
+		}
+		f++;
+		int width = 0;
+		while (*f >= '0' && *f <= '9')
+			width = width * 10 + (*f++ - '0');
+		int longs = 0;
+		for (; *f == 'l' || *f == 'z'; f++)
+			longs = 2;
+		switch (*f) {
+		case 's':
+			put_str(&o, va_arg(ap, const char *));
+			break;
+		case 'c':
+			put_char(&o, (char)va_arg(ap, int));
+			break;
+		case 'd':
+		case 'i': {
+			int64_t v = longs ? va_arg(ap, int64_t) : va_arg(ap, int);
+			put_num(&o, v < 0 ? (uint64_t)-v : (uint64_t)v, v < 0, 10, width);
+			break;
+		}
+		case 'u':
+			put_num(&o, longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 0, 10, width);
+			break;
+		case 'x':
+			put_num(&o, longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 0, 16, width);
+			break;
+		case 'p':
+			put_str(&o, "0x");
+			put_num(&o, (uintptr_t)va_arg(ap, void *), 0, 16, 0);
+			break;
+		case '%':
+			put_char(&o, '%');
+			break;
+		case '\0':
+			f--;
+			break;
+		default:
+			put_char(&o, '%');
+			put_char(&o, *f);
+		}
+	}
+	if (cap)
+		buf[o.len < cap ? o.len : cap - 1] = '\0';
+	return o.len < cap ? o.len : (cap ? cap - 1 : 0);
+}
+
+size_t ldp_format(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = ldp_vformat(buf, cap, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+void ldp_warn(const char *fmt, ...)
+{
+	char buf[512];
+	int saved = errno;
+	size_t n = ldp_format(buf, sizeof buf, "%s", "ldprof: ");
+	va_list ap;
+	va_start(ap, fmt);
+	n += ldp_vformat(buf + n, sizeof buf - n - 1, fmt, ap);
+	va_end(ap);
+	buf[n++] = '\n';
+	ssize_t w = write(STDERR_FILENO, buf, n);
+	(void)w;
+	errno = saved;
+}

@@ -1,0 +1,22 @@
+/*
+ * log.h - the agent's only way to speak: an allocation-free formatter and
+ * one write(2) to stderr per message. Never stdio (it allocates and locks).
+ */
+#ifndef LDP_LOG_H
+#define LDP_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/*
+ * Format into buf (always NUL-terminated when cap > 0). Supports %s %c %d %i
+ * %u %x %p %% with the l, ll and z length modifiers, and a field width for
+ * numbers. @return the length written (truncated to cap-1).
+ */
+size_t ldp_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
+size_t ldp_format(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* "ldprof: <message>\n" on stderr, one write. */
+void ldp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

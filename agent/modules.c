@@ -1,0 +1,221 @@
+/*
+ * modules.c - the table of loaded objects (executable, libraries, vdso):
+ * load bias, path, GNU build-id and PT_LOAD segments, so the reporter can
+ * symbolize offline, on another machine, after the object is gone.
+ *
+ * The table only grows: an object that is dlclosed stays, so stacks that
+ * point into it still symbolize. It is filled at start and again whenever a
+ * new stack holds an address outside every known object (a dlopen happened).
+ * dl_iterate_phdr takes the loader lock, so it is only ever called with no
+ * agent lock held (lock ranks in agent.h); the callback copies into agent
+ * memory and never allocates through malloc.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "prim.h"
+#include "rawmem.h"
+
+#define MAX_MODULES 8192u
+
+static struct ldp_module **mods;
+static _Atomic unsigned nmods;
+static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long last_adds;
+uintptr_t ldp_self_lo, ldp_self_hi;
+
+/* A scan's findings, before they are merged into the table. */
+struct scan {
+	struct ldp_module *found;
+	unsigned n, cap;
+	unsigned long long adds;
+};
+
+static void read_build_id(struct ldp_module *m, const ElfW(Phdr) *ph, uintptr_t base)
+{
+	const unsigned char *p = (const unsigned char *)(base + ph->p_vaddr);
+	const unsigned char *end = p + ph->p_memsz;
+	while (p + sizeof(ElfW(Nhdr)) <= end) {
+		const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+		size_t name = (nh->n_namesz + 3) & ~3u, desc = (nh->n_descsz + 3) & ~3u;
+		const unsigned char *d = p + sizeof *nh + name;
+		if (d + nh->n_descsz > end)
+			return;
+		if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(p + sizeof *nh, "GNU", 4) &&
+		    nh->n_descsz <= LDP_MAX_BUILD_ID_LEN) {
+			memcpy(m->build_id, d, nh->n_descsz);
+			m->build_id_len = nh->n_descsz;
+			return;
+		}
+		p = d + desc;
+	}
+}
+
+static char *copy_path(const char *name)
+{
+	char buf[LDP_MAX_PATH_LEN];
+	if (!name || !*name) {
+		/* The main program: dl_iterate_phdr gives it no name. */
+		ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		name = buf;
+	}
+	size_t len = strnlen(name, LDP_MAX_PATH_LEN - 1);
+	char *p = ldp_raw_alloc(len + 1);
+	if (p)
+		memcpy(p, name, len);
+	return p;
+}
+
+static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct scan *s = arg;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs))
+		s->adds = info->dlpi_adds;
+	if (s->n >= s->cap)
+		return 1;
+	struct ldp_module *m = &s->found[s->n];
+	memset(m, 0, sizeof *m);
+	m->base = info->dlpi_addr;
+	m->lo = UINTPTR_MAX;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_NOTE && !m->build_id_len)
+			read_build_id(m, ph, info->dlpi_addr);
+		if (ph->p_type != PT_LOAD || m->nseg >= sizeof m->seg / sizeof *m->seg)
+			continue;
+		struct ldp_segment *sg = &m->seg[m->nseg++];
+		sg->vaddr = ph->p_vaddr;
+		sg->memsz = ph->p_memsz;
+		sg->flags = (ph->p_flags & PF_X ? LDP_SEG_X : 0) | (ph->p_flags & PF_W ? LDP_SEG_W : 0) |
+			    (ph->p_flags & PF_R ? LDP_SEG_R : 0);
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (lo < m->lo)
+			m->lo = lo;
+		if (hi > m->hi)
+			m->hi = hi;
+	}
+	if (!m->nseg)
+		return 0;
+	m->path = copy_path(info->dlpi_name);
+	s->n++;
+	return 0;
+}
+
+static int known(const struct ldp_module *m)
+{
+	unsigned n = atomic_load_explicit(&nmods, memory_order_relaxed);
+	for (unsigned i = 0; i < n; i++)
+		if (mods[i]->base == m->base && mods[i]->lo == m->lo && mods[i]->hi == m->hi &&
+		    !strcmp(mods[i]->path ? mods[i]->path : "", m->path ? m->path : ""))
+			return 1;
+	return 0;
+}
+
+/* Scan the loaded objects and append the new ones. No agent lock may be held. */
+static void rescan(void)
+{
+	struct scan s = {.cap = 1024};
+	s.found = ldp_raw_alloc(s.cap * sizeof *s.found);
+	if (!s.found)
+		return;
+	dl_iterate_phdr(scan_cb, &s);
+
+	pthread_mutex_lock(&module_lock);
+	last_adds = s.adds;
+	for (unsigned i = 0; i < s.n; i++) {
+		struct ldp_module *m = &s.found[i];
+		unsigned n = atomic_load_explicit(&nmods, memory_order_relaxed);
+		if (known(m) || n >= MAX_MODULES) {
+			ldp_raw_free(m->path);
+			continue;
+		}
+		struct ldp_module *keep = ldp_raw_alloc(sizeof *keep);
+		if (!keep)
+			break;
+		*keep = *m;
+		mods[n] = keep;
+		atomic_store_explicit(&nmods, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&module_lock);
+	ldp_raw_free(s.found);
+}
+
+int ldp_modules_init(void)
+{
+	mods = ldp_raw_alloc(MAX_MODULES * sizeof *mods);
+	if (!mods)
+		return -1;
+	rescan();
+	uintptr_t self = (uintptr_t)&ldp_modules_init;
+	for (unsigned i = 0; i < atomic_load(&nmods); i++)
+		if (mods[i]->lo <= self && self < mods[i]->hi) {
+			ldp_self_lo = mods[i]->lo;
+			ldp_self_hi = mods[i]->hi;
+		}
+	return 0;
+}
+
+static int covered(uintptr_t ip)
+{
+	unsigned n = atomic_load_explicit(&nmods, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		if (mods[i]->lo <= ip && ip < mods[i]->hi)
+			return 1;
+	return 0;
+}
+
+static int adds_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs))
+		*(unsigned long long *)arg = info->dlpi_adds;
+	return 1; /* the counters are the same in every entry: stop at the first */
+}
+
+void ldp_modules_cover(const uintptr_t *ips, unsigned n)
+{
+	if (!mods)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (covered(ips[i]))
+			continue;
+		/* Unknown address: JIT code, or an object loaded since the last scan.
+		 * Rescan only if the loader's object count moved. */
+		unsigned long long adds = 0;
+		dl_iterate_phdr(adds_cb, &adds);
+		if (adds != last_adds)
+			rescan();
+		return;
+	}
+}
+
+unsigned ldp_modules_count(void)
+{
+	return atomic_load_explicit(&nmods, memory_order_acquire);
+}
+
+const struct ldp_module *ldp_module_get(unsigned id)
+{
+	return mods[id];
+}
+
+void ldp_modules_lock(void)
+{
+	pthread_mutex_lock(&module_lock);
+}
+
+void ldp_modules_unlock(void)
+{
+	pthread_mutex_unlock(&module_lock);
+}
+
+void ldp_modules_after_fork_child(void)
+{
+	pthread_mutex_init(&module_lock, NULL);
+}

@@ -1,0 +1,39 @@
+/*
+ * prim.h - the OS primitives the agent uses, in one place.
+ *
+ * Everything here is safe to call from inside malloc: nothing allocates,
+ * nothing touches stdio. Functions returning int give 0 on success or a
+ * negative errno. None of them preserves errno; callers on the program's
+ * paths save and restore it.
+ */
+#ifndef LDP_PRIM_H
+#define LDP_PRIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+int ldp_gettid(void);
+uint64_t ldp_mono_ns(void);
+uint64_t ldp_real_ns(void);
+
+/* Anonymous private mapping, or NULL. Memory is zeroed. */
+void *ldp_map(size_t size);
+void ldp_unmap(void *p, size_t size);
+
+/* write(2) until done; retries EINTR and short writes. */
+int ldp_write_all(int fd, const void *buf, size_t len);
+/* Read up to cap-1 bytes of a small file and NUL-terminate. @return bytes read or -errno. */
+ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap);
+
+/* getenv without malloc and without locale: a scan of environ. */
+const char *ldp_getenv(const char *name);
+
+/* futex on a 32-bit word; wait returns early on wake, timeout or signal. */
+void ldp_futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout_ns);
+void ldp_futex_wake(volatile uint32_t *word);
+
+/* Process start time in clock ticks since boot (field 22 of /proc/self/stat); 0 if unknown. */
+uint64_t ldp_proc_start_ticks(void);
+
+#endif

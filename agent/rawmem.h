@@ -1,0 +1,23 @@
+/*
+ * rawmem.h - memory the agent owns, never from the interposed malloc.
+ *
+ * Two sources:
+ *  - the bootstrap arena: a static buffer serving the few allocations made
+ *    while dlsym() resolves the real malloc family. Never freed; free() and
+ *    realloc() recognise its pointers by address before anything else.
+ *  - raw blocks: mmap-backed, for agent metadata and zstd's workspaces.
+ */
+#ifndef LDP_RAWMEM_H
+#define LDP_RAWMEM_H
+
+#include <stddef.h>
+
+void *ldp_bootstrap_alloc(size_t size, size_t align);
+int ldp_bootstrap_owns(const void *p);
+/* Requested size of a bootstrap block (for realloc and malloc_usable_size). */
+size_t ldp_bootstrap_size(const void *p);
+
+void *ldp_raw_alloc(size_t size);  /* zeroed; NULL on failure */
+void ldp_raw_free(void *p);        /* NULL is fine */
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * tracefile.c - choose the trace path, open it safely, write the segment header.
+ *
+ * Names: LDPROF_OUTPUT is a template (%p pid, %h host, %t start time in
+ * seconds, %e program name, %% a percent sign). When it has no %p, a fork
+ * child (or any process other than the one `ldprof record` started) inserts
+ * ".<pid>" before the extension, so every process writes its own file.
+ *
+ * Safety in shared directories: files are created O_CREAT|O_EXCL|O_NOFOLLOW,
+ * mode 0600, so a planted symlink is never followed and nothing is ever
+ * overwritten. The one exception to "create": after an exec, the new image of
+ * the same process finds the file its previous image wrote (same pid and the
+ * same process start time in the first segment header) and appends a segment.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "ldprof/varint.h"
+#include "log.h"
+#include "prim.h"
+#include "rawmem.h"
+
+#define AGENT_VERSION "ldprof 0.1"
+
+static void program_name(char *out, size_t cap)
+{
+	char cmd[4096];
+	ssize_t n = ldp_read_small_file("/proc/self/cmdline", cmd, sizeof cmd);
+	const char *base = n > 0 ? cmd : "unknown";
+	const char *slash = strrchr(base, '/');
+	if (slash && slash[1])
+		base = slash + 1;
+	size_t i = 0;
+	for (; base[i] && i + 1 < cap && i < 64; i++) {
+		char c = base[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+			 c == '_' || c == '-';
+		out[i] = ok ? c : '_';
+	}
+	out[i] = '\0';
+	if (!i)
+		ldp_format(out, cap, "unknown");
+}
+
+int ldp_tracefile_expand(char *out, size_t cap, const char *tmpl, int pid, const char *host, const char *prog,
+			 uint64_t start_s, const char *insert)
+{
+	size_t n = 0;
+	for (const char *t = tmpl; *t; t++) {
+		char piece[256];
+		if (*t == '%' && t[1]) {
+			t++;
+			switch (*t) {
+			case 'p':
+				ldp_format(piece, sizeof piece, "%d", pid);
+				break;
+			case 'h':
+				ldp_format(piece, sizeof piece, "%s", host);
+				break;
+			case 't':
+				ldp_format(piece, sizeof piece, "%lu", (unsigned long)start_s);
+				break;
+			case 'e':
+				ldp_format(piece, sizeof piece, "%s", prog);
+				break;
+			default:
+				ldp_format(piece, sizeof piece, "%c", *t);
+			}
+		} else {
+			piece[0] = *t;
+			piece[1] = '\0';
+		}
+		size_t len = strlen(piece);
+		if (n + len + 1 > cap)
+			return -1;
+		memcpy(out + n, piece, len + 1);
+		n += len;
+	}
+	if (insert && *insert) {
+		size_t sl = strlen(insert);
+		char *slash = strrchr(out, '/');
+		char *dot = strrchr(slash ? slash + 1 : out, '.');
+		if (dot == (slash ? slash + 1 : out))
+			dot = NULL; /* a leading dot is not an extension */
+		size_t at = dot ? (size_t)(dot - out) : n;
+		if (n + sl + 1 > cap)
+			return -1;
+		memmove(out + at + sl, out + at, n - at + 1);
+		memcpy(out + at, insert, sl);
+	}
+	return 0;
+}
+
+/* ---- segment header ---- */
+
+struct hdr {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void tlv(struct hdr *h, unsigned tag, const void *bytes, size_t len)
+{
+	if (h->len + len + 2 * LDP_VARINT_MAX > h->cap)
+		return;
+	h->len += ldp_varint_put(h->p + h->len, tag);
+	h->len += ldp_varint_put(h->p + h->len, len);
+	memcpy(h->p + h->len, bytes, len);
+	h->len += len;
+}
+
+static void tlv_u64(struct hdr *h, unsigned tag, uint64_t v)
+{
+	uint8_t b[LDP_VARINT_MAX];
+	tlv(h, tag, b, ldp_varint_put(b, v));
+}
+
+static int write_header(int fd, uint64_t start_mono_ns)
+{
+	struct hdr h = {.cap = 128 << 10};
+	uint8_t *frame = ldp_raw_alloc(h.cap + 8);
+	if (!frame)
+		return -ENOMEM;
+	h.p = frame + 8;
+	memcpy(h.p, LDP_FILE_MAGIC, LDP_FILE_MAGIC_LEN);
+	h.p[8] = LDP_FORMAT_MAJOR & 0xff;
+	h.p[9] = LDP_FORMAT_MAJOR >> 8;
+	h.p[10] = LDP_FORMAT_MINOR & 0xff;
+	h.p[11] = LDP_FORMAT_MINOR >> 8;
+	h.len = 12;
+
+	char buf[64 << 10];
+	tlv_u64(&h, LDP_HDR_PID, (uint64_t)getpid());
+	tlv_u64(&h, LDP_HDR_PPID, (uint64_t)getppid());
+	ssize_t n = readlink("/proc/self/exe", buf, LDP_MAX_PATH_LEN);
+	tlv(&h, LDP_HDR_EXE, buf, n > 0 ? (size_t)n : 0);
+	n = ldp_read_small_file("/proc/self/cmdline", buf, sizeof buf);
+	tlv(&h, LDP_HDR_CMDLINE, buf, n > 0 ? (size_t)n : 0);
+	struct utsname u;
+	if (uname(&u) == 0)
+		tlv(&h, LDP_HDR_HOSTNAME, u.nodename, strlen(u.nodename));
+	tlv_u64(&h, LDP_HDR_START_REALTIME, ldp_real_ns() - (ldp_mono_ns() - start_mono_ns));
+	tlv_u64(&h, LDP_HDR_START_MONOTONIC, start_mono_ns);
+	tlv_u64(&h, LDP_HDR_PROC_START, ldp_proc_start_ticks());
+	tlv_u64(&h, LDP_HDR_MODE, (uint64_t)ldp_cfg.mode);
+	tlv_u64(&h, LDP_HDR_MAX_DEPTH, ldp_cfg.max_depth);
+	tlv(&h, LDP_HDR_AGENT_VERSION, AGENT_VERSION, strlen(AGENT_VERSION));
+	tlv_u64(&h, LDP_HDR_SEQ_SHIFT, LDP_SEQ_SHIFT);
+	tlv_u64(&h, LDP_HDR_POINTER_BITS, 64);
+
+	uint32_t magic = LDP_SEGMENT_MAGIC, size = (uint32_t)h.len;
+	for (int i = 0; i < 4; i++) {
+		frame[i] = (uint8_t)(magic >> (8 * i));
+		frame[4 + i] = (uint8_t)(size >> (8 * i));
+	}
+	int err = ldp_write_all(fd, frame, h.len + 8);
+	ldp_raw_free(frame);
+	return err;
+}
+
+/* Does fd hold a trace whose first segment was written by this very process
+ * (an earlier image, before exec)? */
+static int written_by_this_process(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		return 0;
+	uint8_t b[4096];
+	ssize_t n = pread(fd, b, sizeof b, 0);
+	if (n < 8 + 12)
+		return 0;
+	uint32_t magic = 0, size = 0;
+	for (int i = 0; i < 4; i++) {
+		magic |= (uint32_t)b[i] << (8 * i);
+		size |= (uint32_t)b[4 + i] << (8 * i);
+	}
+	if (magic != LDP_SEGMENT_MAGIC || memcmp(b + 8, LDP_FILE_MAGIC, LDP_FILE_MAGIC_LEN))
+		return 0;
+	const uint8_t *p = b + 8 + 12, *end = b + 8 + (size < (uint32_t)n - 8 ? size : (uint32_t)n - 8);
+	uint64_t pid = 0, start = 0;
+	while (p < end) {
+		uint64_t tag, len, v;
+		size_t k = ldp_varint_get(p, end, &tag);
+		if (!k)
+			break;
+		p += k;
+		k = ldp_varint_get(p, end, &len);
+		if (!k || len > (uint64_t)(end - p - k))
+			break;
+		p += k;
+		if ((tag == LDP_HDR_PID || tag == LDP_HDR_PROC_START) && ldp_varint_get(p, p + len, &v))
+			*(tag == LDP_HDR_PID ? &pid : &start) = v;
+		p += len;
+	}
+	return pid == (uint64_t)getpid() && start == ldp_proc_start_ticks();
+}
+
+static int create_excl(const char *path)
+{
+	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
+{
+	int pid = getpid();
+	char host[256] = "localhost", prog[128];
+	struct utsname u;
+	if (uname(&u) == 0)
+		ldp_format(host, sizeof host, "%s", u.nodename);
+	program_name(prog, sizeof prog);
+	int has_pid = strstr(ldp_cfg.output, "%p") != NULL;
+	int insert = !has_pid && (forked_child || (ldp_cfg.root_pid && ldp_cfg.root_pid != pid));
+	uint64_t start_s = ldp_real_ns() / 1000000000u;
+
+	char path[LDP_PATH_CAP], suffix[48];
+	ldp_format(suffix, sizeof suffix, ".%d", pid);
+	if (ldp_tracefile_expand(path, sizeof path, ldp_cfg.output, pid, host, prog, start_s, insert ? suffix : NULL))
+		return -ENAMETOOLONG;
+	int fd = create_excl(path);
+	if (fd < 0 && errno == EEXIST && !forked_child) {
+		fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && !written_by_this_process(fd)) {
+			close(fd);
+			fd = -1;
+			errno = EEXIST;
+		}
+	}
+	/* Taken by someone else: never overwrite, pick the next free name. */
+	for (int i = 1; fd < 0 && errno == EEXIST && i < 100; i++) {
+		char alt[LDP_PATH_CAP];
+		ldp_format(suffix, sizeof suffix, ".%d-%d", pid, i);
+		if (ldp_tracefile_expand(alt, sizeof alt, ldp_cfg.output, pid, host, prog, start_s, suffix))
+			return -ENAMETOOLONG;
+		fd = create_excl(alt);
+		if (fd >= 0)
+			memcpy(path, alt, strlen(alt) + 1);
+	}
+	if (fd < 0) {
+		int err = errno;
+		ldp_warn("cannot create trace file %s: %s", path, strerrordesc_np(err) ? strerrordesc_np(err) : "?");
+		return -err;
+	}
+	int err = write_header(fd, start_mono_ns);
+	if (err) {
+		close(fd);
+		ldp_warn("cannot write trace file %s: %s", path, strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");
+		return err;
+	}
+	if (ldp_cfg.verbose)
+		ldp_warn("tracing pid %d into %s", pid, path);
+	return fd;
+}

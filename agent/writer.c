@@ -1,0 +1,385 @@
+/*
+ * writer.c - the writer thread: drains every ring in rounds and writes one
+ * independent zstd frame per round.
+ *
+ * A round (always under writer_lock):
+ *   1. read every ring's head (acquire)
+ *   2. write MODULE records for objects not yet written
+ *   3. write STACK records for ids not yet written
+ *   4. write each ring's bytes [tail, head) as EVENTS records, advance tail
+ *   5. write a ROUND record, end the zstd frame, write(2) it out
+ * Step 1 comes before 2 and 3, so every stack or module an event refers to
+ * was published before the event and is written before it in the file.
+ *
+ * Rounds happen every flush_ms (default 50 ms), when a ring passes half full,
+ * and synchronously from program threads at exec, _exit, abort and exit.
+ * Between rounds the thread ticks the sequence time floor every millisecond.
+ * The thread runs with every signal blocked and with its reentrancy guard
+ * set, so nothing it does is traced and no signal meant for the program
+ * lands on it. zstd gets its memory from rawmem, never from malloc.
+ *
+ * Any write error is sticky: one line on stderr, the agent turns off, and
+ * the frames already written stay readable.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
+#include "agent.h"
+#include "ldprof/varint.h"
+#include "log.h"
+#include "prim.h"
+#include "rawmem.h"
+
+#define FEED_AT (1u << 20)   /* compress pending records once this many bytes wait */
+#define EVENTS_PIECE (1u << 20) /* largest EVENTS payload */
+#define TICK_NS 1000000ull
+
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+static int out_fd = -1;
+static dev_t out_dev;
+static ino_t out_ino;
+static ZSTD_CCtx *cctx;
+static uint8_t *pending;   /* records waiting for compression */
+static size_t pending_len;
+static uint8_t *zout;
+static size_t zout_cap;
+static uint8_t *scratch; /* one MODULE or STACK record */
+static unsigned modules_written;
+static uint32_t stacks_written = 1;
+static uint64_t round_no;
+static uint64_t seg_start_ns;
+static int ended, failed, thread_running;
+static _Atomic uint32_t kick_word;
+static pthread_t writer_thread;
+
+static void *zalloc(void *opaque, size_t size)
+{
+	(void)opaque;
+	return ldp_raw_alloc(size);
+}
+
+static void zfree(void *opaque, void *p)
+{
+	(void)opaque;
+	ldp_raw_free(p);
+}
+
+static void fail(int err)
+{
+	if (failed)
+		return;
+	failed = 1;
+	char why[160];
+	ldp_format(why, sizeof why, "cannot write the trace (%s)", strerrordesc_np(err) ? strerrordesc_np(err) : "?");
+	ldp_disable(why);
+}
+
+/* Our fd may have been closed (daemons close every fd) and its number reused
+ * by the program: check it is still our file before every write. */
+static int fd_is_ours(void)
+{
+	struct stat st;
+	return fstat(out_fd, &st) == 0 && st.st_dev == out_dev && st.st_ino == out_ino;
+}
+
+static void emit_bytes(const uint8_t *p, size_t n)
+{
+	if (failed || !n)
+		return;
+	if (!fd_is_ours()) {
+		fail(EBADF);
+		return;
+	}
+	int err = ldp_write_all(out_fd, p, n);
+	if (err)
+		fail(-err);
+}
+
+static void compress_pending(ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = {pending, pending_len, 0};
+	size_t left;
+	do {
+		ZSTD_outBuffer out = {zout, zout_cap, 0};
+		left = ZSTD_compressStream2(cctx, &out, &in, mode);
+		if (ZSTD_isError(left)) {
+			fail(EIO);
+			break;
+		}
+		emit_bytes(zout, out.pos);
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	pending_len = 0;
+}
+
+static void put_record(uint8_t type, const uint8_t *payload, size_t len)
+{
+	if (pending_len + len + 1 + LDP_VARINT_MAX > FEED_AT)
+		compress_pending(ZSTD_e_continue);
+	uint8_t *p = pending + pending_len;
+	*p++ = type;
+	p += ldp_varint_put(p, len);
+	memcpy(p, payload, len);
+	pending_len = (size_t)(p - pending) + len;
+}
+
+static void put_module(unsigned id, const struct ldp_module *m)
+{
+	put_record(LDP_REC_MODULE, scratch, ldp_enc_module(scratch, id, m));
+}
+
+static void put_stack(uint32_t id)
+{
+	unsigned depth, flags;
+	const uintptr_t *ips = ldp_stack_get(id, &depth, &flags);
+	put_record(LDP_REC_STACK, scratch, ldp_enc_stack(scratch, id, flags, ips, depth));
+}
+
+/* Bytes [from, to) of a ring, as EVENTS records of at most EVENTS_PIECE bytes. */
+static void put_ring_bytes(struct ldp_ring *r, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		size_t n = to - from > EVENTS_PIECE ? EVENTS_PIECE : (size_t)(to - from);
+		uint8_t hdr[2 * LDP_VARINT_MAX];
+		size_t hl = ldp_varint_put(hdr, r->id);
+		size_t len = hl + n;
+		if (pending_len + len + 1 + LDP_VARINT_MAX > FEED_AT)
+			compress_pending(ZSTD_e_continue);
+		uint8_t *p = pending + pending_len;
+		*p++ = LDP_REC_EVENTS;
+		p += ldp_varint_put(p, len);
+		memcpy(p, hdr, hl);
+		p += hl;
+		uint32_t off = (uint32_t)from & r->mask;
+		size_t first = r->size - off < n ? r->size - off : n;
+		memcpy(p, r->buf + off, first);
+		memcpy(p + first, r->buf, n - first);
+		pending_len = (size_t)(p - pending) + n;
+		from += n;
+	}
+}
+
+static int thread_gone(int tid)
+{
+	return tid > 0 && syscall(SYS_tgkill, ldp_pid, tid, 0) != 0 && errno == ESRCH;
+}
+
+static void drain_rings(void)
+{
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		int state = atomic_load_explicit(&r->state, memory_order_acquire);
+		if (state == LDP_RING_FREE)
+			continue;
+		if (r->head_snap > tail) {
+			put_ring_bytes(r, tail, r->head_snap);
+			atomic_store_explicit(&r->tail, r->head_snap, memory_order_release);
+			atomic_fetch_add_explicit(&r->drained, 1, memory_order_release);
+			if (atomic_exchange_explicit(&r->kicked, 0, memory_order_relaxed))
+				ldp_futex_wake((volatile uint32_t *)&r->drained);
+			r->idle_rounds = 0;
+		} else if (state == LDP_RING_OWNED && ++r->idle_rounds % 64 == 0 && thread_gone(r->tid)) {
+			/* Its thread exited without our key destructor running last. */
+			state = LDP_RING_DEAD;
+		}
+		if (state == LDP_RING_DEAD && atomic_load_explicit(&r->head, memory_order_acquire) == r->head_snap)
+			atomic_store_explicit(&r->state, LDP_RING_FREE, memory_order_release);
+	}
+}
+
+static uint64_t now_us(void)
+{
+	return (ldp_mono_ns() - seg_start_ns) / 1000;
+}
+
+/* One round; writer_lock held. */
+static void do_round(int end_reason)
+{
+	if (ended || failed || out_fd < 0)
+		return;
+	uint64_t floor = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
+		r->head_snap = atomic_load_explicit(&r->head, memory_order_acquire);
+
+	unsigned nm = ldp_modules_count();
+	for (; modules_written < nm; modules_written++)
+		put_module(modules_written, ldp_module_get(modules_written));
+	uint32_t ns = ldp_stacks_count();
+	for (; stacks_written < ns; stacks_written++)
+		put_stack(stacks_written);
+	drain_rings();
+
+	uint8_t buf[4 * LDP_VARINT_MAX];
+	put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
+	if (end_reason) {
+		put_record(LDP_REC_END, buf, ldp_enc_end(buf, (unsigned)end_reason, now_us()));
+		ended = 1;
+	}
+	compress_pending(ZSTD_e_end);
+}
+
+static void tick(void)
+{
+	uint64_t floor = now_us() << LDP_SEQ_SHIFT;
+	if (floor > atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed))
+		atomic_store_explicit(&ldp_seq_floor, floor, memory_order_relaxed);
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	ldp_self.busy = 1; /* nothing this thread does is traced */
+	uint64_t last = ldp_mono_ns();
+	uint32_t seen = atomic_load(&kick_word);
+	while (!ended && !failed) {
+		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, TICK_NS);
+		tick();
+		uint32_t k = atomic_load(&kick_word);
+		uint64_t now = ldp_mono_ns();
+		if (k == seen && now - last < ldp_cfg.flush_ms * 1000000ull)
+			continue;
+		seen = k;
+		last = now;
+		pthread_mutex_lock(&writer_lock);
+		do_round(0);
+		pthread_mutex_unlock(&writer_lock);
+	}
+	return NULL;
+}
+
+static int start_thread(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits "all blocked" */
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int err = pthread_create(&writer_thread, &attr, writer_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	pthread_setname_np(writer_thread, "ldprof-writer");
+	thread_running = 1;
+	return 0;
+}
+
+int ldp_writer_start(int fd, uint64_t start_mono_ns)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	out_fd = fd;
+	out_dev = st.st_dev;
+	out_ino = st.st_ino;
+	seg_start_ns = start_mono_ns;
+	if (!cctx) {
+		ZSTD_customMem mem = {zalloc, zfree, NULL};
+		cctx = ZSTD_createCCtx_advanced(mem);
+		pending = ldp_raw_alloc(FEED_AT + EVENTS_PIECE);
+		zout_cap = ZSTD_CStreamOutSize();
+		zout = ldp_raw_alloc(zout_cap);
+		scratch = ldp_raw_alloc(LDP_ENC_RECORD_MAX);
+		if (!cctx || !pending || !zout || !scratch)
+			return -ENOMEM;
+	}
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+	tick();
+	return start_thread();
+}
+
+uint64_t ldp_writer_start_ns(void)
+{
+	return seg_start_ns;
+}
+
+void ldp_writer_kick(void)
+{
+	atomic_fetch_add_explicit(&kick_word, 1, memory_order_release);
+	ldp_futex_wake((volatile uint32_t *)&kick_word);
+}
+
+static int lock_with_timeout(unsigned timeout_ms)
+{
+	for (unsigned i = 0; i <= timeout_ms; i++) {
+		if (pthread_mutex_trylock(&writer_lock) == 0)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* A write past RLIMIT_FSIZE raises SIGXFSZ in the writing thread, which would
+ * kill the program: block it while a program thread writes, and discard one
+ * we caused. */
+static void flush_from_program_thread(int end_reason)
+{
+	sigset_t xfsz, old, before;
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
+	sigpending(&before);
+	do_round(end_reason);
+	sigset_t after;
+	sigpending(&after);
+	if (sigismember(&after, SIGXFSZ) && !sigismember(&before, SIGXFSZ)) {
+		struct timespec zero = {0, 0};
+		sigtimedwait(&xfsz, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void ldp_writer_flush(int end_reason, unsigned timeout_ms)
+{
+	if (lock_with_timeout(timeout_ms) != 0)
+		return;
+	flush_from_program_thread(end_reason);
+	pthread_mutex_unlock(&writer_lock);
+}
+
+int ldp_writer_flush_and_hold(void)
+{
+	if (lock_with_timeout(1000) != 0)
+		return -1;
+	flush_from_program_thread(0);
+	return 0;
+}
+
+void ldp_writer_release(void)
+{
+	pthread_mutex_unlock(&writer_lock);
+}
+
+void ldp_writer_prefork(void)
+{
+	pthread_mutex_lock(&writer_lock);
+}
+
+void ldp_writer_postfork_parent(void)
+{
+	pthread_mutex_unlock(&writer_lock);
+}
+
+void ldp_writer_postfork_child(void)
+{
+	pthread_mutex_init(&writer_lock, NULL);
+	if (out_fd >= 0)
+		close(out_fd);
+	out_fd = -1;
+	pending_len = 0;
+	modules_written = 0;
+	stacks_written = 1;
+	round_no = 0;
+	ended = failed = thread_running = 0;
+}

@@ -1,0 +1,158 @@
+/*
+ * dump.c - `ldprof dump`: every segment header and record as one text line,
+ * with its offsets, the way redis-check-rdb shows a dump. For debugging the
+ * format and for bug reports; the layout of this output is not stable.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ldprof/varint.h"
+#include "read/internal.h"
+#include "util/util.h"
+
+struct dump {
+	int events;
+	struct rd_ring_dec *rings;
+	size_t nrings;
+	uint64_t ips[LDP_MAX_STACK_DEPTH];
+};
+
+static void on_segment(void *ctx, const struct rd_segment *s)
+{
+	struct dump *d = ctx;
+	free(d->rings);
+	d->rings = NULL;
+	d->nrings = 0;
+	printf("SEGMENT %u  format %u.%u  pid %" PRIu64 "  ppid %" PRIu64 "  exe %s\n", s->index, s->major, s->minor,
+	       s->pid, s->ppid, s->exe);
+	printf("  cmdline %s\n  host %s  agent %s  mode %d  max_depth %u  seq_shift %u\n", s->cmdline, s->hostname,
+	       s->agent_version, s->mode, s->max_depth, s->seq_shift);
+}
+
+static void print_events(struct dump *d, const uint8_t *p, size_t n)
+{
+	uint64_t ring;
+	size_t k = ldp_varint_get(p, p + n, &ring);
+	if (!k || ring > (1u << 20))
+		return;
+	if (ring >= d->nrings) {
+		d->rings = xrealloc(d->rings, (ring + 1) * sizeof *d->rings);
+		memset(d->rings + d->nrings, 0, (ring + 1 - d->nrings) * sizeof *d->rings);
+		d->nrings = ring + 1;
+	}
+	const uint8_t *cur = p + k, *end = p + n;
+	while (cur < end) {
+		struct rd_event ev;
+		int what;
+		const char *why;
+		long used = rd_decode_event(cur, end, &d->rings[ring], &ev, &what, &why);
+		if (used <= 0) {
+			printf("    (%s)\n", used < 0 ? why : "event continues in the next record");
+			return;
+		}
+		cur += used;
+		if (what == RD_DEC_ATTACH)
+			printf("    attach tid %u\n", d->rings[ring].tid);
+		else if (ev.kind == RD_EV_ALLOC)
+			printf("    alloc  seq %" PRIu64 "  ptr 0x%" PRIx64 "  size %" PRIu64 "  stack %u  op 0x%x\n",
+			       ev.seq, ev.ptr, ev.size, ev.stack, ev.op);
+		else
+			printf("    free   seq %" PRIu64 "  ptr 0x%" PRIx64 "\n", ev.seq, ev.ptr);
+	}
+}
+
+static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_t frame, uint64_t off)
+{
+	struct dump *d = ctx;
+	const char *why;
+	printf("@%" PRIu64 "+%" PRIu64 " ", frame, off);
+	switch (type) {
+	case LDP_REC_MODULE: {
+		struct rd_module m;
+		if (rd_decode_module(p, n, &m, &why) == 0) {
+			printf("MODULE %u base 0x%" PRIx64 " %s build-id ", m.id, m.base, m.path);
+			for (unsigned i = 0; i < m.build_id_len; i++)
+				printf("%02x", m.build_id[i]);
+			printf(" segments %u\n", m.nseg);
+			rd_module_clear(&m);
+		} else
+			printf("MODULE (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_STACK: {
+		struct rd_stack s;
+		if (rd_decode_stack(p, n, &s, d->ips, &why) == 0) {
+			printf("STACK %u depth %u%s:", s.id, s.depth, s.flags & LDP_STACK_TRUNCATED ? " (truncated)" : "");
+			for (unsigned i = 0; i < s.depth; i++)
+				printf(" 0x%" PRIx64, s.ips[i]);
+			printf("\n");
+		} else
+			printf("STACK (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_EVENTS:
+		printf("EVENTS %zu bytes\n", n);
+		if (d->events)
+			print_events(d, p, n);
+		break;
+	case LDP_REC_ROUND: {
+		uint64_t round, t, floor;
+		if (rd_decode_round(p, n, &round, &t, &floor, &why) == 0)
+			printf("ROUND %" PRIu64 " at %" PRIu64 " us, floor %" PRIu64 "\n", round, t, floor);
+		else
+			printf("ROUND (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_END: {
+		struct rd_end e;
+		if (rd_decode_end(p, n, &e, &why) == 0)
+			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
+		else
+			printf("END (bad: %s)\n", why);
+		break;
+	}
+	default:
+		printf("record type 0x%02x, %zu bytes (unknown, skipped)\n", type, n);
+	}
+}
+
+static void ignore_event(void *ctx, const struct rd_event *e)
+{
+	(void)ctx;
+	(void)e;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"events", no_argument, 0, 'e'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct dump d = {0};
+	int c;
+	while ((c = getopt_long(argc, argv, "eh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': d.events = 1; break;
+		case 'h': printf("usage: ldprof dump [--events] TRACE\n"); return EXIT_OK;
+		default: fprintf(stderr, "usage: ldprof dump [--events] TRACE\n"); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		die(EXIT_USAGE, "usage: ldprof dump [--events] TRACE");
+	struct rd_visitor v = {.ctx = &d, .segment_begin = on_segment, .event = ignore_event, .raw_record = on_raw};
+	struct rd_stats st;
+	struct rd_error err;
+	int rc = rd_read_file(argv[optind], &v, &st, &err);
+	fflush(stdout);
+	free(d.rings);
+	if (rc)
+		die(EXIT_BAD_TRACE, "%s", err.msg);
+	printf("%" PRIu64 " bytes, %" PRIu64 " frames, %" PRIu64 " records, %" PRIu64 " events%s\n", st.bytes_read,
+	       st.frames, st.records, st.events, st.truncated ? " (truncated)" : "");
+	return EXIT_OK;
+}

@@ -1,0 +1,259 @@
+/*
+ * record.c - `ldprof record`: translate flags into LDPROF_* variables and
+ * LD_PRELOAD, run the program, exit with its status.
+ *
+ * The agent does all the work; this command only sets the environment and
+ * waits. It pre-computes the output path so that every image of the traced
+ * process (exec chains included) writes one file, and forked children write
+ * the same path with ".<pid>" inserted (agent/tracefile.c).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util/util.h"
+
+static pid_t child;
+
+static void forward(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ldprof record [-o PATH] [--mode full|sampled|off] [--max-depth N] [-q] [--] CMD [ARGS...]\n"
+		   "\n"
+		   "  -o, --output PATH   trace file (default ldprof.<program>.<pid>.ldp); forked\n"
+		   "                      children write PATH with .<pid> before the extension\n"
+		   "      --mode MODE     full (every event), sampled, or off (no heap events)\n"
+		   "      --max-depth N   frames kept per stack (1..1024, default 64)\n"
+		   "  -q, --quiet         do not print where the trace went\n");
+}
+
+/* The agent: LDPROF_AGENT, else next to this binary, else the install layout. */
+static char *find_agent(void)
+{
+	const char *env = getenv("LDPROF_AGENT");
+	if (env && *env)
+		return realpath(env, NULL);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	char *dir = dirname(self);
+	const char *tries[] = {"%s/libldprof.so", "%s/../lib/ldprof/libldprof.so", "%s/../lib/libldprof.so"};
+	for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
+		char path[PATH_MAX + 64];
+		snprintf(path, sizeof path, tries[i], dir);
+		if (access(path, R_OK) == 0)
+			return realpath(path, NULL);
+	}
+	return NULL;
+}
+
+/* Find CMD the way execvp will. @return malloc'd path or NULL. */
+static char *which(const char *cmd)
+{
+	if (strchr(cmd, '/'))
+		return xstrdup(cmd);
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	char *copy = xstrdup(path), *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char full[PATH_MAX];
+		snprintf(full, sizeof full, "%s/%s", *d ? d : ".", cmd);
+		if (access(full, X_OK) == 0) {
+			free(copy);
+			return xstrdup(full);
+		}
+	}
+	free(copy);
+	return NULL;
+}
+
+/* LD_PRELOAD cannot reach a static executable: say so instead of recording nothing. */
+static void check_program(const char *cmd)
+{
+	char *path = which(cmd);
+	if (!path)
+		die(EXIT_USAGE, "%s: command not found", cmd);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		die(EXIT_USAGE, "%s: %s", path, strerror(errno));
+	if ((st.st_mode & (S_ISUID | S_ISGID)) && geteuid() != 0)
+		warnx1("%s is setuid/setgid: the loader ignores LD_PRELOAD for it, nothing will be traced", path);
+	Elf64_Ehdr eh;
+	if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 4096) {
+		int dynamic = 0;
+		for (unsigned i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
+				break;
+			if (ph.p_type == PT_INTERP)
+				dynamic = 1;
+		}
+		if (!dynamic && eh.e_type == ET_EXEC)
+			die(EXIT_USAGE, "%s is statically linked: LD_PRELOAD cannot reach it, so there is nothing to trace",
+			    path);
+	}
+	close(fd);
+	free(path);
+}
+
+static void set_env(const char *name, const char *value)
+{
+	if (setenv(name, value, 1) != 0)
+		die(EXIT_USAGE, "cannot set %s: %s", name, strerror(errno));
+}
+
+/* Files the run produced: PATH itself and PATH with .<pid> inserted. */
+static void say_where(const char *out)
+{
+	struct stat st;
+	if (stat(out, &st) == 0)
+		fprintf(stderr, "ldprof: trace written to %s\n", out);
+	char *copy = xstrdup(out), *copy2 = xstrdup(out);
+	const char *dir = dirname(copy), *base = basename(copy2);
+	const char *dot = strrchr(base, '.');
+	size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+	DIR *d = opendir(dir);
+	unsigned extra = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (!strncmp(e->d_name, base, stem) && e->d_name[stem] == '.' && strcmp(e->d_name, base) &&
+		    e->d_name[stem + 1] >= '0' && e->d_name[stem + 1] <= '9')
+			extra++;
+	if (d)
+		closedir(d);
+	if (extra)
+		fprintf(stderr, "ldprof: and %u more from child processes (%s/%.*s.<pid>%s)\n", extra, dir, (int)stem,
+			base, dot && dot != base ? dot : "");
+	free(copy);
+	free(copy2);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, 0, 'o'}, {"mode", required_argument, 0, 'm'},
+		{"max-depth", required_argument, 0, 'd'}, {"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+	};
+	const char *out = NULL, *mode = "full";
+	uint64_t depth = 64;
+	int quiet = 0, c;
+	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'm':
+			if (strcmp(optarg, "full") && strcmp(optarg, "sampled") && strcmp(optarg, "off"))
+				die(EXIT_USAGE, "--mode must be full, sampled or off, not '%s'", optarg);
+			mode = optarg;
+			break;
+		case 'd':
+			if (parse_uint(optarg, 1024, &depth) || depth == 0)
+				die(EXIT_USAGE, "--max-depth must be a number in 1..1024, not '%s'", optarg);
+			break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	char **cmd = argv + optind;
+	check_program(cmd[0]);
+	char *agent = find_agent();
+	if (!agent)
+		die(EXIT_USAGE, "cannot find libldprof.so (set LDPROF_AGENT to its path)");
+
+	char cwd[PATH_MAX], outpath[PATH_MAX * 2];
+	if (!getcwd(cwd, sizeof cwd))
+		die(EXIT_USAGE, "cannot read the working directory: %s", strerror(errno));
+	if (out) {
+		if (!*out)
+			die(EXIT_USAGE, "-o needs a path");
+		snprintf(outpath, sizeof outpath, "%s%s%s", out[0] == '/' ? "" : cwd, out[0] == '/' ? "" : "/", out);
+		struct stat st;
+		if (lstat(outpath, &st) == 0) {
+			if (!S_ISREG(st.st_mode))
+				die(EXIT_USAGE, "%s exists and is not a regular file; refusing to replace it", outpath);
+			if (unlink(outpath) != 0)
+				die(EXIT_USAGE, "cannot replace %s: %s", outpath, strerror(errno));
+		}
+	}
+
+	/* LD_PRELOAD is extended, never replaced: ours first, so our malloc is the
+	 * one the program binds to and dlsym(RTLD_NEXT) finds what came after. */
+	const char *old = getenv("LD_PRELOAD");
+	struct strbuf pre = {0};
+	sb_printf(&pre, "%s%s%s", agent, old && *old ? ":" : "", old && *old ? old : "");
+	char depth_s[32];
+	snprintf(depth_s, sizeof depth_s, "%llu", (unsigned long long)depth);
+
+	signal(SIGINT, SIG_IGN); /* the terminal sends it to the program too */
+	signal(SIGQUIT, SIG_IGN);
+	struct sigaction sa = {.sa_handler = forward};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	child = fork();
+	if (child < 0)
+		die(EXIT_USAGE, "fork: %s", strerror(errno));
+	if (child == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		char pid_s[32];
+		snprintf(pid_s, sizeof pid_s, "%d", (int)getpid());
+		if (!out) {
+			const char *slash = strrchr(cmd[0], '/');
+			snprintf(outpath, sizeof outpath, "%s/ldprof.%s.%d.ldp", cwd, slash ? slash + 1 : cmd[0],
+				 (int)getpid());
+		}
+		set_env("LDPROF_OUTPUT", outpath);
+		set_env("LDPROF_ROOT_PID", pid_s);
+		set_env("LDPROF_MODE", mode);
+		set_env("LDPROF_MAX_DEPTH", depth_s);
+		set_env("LD_PRELOAD", pre.s);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	int status;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			die(EXIT_USAGE, "waitpid: %s", strerror(errno));
+	if (!out) {
+		const char *slash = strrchr(cmd[0], '/');
+		snprintf(outpath, sizeof outpath, "%s/ldprof.%s.%d.ldp", cwd, slash ? slash + 1 : cmd[0], (int)child);
+	}
+	if (!quiet)
+		say_where(outpath);
+	free(agent);
+	sb_free(&pre);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}

@@ -1,0 +1,48 @@
+/*
+ * main.c - the ldprof command: one subcommand per file in cmd/, each only
+ * wiring stages together (read -> model -> render).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{"record", cmd_record, "run a program under the agent and write a trace"},
+	{"report", cmd_report, "summarize a trace: heap totals, peak, leaks"},
+	{"dump", cmd_dump, "print a trace's records as text (format debugging)"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ldprof COMMAND [OPTIONS] ...\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'ldprof COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		puts("ldprof 0.1");
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (!strcmp(argv[1], commands[i].name)) {
+			cli_cmd = commands[i].name;
+			return commands[i].run(argc - 1, argv + 1);
+		}
+	die(EXIT_USAGE, "unknown command '%s' (try 'ldprof --help')", argv[1]);
+}

@@ -1,0 +1,301 @@
+/*
+ * decode.c - record payloads to typed values. Trusts nothing: every varint is
+ * bounds-checked, every length is checked against what remains and against
+ * the limits in ldprof/format.h before anything is allocated or copied.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "ldprof/varint.h"
+#include "util/util.h"
+
+struct cur {
+	const uint8_t *p, *end;
+	const char **why;
+};
+
+static int get(struct cur *c, uint64_t *v, const char *what)
+{
+	size_t k = ldp_varint_get(c->p, c->end, v);
+	if (!k) {
+		*c->why = what;
+		return -1;
+	}
+	c->p += k;
+	return 0;
+}
+
+static int get_bytes(struct cur *c, uint64_t len, uint64_t max, const uint8_t **out, const char *what)
+{
+	if (len > max || len > (uint64_t)(c->end - c->p)) {
+		*c->why = what;
+		return -1;
+	}
+	*out = c->p;
+	c->p += len;
+	return 0;
+}
+
+#define GET(c, v, what)                                                                                        \
+	do {                                                                                                   \
+		if (get(c, v, what))                                                                           \
+			return -1;                                                                             \
+	} while (0)
+
+static char *dup_str(const uint8_t *p, size_t n)
+{
+	char *s = xstrndup((const char *)p, n);
+	for (size_t i = 0; i < n; i++)
+		if (!s[i])
+			s[i] = ' '; /* argv separators, and no embedded NUL in names */
+	while (n && s[n - 1] == ' ')
+		s[--n] = '\0';
+	return s;
+}
+
+int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const char **why)
+{
+	memset(seg, 0, sizeof *seg);
+	if (n < LDP_FILE_MAGIC_LEN + 4 || memcmp(p, LDP_FILE_MAGIC, LDP_FILE_MAGIC_LEN)) {
+		*why = "segment header without the ldprof magic";
+		return -1;
+	}
+	seg->major = p[8] | (unsigned)p[9] << 8;
+	seg->minor = p[10] | (unsigned)p[11] << 8;
+	seg->seq_shift = LDP_SEQ_SHIFT;
+	if (seg->major != LDP_FORMAT_MAJOR) {
+		*why = seg->major > LDP_FORMAT_MAJOR ? "trace format is newer than this ldprof: upgrade ldprof to read it"
+						     : "trace format version is not supported";
+		return -1;
+	}
+	struct cur c = {p + 12, p + n, why};
+	while (c.p < c.end) {
+		uint64_t tag, len, v = 0;
+		const uint8_t *val;
+		GET(&c, &tag, "header field tag");
+		GET(&c, &len, "header field length");
+		if (get_bytes(&c, len, LDP_MAX_HEADER_LEN, &val, "header field longer than the header"))
+			return -1;
+		int is_num = ldp_varint_get(val, val + len, &v) != 0;
+		switch (tag) {
+		case LDP_HDR_PID: seg->pid = v; break;
+		case LDP_HDR_PPID: seg->ppid = v; break;
+		case LDP_HDR_EXE: free(seg->exe); seg->exe = dup_str(val, len); break;
+		case LDP_HDR_CMDLINE: free(seg->cmdline); seg->cmdline = dup_str(val, len); break;
+		case LDP_HDR_HOSTNAME: free(seg->hostname); seg->hostname = dup_str(val, len); break;
+		case LDP_HDR_AGENT_VERSION: free(seg->agent_version); seg->agent_version = dup_str(val, len); break;
+		case LDP_HDR_START_REALTIME: seg->start_realtime_ns = v; break;
+		case LDP_HDR_START_MONOTONIC: seg->start_monotonic_ns = v; break;
+		case LDP_HDR_PROC_START: seg->proc_start_ticks = v; break;
+		case LDP_HDR_MODE: seg->mode = (int)(v <= LDP_MODE_OFF ? v : LDP_MODE_FULL); break;
+		case LDP_HDR_MAX_DEPTH: seg->max_depth = (unsigned)(v <= LDP_MAX_STACK_DEPTH ? v : 0); break;
+		case LDP_HDR_SEQ_SHIFT:
+			if (!is_num || v > 32) {
+				*why = "sequence shift out of range";
+				rd_segment_clear(seg);
+				return -1;
+			}
+			seg->seq_shift = (unsigned)v;
+			break;
+		default: break; /* unknown tags are skipped: compatible additions */
+		}
+	}
+	if (!seg->exe) seg->exe = xstrdup("");
+	if (!seg->cmdline) seg->cmdline = xstrdup("");
+	if (!seg->hostname) seg->hostname = xstrdup("");
+	if (!seg->agent_version) seg->agent_version = xstrdup("");
+	return 0;
+}
+
+void rd_segment_clear(struct rd_segment *seg)
+{
+	free(seg->exe);
+	free(seg->cmdline);
+	free(seg->hostname);
+	free(seg->agent_version);
+	memset(seg, 0, sizeof *seg);
+}
+
+int rd_decode_module(const uint8_t *p, size_t n, struct rd_module *m, const char **why)
+{
+	memset(m, 0, sizeof *m);
+	struct cur c = {p, p + n, why};
+	uint64_t id, len, v;
+	const uint8_t *b;
+	GET(&c, &id, "module id");
+	if (id > UINT32_MAX) {
+		*why = "module id out of range";
+		return -1;
+	}
+	m->id = (uint32_t)id;
+	GET(&c, &m->base, "module base");
+	GET(&c, &len, "module path length");
+	if (get_bytes(&c, len, LDP_MAX_PATH_LEN, &b, "module path too long or past the record end"))
+		return -1;
+	m->path = dup_str(b, len);
+	/* From here on, errors must free path: no GET (it returns directly). */
+	if (get(&c, &len, "build-id length") ||
+	    get_bytes(&c, len, LDP_MAX_BUILD_ID_LEN, &b, "build-id too long or past the record end"))
+		goto fail;
+	memcpy(m->build_id, b, len);
+	m->build_id_len = (unsigned)len;
+	if (get(&c, &v, "segment count"))
+		goto fail;
+	if (v > LDP_MAX_MODULE_SEGMENTS) {
+		*why = "too many module segments";
+		goto fail;
+	}
+	m->nseg = (unsigned)v;
+	m->lo = UINT64_MAX;
+	for (unsigned i = 0; i < m->nseg; i++) {
+		struct rd_segment_seg *s = &m->seg[i];
+		if (get(&c, &s->vaddr, "segment address") || get(&c, &s->memsz, "segment size") ||
+		    get(&c, &v, "segment flags"))
+			goto fail;
+		s->flags = (unsigned)v & 7;
+		uint64_t lo = m->base + s->vaddr, hi = lo + s->memsz;
+		if (hi < lo) {
+			*why = "segment wraps the address space";
+			goto fail;
+		}
+		if (lo < m->lo) m->lo = lo;
+		if (hi > m->hi) m->hi = hi;
+	}
+	if (!m->nseg)
+		m->lo = m->hi = m->base;
+	return 0;
+fail:
+	rd_module_clear(m);
+	return -1;
+}
+
+void rd_module_clear(struct rd_module *m)
+{
+	free(m->path);
+	m->path = NULL;
+}
+
+int rd_decode_stack(const uint8_t *p, size_t n, struct rd_stack *s, uint64_t *ips, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t id, flags, depth;
+	GET(&c, &id, "stack id");
+	GET(&c, &flags, "stack flags");
+	GET(&c, &depth, "stack depth");
+	if (id == 0 || id > UINT32_MAX) {
+		*why = "stack id out of range";
+		return -1;
+	}
+	if (depth > LDP_MAX_STACK_DEPTH) {
+		*why = "stack deeper than the format allows";
+		return -1;
+	}
+	uint64_t prev = 0;
+	for (uint64_t i = 0; i < depth; i++) {
+		uint64_t d;
+		GET(&c, &d, "stack frame");
+		prev += (uint64_t)ldp_unzigzag(d);
+		ips[i] = prev;
+	}
+	s->id = (uint32_t)id;
+	s->flags = (unsigned)flags;
+	s->depth = (unsigned)depth;
+	s->ips = ips;
+	return 0;
+}
+
+int rd_decode_round(const uint8_t *p, size_t n, uint64_t *round, uint64_t *time_us, uint64_t *floor,
+		    const char **why)
+{
+	struct cur c = {p, p + n, why};
+	GET(&c, round, "round number");
+	GET(&c, time_us, "round time");
+	GET(&c, floor, "round floor");
+	return 0;
+}
+
+int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t reason;
+	GET(&c, &reason, "end reason");
+	GET(&c, &end->time_us, "end time");
+	end->reason = reason < 100 ? (int)reason : 0;
+	return 0;
+}
+
+long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
+		     const char **why)
+{
+	if (p >= end)
+		return 0;
+	const uint8_t *q = p + 1;
+	uint64_t a, b, size = 0, stack = 0;
+	size_t k;
+/* An incomplete event at the end of the bytes so far: wait for more, unless a
+ * full varint's worth is there and still does not parse (then it is bad). */
+#define NEXT(v)                                                                                                \
+	do {                                                                                                   \
+		k = ldp_varint_get(q, end, &(v));                                                              \
+		if (!k) {                                                                                      \
+			if (end - q >= LDP_VARINT_MAX) {                                                       \
+				*why = "malformed varint in an event";                                         \
+				return -1;                                                                     \
+			}                                                                                      \
+			return 0;                                                                              \
+		}                                                                                              \
+		q += k;                                                                                        \
+	} while (0)
+
+	switch (p[0]) {
+	case LDP_EV_ATTACH:
+		NEXT(a);
+		if (a > UINT32_MAX) {
+			*why = "thread id out of range";
+			return -1;
+		}
+		st->seq = st->ptr = 0;
+		st->tid = (uint32_t)a;
+		st->attached = 1;
+		*what = RD_DEC_ATTACH;
+		return q - p;
+	case LDP_EV_ALLOC_MALLOC:
+	case LDP_EV_ALLOC_CALLOC:
+	case LDP_EV_ALLOC_REALLOC:
+	case LDP_EV_ALLOC_ALIGNED:
+		NEXT(a);
+		NEXT(b);
+		NEXT(size);
+		NEXT(stack);
+		if (stack > UINT32_MAX) {
+			*why = "stack id out of range";
+			return -1;
+		}
+		ev->kind = RD_EV_ALLOC;
+		break;
+	case LDP_EV_FREE:
+		NEXT(a);
+		NEXT(b);
+		ev->kind = RD_EV_FREE;
+		break;
+	default:
+		*why = "unknown event type";
+		return -1;
+	}
+#undef NEXT
+	if (!st->attached) {
+		*why = "event before its thread's ATTACH";
+		return -1;
+	}
+	st->seq += a;
+	st->ptr += (uint64_t)ldp_unzigzag(b);
+	ev->op = p[0];
+	ev->seq = st->seq;
+	ev->ptr = st->ptr;
+	ev->size = size;
+	ev->stack = (uint32_t)stack;
+	ev->tid = st->tid;
+	*what = RD_DEC_EVENT;
+	return q - p;
+}

@@ -1,0 +1,115 @@
+/*
+ * trace.h - reading a trace: untrusted bytes in, typed callbacks out.
+ *
+ *   source.c  file -> segment headers and decompressed zstd frames -> records
+ *   decode.c  record payload -> typed struct (every length and id checked)
+ *   reader.c  records -> visitor callbacks, heap events merged across threads
+ *             into sequence order
+ *
+ * Models implement the callbacks they need (struct rd_visitor) and never see
+ * bytes. Errors carry the file offset of the frame and of the record inside
+ * the decompressed frame. A truncated tail (a killed process) is not an
+ * error: the reader reports it and delivers everything before it.
+ */
+#ifndef LDPR_TRACE_H
+#define LDPR_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ldprof/format.h"
+
+struct rd_segment {
+	unsigned index;      /* 0 for the first image in the file, +1 per exec */
+	unsigned major, minor;
+	uint64_t pid, ppid;
+	char *exe;
+	char *cmdline;       /* argv joined with spaces */
+	char *hostname;
+	char *agent_version;
+	uint64_t start_realtime_ns, start_monotonic_ns, proc_start_ticks;
+	int mode;            /* enum ldp_mode */
+	unsigned max_depth;
+	unsigned seq_shift;
+};
+
+void rd_segment_clear(struct rd_segment *seg); /* frees the strings */
+
+struct rd_segment_seg {
+	uint64_t vaddr, memsz;
+	unsigned flags;
+};
+
+struct rd_module {
+	uint32_t id;
+	uint64_t base;
+	char *path;
+	uint8_t build_id[LDP_MAX_BUILD_ID_LEN];
+	unsigned build_id_len;
+	unsigned nseg;
+	struct rd_segment_seg seg[LDP_MAX_MODULE_SEGMENTS];
+	uint64_t lo, hi; /* absolute mapped range */
+};
+
+struct rd_stack {
+	uint32_t id;
+	unsigned flags; /* LDP_STACK_* */
+	unsigned depth;
+	uint64_t *ips;  /* innermost first; owned by the reader */
+};
+
+enum rd_event_kind { RD_EV_ALLOC = 1, RD_EV_FREE = 2 };
+
+struct rd_event {
+	uint64_t seq;
+	uint64_t ptr;
+	uint64_t size;   /* ALLOC */
+	uint32_t stack;  /* ALLOC; 0 = none */
+	uint32_t tid;
+	uint8_t kind;    /* enum rd_event_kind */
+	uint8_t op;      /* LDP_EV_* as written */
+};
+
+struct rd_end {
+	int reason; /* enum ldp_end_reason, 0 if the segment had no END (killed, truncated) */
+	uint64_t time_us;
+};
+
+struct rd_visitor {
+	void *ctx;
+	void (*segment_begin)(void *ctx, const struct rd_segment *seg);
+	void (*module)(void *ctx, const struct rd_module *m);
+	void (*stack)(void *ctx, const struct rd_stack *s);
+	/* Heap events in sequence order (per address exact; across threads by time). */
+	void (*event)(void *ctx, const struct rd_event *e);
+	void (*segment_end)(void *ctx, const struct rd_end *end);
+	/* Optional: every record as read, before interpretation (ldprof dump). */
+	void (*raw_record)(void *ctx, unsigned type, const uint8_t *payload, size_t len, uint64_t frame_off,
+			   uint64_t rec_off);
+};
+
+struct rd_stats {
+	uint64_t bytes_read;
+	uint64_t frames, records, events;
+	uint64_t late_events; /* arrived after their place in the merge had passed */
+	int truncated;         /* the file ended inside a frame or header */
+	uint64_t truncated_at; /* offset of the incomplete frame */
+};
+
+#define RD_ERR_MAX 512
+
+struct rd_error {
+	char msg[RD_ERR_MAX];
+};
+
+/*
+ * Read the whole trace at path, calling v's callbacks.
+ * @return 0 on success (also with a truncated tail: see stats), -1 with
+ * err->msg set to one line naming the offset and what was being read.
+ */
+int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err);
+/* The same over a memory buffer (fuzzing, tests). name appears in messages. */
+int rd_read_mem(const uint8_t *data, size_t len, const char *name, const struct rd_visitor *v,
+		struct rd_stats *stats, struct rd_error *err);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * util.c - see util.h.
+ */
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oom(void)
+{
+	fputs("ldprof: out of memory\n", stderr);
+	exit(1);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void vec_reserve(void **arr, size_t *cap, size_t need, size_t esz)
+{
+	if (need <= *cap)
+		return;
+	size_t c = *cap ? *cap : 8;
+	while (c < need)
+		c *= 2;
+	if (c > SIZE_MAX / esz)
+		oom();
+	*arr = xrealloc(*arr, c * esz);
+	*cap = c;
+}
+
+void u64map_init(struct u64map *m, size_t hint)
+{
+	size_t cap = 16;
+	while (cap < hint * 2)
+		cap *= 2;
+	m->keys = xcalloc(cap, sizeof *m->keys);
+	m->vals = xmalloc(cap * sizeof *m->vals);
+	m->cap = cap;
+	m->len = 0;
+}
+
+void u64map_free(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	m->keys = m->vals = NULL;
+	m->cap = m->len = 0;
+}
+
+uint64_t *u64map_get(const struct u64map *m, uint64_t key)
+{
+	size_t mask = m->cap - 1;
+	for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
+		if (m->keys[i] == key)
+			return &m->vals[i];
+		if (!m->keys[i])
+			return NULL;
+	}
+}
+
+static void grow(struct u64map *m)
+{
+	struct u64map n;
+	u64map_init(&n, m->cap);
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			u64map_put(&n, m->keys[i], m->vals[i]);
+	u64map_free(m);
+	*m = n;
+}
+
+uint64_t *u64map_put(struct u64map *m, uint64_t key, uint64_t val)
+{
+	if ((m->len + 1) * 10 > m->cap * 7)
+		grow(m);
+	size_t mask = m->cap - 1;
+	size_t i = hash_u64(key) & mask;
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & mask;
+	if (!m->keys[i]) {
+		m->keys[i] = key;
+		m->len++;
+	}
+	m->vals[i] = val;
+	return &m->vals[i];
+}
+
+int u64map_del(struct u64map *m, uint64_t key, uint64_t *old)
+{
+	size_t mask = m->cap - 1;
+	size_t i = hash_u64(key) & mask;
+	while (m->keys[i] != key) {
+		if (!m->keys[i])
+			return 0;
+		i = (i + 1) & mask;
+	}
+	if (old)
+		*old = m->vals[i];
+	/* Backward-shift: move later members of the probe run into the hole. */
+	size_t hole = i;
+	for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+		size_t home = hash_u64(m->keys[j]) & mask;
+		int movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+		if (movable) {
+			m->keys[hole] = m->keys[j];
+			m->vals[hole] = m->vals[j];
+			hole = j;
+		}
+	}
+	m->keys[hole] = 0;
+	m->len--;
+	return 1;
+}
+
+void sb_vprintf(struct strbuf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	vec_reserve((void **)&b->s, &b->cap, b->len + (size_t)n + 1, 1);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void sb_putc(struct strbuf *b, char c)
+{
+	vec_reserve((void **)&b->s, &b->cap, b->len + 2, 1);
+	b->s[b->len++] = c;
+	b->s[b->len] = '\0';
+}
+
+void sb_json_str(struct strbuf *b, const char *s)
+{
+	sb_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			sb_putc(b, '\\');
+			sb_putc(b, (char)*p);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			sb_printf(b, "\\u%04x", *p);
+		} else {
+			sb_putc(b, (char)*p);
+		}
+	}
+	sb_putc(b, '"');
+}
+
+void sb_free(struct strbuf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}

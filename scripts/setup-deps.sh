@@ -1,0 +1,32 @@
+#!/bin/sh
+# scripts/setup-deps.sh - install what a fresh Debian 12 machine lacks to build
+# and test ldprof. Idempotent: installs only missing packages. Needs root (or
+# sudo) only when something is missing.
+set -eu
+
+# Build: compiler, make, and the libraries the agent and reporter use.
+# Tests: cmocka, python3 (test drivers), zstd (CLI used by format tests).
+PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev python3 zstd"
+# Extra tools for later test tiers are appended below as features land.
+PKGS="$PKGS ${LDPROF_EXTRA_PKGS:-}"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "ldprof: installing:$missing"
+if [ "$(id -u)" = 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "ldprof: missing packages:$missing -- run as root: apt-get install$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists: update once, then install.
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

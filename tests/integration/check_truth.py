@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""Compare a program's own truth file with `ldprof report --json`.
+
+usage: check_truth.py TRUTH REPORT.json [--baseline BASE.json] [--segment N] [KEY=EXTRA ...]
+
+Every key in TRUTH must equal the report's heap.KEY plus what libc itself
+allocated. That is measured, not guessed: BASE.json is the report of the same
+program run with its own allocations switched off (thread creation and all
+else unchanged), and its figures are added. KEY=EXTRA adds a fixed amount.
+--segment N compares one process image of the trace instead of the total.
+"""
+import json
+import sys
+
+
+def main():
+    args = sys.argv[1:]
+    truth_path, report_path = args[0], args[1]
+    extra = {}
+    segment = None
+    rest = args[2:]
+    while rest:
+        a = rest.pop(0)
+        if a == "--baseline":
+            base = json.load(open(rest.pop(0)))["heap"]
+            for k, v in base.items():
+                extra[k] = extra.get(k, 0) + v
+        elif a == "--segment":
+            segment = int(rest.pop(0))
+        else:
+            k, v = a.split("=")
+            extra[k] = extra.get(k, 0) + int(v)
+    truth = {}
+    for line in open(truth_path):
+        k, v = line.split()
+        truth[k] = int(v)
+    report = json.load(open(report_path))
+    heap = report["heap"] if segment is None else report["segments"][segment]["heap"]
+    bad = []
+    for k, v in truth.items():
+        if k not in heap:
+            continue
+        want = v + extra.get(k, 0)
+        if heap[k] != want:
+            bad.append(f"{k}: report {heap[k]}, truth {v} + libc (baseline) {extra.get(k, 0)} = {want}")
+    if bad:
+        print("MISMATCH " + truth_path)
+        for b in bad:
+            print("  " + b)
+        sys.exit(1)
+    libc = {k: v for k, v in extra.items() if v and k in truth}
+    print("  exact: " + ", ".join(f"{k}={truth[k]}" for k in truth if k in heap)
+          + (f"  (+ libc: {libc})" if libc else ""))
+
+
+main()

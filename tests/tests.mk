@@ -1,0 +1,36 @@
+# tests/tests.mk - test targets, included by the top Makefile. docs/TESTING.md
+# describes the tiers.
+
+TEST_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -Iagent -Itests/unit
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_DEPS := $(wildcard tests/unit/*.h)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
+# Agent parts that are pure (no interposition, no threads): unit-testable.
+AGENT_PURE_SRC := agent/encode.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c \
+	tests/unit/agent_stubs.c
+
+INTEG_SRC := $(wildcard tests/integration/*.c)
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(O)/tests/integration/%)
+
+$(O)/tests/unit/%: tests/unit/%.c $(REPORTER_LIB_OBJ) $(AGENT_PURE_SRC) $(UNIT_DEPS)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(TEST_CFLAGS) -o $@ $< $(AGENT_PURE_SRC) $(REPORTER_LIB_OBJ) $(REPORTER_LIBS) -lzstd -lcmocka
+
+# Programs traced by the integration tests: no optimisation surprises in
+# their call chains, frame pointers kept, debug info for symbolization.
+$(O)/tests/integration/%: tests/integration/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread
+
+## test: install what is missing, build, run every test
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
+	@$(MAKE) --no-print-directory test-unit test-integration
+
+## test-unit: cmocka unit tests
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+## test-integration: programs with known allocations, traced and checked
+test-integration: all $(INTEG_BIN)
+	@tests/integration/run.sh $(O)

@@ -1,0 +1,109 @@
+/*
+ * test_agent_config.c - the agent's pure parts: LDPROF_* parsing, the
+ * allocation-free formatter, output path templates.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent.h"
+#include "log.h"
+
+static void test_parse_uint(void **state)
+{
+	(void)state;
+	uint64_t v = 7;
+	assert_int_equal(ldp_parse_uint("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(ldp_parse_uint("1024", 1, 1024, &v), 0);
+	assert_int_equal(v, 1024);
+	assert_int_equal(ldp_parse_uint("1025", 1, 1024, &v), -1);
+	assert_int_equal(ldp_parse_uint("", 0, 10, &v), -1);
+	assert_int_equal(ldp_parse_uint("12a", 0, 100, &v), -1);
+	assert_int_equal(ldp_parse_uint("-1", 0, 100, &v), -1);
+	assert_int_equal(ldp_parse_uint("99999999999999999999999", 0, UINT64_MAX, &v), -1);
+	int m;
+	assert_int_equal(ldp_parse_mode("sampled", &m), 0);
+	assert_int_equal(m, LDP_MODE_SAMPLED);
+	assert_int_equal(ldp_parse_mode("FULL", &m), -1);
+}
+
+static void test_config_load(void **state)
+{
+	(void)state;
+	struct ldp_config c;
+	unsetenv("LDPROF_OUTPUT");
+	unsetenv("LDPROF_MODE");
+	assert_int_equal(ldp_config_load(&c), 0);
+	assert_string_equal(c.output, "ldprof.%e.%p.ldp");
+	assert_int_equal(c.mode, LDP_MODE_FULL);
+	assert_int_equal(c.max_depth, 64);
+	assert_int_equal(c.ring_bytes, 256 << 10);
+	/* Malformed values: one warning each, defaults kept. */
+	setenv("LDPROF_MODE", "fast", 1);
+	setenv("LDPROF_MAX_DEPTH", "0", 1);
+	setenv("LDPROF_RING_KB", "lots", 1);
+	setenv("LDPROF_TYPO", "1", 1);
+	assert_int_equal(ldp_config_load(&c), 4);
+	assert_int_equal(c.mode, LDP_MODE_FULL);
+	assert_int_equal(c.max_depth, 64);
+	unsetenv("LDPROF_TYPO");
+	setenv("LDPROF_MODE", "off", 1);
+	setenv("LDPROF_MAX_DEPTH", "300", 1);
+	setenv("LDPROF_RING_KB", "100", 1); /* rounded up to a power of two */
+	setenv("LDPROF_OUTPUT", "/tmp/x-%p.ldp", 1);
+	assert_int_equal(ldp_config_load(&c), 0);
+	assert_int_equal(c.mode, LDP_MODE_OFF);
+	assert_int_equal(c.max_depth, 300);
+	assert_int_equal(c.ring_bytes, 128 << 10);
+	assert_string_equal(c.output, "/tmp/x-%p.ldp");
+	unsetenv("LDPROF_MODE");
+	unsetenv("LDPROF_MAX_DEPTH");
+	unsetenv("LDPROF_RING_KB");
+	unsetenv("LDPROF_OUTPUT");
+}
+
+static void test_format(void **state)
+{
+	(void)state;
+	char b[64];
+	ldp_format(b, sizeof b, "%s=%d %u %x %lu %zu %%", "k", -42, 7u, 255u, 1ul << 40, (size_t)3);
+	assert_string_equal(b, "k=-42 7 ff 1099511627776 3 %");
+	ldp_format(b, 8, "%s", "truncated text");
+	assert_string_equal(b, "truncat");
+	ldp_format(b, sizeof b, "[%5d]", 42);
+	assert_string_equal(b, "[   42]");
+}
+
+static void test_expand(void **state)
+{
+	(void)state;
+	char out[256];
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "ldprof.%e.%p.ldp", 123, "box", "prog", 99, NULL), 0);
+	assert_string_equal(out, "ldprof.prog.123.ldp");
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t/%h-%t-%%.ldp", 1, "box", "p", 99, NULL), 0);
+	assert_string_equal(out, "/t/box-99-%.ldp");
+	/* A fork child inserts its pid before the extension. */
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t/run.ldp", 5, "h", "p", 0, ".77"), 0);
+	assert_string_equal(out, "/t/run.77.ldp");
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t.d/run", 5, "h", "p", 0, ".77"), 0);
+	assert_string_equal(out, "/t.d/run.77");
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t/.hidden", 5, "h", "p", 0, ".77"), 0);
+	assert_string_equal(out, "/t/.hidden.77");
+	assert_int_equal(ldp_tracefile_expand(out, 8, "a-long-name", 5, "h", "p", 0, NULL), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_uint),
+		cmocka_unit_test(test_config_load),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_expand),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,457 @@
+/*
+ * test_format.c - the trace format: varints, every event and record through
+ * the agent's encoders and the reporter's decoders, and the reader on good,
+ * truncated and hostile traces.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent.h"
+#include "read/internal.h"
+#include "trace_builder.h"
+
+/* ---- varints ---- */
+
+static void test_varint_round_trip(void **state)
+{
+	(void)state;
+	const uint64_t values[] = {0, 1, 127, 128, 255, 16383, 16384, (1ull << 32) - 1, 1ull << 32,
+				   (1ull << 63) - 1, 1ull << 63, UINT64_MAX};
+	for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+		uint8_t b[LDP_VARINT_MAX];
+		size_t n = ldp_varint_put(b, values[i]);
+		assert_true(n >= 1 && n <= LDP_VARINT_MAX);
+		uint64_t v = 0;
+		assert_int_equal(ldp_varint_get(b, b + n, &v), n);
+		assert_true(v == values[i]);
+		/* Any cut short of the end is "truncated", never a wrong value. */
+		for (size_t cut = 0; cut < n; cut++)
+			assert_int_equal(ldp_varint_get(b, b + cut, &v), 0);
+	}
+	const int64_t signs[] = {0, 1, -1, 63, -64, INT64_MAX, INT64_MIN};
+	for (size_t i = 0; i < sizeof signs / sizeof *signs; i++)
+		assert_true(ldp_unzigzag(ldp_zigzag(signs[i])) == signs[i]);
+}
+
+static void test_varint_hostile(void **state)
+{
+	(void)state;
+	uint8_t never_ends[16];
+	memset(never_ends, 0xff, sizeof never_ends);
+	uint64_t v;
+	assert_int_equal(ldp_varint_get(never_ends, never_ends + sizeof never_ends, &v), 0);
+	/* Ten bytes whose last carries more than the 64th bit. */
+	uint8_t overflow[10] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+	assert_int_equal(ldp_varint_get(overflow, overflow + 10, &v), 0);
+	uint8_t max[10] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+	assert_int_equal(ldp_varint_get(max, max + 10, &v), 10);
+	assert_true(v == UINT64_MAX);
+}
+
+/* ---- events ---- */
+
+static void test_events_round_trip(void **state)
+{
+	(void)state;
+	uint8_t buf[4096];
+	size_t n = 0;
+	struct ldp_enc_state enc = {0, 0};
+	n += ldp_enc_attach(buf + n, &enc, 4242);
+	n += ldp_enc_alloc(buf + n, &enc, LDP_EV_ALLOC_MALLOC, 100, 0x7f0000001000, 24, 1);
+	n += ldp_enc_alloc(buf + n, &enc, LDP_EV_ALLOC_CALLOC, 101, 0x55550000, 0, 2); /* pointer goes down */
+	n += ldp_enc_free(buf + n, &enc, 150, 0x7f0000001000);
+	n += ldp_enc_alloc(buf + n, &enc, LDP_EV_ALLOC_ALIGNED, UINT64_MAX >> 1, UINT64_MAX - 63,
+			   UINT64_MAX, UINT32_MAX);
+	n += ldp_enc_attach(buf + n, &enc, 7); /* a reused ring: state restarts */
+	n += ldp_enc_free(buf + n, &enc, 3, 0x10);
+
+	struct rd_ring_dec dec = {0};
+	struct rd_event ev;
+	const uint8_t *p = buf, *end = buf + n;
+	int what;
+	const char *why;
+	struct {
+		int what;
+		uint8_t op;
+		uint64_t seq, ptr, size;
+		uint32_t stack, tid;
+	} want[] = {
+		{RD_DEC_ATTACH, 0, 0, 0, 0, 0, 4242},
+		{RD_DEC_EVENT, LDP_EV_ALLOC_MALLOC, 100, 0x7f0000001000, 24, 1, 4242},
+		{RD_DEC_EVENT, LDP_EV_ALLOC_CALLOC, 101, 0x55550000, 0, 2, 4242},
+		{RD_DEC_EVENT, LDP_EV_FREE, 150, 0x7f0000001000, 0, 0, 4242},
+		{RD_DEC_EVENT, LDP_EV_ALLOC_ALIGNED, UINT64_MAX >> 1, UINT64_MAX - 63, UINT64_MAX, UINT32_MAX, 4242},
+		{RD_DEC_ATTACH, 0, 0, 0, 0, 0, 7},
+		{RD_DEC_EVENT, LDP_EV_FREE, 3, 0x10, 0, 0, 7},
+	};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		/* Every proper prefix of the next event asks for more bytes. */
+		struct rd_ring_dec saved = dec;
+		long full = rd_decode_event(p, end, &dec, &ev, &what, &why);
+		assert_true(full > 0);
+		dec = saved;
+		for (long cut = 0; cut < full; cut++) {
+			struct rd_ring_dec tmp = dec;
+			assert_int_equal(rd_decode_event(p, p + cut, &tmp, &ev, &what, &why), 0);
+		}
+		assert_int_equal(rd_decode_event(p, end, &dec, &ev, &what, &why), full);
+		p += full;
+		assert_int_equal(what, want[i].what);
+		if (what == RD_DEC_ATTACH) {
+			assert_int_equal(dec.tid, want[i].tid);
+			continue;
+		}
+		assert_int_equal(ev.op, want[i].op);
+		assert_true(ev.seq == want[i].seq);
+		assert_true(ev.ptr == want[i].ptr);
+		assert_true(ev.size == want[i].size);
+		assert_true(ev.stack == want[i].stack);
+		assert_int_equal(ev.tid, want[i].tid);
+	}
+	assert_ptr_equal(p, end);
+}
+
+static void test_events_hostile(void **state)
+{
+	(void)state;
+	struct rd_ring_dec dec = {0};
+	struct rd_event ev;
+	int what;
+	const char *why = NULL;
+	uint8_t before_attach[] = {LDP_EV_FREE, 1, 2};
+	assert_int_equal(rd_decode_event(before_attach, before_attach + 3, &dec, &ev, &what, &why), -1);
+	assert_non_null(why);
+	dec.attached = 1;
+	uint8_t unknown[] = {0x7e, 1, 2, 3};
+	assert_int_equal(rd_decode_event(unknown, unknown + 4, &dec, &ev, &what, &why), -1);
+	uint8_t endless[24] = {LDP_EV_FREE};
+	memset(endless + 1, 0x80, sizeof endless - 1);
+	assert_int_equal(rd_decode_event(endless, endless + sizeof endless, &dec, &ev, &what, &why), -1);
+	uint8_t big_stack[16] = {LDP_EV_ALLOC_MALLOC, 1, 0, 1};
+	size_t n = 4 + ldp_varint_put(big_stack + 4, (uint64_t)UINT32_MAX + 1);
+	assert_int_equal(rd_decode_event(big_stack, big_stack + n, &dec, &ev, &what, &why), -1);
+}
+
+/* ---- records ---- */
+
+static void test_module_round_trip(void **state)
+{
+	(void)state;
+	struct ldp_module m = {.base = 0x7f1234560000, .nseg = 2, .build_id_len = 20};
+	m.path = "/usr/lib/libexample.so.1";
+	for (unsigned i = 0; i < 20; i++)
+		m.build_id[i] = (uint8_t)(i * 13);
+	m.seg[0] = (struct ldp_segment){0, 0x1000, LDP_SEG_R};
+	m.seg[1] = (struct ldp_segment){0x1000, 0x5432, LDP_SEG_R | LDP_SEG_X};
+	static uint8_t buf[LDP_ENC_RECORD_MAX];
+	size_t n = ldp_enc_module(buf, 3, &m);
+	struct rd_module d;
+	const char *why;
+	assert_int_equal(rd_decode_module(buf, n, &d, &why), 0);
+	assert_int_equal(d.id, 3);
+	assert_true(d.base == m.base);
+	assert_string_equal(d.path, m.path);
+	assert_int_equal(d.build_id_len, 20);
+	assert_memory_equal(d.build_id, m.build_id, 20);
+	assert_int_equal(d.nseg, 2);
+	assert_true(d.lo == m.base && d.hi == m.base + 0x6432);
+	assert_int_equal(d.seg[1].flags, LDP_SEG_R | LDP_SEG_X);
+	rd_module_clear(&d);
+	/* Cut anywhere: an error, never a read past the end. */
+	for (size_t cut = 0; cut < n; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1);
+		memcpy(copy, buf, cut);
+		assert_int_equal(rd_decode_module(copy, cut, &d, &why), -1);
+		free(copy);
+	}
+	/* A path length beyond the limit is refused before anything is copied. */
+	uint8_t bad[32];
+	size_t k = 0;
+	k += ldp_varint_put(bad + k, 0);
+	k += ldp_varint_put(bad + k, 0);
+	k += ldp_varint_put(bad + k, (uint64_t)1 << 40);
+	assert_int_equal(rd_decode_module(bad, k, &d, &why), -1);
+}
+
+static void test_stack_round_trip(void **state)
+{
+	(void)state;
+	uintptr_t ips[LDP_MAX_STACK_DEPTH];
+	for (unsigned i = 0; i < LDP_MAX_STACK_DEPTH; i++)
+		ips[i] = 0x400000 + (i * 7919u) % 100000 + (i & 1 ? 0x7f0000000000ull : 0);
+	static uint8_t buf[LDP_ENC_RECORD_MAX];
+	static uint64_t out[LDP_MAX_STACK_DEPTH];
+	const char *why;
+	unsigned depths[] = {0, 1, 64, LDP_MAX_STACK_DEPTH};
+	for (size_t i = 0; i < 4; i++) {
+		size_t n = ldp_enc_stack(buf, 9, LDP_STACK_TRUNCATED, ips, depths[i]);
+		struct rd_stack s;
+		assert_int_equal(rd_decode_stack(buf, n, &s, out, &why), 0);
+		assert_int_equal(s.id, 9);
+		assert_int_equal(s.flags, LDP_STACK_TRUNCATED);
+		assert_int_equal(s.depth, depths[i]);
+		for (unsigned j = 0; j < depths[i]; j++)
+			assert_true(s.ips[j] == ips[j]);
+	}
+	uint8_t deep[16];
+	size_t k = 0;
+	k += ldp_varint_put(deep + k, 1);
+	k += ldp_varint_put(deep + k, 0);
+	k += ldp_varint_put(deep + k, LDP_MAX_STACK_DEPTH + 1);
+	struct rd_stack s;
+	assert_int_equal(rd_decode_stack(deep, k, &s, out, &why), -1);
+	uint8_t id0[3] = {0, 0, 0};
+	assert_int_equal(rd_decode_stack(id0, 3, &s, out, &why), -1);
+}
+
+/* ---- the reader ---- */
+
+struct seen {
+	int segments, modules, stacks, ends;
+	uint64_t seqs[64];
+	int nev;
+	int end_reason;
+};
+
+static void v_segment(void *ctx, const struct rd_segment *s)
+{
+	struct seen *x = ctx;
+	x->segments++;
+	assert_string_equal(s->exe, "/usr/bin/test");
+}
+static void v_module(void *ctx, const struct rd_module *m)
+{
+	(void)m;
+	((struct seen *)ctx)->modules++;
+}
+static void v_stack(void *ctx, const struct rd_stack *s)
+{
+	(void)s;
+	((struct seen *)ctx)->stacks++;
+}
+static void v_event(void *ctx, const struct rd_event *e)
+{
+	struct seen *x = ctx;
+	if (x->nev < 64)
+		x->seqs[x->nev++] = e->seq;
+}
+static void v_end(void *ctx, const struct rd_end *e)
+{
+	struct seen *x = ctx;
+	x->ends++;
+	x->end_reason = e->reason;
+}
+
+static const struct rd_visitor visitor = {NULL, v_segment, v_module, v_stack, v_event, v_end, NULL};
+
+static int read_mem(struct tb *t, struct seen *x, struct rd_stats *st, struct rd_error *err)
+{
+	struct rd_visitor v = visitor;
+	memset(x, 0, sizeof *x);
+	v.ctx = x;
+	return rd_read_mem(t->buf, t->len, "test.ldp", &v, st, err);
+}
+
+/* EVENTS payload for one ring: ring id, then events. */
+static size_t events(uint8_t *buf, uint32_t ring, uint32_t tid, const uint64_t *seqs, int n, int with_attach,
+		     struct ldp_enc_state *enc)
+{
+	size_t k = ldp_varint_put(buf, ring);
+	if (with_attach)
+		k += ldp_enc_attach(buf + k, enc, tid);
+	for (int i = 0; i < n; i++)
+		k += ldp_enc_alloc(buf + k, enc, LDP_EV_ALLOC_MALLOC, seqs[i], 0x1000 + 64 * seqs[i], 8, 1);
+	return k;
+}
+
+static void good_trace(struct tb *t)
+{
+	uint8_t buf[1024];
+	tb_header(t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, 1234);
+	struct ldp_module m = {.base = 0x400000, .nseg = 1, .path = "/usr/bin/test"};
+	m.seg[0] = (struct ldp_segment){0, 0x1000, LDP_SEG_R | LDP_SEG_X};
+	tb_record(t, LDP_REC_MODULE, buf, ldp_enc_module(buf, 0, &m));
+	uintptr_t ips[2] = {0x400100, 0x400200};
+	tb_record(t, LDP_REC_STACK, buf, ldp_enc_stack(buf, 1, 0, ips, 2));
+	tb_record(t, 0x7d, "future", 6); /* unknown record type: skipped by length */
+	/* Two rings whose events interleave in sequence order. */
+	struct ldp_enc_state e0 = {0, 0}, e1 = {0, 0};
+	uint64_t a[] = {5, 9, 20}, b[] = {7, 8, 30};
+	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a, 2, 1, &e0));
+	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 1, 101, b, 2, 1, &e1));
+	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 1, 10, 1));
+	tb_frame(t);
+	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 1, 101, b + 2, 1, 0, &e1));
+	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a + 2, 1, 0, &e0));
+	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 2, 20, 25));
+	tb_record(t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 30));
+	tb_frame(t);
+}
+
+static void test_reader_good(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	good_trace(&t);
+	struct seen x;
+	struct rd_stats st;
+	struct rd_error err;
+	assert_int_equal(read_mem(&t, &x, &st, &err), 0);
+	assert_int_equal(x.segments, 1);
+	assert_int_equal(x.modules, 1);
+	assert_int_equal(x.stacks, 1);
+	assert_int_equal(x.ends, 1);
+	assert_int_equal(x.end_reason, LDP_END_EXIT);
+	uint64_t want[] = {5, 7, 8, 9, 20, 30};
+	assert_int_equal(x.nev, 6);
+	for (int i = 0; i < 6; i++)
+		assert_true(x.seqs[i] == want[i]);
+	assert_false(st.truncated);
+	tb_free(&t);
+}
+
+/* Cut the file at every byte: never an error for a clean cut, never a crash,
+ * and everything in whole frames before the cut is delivered. */
+static void test_reader_truncated_everywhere(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	good_trace(&t);
+	size_t full = t.len;
+	/* Where the header and the two frames end: cuts there are clean. */
+	struct tb h = {0};
+	tb_header(&h, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, 1234);
+	size_t clean_at = h.len;
+	tb_free(&h);
+	int clean_cuts = 0;
+	for (size_t cut = 1; cut < full; cut++) {
+		t.len = cut;
+		struct seen x;
+		struct rd_stats st;
+		struct rd_error err;
+		assert_int_equal(read_mem(&t, &x, &st, &err), 0);
+		if (!st.truncated) {
+			/* Only at the end of the header or of the first frame. */
+			assert_true(cut == clean_at || x.nev == 4);
+			clean_cuts++;
+		}
+		assert_true(x.nev <= 6);
+		assert_int_equal(x.ends, x.segments); /* a cut segment still ends (reason 0) */
+		if (x.ends)
+			assert_int_equal(x.end_reason, 0);
+	}
+	assert_int_equal(clean_cuts, 2);
+	tb_free(&t);
+}
+
+static void expect_error(struct tb *t, const char *needle)
+{
+	struct seen x;
+	struct rd_stats st;
+	struct rd_error err;
+	assert_int_equal(read_mem(t, &x, &st, &err), -1);
+	if (!strstr(err.msg, needle))
+		fail_msg("error \"%s\" does not mention \"%s\"", err.msg, needle);
+}
+
+static void test_reader_hostile(void **state)
+{
+	(void)state;
+	uint8_t buf[256];
+	struct tb t = {0};
+
+	tb_header(&t, LDP_FORMAT_MAJOR + 1, 0, 1);
+	expect_error(&t, "newer");
+	tb_free(&t);
+
+	tb_raw(&t, "hello, this is not a trace at all", 33);
+	expect_error(&t, "not an ldprof trace");
+	tb_free(&t);
+
+	/* Valid zstd, but no segment header: not a trace. */
+	tb_frame_bytes(&t, "plain text compressed", 21);
+	tb_frame(&t);
+	expect_error(&t, "not an ldprof trace");
+	tb_free(&t);
+
+	/* Valid zstd after a header, but its content is not records. */
+	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
+	tb_frame_bytes(&t, "hello world, not records", 24);
+	tb_frame(&t);
+	expect_error(&t, "byte");
+	tb_free(&t);
+
+	/* A record length varint that never ends. */
+	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
+	uint8_t endless[16] = {LDP_REC_EVENTS};
+	memset(endless + 1, 0xff, 15);
+	tb_frame_bytes(&t, endless, 16);
+	tb_frame(&t);
+	expect_error(&t, "malformed record length");
+	tb_free(&t);
+
+	/* A record length past the end of its frame. */
+	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
+	uint8_t past[8] = {LDP_REC_STACK, 100, 1, 0, 0};
+	tb_frame_bytes(&t, past, 5);
+	tb_frame(&t);
+	expect_error(&t, "crosses the end of its frame");
+	tb_free(&t);
+
+	/* A stack id pointing nowhere. */
+	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
+	struct ldp_enc_state enc = {0, 0};
+	size_t k = ldp_varint_put(buf, 0);
+	k += ldp_enc_attach(buf + k, &enc, 1);
+	k += ldp_enc_alloc(buf + k, &enc, LDP_EV_ALLOC_MALLOC, 1, 0x1000, 8, 99);
+	tb_record(&t, LDP_REC_EVENTS, buf, k);
+	tb_frame(&t);
+	expect_error(&t, "never defined");
+	tb_free(&t);
+
+	/* Stack ids out of sequence. */
+	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
+	uintptr_t ip = 0x1234;
+	tb_record(&t, LDP_REC_STACK, buf, ldp_enc_stack(buf, 5, 0, &ip, 1));
+	tb_frame(&t);
+	expect_error(&t, "out of sequence");
+	tb_free(&t);
+
+	/* A segment header claiming more than the limit. */
+	tb_le32(&t, LDP_SEGMENT_MAGIC);
+	tb_le32(&t, 0xfffffff0u);
+	expect_error(&t, "segment header claims");
+	tb_free(&t);
+
+	/* A zstd frame that claims a huge content size: refused, nothing allocated for it. */
+	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
+	uint8_t frame[] = {0x28, 0xb5, 0x2f, 0xfd, /* zstd magic */
+			   0xe0,                   /* FCS 8 bytes, single segment */
+			   0, 0, 0, 0, 0, 0, 0, 0x10, /* 2^60 bytes */
+			   0x21, 0, 0,             /* last raw block, 4 bytes */
+			   'a', 'b', 'c', 'd'};
+	tb_raw(&t, frame, sizeof frame);
+	expect_error(&t, "corrupt zstd frame");
+	tb_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_varint_round_trip),
+		cmocka_unit_test(test_varint_hostile),
+		cmocka_unit_test(test_events_round_trip),
+		cmocka_unit_test(test_events_hostile),
+		cmocka_unit_test(test_module_round_trip),
+		cmocka_unit_test(test_stack_round_trip),
+		cmocka_unit_test(test_reader_good),
+		cmocka_unit_test(test_reader_truncated_everywhere),
+		cmocka_unit_test(test_reader_hostile),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,112 @@
+/*
+ * trace_builder.h - build traces in memory for reader tests, good and
+ * deliberately broken, independently of the agent's writer (so the tests
+ * check the format as documented, not one implementation against itself).
+ */
+#ifndef TRACE_BUILDER_H
+#define TRACE_BUILDER_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "ldprof/format.h"
+#include "ldprof/varint.h"
+
+struct tb {
+	uint8_t *buf;
+	size_t len, cap;
+	uint8_t *rec; /* records of the frame being built */
+	size_t rlen, rcap;
+};
+
+static inline void tb_grow(uint8_t **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return;
+	while (*cap < need)
+		*cap = *cap ? *cap * 2 : 4096;
+	*p = realloc(*p, *cap);
+}
+
+static inline void tb_raw(struct tb *t, const void *p, size_t n)
+{
+	tb_grow(&t->buf, &t->cap, t->len + n);
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+}
+
+static inline void tb_le32(struct tb *t, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	tb_raw(t, b, 4);
+}
+
+/* A segment header with the given version and pid (plus an exe path). */
+static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint64_t pid)
+{
+	uint8_t p[512];
+	size_t n = 0;
+	memcpy(p, LDP_FILE_MAGIC, LDP_FILE_MAGIC_LEN);
+	n = LDP_FILE_MAGIC_LEN;
+	p[n++] = (uint8_t)major;
+	p[n++] = (uint8_t)(major >> 8);
+	p[n++] = (uint8_t)minor;
+	p[n++] = (uint8_t)(minor >> 8);
+	uint8_t v[LDP_VARINT_MAX];
+	size_t k = ldp_varint_put(v, pid);
+	n += ldp_varint_put(p + n, LDP_HDR_PID);
+	n += ldp_varint_put(p + n, k);
+	memcpy(p + n, v, k);
+	n += k;
+	const char *exe = "/usr/bin/test";
+	n += ldp_varint_put(p + n, LDP_HDR_EXE);
+	n += ldp_varint_put(p + n, strlen(exe));
+	memcpy(p + n, exe, strlen(exe));
+	n += strlen(exe);
+	n += ldp_varint_put(p + n, 999); /* an unknown tag must be skipped */
+	n += ldp_varint_put(p + n, 3);
+	memcpy(p + n, "xyz", 3);
+	n += 3;
+	tb_le32(t, LDP_SEGMENT_MAGIC);
+	tb_le32(t, (uint32_t)n);
+	tb_raw(t, p, n);
+}
+
+static inline void tb_record(struct tb *t, unsigned type, const void *payload, size_t n)
+{
+	tb_grow(&t->rec, &t->rcap, t->rlen + n + 1 + LDP_VARINT_MAX);
+	t->rec[t->rlen++] = (uint8_t)type;
+	t->rlen += ldp_varint_put(t->rec + t->rlen, n);
+	memcpy(t->rec + t->rlen, payload, n);
+	t->rlen += n;
+}
+
+/* Raw bytes as the content of the current frame (for broken records). */
+static inline void tb_frame_bytes(struct tb *t, const void *p, size_t n)
+{
+	tb_grow(&t->rec, &t->rcap, t->rlen + n);
+	memcpy(t->rec + t->rlen, p, n);
+	t->rlen += n;
+}
+
+/* Compress the pending records into one zstd frame. */
+static inline void tb_frame(struct tb *t)
+{
+	size_t bound = ZSTD_compressBound(t->rlen);
+	uint8_t *z = malloc(bound);
+	size_t zn = ZSTD_compress(z, bound, t->rec, t->rlen, 3);
+	tb_raw(t, z, zn);
+	free(z);
+	t->rlen = 0;
+}
+
+static inline void tb_free(struct tb *t)
+{
+	free(t->buf);
+	free(t->rec);
+	memset(t, 0, sizeof *t);
+}
+
+#endif
