@@ -61,6 +61,11 @@ demo: deps
 	@scripts/demo.sh
 
 include tests/tests.mk
+# Further tiers and parts, each in its own file (absent ones are skipped).
+-include tests/hostile/hostile.mk
+-include tests/fuzz/fuzz.mk
+-include samples/samples.mk
+-include scripts/bench.mk
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -68,9 +73,9 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 test-asan: deps
 	@$(MAKE) --no-print-directory O=build-asan CFLAGS="$(ASAN_FLAGS)" test-asan-run
 
-test-asan-run: all $(UNIT_BIN) $(INTEG_BIN)
+test-asan-run: all $(TEST_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		$(MAKE) --no-print-directory test-unit test-integration
+		$(MAKE) --no-print-directory -k $(TEST_TIERS)
 
 ## list: the targets and what they do
 list:

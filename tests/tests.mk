@@ -22,10 +22,15 @@ $(O)/tests/integration/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread
 
+# Each test tier adds itself here (tests/*/**.mk, samples/samples.mk):
+# TEST_TIERS are make targets run by `make test`, TEST_BINS what they need built.
+TEST_TIERS += test-unit test-integration
+TEST_BINS += $(UNIT_BIN) $(INTEG_BIN)
+
 ## test: install what is missing, build, run every test
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory test-unit test-integration
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@$(MAKE) --no-print-directory -k $(TEST_TIERS)
 
 ## test-unit: cmocka unit tests
 test-unit: $(UNIT_BIN)
