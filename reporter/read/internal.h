@@ -16,6 +16,8 @@ struct rd_input {
 	const uint8_t *mem; /* ... or memory */
 	size_t mem_len, mem_pos;
 	const char *name;
+	uint64_t size;     /* total bytes when known, for progress */
+	int progress;      /* show progress on stderr (a terminal, a big file) */
 };
 
 struct rd_source_cb {

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "ldprof/varint.h"
@@ -364,6 +366,12 @@ int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *
 		return -1;
 	}
 	struct rd_input in = {.f = f, .name = path};
+	struct stat st;
+	/* Long reads say how far they are, when someone is watching. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && isatty(STDERR_FILENO)) {
+		in.size = (uint64_t)st.st_size;
+		in.progress = in.size >= (64u << 20);
+	}
 	int rc = run(&in, v, stats, err);
 	fclose(f);
 	return rc;

@@ -61,6 +61,7 @@ struct symbolizer {
 	char **strs;
 	size_t nstrs, strs_cap;
 	struct sym_space *spaces;
+	struct u64map warned; /* interned module paths already warned about */
 };
 
 /* ---- strings ---- */
@@ -120,6 +121,7 @@ struct symbolizer *sym_new(const struct sym_opts *opts)
 	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
+	u64map_init(&s->warned, 16);
 	return s;
 }
 
@@ -143,6 +145,7 @@ void sym_free(struct symbolizer *s)
 	for (size_t i = 0; i < s->strs_cap; i++)
 		free(s->strs[i]);
 	free(s->strs);
+	u64map_free(&s->warned);
 	free(s->debuginfo_path);
 	free(s);
 }
@@ -208,8 +211,14 @@ static int find_file(struct symbolizer *s, const struct rd_module *m, char *out,
 	char path[8192], id[2 * LDP_MAX_BUILD_ID_LEN + 1];
 	*mismatch = 0;
 	if (m->path[0] == '/') {
-		snprintf(path, sizeof path, "%s%s", s->opts.sysroot ? s->opts.sysroot : "", m->path);
-		if (try_candidate(out, cap, path, m, mismatch))
+		/* Under the sysroot first; the host's own file is fine too when its
+		 * build-id matches (the same distribution's libc, say). */
+		if (s->opts.sysroot) {
+			snprintf(path, sizeof path, "%s%s", s->opts.sysroot, m->path);
+			if (try_candidate(out, cap, path, m, mismatch))
+				return 1;
+		}
+		if (try_candidate(out, cap, m->path, m, mismatch))
 			return 1;
 	}
 	if (!m->build_id_len)
@@ -239,8 +248,11 @@ static void prepare_module(struct sym_space *sp, size_t i)
 	char file[8192];
 	int mismatch;
 	if (!find_file(sp->sym, m, file, sizeof file, &mismatch)) {
-		/* The vdso and anonymous code have no file: say nothing about them. */
-		if (!sp->sym->opts.quiet && m->path[0] == '/') {
+		/* The vdso and anonymous code have no file: say nothing about them.
+		 * Otherwise say it once per file, however many processes used it. */
+		uint64_t key = (uint64_t)(uintptr_t)sym_intern(sp->sym, m->path);
+		if (!sp->sym->opts.quiet && m->path[0] == '/' && !u64map_get(&sp->sym->warned, key)) {
+			u64map_put(&sp->sym->warned, key, 1);
 			if (mismatch)
 				fprintf(stderr,
 					"ldprof: warning: %s on this machine is not the binary that ran (build-id differs); "

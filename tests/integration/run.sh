@@ -112,6 +112,103 @@ PYEOF
 	pass "$t: killed while allocating; everything older than 100 ms is in the trace"
 else fail "$t"; fi
 
+# --- symbolized reports: per-function truth, a call chain, inline frames --------
+t=funcs
+if traced $t "$BIN/truth_funcs" "$W/$t.truth" &&
+	"$LDPROF" report --json "$W/$t.ldp" > "$W/$t.fn.json" &&
+	"$LDPROF" report --json --by traceback "$W/$t.ldp" > "$W/$t.tb.json" &&
+	$PY "$HERE/check_groups.py" "$W/$t.truth" "$W/$t.fn.json" "$W/$t.tb.json" truth_funcs.c; then
+	pass "$t: leaks, temporaries, peak share and cross-thread frees exact per function; qsort callback chain and inline frame symbolized with file:line"
+else fail "$t"; fi
+
+t=cxx
+if "$BIN/cxx_prog" > "$W/$t.bare" && traced $t "$BIN/cxx_prog" > "$W/$t.out" && cmp -s "$W/$t.bare" "$W/$t.out" &&
+	grep -q 'caught 110' "$W/$t.out" && report "$W/$t.ldp" "$W/$t.json" &&
+	$PY - "$W/$t.json" <<'PYEOF'; then
+import json, sys
+keys = [g["key"] for g in json.load(open(sys.argv[1]))["groups"]]
+assert not [k for k in keys if k.startswith("_Z")], "mangled names left: %s" % keys
+assert "make_widgets(int)" in keys, keys
+assert any(k.startswith("std::") and "allocate" in k for k in keys), keys
+assert "__cxa_allocate_exception" in keys, keys
+PYEOF
+	pass "$t: exceptions and bad_alloc work under the agent; names demangled (make_widgets(int), std:: allocators)"
+else fail "$t"; fi
+
+# --- programs nobody here wrote: unchanged output, counts as heaptrack's ------
+real_program() {
+	local t=$1 out=$2
+	shift 2
+	if ! "$@" > "$W/$t.bare" 2>&1 < "$W/$t.in"; then fail "$t: bare run failed"; return; fi
+	if ! traced $t "$@" > "$W/$t.out" 2>&1 < "$W/$t.in" || ! cmp -s "$W/$t.bare" "$W/$t.out"; then
+		fail "$t: output or exit status changed under ldprof"; return
+	fi
+	report "$W/$t.ldp" "$W/$t.json" || { fail "$t: report"; return; }
+	local ours
+	ours=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocations"])' "$W/$t.json")
+	if ! command -v heaptrack >/dev/null; then
+		pass "$t: output unchanged, $ours allocations (heaptrack not installed: count comparison skipped)"
+		return
+	fi
+	heaptrack -o "$W/$t.ht" "$@" < "$W/$t.in" > /dev/null 2>&1
+	local theirs
+	theirs=$(heaptrack_print "$W/$t.ht".* 2>/dev/null | awk '/^calls to allocation functions:/ {print $5}')
+	if $PY -c 'import sys; a,b=int(sys.argv[1]),int(sys.argv[2]); sys.exit(0 if b and abs(a-b) <= b/100 else 1)' \
+		"$ours" "${theirs:-0}"; then
+		pass "$t: output unchanged; $ours allocations vs heaptrack's ${theirs} (within 1%)"
+	else fail "$t: $ours allocations vs heaptrack's ${theirs:-none}"; fi
+}
+printf 'd = {}\nfor i in range(100000):\n    d[str(i)] = [i, str(i * 2)]\nprint(len(d), sum(len(v[1]) for v in d.values()))\n' > "$W/py.script"
+: > "$W/python_dict.in"
+PYTHONMALLOC=malloc real_program python_dict out /usr/bin/python3 "$W/py.script"
+if command -v sqlite3 >/dev/null; then
+	cat > "$W/sqlite.in" <<'SQL'
+CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 20000)
+INSERT INTO t(name, score) SELECT 'name' || x, x * 0.5 FROM c;
+CREATE INDEX t_name ON t(name);
+SELECT count(*), sum(score) FROM t WHERE name LIKE 'name1%';
+SQL
+	real_program sqlite out sqlite3 :memory:
+else fail "sqlite: sqlite3 is not installed (scripts/setup-deps.sh installs it)"; fi
+
+# --- traces from another machine: missing or changed binaries, --sysroot, --debug-dir
+t=offline
+mkdir -p "$W/app" "$W/root"
+cp "$BIN/truth_funcs" "$W/app/prog"
+if traced $t "$W/app/prog" "$W/$t.truth"; then
+	# The binary moves to a "sysroot" (as if copied from the server): found there.
+	mkdir -p "$W/root$W/app" && mv "$W/app/prog" "$W/root$W/app/prog"
+	"$LDPROF" report --json "$W/$t.ldp" > "$W/$t.missing.json" 2> "$W/$t.missing.err"
+	"$LDPROF" report --json --sysroot "$W/root" "$W/$t.ldp" > "$W/$t.sysroot.json" 2> "$W/$t.sysroot.err"
+	# Stripped binary at the recorded path, debug info by build-id under --debug-dir.
+	id=$("$LDPROF" dump "$W/$t.ldp" | awk '/MODULE 0 / {for (i=1;i<=NF;i++) if ($i=="build-id") print $(i+1)}')
+	mkdir -p "$W/dbg/.build-id/${id:0:2}"
+	objcopy --only-keep-debug "$W/root$W/app/prog" "$W/dbg/.build-id/${id:0:2}/${id:2}.debug"
+	objcopy --strip-all "$W/root$W/app/prog" "$W/app/prog"
+	"$LDPROF" report --json --debug-dir "$W/dbg" "$W/$t.ldp" > "$W/$t.debugdir.json" 2> "$W/$t.debugdir.err"
+	# A rebuilt binary at the recorded path: a different build-id.
+	cp "$BIN/truth_single" "$W/app/prog"
+	"$LDPROF" report --json "$W/$t.ldp" > "$W/$t.changed.json" 2> "$W/$t.changed.err"
+	if $PY - "$W/$t" <<'PYEOF'; then
+import json, sys
+w = sys.argv[1]
+def keys(name):
+    return {g["key"] for g in json.load(open(f"{w}.{name}.json"))["groups"]}
+missing, sysroot, debugdir, changed = keys("missing"), keys("sysroot"), keys("debugdir"), keys("changed")
+assert any(k.startswith("prog+0x") for k in missing), missing
+assert "not found" in open(f"{w}.missing.err").read()
+assert {"leak_maker", "temp_churn"} <= sysroot, sysroot
+assert open(f"{w}.sysroot.err").read() == "", open(f"{w}.sysroot.err").read()
+assert {"leak_maker", "temp_churn"} <= debugdir, debugdir
+assert any(k.startswith("prog+0x") for k in changed) and "leak_maker" not in changed, changed
+err = open(f"{w}.changed.err").read()
+assert "build-id differs" in err and err.count("\n") == 1, err
+PYEOF
+		pass "$t: missing binary -> prog+0x..; --sysroot and --debug-dir (build-id) find symbols; a rebuilt binary is detected by build-id, warned once"
+	else fail "$t"; fi
+else fail "$t: record"; fi
+
 echo
 if [ $failures -gt 0 ]; then echo "integration: $failures FAILED"; exit 1; fi
 echo "integration: all passed"
