@@ -109,6 +109,18 @@ static void release(struct reader *r, uint64_t limit)
 		if (q && q->head < q->len)
 			VEC_PUSH(r->heap, r->heap_len, r->heap_cap, i);
 	}
+	if (r->heap_len == 1) {
+		/* One thread had events: no merge needed. */
+		struct ring_q *q = r->rings[r->heap[0]];
+		while (q->head < q->len && q->ev[q->head].seq < limit) {
+			struct rd_event *e = &q->ev[q->head++];
+			if (e->seq > r->delivered_upto)
+				r->delivered_upto = e->seq;
+			r->v->event(r->v->ctx, e);
+			r->st->events++;
+		}
+		r->heap_len = 0;
+	}
 	for (size_t i = r->heap_len / 2; i-- > 0;)
 		sift_down(r, i);
 	while (r->heap_len) {
