@@ -14,6 +14,9 @@ static const struct {
 } commands[] = {
 	{"record", cmd_record, "run a program under the agent and write a trace"},
 	{"report", cmd_report, "summarize a trace: heap totals, peak, leaks"},
+	{"flame", cmd_flame, "an interactive flame graph (SVG) of allocations, peak, leaks"},
+	{"timeline", cmd_timeline, "live heap over time (SVG), with the peak"},
+	{"export", cmd_export, "the trace for other tools: pprof, collapsed, speedscope, json, massif, dhat"},
 	{"dump", cmd_dump, "print a trace's records as text (format debugging)"},
 };
 

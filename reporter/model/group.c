@@ -62,14 +62,7 @@ static int is_allocator(const char *fn)
 	return 0;
 }
 
-/* The symbolized frames of a stack, inline frames expanded, innermost first. */
-struct flat {
-	const struct sym_frame **f;
-	unsigned n, cap;
-	unsigned site; /* index of the site frame */
-};
-
-static void flatten(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole)
+void stack_flatten(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole)
 {
 	fl->n = 0;
 	fl->site = 0;
@@ -207,7 +200,7 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 			const struct heap_site *site = &h->sites[id];
 			if (!site->allocations)
 				continue;
-			flatten(&fl, t->spaces[s], &seg->stacks[id], whole);
+			stack_flatten(&fl, t->spaces[s], &seg->stacks[id], whole);
 			if (!passes(&fl, o)) {
 				g->filtered_out += site->allocations;
 				continue;

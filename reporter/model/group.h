@@ -54,6 +54,17 @@ struct loaded {
 	struct sym_space **spaces;
 };
 
+/* The symbolized frames of a stack, inline frames expanded, innermost first,
+ * and which of them is the site frame. Pictures and exports share it. */
+struct flat {
+	const struct sym_frame **f; /* pointers into the symbolizer's cache */
+	unsigned n, cap;
+	unsigned site; /* index of the site frame */
+};
+/* Fill fl (reused across calls; free fl->f when done). whole: every frame;
+ * otherwise stop once the site frame is known. */
+void stack_flatten(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole);
+
 const char *group_by_name(enum group_by by);
 int group_by_parse(const char *s, enum group_by *by);
 

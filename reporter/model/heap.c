@@ -29,6 +29,10 @@ void heap_init(struct heap_model *h, unsigned seq_shift)
 	u64map_init(&h->orphans, 16);
 	u64map_init(&h->last_alloc, 16);
 	h->seq_shift = seq_shift;
+	h->series.bucket_us = 64;
+	h->series.pts = xcalloc(HEAP_SERIES_MAX, sizeof *h->series.pts);
+	h->series.n = 1;
+	h->series.end_us = h->series.bucket_us;
 }
 
 void heap_free(struct heap_model *h)
@@ -39,6 +43,7 @@ void heap_free(struct heap_model *h)
 	u64map_free(&h->last_alloc);
 	free(h->blocks);
 	free(h->sites);
+	free(h->series.pts);
 	memset(h, 0, sizeof *h);
 }
 
@@ -142,6 +147,10 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	s->allocated_bytes += e->size;
 	s->live_bytes += e->size;
 	s->live_count++;
+	if (s->live_bytes > s->max_live_bytes) {
+		s->max_live_bytes = s->live_bytes;
+		s->max_live_count = s->live_count;
+	}
 	if (e->size > s->max_size)
 		s->max_size = e->size;
 	if (s->allocations == 1 || e->size < s->min_size)
@@ -183,6 +192,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 		t->temporary++;
 		s->temporary++;
 	}
+	s->lifetime_us += (e->seq - b->seq) >> h->seq_shift;
 	s->live_bytes -= b->size;
 	s->live_count--;
 	s->frees++;
@@ -191,6 +201,44 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	t->frees++;
 	drop_block(h, *slot);
 	u64map_del(&h->live, e->ptr, NULL);
+}
+
+/* Time reached the end of the last bucket: open buckets up to `us`,
+ * halving the resolution as often as needed to stay within the cap. */
+static __attribute__((noinline)) void series_advance(struct heap_series *s, uint64_t us)
+{
+	while (us / s->bucket_us >= HEAP_SERIES_MAX) {
+		size_t half = (s->n + 1) / 2;
+		for (size_t i = 0; i < half; i++) {
+			struct heap_point a = s->pts[2 * i];
+			if (2 * i + 1 < s->n) {
+				const struct heap_point *b = &s->pts[2 * i + 1];
+				a.min = b->min < a.min ? b->min : a.min;
+				a.max = b->max > a.max ? b->max : a.max;
+				a.last = b->last;
+			}
+			s->pts[i] = a;
+		}
+		s->n = half;
+		s->bucket_us *= 2;
+	}
+	uint64_t live = s->pts[s->n - 1].last;
+	size_t want = (size_t)(us / s->bucket_us) + 1;
+	for (; s->n < want; s->n++) /* quiet buckets hold the value that lasted through them */
+		s->pts[s->n] = (struct heap_point){live, live, live};
+	s->end_us = (uint64_t)s->n * s->bucket_us;
+}
+
+static inline void series_note(struct heap_series *s, uint64_t us, uint64_t live)
+{
+	if (us >= s->end_us)
+		series_advance(s, us);
+	struct heap_point *p = &s->pts[s->n - 1]; /* a late event lands in the current bucket */
+	if (live > p->max)
+		p->max = live;
+	if (live < p->min)
+		p->min = live;
+	p->last = live;
 }
 
 void heap_event(struct heap_model *h, const struct rd_event *e)
@@ -202,6 +250,7 @@ void heap_event(struct heap_model *h, const struct rd_event *e)
 		on_alloc(h, e);
 	else
 		on_free(h, e);
+	series_note(&h->series, us, h->t.live_bytes);
 }
 
 void heap_finish(struct heap_model *h, int counts_as_leaks)
@@ -209,6 +258,14 @@ void heap_finish(struct heap_model *h, int counts_as_leaks)
 	/* Bring every site's at-peak figure up to date. */
 	for (size_t i = 0; i < h->nsites; i++)
 		site(h, (uint32_t)i);
+	/* Blocks still live: their lifetime runs to the end of the segment. */
+	for (size_t i = 0; i < h->live.cap; i++) {
+		if (!h->live.keys[i])
+			continue;
+		const struct heap_block *b = &h->blocks[h->live.vals[i]];
+		if (b->stack < h->nsites)
+			h->sites[b->stack].lifetime_us += h->t.last_time_us - (b->seq >> h->seq_shift);
+	}
 	if (counts_as_leaks) {
 		h->t.leaked_bytes = h->t.live_bytes;
 		h->t.leaked_count = h->t.live_count;

@@ -37,6 +37,27 @@ struct heap_site {
 	uint64_t peak_bytes, peak_count; /* live from this site at the time of the global peak */
 	uint64_t peak_gen;               /* internal: lazy peak snapshot */
 	uint64_t max_size, min_size;
+	uint64_t max_live_bytes, max_live_count; /* the most this site ever had live at once */
+	uint64_t lifetime_us;            /* sum of its blocks' lifetimes (live ones: to the end) */
+};
+
+/*
+ * Live bytes over time, in bounded memory: at most HEAP_SERIES_MAX buckets
+ * of bucket_us each, from time 0 of the segment. When time runs past the
+ * last bucket, neighbours are merged pairwise and the bucket doubles, so a
+ * run of any length keeps 1024..2048 points. Each bucket keeps the minimum
+ * and maximum of live bytes within it (and the value at its end), so the
+ * peak is never averaged away.
+ */
+#define HEAP_SERIES_MAX 2048
+struct heap_point {
+	uint64_t min, max, last; /* live bytes within the bucket; last: at its end */
+};
+struct heap_series {
+	uint64_t bucket_us;      /* width of a bucket */
+	uint64_t end_us;         /* end of the current (last) bucket */
+	struct heap_point *pts;  /* pts[i] covers [i * bucket_us, (i + 1) * bucket_us) */
+	size_t n;
 };
 
 struct heap_model {
@@ -55,6 +76,7 @@ struct heap_model {
 	uint64_t peak_gen;
 	unsigned seq_shift;
 	uint64_t size_hist[65]; /* allocations by bit length of the size: [0] size 0, [k] < 2^k */
+	struct heap_series series; /* live bytes over time */
 };
 
 struct rd_event;

@@ -1,0 +1,157 @@
+/*
+ * wstack.c - weighted stacks from a loaded trace (see wstack.h).
+ */
+#include "wstack.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+static const struct {
+	const char *name, *unit, *title;
+} whats[WS_NWHAT] = {
+	[WS_ALLOC] = {"alloc", "bytes", "allocated bytes"},
+	[WS_INUSE] = {"inuse", "bytes", "bytes live at the peak"},
+	[WS_LEAKED] = {"leaked", "bytes", "bytes leaked (live at exit)"},
+	[WS_TEMPORARY] = {"temporary", "allocations", "temporary allocations"},
+	[WS_CPU] = {"cpu", "nanoseconds", "CPU time"},
+	[WS_WALL] = {"wall", "nanoseconds", "wall-clock time"},
+};
+
+const char *ws_what_name(enum ws_what w)
+{
+	return whats[w].name;
+}
+
+int ws_what_parse(const char *s, enum ws_what *w)
+{
+	for (int i = 0; i < WS_NWHAT; i++)
+		if (!strcmp(s, whats[i].name)) {
+			*w = (enum ws_what)i;
+			return 0;
+		}
+	return -1;
+}
+
+void ws_init(struct wstack_set *ws, enum ws_what what)
+{
+	memset(ws, 0, sizeof *ws);
+	ws->what = what;
+	ws->name = whats[what].name;
+	ws->unit = whats[what].unit;
+	ws->title = whats[what].title;
+}
+
+void ws_free(struct wstack_set *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		free(ws->v[i].frames);
+	free(ws->v);
+	free(ws->synth);
+	memset(ws, 0, sizeof *ws);
+}
+
+void ws_add(struct wstack_set *ws, const struct sym_frame *const *frames, unsigned n, uint64_t weight,
+	    uint64_t count)
+{
+	struct wstack s = {.nframes = n, .weight = weight, .count = count};
+	s.frames = xmalloc((n ? n : 1) * sizeof *s.frames);
+	memcpy(s.frames, frames, n * sizeof *s.frames);
+	VEC_PUSH(ws->v, ws->n, ws->cap, s);
+	ws->total += weight;
+}
+
+size_t ws_peak_segment(const struct tmodel *m)
+{
+	size_t peak = 0;
+	for (size_t s = 0; s < m->nsegs; s++)
+		if (m->segs[s].heap.t.peak_bytes > m->segs[peak].heap.t.peak_bytes)
+			peak = s;
+	return peak;
+}
+
+/* The weight and count of one site for `what` (0: not in this picture). */
+static void site_weight(enum ws_what what, const struct tm_segment *seg, int is_peak_seg, const struct heap_site *s,
+			uint64_t *w, uint64_t *c)
+{
+	*w = *c = 0;
+	switch (what) {
+	case WS_ALLOC: *w = s->allocated_bytes; *c = s->allocations; break;
+	case WS_INUSE:
+		if (is_peak_seg) {
+			*w = s->peak_bytes;
+			*c = s->peak_count;
+		}
+		break;
+	case WS_LEAKED:
+		if (seg->end.reason != LDP_END_EXEC) {
+			*w = s->live_bytes;
+			*c = s->live_count;
+		}
+		break;
+	case WS_TEMPORARY: *w = s->temporary; *c = s->temporary; break;
+	default: break;
+	}
+}
+
+int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, const struct loaded *t,
+	     const char **why)
+{
+	ws_init(ws, what);
+	if (what == WS_CPU) {
+		*why = "this trace has no CPU samples (record with --cpu)";
+		return -1;
+	}
+	if (what == WS_WALL) {
+		*why = "this trace has no wall-clock samples (record with --wall)";
+		return -1;
+	}
+	const struct tmodel *m = &t->m;
+	size_t peak_seg = ws_peak_segment(m);
+	int several = m->nsegs > 1;
+	if (several) {
+		/* One root frame per process image: "pid 1234 prog". */
+		ws->synth = xcalloc(m->nsegs, sizeof *ws->synth);
+		ws->nsynth = m->nsegs;
+		for (size_t s = 0; s < m->nsegs; s++) {
+			char buf[512];
+			const char *exe = m->segs[s].info.exe, *base = strrchr(exe, '/');
+			snprintf(buf, sizeof buf, "[pid %llu %s]", (unsigned long long)m->segs[s].info.pid,
+				 base ? base + 1 : exe);
+			ws->synth[s].function = sym_intern(sym, buf);
+			ws->synth[s].module = sym_intern(sym, "[process]");
+		}
+	}
+	struct flat fl = {0};
+	const struct sym_frame **rev = NULL;
+	unsigned rev_cap = 0;
+	for (size_t s = 0; s < m->nsegs; s++) {
+		const struct tm_segment *seg = &m->segs[s];
+		const struct heap_model *h = &seg->heap;
+		for (size_t id = 0; id < h->nsites && id < seg->nstacks; id++) {
+			uint64_t w, c;
+			site_weight(what, seg, s == peak_seg, &h->sites[id], &w, &c);
+			if (!w)
+				continue;
+			stack_flatten(&fl, t->spaces[s], &seg->stacks[id], 1);
+			unsigned n = fl.n ? fl.n - fl.site : 0;
+			if (n + 2 > rev_cap) {
+				rev_cap = n + 2;
+				rev = xrealloc(rev, rev_cap * sizeof *rev);
+			}
+			unsigned k = 0;
+			if (several)
+				rev[k++] = &ws->synth[s];
+			for (unsigned i = fl.n; i-- > fl.site && fl.n;)
+				rev[k++] = fl.f[i];
+			ws_add(ws, rev, k, w, c);
+			ws->v[ws->n - 1].seg = (uint32_t)s;
+			ws->v[ws->n - 1].stack = (uint32_t)id;
+		}
+	}
+	free(rev);
+	free(fl.f);
+	return 0;
+}

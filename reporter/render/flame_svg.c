@@ -1,0 +1,423 @@
+/*
+ * flame_svg.c - flame graphs as SVG (see flame_svg.h).
+ *
+ * The stacks are merged into a tree (a frame is its function, file and
+ * module: interned pointers), children in name order so the same data
+ * always gives the same picture. Layout is done here; the script inside the
+ * SVG only moves rectangles (zoom), recolours them (search) and shows the
+ * hovered frame's details. Frames narrower than a quarter pixel are left out
+ * with their children (as flamegraph.pl does); their weight stays in their
+ * parents.
+ *
+ *   tree:  node[0] = root (all)  -- first_child --> node -- next --> node ...
+ *          each node: v[0] (before) and v[1] (after / the only set)
+ */
+#include "flame_svg.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render/draw.h"
+
+enum { ROW = 16, TOP = 44, BOTTOM = 30, PAD = 10 };
+#define MIN_PX 0.25
+
+struct fnode {
+	const struct sym_frame *f; /* representative frame; NULL for the root */
+	uint64_t v[2];
+	uint32_t parent, first_child, next, depth;
+};
+
+struct ftree {
+	struct fnode *n;
+	size_t len, cap;
+	struct u64map index; /* hash(parent, function, file, module) -> node + 1 */
+};
+
+static uint64_t node_key(uint32_t parent, const struct sym_frame *f)
+{
+	uint64_t k = hash_u64((uint64_t)parent * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)f->function);
+	k = hash_u64(k ^ (uint64_t)(uintptr_t)f->file);
+	k = hash_u64(k ^ (uint64_t)(uintptr_t)f->module);
+	return k ? k : 1;
+}
+
+static int same_frame(const struct sym_frame *a, const struct sym_frame *b)
+{
+	return a->function == b->function && a->file == b->file && a->module == b->module;
+}
+
+static uint32_t child_of(struct ftree *t, uint32_t parent, const struct sym_frame *f)
+{
+	uint64_t k = node_key(parent, f);
+	uint64_t *slot = u64map_get(&t->index, k);
+	if (slot && t->n[*slot - 1].parent == parent && same_frame(t->n[*slot - 1].f, f))
+		return (uint32_t)(*slot - 1);
+	/* Absent, or a hash collision: look through the children. */
+	for (uint32_t c = t->n[parent].first_child; c; c = t->n[c].next)
+		if (same_frame(t->n[c].f, f))
+			return c;
+	vec_reserve((void **)&t->n, &t->cap, t->len + 1, sizeof *t->n);
+	uint32_t i = (uint32_t)t->len++;
+	t->n[i] = (struct fnode){.f = f, .parent = parent, .depth = t->n[parent].depth + 1};
+	t->n[i].next = t->n[parent].first_child;
+	t->n[parent].first_child = i;
+	if (!slot)
+		u64map_put(&t->index, k, (uint64_t)i + 1);
+	return i;
+}
+
+static void tree_add(struct ftree *t, const struct wstack_set *ws, int side)
+{
+	static struct sym_frame no_stack = {.function = "[no stack]", .module = "?"};
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct wstack *s = &ws->v[i];
+		uint32_t cur = 0;
+		t->n[0].v[side] += s->weight;
+		if (!s->nframes) {
+			cur = child_of(t, 0, &no_stack);
+			t->n[cur].v[side] += s->weight;
+		}
+		for (unsigned j = 0; j < s->nframes; j++) {
+			cur = child_of(t, cur, s->frames[j]);
+			t->n[cur].v[side] += s->weight;
+		}
+	}
+}
+
+static int name_cmp(const struct fnode *a, const struct fnode *b)
+{
+	int c = strcmp(a->f->function ? a->f->function : "", b->f->function ? b->f->function : "");
+	if (!c)
+		c = strcmp(a->f->file ? a->f->file : "", b->f->file ? b->f->file : "");
+	if (!c)
+		c = strcmp(a->f->module ? a->f->module : "", b->f->module ? b->f->module : "");
+	return c;
+}
+
+/* Children of every node in name order (insertion sort per sibling list:
+ * lists are short, and long ones are rare enough). */
+static const struct ftree *sort_tree;
+static int cmp_idx(const void *a, const void *b)
+{
+	return name_cmp(&sort_tree->n[*(const uint32_t *)a], &sort_tree->n[*(const uint32_t *)b]);
+}
+
+static void tree_sort(struct ftree *t)
+{
+	uint32_t *tmp = NULL;
+	size_t cap = 0;
+	sort_tree = t;
+	for (size_t p = 0; p < t->len; p++) {
+		size_t k = 0;
+		for (uint32_t c = t->n[p].first_child; c; c = t->n[c].next) {
+			vec_reserve((void **)&tmp, &cap, k + 1, sizeof *tmp);
+			tmp[k++] = c;
+		}
+		if (k < 2)
+			continue;
+		qsort(tmp, k, sizeof *tmp, cmp_idx);
+		t->n[p].first_child = tmp[0];
+		for (size_t i = 0; i + 1 < k; i++)
+			t->n[tmp[i]].next = tmp[i + 1];
+		t->n[tmp[k - 1]].next = 0;
+	}
+	free(tmp);
+}
+
+static void tree_init(struct ftree *t)
+{
+	memset(t, 0, sizeof *t);
+	u64map_init(&t->index, 1024);
+	vec_reserve((void **)&t->n, &t->cap, 1, sizeof *t->n);
+	t->n[0] = (struct fnode){0};
+	t->len = 1;
+}
+
+static void tree_free(struct ftree *t)
+{
+	free(t->n);
+	u64map_free(&t->index);
+}
+
+/* ---- drawing ---- */
+
+struct draw {
+	struct strbuf *b;
+	const struct ftree *t;
+	const struct flame_opts *o;
+	const char *unit;
+	int side;        /* which value sizes the frames */
+	int diff;
+	double scale;    /* pixels per unit of weight */
+	uint64_t total;  /* of the sized side */
+	uint64_t other_total;
+	uint64_t max_delta;
+	unsigned height, max_depth;
+};
+
+static const char *short_file(const char *f)
+{
+	const char *s = f ? strrchr(f, '/') : NULL;
+	return s ? s + 1 : f;
+}
+
+static void frame_color(char *buf, const struct draw *d, const struct fnode *n)
+{
+	if (d->diff) {
+		int64_t delta = (int64_t)(n->v[1] - n->v[0]);
+		if (!delta || !d->max_delta) {
+			snprintf(buf, 32, "rgb(235,235,235)");
+			return;
+		}
+		double r = (double)(delta < 0 ? -delta : delta) / (double)d->max_delta;
+		int c = (int)(225 - 175 * r);
+		if (delta > 0)
+			snprintf(buf, 32, "rgb(250,%d,%d)", c, c);
+		else
+			snprintf(buf, 32, "rgb(%d,%d,250)", c, c);
+		return;
+	}
+	const struct sym_frame *f = n->f;
+	if (!f->resolved && strcmp(f->module ? f->module : "", "[process]")) {
+		snprintf(buf, 32, "rgb(190,190,190)");
+		return;
+	}
+	uint64_t hf = draw_hash(f->function);
+	if (d->o->colors == FLAME_BY_FUNCTION) {
+		/* flamegraph.pl's warm palette */
+		double v1 = (double)(hf & 0xff) / 255, v2 = (double)((hf >> 8) & 0xff) / 255,
+		       v3 = (double)((hf >> 16) & 0xff) / 255;
+		snprintf(buf, 32, "rgb(%d,%d,%d)", 205 + (int)(50 * v3), (int)(230 * v1), (int)(55 * v2));
+		return;
+	}
+	/* by module: one hue per module, shades by function */
+	double hue = (double)(draw_hash(f->module) % 360);
+	double light = 0.62 + 0.16 * (double)(hf % 1000) / 1000;
+	draw_hsl(buf, hue, 0.55, light);
+}
+
+static void frame_title(struct strbuf *b, const struct draw *d, const struct fnode *n)
+{
+	char x[64], y[64], z[64];
+	const struct sym_frame *f = n->f;
+	sb_xml(b, f->function);
+	if (f->inlined)
+		sb_printf(b, " (inlined)");
+	if (f->file) {
+		sb_printf(b, "  ");
+		sb_xml(b, short_file(f->file));
+	}
+	if (f->module) {
+		sb_printf(b, "  [");
+		sb_xml(b, f->module);
+		sb_printf(b, "]");
+	}
+	if (d->diff) {
+		int64_t delta = (int64_t)(n->v[1] - n->v[0]);
+		sb_printf(b, "\nbefore %s, after %s, change %s", draw_value(x, n->v[0], d->unit),
+			  draw_value(y, n->v[1], d->unit), draw_delta(z, delta, d->unit));
+		if (n->v[0])
+			sb_printf(b, " (%+.1f%%)", 100.0 * (double)delta / (double)n->v[0]);
+	} else {
+		sb_printf(b, "\n%s, %.2f%%", draw_value(x, n->v[1], d->unit),
+			  d->total ? 100.0 * (double)n->v[1] / (double)d->total : 0.0);
+	}
+}
+
+static void draw_label(struct strbuf *b, const char *name, double x, double w, double y)
+{
+	int fit = (int)((w - 6) / 7);
+	sb_printf(b, "<text x=\"%.2f\" y=\"%.1f\">", x + 3, y + 11.5);
+	if (fit >= 3) {
+		size_t len = strlen(name);
+		if ((int)len <= fit) {
+			sb_xml(b, name);
+		} else {
+			/* cut on a character boundary (UTF-8 continuation bytes stay together) */
+			size_t cut = (size_t)(fit - 2);
+			while (cut > 0 && ((unsigned char)name[cut] & 0xc0) == 0x80)
+				cut--;
+			char *s = xstrndup(name, cut);
+			sb_xml(b, s);
+			free(s);
+			sb_printf(b, "..");
+		}
+	}
+	sb_printf(b, "</text>");
+}
+
+static void draw_node(struct draw *d, uint32_t i, double x)
+{
+	const struct fnode *n = &d->t->n[i];
+	double w = (double)n->v[d->side] * d->scale;
+	if (w < MIN_PX)
+		return;
+	if (i) {
+		double y = d->height - BOTTOM - (double)n->depth * ROW;
+		char col[32];
+		frame_color(col, d, n);
+		sb_printf(d->b, "<g class=\"f\" data-d=\"%u\" data-n=\"", n->depth);
+		sb_xml(d->b, n->f->function);
+		sb_printf(d->b, "\"><title>");
+		frame_title(d->b, d, n);
+		sb_printf(d->b, "</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>", x, y, w,
+			  ROW - 1, col);
+		draw_label(d->b, n->f->function ? n->f->function : "?", x, w, y);
+		sb_printf(d->b, "</g>\n");
+	}
+	for (uint32_t c = n->first_child; c; c = d->t->n[c].next) {
+		draw_node(d, c, x);
+		x += (double)d->t->n[c].v[d->side] * d->scale;
+	}
+}
+
+static void measure(struct draw *d, uint32_t i)
+{
+	const struct fnode *n = &d->t->n[i];
+	if ((double)n->v[d->side] * d->scale < MIN_PX)
+		return;
+	if (n->depth > d->max_depth)
+		d->max_depth = n->depth;
+	if (d->diff) {
+		uint64_t a = n->v[0] > n->v[1] ? n->v[0] - n->v[1] : n->v[1] - n->v[0];
+		if (a > d->max_delta)
+			d->max_delta = a;
+	}
+	for (uint32_t c = n->first_child; c; c = d->t->n[c].next)
+		measure(d, c);
+}
+
+/* The script: zoom, search, details. It finds its own <svg> (several graphs
+ * may share one HTML page) and marks it data-ready="1" when set up. */
+static const char flame_js[] =
+	"(function () {\n"
+	"var sc = document.currentScript, svg = sc && sc.closest ? sc.closest('svg') : null;\n"
+	"if (!svg) svg = document.documentElement;\n"
+	"var W = +svg.getAttribute('data-w'), P = +svg.getAttribute('data-pad');\n"
+	"var frames = Array.prototype.slice.call(svg.querySelectorAll('g.f'));\n"
+	"var q = function (c) { return svg.querySelector('text.' + c); };\n"
+	"var details = q('details'), reset = q('reset'), search = q('search'), matched = q('matched');\n"
+	"frames.forEach(function (g) { var r = g.querySelector('rect');\n"
+	"  g._x = +r.getAttribute('x'); g._w = +r.getAttribute('width'); g._d = +g.getAttribute('data-d');\n"
+	"  g._n = g.getAttribute('data-n'); g._fill = r.getAttribute('fill'); });\n"
+	"function place(g, x, w) { var r = g.querySelector('rect'), t = g.querySelector('text');\n"
+	"  r.setAttribute('x', x.toFixed(2)); r.setAttribute('width', w.toFixed(2));\n"
+	"  var fit = Math.floor((w - 6) / 7); t.setAttribute('x', (x + 3).toFixed(2));\n"
+	"  t.textContent = fit < 3 ? '' : g._n.length <= fit ? g._n : g._n.slice(0, fit - 2) + '..'; }\n"
+	"function unzoom() { frames.forEach(function (g) { g.style.display = ''; g.classList.remove('parent');\n"
+	"  place(g, g._x, g._w); }); reset.style.display = 'none'; }\n"
+	"function zoom(z) { var x0 = z._x, w0 = z._w, e = 1e-3;\n"
+	"  frames.forEach(function (g) {\n"
+	"    if (g._d >= z._d && g._x >= x0 - e && g._x + g._w <= x0 + w0 + e) {\n"
+	"      g.style.display = ''; g.classList.remove('parent'); place(g, P + (g._x - x0) * W / w0, g._w * W / w0);\n"
+	"    } else if (g._d < z._d && g._x <= x0 + e && g._x + g._w >= x0 + w0 - e) {\n"
+	"      g.style.display = ''; g.classList.add('parent'); place(g, P, W);\n"
+	"    } else g.style.display = 'none'; });\n"
+	"  reset.style.display = ''; }\n"
+	"function find(term) { var re = null; if (term) { try { re = new RegExp(term); } catch (x) { return; } }\n"
+	"  var hits = [];\n"
+	"  frames.forEach(function (g) { var r = g.querySelector('rect');\n"
+	"    if (re && re.test(g._n)) { r.setAttribute('fill', 'rgb(230,0,230)'); hits.push(g); }\n"
+	"    else r.setAttribute('fill', g._fill); });\n"
+	"  hits.sort(function (a, b) { return a._x - b._x; });\n"
+	"  var sum = 0, end = -1; hits.forEach(function (g) { var s = Math.max(g._x, end), t = g._x + g._w;\n"
+	"    if (t > s) sum += t - s; end = Math.max(end, t); });\n"
+	"  matched.textContent = re ? 'Matched: ' + (100 * sum / W).toFixed(1) + '%' : '';\n"
+	"  search.textContent = re ? 'Clear search' : 'Search'; }\n"
+	"svg.addEventListener('mouseover', function (ev) { var g = ev.target.closest('g.f');\n"
+	"  if (g) details.textContent = g.querySelector('title').textContent.replace(/\\n/g, '  |  '); });\n"
+	"svg.addEventListener('mouseout', function () { details.textContent = ' '; });\n"
+	"svg.addEventListener('click', function (ev) { var t = ev.target;\n"
+	"  if (t === reset) return unzoom();\n"
+	"  if (t === search) return find(matched.textContent ? '' : prompt('Search frames (regular expression)', ''));\n"
+	"  var g = t.closest('g.f'); if (g) zoom(g); });\n"
+	"if (svg === document.documentElement) window.addEventListener('keydown', function (ev) {\n"
+	"  if (ev.key === 'Escape') unzoom();\n"
+	"  if ((ev.ctrlKey || ev.metaKey) && ev.key === 'f') { ev.preventDefault();\n"
+	"    find(prompt('Search frames (regular expression)', '')); } });\n"
+	"svg.setAttribute('data-ready', '1');\n"
+	"})();\n";
+
+static void render(struct strbuf *b, const struct ftree *t, const struct flame_opts *o, const char *unit,
+		   const char *title, const char *summary, int side, int diff)
+{
+	struct draw d = {.b = b, .t = t, .o = o, .unit = unit, .side = side, .diff = diff};
+	unsigned width = o->width ? o->width : 1200;
+	if (width < 200)
+		width = 200;
+	double inner = width - 2 * PAD;
+	d.total = t->n[0].v[side];
+	d.scale = d.total ? inner / (double)d.total : 0;
+	measure(&d, 0);
+	d.height = TOP + BOTTOM + (d.max_depth + 1) * ROW;
+	if (!o->inline_svg)
+		sb_printf(b, "<?xml version=\"1.0\" standalone=\"no\"?>\n");
+	sb_printf(b,
+		  "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" class=\"ldprof-flame\" width=\"%u\" "
+		  "height=\"%u\" viewBox=\"0 0 %u %u\" data-w=\"%.0f\" data-pad=\"%d\" data-total=\"%" PRIu64
+		  "\" data-unit=\"%s\">\n",
+		  width, d.height, width, d.height, inner, PAD, d.total, unit);
+	sb_printf(b, "<style>\n"
+		     ".ldprof-flame text { font: 12px Verdana, 'DejaVu Sans', sans-serif; fill: #000; }\n"
+		     ".ldprof-flame .f text { font-size: 11px; pointer-events: none; }\n"
+		     ".ldprof-flame .f rect { rx: 2px; }\n"
+		     ".ldprof-flame .f:hover rect { stroke: #000; stroke-width: 0.6; cursor: pointer; }\n"
+		     ".ldprof-flame .parent { opacity: 0.5; }\n"
+		     ".ldprof-flame .title { font-size: 17px; }\n"
+		     ".ldprof-flame .sub { fill: #555; }\n"
+		     ".ldprof-flame .reset, .ldprof-flame .search { cursor: pointer; fill: #2060c0; }\n"
+		     "</style>\n");
+	sb_printf(b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfbf6\"/>\n");
+	sb_printf(b, "<text class=\"title\" x=\"%u\" y=\"20\" text-anchor=\"middle\">", width / 2);
+	sb_xml(b, title);
+	sb_printf(b, "</text>\n<text class=\"sub\" x=\"%u\" y=\"36\" text-anchor=\"middle\">", width / 2);
+	sb_xml(b, summary);
+	sb_printf(b, "</text>\n");
+	sb_printf(b, "<text class=\"reset\" x=\"%d\" y=\"20\" style=\"display:none\">Reset zoom</text>\n", PAD);
+	sb_printf(b, "<text class=\"search\" x=\"%u\" y=\"20\" text-anchor=\"end\">Search</text>\n", width - PAD);
+	sb_printf(b, "<text class=\"details\" x=\"%d\" y=\"%u\"> </text>\n", PAD, d.height - 10);
+	sb_printf(b, "<text class=\"matched\" x=\"%u\" y=\"%u\" text-anchor=\"end\"></text>\n", width - PAD,
+		  d.height - 10);
+	if (!d.total)
+		sb_printf(b, "<text x=\"%u\" y=\"%u\" text-anchor=\"middle\">(nothing to show)</text>\n", width / 2,
+			  TOP + ROW);
+	sb_printf(b, "<g class=\"frames\">\n");
+	draw_node(&d, 0, PAD);
+	sb_printf(b, "</g>\n<script><![CDATA[\n%s]]></script>\n</svg>\n", flame_js);
+}
+
+void flame_svg(struct strbuf *b, const struct wstack_set *ws, const struct flame_opts *o)
+{
+	struct ftree t;
+	tree_init(&t);
+	tree_add(&t, ws, 1);
+	tree_sort(&t);
+	char title[256], sum[512], v[64];
+	snprintf(title, sizeof title, "%s", o->title ? o->title : ws->title);
+	snprintf(sum, sizeof sum, "%s%s%s in %zu stacks", o->subtitle ? o->subtitle : "", o->subtitle ? ": " : "",
+		 draw_value(v, ws->total, ws->unit), ws->n);
+	render(b, &t, o, ws->unit, title, sum, 1, 0);
+	tree_free(&t);
+}
+
+void flame_svg_diff(struct strbuf *b, const struct wstack_set *before, const struct wstack_set *after,
+		    const struct flame_opts *o)
+{
+	struct ftree t;
+	tree_init(&t);
+	tree_add(&t, before, 0);
+	tree_add(&t, after, 1);
+	tree_sort(&t);
+	char title[256], sum[512], x[64], y[64], z[64];
+	snprintf(title, sizeof title, "%s", o->title ? o->title : after->title);
+	snprintf(sum, sizeof sum, "%s%sbefore %s, after %s, change %s (red: grew, blue: shrank; sized by %s)",
+		 o->subtitle ? o->subtitle : "", o->subtitle ? ": " : "", draw_value(x, before->total, after->unit),
+		 draw_value(y, after->total, after->unit),
+		 draw_delta(z, (int64_t)(after->total - before->total), after->unit),
+		 o->diff_size_before ? "before" : "after");
+	render(b, &t, o, after->unit, title, sum, o->diff_size_before ? 0 : 1, 1);
+	tree_free(&t);
+}
