@@ -18,13 +18,16 @@ AGENT_LDFLAGS := -shared -Wl,--version-script=agent/ldprof.map -Wl,--exclude-lib
 ZSTD_A  ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/libzstd.a /usr/local/lib/libzstd.a))
 AGENT_LIBS := $(ZSTD_A) -ldl -lpthread
 
-REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter
-REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm
+REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -I$(O)/gen
+REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz
 
 AGENT_SRC := $(wildcard agent/*.c)
 REPORTER_SRC := $(wildcard reporter/*.c reporter/*/*.c)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(O)/%.o)
-REPORTER_OBJ := $(REPORTER_SRC:%.c=$(O)/%.o)
+# pprof's profile.proto, compiled to C by protoc-c at build time (the
+# generated code must match the installed libprotobuf-c).
+PROTO_GEN := $(O)/gen/profile.pb-c.c $(O)/gen/profile.pb-c.h
+REPORTER_OBJ := $(REPORTER_SRC:%.c=$(O)/%.o) $(O)/gen/profile.pb-c.o
 # The reporter's library: everything but main.c (tests and fuzzers link it).
 REPORTER_LIB_OBJ := $(filter-out $(O)/reporter/main.o,$(REPORTER_OBJ))
 
@@ -44,6 +47,15 @@ $(O)/agent/%.o: agent/%.c
 $(O)/reporter/%.o: reporter/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(REPORTER_CFLAGS) -c $< -o $@
+
+$(PROTO_GEN) &: third_party/pprof/profile.proto
+	@mkdir -p $(O)/gen
+	$(call say,PROTOC,$<)protoc-c --c_out=$(O)/gen -Ithird_party/pprof profile.proto
+
+$(O)/gen/profile.pb-c.o: $(O)/gen/profile.pb-c.c
+	$(call say,CC,$<)$(CC) -std=gnu11 $(CFLAGS) -I$(O)/gen -c $< -o $@
+
+$(O)/reporter/render/pprof.o: $(O)/gen/profile.pb-c.h
 
 $(O)/libldprof.so: $(AGENT_OBJ) agent/ldprof.map
 	$(call say,LD,$@)$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $(AGENT_OBJ) $(AGENT_LIBS)

@@ -1,2 +1,122 @@
+/*
+ * export.c - `ldprof export`: read -> model -> one of the formats other
+ * tools read (render/export.h, docs/EXPORT.md) -> a whole file or nothing.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
-int cmd_export(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+#include "cmd/load.h"
+#include "model/wstack.h"
+#include "render/export.h"
+#include "render/out.h"
+#include "util/util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ldprof export --format F [OPTIONS] TRACE\n"
+		   "\n"
+		   "  --format F        pprof       gzipped profile.proto (go tool pprof, Pyroscope): every heap\n"
+		   "                                figure as a sample type (alloc/inuse/leaked objects and space)\n"
+		   "                    collapsed   'frame;frame;frame weight' lines (flamegraph.pl, inferno)\n"
+		   "                    speedscope  speedscope's JSON (one profile per --what)\n"
+		   "                    json        the whole model for scripts (docs/EXPORT.md)\n"
+		   "                    massif      valgrind massif's format (ms_print, massif-visualizer)\n"
+		   "                    dhat        valgrind DHAT's JSON (dh_view.html)\n"
+		   "  --what W          collapsed, speedscope: alloc (default for collapsed), inuse, leaked,\n"
+		   "                    temporary, cpu, wall; speedscope without --what: every heap one\n"
+		   "  -o, --output F    write to F instead of standard output\n"
+		   "  --sysroot DIR     find the traced binaries under DIR\n"
+		   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
+}
+
+enum format { F_PPROF, F_COLLAPSED, F_SPEEDSCOPE, F_JSON, F_MASSIF, F_DHAT, F_NONE };
+static const char *const format_names[] = {"pprof", "collapsed", "speedscope", "json", "massif", "dhat"};
+
+int cmd_export(int argc, char **argv)
+{
+	enum { O_FORMAT = 256, O_WHAT, O_SYSROOT, O_DEBUGDIR };
+	static const struct option opts[] = {
+		{"format", required_argument, 0, O_FORMAT},
+		{"what", required_argument, 0, O_WHAT},
+		{"output", required_argument, 0, 'o'},
+		{"sysroot", required_argument, 0, O_SYSROOT},
+		{"debug-dir", required_argument, 0, O_DEBUGDIR},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct load_ctx lc = {0};
+	enum format fmt = F_NONE;
+	enum ws_what what = WS_ALLOC;
+	int what_given = 0, c;
+	const char *output = NULL;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		if (load_opt(&lc, c, O_SYSROOT, O_DEBUGDIR, optarg))
+			continue;
+		switch (c) {
+		case O_FORMAT:
+			for (int i = 0; i < F_NONE; i++)
+				if (!strcmp(optarg, format_names[i]))
+					fmt = (enum format)i;
+			if (fmt == F_NONE)
+				die(EXIT_USAGE, "--format must be pprof, collapsed, speedscope, json, massif or dhat, not '%s'",
+				    optarg);
+			break;
+		case O_WHAT:
+			if (ws_what_parse(optarg, &what))
+				die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'",
+				    optarg);
+			what_given = 1;
+			break;
+		case 'o': output = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (fmt == F_NONE || optind + 1 != argc) {
+		if (fmt == F_NONE && optind < argc)
+			fprintf(stderr, "ldprof export: --format is required\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct loaded t = {0};
+	load_trace(&lc, &t, argv[optind]);
+	struct strbuf b = {0};
+	const char *why = NULL;
+	struct wstack_set sets[WS_NWHAT];
+	size_t nsets = 0;
+	if (what_given || fmt == F_COLLAPSED) {
+		if (ws_build(&sets[0], what, lc.sym, &t, &why))
+			die(EXIT_BAD_TRACE, "%s: %s", t.m.path, why);
+		nsets = 1;
+	} else if (fmt == F_SPEEDSCOPE) {
+		for (int w = WS_ALLOC; w <= WS_TEMPORARY; w++)
+			if (ws_build(&sets[nsets], (enum ws_what)w, lc.sym, &t, &why) == 0)
+				nsets++;
+	}
+	switch (fmt) {
+	case F_PPROF:
+		if (render_pprof(&b, lc.sym, &t, &why))
+			die(EXIT_BAD_TRACE, "%s", why);
+		break;
+	case F_COLLAPSED: render_collapsed(&b, &sets[0]); break;
+	case F_SPEEDSCOPE: {
+		const char *base = strrchr(t.m.path, '/');
+		render_speedscope(&b, sets, nsets, 0, base ? base + 1 : t.m.path);
+		break;
+	}
+	case F_JSON: render_json_export(&b, lc.sym, &t); break;
+	case F_MASSIF: render_massif(&b, lc.sym, &t); break;
+	case F_DHAT: render_dhat(&b, lc.sym, &t); break;
+	case F_NONE: break;
+	}
+	out_write_or_die(output, b.s, b.len);
+	sb_free(&b);
+	for (size_t i = 0; i < nsets; i++)
+		ws_free(&sets[i]);
+	load_release(&lc, &t);
+	load_fini(&lc);
+	return EXIT_OK;
+}

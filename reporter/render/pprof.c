@@ -1,0 +1,331 @@
+/*
+ * pprof.c - pprof's profile.proto, gzipped (see export.h): what `go tool
+ * pprof`, Pyroscope, Parca and speedscope read.
+ *
+ * The profile is built with protobuf-c from third_party/pprof/profile.proto
+ * (generated at build time) and compressed with zlib:
+ *
+ *   sample   = one allocation stack: location ids leaf first, six values
+ *   location = one return address of one process image: its mapping and
+ *              its lines, inlined functions first, the real function last
+ *   function = name + file; mapping = module range, path, GNU build-id
+ *
+ * Every string goes through the symbolizer's pool first, so the string
+ * table is indexed by pointer.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "profile.pb-c.h"
+#include "render/export.h"
+
+typedef Perftools__Profiles__Profile Profile;
+typedef Perftools__Profiles__ValueType ValueType;
+typedef Perftools__Profiles__Sample Sample;
+typedef Perftools__Profiles__Label Label;
+typedef Perftools__Profiles__Mapping Mapping;
+typedef Perftools__Profiles__Location Location;
+typedef Perftools__Profiles__Line Line;
+typedef Perftools__Profiles__Function Function;
+
+enum { NVALUES = 6 };
+static const char *const value_names[NVALUES][2] = {
+	{"alloc_objects", "count"}, {"alloc_space", "bytes"},   {"inuse_objects", "count"},
+	{"inuse_space", "bytes"},   {"leaked_objects", "count"}, {"leaked_space", "bytes"},
+};
+
+struct pb {
+	struct symbolizer *sym;
+	struct u64map str_index; /* interned pointer -> index */
+	char **strs;
+	size_t nstrs, strs_cap;
+	struct u64map fn_index; /* hash(name, file) -> function index + 1 */
+	Function *fns;
+	size_t nfns, fns_cap;
+	Mapping *maps;
+	size_t nmaps, maps_cap;
+	Location *locs;
+	size_t nlocs, locs_cap;
+	Line **lines; /* per location, its line array */
+	size_t nlines, lines_cap;
+	struct psample *samples;
+	size_t nsamples, samples_cap;
+};
+
+/* A sample and what it points to, kept together until packing. */
+struct psample {
+	Sample smp;
+	uint64_t *locs;
+	int64_t vals[NVALUES];
+	Label label; /* "pid" */
+	Label *labelp;
+};
+
+static int64_t str_id(struct pb *p, const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	s = sym_intern(p->sym, s);
+	uint64_t *slot = u64map_get(&p->str_index, (uint64_t)(uintptr_t)s);
+	if (slot)
+		return (int64_t)*slot;
+	u64map_put(&p->str_index, (uint64_t)(uintptr_t)s, p->nstrs);
+	VEC_PUSH(p->strs, p->nstrs, p->strs_cap, (char *)s);
+	return (int64_t)(p->nstrs - 1);
+}
+
+static uint64_t function_id(struct pb *p, const struct sym_frame *f)
+{
+	int64_t name = str_id(p, f->function), file = str_id(p, f->file);
+	uint64_t key = hash_u64(((uint64_t)name << 32) ^ (uint64_t)file) | 1;
+	for (;; key = hash_u64(key) | 1) { /* probe on (unlikely) collisions */
+		uint64_t *slot = u64map_get(&p->fn_index, key);
+		if (!slot)
+			break;
+		Function *fn = &p->fns[*slot - 1];
+		if (fn->name == name && fn->filename == file)
+			return fn->id;
+	}
+	Function fn = PERFTOOLS__PROFILES__FUNCTION__INIT;
+	fn.id = p->nfns + 1;
+	fn.name = name;
+	fn.system_name = name;
+	fn.filename = file;
+	VEC_PUSH(p->fns, p->nfns, p->fns_cap, fn);
+	u64map_put(&p->fn_index, key, p->nfns);
+	return fn.id;
+}
+
+/* Per segment: module index -> mapping id, address -> location id. */
+struct seg_maps {
+	uint64_t *map_of_mod; /* mapping id + 0, 0 = not yet */
+	struct u64map loc_of_ip;
+};
+
+static const struct rd_module *module_of(const struct tm_segment *seg, uint64_t ip, size_t *idx)
+{
+	for (size_t i = 0; i < seg->nmods; i++)
+		if (ip - 1 >= seg->mods[i].lo && ip - 1 < seg->mods[i].hi) {
+			*idx = i;
+			return &seg->mods[i];
+		}
+	return NULL;
+}
+
+static uint64_t mapping_id(struct pb *p, struct seg_maps *sm, const struct tm_segment *seg, uint64_t ip)
+{
+	size_t mi;
+	const struct rd_module *m = module_of(seg, ip, &mi);
+	if (!m)
+		return 0;
+	if (sm->map_of_mod[mi])
+		return sm->map_of_mod[mi];
+	char bid[2 * LDP_MAX_BUILD_ID_LEN + 1];
+	for (unsigned k = 0; k < m->build_id_len; k++)
+		snprintf(bid + 2 * k, 3, "%02x", m->build_id[k]);
+	bid[2 * m->build_id_len] = '\0';
+	Mapping mp = PERFTOOLS__PROFILES__MAPPING__INIT;
+	mp.id = p->nmaps + 1;
+	mp.memory_start = m->lo;
+	mp.memory_limit = m->hi;
+	mp.file_offset = 0; /* the first PT_LOAD of an ELF file maps offset 0 */
+	mp.filename = str_id(p, m->path);
+	mp.build_id = str_id(p, bid);
+	mp.has_functions = mp.has_filenames = mp.has_line_numbers = mp.has_inline_frames = 1;
+	VEC_PUSH(p->maps, p->nmaps, p->maps_cap, mp);
+	return sm->map_of_mod[mi] = mp.id;
+}
+
+static uint64_t location_id(struct pb *p, struct seg_maps *sm, const struct tm_segment *seg, struct sym_space *sp,
+			    uint64_t ip)
+{
+	uint64_t *slot = u64map_get(&sm->loc_of_ip, ip ? ip : 1);
+	if (slot)
+		return *slot;
+	const struct sym_frame *fr;
+	unsigned k = sym_resolve(sp, ip, 1, &fr);
+	Line *lines = xcalloc(k, sizeof *lines);
+	for (unsigned j = 0; j < k; j++) {
+		Line l = PERFTOOLS__PROFILES__LINE__INIT;
+		l.function_id = function_id(p, &fr[j]);
+		l.line = fr[j].line;
+		lines[j] = l;
+	}
+	Location loc = PERFTOOLS__PROFILES__LOCATION__INIT;
+	loc.id = p->nlocs + 1;
+	loc.mapping_id = mapping_id(p, sm, seg, ip);
+	loc.address = ip;
+	loc.n_line = k;
+	VEC_PUSH(p->locs, p->nlocs, p->locs_cap, loc);
+	VEC_PUSH(p->lines, p->nlines, p->lines_cap, lines);
+	u64map_put(&sm->loc_of_ip, ip ? ip : 1, loc.id);
+	return loc.id;
+}
+
+static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_peak_seg)
+{
+	const struct tm_segment *seg = &t->m.segs[s];
+	const struct heap_model *h = &seg->heap;
+	struct seg_maps sm = {.map_of_mod = xcalloc(seg->nmods ? seg->nmods : 1, sizeof(uint64_t))};
+	u64map_init(&sm.loc_of_ip, 1024);
+	int leaks = seg->end.reason != LDP_END_EXEC;
+	for (size_t id = 0; id < h->nsites && id < seg->nstacks; id++) {
+		const struct heap_site *site = &h->sites[id];
+		int64_t v[NVALUES] = {
+			(int64_t)site->allocations,
+			(int64_t)site->allocated_bytes,
+			is_peak_seg ? (int64_t)site->peak_count : 0,
+			is_peak_seg ? (int64_t)site->peak_bytes : 0,
+			leaks ? (int64_t)site->live_count : 0,
+			leaks ? (int64_t)site->live_bytes : 0,
+		};
+		if (!v[0] && !v[2] && !v[4])
+			continue;
+		const struct tm_stack *st = &seg->stacks[id];
+		uint64_t *locs = xmalloc((st->depth ? st->depth : 1) * sizeof *locs);
+		for (unsigned i = 0; i < st->depth; i++)
+			locs[i] = location_id(p, &sm, seg, t->spaces[s], st->ips[i]);
+		struct psample ps = {.smp = PERFTOOLS__PROFILES__SAMPLE__INIT, .locs = locs,
+				     .label = PERFTOOLS__PROFILES__LABEL__INIT};
+		memcpy(ps.vals, v, sizeof v);
+		ps.smp.n_location_id = st->depth;
+		ps.smp.n_value = NVALUES;
+		ps.smp.n_label = 1;
+		ps.label.key = str_id(p, "pid");
+		ps.label.num = (int64_t)seg->info.pid;
+		VEC_PUSH(p->samples, p->nsamples, p->samples_cap, ps);
+	}
+	free(sm.map_of_mod);
+	u64map_free(&sm.loc_of_ip);
+}
+
+static int gzip_into(struct strbuf *b, const uint8_t *data, size_t len)
+{
+	z_stream z = {0};
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	size_t cap = deflateBound(&z, (uLong)len) + 64;
+	char *out = xmalloc(cap);
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	int rc = deflate(&z, Z_FINISH);
+	size_t n = cap - z.avail_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(out);
+		return -1;
+	}
+	free(b->s);
+	b->s = out;
+	b->len = n;
+	b->cap = cap;
+	return 0;
+}
+
+int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *t, const char **why)
+{
+	struct pb p = {.sym = sym};
+	u64map_init(&p.str_index, 1024);
+	u64map_init(&p.fn_index, 1024);
+	VEC_PUSH(p.strs, p.nstrs, p.strs_cap, (char *)""); /* string_table[0] = "" */
+	ValueType types[NVALUES], *type_ptrs[NVALUES];
+	for (int i = 0; i < NVALUES; i++) {
+		ValueType vt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+		vt.type = str_id(&p, value_names[i][0]);
+		vt.unit = str_id(&p, value_names[i][1]);
+		types[i] = vt;
+		type_ptrs[i] = &types[i];
+	}
+	ValueType period = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+	period.type = str_id(&p, "space");
+	period.unit = str_id(&p, "bytes");
+	size_t peak = ws_peak_segment(&t->m);
+	for (size_t s = 0; s < t->m.nsegs; s++)
+		add_samples(&p, t, s, s == peak);
+
+	/* Pointer arrays, now that nothing moves any more. */
+	Sample **sp = xcalloc(p.nsamples + 1, sizeof *sp);
+	for (size_t i = 0; i < p.nsamples; i++) {
+		struct psample *ps = &p.samples[i];
+		ps->smp.location_id = ps->locs;
+		ps->smp.value = ps->vals;
+		ps->labelp = &ps->label;
+		ps->smp.label = &ps->labelp;
+		sp[i] = &ps->smp;
+	}
+	Location **locp = xcalloc(p.nlocs + 1, sizeof *locp);
+	Line ***linep = xcalloc(p.nlocs + 1, sizeof *linep);
+	for (size_t i = 0; i < p.nlocs; i++) {
+		linep[i] = xcalloc(p.locs[i].n_line + 1, sizeof **linep);
+		for (size_t j = 0; j < p.locs[i].n_line; j++)
+			linep[i][j] = &p.lines[i][j];
+		p.locs[i].line = linep[i];
+		locp[i] = &p.locs[i];
+	}
+	Function **fnp = xcalloc(p.nfns + 1, sizeof *fnp);
+	for (size_t i = 0; i < p.nfns; i++)
+		fnp[i] = &p.fns[i];
+	Mapping **mpp = xcalloc(p.nmaps + 1, sizeof *mpp);
+	for (size_t i = 0; i < p.nmaps; i++)
+		mpp[i] = &p.maps[i];
+
+	Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
+	prof.n_sample_type = NVALUES;
+	prof.sample_type = type_ptrs;
+	prof.n_sample = p.nsamples;
+	prof.sample = sp;
+	prof.n_mapping = p.nmaps;
+	prof.mapping = mpp;
+	prof.n_location = p.nlocs;
+	prof.location = locp;
+	prof.n_function = p.nfns;
+	prof.function = fnp;
+	prof.period_type = &period;
+	prof.period = 1;
+	prof.default_sample_type = str_id(&p, "inuse_space");
+	if (t->m.nsegs) {
+		const struct tm_segment *last = &t->m.segs[t->m.nsegs - 1];
+		prof.time_nanos = (int64_t)t->m.segs[0].info.start_realtime_ns;
+		prof.duration_nanos = (int64_t)(last->info.start_monotonic_ns - t->m.segs[0].info.start_monotonic_ns +
+						last->heap.t.last_time_us * 1000);
+	}
+	int64_t comment = str_id(&p, "ldprof heap profile: inuse = live at the peak, leaked = live at exit");
+	prof.n_comment = 1;
+	prof.comment = &comment;
+	prof.n_string_table = p.nstrs; /* last: every str_id call above is done */
+	prof.string_table = p.strs;
+
+	size_t len = perftools__profiles__profile__get_packed_size(&prof);
+	uint8_t *buf = xmalloc(len ? len : 1);
+	perftools__profiles__profile__pack(&prof, buf);
+	int rc = gzip_into(b, buf, len);
+	if (rc)
+		*why = "zlib could not compress the profile";
+	free(buf);
+
+	for (size_t i = 0; i < p.nlocs; i++) {
+		free(linep[i]);
+		free(p.lines[i]);
+	}
+	for (size_t i = 0; i < p.nsamples; i++)
+		free(p.samples[i].locs);
+	free(linep);
+	free(locp);
+	free(fnp);
+	free(mpp);
+	free(sp);
+	free(p.lines);
+	free(p.locs);
+	free(p.fns);
+	free(p.maps);
+	free(p.samples);
+	free(p.strs);
+	u64map_free(&p.str_index);
+	u64map_free(&p.fn_index);
+	return rc;
+}
