@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "render/html.h"
 #include "render/out.h"
 #include "render/report.h"
 #include "util/util.h"
@@ -24,6 +25,8 @@ static void usage(FILE *f)
 		"  --exclude GLOB    drop allocations whose site matches GLOB; repeatable\n"
 		"  --all-frames      filters look at every frame of the stack, not only the site\n"
 		"  --json            one JSON object (schema: docs/JSON.md)\n"
+		"  --html            one self-contained HTML page: summary, timeline, flame graphs,\n"
+		"                    tables, leaks with their stacks (use with -o)\n"
 		"  -o, --output F    write to F instead of standard output\n"
 		"  --sysroot DIR     find the traced binaries under DIR (traces from another machine)\n"
 		"  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n"
@@ -34,7 +37,7 @@ static void usage(FILE *f)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_BY = 256, O_TOP, O_SORT, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_SYSROOT, O_DEBUGDIR };
+	enum { O_BY = 256, O_TOP, O_SORT, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_HTML, O_SYSROOT, O_DEBUGDIR };
 	static const struct option opts[] = {
 		{"by", required_argument, 0, O_BY},
 		{"top", required_argument, 0, O_TOP},
@@ -43,6 +46,7 @@ int cmd_report(int argc, char **argv)
 		{"exclude", required_argument, 0, O_EXCLUDE},
 		{"all-frames", no_argument, 0, O_ALL},
 		{"json", no_argument, 0, O_JSON},
+		{"html", no_argument, 0, O_HTML},
 		{"output", required_argument, 0, 'o'},
 		{"sysroot", required_argument, 0, O_SYSROOT},
 		{"debug-dir", required_argument, 0, O_DEBUGDIR},
@@ -53,7 +57,7 @@ int cmd_report(int argc, char **argv)
 	r.gopts.by = BY_FUNCTION;
 	struct sym_opts so = {0};
 	size_t inc_cap = 0, exc_cap = 0, dbg_cap = 0;
-	int json = 0, c;
+	int json = 0, html = 0, c;
 	const char *output = NULL;
 	uint64_t v;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -76,6 +80,7 @@ int cmd_report(int argc, char **argv)
 		case O_EXCLUDE: VEC_PUSH(r.gopts.exclude, r.gopts.nexclude, exc_cap, optarg); break;
 		case O_ALL: r.gopts.all_frames = 1; break;
 		case O_JSON: json = 1; break;
+		case O_HTML: html = 1; break;
 		case 'o': output = optarg; break;
 		case O_SYSROOT: so.sysroot = optarg; break;
 		case O_DEBUGDIR: VEC_PUSH(so.debug_dirs, so.ndebug_dirs, dbg_cap, optarg); break;
@@ -108,7 +113,9 @@ int cmd_report(int argc, char **argv)
 		grouping_add(&r.groups, sym, &r.traces[i], &r.gopts);
 
 	struct strbuf b = {0};
-	if (json)
+	if (html)
+		render_report_html(&b, &r, sym);
+	else if (json)
 		render_report_json(&b, &r);
 	else
 		render_report_text(&b, &r);

@@ -1,2 +1,88 @@
+/*
+ * timeline.c - `ldprof timeline`: read -> heap model (its live-bytes series)
+ * -> timeline SVG.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
-int cmd_timeline(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+#include "cmd/load.h"
+#include "render/out.h"
+#include "render/timeline_svg.h"
+#include "util/util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ldprof timeline [OPTIONS] TRACE\n"
+		   "\n"
+		   "Live heap over time as an SVG, with the peak marked (and where the program exec'd).\n"
+		   "\n"
+		   "  --title T         the picture's title\n"
+		   "  --width N         pixels (default 1200)\n"
+		   "  --height N        pixels (default 360)\n"
+		   "  -o, --output F    write to F instead of standard output\n");
+}
+
+int cmd_timeline(int argc, char **argv)
+{
+	enum { O_TITLE = 256, O_WIDTH, O_HEIGHT };
+	static const struct option opts[] = {
+		{"title", required_argument, 0, O_TITLE},
+		{"width", required_argument, 0, O_WIDTH},
+		{"height", required_argument, 0, O_HEIGHT},
+		{"output", required_argument, 0, 'o'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct timeline_opts to = {0};
+	const char *output = NULL, *title = NULL;
+	uint64_t v;
+	int c;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_TITLE: title = optarg; break;
+		case O_WIDTH:
+		case O_HEIGHT:
+			if (parse_uint(optarg, 100000, &v) || v < 200)
+				die(EXIT_USAGE, "--%s must be a number of pixels from 200 to 100000, not '%s'",
+				    c == O_WIDTH ? "width" : "height", optarg);
+			if (c == O_WIDTH)
+				to.width = (unsigned)v;
+			else
+				to.height = (unsigned)v;
+			break;
+		case 'o': output = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* No symbols needed: the timeline is figures only. */
+	struct loaded t = {0};
+	struct rd_error err;
+	if (tm_load(&t.m, argv[optind], &err))
+		die(EXIT_BAD_TRACE, "%s", err.msg);
+	if (t.m.stats.truncated)
+		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it",
+		       argv[optind], (unsigned long long)t.m.stats.truncated_at);
+	struct timeline tl;
+	timeline_build(&tl, &t);
+	char sub[1024];
+	const char *base = strrchr(argv[optind], '/');
+	snprintf(sub, sizeof sub, "%s: %s", base ? base + 1 : argv[optind],
+		 t.m.nsegs ? (*t.m.segs[0].info.cmdline ? t.m.segs[0].info.cmdline : t.m.segs[0].info.exe) : "");
+	tl.title = title ? title : "live heap over time";
+	tl.subtitle = sub;
+	struct strbuf b = {0};
+	timeline_svg(&b, &tl, &to);
+	out_write_or_die(output, b.s, b.len);
+	sb_free(&b);
+	timeline_free(&tl);
+	tm_free(&t.m);
+	return EXIT_OK;
+}

@@ -1,0 +1,17 @@
+/*
+ * html.h - `ldprof report --html`: one self-contained HTML file (no network
+ * resource, works offline): the summary, the live-heap timeline, a flame
+ * graph for every available "what", the top tables and the leaks with
+ * their whole stacks. Pictures are inline SVG (render/flame_svg.c,
+ * render/timeline_svg.c); tables are built by a small script from the same
+ * JSON that `ldprof report --json` prints, embedded in the page.
+ */
+#ifndef LDPR_HTML_H
+#define LDPR_HTML_H
+
+#include "render/report.h"
+
+/* r: as for render_report_json (totals summed, groups added). */
+void render_report_html(struct strbuf *b, const struct report *r, struct symbolizer *sym);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * timeline_svg.c - live heap over time (see timeline_svg.h).
+ *
+ * The model's series (heap.h) has up to 2048 buckets per process image;
+ * here they are folded into one column per pixel, keeping each column's
+ * minimum and maximum. The drawn shape is the area under the maxima with
+ * the band between minimum and maximum (churn within a column) shaded
+ * lighter, so a spike that lasted a microsecond still reaches its height.
+ */
+#include "timeline_svg.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "render/draw.h"
+
+void timeline_build(struct timeline *tl, const struct loaded *t)
+{
+	memset(tl, 0, sizeof *tl);
+	const struct tmodel *m = &t->m;
+	size_t cap = 0, mcap = 0;
+	uint64_t t0 = m->nsegs ? m->segs[0].info.start_monotonic_ns : 0;
+	for (size_t s = 0; s < m->nsegs; s++) {
+		const struct tm_segment *seg = &m->segs[s];
+		const struct heap_series *ts = &seg->heap.series;
+		double off = (double)(seg->info.start_monotonic_ns - t0) / 1e9;
+		uint64_t last_us = seg->heap.t.last_time_us > seg->end.time_us ? seg->heap.t.last_time_us : seg->end.time_us;
+		if (s) {
+			const char *base = strrchr(seg->info.exe, '/');
+			VEC_PUSH(tl->markers, tl->nmarkers, mcap,
+				 ((struct tl_marker){off, base ? base + 1 : seg->info.exe}));
+		}
+		for (size_t i = 0; i < ts->n; i++) {
+			double a = off + (double)(i * ts->bucket_us) / 1e6;
+			double b = off + (double)((i + 1) * ts->bucket_us) / 1e6;
+			double end = off + (double)last_us / 1e6;
+			if (a > end)
+				break;
+			struct tl_point p = {a, b < end ? b : end, ts->pts[i].min, ts->pts[i].max};
+			VEC_PUSH(tl->pts, tl->n, cap, p);
+		}
+		double end = off + (double)last_us / 1e6;
+		if (end > tl->end)
+			tl->end = end;
+		if (seg->heap.t.peak_bytes > tl->peak_bytes) {
+			tl->peak_bytes = seg->heap.t.peak_bytes;
+			tl->peak_t = off + (double)seg->heap.t.peak_time_us / 1e6;
+		}
+	}
+	if (tl->end <= 0)
+		tl->end = 1e-3;
+}
+
+void timeline_free(struct timeline *tl)
+{
+	free(tl->pts);
+	free(tl->markers);
+	memset(tl, 0, sizeof *tl);
+}
+
+enum { ML = 80, MR = 20, MT = 50 };
+
+static void axis_label_time(char *buf, double v, double step)
+{
+	if (step >= 1)
+		snprintf(buf, 32, "%.0f s", v);
+	else if (step >= 0.001)
+		snprintf(buf, 32, "%.*f s", step >= 0.1 ? 1 : step >= 0.01 ? 2 : 3, v);
+	else
+		snprintf(buf, 32, "%.3f ms", v * 1e3);
+}
+
+/* A step line through the columns' values, with points only where the
+ * value changes (flat stretches cost nothing). */
+static void path_steps(struct strbuf *b, const unsigned char *seen, const uint64_t *v, size_t n, double ymax,
+		       double ph)
+{
+	double prev = -1;
+	for (size_t c = 0; c < n; c++) {
+		double y = MT + ph - (double)(seen[c] ? v[c] : 0) / ymax * ph;
+		if (y != prev) {
+			if (c)
+				sb_printf(b, "%.0f,%.1f ", ML + (double)c, prev);
+			sb_printf(b, "%.0f,%.1f ", ML + (double)c, y);
+			prev = y;
+		}
+	}
+	sb_printf(b, "%.0f,%.1f ", ML + (double)n, prev);
+}
+
+static const char timeline_js[] =
+	"(function () {\n"
+	"var sc = document.currentScript, svg = sc && sc.closest ? sc.closest('svg') : null;\n"
+	"if (!svg) svg = document.documentElement;\n"
+	"var plot = svg.querySelector('rect.plot'), cur = svg.querySelector('line.cursor'),\n"
+	"    info = svg.querySelector('text.info'), cols = JSON.parse(svg.querySelector('desc.cols').textContent);\n"
+	"var X0 = +plot.getAttribute('x'), PW = +plot.getAttribute('width'), END = +svg.getAttribute('data-end');\n"
+	"function fmt(b) { var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;\n"
+	"  while (b >= 1024 && i < 4) { b /= 1024; i++; } return (i ? b.toFixed(2) : b) + ' ' + u[i]; }\n"
+	"plot.addEventListener('mousemove', function (ev) {\n"
+	"  var p = svg.createSVGPoint(); p.x = ev.clientX; p.y = ev.clientY;\n"
+	"  p = p.matrixTransform(svg.getScreenCTM().inverse());\n"
+	"  var c = Math.max(0, Math.min(cols.length - 1, Math.floor(p.x - X0)));\n"
+	"  cur.setAttribute('x1', p.x); cur.setAttribute('x2', p.x); cur.style.display = '';\n"
+	"  var t = (p.x - X0) / PW * END, v = cols[c];\n"
+	"  info.textContent = 't = ' + t.toFixed(3) + ' s   live ' + (v ? (v[0] === v[1] ? fmt(v[1]) :\n"
+	"    fmt(v[0]) + ' .. ' + fmt(v[1])) : '-'); });\n"
+	"plot.addEventListener('mouseleave', function () { cur.style.display = 'none'; info.textContent = ''; });\n"
+	"svg.setAttribute('data-ready', '1');\n"
+	"})();\n";
+
+void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct timeline_opts *o)
+{
+	unsigned W = o->width ? o->width : 1200, H = o->height ? o->height : 360;
+	unsigned band = tl->nrates ? 110 : 0;
+	unsigned MB = 40 + band;
+	double pw = W - ML - MR, ph = H - MT - MB;
+	size_t ncols = (size_t)pw;
+	/* One column per pixel: min and max of every point overlapping it. */
+	uint64_t *cmin = xcalloc(ncols, sizeof *cmin), *cmax = xcalloc(ncols, sizeof *cmax);
+	unsigned char *seen = xcalloc(ncols, 1);
+	double end = tl->end > 0 ? tl->end : 1;
+	for (size_t i = 0; i < tl->n; i++) {
+		const struct tl_point *p = &tl->pts[i];
+		size_t a = (size_t)(p->t0 / end * (double)ncols), z = (size_t)(p->t1 / end * (double)ncols);
+		if (a >= ncols)
+			a = ncols - 1;
+		if (z >= ncols)
+			z = ncols - 1;
+		for (size_t c = a; c <= z; c++) {
+			if (!seen[c] || p->min < cmin[c])
+				cmin[c] = p->min;
+			if (!seen[c] || p->max > cmax[c])
+				cmax[c] = p->max;
+			seen[c] = 1;
+		}
+	}
+	uint64_t top = tl->peak_bytes;
+	for (size_t c = 0; c < ncols; c++)
+		if (seen[c] && cmax[c] > top)
+			top = cmax[c];
+	double ystep = draw_step((double)(top ? top : 1), 5, 1024);
+	double ymax = ceil((double)(top ? top : 1) / ystep) * ystep;
+	double xstep = draw_step(end, 10, 10);
+
+#define X(t) (ML + (t) / end * pw)
+#define Y(v) (MT + ph - (double)(v) / ymax * ph)
+	if (!o->inline_svg)
+		sb_printf(b, "<?xml version=\"1.0\" standalone=\"no\"?>\n");
+	sb_printf(b,
+		  "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" class=\"ldprof-timeline\" width=\"%u\" "
+		  "height=\"%u\" viewBox=\"0 0 %u %u\" data-end=\"%.6f\" data-peak=\"%" PRIu64 "\">\n",
+		  W, H, W, H, end, tl->peak_bytes);
+	sb_printf(b, "<style>\n"
+		     ".ldprof-timeline text { font: 12px Verdana, 'DejaVu Sans', sans-serif; fill: #333; }\n"
+		     ".ldprof-timeline .title { font-size: 17px; fill: #000; }\n"
+		     ".ldprof-timeline .grid { stroke: #ddd; stroke-width: 1; }\n"
+		     ".ldprof-timeline .axis { stroke: #555; stroke-width: 1; }\n"
+		     ".ldprof-timeline .marker { stroke: #7a3; stroke-dasharray: 4 3; }\n"
+		     ".ldprof-timeline .peak { stroke: #c00; stroke-dasharray: 3 3; }\n"
+		     ".ldprof-timeline .peak-mark text { fill: #c00; }\n"
+		     ".ldprof-timeline .cursor { stroke: #000; stroke-width: 0.5; pointer-events: none; }\n"
+		     "</style>\n");
+	sb_printf(b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfbf6\"/>\n");
+	sb_printf(b, "<text class=\"title\" x=\"%u\" y=\"22\" text-anchor=\"middle\">", W / 2);
+	sb_xml(b, tl->title ? tl->title : "live heap over time");
+	sb_printf(b, "</text>\n<text x=\"%u\" y=\"40\" text-anchor=\"middle\">", W / 2);
+	sb_xml(b, tl->subtitle);
+	sb_printf(b, "</text>\n");
+	/* the columns, for the hover script: [min, max] or null */
+	sb_printf(b, "<desc class=\"cols\">[");
+	for (size_t c = 0; c < ncols; c++) {
+		if (seen[c])
+			sb_printf(b, "%s[%" PRIu64 ",%" PRIu64 "]", c ? "," : "", cmin[c], cmax[c]);
+		else
+			sb_printf(b, "%snull", c ? "," : "");
+	}
+	sb_printf(b, "]</desc>\n");
+	/* grid and axes */
+	char lab[64];
+	for (double v = 0; v <= ymax + ystep / 2; v += ystep) {
+		sb_printf(b, "<line class=\"grid\" x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", ML, ML + pw, Y(v), Y(v));
+		sb_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", ML - 6, Y(v) + 4,
+			  fmt_bytes(lab, (uint64_t)v));
+	}
+	for (double t = 0; t <= end * 1.0001; t += xstep) {
+		axis_label_time(lab, t, xstep);
+		sb_printf(b, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\"/>", X(t), X(t), MT,
+			  MT + ph);
+		sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", X(t), MT + ph + 16, lab);
+	}
+	/* the curve: area under the maxima, the min..max band lighter */
+	struct strbuf hi = {0}, lo = {0};
+	path_steps(&hi, seen, cmax, ncols, ymax, ph);
+	path_steps(&lo, seen, cmin, ncols, ymax, ph);
+	sb_printf(b, "<polygon class=\"heap-max\" fill=\"#c6dbef\" points=\"%d,%.1f %s%.1f,%.1f\"/>\n", ML, MT + ph,
+		  hi.s ? hi.s : "", ML + pw, MT + ph);
+	sb_printf(b, "<polygon class=\"heap-min\" fill=\"#6baed6\" points=\"%d,%.1f %s%.1f,%.1f\"/>\n", ML, MT + ph,
+		  lo.s ? lo.s : "", ML + pw, MT + ph);
+	sb_printf(b, "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"1\" points=\"%s\"/>\n", hi.s ? hi.s : "");
+	sb_free(&hi);
+	sb_free(&lo);
+	sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", ML, ML + pw, MT + ph,
+		  MT + ph);
+	sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%.1f\"/>\n", ML, ML, MT, MT + ph);
+	/* markers (exec, snapshots) */
+	for (size_t i = 0; i < tl->nmarkers; i++) {
+		double x = X(tl->markers[i].t);
+		sb_printf(b, "<g class=\"snapshot\"><line class=\"marker\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\"/>",
+			  x, x, MT, MT + ph);
+		sb_printf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\">", x + 3, MT + 10 + (int)(i % 3) * 12);
+		sb_xml(b, tl->markers[i].label);
+		sb_printf(b, "</text></g>\n");
+	}
+	/* the peak */
+	if (tl->peak_bytes) {
+		double x = X(tl->peak_t), y = Y(tl->peak_bytes);
+		sb_printf(b, "<g class=\"peak-mark\"><line class=\"peak\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x,
+			  x, y, MT + ph);
+		sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#c00\"/>", x, y);
+		char v[32];
+		int right = x > ML + pw * 0.75;
+		sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">peak %s at %.3f s</text></g>\n",
+			  right ? x - 8 : x + 8, y < MT + 14 ? y + 16 : y - 6, right ? "end" : "start",
+			  fmt_bytes(v, tl->peak_bytes), tl->peak_t);
+	}
+	/* rates in the band below */
+	if (tl->nrates) {
+		double by = MT + ph + 30, bh = band - 30;
+		double rmax = 0;
+		for (size_t r = 0; r < tl->nrates; r++)
+			for (size_t i = 0; i < tl->rates[r].n; i++)
+				if (tl->rates[r].v[i] > rmax)
+					rmax = tl->rates[r].v[i];
+		if (rmax <= 0)
+			rmax = 1;
+		static const char *colors[] = {"#d95f02", "#7570b3", "#1b9e77", "#e7298a"};
+		sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", ML, ML + pw, by + bh,
+			  by + bh);
+		sb_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f/s</text>\n", ML - 6, by + 4, rmax);
+		for (size_t r = 0; r < tl->nrates; r++) {
+			const struct tl_rate *rt = &tl->rates[r];
+			sb_printf(b, "<polyline class=\"rate\" fill=\"none\" stroke=\"%s\" points=\"", colors[r % 4]);
+			for (size_t i = 0; i < rt->n; i++)
+				sb_printf(b, "%.1f,%.1f ", X(rt->t[i]), by + bh - rt->v[i] / rmax * bh);
+			sb_printf(b, "\"/><text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">", ML + 6 + (double)r * 180, by - 4,
+				  colors[r % 4]);
+			sb_xml(b, rt->name);
+			sb_printf(b, "</text>\n");
+		}
+	}
+	sb_printf(b, "<text class=\"info\" x=\"%.1f\" y=\"%d\" text-anchor=\"end\"></text>\n", ML + pw, MT - 4);
+	sb_printf(b, "<line class=\"cursor\" x1=\"0\" x2=\"0\" y1=\"%d\" y2=\"%.1f\" style=\"display:none\"/>\n", MT,
+		  MT + ph);
+	sb_printf(b, "<rect class=\"plot\" x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"transparent\"/>\n", ML,
+		  MT, pw, ph);
+	sb_printf(b, "<script><![CDATA[\n%s]]></script>\n</svg>\n", timeline_js);
+#undef X
+#undef Y
+	free(cmin);
+	free(cmax);
+	free(seen);
+}
