@@ -46,3 +46,4 @@ test-unit: $(UNIT_BIN)
 ## test-integration: programs with known allocations, traced and checked
 test-integration: all $(INTEG_BIN)
 	@tests/integration/run.sh $(O)
+-include tests/pictures/pictures.mk

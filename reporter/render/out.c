@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,28 @@ void out_write_or_die(const char *path, const char *data, size_t len)
 {
 	if (!data)
 		data = "";
+	/* Over RLIMIT_FSIZE a write fails with EFBIG instead of killing us. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (!path || !strcmp(path, "-")) {
 		int err = write_all(STDOUT_FILENO, data, len);
 		if (err == -EPIPE)
 			exit(EXIT_OK); /* the reader went away (| head): not our failure */
 		if (err)
 			die(EXIT_BAD_TRACE, "cannot write to standard output: %s", strerror(-err));
+		return;
+	}
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device or a FIFO (/dev/null, /dev/full, a named pipe): write to it
+		 * directly; renaming over it would replace the device. */
+		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			die(EXIT_BAD_TRACE, "cannot write %s: %s", path, strerror(errno));
+		int err = write_all(fd, data, len);
+		if (close(fd) != 0 && !err)
+			err = -errno;
+		if (err)
+			die(EXIT_BAD_TRACE, "cannot write %s: %s", path, strerror(-err));
 		return;
 	}
 	char *copy = xstrdup(path);

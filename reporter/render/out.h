@@ -3,7 +3,8 @@
  *
  * To a file: written to a temporary name in the same directory, synced,
  * then renamed over the target, so a full disk never leaves a partial file
- * that looks complete. To standard output: every write checked, and a
+ * that looks complete. A path that names a device or a FIFO (/dev/null,
+ * /dev/full) is written directly, never replaced. To standard output: every write checked, and a
  * failure (EPIPE aside) is a one-line error with exit status 1.
  */
 #ifndef LDPR_OUT_H

@@ -1,6 +1,8 @@
 /*
  * demo_prog.c - the small program `make demo` traces: builds a word index,
- * keeps a cache that grows, forgets to free part of it.
+ * keeps a cache that grows, forgets to free part of it. An optional
+ * argument sets the number of lines (default 200000): two runs with
+ * different sizes make a differential flame graph.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +44,10 @@ static char *make_line(int i)
 	return line;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	for (int i = 0; i < 200000; i++) {
+	int lines = argc > 1 ? atoi(argv[1]) : 200000;
+	for (int i = 0; i < lines; i++) {
 		char *line = make_line(i);
 		for (char *save, *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save))
 			add_word(w);
@@ -58,6 +61,6 @@ int main(void)
 			free(e);
 			kept++;
 		}
-	printf("indexed 200000 lines, freed %zu entries\n", kept);
+	printf("indexed %d lines, freed %zu entries\n", lines, kept);
 	return 0;
 }

@@ -1,0 +1,53 @@
+"""check_flame.py W REPORT.json | --diff DIFF.svg - flame graph SVGs: well formed,
+frames sized so that the root frames fill the width, totals equal to the report."""
+import json
+import sys
+import xml.etree.ElementTree as ET
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def frames(svg):
+    root = ET.parse(svg).getroot()
+    out = []
+    for g in root.iter(NS + "g"):
+        if g.get("class") != "f":
+            continue
+        r = g.find(NS + "rect")
+        out.append({"name": g.get("data-n"), "depth": int(g.get("data-d")), "w": float(r.get("width")),
+                    "fill": r.get("fill"), "title": g.find(NS + "title").text})
+    return root, out
+
+
+def main():
+    if sys.argv[1] == "--diff":
+        root, fs = frames(sys.argv[2])
+        grown = [f for f in fs if f["name"] == "add_word"]
+        assert grown, "no add_word frame in the differential graph"
+        f = grown[0]
+        assert f["fill"].startswith("rgb(250,"), "add_word grew but is not red: %s" % f["fill"]
+        assert "change +" in f["title"] and "before" in f["title"], f["title"]
+        assert not [x for x in fs if x["fill"].endswith(",250)")], "a frame shrank in a bigger run?"
+        print("add_word:", f["title"].replace("\n", " | "))
+        return
+    w, report = sys.argv[1], json.load(open(sys.argv[2]))
+    heap = report["heap"]
+    want = {"alloc": heap["allocated_bytes"], "inuse": heap["peak_bytes"], "leaked": heap["leaked_bytes"],
+            "temporary": heap["temporary"]}
+    for what, total in want.items():
+        root, fs = frames(f"{w}/flame-{what}.svg")
+        assert int(root.get("data-total")) == total, (what, root.get("data-total"), total)
+        if not total:
+            assert not fs, f"{what}: frames drawn for an empty figure"
+            continue
+        width = float(root.get("data-w"))
+        top = sum(f["w"] for f in fs if f["depth"] == 1)
+        assert abs(top - width) < 1, (what, top, width)
+        names = {f["name"] for f in fs}
+        assert "main" in names, (what, names)
+        if what in ("alloc", "inuse", "leaked"):
+            assert "add_word" in names, (what, names)
+        print(f"{what}: total {total}, {len(fs)} frames, root frames {top:.1f} of {width:.0f} px")
+
+
+main()

@@ -1,0 +1,9 @@
+# tests/pictures/pictures.mk - pictures and exports checked by the programs
+# that read them (tests/pictures/run.sh, docs/TESTING.md). Included by
+# tests/tests.mk.
+
+TEST_TIERS += test-pictures
+
+## test-pictures: flame graphs, timeline, HTML report and exports, read by Chromium, go tool pprof, ms_print, DHAT
+test-pictures: all $(O)/tests/integration/demo_prog
+	@tests/pictures/run.sh $(O)
