@@ -8,8 +8,15 @@ set -eu
 # Tests: cmocka, python3 (test drivers), g++ (C++ test programs), binutils
 # (objcopy), sqlite3 and heaptrack (real programs, counts compared with
 # heaptrack's), zstd (the CLI reads traces too).
+# Exports: protobuf-c (pprof's profile.proto: library and protoc-c) and zlib
+# (gzip). Their consumers, for the pictures tier: golang-go (go tool pprof),
+# chromium (SVG scripts, the HTML report, DHAT's viewer), valgrind (ms_print,
+# dh_view.js), python3-jsonschema (speedscope's schema), fonts-dejavu-core
+# (text in headless Chromium).
 PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev"
+PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
 PKGS="$PKGS python3 g++ binutils sqlite3 heaptrack zstd"
+PKGS="$PKGS golang-go chromium valgrind python3-jsonschema fonts-dejavu-core"
 # Extra tools for later test tiers are appended below as features land.
 PKGS="$PKGS ${LDPROF_EXTRA_PKGS:-}"
 

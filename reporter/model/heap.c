@@ -192,7 +192,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 		t->temporary++;
 		s->temporary++;
 	}
-	s->lifetime_us += (e->seq - b->seq) >> h->seq_shift;
+	s->lifetime_us += (e->seq >> h->seq_shift) - (b->seq >> h->seq_shift);
 	s->live_bytes -= b->size;
 	s->live_count--;
 	s->frees++;
