@@ -58,7 +58,8 @@ void ws_add(struct wstack_set *ws, const struct sym_frame *const *frames, unsign
 {
 	struct wstack s = {.nframes = n, .weight = weight, .count = count};
 	s.frames = xmalloc((n ? n : 1) * sizeof *s.frames);
-	memcpy(s.frames, frames, n * sizeof *s.frames);
+	if (n)
+		memcpy(s.frames, frames, n * sizeof *s.frames);
 	VEC_PUSH(ws->v, ws->n, ws->cap, s);
 	ws->total += weight;
 }

@@ -7,3 +7,8 @@ TEST_TIERS += test-pictures
 ## test-pictures: flame graphs, timeline, HTML report and exports, read by Chromium, go tool pprof, ms_print, DHAT
 test-pictures: all $(O)/tests/integration/demo_prog
 	@tests/pictures/run.sh $(O)
+
+## pictures: regenerate the README's pictures (docs/img/) from demo_prog
+pictures: all $(O)/tests/integration/demo_prog
+	@scripts/pictures.sh $(O)
+.PHONY: test-pictures pictures
