@@ -18,6 +18,7 @@
 #include "read/trace.h"
 #include "render/export.h"
 #include "render/flame_svg.h"
+#include "render/timeline_svg.h"
 
 /* Frames compare by pointer (the symbolizer interns names): one object per name. */
 static const char *const N_MAIN = "main", *const N_A = "grow_me", *const N_B = "shrink_me", *const N_C = "same",
@@ -257,12 +258,43 @@ static void test_flame_empty(void **state)
 	sb_free(&b);
 }
 
+/* ---- timeline ---- */
+
+static void test_timeline_markers_rates(void **state)
+{
+	(void)state;
+	/* 1000 points of 1 ms, a 5000-byte spike in one of them: narrower than a pixel. */
+	struct tl_point pts[1000];
+	for (int i = 0; i < 1000; i++)
+		pts[i] = (struct tl_point){i / 1000.0, (i + 1) / 1000.0, 100, i == 617 ? 5000 : 100};
+	struct tl_marker marks[2] = {{0.25, "after load"}, {0.75, "<done>"}};
+	double rt[3] = {0, 0.5, 1}, rv[3] = {99, 250, 10};
+	struct tl_rate rate = {"CPU samples/s", rt, rv, 3};
+	struct timeline tl = {.title = "t", .subtitle = "s", .pts = pts, .n = 1000, .end = 1.0, .peak_t = 0.617,
+			      .peak_bytes = 5000, .markers = marks, .nmarkers = 2, .rates = &rate, .nrates = 1};
+	struct timeline_opts o = {.width = 600, .height = 300};
+	struct strbuf b = {0};
+	timeline_svg(&b, &tl, &o);
+	const char *s = b.s;
+	assert_non_null(strstr(s, "data-peak=\"5000\""));
+	assert_non_null(strstr(s, "peak 4.88 KiB at 0.617 s"));
+	assert_non_null(strstr(s, ">after load</text>"));
+	assert_non_null(strstr(s, ">&lt;done&gt;</text>"));
+	assert_non_null(strstr(s, "class=\"rate\""));
+	assert_non_null(strstr(s, ">CPU samples/s</text>"));
+	assert_non_null(strstr(s, ">250/s</text>")); /* the band's scale */
+	/* the spike survives folding 1000 points into 500 columns */
+	assert_non_null(strstr(s, ",[100,5000],"));
+	sb_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_series_keeps_peak),  cmocka_unit_test(test_series_quiet_gap),
 		cmocka_unit_test(test_collapsed_totals),   cmocka_unit_test(test_flame_layout),
 		cmocka_unit_test(test_flame_diff_colours), cmocka_unit_test(test_flame_empty),
+		cmocka_unit_test(test_timeline_markers_rates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
