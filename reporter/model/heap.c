@@ -32,6 +32,7 @@ void heap_init(struct heap_model *h, unsigned seq_shift)
 	h->series.bucket_us = 64;
 	h->series.pts = xcalloc(HEAP_SERIES_MAX, sizeof *h->series.pts);
 	h->series.n = 1;
+	h->series.cur = h->series.pts;
 	h->series.end_us = h->series.bucket_us;
 }
 
@@ -116,6 +117,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		s->allocations++;
 		s->frees++;
 		s->allocated_bytes += e->size;
+		s->lifetime_us += (*orphan >> h->seq_shift) - (e->seq >> h->seq_shift);
 		return;
 	}
 	uint64_t *slot = u64map_get(&h->live, e->ptr);
@@ -126,6 +128,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		os->live_bytes -= old->size;
 		os->live_count--;
 		os->frees++;
+		os->lifetime_us += e->seq >> h->seq_shift;
 		t->live_bytes -= old->size;
 		t->live_count--;
 		t->frees++;
@@ -143,6 +146,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	*last_alloc_of(h, e->tid) = e->seq;
 
 	struct heap_site *s = site(h, e->stack);
+	s->lifetime_us -= e->seq >> h->seq_shift;
 	s->allocations++;
 	s->allocated_bytes += e->size;
 	s->live_bytes += e->size;
@@ -192,7 +196,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 		t->temporary++;
 		s->temporary++;
 	}
-	s->lifetime_us += (e->seq >> h->seq_shift) - (b->seq >> h->seq_shift);
+	s->lifetime_us += e->seq >> h->seq_shift;
 	s->live_bytes -= b->size;
 	s->live_count--;
 	s->frees++;
@@ -203,10 +207,12 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	u64map_del(&h->live, e->ptr, NULL);
 }
 
-/* Time reached the end of the last bucket: open buckets up to `us`,
- * halving the resolution as often as needed to stay within the cap. */
-static __attribute__((noinline)) void series_advance(struct heap_series *s, uint64_t us)
+/* The event at `us` lies past the last bucket: close it with the value that
+ * lasted to its end (live, before this event), open buckets up to `us`, and
+ * halve the resolution as often as needed to stay within the cap. */
+static __attribute__((noinline)) void series_advance(struct heap_series *s, uint64_t us, uint64_t live)
 {
+	s->pts[s->n - 1].last = live;
 	while (us / s->bucket_us >= HEAP_SERIES_MAX) {
 		size_t half = (s->n + 1) / 2;
 		for (size_t i = 0; i < half; i++) {
@@ -222,35 +228,35 @@ static __attribute__((noinline)) void series_advance(struct heap_series *s, uint
 		s->n = half;
 		s->bucket_us *= 2;
 	}
-	uint64_t live = s->pts[s->n - 1].last;
 	size_t want = (size_t)(us / s->bucket_us) + 1;
 	for (; s->n < want; s->n++) /* quiet buckets hold the value that lasted through them */
 		s->pts[s->n] = (struct heap_point){live, live, live};
+	s->cur = &s->pts[s->n - 1];
 	s->end_us = (uint64_t)s->n * s->bucket_us;
 }
 
-static inline void series_note(struct heap_series *s, uint64_t us, uint64_t live)
-{
-	if (us >= s->end_us)
-		series_advance(s, us);
-	struct heap_point *p = &s->pts[s->n - 1]; /* a late event lands in the current bucket */
-	if (live > p->max)
-		p->max = live;
-	if (live < p->min)
-		p->min = live;
-	p->last = live;
-}
-
+/*
+ * Per event the series costs a compare (still in the current bucket?) and
+ * one min or max update: an allocation can only raise live bytes, a free
+ * only lower them. A bucket's last value is written when it is closed. A
+ * late event (earlier than the current bucket) counts in the current one.
+ */
 void heap_event(struct heap_model *h, const struct rd_event *e)
 {
 	uint64_t us = e->seq >> h->seq_shift;
 	if (us > h->t.last_time_us)
 		h->t.last_time_us = us;
-	if (e->kind == RD_EV_ALLOC)
+	if (us >= h->series.end_us)
+		series_advance(&h->series, us, h->t.live_bytes);
+	if (e->kind == RD_EV_ALLOC) {
 		on_alloc(h, e);
-	else
+		if (h->t.live_bytes > h->series.cur->max)
+			h->series.cur->max = h->t.live_bytes;
+	} else {
 		on_free(h, e);
-	series_note(&h->series, us, h->t.live_bytes);
+		if (h->t.live_bytes < h->series.cur->min)
+			h->series.cur->min = h->t.live_bytes;
+	}
 }
 
 void heap_finish(struct heap_model *h, int counts_as_leaks)
@@ -258,14 +264,10 @@ void heap_finish(struct heap_model *h, int counts_as_leaks)
 	/* Bring every site's at-peak figure up to date. */
 	for (size_t i = 0; i < h->nsites; i++)
 		site(h, (uint32_t)i);
-	/* Blocks still live: their lifetime runs to the end of the segment. */
-	for (size_t i = 0; i < h->live.cap; i++) {
-		if (!h->live.keys[i])
-			continue;
-		const struct heap_block *b = &h->blocks[h->live.vals[i]];
-		if (b->stack < h->nsites)
-			h->sites[b->stack].lifetime_us += h->t.last_time_us - (b->seq >> h->seq_shift);
-	}
+	/* Blocks still live: their lifetime runs to the end (see heap_site.lifetime_us). */
+	for (size_t i = 0; i < h->nsites; i++)
+		h->sites[i].lifetime_us += h->sites[i].live_count * h->t.last_time_us;
+	h->series.cur->last = h->t.live_bytes;
 	if (counts_as_leaks) {
 		h->t.leaked_bytes = h->t.live_bytes;
 		h->t.leaked_count = h->t.live_count;

@@ -38,7 +38,9 @@ struct heap_site {
 	uint64_t peak_gen;               /* internal: lazy peak snapshot */
 	uint64_t max_size, min_size;
 	uint64_t max_live_bytes, max_live_count; /* the most this site ever had live at once */
-	uint64_t lifetime_us;            /* sum of its blocks' lifetimes (live ones: to the end) */
+	uint64_t lifetime_us;            /* sum of its blocks' lifetimes (live ones: to the end), kept as
+					  * sum(free times) - sum(allocation times), modulo 2^64, and
+					  * completed by heap_finish (+ live_count * end) */
 };
 
 /*
@@ -58,6 +60,7 @@ struct heap_series {
 	uint64_t end_us;         /* end of the current (last) bucket */
 	struct heap_point *pts;  /* pts[i] covers [i * bucket_us, (i + 1) * bucket_us) */
 	size_t n;
+	struct heap_point *cur;  /* pts[n - 1]: its last is set when it closes (or at heap_finish) */
 };
 
 struct heap_model {
