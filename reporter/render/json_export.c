@@ -76,9 +76,14 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 			sb_printf(b, "%02x", m->build_id[k]);
 		sb_printf(b, "\"}");
 	}
+	/* Frames once per segment; stacks refer to them by index. */
+	struct u64map fidx;
+	u64map_init(&fidx, 1024);
+	const struct sym_frame **ftab = NULL;
+	size_t nf = 0, fcap = 0;
 	sb_printf(b, "],\"stacks\":[");
 	int first = 1;
-	for (size_t id = 1; id < h->nsites && id < seg->nstacks; id++) {
+	for (size_t id = 0; id < h->nsites && id < seg->nstacks; id++) {
 		const struct heap_site *s = &h->sites[id];
 		if (!s->allocations)
 			continue;
@@ -87,14 +92,25 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 			  seg->stacks[id].flags & LDP_STACK_TRUNCATED ? "true" : "false", fl->site);
 		first = 0;
 		for (unsigned j = 0; j < fl->n; j++) {
-			if (j)
-				sb_putc(b, ',');
-			json_frame(b, fl->f[j]);
+			uint64_t *slot = u64map_get(&fidx, (uint64_t)(uintptr_t)fl->f[j]);
+			if (!slot) {
+				slot = u64map_put(&fidx, (uint64_t)(uintptr_t)fl->f[j], nf);
+				VEC_PUSH(ftab, nf, fcap, fl->f[j]);
+			}
+			sb_printf(b, "%s%" PRIu64, j ? "," : "", *slot);
 		}
 		sb_printf(b, "],");
 		json_site(b, s, leaks);
 		sb_printf(b, "}");
 	}
+	sb_printf(b, "],\"frames\":[");
+	for (size_t i = 0; i < nf; i++) {
+		if (i)
+			sb_putc(b, ',');
+		json_frame(b, ftab[i]);
+	}
+	free(ftab);
+	u64map_free(&fidx);
 	const struct heap_series *ts = &h->series;
 	sb_printf(b, "],\"timeline\":{\"bucket_us\":%" PRIu64 ",\"points\":[", ts->bucket_us);
 	for (size_t i = 0; i < ts->n; i++)

@@ -88,7 +88,9 @@ def json_export():
     assert sum(s["allocated_bytes"] for s in st) == heap["allocated_bytes"]
     assert sum(s["peak_bytes"] for s in st) == heap["peak_bytes"]
     assert sum(s["leaked_bytes"] for s in st) == heap["leaked_bytes"]
-    sites = {s["frames"][s["site"]]["function"] for s in st if s["frames"]}
+    ft = seg["frames"]
+    sites = {ft[s["frames"][s["site"]]]["function"] for s in st if s["frames"]}
+    assert all(0 <= i < len(ft) for s in st for i in s["frames"])
     assert {"add_word", "make_line"} <= sites, sites
     assert any(m["build_id"] and m["path"].endswith("demo_prog") for m in seg["modules"])
     pts = seg["timeline"]["points"]
