@@ -201,18 +201,21 @@ void render_report_html(struct strbuf *b, const struct report *r, struct symboli
 	sb_printf(b, "<section id=\"flames\"><h2>Flame graphs</h2>\n"
 		     "<p class=\"muted\">Hover for details, click a frame to zoom, Search to highlight.</p>\n"
 		     "<div class=\"tabs\" id=\"flame-tabs\"></div>\n");
+	/* One set per "what" over all traces. The per-trace sets stay alive until
+	 * the graph is drawn: their process frames ([pid N prog]) are theirs. */
+	struct wstack_set *one = xcalloc(r->ntraces ? r->ntraces : 1, sizeof *one);
 	for (int w = WS_ALLOC; w < WS_NWHAT; w++) {
-		struct wstack_set all, one;
+		struct wstack_set all;
 		ws_init(&all, (enum ws_what)w);
 		int have = 0;
 		for (size_t i = 0; i < r->ntraces; i++) {
 			const char *why;
-			if (ws_build(&one, (enum ws_what)w, sym, &r->traces[i], &why) == 0) {
+			if (ws_build(&one[i], (enum ws_what)w, sym, &r->traces[i], &why) == 0) {
 				have = 1;
-				for (size_t k = 0; k < one.n; k++)
-					ws_add(&all, one.v[k].frames, one.v[k].nframes, one.v[k].weight, one.v[k].count);
+				for (size_t k = 0; k < one[i].n; k++)
+					ws_add(&all, one[i].v[k].frames, one[i].v[k].nframes, one[i].v[k].weight,
+					       one[i].v[k].count);
 			}
-			ws_free(&one);
 		}
 		if (have && all.total) {
 			sb_printf(b, "<div class=\"flame\" data-what=\"%s\" data-title=\"", all.name);
@@ -223,7 +226,10 @@ void render_report_html(struct strbuf *b, const struct report *r, struct symboli
 			sb_printf(b, "</div>\n");
 		}
 		ws_free(&all);
+		for (size_t i = 0; i < r->ntraces; i++)
+			ws_free(&one[i]);
 	}
+	free(one);
 	sb_printf(b, "</section>\n");
 	sb_printf(b, "<section id=\"tables\"><h2>Top allocation sites</h2><div id=\"tables-body\"></div></section>\n");
 	sb_printf(b, "<section id=\"leaks\"><h2>Leaks (live at exit), with their stacks</h2><div id=\"leaks-body\"></div>"

@@ -87,6 +87,27 @@ else
 		$PY "$HERE/harness.py" check-flame "$W/flame-harness.dom" "$W/demo.json"
 	check html "report --html in Chromium: no script error; summary, tables and leaks built by script from the data; timeline and 3 flame graphs live" \
 		$PY "$HERE/harness.py" check-html "$W/report.dom" "$W/demo.json" "$W/report.html"
+	# Several traces, one of them two images (env exec's demo_prog): one root
+	# frame per image, a timeline per trace with the exec marked.
+	if "$LDPROF" record -q -o "$W/exec.ldp" -- env A=1 "$DEMO" 20000 > /dev/null &&
+		"$LDPROF" flame -o "$W/exec.svg" "$W/exec.ldp" &&
+		"$LDPROF" report --html --by traceback -o "$W/multi.html" "$W/demo.ldp" "$W/exec.ldp"; then
+		chrome --dump-dom "file://$W/multi.html" > "$W/multi.dom"
+		check html_multi "two traces, one with an exec, --by traceback: a root frame per image, two live timelines with the exec marked, no script error" \
+			$PY - "$W" <<'PYEOF2'
+import re, sys
+w = sys.argv[1]
+svg = open(f"{w}/exec.svg").read()
+roots = sorted(set(re.findall(r'data-n="(\[pid \d+ [^"]+\])"', svg)))
+assert len(roots) == 2 and roots[0].endswith(" demo_prog]") and roots[1].endswith(" env]"), roots
+dom = open(f"{w}/multi.dom").read()
+assert 'data-rendered="1"' in dom and not re.search(r'data-errors="', dom)
+assert dom.count('class="ldprof-timeline"') == 2 and dom.count('class="snapshot"') == 1, "timelines"
+live = dom.count('data-ready="1"')
+assert live == 2 + len(re.findall(r'<div class="flame"', dom)), live
+print("roots", roots, "live SVGs", live)
+PYEOF2
+	else fail "html_multi: record, flame or report failed"; fi
 fi
 
 # --- pprof -----------------------------------------------------------------------
