@@ -12,6 +12,7 @@
  *   tree:  node[0] = root (all)  -- first_child --> node -- next --> node ...
  *          each node: v[0] (before) and v[1] (after / the only set)
  */
+#define _GNU_SOURCE
 #include "flame_svg.h"
 
 #include <inttypes.h>
@@ -97,19 +98,17 @@ static int name_cmp(const struct fnode *a, const struct fnode *b)
 	return c;
 }
 
-/* Children of every node in name order (insertion sort per sibling list:
- * lists are short, and long ones are rare enough). */
-static const struct ftree *sort_tree;
-static int cmp_idx(const void *a, const void *b)
+static int cmp_idx(const void *a, const void *b, void *tree)
 {
-	return name_cmp(&sort_tree->n[*(const uint32_t *)a], &sort_tree->n[*(const uint32_t *)b]);
+	const struct ftree *t = tree;
+	return name_cmp(&t->n[*(const uint32_t *)a], &t->n[*(const uint32_t *)b]);
 }
 
+/* Children of every node in name order. */
 static void tree_sort(struct ftree *t)
 {
 	uint32_t *tmp = NULL;
 	size_t cap = 0;
-	sort_tree = t;
 	for (size_t p = 0; p < t->len; p++) {
 		size_t k = 0;
 		for (uint32_t c = t->n[p].first_child; c; c = t->n[c].next) {
@@ -118,7 +117,7 @@ static void tree_sort(struct ftree *t)
 		}
 		if (k < 2)
 			continue;
-		qsort(tmp, k, sizeof *tmp, cmp_idx);
+		qsort_r(tmp, k, sizeof *tmp, cmp_idx, t);
 		t->n[p].first_child = tmp[0];
 		for (size_t i = 0; i + 1 < k; i++)
 			t->n[tmp[i]].next = tmp[i + 1];
