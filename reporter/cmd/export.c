@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd/load.h"
@@ -81,6 +82,8 @@ int cmd_export(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (fmt == F_PPROF && (!output || !strcmp(output, "-")) && isatty(STDOUT_FILENO))
+		die(EXIT_USAGE, "a pprof file is gzipped binary: give -o FILE (or redirect standard output)");
 	struct loaded t = {0};
 	load_trace(&lc, &t, argv[optind]);
 	struct strbuf b = {0};
