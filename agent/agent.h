@@ -8,6 +8,7 @@
  *   1. writer_lock   (writer.c)  one round or a synchronous flush at a time
  *   2. module_lock   (modules.c) the module table
  *   3. intern_lock   (stacks.c)  inserting a new stack
+ *   4. snapshot_lock (snapshot.c) the queue of snapshot markers
  *   4. ring_list_lock(evbuf.c)   creating a ring
  * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
  * unwinder, and none is held while the program's code can run.
@@ -92,7 +93,19 @@ void ldp_thread_after_fork_child(void);
 /* Time floor for sequence numbers: (us since segment start) << LDP_SEQ_SHIFT. */
 extern _Atomic uint64_t ldp_seq_floor;
 uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr);
+uint64_t ldp_seq_barrier(struct ldp_thread *t);
 void ldp_seq_reset(void);
+
+/* ---- snapshot.c: snapshot markers ------------------------------------------ */
+
+extern _Atomic int ldp_alloc_paused; /* ldprof_pause() depth: allocations not recorded */
+int ldp_snapshot_init(void);         /* install the snapshot signal handler if configured */
+int ldp_snapshot_request(unsigned kind, const char *label); /* 0, or -1 when the queue is full */
+/* Writer side: take due signal/interval snapshots (called every tick). */
+void ldp_snapshot_tick(uint64_t now_ns);
+/* Writer side: hand out queued snapshots, oldest first. @return 0 when empty. */
+int ldp_snapshot_pop(uint64_t *seq, unsigned *kind, char *label, size_t cap);
+void ldp_snapshot_after_fork_child(void);
 
 /* ---- unwind.c: stack capture -------------------------------------------- */
 
@@ -160,6 +173,7 @@ size_t ldp_enc_module(uint8_t *dst, unsigned id, const struct ldp_module *m);
 size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t *ips, unsigned depth);
 size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor);
 size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
+size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label);
 
 /* ---- evbuf.c: per-thread rings ------------------------------------------- */
 

@@ -19,6 +19,8 @@ struct ldp_config {
 	int zstd_level;            /* LDPROF_ZSTD_LEVEL */
 	int64_t root_pid;          /* LDPROF_ROOT_PID: set by `ldprof record`; 0 = unset */
 	int verbose;               /* LDPROF_VERBOSE=1: say where the trace goes */
+	int snapshot_signal;       /* LDPROF_SNAPSHOT_SIGNAL: 0 = none */
+	unsigned snapshot_interval_ms; /* LDPROF_SNAPSHOT_INTERVAL_MS: 0 = none */
 };
 
 /* Parse the environment into cfg. @return number of warnings printed. */
@@ -27,5 +29,7 @@ int ldp_config_load(struct ldp_config *cfg);
 /* Pure parsers, exposed for unit tests. @return 0 or -1 when malformed. */
 int ldp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ldp_parse_mode(const char *s, int *out);
+/* "USR2", "SIGUSR2", "12", "RTMIN+3". @return the signal number or -1. */
+int ldp_parse_signal(const char *s);
 
 #endif

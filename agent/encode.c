@@ -95,3 +95,13 @@ size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us)
 	size_t n = ldp_varint_put(dst, reason);
 	return n + ldp_varint_put(dst + n, time_us);
 }
+
+size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label)
+{
+	size_t len = label ? strnlen(label, LDP_MAX_LABEL_LEN) : 0;
+	size_t n = ldp_varint_put(dst, seq);
+	n += ldp_varint_put(dst + n, kind);
+	n += ldp_varint_put(dst + n, len);
+	memcpy(dst + n, label, len);
+	return n + len;
+}

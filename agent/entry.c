@@ -99,6 +99,7 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	if (start_tracing(0) != 0)
 		goto out;
 	ldp_resolve_endings();
+	ldp_snapshot_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	ok = 1;
 out:
@@ -115,6 +116,8 @@ static void atfork_prepare(void)
 	ldp_writer_prefork(); /* lock ranks: writer, modules, stacks (agent.h) */
 	ldp_modules_lock();
 	ldp_stacks_lock();
+	/* snapshot_lock is only held for a few stores and never across a call:
+	 * the child re-initialises it instead of taking it here. */
 }
 
 static void atfork_parent(void)
@@ -131,6 +134,7 @@ static void atfork_child(void)
 	ldp_modules_after_fork_child();
 	ldp_writer_postfork_child();
 	ldp_rings_after_fork_child();
+	ldp_snapshot_after_fork_child();
 	ldp_thread_after_fork_child();
 	ldp_seq_reset();
 	ldp_pid = getpid();

@@ -105,6 +105,8 @@ static inline struct ldp_ring *ring_of(struct ldp_thread *t)
 
 static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 {
+	if (atomic_load_explicit(&ldp_alloc_paused, memory_order_relaxed))
+		return; /* ldprof_pause(): this allocation stays out of the trace */
 	int saved = errno;
 	struct ldp_thread *t = &ldp_self;
 	t->busy++;

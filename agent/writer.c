@@ -216,6 +216,11 @@ static void do_round(int end_reason)
 	for (; stacks_written < ns; stacks_written++)
 		put_stack(stacks_written);
 	drain_rings();
+	uint64_t snap_seq;
+	unsigned kind;
+	char label[LDP_MAX_LABEL_LEN + 1];
+	while (ldp_snapshot_pop(&snap_seq, &kind, label, sizeof label))
+		put_record(LDP_REC_SNAPSHOT, scratch, ldp_enc_snapshot(scratch, snap_seq, kind, label));
 
 	uint8_t buf[4 * LDP_VARINT_MAX];
 	put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
@@ -242,6 +247,7 @@ static void *writer_main(void *arg)
 	while (!ended && !failed) {
 		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, TICK_NS);
 		tick();
+		ldp_snapshot_tick(ldp_mono_ns());
 		uint32_t k = atomic_load(&kick_word);
 		uint64_t now = ldp_mono_ns();
 		if (k == seen && now - last < ldp_cfg.flush_ms * 1000000ull)

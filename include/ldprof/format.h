@@ -29,7 +29,7 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 0 /* compatible additions: new record types, new tags  */
+#define LDP_FORMAT_MINOR 1 /* compatible additions: new record types, new tags  */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -63,7 +63,16 @@ enum ldp_record_type {
 	LDP_REC_EVENTS = 0x20, /* one thread's event bytes: ring id, then events */
 	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, watermark, lost */
 	LDP_REC_END = 0x31,    /* the segment ended cleanly: reason, time, totals */
+	LDP_REC_SNAPSHOT = 0x40, /* a snapshot marker: seq, kind, label (since 1.1) */
 };
+
+/* SNAPSHOT kinds: what asked for it */
+enum ldp_snapshot_kind {
+	LDP_SNAP_API = 1,      /* ldprof_snapshot() */
+	LDP_SNAP_SIGNAL = 2,   /* LDPROF_SNAPSHOT_SIGNAL arrived */
+	LDP_SNAP_INTERVAL = 3, /* LDPROF_SNAPSHOT_INTERVAL_MS elapsed */
+};
+#define LDP_MAX_LABEL_LEN 127u
 
 /* STACK flags */
 #define LDP_STACK_TRUNCATED 0x1u /* deeper than max depth: outermost frames dropped */

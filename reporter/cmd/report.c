@@ -90,18 +90,8 @@ int cmd_report(int argc, char **argv)
 	struct symbolizer *sym = sym_new(&so);
 	r.ntraces = (size_t)(argc - optind);
 	r.traces = xcalloc(r.ntraces, sizeof *r.traces);
-	for (size_t i = 0; i < r.ntraces; i++) {
-		struct loaded *t = &r.traces[i];
-		struct rd_error err;
-		if (tm_load(&t->m, argv[optind + i], &err))
-			die(EXIT_BAD_TRACE, "%s", err.msg);
-		if (t->m.stats.truncated)
-			warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it",
-			       argv[optind + i], (unsigned long long)t->m.stats.truncated_at);
-		t->spaces = xcalloc(t->m.nsegs ? t->m.nsegs : 1, sizeof *t->spaces);
-		for (size_t s = 0; s < t->m.nsegs; s++)
-			t->spaces[s] = sym_space_new(sym, t->m.segs[s].mods, t->m.segs[s].nmods);
-	}
+	for (size_t i = 0; i < r.ntraces; i++)
+		load_or_die(&r.traces[i], argv[optind + i], sym, EXIT_BAD_TRACE);
 	report_sum(&r);
 	grouping_init(&r.groups);
 	for (size_t i = 0; i < r.ntraces; i++)
@@ -116,10 +106,8 @@ int cmd_report(int argc, char **argv)
 
 	sb_free(&b);
 	grouping_free(&r.groups);
-	for (size_t i = 0; i < r.ntraces; i++) {
-		free(r.traces[i].spaces);
-		tm_free(&r.traces[i].m);
-	}
+	for (size_t i = 0; i < r.ntraces; i++)
+		loaded_free(&r.traces[i]);
 	free(r.traces);
 	free(r.gopts.include);
 	free(r.gopts.exclude);

@@ -11,6 +11,24 @@
 
 #include "util/util.h"
 
+int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err)
+{
+	memset(t, 0, sizeof *t);
+	if (tm_load(&t->m, path, err))
+		return -1;
+	t->spaces = xcalloc(t->m.nsegs ? t->m.nsegs : 1, sizeof *t->spaces);
+	for (size_t s = 0; s < t->m.nsegs; s++)
+		t->spaces[s] = sym_space_new(sym, t->m.segs[s].mods, t->m.segs[s].nmods);
+	return 0;
+}
+
+void loaded_free(struct loaded *t)
+{
+	free(t->spaces);
+	tm_free(&t->m);
+	memset(t, 0, sizeof *t);
+}
+
 const char *group_by_name(enum group_by by)
 {
 	static const char *names[] = {"traceback", "function", "line", "file", "module"};
@@ -62,14 +80,7 @@ static int is_allocator(const char *fn)
 	return 0;
 }
 
-/* The symbolized frames of a stack, inline frames expanded, innermost first. */
-struct flat {
-	const struct sym_frame **f;
-	unsigned n, cap;
-	unsigned site; /* index of the site frame */
-};
-
-static void flatten(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole)
+void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole)
 {
 	fl->n = 0;
 	fl->site = 0;
@@ -114,7 +125,7 @@ static int match_any(const struct flat *fl, const char *glob, int all_frames)
 	return 0;
 }
 
-static int passes(const struct flat *fl, const struct group_opts *o)
+int flat_passes(const struct flat *fl, const struct group_opts *o)
 {
 	for (size_t i = 0; i < o->nexclude; i++)
 		if (match_any(fl, o->exclude[i], o->all_frames))
@@ -127,12 +138,12 @@ static int passes(const struct flat *fl, const struct group_opts *o)
 	return 0;
 }
 
-static const char *key_of(struct symbolizer *sym, const struct flat *fl, enum group_by by)
+const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_by by, unsigned frame)
 {
 	char buf[8192];
 	if (!fl->n)
 		return sym_intern(sym, "(no stack)");
-	const struct sym_frame *f = fl->f[fl->site];
+	const struct sym_frame *f = fl->f[frame];
 	switch (by) {
 	case BY_FUNCTION:
 		return f->function;
@@ -152,9 +163,9 @@ static const char *key_of(struct symbolizer *sym, const struct flat *fl, enum gr
 		break;
 	}
 	struct strbuf b = {0};
-	for (unsigned i = fl->site; i < fl->n; i++) {
+	for (unsigned i = frame; i < fl->n; i++) {
 		const struct sym_frame *x = fl->f[i];
-		sb_printf(&b, "%s%s", i > fl->site ? " < " : "", x->function);
+		sb_printf(&b, "%s%s", i > frame ? " < " : "", x->function);
 		if (x->file)
 			sb_printf(&b, " (%s:%u)", x->file, x->line);
 	}
@@ -207,12 +218,12 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 			const struct heap_site *site = &h->sites[id];
 			if (!site->allocations)
 				continue;
-			flatten(&fl, t->spaces[s], &seg->stacks[id], whole);
-			if (!passes(&fl, o)) {
+			flat_stack(&fl, t->spaces[s], &seg->stacks[id], whole);
+			if (!flat_passes(&fl, o)) {
 				g->filtered_out += site->allocations;
 				continue;
 			}
-			struct group *gr = group_for(g, key_of(sym, &fl, o->by), &fl, o->by);
+			struct group *gr = group_for(g, flat_key(sym, &fl, o->by, fl.site), &fl, o->by);
 			gr->allocations += site->allocations;
 			gr->allocated_bytes += site->allocated_bytes;
 			gr->frees += site->frees;
@@ -231,7 +242,14 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 			}
 		}
 	}
-	free(fl.f);
+	flat_free(&fl);
+}
+
+void flat_free(struct flat *fl)
+{
+	free(fl->f);
+	fl->f = NULL;
+	fl->n = fl->cap = 0;
 }
 
 int group_sort_parse(const char *s, enum group_sort *out)

@@ -48,11 +48,29 @@ struct grouping {
 	uint64_t filtered_out; /* allocations whose site did not pass the filters */
 };
 
+/* The symbolized frames of a stack, inline frames expanded, innermost first. */
+struct flat {
+	const struct sym_frame **f;
+	unsigned n, cap;
+	unsigned site; /* index of the site frame */
+};
+/* Symbolize a stack: up to the site frame, or all of it when `whole`. */
+void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole);
+int flat_passes(const struct flat *fl, const struct group_opts *o);
+/* The key of frame `frame` (normally fl->site) for a grouping. */
+const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_by by, unsigned frame);
+void flat_free(struct flat *fl);
+
 /* A trace loaded for reporting: its model and one symbol space per segment. */
 struct loaded {
 	struct tmodel m;
 	struct sym_space **spaces;
 };
+
+/* Load a trace and give each of its process images a symbol space.
+ * @return 0, or -1 with err set. */
+int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err);
+void loaded_free(struct loaded *t);
 
 const char *group_by_name(enum group_by by);
 int group_by_parse(const char *s, enum group_by *by);

@@ -15,6 +15,25 @@ struct tm_stack {
 	unsigned depth, flags;
 };
 
+/* Live bytes and blocks of one stack at a snapshot. */
+struct tm_snap_site {
+	uint32_t stack;
+	uint64_t bytes, count;
+};
+
+struct tm_snapshot {
+	char label[LDP_MAX_LABEL_LEN + 1];
+	unsigned kind;         /* enum ldp_snapshot_kind; 0 for start/peak/exit */
+	unsigned occurrence;   /* 1 for the first snapshot with this label, 2 for the next... */
+	size_t index;          /* position among all snapshots of the trace, from 1 */
+	size_t seg;            /* the process image it belongs to */
+	uint64_t time_ns;      /* since the trace's first segment started */
+	uint64_t live_bytes, live_count;
+	struct tm_snap_site *sites; /* live stacks only */
+	size_t nsites;
+	int owned_sites;       /* sites were allocated for this snapshot */
+};
+
 struct tm_segment {
 	struct rd_segment info;
 	struct rd_module *mods;
@@ -29,6 +48,8 @@ struct tmodel {
 	char *path;
 	struct tm_segment *segs;
 	size_t nsegs, segs_cap;
+	struct tm_snapshot *snaps; /* markers recorded in the trace, in order */
+	size_t nsnaps, snaps_cap;
 	struct rd_stats stats;
 };
 
@@ -36,5 +57,16 @@ struct tmodel {
 int tm_load(struct tmodel *m, const char *path, struct rd_error *err);
 void tm_free(struct tmodel *m);
 const char *tm_end_reason_name(int reason);
+
+/*
+ * Find a snapshot: a label ("after-load"; the first one with that label),
+ * "label#N" (the N-th), "@N" (the N-th snapshot of any label), or one of the
+ * snapshots every trace has: "start" (the empty heap when tracing began),
+ * "peak" (the heap at its highest), "exit" (live when the process ended).
+ * @return 0 with *out filled (free with tm_snapshot_clear), -1 if none matches.
+ */
+int tm_snapshot_select(const struct tmodel *m, const char *selector, struct tm_snapshot *out);
+void tm_snapshot_clear(struct tm_snapshot *s);
+const char *tm_snapshot_kind_name(unsigned kind);
 
 #endif

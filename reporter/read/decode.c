@@ -225,6 +225,25 @@ int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **w
 	return 0;
 }
 
+int rd_decode_snapshot(const uint8_t *p, size_t n, struct rd_snapshot *snap, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t kind, len;
+	const uint8_t *label;
+	GET(&c, &snap->seq, "snapshot seq");
+	GET(&c, &kind, "snapshot kind");
+	GET(&c, &len, "snapshot label length");
+	if (get_bytes(&c, len, LDP_MAX_LABEL_LEN, &label, "snapshot label too long or past the record end"))
+		return -1;
+	snap->kind = kind <= 100 ? (unsigned)kind : 0;
+	memcpy(snap->label, label, len);
+	snap->label[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if (!snap->label[i] || snap->label[i] == '\n')
+			snap->label[i] = ' ';
+	return 0;
+}
+
 long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
 		     const char **why)
 {

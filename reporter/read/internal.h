@@ -45,6 +45,7 @@ int rd_decode_stack(const uint8_t *p, size_t n, struct rd_stack *s, uint64_t *ip
 int rd_decode_round(const uint8_t *p, size_t n, uint64_t *round, uint64_t *time_us, uint64_t *floor,
 		    const char **why);
 int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **why);
+int rd_decode_snapshot(const uint8_t *p, size_t n, struct rd_snapshot *s, const char **why);
 
 /* Per-ring delta state of the event decoder. */
 struct rd_ring_dec {

@@ -70,6 +70,12 @@ struct rd_event {
 	uint8_t op;      /* LDP_EV_* as written */
 };
 
+struct rd_snapshot {
+	uint64_t seq;    /* events with a smaller seq are before it */
+	unsigned kind;   /* enum ldp_snapshot_kind */
+	char label[LDP_MAX_LABEL_LEN + 1];
+};
+
 struct rd_end {
 	int reason; /* enum ldp_end_reason, 0 if the segment had no END (killed, truncated) */
 	uint64_t time_us;
@@ -82,6 +88,8 @@ struct rd_visitor {
 	void (*stack)(void *ctx, const struct rd_stack *s);
 	/* Heap events in sequence order (per address exact; across threads by time). */
 	void (*event)(void *ctx, const struct rd_event *e);
+	/* A snapshot marker, in sequence order among the events. */
+	void (*snapshot)(void *ctx, const struct rd_snapshot *s);
 	void (*segment_end)(void *ctx, const struct rd_end *end);
 	/* Optional: every record as read, before interpretation (ldprof dump). */
 	void (*raw_record)(void *ctx, unsigned type, const uint8_t *payload, size_t len, uint64_t frame_off,

@@ -209,6 +209,98 @@ PYEOF
 	else fail "$t"; fi
 else fail "$t: record"; fi
 
+# --- snapshots and diffs ---------------------------------------------------------
+t=phases
+if "$BIN/truth_phases" "$W/$t.bare" 1000 10 > "$W/$t.bare.out" && grep -q 'active 0' "$W/$t.bare.out" &&
+	traced $t "$BIN/truth_phases" "$W/$t.truth" 1000 10 > "$W/$t.out" && grep -q 'active 1' "$W/$t.out" &&
+	traced ${t}2 "$BIN/truth_phases" "$W/$t.truth2" 3000 10 > /dev/null &&
+	$PY - "$LDPROF" "$W" <<'PYEOF'; then
+import json, subprocess, sys
+ldprof, w = sys.argv[1], sys.argv[2]
+def diff(*args):
+    return json.loads(subprocess.run([ldprof, "diff", "--json", "--top", "0", *args], check=True,
+                                     capture_output=True, text=True).stdout)
+n = 0
+for line in open(f"{w}/phases.truth"):
+    f = line.split()
+    if f[0] != "diff":
+        continue
+    _, a, b, fn, size, count = f
+    d = diff(f"{w}/phases.ldp", "--from", a, "--to", b)
+    g = {x["key"]: x for x in d["groups"]}
+    got = (g[fn]["size_diff"], g[fn]["count_diff"]) if fn in g else (0, 0)
+    assert got == (int(size), int(count)), (a, b, fn, got, size, count, d)
+    n += 1
+# Two runs, different ASLR bases, matched by function: keep_blocks grew by
+# (1500 - 500) blocks of 100 bytes at C.
+d = diff(f"{w}/phases.ldp", f"{w}/phases2.ldp", "--at", "C")
+g = {x["key"]: x for x in d["groups"]}
+assert (g["keep_blocks"]["size_diff"], g["keep_blocks"]["count_diff"]) == (100000, 1000), d
+assert "keep_more" not in g, d  # same in both runs: no change, not listed
+# Cumulative: main holds everything live at C that came from its callees.
+c = diff(f"{w}/phases.ldp", "--from", "start", "--to", "C", "--cumulative")
+g = {x["key"]: x for x in c["groups"]}
+assert g["main"]["size_diff"] == 500 * 100 + 10 * 200, g["main"]
+# Paused allocations are not in the trace; their frees are counted apart.
+r = json.loads(subprocess.run([ldprof, "report", "--json", f"{w}/phases.ldp"], check=True,
+                              capture_output=True, text=True).stdout)
+assert r["heap"]["unknown_frees"] == 50, r["heap"]
+assert "paused_alloc" not in {x["key"] for x in r["groups"]}
+print(f"     {n} diffs within a run, one across runs, one cumulative: exact")
+PYEOF
+	pass "$t: snapshot diffs by function exact (one run, two runs, cumulative); pause/resume; API inert without the agent"
+else fail "$t"; fi
+
+t=snap_signal
+rm -f "$W/$t.ready"
+"$LDPROF" record -q -o "$W/$t.ldp" --snapshot-signal USR2 --snapshot-interval 0.2 -- \
+	"$BIN/snap_signal" "$W/$t.ready" 1500 > "$W/$t.out" &
+pid=$!
+for _ in $(seq 100); do [ -s "$W/$t.ready" ] && break; sleep 0.02; done
+sleep 0.3; kill -USR1 "$(cat "$W/$t.ready")"; kill -USR2 "$(cat "$W/$t.ready")"
+sleep 0.3; kill -USR2 "$(cat "$W/$t.ready")"
+wait $pid
+if [ "$(cat "$W/$t.out")" = "usr1 1 usr2 0" ] &&
+	"$LDPROF" snapshots --json "$W/$t.ldp" > "$W/$t.json" && $PY - "$W/$t.json" <<'PYEOF'; then
+import json, sys
+s = json.load(open(sys.argv[1]))["snapshots"]
+kinds = [x["kind"] for x in s]
+assert kinds.count("signal") == 2, kinds
+assert kinds.count("interval") >= 4, kinds
+times = [x["time_ns"] for x in s if x["kind"] == "interval"]
+assert times == sorted(times) and all(b - a >= 150_000_000 for a, b in zip(times, times[1:])), times
+PYEOF
+	pass "$t: --snapshot-signal USR2 took 2 snapshots, --snapshot-interval 0.2 took $(grep -o '"kind":"interval"' "$W/$t.json" | wc -l); the program's own SIGUSR1 handler untouched, no EINTR"
+else fail "$t: $(cat "$W/$t.out")"; fi
+
+t=own_usr2
+rm -f "$W/$t.ready"
+"$LDPROF" record -q -o "$W/$t.ldp" -- "$BIN/snap_signal" "$W/$t.ready" 600 own-usr2 > "$W/$t.out" &
+pid=$!
+for _ in $(seq 100); do [ -s "$W/$t.ready" ] && break; sleep 0.02; done
+sleep 0.2; kill -USR2 "$(cat "$W/$t.ready")"; sleep 0.1; kill -USR2 "$(cat "$W/$t.ready")"
+wait $pid
+if [ "$(cat "$W/$t.out")" = "usr1 0 usr2 2" ] && "$LDPROF" snapshots "$W/$t.ldp" | grep -vq signal; then
+	pass "$t: a program using SIGUSR2 itself gets every SIGUSR2 when no snapshot signal is set"
+else fail "$t: $(cat "$W/$t.out")"; fi
+
+# --- ldprof check: the CI gate ----------------------------------------------------
+t=check
+peak=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["peak_bytes"])' "$W/single.json")
+"$LDPROF" check "$W/single.ldp" --max-peak "$peak" --max-allocations 1000000 > "$W/$t.ok"; ok_rc=$?
+"$LDPROF" check "$W/single.ldp" --max-peak 1KiB --max-leaked 0 > "$W/$t.broken"; broken_rc=$?
+"$LDPROF" check "$W/phases2.ldp" --baseline "$W/phases.ldp" --max-growth 10 --at C > "$W/$t.growth"; growth_rc=$?
+"$LDPROF" check "$W/phases.ldp" --baseline "$W/phases.ldp" --max-growth 0 --json > "$W/$t.same"; same_rc=$?
+printf 'not a trace at all' > "$W/$t.bad.ldp"
+"$LDPROF" check "$W/$t.bad.ldp" --max-peak 1GiB > /dev/null 2> "$W/$t.bad.err"; bad_rc=$?
+"$LDPROF" check "$W/single.ldp" > /dev/null 2>&1; usage_rc=$?
+if [ $ok_rc = 0 ] && [ $broken_rc = 1 ] && [ $growth_rc = 1 ] && [ $same_rc = 0 ] && [ $bad_rc = 2 ] &&
+	[ $usage_rc = 2 ] && grep -q '^BROKEN max-peak: .* > 1.00 KiB' "$W/$t.broken" &&
+	grep -q '^BROKEN max-leaked' "$W/$t.broken" && grep -q '^BROKEN max-growth: live at C' "$W/$t.growth" &&
+	grep -q '"ok":true' "$W/$t.same" && [ "$(wc -l < "$W/$t.bad.err")" = 1 ]; then
+	pass "$t: exit 0 for kept budgets, 1 for broken ones (each named with value and limit), 2 for a bad trace or no budget"
+else fail "$t: rc ok=$ok_rc broken=$broken_rc growth=$growth_rc same=$same_rc bad=$bad_rc usage=$usage_rc"; fi
+
 echo
 if [ $failures -gt 0 ]; then echo "integration: $failures FAILED"; exit 1; fi
 echo "integration: all passed"
