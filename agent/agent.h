@@ -76,6 +76,7 @@ struct ldp_thread {
 	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
 	int tid;                /* kernel thread id */
 	int probe_hit;          /* ldp_foreign_malloc: our malloc was reached */
+	uintptr_t stack_lo, stack_hi; /* this thread's stack, for the fast unwinder; 0 = unknown */
 };
 
 #define LDP_BUSY_PROBE 0x4000 /* busy value while probing which malloc the program binds to */
@@ -97,9 +98,93 @@ void ldp_seq_reset(void);
 /* ---- unwind.c: stack capture -------------------------------------------- */
 
 int ldp_unwind_init(void);
+/* This thread's stack bounds, for the fast unwinder: call outside any signal
+ * handler, with busy raised (pthread_getattr_np may allocate). */
+void ldp_unwind_thread_init(void);
 /* Fill ips with return addresses, innermost first, agent frames skipped.
  * @return depth; *truncated set when the stack was deeper than max. */
 unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated);
+/* From a signal handler's ucontext_t: ips[0] is the interrupted instruction,
+ * then return addresses. Async-signal-safe: cached rules and objects loaded
+ * at start only, no lock, no libunwind; stops early (and says truncated)
+ * rather than guess. */
+unsigned ldp_unwind_from_ucontext(const void *uc, uintptr_t *ips, unsigned max, int *truncated);
+/* LDPROF_VERBOSE / LDPROF_UNWIND=check: one line of unwinder statistics. */
+void ldp_unwind_report(void);
+
+/* ---- unwind_dwarf.c: x86-64 CFI -> one rule per address (pure) ----------- */
+
+/*
+ * How to step from a frame at some address to its caller, in 48 bits:
+ *   CFA = (RBP if LDP_UWR_CFA_RBP else RSP) + cfa_off        (bits 0..23, signed)
+ *   RA  = *(CFA - 8)
+ *   RBP = *(CFA + rbp_off) if LDP_UWR_RBP_SAVED              (bits 24..39, signed)
+ *         0 if LDP_UWR_RBP_UNDEF, else unchanged
+ * Flags are bits 40..47; bits 48..63 are left to the rule cache (a check).
+ */
+#define LDP_UWR_VALID (1ull << 40)       /* never 0: a real answer */
+#define LDP_UWR_CFA_RBP (1ull << 41)
+#define LDP_UWR_RBP_SAVED (1ull << 42)
+#define LDP_UWR_RBP_UNDEF (1ull << 43)
+#define LDP_UWR_OUTERMOST (1ull << 44)   /* return address undefined: no caller */
+#define LDP_UWR_UNSUPPORTED (1ull << 45) /* CFI beyond the small rule: ask libunwind */
+#define LDP_UWR_NOCODE (1ull << 46)      /* not in any object's code (JIT, garbage) */
+#define LDP_UWR_CFA_MIN (-(1ll << 23))
+#define LDP_UWR_CFA_MAX ((1ll << 23) - 1)
+
+static inline uint64_t ldp_uwr_make(uint64_t flags, int64_t cfa_off, int64_t rbp_off)
+{
+	return flags | ((uint64_t)cfa_off & 0xffffffu) | (uint64_t)(uint16_t)rbp_off << 24;
+}
+static inline int64_t ldp_uwr_cfa_off(uint64_t r)
+{
+	return (int64_t)(r << 40) >> 40;
+}
+static inline int64_t ldp_uwr_rbp_off(uint64_t r)
+{
+	return (int16_t)(r >> 24);
+}
+
+/* One loaded object's unwind tables. */
+struct ldp_uw_object {
+	uintptr_t text_lo, text_hi; /* executable PT_LOAD segments */
+	uintptr_t ro_lo, ro_hi;     /* the PT_LOAD file contents holding .eh_frame_hdr: every read stays inside */
+	uintptr_t hdr;              /* .eh_frame_hdr (PT_GNU_EH_FRAME), 0 if none */
+};
+struct dl_phdr_info;
+/* From dl_iterate_phdr's view of an object. @return 0, -1 if it has no code. */
+int ldp_uw_object_init(struct ldp_uw_object *o, uintptr_t base, const void *phdr, unsigned phnum);
+/* The rule at code address pc (a return address minus 1, or an interrupted
+ * instruction); rip is the register value, for the PLT's CFA expression. */
+uint64_t ldp_uw_rule(const struct ldp_uw_object *o, uintptr_t pc, uintptr_t rip);
+
+/* ---- unwind_fast.c: rule cache and the frame walk ------------------------ */
+
+struct ldp_uw_regs {
+	uintptr_t ip, sp, bp;
+};
+/* The calling function's own registers, at this point (ip exact). */
+#define LDP_UW_HERE(r)                                                                                         \
+	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"                               \
+			 : "=&r"((r).ip), "=&r"((r).sp), "=&r"((r).bp))
+
+/* ldp_uw_walk flags in and status out */
+#define LDP_UW_MAY_LOCK 0x1u    /* in: a miss may call dl_iterate_phdr (never in a signal handler) */
+#define LDP_UW_TRUNCATED 0x1u   /* out: more frames than max */
+#define LDP_UW_UNSUPPORTED 0x2u /* out: a frame needs CFI we do not interpret */
+#define LDP_UW_STOPPED 0x4u     /* out: a check failed (garbage return address, stack bounds) */
+#define LDP_UW_MISS 0x8u        /* out: no rule known and none could be looked up here */
+
+/* Set up the rule cache and the table of objects loaded at start. */
+int ldp_uw_fast_init(void);
+/*
+ * Walk from r (r.ip exact if `exact`, else a return address), reading only
+ * stack words in [r.sp, hi). Leading return addresses in [skip_lo, skip_hi)
+ * are dropped. Never faults, never allocates; locks only via dl_iterate_phdr
+ * with LDP_UW_MAY_LOCK. @return frames stored in ips (at most max).
+ */
+unsigned ldp_uw_walk(struct ldp_uw_regs r, int exact, uintptr_t hi, uintptr_t skip_lo, uintptr_t skip_hi,
+		     uintptr_t *ips, unsigned max, unsigned flags, unsigned *status);
 
 /* ---- modules.c: loaded objects ------------------------------------------- */
 
