@@ -115,35 +115,90 @@ static void check(const uintptr_t *ips, unsigned depth, int truncated, unsigned 
 	ldp_warn("%s", buf);
 }
 
+/* The fast walk from the caller's registers. @return depth, or -1: use libunwind. */
+static LDP_ALWAYS_INLINE int fast_capture(struct ldp_uw_regs r, uintptr_t *ips, unsigned max, int *truncated,
+					  struct ldp_uw_walk *w)
+{
+	if (LDP_UNLIKELY(r.sp < ldp_self.stack_lo || r.sp >= ldp_self.stack_hi)) {
+		atomic_fetch_add_explicit(&n_outside, 1, memory_order_relaxed);
+		return -1;
+	}
+	w->hi = ldp_self.stack_hi;
+	w->skip_lo = ldp_self_lo;
+	w->skip_hi = ldp_self_hi;
+	w->ips = ips;
+	w->max = max;
+	w->flags = LDP_UW_MAY_LOCK;
+	unsigned n = ldp_uw_walk(w, r, 1);
+	if (LDP_UNLIKELY(w->status & ~LDP_UW_TRUNCATED)) {
+		if (!(w->status & LDP_UW_STOPPED)) {
+			atomic_fetch_add_explicit(&n_fallback, 1, memory_order_relaxed);
+			return -1;
+		}
+		/* Garbage or code in no object: libunwind would stop there too. */
+		atomic_fetch_add_explicit(&n_stopped, 1, memory_order_relaxed);
+	}
+	*truncated = (w->status & LDP_UW_TRUNCATED) != 0;
+	if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
+		check(ips, n, *truncated, max);
+	return (int)n;
+}
+
 unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated)
 {
 	if (LDP_LIKELY(fast_ok)) {
 		struct ldp_uw_regs r;
 		LDP_UW_HERE(r);
-		if (LDP_LIKELY(r.sp >= ldp_self.stack_lo && r.sp < ldp_self.stack_hi)) {
-			unsigned st;
-			unsigned n = ldp_uw_walk(r, 1, ldp_self.stack_hi, ldp_self_lo, ldp_self_hi, ips, max,
-						 LDP_UW_MAY_LOCK, &st);
-			if (LDP_LIKELY(!(st & ~LDP_UW_TRUNCATED))) {
-				*truncated = (st & LDP_UW_TRUNCATED) != 0;
-				if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
-					check(ips, n, *truncated, max);
-				return n;
-			}
-			if (st & LDP_UW_STOPPED) {
-				/* Garbage or code without a module: libunwind would stop there too. */
-				atomic_fetch_add_explicit(&n_stopped, 1, memory_order_relaxed);
-				*truncated = 0;
-				if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
-					check(ips, n, 0, max);
-				return n;
-			}
-			atomic_fetch_add_explicit(&n_fallback, 1, memory_order_relaxed);
-		} else {
-			atomic_fetch_add_explicit(&n_outside, 1, memory_order_relaxed);
-		}
+		struct ldp_uw_walk w = {.rd_at = NULL};
+		int n = fast_capture(r, ips, max, truncated, &w);
+		if (n >= 0)
+			return (unsigned)n;
 	}
 	return capture_libunwind(ips, max, truncated);
+}
+
+uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
+{
+	unsigned max = ldp_cfg.max_depth;
+	int truncated;
+	int n = -1;
+	if (LDP_LIKELY(fast_ok)) {
+		struct ldp_uw_regs r;
+		LDP_UW_HERE(r);
+		struct ldp_memo *m = &ring->memo;
+		if (m->n && r.sp == m->sp0 && r.ip == m->ip0 && (!m->bp_used || r.bp == m->bp0)) {
+			unsigned i = 0, same = 1;
+			/* [sp0, stack top) is this thread's live stack: every address is readable */
+			for (; i < m->n; i++)
+				same &= *(const uintptr_t *)m->at[i] == m->val[i];
+			if (same) {
+				if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
+					check(ring->ips, m->depth, (int)m->truncated, max);
+				return m->stack;
+			}
+		}
+		struct ldp_uw_walk w = {.rd_at = m->at, .rd_val = m->val, .rd_cap = LDP_MEMO_WORDS};
+		m->n = 0;
+		n = fast_capture(r, ring->ips, max, &truncated, &w);
+		if (n >= 0) {
+			uint32_t id = ldp_stack_intern(ring->ips, (unsigned)n, truncated ? LDP_STACK_TRUNCATED : 0);
+			if (w.status == 0 || w.status == LDP_UW_TRUNCATED) {
+				if (w.nread <= LDP_MEMO_WORDS) {
+					m->ip0 = r.ip;
+					m->sp0 = r.sp;
+					m->bp0 = r.bp;
+					m->bp_used = w.bp_used;
+					m->stack = id;
+					m->depth = (unsigned)n;
+					m->truncated = (unsigned)truncated;
+					m->n = w.nread;
+				}
+			}
+			return id;
+		}
+	}
+	n = (int)capture_libunwind(ring->ips, max, &truncated);
+	return ldp_stack_intern(ring->ips, (unsigned)n, truncated ? LDP_STACK_TRUNCATED : 0);
 }
 
 unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max, int *truncated)
@@ -162,9 +217,9 @@ unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max,
 		*truncated = 1;
 		return 1;
 	}
-	unsigned st;
-	unsigned n = ldp_uw_walk(r, 1, ldp_self.stack_hi, 0, 0, ips + 1, max - 1, 0, &st);
-	*truncated = st != 0;
+	struct ldp_uw_walk w = {.hi = ldp_self.stack_hi, .ips = ips + 1, .max = max - 1};
+	unsigned n = ldp_uw_walk(&w, r, 1);
+	*truncated = w.status != 0;
 	return n + 1;
 }
 

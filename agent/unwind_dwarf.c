@@ -421,7 +421,7 @@ static uint64_t pack(const struct row *w)
 	case HOW_SAME: break;
 	case HOW_UNDEF: flags |= LDP_UWR_RBP_UNDEF; break;
 	case HOW_OFFSET:
-		if (w->off[0] < INT16_MIN || w->off[0] > INT16_MAX)
+		if (w->off[0] < LDP_UWR_RBP_MIN || w->off[0] > LDP_UWR_RBP_MAX || (w->off[0] & 7))
 			return LDP_UWR_VALID | LDP_UWR_UNSUPPORTED;
 		flags |= LDP_UWR_RBP_SAVED;
 		rbp_off = w->off[0];

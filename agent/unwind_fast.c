@@ -59,20 +59,26 @@ static inline uint64_t hash_key(uint64_t key)
 	return key * 0x9E3779B97F4A7C15ull;
 }
 
-static inline uint64_t check_of(uint64_t h)
+/* The set: a cheap fold (no multiply: it is on the walk's critical path). */
+static inline struct set *set_of(uint64_t key)
 {
-	return (h >> 8) << 48;
+	uint64_t ip = key >> 1;
+	return &cache[(ip ^ (ip >> SET_BITS) ^ (ip >> 2 * SET_BITS)) & ((1u << SET_BITS) - 1)];
+}
+
+static inline uint64_t check_of(uint64_t key)
+{
+	return (hash_key(key) >> 48) << 48;
 }
 
 static inline uint64_t cache_get(uint64_t key)
 {
-	uint64_t h = hash_key(key);
-	struct set *s = &cache[h >> (64 - SET_BITS)];
+	struct set *s = set_of(key);
 	for (unsigned w = 0; w < WAYS; w++) {
 		if (atomic_load_explicit(&s->e[w].key, memory_order_acquire) != key)
 			continue;
 		uint64_t v = atomic_load_explicit(&s->e[w].rule, memory_order_relaxed);
-		if ((v & ~((1ull << 48) - 1)) == check_of(h))
+		if ((v & ~((1ull << 48) - 1)) == check_of(key))
 			return v & ((1ull << 48) - 1);
 	}
 	return 0;
@@ -80,8 +86,7 @@ static inline uint64_t cache_get(uint64_t key)
 
 static void cache_put(uint64_t key, uint64_t rule)
 {
-	uint64_t h = hash_key(key);
-	struct set *s = &cache[h >> (64 - SET_BITS)];
+	struct set *s = set_of(key);
 	unsigned w;
 	for (w = 0; w < WAYS; w++) {
 		uint64_t k = atomic_load_explicit(&s->e[w].key, memory_order_relaxed);
@@ -90,7 +95,7 @@ static void cache_put(uint64_t key, uint64_t rule)
 	}
 	if (w == WAYS)
 		w = victim++ % WAYS;
-	atomic_store_explicit(&s->e[w].rule, rule | check_of(h), memory_order_relaxed);
+	atomic_store_explicit(&s->e[w].rule, rule | check_of(key), memory_order_relaxed);
 	atomic_store_explicit(&s->e[w].key, key, memory_order_release);
 }
 
@@ -214,20 +219,23 @@ static inline int nocode_stale(uint64_t rule)
 	return (uint64_t)ldp_uwr_cfa_off(rule) != (atomic_load_explicit(&seen_adds, memory_order_relaxed) & 0x7fffff);
 }
 
-unsigned ldp_uw_walk(struct ldp_uw_regs r, int exact, uintptr_t hi, uintptr_t skip_lo, uintptr_t skip_hi,
-		     uintptr_t *ips, unsigned max, unsigned flags, unsigned *status)
+unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 {
 	uintptr_t ip = r.ip, sp = r.sp, bp = r.bp;
-	unsigned n = 0, st = 0;
+	const uintptr_t hi = w->hi;
+	uintptr_t *rd_at = w->rd_at, *rd_val = w->rd_val;
+	unsigned n = 0, st = 0, nrd = 0, bp_live = 1, bp_used = 0;
+	const unsigned rd_cap = rd_at ? w->rd_cap : 0;
 	if (!cache || sp >= hi || (sp & 7)) {
-		*status = LDP_UW_STOPPED;
+		w->status = LDP_UW_STOPPED;
+		w->nread = w->bp_used = 0;
 		return 0;
 	}
 	for (;;) {
 		uint64_t key = (uint64_t)ip << 1 | (unsigned)exact;
 		uint64_t rule = cache_get(key);
-		if (LDP_UNLIKELY(!rule || ((rule & LDP_UWR_NOCODE) && (flags & LDP_UW_MAY_LOCK) && nocode_stale(rule)))) {
-			rule = resolve(ip, exact, flags);
+		if (LDP_UNLIKELY(!rule || ((rule & LDP_UWR_NOCODE) && (w->flags & LDP_UW_MAY_LOCK) && nocode_stale(rule)))) {
+			rule = resolve(ip, exact, w->flags);
 			if (!rule) {
 				st |= LDP_UW_MISS;
 				break;
@@ -241,35 +249,58 @@ unsigned ldp_uw_walk(struct ldp_uw_regs r, int exact, uintptr_t hi, uintptr_t sk
 				st |= LDP_UW_STOPPED;
 			break;
 		}
-		uintptr_t cfa = ((rule & LDP_UWR_CFA_RBP) ? bp : sp) + (uintptr_t)ldp_uwr_cfa_off(rule);
+		uintptr_t base = sp;
+		if (rule & LDP_UWR_CFA_RBP) {
+			base = bp;
+			bp_used |= bp_live;
+		}
+		uintptr_t cfa = base + (uintptr_t)ldp_uwr_cfa_off(rule);
 		if (LDP_UNLIKELY(cfa < sp + 8 || cfa > hi || (cfa & 7))) {
 			st |= LDP_UW_STOPPED;
 			break;
 		}
 		uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-		if (rule & LDP_UWR_RBP_SAVED) {
-			uintptr_t at = cfa + (uintptr_t)ldp_uwr_rbp_off(rule);
-			if (LDP_UNLIKELY(at < sp || at > hi - 8)) {
-				st |= LDP_UW_STOPPED;
-				break;
+		if (rd_cap) {
+			if (nrd < rd_cap) {
+				rd_at[nrd] = cfa - 8;
+				rd_val[nrd] = ra;
 			}
-			bp = *(const uintptr_t *)at;
-		} else if (rule & LDP_UWR_RBP_UNDEF) {
+			nrd++;
+		}
+		if (rule & (LDP_UWR_RBP_SAVED | LDP_UWR_RBP_UNDEF)) {
+			bp_live = 0;
 			bp = 0;
+			if (rule & LDP_UWR_RBP_SAVED) {
+				uintptr_t at = cfa + (uintptr_t)ldp_uwr_rbp_off(rule);
+				if (LDP_UNLIKELY(at < sp || at > hi - 8)) {
+					st |= LDP_UW_STOPPED;
+					break;
+				}
+				bp = *(const uintptr_t *)at;
+				if (rd_cap) {
+					if (nrd < rd_cap) {
+						rd_at[nrd] = at;
+						rd_val[nrd] = bp;
+					}
+					nrd++;
+				}
+			}
 		}
 		sp = cfa;
 		ip = ra;
 		exact = 0;
 		if (!ra)
 			break; /* the outermost frame of some hand-made stacks */
-		if (n == 0 && ra >= skip_lo && ra < skip_hi)
+		if (n == 0 && ra >= w->skip_lo && ra < w->skip_hi)
 			continue;
-		if (n == max) {
+		if (n == w->max) {
 			st |= LDP_UW_TRUNCATED;
 			break;
 		}
-		ips[n++] = ra;
+		w->ips[n++] = ra;
 	}
-	*status = st;
+	w->status = st;
+	w->nread = nrd <= rd_cap ? nrd : rd_cap + 1;
+	w->bp_used = bp_used;
 	return n;
 }
