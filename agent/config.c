@@ -75,10 +75,24 @@ int ldp_parse_signal(const char *s)
 	return -1;
 }
 
+int ldp_parse_unwind(const char *s, int *out)
+{
+	if (!strcmp(s, "fast"))
+		*out = LDP_UNWIND_FAST;
+	else if (!strcmp(s, "libunwind"))
+		*out = LDP_UNWIND_LIBUNWIND;
+	else if (!strcmp(s, "check"))
+		*out = LDP_UNWIND_CHECK;
+	else
+		return -1;
+	return 0;
+}
+
 static const char *const known_vars[] = {
 	"LDPROF_OUTPUT", "LDPROF_MODE",     "LDPROF_MAX_DEPTH", "LDPROF_FLUSH_MS", "LDPROF_RING_KB",
 	"LDPROF_ZSTD_LEVEL", "LDPROF_ROOT_PID", "LDPROF_VERBOSE", "LDPROF_CPU_HZ", "LDPROF_WALL_HZ",
 	"LDPROF_SNAPSHOT_SIGNAL", "LDPROF_SNAPSHOT_INTERVAL_MS",
+	"LDPROF_UNWIND",
 };
 
 static int uint_setting(const char *name, uint64_t min, uint64_t max, uint64_t *value)
@@ -110,6 +124,13 @@ int ldp_config_load(struct ldp_config *cfg)
 	const char *mode = ldp_getenv("LDPROF_MODE");
 	if (mode && ldp_parse_mode(mode, &cfg->mode)) {
 		ldp_warn("LDPROF_MODE='%s' is not one of full, sampled, off; using full", mode);
+		warnings++;
+	}
+
+	cfg->unwind = LDP_UNWIND_FAST;
+	const char *unwind = ldp_getenv("LDPROF_UNWIND");
+	if (unwind && ldp_parse_unwind(unwind, &cfg->unwind)) {
+		ldp_warn("LDPROF_UNWIND='%s' is not one of fast, libunwind, check; using fast", unwind);
 		warnings++;
 	}
 

@@ -21,6 +21,13 @@ struct ldp_config {
 	int verbose;               /* LDPROF_VERBOSE=1: say where the trace goes */
 	int snapshot_signal;       /* LDPROF_SNAPSHOT_SIGNAL: 0 = none */
 	unsigned snapshot_interval_ms; /* LDPROF_SNAPSHOT_INTERVAL_MS: 0 = none */
+	int unwind;                /* LDPROF_UNWIND: enum ldp_unwind_mode */
+};
+
+enum ldp_unwind_mode {
+	LDP_UNWIND_FAST = 0,      /* own CFI unwinder, libunwind for what it does not cover */
+	LDP_UNWIND_LIBUNWIND = 1, /* libunwind only */
+	LDP_UNWIND_CHECK = 2,     /* both on every stack, mismatches counted (for tests) */
 };
 
 /* Parse the environment into cfg. @return number of warnings printed. */
@@ -31,5 +38,6 @@ int ldp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ldp_parse_mode(const char *s, int *out);
 /* "USR2", "SIGUSR2", "12", "RTMIN+3". @return the signal number or -1. */
 int ldp_parse_signal(const char *s);
+int ldp_parse_unwind(const char *s, int *out);
 
 #endif

@@ -185,6 +185,8 @@ static void final_flush(int reason, unsigned timeout_ms)
 
 __attribute__((destructor)) static void ldp_fini(void)
 {
+	if (may_flush() && (ldp_cfg.verbose || ldp_cfg.unwind == LDP_UNWIND_CHECK))
+		ldp_unwind_report();
 	final_flush(LDP_END_EXIT, 2000);
 }
 

@@ -37,6 +37,7 @@ static void ring_reset(struct ldp_ring *r, int tid)
 	r->enc.seq = r->enc.ptr = 0;
 	r->tid = tid;
 	r->idle_rounds = 0;
+	r->memo.n = 0;
 }
 
 struct ldp_ring *ldp_ring_claim(int tid)

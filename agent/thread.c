@@ -56,6 +56,8 @@ struct ldp_ring *ldp_thread_attach(void)
 		return NULL;
 	if (!ldp_self.tid)
 		ldp_self.tid = ldp_gettid();
+	if (!ldp_self.stack_hi)
+		ldp_unwind_thread_init();
 	struct ldp_ring *r = ldp_ring_claim(ldp_self.tid);
 	if (!r) {
 		ldp_disable("cannot map memory for an event ring");

@@ -76,6 +76,30 @@ assert len(s)==2 and "python3" in s[1]["exe"] and s[1]["heap"]["allocations"] > 
 	else fail "$t"; fi
 fi
 
+# --- the fast unwinder against libunwind, on every stack of real programs -------
+# LDPROF_UNWIND=check runs both on each allocation and counts differences.
+unwind_check() { # NAME MIN_STACKS CMD...
+	LDPROF_UNWIND=check "$LDPROF" record -q -o "$W/$1.ldp" -- "${@:3}" > /dev/null 2> "$W/$1.err"
+	local line
+	line=$(grep 'unwind:' "$W/$1.err" | tail -1)
+	local compared differ
+	compared=$(echo "$line" | sed -n 's/.* \([0-9]*\) stacks compared.*/\1/p')
+	differ=$(echo "$line" | sed -n 's/.* \([0-9]*\) differ.*/\1/p')
+	if [ -n "$compared" ] && [ "$compared" -ge "$2" ] && [ "$differ" = 0 ]; then
+		pass "unwind_$1: $compared stacks, fast unwinder = libunwind (${line#*unwind: })"
+	else
+		fail "unwind_$1: ${line:-no report}"; sed 's/^/     /' "$W/$1.err" | head -10
+	fi
+}
+unwind_check fp 20000 "$BIN/unwind_prog" 2000
+unwind_check nofp 20000 "$BIN/unwind_prog-nofp" 2000
+PYTHONMALLOC=malloc unwind_check python 200000 /usr/bin/python3 -c '
+import json, re, decimal, collections
+d = {i: str(i) * (i % 7) for i in range(50000)}
+s = json.dumps(d)
+c = collections.Counter(re.findall(r"[0-9]+", s))
+print(len(json.loads(s)), sum(decimal.Decimal(k) for k in list(c)[:1000]))'
+
 # --- SIGKILL -------------------------------------------------------------------
 t=kill_idle
 rm -f "$W/$t.truth.ready"
