@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "compiler.h"
 #include "config.h"
@@ -199,6 +200,8 @@ struct ldp_uw_regs {
 /* One walk: inputs, optional record of what it read, results. */
 struct ldp_uw_walk {
 	uintptr_t hi;               /* in: stack top; every stack word read lies in [sp, hi) */
+	intptr_t delta;             /* in: stack word at address a is read at a + delta (0: in place;
+				     * another thread's stack copied elsewhere: copy - sp) */
 	uintptr_t skip_lo, skip_hi; /* in: leading return addresses in here are dropped */
 	uintptr_t *ips;             /* in: room for max return addresses */
 	unsigned max, flags;        /* in: LDP_UW_MAY_LOCK */
@@ -253,6 +256,9 @@ void ldp_modules_after_fork_child(void);
 
 /* @return stack id >= 1, or 0 when the table is full (event recorded without stack). */
 uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags);
+/* The same without the module rescan: for the writer, which must never call
+ * dl_iterate_phdr (a thread holding the loader lock may be waiting for it). */
+uint32_t ldp_stack_intern_quiet(const uintptr_t *ips, unsigned depth, unsigned flags);
 uint32_t ldp_stacks_count(void); /* ids 1..count-1 exist */
 /* Writer side: read stack id (1 <= id < count). */
 const uintptr_t *ldp_stack_get(uint32_t id, unsigned *depth, unsigned *flags);
@@ -278,6 +284,12 @@ size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t 
 size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor);
 size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
 size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label);
+size_t ldp_enc_sample(uint8_t *dst, unsigned kind, uint32_t tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack,
+		      unsigned state, long syscall);
+size_t ldp_enc_thread(uint8_t *dst, uint32_t tid, const char *name);
+size_t ldp_enc_sampling(uint8_t *dst, unsigned cpu_hz, unsigned wall_hz, unsigned clock, unsigned signal,
+			unsigned status);
+size_t ldp_enc_lost(uint8_t *dst, unsigned kind, uint64_t count);
 
 /* ---- evbuf.c: per-thread rings ------------------------------------------- */
 
@@ -301,6 +313,54 @@ struct ldp_memo {
 	uintptr_t at[LDP_MEMO_WORDS], val[LDP_MEMO_WORDS];
 };
 
+/* ---- sample.c: CPU and wall-clock sampling -------------------------------- */
+
+#define LDP_SAMPLE_SLOTS 32 /* per thread: about 16 ticks of the writer's 50 ms at 250 Hz, twice */
+#define LDP_WALL_DEPTH 128
+
+/* One CPU sample, written by the signal handler; ips has max_depth entries. */
+struct ldp_sample {
+	uint32_t depth, truncated;
+	uint64_t time_us;   /* the seq floor when it fired, in microseconds */
+	uint64_t weight_ns; /* the thread's CPU time since its previous sample */
+	uintptr_t ips[];    /* ips[0] is the interrupted instruction */
+};
+
+/* A thread's sample slots: the handler produces, the writer consumes. */
+struct ldp_samples {
+	_Atomic uint32_t head, tail;
+	_Atomic uint64_t lost; /* ticks that found every slot full */
+	uint64_t last_cpu_ns;  /* handler: CPU time at the previous sample */
+	timer_t timer;
+	int stopped;           /* timer deleted (thread exit, step aside, fork child) */
+	uint32_t last_stack;   /* writer: stack of the latest CPU sample, for wall samples */
+	uint64_t last_time_us; /* writer: when it was taken */
+	uint8_t *slots;
+};
+
+/* A wall-clock look at one thread (writer side). */
+struct ldp_wall_sample {
+	int tid;
+	int state;    /* enum ldp_sample_state */
+	long syscall; /* blocked in this system call; -1 when not in one */
+	struct ldp_ring *ring;
+	unsigned depth;
+	int truncated;
+	uintptr_t ips[LDP_WALL_DEPTH];
+};
+
+extern int ldp_cpu_signal; /* 0 when CPU sampling is off */
+extern int ldp_cpu_clock;  /* enum ldp_sample_clock */
+extern int ldp_cpu_status; /* 0 ok, 1 stepped aside */
+extern _Atomic uint64_t ldp_samples_lost_global;
+int ldp_sample_init(void);
+void ldp_sample_thread_start(void);
+struct ldp_ring;
+void ldp_sample_thread_stop(struct ldp_ring *r);
+/* Look at every thread (the writer, without locks). copy: scratch for stacks. */
+struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap, size_t *n, uint8_t *copy,
+					 size_t copy_cap);
+
 struct ldp_ring {
 	/* producer side: written only by the owning thread */
 	LDP_CACHE_ALIGN _Atomic uint64_t head; /* bytes committed, ever */
@@ -323,6 +383,9 @@ struct ldp_ring {
 	/* capture scratch for this thread: keeps deep stacks off small thread stacks */
 	uintptr_t ips[LDP_MAX_STACK_DEPTH + 8];
 	struct ldp_memo memo; /* unwind.c: the last capture */
+	struct ldp_samples *samples; /* CPU sample slots, when the thread has a timer */
+	uintptr_t stack_lo, stack_hi; /* the owning thread's stack, for wall-clock unwinding */
+	int named;                    /* writer: a THREAD record was written for this owner */
 };
 
 struct ldp_ring *ldp_ring_claim(int tid);

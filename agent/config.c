@@ -91,7 +91,7 @@ int ldp_parse_unwind(const char *s, int *out)
 static const char *const known_vars[] = {
 	"LDPROF_OUTPUT", "LDPROF_MODE",     "LDPROF_MAX_DEPTH", "LDPROF_FLUSH_MS", "LDPROF_RING_KB",
 	"LDPROF_ZSTD_LEVEL", "LDPROF_ROOT_PID", "LDPROF_VERBOSE", "LDPROF_CPU_HZ", "LDPROF_WALL_HZ",
-	"LDPROF_SNAPSHOT_SIGNAL", "LDPROF_SNAPSHOT_INTERVAL_MS",
+	"LDPROF_SNAPSHOT_SIGNAL", "LDPROF_SNAPSHOT_INTERVAL_MS", "LDPROF_CPU_SIGNAL",
 	"LDPROF_UNWIND",
 };
 
@@ -156,6 +156,22 @@ int ldp_config_load(struct ldp_config *cfg)
 	warnings += uint_setting("LDPROF_VERBOSE", 0, 1, &v);
 	cfg->verbose = (int)v;
 
+	v = 99;
+	warnings += uint_setting("LDPROF_CPU_HZ", 0, 1000, &v);
+	cfg->cpu_hz = (unsigned)v;
+	v = 0;
+	warnings += uint_setting("LDPROF_WALL_HZ", 0, 1000, &v);
+	cfg->wall_hz = (unsigned)v;
+	const char *cpusig = ldp_getenv("LDPROF_CPU_SIGNAL");
+	if (cpusig && *cpusig) {
+		int n = ldp_parse_signal(cpusig);
+		if (n <= 0 || n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE || n == SIGILL) {
+			ldp_warn("LDPROF_CPU_SIGNAL='%s' is not a signal that can be used; using SIGPROF", cpusig);
+			warnings++;
+		} else {
+			cfg->cpu_signal = n;
+		}
+	}
 	const char *sig = ldp_getenv("LDPROF_SNAPSHOT_SIGNAL");
 	if (sig && *sig) {
 		int n = ldp_parse_signal(sig);

@@ -19,6 +19,9 @@ struct ldp_config {
 	int zstd_level;            /* LDPROF_ZSTD_LEVEL */
 	int64_t root_pid;          /* LDPROF_ROOT_PID: set by `ldprof record`; 0 = unset */
 	int verbose;               /* LDPROF_VERBOSE=1: say where the trace goes */
+	unsigned cpu_hz;           /* LDPROF_CPU_HZ: CPU samples per second of thread CPU time, 0 = off */
+	unsigned wall_hz;          /* LDPROF_WALL_HZ: wall-clock looks at every thread per second, 0 = off */
+	int cpu_signal;            /* LDPROF_CPU_SIGNAL: 0 = SIGPROF */
 	int snapshot_signal;       /* LDPROF_SNAPSHOT_SIGNAL: 0 = none */
 	unsigned snapshot_interval_ms; /* LDPROF_SNAPSHOT_INTERVAL_MS: 0 = none */
 	int unwind;                /* LDPROF_UNWIND: enum ldp_unwind_mode */

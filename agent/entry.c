@@ -100,11 +100,13 @@ __attribute__((constructor(101))) static void ldp_init(void)
 		goto out;
 	ldp_resolve_endings();
 	ldp_snapshot_init();
+	ok = 1; /* sampling starts once the state is READY (it may attach the main thread) */
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	ok = 1;
 out:
 	atomic_store(&ldp_state, ok ? LDP_STATE_READY : LDP_STATE_OFF);
 	atomic_store(&ldp_heap_on, ok && ldp_cfg.mode != LDP_MODE_OFF);
+	if (ok && ldp_sample_init() != 0)
+		ldp_warn("CPU sampling could not be set up; heap tracing goes on");
 	ldp_self.busy--;
 }
 

@@ -259,7 +259,7 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 			st |= LDP_UW_STOPPED;
 			break;
 		}
-		uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+		uintptr_t ra = *(const uintptr_t *)(cfa - 8 + w->delta);
 		if (rd_cap) {
 			if (nrd < rd_cap) {
 				rd_at[nrd] = cfa - 8;
@@ -276,7 +276,7 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 					st |= LDP_UW_STOPPED;
 					break;
 				}
-				bp = *(const uintptr_t *)at;
+				bp = *(const uintptr_t *)(at + w->delta);
 				if (rd_cap) {
 					if (nrd < rd_cap) {
 						rd_at[nrd] = at;

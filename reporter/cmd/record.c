@@ -42,6 +42,10 @@ static void usage(FILE *f)
 		   "                      children write PATH with .<pid> before the extension\n"
 		   "      --mode MODE     full (every event), sampled, or off (no heap events)\n"
 		   "      --max-depth N   frames kept per stack (1..1024, default 64)\n"
+		   "      --cpu HZ        CPU samples per second of each thread's CPU time (default 99; 0: off)\n"
+		   "      --wall HZ       wall-clock samples of every thread per second, waiting ones too\n"
+		   "                      (default 0: off); never sends a signal\n"
+		   "      --cpu-signal SIG  the CPU timers' signal (default PROF)\n"
 		   "      --snapshot-signal SIG     take a snapshot when SIG arrives (USR2, RTMIN+1, a number)\n"
 		   "      --snapshot-interval SEC   take a snapshot every SEC seconds (0.5, 10)\n"
 		   "  -q, --quiet         do not print where the trace went\n");
@@ -158,9 +162,12 @@ int cmd_record(int argc, char **argv)
 		{"output", required_argument, 0, 'o'},          {"mode", required_argument, 0, 'm'},
 		{"max-depth", required_argument, 0, 'd'},       {"quiet", no_argument, 0, 'q'},
 		{"snapshot-signal", required_argument, 0, 'S'}, {"snapshot-interval", required_argument, 0, 'I'},
+		{"cpu", required_argument, 0, 'C'},             {"wall", required_argument, 0, 'W'},
+		{"cpu-signal", required_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
 	};
-	const char *out = NULL, *mode = "full", *snap_signal = NULL;
+	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL;
+	uint64_t cpu_hz = 99, wall_hz = 0;
 	char interval_ms[32] = "";
 	uint64_t depth = 64;
 	int quiet = 0, c;
@@ -176,6 +183,15 @@ int cmd_record(int argc, char **argv)
 			if (parse_uint(optarg, 1024, &depth) || depth == 0)
 				die(EXIT_USAGE, "--max-depth must be a number in 1..1024, not '%s'", optarg);
 			break;
+		case 'C':
+			if (parse_uint(optarg, 1000, &cpu_hz))
+				die(EXIT_USAGE, "--cpu needs samples per second in 0..1000, not '%s'", optarg);
+			break;
+		case 'W':
+			if (parse_uint(optarg, 1000, &wall_hz))
+				die(EXIT_USAGE, "--wall needs samples per second in 0..1000, not '%s'", optarg);
+			break;
+		case 'P':
 		case 'S': {
 			/* Checked here too, so a typo is a usage error, not a warning in the program. */
 			const char *n = !strncmp(optarg, "SIG", 3) ? optarg + 3 : optarg;
@@ -189,8 +205,9 @@ int cmd_record(int argc, char **argv)
 			if (!parse_uint(n, 64, &num) && num > 0 && num != SIGKILL && num != SIGSTOP && num != SIGSEGV)
 				valid = 1;
 			if (!valid)
-				die(EXIT_USAGE, "--snapshot-signal: '%s' is not a signal name (USR2, RTMIN+1) or number", optarg);
-			snap_signal = optarg;
+				die(EXIT_USAGE, "%s: '%s' is not a signal name (USR2, RTMIN+1) or number",
+				    c == 'S' ? "--snapshot-signal" : "--cpu-signal", optarg);
+			*(c == 'S' ? &snap_signal : &cpu_signal) = optarg;
 			break;
 		}
 		case 'I': {
@@ -268,6 +285,13 @@ int cmd_record(int argc, char **argv)
 		set_env("LD_PRELOAD", pre.s);
 		if (snap_signal)
 			set_env("LDPROF_SNAPSHOT_SIGNAL", snap_signal);
+		if (cpu_signal)
+			set_env("LDPROF_CPU_SIGNAL", cpu_signal);
+		char hz[32];
+		snprintf(hz, sizeof hz, "%llu", (unsigned long long)cpu_hz);
+		set_env("LDPROF_CPU_HZ", hz);
+		snprintf(hz, sizeof hz, "%llu", (unsigned long long)wall_hz);
+		set_env("LDPROF_WALL_HZ", hz);
 		if (*interval_ms)
 			set_env("LDPROF_SNAPSHOT_INTERVAL_MS", interval_ms);
 		execvp(cmd[0], cmd);

@@ -84,10 +84,14 @@ void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st
 {
 	fl->n = 0;
 	fl->site = 0;
-	int past_allocator = 0;
+	/* A sample's stack starts at the interrupted instruction and its site is
+	 * that instruction; an allocation's starts at a return address and its
+	 * site is past the allocator. */
+	int leaf_pc = (st->flags & LDP_STACK_LEAF_PC) != 0;
+	int past_allocator = leaf_pc;
 	for (unsigned i = 0; i < st->depth; i++) {
 		const struct sym_frame *fr;
-		unsigned k = sym_resolve(sp, st->ips[i], 1, &fr);
+		unsigned k = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), &fr);
 		for (unsigned j = 0; j < k; j++) {
 			if (fl->n == fl->cap) {
 				fl->cap = fl->cap ? fl->cap * 2 : 64;
@@ -174,7 +178,8 @@ const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_b
 	return k;
 }
 
-static struct group *group_for(struct grouping *g, const char *key, const struct flat *fl, enum group_by by)
+static struct group *group_for(struct grouping *g, const char *key, const struct flat *fl, enum group_by by,
+			       unsigned frame)
 {
 	uint64_t *slot = u64map_get(&g->index, (uint64_t)(uintptr_t)key);
 	if (slot)
@@ -185,19 +190,61 @@ static struct group *group_for(struct grouping *g, const char *key, const struct
 	gr->key = key;
 	gr->min_size = UINT64_MAX;
 	if (fl->n) {
-		const struct sym_frame *f = fl->f[fl->site];
+		const struct sym_frame *f = fl->f[frame];
 		gr->function = f->function;
 		gr->file = f->file;
 		gr->line = f->line;
 		gr->module = f->module;
 	}
 	if (by == BY_TRACEBACK && fl->n) {
-		gr->nframes = fl->n - fl->site;
+		gr->nframes = fl->n - frame;
 		gr->frames = xmalloc(gr->nframes * sizeof *gr->frames);
-		memcpy(gr->frames, fl->f + fl->site, gr->nframes * sizeof *gr->frames);
+		memcpy(gr->frames, fl->f + frame, gr->nframes * sizeof *gr->frames);
 	}
 	u64map_put(&g->index, (uint64_t)(uintptr_t)key, g->n);
 	return &g->groups[g->n++];
+}
+
+/* Samples: self goes to the key of the innermost frame, total to every
+ * distinct key on the stack (once, also under recursion). */
+static void add_samples(struct grouping *g, struct symbolizer *sym, const struct loaded *t, size_t s,
+			const struct group_opts *o, struct flat *fl)
+{
+	const struct tm_segment *seg = &t->m.segs[s];
+	const char **seen = NULL;
+	size_t nseen = 0, seen_cap = 0;
+	for (int k = 0; k < PROF_KINDS; k++) {
+		const struct prof_kind *pk = &seg->prof.k[k];
+		for (size_t id = 0; id < pk->nstacks && id < seg->nstacks; id++) {
+			const struct prof_stack *ps = &pk->stacks[id];
+			if (!ps->samples)
+				continue;
+			flat_stack(fl, t->spaces[s], &seg->stacks[id], 1);
+			if (!flat_passes(fl, o)) {
+				g->filtered_samples[k] += ps->samples;
+				continue;
+			}
+			nseen = 0;
+			unsigned last = o->by == BY_TRACEBACK || !fl->n ? 0 : fl->n - 1;
+			for (unsigned f = 0; f <= last; f++) {
+				const char *key = flat_key(sym, fl, o->by, f);
+				int dup = 0;
+				for (size_t j = 0; j < nseen && !dup; j++)
+					dup = seen[j] == key;
+				if (dup)
+					continue;
+				VEC_PUSH(seen, nseen, seen_cap, key);
+				struct group *gr = group_for(g, key, fl, o->by, f);
+				gr->total[k] += ps->samples;
+				gr->total_ns[k] += ps->weight_ns;
+				if (f == 0) {
+					gr->self[k] += ps->samples;
+					gr->self_ns[k] += ps->weight_ns;
+				}
+			}
+		}
+	}
+	free(seen);
 }
 
 void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loaded *t, const struct group_opts *o)
@@ -223,7 +270,7 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 				g->filtered_out += site->allocations;
 				continue;
 			}
-			struct group *gr = group_for(g, flat_key(sym, &fl, o->by, fl.site), &fl, o->by);
+			struct group *gr = group_for(g, flat_key(sym, &fl, o->by, fl.site), &fl, o->by, fl.site);
 			gr->allocations += site->allocations;
 			gr->allocated_bytes += site->allocated_bytes;
 			gr->frees += site->frees;
@@ -242,6 +289,8 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 			}
 		}
 	}
+	for (size_t s = 0; s < t->m.nsegs; s++)
+		add_samples(g, sym, t, s, o, &fl);
 	flat_free(&fl);
 }
 

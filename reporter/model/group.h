@@ -33,6 +33,9 @@ struct group {
 	uint64_t leaked_bytes, leaked_count;
 	uint64_t peak_bytes, peak_count; /* live at the peak of its process */
 	uint64_t min_size, max_size;
+	/* samples ([PROF_CPU], [PROF_WALL]): self = the group is the innermost
+	 * frame; total = the group is anywhere on the stack (counted once) */
+	uint64_t self[2], total[2], self_ns[2], total_ns[2];
 	/* where: the site frame of the first stack seen */
 	const char *function, *file, *module;
 	unsigned line;
@@ -46,6 +49,7 @@ struct grouping {
 	size_t n, cap;
 	struct u64map index; /* interned key pointer -> group index */
 	uint64_t filtered_out; /* allocations whose site did not pass the filters */
+	uint64_t filtered_samples[2];
 };
 
 /* The symbolized frames of a stack, inline frames expanded, innermost first. */

@@ -27,6 +27,29 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	seg->info.agent_version = xstrdup(s->agent_version);
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, ((struct tm_stack){0}));
 	heap_init(&seg->heap, s->seq_shift);
+	profile_init(&seg->prof);
+}
+
+static void on_sampling(void *ctx, const struct rd_sampling *s)
+{
+	struct tm_segment *seg = cur(ctx);
+	seg->prof.setup = *s;
+	seg->prof.has_setup = 1;
+}
+
+static void on_sample(void *ctx, const struct rd_sample *s)
+{
+	profile_sample(&cur(ctx)->prof, s);
+}
+
+static void on_lost(void *ctx, unsigned kind, uint64_t count)
+{
+	profile_lost(&cur(ctx)->prof, kind, count);
+}
+
+static void on_thread(void *ctx, uint32_t tid, const char *name)
+{
+	profile_thread_name(&cur(ctx)->prof, tid, name);
 }
 
 static void on_module(void *ctx, const struct rd_module *mod)
@@ -98,6 +121,10 @@ int tm_load(struct tmodel *m, const char *path, struct rd_error *err)
 		.stack = on_stack,
 		.event = on_event,
 		.snapshot = on_snapshot,
+		.sampling = on_sampling,
+		.sample = on_sample,
+		.lost = on_lost,
+		.thread = on_thread,
 		.segment_end = on_segment_end,
 	};
 	if (rd_read_file(path, &v, &m->stats, err)) {
@@ -119,6 +146,7 @@ void tm_free(struct tmodel *m)
 			free(s->stacks[j].ips);
 		free(s->stacks);
 		heap_free(&s->heap);
+		profile_free(&s->prof);
 	}
 	free(m->segs);
 	for (size_t i = 0; i < m->nsnaps; i++)

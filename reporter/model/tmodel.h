@@ -8,6 +8,7 @@
 #define LDPR_TMODEL_H
 
 #include "model/heap.h"
+#include "model/profile.h"
 #include "read/trace.h"
 
 struct tm_stack {
@@ -41,6 +42,7 @@ struct tm_segment {
 	struct tm_stack *stacks; /* index = stack id; [0] is the empty stack */
 	size_t nstacks, stacks_cap;
 	struct heap_model heap;
+	struct profile prof;
 	struct rd_end end;
 };
 

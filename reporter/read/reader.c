@@ -318,6 +318,43 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		}
 		return 0;
 	}
+	case LDP_REC_SAMPLE: {
+		struct rd_sample x;
+		if (rd_decode_sample(p, n, &x, &why))
+			return fail(r, err, why);
+		if (x.stack >= r->next_stack)
+			return fail(r, err, "sample refers to a stack id that was never defined");
+		r->st->samples++;
+		if (r->v->sample)
+			r->v->sample(r->v->ctx, &x);
+		return 0;
+	}
+	case LDP_REC_SAMPLING: {
+		struct rd_sampling x;
+		if (rd_decode_sampling(p, n, &x, &why))
+			return fail(r, err, why);
+		if (r->v->sampling)
+			r->v->sampling(r->v->ctx, &x);
+		return 0;
+	}
+	case LDP_REC_LOST: {
+		unsigned kind;
+		uint64_t count;
+		if (rd_decode_lost(p, n, &kind, &count, &why))
+			return fail(r, err, why);
+		if (r->v->lost)
+			r->v->lost(r->v->ctx, kind, count);
+		return 0;
+	}
+	case LDP_REC_THREAD: {
+		uint32_t tid;
+		char name[65];
+		if (rd_decode_thread(p, n, &tid, name, &why))
+			return fail(r, err, why);
+		if (r->v->thread)
+			r->v->thread(r->v->ctx, tid, name);
+		return 0;
+	}
 	case LDP_REC_END: {
 		struct rd_end end;
 		if (rd_decode_end(p, n, &end, &why))
