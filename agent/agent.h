@@ -342,6 +342,7 @@ struct ldp_samples {
 struct ldp_wall_sample {
 	int tid;
 	int state;    /* enum ldp_sample_state */
+	uint64_t run_ns; /* the thread's time on a CPU so far (schedstat) */
 	long syscall; /* blocked in this system call; -1 when not in one */
 	struct ldp_ring *ring;
 	unsigned depth;

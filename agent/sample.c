@@ -148,7 +148,10 @@ void ldp_sample_thread_start(void)
 			return;
 		s->slots = (uint8_t *)(s + 1);
 	}
-	s->last_cpu_ns = 0;
+	/* The first sample stands for the CPU time since the timer was armed. */
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	s->last_cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	struct sigevent se;
 	memset(&se, 0, sizeof se);
 	se.sigev_notify = SIGEV_THREAD_ID;
@@ -381,6 +384,19 @@ static uint64_t hex(const char **p)
 	}
 }
 
+/* Time the thread has spent on a CPU, from /proc/self/task/TID/schedstat. */
+static uint64_t run_time(int tid)
+{
+	char path[64], buf[128];
+	ldp_format(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+	if (ldp_read_small_file(path, buf, sizeof buf) <= 0)
+		return 0;
+	uint64_t v = 0;
+	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
 /* Where a blocked thread stands: "nr a1 a2 a3 a4 a5 a6 sp pc", or "-1 sp pc"
  * when it waits outside a system call. @return 0, -1 when running or unknown. */
 static int blocked_regs(int tid, long *nr, uintptr_t *sp, uintptr_t *pc)
@@ -452,6 +468,7 @@ struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap
 			struct ldp_wall_sample *x = &out[*n];
 			memset(x, 0, sizeof *x);
 			x->tid = tid;
+			x->run_ns = run_time(tid);
 			x->ring = NULL;
 			for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
 				if (r->tid == tid && atomic_load(&r->state) == LDP_RING_OWNED)

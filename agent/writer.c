@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -211,6 +212,27 @@ static uint8_t *wall_copy;
 #define NAMED_CAP 16384
 static int32_t named[NAMED_CAP]; /* tids that have a THREAD record, open addressing */
 
+/* What the wall sampler saw of a thread last time (open addressing by tid). */
+#define SEEN_CAP 4096
+static struct seen {
+	int32_t tid;
+	uint32_t blocked_stack; /* its stack when last seen waiting; 0 if it was not */
+	int state;
+	long syscall;
+	uint64_t run_ns;        /* its CPU time then */
+} seen_tab[SEEN_CAP];
+
+static struct seen *seen_of(int tid)
+{
+	uint32_t i = (uint32_t)tid * 2654435761u % SEEN_CAP;
+	for (unsigned probes = 0; probes < SEEN_CAP; probes++, i = (i + 1) % SEEN_CAP)
+		if (seen_tab[i].tid == tid || !seen_tab[i].tid) {
+			seen_tab[i].tid = tid;
+			return &seen_tab[i];
+		}
+	return NULL; /* full: this thread gets no memory of its past */
+}
+
 /* Stacks the writer itself interned are written before the records using them. */
 static void put_new_stacks(void)
 {
@@ -306,15 +328,29 @@ static void wall_tick(uint64_t interval_ns)
 		put_sampling_info();
 		for (size_t i = 0; i < n; i++) {
 			struct ldp_wall_sample *w = &wall_buf[i];
+			struct seen *prev = seen_of(w->tid);
 			uint32_t stack = 0;
 			if (w->state != LDP_STATE_RUNNING) {
 				stack = ldp_stack_intern_quiet(w->ips, w->depth,
 							       LDP_STACK_LEAF_PC | (w->truncated ? LDP_STACK_TRUNCATED : 0));
 				put_new_stacks();
+			} else if (prev && prev->blocked_stack && w->run_ns - prev->run_ns < 50000) {
+				/* Runnable but it has hardly run since we saw it waiting:
+				 * woken, it waits for a CPU on its way out of that same
+				 * call. That time belongs to the wait, not to its code. */
+				stack = prev->blocked_stack;
+				w->state = prev->state;
+				w->syscall = prev->syscall;
 			} else if (w->ring && w->ring->samples && w->ring->samples->last_stack &&
 				   t - w->ring->samples->last_time_us < 200000) {
 				/* Running: the stack of its latest CPU sample, if recent. */
 				stack = w->ring->samples->last_stack;
+			}
+			if (prev) {
+				prev->blocked_stack = w->state != LDP_STATE_RUNNING ? stack : 0;
+				prev->state = w->state;
+				prev->syscall = w->syscall;
+				prev->run_ns = w->run_ns;
 			}
 			name_thread(w->tid);
 			put_record(LDP_REC_SAMPLE, scratch,
@@ -367,21 +403,33 @@ static void *writer_main(void *arg)
 {
 	(void)arg;
 	ldp_self.busy = 1; /* nothing this thread does is traced */
-	uint64_t last = ldp_mono_ns(), last_wall = last;
+	/* Wake exactly when asked: the default 50 us timer slack would batch our
+	 * wake-ups with the program's own timers and bias wall samples. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	uint64_t last = ldp_mono_ns(), last_wall = last, next_wall = last;
+	uint64_t rng = last | 1;
 	uint32_t seen = atomic_load(&kick_word);
 	while (!ended && !failed) {
-		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, TICK_NS);
+		uint64_t wait = TICK_NS, now = ldp_mono_ns();
+		if (ldp_cfg.wall_hz && next_wall > now && next_wall - now < wait)
+			wait = next_wall - now;
+		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, wait);
 		tick();
 		ldp_snapshot_tick(ldp_mono_ns());
-		if (ldp_cfg.wall_hz) {
-			uint64_t now = ldp_mono_ns();
-			if (now - last_wall >= 1000000000ull / ldp_cfg.wall_hz) {
-				wall_tick(now - last_wall);
-				last_wall = now;
-			}
+		now = ldp_mono_ns();
+		if (ldp_cfg.wall_hz && now >= next_wall) {
+			/* Intervals drawn uniformly from [0.5, 1.5] x 1/hz: a program
+			 * whose timers tick in step with ours is not always seen in the
+			 * same phase. */
+			wall_tick(now - last_wall);
+			last_wall = now;
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			uint64_t period = 1000000000ull / ldp_cfg.wall_hz;
+			next_wall = now + period / 2 + rng % (period + 1);
 		}
 		uint32_t k = atomic_load(&kick_word);
-		uint64_t now = ldp_mono_ns();
 		if (k == seen && now - last < ldp_cfg.flush_ms * 1000000ull)
 			continue;
 		seen = k;
@@ -522,5 +570,6 @@ void ldp_writer_postfork_child(void)
 	sampling_written = 0;
 	memset(lost_written, 0, sizeof lost_written);
 	memset(named, 0, sizeof named);
+	memset(seen_tab, 0, sizeof seen_tab);
 	ended = failed = thread_running = 0;
 }

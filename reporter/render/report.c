@@ -228,6 +228,10 @@ void render_report_text(struct strbuf *b, const struct report *r)
 static int prof_kind;
 static int prof_by_total;
 
+/* Shares are shares of samples, not of the time each one stands for: a CPU
+ * timer that fires late (threads running in slices shorter than a tick) fires
+ * at the next tick, a point of the thread's running time as random as any,
+ * while the time since its previous sample piles up on wherever it lands. */
 static int cmp_prof(const void *pa, const void *pb)
 {
 	const struct group *a = *(const struct group *const *)pa, *b = *(const struct group *const *)pb;

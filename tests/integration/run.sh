@@ -19,6 +19,14 @@ fail() { echo "FAIL $1"; failures=$((failures + 1)); }
 
 # run_truth NAME CMD...: bare run and traced run must print the same and exit 0.
 traced() { "$LDPROF" record -q -o "$W/$1.ldp" -- "${@:2}"; }
+# traced_f NAME RECORD-FLAGS... -- CMD...
+traced_f() {
+	local n=$1 flags=()
+	shift
+	while [ "$1" != "--" ]; do flags+=("$1"); shift; done
+	shift
+	"$LDPROF" record -q -o "$W/$n.ldp" "${flags[@]}" -- "$@"
+}
 report() { "$LDPROF" report --json "$1" > "$2"; }
 
 # --- single thread, every entry point ---------------------------------------
@@ -324,6 +332,64 @@ if [ $ok_rc = 0 ] && [ $broken_rc = 1 ] && [ $growth_rc = 1 ] && [ $same_rc = 0 
 	grep -q '"ok":true' "$W/$t.same" && [ "$(wc -l < "$W/$t.bad.err")" = 1 ]; then
 	pass "$t: exit 0 for kept budgets, 1 for broken ones (each named with value and limit), 2 for a bad trace or no budget"
 else fail "$t: rc ok=$ok_rc broken=$broken_rc growth=$growth_rc same=$same_rc bad=$bad_rc usage=$usage_rc"; fi
+
+# --- CPU and wall-clock sampling ------------------------------------------------
+shares() { # TRUTH REPORT.json FIELD POINTS: each "share F PCT" of TRUTH within POINTS of F's share of FIELD
+	$PY - "$@" <<'PYEOF'
+import json, sys
+truth, report, field, points = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+want = {l.split()[1]: float(l.split()[2]) for l in open(truth) if l.startswith("share ")}
+groups = {g["key"]: g for g in json.load(open(report))["groups"]}
+got = {f: groups.get(f, {}).get(field, 0) for f in want}
+total = sum(got.values())
+assert total > 0, "no samples in the measured functions"
+res = {f: 100.0 * got[f] / total for f in want}
+bad = [f for f in want if abs(res[f] - want[f]) > points]
+print("     " + ", ".join(f"{f} {res[f]:.1f}% (truth {want[f]:.1f}%, {got[f]} samples)" for f in want))
+sys.exit(1 if bad else 0)
+PYEOF
+}
+
+t=cpu_split
+if traced_f $t --cpu 250 -- "$BIN/truth_cpu" "$W/$t.truth" 4 && report "$W/$t.ldp" "$W/$t.json" &&
+	shares "$W/$t.truth" "$W/$t.json" cpu_self_samples 3 &&
+	$PY -c 'import json,sys; g={x["key"]:x for x in json.load(open(sys.argv[1]))["groups"]}; assert g["busy_other"]["cpu_self_samples"] > 50' "$W/$t.json"; then
+	pass "$t: a 60/30/10 CPU split (thread CPU clock) found within 3 points while a second thread stays busy"
+else fail "$t"; fi
+
+t=wall_eintr
+if traced_f $t --cpu 99 --wall 200 -- "$BIN/eintr_prog" "$W/$t.truth" 4 > "$W/$t.out" && [ "$(cat "$W/$t.out")" = done ] &&
+	report "$W/$t.ldp" "$W/$t.json" && shares "$W/$t.truth" "$W/$t.json" wall_total_samples 5; then
+	pass "$t: compute / poll() / nanosleep() split found on the wall clock within 5 points; no EINTR"
+else fail "$t"; fi
+
+t=sig_own
+"$BIN/sig_prog" own-sigprof > "$W/$t.bare"
+if traced $t "$BIN/sig_prog" own-sigprof > "$W/$t.out" 2> "$W/$t.err" && cmp -s "$W/$t.bare" "$W/$t.out" &&
+	[ "$(grep -c '^ldprof:' "$W/$t.err")" = 1 ] && grep -q 'handles signal' "$W/$t.err" &&
+	traced_f ${t}2 --cpu-signal RTMIN+5 -- "$BIN/sig_prog" own-sigprof > "$W/$t.out2" 2> "$W/$t.err2" &&
+	cmp -s "$W/$t.bare" "$W/$t.out2" && [ ! -s "$W/$t.err2" ] && report "$W/${t}2.ldp" "$W/$t.json" &&
+	$PY -c 'import json,sys; assert json.load(open(sys.argv[1]))["cpu"]["samples"] > 10' "$W/$t.json"; then
+	pass "$t: a program with its own SIGPROF handler and ITIMER_PROF keeps its ticks (sampling steps aside, one line); with --cpu-signal RTMIN+5 both work"
+else fail "$t"; fi
+
+for m in reset-all blocked threads64; do
+	t=sig_$m
+	if "$BIN/sig_prog" $m > "$W/$t.bare" && traced $t "$BIN/sig_prog" $m > "$W/$t.out" 2> "$W/$t.err" &&
+		cmp -s "$W/$t.bare" "$W/$t.out" && [ ! -s "$W/$t.err" ] && report "$W/$t.ldp" "$W/$t.json" &&
+		"$LDPROF" report --threads "$W/$t.ldp" > "$W/$t.threads" &&
+		$PY - "$W/$t.json" "$W/$t.threads" $m <<'PYEOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["cpu"]["samples"] > 10, r["cpu"]
+if sys.argv[3] == "threads64":
+    rows = [l.split() for l in open(sys.argv[2]) if l.split() and l.split()[0].isdigit()]
+    sampled = [x for x in rows if int(x[2].replace(",", "")) > 0]
+    assert len(sampled) >= 48, f"only {len(sampled)} of 65 threads have CPU samples"
+PYEOF
+		pass "$t: $(cat "$W/$t.out"), sampled, nothing on stderr"
+	else fail "$t"; fi
+done
 
 echo
 if [ $failures -gt 0 ]; then echo "integration: $failures FAILED"; exit 1; fi
