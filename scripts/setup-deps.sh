@@ -8,7 +8,7 @@ set -eu
 # Tests: cmocka, python3 (test drivers), g++ (C++ test programs), binutils
 # (objcopy), sqlite3 and heaptrack (real programs, counts compared with
 # heaptrack's), zstd (the CLI reads traces too).
-PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev"
+PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev libjansson-dev libmsgpack-dev"
 PKGS="$PKGS python3 g++ binutils sqlite3 heaptrack zstd"
 # Extra tools for later test tiers are appended below as features land.
 PKGS="$PKGS ${LDPROF_EXTRA_PKGS:-}"
