@@ -95,3 +95,50 @@ size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us)
 	size_t n = ldp_varint_put(dst, reason);
 	return n + ldp_varint_put(dst + n, time_us);
 }
+
+size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label)
+{
+	size_t len = label ? strnlen(label, LDP_MAX_LABEL_LEN) : 0;
+	size_t n = ldp_varint_put(dst, seq);
+	n += ldp_varint_put(dst + n, kind);
+	n += ldp_varint_put(dst + n, len);
+	memcpy(dst + n, label, len);
+	return n + len;
+}
+
+size_t ldp_enc_sample(uint8_t *dst, unsigned kind, uint32_t tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack,
+		      unsigned state, long syscall)
+{
+	size_t n = ldp_varint_put(dst, kind);
+	n += ldp_varint_put(dst + n, tid);
+	n += ldp_varint_put(dst + n, time_us);
+	n += ldp_varint_put(dst + n, weight_ns);
+	n += ldp_varint_put(dst + n, stack);
+	n += ldp_varint_put(dst + n, state);
+	return n + ldp_varint_put(dst + n, (uint64_t)(syscall + 1)); /* 0: not in a system call */
+}
+
+size_t ldp_enc_thread(uint8_t *dst, uint32_t tid, const char *name)
+{
+	size_t len = name ? strnlen(name, 64) : 0;
+	size_t n = ldp_varint_put(dst, tid);
+	n += ldp_varint_put(dst + n, len);
+	memcpy(dst + n, name, len);
+	return n + len;
+}
+
+size_t ldp_enc_sampling(uint8_t *dst, unsigned cpu_hz, unsigned wall_hz, unsigned clock, unsigned signal,
+			unsigned status)
+{
+	size_t n = ldp_varint_put(dst, cpu_hz);
+	n += ldp_varint_put(dst + n, wall_hz);
+	n += ldp_varint_put(dst + n, clock);
+	n += ldp_varint_put(dst + n, signal);
+	return n + ldp_varint_put(dst + n, status);
+}
+
+size_t ldp_enc_lost(uint8_t *dst, unsigned kind, uint64_t count)
+{
+	size_t n = ldp_varint_put(dst, kind);
+	return n + ldp_varint_put(dst + n, count);
+}

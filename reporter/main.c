@@ -13,7 +13,10 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{"record", cmd_record, "run a program under the agent and write a trace"},
-	{"report", cmd_report, "summarize a trace: heap totals, peak, leaks"},
+	{"report", cmd_report, "heap report: peak, leaks, top allocators by function, line, file..."},
+	{"snapshots", cmd_snapshots, "list a trace's snapshots"},
+	{"diff", cmd_diff, "what changed between two snapshots, of one run or of two"},
+	{"check", cmd_check, "CI gate: exit 1 when a memory budget is broken"},
 	{"flame", cmd_flame, "an interactive flame graph (SVG) of allocations, peak, leaks"},
 	{"timeline", cmd_timeline, "live heap over time (SVG), with the peak"},
 	{"export", cmd_export, "the trace for other tools: pprof, collapsed, speedscope, json, massif, dhat"},

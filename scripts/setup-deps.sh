@@ -13,7 +13,7 @@ set -eu
 # chromium (SVG scripts, the HTML report, DHAT's viewer), valgrind (ms_print,
 # dh_view.js), python3-jsonschema (speedscope's schema), fonts-dejavu-core
 # (text in headless Chromium).
-PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev"
+PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev libjansson-dev libmsgpack-dev"
 PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
 PKGS="$PKGS python3 g++ binutils sqlite3 heaptrack zstd"
 PKGS="$PKGS golang-go chromium valgrind python3-jsonschema fonts-dejavu-core"

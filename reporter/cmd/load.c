@@ -25,22 +25,13 @@ void load_trace(struct load_ctx *lc, struct loaded *t, const char *path)
 {
 	if (!lc->sym)
 		lc->sym = sym_new(&lc->so);
-	struct rd_error err;
-	if (tm_load(&t->m, path, &err))
-		die(EXIT_BAD_TRACE, "%s", err.msg);
-	if (t->m.stats.truncated)
-		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it", path,
-		       (unsigned long long)t->m.stats.truncated_at);
-	t->spaces = xcalloc(t->m.nsegs ? t->m.nsegs : 1, sizeof *t->spaces);
-	for (size_t s = 0; s < t->m.nsegs; s++)
-		t->spaces[s] = sym_space_new(lc->sym, t->m.segs[s].mods, t->m.segs[s].nmods);
+	load_or_die(t, path, lc->sym, EXIT_BAD_TRACE);
 }
 
 void load_release(struct load_ctx *lc, struct loaded *t)
 {
 	(void)lc;
-	free(t->spaces);
-	tm_free(&t->m);
+	loaded_free(t);
 }
 
 void load_fini(struct load_ctx *lc)

@@ -1,7 +1,7 @@
 /*
  * load.h - what the picture and export commands share: the --sysroot and
- * --debug-dir options, and loading a trace with one symbol space per
- * process image (as `ldprof report` does).
+ * --debug-dir options and one symbolizer for every trace they load
+ * (load_or_die, loaded_load: one symbol space per process image).
  */
 #ifndef LDPR_CMD_LOAD_H
 #define LDPR_CMD_LOAD_H

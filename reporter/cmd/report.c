@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "render/html.h"
 #include "render/out.h"
+#include "render/profile.h"
 #include "render/report.h"
 #include "util/util.h"
 
@@ -27,6 +28,15 @@ static void usage(FILE *f)
 		"  --json            one JSON object (schema: docs/JSON.md)\n"
 		"  --html            one self-contained HTML page: summary, timeline, flame graphs,\n"
 		"                    tables, leaks with their stacks (use with -o)\n"
+		"\n"
+		"CPU and wall-clock samples (ldprof record --cpu HZ, --wall HZ):\n"
+		"  --profile-sort K  flat profiles by self (default) or total\n"
+		"  --tree            the call tree, top-down (--tree-min PCT hides smaller branches; default 0.5)\n"
+		"  --callers FUNC    who calls FUNC (a name or glob), and how often\n"
+		"  --callees FUNC    what FUNC calls\n"
+		"  --lines FUNC      cost per source line inside FUNC\n"
+		"  --threads         samples per thread\n"
+		"  --what KIND       cpu or wall: only that profile (default: both)\n"
 		"  -o, --output F    write to F instead of standard output\n"
 		"  --sysroot DIR     find the traced binaries under DIR (traces from another machine)\n"
 		"  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n"
@@ -37,7 +47,8 @@ static void usage(FILE *f)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_BY = 256, O_TOP, O_SORT, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_HTML, O_SYSROOT, O_DEBUGDIR };
+	enum { O_BY = 256, O_TOP, O_SORT, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_HTML, O_SYSROOT, O_DEBUGDIR, O_PSORT, O_TREE,
+	       O_TREEMIN, O_CALLERS, O_CALLEES, O_LINES, O_THREADS, O_WHAT };
 	static const struct option opts[] = {
 		{"by", required_argument, 0, O_BY},
 		{"top", required_argument, 0, O_TOP},
@@ -50,6 +61,14 @@ int cmd_report(int argc, char **argv)
 		{"output", required_argument, 0, 'o'},
 		{"sysroot", required_argument, 0, O_SYSROOT},
 		{"debug-dir", required_argument, 0, O_DEBUGDIR},
+		{"profile-sort", required_argument, 0, O_PSORT},
+		{"tree", no_argument, 0, O_TREE},
+		{"tree-min", required_argument, 0, O_TREEMIN},
+		{"callers", required_argument, 0, O_CALLERS},
+		{"callees", required_argument, 0, O_CALLEES},
+		{"lines", required_argument, 0, O_LINES},
+		{"threads", no_argument, 0, O_THREADS},
+		{"what", required_argument, 0, O_WHAT},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -57,8 +76,9 @@ int cmd_report(int argc, char **argv)
 	r.gopts.by = BY_FUNCTION;
 	struct sym_opts so = {0};
 	size_t inc_cap = 0, exc_cap = 0, dbg_cap = 0;
-	int json = 0, html = 0, c;
-	const char *output = NULL;
+	int json = 0, html = 0, c, tree = 0, threads = 0, kinds = 3;
+	double tree_min = 0.5;
+	const char *output = NULL, *focus[3] = {NULL, NULL, NULL};
 	uint64_t v;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -84,6 +104,32 @@ int cmd_report(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case O_SYSROOT: so.sysroot = optarg; break;
 		case O_DEBUGDIR: VEC_PUSH(so.debug_dirs, so.ndebug_dirs, dbg_cap, optarg); break;
+		case O_PSORT:
+			if (strcmp(optarg, "self") && strcmp(optarg, "total"))
+				die(EXIT_USAGE, "--profile-sort must be self or total, not '%s'", optarg);
+			r.profile_sort_total = !strcmp(optarg, "total");
+			break;
+		case O_TREE: tree = 1; break;
+		case O_TREEMIN: {
+			char *end;
+			tree_min = strtod(optarg, &end);
+			if (end == optarg || *end || tree_min < 0 || tree_min > 100)
+				die(EXIT_USAGE, "--tree-min must be a percentage, not '%s'", optarg);
+			tree = 1;
+			break;
+		}
+		case O_CALLERS: focus[0] = optarg; break;
+		case O_CALLEES: focus[1] = optarg; break;
+		case O_LINES: focus[2] = optarg; break;
+		case O_THREADS: threads = 1; break;
+		case O_WHAT:
+			if (!strcmp(optarg, "cpu"))
+				kinds = 1;
+			else if (!strcmp(optarg, "wall"))
+				kinds = 2;
+			else
+				die(EXIT_USAGE, "--what must be cpu or wall, not '%s'", optarg);
+			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -95,38 +141,48 @@ int cmd_report(int argc, char **argv)
 	struct symbolizer *sym = sym_new(&so);
 	r.ntraces = (size_t)(argc - optind);
 	r.traces = xcalloc(r.ntraces, sizeof *r.traces);
-	for (size_t i = 0; i < r.ntraces; i++) {
-		struct loaded *t = &r.traces[i];
-		struct rd_error err;
-		if (tm_load(&t->m, argv[optind + i], &err))
-			die(EXIT_BAD_TRACE, "%s", err.msg);
-		if (t->m.stats.truncated)
-			warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it",
-			       argv[optind + i], (unsigned long long)t->m.stats.truncated_at);
-		t->spaces = xcalloc(t->m.nsegs ? t->m.nsegs : 1, sizeof *t->spaces);
-		for (size_t s = 0; s < t->m.nsegs; s++)
-			t->spaces[s] = sym_space_new(sym, t->m.segs[s].mods, t->m.segs[s].nmods);
-	}
+	for (size_t i = 0; i < r.ntraces; i++)
+		load_or_die(&r.traces[i], argv[optind + i], sym, EXIT_BAD_TRACE);
 	report_sum(&r);
 	grouping_init(&r.groups);
 	for (size_t i = 0; i < r.ntraces; i++)
 		grouping_add(&r.groups, sym, &r.traces[i], &r.gopts);
 
 	struct strbuf b = {0};
-	if (html)
+	int focused = tree || focus[0] || focus[1] || focus[2] || threads;
+	if (html) {
 		render_report_html(&b, &r, sym);
-	else if (json)
+		json = 1; /* nothing else goes into the page */
+	} else if (json) {
 		render_report_json(&b, &r);
-	else
+		/* one object: the threads go in before its closing brace */
+		if (threads && b.len >= 2 && b.s[b.len - 2] == '}') {
+			b.len -= 2;
+			render_profile_threads_json(&b, &r);
+			sb_printf(&b, "}\n");
+		}
+	} else if (!focused) {
 		render_report_text(&b, &r);
+	}
+	for (int k = 0; k < 2 && !json; k++) {
+		if (!(kinds & (1 << k)))
+			continue;
+		if (tree)
+			render_profile_tree(&b, &r, k, tree_min);
+		for (int m = 0; m < 3; m++)
+			if (focus[m])
+				render_profile_focus(&b, &r, k, m, focus[m]);
+	}
+	if (threads && !json)
+		render_profile_threads(&b, &r);
+	if (focused && !json && !r.samples[0] && !r.samples[1])
+		die(EXIT_BAD_TRACE, "this trace has no CPU or wall samples (record with --cpu HZ or --wall HZ)");
 	out_write_or_die(output, b.s, b.len);
 
 	sb_free(&b);
 	grouping_free(&r.groups);
-	for (size_t i = 0; i < r.ntraces; i++) {
-		free(r.traces[i].spaces);
-		tm_free(&r.traces[i].m);
-	}
+	for (size_t i = 0; i < r.ntraces; i++)
+		loaded_free(&r.traces[i]);
 	free(r.traces);
 	free(r.gopts.include);
 	free(r.gopts.exclude);

@@ -11,6 +11,24 @@
 
 #include "util/util.h"
 
+int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err)
+{
+	memset(t, 0, sizeof *t);
+	if (tm_load(&t->m, path, err))
+		return -1;
+	t->spaces = xcalloc(t->m.nsegs ? t->m.nsegs : 1, sizeof *t->spaces);
+	for (size_t s = 0; s < t->m.nsegs; s++)
+		t->spaces[s] = sym_space_new(sym, t->m.segs[s].mods, t->m.segs[s].nmods);
+	return 0;
+}
+
+void loaded_free(struct loaded *t)
+{
+	free(t->spaces);
+	tm_free(&t->m);
+	memset(t, 0, sizeof *t);
+}
+
 const char *group_by_name(enum group_by by)
 {
 	static const char *names[] = {"traceback", "function", "line", "file", "module"};
@@ -62,14 +80,18 @@ static int is_allocator(const char *fn)
 	return 0;
 }
 
-void stack_flatten(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole)
+void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole)
 {
 	fl->n = 0;
 	fl->site = 0;
-	int past_allocator = 0;
+	/* A sample's stack starts at the interrupted instruction and its site is
+	 * that instruction; an allocation's starts at a return address and its
+	 * site is past the allocator. */
+	int leaf_pc = (st->flags & LDP_STACK_LEAF_PC) != 0;
+	int past_allocator = leaf_pc;
 	for (unsigned i = 0; i < st->depth; i++) {
 		const struct sym_frame *fr;
-		unsigned k = sym_resolve(sp, st->ips[i], 1, &fr);
+		unsigned k = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), &fr);
 		for (unsigned j = 0; j < k; j++) {
 			if (fl->n == fl->cap) {
 				fl->cap = fl->cap ? fl->cap * 2 : 64;
@@ -107,7 +129,7 @@ static int match_any(const struct flat *fl, const char *glob, int all_frames)
 	return 0;
 }
 
-static int passes(const struct flat *fl, const struct group_opts *o)
+int flat_passes(const struct flat *fl, const struct group_opts *o)
 {
 	for (size_t i = 0; i < o->nexclude; i++)
 		if (match_any(fl, o->exclude[i], o->all_frames))
@@ -120,12 +142,12 @@ static int passes(const struct flat *fl, const struct group_opts *o)
 	return 0;
 }
 
-static const char *key_of(struct symbolizer *sym, const struct flat *fl, enum group_by by)
+const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_by by, unsigned frame)
 {
 	char buf[8192];
 	if (!fl->n)
 		return sym_intern(sym, "(no stack)");
-	const struct sym_frame *f = fl->f[fl->site];
+	const struct sym_frame *f = fl->f[frame];
 	switch (by) {
 	case BY_FUNCTION:
 		return f->function;
@@ -145,9 +167,9 @@ static const char *key_of(struct symbolizer *sym, const struct flat *fl, enum gr
 		break;
 	}
 	struct strbuf b = {0};
-	for (unsigned i = fl->site; i < fl->n; i++) {
+	for (unsigned i = frame; i < fl->n; i++) {
 		const struct sym_frame *x = fl->f[i];
-		sb_printf(&b, "%s%s", i > fl->site ? " < " : "", x->function);
+		sb_printf(&b, "%s%s", i > frame ? " < " : "", x->function);
 		if (x->file)
 			sb_printf(&b, " (%s:%u)", x->file, x->line);
 	}
@@ -156,7 +178,8 @@ static const char *key_of(struct symbolizer *sym, const struct flat *fl, enum gr
 	return k;
 }
 
-static struct group *group_for(struct grouping *g, const char *key, const struct flat *fl, enum group_by by)
+static struct group *group_for(struct grouping *g, const char *key, const struct flat *fl, enum group_by by,
+			       unsigned frame)
 {
 	uint64_t *slot = u64map_get(&g->index, (uint64_t)(uintptr_t)key);
 	if (slot)
@@ -167,19 +190,61 @@ static struct group *group_for(struct grouping *g, const char *key, const struct
 	gr->key = key;
 	gr->min_size = UINT64_MAX;
 	if (fl->n) {
-		const struct sym_frame *f = fl->f[fl->site];
+		const struct sym_frame *f = fl->f[frame];
 		gr->function = f->function;
 		gr->file = f->file;
 		gr->line = f->line;
 		gr->module = f->module;
 	}
 	if (by == BY_TRACEBACK && fl->n) {
-		gr->nframes = fl->n - fl->site;
+		gr->nframes = fl->n - frame;
 		gr->frames = xmalloc(gr->nframes * sizeof *gr->frames);
-		memcpy(gr->frames, fl->f + fl->site, gr->nframes * sizeof *gr->frames);
+		memcpy(gr->frames, fl->f + frame, gr->nframes * sizeof *gr->frames);
 	}
 	u64map_put(&g->index, (uint64_t)(uintptr_t)key, g->n);
 	return &g->groups[g->n++];
+}
+
+/* Samples: self goes to the key of the innermost frame, total to every
+ * distinct key on the stack (once, also under recursion). */
+static void add_samples(struct grouping *g, struct symbolizer *sym, const struct loaded *t, size_t s,
+			const struct group_opts *o, struct flat *fl)
+{
+	const struct tm_segment *seg = &t->m.segs[s];
+	const char **seen = NULL;
+	size_t nseen = 0, seen_cap = 0;
+	for (int k = 0; k < PROF_KINDS; k++) {
+		const struct prof_kind *pk = &seg->prof.k[k];
+		for (size_t id = 0; id < pk->nstacks && id < seg->nstacks; id++) {
+			const struct prof_stack *ps = &pk->stacks[id];
+			if (!ps->samples)
+				continue;
+			flat_stack(fl, t->spaces[s], &seg->stacks[id], 1);
+			if (!flat_passes(fl, o)) {
+				g->filtered_samples[k] += ps->samples;
+				continue;
+			}
+			nseen = 0;
+			unsigned last = o->by == BY_TRACEBACK || !fl->n ? 0 : fl->n - 1;
+			for (unsigned f = 0; f <= last; f++) {
+				const char *key = flat_key(sym, fl, o->by, f);
+				int dup = 0;
+				for (size_t j = 0; j < nseen && !dup; j++)
+					dup = seen[j] == key;
+				if (dup)
+					continue;
+				VEC_PUSH(seen, nseen, seen_cap, key);
+				struct group *gr = group_for(g, key, fl, o->by, f);
+				gr->total[k] += ps->samples;
+				gr->total_ns[k] += ps->weight_ns;
+				if (f == 0) {
+					gr->self[k] += ps->samples;
+					gr->self_ns[k] += ps->weight_ns;
+				}
+			}
+		}
+	}
+	free(seen);
 }
 
 void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loaded *t, const struct group_opts *o)
@@ -200,12 +265,12 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 			const struct heap_site *site = &h->sites[id];
 			if (!site->allocations)
 				continue;
-			stack_flatten(&fl, t->spaces[s], &seg->stacks[id], whole);
-			if (!passes(&fl, o)) {
+			flat_stack(&fl, t->spaces[s], &seg->stacks[id], whole);
+			if (!flat_passes(&fl, o)) {
 				g->filtered_out += site->allocations;
 				continue;
 			}
-			struct group *gr = group_for(g, key_of(sym, &fl, o->by), &fl, o->by);
+			struct group *gr = group_for(g, flat_key(sym, &fl, o->by, fl.site), &fl, o->by, fl.site);
 			gr->allocations += site->allocations;
 			gr->allocated_bytes += site->allocated_bytes;
 			gr->frees += site->frees;
@@ -224,7 +289,16 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 			}
 		}
 	}
-	free(fl.f);
+	for (size_t s = 0; s < t->m.nsegs; s++)
+		add_samples(g, sym, t, s, o, &fl);
+	flat_free(&fl);
+}
+
+void flat_free(struct flat *fl)
+{
+	free(fl->f);
+	fl->f = NULL;
+	fl->n = fl->cap = 0;
 }
 
 int group_sort_parse(const char *s, enum group_sort *out)

@@ -33,6 +33,9 @@ struct group {
 	uint64_t leaked_bytes, leaked_count;
 	uint64_t peak_bytes, peak_count; /* live at the peak of its process */
 	uint64_t min_size, max_size;
+	/* samples ([PROF_CPU], [PROF_WALL]): self = the group is the innermost
+	 * frame; total = the group is anywhere on the stack (counted once) */
+	uint64_t self[2], total[2], self_ns[2], total_ns[2];
 	/* where: the site frame of the first stack seen */
 	const char *function, *file, *module;
 	unsigned line;
@@ -46,7 +49,21 @@ struct grouping {
 	size_t n, cap;
 	struct u64map index; /* interned key pointer -> group index */
 	uint64_t filtered_out; /* allocations whose site did not pass the filters */
+	uint64_t filtered_samples[2];
 };
+
+/* The symbolized frames of a stack, inline frames expanded, innermost first. */
+struct flat {
+	const struct sym_frame **f;
+	unsigned n, cap;
+	unsigned site; /* index of the site frame */
+};
+/* Symbolize a stack: up to the site frame, or all of it when `whole`. */
+void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole);
+int flat_passes(const struct flat *fl, const struct group_opts *o);
+/* The key of frame `frame` (normally fl->site) for a grouping. */
+const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_by by, unsigned frame);
+void flat_free(struct flat *fl);
 
 /* A trace loaded for reporting: its model and one symbol space per segment. */
 struct loaded {
@@ -54,16 +71,10 @@ struct loaded {
 	struct sym_space **spaces;
 };
 
-/* The symbolized frames of a stack, inline frames expanded, innermost first,
- * and which of them is the site frame. Pictures and exports share it. */
-struct flat {
-	const struct sym_frame **f; /* pointers into the symbolizer's cache */
-	unsigned n, cap;
-	unsigned site; /* index of the site frame */
-};
-/* Fill fl (reused across calls; free fl->f when done). whole: every frame;
- * otherwise stop once the site frame is known. */
-void stack_flatten(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole);
+/* Load a trace and give each of its process images a symbol space.
+ * @return 0, or -1 with err set. */
+int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err);
+void loaded_free(struct loaded *t);
 
 const char *group_by_name(enum group_by by);
 int group_by_parse(const char *s, enum group_by *by);

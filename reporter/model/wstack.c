@@ -136,7 +136,7 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 			site_weight(what, seg, s == peak_seg, &h->sites[id], &w, &c);
 			if (!w)
 				continue;
-			stack_flatten(&fl, t->spaces[s], &seg->stacks[id], 1);
+			flat_stack(&fl, t->spaces[s], &seg->stacks[id], 1);
 			unsigned n = fl.n ? fl.n - fl.site : 0;
 			if (n + 2 > rev_cap) {
 				rev_cap = n + 2;

@@ -225,6 +225,90 @@ int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **w
 	return 0;
 }
 
+int rd_decode_snapshot(const uint8_t *p, size_t n, struct rd_snapshot *snap, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t kind, len;
+	const uint8_t *label;
+	GET(&c, &snap->seq, "snapshot seq");
+	GET(&c, &kind, "snapshot kind");
+	GET(&c, &len, "snapshot label length");
+	if (get_bytes(&c, len, LDP_MAX_LABEL_LEN, &label, "snapshot label too long or past the record end"))
+		return -1;
+	snap->kind = kind <= 100 ? (unsigned)kind : 0;
+	memcpy(snap->label, label, len);
+	snap->label[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if (!snap->label[i] || snap->label[i] == '\n')
+			snap->label[i] = ' ';
+	return 0;
+}
+
+int rd_decode_sample(const uint8_t *p, size_t n, struct rd_sample *x, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t kind, tid, stack, state, sc;
+	GET(&c, &kind, "sample kind");
+	GET(&c, &tid, "sample thread");
+	GET(&c, &x->time_us, "sample time");
+	GET(&c, &x->weight_ns, "sample weight");
+	GET(&c, &stack, "sample stack");
+	GET(&c, &state, "sample state");
+	GET(&c, &sc, "sample system call");
+	if (tid > UINT32_MAX || stack > UINT32_MAX) {
+		*why = "sample thread or stack id out of range";
+		return -1;
+	}
+	x->kind = kind < 100 ? (unsigned)kind : 0;
+	x->tid = (uint32_t)tid;
+	x->stack = (uint32_t)stack;
+	x->state = state < 100 ? (unsigned)state : 0;
+	x->syscall = sc && sc < 100000 ? (long)sc - 1 : -1;
+	return 0;
+}
+
+int rd_decode_sampling(const uint8_t *p, size_t n, struct rd_sampling *x, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t v[5];
+	for (int i = 0; i < 5; i++)
+		GET(&c, &v[i], "sampling settings");
+	x->cpu_hz = v[0] <= 100000 ? (unsigned)v[0] : 0;
+	x->wall_hz = v[1] <= 100000 ? (unsigned)v[1] : 0;
+	x->clock = (unsigned)(v[2] & 0xff);
+	x->signal = (unsigned)(v[3] & 0xff);
+	x->status = (unsigned)(v[4] & 0xff);
+	return 0;
+}
+
+int rd_decode_lost(const uint8_t *p, size_t n, unsigned *kind, uint64_t *count, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t k;
+	GET(&c, &k, "lost kind");
+	GET(&c, count, "lost count");
+	*kind = k < 100 ? (unsigned)k : 0;
+	return 0;
+}
+
+int rd_decode_thread(const uint8_t *p, size_t n, uint32_t *tid, char *name, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t t, len;
+	const uint8_t *b;
+	GET(&c, &t, "thread id");
+	GET(&c, &len, "thread name length");
+	if (t > UINT32_MAX || get_bytes(&c, len, 64, &b, "thread name too long or past the record end")) {
+		*why = "bad thread record";
+		return -1;
+	}
+	*tid = (uint32_t)t;
+	for (uint64_t i = 0; i < len; i++)
+		name[i] = b[i] >= 0x20 && b[i] != 0x7f ? (char)b[i] : '?';
+	name[len] = '\0';
+	return 0;
+}
+
 long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
 		     const char **why)
 {

@@ -45,6 +45,12 @@ int rd_decode_stack(const uint8_t *p, size_t n, struct rd_stack *s, uint64_t *ip
 int rd_decode_round(const uint8_t *p, size_t n, uint64_t *round, uint64_t *time_us, uint64_t *floor,
 		    const char **why);
 int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **why);
+int rd_decode_snapshot(const uint8_t *p, size_t n, struct rd_snapshot *s, const char **why);
+int rd_decode_sample(const uint8_t *p, size_t n, struct rd_sample *s, const char **why);
+int rd_decode_sampling(const uint8_t *p, size_t n, struct rd_sampling *s, const char **why);
+int rd_decode_lost(const uint8_t *p, size_t n, unsigned *kind, uint64_t *count, const char **why);
+/* name must hold 65 bytes. */
+int rd_decode_thread(const uint8_t *p, size_t n, uint32_t *tid, char *name, const char **why);
 
 /* Per-ring delta state of the event decoder. */
 struct rd_ring_dec {

@@ -55,6 +55,9 @@ struct reader {
 	/* merge heap of ring indices */
 	uint32_t *heap;
 	size_t heap_len, heap_cap;
+	/* snapshot markers not yet delivered, in seq order */
+	struct rd_snapshot *snaps;
+	size_t snap_head, nsnaps, snaps_cap;
 };
 
 static int fail(struct reader *r, struct rd_error *err, const char *what)
@@ -100,7 +103,20 @@ static void compact(struct ring_q *q)
 	}
 }
 
-/* Deliver every queued event with seq < limit, in seq order across rings. */
+/* Deliver snapshot markers that come before `seq` (and before limit). */
+static void snapshots_before(struct reader *r, uint64_t seq, uint64_t limit)
+{
+	while (r->snap_head < r->nsnaps && r->snaps[r->snap_head].seq <= seq && r->snaps[r->snap_head].seq < limit) {
+		if (r->v->snapshot)
+			r->v->snapshot(r->v->ctx, &r->snaps[r->snap_head]);
+		r->snap_head++;
+	}
+	if (r->snap_head == r->nsnaps)
+		r->snap_head = r->nsnaps = 0;
+}
+
+/* Deliver every queued event with seq < limit, in seq order across rings,
+ * and the snapshot markers among them. */
 static void release(struct reader *r, uint64_t limit)
 {
 	r->heap_len = 0;
@@ -114,6 +130,8 @@ static void release(struct reader *r, uint64_t limit)
 		struct ring_q *q = r->rings[r->heap[0]];
 		while (q->head < q->len && q->ev[q->head].seq < limit) {
 			struct rd_event *e = &q->ev[q->head++];
+			if (r->nsnaps)
+				snapshots_before(r, e->seq, limit);
 			if (e->seq > r->delivered_upto)
 				r->delivered_upto = e->seq;
 			r->v->event(r->v->ctx, e);
@@ -128,6 +146,8 @@ static void release(struct reader *r, uint64_t limit)
 		struct rd_event *e = &q->ev[q->head];
 		if (e->seq >= limit)
 			break;
+		if (r->nsnaps)
+			snapshots_before(r, e->seq, limit);
 		if (e->seq > r->delivered_upto)
 			r->delivered_upto = e->seq;
 		r->v->event(r->v->ctx, e);
@@ -136,6 +156,8 @@ static void release(struct reader *r, uint64_t limit)
 			r->heap[0] = r->heap[--r->heap_len];
 		sift_down(r, 0);
 	}
+	if (r->nsnaps)
+		snapshots_before(r, UINT64_MAX, limit);
 	for (uint32_t i = 0; i < r->nrings; i++)
 		if (r->rings[i])
 			compact(r->rings[i]);
@@ -283,6 +305,56 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 			r->prev_floor = floor;
 		return 0;
 	}
+	case LDP_REC_SNAPSHOT: {
+		struct rd_snapshot snap;
+		if (rd_decode_snapshot(p, n, &snap, &why))
+			return fail(r, err, why);
+		/* Keep them sorted: markers from different triggers may be written out of order. */
+		VEC_PUSH(r->snaps, r->nsnaps, r->snaps_cap, snap);
+		for (size_t i = r->nsnaps - 1; i > r->snap_head && r->snaps[i - 1].seq > r->snaps[i].seq; i--) {
+			struct rd_snapshot t = r->snaps[i];
+			r->snaps[i] = r->snaps[i - 1];
+			r->snaps[i - 1] = t;
+		}
+		return 0;
+	}
+	case LDP_REC_SAMPLE: {
+		struct rd_sample x;
+		if (rd_decode_sample(p, n, &x, &why))
+			return fail(r, err, why);
+		if (x.stack >= r->next_stack)
+			return fail(r, err, "sample refers to a stack id that was never defined");
+		r->st->samples++;
+		if (r->v->sample)
+			r->v->sample(r->v->ctx, &x);
+		return 0;
+	}
+	case LDP_REC_SAMPLING: {
+		struct rd_sampling x;
+		if (rd_decode_sampling(p, n, &x, &why))
+			return fail(r, err, why);
+		if (r->v->sampling)
+			r->v->sampling(r->v->ctx, &x);
+		return 0;
+	}
+	case LDP_REC_LOST: {
+		unsigned kind;
+		uint64_t count;
+		if (rd_decode_lost(p, n, &kind, &count, &why))
+			return fail(r, err, why);
+		if (r->v->lost)
+			r->v->lost(r->v->ctx, kind, count);
+		return 0;
+	}
+	case LDP_REC_THREAD: {
+		uint32_t tid;
+		char name[65];
+		if (rd_decode_thread(p, n, &tid, name, &why))
+			return fail(r, err, why);
+		if (r->v->thread)
+			r->v->thread(r->v->ctx, tid, name);
+		return 0;
+	}
 	case LDP_REC_END: {
 		struct rd_end end;
 		if (rd_decode_end(p, n, &end, &why))
@@ -366,6 +438,7 @@ static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats 
 	free(r.rings);
 	free(r.rec);
 	free(r.heap);
+	free(r.snaps);
 	free(r.ips);
 	return rc;
 }

@@ -70,6 +70,26 @@ struct rd_event {
 	uint8_t op;      /* LDP_EV_* as written */
 };
 
+struct rd_snapshot {
+	uint64_t seq;    /* events with a smaller seq are before it */
+	unsigned kind;   /* enum ldp_snapshot_kind */
+	char label[LDP_MAX_LABEL_LEN + 1];
+};
+
+struct rd_sample {
+	unsigned kind;      /* enum ldp_sample_kind */
+	uint32_t tid;
+	uint64_t time_us;   /* since segment start */
+	uint64_t weight_ns; /* CPU: thread CPU time since its previous sample; wall: time since the previous look */
+	uint32_t stack;     /* 0: unknown (a running thread without a recent CPU sample) */
+	unsigned state;     /* enum ldp_sample_state */
+	long syscall;       /* wall, blocked: the system call number; -1 otherwise */
+};
+
+struct rd_sampling {
+	unsigned cpu_hz, wall_hz, clock, signal, status;
+};
+
 struct rd_end {
 	int reason; /* enum ldp_end_reason, 0 if the segment had no END (killed, truncated) */
 	uint64_t time_us;
@@ -82,6 +102,13 @@ struct rd_visitor {
 	void (*stack)(void *ctx, const struct rd_stack *s);
 	/* Heap events in sequence order (per address exact; across threads by time). */
 	void (*event)(void *ctx, const struct rd_event *e);
+	/* A snapshot marker, in sequence order among the events. */
+	void (*snapshot)(void *ctx, const struct rd_snapshot *s);
+	/* Sampling: how it was set up, each sample, samples lost, thread names. */
+	void (*sampling)(void *ctx, const struct rd_sampling *s);
+	void (*sample)(void *ctx, const struct rd_sample *s);
+	void (*lost)(void *ctx, unsigned kind, uint64_t count);
+	void (*thread)(void *ctx, uint32_t tid, const char *name);
 	void (*segment_end)(void *ctx, const struct rd_end *end);
 	/* Optional: every record as read, before interpretation (ldprof dump). */
 	void (*raw_record)(void *ctx, unsigned type, const uint8_t *payload, size_t len, uint64_t frame_off,
@@ -90,7 +117,7 @@ struct rd_visitor {
 
 struct rd_stats {
 	uint64_t bytes_read;
-	uint64_t frames, records, events;
+	uint64_t frames, records, events, samples;
 	uint64_t late_events; /* arrived after their place in the merge had passed */
 	int truncated;         /* the file ended inside a frame or header */
 	uint64_t truncated_at; /* offset of the incomplete frame */

@@ -87,7 +87,7 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 		const struct heap_site *s = &h->sites[id];
 		if (!s->allocations)
 			continue;
-		stack_flatten(fl, t->spaces[si], &seg->stacks[id], 1);
+		flat_stack(fl, t->spaces[si], &seg->stacks[id], 1);
 		sb_printf(b, "%s{\"id\":%zu,\"truncated\":%s,\"site\":%u,\"frames\":[", first ? "" : ",", id,
 			  seg->stacks[id].flags & LDP_STACK_TRUNCATED ? "true" : "false", fl->site);
 		first = 0;

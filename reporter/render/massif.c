@@ -63,7 +63,7 @@ static void build(struct mtree *t, const struct loaded *l, size_t s, int at_peak
 		uint64_t w = at_peak ? h->sites[id].peak_bytes : h->sites[id].live_bytes;
 		if (!w)
 			continue;
-		stack_flatten(fl, l->spaces[s], &seg->stacks[id], 1);
+		flat_stack(fl, l->spaces[s], &seg->stacks[id], 1);
 		uint32_t cur = 0;
 		t->n[0].bytes += w;
 		for (unsigned j = fl->site; j < fl->n; j++) {

@@ -3,6 +3,7 @@
  */
 #include "report.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,9 @@ void report_sum(struct report *r)
 {
 	memset(&r->total, 0, sizeof r->total);
 	memset(r->size_hist, 0, sizeof r->size_hist);
+	memset(r->samples, 0, sizeof r->samples);
+	memset(r->weight_ns, 0, sizeof r->weight_ns);
+	memset(r->lost, 0, sizeof r->lost);
 	r->peak_time_ns = 0;
 	r->peak_trace = NULL;
 	for (size_t t = 0; t < r->ntraces; t++) {
@@ -27,6 +31,16 @@ void report_sum(struct report *r)
 			r->total.unknown_frees += s->unknown_frees;
 			for (int k = 0; k < 65; k++)
 				r->size_hist[k] += m->segs[i].heap.size_hist[k];
+			const struct profile *p = &m->segs[i].prof;
+			for (int k = 0; k < 2; k++) {
+				r->samples[k] += p->k[k].samples;
+				r->weight_ns[k] += p->k[k].weight_ns;
+				r->lost[k] += p->k[k].lost;
+			}
+			if (p->has_setup) {
+				r->hz[PROF_CPU] = p->setup.cpu_hz;
+				r->hz[PROF_WALL] = p->setup.wall_hz;
+			}
 			if (s->peak_bytes > r->total.peak_bytes) {
 				r->total.peak_bytes = s->peak_bytes;
 				r->total.peak_count = s->peak_count;
@@ -39,6 +53,8 @@ void report_sum(struct report *r)
 }
 
 /* ---- text ---- */
+
+static void flat_profile(struct strbuf *b, const struct report *r, int k);
 
 static const char *base_name(const char *path)
 {
@@ -132,10 +148,22 @@ static void histogram(struct strbuf *b, const struct report *r)
 		return;
 	sb_printf(b, "\nallocation sizes\n");
 	for (int k = lo; k <= hi; k++) {
-		char x[32], y[32];
-		uint64_t upper = k == 0 ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1;
+		char x[48], y[32];
+		/* Bucket k holds sizes of bit length k: [2^(k-1), 2^k - 1]. */
+		if (k == 0)
+			snprintf(x, sizeof x, "0");
+		else if (k == 1)
+			snprintf(x, sizeof x, "1");
+		else if (k <= 10)
+			snprintf(x, sizeof x, "%llu-%llu", 1ull << (k - 1), (1ull << k) - 1);
+		else if (k <= 20)
+			snprintf(x, sizeof x, "%lluK-%lluK", 1ull << (k - 11), 1ull << (k - 10));
+		else if (k <= 30)
+			snprintf(x, sizeof x, "%lluM-%lluM", 1ull << (k - 21), 1ull << (k - 20));
+		else
+			snprintf(x, sizeof x, "%lluG-%lluG", 1ull << (k - 31), 1ull << (k - 30));
 		int bar = (int)(40 * r->size_hist[k] / max);
-		sb_printf(b, "  %10s  %12s  ", k == 0 ? "0 B" : fmt_bytes(x, upper), fmt_count(y, r->size_hist[k]));
+		sb_printf(b, "  %13s B  %12s  ", x, fmt_count(y, r->size_hist[k]));
 		for (int i = 0; i < bar; i++)
 			sb_putc(b, '#');
 		sb_putc(b, '\n');
@@ -169,10 +197,12 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	sb_printf(b, "  allocations  %14s   %s requested\n", fmt_count(x, t->allocations),
 		  fmt_bytes(y, t->allocated_bytes));
 	sb_printf(b, "  frees        %14s\n", fmt_count(x, t->frees));
-	sb_printf(b, "  peak         %14s   in %s blocks, at %.3f s%s%s\n", fmt_bytes(x, t->peak_bytes),
-		  fmt_count(y, t->peak_count), (double)r->peak_time_ns / 1e9, r->ntraces > 1 ? " in " : "",
+	sb_printf(b, "  peak         %14s   in %s block%s, at %.3f s%s%s\n", fmt_bytes(x, t->peak_bytes),
+		  fmt_count(y, t->peak_count), t->peak_count == 1 ? "" : "s", (double)r->peak_time_ns / 1e9,
+		  r->ntraces > 1 ? " in " : "",
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
-	sb_printf(b, "  leaked       %14s   in %s blocks\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count));
+	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
+		  t->leaked_count == 1 ? "" : "s");
 	sb_printf(b, "  temporary    %14s   (%.1f%% of allocations)\n", fmt_count(x, t->temporary),
 		  t->allocations ? 100.0 * (double)t->temporary / (double)t->allocations : 0.0);
 	if (t->unknown_frees)
@@ -180,13 +210,72 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	if (r->groups.filtered_out)
 		sb_printf(b, "  (filters left out %s allocations)\n", fmt_count(x, r->groups.filtered_out));
 
-	table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
+	if (r->total.allocations) {
+		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
 	table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, m_leak_n, "blocks");
 	table(b, r, "temporary allocations (freed before the next allocation)", SORT_TEMPORARY, m_temp, 0,
 	      m_allocs, "of");
 	table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, m_allocs, "calls");
 	table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, m_bytes, "bytes");
-	histogram(b, r);
+		histogram(b, r);
+	}
+	for (int k = 0; k < 2; k++)
+		flat_profile(b, r, k);
+}
+
+/* ---- flat profiles (pstats-like) ---- */
+
+static int prof_kind;
+static int prof_by_total;
+
+/* Shares are shares of samples, not of the time each one stands for: a CPU
+ * timer that fires late (threads running in slices shorter than a tick) fires
+ * at the next tick, a point of the thread's running time as random as any,
+ * while the time since its previous sample piles up on wherever it lands. */
+static int cmp_prof(const void *pa, const void *pb)
+{
+	const struct group *a = *(const struct group *const *)pa, *b = *(const struct group *const *)pb;
+	uint64_t va = prof_by_total ? a->total[prof_kind] : a->self[prof_kind];
+	uint64_t vb = prof_by_total ? b->total[prof_kind] : b->self[prof_kind];
+	if (va != vb)
+		return va < vb ? 1 : -1;
+	uint64_t ta = a->total[prof_kind], tb = b->total[prof_kind];
+	if (ta != tb)
+		return ta < tb ? 1 : -1;
+	return strcmp(a->key, b->key);
+}
+
+static void flat_profile(struct strbuf *b, const struct report *r, int k)
+{
+	if (!r->samples[k])
+		return;
+	char x[32];
+	uint64_t interval = r->weight_ns[k] / r->samples[k];
+	sb_printf(b, "\n%s: %s samples, one per %.2f ms of %s (%u Hz asked), %s lost, %.3f s in all\n",
+		  k == PROF_CPU ? "cpu" : "wall", fmt_count(x, r->samples[k]), (double)interval / 1e6,
+		  k == PROF_CPU ? "thread CPU time" : "wall-clock time per thread", r->hz[k],
+		  r->lost[k] ? fmt_count(x, r->lost[k]) : "none", (double)r->weight_ns[k] / 1e9);
+	const struct group **v = xmalloc((r->groups.n ? r->groups.n : 1) * sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < r->groups.n; i++)
+		if (r->groups.groups[i].total[k])
+			v[n++] = &r->groups.groups[i];
+	prof_kind = k;
+	prof_by_total = r->profile_sort_total;
+	qsort(v, n, sizeof *v, cmp_prof);
+	sb_printf(b, "  %9s %7s %7s  %s\n", "samples", "self%", "total%", group_by_name(r->gopts.by));
+	size_t shown = 0;
+	for (size_t i = 0; i < n && shown < r->top; i++) {
+		if (!r->profile_sort_total && !v[i]->self[k])
+			break;
+		sb_printf(b, "  %9s %6.1f%% %6.1f%%  ", fmt_count(x, v[i]->self[k]),
+			  100.0 * (double)v[i]->self[k] / (double)r->samples[k],
+			  100.0 * (double)v[i]->total[k] / (double)r->samples[k]);
+		group_label(b, v[i], r->gopts.by);
+		sb_putc(b, '\n');
+		shown++;
+	}
+	free(v);
 }
 
 /* ---- JSON ---- */
@@ -231,6 +320,13 @@ static void json_group(struct strbuf *b, const struct group *g)
 		  (unsigned long long)g->leaked_bytes, (unsigned long long)g->peak_bytes,
 		  (unsigned long long)g->peak_count, (unsigned long long)g->temporary,
 		  (unsigned long long)(g->allocations ? g->min_size : 0), (unsigned long long)g->max_size);
+	sb_printf(b,
+		  ",\"cpu_self_samples\":%llu,\"cpu_total_samples\":%llu,\"wall_self_samples\":%llu,"
+		  "\"wall_total_samples\":%llu,\"cpu_self_ns\":%llu,\"cpu_total_ns\":%llu,\"wall_self_ns\":%llu,"
+		  "\"wall_total_ns\":%llu",
+		  (unsigned long long)g->self[0], (unsigned long long)g->total[0], (unsigned long long)g->self[1],
+		  (unsigned long long)g->total[1], (unsigned long long)g->self_ns[0], (unsigned long long)g->total_ns[0],
+		  (unsigned long long)g->self_ns[1], (unsigned long long)g->total_ns[1]);
 	if (g->frames) {
 		sb_printf(b, ",\"frames\":[");
 		for (unsigned i = 0; i < g->nframes; i++) {
@@ -281,6 +377,11 @@ void render_report_json(struct strbuf *b, const struct report *r)
 	}
 	sb_printf(b, "],\"heap\":");
 	json_totals(b, &r->total, r->peak_time_ns);
+	for (int k = 0; k < 2; k++)
+		sb_printf(b, ",\"%s\":{\"samples\":%llu,\"interval_ns\":%llu,\"lost\":%llu,\"hz\":%u,\"total_ns\":%llu}",
+			  k == PROF_CPU ? "cpu" : "wall", (unsigned long long)r->samples[k],
+			  (unsigned long long)(r->samples[k] ? r->weight_ns[k] / r->samples[k] : 0),
+			  (unsigned long long)r->lost[k], r->hz[k], (unsigned long long)r->weight_ns[k]);
 	sb_printf(b, ",\"by\":\"%s\",\"groups\":[", group_by_name(r->gopts.by));
 	const struct group **v = grouping_sorted(&r->groups, r->sort);
 	size_t n = r->top_given && r->top < r->groups.n ? r->top : r->groups.n;

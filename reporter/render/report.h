@@ -20,6 +20,10 @@ struct report {
 	unsigned top;              /* rows per table */
 	int top_given;             /* --top was given: JSON groups are limited too */
 	enum group_sort sort;
+	int profile_sort_total;    /* flat profiles sorted by total instead of self */
+	/* sampling over every segment */
+	uint64_t samples[2], weight_ns[2], lost[2];
+	unsigned hz[2];
 };
 
 /* Fill the totals and histogram from the loaded traces. */
