@@ -20,14 +20,16 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ldprof export --format F [OPTIONS] TRACE\n"
 		   "\n"
 		   "  --format F        pprof       gzipped profile.proto (go tool pprof, Pyroscope): every heap\n"
-		   "                                figure as a sample type (alloc/inuse/leaked objects and space)\n"
+		   "                                figure as a sample type (alloc/inuse/leaked objects and space);\n"
+		   "                                with --what cpu or wall, that profile (samples, nanoseconds)\n"
 		   "                    collapsed   'frame;frame;frame weight' lines (flamegraph.pl, inferno)\n"
 		   "                    speedscope  speedscope's JSON (one profile per --what)\n"
 		   "                    json        the whole model for scripts (docs/EXPORT.md)\n"
 		   "                    massif      valgrind massif's format (ms_print, massif-visualizer)\n"
 		   "                    dhat        valgrind DHAT's JSON (dh_view.html)\n"
 		   "  --what W          collapsed, speedscope: alloc (default for collapsed), inuse, leaked,\n"
-		   "                    temporary, cpu, wall; speedscope without --what: every heap one\n"
+		   "                    temporary, cpu, wall; speedscope without --what: every one the trace has\n"
+		   "                    pprof: cpu or wall for the sample profiles (default: the heap)\n"
 		   "  -o, --output F    write to F instead of standard output\n"
 		   "  --sysroot DIR     find the traced binaries under DIR\n"
 		   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
@@ -95,13 +97,13 @@ int cmd_export(int argc, char **argv)
 			die(EXIT_BAD_TRACE, "%s: %s", t.m.path, why);
 		nsets = 1;
 	} else if (fmt == F_SPEEDSCOPE) {
-		for (int w = WS_ALLOC; w <= WS_TEMPORARY; w++)
+		for (int w = WS_ALLOC; w < WS_NWHAT; w++)
 			if (ws_build(&sets[nsets], (enum ws_what)w, lc.sym, &t, &why) == 0)
 				nsets++;
 	}
 	switch (fmt) {
 	case F_PPROF:
-		if (render_pprof(&b, lc.sym, &t, &why))
+		if (render_pprof(&b, lc.sym, &t, what == WS_CPU ? PROF_CPU : what == WS_WALL ? PROF_WALL : -1, &why))
 			die(EXIT_BAD_TRACE, "%s", why);
 		break;
 	case F_COLLAPSED: render_collapsed(&b, &sets[0]); break;

@@ -32,6 +32,23 @@ static struct prof_thread *thread_of(struct profile *p, uint32_t tid)
 	return t;
 }
 
+static void rate_note(struct prof_kind *pk, uint64_t us)
+{
+	if (!pk->rate_bucket_us)
+		pk->rate_bucket_us = 1000;
+	while (us / pk->rate_bucket_us >= PROF_RATE_MAX) {
+		for (size_t i = 0; i < PROF_RATE_MAX / 2; i++)
+			pk->rate[i] = pk->rate[2 * i] + pk->rate[2 * i + 1];
+		memset(pk->rate + PROF_RATE_MAX / 2, 0, PROF_RATE_MAX / 2 * sizeof *pk->rate);
+		pk->rate_n = (pk->rate_n + 1) / 2;
+		pk->rate_bucket_us *= 2;
+	}
+	size_t i = (size_t)(us / pk->rate_bucket_us);
+	pk->rate[i]++;
+	if (i + 1 > pk->rate_n)
+		pk->rate_n = (uint32_t)(i + 1);
+}
+
 void profile_sample(struct profile *p, const struct rd_sample *s)
 {
 	int k = s->kind == LDP_SAMPLE_WALL ? PROF_WALL : s->kind == LDP_SAMPLE_CPU ? PROF_CPU : -1;
@@ -48,6 +65,7 @@ void profile_sample(struct profile *p, const struct rd_sample *s)
 	st->weight_ns += s->weight_ns;
 	pk->samples++;
 	pk->weight_ns += s->weight_ns;
+	rate_note(pk, s->time_us);
 	struct prof_thread *t = thread_of(p, s->tid);
 	t->samples[k]++;
 	if (k == PROF_WALL && s->state != LDP_STATE_RUNNING) {

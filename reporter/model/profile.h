@@ -26,10 +26,18 @@ struct prof_thread {
 	uint64_t blocked; /* wall samples in a wait */
 };
 
+/* Samples over time, for the timeline: counts per bucket of rate_bucket_us
+ * from the segment's start; when time runs past the last bucket, pairs
+ * merge and the bucket doubles (bounded, like the heap's series). */
+#define PROF_RATE_MAX 512
+
 struct prof_kind {
 	uint64_t samples, weight_ns, lost;
 	struct prof_stack *stacks; /* index: stack id */
 	size_t nstacks, stacks_cap;
+	uint64_t rate_bucket_us;
+	uint32_t rate_n;
+	uint32_t rate[PROF_RATE_MAX];
 };
 
 struct profile {

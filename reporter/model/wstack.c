@@ -101,15 +101,18 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 	     const char **why)
 {
 	ws_init(ws, what);
-	if (what == WS_CPU) {
-		*why = "this trace has no CPU samples (record with --cpu)";
-		return -1;
-	}
-	if (what == WS_WALL) {
-		*why = "this trace has no wall-clock samples (record with --wall)";
-		return -1;
-	}
 	const struct tmodel *m = &t->m;
+	int kind = what == WS_CPU ? PROF_CPU : what == WS_WALL ? PROF_WALL : -1;
+	if (kind >= 0) {
+		uint64_t samples = 0;
+		for (size_t s = 0; s < m->nsegs; s++)
+			samples += m->segs[s].prof.k[kind].samples;
+		if (!samples) {
+			*why = kind == PROF_CPU ? "this trace has no CPU samples (record with --cpu)"
+						: "this trace has no wall-clock samples (record with --wall HZ)";
+			return -1;
+		}
+	}
 	size_t peak_seg = ws_peak_segment(m);
 	int several = m->nsegs > 1;
 	if (several) {
@@ -131,12 +134,22 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 	for (size_t s = 0; s < m->nsegs; s++) {
 		const struct tm_segment *seg = &m->segs[s];
 		const struct heap_model *h = &seg->heap;
-		for (size_t id = 0; id < h->nsites && id < seg->nstacks; id++) {
+		const struct prof_kind *pk = kind >= 0 ? &seg->prof.k[kind] : NULL;
+		size_t nids = pk ? pk->nstacks : h->nsites;
+		for (size_t id = 0; id < nids && id < seg->nstacks; id++) {
 			uint64_t w, c;
-			site_weight(what, seg, s == peak_seg, &h->sites[id], &w, &c);
+			if (pk) {
+				/* samples: time each stands for, and the whole stack (no allocator to skip) */
+				w = pk->stacks[id].weight_ns;
+				c = pk->stacks[id].samples;
+			} else {
+				site_weight(what, seg, s == peak_seg, &h->sites[id], &w, &c);
+			}
 			if (!w)
 				continue;
 			flat_stack(&fl, t->spaces[s], &seg->stacks[id], 1);
+			if (pk)
+				fl.site = 0;
 			unsigned n = fl.n ? fl.n - fl.site : 0;
 			if (n + 2 > rev_cap) {
 				rev_cap = n + 2;

@@ -38,10 +38,11 @@ void render_massif(struct strbuf *b, struct symbolizer *sym, const struct loaded
  * totals, max live, live at the global peak and at the end, lifetimes. */
 void render_dhat(struct strbuf *b, struct symbolizer *sym, const struct loaded *t);
 
-/* pprof's profile.proto, gzipped: heap sample types alloc_objects,
+/* pprof's profile.proto, gzipped. kind -1: heap sample types alloc_objects,
  * alloc_space, inuse_objects, inuse_space (live at the peak), leaked_objects,
- * leaked_space; locations with inline lines, mappings with build-ids.
- * @return 0, or -1 with *why set (e.g. compression failed). */
-int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *t, const char **why);
+ * leaked_space; PROF_CPU: samples/count and cpu/nanoseconds; PROF_WALL:
+ * samples/count and wall/nanoseconds. Locations with inline lines, mappings
+ * with build-ids. @return 0, or -1 with *why set (compression failed). */
+int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *t, int kind, const char **why);
 
 #endif

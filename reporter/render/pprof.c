@@ -32,6 +32,8 @@ typedef Perftools__Profiles__Line Line;
 typedef Perftools__Profiles__Function Function;
 
 enum { NVALUES = 6 };
+static const char *const cpu_names[2][2] = {{"samples", "count"}, {"cpu", "nanoseconds"}};
+static const char *const wall_names[2][2] = {{"samples", "count"}, {"wall", "nanoseconds"}};
 static const char *const value_names[NVALUES][2] = {
 	{"alloc_objects", "count"}, {"alloc_space", "bytes"},   {"inuse_objects", "count"},
 	{"inuse_space", "bytes"},   {"leaked_objects", "count"}, {"leaked_space", "bytes"},
@@ -115,12 +117,19 @@ static const struct rd_module *module_of(const struct tm_segment *seg, uint64_t 
 	return NULL;
 }
 
+static uint64_t module_mapping(struct pb *p, struct seg_maps *sm, const struct tm_segment *seg, size_t mi);
+
 static uint64_t mapping_id(struct pb *p, struct seg_maps *sm, const struct tm_segment *seg, uint64_t ip)
 {
 	size_t mi;
-	const struct rd_module *m = module_of(seg, ip, &mi);
-	if (!m)
+	if (!module_of(seg, ip, &mi))
 		return 0;
+	return module_mapping(p, sm, seg, mi);
+}
+
+static uint64_t module_mapping(struct pb *p, struct seg_maps *sm, const struct tm_segment *seg, size_t mi)
+{
+	const struct rd_module *m = &seg->mods[mi];
 	if (sm->map_of_mod[mi])
 		return sm->map_of_mod[mi];
 	char bid[2 * LDP_MAX_BUILD_ID_LEN + 1];
@@ -165,25 +174,38 @@ static uint64_t location_id(struct pb *p, struct seg_maps *sm, const struct tm_s
 	return loc.id;
 }
 
-static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_peak_seg)
+/* kind: -1 for the heap (six values), PROF_CPU or PROF_WALL (two values). */
+static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_peak_seg, int kind)
 {
 	const struct tm_segment *seg = &t->m.segs[s];
 	const struct heap_model *h = &seg->heap;
+	const struct prof_kind *pk = kind >= 0 ? &seg->prof.k[kind] : NULL;
 	struct seg_maps sm = {.map_of_mod = xcalloc(seg->nmods ? seg->nmods : 1, sizeof(uint64_t))};
 	u64map_init(&sm.loc_of_ip, 1024);
+	if (seg->nmods && p->nmaps == 0)
+		module_mapping(p, &sm, seg, 0); /* pprof takes the first mapping for the program */
 	int leaks = seg->end.reason != LDP_END_EXEC;
-	for (size_t id = 0; id < h->nsites && id < seg->nstacks; id++) {
-		const struct heap_site *site = &h->sites[id];
-		int64_t v[NVALUES] = {
-			(int64_t)site->allocations,
-			(int64_t)site->allocated_bytes,
-			is_peak_seg ? (int64_t)site->peak_count : 0,
-			is_peak_seg ? (int64_t)site->peak_bytes : 0,
-			leaks ? (int64_t)site->live_count : 0,
-			leaks ? (int64_t)site->live_bytes : 0,
-		};
-		if (!v[0] && !v[2] && !v[4])
-			continue;
+	size_t nids = pk ? pk->nstacks : h->nsites;
+	for (size_t id = 0; id < nids && id < seg->nstacks; id++) {
+		int64_t v[NVALUES] = {0};
+		size_t nv = NVALUES;
+		if (pk) {
+			v[0] = (int64_t)pk->stacks[id].samples;
+			v[1] = (int64_t)pk->stacks[id].weight_ns;
+			nv = 2;
+			if (!v[0])
+				continue;
+		} else {
+			const struct heap_site *site = &h->sites[id];
+			v[0] = (int64_t)site->allocations;
+			v[1] = (int64_t)site->allocated_bytes;
+			v[2] = is_peak_seg ? (int64_t)site->peak_count : 0;
+			v[3] = is_peak_seg ? (int64_t)site->peak_bytes : 0;
+			v[4] = leaks ? (int64_t)site->live_count : 0;
+			v[5] = leaks ? (int64_t)site->live_bytes : 0;
+			if (!v[0] && !v[2] && !v[4])
+				continue;
+		}
 		const struct tm_stack *st = &seg->stacks[id];
 		uint64_t *locs = xmalloc((st->depth ? st->depth : 1) * sizeof *locs);
 		for (unsigned i = 0; i < st->depth; i++)
@@ -192,7 +214,7 @@ static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_p
 				     .label = PERFTOOLS__PROFILES__LABEL__INIT};
 		memcpy(ps.vals, v, sizeof v);
 		ps.smp.n_location_id = st->depth;
-		ps.smp.n_value = NVALUES;
+		ps.smp.n_value = nv;
 		ps.smp.n_label = 1;
 		ps.label.key = str_id(p, "pid");
 		ps.label.num = (int64_t)seg->info.pid;
@@ -227,26 +249,32 @@ static int gzip_into(struct strbuf *b, const uint8_t *data, size_t len)
 	return 0;
 }
 
-int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *t, const char **why)
+int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *t, int kind, const char **why)
 {
 	struct pb p = {.sym = sym};
 	u64map_init(&p.str_index, 1024);
 	u64map_init(&p.fn_index, 1024);
 	VEC_PUSH(p.strs, p.nstrs, p.strs_cap, (char *)""); /* string_table[0] = "" */
+	const char *const (*names)[2] = kind == PROF_CPU ? cpu_names : kind == PROF_WALL ? wall_names : value_names;
+	int ntypes = kind >= 0 ? 2 : NVALUES;
 	ValueType types[NVALUES], *type_ptrs[NVALUES];
-	for (int i = 0; i < NVALUES; i++) {
+	for (int i = 0; i < ntypes; i++) {
 		ValueType vt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-		vt.type = str_id(&p, value_names[i][0]);
-		vt.unit = str_id(&p, value_names[i][1]);
+		vt.type = str_id(&p, names[i][0]);
+		vt.unit = str_id(&p, names[i][1]);
 		types[i] = vt;
 		type_ptrs[i] = &types[i];
 	}
 	ValueType period = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-	period.type = str_id(&p, "space");
-	period.unit = str_id(&p, "bytes");
+	period.type = str_id(&p, kind >= 0 ? names[1][0] : "space");
+	period.unit = str_id(&p, kind >= 0 ? "nanoseconds" : "bytes");
+	int64_t period_v = 1;
 	size_t peak = ws_peak_segment(&t->m);
-	for (size_t s = 0; s < t->m.nsegs; s++)
-		add_samples(&p, t, s, s == peak);
+	for (size_t s = 0; s < t->m.nsegs; s++) {
+		add_samples(&p, t, s, s == peak, kind);
+		if (kind >= 0 && period_v == 1 && profile_interval_ns(&t->m.segs[s].prof, kind))
+			period_v = (int64_t)profile_interval_ns(&t->m.segs[s].prof, kind);
+	}
 
 	/* Pointer arrays, now that nothing moves any more. */
 	Sample **sp = xcalloc(p.nsamples + 1, sizeof *sp);
@@ -275,7 +303,7 @@ int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 		mpp[i] = &p.maps[i];
 
 	Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
-	prof.n_sample_type = NVALUES;
+	prof.n_sample_type = (size_t)ntypes;
 	prof.sample_type = type_ptrs;
 	prof.n_sample = p.nsamples;
 	prof.sample = sp;
@@ -286,15 +314,17 @@ int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 	prof.n_function = p.nfns;
 	prof.function = fnp;
 	prof.period_type = &period;
-	prof.period = 1;
-	prof.default_sample_type = str_id(&p, "inuse_space");
+	prof.period = period_v;
+	prof.default_sample_type = str_id(&p, kind >= 0 ? names[1][0] : "inuse_space");
 	if (t->m.nsegs) {
 		const struct tm_segment *last = &t->m.segs[t->m.nsegs - 1];
 		prof.time_nanos = (int64_t)t->m.segs[0].info.start_realtime_ns;
 		prof.duration_nanos = (int64_t)(last->info.start_monotonic_ns - t->m.segs[0].info.start_monotonic_ns +
 						last->heap.t.last_time_us * 1000);
 	}
-	int64_t comment = str_id(&p, "ldprof heap profile: inuse = live at the peak, leaked = live at exit");
+	int64_t comment = str_id(&p, kind == PROF_CPU    ? "ldprof CPU profile: time per sample measured, not assumed"
+				     : kind == PROF_WALL ? "ldprof wall-clock profile: every thread, waiting ones too"
+							 : "ldprof heap profile: inuse = live at the peak, leaked = live at exit");
 	prof.n_comment = 1;
 	prof.comment = &comment;
 	prof.n_string_table = p.nstrs; /* last: every str_id call above is done */

@@ -51,6 +51,49 @@ void timeline_build(struct timeline *tl, const struct loaded *t)
 			tl->peak_t = off + (double)seg->heap.t.peak_time_us / 1e6;
 		}
 	}
+	/* snapshots recorded by the program (start, peak and exit are drawn anyway) */
+	if (m->nsnaps)
+		tl->own_labels = xcalloc(m->nsnaps, sizeof *tl->own_labels);
+	for (size_t i = 0; i < m->nsnaps; i++) {
+		const struct tm_snapshot *sn = &m->snaps[i];
+		if (sn->occurrence > 1)
+			snprintf(tl->own_labels[i], sizeof *tl->own_labels, "%s#%u", sn->label, sn->occurrence);
+		else
+			snprintf(tl->own_labels[i], sizeof *tl->own_labels, "%s", sn->label);
+		VEC_PUSH(tl->markers, tl->nmarkers, mcap, ((struct tl_marker){(double)sn->time_ns / 1e9, tl->own_labels[i]}));
+	}
+	/* Samples per second, per kind, over every image (a 99 Hz sampler gives
+	 * 0 or 1 per millisecond bucket: they are summed into wider bins). */
+	static const char *const names[PROF_KINDS] = {"CPU samples/s", "wall-clock samples/s"};
+	double span = tl->end > 0 ? tl->end : 1e-3;
+	for (int k = 0; k < PROF_KINDS; k++) {
+		size_t n = 0, rcap = 0;
+		for (size_t s = 0; s < m->nsegs; s++) {
+			const struct prof_kind *pk = &m->segs[s].prof.k[k];
+			if (!pk->rate_n)
+				continue;
+			double off = (double)(m->segs[s].info.start_monotonic_ns - t0) / 1e9;
+			double w = (double)pk->rate_bucket_us / 1e6;
+			/* bins of about 10 samples each (at most 80): a rate from 1 sample is noise */
+			double bins = (double)pk->samples / 10 < 80 ? (double)pk->samples / 10 : 80;
+			uint32_t g = (uint32_t)ceil(span / (bins < 1 ? 1 : bins) / w);
+			if (g < 1)
+				g = 1;
+			for (uint32_t i = 0; i < pk->rate_n; i += g) {
+				uint64_t c = 0;
+				uint32_t j = i;
+				for (; j < i + g && j < pk->rate_n; j++)
+					c += pk->rate[j];
+				vec_reserve((void **)&tl->own_t[k], &rcap, n + 1, sizeof(double));
+				tl->own_v[k] = xrealloc(tl->own_v[k], rcap * sizeof(double));
+				tl->own_t[k][n] = off + ((double)i + (double)(j - i) / 2) * w;
+				tl->own_v[k][n++] = (double)c / ((double)(j - i) * w);
+			}
+		}
+		if (n)
+			tl->own_rates[tl->nrates++] = (struct tl_rate){names[k], tl->own_t[k], tl->own_v[k], n};
+	}
+	tl->rates = tl->own_rates;
 	if (tl->end <= 0)
 		tl->end = 1e-3;
 }
@@ -59,6 +102,11 @@ void timeline_free(struct timeline *tl)
 {
 	free(tl->pts);
 	free(tl->markers);
+	free(tl->own_labels);
+	for (int k = 0; k < 2; k++) {
+		free(tl->own_t[k]);
+		free(tl->own_v[k]);
+	}
 	memset(tl, 0, sizeof *tl);
 }
 
@@ -230,7 +278,7 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 	}
 	/* rates in the band below */
 	if (tl->nrates) {
-		double by = MT + ph + 30, bh = band - 30;
+		double by = MT + ph + 36, bh = band - 36;
 		double rmax = 0;
 		for (size_t r = 0; r < tl->nrates; r++)
 			for (size_t i = 0; i < tl->rates[r].n; i++)

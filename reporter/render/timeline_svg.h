@@ -42,6 +42,10 @@ struct timeline {
 	size_t nmarkers;
 	const struct tl_rate *rates;
 	size_t nrates;
+	/* owned when built by timeline_build: the rate series of the samples */
+	struct tl_rate own_rates[2];
+	double *own_t[2], *own_v[2];
+	char (*own_labels)[LDP_MAX_LABEL_LEN + 16]; /* snapshot labels, "label#N" */
 };
 
 struct timeline_opts {
@@ -49,8 +53,9 @@ struct timeline_opts {
 	int inline_svg;         /* no XML prolog (for HTML) */
 };
 
-/* The live-heap series of every process image of t on one time axis (an
- * exec is a marker). Free with timeline_free. */
+/* The live-heap series of every process image of t on one time axis, its
+ * snapshots and execs as markers, and CPU and wall samples per second when
+ * the trace has them. Free with timeline_free. */
 void timeline_build(struct timeline *tl, const struct loaded *t);
 void timeline_free(struct timeline *tl);
 void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct timeline_opts *o);

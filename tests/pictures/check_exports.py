@@ -8,7 +8,7 @@ import sys
 fmt, w, report = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
 heap = report["heap"]
 FIGURES = {"alloc": heap["allocated_bytes"], "inuse": heap["peak_bytes"], "leaked": heap["leaked_bytes"],
-           "temporary": heap["temporary"]}
+           "temporary": heap["temporary"], "cpu": report["cpu"]["total_ns"], "wall": report["wall"]["total_ns"]}
 
 
 def pprof():
@@ -43,9 +43,24 @@ def pprof():
     assert "make_line" in top and "Type: alloc_space" in top, top
     leak = open(f"{w}/pprof.leak").read()
     assert "add_word" in leak and "make_line" not in leak, leak
+    cpu = open(f"{w}/pprof.cpu.raw").read().splitlines()
+    i = cpu.index("Samples:")
+    assert cpu[i + 1].split() == ["samples/count", "cpu/nanoseconds[dflt]"], cpu[i + 1]
+    n = ns = 0
+    for l in cpu[i + 2:]:
+        if l.startswith("Locations"):
+            break
+        m = re.match(r"^\s+(\d+)\s+(\d+):", l)
+        if m:
+            n += int(m.group(1))
+            ns += int(m.group(2))
+    assert (n, ns) == (report["cpu"]["samples"], report["cpu"]["total_ns"]), ((n, ns), report["cpu"])
+    top = open(f"{w}/pprof.cpu.top").read()
+    assert "Type: cpu" in top and "add_word" in top and "File: demo_prog" in top, top
     with gzip.open(f"{w}/demo.pb.gz") as f:
         size = len(f.read())
-    print(f"{nsamples} samples, sums equal the report; gzip of a {size}-byte profile.proto")
+    print(f"{nsamples} heap samples, sums equal the report; gzip of a {size}-byte profile.proto; "
+          f"cpu: {n} samples, {ns} ns")
 
 
 def collapsed():
@@ -68,7 +83,7 @@ def speedscope():
     d = json.load(open(f"{w}/demo.speedscope.json"))
     jsonschema.validate(d, schema)
     names = [p["name"] for p in d["profiles"]]
-    assert len(names) == 4, names
+    assert len(names) == 6, names
     for p, total in zip(d["profiles"], FIGURES.values()):
         assert sum(p["weights"]) == total == p["endValue"], (p["name"], sum(p["weights"]), total)
         assert len(p["samples"]) == len(p["weights"])

@@ -33,7 +33,7 @@ def main():
     w, report = sys.argv[1], json.load(open(sys.argv[2]))
     heap = report["heap"]
     want = {"alloc": heap["allocated_bytes"], "inuse": heap["peak_bytes"], "leaked": heap["leaked_bytes"],
-            "temporary": heap["temporary"]}
+            "temporary": heap["temporary"], "cpu": report["cpu"]["total_ns"], "wall": report["wall"]["total_ns"]}
     for what, total in want.items():
         root, fs = frames(f"{w}/flame-{what}.svg")
         assert int(root.get("data-total")) == total, (what, root.get("data-total"), total)
@@ -45,7 +45,7 @@ def main():
         assert abs(top - width) < 1, (what, top, width)
         names = {f["name"] for f in fs}
         assert "main" in names, (what, names)
-        if what in ("alloc", "inuse", "leaked"):
+        if what in ("alloc", "inuse", "leaked", "cpu", "wall"):
             assert "add_word" in names, (what, names)
         print(f"{what}: total {total}, {len(fs)} frames, root frames {top:.1f} of {width:.0f} px")
 

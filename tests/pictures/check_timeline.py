@@ -23,4 +23,6 @@ t = heap["peak_time_ns"] / 1e9
 assert f"at {t:.3f} s" in label, (label, t)
 last = [c for c in cols if c][-1]
 assert last[0] <= heap["leaked_bytes"] <= last[1], ("end of the curve", last, heap["leaked_bytes"])
+rates = [e for e in root.iter(NS + "polyline") if e.get("class") == "rate"]
+assert len(rates) == 2, "CPU and wall sample rates: %d series" % len(rates)
 print(f"{len(cols)} columns, highest {top} = peak; mark '{label}'; ends at {heap['leaked_bytes']} leaked")

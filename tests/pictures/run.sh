@@ -41,9 +41,12 @@ chrome() {
 		--user-data-dir="$(mktemp -d "$W/chrome.XXXXXX")" "$@" 2>> "$W/chrome.log"
 }
 
-# --- the traces: demo_prog at two sizes (the second for the differential graph)
-if ! "$LDPROF" record -q -o "$W/demo.ldp" -- "$DEMO" > /dev/null ||
+# --- the traces: demo_prog at two sizes (the second for the differential
+# graph), the first with CPU (default 99 Hz) and wall-clock samples; a third
+# without samples
+if ! "$LDPROF" record -q --wall 199 -o "$W/demo.ldp" -- "$DEMO" > /dev/null ||
 	! "$LDPROF" record -q -o "$W/small.ldp" -- "$DEMO" 50000 > /dev/null ||
+	! "$LDPROF" record -q --cpu 0 -o "$W/nosamples.ldp" -- "$DEMO" 1000 > /dev/null ||
 	! "$LDPROF" report --json "$W/demo.ldp" > "$W/demo.json"; then
 	echo "FAIL setup: could not record or report demo_prog"
 	echo "pictures: 0 passed, 1 failed"
@@ -51,24 +54,24 @@ if ! "$LDPROF" record -q -o "$W/demo.ldp" -- "$DEMO" > /dev/null ||
 fi
 
 # --- flame graphs -------------------------------------------------------------
-for what in alloc inuse leaked temporary; do
+for what in alloc inuse leaked temporary cpu wall; do
 	"$LDPROF" flame --what $what -o "$W/flame-$what.svg" "$W/demo.ldp" || fail "flame_$what: ldprof flame failed"
 done
-check flame_svg "alloc, inuse, leaked, temporary: well-formed SVG; frame widths add up to each figure of the report" \
+check flame_svg "alloc, inuse, leaked, temporary, cpu, wall: well-formed SVG; frame widths add up to each figure of the report" \
 	$PY "$HERE/check_flame.py" "$W" "$W/demo.json"
-"$LDPROF" flame --what cpu -o "$W/cpu.svg" "$W/demo.ldp" 2> "$W/cpu.err"
+"$LDPROF" flame --what cpu -o "$W/cpu.svg" "$W/nosamples.ldp" 2> "$W/cpu.err"
 rc=$?
 if [ $rc = 1 ] && [ "$(wc -l < "$W/cpu.err")" = 1 ] && grep -q 'this trace has no CPU samples (record with --cpu)' "$W/cpu.err" &&
 	[ ! -e "$W/cpu.svg" ]; then
-	pass "flame_cpu: --what cpu on a trace without samples: one line, exit 1, no file"
-else fail "flame_cpu: exit $rc, stderr: $(cat "$W/cpu.err")"; fi
+	pass "flame_nosamples: --what cpu on a trace recorded with --cpu 0: one line, exit 1, no file"
+else fail "flame_nosamples: exit $rc, stderr: $(cat "$W/cpu.err")"; fi
 "$LDPROF" flame --against "$W/small.ldp" -o "$W/diff.svg" "$W/demo.ldp" &&
 	check flame_diff "differential graph (200000 lines against 50000): grown frames red, with before/after/change" \
 		$PY "$HERE/check_flame.py" --diff "$W/diff.svg"
 
 # --- timeline ------------------------------------------------------------------
 "$LDPROF" timeline -o "$W/timeline.svg" "$W/demo.ldp" &&
-	check timeline "well-formed SVG; its highest column and its peak mark are the report's peak" \
+	check timeline "well-formed SVG; its highest column and its peak mark are the report's peak; CPU and wall sample rates drawn" \
 		$PY "$HERE/check_timeline.py" "$W/timeline.svg" "$W/demo.json"
 
 # --- in a browser: scripts run, zoom, search, the HTML report --------------------
@@ -85,7 +88,7 @@ else
 		grep -q 'data-ready="1"' "$W/flame.dom" "$W/timeline.dom"
 	check browser_flame "click zooms a frame to full width and hides its siblings, reset restores, search matches add_word's share, hover shows details" \
 		$PY "$HERE/harness.py" check-flame "$W/flame-harness.dom" "$W/demo.json"
-	check html "report --html in Chromium: no script error; summary, tables and leaks built by script from the data; timeline and 3 flame graphs live" \
+	check html "report --html in Chromium: no script error; summary, tables and leaks built by script from the data; timeline and a flame graph per figure (cpu and wall too) live" \
 		$PY "$HERE/harness.py" check-html "$W/report.dom" "$W/demo.json" "$W/report.html"
 	# Several traces, one of them two images (env exec's demo_prog): one root
 	# frame per image, a timeline per trace with the exec marked.
@@ -119,20 +122,23 @@ else
 	go tool pprof -raw "$W/demo.pb.gz" > "$W/pprof.raw" 2> "$W/pprof.err"
 	go tool pprof -top -sample_index=alloc_space "$W/demo.pb.gz" > "$W/pprof.top" 2>> "$W/pprof.err"
 	go tool pprof -top -sample_index=leaked_space "$W/demo.pb.gz" > "$W/pprof.leak" 2>> "$W/pprof.err"
+	"$LDPROF" export --format pprof --what cpu -o "$W/cpu.pb.gz" "$W/demo.ldp" &&
+		go tool pprof -raw "$W/cpu.pb.gz" > "$W/pprof.cpu.raw" 2>> "$W/pprof.err" &&
+		go tool pprof -top "$W/cpu.pb.gz" > "$W/pprof.cpu.top" 2>> "$W/pprof.err"
 	"$LDPROF" dump "$W/demo.ldp" > "$W/demo.dump"
-	check pprof "go tool pprof $(go version | awk '{print $3}') -raw/-top: six sample types add up to the report, functions, inline lines, mappings with build-ids" \
+	check pprof "go tool pprof $(go version | awk '{print $3}') -raw/-top: six heap sample types and the CPU profile (samples, cpu/nanoseconds) add up to the report; functions, inline lines, mappings with build-ids" \
 		$PY "$HERE/check_exports.py" pprof "$W" "$W/demo.json"
 fi
 
 # --- collapsed, speedscope, json ---------------------------------------------------
-for what in alloc inuse leaked temporary; do
+for what in alloc inuse leaked temporary cpu wall; do
 	"$LDPROF" export --format collapsed --what $what -o "$W/demo.$what.folded" "$W/demo.ldp" || fail "collapsed: export $what"
 done
-check collapsed "flamegraph.pl's line format, counts add up to allocated, at-peak, leaked and temporary totals (flamegraph.pl is not packaged for Debian 12)" \
+check collapsed "flamegraph.pl's line format, counts add up to allocated, at-peak, leaked, temporary, CPU and wall totals (flamegraph.pl is not packaged for Debian 12)" \
 	$PY "$HERE/check_exports.py" collapsed "$W" "$W/demo.json"
 "$LDPROF" export --format speedscope -o "$W/demo.speedscope.json" "$W/demo.ldp" || fail "speedscope: export"
 if $PY -c 'import jsonschema' 2> /dev/null; then
-	check speedscope "valid against speedscope 1.25's file-format-schema.json (vendored); 4 profiles whose weights add up" \
+	check speedscope "valid against speedscope 1.25's file-format-schema.json (vendored); 6 profiles (heap, cpu, wall) whose weights add up" \
 		$PY "$HERE/check_exports.py" speedscope "$W" "$W/demo.json" "$HERE/speedscope-schema.json"
 else skip "speedscope: python3-jsonschema is not installed: schema not checked"; fi
 "$LDPROF" export --format json -o "$W/demo.export.json" "$W/demo.ldp" || fail "json: export"
