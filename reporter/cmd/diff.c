@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "model/wstack.h"
 #include "render/diff.h"
+#include "render/flame_svg.h"
 #include "render/out.h"
 
 static void usage(FILE *f)
@@ -26,6 +28,8 @@ static void usage(FILE *f)
 		"  --include GLOB, --exclude GLOB, --all-frames   filters, as in ldprof report\n"
 		"  --top N           groups shown (default 20; 0: all)\n"
 		"  --json            one JSON object (docs/JSON.md)\n"
+		"  --flame           a differential flame graph (SVG) of the live bytes instead:\n"
+		"                    sized by the second snapshot, red grew, blue shrank\n"
 		"  -o, --output F    write to F\n"
 		"  --sysroot DIR, --debug-dir DIR   where to find binaries and debug files\n");
 }
@@ -38,7 +42,7 @@ static void pick(const struct loaded *t, const char *sel, struct tm_snapshot *ou
 
 int cmd_diff(int argc, char **argv)
 {
-	enum { O_BY = 256, O_TOP, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_SYSROOT, O_DEBUGDIR, O_FROM, O_TO, O_AT, O_CUM };
+	enum { O_BY = 256, O_TOP, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_SYSROOT, O_DEBUGDIR, O_FROM, O_TO, O_AT, O_CUM, O_FLAME };
 	static const struct option opts[] = {
 		{"by", required_argument, 0, O_BY},         {"top", required_argument, 0, O_TOP},
 		{"include", required_argument, 0, O_INCLUDE}, {"exclude", required_argument, 0, O_EXCLUDE},
@@ -47,13 +51,14 @@ int cmd_diff(int argc, char **argv)
 		{"debug-dir", required_argument, 0, O_DEBUGDIR}, {"from", required_argument, 0, O_FROM},
 		{"to", required_argument, 0, O_TO},         {"at", required_argument, 0, O_AT},
 		{"cumulative", no_argument, 0, O_CUM},      {"help", no_argument, 0, 'h'},
+		{"flame", no_argument, 0, O_FLAME},
 		{0, 0, 0, 0},
 	};
 	struct group_opts go = {.by = BY_FUNCTION};
 	struct sym_opts so = {0};
 	size_t inc_cap = 0, exc_cap = 0, dbg_cap = 0;
 	const char *from = NULL, *to = NULL, *at = NULL, *output = NULL;
-	int json = 0, cumulative = 0, c;
+	int json = 0, cumulative = 0, flame = 0, c;
 	uint64_t top = 20;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -76,6 +81,7 @@ int cmd_diff(int argc, char **argv)
 		case O_TO: to = optarg; break;
 		case O_AT: at = optarg; break;
 		case O_CUM: cumulative = 1; break;
+		case O_FLAME: flame = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -112,7 +118,25 @@ int cmd_diff(int argc, char **argv)
 	}
 	view.d = &d;
 	struct strbuf b = {0};
-	if (json)
+	if (flame) {
+		struct wstack_set ws[2];
+		char sub[2100];
+		for (int i = 0; i < 2; i++)
+			ws_from_snapshot(&ws[i], &t[ntraces == 2 ? i : 0], &snap[i], &go);
+		char name[2][1024];
+		for (int i = 0; i < 2; i++) {
+			const char *p = t[ntraces == 2 ? i : 0].m.path, *base = strrchr(p, '/');
+			snprintf(name[i], sizeof name[i], "%s%s%s", ntraces == 2 ? (base ? base + 1 : p) : "",
+				 ntraces == 2 ? " " : "", snap[i].label);
+			if (snap[i].occurrence > 1)
+				snprintf(name[i] + strlen(name[i]), sizeof name[i] - strlen(name[i]), "#%u", snap[i].occurrence);
+		}
+		snprintf(sub, sizeof sub, "%s -> %s", name[0], name[1]);
+		struct flame_opts fo = {.title = "live bytes, differential", .subtitle = sub};
+		flame_svg_diff(&b, &ws[0], &ws[1], &fo);
+		ws_free(&ws[0]);
+		ws_free(&ws[1]);
+	} else if (json)
 		render_diff_json(&b, &view);
 	else
 		render_diff_text(&b, &view);

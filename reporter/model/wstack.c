@@ -169,3 +169,35 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 	free(fl.f);
 	return 0;
 }
+
+void ws_from_snapshot(struct wstack_set *ws, const struct loaded *t, const struct tm_snapshot *snap,
+		      const struct group_opts *o)
+{
+	ws_init(ws, WS_INUSE);
+	ws->title = "live bytes";
+	if (snap->seg >= t->m.nsegs)
+		return;
+	const struct tm_segment *seg = &t->m.segs[snap->seg];
+	struct flat fl = {0};
+	const struct sym_frame **rev = NULL;
+	unsigned rev_cap = 0;
+	for (size_t i = 0; i < snap->nsites; i++) {
+		const struct tm_snap_site *x = &snap->sites[i];
+		if (!x->bytes || x->stack >= seg->nstacks)
+			continue;
+		flat_stack(&fl, t->spaces[snap->seg], &seg->stacks[x->stack], 1);
+		if (o && !flat_passes(&fl, o))
+			continue;
+		unsigned n = fl.n ? fl.n - fl.site : 0;
+		if (n + 1 > rev_cap) {
+			rev_cap = n + 1;
+			rev = xrealloc(rev, rev_cap * sizeof *rev);
+		}
+		unsigned k = 0;
+		for (unsigned j = fl.n; j-- > fl.site && fl.n;)
+			rev[k++] = fl.f[j];
+		ws_add(ws, rev, k, x->bytes, x->count);
+	}
+	free(rev);
+	flat_free(&fl);
+}

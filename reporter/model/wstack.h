@@ -57,6 +57,11 @@ int ws_what_parse(const char *s, enum ws_what *w);
  */
 int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, const struct loaded *t,
 	     const char **why);
+/* The live bytes of a snapshot (model/tmodel.h) per stack, as "inuse" is
+ * for the peak; stacks failing the filters of o (may be NULL) are left out.
+ * For differential flame graphs: `ldprof diff --flame`. */
+void ws_from_snapshot(struct wstack_set *ws, const struct loaded *t, const struct tm_snapshot *snap,
+		      const struct group_opts *o);
 /* Append a stack (frames root first, copied). For tests and future sources. */
 void ws_add(struct wstack_set *ws, const struct sym_frame *const *frames, unsigned n, uint64_t weight,
 	    uint64_t count);

@@ -1,4 +1,4 @@
-"""check_flame.py W REPORT.json | --diff DIFF.svg - flame graph SVGs: well formed,
+"""check_flame.py W REPORT.json | --diff DIFF.svg [TOTAL] - flame graph SVGs: well formed,
 frames sized so that the root frames fill the width, totals equal to the report."""
 import json
 import sys
@@ -28,6 +28,8 @@ def main():
         assert f["fill"].startswith("rgb(250,"), "add_word grew but is not red: %s" % f["fill"]
         assert "change +" in f["title"] and "before" in f["title"], f["title"]
         assert not [x for x in fs if x["fill"].endswith(",250)")], "a frame shrank in a bigger run?"
+        if len(sys.argv) > 3:
+            assert int(root.get("data-total")) == int(sys.argv[3]), (root.get("data-total"), sys.argv[3])
         print("add_word:", f["title"].replace("\n", " | "))
         return
     w, report = sys.argv[1], json.load(open(sys.argv[2]))

@@ -69,6 +69,11 @@ else fail "flame_nosamples: exit $rc, stderr: $(cat "$W/cpu.err")"; fi
 	check flame_diff "differential graph (200000 lines against 50000): grown frames red, with before/after/change" \
 		$PY "$HERE/check_flame.py" --diff "$W/diff.svg"
 
+peak=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["peak_bytes"])' "$W/demo.json")
+"$LDPROF" diff "$W/small.ldp" "$W/demo.ldp" --at peak --flame -o "$W/diff-peak.svg" &&
+	check diff_flame "ldprof diff OLD NEW --at peak --flame: live bytes at the two peaks, sized by the new one, grown frames red" \
+		$PY "$HERE/check_flame.py" --diff "$W/diff-peak.svg" "$peak"
+
 # --- timeline ------------------------------------------------------------------
 "$LDPROF" timeline -o "$W/timeline.svg" "$W/demo.ldp" &&
 	check timeline "well-formed SVG; its highest column and its peak mark are the report's peak; CPU and wall sample rates drawn" \
