@@ -8,7 +8,7 @@ D=docs/img
 mkdir -p "$D"
 T=$(mktemp -d /tmp/ldprof-pics.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-"$B/ldprof" record -q -o "$T/demo.ldp" -- "$B/tests/integration/demo_prog" > /dev/null
+"$B/ldprof" record -q --snapshot-interval 0.2 --wall 99 -o "$T/demo.ldp" -- "$B/tests/integration/demo_prog" > /dev/null
 "$B/ldprof" record -q -o "$T/small.ldp" -- "$B/tests/integration/demo_prog" 50000 > /dev/null
 cp "$T/demo.ldp" "$T/small.ldp" "$B/" 2> /dev/null || true
 "$B/ldprof" flame --what alloc -o "$D/flame-alloc.svg" "$B/demo.ldp"

@@ -63,7 +63,10 @@ static const char page_js[] =
 	" ['leaked', bytes(h.leaked_bytes) + ' in ' + count(h.leaked_count) + ' blocks'],\n"
 	" ['temporary', count(h.temporary) + ' (' + (h.allocations ? (100 * h.temporary / h.allocations).toFixed(1) : '0.0') +\n"
 	"   '% of allocations)'],\n"
-	" ['unknown frees', count(h.unknown_frees)]].forEach(function (r) {\n"
+	" ['unknown frees', count(h.unknown_frees)]].concat(['cpu', 'wall'].filter(function (k) {\n"
+	"   return R[k] && R[k].samples; }).map(function (k) {\n"
+	"   return [k === 'cpu' ? 'CPU samples' : 'wall-clock samples', count(R[k].samples) + ' (' +\n"
+	"     (R[k].total_ns / 1e9).toFixed(3) + ' s, one per ' + (R[k].interval_ns / 1e6).toFixed(2) + ' ms)']; })).forEach(function (r) {\n"
 	"  var tr = el('tr'); tr.appendChild(el('td', '', r[0])); tr.appendChild(el('td', 'n', r[1])); t.appendChild(tr); });\n"
 	"s.appendChild(t);\n"
 	"var pt = el('table'), hr = el('tr');\n"
@@ -176,7 +179,7 @@ void render_report_html(struct strbuf *b, const struct report *r, struct symboli
 		     "window.addEventListener('error', function (e) { var d = document.documentElement;\n"
 		     "  d.setAttribute('data-errors', (d.getAttribute('data-errors') || '') + (e.message || 'error') + '; '); });\n"
 		     "</script>\n<style>\n%s</style>\n</head>\n<body data-rendered=\"0\">\n", page_css);
-	sb_printf(b, "<header><h1>ldprof heap report</h1><p class=\"sub\">");
+	sb_printf(b, "<header><h1>ldprof report</h1><p class=\"sub\">");
 	for (size_t i = 0; i < r->ntraces; i++) {
 		sb_printf(b, "%s", i ? ", " : "");
 		sb_xml(b, r->traces[i].m.path);

@@ -79,10 +79,12 @@ void timeline_build(struct timeline *tl, const struct loaded *t)
 			uint32_t g = (uint32_t)ceil(span / (bins < 1 ? 1 : bins) / w);
 			if (g < 1)
 				g = 1;
-			for (uint32_t i = 0; i < pk->rate_n; i += g) {
+			for (uint32_t i = 0; i < pk->rate_n; i = i + g < pk->rate_n && i + g + g / 2 < pk->rate_n ? i + g : pk->rate_n) {
 				uint64_t c = 0;
-				uint32_t j = i;
-				for (; j < i + g && j < pk->rate_n; j++)
+				uint32_t j = i, end = i + g;
+				if (end + g / 2 >= pk->rate_n) /* a short last bin would be noise: fold it in */
+					end = pk->rate_n;
+				for (; j < end && j < pk->rate_n; j++)
 					c += pk->rate[j];
 				vec_reserve((void **)&tl->own_t[k], &rcap, n + 1, sizeof(double));
 				tl->own_v[k] = xrealloc(tl->own_v[k], rcap * sizeof(double));
