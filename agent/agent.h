@@ -90,6 +90,12 @@ int ldp_thread_init(void); /* process start: create the exit-flush key */
 struct ldp_ring *ldp_thread_attach(void);
 void ldp_thread_after_fork_child(void);
 
+/* ---- mapped.c: mmap, munmap, mremap ----------------------------------------- */
+
+unsigned ldp_paths_count(void);       /* ids 1..count-1 exist */
+const char *ldp_path_get(unsigned id);
+void ldp_mapped_after_fork_child(void);
+
 /* ---- seq.c: event ordering ----------------------------------------------- */
 
 /* Time floor for sequence numbers: (us since segment start) << LDP_SEQ_SHIFT. */
@@ -275,6 +281,12 @@ size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid);
 size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq, uint64_t ptr,
 		     uint64_t size, uint32_t stack);
 size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr);
+/* The mapped channel: length-prefixed ops (format 1.3). */
+size_t ldp_enc_mmap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t addr, uint64_t len, unsigned prot,
+		    unsigned flags, uint32_t path, uint32_t stack);
+size_t ldp_enc_munmap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t addr, uint64_t len);
+size_t ldp_enc_mremap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t old, uint64_t old_len,
+		      uint64_t addr, uint64_t len, uint32_t stack);
 
 /* Record payloads (not the type/length framing). */
 #define LDP_ENC_RECORD_MAX (LDP_MAX_PATH_LEN + (LDP_MAX_STACK_DEPTH + 64) * LDP_VARINT_MAX)
@@ -290,12 +302,14 @@ size_t ldp_enc_thread(uint8_t *dst, uint32_t tid, const char *name);
 size_t ldp_enc_sampling(uint8_t *dst, unsigned cpu_hz, unsigned wall_hz, unsigned clock, unsigned signal,
 			unsigned status);
 size_t ldp_enc_lost(uint8_t *dst, unsigned kind, uint64_t count);
+size_t ldp_enc_path(uint8_t *dst, uint32_t id, const char *path);
+size_t ldp_enc_rss(uint8_t *dst, uint64_t time_us, uint64_t rss_bytes);
 
 /* ---- evbuf.c: per-thread rings ------------------------------------------- */
 
 enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 };
 
-#define LDP_EV_MAX 48 /* largest encoded event */
+#define LDP_EV_MAX 64 /* largest encoded event */
 
 /*
  * The last stack this thread captured, and every stack word the walk read to

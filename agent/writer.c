@@ -204,6 +204,26 @@ static uint64_t now_us(void)
 /* ---- samples (writer_lock held) ---- */
 
 static uint64_t lost_written[3];
+static unsigned paths_written = 1;
+
+/* Resident set size, from /proc/self/statm (opened each time: the program
+ * may close any descriptor we would keep). */
+static void put_rss(void)
+{
+	char buf[128];
+	if (ldp_read_small_file("/proc/self/statm", buf, sizeof buf) <= 0)
+		return;
+	const char *p = buf;
+	while (*p && *p != ' ')
+		p++;
+	uint64_t pages = 0;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		pages = pages * 10 + (uint64_t)(*p - '0');
+	static long page;
+	if (!page)
+		page = sysconf(_SC_PAGESIZE);
+	put_record(LDP_REC_RSS, scratch, ldp_enc_rss(scratch, now_us(), pages * (uint64_t)page));
+}
 static int sampling_written;
 static struct ldp_wall_sample *wall_buf;
 static uint8_t *wall_copy;
@@ -373,8 +393,12 @@ static void do_round(int end_reason)
 	unsigned nm = ldp_modules_count();
 	for (; modules_written < nm; modules_written++)
 		put_module(modules_written, ldp_module_get(modules_written));
+	unsigned np = ldp_paths_count();
+	for (; paths_written < np; paths_written++)
+		put_record(LDP_REC_PATH, scratch, ldp_enc_path(scratch, paths_written, ldp_path_get(paths_written)));
 	put_new_stacks();
 	put_sampling_info();
+	put_rss();
 	drain_samples(); /* before drain_rings: a dead thread's ring is freed there */
 	drain_rings();
 	uint64_t snap_seq;
@@ -568,6 +592,7 @@ void ldp_writer_postfork_child(void)
 	stacks_written = 1;
 	round_no = 0;
 	sampling_written = 0;
+	paths_written = 1;
 	memset(lost_written, 0, sizeof lost_written);
 	memset(named, 0, sizeof named);
 	memset(seen_tab, 0, sizeof seen_tab);

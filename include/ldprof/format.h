@@ -29,7 +29,7 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 2 /* compatible additions: new record types, new tags  */
+#define LDP_FORMAT_MINOR 3 /* compatible additions: new record types, new tags  */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -68,6 +68,8 @@ enum ldp_record_type {
 	LDP_REC_SAMPLE = 0x50,   /* a CPU or wall-clock sample (since 1.2) */
 	LDP_REC_SAMPLING = 0x51, /* how sampling was set up: rates, clock, signal (since 1.2) */
 	LDP_REC_LOST = 0x52,     /* samples lost since the last LOST record (since 1.2) */
+	LDP_REC_PATH = 0x14,     /* a mapped file's path: id, path (since 1.3) */
+	LDP_REC_RSS = 0x53,      /* resident set size: time, bytes (since 1.3) */
 };
 
 /* SAMPLE kinds */
@@ -136,7 +138,14 @@ enum ldp_event_op {
 	LDP_EV_ALLOC_REALLOC = 0x12,
 	LDP_EV_ALLOC_ALIGNED = 0x13, /* posix_memalign, aligned_alloc, memalign, valloc, pvalloc */
 	LDP_EV_FREE = 0x20,
+	/* 0x30..0x7f: length-prefixed ops (since 1.3): op | varint len | payload;
+	 * a reader skips the ones it does not know. */
+	LDP_EV_MMAP = 0x30,   /* seq_delta, zigzag addr_delta, len, prot, flags, path id, stack */
+	LDP_EV_MUNMAP = 0x31, /* seq_delta, zigzag addr_delta, len */
+	LDP_EV_MREMAP = 0x32, /* seq_delta, zigzag old_delta, old_len, zigzag new - old, new_len, stack */
 };
+#define LDP_EV_SIZED_MIN 0x30
+#define LDP_EV_SIZED_MAX 0x7f
 
 #define LDP_SEQ_SHIFT 12 /* 4096 sequence steps per microsecond: never exhausted */
 

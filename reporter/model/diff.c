@@ -60,6 +60,7 @@ void diff_add(struct diff *d, int side, struct symbolizer *sym, const struct loa
 			continue;
 		d->size[side] += site->bytes;
 		d->count[side] += site->count;
+		d->mapped[side] += site->mapped;
 		unsigned last = cumulative && o->by != BY_TRACEBACK && fl.n ? fl.n - 1 : fl.site;
 		nseen = 0;
 		for (unsigned k = fl.site; k <= last; k++) {
@@ -74,6 +75,7 @@ void diff_add(struct diff *d, int side, struct symbolizer *sym, const struct loa
 			struct diff_row *r = row_for(d, key, fl.n ? fl.f[k] : NULL);
 			r->size[side] += site->bytes;
 			r->count[side] += site->count;
+			r->mapped[side] += site->mapped;
 		}
 	}
 	free(seen);
@@ -93,7 +95,9 @@ static uint64_t mag(int64_t v)
 static int cmp_rows(const void *pa, const void *pb)
 {
 	const struct diff_row *a = *(const struct diff_row *const *)pa, *b = *(const struct diff_row *const *)pb;
-	uint64_t sa = mag(delta(a->size[0], a->size[1])), sb = mag(delta(b->size[0], b->size[1]));
+	/* heap and mapped together: what grew the process's memory */
+	uint64_t sa = mag(delta(a->size[0] + a->mapped[0], a->size[1] + a->mapped[1]));
+	uint64_t sb = mag(delta(b->size[0] + b->mapped[0], b->size[1] + b->mapped[1]));
 	if (sa != sb)
 		return sa < sb ? 1 : -1;
 	uint64_t ca = mag(delta(a->count[0], a->count[1])), cb = mag(delta(b->count[0], b->count[1]));

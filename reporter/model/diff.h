@@ -12,6 +12,7 @@
 struct diff_row {
 	const char *key;
 	uint64_t size[2], count[2]; /* [0] before, [1] after */
+	uint64_t mapped[2];         /* the mapped channel's live bytes */
 	/* a site frame of the group, for display */
 	const char *function, *file, *module;
 	unsigned line;
@@ -22,6 +23,7 @@ struct diff {
 	size_t n, cap;
 	struct u64map index; /* key pointer -> row */
 	uint64_t size[2], count[2]; /* totals of what passed the filters */
+	uint64_t mapped[2];
 };
 
 void diff_init(struct diff *d);

@@ -289,8 +289,24 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 			}
 		}
 	}
-	for (size_t s = 0; s < t->m.nsegs; s++)
+	for (size_t s = 0; s < t->m.nsegs; s++) {
 		add_samples(g, sym, t, s, o, &fl);
+		const struct tm_segment *seg = &t->m.segs[s];
+		const struct mapped_model *mm = &seg->mapped;
+		for (size_t id = 0; id < mm->nsites && id < seg->nstacks; id++) {
+			const struct map_site *ms = &mm->sites[id];
+			if (!ms->maps)
+				continue;
+			flat_stack(&fl, t->spaces[s], &seg->stacks[id], whole);
+			if (!flat_passes(&fl, o))
+				continue;
+			struct group *gr = group_for(g, flat_key(sym, &fl, o->by, fl.site), &fl, o->by, fl.site);
+			gr->maps += ms->maps;
+			gr->mapped_bytes += ms->mapped_bytes;
+			gr->mapped_live_bytes += ms->live_bytes;
+			gr->mapped_peak_bytes += ms->peak_bytes;
+		}
+	}
 	flat_free(&fl);
 }
 

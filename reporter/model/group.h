@@ -36,6 +36,8 @@ struct group {
 	/* samples ([PROF_CPU], [PROF_WALL]): self = the group is the innermost
 	 * frame; total = the group is anywhere on the stack (counted once) */
 	uint64_t self[2], total[2], self_ns[2], total_ns[2];
+	/* the mapped channel (mmap and mremap made here) */
+	uint64_t maps, mapped_bytes, mapped_live_bytes, mapped_peak_bytes;
 	/* where: the site frame of the first stack seen */
 	const char *function, *file, *module;
 	unsigned line;

@@ -28,6 +28,7 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, ((struct tm_stack){0}));
 	heap_init(&seg->heap, s->seq_shift);
 	profile_init(&seg->prof);
+	mapped_init(&seg->mapped, s->seq_shift);
 }
 
 static void on_sampling(void *ctx, const struct rd_sampling *s)
@@ -71,7 +72,21 @@ static void on_stack(void *ctx, const struct rd_stack *s)
 
 static void on_event(void *ctx, const struct rd_event *e)
 {
-	heap_event(&cur(ctx)->heap, e);
+	if (e->kind == RD_EV_ALLOC || e->kind == RD_EV_FREE)
+		heap_event(&cur(ctx)->heap, e);
+	else
+		mapped_event(&cur(ctx)->mapped, e);
+}
+
+static void on_path(void *ctx, uint32_t id, const char *path)
+{
+	mapped_path(&cur(ctx)->mapped, id, path);
+}
+
+static void on_rss(void *ctx, uint64_t time_us, uint64_t bytes)
+{
+	struct tm_segment *seg = cur(ctx);
+	mapped_rss(&seg->mapped, time_us, bytes, seg->heap.t.live_bytes);
 }
 
 static uint64_t seg_base_ns(const struct tmodel *m, size_t seg)
@@ -94,12 +109,19 @@ static void on_snapshot(void *ctx, const struct rd_snapshot *rs)
 	snap.time_ns = seg_base_ns(m, snap.seg) + (rs->seq >> seg->info.seq_shift) * 1000;
 	snap.live_bytes = h->t.live_bytes;
 	snap.live_count = h->t.live_count;
+	snap.mapped_bytes = seg->mapped.live_bytes;
 	size_t cap = 0;
-	for (size_t i = 0; i < h->nsites; i++)
-		if (h->sites[i].live_count) {
-			struct tm_snap_site site = {(uint32_t)i, h->sites[i].live_bytes, h->sites[i].live_count};
+	const struct mapped_model *mm = &seg->mapped;
+	size_t n = h->nsites > mm->nsites ? h->nsites : mm->nsites;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bytes = i < h->nsites ? h->sites[i].live_bytes : 0;
+		uint64_t count = i < h->nsites ? h->sites[i].live_count : 0;
+		uint64_t mapped = i < mm->nsites ? mm->sites[i].live_bytes : 0;
+		if (count || mapped) {
+			struct tm_snap_site site = {(uint32_t)i, bytes, count, mapped};
 			VEC_PUSH(snap.sites, snap.nsites, cap, site);
 		}
+	}
 	VEC_PUSH(m->snaps, m->nsnaps, m->snaps_cap, snap);
 }
 
@@ -108,6 +130,7 @@ static void on_segment_end(void *ctx, const struct rd_end *end)
 	struct tm_segment *seg = cur(ctx);
 	seg->end = *end;
 	heap_finish(&seg->heap, end->reason != LDP_END_EXEC);
+	mapped_finish(&seg->mapped);
 }
 
 int tm_load(struct tmodel *m, const char *path, struct rd_error *err)
@@ -125,6 +148,8 @@ int tm_load(struct tmodel *m, const char *path, struct rd_error *err)
 		.sample = on_sample,
 		.lost = on_lost,
 		.thread = on_thread,
+		.path = on_path,
+		.rss = on_rss,
 		.segment_end = on_segment_end,
 	};
 	if (rd_read_file(path, &v, &m->stats, err)) {
@@ -147,6 +172,7 @@ void tm_free(struct tmodel *m)
 		free(s->stacks);
 		heap_free(&s->heap);
 		profile_free(&s->prof);
+		mapped_free(&s->mapped);
 	}
 	free(m->segs);
 	for (size_t i = 0; i < m->nsnaps; i++)
@@ -185,15 +211,24 @@ static void builtin(const struct tmodel *m, size_t seg, const char *label, int u
 	if (!m->nsegs)
 		return;
 	const struct heap_model *h = &m->segs[seg].heap;
+	const struct mapped_model *mm = &m->segs[seg].mapped;
 	out->time_ns = seg_base_ns(m, seg) + (use_peak ? h->t.peak_time_us : h->t.last_time_us) * 1000;
 	out->live_bytes = use_peak ? h->t.peak_bytes : h->t.live_bytes;
 	out->live_count = use_peak ? h->t.peak_count : h->t.live_count;
+	/* The mapped channel's own peak (it need not coincide with the heap's). */
+	out->mapped_bytes = use_peak ? mm->peak_bytes : mm->live_bytes;
 	size_t cap = 0;
-	for (size_t i = 0; i < h->nsites; i++) {
-		uint64_t bytes = use_peak ? h->sites[i].peak_bytes : h->sites[i].live_bytes;
-		uint64_t count = use_peak ? h->sites[i].peak_count : h->sites[i].live_count;
-		if (count) {
-			struct tm_snap_site site = {(uint32_t)i, bytes, count};
+	size_t n = h->nsites > mm->nsites ? h->nsites : mm->nsites;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bytes = 0, count = 0, mapped = 0;
+		if (i < h->nsites) {
+			bytes = use_peak ? h->sites[i].peak_bytes : h->sites[i].live_bytes;
+			count = use_peak ? h->sites[i].peak_count : h->sites[i].live_count;
+		}
+		if (i < mm->nsites)
+			mapped = use_peak ? mm->sites[i].peak_bytes : mm->sites[i].live_bytes;
+		if (count || mapped) {
+			struct tm_snap_site site = {(uint32_t)i, bytes, count, mapped};
 			VEC_PUSH(out->sites, out->nsites, cap, site);
 		}
 	}

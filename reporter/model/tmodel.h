@@ -8,6 +8,7 @@
 #define LDPR_TMODEL_H
 
 #include "model/heap.h"
+#include "model/mapped.h"
 #include "model/profile.h"
 #include "read/trace.h"
 
@@ -20,6 +21,7 @@ struct tm_stack {
 struct tm_snap_site {
 	uint32_t stack;
 	uint64_t bytes, count;
+	uint64_t mapped; /* bytes of the mapped channel live from this stack */
 };
 
 struct tm_snapshot {
@@ -29,7 +31,7 @@ struct tm_snapshot {
 	size_t index;          /* position among all snapshots of the trace, from 1 */
 	size_t seg;            /* the process image it belongs to */
 	uint64_t time_ns;      /* since the trace's first segment started */
-	uint64_t live_bytes, live_count;
+	uint64_t live_bytes, live_count, mapped_bytes;
 	struct tm_snap_site *sites; /* live stacks only */
 	size_t nsites;
 	int owned_sites;       /* sites were allocated for this snapshot */
@@ -43,6 +45,7 @@ struct tm_segment {
 	size_t nstacks, stacks_cap;
 	struct heap_model heap;
 	struct profile prof;
+	struct mapped_model mapped;
 	struct rd_end end;
 };
 

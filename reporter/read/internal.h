@@ -49,6 +49,9 @@ int rd_decode_snapshot(const uint8_t *p, size_t n, struct rd_snapshot *s, const 
 int rd_decode_sample(const uint8_t *p, size_t n, struct rd_sample *s, const char **why);
 int rd_decode_sampling(const uint8_t *p, size_t n, struct rd_sampling *s, const char **why);
 int rd_decode_lost(const uint8_t *p, size_t n, unsigned *kind, uint64_t *count, const char **why);
+/* path must hold LDP_MAX_PATH_LEN + 1 bytes. */
+int rd_decode_path(const uint8_t *p, size_t n, uint32_t *id, char *path, const char **why);
+int rd_decode_rss(const uint8_t *p, size_t n, uint64_t *time_us, uint64_t *bytes, const char **why);
 /* name must hold 65 bytes. */
 int rd_decode_thread(const uint8_t *p, size_t n, uint32_t *tid, char *name, const char **why);
 
@@ -59,7 +62,7 @@ struct rd_ring_dec {
 	int attached;
 };
 
-enum { RD_DEC_EVENT = 1, RD_DEC_ATTACH = 2 };
+enum { RD_DEC_EVENT = 1, RD_DEC_ATTACH = 2, RD_DEC_SKIPPED = 3 /* a sized op this reader does not know */ };
 
 /* Decode one event from [p, end).
  * @return bytes consumed (>0) with *what set to RD_DEC_EVENT or RD_DEC_ATTACH,

@@ -55,9 +55,14 @@ struct reader {
 	/* merge heap of ring indices */
 	uint32_t *heap;
 	size_t heap_len, heap_cap;
-	/* snapshot markers not yet delivered, in seq order */
-	struct rd_snapshot *snaps;
+	/* markers not yet delivered, in seq order: snapshots, and RSS readings
+	 * (placed at their time, so models see them with the events of that time) */
+	struct marker {
+		struct rd_snapshot snap; /* snap.kind == 0: an RSS reading */
+		uint64_t rss_time_us, rss_bytes;
+	} *snaps;
 	size_t snap_head, nsnaps, snaps_cap;
+	unsigned seq_shift;
 };
 
 static int fail(struct reader *r, struct rd_error *err, const char *what)
@@ -106,9 +111,15 @@ static void compact(struct ring_q *q)
 /* Deliver snapshot markers that come before `seq` (and before limit). */
 static void snapshots_before(struct reader *r, uint64_t seq, uint64_t limit)
 {
-	while (r->snap_head < r->nsnaps && r->snaps[r->snap_head].seq <= seq && r->snaps[r->snap_head].seq < limit) {
-		if (r->v->snapshot)
-			r->v->snapshot(r->v->ctx, &r->snaps[r->snap_head]);
+	while (r->snap_head < r->nsnaps && r->snaps[r->snap_head].snap.seq <= seq &&
+	       r->snaps[r->snap_head].snap.seq < limit) {
+		struct marker *m = &r->snaps[r->snap_head];
+		if (m->snap.kind == 0) {
+			if (r->v->rss)
+				r->v->rss(r->v->ctx, m->rss_time_us, m->rss_bytes);
+		} else if (r->v->snapshot) {
+			r->v->snapshot(r->v->ctx, &m->snap);
+		}
 		r->snap_head++;
 	}
 	if (r->snap_head == r->nsnaps)
@@ -201,6 +212,7 @@ static int on_header(void *ctx, const uint8_t *p, size_t n, uint64_t off, struct
 		return -1;
 	}
 	r->seg.index = r->seg_index;
+	r->seq_shift = r->seg.seq_shift;
 	r->in_segment = 1;
 	r->ended = 0;
 	r->next_stack = 1;
@@ -238,7 +250,7 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 
 	const uint8_t *cur = q->pend, *end = q->pend + q->pend_len;
 	while (cur < end) {
-		struct rd_event ev;
+		struct rd_event ev = {0};
 		int what = 0;
 		const char *why = NULL;
 		long used = rd_decode_event(cur, end, &q->dec, &ev, &what, &why);
@@ -249,7 +261,7 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 		cur += used;
 		if (what != RD_DEC_EVENT)
 			continue;
-		if (ev.kind == RD_EV_ALLOC && ev.stack >= r->next_stack)
+		if (ev.stack >= r->next_stack)
 			return fail(r, err, "event refers to a stack id that was never defined");
 		if (ev.seq < r->delivered_upto)
 			r->st->late_events++;
@@ -258,6 +270,17 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 	q->pend_len = (size_t)(end - cur);
 	memmove(q->pend, cur, q->pend_len);
 	return 0;
+}
+
+/* Keep markers sorted: they may be written out of order. */
+static void add_marker(struct reader *r, struct marker m)
+{
+	VEC_PUSH(r->snaps, r->nsnaps, r->snaps_cap, m);
+	for (size_t i = r->nsnaps - 1; i > r->snap_head && r->snaps[i - 1].snap.seq > r->snaps[i].snap.seq; i--) {
+		struct marker t = r->snaps[i];
+		r->snaps[i] = r->snaps[i - 1];
+		r->snaps[i - 1] = t;
+	}
 }
 
 static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n, struct rd_error *err)
@@ -309,13 +332,9 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		struct rd_snapshot snap;
 		if (rd_decode_snapshot(p, n, &snap, &why))
 			return fail(r, err, why);
-		/* Keep them sorted: markers from different triggers may be written out of order. */
-		VEC_PUSH(r->snaps, r->nsnaps, r->snaps_cap, snap);
-		for (size_t i = r->nsnaps - 1; i > r->snap_head && r->snaps[i - 1].seq > r->snaps[i].seq; i--) {
-			struct rd_snapshot t = r->snaps[i];
-			r->snaps[i] = r->snaps[i - 1];
-			r->snaps[i - 1] = t;
-		}
+		if (!snap.kind)
+			snap.kind = LDP_SNAP_API; /* 0 marks RSS readings here */
+		add_marker(r, (struct marker){.snap = snap});
 		return 0;
 	}
 	case LDP_REC_SAMPLE: {
@@ -353,6 +372,24 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 			return fail(r, err, why);
 		if (r->v->thread)
 			r->v->thread(r->v->ctx, tid, name);
+		return 0;
+	}
+	case LDP_REC_PATH: {
+		uint32_t id;
+		char path[LDP_MAX_PATH_LEN + 1];
+		if (rd_decode_path(p, n, &id, path, &why))
+			return fail(r, err, why);
+		if (r->v->path)
+			r->v->path(r->v->ctx, id, path);
+		return 0;
+	}
+	case LDP_REC_RSS: {
+		uint64_t t, bytes;
+		if (rd_decode_rss(p, n, &t, &bytes, &why))
+			return fail(r, err, why);
+		struct marker m = {.rss_time_us = t, .rss_bytes = bytes};
+		m.snap.seq = t << r->seq_shift;
+		add_marker(r, m);
 		return 0;
 	}
 	case LDP_REC_END: {

@@ -58,16 +58,20 @@ struct rd_stack {
 	uint64_t *ips;  /* innermost first; owned by the reader */
 };
 
-enum rd_event_kind { RD_EV_ALLOC = 1, RD_EV_FREE = 2 };
+enum rd_event_kind { RD_EV_ALLOC = 1, RD_EV_FREE = 2, RD_EV_MMAP = 3, RD_EV_MUNMAP = 4, RD_EV_MREMAP = 5 };
 
 struct rd_event {
 	uint64_t seq;
-	uint64_t ptr;
-	uint64_t size;   /* ALLOC */
-	uint32_t stack;  /* ALLOC; 0 = none */
+	uint64_t ptr;     /* the block; for the mapped channel the (new) range's start */
+	uint64_t size;    /* ALLOC: requested bytes; MMAP, MUNMAP, MREMAP: the (new) range's length */
+	uint64_t old_ptr, old_size; /* MREMAP: the range before */
+	uint32_t stack;   /* ALLOC, MMAP, MREMAP; 0 = none */
 	uint32_t tid;
-	uint8_t kind;    /* enum rd_event_kind */
-	uint8_t op;      /* LDP_EV_* as written */
+	uint32_t path;    /* MMAP: PATH id of the mapped file, 0 = anonymous */
+	uint32_t flags;   /* MMAP: mmap flags */
+	uint8_t prot;     /* MMAP: PROT_* */
+	uint8_t kind;     /* enum rd_event_kind */
+	uint8_t op;       /* LDP_EV_* as written */
 };
 
 struct rd_snapshot {
@@ -109,6 +113,9 @@ struct rd_visitor {
 	void (*sample)(void *ctx, const struct rd_sample *s);
 	void (*lost)(void *ctx, unsigned kind, uint64_t count);
 	void (*thread)(void *ctx, uint32_t tid, const char *name);
+	/* The mapped channel's file names, and resident set size over time. */
+	void (*path)(void *ctx, uint32_t id, const char *path);
+	void (*rss)(void *ctx, uint64_t time_us, uint64_t bytes);
 	void (*segment_end)(void *ctx, const struct rd_end *end);
 	/* Optional: every record as read, before interpretation (ldprof dump). */
 	void (*raw_record)(void *ctx, unsigned type, const uint8_t *payload, size_t len, uint64_t frame_off,

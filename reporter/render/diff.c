@@ -50,7 +50,7 @@ static const char *short_file(const char *f)
 
 static int changed(const struct diff_row *r)
 {
-	return r->size[0] != r->size[1] || r->count[0] != r->count[1];
+	return r->size[0] != r->size[1] || r->count[0] != r->count[1] || r->mapped[0] != r->mapped[1];
 }
 
 void render_diff_text(struct strbuf *b, const struct diff_view *v)
@@ -77,9 +77,13 @@ void render_diff_text(struct strbuf *b, const struct diff_view *v)
 		if (v->by == BY_FUNCTION && r->file)
 			sb_printf(b, " (%s:%u)", short_file(r->file), r->line);
 		uint64_t avg = r->count[1] ? r->size[1] / r->count[1] : 0;
-		sb_printf(b, ": size=%s (%s), count=%s (%s), average=%s\n", fmt_bytes(s0, r->size[1]),
+		sb_printf(b, ": size=%s (%s), count=%s (%s), average=%s", fmt_bytes(s0, r->size[1]),
 			  signed_bytes(s1, delta(r->size[0], r->size[1])), fmt_count(c0, r->count[1]),
 			  signed_count(c2, delta(r->count[0], r->count[1])), fmt_bytes(s2, avg));
+		if (r->mapped[0] || r->mapped[1])
+			sb_printf(b, ", mapped=%s (%s)", fmt_bytes(s0, r->mapped[1]),
+				  signed_bytes(s1, delta(r->mapped[0], r->mapped[1])));
+		sb_putc(b, '\n');
 		shown++;
 	}
 	if (hidden)
@@ -87,9 +91,12 @@ void render_diff_text(struct strbuf *b, const struct diff_view *v)
 	if (!shown)
 		sb_printf(b, "(no group changed)\n");
 	char a[32], s1[40], c[32], c1[40];
-	sb_printf(b, "\ntotal: size=%s (%s), count=%s (%s)\n", fmt_bytes(a, d->size[1]),
+	sb_printf(b, "\ntotal: size=%s (%s), count=%s (%s)", fmt_bytes(a, d->size[1]),
 		  signed_bytes(s1, delta(d->size[0], d->size[1])), fmt_count(c, d->count[1]),
 		  signed_count(c1, delta(d->count[0], d->count[1])));
+	if (d->mapped[0] || d->mapped[1])
+		sb_printf(b, ", mapped=%s (%s)", fmt_bytes(a, d->mapped[1]), signed_bytes(s1, delta(d->mapped[0], d->mapped[1])));
+	sb_putc(b, '\n');
 	free(rows);
 }
 
@@ -132,12 +139,14 @@ void render_diff_json(struct strbuf *b, const struct diff_view *v)
 			sb_json_str(b, r->file);
 		else
 			sb_printf(b, "null");
-		sb_printf(b, ",\"line\":%u}", r->line);
+		sb_printf(b, ",\"line\":%u,\"mapped_size\":%" PRIu64 ",\"mapped_size_diff\":%" PRId64 "}", r->line,
+			  r->mapped[1], delta(r->mapped[0], r->mapped[1]));
 		shown++;
 	}
 	free(rows);
 	sb_printf(b,
 		  "],\"total\":{\"size\":%" PRIu64 ",\"size_diff\":%" PRId64 ",\"count\":%" PRIu64 ",\"count_diff\":%" PRId64
-		  "}}\n",
-		  d->size[1], delta(d->size[0], d->size[1]), d->count[1], delta(d->count[0], d->count[1]));
+		  ",\"mapped_size\":%" PRIu64 ",\"mapped_size_diff\":%" PRId64 "}}\n",
+		  d->size[1], delta(d->size[0], d->size[1]), d->count[1], delta(d->count[0], d->count[1]), d->mapped[1],
+		  delta(d->mapped[0], d->mapped[1]));
 }

@@ -14,6 +14,8 @@ void report_sum(struct report *r)
 	memset(&r->total, 0, sizeof r->total);
 	memset(r->size_hist, 0, sizeof r->size_hist);
 	memset(r->samples, 0, sizeof r->samples);
+	r->mapped_peak = r->mapped_live_at_exit = r->mapped_bytes = r->maps = r->remaps = r->unmaps = 0;
+	r->rss_peak = r->rss_heap = r->rss_mapped = 0;
 	memset(r->weight_ns, 0, sizeof r->weight_ns);
 	memset(r->lost, 0, sizeof r->lost);
 	r->peak_time_ns = 0;
@@ -31,6 +33,19 @@ void report_sum(struct report *r)
 			r->total.unknown_frees += s->unknown_frees;
 			for (int k = 0; k < 65; k++)
 				r->size_hist[k] += m->segs[i].heap.size_hist[k];
+			const struct mapped_model *mm = &m->segs[i].mapped;
+			if (mm->peak_bytes > r->mapped_peak)
+				r->mapped_peak = mm->peak_bytes;
+			r->mapped_live_at_exit = mm->live_at_end; /* the last image's */
+			r->mapped_bytes += mm->mapped_bytes;
+			r->maps += mm->maps;
+			r->remaps += mm->remaps;
+			r->unmaps += mm->unmaps;
+			if (mm->rss_peak > r->rss_peak) {
+				r->rss_peak = mm->rss_peak;
+				r->rss_heap = mm->heap_at_rss_peak;
+				r->rss_mapped = mm->mapped_at_rss_peak;
+			}
 			const struct profile *p = &m->segs[i].prof;
 			for (int k = 0; k < 2; k++) {
 				r->samples[k] += p->k[k].samples;
@@ -99,6 +114,9 @@ static uint64_t m_leak_n(const struct group *g) { return g->leaked_count; }
 static uint64_t m_temp(const struct group *g) { return g->temporary; }
 static uint64_t m_allocs(const struct group *g) { return g->allocations; }
 static uint64_t m_bytes(const struct group *g) { return g->allocated_bytes; }
+static uint64_t m_map_peak(const struct group *g) { return g->mapped_peak_bytes; }
+static uint64_t m_map_live(const struct group *g) { return g->mapped_live_bytes; }
+static uint64_t m_maps(const struct group *g) { return g->maps; }
 
 /* One table: groups sorted by `sort`, rows with a nonzero `bytes` figure. */
 static void table(struct strbuf *b, const struct report *r, const char *title, enum group_sort sort,
@@ -209,6 +227,18 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		sb_printf(b, "  (%s frees of blocks allocated before tracing began)\n", fmt_count(x, t->unknown_frees));
 	if (r->groups.filtered_out)
 		sb_printf(b, "  (filters left out %s allocations)\n", fmt_count(x, r->groups.filtered_out));
+	if (r->maps || r->rss_peak) {
+		char z[32], w[32];
+		sb_printf(b, "\nmemory\n");
+		sb_printf(b, "  heap peak    %14s   (malloc family)\n", fmt_bytes(x, t->peak_bytes));
+		sb_printf(b, "  mapped peak  %14s   (%s mmap calls, %s mapped in all; %s still mapped at exit)\n",
+			  fmt_bytes(x, r->mapped_peak), fmt_count(y, r->maps), fmt_bytes(z, r->mapped_bytes),
+			  fmt_bytes(w, r->mapped_live_at_exit));
+		if (r->rss_peak)
+			sb_printf(b, "  RSS peak     %14s   heap %s + mapped %s then: %.0f%% of it traced\n",
+				  fmt_bytes(x, r->rss_peak), fmt_bytes(y, r->rss_heap), fmt_bytes(z, r->rss_mapped),
+				  100.0 * (double)(r->rss_heap + r->rss_mapped) / (double)r->rss_peak);
+	}
 
 	if (r->total.allocations) {
 		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
@@ -218,6 +248,10 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, m_allocs, "calls");
 	table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, m_bytes, "bytes");
 		histogram(b, r);
+	}
+	if (r->maps) {
+		table(b, r, "mapped at the peak (mmap)", SORT_BYTES, m_map_peak, 1, m_maps, "maps");
+		table(b, r, "still mapped at exit (mmap)", SORT_BYTES, m_map_live, 1, m_maps, "maps");
 	}
 	for (int k = 0; k < 2; k++)
 		flat_profile(b, r, k);
@@ -327,6 +361,9 @@ static void json_group(struct strbuf *b, const struct group *g)
 		  (unsigned long long)g->self[0], (unsigned long long)g->total[0], (unsigned long long)g->self[1],
 		  (unsigned long long)g->total[1], (unsigned long long)g->self_ns[0], (unsigned long long)g->total_ns[0],
 		  (unsigned long long)g->self_ns[1], (unsigned long long)g->total_ns[1]);
+	sb_printf(b, ",\"maps\":%llu,\"mapped_bytes\":%llu,\"mapped_peak_bytes\":%llu,\"mapped_live_at_exit_bytes\":%llu",
+		  (unsigned long long)g->maps, (unsigned long long)g->mapped_bytes,
+		  (unsigned long long)g->mapped_peak_bytes, (unsigned long long)g->mapped_live_bytes);
 	if (g->frames) {
 		sb_printf(b, ",\"frames\":[");
 		for (unsigned i = 0; i < g->nframes; i++) {
@@ -382,6 +419,14 @@ void render_report_json(struct strbuf *b, const struct report *r)
 			  k == PROF_CPU ? "cpu" : "wall", (unsigned long long)r->samples[k],
 			  (unsigned long long)(r->samples[k] ? r->weight_ns[k] / r->samples[k] : 0),
 			  (unsigned long long)r->lost[k], r->hz[k], (unsigned long long)r->weight_ns[k]);
+	sb_printf(b,
+		  ",\"mapped\":{\"maps\":%llu,\"remaps\":%llu,\"unmaps\":%llu,\"mapped_bytes\":%llu,\"peak_bytes\":%llu,"
+		  "\"live_at_exit_bytes\":%llu}"
+		  ",\"rss\":{\"peak_bytes\":%llu,\"heap_at_peak_bytes\":%llu,\"mapped_at_peak_bytes\":%llu}",
+		  (unsigned long long)r->maps, (unsigned long long)r->remaps, (unsigned long long)r->unmaps,
+		  (unsigned long long)r->mapped_bytes, (unsigned long long)r->mapped_peak,
+		  (unsigned long long)r->mapped_live_at_exit, (unsigned long long)r->rss_peak,
+		  (unsigned long long)r->rss_heap, (unsigned long long)r->rss_mapped);
 	sb_printf(b, ",\"by\":\"%s\",\"groups\":[", group_by_name(r->gopts.by));
 	const struct group **v = grouping_sorted(&r->groups, r->sort);
 	size_t n = r->top_given && r->top < r->groups.n ? r->top : r->groups.n;

@@ -21,6 +21,8 @@ struct report {
 	int top_given;             /* --top was given: JSON groups are limited too */
 	enum group_sort sort;
 	int profile_sort_total;    /* flat profiles sorted by total instead of self */
+	/* the mapped channel and RSS over every segment (peaks: the highest) */
+	uint64_t mapped_peak, mapped_live_at_exit, mapped_bytes, maps, remaps, unmaps, rss_peak, rss_heap, rss_mapped;
 	/* sampling over every segment */
 	uint64_t samples[2], weight_ns[2], lost[2];
 	unsigned hz[2];

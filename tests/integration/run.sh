@@ -333,6 +333,52 @@ if [ $ok_rc = 0 ] && [ $broken_rc = 1 ] && [ $growth_rc = 1 ] && [ $same_rc = 0 
 	pass "$t: exit 0 for kept budgets, 1 for broken ones (each named with value and limit), 2 for a bad trace or no budget"
 else fail "$t: rc ok=$ok_rc broken=$broken_rc growth=$growth_rc same=$same_rc bad=$bad_rc usage=$usage_rc"; fi
 
+# --- the mapped channel and RSS ---------------------------------------------------
+t=mapped
+mkdir -p "$W/$t.dir"
+if traced $t "$BIN/truth_mapped" "$W/$t.truth" "$W/$t.dir" && report "$W/$t.ldp" "$W/$t.json" &&
+	"$LDPROF" diff --json "$W/$t.ldp" --from start --to exit > "$W/$t.diff.json" &&
+	$PY - "$W/$t.truth" "$W/$t.json" "$W/$t.diff.json" <<'PYEOF'; then
+import json, sys
+truth = {}
+fns = {}
+for line in open(sys.argv[1]):
+    w = line.split()
+    if w[0] == "fn":
+        fns[w[1]] = int(w[3])
+    else:
+        truth[w[0]] = int(w[1])
+r = json.load(open(sys.argv[2]))
+m = r["mapped"]
+for k in ("maps", "remaps", "unmaps", "mapped_bytes", "peak_bytes", "live_at_exit_bytes"):
+    assert m[k] == truth[k], (k, m[k], truth[k])
+groups = {g["key"]: g for g in r["groups"]}
+for f, v in fns.items():
+    assert groups[f]["mapped_bytes"] == v, (f, groups[f]["mapped_bytes"], v)
+assert r["heap"]["peak_bytes"] >= 16 << 20  # glibc mapped the 16 MiB block itself: heap, not mapped
+d = json.load(open(sys.argv[3]))
+assert d["total"]["mapped_size_diff"] == truth["live_at_exit_bytes"], d["total"]
+print(f"     maps {m['maps']}, remaps {m['remaps']}, unmaps {m['unmaps']}, peak {m['peak_bytes']}, "
+      f"at exit {m['live_at_exit_bytes']}: exact")
+PYEOF
+	pass "$t: anonymous and file mappings, a hole unmapped in the middle, mremap grow/shrink/move: exact; malloc's own mmap stays heap; diffs cover it"
+else fail "$t"; fi
+
+t=python_rss
+if PYTHONMALLOC=pymalloc traced $t /usr/bin/python3 -c 'd = {i: str(i) * 3 for i in range(1000000)}; print(len(d))' > /dev/null &&
+	report "$W/$t.ldp" "$W/$t.json" && $PY - "$W/$t.json" <<'PYEOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+rss = r["rss"]
+share = 100.0 * (rss["heap_at_peak_bytes"] + rss["mapped_at_peak_bytes"]) / rss["peak_bytes"]
+print(f"     RSS peak {rss['peak_bytes'] >> 20} MiB: heap {rss['heap_at_peak_bytes'] >> 20} MiB + "
+      f"mapped {rss['mapped_at_peak_bytes'] >> 20} MiB = {share:.0f}% of it")
+assert r["mapped"]["peak_bytes"] > 50 << 20, r["mapped"]
+assert share >= 80, share
+PYEOF
+	pass "$t: python3 building a large dict (pymalloc arenas are mmap'd): heap + mapped explain >= 80% of the RSS peak"
+else fail "$t"; fi
+
 # --- CPU and wall-clock sampling ------------------------------------------------
 shares() { # TRUTH REPORT.json FIELD POINTS: each "share F PCT" of TRUTH within POINTS of F's share of FIELD
 	$PY - "$@" <<'PYEOF'
