@@ -29,11 +29,16 @@ void heap_init(struct heap_model *h, unsigned seq_shift)
 	u64map_init(&h->orphans, 16);
 	u64map_init(&h->last_alloc, 16);
 	h->seq_shift = seq_shift;
-	h->series.bucket_us = 64;
-	h->series.pts = xcalloc(HEAP_SERIES_MAX, sizeof *h->series.pts);
-	h->series.n = 1;
-	h->series.cur = h->series.pts;
-	h->series.end_us = h->series.bucket_us;
+	series_init(&h->series);
+}
+
+void series_init(struct heap_series *s)
+{
+	s->bucket_us = 64;
+	s->pts = xcalloc(HEAP_SERIES_MAX, sizeof *s->pts);
+	s->n = 1;
+	s->cur = s->pts;
+	s->end_us = s->bucket_us;
 }
 
 void heap_free(struct heap_model *h)
@@ -44,7 +49,7 @@ void heap_free(struct heap_model *h)
 	u64map_free(&h->last_alloc);
 	free(h->blocks);
 	free(h->sites);
-	free(h->series.pts);
+	series_free(&h->series);
 	memset(h, 0, sizeof *h);
 }
 
@@ -233,6 +238,25 @@ static __attribute__((noinline)) void series_advance(struct heap_series *s, uint
 		s->pts[s->n] = (struct heap_point){live, live, live};
 	s->cur = &s->pts[s->n - 1];
 	s->end_us = (uint64_t)s->n * s->bucket_us;
+}
+
+/* For series of other values (the mapped channel, RSS): value at time us. */
+void series_note(struct heap_series *s, uint64_t us, uint64_t before, uint64_t after)
+{
+	if (us >= s->end_us)
+		series_advance(s, us, before);
+	if (after > s->cur->max)
+		s->cur->max = after;
+	if (after < s->cur->min)
+		s->cur->min = after;
+	s->cur->last = after;
+}
+
+void series_free(struct heap_series *s)
+{
+	free(s->pts);
+	s->pts = s->cur = NULL;
+	s->n = 0;
 }
 
 /*

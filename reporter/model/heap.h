@@ -63,6 +63,12 @@ struct heap_series {
 	struct heap_point *cur;  /* pts[n - 1]: its last is set when it closes (or at heap_finish) */
 };
 
+/* The same bounded series for any value over time (mapped bytes, RSS).
+ * before: the value until now (it lasted through quiet buckets). */
+void series_init(struct heap_series *s);
+void series_note(struct heap_series *s, uint64_t us, uint64_t before, uint64_t after);
+void series_free(struct heap_series *s);
+
 struct heap_model {
 	struct heap_totals t;
 	struct heap_site *sites;

@@ -8,10 +8,14 @@
 
 #include <sys/mman.h>
 
+static void mapped_apply(struct mapped_model *m, const struct rd_event *e);
+
 void mapped_init(struct mapped_model *m, unsigned seq_shift)
 {
 	memset(m, 0, sizeof *m);
 	m->seq_shift = seq_shift;
+	series_init(&m->series);
+	series_init(&m->rss_series);
 }
 
 void mapped_free(struct mapped_model *m)
@@ -21,6 +25,8 @@ void mapped_free(struct mapped_model *m)
 	for (size_t i = 0; i < m->npaths; i++)
 		free(m->paths[i]);
 	free(m->paths);
+	series_free(&m->series);
+	series_free(&m->rss_series);
 	memset(m, 0, sizeof *m);
 }
 
@@ -120,6 +126,13 @@ static void insert(struct mapped_model *m, struct map_range nr, uint64_t time_us
 
 void mapped_event(struct mapped_model *m, const struct rd_event *e)
 {
+	uint64_t before = m->live_bytes;
+	mapped_apply(m, e);
+	series_note(&m->series, e->seq >> m->seq_shift, before, m->live_bytes);
+}
+
+static void mapped_apply(struct mapped_model *m, const struct rd_event *e)
+{
 	uint64_t page = 4096, us = e->seq >> m->seq_shift;
 	uint64_t len = (e->size + page - 1) & ~(page - 1); /* the kernel maps whole pages */
 	switch (e->kind) {
@@ -186,6 +199,7 @@ void mapped_path(struct mapped_model *m, uint32_t id, const char *path)
 
 void mapped_rss(struct mapped_model *m, uint64_t time_us, uint64_t bytes, uint64_t heap_live)
 {
+	series_note(&m->rss_series, time_us, m->rss_last, bytes);
 	m->rss_samples++;
 	m->rss_last = bytes;
 	if (bytes > m->rss_peak) {

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "model/heap.h"
 #include "read/trace.h"
 #include "util/util.h"
 
@@ -43,6 +44,7 @@ struct mapped_model {
 	/* RSS */
 	uint64_t rss_peak, rss_peak_time_us, rss_last, rss_samples;
 	uint64_t heap_at_rss_peak, mapped_at_rss_peak; /* what the channels held then */
+	struct heap_series series, rss_series; /* mapped live bytes, RSS, over time */
 	char **paths; /* id -> path */
 	size_t npaths;
 };

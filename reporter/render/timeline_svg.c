@@ -51,6 +51,31 @@ void timeline_build(struct timeline *tl, const struct loaded *t)
 			tl->peak_t = off + (double)seg->heap.t.peak_time_us / 1e6;
 		}
 	}
+	/* the mapped channel and the RSS, when there are any */
+	tl->curves[0].name = "mapped (mmap)";
+	tl->curves[0].color = "#e6550d";
+	tl->curves[1].name = "resident (RSS)";
+	tl->curves[1].color = "#31a354";
+	for (size_t s = 0; s < m->nsegs; s++) {
+		const struct mapped_model *mm = &m->segs[s].mapped;
+		double off = (double)(m->segs[s].info.start_monotonic_ns - t0) / 1e9;
+		const struct heap_series *src[2] = {mm->maps || mm->remaps ? &mm->series : NULL,
+						    mm->rss_samples ? &mm->rss_series : NULL};
+		for (int c = 0; c < 2; c++) {
+			struct tl_curve *cv = &tl->curves[c];
+			if (!src[c])
+				continue;
+			for (size_t i = 0; i < src[c]->n; i++) {
+				double a = off + (double)(i * src[c]->bucket_us) / 1e6;
+				if (a > tl->end)
+					break;
+				vec_reserve((void **)&cv->t, &cv->cap, cv->n + 1, sizeof *cv->t);
+				cv->v = xrealloc(cv->v, cv->cap * sizeof *cv->v);
+				cv->t[cv->n] = a;
+				cv->v[cv->n++] = src[c]->pts[i].max;
+			}
+		}
+	}
 	/* snapshots recorded by the program (start, peak and exit are drawn anyway) */
 	if (m->nsnaps)
 		tl->own_labels = xcalloc(m->nsnaps, sizeof *tl->own_labels);
@@ -108,6 +133,8 @@ void timeline_free(struct timeline *tl)
 	for (int k = 0; k < 2; k++) {
 		free(tl->own_t[k]);
 		free(tl->own_v[k]);
+		free(tl->curves[k].t);
+		free(tl->curves[k].v);
 	}
 	memset(tl, 0, sizeof *tl);
 }
@@ -193,6 +220,10 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 	for (size_t c = 0; c < ncols; c++)
 		if (seen[c] && cmax[c] > top)
 			top = cmax[c];
+	for (int c = 0; c < 2; c++)
+		for (size_t i = 0; i < tl->curves[c].n; i++)
+			if (tl->curves[c].v[i] > top)
+				top = tl->curves[c].v[i];
 	double ystep = draw_step((double)(top ? top : 1), 5, 1024);
 	double ymax = ceil((double)(top ? top : 1) / ystep) * ystep;
 	double xstep = draw_step(end, 10, 10);
@@ -254,6 +285,26 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 	sb_printf(b, "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"1\" points=\"%s\"/>\n", hi.s ? hi.s : "");
 	sb_free(&hi);
 	sb_free(&lo);
+	/* mapped and RSS: steps on the same axis, with a legend */
+	int legend = 0;
+	for (int c = 0; c < 2; c++) {
+		const struct tl_curve *cv = &tl->curves[c];
+		if (!cv->n)
+			continue;
+		sb_printf(b, "<polyline class=\"curve\" data-name=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"",
+			  cv->name, cv->color);
+		for (size_t i = 0; i < cv->n; i++) {
+			double x0 = X(cv->t[i]), x1 = i + 1 < cv->n ? X(cv->t[i + 1]) : X(end);
+			if (x1 > ML + pw)
+				x1 = ML + pw;
+			sb_printf(b, "%.1f,%.1f %.1f,%.1f ", x0, Y(cv->v[i]), x1, Y(cv->v[i]));
+		}
+		sb_printf(b, "\"/>\n<text x=\"%.1f\" y=\"%d\" fill=\"%s\" text-anchor=\"end\">%s</text>\n",
+			  ML + pw - 4, MT + 12 + 14 * legend++, cv->color, cv->name);
+	}
+	if (legend)
+		sb_printf(b, "<text x=\"%.1f\" y=\"%d\" fill=\"#08519c\" text-anchor=\"end\">heap (malloc)</text>\n",
+			  ML + pw - 4, MT + 12 + 14 * legend);
 	sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", ML, ML + pw, MT + ph,
 		  MT + ph);
 	sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%.1f\"/>\n", ML, ML, MT, MT + ph);

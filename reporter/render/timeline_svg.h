@@ -2,8 +2,10 @@
  * timeline_svg.h - live heap over time as one SVG: the curve (each pixel
  * column shows the lowest and highest live bytes within it, so the peak is
  * never averaged away), the peak marked, optional event markers (snapshots,
- * exec) and optional rate series (CPU and wall samples per second) in a
- * band below on the same time axis. Hovering shows time and value.
+ * exec), the mapped channel and the resident set size as lines on the same
+ * axis when the trace has them, and optional rate series (CPU and wall
+ * samples per second) in a band below on the same time axis. Hovering shows
+ * time and value.
  */
 #ifndef LDPR_TIMELINE_SVG_H
 #define LDPR_TIMELINE_SVG_H
@@ -31,8 +33,17 @@ struct tl_rate {
 	size_t n;
 };
 
+/* A further curve on the same axis as the live heap (mapped bytes, RSS). */
+struct tl_curve {
+	const char *name, *color;
+	double *t;    /* seconds */
+	uint64_t *v;  /* bytes (the highest within each bucket) */
+	size_t n, cap;
+};
+
 struct timeline {
 	const char *title, *subtitle;
+	struct tl_curve curves[2]; /* [0] mapped, [1] RSS; n == 0 when absent */
 	struct tl_point *pts;
 	size_t n;
 	double end;              /* seconds: the right edge */
