@@ -66,10 +66,14 @@ void grouping_free(struct grouping *g)
 	memset(g, 0, sizeof *g);
 }
 
-/* Frames that are the allocator from the program's point of view. */
+/* Frames that are the allocator from the program's point of view: C++'s
+ * operator new, the strdup family, and the malloc family's own names when
+ * they show up as frames (ld.so's inline calloc wrapper, for one). */
 static int is_allocator(const char *fn)
 {
-	static const char *const names[] = {"strdup", "__strdup", "strndup", "__strndup", "wcsdup", "__wcsdup"};
+	static const char *const names[] = {"strdup",    "__strdup",     "strndup",       "__strndup", "wcsdup",
+					    "__wcsdup",  "malloc",       "calloc",        "realloc",   "reallocarray",
+					    "memalign",  "aligned_alloc", "posix_memalign", "valloc",   "pvalloc"};
 	if (!fn)
 		return 0;
 	if (!strncmp(fn, "operator new", 12))

@@ -67,6 +67,24 @@ void report_sum(struct report *r)
 	}
 }
 
+/* What the groups that passed the filters add up to. */
+static struct heap_totals filtered_totals(const struct report *r)
+{
+	struct heap_totals f = {0};
+	for (size_t i = 0; i < r->groups.n; i++) {
+		const struct group *g = &r->groups.groups[i];
+		f.allocations += g->allocations;
+		f.allocated_bytes += g->allocated_bytes;
+		f.frees += g->frees;
+		f.leaked_bytes += g->leaked_bytes;
+		f.leaked_count += g->leaked_count;
+		f.peak_bytes += g->peak_bytes;
+		f.peak_count += g->peak_count;
+		f.temporary += g->temporary;
+	}
+	return f;
+}
+
 /* ---- text ---- */
 
 static void flat_profile(struct strbuf *b, const struct report *r, int k);
@@ -225,8 +243,13 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  t->allocations ? 100.0 * (double)t->temporary / (double)t->allocations : 0.0);
 	if (t->unknown_frees)
 		sb_printf(b, "  (%s frees of blocks allocated before tracing began)\n", fmt_count(x, t->unknown_frees));
-	if (r->groups.filtered_out)
-		sb_printf(b, "  (filters left out %s allocations)\n", fmt_count(x, r->groups.filtered_out));
+	if (r->gopts.ninclude || r->gopts.nexclude) {
+		struct heap_totals f = filtered_totals(r);
+		char p1[32], p2[32], p3[32];
+		sb_printf(b, "  after filters: %s allocations, %s requested, %s at the peak, %s leaked (%s left out)\n",
+			  fmt_count(x, f.allocations), fmt_bytes(y, f.allocated_bytes), fmt_bytes(p1, f.peak_bytes),
+			  fmt_bytes(p2, f.leaked_bytes), fmt_count(p3, r->groups.filtered_out));
+	}
 	if (r->maps || r->rss_peak) {
 		char z[32], w[32];
 		sb_printf(b, "\nmemory\n");
@@ -427,6 +450,17 @@ void render_report_json(struct strbuf *b, const struct report *r)
 		  (unsigned long long)r->mapped_bytes, (unsigned long long)r->mapped_peak,
 		  (unsigned long long)r->mapped_live_at_exit, (unsigned long long)r->rss_peak,
 		  (unsigned long long)r->rss_heap, (unsigned long long)r->rss_mapped);
+	if (r->gopts.ninclude || r->gopts.nexclude) {
+		/* Totals of what the filters kept; "heap" stays the whole process. */
+		struct heap_totals f = filtered_totals(r);
+		sb_printf(b,
+			  ",\"filtered\":{\"allocations\":%llu,\"allocated_bytes\":%llu,\"frees\":%llu,\"peak_bytes\":%llu,"
+			  "\"leaked_bytes\":%llu,\"leaked_count\":%llu,\"temporary\":%llu,\"left_out_allocations\":%llu}",
+			  (unsigned long long)f.allocations, (unsigned long long)f.allocated_bytes, (unsigned long long)f.frees,
+			  (unsigned long long)f.peak_bytes, (unsigned long long)f.leaked_bytes,
+			  (unsigned long long)f.leaked_count, (unsigned long long)f.temporary,
+			  (unsigned long long)r->groups.filtered_out);
+	}
 	sb_printf(b, ",\"by\":\"%s\",\"groups\":[", group_by_name(r->gopts.by));
 	const struct group **v = grouping_sorted(&r->groups, r->sort);
 	size_t n = r->top_given && r->top < r->groups.n ? r->top : r->groups.n;
