@@ -76,6 +76,7 @@ struct ldp_thread {
 	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
 	int tid;                /* kernel thread id */
 	int probe_hit;          /* ldp_foreign_malloc: our malloc was reached */
+	int *errno_p;           /* &errno of this thread, once known (saves a libc call per event) */
 	uintptr_t stack_lo, stack_hi; /* this thread's stack, for the fast unwinder; 0 = unknown */
 };
 
@@ -92,8 +93,37 @@ void ldp_thread_after_fork_child(void);
 
 /* Time floor for sequence numbers: (us since segment start) << LDP_SEQ_SHIFT. */
 extern _Atomic uint64_t ldp_seq_floor;
-uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr);
 void ldp_seq_reset(void);
+
+#define LDP_SEQ_SHARDS 1024u
+struct ldp_seq_shard {
+	LDP_CACHE_ALIGN _Atomic uint64_t v;
+};
+extern struct ldp_seq_shard ldp_seq_shards[LDP_SEQ_SHARDS];
+
+/* seq = max(thread clock + 1, shard + 1, floor); shard = max(shard, seq).
+ * Inline: it runs twice per malloc/free pair (seq.c explains why it orders). */
+static LDP_ALWAYS_INLINE uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr)
+{
+	uint64_t region = addr >> 20; /* 1 MiB regions: a thread's arena keeps to its own lines */
+	_Atomic uint64_t *s = &ldp_seq_shards[((region * 0x9E3779B97F4A7C15ull) >> 54) & (LDP_SEQ_SHARDS - 1)].v;
+	uint64_t floor = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
+	uint64_t seq = t->clock + 1;
+	if (seq < floor)
+		seq = floor;
+	uint64_t v = atomic_load_explicit(s, memory_order_relaxed);
+	for (;;) {
+		if (v >= seq)
+			seq = v + 1;
+		/* Relaxed is enough: the allocator's own synchronisation orders the
+		 * two calls, and the compiler cannot move this across them. */
+		if (LDP_LIKELY(atomic_compare_exchange_weak_explicit(s, &v, seq, memory_order_relaxed,
+								     memory_order_relaxed)))
+			break;
+	}
+	t->clock = seq;
+	return seq;
+}
 
 /* ---- unwind.c: stack capture -------------------------------------------- */
 
@@ -253,9 +283,32 @@ struct ldp_enc_state {
 	uint64_t seq, ptr;
 };
 size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid);
-size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq, uint64_t ptr,
-		     uint64_t size, uint32_t stack);
-size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr);
+
+/* The two hot encoders, inline into the malloc path. */
+static LDP_ALWAYS_INLINE size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq,
+					      uint64_t ptr, uint64_t size, uint32_t stack)
+{
+	size_t n = 1;
+	dst[0] = (uint8_t)op;
+	n += ldp_varint_put(dst + n, seq - st->seq);
+	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
+	n += ldp_varint_put(dst + n, size);
+	n += ldp_varint_put(dst + n, stack);
+	st->seq = seq;
+	st->ptr = ptr;
+	return n;
+}
+
+static LDP_ALWAYS_INLINE size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr)
+{
+	size_t n = 1;
+	dst[0] = LDP_EV_FREE;
+	n += ldp_varint_put(dst + n, seq - st->seq);
+	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
+	st->seq = seq;
+	st->ptr = ptr;
+	return n;
+}
 
 /* Record payloads (not the type/length framing). */
 #define LDP_ENC_RECORD_MAX (LDP_MAX_PATH_LEN + (LDP_MAX_STACK_DEPTH + 64) * LDP_VARINT_MAX)
@@ -289,7 +342,8 @@ struct ldp_memo {
 
 struct ldp_ring {
 	/* producer side: written only by the owning thread */
-	LDP_CACHE_ALIGN _Atomic uint64_t head; /* bytes committed, ever */
+	LDP_CACHE_ALIGN _Atomic uint64_t head; /* bytes committed, ever (published) */
+	uint64_t whead;                         /* the producer's own copy of head */
 	uint64_t tail_seen;                     /* last tail the producer read */
 	struct ldp_enc_state enc;               /* encoder delta state */
 	uint8_t scratch[LDP_EV_MAX];            /* an event that wraps the ring end */
@@ -309,13 +363,35 @@ struct ldp_ring {
 	/* capture scratch for this thread: keeps deep stacks off small thread stacks */
 	uintptr_t ips[LDP_MAX_STACK_DEPTH + 8];
 	struct ldp_memo memo; /* unwind.c: the last capture */
+	uint64_t n_memo, n_walk, n_frames; /* unwind.c: memo hits, walks, frames walked (statistics) */
 };
 
 struct ldp_ring *ldp_ring_claim(int tid);
+uint8_t *ldp_ring_reserve_slow(struct ldp_ring *r);
+void ldp_ring_commit_slow(struct ldp_ring *r, uint8_t *at, size_t n);
+
 /* Reserve LDP_EV_MAX bytes; may block (never with an agent lock held) until the writer drains. */
-uint8_t *ldp_ring_reserve(struct ldp_ring *r);
-/* Commit n bytes written at the pointer reserve returned. */
-void ldp_ring_commit(struct ldp_ring *r, uint8_t *at, size_t n);
+static LDP_ALWAYS_INLINE uint8_t *ldp_ring_reserve(struct ldp_ring *r)
+{
+	uint64_t head = r->whead;
+	uint32_t off = (uint32_t)head & r->mask;
+	if (LDP_LIKELY(r->size - (head - r->tail_seen) >= LDP_EV_MAX && r->size - off >= LDP_EV_MAX))
+		return r->buf + off;
+	return ldp_ring_reserve_slow(r);
+}
+
+/* Commit n bytes written at the pointer reserve returned: one release store. */
+static LDP_ALWAYS_INLINE void ldp_ring_commit(struct ldp_ring *r, uint8_t *at, size_t n)
+{
+	uint64_t head = r->whead + n;
+	/* an event in scratch (it wraps the end), or the ring half full: ask for an early round */
+	if (LDP_UNLIKELY(at == r->scratch || head - r->tail_seen > r->size / 2)) {
+		ldp_ring_commit_slow(r, at, n);
+		return;
+	}
+	r->whead = head;
+	atomic_store_explicit(&r->head, head, memory_order_release);
+}
 struct ldp_ring *ldp_rings_first(void);
 void ldp_rings_after_fork_child(void);
 

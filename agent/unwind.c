@@ -157,48 +157,59 @@ unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated)
 	return capture_libunwind(ips, max, truncated);
 }
 
-uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
+/* Walk (fast, else libunwind), intern, and remember the walk in the memo. */
+static LDP_NOINLINE uint32_t capture_and_intern(struct ldp_ring *ring, struct ldp_uw_regs r)
 {
 	unsigned max = ldp_cfg.max_depth;
 	int truncated;
-	int n = -1;
+	struct ldp_memo *m = &ring->memo;
+	m->n = 0;
 	if (LDP_LIKELY(fast_ok)) {
-		struct ldp_uw_regs r;
-		LDP_UW_HERE(r);
-		struct ldp_memo *m = &ring->memo;
-		if (m->n && r.sp == m->sp0 && r.ip == m->ip0 && (!m->bp_used || r.bp == m->bp0)) {
-			unsigned i = 0, same = 1;
-			/* [sp0, stack top) is this thread's live stack: every address is readable */
-			for (; i < m->n; i++)
-				same &= *(const uintptr_t *)m->at[i] == m->val[i];
-			if (same) {
-				if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
-					check(ring->ips, m->depth, (int)m->truncated, max);
-				return m->stack;
-			}
-		}
 		struct ldp_uw_walk w = {.rd_at = m->at, .rd_val = m->val, .rd_cap = LDP_MEMO_WORDS};
-		m->n = 0;
-		n = fast_capture(r, ring->ips, max, &truncated, &w);
+		int n = fast_capture(r, ring->ips, max, &truncated, &w);
+		ring->n_walk++;
 		if (n >= 0) {
+			ring->n_frames += (unsigned)n;
 			uint32_t id = ldp_stack_intern(ring->ips, (unsigned)n, truncated ? LDP_STACK_TRUNCATED : 0);
-			if (w.status == 0 || w.status == LDP_UW_TRUNCATED) {
-				if (w.nread <= LDP_MEMO_WORDS) {
-					m->ip0 = r.ip;
-					m->sp0 = r.sp;
-					m->bp0 = r.bp;
-					m->bp_used = w.bp_used;
-					m->stack = id;
-					m->depth = (unsigned)n;
-					m->truncated = (unsigned)truncated;
-					m->n = w.nread;
-				}
+			if ((w.status & ~LDP_UW_TRUNCATED) == 0 && w.nread <= LDP_MEMO_WORDS) {
+				m->ip0 = r.ip;
+				m->sp0 = r.sp;
+				m->bp0 = r.bp;
+				m->bp_used = w.bp_used;
+				m->stack = id;
+				m->depth = (unsigned)n;
+				m->truncated = (unsigned)truncated;
+				m->n = w.nread;
 			}
 			return id;
 		}
 	}
-	n = (int)capture_libunwind(ring->ips, max, &truncated);
-	return ldp_stack_intern(ring->ips, (unsigned)n, truncated ? LDP_STACK_TRUNCATED : 0);
+	unsigned n = capture_libunwind(ring->ips, max, &truncated);
+	return ldp_stack_intern(ring->ips, n, truncated ? LDP_STACK_TRUNCATED : 0);
+}
+
+uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
+{
+	struct ldp_uw_regs r;
+	LDP_UW_HERE(r);
+	const struct ldp_memo *m = &ring->memo;
+	if (m->n && r.sp == m->sp0 && r.ip == m->ip0 && (!m->bp_used || r.bp == m->bp0)) {
+		/* [sp0, stack top) is this thread's live stack: every address is readable */
+		const uintptr_t *at = m->at, *val = m->val;
+		uintptr_t diff = 0;
+		unsigned i = 0, n = m->n;
+		for (; i + 2 <= n; i += 2)
+			diff |= (*(const uintptr_t *)at[i] ^ val[i]) | (*(const uintptr_t *)at[i + 1] ^ val[i + 1]);
+		if (i < n)
+			diff |= *(const uintptr_t *)at[i] ^ val[i];
+		if (LDP_LIKELY(!diff)) {
+			ring->n_memo++;
+			if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
+				check(ring->ips, m->depth, (int)m->truncated, ldp_cfg.max_depth);
+			return m->stack;
+		}
+	}
+	return capture_and_intern(ring, r);
 }
 
 unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max, int *truncated)
@@ -225,8 +236,14 @@ unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max,
 
 void ldp_unwind_report(void)
 {
-	ldp_warn("unwind: %lu libunwind fallbacks, %lu outside the thread stack, %lu stopped early; "
-		 "check: %lu stacks compared, %lu differ",
-		 atomic_load(&n_fallback), atomic_load(&n_outside), atomic_load(&n_stopped), atomic_load(&n_checked),
-		 atomic_load(&n_differ));
+	uint64_t memo = 0, walk = 0, frames = 0;
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		memo += r->n_memo;
+		walk += r->n_walk;
+		frames += r->n_frames;
+	}
+	ldp_warn("unwind: %lu memo hits, %lu walks (%lu frames), %lu libunwind fallbacks, %lu outside the thread "
+		 "stack, %lu stopped early; check: %lu stacks compared, %lu differ",
+		 (unsigned long)memo, (unsigned long)walk, (unsigned long)frames, atomic_load(&n_fallback),
+		 atomic_load(&n_outside), atomic_load(&n_stopped), atomic_load(&n_checked), atomic_load(&n_differ));
 }
