@@ -135,9 +135,10 @@ void ldp_unwind_thread_init(void);
  * @return depth; *truncated set when the stack was deeper than max. */
 unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated);
 struct ldp_ring;
-/* The malloc path: capture the caller's stack into r->ips and intern it,
- * skipping both when the stack is provably the one captured last time
- * (r->memo). @return stack id, 0 if none. */
+/* The malloc path: capture the caller's stack and intern it, skipping both
+ * when the stack is provably the one captured last time, and walking only
+ * the frames that differ from it otherwise (struct ldp_uw_trace).
+ * @return stack id, 0 if none. */
 uint32_t ldp_unwind_stack_id(struct ldp_ring *r);
 /* From a signal handler's ucontext_t: ips[0] is the interrupted instruction,
  * then return addresses. Async-signal-safe: cached rules and objects loaded
@@ -213,17 +214,53 @@ struct ldp_uw_regs {
 #define LDP_UW_STOPPED 0x4u     /* out: a check failed (garbage return address, stack bounds) */
 #define LDP_UW_MISS 0x8u        /* out: no rule known and none could be looked up here */
 
-/* One walk: inputs, optional record of what it read, results. */
+/*
+ * A walk's full record, so the next walk can reuse its outer part: each
+ * state (registers before each step), every stack word read (address and
+ * value) and the result. The walk from a state is a function of that state's
+ * registers, the words read from there on, and the rules; so when a new walk
+ * reaches a state with the same RSP and RIP (RBP too, if the rest used it)
+ * and all the words read from there on are unchanged, the rest of the old
+ * stack is the rest of the new one. At the starting state that is the whole
+ * stack ("memo hit"); further out, the outer frames ("join").
+ */
+#define LDP_UW_STATES (LDP_MAX_STACK_DEPTH + 16)
+#define LDP_UW_WORDS (2 * LDP_UW_STATES)
+#define LDP_UWS_BP_USE 1u  /* the step from this state computed the CFA from RBP */
+#define LDP_UWS_BP_SET 2u  /* the step from this state reloaded RBP (or made it undefined) */
+#define LDP_UWS_BP_NEED 4u /* the walk from this state on depended on its RBP */
+
+struct ldp_uw_state {
+	uintptr_t sp, ip, bp;
+	/* Counted to the end, so a join copies the outer states unchanged: */
+	uint32_t rd;    /* stack words read from this state on (the last rd of the trace's words) */
+	int16_t n;      /* return addresses of the result from this state on; < 0: none made it */
+	uint16_t flags; /* LDP_UWS_* */
+};
+
+struct ldp_uw_trace {
+	unsigned nstates; /* 0: nothing to reuse */
+	unsigned nrd;
+	unsigned depth, status; /* the result: ips[0..depth), LDP_UW_TRUNCATED */
+	uint32_t stack;         /* its interned id (unwind.c) */
+	struct ldp_uw_state s[LDP_UW_STATES];
+	uintptr_t at[LDP_UW_WORDS], val[LDP_UW_WORDS];
+	uintptr_t ips[LDP_MAX_STACK_DEPTH + 1];
+	uint64_t hsuf[LDP_MAX_STACK_DEPTH + 1]; /* hsuf[i]: hash of ips[i..depth) (unwind.c) */
+};
+
+/* One walk: inputs, results. */
 struct ldp_uw_walk {
 	uintptr_t hi;               /* in: stack top; every stack word read lies in [sp, hi) */
 	uintptr_t skip_lo, skip_hi; /* in: leading return addresses in here are dropped */
 	uintptr_t *ips;             /* in: room for max return addresses */
 	unsigned max, flags;        /* in: LDP_UW_MAY_LOCK */
-	uintptr_t *rd_at, *rd_val;  /* in, optional: record every stack word read (address, value) */
-	unsigned rd_cap;
+	const struct ldp_uw_trace *prev; /* in, optional: a previous walk of this thread to join */
+	struct ldp_uw_trace *cur;        /* in, optional: record this walk (ips must be cur->ips) */
 	unsigned status;            /* out: LDP_UW_TRUNCATED ... */
-	unsigned nread;             /* out: words recorded; rd_cap + 1 if they did not fit */
-	unsigned bp_used;           /* out: the result depends on the starting RBP */
+	unsigned steps;             /* out: frames actually walked */
+	unsigned joined;            /* out: the walk joined prev: ips[join_n..] are prev->ips[join_p..] */
+	unsigned join_n, join_p, join_whole; /* join_whole: all of prev's rest was copied */
 };
 
 /* Set up the rule cache and the table of objects loaded at start. */
@@ -270,6 +307,20 @@ void ldp_modules_after_fork_child(void);
 
 /* @return stack id >= 1, or 0 when the table is full (event recorded without stack). */
 uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags);
+/* The same with the hash already computed: ldp_stack_hash_fin() over
+ * ldp_stack_hash_step() from the outermost frame in (so a suffix's hash can be reused). */
+uint32_t ldp_stack_intern_hashed(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h);
+#define LDP_STACK_HASH_SEED 0x243F6A8885A308D3ull
+static inline uint64_t ldp_stack_hash_step(uint64_t h, uintptr_t ip)
+{
+	h = (h ^ ip) * 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 29);
+}
+static inline uint64_t ldp_stack_hash_fin(uint64_t h, unsigned depth, unsigned flags)
+{
+	h = (h ^ ((uint64_t)depth << 8 | flags)) * 0xff51afd7ed558ccdull;
+	return (h ^ (h >> 32)) | 1; /* never zero: zero marks an empty slot */
+}
 uint32_t ldp_stacks_count(void); /* ids 1..count-1 exist */
 /* Writer side: read stack id (1 <= id < count). */
 const uintptr_t *ldp_stack_get(uint32_t id, unsigned *depth, unsigned *flags);
@@ -324,22 +375,6 @@ enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 }
 
 #define LDP_EV_MAX 48 /* largest encoded event */
 
-/*
- * The last stack this thread captured, and every stack word the walk read to
- * find it. If the walk would start from the same registers and all those
- * words still hold the same values, it would take the same steps: the stack
- * (and its id) is the same, so neither walk nor intern is needed.
- */
-#define LDP_MEMO_WORDS (2 * (LDP_MAX_STACK_DEPTH + 16))
-struct ldp_memo {
-	uintptr_t ip0, sp0, bp0; /* starting registers */
-	unsigned n;              /* words to verify; 0 = nothing memoized */
-	unsigned bp_used;        /* bp0 mattered */
-	uint32_t stack;          /* the interned id */
-	unsigned depth, truncated; /* the stack, still in ring->ips (LDPROF_UNWIND=check verifies it) */
-	uintptr_t at[LDP_MEMO_WORDS], val[LDP_MEMO_WORDS];
-};
-
 struct ldp_ring {
 	/* producer side: written only by the owning thread */
 	LDP_CACHE_ALIGN _Atomic uint64_t head; /* bytes committed, ever (published) */
@@ -362,8 +397,10 @@ struct ldp_ring {
 	uint8_t *buf;
 	/* capture scratch for this thread: keeps deep stacks off small thread stacks */
 	uintptr_t ips[LDP_MAX_STACK_DEPTH + 8];
-	struct ldp_memo memo; /* unwind.c: the last capture */
-	uint64_t n_memo, n_walk, n_frames; /* unwind.c: memo hits, walks, frames walked (statistics) */
+	/* unwind.c: this thread's last two walks, the newer one is tr[tr_prev] */
+	struct ldp_uw_trace tr[2];
+	unsigned tr_prev;
+	uint64_t n_memo, n_walk, n_join, n_frames; /* unwind.c statistics */
 };
 
 struct ldp_ring *ldp_ring_claim(int tid);

@@ -38,7 +38,7 @@ static void ring_reset(struct ldp_ring *r, int tid)
 	r->enc.seq = r->enc.ptr = 0;
 	r->tid = tid;
 	r->idle_rounds = 0;
-	r->memo.n = 0;
+	r->tr[0].nstates = r->tr[1].nstates = 0;
 }
 
 struct ldp_ring *ldp_ring_claim(int tid)

@@ -41,14 +41,13 @@ static _Atomic uint32_t count = 1; /* id 0 means "no stack" */
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
 static int full_warned;
 
+/* From the outermost frame in, so unwind.c can reuse the hash of a suffix. */
 static uint64_t hash_stack(const uintptr_t *ips, unsigned depth, unsigned flags)
 {
-	uint64_t h = 0x243F6A8885A308D3ull ^ ((uint64_t)depth << 8 | flags);
-	for (unsigned i = 0; i < depth; i++) {
-		h = (h ^ ips[i]) * 0x9E3779B97F4A7C15ull;
-		h ^= h >> 29;
-	}
-	return h | 1; /* never zero: zero marks an empty slot */
+	uint64_t h = LDP_STACK_HASH_SEED;
+	for (unsigned i = depth; i-- > 0;)
+		h = ldp_stack_hash_step(h, ips[i]);
+	return ldp_stack_hash_fin(h, depth, flags);
 }
 
 static int same_stack(uint32_t id, const uintptr_t *ips, unsigned depth, unsigned flags)
@@ -122,8 +121,12 @@ static void grow(uint32_t n)
 
 uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags)
 {
+	return ldp_stack_intern_hashed(ips, depth, flags, hash_stack(ips, depth, flags));
+}
+
+uint32_t ldp_stack_intern_hashed(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h)
+{
 	struct table *t = atomic_load_explicit(&cur, memory_order_acquire);
-	uint64_t h = hash_stack(ips, depth, flags);
 	uint32_t id = t ? lookup(t, h, ips, depth, flags) : 0;
 	if (LDP_LIKELY(id))
 		return id;

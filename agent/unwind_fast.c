@@ -219,19 +219,145 @@ static inline int nocode_stale(uint64_t rule)
 	return (uint64_t)ldp_uwr_cfa_off(rule) != (atomic_load_explicit(&seen_adds, memory_order_relaxed) & 0x7fffff);
 }
 
+/*
+ * Finish this walk's own states [0, ns), which still count rd and n from the
+ * start, and its words [0, nrd): mark BP_NEED from the last state back
+ * (need_after is the next state's: a state's RBP mattered if its step used it,
+ * or passed it on unchanged to a state whose RBP mattered), and drop the
+ * saved-RBP words nothing depends on (without frame pointers RBP is just
+ * another register, and its saved values change from call to call).
+ * @return words kept.
+ */
+static unsigned finish_own(struct ldp_uw_trace *t, unsigned ns, unsigned nrd, unsigned need_after)
+{
+	unsigned need = need_after;
+	for (unsigned j = ns; j-- > 0;) {
+		unsigned f = t->s[j].flags;
+		need = (f & LDP_UWS_BP_USE) || (!(f & LDP_UWS_BP_SET) && need);
+		t->s[j].flags = (uint16_t)(need ? f | LDP_UWS_BP_NEED : f & ~LDP_UWS_BP_NEED);
+	}
+	unsigned out = 0;
+	for (unsigned j = 0; j < ns; j++) {
+		unsigned from = t->s[j].rd, to = j + 1 < ns ? t->s[j + 1].rd : nrd;
+		unsigned next_need = j + 1 < ns ? t->s[j + 1].flags & LDP_UWS_BP_NEED : need_after;
+		int drop = (t->s[j].flags & LDP_UWS_BP_SET) && !next_need;
+		t->s[j].rd = out;
+		for (unsigned i = from; i < to; i++) {
+			if (drop && i == from + 1)
+				continue; /* the RBP slot follows the return address slot */
+			t->at[out] = t->at[i];
+			t->val[out] = t->val[i];
+			out++;
+		}
+	}
+	return out;
+}
+
+/* Own states from counting-from-the-start to counting-to-the-end. */
+static void own_to_end(struct ldp_uw_trace *t, unsigned ns, unsigned words, unsigned depth)
+{
+	for (unsigned j = 0; j < ns; j++) {
+		t->s[j].rd = words - t->s[j].rd;
+		t->s[j].n = (int16_t)((int)depth - t->s[j].n);
+	}
+}
+
+/* The walk from state k of prev is the walk from here (state ns, n frames
+ * stored, nrd words read): take the rest from prev. @return frames stored in all. */
+static unsigned join(struct ldp_uw_walk *w, const struct ldp_uw_trace *prev, unsigned k, unsigned n,
+		     struct ldp_uw_trace *cur, unsigned ns, unsigned nrd)
+{
+	const struct ldp_uw_state *o = &prev->s[k];
+	unsigned p = prev->depth - (unsigned)o->n, rest = (unsigned)o->n, room = w->max - n;
+	unsigned copy = rest < room ? rest : room, depth = n + copy;
+	memcpy(w->ips + n, prev->ips + p, copy * sizeof *w->ips);
+	w->joined = 1;
+	w->join_n = n;
+	w->join_p = p;
+	w->join_whole = copy == rest;
+	w->status = (prev->status & LDP_UW_TRUNCATED) || rest > room ? LDP_UW_TRUNCATED : 0;
+	if (cur) {
+		/* The record must hold every word the result depends on: prev's from state k on. */
+		unsigned more_s = prev->nstates - k, more_w = o->rd;
+		if (ns + more_s <= LDP_UW_STATES && nrd + more_w <= LDP_UW_WORDS) {
+			unsigned kept = finish_own(cur, ns, nrd, o->flags & LDP_UWS_BP_NEED);
+			memcpy(cur->s + ns, prev->s + k, more_s * sizeof *cur->s);
+			if (copy != rest) /* cut at max: prev's counts to its end no longer hold */
+				for (unsigned i = ns; i < ns + more_s; i++)
+					cur->s[i].n = (int16_t)(cur->s[i].n - (int)(rest - copy));
+			memcpy(cur->at + kept, prev->at + prev->nrd - more_w, more_w * sizeof *cur->at);
+			memcpy(cur->val + kept, prev->val + prev->nrd - more_w, more_w * sizeof *cur->val);
+			own_to_end(cur, ns, kept + more_w, depth);
+			cur->nstates = ns + more_s;
+			cur->nrd = kept + more_w;
+		} else {
+			cur->nstates = 0;
+		}
+	}
+	return depth;
+}
+
 unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 {
 	uintptr_t ip = r.ip, sp = r.sp, bp = r.bp;
 	const uintptr_t hi = w->hi;
-	uintptr_t *rd_at = w->rd_at, *rd_val = w->rd_val;
-	unsigned n = 0, st = 0, nrd = 0, bp_live = 1, bp_used = 0;
-	const unsigned rd_cap = rd_at ? w->rd_cap : 0;
+	uintptr_t *ips = w->ips;
+	struct ldp_uw_trace *cur = w->cur;
+	const struct ldp_uw_trace *prev = w->prev && w->prev->nstates ? w->prev : NULL;
+	unsigned n = 0, st = 0, nrd = 0, ns = 0, k = 0, fail_at = 0;
+	int rec = cur != NULL; /* still recording: the record fits */
+	w->joined = 0;
+	w->steps = 0;
 	if (!cache || sp >= hi || (sp & 7)) {
 		w->status = LDP_UW_STOPPED;
-		w->nread = w->bp_used = 0;
+		if (cur)
+			cur->nstates = 0;
 		return 0;
 	}
 	for (;;) {
+		struct ldp_uw_state *s = NULL;
+		if (rec) {
+			if (ns < LDP_UW_STATES) {
+				s = &cur->s[ns];
+				s->sp = sp;
+				s->ip = ip;
+				s->bp = bp;
+				s->rd = nrd;
+				s->n = (int16_t)n;
+				s->flags = 0;
+			} else {
+				rec = 0;
+			}
+		}
+		if (prev) {
+			/* prev's state at this sp: both walks' sp only grow. The start only matches the start. */
+			if (ns) {
+				k += !k;
+				while (k < prev->nstates && prev->s[k].sp < sp)
+					k++;
+			}
+			if (k < prev->nstates) {
+				const struct ldp_uw_state *o = &prev->s[k];
+				unsigned from = prev->nrd - o->rd;
+				if (o->sp == sp && o->ip == ip && (!(o->flags & LDP_UWS_BP_NEED) || o->bp == bp) &&
+				    from >= fail_at && o->n >= 0 &&
+				    (!(prev->status & LDP_UW_TRUNCATED) || n + (unsigned)o->n >= prev->depth)) {
+					/* [sp, hi) is live stack and every later word of prev was read above sp */
+					unsigned i = from;
+					while (i < prev->nrd && *(const uintptr_t *)prev->at[i] == prev->val[i])
+						i++;
+					if (i == prev->nrd) {
+						n = join(w, prev, k, n, rec ? cur : NULL, ns, nrd);
+						if (cur && !rec)
+							cur->nstates = 0;
+						w->steps = ns;
+						return n;
+					}
+					fail_at = i + 1;
+				}
+			}
+		}
+		ns++;
 		uint64_t key = (uint64_t)ip << 1 | (unsigned)exact;
 		uint64_t rule = cache_get(key);
 		if (LDP_UNLIKELY(!rule || ((rule & LDP_UWR_NOCODE) && (w->flags & LDP_UW_MAY_LOCK) && nocode_stale(rule)))) {
@@ -252,7 +378,8 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 		uintptr_t base = sp;
 		if (rule & LDP_UWR_CFA_RBP) {
 			base = bp;
-			bp_used |= bp_live;
+			if (s)
+				s->flags |= LDP_UWS_BP_USE;
 		}
 		uintptr_t cfa = base + (uintptr_t)ldp_uwr_cfa_off(rule);
 		if (LDP_UNLIKELY(cfa < sp + 8 || cfa > hi || (cfa & 7))) {
@@ -260,15 +387,18 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 			break;
 		}
 		uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-		if (rd_cap) {
-			if (nrd < rd_cap) {
-				rd_at[nrd] = cfa - 8;
-				rd_val[nrd] = ra;
+		if (rec) {
+			if (nrd < LDP_UW_WORDS) {
+				cur->at[nrd] = cfa - 8;
+				cur->val[nrd] = ra;
+				nrd++;
+			} else {
+				rec = 0;
 			}
-			nrd++;
 		}
 		if (rule & (LDP_UWR_RBP_SAVED | LDP_UWR_RBP_UNDEF)) {
-			bp_live = 0;
+			if (s)
+				s->flags |= LDP_UWS_BP_SET;
 			bp = 0;
 			if (rule & LDP_UWR_RBP_SAVED) {
 				uintptr_t at = cfa + (uintptr_t)ldp_uwr_rbp_off(rule);
@@ -277,12 +407,14 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 					break;
 				}
 				bp = *(const uintptr_t *)at;
-				if (rd_cap) {
-					if (nrd < rd_cap) {
-						rd_at[nrd] = at;
-						rd_val[nrd] = bp;
+				if (rec) {
+					if (nrd < LDP_UW_WORDS) {
+						cur->at[nrd] = at;
+						cur->val[nrd] = bp;
+						nrd++;
+					} else {
+						rec = 0;
 					}
-					nrd++;
 				}
 			}
 		}
@@ -297,10 +429,20 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 			st |= LDP_UW_TRUNCATED;
 			break;
 		}
-		w->ips[n++] = ra;
+		ips[n++] = ra;
 	}
 	w->status = st;
-	w->nread = nrd <= rd_cap ? nrd : rd_cap + 1;
-	w->bp_used = bp_used;
+	w->steps = ns;
+	if (cur) {
+		/* Only a complete walk is worth joining later. */
+		if (rec && !(st & ~LDP_UW_TRUNCATED) && ns) {
+			unsigned kept = finish_own(cur, ns, nrd, 0);
+			own_to_end(cur, ns, kept, n);
+			cur->nstates = ns;
+			cur->nrd = kept;
+		} else {
+			cur->nstates = 0;
+		}
+	}
 	return n;
 }
