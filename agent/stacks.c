@@ -35,6 +35,7 @@ struct table {
 
 static _Atomic(struct table *) cur;
 static uint64_t *index_of;    /* id -> word offset */
+static uint64_t *hash_of;     /* id -> hash: growing the table never rehashes stacks */
 static uintptr_t *words;
 static uint64_t words_used;
 static _Atomic uint32_t count = 1; /* id 0 means "no stack" */
@@ -95,9 +96,10 @@ static int ensure_init(void)
 	if (atomic_load_explicit(&cur, memory_order_acquire))
 		return 0;
 	index_of = ldp_map(MAX_STACKS * sizeof *index_of);
+	hash_of = ldp_map(MAX_STACKS * sizeof *hash_of);
 	words = ldp_map(WORDS_RESERVE);
 	struct table *t = table_new(1u << 12);
-	if (!index_of || !words || !t)
+	if (!index_of || !hash_of || !words || !t)
 		return -1;
 	atomic_store_explicit(&cur, t, memory_order_release);
 	return 0;
@@ -112,10 +114,8 @@ static void grow(uint32_t n)
 	struct table *t = table_new((old->mask + 1) * 2);
 	if (!t)
 		return; /* stay at the higher load factor */
-	for (uint32_t id = 1; id < n; id++) {
-		const uintptr_t *w = words + index_of[id];
-		place(t, hash_stack(w + 1, (unsigned)(w[0] & 0xffff), (unsigned)(w[0] >> 16)), id);
-	}
+	for (uint32_t id = 1; id < n; id++)
+		place(t, hash_of[id], id);
 	atomic_store_explicit(&cur, t, memory_order_release);
 }
 
@@ -153,6 +153,7 @@ uint32_t ldp_stack_intern_hashed(const uintptr_t *ips, unsigned depth, unsigned 
 		w[0] = depth | (uintptr_t)flags << 16;
 		memcpy(w + 1, ips, depth * sizeof *ips);
 		index_of[n] = words_used;
+		hash_of[n] = h;
 		words_used += depth + 1;
 		id = n;
 		atomic_store_explicit(&count, n + 1, memory_order_release);
