@@ -202,7 +202,9 @@ uint64_t ldp_uw_rule(const struct ldp_uw_object *o, uintptr_t pc, uintptr_t rip)
 struct ldp_uw_regs {
 	uintptr_t ip, sp, bp;
 };
-/* The calling function's own registers, at this point (ip exact). */
+/* The calling function's own registers, at this point (ip exact). The walk
+ * must run while this frame is live: pass them down to callees, never to a
+ * tail call (which reuses the frame). */
 #define LDP_UW_HERE(r)                                                                                         \
 	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"                               \
 			 : "=&r"((r).ip), "=&r"((r).sp), "=&r"((r).bp))
@@ -229,6 +231,9 @@ struct ldp_uw_regs {
 #define LDP_UWS_BP_USE 1u  /* the step from this state computed the CFA from RBP */
 #define LDP_UWS_BP_SET 2u  /* the step from this state reloaded RBP (or made it undefined) */
 #define LDP_UWS_BP_NEED 4u /* the walk from this state on depended on its RBP */
+#define LDP_UWS_BP_WORD 8u /* the step from this state read a saved RBP: word rd + 1 (while counting from the start) */
+/* A saved-RBP word nothing depends on is recorded as (&ldp_uw_zero, 0): it always matches. */
+extern const uintptr_t ldp_uw_zero;
 
 struct ldp_uw_state {
 	uintptr_t sp, ip, bp;

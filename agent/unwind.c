@@ -215,7 +215,10 @@ uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
 			return t->stack;
 		}
 	}
-	return capture_and_intern(ring, r);
+	/* Never a tail call: the walk starts in this frame, which must still be there. */
+	uint32_t id = capture_and_intern(ring, r);
+	__asm__ volatile("" : "+r"(id));
+	return id;
 }
 
 unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max, int *truncated)

@@ -219,46 +219,31 @@ static inline int nocode_stale(uint64_t rule)
 	return (uint64_t)ldp_uwr_cfa_off(rule) != (atomic_load_explicit(&seen_adds, memory_order_relaxed) & 0x7fffff);
 }
 
+const uintptr_t ldp_uw_zero = 0;
+
 /*
  * Finish this walk's own states [0, ns), which still count rd and n from the
- * start, and its words [0, nrd): mark BP_NEED from the last state back
- * (need_after is the next state's: a state's RBP mattered if its step used it,
- * or passed it on unchanged to a state whose RBP mattered), and drop the
- * saved-RBP words nothing depends on (without frame pointers RBP is just
- * another register, and its saved values change from call to call).
- * @return words kept.
+ * start, in one pass from the last state back: mark BP_NEED (need_after is
+ * the next state's: a state's RBP mattered if its step used it, or passed it
+ * on unchanged to a state whose RBP mattered); neutralise the saved-RBP words
+ * nothing depends on (without frame pointers RBP is just another register,
+ * and its saved values change from call to call); count rd and n to the end
+ * (`words` recorded in all, `depth` frames in the result).
  */
-static unsigned finish_own(struct ldp_uw_trace *t, unsigned ns, unsigned nrd, unsigned need_after)
+static void finish_own(struct ldp_uw_trace *t, unsigned ns, unsigned need_after, unsigned words, unsigned depth)
 {
 	unsigned need = need_after;
 	for (unsigned j = ns; j-- > 0;) {
-		unsigned f = t->s[j].flags;
-		need = (f & LDP_UWS_BP_USE) || (!(f & LDP_UWS_BP_SET) && need);
-		t->s[j].flags = (uint16_t)(need ? f | LDP_UWS_BP_NEED : f & ~LDP_UWS_BP_NEED);
-	}
-	unsigned out = 0;
-	for (unsigned j = 0; j < ns; j++) {
-		unsigned from = t->s[j].rd, to = j + 1 < ns ? t->s[j + 1].rd : nrd;
-		unsigned next_need = j + 1 < ns ? t->s[j + 1].flags & LDP_UWS_BP_NEED : need_after;
-		int drop = (t->s[j].flags & LDP_UWS_BP_SET) && !next_need;
-		t->s[j].rd = out;
-		for (unsigned i = from; i < to; i++) {
-			if (drop && i == from + 1)
-				continue; /* the RBP slot follows the return address slot */
-			t->at[out] = t->at[i];
-			t->val[out] = t->val[i];
-			out++;
+		struct ldp_uw_state *s = &t->s[j];
+		unsigned f = s->flags;
+		if ((f & LDP_UWS_BP_WORD) && !need) {
+			t->at[s->rd + 1] = (uintptr_t)&ldp_uw_zero;
+			t->val[s->rd + 1] = 0;
 		}
-	}
-	return out;
-}
-
-/* Own states from counting-from-the-start to counting-to-the-end. */
-static void own_to_end(struct ldp_uw_trace *t, unsigned ns, unsigned words, unsigned depth)
-{
-	for (unsigned j = 0; j < ns; j++) {
-		t->s[j].rd = words - t->s[j].rd;
-		t->s[j].n = (int16_t)((int)depth - t->s[j].n);
+		need = (f & LDP_UWS_BP_USE) || (!(f & LDP_UWS_BP_SET) && need);
+		s->flags = (uint16_t)(need ? f | LDP_UWS_BP_NEED : f & ~LDP_UWS_BP_NEED);
+		s->rd = words - s->rd;
+		s->n = (int16_t)((int)depth - s->n);
 	}
 }
 
@@ -280,16 +265,15 @@ static unsigned join(struct ldp_uw_walk *w, const struct ldp_uw_trace *prev, uns
 		/* The record must hold every word the result depends on: prev's from state k on. */
 		unsigned more_s = prev->nstates - k, more_w = o->rd;
 		if (ns + more_s <= LDP_UW_STATES && nrd + more_w <= LDP_UW_WORDS) {
-			unsigned kept = finish_own(cur, ns, nrd, o->flags & LDP_UWS_BP_NEED);
+			finish_own(cur, ns, o->flags & LDP_UWS_BP_NEED, nrd + more_w, depth);
 			memcpy(cur->s + ns, prev->s + k, more_s * sizeof *cur->s);
 			if (copy != rest) /* cut at max: prev's counts to its end no longer hold */
 				for (unsigned i = ns; i < ns + more_s; i++)
 					cur->s[i].n = (int16_t)(cur->s[i].n - (int)(rest - copy));
-			memcpy(cur->at + kept, prev->at + prev->nrd - more_w, more_w * sizeof *cur->at);
-			memcpy(cur->val + kept, prev->val + prev->nrd - more_w, more_w * sizeof *cur->val);
-			own_to_end(cur, ns, kept + more_w, depth);
+			memcpy(cur->at + nrd, prev->at + prev->nrd - more_w, more_w * sizeof *cur->at);
+			memcpy(cur->val + nrd, prev->val + prev->nrd - more_w, more_w * sizeof *cur->val);
 			cur->nstates = ns + more_s;
-			cur->nrd = kept + more_w;
+			cur->nrd = nrd + more_w;
 		} else {
 			cur->nstates = 0;
 		}
@@ -297,18 +281,43 @@ static unsigned join(struct ldp_uw_walk *w, const struct ldp_uw_trace *prev, uns
 	return depth;
 }
 
+/* The same as cache_get, with the table base in a register (the agent is
+ * built -fno-strict-aliasing: every store in the walk would reload a global). */
+static inline uint64_t cache_get_in(struct set *c, uint64_t key)
+{
+	uint64_t ip = key >> 1;
+	struct set *s = &c[(ip ^ (ip >> SET_BITS) ^ (ip >> 2 * SET_BITS)) & ((1u << SET_BITS) - 1)];
+	for (unsigned w = 0; w < WAYS; w++) {
+		if (atomic_load_explicit(&s->e[w].key, memory_order_acquire) != key)
+			continue;
+		uint64_t v = atomic_load_explicit(&s->e[w].rule, memory_order_relaxed);
+		if ((v & ~((1ull << 48) - 1)) == check_of(key))
+			return v & ((1ull << 48) - 1);
+	}
+	return 0;
+}
+
 unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 {
 	uintptr_t ip = r.ip, sp = r.sp, bp = r.bp;
-	const uintptr_t hi = w->hi;
-	uintptr_t *ips = w->ips;
+	/* Everything the loop reads, in locals: see cache_get_in. */
+	const uintptr_t hi = w->hi, skip_lo = w->skip_lo, skip_hi = w->skip_hi;
+	const unsigned max = w->max, flags = w->flags;
+	uintptr_t *restrict ips = w->ips;
 	struct ldp_uw_trace *cur = w->cur;
 	const struct ldp_uw_trace *prev = w->prev && w->prev->nstates ? w->prev : NULL;
+	struct ldp_uw_state *restrict cs = cur ? cur->s : NULL;
+	uintptr_t *restrict cat = cur ? cur->at : NULL, *restrict cval = cur ? cur->val : NULL;
+	const struct ldp_uw_state *ps = prev ? prev->s : NULL;
+	const uintptr_t *pat = prev ? prev->at : NULL, *pval = prev ? prev->val : NULL;
+	const unsigned pns = prev ? prev->nstates : 0, pnrd = prev ? prev->nrd : 0;
+	const unsigned pdepth = prev ? prev->depth : 0, ptrunc = prev ? prev->status & LDP_UW_TRUNCATED : 0;
+	struct set *const c = cache;
 	unsigned n = 0, st = 0, nrd = 0, ns = 0, k = 0, fail_at = 0;
 	int rec = cur != NULL; /* still recording: the record fits */
 	w->joined = 0;
 	w->steps = 0;
-	if (!cache || sp >= hi || (sp & 7)) {
+	if (!c || sp >= hi || (sp & 7)) {
 		w->status = LDP_UW_STOPPED;
 		if (cur)
 			cur->nstates = 0;
@@ -317,8 +326,8 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 	for (;;) {
 		struct ldp_uw_state *s = NULL;
 		if (rec) {
-			if (ns < LDP_UW_STATES) {
-				s = &cur->s[ns];
+			if (ns < LDP_UW_STATES && nrd + 2 <= LDP_UW_WORDS) {
+				s = &cs[ns];
 				s->sp = sp;
 				s->ip = ip;
 				s->bp = bp;
@@ -329,24 +338,23 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 				rec = 0;
 			}
 		}
-		if (prev) {
+		if (ps) {
 			/* prev's state at this sp: both walks' sp only grow. The start only matches the start. */
 			if (ns) {
 				k += !k;
-				while (k < prev->nstates && prev->s[k].sp < sp)
+				while (k < pns && ps[k].sp < sp)
 					k++;
 			}
-			if (k < prev->nstates) {
-				const struct ldp_uw_state *o = &prev->s[k];
-				unsigned from = prev->nrd - o->rd;
+			if (k < pns) {
+				const struct ldp_uw_state *o = &ps[k];
+				unsigned from = pnrd - o->rd;
 				if (o->sp == sp && o->ip == ip && (!(o->flags & LDP_UWS_BP_NEED) || o->bp == bp) &&
-				    from >= fail_at && o->n >= 0 &&
-				    (!(prev->status & LDP_UW_TRUNCATED) || n + (unsigned)o->n >= prev->depth)) {
+				    from >= fail_at && o->n >= 0 && (!ptrunc || n + (unsigned)o->n >= pdepth)) {
 					/* [sp, hi) is live stack and every later word of prev was read above sp */
 					unsigned i = from;
-					while (i < prev->nrd && *(const uintptr_t *)prev->at[i] == prev->val[i])
+					while (i < pnrd && *(const uintptr_t *)pat[i] == pval[i])
 						i++;
-					if (i == prev->nrd) {
+					if (i == pnrd) {
 						n = join(w, prev, k, n, rec ? cur : NULL, ns, nrd);
 						if (cur && !rec)
 							cur->nstates = 0;
@@ -359,9 +367,9 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 		}
 		ns++;
 		uint64_t key = (uint64_t)ip << 1 | (unsigned)exact;
-		uint64_t rule = cache_get(key);
-		if (LDP_UNLIKELY(!rule || ((rule & LDP_UWR_NOCODE) && (w->flags & LDP_UW_MAY_LOCK) && nocode_stale(rule)))) {
-			rule = resolve(ip, exact, w->flags);
+		uint64_t rule = cache_get_in(c, key);
+		if (LDP_UNLIKELY(!rule || ((rule & LDP_UWR_NOCODE) && (flags & LDP_UW_MAY_LOCK) && nocode_stale(rule)))) {
+			rule = resolve(ip, exact, flags);
 			if (!rule) {
 				st |= LDP_UW_MISS;
 				break;
@@ -375,11 +383,11 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 				st |= LDP_UW_STOPPED;
 			break;
 		}
+		unsigned sflags = 0;
 		uintptr_t base = sp;
 		if (rule & LDP_UWR_CFA_RBP) {
 			base = bp;
-			if (s)
-				s->flags |= LDP_UWS_BP_USE;
+			sflags = LDP_UWS_BP_USE;
 		}
 		uintptr_t cfa = base + (uintptr_t)ldp_uwr_cfa_off(rule);
 		if (LDP_UNLIKELY(cfa < sp + 8 || cfa > hi || (cfa & 7))) {
@@ -387,18 +395,13 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 			break;
 		}
 		uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-		if (rec) {
-			if (nrd < LDP_UW_WORDS) {
-				cur->at[nrd] = cfa - 8;
-				cur->val[nrd] = ra;
-				nrd++;
-			} else {
-				rec = 0;
-			}
+		if (s) {
+			cat[nrd] = cfa - 8;
+			cval[nrd] = ra;
+			nrd++;
 		}
 		if (rule & (LDP_UWR_RBP_SAVED | LDP_UWR_RBP_UNDEF)) {
-			if (s)
-				s->flags |= LDP_UWS_BP_SET;
+			sflags |= LDP_UWS_BP_SET;
 			bp = 0;
 			if (rule & LDP_UWR_RBP_SAVED) {
 				uintptr_t at = cfa + (uintptr_t)ldp_uwr_rbp_off(rule);
@@ -407,25 +410,24 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 					break;
 				}
 				bp = *(const uintptr_t *)at;
-				if (rec) {
-					if (nrd < LDP_UW_WORDS) {
-						cur->at[nrd] = at;
-						cur->val[nrd] = bp;
-						nrd++;
-					} else {
-						rec = 0;
-					}
+				sflags |= LDP_UWS_BP_WORD;
+				if (s) {
+					cat[nrd] = at;
+					cval[nrd] = bp;
+					nrd++;
 				}
 			}
 		}
+		if (s)
+			s->flags = (uint16_t)sflags;
 		sp = cfa;
 		ip = ra;
 		exact = 0;
 		if (!ra)
 			break; /* the outermost frame of some hand-made stacks */
-		if (n == 0 && ra >= w->skip_lo && ra < w->skip_hi)
+		if (n == 0 && ra >= skip_lo && ra < skip_hi)
 			continue;
-		if (n == w->max) {
+		if (n == max) {
 			st |= LDP_UW_TRUNCATED;
 			break;
 		}
@@ -436,10 +438,9 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 	if (cur) {
 		/* Only a complete walk is worth joining later. */
 		if (rec && !(st & ~LDP_UW_TRUNCATED) && ns) {
-			unsigned kept = finish_own(cur, ns, nrd, 0);
-			own_to_end(cur, ns, kept, n);
+			finish_own(cur, ns, 0, nrd, n);
 			cur->nstates = ns;
-			cur->nrd = kept;
+			cur->nrd = nrd;
 		} else {
 			cur->nstates = 0;
 		}
