@@ -268,8 +268,10 @@ struct ldp_uw_walk {
 	unsigned join_n, join_p, join_whole; /* join_whole: all of prev's rest was copied */
 };
 
-/* Set up the rule cache and the table of objects loaded at start. */
+/* Set up the rule cache and the table of objects that never go away. */
 int ldp_uw_fast_init(void);
+/* Is pc in an object whose tables are read without the loader lock? (tests) */
+int ldp_uw_permanent(uintptr_t pc);
 /*
  * Walk from r (r.ip exact if `exact`, else a return address). Never faults,
  * never allocates; locks only via dl_iterate_phdr with LDP_UW_MAY_LOCK.

@@ -10,8 +10,8 @@
  * concurrent writer (or a signal handler interrupting one) is a miss, never
  * a wrong rule. No locks, no allocation, any thread, any context.
  *
- * Misses: the objects loaded before the agent started (the executable and
- * everything it was linked against, ld.so, the vdso) never go away, so their
+ * Misses: the objects loaded at program start (the executable and everything
+ * it was linked against, ld.so, the vdso, LD_PRELOAD) never go away, so their
  * tables are read directly, in any context. Objects loaded later can be
  * unmapped by dlclose at any moment, so their tables are read only inside a
  * dl_iterate_phdr callback, which holds the loader's lock (the way libgcc's
@@ -109,11 +109,92 @@ static void cache_clear(void)
 
 /* ---- objects ---- */
 
+/*
+ * Which objects never go away. glibc unloads only objects that dlopen loaded;
+ * but by the time our constructor runs, other libraries' constructors have
+ * run and may have dlopened (and may later dlclose) something. So an object
+ * counts as permanent only if it is the executable, the vdso, the agent, an
+ * LD_PRELOAD entry or libunwind (which we opened and never close), or what
+ * one of those needs (DT_NEEDED, transitively). Everything else is read only
+ * under the loader lock. Names and needs are copied inside the
+ * dl_iterate_phdr callback, while the objects are certainly mapped.
+ */
+#define NAMES_BYTES (64u << 10)
+
+struct seen {
+	struct ldp_uw_object o;
+	uint32_t name;          /* offset in names: basename of the path */
+	uint32_t needs, nneeds; /* offsets in names of its DT_NEEDED entries, consecutive */
+	int keep;
+};
+
 struct collect {
-	struct ldp_uw_object *out;
+	struct seen *out;
 	unsigned n, cap;
+	char *names;
+	uint32_t used;
+	uint32_t *needs; /* offsets of DT_NEEDED names, in object order */
+	uint32_t nneeds, needs_cap;
 	unsigned long long adds, subs;
 };
+
+static uint32_t keep_name(struct collect *c, const char *s, size_t max)
+{
+	size_t len = strnlen(s, max);
+	if (len >= 256 || c->used + len + 1 > NAMES_BYTES)
+		return UINT32_MAX;
+	uint32_t at = c->used;
+	memcpy(c->names + at, s, len);
+	c->names[at + len] = '\0';
+	c->used += (uint32_t)len + 1;
+	return at;
+}
+
+/* Is [p, p + n) inside a readable PT_LOAD segment of this object? */
+static int readable(const struct dl_phdr_info *info, uintptr_t p, size_t n)
+{
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && p >= lo && p - lo <= ph->p_filesz &&
+		    n <= ph->p_filesz - (p - lo))
+			return 1;
+	}
+	return 0;
+}
+
+static void collect_needs(struct collect *c, struct seen *o, const struct dl_phdr_info *info)
+{
+	const ElfW(Dyn) *dyn = NULL;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	o->needs = c->nneeds;
+	o->nneeds = 0;
+	if (!dyn)
+		return;
+	uintptr_t strtab = 0;
+	for (const ElfW(Dyn) *d = dyn; readable(info, (uintptr_t)d, sizeof *d) && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_STRTAB)
+			strtab = d->d_un.d_ptr;
+	if (strtab && strtab < info->dlpi_addr)
+		strtab += info->dlpi_addr; /* a read-only dynamic section the loader did not relocate */
+	if (!strtab)
+		return;
+	for (const ElfW(Dyn) *d = dyn; readable(info, (uintptr_t)d, sizeof *d) && d->d_tag != DT_NULL; d++) {
+		if (d->d_tag != DT_NEEDED || c->nneeds >= c->needs_cap)
+			continue;
+		uintptr_t name = strtab + d->d_un.d_val;
+		if (!readable(info, name, 1))
+			continue;
+		/* the string table is file contents of a loaded segment: bound the name by it */
+		uint32_t at = keep_name(c, (const char *)name, 256);
+		if (at != UINT32_MAX) {
+			c->needs[c->nneeds++] = at;
+			o->nneeds++;
+		}
+	}
+}
 
 static int collect_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -122,9 +203,65 @@ static int collect_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		c->adds = info->dlpi_adds;
 		c->subs = info->dlpi_subs;
 	}
-	if (c->n < c->cap && ldp_uw_object_init(&c->out[c->n], info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum) == 0)
-		c->n++;
+	if (c->n >= c->cap)
+		return 0;
+	struct seen *o = &c->out[c->n];
+	memset(o, 0, sizeof *o);
+	if (ldp_uw_object_init(&o->o, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum) != 0)
+		return 0;
+	const char *path = info->dlpi_name ? info->dlpi_name : "";
+	const char *base = strrchr(path, '/');
+	o->name = keep_name(c, base ? base + 1 : path, 4096);
+	/* The executable (no name, first), the vdso and the agent itself are roots. */
+	uintptr_t self = (uintptr_t)&ldp_uw_fast_init;
+	o->keep = c->n == 0 || !*path || !strcmp(path, "linux-vdso.so.1") ||
+		  (self >= o->o.text_lo && self < o->o.text_hi);
+	collect_needs(c, o, info);
+	c->n++;
 	return 0;
+}
+
+static int name_is(const struct collect *c, uint32_t at, const char *s, size_t len)
+{
+	return at != UINT32_MAX && strlen(c->names + at) == len && !memcmp(c->names + at, s, len);
+}
+
+/* Mark roots named in a list (LD_PRELOAD: paths separated by spaces or colons). */
+static void keep_listed(struct collect *c, const char *list)
+{
+	while (list && *list) {
+		size_t len = strcspn(list, " :");
+		const char *item = list;
+		for (size_t i = 0; i < len; i++)
+			if (list[i] == '/')
+				item = list + i + 1;
+		size_t ilen = (size_t)(list + len - item);
+		for (unsigned i = 0; i < c->n; i++)
+			if (ilen && name_is(c, c->out[i].name, item, ilen))
+				c->out[i].keep = 1;
+		list += len;
+		list += strspn(list, " :");
+	}
+}
+
+/* DT_NEEDED of kept objects are kept, until nothing changes. */
+static void keep_needed(struct collect *c)
+{
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (unsigned i = 0; i < c->n; i++) {
+			if (!c->out[i].keep)
+				continue;
+			for (uint32_t k = 0; k < c->out[i].nneeds; k++) {
+				const char *need = c->names + c->needs[c->out[i].needs + k];
+				for (unsigned j = 0; j < c->n; j++)
+					if (!c->out[j].keep && name_is(c, c->out[j].name, need, strlen(need))) {
+						c->out[j].keep = 1;
+						changed = 1;
+					}
+			}
+		}
+	}
 }
 
 int ldp_uw_fast_init(void)
@@ -132,24 +269,36 @@ int ldp_uw_fast_init(void)
 	if (cache)
 		return 0;
 	cache = ldp_map(sizeof(struct set) << SET_BITS);
-	struct collect c = {.cap = MAX_OBJECTS};
+	struct collect c = {.cap = MAX_OBJECTS, .needs_cap = 8 * MAX_OBJECTS};
 	c.out = ldp_raw_alloc(MAX_OBJECTS * sizeof *c.out);
-	if (!cache || !c.out)
+	c.names = ldp_raw_alloc(NAMES_BYTES);
+	c.needs = ldp_raw_alloc(c.needs_cap * sizeof *c.needs);
+	perm = ldp_raw_alloc(MAX_OBJECTS * sizeof *perm);
+	if (!cache || !c.out || !c.names || !c.needs || !perm)
 		return -1;
 	dl_iterate_phdr(collect_cb, &c);
+	keep_listed(&c, ldp_getenv("LD_PRELOAD"));
+	keep_listed(&c, "libunwind.so.8"); /* opened by unwind.c, never closed */
+	keep_needed(&c);
+	nperm = 0;
+	for (unsigned i = 0; i < c.n; i++)
+		if (c.out[i].keep)
+			perm[nperm++] = c.out[i].o;
 	/* insertion sort: a few dozen objects */
-	for (unsigned i = 1; i < c.n; i++)
-		for (unsigned j = i; j > 0 && c.out[j].text_lo < c.out[j - 1].text_lo; j--) {
-			struct ldp_uw_object t = c.out[j];
-			c.out[j] = c.out[j - 1];
-			c.out[j - 1] = t;
+	for (unsigned i = 1; i < nperm; i++)
+		for (unsigned j = i; j > 0 && perm[j].text_lo < perm[j - 1].text_lo; j--) {
+			struct ldp_uw_object t = perm[j];
+			perm[j] = perm[j - 1];
+			perm[j - 1] = t;
 		}
-	perm = c.out;
-	nperm = c.n;
+	ldp_raw_free(c.out);
+	ldp_raw_free(c.names);
+	ldp_raw_free(c.needs);
 	atomic_store(&seen_adds, c.adds);
 	atomic_store(&seen_subs, c.subs);
 	return 0;
 }
+
 
 static const struct ldp_uw_object *find_perm(uintptr_t pc)
 {
@@ -164,6 +313,11 @@ static const struct ldp_uw_object *find_perm(uintptr_t pc)
 			return &perm[m];
 	}
 	return NULL;
+}
+
+int ldp_uw_permanent(uintptr_t pc)
+{
+	return find_perm(pc) != NULL;
 }
 
 struct find {

@@ -12,6 +12,8 @@
  *    the plans share their outer part;
  *  - truncation: a deeper stack than max gives max frames and the flag;
  *  - signal context: from a SIGPROF handler's ucontext, without locks;
+ *  - which objects count as never unloaded (their tables read without the
+ *    loader lock): not one that was dlopened before the unwinder started;
  *  - every FDE of every loaded object: rules at function entries are
  *    "CFA = RSP + 8" (nothing crashes, almost nothing is unsupported; with
  *    UW_VERBOSE=1 in the environment the others are listed);
@@ -41,6 +43,7 @@
 #define MAXF 256
 
 static int (*unw_bt)(void **, int);
+static void *libz;
 static volatile unsigned long sink;
 static uintptr_t stack_hi;
 
@@ -65,6 +68,8 @@ static int setup(void **state)
 		fprintf(stderr, "libunwind.so.8 not found\n");
 		return -1;
 	}
+	/* Loaded by dlopen before the unwinder starts, like a library constructor might: never "permanent". */
+	libz = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (ldp_uw_fast_init() != 0)
 		return -1;
 	stack_hi = thread_stack_hi();
@@ -515,6 +520,22 @@ static void test_every_fde(void **state)
 	assert_true(st.unsupported <= st.fdes / 100);
 }
 
+/* ---- which objects' tables are read without the loader lock ---- */
+
+static void test_permanent_objects(void **state)
+{
+	(void)state;
+	assert_true(ldp_uw_permanent((uintptr_t)test_permanent_objects)); /* the executable */
+	assert_true(ldp_uw_permanent((uintptr_t)qsort));                  /* libc: needed by it */
+	assert_true(ldp_uw_permanent((uintptr_t)_cmocka_run_group_tests)); /* a DT_NEEDED library */
+	assert_true(ldp_uw_permanent((uintptr_t)unw_bt));                 /* libunwind: never closed */
+	if (libz) {
+		void *f = dlsym(libz, "compress2");
+		assert_non_null(f);
+		assert_false(ldp_uw_permanent((uintptr_t)f)); /* dlopened: may be closed any time */
+	}
+}
+
 /* ---- hostile stacks ---- */
 
 static void test_hostile_stacks(void **state)
@@ -565,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_signal_context),
 		cmocka_unit_test(test_every_fde),
+		cmocka_unit_test(test_permanent_objects),
 		cmocka_unit_test(test_hostile_stacks),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
