@@ -52,7 +52,7 @@ int ldp_unwind_init(void)
 		ldp_warn("libunwind.so.8 not found; using glibc backtrace() (slower)");
 		backtrace_fn = backtrace;
 	}
-	/* After libunwind is loaded: the objects present now are the ones that never go away. */
+	/* After libunwind is loaded: it is one of the objects that never go away (unwind_fast.c). */
 	if (ldp_cfg.unwind != LDP_UNWIND_LIBUNWIND)
 		fast_ok = ldp_uw_fast_init() == 0;
 	ldp_unwind_thread_init();
