@@ -78,6 +78,7 @@ struct ldp_thread {
 	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
 	int tid;                /* kernel thread id */
 	int probe_hit;          /* ldp_foreign_malloc: our malloc was reached */
+	int *errno_p;           /* &errno of this thread, once known (saves a libc call per event) */
 	uintptr_t stack_lo, stack_hi; /* this thread's stack, for the fast unwinder; 0 = unknown */
 };
 
@@ -100,7 +101,38 @@ void ldp_mapped_after_fork_child(void);
 
 /* Time floor for sequence numbers: (us since segment start) << LDP_SEQ_SHIFT. */
 extern _Atomic uint64_t ldp_seq_floor;
-uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr);
+void ldp_seq_reset(void);
+
+#define LDP_SEQ_SHARDS 1024u
+struct ldp_seq_shard {
+	LDP_CACHE_ALIGN _Atomic uint64_t v;
+};
+extern struct ldp_seq_shard ldp_seq_shards[LDP_SEQ_SHARDS];
+
+/* seq = max(thread clock + 1, shard + 1, floor); shard = max(shard, seq).
+ * Inline: it runs twice per malloc/free pair (seq.c explains why it orders). */
+static LDP_ALWAYS_INLINE uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr)
+{
+	uint64_t region = addr >> 20; /* 1 MiB regions: a thread's arena keeps to its own lines */
+	_Atomic uint64_t *s = &ldp_seq_shards[((region * 0x9E3779B97F4A7C15ull) >> 54) & (LDP_SEQ_SHARDS - 1)].v;
+	uint64_t floor = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
+	uint64_t seq = t->clock + 1;
+	if (seq < floor)
+		seq = floor;
+	uint64_t v = atomic_load_explicit(s, memory_order_relaxed);
+	for (;;) {
+		if (v >= seq)
+			seq = v + 1;
+		/* Relaxed is enough: the allocator's own synchronisation orders the
+		 * two calls, and the compiler cannot move this across them. */
+		if (LDP_LIKELY(atomic_compare_exchange_weak_explicit(s, &v, seq, memory_order_relaxed,
+								     memory_order_relaxed)))
+			break;
+	}
+	t->clock = seq;
+	return seq;
+}
+
 uint64_t ldp_seq_barrier(struct ldp_thread *t);
 void ldp_seq_reset(void);
 
@@ -125,9 +157,10 @@ void ldp_unwind_thread_init(void);
  * @return depth; *truncated set when the stack was deeper than max. */
 unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated);
 struct ldp_ring;
-/* The malloc path: capture the caller's stack into r->ips and intern it,
- * skipping both when the stack is provably the one captured last time
- * (r->memo). @return stack id, 0 if none. */
+/* The malloc path: capture the caller's stack and intern it, skipping both
+ * when the stack is provably the one captured last time, and walking only
+ * the frames that differ from it otherwise (struct ldp_uw_trace).
+ * @return stack id, 0 if none. */
 uint32_t ldp_unwind_stack_id(struct ldp_ring *r);
 /* From a signal handler's ucontext_t: ips[0] is the interrupted instruction,
  * then return addresses. Async-signal-safe: cached rules and objects loaded
@@ -191,7 +224,9 @@ uint64_t ldp_uw_rule(const struct ldp_uw_object *o, uintptr_t pc, uintptr_t rip)
 struct ldp_uw_regs {
 	uintptr_t ip, sp, bp;
 };
-/* The calling function's own registers, at this point (ip exact). */
+/* The calling function's own registers, at this point (ip exact). The walk
+ * must run while this frame is live: pass them down to callees, never to a
+ * tail call (which reuses the frame). */
 #define LDP_UW_HERE(r)                                                                                         \
 	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"                               \
 			 : "=&r"((r).ip), "=&r"((r).sp), "=&r"((r).bp))
@@ -203,7 +238,45 @@ struct ldp_uw_regs {
 #define LDP_UW_STOPPED 0x4u     /* out: a check failed (garbage return address, stack bounds) */
 #define LDP_UW_MISS 0x8u        /* out: no rule known and none could be looked up here */
 
-/* One walk: inputs, optional record of what it read, results. */
+/*
+ * A walk's full record, so the next walk can reuse its outer part: each
+ * state (registers before each step), every stack word read (address and
+ * value) and the result. The walk from a state is a function of that state's
+ * registers, the words read from there on, and the rules; so when a new walk
+ * reaches a state with the same RSP and RIP (RBP too, if the rest used it)
+ * and all the words read from there on are unchanged, the rest of the old
+ * stack is the rest of the new one. At the starting state that is the whole
+ * stack ("memo hit"); further out, the outer frames ("join").
+ */
+#define LDP_UW_STATES (LDP_MAX_STACK_DEPTH + 16)
+#define LDP_UW_WORDS (2 * LDP_UW_STATES)
+#define LDP_UWS_BP_USE 1u  /* the step from this state computed the CFA from RBP */
+#define LDP_UWS_BP_SET 2u  /* the step from this state reloaded RBP (or made it undefined) */
+#define LDP_UWS_BP_NEED 4u /* the walk from this state on depended on its RBP */
+#define LDP_UWS_BP_WORD 8u /* the step from this state read a saved RBP: word rd + 1 (while counting from the start) */
+/* A saved-RBP word nothing depends on is recorded as (&ldp_uw_zero, 0): it always matches. */
+extern const uintptr_t ldp_uw_zero;
+
+struct ldp_uw_state {
+	uintptr_t sp, ip, bp;
+	/* Counted to the end, so a join copies the outer states unchanged: */
+	uint32_t rd;    /* stack words read from this state on (the last rd of the trace's words) */
+	int16_t n;      /* return addresses of the result from this state on; < 0: none made it */
+	uint16_t flags; /* LDP_UWS_* */
+};
+
+struct ldp_uw_trace {
+	unsigned nstates; /* 0: nothing to reuse */
+	unsigned nrd;
+	unsigned depth, status; /* the result: ips[0..depth), LDP_UW_TRUNCATED */
+	uint32_t stack;         /* its interned id (unwind.c) */
+	struct ldp_uw_state s[LDP_UW_STATES];
+	uintptr_t at[LDP_UW_WORDS], val[LDP_UW_WORDS];
+	uintptr_t ips[LDP_MAX_STACK_DEPTH + 1];
+	uint64_t hsuf[LDP_MAX_STACK_DEPTH + 1]; /* hsuf[i]: hash of ips[i..depth) (unwind.c) */
+};
+
+/* One walk: inputs, results. */
 struct ldp_uw_walk {
 	uintptr_t hi;               /* in: stack top; every stack word read lies in [sp, hi) */
 	intptr_t delta;             /* in: stack word at address a is read at a + delta (0: in place;
@@ -211,15 +284,18 @@ struct ldp_uw_walk {
 	uintptr_t skip_lo, skip_hi; /* in: leading return addresses in here are dropped */
 	uintptr_t *ips;             /* in: room for max return addresses */
 	unsigned max, flags;        /* in: LDP_UW_MAY_LOCK */
-	uintptr_t *rd_at, *rd_val;  /* in, optional: record every stack word read (address, value) */
-	unsigned rd_cap;
+	const struct ldp_uw_trace *prev; /* in, optional: a previous walk of this thread to join */
+	struct ldp_uw_trace *cur;        /* in, optional: record this walk (ips must be cur->ips) */
 	unsigned status;            /* out: LDP_UW_TRUNCATED ... */
-	unsigned nread;             /* out: words recorded; rd_cap + 1 if they did not fit */
-	unsigned bp_used;           /* out: the result depends on the starting RBP */
+	unsigned steps;             /* out: frames actually walked */
+	unsigned joined;            /* out: the walk joined prev: ips[join_n..] are prev->ips[join_p..] */
+	unsigned join_n, join_p, join_whole; /* join_whole: all of prev's rest was copied */
 };
 
-/* Set up the rule cache and the table of objects loaded at start. */
+/* Set up the rule cache and the table of objects that never go away. */
 int ldp_uw_fast_init(void);
+/* Is pc in an object whose tables are read without the loader lock? (tests) */
+int ldp_uw_permanent(uintptr_t pc);
 /*
  * Walk from r (r.ip exact if `exact`, else a return address). Never faults,
  * never allocates; locks only via dl_iterate_phdr with LDP_UW_MAY_LOCK.
@@ -265,6 +341,20 @@ uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags);
 /* The same without the module rescan: for the writer, which must never call
  * dl_iterate_phdr (a thread holding the loader lock may be waiting for it). */
 uint32_t ldp_stack_intern_quiet(const uintptr_t *ips, unsigned depth, unsigned flags);
+/* The same with the hash already computed: ldp_stack_hash_fin() over
+ * ldp_stack_hash_step() from the outermost frame in (so a suffix's hash can be reused). */
+uint32_t ldp_stack_intern_hashed(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h);
+#define LDP_STACK_HASH_SEED 0x243F6A8885A308D3ull
+static inline uint64_t ldp_stack_hash_step(uint64_t h, uintptr_t ip)
+{
+	h = (h ^ ip) * 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 29);
+}
+static inline uint64_t ldp_stack_hash_fin(uint64_t h, unsigned depth, unsigned flags)
+{
+	h = (h ^ ((uint64_t)depth << 8 | flags)) * 0xff51afd7ed558ccdull;
+	return (h ^ (h >> 32)) | 1; /* never zero: zero marks an empty slot */
+}
 uint32_t ldp_stacks_count(void); /* ids 1..count-1 exist */
 /* Writer side: read stack id (1 <= id < count). */
 const uintptr_t *ldp_stack_get(uint32_t id, unsigned *depth, unsigned *flags);
@@ -278,9 +368,32 @@ struct ldp_enc_state {
 	uint64_t seq, ptr;
 };
 size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid);
-size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq, uint64_t ptr,
-		     uint64_t size, uint32_t stack);
-size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr);
+
+/* The two hot encoders, inline into the malloc path. */
+static LDP_ALWAYS_INLINE size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq,
+					      uint64_t ptr, uint64_t size, uint32_t stack)
+{
+	size_t n = 1;
+	dst[0] = (uint8_t)op;
+	n += ldp_varint_put(dst + n, seq - st->seq);
+	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
+	n += ldp_varint_put(dst + n, size);
+	n += ldp_varint_put(dst + n, stack);
+	st->seq = seq;
+	st->ptr = ptr;
+	return n;
+}
+
+static LDP_ALWAYS_INLINE size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr)
+{
+	size_t n = 1;
+	dst[0] = LDP_EV_FREE;
+	n += ldp_varint_put(dst + n, seq - st->seq);
+	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
+	st->seq = seq;
+	st->ptr = ptr;
+	return n;
+}
 /* The mapped channel: length-prefixed ops (format 1.3). */
 size_t ldp_enc_mmap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t addr, uint64_t len, unsigned prot,
 		    unsigned flags, uint32_t path, uint32_t stack);
@@ -310,22 +423,6 @@ size_t ldp_enc_rss(uint8_t *dst, uint64_t time_us, uint64_t rss_bytes);
 enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 };
 
 #define LDP_EV_MAX 64 /* largest encoded event */
-
-/*
- * The last stack this thread captured, and every stack word the walk read to
- * find it. If the walk would start from the same registers and all those
- * words still hold the same values, it would take the same steps: the stack
- * (and its id) is the same, so neither walk nor intern is needed.
- */
-#define LDP_MEMO_WORDS (2 * (LDP_MAX_STACK_DEPTH + 16))
-struct ldp_memo {
-	uintptr_t ip0, sp0, bp0; /* starting registers */
-	unsigned n;              /* words to verify; 0 = nothing memoized */
-	unsigned bp_used;        /* bp0 mattered */
-	uint32_t stack;          /* the interned id */
-	unsigned depth, truncated; /* the stack, still in ring->ips (LDPROF_UNWIND=check verifies it) */
-	uintptr_t at[LDP_MEMO_WORDS], val[LDP_MEMO_WORDS];
-};
 
 /* ---- sample.c: CPU and wall-clock sampling -------------------------------- */
 
@@ -378,7 +475,8 @@ struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap
 
 struct ldp_ring {
 	/* producer side: written only by the owning thread */
-	LDP_CACHE_ALIGN _Atomic uint64_t head; /* bytes committed, ever */
+	LDP_CACHE_ALIGN _Atomic uint64_t head; /* bytes committed, ever (published) */
+	uint64_t whead;                         /* the producer's own copy of head */
 	uint64_t tail_seen;                     /* last tail the producer read */
 	struct ldp_enc_state enc;               /* encoder delta state */
 	uint8_t scratch[LDP_EV_MAX];            /* an event that wraps the ring end */
@@ -397,17 +495,41 @@ struct ldp_ring {
 	uint8_t *buf;
 	/* capture scratch for this thread: keeps deep stacks off small thread stacks */
 	uintptr_t ips[LDP_MAX_STACK_DEPTH + 8];
-	struct ldp_memo memo; /* unwind.c: the last capture */
+	/* unwind.c: this thread's last two walks, the newer one is tr[tr_prev] */
+	struct ldp_uw_trace tr[2];
+	unsigned tr_prev;
+	uint64_t n_memo, n_walk, n_join, n_frames; /* unwind.c statistics */
 	struct ldp_samples *samples; /* CPU sample slots, when the thread has a timer */
 	uintptr_t stack_lo, stack_hi; /* the owning thread's stack, for wall-clock unwinding */
 	int named;                    /* writer: a THREAD record was written for this owner */
 };
 
 struct ldp_ring *ldp_ring_claim(int tid);
+uint8_t *ldp_ring_reserve_slow(struct ldp_ring *r);
+void ldp_ring_commit_slow(struct ldp_ring *r, uint8_t *at, size_t n);
+
 /* Reserve LDP_EV_MAX bytes; may block (never with an agent lock held) until the writer drains. */
-uint8_t *ldp_ring_reserve(struct ldp_ring *r);
-/* Commit n bytes written at the pointer reserve returned. */
-void ldp_ring_commit(struct ldp_ring *r, uint8_t *at, size_t n);
+static LDP_ALWAYS_INLINE uint8_t *ldp_ring_reserve(struct ldp_ring *r)
+{
+	uint64_t head = r->whead;
+	uint32_t off = (uint32_t)head & r->mask;
+	if (LDP_LIKELY(r->size - (head - r->tail_seen) >= LDP_EV_MAX && r->size - off >= LDP_EV_MAX))
+		return r->buf + off;
+	return ldp_ring_reserve_slow(r);
+}
+
+/* Commit n bytes written at the pointer reserve returned: one release store. */
+static LDP_ALWAYS_INLINE void ldp_ring_commit(struct ldp_ring *r, uint8_t *at, size_t n)
+{
+	uint64_t head = r->whead + n;
+	/* an event in scratch (it wraps the end), or the ring half full: ask for an early round */
+	if (LDP_UNLIKELY(at == r->scratch || head - r->tail_seen > r->size / 2)) {
+		ldp_ring_commit_slow(r, at, n);
+		return;
+	}
+	r->whead = head;
+	atomic_store_explicit(&r->head, head, memory_order_release);
+}
 struct ldp_ring *ldp_rings_first(void);
 void ldp_rings_after_fork_child(void);
 

@@ -20,30 +20,7 @@ size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid)
 	return 1 + ldp_varint_put(dst + 1, tid);
 }
 
-size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq, uint64_t ptr,
-		     uint64_t size, uint32_t stack)
-{
-	size_t n = 1;
-	dst[0] = (uint8_t)op;
-	n += ldp_varint_put(dst + n, seq - st->seq);
-	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
-	n += ldp_varint_put(dst + n, size);
-	n += ldp_varint_put(dst + n, stack);
-	st->seq = seq;
-	st->ptr = ptr;
-	return n;
-}
-
-size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr)
-{
-	size_t n = 1;
-	dst[0] = LDP_EV_FREE;
-	n += ldp_varint_put(dst + n, seq - st->seq);
-	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
-	st->seq = seq;
-	st->ptr = ptr;
-	return n;
-}
+/* ldp_enc_alloc and ldp_enc_free are inline in agent.h (the malloc path). */
 
 /* ---- record payloads written by the writer thread ---- */
 

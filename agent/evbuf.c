@@ -31,13 +31,14 @@ struct ldp_ring *ldp_rings_first(void)
 static void ring_reset(struct ldp_ring *r, int tid)
 {
 	atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+	r->whead = 0;
 	atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->kicked, 0, memory_order_relaxed);
 	r->tail_seen = 0;
 	r->enc.seq = r->enc.ptr = 0;
 	r->tid = tid;
 	r->idle_rounds = 0;
-	r->memo.n = 0;
+	r->tr[0].nstates = r->tr[1].nstates = 0;
 }
 
 struct ldp_ring *ldp_ring_claim(int tid)
@@ -90,10 +91,11 @@ static LDP_NOINLINE void ring_wait_space(struct ldp_ring *r, uint64_t head)
 	}
 }
 
-uint8_t *ldp_ring_reserve(struct ldp_ring *r)
+/* The inline fast paths (agent.h) found too little room or the end of buf. */
+uint8_t *ldp_ring_reserve_slow(struct ldp_ring *r)
 {
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (LDP_UNLIKELY(r->size - (head - r->tail_seen) < LDP_EV_MAX)) {
+	uint64_t head = r->whead;
+	if (r->size - (head - r->tail_seen) < LDP_EV_MAX) {
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (r->size - (head - r->tail_seen) < LDP_EV_MAX)
 			ring_wait_space(r, head);
@@ -102,20 +104,20 @@ uint8_t *ldp_ring_reserve(struct ldp_ring *r)
 	return r->size - off >= LDP_EV_MAX ? r->buf + off : r->scratch;
 }
 
-void ldp_ring_commit(struct ldp_ring *r, uint8_t *at, size_t n)
+void ldp_ring_commit_slow(struct ldp_ring *r, uint8_t *at, size_t n)
 {
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (LDP_UNLIKELY(at == r->scratch)) {
+	uint64_t head = r->whead;
+	if (at == r->scratch) {
 		uint32_t off = (uint32_t)head & r->mask;
 		size_t first = r->size - off < n ? r->size - off : n;
 		memcpy(r->buf + off, at, first);
 		memcpy(r->buf, at + first, n - first);
 	}
 	head += n;
+	r->whead = head;
 	atomic_store_explicit(&r->head, head, memory_order_release);
 	/* Half full: ask for an early round so the producer rarely has to wait. */
-	if (LDP_UNLIKELY(head - r->tail_seen > r->size / 2) &&
-	    !atomic_load_explicit(&r->kicked, memory_order_relaxed)) {
+	if (head - r->tail_seen > r->size / 2 && !atomic_load_explicit(&r->kicked, memory_order_relaxed)) {
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (head - r->tail_seen > r->size / 2) {
 			atomic_store_explicit(&r->kicked, 1, memory_order_relaxed);

@@ -103,12 +103,22 @@ static inline struct ldp_ring *ring_of(struct ldp_thread *t)
 	return LDP_LIKELY(t->ring != NULL) ? t->ring : ldp_thread_attach();
 }
 
+/* &errno, once per thread: errno is saved and restored around every record. */
+static LDP_ALWAYS_INLINE int *errno_of(struct ldp_thread *t)
+{
+	int *e = t->errno_p;
+	if (LDP_UNLIKELY(!e))
+		e = t->errno_p = &errno;
+	return e;
+}
+
 static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 {
 	if (atomic_load_explicit(&ldp_alloc_paused, memory_order_relaxed))
 		return; /* ldprof_pause(): this allocation stays out of the trace */
-	int saved = errno;
 	struct ldp_thread *t = &ldp_self;
+	int *e = errno_of(t);
+	int saved = *e;
 	t->busy++;
 	struct ldp_ring *r = ring_of(t);
 	if (r) {
@@ -118,11 +128,11 @@ static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 		ldp_ring_commit(r, at, ldp_enc_alloc(at, &r->enc, op, seq, (uintptr_t)p, size, stack));
 	}
 	t->busy--;
-	errno = saved;
+	*e = saved;
 }
 
 /* Called with busy already raised. */
-static void record_free_seq(struct ldp_thread *t, void *p, uint64_t seq)
+static LDP_ALWAYS_INLINE void record_free_seq(struct ldp_thread *t, void *p, uint64_t seq)
 {
 	struct ldp_ring *r = ring_of(t);
 	if (r) {
@@ -133,12 +143,13 @@ static void record_free_seq(struct ldp_thread *t, void *p, uint64_t seq)
 
 static LDP_NOINLINE void record_free(void *p)
 {
-	int saved = errno;
 	struct ldp_thread *t = &ldp_self;
+	int *e = errno_of(t);
+	int saved = *e;
 	t->busy++;
 	record_free_seq(t, p, ldp_seq_next(t, (uintptr_t)p));
 	t->busy--;
-	errno = saved;
+	*e = saved;
 }
 
 #define ENSURE_REAL(fn)                                                                                        \

@@ -162,12 +162,19 @@ int ldp_modules_init(void)
 	return 0;
 }
 
+static _Atomic unsigned last_hit; /* stacks mostly stay in a few objects: try the last one first */
+
 static int covered(uintptr_t ip)
 {
 	unsigned n = atomic_load_explicit(&nmods, memory_order_acquire);
+	unsigned h = atomic_load_explicit(&last_hit, memory_order_relaxed);
+	if (h < n && mods[h]->lo <= ip && ip < mods[h]->hi)
+		return 1;
 	for (unsigned i = 0; i < n; i++)
-		if (mods[i]->lo <= ip && ip < mods[i]->hi)
+		if (mods[i]->lo <= ip && ip < mods[i]->hi) {
+			atomic_store_explicit(&last_hit, i, memory_order_relaxed);
 			return 1;
+		}
 	return 0;
 }
 

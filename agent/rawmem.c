@@ -8,11 +8,11 @@
 
 #include "prim.h"
 
-/* dlsym/dlerror need a few hundred bytes; 256 KiB leaves room for surprises. */
-#define BOOTSTRAP_SIZE (256u << 10)
+#define BOOTSTRAP_SIZE LDP_BOOTSTRAP_SIZE /* 256 KiB leaves room for surprises */
 #define HDR 16u
 
-static _Alignas(64) unsigned char bootstrap[BOOTSTRAP_SIZE];
+_Alignas(64) unsigned char ldp_bootstrap[LDP_BOOTSTRAP_SIZE];
+#define bootstrap ldp_bootstrap
 static _Atomic size_t bootstrap_used;
 
 void *ldp_bootstrap_alloc(size_t size, size_t align)
@@ -30,11 +30,6 @@ void *ldp_bootstrap_alloc(size_t size, size_t align)
 	} while (!atomic_compare_exchange_weak(&bootstrap_used, &old, end));
 	*(size_t *)(bootstrap + start - HDR) = size;
 	return bootstrap + start; /* static storage is zero: calloc semantics hold */
-}
-
-int ldp_bootstrap_owns(const void *p)
-{
-	return (const unsigned char *)p >= bootstrap && (const unsigned char *)p < bootstrap + BOOTSTRAP_SIZE;
 }
 
 size_t ldp_bootstrap_size(const void *p)

@@ -11,9 +11,17 @@
 #define LDP_RAWMEM_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#define LDP_BOOTSTRAP_SIZE (256u << 10) /* dlsym/dlerror need a few hundred bytes */
+extern unsigned char ldp_bootstrap[LDP_BOOTSTRAP_SIZE];
 
 void *ldp_bootstrap_alloc(size_t size, size_t align);
-int ldp_bootstrap_owns(const void *p);
+/* Inline: free() asks this first, on every call. */
+static inline int ldp_bootstrap_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)ldp_bootstrap < LDP_BOOTSTRAP_SIZE;
+}
 /* Requested size of a bootstrap block (for realloc and malloc_usable_size). */
 size_t ldp_bootstrap_size(const void *p);
 

@@ -24,45 +24,15 @@
 
 #include "agent.h"
 
-#define SHARDS 1024u
-
-struct shard {
-	LDP_CACHE_ALIGN _Atomic uint64_t v;
-};
-
-static struct shard shards[SHARDS];
+struct ldp_seq_shard ldp_seq_shards[LDP_SEQ_SHARDS];
 _Atomic uint64_t ldp_seq_floor;
 
-static inline unsigned shard_of(uintptr_t addr)
-{
-	uint64_t region = addr >> 20;
-	return (unsigned)((region * 0x9E3779B97F4A7C15ull) >> 54) & (SHARDS - 1);
-}
-
-uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr)
-{
-	_Atomic uint64_t *s = &shards[shard_of(addr)].v;
-	uint64_t floor = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
-	uint64_t seq = t->clock + 1;
-	if (seq < floor)
-		seq = floor;
-	uint64_t v = atomic_load_explicit(s, memory_order_relaxed);
-	for (;;) {
-		if (v >= seq)
-			seq = v + 1;
-		/* Relaxed is enough: the allocator's own synchronisation orders the
-		 * two calls, and the compiler cannot move this across them. */
-		if (atomic_compare_exchange_weak_explicit(s, &v, seq, memory_order_relaxed, memory_order_relaxed))
-			break;
-	}
-	t->clock = seq;
-	return seq;
-}
+/* ldp_seq_next() is inline in agent.h. */
 
 void ldp_seq_reset(void)
 {
-	for (unsigned i = 0; i < SHARDS; i++)
-		atomic_store_explicit(&shards[i].v, 0, memory_order_relaxed);
+	for (unsigned i = 0; i < LDP_SEQ_SHARDS; i++)
+		atomic_store_explicit(&ldp_seq_shards[i].v, 0, memory_order_relaxed);
 	atomic_store_explicit(&ldp_seq_floor, 0, memory_order_relaxed);
 }
 
@@ -75,15 +45,15 @@ uint64_t ldp_seq_barrier(struct ldp_thread *t)
 	uint64_t s = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
 	if (t->clock > s)
 		s = t->clock;
-	for (unsigned i = 0; i < SHARDS; i++) {
-		uint64_t v = atomic_load_explicit(&shards[i].v, memory_order_relaxed);
+	for (unsigned i = 0; i < LDP_SEQ_SHARDS; i++) {
+		uint64_t v = atomic_load_explicit(&ldp_seq_shards[i].v, memory_order_relaxed);
 		if (v > s)
 			s = v;
 	}
 	s++;
-	for (unsigned i = 0; i < SHARDS; i++) {
-		uint64_t v = atomic_load_explicit(&shards[i].v, memory_order_relaxed);
-		while (v < s && !atomic_compare_exchange_weak_explicit(&shards[i].v, &v, s, memory_order_relaxed,
+	for (unsigned i = 0; i < LDP_SEQ_SHARDS; i++) {
+		uint64_t v = atomic_load_explicit(&ldp_seq_shards[i].v, memory_order_relaxed);
+		while (v < s && !atomic_compare_exchange_weak_explicit(&ldp_seq_shards[i].v, &v, s, memory_order_relaxed,
 								       memory_order_relaxed))
 			;
 	}

@@ -35,20 +35,20 @@ struct table {
 
 static _Atomic(struct table *) cur;
 static uint64_t *index_of;    /* id -> word offset */
+static uint64_t *hash_of;     /* id -> hash: growing the table never rehashes stacks */
 static uintptr_t *words;
 static uint64_t words_used;
 static _Atomic uint32_t count = 1; /* id 0 means "no stack" */
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
 static int full_warned;
 
+/* From the outermost frame in, so unwind.c can reuse the hash of a suffix. */
 static uint64_t hash_stack(const uintptr_t *ips, unsigned depth, unsigned flags)
 {
-	uint64_t h = 0x243F6A8885A308D3ull ^ ((uint64_t)depth << 8 | flags);
-	for (unsigned i = 0; i < depth; i++) {
-		h = (h ^ ips[i]) * 0x9E3779B97F4A7C15ull;
-		h ^= h >> 29;
-	}
-	return h | 1; /* never zero: zero marks an empty slot */
+	uint64_t h = LDP_STACK_HASH_SEED;
+	for (unsigned i = depth; i-- > 0;)
+		h = ldp_stack_hash_step(h, ips[i]);
+	return ldp_stack_hash_fin(h, depth, flags);
 }
 
 static int same_stack(uint32_t id, const uintptr_t *ips, unsigned depth, unsigned flags)
@@ -96,9 +96,10 @@ static int ensure_init(void)
 	if (atomic_load_explicit(&cur, memory_order_acquire))
 		return 0;
 	index_of = ldp_map(MAX_STACKS * sizeof *index_of);
+	hash_of = ldp_map(MAX_STACKS * sizeof *hash_of);
 	words = ldp_map(WORDS_RESERVE);
 	struct table *t = table_new(1u << 12);
-	if (!index_of || !words || !t)
+	if (!index_of || !hash_of || !words || !t)
 		return -1;
 	atomic_store_explicit(&cur, t, memory_order_release);
 	return 0;
@@ -113,17 +114,14 @@ static void grow(uint32_t n)
 	struct table *t = table_new((old->mask + 1) * 2);
 	if (!t)
 		return; /* stay at the higher load factor */
-	for (uint32_t id = 1; id < n; id++) {
-		const uintptr_t *w = words + index_of[id];
-		place(t, hash_stack(w + 1, (unsigned)(w[0] & 0xffff), (unsigned)(w[0] >> 16)), id);
-	}
+	for (uint32_t id = 1; id < n; id++)
+		place(t, hash_of[id], id);
 	atomic_store_explicit(&cur, t, memory_order_release);
 }
 
-static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, int rescan)
+static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h, int rescan)
 {
 	struct table *t = atomic_load_explicit(&cur, memory_order_acquire);
-	uint64_t h = hash_stack(ips, depth, flags);
 	uint32_t id = t ? lookup(t, h, ips, depth, flags) : 0;
 	if (LDP_LIKELY(id))
 		return id;
@@ -151,6 +149,7 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, int
 		w[0] = depth | (uintptr_t)flags << 16;
 		memcpy(w + 1, ips, depth * sizeof *ips);
 		index_of[n] = words_used;
+		hash_of[n] = h;
 		words_used += depth + 1;
 		id = n;
 		atomic_store_explicit(&count, n + 1, memory_order_release);
@@ -161,14 +160,19 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, int
 	return id;
 }
 
+uint32_t ldp_stack_intern_hashed(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h)
+{
+	return intern(ips, depth, flags, h, 1);
+}
+
 uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags)
 {
-	return intern(ips, depth, flags, 1);
+	return intern(ips, depth, flags, hash_stack(ips, depth, flags), 1);
 }
 
 uint32_t ldp_stack_intern_quiet(const uintptr_t *ips, unsigned depth, unsigned flags)
 {
-	return intern(ips, depth, flags, 0);
+	return intern(ips, depth, flags, hash_stack(ips, depth, flags), 0);
 }
 
 uint32_t ldp_stacks_count(void)

@@ -52,7 +52,7 @@ int ldp_unwind_init(void)
 		ldp_warn("libunwind.so.8 not found; using glibc backtrace() (slower)");
 		backtrace_fn = backtrace;
 	}
-	/* After libunwind is loaded: the objects present now are the ones that never go away. */
+	/* After libunwind is loaded: it is one of the objects that never go away (unwind_fast.c). */
 	if (ldp_cfg.unwind != LDP_UNWIND_LIBUNWIND)
 		fast_ok = ldp_uw_fast_init() == 0;
 	ldp_unwind_thread_init();
@@ -149,7 +149,7 @@ unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated)
 	if (LDP_LIKELY(fast_ok)) {
 		struct ldp_uw_regs r;
 		LDP_UW_HERE(r);
-		struct ldp_uw_walk w = {.rd_at = NULL};
+		struct ldp_uw_walk w = {.prev = NULL};
 		int n = fast_capture(r, ips, max, truncated, &w);
 		if (n >= 0)
 			return (unsigned)n;
@@ -157,48 +157,68 @@ unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated)
 	return capture_libunwind(ips, max, truncated);
 }
 
-uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
+/* Walk (joining the previous walk where it can), hash, intern; the new walk
+ * becomes the one the next capture tries to reuse. */
+static LDP_NOINLINE uint32_t capture_and_intern(struct ldp_ring *ring, struct ldp_uw_regs r)
 {
 	unsigned max = ldp_cfg.max_depth;
 	int truncated;
-	int n = -1;
+	struct ldp_uw_trace *prev = &ring->tr[ring->tr_prev], *cur = &ring->tr[ring->tr_prev ^ 1];
+	ring->tr_prev ^= 1;
 	if (LDP_LIKELY(fast_ok)) {
-		struct ldp_uw_regs r;
-		LDP_UW_HERE(r);
-		struct ldp_memo *m = &ring->memo;
-		if (m->n && r.sp == m->sp0 && r.ip == m->ip0 && (!m->bp_used || r.bp == m->bp0)) {
-			unsigned i = 0, same = 1;
-			/* [sp0, stack top) is this thread's live stack: every address is readable */
-			for (; i < m->n; i++)
-				same &= *(const uintptr_t *)m->at[i] == m->val[i];
-			if (same) {
-				if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
-					check(ring->ips, m->depth, (int)m->truncated, max);
-				return m->stack;
-			}
-		}
-		struct ldp_uw_walk w = {.rd_at = m->at, .rd_val = m->val, .rd_cap = LDP_MEMO_WORDS};
-		m->n = 0;
-		n = fast_capture(r, ring->ips, max, &truncated, &w);
+		struct ldp_uw_walk w = {.prev = prev, .cur = cur};
+		int n = fast_capture(r, cur->ips, max, &truncated, &w);
+		ring->n_walk++;
+		ring->n_join += w.joined;
+		ring->n_frames += w.steps;
 		if (n >= 0) {
-			uint32_t id = ldp_stack_intern(ring->ips, (unsigned)n, truncated ? LDP_STACK_TRUNCATED : 0);
-			if (w.status == 0 || w.status == LDP_UW_TRUNCATED) {
-				if (w.nread <= LDP_MEMO_WORDS) {
-					m->ip0 = r.ip;
-					m->sp0 = r.sp;
-					m->bp0 = r.bp;
-					m->bp_used = w.bp_used;
-					m->stack = id;
-					m->depth = (unsigned)n;
-					m->truncated = (unsigned)truncated;
-					m->n = w.nread;
-				}
+			unsigned d = (unsigned)n, from = d, flags = truncated ? LDP_STACK_TRUNCATED : 0;
+			uint64_t *hs = cur->hsuf;
+			hs[d] = LDP_STACK_HASH_SEED;
+			if (w.joined && w.join_whole) {
+				memcpy(hs + w.join_n, prev->hsuf + w.join_p, (d - w.join_n) * sizeof *hs);
+				from = w.join_n;
 			}
+			for (unsigned i = from; i-- > 0;)
+				hs[i] = ldp_stack_hash_step(hs[i + 1], cur->ips[i]);
+			uint32_t id = ldp_stack_intern_hashed(cur->ips, d, flags, ldp_stack_hash_fin(hs[0], d, flags));
+			cur->stack = id;
+			cur->depth = d;
+			cur->status = w.status & LDP_UW_TRUNCATED;
 			return id;
 		}
 	}
-	n = (int)capture_libunwind(ring->ips, max, &truncated);
-	return ldp_stack_intern(ring->ips, (unsigned)n, truncated ? LDP_STACK_TRUNCATED : 0);
+	cur->nstates = 0;
+	unsigned n = capture_libunwind(ring->ips, max, &truncated);
+	return ldp_stack_intern(ring->ips, n, truncated ? LDP_STACK_TRUNCATED : 0);
+}
+
+uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
+{
+	struct ldp_uw_regs r;
+	LDP_UW_HERE(r);
+	const struct ldp_uw_trace *t = &ring->tr[ring->tr_prev];
+	const struct ldp_uw_state *s0 = &t->s[0];
+	if (t->nstates && r.sp == s0->sp && r.ip == s0->ip && (!(s0->flags & LDP_UWS_BP_NEED) || r.bp == s0->bp)) {
+		/* [sp, stack top) is this thread's live stack: every address is readable */
+		const uintptr_t *at = t->at, *val = t->val;
+		uintptr_t diff = 0;
+		unsigned i = 0, n = t->nrd;
+		for (; i + 2 <= n; i += 2)
+			diff |= (*(const uintptr_t *)at[i] ^ val[i]) | (*(const uintptr_t *)at[i + 1] ^ val[i + 1]);
+		if (i < n)
+			diff |= *(const uintptr_t *)at[i] ^ val[i];
+		if (LDP_LIKELY(!diff)) {
+			ring->n_memo++;
+			if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
+				check(t->ips, t->depth, (int)t->status, ldp_cfg.max_depth);
+			return t->stack;
+		}
+	}
+	/* Never a tail call: the walk starts in this frame, which must still be there. */
+	uint32_t id = capture_and_intern(ring, r);
+	__asm__ volatile("" : "+r"(id));
+	return id;
 }
 
 unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max, int *truncated)
@@ -217,7 +237,7 @@ unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max,
 		*truncated = 1;
 		return 1;
 	}
-	struct ldp_uw_walk w = {.hi = ldp_self.stack_hi, .ips = ips + 1, .max = max - 1};
+	struct ldp_uw_walk w = {.hi = ldp_self.stack_hi, .ips = ips + 1, .max = max - 1, .prev = NULL};
 	unsigned n = ldp_uw_walk(&w, r, 1);
 	*truncated = w.status != 0;
 	return n + 1;
@@ -225,8 +245,16 @@ unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max,
 
 void ldp_unwind_report(void)
 {
-	ldp_warn("unwind: %lu libunwind fallbacks, %lu outside the thread stack, %lu stopped early; "
-		 "check: %lu stacks compared, %lu differ",
-		 atomic_load(&n_fallback), atomic_load(&n_outside), atomic_load(&n_stopped), atomic_load(&n_checked),
-		 atomic_load(&n_differ));
+	uint64_t memo = 0, walk = 0, join = 0, frames = 0;
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		memo += r->n_memo;
+		walk += r->n_walk;
+		join += r->n_join;
+		frames += r->n_frames;
+	}
+	ldp_warn("unwind: %lu memo hits, %lu walks (%lu joined the previous one, %lu frames walked), %lu libunwind "
+		 "fallbacks, %lu outside the thread stack, %lu stopped early; check: %lu stacks compared, %lu differ",
+		 (unsigned long)memo, (unsigned long)walk, (unsigned long)join, (unsigned long)frames,
+		 atomic_load(&n_fallback),
+		 atomic_load(&n_outside), atomic_load(&n_stopped), atomic_load(&n_checked), atomic_load(&n_differ));
 }

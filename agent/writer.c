@@ -1,13 +1,14 @@
 /*
- * writer.c - the writer thread: drains every ring in rounds and writes one
- * independent zstd frame per round.
+ * writer.c - the writer thread: drains every ring in rounds; each round is
+ * compressed and flushed to the file, and the zstd frame it belongs to ends
+ * at least every second (so rounds share the compressor's window).
  *
  * A round (always under writer_lock):
  *   1. read every ring's head (acquire)
  *   2. write MODULE records for objects not yet written
  *   3. write STACK records for ids not yet written
  *   4. write each ring's bytes [tail, head) as EVENTS records, advance tail
- *   5. write a ROUND record, end the zstd frame, write(2) it out
+ *   5. write a ROUND record, flush (or end) the zstd frame, write(2) it out
  * Step 1 comes before 2 and 3, so every stack or module an event refers to
  * was published before the event and is written before it in the file.
  *
@@ -41,6 +42,12 @@
 #include "rawmem.h"
 
 #define FEED_AT (1u << 20)   /* compress pending records once this many bytes wait */
+/* A zstd frame spans rounds: each round is flushed (ZSTD_e_flush: its blocks
+ * are on disk and decodable), and the frame ends only every FRAME_NS or
+ * FRAME_BYTES of records, or before exec, exit and any synchronous flush.
+ * One compression window across rounds, not one per round. */
+#define FRAME_NS (1000ull * 1000000)
+#define FRAME_BYTES (16u << 20)
 #define EVENTS_PIECE (1u << 20) /* largest EVENTS payload */
 #define TICK_NS 1000000ull
 
@@ -58,6 +65,8 @@ static unsigned modules_written;
 static uint32_t stacks_written = 1;
 static uint64_t round_no;
 static uint64_t seg_start_ns;
+static uint64_t frame_start_ns; /* 0: no frame open */
+static uint64_t frame_bytes;    /* records fed into the open frame */
 static int ended, failed, thread_running;
 static _Atomic uint32_t kick_word;
 static pthread_t writer_thread;
@@ -108,6 +117,7 @@ static void emit_bytes(const uint8_t *p, size_t n)
 static void compress_pending(ZSTD_EndDirective mode)
 {
 	ZSTD_inBuffer in = {pending, pending_len, 0};
+	frame_bytes += pending_len;
 	size_t left;
 	do {
 		ZSTD_outBuffer out = {zout, zout_cap, 0};
@@ -117,7 +127,7 @@ static void compress_pending(ZSTD_EndDirective mode)
 			break;
 		}
 		emit_bytes(zout, out.pos);
-	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	} while (mode != ZSTD_e_continue ? left != 0 : in.pos < in.size);
 	pending_len = 0;
 }
 
@@ -381,11 +391,16 @@ static void wall_tick(uint64_t interval_ns)
 	pthread_mutex_unlock(&writer_lock);
 }
 
-/* One round; writer_lock held. */
-static void do_round(int end_reason)
+/* One round; writer_lock held. end_frame: close the zstd frame (else just flush it). */
+static void do_round(int end_reason, int end_frame)
 {
 	if (ended || failed || out_fd < 0)
 		return;
+	uint64_t now = ldp_mono_ns();
+	if (!frame_start_ns) {
+		frame_start_ns = now;
+		frame_bytes = 0;
+	}
 	uint64_t floor = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
 	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
 		r->head_snap = atomic_load_explicit(&r->head, memory_order_acquire);
@@ -413,7 +428,12 @@ static void do_round(int end_reason)
 		put_record(LDP_REC_END, buf, ldp_enc_end(buf, (unsigned)end_reason, now_us()));
 		ended = 1;
 	}
-	compress_pending(ZSTD_e_end);
+	if (end_reason || end_frame || now - frame_start_ns >= FRAME_NS || frame_bytes + pending_len >= FRAME_BYTES) {
+		compress_pending(ZSTD_e_end);
+		frame_start_ns = 0;
+	} else {
+		compress_pending(ZSTD_e_flush);
+	}
 }
 
 static void tick(void)
@@ -459,7 +479,7 @@ static void *writer_main(void *arg)
 		seen = k;
 		last = now;
 		pthread_mutex_lock(&writer_lock);
-		do_round(0);
+		do_round(0, 0);
 		pthread_mutex_unlock(&writer_lock);
 	}
 	return NULL;
@@ -540,7 +560,7 @@ static void flush_from_program_thread(int end_reason)
 	sigaddset(&xfsz, SIGXFSZ);
 	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
 	sigpending(&before);
-	do_round(end_reason);
+	do_round(end_reason, 1); /* exec, exit, abort: nothing may stay in an open frame */
 	sigset_t after;
 	sigpending(&after);
 	if (sigismember(&after, SIGXFSZ) && !sigismember(&before, SIGXFSZ)) {
@@ -596,5 +616,6 @@ void ldp_writer_postfork_child(void)
 	memset(lost_written, 0, sizeof lost_written);
 	memset(named, 0, sizeof named);
 	memset(seen_tab, 0, sizeof seen_tab);
+	frame_start_ns = 0;
 	ended = failed = thread_running = 0;
 }

@@ -8,8 +8,8 @@
  * Picture of a trace file (docs/FORMAT.md has the full specification):
  *
  *   [segment header: zstd skippable frame]   one per process image (exec adds one)
- *   [zstd frame: records of round 1]
- *   [zstd frame: records of round 2] ...
+ *   [zstd frame: records of rounds 1..k, flushed after each round]
+ *   [zstd frame: rounds k+1..] ...          (a frame ends at least every second)
  *   [segment header]                         after an exec, same pid
  *   [zstd frame] ...
  *
@@ -29,7 +29,7 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 3 /* compatible additions: new record types, new tags  */
+#define LDP_FORMAT_MINOR 4 /* compatible additions: new record types, new tags (4: rounds share frames) */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {

@@ -30,6 +30,13 @@ static void test_parse_uint(void **state)
 	assert_int_equal(ldp_parse_mode("sampled", &m), 0);
 	assert_int_equal(m, LDP_MODE_SAMPLED);
 	assert_int_equal(ldp_parse_mode("FULL", &m), -1);
+	assert_int_equal(ldp_parse_unwind("check", &m), 0);
+	assert_int_equal(m, LDP_UNWIND_CHECK);
+	assert_int_equal(ldp_parse_unwind("libunwind", &m), 0);
+	assert_int_equal(m, LDP_UNWIND_LIBUNWIND);
+	assert_int_equal(ldp_parse_unwind("fast", &m), 0);
+	assert_int_equal(m, LDP_UNWIND_FAST);
+	assert_int_equal(ldp_parse_unwind("dwarf", &m), -1);
 }
 
 static void test_config_load(void **state)

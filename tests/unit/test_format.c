@@ -371,6 +371,64 @@ static void test_reader_truncated_everywhere(void **state)
 	tb_free(&t);
 }
 
+/* Format 1.1: rounds share a zstd frame, flushed after each (ZSTD_e_flush),
+ * the frame ended later. Read whole, and cut at every byte: every round that
+ * was flushed before the cut is delivered, never an error. */
+static void test_reader_rounds_in_one_frame(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	uint8_t buf[1024];
+	tb_header(&t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, 1234);
+	size_t header_end = t.len;
+	uintptr_t ips[1] = {0x400100};
+	struct ldp_enc_state e0 = {0, 0};
+	uint64_t a[] = {5, 9, 20, 21};
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	uint8_t z[4096];
+	size_t flushed[3], nf = 0;
+	for (int round = 0; round < 3; round++) {
+		if (round == 0)
+			tb_record(&t, LDP_REC_STACK, buf, ldp_enc_stack(buf, 1, 0, ips, 1));
+		if (round < 2)
+			tb_record(&t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a + 2 * round, 2, round == 0, &e0));
+		if (round < 2)
+			tb_record(&t, LDP_REC_ROUND, buf, ldp_enc_round(buf, (uint64_t)round + 1, 10, 1));
+		else
+			tb_record(&t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 30));
+		ZSTD_inBuffer in = {t.rec, t.rlen, 0};
+		size_t left;
+		do {
+			ZSTD_outBuffer out = {z, sizeof z, 0};
+			left = ZSTD_compressStream2(cc, &out, &in, round < 2 ? ZSTD_e_flush : ZSTD_e_end);
+			assert_false(ZSTD_isError(left));
+			tb_raw(&t, z, out.pos);
+		} while (left);
+		t.rlen = 0;
+		flushed[nf++] = t.len;
+	}
+	ZSTD_freeCCtx(cc);
+
+	struct seen x;
+	struct rd_stats st;
+	struct rd_error err;
+	assert_int_equal(read_mem(&t, &x, &st, &err), 0);
+	assert_int_equal(x.nev, 4);
+	assert_int_equal(x.end_reason, LDP_END_EXIT);
+	assert_false(st.truncated);
+	size_t full = t.len;
+	for (size_t cut = header_end + 1; cut < full; cut++) {
+		t.len = cut;
+		assert_int_equal(read_mem(&t, &x, &st, &err), 0);
+		assert_true(st.truncated); /* the frame is open at every cut */
+		int want = cut >= flushed[1] ? 4 : cut >= flushed[0] ? 2 : 0;
+		assert_true(x.nev >= want);
+		assert_true(x.nev <= 4);
+	}
+	tb_free(&t);
+}
+
 static void expect_error(struct tb *t, const char *needle)
 {
 	struct seen x;
@@ -473,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_stack_round_trip),
 		cmocka_unit_test(test_reader_good),
 		cmocka_unit_test(test_reader_truncated_everywhere),
+		cmocka_unit_test(test_reader_rounds_in_one_frame),
 		cmocka_unit_test(test_reader_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,9 +7,13 @@
  *    (dladdr; this test is linked -rdynamic);
  *  - random stacks: recursion through functions of different shapes (small,
  *    alloca, big frames, varargs, qsort callbacks), captured at the leaf by
- *    both unwinders, thousands of times, also from 4 threads at once;
+ *    both unwinders, thousands of times, also from 4 threads at once; plain
+ *    walks, and walks that join their predecessor (struct ldp_uw_trace) where
+ *    the plans share their outer part;
  *  - truncation: a deeper stack than max gives max frames and the flag;
  *  - signal context: from a SIGPROF handler's ucontext, without locks;
+ *  - which objects count as never unloaded (their tables read without the
+ *    loader lock): not one that was dlopened before the unwinder started;
  *  - every FDE of every loaded object: rules at function entries are
  *    "CFA = RSP + 8" (nothing crashes, almost nothing is unsupported; with
  *    UW_VERBOSE=1 in the environment the others are listed);
@@ -39,6 +43,7 @@
 #define MAXF 256
 
 static int (*unw_bt)(void **, int);
+static void *libz;
 static volatile unsigned long sink;
 static uintptr_t stack_hi;
 
@@ -63,6 +68,10 @@ static int setup(void **state)
 		fprintf(stderr, "libunwind.so.8 not found\n");
 		return -1;
 	}
+	/* Loaded by dlopen before the unwinder starts, like a library constructor
+	 * might: never "permanent". (libbz2: nothing in this test links it, while
+	 * the reporter's libraries pull in libz.) */
+	libz = dlopen("libbz2.so.1.0", RTLD_NOW | RTLD_LOCAL);
 	if (ldp_uw_fast_init() != 0)
 		return -1;
 	stack_hi = thread_stack_hi();
@@ -70,10 +79,13 @@ static int setup(void **state)
 }
 
 /* Both captures, from one frame. fast[i] corresponds to ref[i + 1]: libunwind's
- * first entry is the return address into this function itself. */
+ * first entry is the return address into this function itself. With tr, the
+ * walk joins the previous one where it can (as the agent's malloc path does). */
 struct both {
 	uintptr_t fast[MAXF + 1], ref[MAXF + 2];
 	unsigned nfast, nref, status;
+	struct ldp_uw_trace *tr; /* NULL, or two traces */
+	unsigned prev, joins, memo;
 };
 
 static __attribute__((noinline)) void capture_both(struct both *b, unsigned max, uintptr_t hi)
@@ -81,9 +93,22 @@ static __attribute__((noinline)) void capture_both(struct both *b, unsigned max,
 	struct ldp_uw_regs r;
 	LDP_UW_HERE(r);
 	struct ldp_uw_walk w = {.hi = hi, .ips = b->fast, .max = max, .flags = LDP_UW_MAY_LOCK};
+	if (b->tr) {
+		w.prev = &b->tr[b->prev];
+		w.cur = &b->tr[b->prev ^ 1];
+		w.ips = w.cur->ips;
+	}
 	b->nfast = ldp_uw_walk(&w, r, 1);
 	b->status = w.status;
 	b->nref = (unsigned)unw_bt((void **)b->ref, MAXF + 2);
+	if (b->tr) {
+		memcpy(b->fast, w.ips, b->nfast * sizeof *b->fast);
+		w.cur->depth = b->nfast;
+		w.cur->status = w.status & LDP_UW_TRUNCATED;
+		b->prev ^= 1;
+		b->joins += w.joined;
+		b->memo += w.joined && w.join_n == 0 && w.steps == 0;
+	}
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -282,33 +307,54 @@ static uint64_t rng(uint64_t *s)
 	return *s;
 }
 
-static unsigned random_stacks(uint64_t seed, unsigned rounds, uintptr_t hi)
+/* Random plans; half of them keep the outer half of the previous plan, and
+ * some repeat it whole, so walks join their predecessor at every depth. */
+static unsigned random_stacks(uint64_t seed, unsigned rounds, uintptr_t hi, struct both *b)
 {
-	static _Thread_local struct both b;
 	unsigned char kind[200];
-	unsigned frames = 0;
+	unsigned frames = 0, depth = 1;
 	for (unsigned round = 0; round < rounds; round++) {
-		struct plan p = {kind, 1 + (unsigned)(rng(&seed) % 120), MAXF, hi, &b};
-		for (unsigned i = 0; i < p.depth; i++)
+		uint64_t x = rng(&seed);
+		unsigned keep = x % 4 == 0 ? depth : x % 4 == 1 ? depth / 2 : 0;
+		depth = x % 4 == 0 ? depth : 1 + (unsigned)(rng(&seed) % 120);
+		if (keep > depth)
+			keep = depth;
+		struct plan p = {kind, depth, x % 16 == 3 ? 12 : MAXF, hi, b};
+		for (unsigned i = keep; i < p.depth; i++)
 			kind[i] = (unsigned char)(rng(&seed) % 7);
 		rs_next(&p, 0);
-		assert_same(&b);
-		frames += b.nfast;
+		assert_same(b);
+		frames += b->nfast;
 	}
 	return frames;
 }
 
+static struct ldp_uw_trace main_tr[2];
+
 static void test_random_stacks(void **state)
 {
 	(void)state;
-	unsigned frames = random_stacks(0x1234567, 3000, stack_hi);
+	static struct both plain, joining;
+	unsigned frames = random_stacks(0x1234567, 3000, stack_hi, &plain);
 	assert_true(frames > 3000 * 20);
+	joining.tr = main_tr;
+	frames = random_stacks(0x7654321, 3000, stack_hi, &joining);
+	fprintf(stderr, "  3000 stacks joining the previous walk: %u joins, %u whole-stack reuses\n", joining.joins,
+		joining.memo);
+	assert_true(joining.joins > 1000);
+	assert_true(joining.memo > 100);
 }
 
 static void *random_thread(void *arg)
 {
 	uintptr_t hi = thread_stack_hi();
-	return (void *)(uintptr_t)random_stacks((uint64_t)(uintptr_t)arg, 1000, hi);
+	struct both *b = calloc(1, sizeof *b);
+	b->tr = calloc(2, sizeof *b->tr);
+	unsigned frames = random_stacks((uint64_t)(uintptr_t)arg, 1000, hi, b);
+	assert_true(b->joins > 100);
+	free(b->tr);
+	free(b);
+	return (void *)(uintptr_t)frames;
 }
 
 static void test_random_stacks_threads(void **state)
@@ -476,6 +522,22 @@ static void test_every_fde(void **state)
 	assert_true(st.unsupported <= st.fdes / 100);
 }
 
+/* ---- which objects' tables are read without the loader lock ---- */
+
+static void test_permanent_objects(void **state)
+{
+	(void)state;
+	assert_true(ldp_uw_permanent((uintptr_t)test_permanent_objects)); /* the executable */
+	assert_true(ldp_uw_permanent((uintptr_t)qsort));                  /* libc: needed by it */
+	assert_true(ldp_uw_permanent((uintptr_t)_cmocka_run_group_tests)); /* a DT_NEEDED library */
+	assert_true(ldp_uw_permanent((uintptr_t)unw_bt));                 /* libunwind: never closed */
+	if (libz) {
+		void *f = dlsym(libz, "BZ2_bzCompress");
+		assert_non_null(f);
+		assert_false(ldp_uw_permanent((uintptr_t)f)); /* dlopened: may be closed any time */
+	}
+}
+
 /* ---- hostile stacks ---- */
 
 static void test_hostile_stacks(void **state)
@@ -486,7 +548,7 @@ static void test_hostile_stacks(void **state)
 			    (uintptr_t)malloc + 11, (uintptr_t)test_hostile_stacks + 3, (uintptr_t)raise + 2};
 	enum { WORDS = 512 };
 	static uintptr_t stack[WORDS];
-	uintptr_t at[LDP_MEMO_WORDS], val[LDP_MEMO_WORDS], ips[MAXF];
+	static struct ldp_uw_trace tr[2];
 	uint64_t seed = 42;
 	unsigned walked = 0;
 	for (unsigned round = 0; round < 20000; round++) {
@@ -502,13 +564,17 @@ static void test_hostile_stacks(void **state)
 			.sp = lo & ~(uintptr_t)7,
 			.bp = (uintptr_t)&stack[rng(&seed) % WORDS] + (rng(&seed) % 3 ? 0 : rng(&seed)),
 		};
-		struct ldp_uw_walk w = {.hi = hi, .ips = ips, .max = MAXF, .flags = LDP_UW_MAY_LOCK,
-					.rd_at = at, .rd_val = val, .rd_cap = LDP_MEMO_WORDS};
+		struct ldp_uw_trace *cur = &tr[round & 1];
+		struct ldp_uw_walk w = {.hi = hi, .ips = cur->ips, .max = MAXF, .flags = LDP_UW_MAY_LOCK,
+					.prev = &tr[(round & 1) ^ 1], .cur = cur};
+		/* the previous random stack was another one: a join must check before it reuses */
 		unsigned n = ldp_uw_walk(&w, r, (int)(round & 1));
+		cur->depth = n;
+		cur->status = w.status & LDP_UW_TRUNCATED;
 		walked += n;
-		assert_true(w.nread <= LDP_MEMO_WORDS);
-		for (unsigned i = 0; i < w.nread; i++)
-			assert_true(at[i] >= r.sp && at[i] + 8 <= hi);
+		assert_true(cur->nrd <= LDP_UW_WORDS);
+		for (unsigned i = 0; cur->nstates && i < cur->nrd; i++)
+			assert_true((cur->at[i] >= r.sp && cur->at[i] + 8 <= hi) || cur->at[i] == (uintptr_t)&ldp_uw_zero);
 	}
 	fprintf(stderr, "  20000 random stacks, %u frames walked, no read outside them\n", walked);
 }
@@ -522,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_signal_context),
 		cmocka_unit_test(test_every_fde),
+		cmocka_unit_test(test_permanent_objects),
 		cmocka_unit_test(test_hostile_stacks),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
