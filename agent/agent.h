@@ -10,6 +10,7 @@
  *   3. intern_lock   (stacks.c)  inserting a new stack
  *   4. snapshot_lock (snapshot.c) the queue of snapshot markers
  *   4. ring_list_lock(evbuf.c)   creating a ring
+ *   5. sh_lock       (sampleheap.c) sampled mode's block metadata (a leaf)
  * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
  * unwinder, and none is held while the program's code can run.
  */
@@ -63,6 +64,8 @@ struct ldp_real_fns {
 	size_t (*malloc_usable_size)(void *);
 };
 extern struct ldp_real_fns ldp_real;
+/* Sampled mode: set once at start, before the first traced event. */
+extern int ldp_heap_sampled;
 void ldp_resolve_real(void);
 /* The object that provides the program's malloc when it is not us (its own
  * allocator, static jemalloc...): then no heap event can be seen. NULL if us. */
@@ -80,6 +83,8 @@ struct ldp_thread {
 	int probe_hit;          /* ldp_foreign_malloc: our malloc was reached */
 	int *errno_p;           /* &errno of this thread, once known (saves a libc call per event) */
 	uintptr_t stack_lo, stack_hi; /* this thread's stack, for the fast unwinder; 0 = unknown */
+	uint64_t sample_left;   /* hot in sampled mode: bytes to allocate before the next sample */
+	uint64_t sample_rng;    /* sampled mode: this thread's random state, 0 = not seeded yet */
 };
 
 #define LDP_BUSY_PROBE 0x4000 /* busy value while probing which malloc the program binds to */
@@ -90,6 +95,32 @@ int ldp_thread_init(void); /* process start: create the exit-flush key */
 /* Slow path of the first event in a thread: claim a ring. NULL if off. */
 struct ldp_ring *ldp_thread_attach(void);
 void ldp_thread_after_fork_child(void);
+
+/* ---- sampleheap.c: where sampled blocks live (sampled mode) -------------- */
+
+#define LDP_SH_SMALL_MAX (512u << 10) /* largest small class; the region's alignment */
+
+/* The region sampled blocks are served from; 0, 0 when there is none (full
+ * mode), so the test below is false without a second check. Set once at
+ * start and never changed: blocks in it are ours to free for ever. */
+extern uintptr_t ldp_sh_base, ldp_sh_size;
+extern _Atomic unsigned ldp_sh_overflow_live; /* sampled blocks in the real heap */
+extern _Atomic uint64_t ldp_sh_lost;          /* samples neither place could hold */
+
+static LDP_ALWAYS_INLINE int ldp_sh_owns(const void *p)
+{
+	return (uintptr_t)p - ldp_sh_base < ldp_sh_size;
+}
+int ldp_sh_init(void);
+/* A zeroed block of at least n bytes aligned to align (a power of two), or NULL. */
+void *ldp_sh_alloc(size_t n, size_t align);
+/* 0, or -1 when p is not the start of a live block (an invalid or double free). */
+int ldp_sh_free(void *p);
+size_t ldp_sh_usable(const void *p);
+int ldp_sh_overflow_add(void *p);       /* 0, or -1 when the table is full */
+int ldp_sh_overflow_take(const void *p); /* 1 if p was there (and is no longer) */
+void ldp_sh_prefork(void);
+void ldp_sh_postfork(void);
 
 /* ---- mapped.c: mmap, munmap, mremap ----------------------------------------- */
 

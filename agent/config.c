@@ -34,6 +34,38 @@ int ldp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int ldp_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = {{"", 0}, {"B", 0}, {"K", 10}, {"KiB", 10}, {"k", 10}, {"KB", 10}, {"M", 20},
+		     {"MiB", 20}, {"MB", 20}, {"G", 30}, {"GiB", 30}, {"GB", 30}};
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	size_t digits = strspn(s, "0123456789");
+	if (digits > 19)
+		return -1;
+	char num[20];
+	memcpy(num, s, digits);
+	num[digits] = '\0';
+	uint64_t v;
+	if (ldp_parse_uint(num, 0, UINT64_MAX, &v))
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+		if (strcmp(s + digits, units[i].suffix))
+			continue;
+		if (v > (UINT64_MAX >> units[i].shift))
+			return -1;
+		v <<= units[i].shift;
+		if (v < min || v > max)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	return -1;
+}
+
 int ldp_parse_mode(const char *s, int *out)
 {
 	if (!strcmp(s, "full"))
@@ -92,7 +124,7 @@ static const char *const known_vars[] = {
 	"LDPROF_OUTPUT", "LDPROF_MODE",     "LDPROF_MAX_DEPTH", "LDPROF_FLUSH_MS", "LDPROF_RING_KB",
 	"LDPROF_ZSTD_LEVEL", "LDPROF_ROOT_PID", "LDPROF_VERBOSE", "LDPROF_CPU_HZ", "LDPROF_WALL_HZ",
 	"LDPROF_SNAPSHOT_SIGNAL", "LDPROF_SNAPSHOT_INTERVAL_MS", "LDPROF_CPU_SIGNAL",
-	"LDPROF_UNWIND",
+	"LDPROF_UNWIND", "LDPROF_SAMPLE_BYTES", "LDPROF_SAMPLE_SEED",
 };
 
 static int uint_setting(const char *name, uint64_t min, uint64_t max, uint64_t *value)
@@ -155,6 +187,16 @@ int ldp_config_load(struct ldp_config *cfg)
 	v = 0;
 	warnings += uint_setting("LDPROF_VERBOSE", 0, 1, &v);
 	cfg->verbose = (int)v;
+
+	cfg->sample_bytes = 512u << 10;
+	const char *sb = ldp_getenv("LDPROF_SAMPLE_BYTES");
+	if (sb && ldp_parse_size(sb, 1, 1ull << 30, &cfg->sample_bytes)) {
+		ldp_warn("LDPROF_SAMPLE_BYTES='%s' is not a size in 1..1GiB (like 512KiB); using 512KiB", sb);
+		warnings++;
+	}
+	v = 0;
+	warnings += uint_setting("LDPROF_SAMPLE_SEED", 0, UINT64_MAX, &v);
+	cfg->sample_seed = v;
 
 	v = 99;
 	warnings += uint_setting("LDPROF_CPU_HZ", 0, 1000, &v);

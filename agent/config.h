@@ -25,6 +25,8 @@ struct ldp_config {
 	int snapshot_signal;       /* LDPROF_SNAPSHOT_SIGNAL: 0 = none */
 	unsigned snapshot_interval_ms; /* LDPROF_SNAPSHOT_INTERVAL_MS: 0 = none */
 	int unwind;                /* LDPROF_UNWIND: enum ldp_unwind_mode */
+	uint64_t sample_bytes;     /* LDPROF_SAMPLE_BYTES: mean bytes between heap samples (sampled mode) */
+	uint64_t sample_seed;      /* LDPROF_SAMPLE_SEED: 0 = seed from the clock */
 };
 
 enum ldp_unwind_mode {
@@ -39,6 +41,8 @@ int ldp_config_load(struct ldp_config *cfg);
 /* Pure parsers, exposed for unit tests. @return 0 or -1 when malformed. */
 int ldp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ldp_parse_mode(const char *s, int *out);
+/* "524288", "512KiB", "512K", "2MiB", "1G" (powers of 1024). */
+int ldp_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "USR2", "SIGUSR2", "12", "RTMIN+3". @return the signal number or -1. */
 int ldp_parse_signal(const char *s);
 int ldp_parse_unwind(const char *s, int *out);

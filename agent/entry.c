@@ -85,8 +85,8 @@ __attribute__((constructor(101))) static void ldp_init(void)
 		goto out;
 	}
 	ldp_config_load(&ldp_cfg);
-	if (ldp_cfg.mode == LDP_MODE_SAMPLED) {
-		ldp_warn("LDPROF_MODE=sampled is not implemented yet; recording every event (full mode)");
+	if (ldp_cfg.mode == LDP_MODE_SAMPLED && ldp_sh_init() != 0) {
+		ldp_warn("no address space for sampled mode's heap (RLIMIT_AS?); recording every event (full mode)");
 		ldp_cfg.mode = LDP_MODE_FULL;
 	}
 	const char *foreign = ldp_foreign_malloc();
@@ -104,6 +104,9 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 out:
 	atomic_store(&ldp_state, ok ? LDP_STATE_READY : LDP_STATE_OFF);
+	/* Sampled mode starts with the allocations after this point: blocks
+	 * made before are not in the sample heap and were never counted. */
+	ldp_heap_sampled = ok && ldp_cfg.mode == LDP_MODE_SAMPLED;
 	atomic_store(&ldp_heap_on, ok && ldp_cfg.mode != LDP_MODE_OFF);
 	if (ok && ldp_sample_init() != 0)
 		ldp_warn("CPU sampling could not be set up; heap tracing goes on");
@@ -118,12 +121,14 @@ static void atfork_prepare(void)
 	ldp_writer_prefork(); /* lock ranks: writer, modules, stacks (agent.h) */
 	ldp_modules_lock();
 	ldp_stacks_lock();
+	ldp_sh_prefork();
 	/* snapshot_lock is only held for a few stores and never across a call:
 	 * the child re-initialises it instead of taking it here. */
 }
 
 static void atfork_parent(void)
 {
+	ldp_sh_postfork();
 	ldp_stacks_unlock();
 	ldp_modules_unlock();
 	ldp_writer_postfork_parent();
@@ -132,6 +137,8 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
+	ldp_sh_postfork();
+	atomic_store(&ldp_sh_lost, 0); /* the parent's trace counted those */
 	ldp_stacks_after_fork_child();
 	ldp_modules_after_fork_child();
 	ldp_writer_postfork_child();

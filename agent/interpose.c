@@ -15,16 +15,25 @@
  * does the overflow check and calls our realloc: one record, never two. The
  * memalign family calls glibc internals directly and is recorded as itself.
  * errno is exactly what the real function left.
+ *
+ * Sampled mode (ldp_heap_sampled): each thread counts down bytes to its next
+ * sample, drawn from an exponential distribution (docs/SAMPLING.md). An
+ * allocation that does not reach zero is the real call and a subtraction.
+ * One that does is served from the sample heap (sampleheap.c) and recorded,
+ * so free() recognises a sampled block by its address alone.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
+#include "log.h"
+#include "prim.h"
 #include "rawmem.h"
 
 struct ldp_real_fns ldp_real;
@@ -152,6 +161,215 @@ static LDP_NOINLINE void record_free(void *p)
 	*e = saved;
 }
 
+/* ---- sampled mode ------------------------------------------------------ */
+
+int ldp_heap_sampled;  /* set once at start, before tracing begins */
+static _Atomic uint64_t threads_seeded;
+
+static uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* Bytes to the next sample: exponential with mean sample_bytes, so whether
+ * an allocation of n bytes is sampled does not depend on the ones before it
+ * (probability 1 - exp(-n / mean)); the reporter divides by that. */
+static uint64_t next_gap(struct ldp_thread *t)
+{
+	if (LDP_UNLIKELY(!t->sample_rng)) {
+		/* With LDPROF_SAMPLE_SEED, the n-th thread to allocate gets the same
+		 * stream on every run (tests); without, the clock decides. */
+		uint64_t ordinal = atomic_fetch_add(&threads_seeded, 1) + 1;
+		uint64_t seed = ldp_cfg.sample_seed ? ldp_cfg.sample_seed : ldp_mono_ns() ^ ((uint64_t)t->tid << 32);
+		t->sample_rng = seed * 0x2545F4914F6CDD1Dull + ordinal;
+		if (!t->sample_rng)
+			t->sample_rng = 1;
+	}
+	double u = (double)((splitmix64(&t->sample_rng) >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
+	double gap = -log(u) * (double)ldp_cfg.sample_bytes;
+	return gap < 1.8e19 ? (uint64_t)gap + 1 : UINT64_MAX;
+}
+
+static LDP_NOINLINE int sample_due_slow(struct ldp_thread *t, size_t n)
+{
+	if (t->busy || atomic_load_explicit(&ldp_alloc_paused, memory_order_relaxed))
+		return 0; /* not counted: the countdown resumes with the next traced call */
+	if (!atomic_load_explicit(&ldp_heap_on, memory_order_relaxed)) {
+		t->sample_left = UINT64_MAX; /* tracing ended: stay on the fast path */
+		return 0;
+	}
+	if (!t->sample_rng) { /* first allocation of this thread: draw its first gap */
+		t->sample_left = next_gap(t);
+		if (n < t->sample_left) {
+			t->sample_left -= n;
+			return 0;
+		}
+	}
+	t->sample_left = next_gap(t);
+	return 1;
+}
+
+/* Sampled mode: does this allocation of n bytes become a sample? */
+static LDP_ALWAYS_INLINE int sample_due(size_t n)
+{
+	struct ldp_thread *t = &ldp_self;
+	if (LDP_LIKELY(n < t->sample_left)) {
+		t->sample_left -= n;
+		return 0;
+	}
+	return sample_due_slow(t, n);
+}
+
+/* A sampled block the sample heap had no room for, made by the real
+ * allocator: record it if the overflow table can take its address (so its
+ * free is recognised), else count a lost sample. @return p. */
+static void *sample_overflow(void *p, size_t n, unsigned op)
+{
+	if (p) {
+		if (ldp_sh_overflow_add(p) == 0)
+			record_alloc(p, n, op);
+		else
+			atomic_fetch_add_explicit(&ldp_sh_lost, 1, memory_order_relaxed);
+	}
+	return p;
+}
+
+static LDP_NOINLINE void *sampled_malloc(size_t n, unsigned op)
+{
+	void *p = ldp_sh_alloc(n, 16);
+	if (p) {
+		record_alloc(p, n, op);
+		return p;
+	}
+	return sample_overflow(ldp_real.malloc(n), n, op);
+}
+
+/* Release a sampled block: record its free (sequence number first), give it
+ * back. @return 0, or -1 when p is not a live block of the sample heap. */
+static int sampled_release(void *p)
+{
+	struct ldp_thread *t = &ldp_self;
+	int *e = errno_of(t);
+	int saved = *e;
+	int traced = tracing();
+	uint64_t seq = 0;
+	t->busy++;
+	if (traced)
+		seq = ldp_seq_next(t, (uintptr_t)p);
+	int err = ldp_sh_free(p);
+	if (traced && err == 0)
+		record_free_seq(t, p, seq);
+	t->busy--;
+	*e = saved;
+	return err;
+}
+
+static LDP_NOINLINE void sampled_free(void *p)
+{
+	if (sampled_release(p) != 0 && tracing()) {
+		static _Atomic int warned;
+		if (!atomic_exchange(&warned, 1))
+			ldp_warn("free(%p): not a live block (double or invalid free); ignored", p);
+	}
+}
+
+/* A free that is not from the sample heap: was it an overflowed sample? */
+static LDP_NOINLINE int overflow_free(void *p)
+{
+	if (!ldp_sh_overflow_take(p))
+		return 0;
+	if (tracing())
+		record_free(p);
+	ldp_real.free(p);
+	return 1;
+}
+
+/* How many bytes of p can be read: for copying it into a new block. */
+static size_t usable_size(void *p)
+{
+	if (ldp_sh_owns(p))
+		return ldp_sh_usable(p);
+	return ldp_real.malloc_usable_size ? ldp_real.malloc_usable_size(p) : 0;
+}
+
+/*
+ * realloc in sampled mode. The new block is a fresh allocation of n bytes as
+ * far as sampling goes (as in tcmalloc); the old one is released as it was
+ * made: a sampled old block's free is recorded, an unsampled one's is not.
+ */
+static LDP_NOINLINE void *sampled_realloc(void *p, size_t n)
+{
+	int old_sampled = ldp_sh_owns(p);
+	int old_overflow = !old_sampled && ldp_sh_overflow_live && ldp_sh_overflow_take(p);
+	int due = sample_due(n);
+	if (!old_sampled && !due) {
+		void *q = ldp_real.realloc(p, n);
+		if (old_overflow) {
+			if (!q && n) {
+				ldp_sh_overflow_add(p); /* failed: the old block stays, still sampled */
+			} else if (tracing()) {
+				record_free(p);
+			}
+		}
+		return q;
+	}
+	if (n == 0 && old_sampled) { /* glibc's realloc(p, 0): frees p, returns NULL */
+		sampled_release(p);
+		return NULL;
+	}
+	void *q = NULL;
+	if (due)
+		q = ldp_sh_alloc(n, 16);
+	if (!q) {
+		if (!old_sampled) {
+			/* Unsampled or overflowed old block, and no room in the sample
+			 * heap: the real realloc does the whole job. */
+			q = ldp_real.realloc(p, n);
+			if (!q && n) {
+				if (old_overflow)
+					ldp_sh_overflow_add(p);
+				return NULL;
+			}
+			if (old_overflow && tracing())
+				record_free(p);
+			return sample_overflow(q, n, LDP_EV_ALLOC_REALLOC);
+		}
+		q = ldp_real.malloc(n);
+		if (!q)
+			return NULL;
+		if (due)
+			sample_overflow(q, n, LDP_EV_ALLOC_REALLOC);
+	} else {
+		record_alloc(q, n, LDP_EV_ALLOC_REALLOC);
+	}
+	/* q is new: copy the old contents, then let the old block go. */
+	size_t old = usable_size(p);
+	if (!old_sampled && !ldp_real.malloc_usable_size) {
+		/* No way to know the old size: let the real realloc move it into a
+		 * block of n bytes first, then copy that. */
+		void *tmp = ldp_real.realloc(p, n);
+		if (!tmp)
+			return NULL; /* q leaks: nothing better without a size */
+		memcpy(q, tmp, n);
+		ldp_real.free(tmp);
+		if (old_overflow && tracing())
+			record_free(p);
+		return q;
+	}
+	memcpy(q, p, old < n ? old : n);
+	if (old_sampled)
+		sampled_release(p);
+	else {
+		if (old_overflow && tracing())
+			record_free(p);
+		ldp_real.free(p);
+	}
+	return q;
+}
+
 #define ENSURE_REAL(fn)                                                                                        \
 	do {                                                                                                   \
 		if (LDP_UNLIKELY(!ldp_real.fn))                                                                \
@@ -163,6 +381,8 @@ LDP_EXPORT void *malloc(size_t n)
 	ENSURE_REAL(malloc);
 	if (LDP_UNLIKELY(!ldp_real.malloc))
 		return ldp_bootstrap_alloc(n, 16);
+	if (LDP_UNLIKELY(ldp_heap_sampled))
+		return sample_due(n) ? sampled_malloc(n, LDP_EV_ALLOC_MALLOC) : ldp_real.malloc(n);
 	void *p = ldp_real.malloc(n);
 	if (p && tracing())
 		record_alloc(p, n, LDP_EV_ALLOC_MALLOC);
@@ -175,7 +395,17 @@ LDP_EXPORT void free(void *p)
 {
 	if (!p || LDP_UNLIKELY(ldp_bootstrap_owns(p)))
 		return;
+	if (LDP_UNLIKELY(ldp_sh_owns(p))) {
+		sampled_free(p);
+		return;
+	}
 	ENSURE_REAL(free);
+	if (LDP_UNLIKELY(ldp_heap_sampled)) { /* only sampled mode makes overflowed blocks */
+		if (LDP_UNLIKELY(ldp_sh_overflow_live) && overflow_free(p))
+			return;
+		ldp_real.free(p);
+		return;
+	}
 	if (LDP_UNLIKELY(!ldp_real.free))
 		return; /* cannot happen after resolution; never free what we cannot route */
 	if (tracing())
@@ -191,6 +421,17 @@ LDP_EXPORT void *calloc(size_t a, size_t b)
 		if (__builtin_mul_overflow(a, b, &n))
 			return NULL;
 		return ldp_bootstrap_alloc(n, 16);
+	}
+	if (LDP_UNLIKELY(ldp_heap_sampled)) {
+		size_t n;
+		if (__builtin_mul_overflow(a, b, &n) || !sample_due(n))
+			return ldp_real.calloc(a, b);
+		void *p = ldp_sh_alloc(n, 16); /* the sample heap's blocks are zeroed */
+		if (p) {
+			record_alloc(p, n, LDP_EV_ALLOC_CALLOC);
+			return p;
+		}
+		return sample_overflow(ldp_real.calloc(a, b), n, LDP_EV_ALLOC_CALLOC);
 	}
 	void *p = ldp_real.calloc(a, b);
 	if (p && tracing())
@@ -212,6 +453,9 @@ LDP_EXPORT void *realloc(void *p, size_t n)
 	ENSURE_REAL(realloc);
 	if (LDP_UNLIKELY(!ldp_real.realloc))
 		return p ? NULL : ldp_bootstrap_alloc(n, 16);
+	if (LDP_UNLIKELY(ldp_heap_sampled || ldp_sh_owns(p)))
+		return p ? sampled_realloc(p, n)
+			 : sample_due(n) ? sampled_malloc(n, LDP_EV_ALLOC_REALLOC) : ldp_real.realloc(NULL, n);
 	if (!tracing())
 		return ldp_real.realloc(p, n);
 	if (!p) {
@@ -257,28 +501,83 @@ LDP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		*out = p;
 		return 0;
 	}
+	if (LDP_UNLIKELY(ldp_heap_sampled)) {
+		/* an invalid alignment is the real function's to refuse */
+		if (!align || (align & (align - 1)) || align % sizeof(void *) || !sample_due(n))
+			return ldp_real.posix_memalign(out, align, n);
+		void *p = ldp_sh_alloc(n, align);
+		if (p) {
+			record_alloc(p, n, LDP_EV_ALLOC_ALIGNED);
+			*out = p;
+			return 0;
+		}
+		int err = ldp_real.posix_memalign(out, align, n);
+		if (err == 0)
+			sample_overflow(*out, n, LDP_EV_ALLOC_ALIGNED);
+		return err;
+	}
 	int err = ldp_real.posix_memalign(out, align, n);
 	if (err == 0 && tracing())
 		record_alloc(*out, n, LDP_EV_ALLOC_ALIGNED);
 	return err;
 }
 
-#define ALIGNED_ENTRY(name, params, call, size_expr)                                                           \
+/* Sampled mode: a sampled aligned allocation, when the alignment is one the
+ * sample heap gives the same meaning (a power of two; anything else is left
+ * to the real function's own rules). */
+static LDP_NOINLINE void *sampled_aligned(size_t align, size_t n, void *(*real)(size_t, size_t))
+{
+	void *p = ldp_sh_alloc(n, align < 16 ? 16 : align);
+	if (p) {
+		record_alloc(p, n, LDP_EV_ALLOC_ALIGNED);
+		return p;
+	}
+	return sample_overflow(real(align, n), n, LDP_EV_ALLOC_ALIGNED);
+}
+
+#define ALIGNED_ENTRY(name, params, call, size_expr, align_expr)                                               \
 	LDP_EXPORT void *name params                                                                           \
 	{                                                                                                      \
 		ENSURE_REAL(name);                                                                             \
 		if (LDP_UNLIKELY(!ldp_real.name))                                                              \
 			return NULL;                                                                           \
+		if (LDP_UNLIKELY(ldp_heap_sampled)) {                                                          \
+			size_t al = (align_expr);                                                              \
+			if (al && !(al & (al - 1)) && sample_due(size_expr))                                   \
+				return sampled_aligned(al, size_expr, real_##name);                            \
+			return ldp_real.name call;                                                             \
+		}                                                                                              \
 		void *p = ldp_real.name call;                                                                  \
 		if (p && tracing())                                                                            \
 			record_alloc(p, size_expr, LDP_EV_ALLOC_ALIGNED);                                      \
 		return p;                                                                                      \
 	}
 
-ALIGNED_ENTRY(aligned_alloc, (size_t align, size_t n), (align, n), n)
-ALIGNED_ENTRY(memalign, (size_t align, size_t n), (align, n), n)
-ALIGNED_ENTRY(valloc, (size_t n), (n), n)
-ALIGNED_ENTRY(pvalloc, (size_t n), (n), n)
+/* The real functions with one signature, for sampled_aligned's fallback. */
+static void *real_aligned_alloc(size_t align, size_t n)
+{
+	return ldp_real.aligned_alloc(align, n);
+}
+static void *real_memalign(size_t align, size_t n)
+{
+	return ldp_real.memalign(align, n);
+}
+static void *real_valloc(size_t align, size_t n)
+{
+	(void)align;
+	return ldp_real.valloc(n);
+}
+static void *real_pvalloc(size_t align, size_t n)
+{
+	(void)align;
+	return ldp_real.pvalloc(n);
+}
+
+#define PAGE_SIZE_ ((size_t)4096)
+ALIGNED_ENTRY(aligned_alloc, (size_t align, size_t n), (align, n), n, align)
+ALIGNED_ENTRY(memalign, (size_t align, size_t n), (align, n), n, align)
+ALIGNED_ENTRY(valloc, (size_t n), (n), n, PAGE_SIZE_)
+ALIGNED_ENTRY(pvalloc, (size_t n), (n), n, PAGE_SIZE_) /* recorded as asked; the block is whole pages */
 
 LDP_EXPORT size_t malloc_usable_size(void *p)
 {
@@ -286,6 +585,8 @@ LDP_EXPORT size_t malloc_usable_size(void *p)
 		return 0;
 	if (ldp_bootstrap_owns(p))
 		return ldp_bootstrap_size(p);
+	if (LDP_UNLIKELY(ldp_sh_owns(p)))
+		return ldp_sh_usable(p);
 	ENSURE_REAL(malloc_usable_size);
 	return ldp_real.malloc_usable_size ? ldp_real.malloc_usable_size(p) : 0;
 }

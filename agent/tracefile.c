@@ -152,6 +152,8 @@ static int write_header(int fd, uint64_t start_mono_ns)
 	tlv(&h, LDP_HDR_AGENT_VERSION, AGENT_VERSION, strlen(AGENT_VERSION));
 	tlv_u64(&h, LDP_HDR_SEQ_SHIFT, LDP_SEQ_SHIFT);
 	tlv_u64(&h, LDP_HDR_POINTER_BITS, 64);
+	if (ldp_cfg.mode == LDP_MODE_SAMPLED)
+		tlv_u64(&h, LDP_HDR_SAMPLE_BYTES, ldp_cfg.sample_bytes);
 
 	uint32_t magic = LDP_SEGMENT_MAGIC, size = (uint32_t)h.len;
 	for (int i = 0; i < 4; i++) {

@@ -213,7 +213,7 @@ static uint64_t now_us(void)
 
 /* ---- samples (writer_lock held) ---- */
 
-static uint64_t lost_written[3];
+static uint64_t lost_written[4]; /* by kind: LDP_SAMPLE_CPU, LDP_SAMPLE_WALL, LDP_SAMPLE_HEAP */
 static unsigned paths_written = 1;
 
 /* Resident set size, from /proc/self/statm (opened each time: the program
@@ -339,6 +339,7 @@ static void drain_samples(void)
 		atomic_store_explicit(&sm->tail, tail, memory_order_release);
 	}
 	put_lost(LDP_SAMPLE_CPU, lost);
+	put_lost(LDP_SAMPLE_HEAP, atomic_load_explicit(&ldp_sh_lost, memory_order_relaxed));
 }
 
 /* One look at every thread; called from the writer's tick, lock not held. */

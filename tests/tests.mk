@@ -6,7 +6,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_DEPS := $(wildcard tests/unit/*.h)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
 # Agent parts that are pure (no interposition, no threads): unit-testable.
-AGENT_PURE_SRC := agent/encode.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c \
+AGENT_PURE_SRC := agent/encode.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c agent/sampleheap.c \
 	agent/unwind_dwarf.c agent/unwind_fast.c tests/unit/agent_stubs.c
 
 INTEG_SRC := $(wildcard tests/integration/*.c)
@@ -23,13 +23,13 @@ $(O)/tests/unit/%: tests/unit/%.c $(REPORTER_LIB_OBJ) $(AGENT_PURE_SRC) $(UNIT_D
 # -fno-builtin (the compiler may not delete a malloc whose block goes unused).
 $(O)/tests/integration/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread
+	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread -lm
 
 # Optimised, without frame pointers: the fast unwinder's CFA-from-RSP case.
 INTEG_BIN += $(O)/tests/integration/unwind_prog-nofp
 $(O)/tests/integration/%-nofp: tests/integration/%.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread
+	$(call say,CC,$@)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread -lm
 
 # Each test tier adds itself here (tests/*/**.mk, samples/samples.mk):
 # TEST_TIERS are make targets run by `make test`, TEST_BINS what they need built.

@@ -29,7 +29,7 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 4 /* compatible additions: new record types, new tags (4: rounds share frames) */
+#define LDP_FORMAT_MINOR 5 /* compatible additions: new record types, new tags (5: sampled mode) */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -47,6 +47,7 @@ enum ldp_header_tag {
 	LDP_HDR_AGENT_VERSION = 12,  /* bytes */
 	LDP_HDR_SEQ_SHIFT = 13,      /* varint: event time = (seq >> shift) microseconds */
 	LDP_HDR_POINTER_BITS = 14,   /* varint: 64 */
+	LDP_HDR_SAMPLE_BYTES = 15,   /* varint: sampled mode's mean bytes between samples (since 1.5) */
 };
 
 enum ldp_mode {
@@ -76,6 +77,7 @@ enum ldp_record_type {
 enum ldp_sample_kind {
 	LDP_SAMPLE_CPU = 1,  /* a thread's CPU-time timer fired: it was running this stack */
 	LDP_SAMPLE_WALL = 2, /* the wall-clock sampler looked at a thread */
+	LDP_SAMPLE_HEAP = 3, /* LOST only: heap samples with no place to live, not recorded (since 1.5) */
 };
 
 /* SAMPLE thread states (wall samples) */

@@ -31,6 +31,8 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	       s->pid, s->ppid, s->exe);
 	printf("  cmdline %s\n  host %s  agent %s  mode %d  max_depth %u  seq_shift %u\n", s->cmdline, s->hostname,
 	       s->agent_version, s->mode, s->max_depth, s->seq_shift);
+	if (s->sample_bytes)
+		printf("  sample_bytes %llu\n", (unsigned long long)s->sample_bytes);
 }
 
 static void print_events(struct dump *d, const uint8_t *p, size_t n)
@@ -138,7 +140,11 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 		unsigned kind;
 		uint64_t count;
 		if (rd_decode_lost(p, n, &kind, &count, &why) == 0)
-			printf("LOST %u samples of kind %u\n", (unsigned)count, kind);
+			printf("LOST %llu %s\n", (unsigned long long)count,
+			       kind == LDP_SAMPLE_CPU	? "CPU samples"
+			       : kind == LDP_SAMPLE_WALL ? "wall samples"
+			       : kind == LDP_SAMPLE_HEAP ? "heap samples (no room in the sample heap)"
+							 : "samples of an unknown kind");
 		else
 			printf("LOST (bad: %s)\n", why);
 		break;
@@ -150,6 +156,23 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 			printf("THREAD %u %s\n", tid, name);
 		else
 			printf("THREAD (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_PATH: {
+		uint32_t id;
+		char path[LDP_MAX_PATH_LEN + 1];
+		if (rd_decode_path(p, n, &id, path, &why) == 0)
+			printf("PATH %u %s\n", id, path);
+		else
+			printf("PATH (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_RSS: {
+		uint64_t us, bytes;
+		if (rd_decode_rss(p, n, &us, &bytes, &why) == 0)
+			printf("RSS %llu bytes at %llu us\n", (unsigned long long)bytes, (unsigned long long)us);
+		else
+			printf("RSS (bad: %s)\n", why);
 		break;
 	}
 	default:

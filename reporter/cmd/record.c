@@ -41,6 +41,9 @@ static void usage(FILE *f)
 		   "  -o, --output PATH   trace file (default ldprof.<program>.<pid>.ldp); forked\n"
 		   "                      children write PATH with .<pid> before the extension\n"
 		   "      --mode MODE     full (every event), sampled, or off (no heap events)\n"
+		   "      --sample-bytes SIZE  sampled mode: mean bytes allocated between samples\n"
+		   "                      (default 512KiB; docs/SAMPLING.md)\n"
+		   "      --seed N        sampled mode: fixed random seed, for repeatable samples\n"
 		   "      --max-depth N   frames kept per stack (1..1024, default 64)\n"
 		   "      --cpu HZ        CPU samples per second of each thread's CPU time (default 99; 0: off)\n"
 		   "      --wall HZ       wall-clock samples of every thread per second, waiting ones too\n"
@@ -164,12 +167,13 @@ int cmd_record(int argc, char **argv)
 		{"snapshot-signal", required_argument, 0, 'S'}, {"snapshot-interval", required_argument, 0, 'I'},
 		{"cpu", required_argument, 0, 'C'},             {"wall", required_argument, 0, 'W'},
 		{"cpu-signal", required_argument, 0, 'P'},
+		{"sample-bytes", required_argument, 0, 'B'},    {"seed", required_argument, 0, 'E'},
 		{"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
 	};
 	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL;
 	uint64_t cpu_hz = 99, wall_hz = 0;
 	char interval_ms[32] = "";
-	uint64_t depth = 64;
+	uint64_t depth = 64, sample_bytes = 0, seed = 0;
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -218,6 +222,14 @@ int cmd_record(int argc, char **argv)
 			snprintf(interval_ms, sizeof interval_ms, "%llu", (unsigned long long)(sec * 1000 + 0.5));
 			break;
 		}
+		case 'B':
+			if (parse_size(optarg, &sample_bytes) || sample_bytes == 0 || sample_bytes > (1u << 30))
+				die(EXIT_USAGE, "--sample-bytes needs a size in 1..1GiB such as 512KiB, not '%s'", optarg);
+			break;
+		case 'E':
+			if (parse_uint(optarg, UINT64_MAX, &seed) || seed == 0)
+				die(EXIT_USAGE, "--seed needs a number above 0, not '%s'", optarg);
+			break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -227,6 +239,8 @@ int cmd_record(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if ((sample_bytes || seed) && strcmp(mode, "sampled"))
+		die(EXIT_USAGE, "--sample-bytes and --seed need --mode sampled");
 	char **cmd = argv + optind;
 	check_program(cmd[0]);
 	char *agent = find_agent();
@@ -294,6 +308,14 @@ int cmd_record(int argc, char **argv)
 		set_env("LDPROF_WALL_HZ", hz);
 		if (*interval_ms)
 			set_env("LDPROF_SNAPSHOT_INTERVAL_MS", interval_ms);
+		if (sample_bytes) {
+			snprintf(hz, sizeof hz, "%llu", (unsigned long long)sample_bytes);
+			set_env("LDPROF_SAMPLE_BYTES", hz);
+		}
+		if (seed) {
+			snprintf(hz, sizeof hz, "%llu", (unsigned long long)seed);
+			set_env("LDPROF_SAMPLE_SEED", hz);
+		}
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno));
 		_exit(127);

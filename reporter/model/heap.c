@@ -7,9 +7,16 @@
  * not changed since the latest peak, its current value is saved as its
  * value at the peak. O(1) per event, like heaptrack's, without its
  * O(sites) copy at every new peak.
+ *
+ * Sampled traces: each recorded block stands for 1/p blocks and size/p bytes,
+ * p = 1 - exp(-size / sample_bytes) being the chance it was sampled
+ * (docs/SAMPLING.md). Counts stay integers: 1/p is rounded down or up at
+ * random, with a coin derived from the block (address, sequence), so the
+ * expectation is exact and the same block weighs the same at its free.
  */
 #include "heap.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +27,26 @@ struct heap_block {
 	uint32_t stack;
 	uint32_t next_free; /* free list link, index + 1 */
 };
+
+struct weight {
+	uint64_t count, bytes;
+	double var; /* this block's contribution to the variance of the byte estimate */
+};
+
+static struct weight weight_of(const struct heap_model *h, uint64_t size, uint64_t ptr, uint64_t seq)
+{
+	if (!h->t.sample_bytes || !size)
+		return (struct weight){1, size, 0};
+	double p = -expm1(-(double)size / (double)h->t.sample_bytes);
+	double inv = 1.0 / p;
+	double whole = floor(inv);
+	uint64_t x = ptr * 0x9E3779B97F4A7C15ull ^ seq;
+	x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
+	x ^= x >> 29;
+	double coin = (double)(x >> 11) * 0x1.0p-53;
+	double bytes = (double)size * inv;
+	return (struct weight){(uint64_t)whole + (coin < inv - whole), (uint64_t)llround(bytes), bytes * bytes * (1 - p)};
+}
 
 void heap_init(struct heap_model *h, unsigned seq_shift)
 {
@@ -114,29 +141,34 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	uint64_t *orphan = h->orphans.len ? u64map_get(&h->orphans, e->ptr) : NULL;
 	if (orphan && *orphan > e->seq) {
 		u64map_del(&h->orphans, e->ptr, NULL);
+		struct weight w = weight_of(h, e->size, e->ptr, e->seq);
 		t->unknown_frees--;
-		t->allocations++;
-		t->frees++;
-		t->allocated_bytes += e->size;
+		t->allocations += w.count;
+		t->frees += w.count;
+		t->allocated_bytes += w.bytes;
+		t->samples++;
+		t->allocated_var += w.var;
 		struct heap_site *s = site(h, e->stack);
-		s->allocations++;
-		s->frees++;
-		s->allocated_bytes += e->size;
-		s->lifetime_us += (*orphan >> h->seq_shift) - (e->seq >> h->seq_shift);
+		s->allocations += w.count;
+		s->frees += w.count;
+		s->allocated_bytes += w.bytes;
+		s->allocated_var += w.var;
+		s->lifetime_us += ((*orphan >> h->seq_shift) - (e->seq >> h->seq_shift)) * w.count;
 		return;
 	}
 	uint64_t *slot = u64map_get(&h->live, e->ptr);
 	if (slot) {
 		/* The address is live: its free is still on its way. Apply it now. */
 		struct heap_block *old = &h->blocks[*slot];
+		struct weight ow = weight_of(h, old->size, e->ptr, old->seq);
 		struct heap_site *os = site(h, old->stack);
-		os->live_bytes -= old->size;
-		os->live_count--;
-		os->frees++;
-		os->lifetime_us += e->seq >> h->seq_shift;
-		t->live_bytes -= old->size;
-		t->live_count--;
-		t->frees++;
+		os->live_bytes -= ow.bytes;
+		os->live_count -= ow.count;
+		os->frees += ow.count;
+		os->lifetime_us += (e->seq >> h->seq_shift) * ow.count;
+		t->live_bytes -= ow.bytes;
+		t->live_count -= ow.count;
+		t->frees += ow.count;
 		drop_block(h, *slot);
 		u64map_del(&h->live, e->ptr, NULL);
 		uint64_t *c = u64map_get(&h->credits, e->ptr);
@@ -150,12 +182,14 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	u64map_put(&h->live, e->ptr, b);
 	*last_alloc_of(h, e->tid) = e->seq;
 
+	struct weight w = weight_of(h, e->size, e->ptr, e->seq);
 	struct heap_site *s = site(h, e->stack);
-	s->lifetime_us -= e->seq >> h->seq_shift;
-	s->allocations++;
-	s->allocated_bytes += e->size;
-	s->live_bytes += e->size;
-	s->live_count++;
+	s->lifetime_us -= (e->seq >> h->seq_shift) * w.count;
+	s->allocations += w.count;
+	s->allocated_bytes += w.bytes;
+	s->allocated_var += w.var;
+	s->live_bytes += w.bytes;
+	s->live_count += w.count;
 	if (s->live_bytes > s->max_live_bytes) {
 		s->max_live_bytes = s->live_bytes;
 		s->max_live_count = s->live_count;
@@ -164,11 +198,13 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		s->max_size = e->size;
 	if (s->allocations == 1 || e->size < s->min_size)
 		s->min_size = e->size;
-	t->allocations++;
-	t->allocated_bytes += e->size;
-	t->live_bytes += e->size;
-	t->live_count++;
-	h->size_hist[bit_length(e->size)]++;
+	t->allocations += w.count;
+	t->allocated_bytes += w.bytes;
+	t->samples++;
+	t->allocated_var += w.var;
+	t->live_bytes += w.bytes;
+	t->live_count += w.count;
+	h->size_hist[bit_length(e->size)] += w.count;
 	if (t->live_bytes > t->peak_bytes) {
 		t->peak_bytes = t->live_bytes;
 		t->peak_count = t->live_count;
@@ -196,18 +232,20 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 		return;
 	}
 	struct heap_block *b = &h->blocks[*slot];
+	struct weight w = weight_of(h, b->size, e->ptr, b->seq);
 	struct heap_site *s = site(h, b->stack);
-	if (*last_alloc_of(h, e->tid) == b->seq) {
-		t->temporary++;
-		s->temporary++;
+	/* Temporaries need every allocation: a sampled trace does not count them. */
+	if (!t->sample_bytes && *last_alloc_of(h, e->tid) == b->seq) {
+		t->temporary += w.count;
+		s->temporary += w.count;
 	}
-	s->lifetime_us += e->seq >> h->seq_shift;
-	s->live_bytes -= b->size;
-	s->live_count--;
-	s->frees++;
-	t->live_bytes -= b->size;
-	t->live_count--;
-	t->frees++;
+	s->lifetime_us += (e->seq >> h->seq_shift) * w.count;
+	s->live_bytes -= w.bytes;
+	s->live_count -= w.count;
+	s->frees += w.count;
+	t->live_bytes -= w.bytes;
+	t->live_count -= w.count;
+	t->frees += w.count;
 	drop_block(h, *slot);
 	u64map_del(&h->live, e->ptr, NULL);
 }

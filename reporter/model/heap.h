@@ -28,6 +28,12 @@ struct heap_totals {
 	uint64_t temporary;       /* freed before the same thread allocated again */
 	uint64_t unknown_frees;   /* frees of blocks allocated before tracing (or in a fork parent) */
 	uint64_t last_time_us;
+	/* Sampled traces (sample_bytes != 0): the figures above are estimates
+	 * (docs/SAMPLING.md); these say how good. */
+	uint64_t sample_bytes;    /* mean bytes between samples; 0 = every event was recorded */
+	uint64_t samples;         /* allocations recorded */
+	double allocated_var;     /* estimated variance of allocated_bytes */
+	uint64_t lost_samples;    /* sampled but not recorded (the agent had no room) */
 };
 
 /* Per allocation stack (index = stack id of the segment). */
@@ -38,6 +44,7 @@ struct heap_site {
 	uint64_t peak_gen;               /* internal: lazy peak snapshot */
 	uint64_t max_size, min_size;
 	uint64_t max_live_bytes, max_live_count; /* the most this site ever had live at once */
+	double allocated_var;            /* sampled traces: estimated variance of allocated_bytes */
 	uint64_t lifetime_us;            /* sum of its blocks' lifetimes (live ones: to the end), kept as
 					  * sum(free times) - sum(allocation times), modulo 2^64, and
 					  * completed by heap_finish (+ live_count * end) */

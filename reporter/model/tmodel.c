@@ -27,6 +27,8 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	seg->info.agent_version = xstrdup(s->agent_version);
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, ((struct tm_stack){0}));
 	heap_init(&seg->heap, s->seq_shift);
+	if (s->mode == LDP_MODE_SAMPLED)
+		seg->heap.t.sample_bytes = s->sample_bytes;
 	profile_init(&seg->prof);
 	mapped_init(&seg->mapped, s->seq_shift);
 }
@@ -45,6 +47,10 @@ static void on_sample(void *ctx, const struct rd_sample *s)
 
 static void on_lost(void *ctx, unsigned kind, uint64_t count)
 {
+	if (kind == LDP_SAMPLE_HEAP) {
+		cur(ctx)->heap.t.lost_samples += count;
+		return;
+	}
 	profile_lost(&cur(ctx)->prof, kind, count);
 }
 

@@ -98,6 +98,7 @@ int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const c
 			}
 			seg->seq_shift = (unsigned)v;
 			break;
+		case LDP_HDR_SAMPLE_BYTES: seg->sample_bytes = is_num ? v : 0; break;
 		default: break; /* unknown tags are skipped: compatible additions */
 		}
 	}

@@ -31,6 +31,7 @@ struct rd_segment {
 	int mode;            /* enum ldp_mode */
 	unsigned max_depth;
 	unsigned seq_shift;
+	uint64_t sample_bytes; /* sampled mode: mean bytes between heap samples; 0 otherwise */
 };
 
 void rd_segment_clear(struct rd_segment *seg); /* frees the strings */

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "cli.h"
@@ -31,6 +32,11 @@ void report_sum(struct report *r)
 			r->total.leaked_count += s->leaked_count;
 			r->total.temporary += s->temporary;
 			r->total.unknown_frees += s->unknown_frees;
+			r->total.samples += s->samples;
+			r->total.allocated_var += s->allocated_var;
+			r->total.lost_samples += s->lost_samples;
+			if (s->sample_bytes)
+				r->total.sample_bytes = s->sample_bytes;
 			for (int k = 0; k < 65; k++)
 				r->size_hist[k] += m->segs[i].heap.size_hist[k];
 			const struct mapped_model *mm = &m->segs[i].mapped;
@@ -230,6 +236,15 @@ void render_report_text(struct strbuf *b, const struct report *r)
 				  (unsigned long long)m->stats.truncated_at);
 	}
 	sb_printf(b, "\nheap\n");
+	if (t->sample_bytes) {
+		sb_printf(b, "  (sampled: estimates from %s samples, one per %s allocated on average; requested\n"
+			     "   bytes within %.1f%% at 95%%; see docs/SAMPLING.md)\n",
+			  fmt_count(x, t->samples), fmt_bytes(y, t->sample_bytes),
+			  t->allocated_bytes ? 196.0 * sqrt(t->allocated_var) / (double)t->allocated_bytes : 0.0);
+		if (t->lost_samples)
+			sb_printf(b, "  (%s samples lost: the agent had no room for them; figures are low)\n",
+				  fmt_count(x, t->lost_samples));
+	}
 	sb_printf(b, "  allocations  %14s   %s requested\n", fmt_count(x, t->allocations),
 		  fmt_bytes(y, t->allocated_bytes));
 	sb_printf(b, "  frees        %14s\n", fmt_count(x, t->frees));
@@ -239,8 +254,11 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
-	sb_printf(b, "  temporary    %14s   (%.1f%% of allocations)\n", fmt_count(x, t->temporary),
-		  t->allocations ? 100.0 * (double)t->temporary / (double)t->allocations : 0.0);
+	if (t->sample_bytes)
+		sb_printf(b, "  temporary    (not measured in sampled mode)\n");
+	else
+		sb_printf(b, "  temporary    %14s   (%.1f%% of allocations)\n", fmt_count(x, t->temporary),
+			  t->allocations ? 100.0 * (double)t->temporary / (double)t->allocations : 0.0);
 	if (t->unknown_frees)
 		sb_printf(b, "  (%s frees of blocks allocated before tracing began)\n", fmt_count(x, t->unknown_frees));
 	if (r->gopts.ninclude || r->gopts.nexclude) {
@@ -266,8 +284,9 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	if (r->total.allocations) {
 		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
 	table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, m_leak_n, "blocks");
-	table(b, r, "temporary allocations (freed before the next allocation)", SORT_TEMPORARY, m_temp, 0,
-	      m_allocs, "of");
+	if (!t->sample_bytes)
+		table(b, r, "temporary allocations (freed before the next allocation)", SORT_TEMPORARY, m_temp, 0,
+		      m_allocs, "of");
 	table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, m_allocs, "calls");
 	table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, m_bytes, "bytes");
 		histogram(b, r);
@@ -350,12 +369,19 @@ static void json_totals(struct strbuf *b, const struct heap_totals *t, uint64_t 
 	sb_printf(b,
 		  "{\"allocations\":%llu,\"frees\":%llu,\"allocated_bytes\":%llu,\"peak_bytes\":%llu,"
 		  "\"peak_count\":%llu,\"peak_time_ns\":%llu,\"leaked_bytes\":%llu,\"leaked_count\":%llu,"
-		  "\"temporary\":%llu,\"unknown_frees\":%llu}",
+		  "\"temporary\":%llu,\"unknown_frees\":%llu",
 		  (unsigned long long)t->allocations, (unsigned long long)t->frees,
 		  (unsigned long long)t->allocated_bytes, (unsigned long long)t->peak_bytes,
 		  (unsigned long long)t->peak_count, (unsigned long long)peak_time_ns,
 		  (unsigned long long)t->leaked_bytes, (unsigned long long)t->leaked_count,
 		  (unsigned long long)t->temporary, (unsigned long long)t->unknown_frees);
+	if (t->sample_bytes)
+		sb_printf(b, ",\"estimated\":{\"sample_bytes\":%llu,\"samples\":%llu,\"allocated_bytes_stddev\":%.0f,"
+			     "\"lost_samples\":%llu}}",
+			  (unsigned long long)t->sample_bytes, (unsigned long long)t->samples, sqrt(t->allocated_var),
+			  (unsigned long long)t->lost_samples);
+	else
+		sb_printf(b, ",\"estimated\":null}");
 }
 
 static void json_group(struct strbuf *b, const struct group *g)

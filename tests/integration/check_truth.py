@@ -24,7 +24,8 @@ def main():
         if a == "--baseline":
             base = json.load(open(rest.pop(0)))["heap"]
             for k, v in base.items():
-                extra[k] = extra.get(k, 0) + v
+                if isinstance(v, int):  # not "estimated" (null in full mode)
+                    extra[k] = extra.get(k, 0) + v
         elif a == "--segment":
             segment = int(rest.pop(0))
         else:

@@ -437,6 +437,60 @@ PYEOF
 	else fail "$t"; fi
 done
 
+# --- sampled mode -------------------------------------------------------------
+# Estimates per function within 4 standard deviations of the truth (the
+# deviations the program computes from its own block sizes; docs/SAMPLING.md).
+# Fixed seeds, so the result is the same on every run.
+t=sampled_estimates
+ok=1
+for seed in 1 2 3; do
+	if traced_f $t.$seed --mode sampled --seed $seed -- "$BIN/truth_sampled" "$W/$t.$seed.truth" 524288 &&
+		"$LDPROF" report --by function --json "$W/$t.$seed.ldp" > "$W/$t.$seed.json" &&
+		$PY - "$W/$t.$seed.truth" "$W/$t.$seed.json" <<'PYEOF'; then :; else ok=0; fi
+import json, sys
+r = json.load(open(sys.argv[2]))
+est = r["heap"]["estimated"]
+assert est and est["sample_bytes"] == 524288 and est["lost_samples"] == 0, est
+groups = {g["function"]: g for g in r["groups"]}
+bad = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    name, kv = f[1], dict(zip(f[2::2], map(float, f[3::2])))
+    g = groups.get(name)
+    if not g:
+        bad.append(f"{name}: not in the report")
+        continue
+    for key, sd in (("allocations", "sd_count"), ("allocated_bytes", "sd_bytes"), ("leaked_bytes", "sd_leaked")):
+        limit = 4 * kv[sd] + 0.01 * kv[key]  # + 1%: blocks far above the mean are certain, not exact
+        if abs(g[key] - kv[key]) > limit:
+            bad.append(f"{name}.{key}: {g[key]} vs truth {kv[key]:.0f} (limit ±{limit:.0f})")
+assert not bad, "; ".join(bad)
+PYEOF
+done
+[ $ok = 1 ] && pass "$t: bytes, counts and leaks per function within 4 sd of the truth (3 seeds)" || fail "$t"
+
+# The sample heap under everything a program does with memory: contents,
+# calloc zeroing, the aligned family, threads freeing each other's blocks,
+# fork, huge blocks. Same output as bare at every rate, nothing on stderr,
+# and (sampling every byte) every free matched.
+t=sampled_stress
+"$BIN/sampled_stress" > "$W/$t.bare"
+ok=1
+for rate in 1 4096 512KiB; do
+	if traced_f $t.$rate --mode sampled --sample-bytes $rate --seed 5 -- "$BIN/sampled_stress" \
+		> "$W/$t.$rate.out" 2> "$W/$t.$rate.err" && cmp -s "$W/$t.bare" "$W/$t.$rate.out" &&
+		[ ! -s "$W/$t.$rate.err" ] && report "$W/$t.$rate.ldp" "$W/$t.$rate.json"; then :
+	else echo "     rate $rate: $(head -3 "$W/$t.$rate.err")"; ok=0; fi
+done
+if [ $ok = 1 ] && $PY - "$W/$t.1.json" <<'PYEOF'; then
+import json, sys
+h = json.load(open(sys.argv[1]))["heap"]
+assert h["estimated"]["samples"] > 20000, h
+assert h["leaked_bytes"] < 65536, f"frees went unmatched: {h['leaked_bytes']} bytes leaked"
+PYEOF
+	pass "$t: $(tail -1 "$W/$t.bare") at 1 B, 4 KiB and 512 KiB between samples; every free matched"
+else fail "$t"; fi
+
 echo
 if [ $failures -gt 0 ]; then echo "integration: $failures FAILED"; exit 1; fi
 echo "integration: all passed"

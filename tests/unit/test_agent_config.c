@@ -39,6 +39,28 @@ static void test_parse_uint(void **state)
 	assert_int_equal(ldp_parse_unwind("dwarf", &m), -1);
 }
 
+static void test_parse_size(void **state)
+{
+	(void)state;
+	uint64_t v = 0;
+	assert_int_equal(ldp_parse_size("524288", 1, 1ull << 30, &v), 0);
+	assert_int_equal(v, 524288);
+	assert_int_equal(ldp_parse_size("512KiB", 1, 1ull << 30, &v), 0);
+	assert_int_equal(v, 512u << 10);
+	assert_int_equal(ldp_parse_size("512K", 1, 1ull << 30, &v), 0);
+	assert_int_equal(v, 512u << 10);
+	assert_int_equal(ldp_parse_size("2MiB", 1, 1ull << 30, &v), 0);
+	assert_int_equal(v, 2u << 20);
+	assert_int_equal(ldp_parse_size("1G", 1, 1ull << 30, &v), 0);
+	assert_int_equal(v, 1u << 30);
+	assert_int_equal(ldp_parse_size("2GiB", 1, 1ull << 30, &v), -1); /* above max */
+	assert_int_equal(ldp_parse_size("0", 1, 1ull << 30, &v), -1);    /* below min */
+	assert_int_equal(ldp_parse_size("12Q", 1, 1ull << 30, &v), -1);
+	assert_int_equal(ldp_parse_size("KiB", 1, 1ull << 30, &v), -1);
+	assert_int_equal(ldp_parse_size("-5", 1, 1ull << 30, &v), -1);
+	assert_int_equal(ldp_parse_size("99999999999999999GiB", 1, UINT64_MAX, &v), -1); /* overflows */
+}
+
 static void test_config_load(void **state)
 {
 	(void)state;
@@ -108,6 +130,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_uint),
+		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_config_load),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_expand),

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 
 #include "model/heap.h"
 #include "read/trace.h"
@@ -119,6 +120,42 @@ static void test_churn_many(void **state)
 	heap_free(&h);
 }
 
+/* Sampled traces: each block stands for 1/p blocks and size/p bytes,
+ * p = 1 - exp(-size / sample_bytes); the count's rounding is random but
+ * fixed per block, so a block's free takes back exactly what it added. */
+static void test_sampled_weights(void **state)
+{
+	(void)state;
+	struct heap_model h;
+	heap_init(&h, 12);
+	h.t.sample_bytes = 1000;
+	const uint64_t n = 100000;
+	for (uint64_t i = 0; i < n; i++)
+		A(2 * i + 1, 0x100000 + 64 * i, 1000, 1, 1); /* p = 0.632: 1.582 blocks, 1582 bytes each */
+	A(2 * n + 1, 0x10, 1000000, 2, 1);                  /* p = 1 - e^-1000: itself */
+	A(2 * n + 3, 0x20, 0, 3, 1);                        /* never sampled, counted as itself */
+	double inv = 1.0 / (1.0 - exp(-1.0));
+	assert_int_equal(h.t.samples, n + 2);
+	assert_true(fabs((double)h.sites[1].allocations - inv * n) < 0.01 * inv * n);
+	assert_int_equal(h.sites[1].allocated_bytes, n * 1582);
+	assert_int_equal(h.sites[2].allocations, 1);
+	assert_int_equal(h.sites[2].allocated_bytes, 1000000);
+	assert_int_equal(h.sites[3].allocations, 1);
+	assert_int_equal(h.t.live_bytes, n * 1582 + 1000000);
+	/* Var(size/p) per block = size^2 (1 - p) / p^2: 1582^2 * 0.368 */
+	assert_true(fabs(h.sites[1].allocated_var - n * 1581.98 * 1581.98 * exp(-1.0)) < 0.001 * h.sites[1].allocated_var);
+	assert_true(h.sites[2].allocated_var < 1e-6);
+	for (uint64_t i = 0; i < n; i++)
+		F(2 * n + 10 + i, 0x100000 + 64 * i, 1);
+	F(3 * n + 20, 0x10, 1);
+	F(3 * n + 21, 0x20, 1);
+	assert_int_equal(h.t.live_bytes, 0);
+	assert_int_equal(h.t.live_count, 0);
+	assert_int_equal(h.t.frees, h.t.allocations);
+	assert_int_equal(h.t.peak_bytes, n * 1582 + 1000000);
+	heap_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_late_alloc),
 		cmocka_unit_test(test_exec_does_not_leak),
 		cmocka_unit_test(test_churn_many),
+		cmocka_unit_test(test_sampled_weights),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
