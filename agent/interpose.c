@@ -287,86 +287,92 @@ static LDP_NOINLINE int overflow_free(void *p)
 	return 1;
 }
 
-/* How many bytes of p can be read: for copying it into a new block. */
-static size_t usable_size(void *p)
+/* The free of an overflowed sample, around a real call that releases it:
+ * its sequence number is taken before the call (another thread may get the
+ * address the moment it is released), recorded only if the call succeeded. */
+static uint64_t overflow_free_seq(void *p)
 {
-	if (ldp_sh_owns(p))
-		return ldp_sh_usable(p);
-	return ldp_real.malloc_usable_size ? ldp_real.malloc_usable_size(p) : 0;
+	return tracing() ? ldp_seq_next(&ldp_self, (uintptr_t)p) : 0;
+}
+
+static void overflow_free_record(void *p, uint64_t seq)
+{
+	if (seq) {
+		struct ldp_thread *t = &ldp_self;
+		int *e = errno_of(t);
+		int saved = *e;
+		t->busy++;
+		record_free_seq(t, p, seq);
+		t->busy--;
+		*e = saved;
+	}
 }
 
 /*
  * realloc in sampled mode. The new block is a fresh allocation of n bytes as
  * far as sampling goes (as in tcmalloc); the old one is released as it was
  * made: a sampled old block's free is recorded, an unsampled one's is not.
+ * As in full mode, the old block's free is recorded before the new block's
+ * allocation, so the two are never live together in the replay.
  */
 static LDP_NOINLINE void *sampled_realloc(void *p, size_t n)
 {
 	int old_sampled = ldp_sh_owns(p);
 	int old_overflow = !old_sampled && ldp_sh_overflow_live && ldp_sh_overflow_take(p);
 	int due = sample_due(n);
-	if (!old_sampled && !due) {
-		void *q = ldp_real.realloc(p, n);
-		if (old_overflow) {
-			if (!q && n) {
-				ldp_sh_overflow_add(p); /* failed: the old block stays, still sampled */
-			} else if (tracing()) {
-				record_free(p);
-			}
-		}
-		return q;
-	}
 	if (n == 0 && old_sampled) { /* glibc's realloc(p, 0): frees p, returns NULL */
 		sampled_release(p);
 		return NULL;
 	}
-	void *q = NULL;
-	if (due)
-		q = ldp_sh_alloc(n, 16);
-	if (!q) {
-		if (!old_sampled) {
-			/* Unsampled or overflowed old block, and no room in the sample
-			 * heap: the real realloc does the whole job. */
-			q = ldp_real.realloc(p, n);
-			if (!q && n) {
-				if (old_overflow)
-					ldp_sh_overflow_add(p);
-				return NULL;
-			}
-			if (old_overflow && tracing())
-				record_free(p);
-			return sample_overflow(q, n, LDP_EV_ALLOC_REALLOC);
+	void *q = due ? ldp_sh_alloc(n, 16) : NULL;
+	if (!q && !old_sampled) {
+		/* The old block is in the real heap and the new one stays there:
+		 * the real realloc does the whole job. */
+		uint64_t seq = old_overflow ? overflow_free_seq(p) : 0;
+		q = ldp_real.realloc(p, n);
+		if (!q && n) {
+			if (old_overflow)
+				ldp_sh_overflow_add(p); /* failed: the old block lives on, still sampled */
+			return NULL;
 		}
+		overflow_free_record(p, seq);
+		return due ? sample_overflow(q, n, LDP_EV_ALLOC_REALLOC) : q;
+	}
+	int q_overflow = 0;
+	if (!q) { /* the old block is in the sample heap: move it out */
 		q = ldp_real.malloc(n);
 		if (!q)
 			return NULL;
-		if (due)
-			sample_overflow(q, n, LDP_EV_ALLOC_REALLOC);
-	} else {
-		record_alloc(q, n, LDP_EV_ALLOC_REALLOC);
+		q_overflow = due;
 	}
-	/* q is new: copy the old contents, then let the old block go. */
-	size_t old = usable_size(p);
 	if (!old_sampled && !ldp_real.malloc_usable_size) {
-		/* No way to know the old size: let the real realloc move it into a
-		 * block of n bytes first, then copy that. */
+		/* No way to know the old block's size: let the real realloc move
+		 * it into a block of n bytes first, then copy that. */
+		uint64_t seq = old_overflow ? overflow_free_seq(p) : 0;
 		void *tmp = ldp_real.realloc(p, n);
-		if (!tmp)
-			return NULL; /* q leaks: nothing better without a size */
+		if (!tmp) {
+			ldp_sh_free(q);
+			if (old_overflow)
+				ldp_sh_overflow_add(p);
+			return NULL;
+		}
 		memcpy(q, tmp, n);
 		ldp_real.free(tmp);
-		if (old_overflow && tracing())
-			record_free(p);
-		return q;
+		overflow_free_record(p, seq);
+	} else {
+		size_t old = old_sampled ? ldp_sh_usable(p) : ldp_real.malloc_usable_size(p);
+		memcpy(q, p, old < n ? old : n);
+		if (old_sampled) {
+			sampled_release(p);
+		} else {
+			overflow_free_record(p, old_overflow ? overflow_free_seq(p) : 0);
+			ldp_real.free(p);
+		}
 	}
-	memcpy(q, p, old < n ? old : n);
-	if (old_sampled)
-		sampled_release(p);
-	else {
-		if (old_overflow && tracing())
-			record_free(p);
-		ldp_real.free(p);
-	}
+	if (q_overflow)
+		sample_overflow(q, n, LDP_EV_ALLOC_REALLOC);
+	else if (due)
+		record_alloc(q, n, LDP_EV_ALLOC_REALLOC);
 	return q;
 }
 

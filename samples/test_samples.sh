@@ -188,6 +188,43 @@ if [ $ok = 1 ] && [ "$a_json" -gt "$a_msgpack" ] && [ "$a_msgpack" -gt "$a_raw" 
 	pass "$t: under ldprof, exact; allocations json $a_json > msgpack $a_msgpack > raw $a_raw"
 else fail "$t: allocations json ${a_json:-?} msgpack ${a_msgpack:-?} raw ${a_raw:-?}"; fi
 
+# --- budgets: ldprof check guards the samples' memory, as a user's CI would ---
+t=budgets
+budget() { "$LDPROF" check "$@" > "$W/$t.out" 2>&1; echo $?; }
+if [ -f "$W/rows_stream.ldp" ] && [ -f "$W/rows_load.ldp" ] && [ -f "$W/ser_json.ldp" ]; then
+	ok=1
+	# streaming keeps its promise: under 1 MiB at the peak, nothing leaked
+	[ "$(budget --max-peak 1MiB --max-leaked 64KiB "$W/rows_stream.ldp")" = 0 ] || { ok=0; show "$W/$t.out"; }
+	# the naive load breaks the same budget, and says by how much
+	[ "$(budget --max-peak 1MiB --max-leaked 64KiB "$W/rows_load.ldp")" = 1 ] &&
+		grep -q '^BROKEN max-peak: .* > 1.00 MiB' "$W/$t.out" || { ok=0; show "$W/$t.out"; }
+	# a second stream run against the first as a baseline: no growth at the peak
+	traced rows_stream2 "$S/rows" --file "$csv" --mode stream > /dev/null &&
+		[ "$(budget --baseline "$W/rows_stream.ldp" --max-growth 10 --at peak "$W/rows_stream2.ldp")" = 0 ] ||
+		{ ok=0; show "$W/$t.out"; }
+	# load against stream as the baseline: growth far over 10%
+	[ "$(budget --baseline "$W/rows_stream.ldp" --max-growth 10 --at peak "$W/rows_load.ldp")" = 1 ] ||
+		{ ok=0; show "$W/$t.out"; }
+	# the serializers free what they allocate
+	for fmt in json msgpack raw; do
+		[ "$(budget --max-leaked 64KiB "$W/ser_$fmt.ldp")" = 0 ] || { ok=0; show "$W/$t.out"; }
+	done
+	[ $ok = 1 ] && pass "$t: ldprof check: stream within 1 MiB peak and 64 KiB leaked, load broken (exit 1), stream vs stream no growth, load vs stream growth caught, serializers leak nothing" ||
+		fail "$t"
+else fail "$t: the traces of rows_peak and serialize_traced are missing"; fi
+
+# --- sampled mode on a real scenario: load's peak estimated within 15% ----------
+# The peak here is about 8 MB: at 8 KiB between samples its estimate's
+# standard deviation is about sqrt(8 KiB / 8 MB) = 3.2%, so 15% is 4.7 of them.
+# (A realloc whose old and new blocks were both counted live would be +25%.)
+t=rows_sampled
+traced_sampled() { "$LDPROF" record -q -o "$W/$1.ldp" --mode sampled --sample-bytes 8KiB -- "${@:2}"; }
+if traced_sampled rows_load_sampled "$S/rows" --file "$csv" --mode load > /dev/null &&
+	est=$(heap peak_bytes "$W/rows_load_sampled.ldp") && full=$(heap peak_bytes "$W/rows_load.ldp") &&
+	[ $((est * 100)) -ge $((full * 85)) ] && [ $((est * 100)) -le $((full * 115)) ]; then
+	pass "$t: --mode sampled --sample-bytes 8KiB estimates load's peak at $est B against $full B exact"
+else fail "$t: sampled peak ${est:-?} against full ${full:-?}"; fi
+
 echo
 if [ $failures -gt 0 ]; then echo "samples: $failures FAILED"; exit 1; fi
 echo "samples: all passed"

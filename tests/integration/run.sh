@@ -486,9 +486,11 @@ if [ $ok = 1 ] && $PY - "$W/$t.1.json" <<'PYEOF'; then
 import json, sys
 h = json.load(open(sys.argv[1]))["heap"]
 assert h["estimated"]["samples"] > 20000, h
+big = sum(range(1, 25)) << 22  # part_big: 24 blocks of 4..96 MiB live together, the program's peak
+assert big <= h["peak_bytes"] <= big * 1.02, f"peak {h['peak_bytes']} against {big}"
 assert h["leaked_bytes"] < 65536, f"frees went unmatched: {h['leaked_bytes']} bytes leaked"
 PYEOF
-	pass "$t: $(tail -1 "$W/$t.bare") at 1 B, 4 KiB and 512 KiB between samples; every free matched"
+	pass "$t: $(tail -1 "$W/$t.bare") at 1 B, 4 KiB and 512 KiB between samples; every free matched, peak exact"
 else fail "$t"; fi
 
 echo

@@ -5,8 +5,8 @@
  * Writes, per function, the truth and the standard deviation sampled mode's
  * estimates should have at a mean of MEAN bytes between samples:
  *   fn NAME allocations N allocated_bytes B leaked_bytes L sd_count SC sd_bytes SB sd_leaked SL
- * Each function allocates blocks of one size, so the deviations follow from
- * the block count and size alone: with p = 1 - exp(-size / MEAN),
+ * Each function allocates blocks of one size (realloc_grow: ten sizes, whose
+ * variances add), so the deviations follow from the block counts and sizes: with p = 1 - exp(-size / MEAN),
  *   Var(estimated bytes)  = N size^2 (1 - p) / p
  *   Var(estimated count)  = N (1 - p) / p   (+ N / 4 for rounding 1/p)
  *
@@ -91,6 +91,32 @@ NOINLINE void calloc_batch(void)
 	say("calloc_batch", 200000, 1000, 0);
 }
 
+/* 100 chains growing by realloc from 4 KiB to 2 MiB (doubling), then freed:
+ * 10 sizes per chain, sizes on both sides of the mean */
+NOINLINE void realloc_grow(void)
+{
+	for (int c = 0; c < 100; c++) {
+		char *p = NULL;
+		for (size_t n = 4096; n <= (2u << 20); n *= 2) {
+			p = realloc(p, n);
+			p[n - 1] = (char)n;
+			sink += (unsigned long long)p[n / 2];
+		}
+		free(p);
+	}
+	/* mixed sizes: sum the variances of each size */
+	double var_b = 0, var_c = 0;
+	unsigned long long bytes = 0;
+	for (size_t n = 4096; n <= (2u << 20); n *= 2) {
+		double p = -expm1(-(double)n / mean), q = (1 - p) / p;
+		var_b += 100 * q * (double)n * (double)n;
+		var_c += 100 * q + 100 / 4.0;
+		bytes += 100 * n;
+	}
+	fprintf(truth, "fn realloc_grow allocations 1000 allocated_bytes %llu leaked_bytes 0 sd_count %.1f sd_bytes %.1f sd_leaked 0\n",
+		bytes, sqrt(var_c), sqrt(var_b));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -106,6 +132,7 @@ int main(int argc, char **argv)
 	big_hold();
 	mid_leak();
 	calloc_batch();
+	realloc_grow();
 	for (int i = 0; i < 64; i++)
 		free(big[i]);
 	fclose(truth);
