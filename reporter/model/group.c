@@ -84,6 +84,31 @@ static int is_allocator(const char *fn)
 	return 0;
 }
 
+/* The agent's entry points: time in them (not below them in the agent) is the
+ * program's own call, on its way to the real function. */
+static int is_agent_entry(const char *fn)
+{
+	static const char *const names[] = {
+		"malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
+		"valloc", "pvalloc", "malloc_usable_size", "mmap", "mmap64", "munmap", "mremap", "pthread_create",
+		"start_sampled", "sigaction", "signal", "_exit", "_Exit", "quick_exit", "abort", "execve", "execv",
+		"execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (!strcmp(fn, names[i]))
+			return 1;
+	return 0;
+}
+
+int flat_agent_work(const struct flat *fl)
+{
+	for (unsigned i = 0; i < fl->n; i++) {
+		const struct sym_frame *f = fl->f[i];
+		if (f->module && !strcmp(f->module, "libldprof.so"))
+			return !f->function || !is_agent_entry(f->function);
+	}
+	return 0;
+}
+
 void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole)
 {
 	fl->n = 0;
@@ -224,6 +249,11 @@ static void add_samples(struct grouping *g, struct symbolizer *sym, const struct
 			if (!ps->samples)
 				continue;
 			flat_stack(fl, t->spaces[s], &seg->stacks[id], 1);
+			if (flat_agent_work(fl)) {
+				g->agent_samples[k] += ps->samples;
+				g->agent_ns[k] += ps->weight_ns;
+				continue;
+			}
 			if (!flat_passes(fl, o)) {
 				g->filtered_samples[k] += ps->samples;
 				continue;

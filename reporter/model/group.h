@@ -52,6 +52,7 @@ struct grouping {
 	struct u64map index; /* interned key pointer -> group index */
 	uint64_t filtered_out; /* allocations whose site did not pass the filters */
 	uint64_t filtered_samples[2];
+	uint64_t agent_samples[2], agent_ns[2]; /* ldprof's own work, left out (flat_agent_work) */
 };
 
 /* The symbolized frames of a stack, inline frames expanded, innermost first. */
@@ -66,6 +67,9 @@ int flat_passes(const struct flat *fl, const struct group_opts *o);
 /* The key of frame `frame` (normally fl->site) for a grouping. */
 const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_by by, unsigned frame);
 void flat_free(struct flat *fl);
+/* A CPU or wall sample of ldprof's own work (recording an allocation, its
+ * writer thread), not the program's: reports leave these out and say how many. */
+int flat_agent_work(const struct flat *fl);
 
 /* A trace loaded for reporting: its model and one symbol space per segment. */
 struct loaded {

@@ -148,6 +148,8 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 			if (!w)
 				continue;
 			flat_stack(&fl, t->spaces[s], &seg->stacks[id], 1);
+			if (pk && flat_agent_work(&fl))
+				continue; /* ldprof's own work, not the program's */
 			if (pk)
 				fl.site = 0;
 			unsigned n = fl.n ? fl.n - fl.site : 0;

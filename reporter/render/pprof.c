@@ -186,6 +186,7 @@ static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_p
 		module_mapping(p, &sm, seg, 0); /* pprof takes the first mapping for the program */
 	int leaks = seg->end.reason != LDP_END_EXEC;
 	size_t nids = pk ? pk->nstacks : h->nsites;
+	struct flat fl = {0};
 	for (size_t id = 0; id < nids && id < seg->nstacks; id++) {
 		int64_t v[NVALUES] = {0};
 		size_t nv = NVALUES;
@@ -195,6 +196,9 @@ static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_p
 			nv = 2;
 			if (!v[0])
 				continue;
+			flat_stack(&fl, t->spaces[s], &seg->stacks[id], 1);
+			if (flat_agent_work(&fl))
+				continue; /* ldprof's own work, as in every profile */
 		} else {
 			const struct heap_site *site = &h->sites[id];
 			v[0] = (int64_t)site->allocations;
@@ -220,6 +224,7 @@ static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_p
 		ps.label.num = (int64_t)seg->info.pid;
 		VEC_PUSH(p->samples, p->nsamples, p->samples_cap, ps);
 	}
+	flat_free(&fl);
 	free(sm.map_of_mod);
 	u64map_free(&sm.loc_of_ip);
 }

@@ -23,9 +23,10 @@ static const char *kind_name(int k)
 	return k == PROF_CPU ? "cpu" : "wall";
 }
 
+/* The program's samples: ldprof's own work is left out (flat_agent_work). */
 static uint64_t total_samples(const struct report *r, int k)
 {
-	return r->samples[k];
+	return r->samples[k] - r->groups.agent_samples[k];
 }
 
 /* Call f for every sampled stack of kind k, flattened, with its sample count. */
@@ -43,7 +44,7 @@ static void each_stack(const struct report *r, int k, stack_fn f, void *ctx)
 				if (!pk->stacks[id].samples)
 					continue;
 				flat_stack(&fl, lt->spaces[s], &seg->stacks[id], 1);
-				if (!flat_passes(&fl, &r->gopts))
+				if (flat_agent_work(&fl) || !flat_passes(&fl, &r->gopts))
 					continue;
 				f(ctx, &fl, pk->stacks[id].samples);
 			}

@@ -331,6 +331,15 @@ static void flat_profile(struct strbuf *b, const struct report *r, int k)
 		  k == PROF_CPU ? "cpu" : "wall", fmt_count(x, r->samples[k]), (double)interval / 1e6,
 		  k == PROF_CPU ? "thread CPU time" : "wall-clock time per thread", r->hz[k],
 		  r->lost[k] ? fmt_count(x, r->lost[k]) : "none", (double)r->weight_ns[k] / 1e9);
+	uint64_t agent = r->groups.agent_samples[k];
+	uint64_t total = r->samples[k] - agent;
+	if (agent)
+		sb_printf(b, "  (%s of them, %.1f%%, were ldprof's own work (recording allocations, its writer thread):\n"
+			     "   left out below, where shares are of the program's %s)\n",
+			  fmt_count(x, agent), 100.0 * (double)agent / (double)r->samples[k],
+			  total == 1 ? "sample" : "samples");
+	if (!total)
+		return;
 	const struct group **v = xmalloc((r->groups.n ? r->groups.n : 1) * sizeof *v);
 	size_t n = 0;
 	for (size_t i = 0; i < r->groups.n; i++)
@@ -345,8 +354,8 @@ static void flat_profile(struct strbuf *b, const struct report *r, int k)
 		if (!r->profile_sort_total && !v[i]->self[k])
 			break;
 		sb_printf(b, "  %9s %6.1f%% %6.1f%%  ", fmt_count(x, v[i]->self[k]),
-			  100.0 * (double)v[i]->self[k] / (double)r->samples[k],
-			  100.0 * (double)v[i]->total[k] / (double)r->samples[k]);
+			  100.0 * (double)v[i]->self[k] / (double)total,
+			  100.0 * (double)v[i]->total[k] / (double)total);
 		group_label(b, v[i], r->gopts.by);
 		sb_putc(b, '\n');
 		shown++;
@@ -464,10 +473,13 @@ void render_report_json(struct strbuf *b, const struct report *r)
 	sb_printf(b, "],\"heap\":");
 	json_totals(b, &r->total, r->peak_time_ns);
 	for (int k = 0; k < 2; k++)
-		sb_printf(b, ",\"%s\":{\"samples\":%llu,\"interval_ns\":%llu,\"lost\":%llu,\"hz\":%u,\"total_ns\":%llu}",
+		sb_printf(b,
+			  ",\"%s\":{\"samples\":%llu,\"interval_ns\":%llu,\"lost\":%llu,\"hz\":%u,\"total_ns\":%llu,"
+			  "\"agent_samples\":%llu,\"agent_total_ns\":%llu}",
 			  k == PROF_CPU ? "cpu" : "wall", (unsigned long long)r->samples[k],
 			  (unsigned long long)(r->samples[k] ? r->weight_ns[k] / r->samples[k] : 0),
-			  (unsigned long long)r->lost[k], r->hz[k], (unsigned long long)r->weight_ns[k]);
+			  (unsigned long long)r->lost[k], r->hz[k], (unsigned long long)r->weight_ns[k],
+			  (unsigned long long)r->groups.agent_samples[k], (unsigned long long)r->groups.agent_ns[k]);
 	sb_printf(b,
 		  ",\"mapped\":{\"maps\":%llu,\"remaps\":%llu,\"unmaps\":%llu,\"mapped_bytes\":%llu,\"peak_bytes\":%llu,"
 		  "\"live_at_exit_bytes\":%llu}"
