@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct out {
@@ -107,10 +108,40 @@ size_t ldp_format(char *buf, size_t cap, const char *fmt, ...)
 	return n;
 }
 
+/* The stderr this image started with. A daemon closes fd 2 and opens a file
+ * of its own there: our complaints must never land in that file. */
+static int err_state; /* 0 not recorded (warn anyway), 1 recorded, -1 closed at start */
+static dev_t err_dev;
+static ino_t err_ino;
+
+void ldp_log_init(void)
+{
+	struct stat st;
+	if (fstat(STDERR_FILENO, &st) == 0) {
+		err_dev = st.st_dev;
+		err_ino = st.st_ino;
+		err_state = 1;
+	} else {
+		err_state = -1;
+	}
+}
+
+static int stderr_is_ours(void)
+{
+	struct stat st;
+	if (!err_state)
+		return 1;
+	return err_state > 0 && fstat(STDERR_FILENO, &st) == 0 && st.st_dev == err_dev && st.st_ino == err_ino;
+}
+
 void ldp_warn(const char *fmt, ...)
 {
 	char buf[512];
 	int saved = errno;
+	if (!stderr_is_ours()) {
+		errno = saved;
+		return;
+	}
 	size_t n = ldp_format(buf, sizeof buf, "%s", "ldprof: ");
 	va_list ap;
 	va_start(ap, fmt);
