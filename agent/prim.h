@@ -33,6 +33,11 @@ const char *ldp_getenv(const char *name);
 void ldp_futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout_ns);
 void ldp_futex_wake(volatile uint32_t *word);
 
+/* Move fd to a high number (F_DUPFD_CLOEXEC at 7/8 of min(RLIMIT_NOFILE,
+ * 1024)), out of reach of a program that closes every fd and reopens its
+ * own: those take the lowest numbers. @return the new fd, or fd unchanged. */
+int ldp_fd_move_high(int fd);
+
 /* Process start time in clock ticks since boot (field 22 of /proc/self/stat); 0 if unknown. */
 uint64_t ldp_proc_start_ticks(void);
 

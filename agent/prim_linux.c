@@ -9,6 +9,7 @@
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,6 +107,21 @@ void ldp_futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout
 void ldp_futex_wake(volatile uint32_t *word)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1 << 30, NULL, NULL, 0);
+}
+
+int ldp_fd_move_high(int fd)
+{
+	struct rlimit rl;
+	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return fd;
+	rlim_t lim = rl.rlim_cur > 1024 ? 1024 : rl.rlim_cur, base = lim - lim / 8;
+	if (lim < 64 || (rlim_t)fd >= base)
+		return fd;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)base);
+	if (hi < 0)
+		return fd;
+	close(fd);
+	return hi;
 }
 
 uint64_t ldp_proc_start_ticks(void)

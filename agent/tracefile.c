@@ -245,6 +245,7 @@ int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
 		ldp_warn("cannot create trace file %s: %s", path, strerrordesc_np(err) ? strerrordesc_np(err) : "?");
 		return -err;
 	}
+	fd = ldp_fd_move_high(fd); /* out of the way of a daemon's own files */
 	int err = write_header(fd, start_mono_ns);
 	if (err) {
 		close(fd);
