@@ -28,10 +28,20 @@
 
 #define AGENT_VERSION "ldprof 0.1"
 
-static void program_name(char *out, size_t cap)
+/* The large buffers of opening a trace live in agent memory, never on the
+ * stack: a fork child opens its trace on its first event, on whatever thread
+ * that runs, and threads may have 16 KiB stacks. */
+struct scratch {
+	char path[LDP_PATH_CAP], alt[LDP_PATH_CAP];
+	char cmd[4096];                 /* program_name */
+	uint8_t probe[4096];            /* written_by_this_process */
+	char buf[LDP_MAX_PATH_LEN + (60 << 10)]; /* write_header: exe, then cmdline */
+};
+
+static void program_name(char *out, size_t cap, struct scratch *sc)
 {
-	char cmd[4096];
-	ssize_t n = ldp_read_small_file("/proc/self/cmdline", cmd, sizeof cmd);
+	char *cmd = sc->cmd;
+	ssize_t n = ldp_read_small_file("/proc/self/cmdline", cmd, sizeof sc->cmd);
 	const char *base = n > 0 ? cmd : "unknown";
 	const char *slash = strrchr(base, '/');
 	if (slash && slash[1])
@@ -120,7 +130,7 @@ static void tlv_u64(struct hdr *h, unsigned tag, uint64_t v)
 	tlv(h, tag, b, ldp_varint_put(b, v));
 }
 
-static int write_header(int fd, uint64_t start_mono_ns)
+static int write_header(int fd, uint64_t start_mono_ns, struct scratch *sc)
 {
 	struct hdr h = {.cap = 128 << 10};
 	uint8_t *frame = ldp_raw_alloc(h.cap + 8);
@@ -134,12 +144,12 @@ static int write_header(int fd, uint64_t start_mono_ns)
 	h.p[11] = LDP_FORMAT_MINOR >> 8;
 	h.len = 12;
 
-	char buf[64 << 10];
+	char *buf = sc->buf;
 	tlv_u64(&h, LDP_HDR_PID, (uint64_t)getpid());
 	tlv_u64(&h, LDP_HDR_PPID, (uint64_t)getppid());
 	ssize_t n = readlink("/proc/self/exe", buf, LDP_MAX_PATH_LEN);
 	tlv(&h, LDP_HDR_EXE, buf, n > 0 ? (size_t)n : 0);
-	n = ldp_read_small_file("/proc/self/cmdline", buf, sizeof buf);
+	n = ldp_read_small_file("/proc/self/cmdline", buf, sizeof sc->buf);
 	tlv(&h, LDP_HDR_CMDLINE, buf, n > 0 ? (size_t)n : 0);
 	struct utsname u;
 	if (uname(&u) == 0)
@@ -165,13 +175,13 @@ static int write_header(int fd, uint64_t start_mono_ns)
 
 /* Does fd hold a trace whose first segment was written by this very process
  * (an earlier image, before exec)? */
-static int written_by_this_process(int fd)
+static int written_by_this_process(int fd, struct scratch *sc)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 		return 0;
-	uint8_t b[4096];
-	ssize_t n = pread(fd, b, sizeof b, 0);
+	uint8_t *b = sc->probe;
+	ssize_t n = pread(fd, b, sizeof sc->probe, 0);
 	if (n < 8 + 12)
 		return 0;
 	uint32_t magic = 0, size = 0;
@@ -205,26 +215,40 @@ static int create_excl(const char *path)
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
+static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *sc);
+
 int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
+{
+	struct scratch *sc = ldp_raw_alloc(sizeof *sc);
+	if (!sc) {
+		ldp_warn("cannot open a trace: out of memory");
+		return -ENOMEM;
+	}
+	int fd = open_trace(start_mono_ns, forked_child, sc);
+	ldp_raw_free(sc);
+	return fd;
+}
+
+static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *sc)
 {
 	int pid = getpid();
 	char host[256] = "localhost", prog[128];
 	struct utsname u;
 	if (uname(&u) == 0)
 		ldp_format(host, sizeof host, "%s", u.nodename);
-	program_name(prog, sizeof prog);
+	program_name(prog, sizeof prog, sc);
 	int has_pid = strstr(ldp_cfg.output, "%p") != NULL;
 	int insert = !has_pid && (forked_child || (ldp_cfg.root_pid && ldp_cfg.root_pid != pid));
 	uint64_t start_s = ldp_real_ns() / 1000000000u;
 
-	char path[LDP_PATH_CAP], suffix[48];
+	char *path = sc->path, suffix[48];
 	ldp_format(suffix, sizeof suffix, ".%d", pid);
-	if (ldp_tracefile_expand(path, sizeof path, ldp_cfg.output, pid, host, prog, start_s, insert ? suffix : NULL))
+	if (ldp_tracefile_expand(path, sizeof sc->path, ldp_cfg.output, pid, host, prog, start_s, insert ? suffix : NULL))
 		return -ENAMETOOLONG;
 	int fd = create_excl(path);
 	if (fd < 0 && errno == EEXIST && !forked_child) {
 		fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && !written_by_this_process(fd)) {
+		if (fd >= 0 && !written_by_this_process(fd, sc)) {
 			close(fd);
 			fd = -1;
 			errno = EEXIST;
@@ -232,9 +256,9 @@ int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
 	}
 	/* Taken by someone else: never overwrite, pick the next free name. */
 	for (int i = 1; fd < 0 && errno == EEXIST && i < 100; i++) {
-		char alt[LDP_PATH_CAP];
+		char *alt = sc->alt;
 		ldp_format(suffix, sizeof suffix, ".%d-%d", pid, i);
-		if (ldp_tracefile_expand(alt, sizeof alt, ldp_cfg.output, pid, host, prog, start_s, suffix))
+		if (ldp_tracefile_expand(alt, sizeof sc->alt, ldp_cfg.output, pid, host, prog, start_s, suffix))
 			return -ENAMETOOLONG;
 		fd = create_excl(alt);
 		if (fd >= 0)
@@ -246,7 +270,7 @@ int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
 		return -err;
 	}
 	fd = ldp_fd_move_high(fd); /* out of the way of a daemon's own files */
-	int err = write_header(fd, start_mono_ns);
+	int err = write_header(fd, start_mono_ns, sc);
 	if (err) {
 		close(fd);
 		ldp_warn("cannot write trace file %s: %s", path, strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");
