@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -63,6 +65,29 @@ int ldp_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+void ldp_xfsz_block(struct ldp_xfsz_guard *g)
+{
+	sigset_t xfsz, pending;
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &xfsz, &g->old);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGXFSZ) == 1;
+}
+
+void ldp_xfsz_restore(const struct ldp_xfsz_guard *g)
+{
+	sigset_t xfsz, pending;
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	sigpending(&pending);
+	if (sigismember(&pending, SIGXFSZ) == 1 && !g->was_pending) {
+		struct timespec zero = {0, 0};
+		sigtimedwait(&xfsz, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap)

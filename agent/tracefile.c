@@ -168,7 +168,12 @@ static int write_header(int fd, uint64_t start_mono_ns, struct scratch *sc)
 		frame[i] = (uint8_t)(magic >> (8 * i));
 		frame[4 + i] = (uint8_t)(size >> (8 * i));
 	}
+	/* Written by a program thread (at start, or a fork child's first event):
+	 * past RLIMIT_FSIZE the write must fail, not kill the program. */
+	struct ldp_xfsz_guard g;
+	ldp_xfsz_block(&g);
 	int err = ldp_write_all(fd, frame, h.len + 8);
+	ldp_xfsz_restore(&g);
 	ldp_raw_free(frame);
 	return err;
 }

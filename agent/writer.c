@@ -322,22 +322,13 @@ static int lock_with_timeout(unsigned timeout_ms)
 
 /* A write past RLIMIT_FSIZE raises SIGXFSZ in the writing thread, which would
  * kill the program: block it while a program thread writes, and discard one
- * we caused. */
+ * we caused (the writer thread has every signal blocked anyway). */
 static void flush_from_program_thread(int end_reason)
 {
-	sigset_t xfsz, old, before;
-	sigemptyset(&xfsz);
-	sigaddset(&xfsz, SIGXFSZ);
-	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
-	sigpending(&before);
+	struct ldp_xfsz_guard g;
+	ldp_xfsz_block(&g);
 	do_round(end_reason);
-	sigset_t after;
-	sigpending(&after);
-	if (sigismember(&after, SIGXFSZ) && !sigismember(&before, SIGXFSZ)) {
-		struct timespec zero = {0, 0};
-		sigtimedwait(&xfsz, NULL, &zero);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ldp_xfsz_restore(&g);
 }
 
 void ldp_writer_flush(int end_reason, unsigned timeout_ms)
