@@ -252,9 +252,13 @@ static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *
 		return -ENAMETOOLONG;
 	int fd = create_excl(path);
 	if (fd < 0 && errno == EEXIST && !forked_child) {
-		fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && !written_by_this_process(fd, sc)) {
-			close(fd);
+		/* Our own file from before an exec, or someone else's: a symlink
+		 * (ELOOP), a file we may not write, anything this process did not
+		 * write. O_NONBLOCK: opening a FIFO or a device must not block. */
+		fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || !written_by_this_process(fd, sc)) {
+			if (fd >= 0)
+				close(fd);
 			fd = -1;
 			errno = EEXIST;
 		}
