@@ -247,10 +247,21 @@ static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *
 	uint64_t start_s = ldp_real_ns() / 1000000000u;
 
 	char *path = sc->path, suffix[48];
+	int fd = -1;
+	/* A character device (/dev/null, /dev/full) is written as it is, by
+	 * every process: no name is inserted and nothing is created next to it. */
+	struct stat st;
+	if (ldp_tracefile_expand(path, sizeof sc->path, ldp_cfg.output, pid, host, prog, start_s, NULL) == 0 &&
+	    lstat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		goto opened;
+	}
 	ldp_format(suffix, sizeof suffix, ".%d", pid);
 	if (ldp_tracefile_expand(path, sizeof sc->path, ldp_cfg.output, pid, host, prog, start_s, insert ? suffix : NULL))
 		return -ENAMETOOLONG;
-	int fd = create_excl(path);
+	fd = create_excl(path);
 	if (fd < 0 && errno == EEXIST && !forked_child) {
 		/* Our own file from before an exec, or someone else's: a symlink
 		 * (ELOOP), a file we may not write, anything this process did not
@@ -273,6 +284,7 @@ static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *
 		if (fd >= 0)
 			memcpy(path, alt, strlen(alt) + 1);
 	}
+opened:
 	if (fd < 0) {
 		int err = errno;
 		ldp_warn("cannot create trace file %s: %s", path, strerrordesc_np(err) ? strerrordesc_np(err) : "?");

@@ -195,7 +195,7 @@ int cmd_record(int argc, char **argv)
 			die(EXIT_USAGE, "-o needs a path");
 		snprintf(outpath, sizeof outpath, "%s%s%s", out[0] == '/' ? "" : cwd, out[0] == '/' ? "" : "/", out);
 		struct stat st;
-		if (lstat(outpath, &st) == 0) {
+		if (lstat(outpath, &st) == 0 && !S_ISCHR(st.st_mode)) { /* a device (/dev/null) is written as is */
 			if (!S_ISREG(st.st_mode))
 				die(EXIT_USAGE, "%s exists and is not a regular file; refusing to replace it", outpath);
 			if (unlink(outpath) != 0)
