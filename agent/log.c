@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "prim.h"
+
 struct out {
 	char *buf;
 	size_t cap, len;
@@ -148,7 +150,11 @@ void ldp_warn(const char *fmt, ...)
 	n += ldp_vformat(buf + n, sizeof buf - n - 1, fmt, ap);
 	va_end(ap);
 	buf[n++] = '\n';
+	/* stderr may be a file at its RLIMIT_FSIZE: the message must not kill. */
+	struct ldp_xfsz_guard g;
+	ldp_xfsz_block(&g);
 	ssize_t w = write(STDERR_FILENO, buf, n);
 	(void)w;
+	ldp_xfsz_restore(&g);
 	errno = saved;
 }
