@@ -196,6 +196,8 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 		q = r->rings[ring] = xcalloc(1, sizeof *q);
 	p += k;
 	n -= k;
+	if (!n)
+		return 0; /* an empty piece (only a writer bug or a hostile file makes one) */
 	vec_reserve((void **)&q->pend, &q->pend_cap, q->pend_len + n, 1);
 	memcpy(q->pend + q->pend_len, p, n);
 	q->pend_len += n;
