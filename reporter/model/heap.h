@@ -48,12 +48,18 @@ struct heap_model {
 	struct heap_block *blocks;
 	size_t nblocks, blocks_cap, free_block;
 	struct u64map credits; /* ptr -> frees already applied for blocks replaced while live */
-	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen */
+	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen (at most HEAP_MAX_ORPHANS) */
 	struct u64map last_alloc; /* tid -> seq of the thread's latest allocation */
 	uint64_t peak_gen;
 	unsigned seq_shift;
 	uint64_t size_hist[65]; /* allocations by bit length of the size: [0] size 0, [k] < 2^k */
 };
+
+/* Frees of unknown blocks held for a late allocation. A trace that has more
+ * pending at once (a hostile one: 84 million unknown frees fit in 20 KB)
+ * has them dropped: each stays counted as an unknown free, and only an
+ * allocation arriving after a million newer unknown frees is misread. */
+#define HEAP_MAX_ORPHANS (1u << 20)
 
 struct rd_event;
 
