@@ -16,7 +16,9 @@
  * Between rounds the thread ticks the sequence time floor every millisecond.
  * The thread runs with every signal blocked and with its reentrancy guard
  * set, so nothing it does is traced and no signal meant for the program
- * lands on it. zstd gets its memory from rawmem, never from malloc.
+ * lands on it. zstd works in one workspace taken from rawmem at start (a
+ * static CCtx), never from malloc and never later: a program that has used
+ * up its address space (RLIMIT_AS) by the first round still gets traced.
  *
  * Any write error is sticky: one line on stderr, the agent turns off, and
  * the frames already written stay readable.
@@ -60,18 +62,6 @@ static uint64_t seg_start_ns;
 static int ended, failed, thread_running;
 static _Atomic uint32_t kick_word;
 static pthread_t writer_thread;
-
-static void *zalloc(void *opaque, size_t size)
-{
-	(void)opaque;
-	return ldp_raw_alloc(size);
-}
-
-static void zfree(void *opaque, void *p)
-{
-	(void)opaque;
-	ldp_raw_free(p);
-}
 
 static void fail(int err)
 {
@@ -283,8 +273,9 @@ int ldp_writer_start(int fd, uint64_t start_mono_ns)
 	out_ino = st.st_ino;
 	seg_start_ns = start_mono_ns;
 	if (!cctx) {
-		ZSTD_customMem mem = {zalloc, zfree, NULL};
-		cctx = ZSTD_createCCtx_advanced(mem);
+		size_t ws = ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
+		void *w = ldp_raw_alloc(ws);
+		cctx = w ? ZSTD_initStaticCCtx(w, ws) : NULL;
 		pending = ldp_raw_alloc(FEED_AT + EVENTS_PIECE);
 		zout_cap = ZSTD_CStreamOutSize();
 		zout = ldp_raw_alloc(zout_cap);
