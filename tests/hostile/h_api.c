@@ -8,6 +8,11 @@
  * ("allocations N frees M"): the runner checks the trace against them.
  * Output goes through write(2) only, so libc allocates nothing behind our
  * back.
+ *
+ * h_api oom SIDEFILE - run under RLIMIT_AS: take 1 MiB blocks until malloc
+ * says NULL/ENOMEM, free them all, allocate again. How many it got goes to
+ * SIDEFILE (it depends on the limit and on how much address space the
+ * agent takes for itself); stdout is the same whatever the number.
  */
 #include "hostile.h" /* first: it defines _GNU_SOURCE */
 
@@ -36,9 +41,43 @@ static void release(void *p)
 
 #define SHOW(what, p) say("%-40s %s errno=%d\n", what, (p) ? "ok" : "NULL", (p) ? 0 : errno)
 
+static void run_oom(const char *side)
+{
+	enum { MAX = 1 << 16 };
+	static void *v[MAX];
+	size_t n = 0;
+	int err = 0;
+	for (; n < MAX; n++) {
+		v[n] = malloc(1 << 20);
+		if (!v[n]) {
+			err = errno;
+			break;
+		}
+		memset(v[n], 1, 4096);
+	}
+	CHECK(n < MAX, "no limit in effect");
+	say("malloc(1 MiB) failed with %s once the address space ran out\n", err == ENOMEM ? "ENOMEM" : strerror(err));
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	void *p = malloc(100 << 20);
+	CHECK(p, "malloc(100 MiB) after freeing everything");
+	memset(p, 2, 100 << 20);
+	free(p);
+	say("after freeing everything: 100 MiB allocated and written\n");
+	char line[32];
+	int k = snprintf(line, sizeof line, "%zu\n", n);
+	int fd = open(side, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK(fd >= 0 && write(fd, line, (size_t)k) == k, "%s", side);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
-	CHECK(argc == 2, "usage: h_api COUNTFILE");
+	if (argc == 3 && !strcmp(argv[1], "oom")) {
+		run_oom(argv[2]);
+		return 0;
+	}
+	CHECK(argc == 2, "usage: h_api COUNTFILE | h_api oom SIDEFILE");
 
 	/* malloc_usable_size: at least the request, writable to the end. */
 	for (size_t n = 0; n < 5000; n += 97) {

@@ -291,6 +291,18 @@ chk_api() {
 hostile api 0 "usable_size, realloc 0/NULL, odd alignments, huge failures: same results, exact counts" chk_api \
 	"$HB/h_api" @S
 
+# Under RLIMIT_AS the agent's own reservations come out of the program's
+# address space: the traced program must still get most of what it gets bare
+# (the stack table once reserved 2 GiB, and leaked 128 MiB per retry).
+chk_rlimit_as() {
+	local b t
+	b=$(cat "$W/$1.bare.side")
+	t=$(cat "$W/$1.traced.side")
+	[ $((t * 100)) -ge $((b * 85)) ] || { echo "traced program got $t MiB before ENOMEM, bare $b MiB"; return 1; }
+}
+hostile rlimit_as 0 "RLIMIT_AS 600 MiB: NULL/ENOMEM as glibc says, the agent takes < 15% of the space" chk_rlimit_as \
+	prlimit --as=$((600 << 20)) "$HB/h_api" oom @S
+
 # ---- programs that take things away -------------------------------------------
 
 AGENT_ERR='^ldprof: malloc is provided by .*h_ownmalloc_static'
