@@ -192,6 +192,25 @@ if same_as_bare "$d/out" && agent_lines "$d/err" 1 'LDPROF_MAXDEPTH' && readable
 	pass "$t: a misspelt LDPROF_MAXDEPTH gets one warning naming it"
 else fail "$t: rc $RC, $(head -c 300 "$d/err")"; fi
 
+# ---- programs LD_PRELOAD cannot trace -----------------------------------------
+
+# refused NAME PROG NEEDLE: the program runs bare; ldprof record exits 2 with
+# one line containing NEEDLE, and leaves no trace.
+refused() {
+	local t=$1 prog=$2 needle=$3 d="$W/$1"
+	mkdir -p "$d"
+	"$prog" > "$d/bare.out" 2>&1
+	local brc=$?
+	"$LDPROF" record -q -o "$d/t.ldp" -- "$prog" > "$d/out" 2> "$d/err"
+	local rc=$?
+	if [ $brc = 0 ] && [ $rc = 2 ] && [ "$(wc -l < "$d/err")" = 1 ] && grep -q -- "$needle" "$d/err" && [ ! -e "$d/t.ldp" ]; then
+		pass "$t: ldprof record says \"$needle\" and exits 2"
+	else fail "$t: bare $brc, record $rc: $(head -c 300 "$d/err")"; fi
+}
+refused static "$HB/h_plain_static" "statically linked"
+refused static_pie "$HB/h_plain_spie" "statically linked"
+refused asan "$HB/h_plain_asan" "built with a sanitizer (libasan"
+
 # ---- full disk ----------------------------------------------------------------
 
 t=dev_full

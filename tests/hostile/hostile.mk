@@ -11,7 +11,8 @@ HOSTILE_OUT := $(O)/tests/hostile
 HOSTILE_CC_FLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -pthread
 HOSTILE_PROGS := h_threads h_proc h_dlopen h_signals h_exit h_stack h_api h_closefd
 HOSTILE_BIN := $(HOSTILE_PROGS:%=$(HOSTILE_OUT)/%) $(HOSTILE_OUT)/h_daemon $(HOSTILE_OUT)/h_cxx \
-	$(HOSTILE_OUT)/h_ownmalloc_static $(HOSTILE_OUT)/h_ownmalloc_mmap $(HOSTILE_OUT)/libhostile_dl.so
+	$(HOSTILE_OUT)/h_ownmalloc_static $(HOSTILE_OUT)/h_ownmalloc_mmap $(HOSTILE_OUT)/libhostile_dl.so \
+	$(HOSTILE_OUT)/h_plain_static $(HOSTILE_OUT)/h_plain_spie $(HOSTILE_OUT)/h_plain_asan
 
 $(HOSTILE_OUT)/h_%: tests/hostile/h_%.c tests/hostile/hostile.h
 	@mkdir -p $(dir $@)
@@ -30,6 +31,19 @@ $(HOSTILE_OUT)/h_ownmalloc_static: tests/hostile/h_ownmalloc.c
 $(HOSTILE_OUT)/h_ownmalloc_mmap: tests/hostile/h_ownmalloc.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -DOWN_MMAP -o $@ $<
+
+# Builds LD_PRELOAD cannot trace: ldprof record must say so.
+$(HOSTILE_OUT)/h_plain_static: tests/hostile/h_plain.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -static -o $@ $<
+
+$(HOSTILE_OUT)/h_plain_spie: tests/hostile/h_plain.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -static-pie -o $@ $<
+
+$(HOSTILE_OUT)/h_plain_asan: tests/hostile/h_plain.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -fsanitize=address -o $@ $<
 
 $(HOSTILE_OUT)/h_cxx: tests/hostile/h_cxx.cc
 	@mkdir -p $(dir $@)
