@@ -234,8 +234,27 @@ int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
 	return fd;
 }
 
+/* A relative template is relative to the working directory when the image
+ * starts (docs/CONFIG.md): fork children open their files later, maybe after
+ * a chdir, and inherit the template made absolute here. */
+static void make_absolute(struct scratch *sc)
+{
+	char *cwd = sc->alt;
+	size_t tl = strlen(ldp_cfg.output);
+	if (ldp_cfg.output[0] == '/' || !getcwd(cwd, sizeof sc->alt))
+		return;
+	size_t cl = strlen(cwd);
+	if (cl + 1 + tl + 1 > sizeof ldp_cfg.output)
+		return;
+	memmove(ldp_cfg.output + cl + 1, ldp_cfg.output, tl + 1);
+	memcpy(ldp_cfg.output, cwd, cl);
+	ldp_cfg.output[cl] = '/';
+}
+
 static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *sc)
 {
+	if (!forked_child)
+		make_absolute(sc);
 	int pid = getpid();
 	char host[256] = "localhost", prog[128];
 	struct utsname u;
