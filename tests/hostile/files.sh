@@ -149,6 +149,19 @@ if [ "$RC" = 0 ] && [ $ok = 1 ] && [ ! -s "$d/err" ]; then
 	pass "$t: %p %h %t %e %% expanded, parent and fork child each in their own file"
 else fail "$t: rc $RC, files: $(echo $files)"; fi
 
+# A relative LDPROF_OUTPUT is relative to the directory the program started
+# in, also for a child forked after the program moved elsewhere.
+t=relative_output
+d="$W/$t"
+mkdir -p "$d/start" "$d/elsewhere"
+(cd "$d/start" && preload "$d/out" "$d/err" LDPROF_OUTPUT=t.ldp -- "$HB/h_proc" chdir "$d/elsewhere")
+RC=$(cat "$d/out.rc")
+n_start=$(ls "$d/start" | grep -c '^t\..*ldp$')
+n_else=$(ls "$d/elsewhere" | wc -l)
+if [ "$RC" = 0 ] && [ ! -s "$d/err" ] && [ "$n_start" = 2 ] && [ "$n_else" = 0 ]; then
+	pass "$t: LDPROF_OUTPUT=t.ldp, chdir, fork: both traces in the starting directory"
+else fail "$t: rc $RC, $n_start traces in start/, $n_else files elsewhere/"; fi
+
 # ---- malformed settings -------------------------------------------------------
 
 # bad_setting VAR VALUE CHECK: one warning naming VAR and VALUE, the default

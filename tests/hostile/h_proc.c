@@ -13,6 +13,7 @@
  *             or (NEW is "-") emptied and removed; then a child is forked
  *             and allocates (its trace cannot be created) and the parent
  *             goes on allocating
+ *   chdir DIR allocate, chdir to DIR, then fork a child that allocates
  */
 #include "hostile.h" /* first: it defines _GNU_SOURCE */
 
@@ -215,6 +216,22 @@ static void run_vanish(const char *dir, const char *moved)
 	say("vanish: the trace directory went away (%s), the program carried on\n", strcmp(moved, "-") ? "renamed" : "removed");
 }
 
+/* ---- chdir ---- */
+
+static void run_chdir(const char *dir)
+{
+	churn(100, 1);
+	CHECK(chdir(dir) == 0, "chdir: %s", strerror(errno));
+	pid_t c = fork();
+	CHECK(c >= 0, "fork");
+	if (c == 0) {
+		churn(100, 2);
+		_exit(0);
+	}
+	CHECK(wait_status(c) == 0, "child");
+	say("chdir: moved, then a child allocated\n");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -229,6 +246,8 @@ int main(int argc, char **argv)
 		run_fds();
 	else if (!strcmp(mode, "chain") && argc > 2)
 		run_chain(atoi(argv[2]));
+	else if (!strcmp(mode, "chdir") && argc > 2)
+		run_chdir(argv[2]);
 	else if (!strcmp(mode, "vanish") && argc > 3)
 		run_vanish(argv[2], argv[3]);
 	else
