@@ -14,6 +14,9 @@
  *             and allocates (its trace cannot be created) and the parent
  *             goes on allocating
  *   chdir DIR allocate, chdir to DIR, then fork a child that allocates
+ *   failexec  100 execs that fail (ENOENT) in the traced process itself
+ *             while another thread allocates: errno as glibc says, and
+ *             the agent (which holds its writer across an exec) carries on
  */
 #include "hostile.h" /* first: it defines _GNU_SOURCE */
 
@@ -216,6 +219,27 @@ static void run_vanish(const char *dir, const char *moved)
 	say("vanish: the trace directory went away (%s), the program carried on\n", strcmp(moved, "-") ? "renamed" : "removed");
 }
 
+/* ---- failexec ---- */
+
+static void run_failexec(void)
+{
+	pthread_t t;
+	stop = 0;
+	CHECK(pthread_create(&t, NULL, busy_thread, (void *)7) == 0, "pthread_create");
+	for (int k = 0; k < 50; k++) {
+		char *argv[] = {"x", NULL};
+		errno = 0;
+		CHECK(execv("/nonexistent/program", argv) == -1 && errno == ENOENT, "execv: errno %d", errno);
+		errno = 0;
+		CHECK(execlp("no-such-command-for-ldprof", "x", (char *)NULL) == -1 && errno == ENOENT, "execlp: errno %d",
+		      errno);
+		churn(100, 8);
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+	say("failexec: 100 failed execs, each ENOENT, the program carried on\n");
+}
+
 /* ---- chdir ---- */
 
 static void run_chdir(const char *dir)
@@ -246,6 +270,8 @@ int main(int argc, char **argv)
 		run_fds();
 	else if (!strcmp(mode, "chain") && argc > 2)
 		run_chain(atoi(argv[2]));
+	else if (!strcmp(mode, "failexec"))
+		run_failexec();
 	else if (!strcmp(mode, "chdir") && argc > 2)
 		run_chdir(argv[2]);
 	else if (!strcmp(mode, "vanish") && argc > 3)

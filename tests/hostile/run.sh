@@ -197,6 +197,10 @@ hostile spawn 0 "vfork+exec, vfork child allocating before exec, posix_spawn, fa
 
 hostile fds 0 "no agent fd leaks into exec'd children (ls /proc/self/fd)" - "$HB/h_proc" fds
 
+chk_failexec() { jcheck "$1" 'len(r["segments"]) == 1 and r["segments"][0]["end"] == "exit" and h["allocations"] >= 5000'; }
+hostile failexec 0 "100 failed execs in the traced process (writer held across each): errno ENOENT, tracing goes on" \
+	chk_failexec "$HB/h_proc" failexec
+
 chk_chain() {
 	jcheck "$1" '[s["end"] for s in r["segments"]] == ["exec"] * 4 + ["exit"] and all(s["heap"]["allocations"] >= 300 for s in r["segments"][1:])'
 }
