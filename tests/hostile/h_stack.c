@@ -12,6 +12,10 @@
  *                          module: the agent rescans the loaded objects)
  *                  exit    call exit(5) (the final flush runs on that stack)
  *                  exec    exec /bin/echo (the pre-exec flush runs there)
+ *                  setstacksize  8 threads made the usual way,
+ *                          pthread_attr_setstacksize(16 KiB) (glibc's own
+ *                          stack and 4 KiB guard), allocate; one forks and
+ *                          its child allocates there
  */
 #include "hostile.h" /* first: it defines _GNU_SOURCE */
 
@@ -101,6 +105,18 @@ static void *tiny_thread(void *arg)
 	return NULL;
 }
 
+static pthread_t start_sized(unsigned me)
+{
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	CHECK(pthread_attr_setstacksize(&at, TINY) == 0, "setstacksize");
+	pthread_t t;
+	int err = pthread_create(&t, &at, tiny_thread, (void *)(uintptr_t)me);
+	CHECK(err == 0, "pthread_create: %s", strerror(err));
+	pthread_attr_destroy(&at);
+	return t;
+}
+
 static pthread_t start_tiny(unsigned me)
 {
 	size_t guard = 1 << 20;
@@ -137,14 +153,22 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "tiny") && argc > 2) {
 		sub = argv[2];
 		lib = argc > 3 ? argv[3] : "";
-		unsigned n = strcmp(sub, "alloc") ? 1 : 8;
+		int sized = !strcmp(sub, "setstacksize");
+		unsigned n = strcmp(sub, "alloc") && !sized ? 1 : 8;
 		pthread_t t[8];
 		for (unsigned round = 0; round < (n == 8 ? 4u : 1u); round++) {
-			for (unsigned i = 0; i < n; i++)
-				t[i] = start_tiny(round * 8 + i);
-			for (unsigned i = 0; i < n; i++)
+			for (unsigned i = 0; i < n; i++) {
+				if (sized)
+					sub = i == 7 && round == 3 ? "fork" : "alloc";
+				t[i] = sized ? start_sized(round * 8 + i) : start_tiny(round * 8 + i);
+				if (sized)
+					pthread_join(t[i], NULL); /* sub is shared: one at a time */
+			}
+			for (unsigned i = 0; i < n && !sized; i++)
 				pthread_join(t[i], NULL);
 		}
+		if (sized)
+			sub = "setstacksize";
 		say("tiny %s: done on 16 KiB stacks\n", sub);
 	} else {
 		CHECK(0, "unknown mode '%s'", mode);

@@ -279,7 +279,7 @@ hostile deep50k 0 "50 000-frame recursion, --max-depth 1024: capped and flagged"
 hostile longjmp 0 "longjmp out of 10 000 allocating frames, 5 times" - "$HB/h_stack" longjmp
 hostile cxx 0 "C++ exceptions through allocating frames, bad_alloc, thread_local dtors; libgcc_s unwinds" - \
 	"$HB/h_cxx"
-for sub in alloc fork dlopen exit exec; do
+for sub in alloc fork dlopen exit exec setstacksize; do
 	st=0
 	[ $sub = exit ] && st=5
 	hostile tiny_$sub $st "16 KiB thread stacks with a guard below: $sub" - "$HB/h_stack" tiny $sub "$HB/libhostile_dl.so"
