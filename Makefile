@@ -19,7 +19,7 @@ ZSTD_A  ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/l
 AGENT_LIBS := $(ZSTD_A) -ldl -lpthread
 
 REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter
-REPORTER_LIBS := -lzstd
+REPORTER_LIBS := -lzstd -ldw -lelf -ldl
 
 AGENT_SRC := $(wildcard agent/*.c)
 REPORTER_SRC := $(wildcard reporter/*.c reporter/*/*.c)

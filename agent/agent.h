@@ -8,6 +8,7 @@
  *   1. writer_lock   (writer.c)  one round or a synchronous flush at a time
  *   2. module_lock   (modules.c) the module table
  *   3. intern_lock   (stacks.c)  inserting a new stack
+ *   4. snapshot_lock (snapshot.c) the queue of snapshot markers
  *   4. ring_list_lock(evbuf.c)   creating a ring
  * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
  * unwinder, and none is held while the program's code can run.
@@ -18,6 +19,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "compiler.h"
 #include "config.h"
@@ -76,6 +78,7 @@ struct ldp_thread {
 	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
 	int tid;                /* kernel thread id */
 	int probe_hit;          /* ldp_foreign_malloc: our malloc was reached */
+	uintptr_t stack_lo, stack_hi; /* this thread's stack, for the fast unwinder; 0 = unknown */
 };
 
 #define LDP_BUSY_PROBE 0x4000 /* busy value while probing which malloc the program binds to */
@@ -87,19 +90,142 @@ int ldp_thread_init(void); /* process start: create the exit-flush key */
 struct ldp_ring *ldp_thread_attach(void);
 void ldp_thread_after_fork_child(void);
 
+/* ---- mapped.c: mmap, munmap, mremap ----------------------------------------- */
+
+unsigned ldp_paths_count(void);       /* ids 1..count-1 exist */
+const char *ldp_path_get(unsigned id);
+void ldp_mapped_after_fork_child(void);
+
 /* ---- seq.c: event ordering ----------------------------------------------- */
 
 /* Time floor for sequence numbers: (us since segment start) << LDP_SEQ_SHIFT. */
 extern _Atomic uint64_t ldp_seq_floor;
 uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr);
+uint64_t ldp_seq_barrier(struct ldp_thread *t);
 void ldp_seq_reset(void);
+
+/* ---- snapshot.c: snapshot markers ------------------------------------------ */
+
+extern _Atomic int ldp_alloc_paused; /* ldprof_pause() depth: allocations not recorded */
+int ldp_snapshot_init(void);         /* install the snapshot signal handler if configured */
+int ldp_snapshot_request(unsigned kind, const char *label); /* 0, or -1 when the queue is full */
+/* Writer side: take due signal/interval snapshots (called every tick). */
+void ldp_snapshot_tick(uint64_t now_ns);
+/* Writer side: hand out queued snapshots, oldest first. @return 0 when empty. */
+int ldp_snapshot_pop(uint64_t *seq, unsigned *kind, char *label, size_t cap);
+void ldp_snapshot_after_fork_child(void);
 
 /* ---- unwind.c: stack capture -------------------------------------------- */
 
 int ldp_unwind_init(void);
+/* This thread's stack bounds, for the fast unwinder: call outside any signal
+ * handler, with busy raised (pthread_getattr_np may allocate). */
+void ldp_unwind_thread_init(void);
 /* Fill ips with return addresses, innermost first, agent frames skipped.
  * @return depth; *truncated set when the stack was deeper than max. */
 unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated);
+struct ldp_ring;
+/* The malloc path: capture the caller's stack into r->ips and intern it,
+ * skipping both when the stack is provably the one captured last time
+ * (r->memo). @return stack id, 0 if none. */
+uint32_t ldp_unwind_stack_id(struct ldp_ring *r);
+/* From a signal handler's ucontext_t: ips[0] is the interrupted instruction,
+ * then return addresses. Async-signal-safe: cached rules and objects loaded
+ * at start only, no lock, no libunwind; stops early (and says truncated)
+ * rather than guess. */
+unsigned ldp_unwind_from_ucontext(const void *uc, uintptr_t *ips, unsigned max, int *truncated);
+/* LDPROF_VERBOSE / LDPROF_UNWIND=check: one line of unwinder statistics. */
+void ldp_unwind_report(void);
+
+/* ---- unwind_dwarf.c: x86-64 CFI -> one rule per address (pure) ----------- */
+
+/*
+ * How to step from a frame at some address to its caller, in 48 bits:
+ *   CFA = (RBP if LDP_UWR_CFA_RBP else RSP) + cfa_off        (bits 0..31, signed)
+ *   RA  = *(CFA - 8)
+ *   RBP = *(CFA + 8 * rbp_off8) if LDP_UWR_RBP_SAVED         (bits 32..39, signed)
+ *         0 if LDP_UWR_RBP_UNDEF, else unchanged
+ * Flags are bits 40..47; bits 48..63 are left to the rule cache (a check).
+ * cfa_off sits in the low half so the walk reads it with one sign extension.
+ */
+#define LDP_UWR_VALID (1ull << 40)       /* never 0: a real answer */
+#define LDP_UWR_CFA_RBP (1ull << 41)
+#define LDP_UWR_RBP_SAVED (1ull << 42)
+#define LDP_UWR_RBP_UNDEF (1ull << 43)
+#define LDP_UWR_OUTERMOST (1ull << 44)   /* return address undefined: no caller */
+#define LDP_UWR_UNSUPPORTED (1ull << 45) /* CFI beyond the small rule: ask libunwind */
+#define LDP_UWR_NOCODE (1ull << 46)      /* not in any object's code (JIT, garbage) */
+#define LDP_UWR_CFA_MIN INT32_MIN
+#define LDP_UWR_CFA_MAX INT32_MAX
+#define LDP_UWR_RBP_MIN (-128 * 8)
+#define LDP_UWR_RBP_MAX (127 * 8)
+
+static inline uint64_t ldp_uwr_make(uint64_t flags, int64_t cfa_off, int64_t rbp_off)
+{
+	return flags | (uint32_t)(int32_t)cfa_off | (uint64_t)(uint8_t)(int8_t)(rbp_off / 8) << 32;
+}
+static inline int64_t ldp_uwr_cfa_off(uint64_t r)
+{
+	return (int32_t)(uint32_t)r;
+}
+static inline int64_t ldp_uwr_rbp_off(uint64_t r)
+{
+	return (int64_t)(int8_t)(uint8_t)(r >> 32) * 8;
+}
+
+/* One loaded object's unwind tables. */
+struct ldp_uw_object {
+	uintptr_t text_lo, text_hi; /* executable PT_LOAD segments */
+	uintptr_t ro_lo, ro_hi;     /* the PT_LOAD file contents holding .eh_frame_hdr: every read stays inside */
+	uintptr_t hdr;              /* .eh_frame_hdr (PT_GNU_EH_FRAME), 0 if none */
+};
+struct dl_phdr_info;
+/* From dl_iterate_phdr's view of an object. @return 0, -1 if it has no code. */
+int ldp_uw_object_init(struct ldp_uw_object *o, uintptr_t base, const void *phdr, unsigned phnum);
+/* The rule at code address pc (a return address minus 1, or an interrupted
+ * instruction); rip is the register value, for the PLT's CFA expression. */
+uint64_t ldp_uw_rule(const struct ldp_uw_object *o, uintptr_t pc, uintptr_t rip);
+
+/* ---- unwind_fast.c: rule cache and the frame walk ------------------------ */
+
+struct ldp_uw_regs {
+	uintptr_t ip, sp, bp;
+};
+/* The calling function's own registers, at this point (ip exact). */
+#define LDP_UW_HERE(r)                                                                                         \
+	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"                               \
+			 : "=&r"((r).ip), "=&r"((r).sp), "=&r"((r).bp))
+
+/* ldp_uw_walk flags in and status out */
+#define LDP_UW_MAY_LOCK 0x1u    /* in: a miss may call dl_iterate_phdr (never in a signal handler) */
+#define LDP_UW_TRUNCATED 0x1u   /* out: more frames than max */
+#define LDP_UW_UNSUPPORTED 0x2u /* out: a frame needs CFI we do not interpret */
+#define LDP_UW_STOPPED 0x4u     /* out: a check failed (garbage return address, stack bounds) */
+#define LDP_UW_MISS 0x8u        /* out: no rule known and none could be looked up here */
+
+/* One walk: inputs, optional record of what it read, results. */
+struct ldp_uw_walk {
+	uintptr_t hi;               /* in: stack top; every stack word read lies in [sp, hi) */
+	intptr_t delta;             /* in: stack word at address a is read at a + delta (0: in place;
+				     * another thread's stack copied elsewhere: copy - sp) */
+	uintptr_t skip_lo, skip_hi; /* in: leading return addresses in here are dropped */
+	uintptr_t *ips;             /* in: room for max return addresses */
+	unsigned max, flags;        /* in: LDP_UW_MAY_LOCK */
+	uintptr_t *rd_at, *rd_val;  /* in, optional: record every stack word read (address, value) */
+	unsigned rd_cap;
+	unsigned status;            /* out: LDP_UW_TRUNCATED ... */
+	unsigned nread;             /* out: words recorded; rd_cap + 1 if they did not fit */
+	unsigned bp_used;           /* out: the result depends on the starting RBP */
+};
+
+/* Set up the rule cache and the table of objects loaded at start. */
+int ldp_uw_fast_init(void);
+/*
+ * Walk from r (r.ip exact if `exact`, else a return address). Never faults,
+ * never allocates; locks only via dl_iterate_phdr with LDP_UW_MAY_LOCK.
+ * @return frames stored in w->ips (at most w->max).
+ */
+unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact);
 
 /* ---- modules.c: loaded objects ------------------------------------------- */
 
@@ -136,6 +262,9 @@ void ldp_modules_after_fork_child(void);
 
 /* @return stack id >= 1, or 0 when the table is full (event recorded without stack). */
 uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags);
+/* The same without the module rescan: for the writer, which must never call
+ * dl_iterate_phdr (a thread holding the loader lock may be waiting for it). */
+uint32_t ldp_stack_intern_quiet(const uintptr_t *ips, unsigned depth, unsigned flags);
 uint32_t ldp_stacks_count(void); /* ids 1..count-1 exist */
 /* Writer side: read stack id (1 <= id < count). */
 const uintptr_t *ldp_stack_get(uint32_t id, unsigned *depth, unsigned *flags);
@@ -152,6 +281,12 @@ size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid);
 size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq, uint64_t ptr,
 		     uint64_t size, uint32_t stack);
 size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr);
+/* The mapped channel: length-prefixed ops (format 1.3). */
+size_t ldp_enc_mmap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t addr, uint64_t len, unsigned prot,
+		    unsigned flags, uint32_t path, uint32_t stack);
+size_t ldp_enc_munmap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t addr, uint64_t len);
+size_t ldp_enc_mremap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t old, uint64_t old_len,
+		      uint64_t addr, uint64_t len, uint32_t stack);
 
 /* Record payloads (not the type/length framing). */
 #define LDP_ENC_RECORD_MAX (LDP_MAX_PATH_LEN + (LDP_MAX_STACK_DEPTH + 64) * LDP_VARINT_MAX)
@@ -160,12 +295,86 @@ size_t ldp_enc_module(uint8_t *dst, unsigned id, const struct ldp_module *m);
 size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t *ips, unsigned depth);
 size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor);
 size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
+size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label);
+size_t ldp_enc_sample(uint8_t *dst, unsigned kind, uint32_t tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack,
+		      unsigned state, long syscall);
+size_t ldp_enc_thread(uint8_t *dst, uint32_t tid, const char *name);
+size_t ldp_enc_sampling(uint8_t *dst, unsigned cpu_hz, unsigned wall_hz, unsigned clock, unsigned signal,
+			unsigned status);
+size_t ldp_enc_lost(uint8_t *dst, unsigned kind, uint64_t count);
+size_t ldp_enc_path(uint8_t *dst, uint32_t id, const char *path);
+size_t ldp_enc_rss(uint8_t *dst, uint64_t time_us, uint64_t rss_bytes);
 
 /* ---- evbuf.c: per-thread rings ------------------------------------------- */
 
 enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 };
 
-#define LDP_EV_MAX 48 /* largest encoded event */
+#define LDP_EV_MAX 64 /* largest encoded event */
+
+/*
+ * The last stack this thread captured, and every stack word the walk read to
+ * find it. If the walk would start from the same registers and all those
+ * words still hold the same values, it would take the same steps: the stack
+ * (and its id) is the same, so neither walk nor intern is needed.
+ */
+#define LDP_MEMO_WORDS (2 * (LDP_MAX_STACK_DEPTH + 16))
+struct ldp_memo {
+	uintptr_t ip0, sp0, bp0; /* starting registers */
+	unsigned n;              /* words to verify; 0 = nothing memoized */
+	unsigned bp_used;        /* bp0 mattered */
+	uint32_t stack;          /* the interned id */
+	unsigned depth, truncated; /* the stack, still in ring->ips (LDPROF_UNWIND=check verifies it) */
+	uintptr_t at[LDP_MEMO_WORDS], val[LDP_MEMO_WORDS];
+};
+
+/* ---- sample.c: CPU and wall-clock sampling -------------------------------- */
+
+#define LDP_SAMPLE_SLOTS 32 /* per thread: about 16 ticks of the writer's 50 ms at 250 Hz, twice */
+#define LDP_WALL_DEPTH 128
+
+/* One CPU sample, written by the signal handler; ips has max_depth entries. */
+struct ldp_sample {
+	uint32_t depth, truncated;
+	uint64_t time_us;   /* the seq floor when it fired, in microseconds */
+	uint64_t weight_ns; /* the thread's CPU time since its previous sample */
+	uintptr_t ips[];    /* ips[0] is the interrupted instruction */
+};
+
+/* A thread's sample slots: the handler produces, the writer consumes. */
+struct ldp_samples {
+	_Atomic uint32_t head, tail;
+	_Atomic uint64_t lost; /* ticks that found every slot full */
+	uint64_t last_cpu_ns;  /* handler: CPU time at the previous sample */
+	timer_t timer;
+	int stopped;           /* timer deleted (thread exit, step aside, fork child) */
+	uint32_t last_stack;   /* writer: stack of the latest CPU sample, for wall samples */
+	uint64_t last_time_us; /* writer: when it was taken */
+	uint8_t *slots;
+};
+
+/* A wall-clock look at one thread (writer side). */
+struct ldp_wall_sample {
+	int tid;
+	int state;    /* enum ldp_sample_state */
+	uint64_t run_ns; /* the thread's time on a CPU so far (schedstat) */
+	long syscall; /* blocked in this system call; -1 when not in one */
+	struct ldp_ring *ring;
+	unsigned depth;
+	int truncated;
+	uintptr_t ips[LDP_WALL_DEPTH];
+};
+
+extern int ldp_cpu_signal; /* 0 when CPU sampling is off */
+extern int ldp_cpu_clock;  /* enum ldp_sample_clock */
+extern int ldp_cpu_status; /* 0 ok, 1 stepped aside */
+extern _Atomic uint64_t ldp_samples_lost_global;
+int ldp_sample_init(void);
+void ldp_sample_thread_start(void);
+struct ldp_ring;
+void ldp_sample_thread_stop(struct ldp_ring *r);
+/* Look at every thread (the writer, without locks). copy: scratch for stacks. */
+struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap, size_t *n, uint8_t *copy,
+					 size_t copy_cap);
 
 struct ldp_ring {
 	/* producer side: written only by the owning thread */
@@ -188,6 +397,10 @@ struct ldp_ring {
 	uint8_t *buf;
 	/* capture scratch for this thread: keeps deep stacks off small thread stacks */
 	uintptr_t ips[LDP_MAX_STACK_DEPTH + 8];
+	struct ldp_memo memo; /* unwind.c: the last capture */
+	struct ldp_samples *samples; /* CPU sample slots, when the thread has a timer */
+	uintptr_t stack_lo, stack_hi; /* the owning thread's stack, for wall-clock unwinding */
+	int named;                    /* writer: a THREAD record was written for this owner */
 };
 
 struct ldp_ring *ldp_ring_claim(int tid);

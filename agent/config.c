@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "ldprof/format.h"
@@ -46,9 +47,52 @@ int ldp_parse_mode(const char *s, int *out)
 	return 0;
 }
 
+int ldp_parse_signal(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+		     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},
+		     {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU},
+		     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"PWR", SIGPWR}};
+	uint64_t v;
+	if (!s || !*s)
+		return -1;
+	if (ldp_parse_uint(s, 1, 64, &v) == 0)
+		return (int)v;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (!strcmp(s, names[i].name))
+			return names[i].sig;
+	if (!strncmp(s, "RTMIN", 5)) {
+		v = 0;
+		if (s[5] && (s[5] != '+' || ldp_parse_uint(s + 6, 0, 64, &v)))
+			return -1;
+		return SIGRTMIN + (int)v <= SIGRTMAX ? SIGRTMIN + (int)v : -1;
+	}
+	return -1;
+}
+
+int ldp_parse_unwind(const char *s, int *out)
+{
+	if (!strcmp(s, "fast"))
+		*out = LDP_UNWIND_FAST;
+	else if (!strcmp(s, "libunwind"))
+		*out = LDP_UNWIND_LIBUNWIND;
+	else if (!strcmp(s, "check"))
+		*out = LDP_UNWIND_CHECK;
+	else
+		return -1;
+	return 0;
+}
+
 static const char *const known_vars[] = {
 	"LDPROF_OUTPUT", "LDPROF_MODE",     "LDPROF_MAX_DEPTH", "LDPROF_FLUSH_MS", "LDPROF_RING_KB",
 	"LDPROF_ZSTD_LEVEL", "LDPROF_ROOT_PID", "LDPROF_VERBOSE", "LDPROF_CPU_HZ", "LDPROF_WALL_HZ",
+	"LDPROF_SNAPSHOT_SIGNAL", "LDPROF_SNAPSHOT_INTERVAL_MS", "LDPROF_CPU_SIGNAL",
+	"LDPROF_UNWIND",
 };
 
 static int uint_setting(const char *name, uint64_t min, uint64_t max, uint64_t *value)
@@ -83,6 +127,13 @@ int ldp_config_load(struct ldp_config *cfg)
 		warnings++;
 	}
 
+	cfg->unwind = LDP_UNWIND_FAST;
+	const char *unwind = ldp_getenv("LDPROF_UNWIND");
+	if (unwind && ldp_parse_unwind(unwind, &cfg->unwind)) {
+		ldp_warn("LDPROF_UNWIND='%s' is not one of fast, libunwind, check; using fast", unwind);
+		warnings++;
+	}
+
 	uint64_t v = 64;
 	warnings += uint_setting("LDPROF_MAX_DEPTH", 1, LDP_MAX_STACK_DEPTH, &v);
 	cfg->max_depth = (unsigned)v;
@@ -104,6 +155,36 @@ int ldp_config_load(struct ldp_config *cfg)
 	v = 0;
 	warnings += uint_setting("LDPROF_VERBOSE", 0, 1, &v);
 	cfg->verbose = (int)v;
+
+	v = 99;
+	warnings += uint_setting("LDPROF_CPU_HZ", 0, 1000, &v);
+	cfg->cpu_hz = (unsigned)v;
+	v = 0;
+	warnings += uint_setting("LDPROF_WALL_HZ", 0, 1000, &v);
+	cfg->wall_hz = (unsigned)v;
+	const char *cpusig = ldp_getenv("LDPROF_CPU_SIGNAL");
+	if (cpusig && *cpusig) {
+		int n = ldp_parse_signal(cpusig);
+		if (n <= 0 || n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE || n == SIGILL) {
+			ldp_warn("LDPROF_CPU_SIGNAL='%s' is not a signal that can be used; using SIGPROF", cpusig);
+			warnings++;
+		} else {
+			cfg->cpu_signal = n;
+		}
+	}
+	const char *sig = ldp_getenv("LDPROF_SNAPSHOT_SIGNAL");
+	if (sig && *sig) {
+		int n = ldp_parse_signal(sig);
+		if (n <= 0 || n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE || n == SIGILL) {
+			ldp_warn("LDPROF_SNAPSHOT_SIGNAL='%s' is not a signal that can be used; no snapshot signal", sig);
+			warnings++;
+		} else {
+			cfg->snapshot_signal = n;
+		}
+	}
+	v = 0;
+	warnings += uint_setting("LDPROF_SNAPSHOT_INTERVAL_MS", 0, 86400000, &v);
+	cfg->snapshot_interval_ms = (unsigned)v;
 
 	/* A misspelt variable silently ignored is worse than a warning. */
 	for (char **e = environ; e && *e; e++) {

@@ -19,6 +19,18 @@ struct ldp_config {
 	int zstd_level;            /* LDPROF_ZSTD_LEVEL */
 	int64_t root_pid;          /* LDPROF_ROOT_PID: set by `ldprof record`; 0 = unset */
 	int verbose;               /* LDPROF_VERBOSE=1: say where the trace goes */
+	unsigned cpu_hz;           /* LDPROF_CPU_HZ: CPU samples per second of thread CPU time, 0 = off */
+	unsigned wall_hz;          /* LDPROF_WALL_HZ: wall-clock looks at every thread per second, 0 = off */
+	int cpu_signal;            /* LDPROF_CPU_SIGNAL: 0 = SIGPROF */
+	int snapshot_signal;       /* LDPROF_SNAPSHOT_SIGNAL: 0 = none */
+	unsigned snapshot_interval_ms; /* LDPROF_SNAPSHOT_INTERVAL_MS: 0 = none */
+	int unwind;                /* LDPROF_UNWIND: enum ldp_unwind_mode */
+};
+
+enum ldp_unwind_mode {
+	LDP_UNWIND_FAST = 0,      /* own CFI unwinder, libunwind for what it does not cover */
+	LDP_UNWIND_LIBUNWIND = 1, /* libunwind only */
+	LDP_UNWIND_CHECK = 2,     /* both on every stack, mismatches counted (for tests) */
 };
 
 /* Parse the environment into cfg. @return number of warnings printed. */
@@ -27,5 +39,8 @@ int ldp_config_load(struct ldp_config *cfg);
 /* Pure parsers, exposed for unit tests. @return 0 or -1 when malformed. */
 int ldp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ldp_parse_mode(const char *s, int *out);
+/* "USR2", "SIGUSR2", "12", "RTMIN+3". @return the signal number or -1. */
+int ldp_parse_signal(const char *s);
+int ldp_parse_unwind(const char *s, int *out);
 
 #endif

@@ -100,11 +100,14 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	if (start_tracing(0) != 0)
 		goto out;
 	ldp_resolve_endings();
+	ldp_snapshot_init();
+	ok = 1; /* sampling starts once the state is READY (it may attach the main thread) */
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	ok = 1;
 out:
 	atomic_store(&ldp_state, ok ? LDP_STATE_READY : LDP_STATE_OFF);
 	atomic_store(&ldp_heap_on, ok && ldp_cfg.mode != LDP_MODE_OFF);
+	if (ok && ldp_sample_init() != 0)
+		ldp_warn("CPU sampling could not be set up; heap tracing goes on");
 	ldp_self.busy--;
 }
 
@@ -116,6 +119,8 @@ static void atfork_prepare(void)
 	ldp_writer_prefork(); /* lock ranks: writer, modules, stacks (agent.h) */
 	ldp_modules_lock();
 	ldp_stacks_lock();
+	/* snapshot_lock is only held for a few stores and never across a call:
+	 * the child re-initialises it instead of taking it here. */
 }
 
 static void atfork_parent(void)
@@ -132,6 +137,8 @@ static void atfork_child(void)
 	ldp_modules_after_fork_child();
 	ldp_writer_postfork_child();
 	ldp_rings_after_fork_child();
+	ldp_snapshot_after_fork_child();
+	ldp_mapped_after_fork_child();
 	ldp_thread_after_fork_child();
 	ldp_seq_reset();
 	ldp_pid = getpid();
@@ -182,6 +189,8 @@ static void final_flush(int reason, unsigned timeout_ms)
 
 __attribute__((destructor)) static void ldp_fini(void)
 {
+	if (may_flush() && (ldp_cfg.verbose || ldp_cfg.unwind == LDP_UNWIND_CHECK))
+		ldp_unwind_report();
 	final_flush(LDP_END_EXIT, 2000);
 }
 

@@ -105,14 +105,14 @@ static inline struct ldp_ring *ring_of(struct ldp_thread *t)
 
 static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 {
+	if (atomic_load_explicit(&ldp_alloc_paused, memory_order_relaxed))
+		return; /* ldprof_pause(): this allocation stays out of the trace */
 	int saved = errno;
 	struct ldp_thread *t = &ldp_self;
 	t->busy++;
 	struct ldp_ring *r = ring_of(t);
 	if (r) {
-		int truncated;
-		unsigned depth = ldp_unwind_capture(r->ips, ldp_cfg.max_depth, &truncated);
-		uint32_t stack = ldp_stack_intern(r->ips, depth, truncated ? LDP_STACK_TRUNCATED : 0);
+		uint32_t stack = ldp_unwind_stack_id(r);
 		uint64_t seq = ldp_seq_next(t, (uintptr_t)p);
 		uint8_t *at = ldp_ring_reserve(r);
 		ldp_ring_commit(r, at, ldp_enc_alloc(at, &r->enc, op, seq, (uintptr_t)p, size, stack));

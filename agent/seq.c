@@ -65,3 +65,28 @@ void ldp_seq_reset(void)
 		atomic_store_explicit(&shards[i].v, 0, memory_order_relaxed);
 	atomic_store_explicit(&ldp_seq_floor, 0, memory_order_relaxed);
 }
+
+/* A number larger than every number handed out so far, in any thread, that
+ * every later event will exceed: the max of all shards (and the floor), then
+ * raised into every shard. What happened before the call sorts before it,
+ * what happens after sorts after. Costs a few microseconds: for snapshots. */
+uint64_t ldp_seq_barrier(struct ldp_thread *t)
+{
+	uint64_t s = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
+	if (t->clock > s)
+		s = t->clock;
+	for (unsigned i = 0; i < SHARDS; i++) {
+		uint64_t v = atomic_load_explicit(&shards[i].v, memory_order_relaxed);
+		if (v > s)
+			s = v;
+	}
+	s++;
+	for (unsigned i = 0; i < SHARDS; i++) {
+		uint64_t v = atomic_load_explicit(&shards[i].v, memory_order_relaxed);
+		while (v < s && !atomic_compare_exchange_weak_explicit(&shards[i].v, &v, s, memory_order_relaxed,
+								       memory_order_relaxed))
+			;
+	}
+	t->clock = s;
+	return s;
+}

@@ -153,7 +153,7 @@ static void grow(uint32_t n)
 	atomic_store_explicit(&cur, t, memory_order_release);
 }
 
-uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags)
+static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, int rescan)
 {
 	struct table *t = atomic_load_explicit(&cur, memory_order_acquire);
 	uint64_t h = hash_stack(ips, depth, flags);
@@ -162,7 +162,8 @@ uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags)
 		return id;
 
 	/* A new stack: make sure the reporter will know its modules (no lock held). */
-	ldp_modules_cover(ips, depth);
+	if (rescan)
+		ldp_modules_cover(ips, depth);
 
 	pthread_mutex_lock(&intern_lock);
 	if (ensure_init() != 0) {
@@ -191,6 +192,16 @@ uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags)
 	}
 	pthread_mutex_unlock(&intern_lock);
 	return id;
+}
+
+uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags)
+{
+	return intern(ips, depth, flags, 1);
+}
+
+uint32_t ldp_stack_intern_quiet(const uintptr_t *ips, unsigned depth, unsigned flags)
+{
+	return intern(ips, depth, flags, 0);
 }
 
 uint32_t ldp_stacks_count(void)

@@ -28,6 +28,7 @@ static void on_thread_exit(void *arg)
 	struct ldp_ring *r = arg;
 	ldp_self.busy++;
 	if (r && ldp_self.ring == r) {
+		ldp_sample_thread_stop(r);
 		ldp_self.ring = NULL;
 		atomic_store_explicit(&r->state, LDP_RING_DEAD, memory_order_release);
 		ldp_writer_kick();
@@ -56,16 +57,23 @@ struct ldp_ring *ldp_thread_attach(void)
 		return NULL;
 	if (!ldp_self.tid)
 		ldp_self.tid = ldp_gettid();
+	if (!ldp_self.stack_hi)
+		ldp_unwind_thread_init();
 	struct ldp_ring *r = ldp_ring_claim(ldp_self.tid);
 	if (!r) {
 		ldp_disable("cannot map memory for an event ring");
 		return NULL;
 	}
+	r->stack_lo = ldp_self.stack_lo;
+	r->stack_hi = ldp_self.stack_hi;
 	ldp_self.ring = r;
 	if (have_key)
 		pthread_setspecific(exit_key, r);
 	uint8_t *at = ldp_ring_reserve(r);
 	ldp_ring_commit(r, at, ldp_enc_attach(at, &r->enc, (uint32_t)ldp_self.tid));
+	/* A thread that was not started through our pthread_create (the main
+	 * thread of a fork child, a raw clone) gets its CPU timer here. */
+	ldp_sample_thread_start();
 	return r;
 }
 

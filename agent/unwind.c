@@ -1,5 +1,11 @@
 /*
- * unwind.c - stack capture.
+ * unwind.c - stack capture: the fast unwinder first, libunwind for the rest.
+ *
+ * The fast unwinder (unwind_fast.c, unwind_dwarf.c) walks frames with cached
+ * per-address rules derived from .eh_frame. It needs this thread's stack
+ * bounds (taken once per thread at ring attach) and declines stacks it cannot
+ * do exactly (CFI beyond its small rule, a stack outside the thread's own:
+ * sigaltstack, coroutines); those go to libunwind.
  *
  * libunwind is loaded with dlopen(RTLD_LOCAL) and called through pointers:
  * linking it (or preloading it) would put its _Unwind_* symbols in the
@@ -9,10 +15,16 @@
  *
  * Frames inside the agent itself are dropped: a stack starts at the return
  * address in the function that called malloc.
+ *
+ * LDPROF_UNWIND=check runs both on every stack and counts differences; the
+ * integration tests use it as a cross-check on real programs.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <pthread.h>
+#include <string.h>
+#include <ucontext.h>
 
 #include "agent.h"
 #include "log.h"
@@ -20,6 +32,10 @@
 #define SKIP_MAX 8 /* agent frames above the program's: capture, record, malloc, ... */
 
 static int (*backtrace_fn)(void **, int);
+static int fast_ok;
+
+/* Rare events only: these counters are never touched on the common path. */
+static _Atomic unsigned long n_fallback, n_stopped, n_outside, n_checked, n_differ;
 
 int ldp_unwind_init(void)
 {
@@ -36,10 +52,29 @@ int ldp_unwind_init(void)
 		ldp_warn("libunwind.so.8 not found; using glibc backtrace() (slower)");
 		backtrace_fn = backtrace;
 	}
+	/* After libunwind is loaded: the objects present now are the ones that never go away. */
+	if (ldp_cfg.unwind != LDP_UNWIND_LIBUNWIND)
+		fast_ok = ldp_uw_fast_init() == 0;
+	ldp_unwind_thread_init();
 	return 0;
 }
 
-unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated)
+void ldp_unwind_thread_init(void)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+	ldp_self.stack_lo = ldp_self.stack_hi = 0;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return;
+	if (pthread_attr_getstack(&attr, &addr, &size) == 0 && addr && size) {
+		ldp_self.stack_lo = (uintptr_t)addr;
+		ldp_self.stack_hi = (uintptr_t)addr + size;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static unsigned capture_libunwind(uintptr_t *ips, unsigned max, int *truncated)
 {
 	/* ips has room for LDP_MAX_STACK_DEPTH + 8 entries (struct ldp_ring). */
 	int n = backtrace_fn((void **)ips, (int)(max + SKIP_MAX + 1));
@@ -53,4 +88,145 @@ unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated)
 	for (unsigned i = 0; i < depth; i++)
 		ips[i] = ips[i + skip];
 	return depth;
+}
+
+#define CHECK_MAX 256 /* deeper limits are not checked: keeps check()'s array off small stacks */
+
+static void check(const uintptr_t *ips, unsigned depth, int truncated, unsigned max)
+{
+	uintptr_t ref[CHECK_MAX + SKIP_MAX + 1];
+	int ref_trunc;
+	if (max > CHECK_MAX)
+		return;
+	unsigned ref_depth = capture_libunwind(ref, max, &ref_trunc);
+	atomic_fetch_add_explicit(&n_checked, 1, memory_order_relaxed);
+	if (ref_depth == depth && ref_trunc == truncated && !memcmp(ref, ips, depth * sizeof *ips))
+		return;
+	if (atomic_fetch_add_explicit(&n_differ, 1, memory_order_relaxed) >= 3)
+		return;
+	char buf[1024];
+	size_t len = ldp_format(buf, sizeof buf, "unwind check: fast %u%s:", depth, truncated ? "+" : "");
+	for (unsigned i = 0; i < depth && i < 24 && len < sizeof buf - 20; i++)
+		len += ldp_format(buf + len, sizeof buf - len, " %lx", (unsigned long)ips[i]);
+	ldp_warn("%s", buf);
+	len = ldp_format(buf, sizeof buf, "unwind check: libunwind %u%s:", ref_depth, ref_trunc ? "+" : "");
+	for (unsigned i = 0; i < ref_depth && i < 24 && len < sizeof buf - 20; i++)
+		len += ldp_format(buf + len, sizeof buf - len, " %lx", (unsigned long)ref[i]);
+	ldp_warn("%s", buf);
+}
+
+/* The fast walk from the caller's registers. @return depth, or -1: use libunwind. */
+static LDP_ALWAYS_INLINE int fast_capture(struct ldp_uw_regs r, uintptr_t *ips, unsigned max, int *truncated,
+					  struct ldp_uw_walk *w)
+{
+	if (LDP_UNLIKELY(r.sp < ldp_self.stack_lo || r.sp >= ldp_self.stack_hi)) {
+		atomic_fetch_add_explicit(&n_outside, 1, memory_order_relaxed);
+		return -1;
+	}
+	w->hi = ldp_self.stack_hi;
+	w->skip_lo = ldp_self_lo;
+	w->skip_hi = ldp_self_hi;
+	w->ips = ips;
+	w->max = max;
+	w->flags = LDP_UW_MAY_LOCK;
+	unsigned n = ldp_uw_walk(w, r, 1);
+	if (LDP_UNLIKELY(w->status & ~LDP_UW_TRUNCATED)) {
+		if (!(w->status & LDP_UW_STOPPED)) {
+			atomic_fetch_add_explicit(&n_fallback, 1, memory_order_relaxed);
+			return -1;
+		}
+		/* Garbage or code in no object: libunwind would stop there too. */
+		atomic_fetch_add_explicit(&n_stopped, 1, memory_order_relaxed);
+	}
+	*truncated = (w->status & LDP_UW_TRUNCATED) != 0;
+	if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
+		check(ips, n, *truncated, max);
+	return (int)n;
+}
+
+unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated)
+{
+	if (LDP_LIKELY(fast_ok)) {
+		struct ldp_uw_regs r;
+		LDP_UW_HERE(r);
+		struct ldp_uw_walk w = {.rd_at = NULL};
+		int n = fast_capture(r, ips, max, truncated, &w);
+		if (n >= 0)
+			return (unsigned)n;
+	}
+	return capture_libunwind(ips, max, truncated);
+}
+
+uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
+{
+	unsigned max = ldp_cfg.max_depth;
+	int truncated;
+	int n = -1;
+	if (LDP_LIKELY(fast_ok)) {
+		struct ldp_uw_regs r;
+		LDP_UW_HERE(r);
+		struct ldp_memo *m = &ring->memo;
+		if (m->n && r.sp == m->sp0 && r.ip == m->ip0 && (!m->bp_used || r.bp == m->bp0)) {
+			unsigned i = 0, same = 1;
+			/* [sp0, stack top) is this thread's live stack: every address is readable */
+			for (; i < m->n; i++)
+				same &= *(const uintptr_t *)m->at[i] == m->val[i];
+			if (same) {
+				if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
+					check(ring->ips, m->depth, (int)m->truncated, max);
+				return m->stack;
+			}
+		}
+		struct ldp_uw_walk w = {.rd_at = m->at, .rd_val = m->val, .rd_cap = LDP_MEMO_WORDS};
+		m->n = 0;
+		n = fast_capture(r, ring->ips, max, &truncated, &w);
+		if (n >= 0) {
+			uint32_t id = ldp_stack_intern(ring->ips, (unsigned)n, truncated ? LDP_STACK_TRUNCATED : 0);
+			if (w.status == 0 || w.status == LDP_UW_TRUNCATED) {
+				if (w.nread <= LDP_MEMO_WORDS) {
+					m->ip0 = r.ip;
+					m->sp0 = r.sp;
+					m->bp0 = r.bp;
+					m->bp_used = w.bp_used;
+					m->stack = id;
+					m->depth = (unsigned)n;
+					m->truncated = (unsigned)truncated;
+					m->n = w.nread;
+				}
+			}
+			return id;
+		}
+	}
+	n = (int)capture_libunwind(ring->ips, max, &truncated);
+	return ldp_stack_intern(ring->ips, (unsigned)n, truncated ? LDP_STACK_TRUNCATED : 0);
+}
+
+unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max, int *truncated)
+{
+	const ucontext_t *uc = ucv;
+	struct ldp_uw_regs r = {
+		.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
+		.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
+		.bp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
+	};
+	*truncated = 0;
+	if (!max)
+		return 0;
+	ips[0] = r.ip;
+	if (!fast_ok || r.sp < ldp_self.stack_lo || r.sp >= ldp_self.stack_hi) {
+		*truncated = 1;
+		return 1;
+	}
+	struct ldp_uw_walk w = {.hi = ldp_self.stack_hi, .ips = ips + 1, .max = max - 1};
+	unsigned n = ldp_uw_walk(&w, r, 1);
+	*truncated = w.status != 0;
+	return n + 1;
+}
+
+void ldp_unwind_report(void)
+{
+	ldp_warn("unwind: %lu libunwind fallbacks, %lu outside the thread stack, %lu stopped early; "
+		 "check: %lu stacks compared, %lu differ",
+		 atomic_load(&n_fallback), atomic_load(&n_outside), atomic_load(&n_stopped), atomic_load(&n_checked),
+		 atomic_load(&n_differ));
 }

@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -190,6 +191,186 @@ static uint64_t now_us(void)
 	return (ldp_mono_ns() - seg_start_ns) / 1000;
 }
 
+/* ---- samples (writer_lock held) ---- */
+
+static uint64_t lost_written[3];
+static unsigned paths_written = 1;
+
+/* Resident set size, from /proc/self/statm (opened each time: the program
+ * may close any descriptor we would keep). */
+static void put_rss(void)
+{
+	char buf[128];
+	if (ldp_read_small_file("/proc/self/statm", buf, sizeof buf) <= 0)
+		return;
+	const char *p = buf;
+	while (*p && *p != ' ')
+		p++;
+	uint64_t pages = 0;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		pages = pages * 10 + (uint64_t)(*p - '0');
+	static long page;
+	if (!page)
+		page = sysconf(_SC_PAGESIZE);
+	put_record(LDP_REC_RSS, scratch, ldp_enc_rss(scratch, now_us(), pages * (uint64_t)page));
+}
+static int sampling_written;
+static struct ldp_wall_sample *wall_buf;
+static uint8_t *wall_copy;
+#define WALL_THREADS 1024
+#define WALL_COPY (256u << 10)
+#define NAMED_CAP 16384
+static int32_t named[NAMED_CAP]; /* tids that have a THREAD record, open addressing */
+
+/* What the wall sampler saw of a thread last time (open addressing by tid). */
+#define SEEN_CAP 4096
+static struct seen {
+	int32_t tid;
+	uint32_t blocked_stack; /* its stack when last seen waiting; 0 if it was not */
+	int state;
+	long syscall;
+	uint64_t run_ns;        /* its CPU time then */
+} seen_tab[SEEN_CAP];
+
+static struct seen *seen_of(int tid)
+{
+	uint32_t i = (uint32_t)tid * 2654435761u % SEEN_CAP;
+	for (unsigned probes = 0; probes < SEEN_CAP; probes++, i = (i + 1) % SEEN_CAP)
+		if (seen_tab[i].tid == tid || !seen_tab[i].tid) {
+			seen_tab[i].tid = tid;
+			return &seen_tab[i];
+		}
+	return NULL; /* full: this thread gets no memory of its past */
+}
+
+/* Stacks the writer itself interned are written before the records using them. */
+static void put_new_stacks(void)
+{
+	uint32_t ns = ldp_stacks_count();
+	for (; stacks_written < ns; stacks_written++)
+		put_stack(stacks_written);
+}
+
+static void name_thread(int tid)
+{
+	uint32_t i = (uint32_t)tid * 2654435761u % NAMED_CAP;
+	for (unsigned probes = 0; probes < NAMED_CAP; probes++, i = (i + 1) % NAMED_CAP) {
+		if (named[i] == tid)
+			return;
+		if (!named[i])
+			break;
+	}
+	if (named[i])
+		return; /* full: the thread stays nameless */
+	named[i] = tid;
+	char path[64], name[80];
+	ldp_format(path, sizeof path, "/proc/self/task/%d/comm", tid);
+	ssize_t n = ldp_read_small_file(path, name, sizeof name);
+	while (n > 0 && (name[n - 1] == '\n' || name[n - 1] == ' '))
+		name[--n] = '\0';
+	put_record(LDP_REC_THREAD, scratch, ldp_enc_thread(scratch, (uint32_t)tid, n > 0 ? name : ""));
+}
+
+static void put_sampling_info(void)
+{
+	if (sampling_written)
+		return;
+	sampling_written = 1;
+	put_record(LDP_REC_SAMPLING, scratch,
+		   ldp_enc_sampling(scratch, ldp_cpu_signal ? ldp_cfg.cpu_hz : 0, ldp_cfg.wall_hz,
+				    (unsigned)ldp_cpu_clock, (unsigned)ldp_cpu_signal, (unsigned)ldp_cpu_status));
+}
+
+static void put_lost(unsigned kind, uint64_t total)
+{
+	if (total > lost_written[kind]) {
+		put_record(LDP_REC_LOST, scratch, ldp_enc_lost(scratch, kind, total - lost_written[kind]));
+		lost_written[kind] = total;
+	}
+}
+
+/* CPU samples the handlers left in each thread's slots. */
+static void drain_samples(void)
+{
+	uint64_t lost = atomic_load_explicit(&ldp_samples_lost_global, memory_order_relaxed);
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		struct ldp_samples *sm = r->samples;
+		if (!sm)
+			continue;
+		lost += atomic_load_explicit(&sm->lost, memory_order_relaxed);
+		uint32_t head = atomic_load_explicit(&sm->head, memory_order_acquire);
+		uint32_t tail = atomic_load_explicit(&sm->tail, memory_order_relaxed);
+		if (head != tail && !r->named) {
+			r->named = 1;
+			name_thread(r->tid);
+		}
+		size_t slot = sizeof(struct ldp_sample) + ldp_cfg.max_depth * sizeof(uintptr_t);
+		for (; tail != head; tail++) {
+			struct ldp_sample *x = (struct ldp_sample *)(sm->slots + (size_t)(tail % LDP_SAMPLE_SLOTS) * slot);
+			uint32_t stack = ldp_stack_intern_quiet(x->ips, x->depth,
+								LDP_STACK_LEAF_PC | (x->truncated ? LDP_STACK_TRUNCATED : 0));
+			put_new_stacks();
+			put_record(LDP_REC_SAMPLE, scratch,
+				   ldp_enc_sample(scratch, LDP_SAMPLE_CPU, (uint32_t)r->tid, x->time_us, x->weight_ns, stack,
+						  LDP_STATE_RUNNING, -1));
+			sm->last_stack = stack;
+			sm->last_time_us = x->time_us;
+		}
+		atomic_store_explicit(&sm->tail, tail, memory_order_release);
+	}
+	put_lost(LDP_SAMPLE_CPU, lost);
+}
+
+/* One look at every thread; called from the writer's tick, lock not held. */
+static void wall_tick(uint64_t interval_ns)
+{
+	if (!wall_buf) {
+		wall_buf = ldp_raw_alloc(WALL_THREADS * sizeof *wall_buf);
+		wall_copy = ldp_raw_alloc(WALL_COPY);
+		if (!wall_buf || !wall_copy)
+			return;
+	}
+	size_t n = 0;
+	ldp_wall_collect(wall_buf, WALL_THREADS, &n, wall_copy, WALL_COPY);
+	uint64_t t = now_us();
+	pthread_mutex_lock(&writer_lock);
+	if (!ended && !failed && out_fd >= 0) {
+		put_sampling_info();
+		for (size_t i = 0; i < n; i++) {
+			struct ldp_wall_sample *w = &wall_buf[i];
+			struct seen *prev = seen_of(w->tid);
+			uint32_t stack = 0;
+			if (w->state != LDP_STATE_RUNNING) {
+				stack = ldp_stack_intern_quiet(w->ips, w->depth,
+							       LDP_STACK_LEAF_PC | (w->truncated ? LDP_STACK_TRUNCATED : 0));
+				put_new_stacks();
+			} else if (prev && prev->blocked_stack && w->run_ns - prev->run_ns < 50000) {
+				/* Runnable but it has hardly run since we saw it waiting:
+				 * woken, it waits for a CPU on its way out of that same
+				 * call. That time belongs to the wait, not to its code. */
+				stack = prev->blocked_stack;
+				w->state = prev->state;
+				w->syscall = prev->syscall;
+			} else if (w->ring && w->ring->samples && w->ring->samples->last_stack &&
+				   t - w->ring->samples->last_time_us < 200000) {
+				/* Running: the stack of its latest CPU sample, if recent. */
+				stack = w->ring->samples->last_stack;
+			}
+			if (prev) {
+				prev->blocked_stack = w->state != LDP_STATE_RUNNING ? stack : 0;
+				prev->state = w->state;
+				prev->syscall = w->syscall;
+				prev->run_ns = w->run_ns;
+			}
+			name_thread(w->tid);
+			put_record(LDP_REC_SAMPLE, scratch,
+				   ldp_enc_sample(scratch, LDP_SAMPLE_WALL, (uint32_t)w->tid, t, interval_ns, stack,
+						  (unsigned)w->state, w->syscall));
+		}
+	}
+	pthread_mutex_unlock(&writer_lock);
+}
+
 /* One round; writer_lock held. */
 static void do_round(int end_reason)
 {
@@ -202,10 +383,19 @@ static void do_round(int end_reason)
 	unsigned nm = ldp_modules_count();
 	for (; modules_written < nm; modules_written++)
 		put_module(modules_written, ldp_module_get(modules_written));
-	uint32_t ns = ldp_stacks_count();
-	for (; stacks_written < ns; stacks_written++)
-		put_stack(stacks_written);
+	unsigned np = ldp_paths_count();
+	for (; paths_written < np; paths_written++)
+		put_record(LDP_REC_PATH, scratch, ldp_enc_path(scratch, paths_written, ldp_path_get(paths_written)));
+	put_new_stacks();
+	put_sampling_info();
+	put_rss();
+	drain_samples(); /* before drain_rings: a dead thread's ring is freed there */
 	drain_rings();
+	uint64_t snap_seq;
+	unsigned kind;
+	char label[LDP_MAX_LABEL_LEN + 1];
+	while (ldp_snapshot_pop(&snap_seq, &kind, label, sizeof label))
+		put_record(LDP_REC_SNAPSHOT, scratch, ldp_enc_snapshot(scratch, snap_seq, kind, label));
 
 	uint8_t buf[4 * LDP_VARINT_MAX];
 	put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
@@ -227,13 +417,33 @@ static void *writer_main(void *arg)
 {
 	(void)arg;
 	ldp_self.busy = 1; /* nothing this thread does is traced */
-	uint64_t last = ldp_mono_ns();
+	/* Wake exactly when asked: the default 50 us timer slack would batch our
+	 * wake-ups with the program's own timers and bias wall samples. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	uint64_t last = ldp_mono_ns(), last_wall = last, next_wall = last;
+	uint64_t rng = last | 1;
 	uint32_t seen = atomic_load(&kick_word);
 	while (!ended && !failed) {
-		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, TICK_NS);
+		uint64_t wait = TICK_NS, now = ldp_mono_ns();
+		if (ldp_cfg.wall_hz && next_wall > now && next_wall - now < wait)
+			wait = next_wall - now;
+		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, wait);
 		tick();
+		ldp_snapshot_tick(ldp_mono_ns());
+		now = ldp_mono_ns();
+		if (ldp_cfg.wall_hz && now >= next_wall) {
+			/* Intervals drawn uniformly from [0.5, 1.5] x 1/hz: a program
+			 * whose timers tick in step with ours is not always seen in the
+			 * same phase. */
+			wall_tick(now - last_wall);
+			last_wall = now;
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			uint64_t period = 1000000000ull / ldp_cfg.wall_hz;
+			next_wall = now + period / 2 + rng % (period + 1);
+		}
 		uint32_t k = atomic_load(&kick_word);
-		uint64_t now = ldp_mono_ns();
 		if (k == seen && now - last < ldp_cfg.flush_ms * 1000000ull)
 			continue;
 		seen = k;
@@ -363,5 +573,10 @@ void ldp_writer_postfork_child(void)
 	modules_written = 0;
 	stacks_written = 1;
 	round_no = 0;
+	sampling_written = 0;
+	paths_written = 1;
+	memset(lost_written, 0, sizeof lost_written);
+	memset(named, 0, sizeof named);
+	memset(seen_tab, 0, sizeof seen_tab);
 	ended = failed = thread_running = 0;
 }

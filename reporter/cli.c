@@ -3,6 +3,8 @@
  */
 #include "cli.h"
 
+#include "model/group.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,4 +105,14 @@ const char *fmt_count(char *buf, uint64_t v)
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+void load_or_die(struct loaded *t, const char *path, struct symbolizer *sym, int code)
+{
+	struct rd_error err;
+	if (loaded_load(t, path, sym, &err))
+		die(code, "%s", err.msg);
+	if (t->m.stats.truncated)
+		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it", path,
+		       (unsigned long long)t->m.stats.truncated_at);
 }

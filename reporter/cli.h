@@ -26,8 +26,17 @@ const char *fmt_bytes(char *buf, uint64_t v);
 /* "1,234,567"; buf must hold 32 bytes. */
 const char *fmt_count(char *buf, uint64_t v);
 
+struct loaded;
+struct symbolizer;
+/* Load a trace for a command; on failure one line and exit(code). A
+ * truncated tail gets one warning. */
+void load_or_die(struct loaded *t, const char *path, struct symbolizer *sym, int code);
+
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -13,7 +13,10 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{"record", cmd_record, "run a program under the agent and write a trace"},
-	{"report", cmd_report, "summarize a trace: heap totals, peak, leaks"},
+	{"report", cmd_report, "heap report: peak, leaks, top allocators by function, line, file..."},
+	{"snapshots", cmd_snapshots, "list a trace's snapshots"},
+	{"diff", cmd_diff, "what changed between two snapshots, of one run or of two"},
+	{"check", cmd_check, "CI gate: exit 1 when a memory budget is broken"},
 	{"dump", cmd_dump, "print a trace's records as text (format debugging)"},
 };
 

@@ -5,10 +5,12 @@
 set -eu
 
 # Build: compiler, make, and the libraries the agent and reporter use.
-# Tests: cmocka, python3 (test drivers), zstd (CLI used by format tests),
-# g++ (the hostile C++ program: exceptions, thread_local destructors).
+# Tests: cmocka, python3 (test drivers), g++ (C++ test programs), binutils
+# (objcopy), sqlite3 and heaptrack (real programs, counts compared with
+# heaptrack's), zstd (the CLI reads traces too).
 # `make fuzz` also needs clang and libclang-rt-14-dev; `make test` does not.
-PKGS="gcc g++ make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev python3 zstd"
+PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev libjansson-dev libmsgpack-dev"
+PKGS="$PKGS python3 g++ binutils sqlite3 heaptrack zstd"
 # Extra tools for later test tiers are appended below as features land.
 PKGS="$PKGS ${LDPROF_EXTRA_PKGS:-}"
 

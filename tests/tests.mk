@@ -7,25 +7,38 @@ UNIT_DEPS := $(wildcard tests/unit/*.h)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
 # Agent parts that are pure (no interposition, no threads): unit-testable.
 AGENT_PURE_SRC := agent/encode.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c \
-	tests/unit/agent_stubs.c
+	agent/unwind_dwarf.c agent/unwind_fast.c tests/unit/agent_stubs.c
 
 INTEG_SRC := $(wildcard tests/integration/*.c)
-INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(O)/tests/integration/%)
+INTEG_CXX_SRC := $(wildcard tests/integration/*.cpp)
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(O)/tests/integration/%) \
+	$(INTEG_CXX_SRC:tests/integration/%.cpp=$(O)/tests/integration/%)
 
 $(O)/tests/unit/%: tests/unit/%.c $(REPORTER_LIB_OBJ) $(AGENT_PURE_SRC) $(UNIT_DEPS)
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)$(CC) $(TEST_CFLAGS) -o $@ $< $(AGENT_PURE_SRC) $(REPORTER_LIB_OBJ) $(REPORTER_LIBS) -lzstd -lcmocka
+	$(call say,CC,$@)$(CC) $(TEST_CFLAGS) -o $@ $< $(AGENT_PURE_SRC) $(REPORTER_LIB_OBJ) $(REPORTER_LIBS) -lzstd -lcmocka -rdynamic
 
 # Programs traced by the integration tests: no optimisation surprises in
-# their call chains, frame pointers kept, debug info for symbolization.
+# their call chains, frame pointers kept, debug info for symbolization, and
+# -fno-builtin (the compiler may not delete a malloc whose block goes unused).
 $(O)/tests/integration/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread
+	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread
+
+# Optimised, without frame pointers: the fast unwinder's CFA-from-RSP case.
+INTEG_BIN += $(O)/tests/integration/unwind_prog-nofp
+$(O)/tests/integration/%-nofp: tests/integration/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror -Iinclude -o $@ $< -lpthread
 
 # Each test tier adds itself here (tests/*/**.mk, samples/samples.mk):
 # TEST_TIERS are make targets run by `make test`, TEST_BINS what they need built.
 TEST_TIERS += test-unit test-integration
 TEST_BINS += $(UNIT_BIN) $(INTEG_BIN)
+
+$(O)/tests/integration/%: tests/integration/%.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
 
 ## test: install what is missing, build, run every test
 test: deps

@@ -29,7 +29,7 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 0 /* compatible additions: new record types, new tags  */
+#define LDP_FORMAT_MINOR 3 /* compatible additions: new record types, new tags  */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -63,10 +63,46 @@ enum ldp_record_type {
 	LDP_REC_EVENTS = 0x20, /* one thread's event bytes: ring id, then events */
 	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, watermark, lost */
 	LDP_REC_END = 0x31,    /* the segment ended cleanly: reason, time, totals */
+	LDP_REC_SNAPSHOT = 0x40, /* a snapshot marker: seq, kind, label (since 1.1) */
+	LDP_REC_THREAD = 0x13,   /* a thread's name: tid, name (since 1.2) */
+	LDP_REC_SAMPLE = 0x50,   /* a CPU or wall-clock sample (since 1.2) */
+	LDP_REC_SAMPLING = 0x51, /* how sampling was set up: rates, clock, signal (since 1.2) */
+	LDP_REC_LOST = 0x52,     /* samples lost since the last LOST record (since 1.2) */
+	LDP_REC_PATH = 0x14,     /* a mapped file's path: id, path (since 1.3) */
+	LDP_REC_RSS = 0x53,      /* resident set size: time, bytes (since 1.3) */
 };
+
+/* SAMPLE kinds */
+enum ldp_sample_kind {
+	LDP_SAMPLE_CPU = 1,  /* a thread's CPU-time timer fired: it was running this stack */
+	LDP_SAMPLE_WALL = 2, /* the wall-clock sampler looked at a thread */
+};
+
+/* SAMPLE thread states (wall samples) */
+enum ldp_sample_state {
+	LDP_STATE_RUNNING = 0,  /* on a CPU or runnable; stack from its latest CPU sample */
+	LDP_STATE_BLOCKED = 1,  /* in an interruptible wait (a syscall, usually) */
+	LDP_STATE_DISK = 2,     /* uninterruptible wait (I/O, page fault) */
+};
+
+/* SAMPLING clock: what drives the CPU timers */
+enum ldp_sample_clock {
+	LDP_CLOCK_NONE = 0,
+	LDP_CLOCK_THREAD_CPU = 1,  /* CLOCK_THREAD_CPUTIME_ID: user + system time */
+	LDP_CLOCK_THREAD_USER = 2, /* the thread's user-time clock (kernels before 5.11) */
+};
+
+/* SNAPSHOT kinds: what asked for it */
+enum ldp_snapshot_kind {
+	LDP_SNAP_API = 1,      /* ldprof_snapshot() */
+	LDP_SNAP_SIGNAL = 2,   /* LDPROF_SNAPSHOT_SIGNAL arrived */
+	LDP_SNAP_INTERVAL = 3, /* LDPROF_SNAPSHOT_INTERVAL_MS elapsed */
+};
+#define LDP_MAX_LABEL_LEN 127u
 
 /* STACK flags */
 #define LDP_STACK_TRUNCATED 0x1u /* deeper than max depth: outermost frames dropped */
+#define LDP_STACK_LEAF_PC 0x2u   /* ips[0] is an exact instruction address (a sample), not a return address */
 
 /* MODULE segment flags (PF_X, PF_W, PF_R as in ELF) */
 #define LDP_SEG_X 0x1u
@@ -102,7 +138,14 @@ enum ldp_event_op {
 	LDP_EV_ALLOC_REALLOC = 0x12,
 	LDP_EV_ALLOC_ALIGNED = 0x13, /* posix_memalign, aligned_alloc, memalign, valloc, pvalloc */
 	LDP_EV_FREE = 0x20,
+	/* 0x30..0x7f: length-prefixed ops (since 1.3): op | varint len | payload;
+	 * a reader skips the ones it does not know. */
+	LDP_EV_MMAP = 0x30,   /* seq_delta, zigzag addr_delta, len, prot, flags, path id, stack */
+	LDP_EV_MUNMAP = 0x31, /* seq_delta, zigzag addr_delta, len */
+	LDP_EV_MREMAP = 0x32, /* seq_delta, zigzag old_delta, old_len, zigzag new - old, new_len, stack */
 };
+#define LDP_EV_SIZED_MIN 0x30
+#define LDP_EV_SIZED_MAX 0x7f
 
 #define LDP_SEQ_SHIFT 12 /* 4096 sequence steps per microsecond: never exhausted */
 

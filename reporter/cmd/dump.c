@@ -115,6 +115,43 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 			printf("END (bad: %s)\n", why);
 		break;
 	}
+	case LDP_REC_SAMPLE: {
+		struct rd_sample x;
+		if (rd_decode_sample(p, n, &x, &why) == 0)
+			printf("SAMPLE %s tid %u at %" PRIu64 " us weight %" PRIu64 " ns stack %u state %u syscall %ld\n",
+			       x.kind == LDP_SAMPLE_CPU ? "cpu" : "wall", x.tid, x.time_us, x.weight_ns, x.stack, x.state,
+			       x.syscall);
+		else
+			printf("SAMPLE (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_SAMPLING: {
+		struct rd_sampling x;
+		if (rd_decode_sampling(p, n, &x, &why) == 0)
+			printf("SAMPLING cpu %u Hz, wall %u Hz, clock %u, signal %u, status %u\n", x.cpu_hz, x.wall_hz,
+			       x.clock, x.signal, x.status);
+		else
+			printf("SAMPLING (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_LOST: {
+		unsigned kind;
+		uint64_t count;
+		if (rd_decode_lost(p, n, &kind, &count, &why) == 0)
+			printf("LOST %u samples of kind %u\n", (unsigned)count, kind);
+		else
+			printf("LOST (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_THREAD: {
+		uint32_t tid;
+		char name[65];
+		if (rd_decode_thread(p, n, &tid, name, &why) == 0)
+			printf("THREAD %u %s\n", tid, name);
+		else
+			printf("THREAD (bad: %s)\n", why);
+		break;
+	}
 	default:
 		printf("record type 0x%02x, %zu bytes (unknown, skipped)\n", type, n);
 	}

@@ -36,12 +36,18 @@ static void forward(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ldprof record [-o PATH] [--mode full|sampled|off] [--max-depth N] [-q] [--] CMD [ARGS...]\n"
+	fprintf(f, "usage: ldprof record [OPTIONS] [--] CMD [ARGS...]\n"
 		   "\n"
 		   "  -o, --output PATH   trace file (default ldprof.<program>.<pid>.ldp); forked\n"
 		   "                      children write PATH with .<pid> before the extension\n"
 		   "      --mode MODE     full (every event), sampled, or off (no heap events)\n"
 		   "      --max-depth N   frames kept per stack (1..1024, default 64)\n"
+		   "      --cpu HZ        CPU samples per second of each thread's CPU time (default 99; 0: off)\n"
+		   "      --wall HZ       wall-clock samples of every thread per second, waiting ones too\n"
+		   "                      (default 0: off); never sends a signal\n"
+		   "      --cpu-signal SIG  the CPU timers' signal (default PROF)\n"
+		   "      --snapshot-signal SIG     take a snapshot when SIG arrives (USR2, RTMIN+1, a number)\n"
+		   "      --snapshot-interval SEC   take a snapshot every SEC seconds (0.5, 10)\n"
 		   "  -q, --quiet         do not print where the trace went\n");
 }
 
@@ -196,11 +202,16 @@ static void say_where(const char *out)
 int cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", required_argument, 0, 'o'}, {"mode", required_argument, 0, 'm'},
-		{"max-depth", required_argument, 0, 'd'}, {"quiet", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+		{"output", required_argument, 0, 'o'},          {"mode", required_argument, 0, 'm'},
+		{"max-depth", required_argument, 0, 'd'},       {"quiet", no_argument, 0, 'q'},
+		{"snapshot-signal", required_argument, 0, 'S'}, {"snapshot-interval", required_argument, 0, 'I'},
+		{"cpu", required_argument, 0, 'C'},             {"wall", required_argument, 0, 'W'},
+		{"cpu-signal", required_argument, 0, 'P'},
+		{"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
 	};
-	const char *out = NULL, *mode = "full";
+	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL;
+	uint64_t cpu_hz = 99, wall_hz = 0;
+	char interval_ms[32] = "";
 	uint64_t depth = 64;
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
@@ -215,6 +226,41 @@ int cmd_record(int argc, char **argv)
 			if (parse_uint(optarg, 1024, &depth) || depth == 0)
 				die(EXIT_USAGE, "--max-depth must be a number in 1..1024, not '%s'", optarg);
 			break;
+		case 'C':
+			if (parse_uint(optarg, 1000, &cpu_hz))
+				die(EXIT_USAGE, "--cpu needs samples per second in 0..1000, not '%s'", optarg);
+			break;
+		case 'W':
+			if (parse_uint(optarg, 1000, &wall_hz))
+				die(EXIT_USAGE, "--wall needs samples per second in 0..1000, not '%s'", optarg);
+			break;
+		case 'P':
+		case 'S': {
+			/* Checked here too, so a typo is a usage error, not a warning in the program. */
+			const char *n = !strncmp(optarg, "SIG", 3) ? optarg + 3 : optarg;
+			static const char *ok[] = {"HUP", "INT", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "TERM", "CHLD",
+						   "CONT", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "VTALRM", "PROF", "WINCH",
+						   "IO", "PWR"};
+			int valid = !strncmp(n, "RTMIN", 5);
+			uint64_t num;
+			for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+				valid |= !strcmp(n, ok[i]);
+			if (!parse_uint(n, 64, &num) && num > 0 && num != SIGKILL && num != SIGSTOP && num != SIGSEGV)
+				valid = 1;
+			if (!valid)
+				die(EXIT_USAGE, "%s: '%s' is not a signal name (USR2, RTMIN+1) or number",
+				    c == 'S' ? "--snapshot-signal" : "--cpu-signal", optarg);
+			*(c == 'S' ? &snap_signal : &cpu_signal) = optarg;
+			break;
+		}
+		case 'I': {
+			char *end;
+			double sec = strtod(optarg, &end);
+			if (end == optarg || *end || sec < 0.01 || sec > 86400)
+				die(EXIT_USAGE, "--snapshot-interval needs seconds between 0.01 and 86400, not '%s'", optarg);
+			snprintf(interval_ms, sizeof interval_ms, "%llu", (unsigned long long)(sec * 1000 + 0.5));
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -280,6 +326,17 @@ int cmd_record(int argc, char **argv)
 		set_env("LDPROF_MODE", mode);
 		set_env("LDPROF_MAX_DEPTH", depth_s);
 		set_env("LD_PRELOAD", pre.s);
+		if (snap_signal)
+			set_env("LDPROF_SNAPSHOT_SIGNAL", snap_signal);
+		if (cpu_signal)
+			set_env("LDPROF_CPU_SIGNAL", cpu_signal);
+		char hz[32];
+		snprintf(hz, sizeof hz, "%llu", (unsigned long long)cpu_hz);
+		set_env("LDPROF_CPU_HZ", hz);
+		snprintf(hz, sizeof hz, "%llu", (unsigned long long)wall_hz);
+		set_env("LDPROF_WALL_HZ", hz);
+		if (*interval_ms)
+			set_env("LDPROF_SNAPSHOT_INTERVAL_MS", interval_ms);
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno));
 		_exit(127);

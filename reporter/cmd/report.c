@@ -1,148 +1,184 @@
 /*
- * report.c - `ldprof report`: read -> tmodel -> text or JSON.
+ * report.c - `ldprof report`: read -> heap model -> group (symbolize) -> text or JSON.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "model/tmodel.h"
 #include "render/out.h"
+#include "render/profile.h"
+#include "render/report.h"
 #include "util/util.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ldprof report [--json] [-o FILE] TRACE\n"
-		   "\n"
-		   "      --json       one JSON object (schema: docs/JSON.md)\n"
-		   "  -o, --output F   write to F instead of standard output\n");
-}
-
-/* Totals over every image in the file; peak is the highest of them (images
- * follow each other in time), leaks count only images that ended by exit. */
-static struct heap_totals sum_segments(const struct tmodel *m, uint64_t *peak_time_ns)
-{
-	struct heap_totals t = {0};
-	*peak_time_ns = 0;
-	for (size_t i = 0; i < m->nsegs; i++) {
-		const struct heap_totals *s = &m->segs[i].heap.t;
-		t.allocations += s->allocations;
-		t.frees += s->frees;
-		t.allocated_bytes += s->allocated_bytes;
-		t.leaked_bytes += s->leaked_bytes;
-		t.leaked_count += s->leaked_count;
-		t.temporary += s->temporary;
-		t.unknown_frees += s->unknown_frees;
-		if (s->peak_bytes > t.peak_bytes) {
-			t.peak_bytes = s->peak_bytes;
-			t.peak_count = s->peak_count;
-			uint64_t base = m->segs[i].info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns;
-			*peak_time_ns = base + s->peak_time_us * 1000;
-		}
-	}
-	return t;
-}
-
-static void json_totals(struct strbuf *b, const struct heap_totals *t, uint64_t peak_time_ns)
-{
-	sb_printf(b,
-		  "{\"allocations\":%llu,\"frees\":%llu,\"allocated_bytes\":%llu,\"peak_bytes\":%llu,"
-		  "\"peak_count\":%llu,\"peak_time_ns\":%llu,\"leaked_bytes\":%llu,\"leaked_count\":%llu,"
-		  "\"temporary\":%llu,\"unknown_frees\":%llu}",
-		  (unsigned long long)t->allocations, (unsigned long long)t->frees,
-		  (unsigned long long)t->allocated_bytes, (unsigned long long)t->peak_bytes,
-		  (unsigned long long)t->peak_count, (unsigned long long)peak_time_ns,
-		  (unsigned long long)t->leaked_bytes, (unsigned long long)t->leaked_count,
-		  (unsigned long long)t->temporary, (unsigned long long)t->unknown_frees);
-}
-
-static void render_json(struct strbuf *b, const struct tmodel *m)
-{
-	uint64_t peak_ns;
-	struct heap_totals t = sum_segments(m, &peak_ns);
-	sb_printf(b, "{\"trace\":");
-	sb_json_str(b, m->path);
-	sb_printf(b, ",\"truncated\":%s,\"segments\":[", m->stats.truncated ? "true" : "false");
-	for (size_t i = 0; i < m->nsegs; i++) {
-		const struct tm_segment *s = &m->segs[i];
-		sb_printf(b, "%s{\"pid\":%llu,\"exe\":", i ? "," : "", (unsigned long long)s->info.pid);
-		sb_json_str(b, s->info.exe);
-		sb_printf(b, ",\"cmdline\":");
-		sb_json_str(b, s->info.cmdline);
-		sb_printf(b, ",\"end\":");
-		sb_json_str(b, tm_end_reason_name(s->end.reason));
-		sb_printf(b, ",\"heap\":");
-		json_totals(b, &s->heap.t, s->heap.t.peak_time_us * 1000);
-		sb_printf(b, "}");
-	}
-	sb_printf(b, "],\"heap\":");
-	json_totals(b, &t, peak_ns);
-	sb_printf(b, "}\n");
-}
-
-static void render_text(struct strbuf *b, const struct tmodel *m)
-{
-	char x[32], y[32];
-	uint64_t peak_ns;
-	struct heap_totals t = sum_segments(m, &peak_ns);
-	sb_printf(b, "trace %s\n", m->path);
-	for (size_t i = 0; i < m->nsegs; i++) {
-		const struct tm_segment *s = &m->segs[i];
-		sb_printf(b, "  pid %llu  %s  (%s)\n", (unsigned long long)s->info.pid,
-			  *s->info.cmdline ? s->info.cmdline : s->info.exe, tm_end_reason_name(s->end.reason));
-	}
-	if (m->stats.truncated)
-		sb_printf(b, "  note: the trace ends inside a frame at byte %llu (process killed?); "
-			     "everything before it is used\n",
-			  (unsigned long long)m->stats.truncated_at);
-	sb_printf(b, "\nheap\n");
-	sb_printf(b, "  allocations  %14s   %s requested\n", fmt_count(x, t.allocations), fmt_bytes(y, t.allocated_bytes));
-	sb_printf(b, "  frees        %14s\n", fmt_count(x, t.frees));
-	sb_printf(b, "  peak         %14s   in %s blocks, at %.3f s\n", fmt_bytes(x, t.peak_bytes),
-		  fmt_count(y, t.peak_count), (double)peak_ns / 1e9);
-	sb_printf(b, "  leaked       %14s   in %s blocks\n", fmt_bytes(x, t.leaked_bytes), fmt_count(y, t.leaked_count));
-	sb_printf(b, "  temporary    %14s   (%.1f%% of allocations)\n", fmt_count(x, t.temporary),
-		  t.allocations ? 100.0 * (double)t.temporary / (double)t.allocations : 0.0);
-	if (t.unknown_frees)
-		sb_printf(b, "  (%s frees of blocks allocated before tracing began)\n", fmt_count(x, t.unknown_frees));
+	fprintf(f,
+		"usage: ldprof report [OPTIONS] TRACE [TRACE...]\n"
+		"\n"
+		"  --by KEY          group by traceback, function (default), line, file or module\n"
+		"  --top N           rows per table (default 10)\n"
+		"  --sort KEY        order of the groups: bytes (default), count, leaked, peak, temporary\n"
+		"  --include GLOB    keep allocations whose site matches GLOB (function, file or module);\n"
+		"                    repeatable\n"
+		"  --exclude GLOB    drop allocations whose site matches GLOB; repeatable\n"
+		"  --all-frames      filters look at every frame of the stack, not only the site\n"
+		"  --json            one JSON object (schema: docs/JSON.md)\n"
+		"\n"
+		"CPU and wall-clock samples (ldprof record --cpu HZ, --wall HZ):\n"
+		"  --profile-sort K  flat profiles by self (default) or total\n"
+		"  --tree            the call tree, top-down (--tree-min PCT hides smaller branches; default 0.5)\n"
+		"  --callers FUNC    who calls FUNC (a name or glob), and how often\n"
+		"  --callees FUNC    what FUNC calls\n"
+		"  --lines FUNC      cost per source line inside FUNC\n"
+		"  --threads         samples per thread\n"
+		"  --what KIND       cpu or wall: only that profile (default: both)\n"
+		"  -o, --output F    write to F instead of standard output\n"
+		"  --sysroot DIR     find the traced binaries under DIR (traces from another machine)\n"
+		"  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n"
+		"\n"
+		"Several traces (a server and its workers) are reported together, with a\n"
+		"line per process.\n");
 }
 
 int cmd_report(int argc, char **argv)
 {
+	enum { O_BY = 256, O_TOP, O_SORT, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_SYSROOT, O_DEBUGDIR, O_PSORT, O_TREE,
+	       O_TREEMIN, O_CALLERS, O_CALLEES, O_LINES, O_THREADS, O_WHAT };
 	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'},
+		{"by", required_argument, 0, O_BY},
+		{"top", required_argument, 0, O_TOP},
+		{"sort", required_argument, 0, O_SORT},
+		{"include", required_argument, 0, O_INCLUDE},
+		{"exclude", required_argument, 0, O_EXCLUDE},
+		{"all-frames", no_argument, 0, O_ALL},
+		{"json", no_argument, 0, O_JSON},
 		{"output", required_argument, 0, 'o'},
+		{"sysroot", required_argument, 0, O_SYSROOT},
+		{"debug-dir", required_argument, 0, O_DEBUGDIR},
+		{"profile-sort", required_argument, 0, O_PSORT},
+		{"tree", no_argument, 0, O_TREE},
+		{"tree-min", required_argument, 0, O_TREEMIN},
+		{"callers", required_argument, 0, O_CALLERS},
+		{"callees", required_argument, 0, O_CALLEES},
+		{"lines", required_argument, 0, O_LINES},
+		{"threads", no_argument, 0, O_THREADS},
+		{"what", required_argument, 0, O_WHAT},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	int json = 0, c;
-	const char *output = NULL;
+	struct report r = {.top = 10, .sort = SORT_BYTES};
+	r.gopts.by = BY_FUNCTION;
+	struct sym_opts so = {0};
+	size_t inc_cap = 0, exc_cap = 0, dbg_cap = 0;
+	int json = 0, c, tree = 0, threads = 0, kinds = 3;
+	double tree_min = 0.5;
+	const char *output = NULL, *focus[3] = {NULL, NULL, NULL};
+	uint64_t v;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': json = 1; break;
+		case O_BY:
+			if (group_by_parse(optarg, &r.gopts.by))
+				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
+			break;
+		case O_TOP:
+			if (parse_uint(optarg, 1000000000, &v) || v == 0)
+				die(EXIT_USAGE, "--top must be a positive number, not '%s'", optarg);
+			r.top = (unsigned)v;
+			r.top_given = 1;
+			break;
+		case O_SORT:
+			if (group_sort_parse(optarg, &r.sort))
+				die(EXIT_USAGE, "--sort must be bytes, count, leaked, peak or temporary, not '%s'", optarg);
+			break;
+		case O_INCLUDE: VEC_PUSH(r.gopts.include, r.gopts.ninclude, inc_cap, optarg); break;
+		case O_EXCLUDE: VEC_PUSH(r.gopts.exclude, r.gopts.nexclude, exc_cap, optarg); break;
+		case O_ALL: r.gopts.all_frames = 1; break;
+		case O_JSON: json = 1; break;
 		case 'o': output = optarg; break;
+		case O_SYSROOT: so.sysroot = optarg; break;
+		case O_DEBUGDIR: VEC_PUSH(so.debug_dirs, so.ndebug_dirs, dbg_cap, optarg); break;
+		case O_PSORT:
+			if (strcmp(optarg, "self") && strcmp(optarg, "total"))
+				die(EXIT_USAGE, "--profile-sort must be self or total, not '%s'", optarg);
+			r.profile_sort_total = !strcmp(optarg, "total");
+			break;
+		case O_TREE: tree = 1; break;
+		case O_TREEMIN: {
+			char *end;
+			tree_min = strtod(optarg, &end);
+			if (end == optarg || *end || tree_min < 0 || tree_min > 100)
+				die(EXIT_USAGE, "--tree-min must be a percentage, not '%s'", optarg);
+			tree = 1;
+			break;
+		}
+		case O_CALLERS: focus[0] = optarg; break;
+		case O_CALLEES: focus[1] = optarg; break;
+		case O_LINES: focus[2] = optarg; break;
+		case O_THREADS: threads = 1; break;
+		case O_WHAT:
+			if (!strcmp(optarg, "cpu"))
+				kinds = 1;
+			else if (!strcmp(optarg, "wall"))
+				kinds = 2;
+			else
+				die(EXIT_USAGE, "--what must be cpu or wall, not '%s'", optarg);
+			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	struct tmodel m;
-	struct rd_error err;
-	if (tm_load(&m, argv[optind], &err))
-		die(EXIT_BAD_TRACE, "%s", err.msg);
-	if (m.stats.truncated)
-		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it",
-		       argv[optind], (unsigned long long)m.stats.truncated_at);
+	struct symbolizer *sym = sym_new(&so);
+	r.ntraces = (size_t)(argc - optind);
+	r.traces = xcalloc(r.ntraces, sizeof *r.traces);
+	for (size_t i = 0; i < r.ntraces; i++)
+		load_or_die(&r.traces[i], argv[optind + i], sym, EXIT_BAD_TRACE);
+	report_sum(&r);
+	grouping_init(&r.groups);
+	for (size_t i = 0; i < r.ntraces; i++)
+		grouping_add(&r.groups, sym, &r.traces[i], &r.gopts);
+
 	struct strbuf b = {0};
-	if (json)
-		render_json(&b, &m);
-	else
-		render_text(&b, &m);
+	int focused = tree || focus[0] || focus[1] || focus[2] || threads;
+	if (json) {
+		render_report_json(&b, &r);
+		/* one object: the threads go in before its closing brace */
+		if (threads && b.len >= 2 && b.s[b.len - 2] == '}') {
+			b.len -= 2;
+			render_profile_threads_json(&b, &r);
+			sb_printf(&b, "}\n");
+		}
+	} else if (!focused) {
+		render_report_text(&b, &r);
+	}
+	for (int k = 0; k < 2 && !json; k++) {
+		if (!(kinds & (1 << k)))
+			continue;
+		if (tree)
+			render_profile_tree(&b, &r, k, tree_min);
+		for (int m = 0; m < 3; m++)
+			if (focus[m])
+				render_profile_focus(&b, &r, k, m, focus[m]);
+	}
+	if (threads && !json)
+		render_profile_threads(&b, &r);
+	if (focused && !json && !r.samples[0] && !r.samples[1])
+		die(EXIT_BAD_TRACE, "this trace has no CPU or wall samples (record with --cpu HZ or --wall HZ)");
 	out_write_or_die(output, b.s, b.len);
+
 	sb_free(&b);
-	tm_free(&m);
+	grouping_free(&r.groups);
+	for (size_t i = 0; i < r.ntraces; i++)
+		loaded_free(&r.traces[i]);
+	free(r.traces);
+	free(r.gopts.include);
+	free(r.gopts.exclude);
+	free(so.debug_dirs);
+	sym_free(sym);
 	return EXIT_OK;
 }

@@ -75,6 +75,22 @@ static void drop_block(struct heap_model *h, uint64_t i)
 	h->free_block = i + 1;
 }
 
+/* The seq of the thread's latest allocation (0: none yet). Consecutive
+ * events mostly come from one thread: remember the last slot. */
+static uint64_t *last_alloc_of(struct heap_model *h, uint32_t tid)
+{
+	if (h->last_tid_slot && h->last_tid == tid)
+		return h->last_tid_slot;
+	uint64_t *slot = u64map_get(&h->last_alloc, (uint64_t)tid + 1);
+	if (!slot)
+		slot = u64map_put(&h->last_alloc, (uint64_t)tid + 1, 0);
+	/* A later insert may move the map's storage: the cache is only valid
+	 * until the next new thread, which resets it here. */
+	h->last_tid = tid;
+	h->last_tid_slot = slot;
+	return slot;
+}
+
 static unsigned bit_length(uint64_t v)
 {
 	return v ? 64 - (unsigned)__builtin_clzll(v) : 0;
@@ -84,7 +100,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 {
 	struct heap_totals *t = &h->t;
 	/* A free seen before its allocation (late allocation): allocated and freed. */
-	uint64_t *orphan = u64map_get(&h->orphans, e->ptr);
+	uint64_t *orphan = h->orphans.len ? u64map_get(&h->orphans, e->ptr) : NULL;
 	if (orphan && *orphan > e->seq) {
 		u64map_del(&h->orphans, e->ptr, NULL);
 		t->unknown_frees--;
@@ -119,7 +135,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	uint64_t b = new_block(h);
 	h->blocks[b] = (struct heap_block){.size = e->size, .seq = e->seq, .stack = e->stack};
 	u64map_put(&h->live, e->ptr, b);
-	u64map_put(&h->last_alloc, (uint64_t)e->tid + 1, e->seq);
+	*last_alloc_of(h, e->tid) = e->seq;
 
 	struct heap_site *s = site(h, e->stack);
 	s->allocations++;
@@ -168,8 +184,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	}
 	struct heap_block *b = &h->blocks[*slot];
 	struct heap_site *s = site(h, b->stack);
-	uint64_t *last = u64map_get(&h->last_alloc, (uint64_t)e->tid + 1);
-	if (last && *last == b->seq) {
+	if (*last_alloc_of(h, e->tid) == b->seq) {
 		t->temporary++;
 		s->temporary++;
 	}

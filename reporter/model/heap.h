@@ -49,7 +49,9 @@ struct heap_model {
 	size_t nblocks, blocks_cap, free_block;
 	struct u64map credits; /* ptr -> frees already applied for blocks replaced while live */
 	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen (at most HEAP_MAX_ORPHANS) */
-	struct u64map last_alloc; /* tid -> seq of the thread's latest allocation */
+	struct u64map last_alloc; /* tid + 1 -> seq of the thread's latest allocation */
+	uint32_t last_tid;
+	uint64_t *last_tid_slot;  /* last_alloc's slot for last_tid */
 	uint64_t peak_gen;
 	unsigned seq_shift;
 	uint64_t size_hist[65]; /* allocations by bit length of the size: [0] size 0, [k] < 2^k */

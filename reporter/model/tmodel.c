@@ -3,6 +3,7 @@
  */
 #include "tmodel.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,30 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	seg->info.agent_version = xstrdup(s->agent_version);
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, ((struct tm_stack){0}));
 	heap_init(&seg->heap, s->seq_shift);
+	profile_init(&seg->prof);
+	mapped_init(&seg->mapped, s->seq_shift);
+}
+
+static void on_sampling(void *ctx, const struct rd_sampling *s)
+{
+	struct tm_segment *seg = cur(ctx);
+	seg->prof.setup = *s;
+	seg->prof.has_setup = 1;
+}
+
+static void on_sample(void *ctx, const struct rd_sample *s)
+{
+	profile_sample(&cur(ctx)->prof, s);
+}
+
+static void on_lost(void *ctx, unsigned kind, uint64_t count)
+{
+	profile_lost(&cur(ctx)->prof, kind, count);
+}
+
+static void on_thread(void *ctx, uint32_t tid, const char *name)
+{
+	profile_thread_name(&cur(ctx)->prof, tid, name);
 }
 
 static void on_module(void *ctx, const struct rd_module *mod)
@@ -47,7 +72,57 @@ static void on_stack(void *ctx, const struct rd_stack *s)
 
 static void on_event(void *ctx, const struct rd_event *e)
 {
-	heap_event(&cur(ctx)->heap, e);
+	if (e->kind == RD_EV_ALLOC || e->kind == RD_EV_FREE)
+		heap_event(&cur(ctx)->heap, e);
+	else
+		mapped_event(&cur(ctx)->mapped, e);
+}
+
+static void on_path(void *ctx, uint32_t id, const char *path)
+{
+	mapped_path(&cur(ctx)->mapped, id, path);
+}
+
+static void on_rss(void *ctx, uint64_t time_us, uint64_t bytes)
+{
+	struct tm_segment *seg = cur(ctx);
+	mapped_rss(&seg->mapped, time_us, bytes, seg->heap.t.live_bytes);
+}
+
+static uint64_t seg_base_ns(const struct tmodel *m, size_t seg)
+{
+	return m->segs[seg].info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns;
+}
+
+static void on_snapshot(void *ctx, const struct rd_snapshot *rs)
+{
+	struct tmodel *m = ctx;
+	struct tm_segment *seg = cur(m);
+	const struct heap_model *h = &seg->heap;
+	struct tm_snapshot snap = {.kind = rs->kind, .seg = m->nsegs - 1, .owned_sites = 1};
+	memcpy(snap.label, rs->label, sizeof snap.label);
+	snap.index = m->nsnaps + 1;
+	for (size_t i = 0; i < m->nsnaps; i++)
+		if (!strcmp(m->snaps[i].label, snap.label))
+			snap.occurrence++;
+	snap.occurrence++;
+	snap.time_ns = seg_base_ns(m, snap.seg) + (rs->seq >> seg->info.seq_shift) * 1000;
+	snap.live_bytes = h->t.live_bytes;
+	snap.live_count = h->t.live_count;
+	snap.mapped_bytes = seg->mapped.live_bytes;
+	size_t cap = 0;
+	const struct mapped_model *mm = &seg->mapped;
+	size_t n = h->nsites > mm->nsites ? h->nsites : mm->nsites;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bytes = i < h->nsites ? h->sites[i].live_bytes : 0;
+		uint64_t count = i < h->nsites ? h->sites[i].live_count : 0;
+		uint64_t mapped = i < mm->nsites ? mm->sites[i].live_bytes : 0;
+		if (count || mapped) {
+			struct tm_snap_site site = {(uint32_t)i, bytes, count, mapped};
+			VEC_PUSH(snap.sites, snap.nsites, cap, site);
+		}
+	}
+	VEC_PUSH(m->snaps, m->nsnaps, m->snaps_cap, snap);
 }
 
 static void on_segment_end(void *ctx, const struct rd_end *end)
@@ -55,6 +130,7 @@ static void on_segment_end(void *ctx, const struct rd_end *end)
 	struct tm_segment *seg = cur(ctx);
 	seg->end = *end;
 	heap_finish(&seg->heap, end->reason != LDP_END_EXEC);
+	mapped_finish(&seg->mapped);
 }
 
 static int load(struct tmodel *m, const char *path, const uint8_t *data, size_t len, struct rd_error *err)
@@ -67,6 +143,13 @@ static int load(struct tmodel *m, const char *path, const uint8_t *data, size_t 
 		.module = on_module,
 		.stack = on_stack,
 		.event = on_event,
+		.snapshot = on_snapshot,
+		.sampling = on_sampling,
+		.sample = on_sample,
+		.lost = on_lost,
+		.thread = on_thread,
+		.path = on_path,
+		.rss = on_rss,
 		.segment_end = on_segment_end,
 	};
 	int rc = data ? rd_read_mem(data, len, path, &v, &m->stats, err) : rd_read_file(path, &v, &m->stats, err);
@@ -99,10 +182,117 @@ void tm_free(struct tmodel *m)
 			free(s->stacks[j].ips);
 		free(s->stacks);
 		heap_free(&s->heap);
+		profile_free(&s->prof);
+		mapped_free(&s->mapped);
 	}
 	free(m->segs);
+	for (size_t i = 0; i < m->nsnaps; i++)
+		tm_snapshot_clear(&m->snaps[i]);
+	free(m->snaps);
 	free(m->path);
 	memset(m, 0, sizeof *m);
+}
+
+void tm_snapshot_clear(struct tm_snapshot *s)
+{
+	if (s->owned_sites)
+		free(s->sites);
+	s->sites = NULL;
+	s->nsites = 0;
+}
+
+const char *tm_snapshot_kind_name(unsigned kind)
+{
+	switch (kind) {
+	case LDP_SNAP_API: return "api";
+	case LDP_SNAP_SIGNAL: return "signal";
+	case LDP_SNAP_INTERVAL: return "interval";
+	default: return "built-in";
+	}
+}
+
+/* A built-in snapshot from one segment's per-stack figures. */
+static void builtin(const struct tmodel *m, size_t seg, const char *label, int use_peak, struct tm_snapshot *out)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->label, sizeof out->label, "%s", label);
+	out->occurrence = 1;
+	out->seg = seg;
+	out->owned_sites = 1;
+	if (!m->nsegs)
+		return;
+	const struct heap_model *h = &m->segs[seg].heap;
+	const struct mapped_model *mm = &m->segs[seg].mapped;
+	out->time_ns = seg_base_ns(m, seg) + (use_peak ? h->t.peak_time_us : h->t.last_time_us) * 1000;
+	out->live_bytes = use_peak ? h->t.peak_bytes : h->t.live_bytes;
+	out->live_count = use_peak ? h->t.peak_count : h->t.live_count;
+	/* The mapped channel's own peak (it need not coincide with the heap's). */
+	out->mapped_bytes = use_peak ? mm->peak_bytes : mm->live_bytes;
+	size_t cap = 0;
+	size_t n = h->nsites > mm->nsites ? h->nsites : mm->nsites;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bytes = 0, count = 0, mapped = 0;
+		if (i < h->nsites) {
+			bytes = use_peak ? h->sites[i].peak_bytes : h->sites[i].live_bytes;
+			count = use_peak ? h->sites[i].peak_count : h->sites[i].live_count;
+		}
+		if (i < mm->nsites)
+			mapped = use_peak ? mm->sites[i].peak_bytes : mm->sites[i].live_bytes;
+		if (count || mapped) {
+			struct tm_snap_site site = {(uint32_t)i, bytes, count, mapped};
+			VEC_PUSH(out->sites, out->nsites, cap, site);
+		}
+	}
+}
+
+int tm_snapshot_select(const struct tmodel *m, const char *sel, struct tm_snapshot *out)
+{
+	if (!strcmp(sel, "start")) {
+		memset(out, 0, sizeof *out);
+		snprintf(out->label, sizeof out->label, "start");
+		out->occurrence = 1;
+		return 0;
+	}
+	if (!strcmp(sel, "exit")) {
+		builtin(m, m->nsegs ? m->nsegs - 1 : 0, "exit", 0, out);
+		return 0;
+	}
+	if (!strcmp(sel, "peak")) {
+		size_t best = 0;
+		for (size_t i = 0; i < m->nsegs; i++)
+			if (m->segs[i].heap.t.peak_bytes > m->segs[best].heap.t.peak_bytes)
+				best = i;
+		builtin(m, best, "peak", 1, out);
+		return 0;
+	}
+	const struct tm_snapshot *found = NULL;
+	if (sel[0] == '@') {
+		char *end;
+		unsigned long n = strtoul(sel + 1, &end, 10);
+		if (*end || !n || n > m->nsnaps)
+			return -1;
+		found = &m->snaps[n - 1];
+	} else {
+		const char *hash = strrchr(sel, '#');
+		unsigned long want = 1;
+		size_t len = strlen(sel);
+		if (hash) {
+			char *end;
+			want = strtoul(hash + 1, &end, 10);
+			if (*end || !want)
+				return -1;
+			len = (size_t)(hash - sel);
+		}
+		for (size_t i = 0; i < m->nsnaps && !found; i++)
+			if (strlen(m->snaps[i].label) == len && !strncmp(m->snaps[i].label, sel, len) &&
+			    m->snaps[i].occurrence == want)
+				found = &m->snaps[i];
+	}
+	if (!found)
+		return -1;
+	*out = *found;
+	out->owned_sites = 0; /* shares the model's sites */
+	return 0;
 }
 
 const char *tm_end_reason_name(int reason)

@@ -8,11 +8,33 @@
 #define LDPR_TMODEL_H
 
 #include "model/heap.h"
+#include "model/mapped.h"
+#include "model/profile.h"
 #include "read/trace.h"
 
 struct tm_stack {
 	uint64_t *ips;
 	unsigned depth, flags;
+};
+
+/* Live bytes and blocks of one stack at a snapshot. */
+struct tm_snap_site {
+	uint32_t stack;
+	uint64_t bytes, count;
+	uint64_t mapped; /* bytes of the mapped channel live from this stack */
+};
+
+struct tm_snapshot {
+	char label[LDP_MAX_LABEL_LEN + 1];
+	unsigned kind;         /* enum ldp_snapshot_kind; 0 for start/peak/exit */
+	unsigned occurrence;   /* 1 for the first snapshot with this label, 2 for the next... */
+	size_t index;          /* position among all snapshots of the trace, from 1 */
+	size_t seg;            /* the process image it belongs to */
+	uint64_t time_ns;      /* since the trace's first segment started */
+	uint64_t live_bytes, live_count, mapped_bytes;
+	struct tm_snap_site *sites; /* live stacks only */
+	size_t nsites;
+	int owned_sites;       /* sites were allocated for this snapshot */
 };
 
 struct tm_segment {
@@ -22,6 +44,8 @@ struct tm_segment {
 	struct tm_stack *stacks; /* index = stack id; [0] is the empty stack */
 	size_t nstacks, stacks_cap;
 	struct heap_model heap;
+	struct profile prof;
+	struct mapped_model mapped;
 	struct rd_end end;
 };
 
@@ -29,6 +53,8 @@ struct tmodel {
 	char *path;
 	struct tm_segment *segs;
 	size_t nsegs, segs_cap;
+	struct tm_snapshot *snaps; /* markers recorded in the trace, in order */
+	size_t nsnaps, snaps_cap;
 	struct rd_stats stats;
 };
 
@@ -38,5 +64,16 @@ int tm_load(struct tmodel *m, const char *path, struct rd_error *err);
 int tm_load_mem(struct tmodel *m, const uint8_t *data, size_t len, const char *name, struct rd_error *err);
 void tm_free(struct tmodel *m);
 const char *tm_end_reason_name(int reason);
+
+/*
+ * Find a snapshot: a label ("after-load"; the first one with that label),
+ * "label#N" (the N-th), "@N" (the N-th snapshot of any label), or one of the
+ * snapshots every trace has: "start" (the empty heap when tracing began),
+ * "peak" (the heap at its highest), "exit" (live when the process ended).
+ * @return 0 with *out filled (free with tm_snapshot_clear), -1 if none matches.
+ */
+int tm_snapshot_select(const struct tmodel *m, const char *selector, struct tm_snapshot *out);
+void tm_snapshot_clear(struct tm_snapshot *s);
+const char *tm_snapshot_kind_name(unsigned kind);
 
 #endif

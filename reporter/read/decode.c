@@ -225,11 +225,198 @@ int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **w
 	return 0;
 }
 
+int rd_decode_snapshot(const uint8_t *p, size_t n, struct rd_snapshot *snap, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t kind, len;
+	const uint8_t *label;
+	GET(&c, &snap->seq, "snapshot seq");
+	GET(&c, &kind, "snapshot kind");
+	GET(&c, &len, "snapshot label length");
+	if (get_bytes(&c, len, LDP_MAX_LABEL_LEN, &label, "snapshot label too long or past the record end"))
+		return -1;
+	snap->kind = kind <= 100 ? (unsigned)kind : 0;
+	memcpy(snap->label, label, len);
+	snap->label[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if (!snap->label[i] || snap->label[i] == '\n')
+			snap->label[i] = ' ';
+	return 0;
+}
+
+int rd_decode_sample(const uint8_t *p, size_t n, struct rd_sample *x, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t kind, tid, stack, state, sc;
+	GET(&c, &kind, "sample kind");
+	GET(&c, &tid, "sample thread");
+	GET(&c, &x->time_us, "sample time");
+	GET(&c, &x->weight_ns, "sample weight");
+	GET(&c, &stack, "sample stack");
+	GET(&c, &state, "sample state");
+	GET(&c, &sc, "sample system call");
+	if (tid > UINT32_MAX || stack > UINT32_MAX) {
+		*why = "sample thread or stack id out of range";
+		return -1;
+	}
+	x->kind = kind < 100 ? (unsigned)kind : 0;
+	x->tid = (uint32_t)tid;
+	x->stack = (uint32_t)stack;
+	x->state = state < 100 ? (unsigned)state : 0;
+	x->syscall = sc && sc < 100000 ? (long)sc - 1 : -1;
+	return 0;
+}
+
+int rd_decode_sampling(const uint8_t *p, size_t n, struct rd_sampling *x, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t v[5];
+	for (int i = 0; i < 5; i++)
+		GET(&c, &v[i], "sampling settings");
+	x->cpu_hz = v[0] <= 100000 ? (unsigned)v[0] : 0;
+	x->wall_hz = v[1] <= 100000 ? (unsigned)v[1] : 0;
+	x->clock = (unsigned)(v[2] & 0xff);
+	x->signal = (unsigned)(v[3] & 0xff);
+	x->status = (unsigned)(v[4] & 0xff);
+	return 0;
+}
+
+int rd_decode_lost(const uint8_t *p, size_t n, unsigned *kind, uint64_t *count, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t k;
+	GET(&c, &k, "lost kind");
+	GET(&c, count, "lost count");
+	*kind = k < 100 ? (unsigned)k : 0;
+	return 0;
+}
+
+int rd_decode_thread(const uint8_t *p, size_t n, uint32_t *tid, char *name, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t t, len;
+	const uint8_t *b;
+	GET(&c, &t, "thread id");
+	GET(&c, &len, "thread name length");
+	if (t > UINT32_MAX || get_bytes(&c, len, 64, &b, "thread name too long or past the record end")) {
+		*why = "bad thread record";
+		return -1;
+	}
+	*tid = (uint32_t)t;
+	for (uint64_t i = 0; i < len; i++)
+		name[i] = b[i] >= 0x20 && b[i] != 0x7f ? (char)b[i] : '?';
+	name[len] = '\0';
+	return 0;
+}
+
+int rd_decode_path(const uint8_t *p, size_t n, uint32_t *id, char *path, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t v, len;
+	const uint8_t *b;
+	GET(&c, &v, "path id");
+	GET(&c, &len, "path length");
+	if (v == 0 || v > UINT32_MAX) {
+		*why = "path id out of range";
+		return -1;
+	}
+	if (get_bytes(&c, len, LDP_MAX_PATH_LEN, &b, "path too long or past the record end"))
+		return -1;
+	*id = (uint32_t)v;
+	memcpy(path, b, len);
+	path[len] = '\0';
+	for (uint64_t i = 0; i < len; i++)
+		if (!path[i])
+			path[i] = '?';
+	return 0;
+}
+
+int rd_decode_rss(const uint8_t *p, size_t n, uint64_t *time_us, uint64_t *bytes, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	GET(&c, time_us, "rss time");
+	GET(&c, bytes, "rss bytes");
+	return 0;
+}
+
+/* A length-prefixed op (format 1.3): decode the ones we know, skip the rest. */
+static long sized_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
+		     const char **why)
+{
+	uint64_t len;
+	size_t k = ldp_varint_get(p + 1, end, &len);
+	if (!k)
+		return end - p - 1 >= LDP_VARINT_MAX ? (*why = "malformed event length", -1) : 0;
+	if (len > (uint64_t)(end - p - 1 - (long)k))
+		return len > 4096 ? (*why = "event length out of range", -1) : 0;
+	const uint8_t *q = p + 1 + k, *qe = q + len;
+	long used = (long)(qe - p);
+	if (p[0] != LDP_EV_MMAP && p[0] != LDP_EV_MUNMAP && p[0] != LDP_EV_MREMAP) {
+		*what = RD_DEC_SKIPPED;
+		return used;
+	}
+	if (!st->attached) {
+		*why = "event before its thread's ATTACH";
+		return -1;
+	}
+	struct cur c = {q, qe, why};
+	uint64_t sd, ad, a, b, x, y, stack = 0;
+	memset(ev, 0, sizeof *ev);
+	if (get(&c, &sd, "event seq") || get(&c, &ad, "event address"))
+		return -1;
+	uint64_t seq = st->seq + sd, addr = st->ptr + (uint64_t)ldp_unzigzag(ad);
+	switch (p[0]) {
+	case LDP_EV_MMAP:
+		if (get(&c, &a, "map length") || get(&c, &b, "map prot") || get(&c, &x, "map flags") ||
+		    get(&c, &y, "map path") || get(&c, &stack, "map stack"))
+			return -1;
+		ev->kind = RD_EV_MMAP;
+		ev->ptr = addr;
+		ev->size = a;
+		ev->prot = (uint8_t)b;
+		ev->flags = (uint32_t)x;
+		ev->path = y <= UINT32_MAX ? (uint32_t)y : 0;
+		break;
+	case LDP_EV_MUNMAP:
+		if (get(&c, &a, "unmap length"))
+			return -1;
+		ev->kind = RD_EV_MUNMAP;
+		ev->ptr = addr;
+		ev->size = a;
+		break;
+	default:
+		if (get(&c, &a, "remap old length") || get(&c, &b, "remap address") || get(&c, &x, "remap length") ||
+		    get(&c, &stack, "remap stack"))
+			return -1;
+		ev->kind = RD_EV_MREMAP;
+		ev->old_ptr = addr;
+		ev->old_size = a;
+		ev->ptr = addr + (uint64_t)ldp_unzigzag(b);
+		ev->size = x;
+		addr = ev->ptr;
+		break;
+	}
+	if (stack > UINT32_MAX) {
+		*why = "stack id out of range";
+		return -1;
+	}
+	st->seq = seq;
+	st->ptr = addr;
+	ev->seq = seq;
+	ev->stack = (uint32_t)stack;
+	ev->tid = st->tid;
+	ev->op = p[0];
+	*what = RD_DEC_EVENT;
+	return used;
+}
+
 long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
 		     const char **why)
 {
 	if (p >= end)
 		return 0;
+	if (p[0] >= LDP_EV_SIZED_MIN && p[0] <= LDP_EV_SIZED_MAX)
+		return sized_op(p, end, st, ev, what, why);
 	const uint8_t *q = p + 1;
 	uint64_t a, b, size = 0, stack = 0;
 	size_t k;

@@ -16,6 +16,8 @@ struct rd_input {
 	const uint8_t *mem; /* ... or memory */
 	size_t mem_len, mem_pos;
 	const char *name;
+	uint64_t size;     /* total bytes when known, for progress */
+	int progress;      /* show progress on stderr (a terminal, a big file) */
 };
 
 struct rd_source_cb {
@@ -43,6 +45,15 @@ int rd_decode_stack(const uint8_t *p, size_t n, struct rd_stack *s, uint64_t *ip
 int rd_decode_round(const uint8_t *p, size_t n, uint64_t *round, uint64_t *time_us, uint64_t *floor,
 		    const char **why);
 int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **why);
+int rd_decode_snapshot(const uint8_t *p, size_t n, struct rd_snapshot *s, const char **why);
+int rd_decode_sample(const uint8_t *p, size_t n, struct rd_sample *s, const char **why);
+int rd_decode_sampling(const uint8_t *p, size_t n, struct rd_sampling *s, const char **why);
+int rd_decode_lost(const uint8_t *p, size_t n, unsigned *kind, uint64_t *count, const char **why);
+/* path must hold LDP_MAX_PATH_LEN + 1 bytes. */
+int rd_decode_path(const uint8_t *p, size_t n, uint32_t *id, char *path, const char **why);
+int rd_decode_rss(const uint8_t *p, size_t n, uint64_t *time_us, uint64_t *bytes, const char **why);
+/* name must hold 65 bytes. */
+int rd_decode_thread(const uint8_t *p, size_t n, uint32_t *tid, char *name, const char **why);
 
 /* Per-ring delta state of the event decoder. */
 struct rd_ring_dec {
@@ -51,7 +62,7 @@ struct rd_ring_dec {
 	int attached;
 };
 
-enum { RD_DEC_EVENT = 1, RD_DEC_ATTACH = 2 };
+enum { RD_DEC_EVENT = 1, RD_DEC_ATTACH = 2, RD_DEC_SKIPPED = 3 /* a sized op this reader does not know */ };
 
 /* Decode one event from [p, end).
  * @return bytes consumed (>0) with *what set to RD_DEC_EVENT or RD_DEC_ATTACH,

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "ldprof/varint.h"
@@ -58,6 +60,14 @@ struct reader {
 	/* merge heap of ring indices */
 	uint32_t *heap;
 	size_t heap_len, heap_cap;
+	/* markers not yet delivered, in seq order: snapshots, and RSS readings
+	 * (placed at their time, so models see them with the events of that time) */
+	struct marker {
+		struct rd_snapshot snap; /* snap.kind == 0: an RSS reading */
+		uint64_t rss_time_us, rss_bytes;
+	} *snaps;
+	size_t snap_head, nsnaps, snaps_cap;
+	unsigned seq_shift;
 };
 
 static int fail(struct reader *r, struct rd_error *err, const char *what)
@@ -103,7 +113,26 @@ static void compact(struct ring_q *q)
 	}
 }
 
-/* Deliver every queued event with seq < limit, in seq order across rings. */
+/* Deliver snapshot markers that come before `seq` (and before limit). */
+static void snapshots_before(struct reader *r, uint64_t seq, uint64_t limit)
+{
+	while (r->snap_head < r->nsnaps && r->snaps[r->snap_head].snap.seq <= seq &&
+	       r->snaps[r->snap_head].snap.seq < limit) {
+		struct marker *m = &r->snaps[r->snap_head];
+		if (m->snap.kind == 0) {
+			if (r->v->rss)
+				r->v->rss(r->v->ctx, m->rss_time_us, m->rss_bytes);
+		} else if (r->v->snapshot) {
+			r->v->snapshot(r->v->ctx, &m->snap);
+		}
+		r->snap_head++;
+	}
+	if (r->snap_head == r->nsnaps)
+		r->snap_head = r->nsnaps = 0;
+}
+
+/* Deliver every queued event with seq < limit, in seq order across rings,
+ * and the snapshot markers among them. */
 static void release(struct reader *r, uint64_t limit)
 {
 	r->heap_len = 0;
@@ -112,6 +141,21 @@ static void release(struct reader *r, uint64_t limit)
 		if (q && q->head < q->len)
 			VEC_PUSH(r->heap, r->heap_len, r->heap_cap, i);
 	}
+	if (r->heap_len == 1) {
+		/* One thread had events: no merge needed. */
+		struct ring_q *q = r->rings[r->heap[0]];
+		while (q->head < q->len && q->ev[q->head].seq < limit) {
+			struct rd_event *e = &q->ev[q->head++];
+			if (r->nsnaps)
+				snapshots_before(r, e->seq, limit);
+			if (e->seq > r->delivered_upto)
+				r->delivered_upto = e->seq;
+			r->v->event(r->v->ctx, e);
+			r->st->events++;
+			r->queued--;
+		}
+		r->heap_len = 0;
+	}
 	for (size_t i = r->heap_len / 2; i-- > 0;)
 		sift_down(r, i);
 	while (r->heap_len) {
@@ -119,6 +163,8 @@ static void release(struct reader *r, uint64_t limit)
 		struct rd_event *e = &q->ev[q->head];
 		if (e->seq >= limit)
 			break;
+		if (r->nsnaps)
+			snapshots_before(r, e->seq, limit);
 		if (e->seq > r->delivered_upto)
 			r->delivered_upto = e->seq;
 		r->v->event(r->v->ctx, e);
@@ -128,6 +174,8 @@ static void release(struct reader *r, uint64_t limit)
 			r->heap[0] = r->heap[--r->heap_len];
 		sift_down(r, 0);
 	}
+	if (r->nsnaps)
+		snapshots_before(r, UINT64_MAX, limit);
 	for (uint32_t i = 0; i < r->nrings; i++)
 		if (r->rings[i])
 			compact(r->rings[i]);
@@ -171,6 +219,7 @@ static int on_header(void *ctx, const uint8_t *p, size_t n, uint64_t off, struct
 		return -1;
 	}
 	r->seg.index = r->seg_index;
+	r->seq_shift = r->seg.seq_shift;
 	r->in_segment = 1;
 	r->ended = 0;
 	r->next_stack = 1;
@@ -210,7 +259,7 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 
 	const uint8_t *cur = q->pend, *end = q->pend + q->pend_len;
 	while (cur < end) {
-		struct rd_event ev;
+		struct rd_event ev = {0};
 		int what = 0;
 		const char *why = NULL;
 		long used = rd_decode_event(cur, end, &q->dec, &ev, &what, &why);
@@ -221,7 +270,7 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 		cur += used;
 		if (what != RD_DEC_EVENT)
 			continue;
-		if (ev.kind == RD_EV_ALLOC && ev.stack >= r->next_stack)
+		if (ev.stack >= r->next_stack)
 			return fail(r, err, "event refers to a stack id that was never defined");
 		if (ev.seq < r->delivered_upto)
 			r->st->late_events++;
@@ -236,6 +285,17 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 	q->pend_len = (size_t)(end - cur);
 	memmove(q->pend, cur, q->pend_len);
 	return 0;
+}
+
+/* Keep markers sorted: they may be written out of order. */
+static void add_marker(struct reader *r, struct marker m)
+{
+	VEC_PUSH(r->snaps, r->nsnaps, r->snaps_cap, m);
+	for (size_t i = r->nsnaps - 1; i > r->snap_head && r->snaps[i - 1].snap.seq > r->snaps[i].snap.seq; i--) {
+		struct marker t = r->snaps[i];
+		r->snaps[i] = r->snaps[i - 1];
+		r->snaps[i - 1] = t;
+	}
 }
 
 static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n, struct rd_error *err)
@@ -281,6 +341,70 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		release(r, r->prev_floor);
 		if (floor > r->prev_floor)
 			r->prev_floor = floor;
+		return 0;
+	}
+	case LDP_REC_SNAPSHOT: {
+		struct rd_snapshot snap;
+		if (rd_decode_snapshot(p, n, &snap, &why))
+			return fail(r, err, why);
+		if (!snap.kind)
+			snap.kind = LDP_SNAP_API; /* 0 marks RSS readings here */
+		add_marker(r, (struct marker){.snap = snap});
+		return 0;
+	}
+	case LDP_REC_SAMPLE: {
+		struct rd_sample x;
+		if (rd_decode_sample(p, n, &x, &why))
+			return fail(r, err, why);
+		if (x.stack >= r->next_stack)
+			return fail(r, err, "sample refers to a stack id that was never defined");
+		r->st->samples++;
+		if (r->v->sample)
+			r->v->sample(r->v->ctx, &x);
+		return 0;
+	}
+	case LDP_REC_SAMPLING: {
+		struct rd_sampling x;
+		if (rd_decode_sampling(p, n, &x, &why))
+			return fail(r, err, why);
+		if (r->v->sampling)
+			r->v->sampling(r->v->ctx, &x);
+		return 0;
+	}
+	case LDP_REC_LOST: {
+		unsigned kind;
+		uint64_t count;
+		if (rd_decode_lost(p, n, &kind, &count, &why))
+			return fail(r, err, why);
+		if (r->v->lost)
+			r->v->lost(r->v->ctx, kind, count);
+		return 0;
+	}
+	case LDP_REC_THREAD: {
+		uint32_t tid;
+		char name[65];
+		if (rd_decode_thread(p, n, &tid, name, &why))
+			return fail(r, err, why);
+		if (r->v->thread)
+			r->v->thread(r->v->ctx, tid, name);
+		return 0;
+	}
+	case LDP_REC_PATH: {
+		uint32_t id;
+		char path[LDP_MAX_PATH_LEN + 1];
+		if (rd_decode_path(p, n, &id, path, &why))
+			return fail(r, err, why);
+		if (r->v->path)
+			r->v->path(r->v->ctx, id, path);
+		return 0;
+	}
+	case LDP_REC_RSS: {
+		uint64_t t, bytes;
+		if (rd_decode_rss(p, n, &t, &bytes, &why))
+			return fail(r, err, why);
+		struct marker m = {.rss_time_us = t, .rss_bytes = bytes};
+		m.snap.seq = t << r->seq_shift;
+		add_marker(r, m);
 		return 0;
 	}
 	case LDP_REC_END: {
@@ -366,6 +490,7 @@ static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats 
 	free(r.rings);
 	free(r.rec);
 	free(r.heap);
+	free(r.snaps);
 	free(r.ips);
 	return rc;
 }
@@ -378,6 +503,12 @@ int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *
 		return -1;
 	}
 	struct rd_input in = {.f = f, .name = path};
+	struct stat st;
+	/* Long reads say how far they are, when someone is watching. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && isatty(STDERR_FILENO)) {
+		in.size = (uint64_t)st.st_size;
+		in.progress = in.size >= (64u << 20);
+	}
 	int rc = run(&in, v, stats, err);
 	fclose(f);
 	return rc;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
@@ -27,6 +28,23 @@ struct inbuf {
 	int eof;
 	int error;    /* errno of a read error */
 };
+
+static void show_progress(struct inbuf *b, int done)
+{
+	static struct timespec last;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!done && now.tv_sec * 1000 + now.tv_nsec / 1000000 - (last.tv_sec * 1000 + last.tv_nsec / 1000000) < 250)
+		return;
+	last = now;
+	uint64_t at = b->off + b->len;
+	if (done)
+		fprintf(stderr, "\r%60s\r", "");
+	else
+		fprintf(stderr, "\rldprof: reading %s: %3d%% (%llu of %llu MiB)", b->in->name,
+			(int)(100 * at / (b->in->size ? b->in->size : 1)), (unsigned long long)(at >> 20),
+			(unsigned long long)(b->in->size >> 20));
+}
 
 /* Make at least `want` bytes available at buf[pos] if the input has them. */
 static size_t fill(struct inbuf *b, size_t want)
@@ -54,6 +72,8 @@ static size_t fill(struct inbuf *b, size_t want)
 		if (n == 0)
 			b->eof = 1;
 		b->len += n;
+		if (in->progress)
+			show_progress(b, b->eof);
 	}
 	return b->len - b->pos;
 }

@@ -58,16 +58,40 @@ struct rd_stack {
 	uint64_t *ips;  /* innermost first; owned by the reader */
 };
 
-enum rd_event_kind { RD_EV_ALLOC = 1, RD_EV_FREE = 2 };
+enum rd_event_kind { RD_EV_ALLOC = 1, RD_EV_FREE = 2, RD_EV_MMAP = 3, RD_EV_MUNMAP = 4, RD_EV_MREMAP = 5 };
 
 struct rd_event {
 	uint64_t seq;
-	uint64_t ptr;
-	uint64_t size;   /* ALLOC */
-	uint32_t stack;  /* ALLOC; 0 = none */
+	uint64_t ptr;     /* the block; for the mapped channel the (new) range's start */
+	uint64_t size;    /* ALLOC: requested bytes; MMAP, MUNMAP, MREMAP: the (new) range's length */
+	uint64_t old_ptr, old_size; /* MREMAP: the range before */
+	uint32_t stack;   /* ALLOC, MMAP, MREMAP; 0 = none */
 	uint32_t tid;
-	uint8_t kind;    /* enum rd_event_kind */
-	uint8_t op;      /* LDP_EV_* as written */
+	uint32_t path;    /* MMAP: PATH id of the mapped file, 0 = anonymous */
+	uint32_t flags;   /* MMAP: mmap flags */
+	uint8_t prot;     /* MMAP: PROT_* */
+	uint8_t kind;     /* enum rd_event_kind */
+	uint8_t op;       /* LDP_EV_* as written */
+};
+
+struct rd_snapshot {
+	uint64_t seq;    /* events with a smaller seq are before it */
+	unsigned kind;   /* enum ldp_snapshot_kind */
+	char label[LDP_MAX_LABEL_LEN + 1];
+};
+
+struct rd_sample {
+	unsigned kind;      /* enum ldp_sample_kind */
+	uint32_t tid;
+	uint64_t time_us;   /* since segment start */
+	uint64_t weight_ns; /* CPU: thread CPU time since its previous sample; wall: time since the previous look */
+	uint32_t stack;     /* 0: unknown (a running thread without a recent CPU sample) */
+	unsigned state;     /* enum ldp_sample_state */
+	long syscall;       /* wall, blocked: the system call number; -1 otherwise */
+};
+
+struct rd_sampling {
+	unsigned cpu_hz, wall_hz, clock, signal, status;
 };
 
 struct rd_end {
@@ -82,6 +106,16 @@ struct rd_visitor {
 	void (*stack)(void *ctx, const struct rd_stack *s);
 	/* Heap events in sequence order (per address exact; across threads by time). */
 	void (*event)(void *ctx, const struct rd_event *e);
+	/* A snapshot marker, in sequence order among the events. */
+	void (*snapshot)(void *ctx, const struct rd_snapshot *s);
+	/* Sampling: how it was set up, each sample, samples lost, thread names. */
+	void (*sampling)(void *ctx, const struct rd_sampling *s);
+	void (*sample)(void *ctx, const struct rd_sample *s);
+	void (*lost)(void *ctx, unsigned kind, uint64_t count);
+	void (*thread)(void *ctx, uint32_t tid, const char *name);
+	/* The mapped channel's file names, and resident set size over time. */
+	void (*path)(void *ctx, uint32_t id, const char *path);
+	void (*rss)(void *ctx, uint64_t time_us, uint64_t bytes);
 	void (*segment_end)(void *ctx, const struct rd_end *end);
 	/* Optional: every record as read, before interpretation (ldprof dump). */
 	void (*raw_record)(void *ctx, unsigned type, const uint8_t *payload, size_t len, uint64_t frame_off,
@@ -93,7 +127,7 @@ struct rd_visitor {
 
 struct rd_stats {
 	uint64_t bytes_read;
-	uint64_t frames, records, events;
+	uint64_t frames, records, events, samples;
 	uint64_t late_events; /* arrived after their place in the merge had passed */
 	uint64_t max_queued;  /* most events ever waiting in the merge at once */
 	uint64_t overflows;   /* times the merge was flushed early (RD_MAX_QUEUED reached) */

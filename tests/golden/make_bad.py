@@ -108,8 +108,9 @@ def main():
     # An event in a ring that never said which thread it belongs to.
     ev = varint(3) + bytes([0x20]) + varint(1) + varint(2)
     case("event_before_attach", header + compress(record(0x20, ev)), 1, "before its thread's ATTACH")
-    # An unknown event op inside an EVENTS record.
-    ev = varint(0) + bytes([0x01]) + varint(5) + bytes([0x7f, 1, 2, 3])
+    # An unknown event op inside an EVENTS record (not 0x30..0x7f: those are
+    # length-prefixed since format 1.3 and skipped when unknown).
+    ev = varint(0) + bytes([0x01]) + varint(5) + bytes([0x05, 1, 2, 3])
     case("unknown_event_op", header + compress(record(0x20, ev)), 1, "unknown event type")
 
     for name, (blob, status, needle) in sorted(cases.items()):

@@ -236,6 +236,14 @@ hostile dlopen 0 "dlopen/dlclose (also RTLD_DEEPBIND): MODULE kept, stacks point
 
 # ---- signals ------------------------------------------------------------------
 
+# ldprof record samples CPU time with SIGPROF unless told otherwise: a program
+# with its own SIGPROF handler makes it step aside, with exactly one line.
+if [[ " $RECORD_FLAGS " =~ \ --cpu[\ =]0\  ]] || [[ " $RECORD_FLAGS " == *" --cpu-signal"* ]]; then
+	AGENT_LINES=0
+else
+	AGENT_ERR='^ldprof: the program handles signal 27 itself; CPU sampling stops'
+	AGENT_LINES=1
+fi
 hostile timers 0 "own SIGPROF/SIGALRM via setitimer, handlers allocate, blocked phases, read restarts" - \
 	"$HB/h_signals" timers
 hostile altstack 0 "handlers allocate on a MINSIGSTKSZ+8K sigaltstack with a guard below" - "$HB/h_signals" altstack

@@ -19,6 +19,14 @@ fail() { echo "FAIL $1"; failures=$((failures + 1)); }
 
 # run_truth NAME CMD...: bare run and traced run must print the same and exit 0.
 traced() { "$LDPROF" record -q -o "$W/$1.ldp" -- "${@:2}"; }
+# traced_f NAME RECORD-FLAGS... -- CMD...
+traced_f() {
+	local n=$1 flags=()
+	shift
+	while [ "$1" != "--" ]; do flags+=("$1"); shift; done
+	shift
+	"$LDPROF" record -q -o "$W/$n.ldp" "${flags[@]}" -- "$@"
+}
 report() { "$LDPROF" report --json "$1" > "$2"; }
 
 # --- single thread, every entry point ---------------------------------------
@@ -76,6 +84,30 @@ assert len(s)==2 and "python3" in s[1]["exe"] and s[1]["heap"]["allocations"] > 
 	else fail "$t"; fi
 fi
 
+# --- the fast unwinder against libunwind, on every stack of real programs -------
+# LDPROF_UNWIND=check runs both on each allocation and counts differences.
+unwind_check() { # NAME MIN_STACKS CMD...
+	LDPROF_UNWIND=check "$LDPROF" record -q -o "$W/$1.ldp" -- "${@:3}" > /dev/null 2> "$W/$1.err"
+	local line
+	line=$(grep 'unwind:' "$W/$1.err" | tail -1)
+	local compared differ
+	compared=$(echo "$line" | sed -n 's/.* \([0-9]*\) stacks compared.*/\1/p')
+	differ=$(echo "$line" | sed -n 's/.* \([0-9]*\) differ.*/\1/p')
+	if [ -n "$compared" ] && [ "$compared" -ge "$2" ] && [ "$differ" = 0 ]; then
+		pass "unwind_$1: $compared stacks, fast unwinder = libunwind (${line#*unwind: })"
+	else
+		fail "unwind_$1: ${line:-no report}"; sed 's/^/     /' "$W/$1.err" | head -10
+	fi
+}
+unwind_check fp 20000 "$BIN/unwind_prog" 2000
+unwind_check nofp 20000 "$BIN/unwind_prog-nofp" 2000
+PYTHONMALLOC=malloc unwind_check python 200000 /usr/bin/python3 -c '
+import json, re, decimal, collections
+d = {i: str(i) * (i % 7) for i in range(50000)}
+s = json.dumps(d)
+c = collections.Counter(re.findall(r"[0-9]+", s))
+print(len(json.loads(s)), sum(decimal.Decimal(k) for k in list(c)[:1000]))'
+
 # --- SIGKILL -------------------------------------------------------------------
 t=kill_idle
 rm -f "$W/$t.truth.ready"
@@ -111,6 +143,299 @@ print(f"     {heap['allocations']} allocations in the trace >= {allocs} done 100
 PYEOF
 	pass "$t: killed while allocating; everything older than 100 ms is in the trace"
 else fail "$t"; fi
+
+# --- symbolized reports: per-function truth, a call chain, inline frames --------
+t=funcs
+if traced $t "$BIN/truth_funcs" "$W/$t.truth" &&
+	"$LDPROF" report --json "$W/$t.ldp" > "$W/$t.fn.json" &&
+	"$LDPROF" report --json --by traceback "$W/$t.ldp" > "$W/$t.tb.json" &&
+	$PY "$HERE/check_groups.py" "$W/$t.truth" "$W/$t.fn.json" "$W/$t.tb.json" truth_funcs.c; then
+	pass "$t: leaks, temporaries, peak share and cross-thread frees exact per function; qsort callback chain and inline frame symbolized with file:line"
+else fail "$t"; fi
+
+t=cxx
+if "$BIN/cxx_prog" > "$W/$t.bare" && traced $t "$BIN/cxx_prog" > "$W/$t.out" && cmp -s "$W/$t.bare" "$W/$t.out" &&
+	grep -q 'caught 110' "$W/$t.out" && report "$W/$t.ldp" "$W/$t.json" &&
+	$PY - "$W/$t.json" <<'PYEOF'; then
+import json, sys
+keys = [g["key"] for g in json.load(open(sys.argv[1]))["groups"]]
+assert not [k for k in keys if k.startswith("_Z")], "mangled names left: %s" % keys
+assert "make_widgets(int)" in keys, keys
+assert any(k.startswith("std::") and "allocate" in k for k in keys), keys
+assert "__cxa_allocate_exception" in keys, keys
+PYEOF
+	pass "$t: exceptions and bad_alloc work under the agent; names demangled (make_widgets(int), std:: allocators)"
+else fail "$t"; fi
+
+# --- programs nobody here wrote: unchanged output, counts as heaptrack's ------
+real_program() {
+	local t=$1 out=$2
+	shift 2
+	if ! "$@" > "$W/$t.bare" 2>&1 < "$W/$t.in"; then fail "$t: bare run failed"; return; fi
+	if ! traced $t "$@" > "$W/$t.out" 2>&1 < "$W/$t.in" || ! cmp -s "$W/$t.bare" "$W/$t.out"; then
+		fail "$t: output or exit status changed under ldprof"; return
+	fi
+	report "$W/$t.ldp" "$W/$t.json" || { fail "$t: report"; return; }
+	local ours
+	ours=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocations"])' "$W/$t.json")
+	if ! command -v heaptrack >/dev/null; then
+		pass "$t: output unchanged, $ours allocations (heaptrack not installed: count comparison skipped)"
+		return
+	fi
+	heaptrack -o "$W/$t.ht" "$@" < "$W/$t.in" > /dev/null 2>&1
+	local theirs
+	theirs=$(heaptrack_print "$W/$t.ht".* 2>/dev/null | awk '/^calls to allocation functions:/ {print $5}')
+	if $PY -c 'import sys; a,b=int(sys.argv[1]),int(sys.argv[2]); sys.exit(0 if b and abs(a-b) <= b/100 else 1)' \
+		"$ours" "${theirs:-0}"; then
+		pass "$t: output unchanged; $ours allocations vs heaptrack's ${theirs} (within 1%)"
+	else fail "$t: $ours allocations vs heaptrack's ${theirs:-none}"; fi
+}
+printf 'd = {}\nfor i in range(100000):\n    d[str(i)] = [i, str(i * 2)]\nprint(len(d), sum(len(v[1]) for v in d.values()))\n' > "$W/py.script"
+: > "$W/python_dict.in"
+PYTHONMALLOC=malloc real_program python_dict out /usr/bin/python3 "$W/py.script"
+if command -v sqlite3 >/dev/null; then
+	cat > "$W/sqlite.in" <<'SQL'
+CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 20000)
+INSERT INTO t(name, score) SELECT 'name' || x, x * 0.5 FROM c;
+CREATE INDEX t_name ON t(name);
+SELECT count(*), sum(score) FROM t WHERE name LIKE 'name1%';
+SQL
+	real_program sqlite out sqlite3 :memory:
+else fail "sqlite: sqlite3 is not installed (scripts/setup-deps.sh installs it)"; fi
+
+# --- traces from another machine: missing or changed binaries, --sysroot, --debug-dir
+t=offline
+mkdir -p "$W/app" "$W/root"
+cp "$BIN/truth_funcs" "$W/app/prog"
+if traced $t "$W/app/prog" "$W/$t.truth"; then
+	# The binary moves to a "sysroot" (as if copied from the server): found there.
+	mkdir -p "$W/root$W/app" && mv "$W/app/prog" "$W/root$W/app/prog"
+	"$LDPROF" report --json "$W/$t.ldp" > "$W/$t.missing.json" 2> "$W/$t.missing.err"
+	"$LDPROF" report --json --sysroot "$W/root" "$W/$t.ldp" > "$W/$t.sysroot.json" 2> "$W/$t.sysroot.err"
+	# Stripped binary at the recorded path, debug info by build-id under --debug-dir.
+	id=$("$LDPROF" dump "$W/$t.ldp" | awk '/MODULE 0 / {for (i=1;i<=NF;i++) if ($i=="build-id") print $(i+1)}')
+	mkdir -p "$W/dbg/.build-id/${id:0:2}"
+	objcopy --only-keep-debug "$W/root$W/app/prog" "$W/dbg/.build-id/${id:0:2}/${id:2}.debug"
+	objcopy --strip-all "$W/root$W/app/prog" "$W/app/prog"
+	"$LDPROF" report --json --debug-dir "$W/dbg" "$W/$t.ldp" > "$W/$t.debugdir.json" 2> "$W/$t.debugdir.err"
+	# A rebuilt binary at the recorded path: a different build-id.
+	cp "$BIN/truth_single" "$W/app/prog"
+	"$LDPROF" report --json "$W/$t.ldp" > "$W/$t.changed.json" 2> "$W/$t.changed.err"
+	if $PY - "$W/$t" <<'PYEOF'; then
+import json, sys
+w = sys.argv[1]
+def keys(name):
+    return {g["key"] for g in json.load(open(f"{w}.{name}.json"))["groups"]}
+missing, sysroot, debugdir, changed = keys("missing"), keys("sysroot"), keys("debugdir"), keys("changed")
+assert any(k.startswith("prog+0x") for k in missing), missing
+assert "not found" in open(f"{w}.missing.err").read()
+assert {"leak_maker", "temp_churn"} <= sysroot, sysroot
+assert open(f"{w}.sysroot.err").read() == "", open(f"{w}.sysroot.err").read()
+assert {"leak_maker", "temp_churn"} <= debugdir, debugdir
+assert any(k.startswith("prog+0x") for k in changed) and "leak_maker" not in changed, changed
+err = open(f"{w}.changed.err").read()
+assert "build-id differs" in err and err.count("\n") == 1, err
+PYEOF
+		pass "$t: missing binary -> prog+0x..; --sysroot and --debug-dir (build-id) find symbols; a rebuilt binary is detected by build-id, warned once"
+	else fail "$t"; fi
+else fail "$t: record"; fi
+
+# --- snapshots and diffs ---------------------------------------------------------
+t=phases
+if "$BIN/truth_phases" "$W/$t.bare" 1000 10 > "$W/$t.bare.out" && grep -q 'active 0' "$W/$t.bare.out" &&
+	traced $t "$BIN/truth_phases" "$W/$t.truth" 1000 10 > "$W/$t.out" && grep -q 'active 1' "$W/$t.out" &&
+	traced ${t}2 "$BIN/truth_phases" "$W/$t.truth2" 3000 10 > /dev/null &&
+	$PY - "$LDPROF" "$W" <<'PYEOF'; then
+import json, subprocess, sys
+ldprof, w = sys.argv[1], sys.argv[2]
+def diff(*args):
+    return json.loads(subprocess.run([ldprof, "diff", "--json", "--top", "0", *args], check=True,
+                                     capture_output=True, text=True).stdout)
+n = 0
+for line in open(f"{w}/phases.truth"):
+    f = line.split()
+    if f[0] != "diff":
+        continue
+    _, a, b, fn, size, count = f
+    d = diff(f"{w}/phases.ldp", "--from", a, "--to", b)
+    g = {x["key"]: x for x in d["groups"]}
+    got = (g[fn]["size_diff"], g[fn]["count_diff"]) if fn in g else (0, 0)
+    assert got == (int(size), int(count)), (a, b, fn, got, size, count, d)
+    n += 1
+# Two runs, different ASLR bases, matched by function: keep_blocks grew by
+# (1500 - 500) blocks of 100 bytes at C.
+d = diff(f"{w}/phases.ldp", f"{w}/phases2.ldp", "--at", "C")
+g = {x["key"]: x for x in d["groups"]}
+assert (g["keep_blocks"]["size_diff"], g["keep_blocks"]["count_diff"]) == (100000, 1000), d
+assert "keep_more" not in g, d  # same in both runs: no change, not listed
+# Cumulative: main holds everything live at C that came from its callees.
+c = diff(f"{w}/phases.ldp", "--from", "start", "--to", "C", "--cumulative")
+g = {x["key"]: x for x in c["groups"]}
+assert g["main"]["size_diff"] == 500 * 100 + 10 * 200, g["main"]
+# Paused allocations are not in the trace; their frees are counted apart.
+r = json.loads(subprocess.run([ldprof, "report", "--json", f"{w}/phases.ldp"], check=True,
+                              capture_output=True, text=True).stdout)
+assert r["heap"]["unknown_frees"] == 50, r["heap"]
+assert "paused_alloc" not in {x["key"] for x in r["groups"]}
+print(f"     {n} diffs within a run, one across runs, one cumulative: exact")
+PYEOF
+	pass "$t: snapshot diffs by function exact (one run, two runs, cumulative); pause/resume; API inert without the agent"
+else fail "$t"; fi
+
+t=snap_signal
+rm -f "$W/$t.ready"
+"$LDPROF" record -q -o "$W/$t.ldp" --snapshot-signal USR2 --snapshot-interval 0.2 -- \
+	"$BIN/snap_signal" "$W/$t.ready" 1500 > "$W/$t.out" &
+pid=$!
+for _ in $(seq 100); do [ -s "$W/$t.ready" ] && break; sleep 0.02; done
+sleep 0.3; kill -USR1 "$(cat "$W/$t.ready")"; kill -USR2 "$(cat "$W/$t.ready")"
+sleep 0.3; kill -USR2 "$(cat "$W/$t.ready")"
+wait $pid
+if [ "$(cat "$W/$t.out")" = "usr1 1 usr2 0" ] &&
+	"$LDPROF" snapshots --json "$W/$t.ldp" > "$W/$t.json" && $PY - "$W/$t.json" <<'PYEOF'; then
+import json, sys
+s = json.load(open(sys.argv[1]))["snapshots"]
+kinds = [x["kind"] for x in s]
+assert kinds.count("signal") == 2, kinds
+assert kinds.count("interval") >= 4, kinds
+times = [x["time_ns"] for x in s if x["kind"] == "interval"]
+assert times == sorted(times) and all(b - a >= 150_000_000 for a, b in zip(times, times[1:])), times
+PYEOF
+	pass "$t: --snapshot-signal USR2 took 2 snapshots, --snapshot-interval 0.2 took $(grep -o '"kind":"interval"' "$W/$t.json" | wc -l); the program's own SIGUSR1 handler untouched, no EINTR"
+else fail "$t: $(cat "$W/$t.out")"; fi
+
+t=own_usr2
+rm -f "$W/$t.ready"
+"$LDPROF" record -q -o "$W/$t.ldp" -- "$BIN/snap_signal" "$W/$t.ready" 600 own-usr2 > "$W/$t.out" &
+pid=$!
+for _ in $(seq 100); do [ -s "$W/$t.ready" ] && break; sleep 0.02; done
+sleep 0.2; kill -USR2 "$(cat "$W/$t.ready")"; sleep 0.1; kill -USR2 "$(cat "$W/$t.ready")"
+wait $pid
+if [ "$(cat "$W/$t.out")" = "usr1 0 usr2 2" ] && "$LDPROF" snapshots "$W/$t.ldp" | grep -vq signal; then
+	pass "$t: a program using SIGUSR2 itself gets every SIGUSR2 when no snapshot signal is set"
+else fail "$t: $(cat "$W/$t.out")"; fi
+
+# --- ldprof check: the CI gate ----------------------------------------------------
+t=check
+peak=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["peak_bytes"])' "$W/single.json")
+"$LDPROF" check "$W/single.ldp" --max-peak "$peak" --max-allocations 1000000 > "$W/$t.ok"; ok_rc=$?
+"$LDPROF" check "$W/single.ldp" --max-peak 1KiB --max-leaked 0 > "$W/$t.broken"; broken_rc=$?
+"$LDPROF" check "$W/phases2.ldp" --baseline "$W/phases.ldp" --max-growth 10 --at C > "$W/$t.growth"; growth_rc=$?
+"$LDPROF" check "$W/phases.ldp" --baseline "$W/phases.ldp" --max-growth 0 --json > "$W/$t.same"; same_rc=$?
+printf 'not a trace at all' > "$W/$t.bad.ldp"
+"$LDPROF" check "$W/$t.bad.ldp" --max-peak 1GiB > /dev/null 2> "$W/$t.bad.err"; bad_rc=$?
+"$LDPROF" check "$W/single.ldp" > /dev/null 2>&1; usage_rc=$?
+if [ $ok_rc = 0 ] && [ $broken_rc = 1 ] && [ $growth_rc = 1 ] && [ $same_rc = 0 ] && [ $bad_rc = 2 ] &&
+	[ $usage_rc = 2 ] && grep -q '^BROKEN max-peak: .* > 1.00 KiB' "$W/$t.broken" &&
+	grep -q '^BROKEN max-leaked' "$W/$t.broken" && grep -q '^BROKEN max-growth: live at C' "$W/$t.growth" &&
+	grep -q '"ok":true' "$W/$t.same" && [ "$(wc -l < "$W/$t.bad.err")" = 1 ]; then
+	pass "$t: exit 0 for kept budgets, 1 for broken ones (each named with value and limit), 2 for a bad trace or no budget"
+else fail "$t: rc ok=$ok_rc broken=$broken_rc growth=$growth_rc same=$same_rc bad=$bad_rc usage=$usage_rc"; fi
+
+# --- the mapped channel and RSS ---------------------------------------------------
+t=mapped
+mkdir -p "$W/$t.dir"
+if traced $t "$BIN/truth_mapped" "$W/$t.truth" "$W/$t.dir" && report "$W/$t.ldp" "$W/$t.json" &&
+	"$LDPROF" diff --json "$W/$t.ldp" --from start --to exit > "$W/$t.diff.json" &&
+	$PY - "$W/$t.truth" "$W/$t.json" "$W/$t.diff.json" <<'PYEOF'; then
+import json, sys
+truth = {}
+fns = {}
+for line in open(sys.argv[1]):
+    w = line.split()
+    if w[0] == "fn":
+        fns[w[1]] = int(w[3])
+    else:
+        truth[w[0]] = int(w[1])
+r = json.load(open(sys.argv[2]))
+m = r["mapped"]
+for k in ("maps", "remaps", "unmaps", "mapped_bytes", "peak_bytes", "live_at_exit_bytes"):
+    assert m[k] == truth[k], (k, m[k], truth[k])
+groups = {g["key"]: g for g in r["groups"]}
+for f, v in fns.items():
+    assert groups[f]["mapped_bytes"] == v, (f, groups[f]["mapped_bytes"], v)
+assert r["heap"]["peak_bytes"] >= 16 << 20  # glibc mapped the 16 MiB block itself: heap, not mapped
+d = json.load(open(sys.argv[3]))
+assert d["total"]["mapped_size_diff"] == truth["live_at_exit_bytes"], d["total"]
+print(f"     maps {m['maps']}, remaps {m['remaps']}, unmaps {m['unmaps']}, peak {m['peak_bytes']}, "
+      f"at exit {m['live_at_exit_bytes']}: exact")
+PYEOF
+	pass "$t: anonymous and file mappings, a hole unmapped in the middle, mremap grow/shrink/move: exact; malloc's own mmap stays heap; diffs cover it"
+else fail "$t"; fi
+
+t=python_rss
+if PYTHONMALLOC=pymalloc traced $t /usr/bin/python3 -c 'd = {i: str(i) * 3 for i in range(1000000)}; print(len(d))' > /dev/null &&
+	report "$W/$t.ldp" "$W/$t.json" && $PY - "$W/$t.json" <<'PYEOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+rss = r["rss"]
+share = 100.0 * (rss["heap_at_peak_bytes"] + rss["mapped_at_peak_bytes"]) / rss["peak_bytes"]
+print(f"     RSS peak {rss['peak_bytes'] >> 20} MiB: heap {rss['heap_at_peak_bytes'] >> 20} MiB + "
+      f"mapped {rss['mapped_at_peak_bytes'] >> 20} MiB = {share:.0f}% of it")
+assert r["mapped"]["peak_bytes"] > 50 << 20, r["mapped"]
+assert share >= 80, share
+PYEOF
+	pass "$t: python3 building a large dict (pymalloc arenas are mmap'd): heap + mapped explain >= 80% of the RSS peak"
+else fail "$t"; fi
+
+# --- CPU and wall-clock sampling ------------------------------------------------
+shares() { # TRUTH REPORT.json FIELD POINTS: each "share F PCT" of TRUTH within POINTS of F's share of FIELD
+	$PY - "$@" <<'PYEOF'
+import json, sys
+truth, report, field, points = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+want = {l.split()[1]: float(l.split()[2]) for l in open(truth) if l.startswith("share ")}
+groups = {g["key"]: g for g in json.load(open(report))["groups"]}
+got = {f: groups.get(f, {}).get(field, 0) for f in want}
+total = sum(got.values())
+assert total > 0, "no samples in the measured functions"
+res = {f: 100.0 * got[f] / total for f in want}
+bad = [f for f in want if abs(res[f] - want[f]) > points]
+print("     " + ", ".join(f"{f} {res[f]:.1f}% (truth {want[f]:.1f}%, {got[f]} samples)" for f in want))
+sys.exit(1 if bad else 0)
+PYEOF
+}
+
+t=cpu_split
+if traced_f $t --cpu 250 -- "$BIN/truth_cpu" "$W/$t.truth" 4 && report "$W/$t.ldp" "$W/$t.json" &&
+	shares "$W/$t.truth" "$W/$t.json" cpu_self_samples 3 &&
+	$PY -c 'import json,sys; g={x["key"]:x for x in json.load(open(sys.argv[1]))["groups"]}; assert g["busy_other"]["cpu_self_samples"] > 50' "$W/$t.json"; then
+	pass "$t: a 60/30/10 CPU split (thread CPU clock) found within 3 points while a second thread stays busy"
+else fail "$t"; fi
+
+t=wall_eintr
+if traced_f $t --cpu 99 --wall 200 -- "$BIN/eintr_prog" "$W/$t.truth" 4 > "$W/$t.out" && [ "$(cat "$W/$t.out")" = done ] &&
+	report "$W/$t.ldp" "$W/$t.json" && shares "$W/$t.truth" "$W/$t.json" wall_total_samples 5; then
+	pass "$t: compute / poll() / nanosleep() split found on the wall clock within 5 points; no EINTR"
+else fail "$t"; fi
+
+t=sig_own
+"$BIN/sig_prog" own-sigprof > "$W/$t.bare"
+if traced $t "$BIN/sig_prog" own-sigprof > "$W/$t.out" 2> "$W/$t.err" && cmp -s "$W/$t.bare" "$W/$t.out" &&
+	[ "$(grep -c '^ldprof:' "$W/$t.err")" = 1 ] && grep -q 'handles signal' "$W/$t.err" &&
+	traced_f ${t}2 --cpu-signal RTMIN+5 -- "$BIN/sig_prog" own-sigprof > "$W/$t.out2" 2> "$W/$t.err2" &&
+	cmp -s "$W/$t.bare" "$W/$t.out2" && [ ! -s "$W/$t.err2" ] && report "$W/${t}2.ldp" "$W/$t.json" &&
+	$PY -c 'import json,sys; assert json.load(open(sys.argv[1]))["cpu"]["samples"] > 10' "$W/$t.json"; then
+	pass "$t: a program with its own SIGPROF handler and ITIMER_PROF keeps its ticks (sampling steps aside, one line); with --cpu-signal RTMIN+5 both work"
+else fail "$t"; fi
+
+for m in reset-all blocked threads64; do
+	t=sig_$m
+	if "$BIN/sig_prog" $m > "$W/$t.bare" && traced $t "$BIN/sig_prog" $m > "$W/$t.out" 2> "$W/$t.err" &&
+		cmp -s "$W/$t.bare" "$W/$t.out" && [ ! -s "$W/$t.err" ] && report "$W/$t.ldp" "$W/$t.json" &&
+		"$LDPROF" report --threads "$W/$t.ldp" > "$W/$t.threads" &&
+		$PY - "$W/$t.json" "$W/$t.threads" $m <<'PYEOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["cpu"]["samples"] > 10, r["cpu"]
+if sys.argv[3] == "threads64":
+    rows = [l.split() for l in open(sys.argv[2]) if l.split() and l.split()[0].isdigit()]
+    sampled = [x for x in rows if int(x[2].replace(",", "")) > 0]
+    assert len(sampled) >= 48, f"only {len(sampled)} of 65 threads have CPU samples"
+PYEOF
+		pass "$t: $(cat "$W/$t.out"), sampled, nothing on stderr"
+	else fail "$t"; fi
+done
 
 echo
 if [ $failures -gt 0 ]; then echo "integration: $failures FAILED"; exit 1; fi

@@ -213,9 +213,10 @@ static void test_stack_round_trip(void **state)
 
 struct seen {
 	int segments, modules, stacks, ends;
-	uint64_t seqs[64];
+	uint64_t seqs[64]; /* events' seqs; a snapshot shows as its seq + 1000000 */
 	int nev;
 	int end_reason;
+	char label[LDP_MAX_LABEL_LEN + 1];
 };
 
 static void v_segment(void *ctx, const struct rd_segment *s)
@@ -240,6 +241,13 @@ static void v_event(void *ctx, const struct rd_event *e)
 	if (x->nev < 64)
 		x->seqs[x->nev++] = e->seq;
 }
+static void v_snapshot(void *ctx, const struct rd_snapshot *s)
+{
+	struct seen *x = ctx;
+	if (x->nev < 64)
+		x->seqs[x->nev++] = s->seq + 1000000;
+	snprintf(x->label, sizeof x->label, "%s", s->label);
+}
 static void v_end(void *ctx, const struct rd_end *e)
 {
 	struct seen *x = ctx;
@@ -247,7 +255,14 @@ static void v_end(void *ctx, const struct rd_end *e)
 	x->end_reason = e->reason;
 }
 
-static const struct rd_visitor visitor = {NULL, v_segment, v_module, v_stack, v_event, v_end, NULL};
+static const struct rd_visitor visitor = {
+	.segment_begin = v_segment,
+	.module = v_module,
+	.stack = v_stack,
+	.event = v_event,
+	.snapshot = v_snapshot,
+	.segment_end = v_end,
+};
 
 static int read_mem(struct tb *t, struct seen *x, struct rd_stats *st, struct rd_error *err)
 {
@@ -288,6 +303,8 @@ static void good_trace(struct tb *t)
 	tb_frame(t);
 	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 1, 101, b + 2, 1, 0, &e1));
 	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a + 2, 1, 0, &e0));
+	/* A snapshot between seq 9 and 20, written after events that follow it. */
+	tb_record(t, LDP_REC_SNAPSHOT, buf, ldp_enc_snapshot(buf, 10, LDP_SNAP_API, "after-load"));
 	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 2, 20, 25));
 	tb_record(t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 30));
 	tb_frame(t);
@@ -307,10 +324,11 @@ static void test_reader_good(void **state)
 	assert_int_equal(x.stacks, 1);
 	assert_int_equal(x.ends, 1);
 	assert_int_equal(x.end_reason, LDP_END_EXIT);
-	uint64_t want[] = {5, 7, 8, 9, 20, 30};
-	assert_int_equal(x.nev, 6);
-	for (int i = 0; i < 6; i++)
+	uint64_t want[] = {5, 7, 8, 9, 1000010, 20, 30};
+	assert_int_equal(x.nev, 7);
+	for (int i = 0; i < 7; i++)
 		assert_true(x.seqs[i] == want[i]);
+	assert_string_equal(x.label, "after-load");
 	assert_false(st.truncated);
 	tb_free(&t);
 }
@@ -340,7 +358,7 @@ static void test_reader_truncated_everywhere(void **state)
 			assert_true(cut == clean_at || x.nev == 4);
 			clean_cuts++;
 		}
-		assert_true(x.nev <= 6);
+		assert_true(x.nev <= 7);
 		assert_int_equal(x.ends, x.segments); /* a cut segment still ends (reason 0) */
 		if (x.ends)
 			assert_int_equal(x.end_reason, 0);

@@ -1,0 +1,495 @@
+/*
+ * sample.c - CPU-time and wall-clock sampling.
+ *
+ * CPU: every thread gets its own CPU-time timer (timer_create with
+ * SIGEV_THREAD_ID), so a thread is sampled in proportion to its own CPU time
+ * whatever the kernel does with process-wide timers. The main thread's timer
+ * is made at start, other threads' in the start routine that our
+ * pthread_create wraps around theirs, so threads that never allocate are
+ * sampled too. The handler unwinds from the signal context into the
+ * thread's own sample slots (one producer, the handler; one consumer, the
+ * writer) and touches nothing else: no lock, no malloc, no dl_iterate_phdr.
+ * Each sample carries the thread CPU time since its previous one, so the
+ * real interval is measured, not assumed (CPU timers only fire at ticks).
+ *
+ * Why no spurious EINTR: since Linux 5.11 an expired CPU timer is handled
+ * as task work on the way back to user mode, so the signal never lands on a
+ * thread sleeping in a system call. On older kernels the timers run on the
+ * thread's user-time clock instead, which only moves, and so only expires,
+ * on ticks that interrupted user mode. Either way the handler runs while the
+ * thread is in user code, and SA_RESTART covers the rest.
+ *
+ * The signal (SIGPROF unless LDPROF_CPU_SIGNAL says otherwise) stays ours:
+ * sigaction() and signal() are wrapped so that a program resetting it to
+ * SIG_DFL or SIG_IGN (daemons reset every signal) is remembered but not
+ * applied, and a program installing a handler of its own gets the signal
+ * back: our timers are deleted first and sampling stops, with one line said.
+ *
+ * Wall clock: no signal at all, ever (a signal wakes a thread blocked in
+ * poll, nanosleep, epoll_wait... with EINTR, SA_RESTART or not). The writer
+ * thread looks at every thread: one in a blocking call is unwound from the
+ * stack pointer and instruction address /proc/self/task/TID/syscall reports,
+ * on a copy of its stack (process_vm_readv: never a fault); one that is
+ * running is counted with the stack of its latest CPU sample.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "prim.h"
+#include "rawmem.h"
+
+/* ---- state ---- */
+
+int ldp_cpu_signal;          /* 0 when CPU sampling is off */
+int ldp_cpu_clock;           /* enum ldp_sample_clock */
+int ldp_cpu_status;          /* 0 ok; 1 stepped aside for the program's handler */
+_Atomic uint64_t ldp_samples_lost_global; /* signals that found no slots */
+static clockid_t cpu_clockid;
+static struct sigaction program_action; /* what the program asked for our signal */
+static int program_action_set;
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+static size_t slot_size(void)
+{
+	return sizeof(struct ldp_sample) + ldp_cfg.max_depth * sizeof(uintptr_t);
+}
+
+static struct ldp_sample *slot_at(struct ldp_samples *s, uint32_t i)
+{
+	return (struct ldp_sample *)((uint8_t *)s->slots + (size_t)(i % LDP_SAMPLE_SLOTS) * slot_size());
+}
+
+/* ---- the handler ---- */
+
+static void forward_to_program(int sig, siginfo_t *si, void *uc)
+{
+	/* Not our timer (kill -PROF from outside): what the program asked for. */
+	if (program_action_set && (program_action.sa_flags & SA_SIGINFO) && program_action.sa_sigaction) {
+		program_action.sa_sigaction(sig, si, uc);
+		return;
+	}
+	void (*h)(int) = program_action_set ? program_action.sa_handler : SIG_DFL;
+	if (h == SIG_IGN)
+		return;
+	if (h != SIG_DFL) {
+		h(sig);
+		return;
+	}
+	/* The default action (SIGPROF terminates): do exactly that. */
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	real_sigaction(sig, &dfl, NULL);
+	syscall(SYS_tgkill, getpid(), ldp_gettid(), sig);
+}
+
+static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	struct ldp_ring *r = ldp_self.ring;
+	if (si->si_code != SI_TIMER || !r || si->si_value.sival_ptr != r) {
+		if (si->si_code == SI_TIMER)
+			atomic_fetch_add_explicit(&ldp_samples_lost_global, 1, memory_order_relaxed);
+		else
+			forward_to_program(sig, si, uc);
+		errno = saved;
+		return;
+	}
+	struct ldp_samples *s = r->samples;
+	uint32_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+	if (head - atomic_load_explicit(&s->tail, memory_order_acquire) >= LDP_SAMPLE_SLOTS) {
+		atomic_fetch_add_explicit(&s->lost, 1, memory_order_relaxed);
+		errno = saved;
+		return;
+	}
+	struct ldp_sample *x = slot_at(s, head);
+	int truncated = 0;
+	x->depth = ldp_unwind_from_ucontext(uc, x->ips, ldp_cfg.max_depth, &truncated);
+	x->truncated = truncated;
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* async-signal-safe (vDSO or syscall) */
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	x->weight_ns = s->last_cpu_ns ? now - s->last_cpu_ns : (uint64_t)(1000000000u / ldp_cfg.cpu_hz);
+	s->last_cpu_ns = now;
+	x->time_us = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed) >> LDP_SEQ_SHIFT;
+	atomic_store_explicit(&s->head, head + 1, memory_order_release);
+	errno = saved;
+}
+
+/* ---- per-thread timers ---- */
+
+/* In the thread itself, outside any handler, with busy raised. */
+void ldp_sample_thread_start(void)
+{
+	if (!ldp_cpu_signal || ldp_cpu_status)
+		return;
+	struct ldp_ring *r = ldp_self.ring ? ldp_self.ring : ldp_thread_attach();
+	if (!r || (r->samples && !r->samples->stopped))
+		return;
+	/* A reused ring keeps its slots: counters only grow, so nothing the
+	 * writer reads is ever reset under it. */
+	struct ldp_samples *s = r->samples;
+	if (!s) {
+		s = ldp_raw_alloc(sizeof *s + LDP_SAMPLE_SLOTS * slot_size());
+		if (!s)
+			return;
+		s->slots = (uint8_t *)(s + 1);
+	}
+	/* The first sample stands for the CPU time since the timer was armed. */
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	s->last_cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	struct sigevent se;
+	memset(&se, 0, sizeof se);
+	se.sigev_notify = SIGEV_THREAD_ID;
+	se.sigev_signo = ldp_cpu_signal;
+	se.sigev_value.sival_ptr = r; /* tells our ticks from a kill -PROF */
+	se._sigev_un._tid = ldp_self.tid ? ldp_self.tid : ldp_gettid();
+	if (timer_create(cpu_clockid, &se, &s->timer) != 0) {
+		s->stopped = 1;
+		r->samples = s;
+		return;
+	}
+	long ns = 1000000000L / (long)ldp_cfg.cpu_hz;
+	struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
+	s->stopped = 0;
+	r->samples = s;
+	if (timer_settime(s->timer, 0, &its, NULL) != 0) {
+		timer_delete(s->timer);
+		s->stopped = 1;
+	}
+}
+
+/* At thread exit (key destructor): no more ticks for this ring. The slots
+ * stay until the writer has drained them; evbuf.c frees them with the ring. */
+void ldp_sample_thread_stop(struct ldp_ring *r)
+{
+	if (r && r->samples && !r->samples->stopped) {
+		timer_delete(r->samples->timer);
+		r->samples->stopped = 1;
+	}
+}
+
+static void stop_all_timers(void)
+{
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
+		if (r->samples && !r->samples->stopped) {
+			timer_delete(r->samples->timer);
+			r->samples->stopped = 1;
+		}
+}
+
+/* ---- setup ---- */
+
+/* Linux 5.11 moved CPU-timer expiry to task work on return to user mode. */
+static int kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+	if (uname(&u) != 0)
+		return 0;
+	const char *p = u.release;
+	while (*p >= '0' && *p <= '9')
+		a = a * 10 + (*p++ - '0');
+	if (*p == '.')
+		p++;
+	while (*p >= '0' && *p <= '9')
+		b = b * 10 + (*p++ - '0');
+	return a > major || (a == major && b >= minor);
+}
+
+static int handler_installed_by_program(int sig)
+{
+	struct sigaction old;
+	return real_sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
+}
+
+int ldp_sample_init(void)
+{
+	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+	if (!ldp_cfg.cpu_hz || !real_sigaction || !real_pthread_create)
+		return 0;
+	int sig = ldp_cfg.cpu_signal ? ldp_cfg.cpu_signal : SIGPROF;
+	if (handler_installed_by_program(sig)) {
+		/* Someone (another preloaded library) has it already: find a free one. */
+		int free_sig = 0;
+		for (int s = SIGRTMAX - 1; s > SIGRTMIN + 4 && !free_sig; s--)
+			if (!handler_installed_by_program(s))
+				free_sig = s;
+		ldp_warn("signal %d is taken; CPU samples use signal %d (set LDPROF_CPU_SIGNAL to choose)", sig,
+			 free_sig);
+		sig = free_sig;
+		if (!sig)
+			return -1;
+	}
+	if (kernel_at_least(5, 11)) {
+		cpu_clockid = CLOCK_THREAD_CPUTIME_ID;
+		ldp_cpu_clock = LDP_CLOCK_THREAD_CPU;
+	} else {
+		/* The calling thread's user-time clock: MAKE_THREAD_CPUCLOCK(0, CPUCLOCK_VIRT). */
+		cpu_clockid = (clockid_t)((~0u << 3) | 1u | 4u);
+		ldp_cpu_clock = LDP_CLOCK_THREAD_USER;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_cpu_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (real_sigaction(sig, &sa, NULL) != 0)
+		return -1;
+	ldp_cpu_signal = sig;
+	ldp_sample_thread_start(); /* the main thread */
+	return 0;
+}
+
+/* ---- the program's view of our signal ---- */
+
+LDP_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!real_sigaction) {
+		ldp_self.busy++;
+		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+		ldp_self.busy--;
+		if (!real_sigaction) {
+			errno = ENOSYS;
+			return -1;
+		}
+	}
+	if (!ldp_cpu_signal || sig != ldp_cpu_signal || ldp_cpu_status)
+		return real_sigaction(sig, act, old);
+	struct sigaction prev = program_action;
+	if (!program_action_set) {
+		memset(&prev, 0, sizeof prev);
+		prev.sa_handler = SIG_DFL;
+	}
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+		/* The program wants this signal for itself: give it back. */
+		stop_all_timers();
+		ldp_cpu_status = 1;
+		ldp_warn("the program handles signal %d itself; CPU sampling stops (LDPROF_CPU_SIGNAL picks another)",
+			 sig);
+		int rc = real_sigaction(sig, act, NULL);
+		if (rc == 0 && old)
+			*old = prev;
+		return rc;
+	}
+	if (act) {
+		/* SIG_DFL or SIG_IGN: remembered, not applied, so our ticks cannot kill it. */
+		program_action = *act;
+		program_action_set = 1;
+	}
+	if (old)
+		*old = prev;
+	return 0;
+}
+
+LDP_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART; /* glibc's signal() has BSD semantics */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+/* ---- threads created later ---- */
+
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *start_sampled(void *p)
+{
+	struct start st = *(struct start *)p;
+	ldp_self.busy++;
+	ldp_real.free(p);
+	ldp_sample_thread_start();
+	ldp_self.busy--;
+	return st.fn(st.arg);
+}
+
+LDP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	if (!real_pthread_create) {
+		ldp_self.busy++;
+		real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+		ldp_self.busy--;
+		if (!real_pthread_create)
+			return ENOSYS;
+	}
+	if (!ldp_cpu_signal || ldp_cpu_status || atomic_load(&ldp_state) != LDP_STATE_READY)
+		return real_pthread_create(t, attr, fn, arg);
+	ldp_self.busy++;
+	struct start *st = ldp_real.malloc(sizeof *st);
+	ldp_self.busy--;
+	if (!st)
+		return real_pthread_create(t, attr, fn, arg);
+	st->fn = fn;
+	st->arg = arg;
+	int rc = real_pthread_create(t, attr, start_sampled, st);
+	if (rc) {
+		ldp_self.busy++;
+		ldp_real.free(st);
+		ldp_self.busy--;
+	}
+	return rc;
+}
+
+/* ---- wall clock: the writer looks at every thread ---- */
+
+/* "S" from "pid (comm) S ..." */
+static char thread_state(int tid)
+{
+	char path[64], buf[512];
+	ldp_format(path, sizeof path, "/proc/self/task/%d/stat", tid);
+	if (ldp_read_small_file(path, buf, sizeof buf) <= 0)
+		return 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static uint64_t hex(const char **p)
+{
+	uint64_t v = 0;
+	while (**p == ' ')
+		(*p)++;
+	if ((*p)[0] == '0' && (*p)[1] == 'x')
+		*p += 2;
+	for (;; (*p)++) {
+		char c = **p;
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uint64_t)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+/* Time the thread has spent on a CPU, from /proc/self/task/TID/schedstat. */
+static uint64_t run_time(int tid)
+{
+	char path[64], buf[128];
+	ldp_format(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+	if (ldp_read_small_file(path, buf, sizeof buf) <= 0)
+		return 0;
+	uint64_t v = 0;
+	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
+/* Where a blocked thread stands: "nr a1 a2 a3 a4 a5 a6 sp pc", or "-1 sp pc"
+ * when it waits outside a system call. @return 0, -1 when running or unknown. */
+static int blocked_regs(int tid, long *nr, uintptr_t *sp, uintptr_t *pc)
+{
+	char path[64], buf[256];
+	ldp_format(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+	if (ldp_read_small_file(path, buf, sizeof buf) <= 0 || !strncmp(buf, "running", 7))
+		return -1;
+	const char *p = buf;
+	*nr = strtol(p, (char **)&p, 10);
+	uint64_t v[8];
+	int n = 0;
+	while (*p == ' ' && n < 8)
+		v[n++] = hex(&p);
+	if (n < 2)
+		return -1;
+	*sp = v[n - 2];
+	*pc = v[n - 1];
+	return 0;
+}
+
+/* Unwind a blocked thread on a copy of its stack. */
+static unsigned remote_unwind(struct ldp_ring *r, uintptr_t pc, uintptr_t sp, uintptr_t *ips, unsigned max,
+			      int *truncated, uint8_t *copy, size_t cap)
+{
+	uintptr_t hi = r && r->stack_hi > sp && r->stack_hi - sp < cap ? r->stack_hi : sp + cap;
+	struct iovec local = {copy, hi - sp}, remote = {(void *)sp, hi - sp};
+	ssize_t got = syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+	*truncated = 0;
+	if (got <= 0) {
+		ips[0] = pc;
+		return 1;
+	}
+	ips[0] = pc;
+	struct ldp_uw_walk w = {.hi = sp + (uintptr_t)got, .delta = (intptr_t)copy - (intptr_t)sp, .ips = ips + 1,
+				.max = max - 1};
+	struct ldp_uw_regs regs = {pc, sp, 0};
+	unsigned n = ldp_uw_walk(&w, regs, 1);
+	*truncated = (w.status & LDP_UW_TRUNCATED) != 0;
+	return n + 1;
+}
+
+struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap, size_t *n, uint8_t *copy,
+					 size_t copy_cap)
+{
+	*n = 0;
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return out;
+	char buf[4096];
+	int me = ldp_gettid();
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (got <= 0)
+			break;
+		for (long off = 0; off < got;) {
+			struct linux_dirent64 {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+			off += d->reclen;
+			int tid = atoi(d->name);
+			if (tid <= 0 || tid == me || *n >= cap)
+				continue;
+			char st = thread_state(tid);
+			struct ldp_wall_sample *x = &out[*n];
+			memset(x, 0, sizeof *x);
+			x->tid = tid;
+			x->run_ns = run_time(tid);
+			x->ring = NULL;
+			for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
+				if (r->tid == tid && atomic_load(&r->state) == LDP_RING_OWNED)
+					x->ring = r;
+			long nr;
+			uintptr_t sp, pc;
+			if ((st == 'S' || st == 'D') && blocked_regs(tid, &nr, &sp, &pc) == 0) {
+				x->state = st == 'D' ? LDP_STATE_DISK : LDP_STATE_BLOCKED;
+				x->syscall = nr;
+				x->depth = remote_unwind(x->ring, pc, sp, x->ips, ldp_cfg.max_depth < LDP_WALL_DEPTH ?
+										 ldp_cfg.max_depth : LDP_WALL_DEPTH,
+							 &x->truncated, copy, copy_cap);
+			} else if (st == 'R' || st == 'S' || st == 'D') {
+				x->state = LDP_STATE_RUNNING;
+				x->syscall = -1;
+			} else {
+				continue; /* stopped, zombie, dead: not part of the picture */
+			}
+			(*n)++;
+		}
+	}
+	close(fd);
+	return out;
+}

@@ -1,0 +1,131 @@
+/*
+ * diff.c - `ldprof diff`: two snapshots, of one trace (--from/--to) or of two
+ * runs (OLD NEW --at LABEL), compared by group.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "render/diff.h"
+#include "render/out.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ldprof diff TRACE --from A --to B [OPTIONS]       two snapshots of one run\n"
+		"       ldprof diff OLD NEW [--at LABEL] [OPTIONS]        the same snapshot of two runs\n"
+		"\n"
+		"Snapshots: a label given to ldprof_snapshot(), label#N for its N-th use, @N for\n"
+		"the N-th snapshot, or start, peak, exit (every trace has these; --at defaults\n"
+		"to exit). 'ldprof snapshots TRACE' lists them.\n"
+		"\n"
+		"  --by KEY          traceback, function (default), line, file or module\n"
+		"  --cumulative      count every frame of the stack, not only the site\n"
+		"  --include GLOB, --exclude GLOB, --all-frames   filters, as in ldprof report\n"
+		"  --top N           groups shown (default 20; 0: all)\n"
+		"  --json            one JSON object (docs/JSON.md)\n"
+		"  -o, --output F    write to F\n"
+		"  --sysroot DIR, --debug-dir DIR   where to find binaries and debug files\n");
+}
+
+static void pick(const struct loaded *t, const char *sel, struct tm_snapshot *out)
+{
+	if (tm_snapshot_select(&t->m, sel, out))
+		die(EXIT_USAGE, "%s has no snapshot '%s' (see: ldprof snapshots %s)", t->m.path, sel, t->m.path);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	enum { O_BY = 256, O_TOP, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_SYSROOT, O_DEBUGDIR, O_FROM, O_TO, O_AT, O_CUM };
+	static const struct option opts[] = {
+		{"by", required_argument, 0, O_BY},         {"top", required_argument, 0, O_TOP},
+		{"include", required_argument, 0, O_INCLUDE}, {"exclude", required_argument, 0, O_EXCLUDE},
+		{"all-frames", no_argument, 0, O_ALL},      {"json", no_argument, 0, O_JSON},
+		{"output", required_argument, 0, 'o'},      {"sysroot", required_argument, 0, O_SYSROOT},
+		{"debug-dir", required_argument, 0, O_DEBUGDIR}, {"from", required_argument, 0, O_FROM},
+		{"to", required_argument, 0, O_TO},         {"at", required_argument, 0, O_AT},
+		{"cumulative", no_argument, 0, O_CUM},      {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct group_opts go = {.by = BY_FUNCTION};
+	struct sym_opts so = {0};
+	size_t inc_cap = 0, exc_cap = 0, dbg_cap = 0;
+	const char *from = NULL, *to = NULL, *at = NULL, *output = NULL;
+	int json = 0, cumulative = 0, c;
+	uint64_t top = 20;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_BY:
+			if (group_by_parse(optarg, &go.by))
+				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
+			break;
+		case O_TOP:
+			if (parse_uint(optarg, 1000000000, &top))
+				die(EXIT_USAGE, "--top must be a number, not '%s'", optarg);
+			break;
+		case O_INCLUDE: VEC_PUSH(go.include, go.ninclude, inc_cap, optarg); break;
+		case O_EXCLUDE: VEC_PUSH(go.exclude, go.nexclude, exc_cap, optarg); break;
+		case O_ALL: go.all_frames = 1; break;
+		case O_JSON: json = 1; break;
+		case 'o': output = optarg; break;
+		case O_SYSROOT: so.sysroot = optarg; break;
+		case O_DEBUGDIR: VEC_PUSH(so.debug_dirs, so.ndebug_dirs, dbg_cap, optarg); break;
+		case O_FROM: from = optarg; break;
+		case O_TO: to = optarg; break;
+		case O_AT: at = optarg; break;
+		case O_CUM: cumulative = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	int ntraces = argc - optind;
+	if (ntraces == 1 && (!from || !to || at))
+		die(EXIT_USAGE, "one trace needs --from and --to (two traces take --at)");
+	if (ntraces == 2 && (from || to))
+		die(EXIT_USAGE, "two traces are compared at one snapshot: use --at, not --from/--to");
+	if (ntraces < 1 || ntraces > 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct symbolizer *sym = sym_new(&so);
+	struct loaded t[2];
+	struct tm_snapshot snap[2];
+	load_or_die(&t[0], argv[optind], sym, EXIT_BAD_TRACE);
+	struct diff_view view = {.by = go.by, .cumulative = cumulative, .top = (unsigned)top};
+	if (ntraces == 1) {
+		pick(&t[0], from, &snap[0]);
+		pick(&t[0], to, &snap[1]);
+	} else {
+		load_or_die(&t[1], argv[optind + 1], sym, EXIT_BAD_TRACE);
+		pick(&t[0], at ? at : "exit", &snap[0]);
+		pick(&t[1], at ? at : "exit", &snap[1]);
+		view.side[0].trace = t[0].m.path;
+		view.side[1].trace = t[1].m.path;
+	}
+	struct diff d;
+	diff_init(&d);
+	for (int i = 0; i < 2; i++) {
+		diff_add(&d, i, sym, &t[ntraces == 2 ? i : 0], &snap[i], &go, cumulative);
+		view.side[i].snap = &snap[i];
+	}
+	view.d = &d;
+	struct strbuf b = {0};
+	if (json)
+		render_diff_json(&b, &view);
+	else
+		render_diff_text(&b, &view);
+	out_write_or_die(output, b.s, b.len);
+	sb_free(&b);
+	diff_free(&d);
+	for (int i = 0; i < 2; i++)
+		tm_snapshot_clear(&snap[i]);
+	for (int i = 0; i < ntraces; i++)
+		loaded_free(&t[i]);
+	free(go.include);
+	free(go.exclude);
+	free(so.debug_dirs);
+	sym_free(sym);
+	return EXIT_OK;
+}

@@ -1,0 +1,95 @@
+/*
+ * group.h - heap figures per stack, grouped the way tracemalloc groups
+ * statistics: by traceback, function, line, file, or module, with
+ * include/exclude filters.
+ *
+ * The group of an allocation is decided by its "site frame": the first frame
+ * of its stack that is neither the agent nor the allocator itself (C++
+ * operator new, strdup and friends are allocators from the program's point of
+ * view), with inline frames expanded. Only the frames a key needs are
+ * symbolized.
+ */
+#ifndef LDPR_GROUP_H
+#define LDPR_GROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/tmodel.h"
+#include "symbols/symbolizer.h"
+
+enum group_by { BY_TRACEBACK, BY_FUNCTION, BY_LINE, BY_FILE, BY_MODULE };
+
+struct group_opts {
+	enum group_by by;
+	const char **include, **exclude; /* fnmatch globs on function, file or module */
+	size_t ninclude, nexclude;
+	int all_frames; /* filters look at every frame, not only the site frame */
+};
+
+struct group {
+	const char *key;
+	uint64_t allocations, allocated_bytes, frees, temporary;
+	uint64_t leaked_bytes, leaked_count;
+	uint64_t peak_bytes, peak_count; /* live at the peak of its process */
+	uint64_t min_size, max_size;
+	/* samples ([PROF_CPU], [PROF_WALL]): self = the group is the innermost
+	 * frame; total = the group is anywhere on the stack (counted once) */
+	uint64_t self[2], total[2], self_ns[2], total_ns[2];
+	/* the mapped channel (mmap and mremap made here) */
+	uint64_t maps, mapped_bytes, mapped_live_bytes, mapped_peak_bytes;
+	/* where: the site frame of the first stack seen */
+	const char *function, *file, *module;
+	unsigned line;
+	/* traceback grouping: the frames, innermost first */
+	const struct sym_frame **frames;
+	unsigned nframes;
+};
+
+struct grouping {
+	struct group *groups;
+	size_t n, cap;
+	struct u64map index; /* interned key pointer -> group index */
+	uint64_t filtered_out; /* allocations whose site did not pass the filters */
+	uint64_t filtered_samples[2];
+};
+
+/* The symbolized frames of a stack, inline frames expanded, innermost first. */
+struct flat {
+	const struct sym_frame **f;
+	unsigned n, cap;
+	unsigned site; /* index of the site frame */
+};
+/* Symbolize a stack: up to the site frame, or all of it when `whole`. */
+void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole);
+int flat_passes(const struct flat *fl, const struct group_opts *o);
+/* The key of frame `frame` (normally fl->site) for a grouping. */
+const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_by by, unsigned frame);
+void flat_free(struct flat *fl);
+
+/* A trace loaded for reporting: its model and one symbol space per segment. */
+struct loaded {
+	struct tmodel m;
+	struct sym_space **spaces;
+};
+
+/* Load a trace and give each of its process images a symbol space.
+ * @return 0, or -1 with err set. */
+int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err);
+void loaded_free(struct loaded *t);
+
+const char *group_by_name(enum group_by by);
+int group_by_parse(const char *s, enum group_by *by);
+
+void grouping_init(struct grouping *g);
+void grouping_free(struct grouping *g);
+/* Add every allocation site of every segment of t. */
+void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loaded *t, const struct group_opts *o);
+
+/* Sort keys for group lists. */
+enum group_sort { SORT_BYTES, SORT_COUNT, SORT_LEAKED, SORT_PEAK, SORT_TEMPORARY };
+int group_sort_parse(const char *s, enum group_sort *out);
+/* @return a malloc'd array of pointers into g, sorted descending. */
+const struct group **grouping_sorted(const struct grouping *g, enum group_sort by);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * diff.c - see diff.h.
+ */
+#include "diff.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int64_t delta(uint64_t a, uint64_t b)
+{
+	return (int64_t)(b - a);
+}
+
+static const char *signed_bytes(char *buf, int64_t v)
+{
+	char tmp[32];
+	fmt_bytes(tmp, (uint64_t)(v < 0 ? -v : v));
+	snprintf(buf, 40, "%s%s", v < 0 ? "-" : "+", tmp);
+	return buf;
+}
+
+static const char *signed_count(char *buf, int64_t v)
+{
+	char tmp[32];
+	fmt_count(tmp, (uint64_t)(v < 0 ? -v : v));
+	snprintf(buf, 40, "%s%s", v < 0 ? "-" : "+", tmp);
+	return buf;
+}
+
+static void side_text(struct strbuf *b, const struct diff_side *s)
+{
+	sb_printf(b, "%s", s->snap->label);
+	if (s->snap->occurrence > 1)
+		sb_printf(b, "#%u", s->snap->occurrence);
+	sb_printf(b, " (%.3f s", (double)s->snap->time_ns / 1e9);
+	if (s->trace)
+		sb_printf(b, ", %s", s->trace);
+	sb_printf(b, ")");
+}
+
+static const char *short_file(const char *f)
+{
+	const char *s = f ? strrchr(f, '/') : NULL;
+	return s ? s + 1 : f;
+}
+
+static int changed(const struct diff_row *r)
+{
+	return r->size[0] != r->size[1] || r->count[0] != r->count[1] || r->mapped[0] != r->mapped[1];
+}
+
+void render_diff_text(struct strbuf *b, const struct diff_view *v)
+{
+	const struct diff *d = v->d;
+	sb_printf(b, "diff ");
+	side_text(b, &v->side[0]);
+	sb_printf(b, " -> ");
+	side_text(b, &v->side[1]);
+	sb_printf(b, ", by %s%s\n\n", group_by_name(v->by), v->cumulative ? " (cumulative)" : "");
+	const struct diff_row **rows = diff_sorted(d);
+	size_t shown = 0, hidden = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diff_row *r = rows[i];
+		if (!changed(r))
+			continue;
+		if (v->top && shown >= v->top) {
+			hidden++;
+			continue;
+		}
+		char s1[40], s2[40], c2[40], s0[32], c0[32];
+		const char *key = v->by == BY_FILE || v->by == BY_MODULE ? short_file(r->key) : r->key;
+		sb_printf(b, "%s", key);
+		if (v->by == BY_FUNCTION && r->file)
+			sb_printf(b, " (%s:%u)", short_file(r->file), r->line);
+		uint64_t avg = r->count[1] ? r->size[1] / r->count[1] : 0;
+		sb_printf(b, ": size=%s (%s), count=%s (%s), average=%s", fmt_bytes(s0, r->size[1]),
+			  signed_bytes(s1, delta(r->size[0], r->size[1])), fmt_count(c0, r->count[1]),
+			  signed_count(c2, delta(r->count[0], r->count[1])), fmt_bytes(s2, avg));
+		if (r->mapped[0] || r->mapped[1])
+			sb_printf(b, ", mapped=%s (%s)", fmt_bytes(s0, r->mapped[1]),
+				  signed_bytes(s1, delta(r->mapped[0], r->mapped[1])));
+		sb_putc(b, '\n');
+		shown++;
+	}
+	if (hidden)
+		sb_printf(b, "... and %zu more groups that changed\n", hidden);
+	if (!shown)
+		sb_printf(b, "(no group changed)\n");
+	char a[32], s1[40], c[32], c1[40];
+	sb_printf(b, "\ntotal: size=%s (%s), count=%s (%s)", fmt_bytes(a, d->size[1]),
+		  signed_bytes(s1, delta(d->size[0], d->size[1])), fmt_count(c, d->count[1]),
+		  signed_count(c1, delta(d->count[0], d->count[1])));
+	if (d->mapped[0] || d->mapped[1])
+		sb_printf(b, ", mapped=%s (%s)", fmt_bytes(a, d->mapped[1]), signed_bytes(s1, delta(d->mapped[0], d->mapped[1])));
+	sb_putc(b, '\n');
+	free(rows);
+}
+
+static void side_json(struct strbuf *b, const struct diff_side *s)
+{
+	sb_printf(b, "{\"label\":");
+	sb_json_str(b, s->snap->label);
+	sb_printf(b, ",\"occurrence\":%u,\"index\":%zu,\"time_ns\":%" PRIu64 ",\"trace\":", s->snap->occurrence,
+		  s->snap->index, s->snap->time_ns);
+	sb_json_str(b, s->trace ? s->trace : "");
+	sb_printf(b, "}");
+}
+
+void render_diff_json(struct strbuf *b, const struct diff_view *v)
+{
+	const struct diff *d = v->d;
+	sb_printf(b, "{\"from\":");
+	side_json(b, &v->side[0]);
+	sb_printf(b, ",\"to\":");
+	side_json(b, &v->side[1]);
+	sb_printf(b, ",\"by\":\"%s\",\"cumulative\":%s,\"groups\":[", group_by_name(v->by),
+		  v->cumulative ? "true" : "false");
+	const struct diff_row **rows = diff_sorted(d);
+	size_t shown = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diff_row *r = rows[i];
+		if (!changed(r) || (v->top && shown >= v->top))
+			continue;
+		sb_printf(b, "%s{\"key\":", shown ? "," : "");
+		sb_json_str(b, r->key);
+		sb_printf(b, ",\"size\":%" PRIu64 ",\"size_diff\":%" PRId64 ",\"count\":%" PRIu64 ",\"count_diff\":%" PRId64,
+			  r->size[1], delta(r->size[0], r->size[1]), r->count[1], delta(r->count[0], r->count[1]));
+		sb_printf(b, ",\"function\":");
+		if (r->function)
+			sb_json_str(b, r->function);
+		else
+			sb_printf(b, "null");
+		sb_printf(b, ",\"file\":");
+		if (r->file)
+			sb_json_str(b, r->file);
+		else
+			sb_printf(b, "null");
+		sb_printf(b, ",\"line\":%u,\"mapped_size\":%" PRIu64 ",\"mapped_size_diff\":%" PRId64 "}", r->line,
+			  r->mapped[1], delta(r->mapped[0], r->mapped[1]));
+		shown++;
+	}
+	free(rows);
+	sb_printf(b,
+		  "],\"total\":{\"size\":%" PRIu64 ",\"size_diff\":%" PRId64 ",\"count\":%" PRIu64 ",\"count_diff\":%" PRId64
+		  ",\"mapped_size\":%" PRIu64 ",\"mapped_size_diff\":%" PRId64 "}}\n",
+		  d->size[1], delta(d->size[0], d->size[1]), d->count[1], delta(d->count[0], d->count[1]), d->mapped[1],
+		  delta(d->mapped[0], d->mapped[1]));
+}

@@ -1,0 +1,27 @@
+/*
+ * diff.h - a snapshot diff as text (like tracemalloc's StatisticDiff lines)
+ * and as JSON (docs/JSON.md).
+ */
+#ifndef LDPR_RENDER_DIFF_H
+#define LDPR_RENDER_DIFF_H
+
+#include "model/diff.h"
+#include "util/util.h"
+
+struct diff_side {
+	const char *trace;
+	const struct tm_snapshot *snap;
+};
+
+struct diff_view {
+	const struct diff *d;
+	struct diff_side side[2];
+	enum group_by by;
+	int cumulative;
+	unsigned top; /* 0: all */
+};
+
+void render_diff_text(struct strbuf *b, const struct diff_view *v);
+void render_diff_json(struct strbuf *b, const struct diff_view *v);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * profile.c - call-profile views of the CPU and wall-clock samples: the call
+ * tree, callers and callees of a function, cost per source line inside a
+ * function (what line_profiler shows for Python), and samples per thread.
+ *
+ * Frames are functions (inline frames included, as their own functions);
+ * a function matches FUNC when its name is FUNC or matches it as a glob.
+ * In a stack where FUNC appears more than once (recursion), the innermost
+ * occurrence is the one that counts, so every sample counts once.
+ */
+#define _GNU_SOURCE
+#include "profile.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *kind_name(int k)
+{
+	return k == PROF_CPU ? "cpu" : "wall";
+}
+
+static uint64_t total_samples(const struct report *r, int k)
+{
+	return r->samples[k];
+}
+
+/* Call f for every sampled stack of kind k, flattened, with its sample count. */
+typedef void (*stack_fn)(void *ctx, const struct flat *fl, uint64_t samples);
+
+static void each_stack(const struct report *r, int k, stack_fn f, void *ctx)
+{
+	struct flat fl = {0};
+	for (size_t t = 0; t < r->ntraces; t++) {
+		const struct loaded *lt = &r->traces[t];
+		for (size_t s = 0; s < lt->m.nsegs; s++) {
+			const struct tm_segment *seg = &lt->m.segs[s];
+			const struct prof_kind *pk = &seg->prof.k[k];
+			for (size_t id = 0; id < pk->nstacks && id < seg->nstacks; id++) {
+				if (!pk->stacks[id].samples)
+					continue;
+				flat_stack(&fl, lt->spaces[s], &seg->stacks[id], 1);
+				if (!flat_passes(&fl, &r->gopts))
+					continue;
+				f(ctx, &fl, pk->stacks[id].samples);
+			}
+		}
+	}
+	flat_free(&fl);
+}
+
+static int matches(const char *fn, const char *pattern)
+{
+	return fn && (!strcmp(fn, pattern) || !fnmatch(pattern, fn, 0));
+}
+
+/* ---- the call tree ---- */
+
+struct node {
+	const char *fn, *file;
+	unsigned line;
+	uint64_t total, self;
+	size_t first_child, next_sibling; /* index + 1; 0 = none */
+};
+
+struct tree {
+	struct node *n;
+	size_t len, cap;
+	struct u64map index; /* parent index ^ function pointer -> node index + 1 */
+};
+
+static size_t child_of(struct tree *t, size_t parent, const struct sym_frame *f)
+{
+	uint64_t key = (hash_u64((uint64_t)parent + 1) ^ (uint64_t)(uintptr_t)f->function) | 1;
+	uint64_t *slot = u64map_get(&t->index, key);
+	/* A hash clash between two parents is possible in theory: check. */
+	for (size_t c = slot ? t->n[parent].first_child : 0; c; c = t->n[c - 1].next_sibling)
+		if (t->n[c - 1].fn == f->function)
+			return c - 1;
+	VEC_PUSH(t->n, t->len, t->cap, ((struct node){.fn = f->function, .file = f->file, .line = f->line}));
+	size_t i = t->len - 1;
+	t->n[i].next_sibling = t->n[parent].first_child;
+	t->n[parent].first_child = i + 1;
+	u64map_put(&t->index, key, i + 1);
+	return i;
+}
+
+static void tree_add(void *ctx, const struct flat *fl, uint64_t samples)
+{
+	struct tree *t = ctx;
+	size_t at = 0; /* the root */
+	t->n[0].total += samples;
+	for (unsigned i = fl->n; i-- > 0;) {
+		at = child_of(t, at, fl->f[i]);
+		t->n[at].total += samples;
+	}
+	t->n[at].self += samples;
+}
+
+static int by_total_desc(const void *a, const void *b)
+{
+	const struct node *x = *(const struct node *const *)a, *y = *(const struct node *const *)b;
+	return x->total < y->total ? 1 : x->total > y->total ? -1 : strcmp(x->fn, y->fn);
+}
+
+static void tree_print(struct strbuf *b, struct tree *t, size_t at, unsigned depth, uint64_t all, double min_pct)
+{
+	size_t nkids = 0;
+	for (size_t c = t->n[at].first_child; c; c = t->n[c - 1].next_sibling)
+		nkids++;
+	const struct node **kids = xmalloc((nkids ? nkids : 1) * sizeof *kids);
+	nkids = 0;
+	for (size_t c = t->n[at].first_child; c; c = t->n[c - 1].next_sibling)
+		kids[nkids++] = &t->n[c - 1];
+	qsort(kids, nkids, sizeof *kids, by_total_desc);
+	size_t hidden = 0;
+	uint64_t hidden_samples = 0;
+	for (size_t i = 0; i < nkids; i++) {
+		const struct node *k = kids[i];
+		double pct = 100.0 * (double)k->total / (double)all;
+		if (pct < min_pct) {
+			hidden++;
+			hidden_samples += k->total;
+			continue;
+		}
+		sb_printf(b, "  %6.1f%% %6.1f%%  %*s%s", pct, 100.0 * (double)k->self / (double)all, (int)(2 * depth), "",
+			  k->fn);
+		if (k->file) {
+			const char *slash = strrchr(k->file, '/');
+			sb_printf(b, "  %s:%u", slash ? slash + 1 : k->file, k->line);
+		}
+		sb_putc(b, '\n');
+		tree_print(b, t, (size_t)(k - t->n), depth + 1, all, min_pct);
+	}
+	if (hidden)
+		sb_printf(b, "  %6.1f%%          %*s(%zu more below %.1f%%)\n", 100.0 * (double)hidden_samples / (double)all,
+			  (int)(2 * depth), "", hidden, min_pct);
+	free(kids);
+}
+
+void render_profile_tree(struct strbuf *b, const struct report *r, int k, double min_pct)
+{
+	if (!total_samples(r, k))
+		return;
+	struct tree t = {0};
+	u64map_init(&t.index, 1024);
+	VEC_PUSH(t.n, t.len, t.cap, ((struct node){.fn = "(root)"}));
+	each_stack(r, k, tree_add, &t);
+	sb_printf(b, "\n%s call tree (%s samples; total%%, self%%; below %.1f%% hidden)\n", kind_name(k),
+		  fmt_count((char[32]){0}, total_samples(r, k)), min_pct);
+	tree_print(b, &t, 0, 0, total_samples(r, k), min_pct);
+	free(t.n);
+	u64map_free(&t.index);
+}
+
+/* ---- callers, callees, lines ---- */
+
+struct tally {
+	const char *pattern;
+	int mode; /* 0 callers, 1 callees, 2 lines */
+	struct u64map index; /* key -> row + 1 */
+	struct row {
+		const char *key, *file;
+		unsigned line;
+		uint64_t samples;
+	} *rows;
+	size_t n, cap;
+	uint64_t matched, self;
+	const char *func_file; /* lines: the function's source file */
+	const char *func_name;
+};
+
+static void tally_add(struct tally *t, const char *key, const char *file, unsigned line, uint64_t samples)
+{
+	uint64_t k = t->mode == 2 ? (uint64_t)line + 1 : (uint64_t)(uintptr_t)key;
+	uint64_t *slot = u64map_get(&t->index, k);
+	if (!slot) {
+		VEC_PUSH(t->rows, t->n, t->cap, ((struct row){key, file, line, 0}));
+		slot = u64map_put(&t->index, k, t->n);
+	}
+	t->rows[*slot - 1].samples += samples;
+}
+
+static void tally_stack(void *ctx, const struct flat *fl, uint64_t samples)
+{
+	struct tally *t = ctx;
+	for (unsigned i = 0; i < fl->n; i++) {
+		const struct sym_frame *f = fl->f[i];
+		if (!matches(f->function, t->pattern))
+			continue;
+		/* the innermost occurrence: every sample counts once */
+		t->matched += samples;
+		if (!t->func_name)
+			t->func_name = f->function;
+		if (i == 0)
+			t->self += samples;
+		if (t->mode == 0) {
+			const struct sym_frame *c = i + 1 < fl->n ? fl->f[i + 1] : NULL;
+			tally_add(t, c ? c->function : "(root)", c ? c->file : NULL, c ? c->line : 0, samples);
+		} else if (t->mode == 1) {
+			const struct sym_frame *c = i > 0 ? fl->f[i - 1] : NULL;
+			tally_add(t, c ? c->function : "(self)", c ? c->file : NULL, c ? c->line : 0, samples);
+		} else {
+			if (!t->func_file)
+				t->func_file = f->file;
+			tally_add(t, f->function, f->file, f->line, samples);
+		}
+		return;
+	}
+}
+
+static int by_samples_desc(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	return x->samples < y->samples ? 1 : x->samples > y->samples ? -1 : strcmp(x->key, y->key);
+}
+
+static int by_line(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Source lines for --lines, when the file is on this machine. */
+static char **read_source(const char *path, size_t *nlines)
+{
+	*nlines = 0;
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (!f)
+		return NULL;
+	char **lines = NULL;
+	size_t cap = 0;
+	char *line = NULL;
+	size_t len = 0;
+	ssize_t got;
+	while ((got = getline(&line, &len, f)) >= 0) {
+		while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+			line[--got] = '\0';
+		VEC_PUSH(lines, *nlines, cap, xstrdup(line));
+	}
+	free(line);
+	fclose(f);
+	return lines;
+}
+
+void render_profile_focus(struct strbuf *b, const struct report *r, int k, int mode, const char *pattern)
+{
+	if (!total_samples(r, k))
+		return;
+	struct tally t = {.pattern = pattern, .mode = mode};
+	u64map_init(&t.index, 64);
+	each_stack(r, k, tally_stack, &t);
+	static const char *what[] = {"callers of", "callees of", "cost per line in"};
+	char x[32];
+	sb_printf(b, "\n%s: %s %s (%s samples, %.1f%% of all; self %.1f%%)\n", kind_name(k), what[mode],
+		  t.func_name ? t.func_name : pattern, fmt_count(x, t.matched),
+		  100.0 * (double)t.matched / (double)total_samples(r, k),
+		  100.0 * (double)t.self / (double)total_samples(r, k));
+	if (!t.matched) {
+		sb_printf(b, "  (no sample has %s on its stack)\n", pattern);
+	} else if (mode < 2) {
+		qsort(t.rows, t.n, sizeof *t.rows, by_samples_desc);
+		for (size_t i = 0; i < t.n; i++) {
+			sb_printf(b, "  %9s %6.1f%%  %s", fmt_count(x, t.rows[i].samples),
+				  100.0 * (double)t.rows[i].samples / (double)t.matched, t.rows[i].key);
+			if (t.rows[i].file) {
+				const char *slash = strrchr(t.rows[i].file, '/');
+				sb_printf(b, "  %s:%u", slash ? slash + 1 : t.rows[i].file, t.rows[i].line);
+			}
+			sb_putc(b, '\n');
+		}
+	} else {
+		qsort(t.rows, t.n, sizeof *t.rows, by_line);
+		size_t nsrc;
+		char **src = read_source(t.func_file, &nsrc);
+		sb_printf(b, "  %s\n  %6s %9s %7s  %s\n", t.func_file ? t.func_file : "(no line information)", "line",
+			  "samples", "%", src ? "source" : "");
+		for (size_t i = 0; i < t.n; i++) {
+			unsigned ln = t.rows[i].line;
+			sb_printf(b, "  %6u %9s %6.1f%%  %s\n", ln, fmt_count(x, t.rows[i].samples),
+				  100.0 * (double)t.rows[i].samples / (double)t.matched,
+				  src && ln && ln <= nsrc ? src[ln - 1] : "");
+		}
+		for (size_t i = 0; i < nsrc; i++)
+			free(src[i]);
+		free(src);
+	}
+	free(t.rows);
+	u64map_free(&t.index);
+}
+
+/* ---- threads ---- */
+
+void render_profile_threads(struct strbuf *b, const struct report *r)
+{
+	char x[32], y[32];
+	sb_printf(b, "\nthreads\n  %8s  %-16s %10s %10s %9s\n", "tid", "name", "cpu", "wall", "waiting");
+	for (size_t t = 0; t < r->ntraces; t++)
+		for (size_t s = 0; s < r->traces[t].m.nsegs; s++) {
+			const struct profile *p = &r->traces[t].m.segs[s].prof;
+			for (size_t i = 0; i < p->nthreads; i++) {
+				const struct prof_thread *th = &p->threads[i];
+				if (!th->samples[0] && !th->samples[1])
+					continue;
+				sb_printf(b, "  %8u  %-16s %10s %10s", th->tid, *th->name ? th->name : "?",
+					  fmt_count(x, th->samples[0]), fmt_count(y, th->samples[1]));
+				if (th->samples[1])
+					sb_printf(b, " %8.1f%%", 100.0 * (double)th->blocked / (double)th->samples[1]);
+				sb_putc(b, '\n');
+			}
+		}
+}
+
+void render_profile_threads_json(struct strbuf *b, const struct report *r)
+{
+	sb_printf(b, ",\"threads\":[");
+	int first = 1;
+	for (size_t t = 0; t < r->ntraces; t++)
+		for (size_t s = 0; s < r->traces[t].m.nsegs; s++) {
+			const struct tm_segment *seg = &r->traces[t].m.segs[s];
+			for (size_t i = 0; i < seg->prof.nthreads; i++) {
+				const struct prof_thread *th = &seg->prof.threads[i];
+				sb_printf(b, "%s{\"pid\":%llu,\"tid\":%u,\"name\":", first ? "" : ",",
+					  (unsigned long long)seg->info.pid, th->tid);
+				first = 0;
+				sb_json_str(b, th->name);
+				sb_printf(b, ",\"cpu_samples\":%llu,\"wall_samples\":%llu,\"wall_blocked_samples\":%llu}",
+					  (unsigned long long)th->samples[0], (unsigned long long)th->samples[1],
+					  (unsigned long long)th->blocked);
+			}
+		}
+	sb_printf(b, "]");
+}

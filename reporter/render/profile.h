@@ -1,0 +1,17 @@
+/*
+ * profile.h - call-profile views of CPU and wall samples (see profile.c).
+ * k is PROF_CPU or PROF_WALL.
+ */
+#ifndef LDPR_RENDER_PROFILE_H
+#define LDPR_RENDER_PROFILE_H
+
+#include "render/report.h"
+
+/* Top-down call tree; children below min_pct of all samples are folded. */
+void render_profile_tree(struct strbuf *b, const struct report *r, int k, double min_pct);
+/* mode 0: callers of pattern, 1: its callees, 2: cost per line inside it. */
+void render_profile_focus(struct strbuf *b, const struct report *r, int k, int mode, const char *pattern);
+void render_profile_threads(struct strbuf *b, const struct report *r);
+void render_profile_threads_json(struct strbuf *b, const struct report *r);
+
+#endif

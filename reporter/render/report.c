@@ -1,0 +1,449 @@
+/*
+ * report.c - the heap report as text and JSON (see report.h, docs/JSON.md).
+ */
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void report_sum(struct report *r)
+{
+	memset(&r->total, 0, sizeof r->total);
+	memset(r->size_hist, 0, sizeof r->size_hist);
+	memset(r->samples, 0, sizeof r->samples);
+	r->mapped_peak = r->mapped_live_at_exit = r->mapped_bytes = r->maps = r->remaps = r->unmaps = 0;
+	r->rss_peak = r->rss_heap = r->rss_mapped = 0;
+	memset(r->weight_ns, 0, sizeof r->weight_ns);
+	memset(r->lost, 0, sizeof r->lost);
+	r->peak_time_ns = 0;
+	r->peak_trace = NULL;
+	for (size_t t = 0; t < r->ntraces; t++) {
+		const struct tmodel *m = &r->traces[t].m;
+		for (size_t i = 0; i < m->nsegs; i++) {
+			const struct heap_totals *s = &m->segs[i].heap.t;
+			r->total.allocations += s->allocations;
+			r->total.frees += s->frees;
+			r->total.allocated_bytes += s->allocated_bytes;
+			r->total.leaked_bytes += s->leaked_bytes;
+			r->total.leaked_count += s->leaked_count;
+			r->total.temporary += s->temporary;
+			r->total.unknown_frees += s->unknown_frees;
+			for (int k = 0; k < 65; k++)
+				r->size_hist[k] += m->segs[i].heap.size_hist[k];
+			const struct mapped_model *mm = &m->segs[i].mapped;
+			if (mm->peak_bytes > r->mapped_peak)
+				r->mapped_peak = mm->peak_bytes;
+			r->mapped_live_at_exit = mm->live_at_end; /* the last image's */
+			r->mapped_bytes += mm->mapped_bytes;
+			r->maps += mm->maps;
+			r->remaps += mm->remaps;
+			r->unmaps += mm->unmaps;
+			if (mm->rss_peak > r->rss_peak) {
+				r->rss_peak = mm->rss_peak;
+				r->rss_heap = mm->heap_at_rss_peak;
+				r->rss_mapped = mm->mapped_at_rss_peak;
+			}
+			const struct profile *p = &m->segs[i].prof;
+			for (int k = 0; k < 2; k++) {
+				r->samples[k] += p->k[k].samples;
+				r->weight_ns[k] += p->k[k].weight_ns;
+				r->lost[k] += p->k[k].lost;
+			}
+			if (p->has_setup) {
+				r->hz[PROF_CPU] = p->setup.cpu_hz;
+				r->hz[PROF_WALL] = p->setup.wall_hz;
+			}
+			if (s->peak_bytes > r->total.peak_bytes) {
+				r->total.peak_bytes = s->peak_bytes;
+				r->total.peak_count = s->peak_count;
+				r->peak_time_ns = m->segs[i].info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns +
+						  s->peak_time_us * 1000;
+				r->peak_trace = m->path;
+			}
+		}
+	}
+}
+
+/* ---- text ---- */
+
+static void flat_profile(struct strbuf *b, const struct report *r, int k);
+
+static const char *base_name(const char *path)
+{
+	if (!path)
+		return "?";
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static void where(struct strbuf *b, const struct group *g)
+{
+	if (g->file)
+		sb_printf(b, "  %s:%u", base_name(g->file), g->line);
+	else if (g->module)
+		sb_printf(b, "  [%s]", g->module);
+}
+
+static void group_label(struct strbuf *b, const struct group *g, enum group_by by)
+{
+	if (by == BY_TRACEBACK) {
+		for (unsigned i = 0; i < g->nframes; i++) {
+			const struct sym_frame *f = g->frames[i];
+			sb_printf(b, "%s%s%s", i ? "\n                                 " : "", f->function,
+				  f->inlined ? " (inlined)" : "");
+			if (f->file)
+				sb_printf(b, "  %s:%u", base_name(f->file), f->line);
+		}
+		if (!g->nframes)
+			sb_printf(b, "%s", g->key);
+		return;
+	}
+	sb_printf(b, "%s", by == BY_FILE || by == BY_MODULE ? base_name(g->key) : g->key);
+	if (by == BY_FUNCTION)
+		where(b, g);
+}
+
+typedef uint64_t (*metric_fn)(const struct group *);
+static uint64_t m_peak(const struct group *g) { return g->peak_bytes; }
+static uint64_t m_peak_n(const struct group *g) { return g->peak_count; }
+static uint64_t m_leak(const struct group *g) { return g->leaked_bytes; }
+static uint64_t m_leak_n(const struct group *g) { return g->leaked_count; }
+static uint64_t m_temp(const struct group *g) { return g->temporary; }
+static uint64_t m_allocs(const struct group *g) { return g->allocations; }
+static uint64_t m_bytes(const struct group *g) { return g->allocated_bytes; }
+static uint64_t m_map_peak(const struct group *g) { return g->mapped_peak_bytes; }
+static uint64_t m_map_live(const struct group *g) { return g->mapped_live_bytes; }
+static uint64_t m_maps(const struct group *g) { return g->maps; }
+
+/* One table: groups sorted by `sort`, rows with a nonzero `bytes` figure. */
+static void table(struct strbuf *b, const struct report *r, const char *title, enum group_sort sort,
+		  metric_fn first, int first_is_bytes, metric_fn second, const char *second_name)
+{
+	const struct group **v = grouping_sorted(&r->groups, sort);
+	size_t shown = 0, rest = 0;
+	uint64_t rest_v = 0;
+	for (size_t i = 0; i < r->groups.n; i++) {
+		if (!first(v[i]))
+			continue;
+		if (shown >= r->top) {
+			rest++;
+			rest_v += first(v[i]);
+			continue;
+		}
+		if (!shown)
+			sb_printf(b, "\n%s, by %s\n", title, group_by_name(r->gopts.by));
+		char x[32], y[32];
+		sb_printf(b, "  %12s  %10s %-6s  ", first_is_bytes ? fmt_bytes(x, first(v[i])) : fmt_count(x, first(v[i])),
+			  fmt_count(y, second(v[i])), second_name);
+		group_label(b, v[i], r->gopts.by);
+		sb_putc(b, '\n');
+		shown++;
+	}
+	if (rest) {
+		char x[32];
+		sb_printf(b, "  %12s  ... and %zu more\n", first_is_bytes ? fmt_bytes(x, rest_v) : fmt_count(x, rest_v),
+			  rest);
+	}
+	free(v);
+}
+
+static void histogram(struct strbuf *b, const struct report *r)
+{
+	uint64_t max = 0;
+	int lo = 65, hi = -1;
+	for (int k = 0; k < 65; k++)
+		if (r->size_hist[k]) {
+			if (r->size_hist[k] > max)
+				max = r->size_hist[k];
+			if (k < lo)
+				lo = k;
+			hi = k;
+		}
+	if (hi < 0)
+		return;
+	sb_printf(b, "\nallocation sizes\n");
+	for (int k = lo; k <= hi; k++) {
+		char x[48], y[32];
+		/* Bucket k holds sizes of bit length k: [2^(k-1), 2^k - 1]. */
+		if (k == 0)
+			snprintf(x, sizeof x, "0");
+		else if (k == 1)
+			snprintf(x, sizeof x, "1");
+		else if (k <= 10)
+			snprintf(x, sizeof x, "%llu-%llu", 1ull << (k - 1), (1ull << k) - 1);
+		else if (k <= 20)
+			snprintf(x, sizeof x, "%lluK-%lluK", 1ull << (k - 11), 1ull << (k - 10));
+		else if (k <= 30)
+			snprintf(x, sizeof x, "%lluM-%lluM", 1ull << (k - 21), 1ull << (k - 20));
+		else
+			snprintf(x, sizeof x, "%lluG-%lluG", 1ull << (k - 31), 1ull << (k - 30));
+		int bar = (int)(40 * r->size_hist[k] / max);
+		sb_printf(b, "  %13s B  %12s  ", x, fmt_count(y, r->size_hist[k]));
+		for (int i = 0; i < bar; i++)
+			sb_putc(b, '#');
+		sb_putc(b, '\n');
+	}
+}
+
+void render_report_text(struct strbuf *b, const struct report *r)
+{
+	char x[32], y[32];
+	const struct heap_totals *t = &r->total;
+	for (size_t i = 0; i < r->ntraces; i++) {
+		const struct tmodel *m = &r->traces[i].m;
+		sb_printf(b, "trace %s\n", m->path);
+		for (size_t s = 0; s < m->nsegs; s++) {
+			const struct tm_segment *seg = &m->segs[s];
+			sb_printf(b, "  pid %llu  %s  (%s)", (unsigned long long)seg->info.pid,
+				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, tm_end_reason_name(seg->end.reason));
+			if (r->ntraces > 1 || m->nsegs > 1)
+				sb_printf(b, "  %s allocations, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
+					  fmt_bytes(y, seg->heap.t.peak_bytes), fmt_bytes(x, seg->heap.t.leaked_bytes));
+			sb_putc(b, '\n');
+			if (seg->info.mode == LDP_MODE_OFF)
+				sb_printf(b, "  (heap tracing was off in this process)\n");
+		}
+		if (m->stats.truncated)
+			sb_printf(b, "  note: the trace ends inside a frame at byte %llu (process killed?); "
+				     "everything before it is used\n",
+				  (unsigned long long)m->stats.truncated_at);
+	}
+	sb_printf(b, "\nheap\n");
+	sb_printf(b, "  allocations  %14s   %s requested\n", fmt_count(x, t->allocations),
+		  fmt_bytes(y, t->allocated_bytes));
+	sb_printf(b, "  frees        %14s\n", fmt_count(x, t->frees));
+	sb_printf(b, "  peak         %14s   in %s block%s, at %.3f s%s%s\n", fmt_bytes(x, t->peak_bytes),
+		  fmt_count(y, t->peak_count), t->peak_count == 1 ? "" : "s", (double)r->peak_time_ns / 1e9,
+		  r->ntraces > 1 ? " in " : "",
+		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
+	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
+		  t->leaked_count == 1 ? "" : "s");
+	sb_printf(b, "  temporary    %14s   (%.1f%% of allocations)\n", fmt_count(x, t->temporary),
+		  t->allocations ? 100.0 * (double)t->temporary / (double)t->allocations : 0.0);
+	if (t->unknown_frees)
+		sb_printf(b, "  (%s frees of blocks allocated before tracing began)\n", fmt_count(x, t->unknown_frees));
+	if (r->groups.filtered_out)
+		sb_printf(b, "  (filters left out %s allocations)\n", fmt_count(x, r->groups.filtered_out));
+	if (r->maps || r->rss_peak) {
+		char z[32], w[32];
+		sb_printf(b, "\nmemory\n");
+		sb_printf(b, "  heap peak    %14s   (malloc family)\n", fmt_bytes(x, t->peak_bytes));
+		sb_printf(b, "  mapped peak  %14s   (%s mmap calls, %s mapped in all; %s still mapped at exit)\n",
+			  fmt_bytes(x, r->mapped_peak), fmt_count(y, r->maps), fmt_bytes(z, r->mapped_bytes),
+			  fmt_bytes(w, r->mapped_live_at_exit));
+		if (r->rss_peak)
+			sb_printf(b, "  RSS peak     %14s   heap %s + mapped %s then: %.0f%% of it traced\n",
+				  fmt_bytes(x, r->rss_peak), fmt_bytes(y, r->rss_heap), fmt_bytes(z, r->rss_mapped),
+				  100.0 * (double)(r->rss_heap + r->rss_mapped) / (double)r->rss_peak);
+	}
+
+	if (r->total.allocations) {
+		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
+	table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, m_leak_n, "blocks");
+	table(b, r, "temporary allocations (freed before the next allocation)", SORT_TEMPORARY, m_temp, 0,
+	      m_allocs, "of");
+	table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, m_allocs, "calls");
+	table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, m_bytes, "bytes");
+		histogram(b, r);
+	}
+	if (r->maps) {
+		table(b, r, "mapped at the peak (mmap)", SORT_BYTES, m_map_peak, 1, m_maps, "maps");
+		table(b, r, "still mapped at exit (mmap)", SORT_BYTES, m_map_live, 1, m_maps, "maps");
+	}
+	for (int k = 0; k < 2; k++)
+		flat_profile(b, r, k);
+}
+
+/* ---- flat profiles (pstats-like) ---- */
+
+static int prof_kind;
+static int prof_by_total;
+
+/* Shares are shares of samples, not of the time each one stands for: a CPU
+ * timer that fires late (threads running in slices shorter than a tick) fires
+ * at the next tick, a point of the thread's running time as random as any,
+ * while the time since its previous sample piles up on wherever it lands. */
+static int cmp_prof(const void *pa, const void *pb)
+{
+	const struct group *a = *(const struct group *const *)pa, *b = *(const struct group *const *)pb;
+	uint64_t va = prof_by_total ? a->total[prof_kind] : a->self[prof_kind];
+	uint64_t vb = prof_by_total ? b->total[prof_kind] : b->self[prof_kind];
+	if (va != vb)
+		return va < vb ? 1 : -1;
+	uint64_t ta = a->total[prof_kind], tb = b->total[prof_kind];
+	if (ta != tb)
+		return ta < tb ? 1 : -1;
+	return strcmp(a->key, b->key);
+}
+
+static void flat_profile(struct strbuf *b, const struct report *r, int k)
+{
+	if (!r->samples[k])
+		return;
+	char x[32];
+	uint64_t interval = r->weight_ns[k] / r->samples[k];
+	sb_printf(b, "\n%s: %s samples, one per %.2f ms of %s (%u Hz asked), %s lost, %.3f s in all\n",
+		  k == PROF_CPU ? "cpu" : "wall", fmt_count(x, r->samples[k]), (double)interval / 1e6,
+		  k == PROF_CPU ? "thread CPU time" : "wall-clock time per thread", r->hz[k],
+		  r->lost[k] ? fmt_count(x, r->lost[k]) : "none", (double)r->weight_ns[k] / 1e9);
+	const struct group **v = xmalloc((r->groups.n ? r->groups.n : 1) * sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < r->groups.n; i++)
+		if (r->groups.groups[i].total[k])
+			v[n++] = &r->groups.groups[i];
+	prof_kind = k;
+	prof_by_total = r->profile_sort_total;
+	qsort(v, n, sizeof *v, cmp_prof);
+	sb_printf(b, "  %9s %7s %7s  %s\n", "samples", "self%", "total%", group_by_name(r->gopts.by));
+	size_t shown = 0;
+	for (size_t i = 0; i < n && shown < r->top; i++) {
+		if (!r->profile_sort_total && !v[i]->self[k])
+			break;
+		sb_printf(b, "  %9s %6.1f%% %6.1f%%  ", fmt_count(x, v[i]->self[k]),
+			  100.0 * (double)v[i]->self[k] / (double)r->samples[k],
+			  100.0 * (double)v[i]->total[k] / (double)r->samples[k]);
+		group_label(b, v[i], r->gopts.by);
+		sb_putc(b, '\n');
+		shown++;
+	}
+	free(v);
+}
+
+/* ---- JSON ---- */
+
+static void json_str_or_null(struct strbuf *b, const char *s)
+{
+	if (s)
+		sb_json_str(b, s);
+	else
+		sb_printf(b, "null");
+}
+
+static void json_totals(struct strbuf *b, const struct heap_totals *t, uint64_t peak_time_ns)
+{
+	sb_printf(b,
+		  "{\"allocations\":%llu,\"frees\":%llu,\"allocated_bytes\":%llu,\"peak_bytes\":%llu,"
+		  "\"peak_count\":%llu,\"peak_time_ns\":%llu,\"leaked_bytes\":%llu,\"leaked_count\":%llu,"
+		  "\"temporary\":%llu,\"unknown_frees\":%llu}",
+		  (unsigned long long)t->allocations, (unsigned long long)t->frees,
+		  (unsigned long long)t->allocated_bytes, (unsigned long long)t->peak_bytes,
+		  (unsigned long long)t->peak_count, (unsigned long long)peak_time_ns,
+		  (unsigned long long)t->leaked_bytes, (unsigned long long)t->leaked_count,
+		  (unsigned long long)t->temporary, (unsigned long long)t->unknown_frees);
+}
+
+static void json_group(struct strbuf *b, const struct group *g)
+{
+	sb_printf(b, "{\"key\":");
+	sb_json_str(b, g->key);
+	sb_printf(b, ",\"function\":");
+	json_str_or_null(b, g->function);
+	sb_printf(b, ",\"file\":");
+	json_str_or_null(b, g->file);
+	sb_printf(b, ",\"line\":%u,\"module\":", g->line);
+	json_str_or_null(b, g->module);
+	sb_printf(b,
+		  ",\"allocations\":%llu,\"allocated_bytes\":%llu,\"frees\":%llu,\"leaked_count\":%llu,"
+		  "\"leaked_bytes\":%llu,\"peak_bytes\":%llu,\"peak_count\":%llu,\"temporary\":%llu,"
+		  "\"min_size\":%llu,\"max_size\":%llu",
+		  (unsigned long long)g->allocations, (unsigned long long)g->allocated_bytes,
+		  (unsigned long long)g->frees, (unsigned long long)g->leaked_count,
+		  (unsigned long long)g->leaked_bytes, (unsigned long long)g->peak_bytes,
+		  (unsigned long long)g->peak_count, (unsigned long long)g->temporary,
+		  (unsigned long long)(g->allocations ? g->min_size : 0), (unsigned long long)g->max_size);
+	sb_printf(b,
+		  ",\"cpu_self_samples\":%llu,\"cpu_total_samples\":%llu,\"wall_self_samples\":%llu,"
+		  "\"wall_total_samples\":%llu,\"cpu_self_ns\":%llu,\"cpu_total_ns\":%llu,\"wall_self_ns\":%llu,"
+		  "\"wall_total_ns\":%llu",
+		  (unsigned long long)g->self[0], (unsigned long long)g->total[0], (unsigned long long)g->self[1],
+		  (unsigned long long)g->total[1], (unsigned long long)g->self_ns[0], (unsigned long long)g->total_ns[0],
+		  (unsigned long long)g->self_ns[1], (unsigned long long)g->total_ns[1]);
+	sb_printf(b, ",\"maps\":%llu,\"mapped_bytes\":%llu,\"mapped_peak_bytes\":%llu,\"mapped_live_at_exit_bytes\":%llu",
+		  (unsigned long long)g->maps, (unsigned long long)g->mapped_bytes,
+		  (unsigned long long)g->mapped_peak_bytes, (unsigned long long)g->mapped_live_bytes);
+	if (g->frames) {
+		sb_printf(b, ",\"frames\":[");
+		for (unsigned i = 0; i < g->nframes; i++) {
+			const struct sym_frame *f = g->frames[i];
+			sb_printf(b, "%s{\"function\":", i ? "," : "");
+			sb_json_str(b, f->function);
+			sb_printf(b, ",\"file\":");
+			json_str_or_null(b, f->file);
+			sb_printf(b, ",\"line\":%u,\"module\":", f->line);
+			sb_json_str(b, f->module);
+			sb_printf(b, ",\"inlined\":%s}", f->inlined ? "true" : "false");
+		}
+		sb_printf(b, "]");
+	}
+	sb_printf(b, "}");
+}
+
+void render_report_json(struct strbuf *b, const struct report *r)
+{
+	sb_printf(b, "{\"trace\":");
+	sb_json_str(b, r->ntraces ? r->traces[0].m.path : "");
+	sb_printf(b, ",\"traces\":[");
+	int truncated = 0;
+	for (size_t i = 0; i < r->ntraces; i++) {
+		sb_printf(b, "%s", i ? "," : "");
+		sb_json_str(b, r->traces[i].m.path);
+		truncated |= r->traces[i].m.stats.truncated;
+	}
+	sb_printf(b, "],\"truncated\":%s,\"segments\":[", truncated ? "true" : "false");
+	int first = 1;
+	for (size_t i = 0; i < r->ntraces; i++) {
+		const struct tmodel *m = &r->traces[i].m;
+		for (size_t s = 0; s < m->nsegs; s++) {
+			const struct tm_segment *seg = &m->segs[s];
+			sb_printf(b, "%s{\"trace\":", first ? "" : ",");
+			first = 0;
+			sb_json_str(b, m->path);
+			sb_printf(b, ",\"pid\":%llu,\"exe\":", (unsigned long long)seg->info.pid);
+			sb_json_str(b, seg->info.exe);
+			sb_printf(b, ",\"cmdline\":");
+			sb_json_str(b, seg->info.cmdline);
+			sb_printf(b, ",\"end\":");
+			sb_json_str(b, tm_end_reason_name(seg->end.reason));
+			sb_printf(b, ",\"heap\":");
+			json_totals(b, &seg->heap.t, seg->heap.t.peak_time_us * 1000);
+			sb_printf(b, "}");
+		}
+	}
+	sb_printf(b, "],\"heap\":");
+	json_totals(b, &r->total, r->peak_time_ns);
+	for (int k = 0; k < 2; k++)
+		sb_printf(b, ",\"%s\":{\"samples\":%llu,\"interval_ns\":%llu,\"lost\":%llu,\"hz\":%u,\"total_ns\":%llu}",
+			  k == PROF_CPU ? "cpu" : "wall", (unsigned long long)r->samples[k],
+			  (unsigned long long)(r->samples[k] ? r->weight_ns[k] / r->samples[k] : 0),
+			  (unsigned long long)r->lost[k], r->hz[k], (unsigned long long)r->weight_ns[k]);
+	sb_printf(b,
+		  ",\"mapped\":{\"maps\":%llu,\"remaps\":%llu,\"unmaps\":%llu,\"mapped_bytes\":%llu,\"peak_bytes\":%llu,"
+		  "\"live_at_exit_bytes\":%llu}"
+		  ",\"rss\":{\"peak_bytes\":%llu,\"heap_at_peak_bytes\":%llu,\"mapped_at_peak_bytes\":%llu}",
+		  (unsigned long long)r->maps, (unsigned long long)r->remaps, (unsigned long long)r->unmaps,
+		  (unsigned long long)r->mapped_bytes, (unsigned long long)r->mapped_peak,
+		  (unsigned long long)r->mapped_live_at_exit, (unsigned long long)r->rss_peak,
+		  (unsigned long long)r->rss_heap, (unsigned long long)r->rss_mapped);
+	sb_printf(b, ",\"by\":\"%s\",\"groups\":[", group_by_name(r->gopts.by));
+	const struct group **v = grouping_sorted(&r->groups, r->sort);
+	size_t n = r->top_given && r->top < r->groups.n ? r->top : r->groups.n;
+	for (size_t i = 0; i < n; i++) {
+		sb_printf(b, "%s", i ? "," : "");
+		json_group(b, v[i]);
+	}
+	free(v);
+	sb_printf(b, "],\"size_histogram\":[");
+	first = 1;
+	for (int k = 0; k < 65; k++) {
+		if (!r->size_hist[k])
+			continue;
+		uint64_t upper = k == 0 ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1;
+		sb_printf(b, "%s{\"max_size\":%llu,\"count\":%llu}", first ? "" : ",", (unsigned long long)upper,
+			  (unsigned long long)r->size_hist[k]);
+		first = 0;
+	}
+	sb_printf(b, "]}\n");
+}

@@ -1,0 +1,478 @@
+/*
+ * symbolizer.c - libdw-based offline symbolization (see symbolizer.h).
+ *
+ * Picture per symbol space:
+ *   mods[]   the trace's modules, each with a state: not yet looked at,
+ *            reported to Dwfl, or unusable (missing / build-id mismatch)
+ *   cache    address -> run of frames in `frames` (inline chain)
+ *   dwfl     one libdw session; modules are added lazily
+ */
+#define _GNU_SOURCE
+#include "symbolizer.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symbols/demangle.h"
+#include "util/util.h"
+
+enum { MOD_UNSEEN = 0, MOD_OK = 1, MOD_UNUSABLE = 2 };
+
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	struct sym_frame f[];
+};
+
+struct mod_state {
+	int state;
+	Dwfl_Module *dm;
+	const char *name; /* interned basename */
+};
+
+struct sym_space {
+	struct symbolizer *sym;
+	const struct rd_module *mods;
+	size_t nmods;
+	struct mod_state *ms;
+	Dwfl *dwfl;
+	struct u64map cache; /* (addr << 1 | call_site) + 1 -> frames pointer << 16 | count */
+	struct sym_frame *run; /* the run being resolved; copied into chunks when done */
+	size_t nrun, run_cap;
+	struct chunk *chunks;  /* resolved frames: never move, callers keep pointers */
+	struct sym_space *next;
+};
+
+struct symbolizer {
+	struct sym_opts opts;
+	char *debuginfo_path;
+	Dwfl_Callbacks cb;
+	/* string pool: open addressing on the string hash */
+	char **strs;
+	size_t nstrs, strs_cap;
+	struct sym_space *spaces;
+	struct u64map warned; /* interned module paths already warned about */
+};
+
+/* ---- strings ---- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+const char *sym_intern(struct symbolizer *s, const char *str)
+{
+	if (!str)
+		return NULL;
+	if ((s->nstrs + 1) * 2 > s->strs_cap) {
+		size_t cap = s->strs_cap ? s->strs_cap * 2 : 1024;
+		char **n = xcalloc(cap, sizeof *n);
+		for (size_t i = 0; i < s->strs_cap; i++) {
+			if (!s->strs[i])
+				continue;
+			size_t j = hash_str(s->strs[i]) & (cap - 1);
+			while (n[j])
+				j = (j + 1) & (cap - 1);
+			n[j] = s->strs[i];
+		}
+		free(s->strs);
+		s->strs = n;
+		s->strs_cap = cap;
+	}
+	size_t j = hash_str(str) & (s->strs_cap - 1);
+	for (; s->strs[j]; j = (j + 1) & (s->strs_cap - 1))
+		if (!strcmp(s->strs[j], str))
+			return s->strs[j];
+	s->strs[j] = xstrdup(str);
+	s->nstrs++;
+	return s->strs[j];
+}
+
+/* ---- setup ---- */
+
+struct symbolizer *sym_new(const struct sym_opts *opts)
+{
+	struct symbolizer *s = xcalloc(1, sizeof *s);
+	s->opts = *opts;
+	/* libdw's search path for separate debug files: the standard places,
+	 * then the user's; '-' turns off CRC checks (build-ids are checked). */
+	struct strbuf b = {0};
+	sb_printf(&b, "-.debug:/usr/lib/debug");
+	for (size_t i = 0; i < opts->ndebug_dirs; i++)
+		sb_printf(&b, ":%s", opts->debug_dirs[i]);
+	if (opts->sysroot)
+		sb_printf(&b, ":%s/usr/lib/debug", opts->sysroot);
+	s->debuginfo_path = b.s;
+	s->cb.find_elf = dwfl_build_id_find_elf;
+	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.section_address = dwfl_offline_section_address;
+	s->cb.debuginfo_path = &s->debuginfo_path;
+	u64map_init(&s->warned, 16);
+	return s;
+}
+
+void sym_free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (struct sym_space *sp = s->spaces, *n; sp; sp = n) {
+		n = sp->next;
+		if (sp->dwfl)
+			dwfl_end(sp->dwfl);
+		u64map_free(&sp->cache);
+		free(sp->run);
+		for (struct chunk *c = sp->chunks, *cn; c; c = cn) {
+			cn = c->next;
+			free(c);
+		}
+		free(sp->ms);
+		free(sp);
+	}
+	for (size_t i = 0; i < s->strs_cap; i++)
+		free(s->strs[i]);
+	free(s->strs);
+	u64map_free(&s->warned);
+	free(s->debuginfo_path);
+	free(s);
+}
+
+struct sym_space *sym_space_new(struct symbolizer *s, const struct rd_module *mods, size_t nmods)
+{
+	struct sym_space *sp = xcalloc(1, sizeof *sp);
+	sp->sym = s;
+	sp->mods = mods;
+	sp->nmods = nmods;
+	sp->ms = xcalloc(nmods ? nmods : 1, sizeof *sp->ms);
+	u64map_init(&sp->cache, 1024);
+	sp->next = s->spaces;
+	s->spaces = sp;
+	return sp;
+}
+
+/* ---- finding a module's file ---- */
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+	out[2 * n] = '\0';
+}
+
+/* 1: the file has this build-id (or the trace recorded none), 0: it differs, -1: unreadable. */
+static int file_matches(const char *path, const struct rd_module *m)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	int rc = -1;
+	if (elf && elf_kind(elf) == ELF_K_ELF) {
+		const void *id = NULL;
+		ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+		if (!m->build_id_len)
+			rc = 1;
+		else
+			rc = n == (ssize_t)m->build_id_len && !memcmp(id, m->build_id, m->build_id_len);
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return rc;
+}
+
+static int try_candidate(char *best, size_t cap, const char *path, const struct rd_module *m, int *mismatch)
+{
+	int r = file_matches(path, m);
+	if (r == 0)
+		*mismatch = 1;
+	if (r != 1)
+		return 0;
+	snprintf(best, cap, "%s", path);
+	return 1;
+}
+
+static int find_file(struct symbolizer *s, const struct rd_module *m, char *out, size_t cap, int *mismatch)
+{
+	char path[8192], id[2 * LDP_MAX_BUILD_ID_LEN + 1];
+	*mismatch = 0;
+	if (m->path[0] == '/') {
+		/* Under the sysroot first; the host's own file is fine too when its
+		 * build-id matches (the same distribution's libc, say). */
+		if (s->opts.sysroot) {
+			snprintf(path, sizeof path, "%s%s", s->opts.sysroot, m->path);
+			if (try_candidate(out, cap, path, m, mismatch))
+				return 1;
+		}
+		if (try_candidate(out, cap, m->path, m, mismatch))
+			return 1;
+	}
+	if (!m->build_id_len)
+		return 0;
+	hex(id, m->build_id, m->build_id_len);
+	for (size_t i = 0; i < s->opts.ndebug_dirs; i++) {
+		snprintf(path, sizeof path, "%s/.build-id/%.2s/%s.debug", s->opts.debug_dirs[i], id, id + 2);
+		if (try_candidate(out, cap, path, m, mismatch))
+			return 1;
+		snprintf(path, sizeof path, "%s%s", s->opts.debug_dirs[i], m->path);
+		if (m->path[0] == '/' && try_candidate(out, cap, path, m, mismatch))
+			return 1;
+	}
+	snprintf(path, sizeof path, "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
+		 s->opts.sysroot ? s->opts.sysroot : "", id, id + 2);
+	return try_candidate(out, cap, path, m, mismatch);
+}
+
+static void prepare_module(struct sym_space *sp, size_t i)
+{
+	struct mod_state *st = &sp->ms[i];
+	const struct rd_module *m = &sp->mods[i];
+	char *copy = xstrdup(*m->path ? m->path : "?");
+	st->name = sym_intern(sp->sym, basename(copy));
+	free(copy);
+	st->state = MOD_UNUSABLE;
+	char file[8192];
+	int mismatch;
+	if (!find_file(sp->sym, m, file, sizeof file, &mismatch)) {
+		/* The vdso and anonymous code have no file: say nothing about them.
+		 * Otherwise say it once per file, however many processes used it. */
+		uint64_t key = (uint64_t)(uintptr_t)sym_intern(sp->sym, m->path);
+		if (!sp->sym->opts.quiet && m->path[0] == '/' && !u64map_get(&sp->sym->warned, key)) {
+			u64map_put(&sp->sym->warned, key, 1);
+			if (mismatch)
+				fprintf(stderr,
+					"ldprof: warning: %s on this machine is not the binary that ran (build-id differs); "
+					"its frames are shown as %s+0xoffset (use --sysroot or --debug-dir)\n",
+					m->path, st->name);
+			else
+				fprintf(stderr,
+					"ldprof: warning: %s not found; its frames are shown as %s+0xoffset "
+					"(use --sysroot or --debug-dir)\n",
+					m->path, st->name);
+		}
+		return;
+	}
+	if (!sp->dwfl) {
+		sp->dwfl = dwfl_begin(&sp->sym->cb);
+		if (!sp->dwfl)
+			return;
+	}
+	dwfl_report_begin_add(sp->dwfl);
+	st->dm = dwfl_report_elf(sp->dwfl, st->name, file, -1, m->base, true);
+	dwfl_report_end(sp->dwfl, NULL, NULL);
+	if (st->dm)
+		st->state = MOD_OK;
+}
+
+/* The module holding addr; the latest loaded wins where ranges overlap
+ * (an object dlclosed and another dlopened at its address). */
+static long module_of(struct sym_space *sp, uint64_t addr)
+{
+	for (size_t i = sp->nmods; i-- > 0;) {
+		const struct rd_module *m = &sp->mods[i];
+		for (unsigned k = 0; k < m->nseg; k++) {
+			uint64_t lo = m->base + m->seg[k].vaddr;
+			if (addr >= lo && addr < lo + m->seg[k].memsz)
+				return (long)i;
+		}
+	}
+	return -1;
+}
+
+/* ---- DWARF ---- */
+
+/* glibc's internal aliases (__GI___strdup) are the public function (__strdup). */
+static const char *public_name(const char *name)
+{
+	return name && !strncmp(name, "__GI_", 5) && name[5] ? name + 5 : name;
+}
+
+static const char *die_name(struct symbolizer *s, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = NULL;
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+		name = dwarf_formstring(&attr);
+	if (name) {
+		char *d = demangle(name);
+		if (d) {
+			const char *r = sym_intern(s, d);
+			free(d);
+			return r;
+		}
+		return sym_intern(s, public_name(name));
+	}
+	if (dwarf_attr_integrate(die, DW_AT_name, &attr))
+		name = dwarf_formstring(&attr);
+	return name ? sym_intern(s, public_name(name)) : NULL;
+}
+
+static void push(struct sym_space *sp, struct sym_frame f)
+{
+	VEC_PUSH(sp->run, sp->nrun, sp->run_cap, f);
+}
+
+/* Move the finished run into chunk storage, where it never moves again. */
+static struct sym_frame *keep_run(struct sym_space *sp)
+{
+	struct chunk *c = sp->chunks;
+	if (!c || c->cap - c->used < sp->nrun) {
+		size_t cap = sp->nrun > 4096 ? sp->nrun : 4096;
+		c = xmalloc(sizeof *c + cap * sizeof c->f[0]);
+		c->cap = cap;
+		c->used = 0;
+		c->next = sp->chunks;
+		sp->chunks = c;
+	}
+	struct sym_frame *out = &c->f[c->used];
+	memcpy(out, sp->run, sp->nrun * sizeof *out);
+	c->used += sp->nrun;
+	return out;
+}
+
+/* Frames from DWARF scopes; @return how many were pushed. */
+static unsigned dwarf_frames(struct sym_space *sp, Dwfl_Module *dm, uint64_t a, const struct sym_frame *base)
+{
+	struct symbolizer *s = sp->sym;
+	Dwarf_Addr bias;
+	Dwarf_Die *cudie = dwfl_module_addrdie(dm, a, &bias);
+	if (!cudie)
+		return 0;
+	const char *file = NULL;
+	int line = 0;
+	Dwfl_Line *dl = dwfl_module_getsrc(dm, a);
+	if (dl) {
+		const char *f = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+		file = sym_intern(s, f);
+	}
+	/* The innermost function scope holding the address... */
+	Dwarf_Die *scopes = NULL, cur;
+	int n = dwarf_getscopes(cudie, a - bias, &scopes);
+	int found = 0;
+	for (int i = 0; i < n && !found; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+			cur = scopes[i];
+			found = 1;
+		}
+	}
+	free(scopes);
+	/* ...then outwards through the concrete scopes: each inlined call is a
+	 * frame located at the position, and its call site is where its caller
+	 * stands. (dwarf_getscopes lists an inline's abstract origin, not its
+	 * caller, so each step asks for the scopes around the inline DIE.) */
+	unsigned pushed = 0;
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	while (found && pushed < 256) {
+		int tag = dwarf_tag(&cur);
+		struct sym_frame f = *base;
+		f.function = die_name(s, &cur);
+		f.file = file;
+		f.line = line > 0 ? (unsigned)line : 0;
+		f.inlined = tag == DW_TAG_inlined_subroutine;
+		f.resolved = f.function != NULL;
+		if (!f.function)
+			f.function = base->function;
+		push(sp, f);
+		pushed++;
+		if (tag != DW_TAG_inlined_subroutine)
+			break;
+		Dwarf_Attribute attr;
+		Dwarf_Word v;
+		file = NULL;
+		line = 0;
+		if (dwarf_formudata(dwarf_attr(&cur, DW_AT_call_file, &attr), &v) == 0) {
+			if (!files)
+				dwarf_getsrcfiles(cudie, &files, &nfiles);
+			if (files && v < nfiles)
+				file = sym_intern(s, dwarf_filesrc(files, v, NULL, NULL));
+		}
+		if (dwarf_formudata(dwarf_attr(&cur, DW_AT_call_line, &attr), &v) == 0)
+			line = (int)v;
+		Dwarf_Die *outer = NULL;
+		int m = dwarf_getscopes_die(&cur, &outer);
+		found = 0;
+		for (int i = 1; i < m && !found; i++) {
+			int t = dwarf_tag(&outer[i]);
+			if (t == DW_TAG_inlined_subroutine || t == DW_TAG_subprogram) {
+				cur = outer[i];
+				found = 1;
+			}
+		}
+		free(outer);
+	}
+	return pushed;
+}
+
+unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, const struct sym_frame **frames)
+{
+	uint64_t key = (addr << 1 | (call_site ? 1 : 0)) + 1;
+	uint64_t *hit = u64map_get(&sp->cache, key);
+	if (hit) {
+		*frames = (const struct sym_frame *)(uintptr_t)(*hit >> 16);
+		return (unsigned)(*hit & 0xffff);
+	}
+	struct symbolizer *s = sp->sym;
+	sp->nrun = 0;
+	uint64_t a = call_site && addr ? addr - 1 : addr;
+	long mi = module_of(sp, a);
+	char buf[256];
+	struct sym_frame base = {.module = sym_intern(s, "?")};
+	if (mi >= 0) {
+		struct mod_state *st = &sp->ms[mi];
+		if (st->state == MOD_UNSEEN)
+			prepare_module(sp, (size_t)mi);
+		base.module = st->name;
+		base.module_offset = addr - sp->mods[mi].base;
+		snprintf(buf, sizeof buf, "%s+0x%llx", st->name, (unsigned long long)base.module_offset);
+		base.function = sym_intern(s, buf);
+		if (st->state == MOD_OK && !dwarf_frames(sp, st->dm, a, &base)) {
+			/* No DWARF here: the ELF symbol table still names the function. */
+			GElf_Off off;
+			GElf_Sym sym;
+			const char *name = dwfl_module_addrinfo(st->dm, a, &off, &sym, NULL, NULL, NULL);
+			struct sym_frame f = base;
+			if (name) {
+				char *d = demangle(name);
+				f.function = sym_intern(s, d ? d : public_name(name));
+				f.resolved = 1;
+				free(d);
+			}
+			Dwfl_Line *dl = dwfl_module_getsrc(st->dm, a);
+			int line = 0;
+			if (dl) {
+				f.file = sym_intern(s, dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL));
+				f.line = line > 0 ? (unsigned)line : 0;
+			}
+			push(sp, f);
+		}
+	} else {
+		snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)addr);
+		base.function = sym_intern(s, buf);
+	}
+	if (!sp->nrun)
+		push(sp, base);
+	if (sp->nrun > 0xffff)
+		sp->nrun = 0xffff;
+	unsigned n = (unsigned)sp->nrun;
+	struct sym_frame *kept = keep_run(sp);
+	u64map_put(&sp->cache, key, (uint64_t)(uintptr_t)kept << 16 | n);
+	*frames = kept;
+	return n;
+}
