@@ -127,8 +127,11 @@ static void test_events_hostile(void **state)
 	assert_int_equal(rd_decode_event(before_attach, before_attach + 3, &dec, &ev, &what, &why), -1);
 	assert_non_null(why);
 	dec.attached = 1;
-	uint8_t unknown[] = {0x7e, 1, 2, 3};
+	uint8_t unknown[] = {0x05, 1, 2, 3};
 	assert_int_equal(rd_decode_event(unknown, unknown + 4, &dec, &ev, &what, &why), -1);
+	/* 0x30..0x7f are length-prefixed (format 1.3): an unknown one is skipped whole. */
+	uint8_t skipped[] = {0x7e, 2, 9, 9, LDP_EV_FREE};
+	assert_int_equal(rd_decode_event(skipped, skipped + sizeof skipped, &dec, &ev, &what, &why), 4);
 	uint8_t endless[24] = {LDP_EV_FREE};
 	memset(endless + 1, 0x80, sizeof endless - 1);
 	assert_int_equal(rd_decode_event(endless, endless + sizeof endless, &dec, &ev, &what, &why), -1);
