@@ -314,6 +314,7 @@ static void drain_samples(void)
 				   ldp_enc_sample(scratch, LDP_SAMPLE_CPU, (uint32_t)r->tid, x->time_us, x->weight_ns, stack,
 						  LDP_STATE_RUNNING, -1));
 			sm->last_stack = stack;
+			sm->last_tid = r->tid;
 			sm->last_time_us = x->time_us;
 		}
 		atomic_store_explicit(&sm->tail, tail, memory_order_release);
@@ -336,6 +337,10 @@ static void wall_tick(uint64_t interval_ns)
 	pthread_mutex_lock(&writer_lock);
 	if (!ended && !failed && out_fd >= 0) {
 		put_sampling_info();
+		/* Remembered stacks (a thread's last CPU sample, the call it was
+		 * waiting in) may predate this file: a fork child inherits them
+		 * with the stack table. Every id must be written before its use. */
+		put_new_stacks();
 		for (size_t i = 0; i < n; i++) {
 			struct ldp_wall_sample *w = &wall_buf[i];
 			struct seen *prev = seen_of(w->tid);
@@ -352,7 +357,7 @@ static void wall_tick(uint64_t interval_ns)
 				w->state = prev->state;
 				w->syscall = prev->syscall;
 			} else if (w->ring && w->ring->samples && w->ring->samples->last_stack &&
-				   t - w->ring->samples->last_time_us < 200000) {
+				   w->ring->samples->last_tid == w->tid && t - w->ring->samples->last_time_us < 200000) {
 				/* Running: the stack of its latest CPU sample, if recent. */
 				stack = w->ring->samples->last_stack;
 			}
