@@ -21,5 +21,8 @@ size_t ldp_format(char *buf, size_t cap, const char *fmt, ...) __attribute__((fo
 void ldp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Remember which file stderr is; called first thing at start. */
 void ldp_log_init(void);
+/* The calling thread has an fd table of its own (writer.c): its warnings
+ * borrow the program's fd 2 instead of using its own. */
+void ldp_log_private_fds(void);
 
 #endif

@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -418,10 +419,36 @@ static void tick(void)
 		atomic_store_explicit(&ldp_seq_floor, floor, memory_order_relaxed);
 }
 
+/* The writer works in an fd table of its own. Its /proc reads (RSS, thread
+ * names, wall-clock looks) each take the lowest free fd for a moment, and a
+ * program that has just closed its fds expects its next open() to return
+ * exactly that number (a daemon reopening stdio on /dev/null got fd 3
+ * instead of 0). The private table keeps only the trace: a copy of any other
+ * fd would hold the program's files open (a pipe's EOF would wait for us).
+ * POSIX record locks belong to the table, so closing the copies releases
+ * none of the program's. Where unshare is refused (seccomp), the writer
+ * shares the program's table as before. */
+static void private_fd_table(void)
+{
+	if (syscall(SYS_unshare, CLONE_FILES) != 0)
+		return;
+	int keep = out_fd;
+	if (keep > 0 && syscall(SYS_close_range, 0u, (unsigned)keep - 1, 0u) != 0)
+		for (int fd = 0; fd < keep; fd++)
+			close(fd);
+	if (syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) != 0) {
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = keep + 1; fd < max; fd++)
+			close((int)fd);
+	}
+	ldp_log_private_fds(); /* warnings from here reach the program's stderr another way */
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	ldp_self.busy = 1; /* nothing this thread does is traced */
+	private_fd_table();
 	/* Wake exactly when asked: the default 50 us timer slack would batch our
 	 * wake-ups with the program's own timers and bias wall samples. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);

@@ -60,6 +60,16 @@ static int verify(const char *dir, char *why, size_t cap)
 	return 1;
 }
 
+/* The daemon has no stdio left: anything that goes wrong is its verdict. */
+static void give_verdict(const char *dir, const char *why)
+{
+	char v[4096];
+	snprintf(v, sizeof v, "%s/verdict", dir);
+	int vf = open(v, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	dprintf(vf, "damaged: %s\n", why);
+	close(vf);
+}
+
 static void close_everything(const char *mode)
 {
 	if (!strcmp(mode, "range")) {
@@ -85,16 +95,25 @@ static void daemon_main(const char *mode, const char *dir)
 	int fds[NFILES];
 	if (!strcmp(mode, "early")) {
 		/* the classic daemon: stdio on /dev/null, expected at 0, 1, 2 */
-		int n = open("/dev/null", O_RDWR);
-		if (n != 0 || dup(0) != 1 || dup(0) != 2)
+		int n = open("/dev/null", O_RDWR), a = dup(0), b = dup(0);
+		if (n != 0 || a != 1 || b != 2) {
+			char why[128];
+			snprintf(why, sizeof why, "/dev/null opened at fds %d, %d, %d instead of 0, 1, 2", n, a, b);
+			give_verdict(dir, why);
 			_exit(20);
+		}
 	}
 	for (int f = 0; f < NFILES; f++) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/file%d", dir, f);
 		fds[f] = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fds[f] != f + (!strcmp(mode, "early") ? 3 : 0))
-			_exit(21); /* someone holds a low fd: the daemon's numbering is off */
+		if (fds[f] != f + (!strcmp(mode, "early") ? 3 : 0)) {
+			/* someone holds a low fd: the daemon's numbering is off */
+			char why[128];
+			snprintf(why, sizeof why, "file%d opened at fd %d, not %d", f, fds[f], f + (!strcmp(mode, "early") ? 3 : 0));
+			give_verdict(dir, why);
+			_exit(21);
+		}
 	}
 	for (int i = 0; i < LINES; i++) {
 		for (int f = 0; f < NFILES; f++) {
