@@ -46,7 +46,7 @@ $(O)/fuzz/%: tests/fuzz/%.c $(REPORTER_LIB_SRC) $(wildcard reporter/*.h reporter
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC) and libFuzzer:" \
 		"apt-get install clang libclang-rt-14-dev (make test does not)"; exit 1; }
 	@mkdir -p $(dir $@)
-	$(call say,FUZZCC,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(REPORTER_LIB_SRC) -lzstd
+	$(call say,FUZZCC,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(REPORTER_LIB_SRC) $(REPORTER_LIBS)
 
 ## fuzz-build: build the libFuzzer targets (clang, libclang-rt-14-dev)
 fuzz-build: $(FUZZ_BIN)

@@ -6,7 +6,9 @@ OUTDIR/fuzz_reader/  each trace whole (when small) and cut inside its last
 OUTDIR/fuzz_decode/  one file per distinct record payload, prefixed with the
                      selector byte fuzz_decode.c expects (0 header, 1 MODULE,
                      2 STACK, 3 ROUND, 4 END, 5 the events of an EVENTS
-                     record), at most PER_KIND per kind, cut at MAX_LEN bytes
+                     record, 6 SNAPSHOT, 7 SAMPLE, 8 SAMPLING, 9 LOST, 10 PATH,
+                     11 RSS, 12 THREAD), at most PER_KIND per kind, cut at
+                     MAX_LEN bytes
 
 The decompression uses the zstd command (skippable frames are skipped).
 Used once to seed tests/fuzz/corpus/; kept for regenerating it after a
@@ -22,7 +24,8 @@ MAX_TRACE = 6 << 10
 MAX_LEN = 2048
 PER_KIND = 12
 SEGMENT_MAGIC = 0x184D2A5D
-SELECTOR = {0x10: 1, 0x12: 2, 0x30: 3, 0x31: 4, 0x20: 5}
+SELECTOR = {0x10: 1, 0x12: 2, 0x30: 3, 0x31: 4, 0x20: 5, 0x40: 6, 0x50: 7, 0x51: 8, 0x52: 9, 0x14: 10, 0x53: 11,
+            0x13: 12}
 
 
 def varint(b, i):
