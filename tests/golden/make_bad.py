@@ -108,6 +108,10 @@ def main():
     # An event in a ring that never said which thread it belongs to.
     ev = varint(3) + bytes([0x20]) + varint(1) + varint(2)
     case("event_before_attach", header + compress(record(0x20, ev)), 1, "before its thread's ATTACH")
+    # A free of address 0 (the agent never records one; the heap model's
+    # maps use 0 as their empty key, so it once read a stale block index).
+    ev = varint(0) + bytes([0x01]) + varint(5) + bytes([0x20, 1, 0])
+    case("heap_event_at_zero", header + compress(record(0x20, ev)), 1, "heap event at address 0")
     # An unknown event op inside an EVENTS record (not 0x30..0x7f: those are
     # length-prefixed since format 1.3 and skipped when unknown).
     ev = varint(0) + bytes([0x01]) + varint(5) + bytes([0x05, 1, 2, 3])

@@ -135,6 +135,9 @@ static void test_events_hostile(void **state)
 	uint8_t endless[24] = {LDP_EV_FREE};
 	memset(endless + 1, 0x80, sizeof endless - 1);
 	assert_int_equal(rd_decode_event(endless, endless + sizeof endless, &dec, &ev, &what, &why), -1);
+	struct rd_ring_dec at_zero = {.attached = 1};
+	uint8_t null_free[] = {LDP_EV_FREE, 1, 0};
+	assert_int_equal(rd_decode_event(null_free, null_free + 3, &at_zero, &ev, &what, &why), -1);
 	uint8_t big_stack[16] = {LDP_EV_ALLOC_MALLOC, 1, 0, 1};
 	size_t n = 4 + ldp_varint_put(big_stack + 4, (uint64_t)UINT32_MAX + 1);
 	assert_int_equal(rd_decode_event(big_stack, big_stack + n, &dec, &ev, &what, &why), -1);
