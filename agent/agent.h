@@ -476,6 +476,7 @@ struct ldp_samples {
 	timer_t timer;
 	int stopped;           /* timer deleted (thread exit, step aside, fork child) */
 	uint32_t last_stack;   /* writer: stack of the latest CPU sample, for wall samples */
+	int last_tid;          /* writer: the thread that sample was of (rings change owners) */
 	uint64_t last_time_us; /* writer: when it was taken */
 	uint8_t *slots;
 };

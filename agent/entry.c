@@ -76,6 +76,7 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	if (!atomic_compare_exchange_strong(&ldp_state, &expected, LDP_STATE_STARTING))
 		return;
 	ldp_self.busy++;
+	ldp_log_init();
 	ldp_pid = getpid();
 	ldp_self.tid = ldp_gettid();
 	int ok = 0;

@@ -28,13 +28,17 @@ struct ldp_ring *ldp_rings_first(void)
 	return atomic_load_explicit(&ring_list, memory_order_acquire);
 }
 
+/* A ring changes owner. head and tail only ever grow, across owners too: the
+ * writer reads every ring's head at the start of a round and drains up to it
+ * later in the round, so a ring freed and claimed again in between must not
+ * go back to 0 (the writer would drain the new owner's first bytes plus stale
+ * bytes of the old one, and move tail past head). A FREE ring is drained
+ * (tail == head), so the new owner simply starts where the old one ended. */
 static void ring_reset(struct ldp_ring *r, int tid)
 {
-	atomic_store_explicit(&r->head, 0, memory_order_relaxed);
-	r->whead = 0;
-	atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+	r->whead = atomic_load_explicit(&r->head, memory_order_relaxed); /* the producer's copy follows */
 	atomic_store_explicit(&r->kicked, 0, memory_order_relaxed);
-	r->tail_seen = 0;
+	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 	r->enc.seq = r->enc.ptr = 0;
 	r->tid = tid;
 	r->idle_rounds = 0;
@@ -128,8 +132,11 @@ void ldp_ring_commit_slow(struct ldp_ring *r, uint8_t *at, size_t n)
 
 void ldp_rings_after_fork_child(void)
 {
-	/* The child has one thread; the parent's buffered events are the parent's to write. */
+	/* The child has one thread; the parent's buffered events are the parent's
+	 * to write: skip them (tail = head), positions keep growing. */
 	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		atomic_store_explicit(&r->tail, atomic_load_explicit(&r->head, memory_order_relaxed),
+				      memory_order_relaxed);
 		ring_reset(r, 0);
 		if (r->samples) {
 			/* No timer survives fork; the parent's samples are the parent's. */

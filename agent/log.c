@@ -4,9 +4,15 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include "compiler.h"
+#include "prim.h"
 
 struct out {
 	char *buf;
@@ -107,17 +113,84 @@ size_t ldp_format(char *buf, size_t cap, const char *fmt, ...)
 	return n;
 }
 
+/* The stderr this image started with. A daemon closes fd 2 and opens a file
+ * of its own there: our complaints must never land in that file. */
+static int err_state; /* 0 not recorded (warn anyway), 1 recorded, -1 closed at start */
+static dev_t err_dev;
+static ino_t err_ino;
+
+void ldp_log_init(void)
+{
+	struct stat st;
+	if (fstat(STDERR_FILENO, &st) == 0) {
+		err_dev = st.st_dev;
+		err_ino = st.st_ino;
+		err_state = 1;
+	} else {
+		err_state = -1;
+	}
+}
+
+static int stderr_is_ours_at(int fd)
+{
+	struct stat st;
+	if (!err_state)
+		return 1;
+	return err_state > 0 && fstat(fd, &st) == 0 && st.st_dev == err_dev && st.st_ino == err_ino;
+}
+
+/* A thread with an fd table of its own (the writer) has no fd 2: it borrows
+ * the program's current one for a message (pidfd_getfd; /proc/PID/fd/2 on
+ * kernels before 5.6, which cannot reopen a socket). */
+static LDP_TLS int private_fds;
+
+void ldp_log_private_fds(void)
+{
+	private_fds = 1;
+}
+
+extern int ldp_pid; /* entry.c: this image's pid */
+
+static int borrow_stderr(void)
+{
+	int fd = -1;
+	int pfd = (int)syscall(SYS_pidfd_open, ldp_pid, 0u);
+	if (pfd >= 0) {
+		fd = (int)syscall(SYS_pidfd_getfd, pfd, STDERR_FILENO, 0u);
+		close(pfd);
+	}
+	if (fd < 0) {
+		char path[64];
+		ldp_format(path, sizeof path, "/proc/%d/fd/2", ldp_pid);
+		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	}
+	return fd;
+}
+
 void ldp_warn(const char *fmt, ...)
 {
 	char buf[512];
 	int saved = errno;
+	int fd = private_fds ? borrow_stderr() : STDERR_FILENO;
+	if (fd < 0 || !stderr_is_ours_at(fd)) {
+		if (private_fds && fd >= 0)
+			close(fd);
+		errno = saved;
+		return;
+	}
 	size_t n = ldp_format(buf, sizeof buf, "%s", "ldprof: ");
 	va_list ap;
 	va_start(ap, fmt);
 	n += ldp_vformat(buf + n, sizeof buf - n - 1, fmt, ap);
 	va_end(ap);
 	buf[n++] = '\n';
-	ssize_t w = write(STDERR_FILENO, buf, n);
+	/* stderr may be a file at its RLIMIT_FSIZE: the message must not kill. */
+	struct ldp_xfsz_guard g;
+	ldp_xfsz_block(&g);
+	ssize_t w = write(fd, buf, n);
 	(void)w;
+	ldp_xfsz_restore(&g);
+	if (private_fds)
+		close(fd);
 	errno = saved;
 }

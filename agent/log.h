@@ -16,7 +16,13 @@
 size_t ldp_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t ldp_format(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* "ldprof: <message>\n" on stderr, one write. */
+/* "ldprof: <message>\n" on stderr, one write; nothing when fd 2 is no longer
+ * the file it was at ldp_log_init() (closed, or reused by the program). */
 void ldp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Remember which file stderr is; called first thing at start. */
+void ldp_log_init(void);
+/* The calling thread has an fd table of its own (writer.c): its warnings
+ * borrow the program's fd 2 instead of using its own. */
+void ldp_log_private_fds(void);
 
 #endif

@@ -57,15 +57,22 @@ static void read_build_id(struct ldp_module *m, const ElfW(Phdr) *ph, uintptr_t 
 	}
 }
 
+/* The main program: dl_iterate_phdr gives it no name. Its path is read into
+ * agent memory, not onto the stack of whatever thread met a new module. */
+static LDP_NOINLINE char *copy_exe_path(void)
+{
+	char *p = ldp_raw_alloc(LDP_MAX_PATH_LEN);
+	if (!p)
+		return NULL;
+	ssize_t n = readlink("/proc/self/exe", p, LDP_MAX_PATH_LEN - 1);
+	p[n > 0 ? n : 0] = '\0';
+	return p;
+}
+
 static char *copy_path(const char *name)
 {
-	char buf[LDP_MAX_PATH_LEN];
-	if (!name || !*name) {
-		/* The main program: dl_iterate_phdr gives it no name. */
-		ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		name = buf;
-	}
+	if (!name || !*name)
+		return copy_exe_path();
 	size_t len = strnlen(name, LDP_MAX_PATH_LEN - 1);
 	char *p = ldp_raw_alloc(len + 1);
 	if (p)

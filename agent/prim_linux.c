@@ -7,8 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +70,29 @@ int ldp_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+void ldp_xfsz_block(struct ldp_xfsz_guard *g)
+{
+	sigset_t xfsz, pending;
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &xfsz, &g->old);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGXFSZ) == 1;
+}
+
+void ldp_xfsz_restore(const struct ldp_xfsz_guard *g)
+{
+	sigset_t xfsz, pending;
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	sigpending(&pending);
+	if (sigismember(&pending, SIGXFSZ) == 1 && !g->was_pending) {
+		struct timespec zero = {0, 0};
+		sigtimedwait(&xfsz, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
 ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -109,6 +135,21 @@ void ldp_futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout
 void ldp_futex_wake(volatile uint32_t *word)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1 << 30, NULL, NULL, 0);
+}
+
+int ldp_fd_move_high(int fd)
+{
+	struct rlimit rl;
+	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return fd;
+	rlim_t lim = rl.rlim_cur > 1024 ? 1024 : rl.rlim_cur, base = lim - lim / 8;
+	if (lim < 64 || (rlim_t)fd >= base)
+		return fd;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)base);
+	if (hi < 0)
+		return fd;
+	close(fd);
+	return hi;
 }
 
 uint64_t ldp_proc_start_ticks(void)

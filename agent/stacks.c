@@ -19,6 +19,7 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "agent.h"
 #include "log.h"
@@ -27,6 +28,7 @@
 
 #define MAX_STACKS (1u << 24)
 #define WORDS_RESERVE (1ull << 31) /* 2 GiB of address space, touched as used */
+#define WORDS_MIN (4ull << 20)
 
 struct table {
 	_Atomic uint64_t *slots;
@@ -40,7 +42,9 @@ static uintptr_t *words;
 static uint64_t words_used;
 static _Atomic uint32_t count = 1; /* id 0 means "no stack" */
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
-static int full_warned;
+static int full_warned, init_failed;
+static uint32_t max_stacks;   /* MAX_STACKS, less under RLIMIT_AS */
+static uint64_t words_reserve; /* WORDS_RESERVE, less under RLIMIT_AS */
 
 /* From the outermost frame in, so unwind.c can reuse the hash of a suffix. */
 static uint64_t hash_stack(const uintptr_t *ips, unsigned depth, unsigned flags)
@@ -91,16 +95,47 @@ static struct table *table_new(uint32_t nslots)
 	return t;
 }
 
+/* Reserved address space costs nothing (MAP_NORESERVE, touched as used) -
+ * unless the program runs under RLIMIT_AS: there every reserved byte is one
+ * the program can no longer have, and 2 GiB may be more than it has. Under a
+ * limit the tables take 1/32 of it (at least 4 MiB). */
+static void size_tables(void)
+{
+	struct rlimit rl;
+	words_reserve = WORDS_RESERVE;
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 32 < WORDS_RESERVE)
+		words_reserve = rl.rlim_cur / 32 < WORDS_MIN ? WORDS_MIN : (rl.rlim_cur / 32) & ~4095ull;
+	max_stacks = (uint32_t)(words_reserve / 128 < MAX_STACKS ? words_reserve / 128 : MAX_STACKS);
+}
+
+/* Called with intern_lock held. On failure nothing stays mapped and it is
+ * not tried again: events are then recorded without stacks. */
 static int ensure_init(void)
 {
 	if (atomic_load_explicit(&cur, memory_order_acquire))
 		return 0;
-	index_of = ldp_map(MAX_STACKS * sizeof *index_of);
-	hash_of = ldp_map(MAX_STACKS * sizeof *hash_of);
-	words = ldp_map(WORDS_RESERVE);
-	struct table *t = table_new(1u << 12);
-	if (!index_of || !hash_of || !words || !t)
+	if (init_failed)
 		return -1;
+	size_tables();
+	index_of = ldp_map(max_stacks * sizeof *index_of);
+	hash_of = ldp_map(max_stacks * sizeof *hash_of);
+	words = ldp_map(words_reserve);
+	struct table *t = table_new(1u << 12);
+	if (!index_of || !hash_of || !words || !t) {
+		ldp_unmap(index_of, max_stacks * sizeof *index_of);
+		ldp_unmap(hash_of, max_stacks * sizeof *hash_of);
+		ldp_unmap(words, words_reserve);
+		if (t) {
+			ldp_raw_free((void *)t->slots);
+			ldp_raw_free(t);
+		}
+		index_of = NULL;
+		hash_of = NULL;
+		words = NULL;
+		init_failed = 1;
+		ldp_warn("cannot reserve memory for the stack table; allocations are recorded without stacks");
+		return -1;
+	}
 	atomic_store_explicit(&cur, t, memory_order_release);
 	return 0;
 }
@@ -139,7 +174,7 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, uin
 	id = lookup(t, h, ips, depth, flags);
 	if (!id) {
 		uint32_t n = atomic_load_explicit(&count, memory_order_relaxed);
-		if (n >= MAX_STACKS || (words_used + depth + 1) * sizeof *words > WORDS_RESERVE) {
+		if (n >= max_stacks || (words_used + depth + 1) * sizeof *words > words_reserve) {
 			if (!full_warned++)
 				ldp_warn("stack table full; further new stacks are recorded without a stack");
 			pthread_mutex_unlock(&intern_lock);

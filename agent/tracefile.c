@@ -28,10 +28,20 @@
 
 #define AGENT_VERSION "ldprof 0.1"
 
-static void program_name(char *out, size_t cap)
+/* The large buffers of opening a trace live in agent memory, never on the
+ * stack: a fork child opens its trace on its first event, on whatever thread
+ * that runs, and threads may have 16 KiB stacks. */
+struct scratch {
+	char path[LDP_PATH_CAP], alt[LDP_PATH_CAP];
+	char cmd[4096];                 /* program_name */
+	uint8_t probe[4096];            /* written_by_this_process */
+	char buf[LDP_MAX_PATH_LEN + (60 << 10)]; /* write_header: exe, then cmdline */
+};
+
+static void program_name(char *out, size_t cap, struct scratch *sc)
 {
-	char cmd[4096];
-	ssize_t n = ldp_read_small_file("/proc/self/cmdline", cmd, sizeof cmd);
+	char *cmd = sc->cmd;
+	ssize_t n = ldp_read_small_file("/proc/self/cmdline", cmd, sizeof sc->cmd);
 	const char *base = n > 0 ? cmd : "unknown";
 	const char *slash = strrchr(base, '/');
 	if (slash && slash[1])
@@ -120,7 +130,7 @@ static void tlv_u64(struct hdr *h, unsigned tag, uint64_t v)
 	tlv(h, tag, b, ldp_varint_put(b, v));
 }
 
-static int write_header(int fd, uint64_t start_mono_ns)
+static int write_header(int fd, uint64_t start_mono_ns, struct scratch *sc)
 {
 	struct hdr h = {.cap = 128 << 10};
 	uint8_t *frame = ldp_raw_alloc(h.cap + 8);
@@ -134,12 +144,12 @@ static int write_header(int fd, uint64_t start_mono_ns)
 	h.p[11] = LDP_FORMAT_MINOR >> 8;
 	h.len = 12;
 
-	char buf[64 << 10];
+	char *buf = sc->buf;
 	tlv_u64(&h, LDP_HDR_PID, (uint64_t)getpid());
 	tlv_u64(&h, LDP_HDR_PPID, (uint64_t)getppid());
 	ssize_t n = readlink("/proc/self/exe", buf, LDP_MAX_PATH_LEN);
 	tlv(&h, LDP_HDR_EXE, buf, n > 0 ? (size_t)n : 0);
-	n = ldp_read_small_file("/proc/self/cmdline", buf, sizeof buf);
+	n = ldp_read_small_file("/proc/self/cmdline", buf, sizeof sc->buf);
 	tlv(&h, LDP_HDR_CMDLINE, buf, n > 0 ? (size_t)n : 0);
 	struct utsname u;
 	if (uname(&u) == 0)
@@ -160,20 +170,25 @@ static int write_header(int fd, uint64_t start_mono_ns)
 		frame[i] = (uint8_t)(magic >> (8 * i));
 		frame[4 + i] = (uint8_t)(size >> (8 * i));
 	}
+	/* Written by a program thread (at start, or a fork child's first event):
+	 * past RLIMIT_FSIZE the write must fail, not kill the program. */
+	struct ldp_xfsz_guard g;
+	ldp_xfsz_block(&g);
 	int err = ldp_write_all(fd, frame, h.len + 8);
+	ldp_xfsz_restore(&g);
 	ldp_raw_free(frame);
 	return err;
 }
 
 /* Does fd hold a trace whose first segment was written by this very process
  * (an earlier image, before exec)? */
-static int written_by_this_process(int fd)
+static int written_by_this_process(int fd, struct scratch *sc)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 		return 0;
-	uint8_t b[4096];
-	ssize_t n = pread(fd, b, sizeof b, 0);
+	uint8_t *b = sc->probe;
+	ssize_t n = pread(fd, b, sizeof sc->probe, 0);
 	if (n < 8 + 12)
 		return 0;
 	uint32_t magic = 0, size = 0;
@@ -207,47 +222,97 @@ static int create_excl(const char *path)
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
+static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *sc);
+
 int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
 {
+	struct scratch *sc = ldp_raw_alloc(sizeof *sc);
+	if (!sc) {
+		ldp_warn("cannot open a trace: out of memory");
+		return -ENOMEM;
+	}
+	int fd = open_trace(start_mono_ns, forked_child, sc);
+	ldp_raw_free(sc);
+	return fd;
+}
+
+/* A relative template is relative to the working directory when the image
+ * starts (docs/CONFIG.md): fork children open their files later, maybe after
+ * a chdir, and inherit the template made absolute here. */
+static void make_absolute(struct scratch *sc)
+{
+	char *cwd = sc->alt;
+	size_t tl = strlen(ldp_cfg.output);
+	if (ldp_cfg.output[0] == '/' || !getcwd(cwd, sizeof sc->alt))
+		return;
+	size_t cl = strlen(cwd);
+	if (cl + 1 + tl + 1 > sizeof ldp_cfg.output)
+		return;
+	memmove(ldp_cfg.output + cl + 1, ldp_cfg.output, tl + 1);
+	memcpy(ldp_cfg.output, cwd, cl);
+	ldp_cfg.output[cl] = '/';
+}
+
+static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *sc)
+{
+	if (!forked_child)
+		make_absolute(sc);
 	int pid = getpid();
 	char host[256] = "localhost", prog[128];
 	struct utsname u;
 	if (uname(&u) == 0)
 		ldp_format(host, sizeof host, "%s", u.nodename);
-	program_name(prog, sizeof prog);
+	program_name(prog, sizeof prog, sc);
 	int has_pid = strstr(ldp_cfg.output, "%p") != NULL;
 	int insert = !has_pid && (forked_child || (ldp_cfg.root_pid && ldp_cfg.root_pid != pid));
 	uint64_t start_s = ldp_real_ns() / 1000000000u;
 
-	char path[LDP_PATH_CAP], suffix[48];
+	char *path = sc->path, suffix[48];
+	int fd = -1;
+	/* A character device (/dev/null, /dev/full) is written as it is, by
+	 * every process: no name is inserted and nothing is created next to it. */
+	struct stat st;
+	if (ldp_tracefile_expand(path, sizeof sc->path, ldp_cfg.output, pid, host, prog, start_s, NULL) == 0 &&
+	    lstat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		goto opened;
+	}
 	ldp_format(suffix, sizeof suffix, ".%d", pid);
-	if (ldp_tracefile_expand(path, sizeof path, ldp_cfg.output, pid, host, prog, start_s, insert ? suffix : NULL))
+	if (ldp_tracefile_expand(path, sizeof sc->path, ldp_cfg.output, pid, host, prog, start_s, insert ? suffix : NULL))
 		return -ENAMETOOLONG;
-	int fd = create_excl(path);
+	fd = create_excl(path);
 	if (fd < 0 && errno == EEXIST && !forked_child) {
-		fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && !written_by_this_process(fd)) {
-			close(fd);
+		/* Our own file from before an exec, or someone else's: a symlink
+		 * (ELOOP), a file we may not write, anything this process did not
+		 * write. O_NONBLOCK: opening a FIFO or a device must not block. */
+		fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || !written_by_this_process(fd, sc)) {
+			if (fd >= 0)
+				close(fd);
 			fd = -1;
 			errno = EEXIST;
 		}
 	}
 	/* Taken by someone else: never overwrite, pick the next free name. */
 	for (int i = 1; fd < 0 && errno == EEXIST && i < 100; i++) {
-		char alt[LDP_PATH_CAP];
+		char *alt = sc->alt;
 		ldp_format(suffix, sizeof suffix, ".%d-%d", pid, i);
-		if (ldp_tracefile_expand(alt, sizeof alt, ldp_cfg.output, pid, host, prog, start_s, suffix))
+		if (ldp_tracefile_expand(alt, sizeof sc->alt, ldp_cfg.output, pid, host, prog, start_s, suffix))
 			return -ENAMETOOLONG;
 		fd = create_excl(alt);
 		if (fd >= 0)
 			memcpy(path, alt, strlen(alt) + 1);
 	}
+opened:
 	if (fd < 0) {
 		int err = errno;
 		ldp_warn("cannot create trace file %s: %s", path, strerrordesc_np(err) ? strerrordesc_np(err) : "?");
 		return -err;
 	}
-	int err = write_header(fd, start_mono_ns);
+	fd = ldp_fd_move_high(fd); /* out of the way of a daemon's own files */
+	int err = write_header(fd, start_mono_ns, sc);
 	if (err) {
 		close(fd);
 		ldp_warn("cannot write trace file %s: %s", path, strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");

@@ -17,7 +17,9 @@
  * Between rounds the thread ticks the sequence time floor every millisecond.
  * The thread runs with every signal blocked and with its reentrancy guard
  * set, so nothing it does is traced and no signal meant for the program
- * lands on it. zstd gets its memory from rawmem, never from malloc.
+ * lands on it. zstd works in one workspace taken from rawmem at start (a
+ * static CCtx), never from malloc and never later: a program that has used
+ * up its address space (RLIMIT_AS) by the first round still gets traced.
  *
  * Any write error is sticky: one line on stderr, the agent turns off, and
  * the frames already written stay readable.
@@ -25,6 +27,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -70,18 +73,6 @@ static uint64_t frame_bytes;    /* records fed into the open frame */
 static int ended, failed, thread_running;
 static _Atomic uint32_t kick_word;
 static pthread_t writer_thread;
-
-static void *zalloc(void *opaque, size_t size)
-{
-	(void)opaque;
-	return ldp_raw_alloc(size);
-}
-
-static void zfree(void *opaque, void *p)
-{
-	(void)opaque;
-	ldp_raw_free(p);
-}
 
 static void fail(int err)
 {
@@ -334,6 +325,7 @@ static void drain_samples(void)
 				   ldp_enc_sample(scratch, LDP_SAMPLE_CPU, (uint32_t)r->tid, x->time_us, x->weight_ns, stack,
 						  LDP_STATE_RUNNING, -1));
 			sm->last_stack = stack;
+			sm->last_tid = r->tid;
 			sm->last_time_us = x->time_us;
 		}
 		atomic_store_explicit(&sm->tail, tail, memory_order_release);
@@ -357,6 +349,10 @@ static void wall_tick(uint64_t interval_ns)
 	pthread_mutex_lock(&writer_lock);
 	if (!ended && !failed && out_fd >= 0) {
 		put_sampling_info();
+		/* Remembered stacks (a thread's last CPU sample, the call it was
+		 * waiting in) may predate this file: a fork child inherits them
+		 * with the stack table. Every id must be written before its use. */
+		put_new_stacks();
 		for (size_t i = 0; i < n; i++) {
 			struct ldp_wall_sample *w = &wall_buf[i];
 			struct seen *prev = seen_of(w->tid);
@@ -373,7 +369,7 @@ static void wall_tick(uint64_t interval_ns)
 				w->state = prev->state;
 				w->syscall = prev->syscall;
 			} else if (w->ring && w->ring->samples && w->ring->samples->last_stack &&
-				   t - w->ring->samples->last_time_us < 200000) {
+				   w->ring->samples->last_tid == w->tid && t - w->ring->samples->last_time_us < 200000) {
 				/* Running: the stack of its latest CPU sample, if recent. */
 				stack = w->ring->samples->last_stack;
 			}
@@ -444,10 +440,36 @@ static void tick(void)
 		atomic_store_explicit(&ldp_seq_floor, floor, memory_order_relaxed);
 }
 
+/* The writer works in an fd table of its own. Its /proc reads (RSS, thread
+ * names, wall-clock looks) each take the lowest free fd for a moment, and a
+ * program that has just closed its fds expects its next open() to return
+ * exactly that number (a daemon reopening stdio on /dev/null got fd 3
+ * instead of 0). The private table keeps only the trace: a copy of any other
+ * fd would hold the program's files open (a pipe's EOF would wait for us).
+ * POSIX record locks belong to the table, so closing the copies releases
+ * none of the program's. Where unshare is refused (seccomp), the writer
+ * shares the program's table as before. */
+static void private_fd_table(void)
+{
+	if (syscall(SYS_unshare, CLONE_FILES) != 0)
+		return;
+	int keep = out_fd;
+	if (keep > 0 && syscall(SYS_close_range, 0u, (unsigned)keep - 1, 0u) != 0)
+		for (int fd = 0; fd < keep; fd++)
+			close(fd);
+	if (syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) != 0) {
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = keep + 1; fd < max; fd++)
+			close((int)fd);
+	}
+	ldp_log_private_fds(); /* warnings from here reach the program's stderr another way */
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	ldp_self.busy = 1; /* nothing this thread does is traced */
+	private_fd_table();
 	/* Wake exactly when asked: the default 50 us timer slack would batch our
 	 * wake-ups with the program's own timers and bias wall samples. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
@@ -514,8 +536,9 @@ int ldp_writer_start(int fd, uint64_t start_mono_ns)
 	out_ino = st.st_ino;
 	seg_start_ns = start_mono_ns;
 	if (!cctx) {
-		ZSTD_customMem mem = {zalloc, zfree, NULL};
-		cctx = ZSTD_createCCtx_advanced(mem);
+		size_t ws = ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
+		void *w = ldp_raw_alloc(ws);
+		cctx = w ? ZSTD_initStaticCCtx(w, ws) : NULL;
 		pending = ldp_raw_alloc(FEED_AT + EVENTS_PIECE);
 		zout_cap = ZSTD_CStreamOutSize();
 		zout = ldp_raw_alloc(zout_cap);
@@ -553,22 +576,13 @@ static int lock_with_timeout(unsigned timeout_ms)
 
 /* A write past RLIMIT_FSIZE raises SIGXFSZ in the writing thread, which would
  * kill the program: block it while a program thread writes, and discard one
- * we caused. */
+ * we caused (the writer thread has every signal blocked anyway). */
 static void flush_from_program_thread(int end_reason)
 {
-	sigset_t xfsz, old, before;
-	sigemptyset(&xfsz);
-	sigaddset(&xfsz, SIGXFSZ);
-	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
-	sigpending(&before);
+	struct ldp_xfsz_guard g;
+	ldp_xfsz_block(&g);
 	do_round(end_reason, 1); /* exec, exit, abort: nothing may stay in an open frame */
-	sigset_t after;
-	sigpending(&after);
-	if (sigismember(&after, SIGXFSZ) && !sigismember(&before, SIGXFSZ)) {
-		struct timespec zero = {0, 0};
-		sigtimedwait(&xfsz, NULL, &zero);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ldp_xfsz_restore(&g);
 }
 
 void ldp_writer_flush(int end_reason, unsigned timeout_ms)

@@ -13,6 +13,7 @@ set -eu
 # chromium (SVG scripts, the HTML report, DHAT's viewer), valgrind (ms_print,
 # dh_view.js), python3-jsonschema (speedscope's schema), fonts-dejavu-core
 # (text in headless Chromium).
+# `make fuzz` also needs clang and libclang-rt-14-dev; `make test` does not.
 PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev libjansson-dev libmsgpack-dev"
 PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
 PKGS="$PKGS python3 g++ binutils sqlite3 heaptrack zstd"

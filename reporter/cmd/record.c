@@ -97,7 +97,43 @@ static char *which(const char *cmd)
 	return NULL;
 }
 
-/* LD_PRELOAD cannot reach a static executable: say so instead of recording nothing. */
+/* A sanitizer runtime that replaces malloc (gcc links them dynamically:
+ * libasan.so...) must come first in the library list: with the agent
+ * preloaded ahead of it the program does not even start ("ASan runtime does
+ * not come first"). @return the runtime's DT_NEEDED name, or NULL. */
+static const char *sanitizer_runtime(int fd, const Elf64_Ehdr *eh, char *buf, size_t cap)
+{
+	static const char *const runtimes[] = {"libasan.so", "libtsan.so", "liblsan.so", "libhwasan.so", "libmsan.so"};
+	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shnum > 4096)
+		return NULL;
+	for (unsigned i = 0; i < eh->e_shnum; i++) {
+		Elf64_Shdr sh, str;
+		if (pread(fd, &sh, sizeof sh, (off_t)(eh->e_shoff + i * sizeof sh)) != (ssize_t)sizeof sh)
+			return NULL;
+		if (sh.sh_type != SHT_DYNAMIC || sh.sh_link >= eh->e_shnum ||
+		    pread(fd, &str, sizeof str, (off_t)(eh->e_shoff + sh.sh_link * sizeof str)) != (ssize_t)sizeof str)
+			continue;
+		for (uint64_t off = 0; off + sizeof(Elf64_Dyn) <= sh.sh_size && off < (1u << 20); off += sizeof(Elf64_Dyn)) {
+			Elf64_Dyn d;
+			if (pread(fd, &d, sizeof d, (off_t)(sh.sh_offset + off)) != (ssize_t)sizeof d || d.d_tag == DT_NULL)
+				break;
+			if (d.d_tag != DT_NEEDED || d.d_un.d_val >= str.sh_size)
+				continue;
+			ssize_t n = pread(fd, buf, cap - 1, (off_t)(str.sh_offset + d.d_un.d_val));
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			for (size_t k = 0; k < sizeof runtimes / sizeof *runtimes; k++)
+				if (!strncmp(buf, runtimes[k], strlen(runtimes[k])))
+					return buf;
+		}
+	}
+	return NULL;
+}
+
+/* LD_PRELOAD cannot reach a static executable (static-pie included), and a
+ * sanitizer-built one will not start with it: say so instead of recording
+ * nothing. */
 static void check_program(const char *cmd)
 {
 	char *path = which(cmd);
@@ -120,9 +156,16 @@ static void check_program(const char *cmd)
 			if (ph.p_type == PT_INTERP)
 				dynamic = 1;
 		}
-		if (!dynamic && eh.e_type == ET_EXEC)
+		if (!dynamic && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN))
 			die(EXIT_USAGE, "%s is statically linked: LD_PRELOAD cannot reach it, so there is nothing to trace",
 			    path);
+		char name[128];
+		const char *rt = sanitizer_runtime(fd, &eh, name, sizeof name);
+		if (rt)
+			die(EXIT_USAGE,
+			    "%s is built with a sanitizer (%s): its runtime must be loaded first and replaces malloc, so "
+			    "LD_PRELOAD cannot trace it; trace a build without -fsanitize",
+			    path, rt);
 	}
 	close(fd);
 	free(path);
@@ -255,7 +298,7 @@ int cmd_record(int argc, char **argv)
 			die(EXIT_USAGE, "-o needs a path");
 		snprintf(outpath, sizeof outpath, "%s%s%s", out[0] == '/' ? "" : cwd, out[0] == '/' ? "" : "/", out);
 		struct stat st;
-		if (lstat(outpath, &st) == 0) {
+		if (lstat(outpath, &st) == 0 && !S_ISCHR(st.st_mode)) { /* a device (/dev/null) is written as is */
 			if (!S_ISREG(st.st_mode))
 				die(EXIT_USAGE, "%s exists and is not a regular file; refusing to replace it", outpath);
 			if (unlink(outpath) != 0)

@@ -92,7 +92,7 @@ static int is_agent_entry(const char *fn)
 		"malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
 		"valloc", "pvalloc", "malloc_usable_size", "mmap", "mmap64", "munmap", "mremap", "pthread_create",
 		"start_sampled", "sigaction", "signal", "_exit", "_Exit", "quick_exit", "abort", "execve", "execv",
-		"execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat"};
+		"execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat", "pipe2"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		if (!strcmp(fn, names[i]))
 			return 1;

@@ -226,8 +226,13 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 				u64map_del(&h->credits, e->ptr, NULL);
 			return;
 		}
-		if (!slot)
+		if (!slot) {
+			if (h->orphans.len >= HEAP_MAX_ORPHANS) {
+				u64map_free(&h->orphans);
+				u64map_init(&h->orphans, 16);
+			}
 			u64map_put(&h->orphans, e->ptr, e->seq);
+		}
 		t->unknown_frees++;
 		return;
 	}

@@ -139,7 +139,7 @@ static void on_segment_end(void *ctx, const struct rd_end *end)
 	mapped_finish(&seg->mapped);
 }
 
-int tm_load(struct tmodel *m, const char *path, struct rd_error *err)
+static int load(struct tmodel *m, const char *path, const uint8_t *data, size_t len, struct rd_error *err)
 {
 	memset(m, 0, sizeof *m);
 	m->path = xstrdup(path);
@@ -158,11 +158,22 @@ int tm_load(struct tmodel *m, const char *path, struct rd_error *err)
 		.rss = on_rss,
 		.segment_end = on_segment_end,
 	};
-	if (rd_read_file(path, &v, &m->stats, err)) {
+	int rc = data ? rd_read_mem(data, len, path, &v, &m->stats, err) : rd_read_file(path, &v, &m->stats, err);
+	if (rc) {
 		tm_free(m);
 		return -1;
 	}
 	return 0;
+}
+
+int tm_load(struct tmodel *m, const char *path, struct rd_error *err)
+{
+	return load(m, path, NULL, 0, err);
+}
+
+int tm_load_mem(struct tmodel *m, const uint8_t *data, size_t len, const char *name, struct rd_error *err)
+{
+	return load(m, name, data ? data : (const uint8_t *)"", len, err);
 }
 
 void tm_free(struct tmodel *m)

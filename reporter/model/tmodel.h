@@ -60,6 +60,8 @@ struct tmodel {
 
 /* @return 0, or -1 with err set (the model is then empty). */
 int tm_load(struct tmodel *m, const char *path, struct rd_error *err);
+/* The same from memory (fuzzing, tests); name appears in messages. */
+int tm_load_mem(struct tmodel *m, const uint8_t *data, size_t len, const char *name, struct rd_error *err);
 void tm_free(struct tmodel *m);
 const char *tm_end_reason_name(int reason);
 

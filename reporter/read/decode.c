@@ -476,8 +476,15 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 		*why = "event before its thread's ATTACH";
 		return -1;
 	}
+	uint64_t ptr = st->ptr + (uint64_t)ldp_unzigzag(b);
+	if (!ptr) {
+		/* The agent records no failed allocation and no free(NULL); and 0 is
+		 * the heap model's empty key (util.h: u64map keys are nonzero). */
+		*why = "heap event at address 0";
+		return -1;
+	}
 	st->seq += a;
-	st->ptr += (uint64_t)ldp_unzigzag(b);
+	st->ptr = ptr;
 	ev->op = p[0];
 	ev->seq = st->seq;
 	ev->ptr = st->ptr;

@@ -13,7 +13,11 @@
  * a late event is delivered as soon as it is seen and counted in
  * stats.late_events; the models stay exact for it because they match frees to
  * allocations by address and sequence, not by arrival. Memory is one or two
- * rounds of events, never the whole trace.
+ * rounds of events, never the whole trace: a trace whose rounds never come
+ * (a hostile file: 20 KB of zstd can hold 100 million events and no ROUND)
+ * has everything queued delivered once RD_MAX_QUEUED events wait, as if a
+ * round had ended; only the order across threads within it is then
+ * approximate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +51,7 @@ struct reader {
 	struct ring_q **rings;
 	size_t nrings;
 	uint64_t prev_floor, delivered_upto;
+	uint64_t queued; /* events decoded, not yet delivered */
 	int ended;
 	/* the record being assembled in the current frame */
 	uint8_t *rec;
@@ -147,6 +152,7 @@ static void release(struct reader *r, uint64_t limit)
 				r->delivered_upto = e->seq;
 			r->v->event(r->v->ctx, e);
 			r->st->events++;
+			r->queued--;
 		}
 		r->heap_len = 0;
 	}
@@ -163,6 +169,7 @@ static void release(struct reader *r, uint64_t limit)
 			r->delivered_upto = e->seq;
 		r->v->event(r->v->ctx, e);
 		r->st->events++;
+		r->queued--;
 		if (++q->head == q->len)
 			r->heap[0] = r->heap[--r->heap_len];
 		sift_down(r, 0);
@@ -244,6 +251,8 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 		q = r->rings[ring] = xcalloc(1, sizeof *q);
 	p += k;
 	n -= k;
+	if (!n)
+		return 0; /* an empty piece (only a writer bug or a hostile file makes one) */
 	vec_reserve((void **)&q->pend, &q->pend_cap, q->pend_len + n, 1);
 	memcpy(q->pend + q->pend_len, p, n);
 	q->pend_len += n;
@@ -266,6 +275,12 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 		if (ev.seq < r->delivered_upto)
 			r->st->late_events++;
 		VEC_PUSH(q->ev, q->len, q->cap, ev);
+		if (++r->queued > r->st->max_queued)
+			r->st->max_queued = r->queued;
+		if (r->queued >= RD_MAX_QUEUED) {
+			r->st->overflows++;
+			release(r, UINT64_MAX);
+		}
 	}
 	q->pend_len = (size_t)(end - cur);
 	memmove(q->pend, cur, q->pend_len);

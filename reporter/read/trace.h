@@ -123,10 +123,15 @@ struct rd_visitor {
 			   uint64_t rec_off);
 };
 
+/* Events the merge holds at most before delivering early (160 MiB). */
+#define RD_MAX_QUEUED (1u << 22)
+
 struct rd_stats {
 	uint64_t bytes_read;
 	uint64_t frames, records, events, samples;
 	uint64_t late_events; /* arrived after their place in the merge had passed */
+	uint64_t max_queued;  /* most events ever waiting in the merge at once */
+	uint64_t overflows;   /* times the merge was flushed early (RD_MAX_QUEUED reached) */
 	int truncated;         /* the file ended inside a frame or header */
 	uint64_t truncated_at; /* offset of the incomplete frame */
 };

@@ -62,11 +62,11 @@ int main(int argc, char **argv)
 	uint64_t spent[3] = {0, 0, 0}, start = now_ns();
 	while (now_ns() - start < (uint64_t)(seconds * 1e9)) {
 		uint64_t a = now_ns();
-		compute_part(3000000);
+		compute_part(30000000);
 		uint64_t b = now_ns();
-		poll_part(fds[0], 4);
+		poll_part(fds[0], 40);
 		uint64_t c = now_ns();
-		sleep_part(3000000);
+		sleep_part(30000000);
 		uint64_t d = now_ns();
 		spent[0] += b - a;
 		spent[1] += c - b;

@@ -380,9 +380,14 @@ PYEOF
 else fail "$t"; fi
 
 # --- CPU and wall-clock sampling ------------------------------------------------
-shares() { # TRUTH REPORT.json FIELD POINTS: each "share F PCT" of TRUTH within POINTS of F's share of FIELD
+# shares TRUTH REPORT.json FIELD POINTS: each "share F PCT" of TRUTH is within
+# POINTS of F's share of FIELD - or within 3 standard errors of a share
+# measured from that many samples, when that is wider: a loaded machine gives
+# the program fewer samples, and 3 points from 350 samples is barely one
+# standard error (it failed about one run in four by chance alone).
+shares() {
 	$PY - "$@" <<'PYEOF'
-import json, sys
+import json, math, sys
 truth, report, field, points = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 want = {l.split()[1]: float(l.split()[2]) for l in open(truth) if l.startswith("share ")}
 groups = {g["key"]: g for g in json.load(open(report))["groups"]}
@@ -390,8 +395,9 @@ got = {f: groups.get(f, {}).get(field, 0) for f in want}
 total = sum(got.values())
 assert total > 0, "no samples in the measured functions"
 res = {f: 100.0 * got[f] / total for f in want}
-bad = [f for f in want if abs(res[f] - want[f]) > points]
-print("     " + ", ".join(f"{f} {res[f]:.1f}% (truth {want[f]:.1f}%, {got[f]} samples)" for f in want))
+tol = {f: max(points, 300.0 * math.sqrt(want[f] / 100 * (1 - want[f] / 100) / total)) for f in want}
+bad = [f for f in want if abs(res[f] - want[f]) > tol[f]]
+print("     " + ", ".join(f"{f} {res[f]:.1f}% (truth {want[f]:.1f}% +-{tol[f]:.1f}, {got[f]} samples)" for f in want))
 sys.exit(1 if bad else 0)
 PYEOF
 }
@@ -400,7 +406,7 @@ t=cpu_split
 if traced_f $t --cpu 250 -- "$BIN/truth_cpu" "$W/$t.truth" 4 && report "$W/$t.ldp" "$W/$t.json" &&
 	shares "$W/$t.truth" "$W/$t.json" cpu_self_samples 3 &&
 	$PY -c 'import json,sys; g={x["key"]:x for x in json.load(open(sys.argv[1]))["groups"]}; assert g["busy_other"]["cpu_self_samples"] > 50' "$W/$t.json"; then
-	pass "$t: a 60/30/10 CPU split (thread CPU clock) found within 3 points while a second thread stays busy"
+	pass "$t: a 60/30/10 CPU split (thread CPU clock) found within 3 points (or 3 standard errors) while a second thread stays busy"
 else fail "$t"; fi
 
 t=wall_eintr

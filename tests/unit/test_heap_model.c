@@ -156,6 +156,29 @@ static void test_sampled_weights(void **state)
 	heap_free(&h);
 }
 
+/* Millions of frees of unknown blocks (a hostile trace): the model keeps at
+ * most HEAP_MAX_ORPHANS of them waiting for a late allocation; every one is
+ * counted, and a late allocation of a recent one is still matched. */
+static void test_orphans_bounded(void **state)
+{
+	(void)state;
+	struct heap_model h;
+	heap_init(&h, 12);
+	const uint64_t n = 3ull * HEAP_MAX_ORPHANS;
+	for (uint64_t i = 0; i < n; i++) {
+		F(100 + 2 * i, 0x100000 + 16 * i, 1);
+		assert_true(h.orphans.len <= HEAP_MAX_ORPHANS);
+	}
+	assert_int_equal(h.t.unknown_frees, n);
+	/* The allocation of the last freed block arrives late: alloc + free. */
+	A(100 + 2 * (n - 1) - 1, 0x100000 + 16 * (n - 1), 64, 1, 2);
+	assert_int_equal(h.t.unknown_frees, n - 1);
+	assert_int_equal(h.t.allocations, 1);
+	assert_int_equal(h.t.frees, 1);
+	assert_int_equal(h.t.live_count, 0);
+	heap_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_exec_does_not_leak),
 		cmocka_unit_test(test_churn_many),
 		cmocka_unit_test(test_sampled_weights),
+		cmocka_unit_test(test_orphans_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
