@@ -67,10 +67,10 @@ $(O)/ldprof: $(REPORTER_OBJ)
 deps:
 	@scripts/setup-deps.sh
 
-## demo: install what is missing, build, trace a small program and print its report
+## demo: install what is missing, build, trace a sample scenario (load vs stream a million rows) and report
 demo: deps
-	@$(MAKE) --no-print-directory all $(O)/tests/integration/demo_prog
-	@scripts/demo.sh
+	@$(MAKE) --no-print-directory all $(O)/samples/rows
+	@scripts/demo.sh $(O)
 
 include tests/tests.mk
 # Further tiers and parts, each in its own file (absent ones are skipped).
