@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static volatile unsigned long sink;
+/* per thread: a shared one would make the threads fight over its cache line */
+static __thread volatile unsigned long sink;
 static int depth;
 static long pairs;
 
