@@ -68,17 +68,15 @@ void u64map_init(struct u64map *m, size_t hint)
 	size_t cap = 16;
 	while (cap < hint * 2)
 		cap *= 2;
-	m->keys = xcalloc(cap, sizeof *m->keys);
-	m->vals = xmalloc(cap * sizeof *m->vals);
+	m->slots = xcalloc(cap, sizeof *m->slots);
 	m->cap = cap;
 	m->len = 0;
 }
 
 void u64map_free(struct u64map *m)
 {
-	free(m->keys);
-	free(m->vals);
-	m->keys = m->vals = NULL;
+	free(m->slots);
+	m->slots = NULL;
 	m->cap = m->len = 0;
 }
 
@@ -86,9 +84,10 @@ uint64_t *u64map_get(const struct u64map *m, uint64_t key)
 {
 	size_t mask = m->cap - 1;
 	for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
-		if (m->keys[i] == key)
-			return &m->vals[i];
-		if (!m->keys[i])
+		struct u64map_slot *sl = &m->slots[i];
+		if (sl->key == key)
+			return &sl->val;
+		if (!sl->key)
 			return NULL;
 	}
 }
@@ -98,8 +97,8 @@ static void grow(struct u64map *m)
 	struct u64map n;
 	u64map_init(&n, m->cap);
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i])
-			u64map_put(&n, m->keys[i], m->vals[i]);
+		if (m->slots[i].key)
+			u64map_put(&n, m->slots[i].key, m->slots[i].val);
 	u64map_free(m);
 	*m = n;
 }
@@ -110,39 +109,38 @@ uint64_t *u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 		grow(m);
 	size_t mask = m->cap - 1;
 	size_t i = hash_u64(key) & mask;
-	while (m->keys[i] && m->keys[i] != key)
+	while (m->slots[i].key && m->slots[i].key != key)
 		i = (i + 1) & mask;
-	if (!m->keys[i]) {
-		m->keys[i] = key;
+	if (!m->slots[i].key) {
+		m->slots[i].key = key;
 		m->len++;
 	}
-	m->vals[i] = val;
-	return &m->vals[i];
+	m->slots[i].val = val;
+	return &m->slots[i].val;
 }
 
 int u64map_del(struct u64map *m, uint64_t key, uint64_t *old)
 {
 	size_t mask = m->cap - 1;
 	size_t i = hash_u64(key) & mask;
-	while (m->keys[i] != key) {
-		if (!m->keys[i])
+	while (m->slots[i].key != key) {
+		if (!m->slots[i].key)
 			return 0;
 		i = (i + 1) & mask;
 	}
 	if (old)
-		*old = m->vals[i];
+		*old = m->slots[i].val;
 	/* Backward-shift: move later members of the probe run into the hole. */
 	size_t hole = i;
-	for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-		size_t home = hash_u64(m->keys[j]) & mask;
+	for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+		size_t home = hash_u64(m->slots[j].key) & mask;
 		int movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
 		if (movable) {
-			m->keys[hole] = m->keys[j];
-			m->vals[hole] = m->vals[j];
+			m->slots[hole] = m->slots[j];
 			hole = j;
 		}
 	}
-	m->keys[hole] = 0;
+	m->slots[hole].key = 0;
 	m->len--;
 	return 1;
 }

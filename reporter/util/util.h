@@ -26,9 +26,12 @@ void vec_reserve(void **arr, size_t *cap, size_t need, size_t esz);
 
 /* Open-addressed map from nonzero u64 keys to u64 values (linear probing,
  * backward-shift deletion: no tombstones, so heavy churn stays fast). */
+struct u64map_slot {
+	uint64_t key; /* 0 = empty */
+	uint64_t val;
+};
 struct u64map {
-	uint64_t *keys; /* 0 = empty */
-	uint64_t *vals;
+	struct u64map_slot *slots; /* key and value side by side: one cache miss per lookup */
 	size_t cap, len;
 };
 void u64map_init(struct u64map *m, size_t cap_hint);
