@@ -150,15 +150,22 @@ static LDP_ALWAYS_INLINE void record_free_seq(struct ldp_thread *t, void *p, uin
 	}
 }
 
-static LDP_NOINLINE void record_free(void *p)
+/* A free with its sequence number, busy raised and errno kept around it.
+ * seq 0 takes the next number now. */
+static LDP_ALWAYS_INLINE void record_free_guarded(void *p, uint64_t seq)
 {
 	struct ldp_thread *t = &ldp_self;
 	int *e = errno_of(t);
 	int saved = *e;
 	t->busy++;
-	record_free_seq(t, p, ldp_seq_next(t, (uintptr_t)p));
+	record_free_seq(t, p, seq ? seq : ldp_seq_next(t, (uintptr_t)p));
 	t->busy--;
 	*e = saved;
+}
+
+static LDP_NOINLINE void record_free(void *p)
+{
+	record_free_guarded(p, 0);
 }
 
 /* ---- sampled mode ------------------------------------------------------ */
@@ -297,15 +304,8 @@ static uint64_t overflow_free_seq(void *p)
 
 static void overflow_free_record(void *p, uint64_t seq)
 {
-	if (seq) {
-		struct ldp_thread *t = &ldp_self;
-		int *e = errno_of(t);
-		int saved = *e;
-		t->busy++;
-		record_free_seq(t, p, seq);
-		t->busy--;
-		*e = saved;
-	}
+	if (seq)
+		record_free_guarded(p, seq);
 }
 
 /*
