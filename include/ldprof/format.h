@@ -29,7 +29,7 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 5 /* compatible additions: new record types, new tags (5: sampled mode) */
+#define LDP_FORMAT_MINOR 6 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses) */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -78,6 +78,12 @@ enum ldp_sample_kind {
 	LDP_SAMPLE_CPU = 1,  /* a thread's CPU-time timer fired: it was running this stack */
 	LDP_SAMPLE_WALL = 2, /* the wall-clock sampler looked at a thread */
 	LDP_SAMPLE_HEAP = 3, /* LOST only: heap samples with no place to live, not recorded (since 1.5) */
+	/* LOST only (since 1.6): heap events the agent saw but could not record,
+	 * because they happened in a signal handler that interrupted the agent
+	 * on the same thread. A lost free later looks like a leak, a lost
+	 * allocation's free like a free of an unknown block; reports say how many. */
+	LDP_LOST_NESTED_ALLOC = 4,
+	LDP_LOST_NESTED_FREE = 5,
 };
 
 /* SAMPLE thread states (wall samples) */
@@ -118,6 +124,7 @@ enum ldp_end_reason {
 	LDP_END_UNDERSCORE_EXIT = 3, /* _exit, _Exit, quick_exit */
 	LDP_END_ABORT = 4,
 	LDP_END_ERROR = 5, /* the agent turned itself off */
+	LDP_END_SIGNAL = 6, /* a fatal signal: END carries the signal number as a third field (since 1.6) */
 };
 
 /* ---- events inside an EVENTS record ------------------------------------ */
