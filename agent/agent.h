@@ -48,6 +48,22 @@ void ldp_disable(const char *why);
  * opens the child's own trace and starts its writer. */
 extern _Atomic int ldp_restart_pending;
 int ldp_child_restart(void);
+/* The atfork handlers, for forks that run none (forks.c). prepare @return 1
+ * if it ran (pass that to the other two). */
+int ldp_fork_prepare(void);
+void ldp_fork_parent(int prepared);
+void ldp_fork_child(int prepared);
+
+/* ---- forks.c: _Fork and raw fork system calls ------------------------------ */
+
+/* Does syscall(nr, a1, a2, a3...) make a copy of this process on this stack? */
+int ldp_fork_like(long nr, long a1, long a2, long a3);
+/* Make it, with the atfork handlers around it. */
+long ldp_fork_syscall(long (*real)(long, long, long, long, long, long, long), long nr, long a1, long a2, long a3,
+		      long a4, long a5, long a6);
+/* The ring's slow path in a process that is not the agent's: a fork child no
+ * handler ran in is turned off (one line). @return 1 if the agent is off here. */
+int ldp_fork_orphan_check(unsigned stalled_ms);
 
 /* ---- interpose.c: the real allocator ----------------------------------- */
 

@@ -68,6 +68,7 @@ static int start_tracing(int forked_child)
 static void atfork_prepare(void);
 static void atfork_parent(void);
 static void atfork_child(void);
+static int atfork_registered;
 
 __attribute__((constructor(101))) static void ldp_init(void)
 {
@@ -102,7 +103,7 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	ldp_resolve_endings();
 	ldp_snapshot_init();
 	ok = 1; /* sampling starts once the state is READY (it may attach the main thread) */
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	atfork_registered = pthread_atfork(atfork_prepare, atfork_parent, atfork_child) == 0;
 out:
 	atomic_store(&ldp_state, ok ? LDP_STATE_READY : LDP_STATE_OFF);
 	/* Sampled mode starts with the allocations after this point: blocks
@@ -350,4 +351,38 @@ static void ldp_resolve_endings(void)
 {
 	for (int i = 0; i < FN_COUNT; i++)
 		(void)next_fn(i);
+}
+
+/* ---- forks no atfork handler hears about (forks.c) ---- */
+
+/* _Fork and raw fork system calls run the handlers fork() would have run.
+ * Not from a signal handler that interrupted the agent on this thread: the
+ * locks may be this thread's own. @return 1 if prepared. */
+int ldp_fork_prepare(void)
+{
+	if (!atfork_registered || ldp_self.busy)
+		return 0;
+	atfork_prepare();
+	return 1;
+}
+
+void ldp_fork_parent(int prepared)
+{
+	if (prepared)
+		atfork_parent();
+}
+
+void ldp_fork_child(int prepared)
+{
+	if (prepared) {
+		atfork_child();
+		return;
+	}
+	if (!atfork_registered || atomic_load(&ldp_state) != LDP_STATE_READY)
+		return;
+	/* Forked in the middle of the agent's own work: its state may be half
+	 * changed, so this child does not trace. */
+	atomic_store(&ldp_heap_on, 0);
+	atomic_store(&ldp_state, LDP_STATE_OFF);
+	ldp_warn("process %d was forked from a signal handler inside the agent; it runs untraced", (int)getpid());
 }

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "prim.h"
@@ -78,11 +79,18 @@ struct ldp_ring *ldp_ring_claim(int tid)
 /* Slow path: the ring is full. Ask for a round and wait for the drain. */
 static LDP_NOINLINE void ring_wait_space(struct ldp_ring *r, uint64_t head)
 {
+	unsigned stalled_ms = 0;
+	uint32_t last_drained = atomic_load_explicit(&r->drained, memory_order_relaxed);
 	for (;;) {
 		uint32_t drained = atomic_load_explicit(&r->drained, memory_order_acquire);
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (r->size - (head - r->tail_seen) >= LDP_EV_MAX)
 			return;
+		stalled_ms = drained == last_drained ? stalled_ms + 20 : 0;
+		last_drained = drained;
+		/* A child of a fork no handler saw (forks.c) has no writer: it must not wait. */
+		if (LDP_UNLIKELY(getpid() != ldp_pid))
+			ldp_fork_orphan_check(stalled_ms);
 		if (atomic_load_explicit(&ldp_state, memory_order_relaxed) != LDP_STATE_READY) {
 			/* Nobody will drain: drop what is buffered rather than hang. */
 			r->tail_seen = head;

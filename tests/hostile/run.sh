@@ -332,6 +332,30 @@ hostile closestd 0 "stdin/stdout/stderr closed first, files reuse fds 0-2: intac
 hostile closeall 0 "every fd closed (trace too), files take 0-2: no agent message lands in them" - \
 	"$HB/h_closefd" all @D
 
+# ---- children without atfork handlers (issue 13) -------------------------------
+# Heap, CPU and wall tracing together; a 16 KiB ring, so a child waiting for
+# a writer that does not exist in it hangs at once.
+
+chk_rawfork() {
+	jcheck "$1" 'len(kids) == 1 and kids[0]["heap"]["allocations"] == 100000 and kids[0]["heap"]["frees"] == 100000 and kids[0]["segments"][-1]["end"] == "exit"'
+}
+for m in _Fork sysfork clone clone3; do
+	ENVS=(LDPROF_RING_KB=16)
+	XFLAGS="--cpu 99 --wall 99"
+	hostile raw_$m 0 "a child of $m (no atfork handler) fills its ring: traced by a writer of its own, exact" \
+		chk_rawfork "$HB/h_rawfork" $m
+done
+chk_rawasm() { jcheck "$1" 'len(kids) == 0'; }
+ENVS=(LDPROF_RING_KB=16)
+XFLAGS="--cpu 99 --wall 99"
+AGENT_ERR='^ldprof: process [0-9]+ was forked by a raw system call the agent did not see; it runs untraced$'
+AGENT_LINES=1
+hostile raw_asm 0 "a child of an inline-assembly fork fills its ring: untraced, one line, no hang" chk_rawasm \
+	"$HB/h_rawfork" asm
+XFLAGS="--cpu 99 --wall 99"
+hostile syscall_passthrough 0 "syscall() with other numbers: results, errno, six arguments as bare" - \
+	"$HB/h_rawfork" passthrough
+
 echo
 if [ $failures -gt 0 ]; then
 	echo "hostile: $failures FAILED"
