@@ -491,6 +491,7 @@ struct ldp_samples {
 	uint64_t last_cpu_ns;  /* handler: CPU time at the previous sample */
 	timer_t timer;
 	int stopped;           /* timer deleted (thread exit, step aside, fork child) */
+	int paused;            /* the thread blocks the signal: timer disarmed until it unblocks */
 	uint32_t last_stack;   /* writer: stack of the latest CPU sample, for wall samples */
 	int last_tid;          /* writer: the thread that sample was of (rings change owners) */
 	uint64_t last_time_us; /* writer: when it was taken */
@@ -517,6 +518,12 @@ int ldp_sample_init(void);
 void ldp_sample_thread_start(void);
 struct ldp_ring;
 void ldp_sample_thread_stop(struct ldp_ring *r);
+/* The program takes our signal for itself: timers deleted, one line (signals.c). */
+void ldp_sample_step_aside(int sig);
+/* The calling thread is about to block (1) or has unblocked (0) the signal. */
+void ldp_sample_thread_block(int block);
+/* Timer state from the thread's real mask; a pending tick of ours taken off. */
+void ldp_sample_thread_sync(void);
 /* Look at every thread (the writer, without locks). copy: scratch for stacks. */
 struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap, size_t *n, uint8_t *copy,
 					 size_t copy_cap);

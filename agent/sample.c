@@ -19,11 +19,14 @@
  * on ticks that interrupted user mode. Either way the handler runs while the
  * thread is in user code, and SA_RESTART covers the rest.
  *
- * The signal (SIGPROF unless LDPROF_CPU_SIGNAL says otherwise) stays ours:
- * sigaction() and signal() are wrapped so that a program resetting it to
+ * The signal (SIGPROF unless LDPROF_CPU_SIGNAL says otherwise) stays ours
+ * (signals.c keeps the program's view of it): a program resetting it to
  * SIG_DFL or SIG_IGN (daemons reset every signal) is remembered but not
  * applied, and a program installing a handler of its own gets the signal
- * back: our timers are deleted first and sampling stops, with one line said.
+ * back: our timers are deleted first and sampling stops, with one line said
+ * (ldp_sample_step_aside). A thread that blocks the signal has its timer
+ * paused first (ldp_sample_thread_block), so no tick of ours is ever
+ * pending where the program takes signals with sigwait or signalfd.
  *
  * Wall clock: no signal at all, ever (a signal wakes a thread blocked in
  * poll, nanosleep, epoll_wait... with EINTR, SA_RESTART or not). The writer
@@ -48,6 +51,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "signals.h"
 #include "log.h"
 #include "prim.h"
 #include "rawmem.h"
@@ -59,9 +63,6 @@ int ldp_cpu_clock;           /* enum ldp_sample_clock */
 int ldp_cpu_status;          /* 0 ok; 1 stepped aside for the program's handler */
 _Atomic uint64_t ldp_samples_lost_global; /* signals that found no slots */
 static clockid_t cpu_clockid;
-static struct sigaction program_action; /* what the program asked for our signal */
-static int program_action_set;
-static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 static size_t slot_size(void)
@@ -79,11 +80,13 @@ static struct ldp_sample *slot_at(struct ldp_samples *s, uint32_t i)
 static void forward_to_program(int sig, siginfo_t *si, void *uc)
 {
 	/* Not our timer (kill -PROF from outside): what the program asked for. */
-	if (program_action_set && (program_action.sa_flags & SA_SIGINFO) && program_action.sa_sigaction) {
-		program_action.sa_sigaction(sig, si, uc);
+	struct sigaction prog;
+	ldp_sig_program_action(sig, &prog);
+	if ((prog.sa_flags & SA_SIGINFO) && prog.sa_sigaction) {
+		prog.sa_sigaction(sig, si, uc);
 		return;
 	}
-	void (*h)(int) = program_action_set ? program_action.sa_handler : SIG_DFL;
+	void (*h)(int) = prog.sa_handler;
 	if (h == SIG_IGN)
 		return;
 	if (h != SIG_DFL) {
@@ -92,8 +95,18 @@ static void forward_to_program(int sig, siginfo_t *si, void *uc)
 	}
 	/* The default action (SIGPROF terminates): do exactly that. */
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	real_sigaction(sig, &dfl, NULL);
+	ldp_real_sigaction(sig, &dfl, NULL);
 	syscall(SYS_tgkill, getpid(), ldp_gettid(), sig);
+}
+
+int ldp_sample_is_tick(const siginfo_t *si)
+{
+	if (si->si_code != SI_TIMER)
+		return 0;
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
+		if (si->si_value.sival_ptr == r)
+			return 1;
+	return 0;
 }
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
@@ -131,6 +144,33 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 
 /* ---- per-thread timers ---- */
 
+static int arm(struct ldp_samples *s, int on)
+{
+	long ns = on ? 1000000000L / (long)ldp_cfg.cpu_hz : 0;
+	struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
+	return timer_settime(s->timer, 0, &its, NULL);
+}
+
+/* Take a tick of ours off this thread's pending signals. Something else of
+ * the same signal (kill -PROF) found there goes back as it came. */
+static void drain_ticks(void)
+{
+	int sig = ldp_cpu_signal;
+	sigset_t pending, one;
+	if (sigpending(&pending) != 0 || sigismember(&pending, sig) != 1)
+		return;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	struct timespec zero = {0, 0};
+	siginfo_t si;
+	if (syscall(SYS_rt_sigtimedwait, &one, &si, &zero, 8L) != sig || ldp_sample_is_tick(&si))
+		return;
+	if (si.si_code == SI_TKILL)
+		syscall(SYS_rt_tgsigqueueinfo, getpid(), ldp_gettid(), sig, &si);
+	else
+		syscall(SYS_rt_sigqueueinfo, getpid(), sig, &si);
+}
+
 /* In the thread itself, outside any handler, with busy raised. */
 void ldp_sample_thread_start(void)
 {
@@ -163,14 +203,58 @@ void ldp_sample_thread_start(void)
 		r->samples = s;
 		return;
 	}
-	long ns = 1000000000L / (long)ldp_cfg.cpu_hz;
-	struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
 	s->stopped = 0;
+	s->paused = 0;
 	r->samples = s;
-	if (timer_settime(s->timer, 0, &its, NULL) != 0) {
+	/* A thread created by one that blocks the signal starts with it blocked:
+	 * its timer waits until it unblocks (no tick may be pending meanwhile). */
+	sigset_t cur;
+	if (ldp_real_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, ldp_cpu_signal) == 1) {
+		s->paused = 1;
+		return;
+	}
+	if (arm(s, 1) != 0) {
 		timer_delete(s->timer);
 		s->stopped = 1;
 	}
+}
+
+/* Pause (block: 1) or resume (0) the calling thread's timer, around a change
+ * of its signal mask (signals.c). Pausing comes before the signal is
+ * blocked: a tick already due is then delivered, to us, on the way back from
+ * timer_settime; a tick still pending after that can only be one that waited
+ * behind a mask set where we could not see it, and is taken off. errno kept. */
+void ldp_sample_thread_block(int block)
+{
+	struct ldp_ring *r = ldp_self.ring;
+	struct ldp_samples *s = r ? r->samples : NULL;
+	if (!s || s->stopped || !ldp_cpu_signal || ldp_cpu_status)
+		return;
+	int saved = errno;
+	if (block && !s->paused) {
+		s->paused = 1;
+		arm(s, 0);
+		drain_ticks();
+	} else if (!block && s->paused) {
+		s->paused = 0;
+		arm(s, 1);
+	}
+	errno = saved;
+}
+
+/* Bring the calling thread's timer in line with its real mask, and take off
+ * any tick of ours pending (signalfd: its reads cannot be filtered). */
+void ldp_sample_thread_sync(void)
+{
+	sigset_t cur;
+	int saved = errno;
+	if (ldp_real_sigmask(SIG_BLOCK, NULL, &cur) == 0) {
+		int blocked = sigismember(&cur, ldp_cpu_signal) == 1;
+		ldp_sample_thread_block(blocked);
+		if (blocked)
+			drain_ticks();
+	}
+	errno = saved;
 }
 
 /* At thread exit (key destructor): no more ticks for this ring. The slots
@@ -190,6 +274,15 @@ static void stop_all_timers(void)
 			timer_delete(r->samples->timer);
 			r->samples->stopped = 1;
 		}
+}
+
+/* The program installs a handler of its own for our signal: it is the
+ * program's from now on. Timers first, so no tick of ours reaches it. */
+void ldp_sample_step_aside(int sig)
+{
+	stop_all_timers();
+	ldp_cpu_status = 1;
+	ldp_warn("the program handles signal %d itself; CPU sampling stops (LDPROF_CPU_SIGNAL picks another)", sig);
 }
 
 /* ---- setup ---- */
@@ -214,14 +307,13 @@ static int kernel_at_least(int major, int minor)
 static int handler_installed_by_program(int sig)
 {
 	struct sigaction old;
-	return real_sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
+	return ldp_real_sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
 }
 
 int ldp_sample_init(void)
 {
-	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
 	real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
-	if (!ldp_cfg.cpu_hz || !real_sigaction || !real_pthread_create)
+	if (!ldp_cfg.cpu_hz || !real_pthread_create)
 		return 0;
 	int sig = ldp_cfg.cpu_signal ? ldp_cfg.cpu_signal : SIGPROF;
 	if (handler_installed_by_program(sig)) {
@@ -249,64 +341,12 @@ int ldp_sample_init(void)
 	sa.sa_sigaction = on_cpu_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (real_sigaction(sig, &sa, NULL) != 0)
+	if (ldp_real_sigaction(sig, &sa, NULL) != 0)
 		return -1;
 	ldp_cpu_signal = sig;
+	ldp_sig_own_cpu(sig);
 	ldp_sample_thread_start(); /* the main thread */
 	return 0;
-}
-
-/* ---- the program's view of our signal ---- */
-
-LDP_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-	if (!real_sigaction) {
-		ldp_self.busy++;
-		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
-		ldp_self.busy--;
-		if (!real_sigaction) {
-			errno = ENOSYS;
-			return -1;
-		}
-	}
-	if (!ldp_cpu_signal || sig != ldp_cpu_signal || ldp_cpu_status)
-		return real_sigaction(sig, act, old);
-	struct sigaction prev = program_action;
-	if (!program_action_set) {
-		memset(&prev, 0, sizeof prev);
-		prev.sa_handler = SIG_DFL;
-	}
-	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
-		/* The program wants this signal for itself: give it back. */
-		stop_all_timers();
-		ldp_cpu_status = 1;
-		ldp_warn("the program handles signal %d itself; CPU sampling stops (LDPROF_CPU_SIGNAL picks another)",
-			 sig);
-		int rc = real_sigaction(sig, act, NULL);
-		if (rc == 0 && old)
-			*old = prev;
-		return rc;
-	}
-	if (act) {
-		/* SIG_DFL or SIG_IGN: remembered, not applied, so our ticks cannot kill it. */
-		program_action = *act;
-		program_action_set = 1;
-	}
-	if (old)
-		*old = prev;
-	return 0;
-}
-
-LDP_EXPORT sighandler_t signal(int sig, sighandler_t handler)
-{
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = handler;
-	sa.sa_flags = SA_RESTART; /* glibc's signal() has BSD semantics */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(sig, &sa, &old) != 0)
-		return SIG_ERR;
-	return old.sa_handler;
 }
 
 /* ---- threads created later ---- */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "signals.h"
 
 static long (*real_syscall)(long, ...);
 
@@ -62,7 +63,16 @@ LDP_EXPORT long syscall(long nr, ...)
 			return raw_syscall6(nr, a1, a2, a3, a4, a5, a6);
 		real_syscall = f;
 	}
+	long ret;
 	switch (nr) {
+	case SYS_rt_sigaction:
+		if (ldp_sig_raw_action(a1, (const void *)a2, (void *)a3, a4, &ret, call_real))
+			return ret;
+		break;
+	case SYS_rt_sigprocmask:
+		if (ldp_sig_raw_mask(a1, (const void *)a2, (void *)a3, a4, &ret, call_real))
+			return ret;
+		break;
 	case SYS_fork:
 	case SYS_clone:
 	case SYS_clone3:

@@ -356,6 +356,27 @@ XFLAGS="--cpu 99 --wall 99"
 hostile syscall_passthrough 0 "syscall() with other numbers: results, errno, six arguments as bare" - \
 	"$HB/h_rawfork" passthrough
 
+# ---- the program owns SIGPROF (issue 13) ---------------------------------------
+# The agent samples CPU time with SIGPROF: whichever entry point the program
+# uses to set, block or take it, it never gets a SIGPROF it did not cause.
+
+chk_sampled() { jcheck "$1" 'r["cpu"]["samples"] >= 10'; }
+XFLAGS="--cpu 99 --wall 99"
+hostile sigprof_dfl 0 "SIGPROF to SIG_DFL/SIG_IGN by every libc entry point and rt_sigaction: reads back, not killed, sampled" \
+	chk_sampled "$HB/h_sigown" dfl
+XFLAGS="--cpu 99 --wall 99"
+hostile sigprof_block 0 "SIGPROF blocked six ways, sigtimedwait/sigwait/sigwaitinfo/signalfd get only the program's own" \
+	chk_sampled "$HB/h_sigown" block
+for m in sigset bsd sysv ssignal raw; do
+	XFLAGS="--cpu 99 --wall 99"
+	if [[ " $RECORD_FLAGS " != *" --cpu-signal"* ]]; then
+		AGENT_ERR='^ldprof: the program handles signal 27 itself; CPU sampling stops'
+		AGENT_LINES=1
+	fi
+	hostile sigprof_own_$m 0 "own SIGPROF handler by $m: none of the agent's ticks reach it, its own timer's do" - \
+		"$HB/h_sigown" own_$m
+done
+
 echo
 if [ $failures -gt 0 ]; then
 	echo "hostile: $failures FAILED"
