@@ -455,6 +455,7 @@ size_t ldp_enc_module(uint8_t *dst, unsigned id, const struct ldp_module *m);
 size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t *ips, unsigned depth);
 size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor);
 size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
+size_t ldp_enc_end_signal(uint8_t *dst, uint64_t time_us, unsigned sig); /* END(LDP_END_SIGNAL) */
 size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label);
 size_t ldp_enc_sample(uint8_t *dst, unsigned kind, uint32_t tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack,
 		      unsigned state, long syscall);
@@ -603,6 +604,15 @@ void ldp_writer_prefork(void);
 void ldp_writer_postfork_parent(void);
 void ldp_writer_postfork_child(void);
 uint64_t ldp_writer_start_ns(void);
+/* A fatal signal: the writer thread writes the last round, END(signal);
+ * waits at most timeout_ms (fatal.c). @return 0 when written. */
+int ldp_writer_end_by_signal(int sig, unsigned timeout_ms);
+int ldp_writer_is_self(void); /* is the calling thread the writer? */
+
+/* ---- fatal.c: fatal signals end the trace --------------------------------- */
+
+/* Put the agent's handler on every fatal signal the program left at SIG_DFL. */
+void ldp_fatal_init(void);
 
 /* ---- tracefile.c: naming, opening, header -------------------------------- */
 

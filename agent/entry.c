@@ -15,7 +15,8 @@
  * abort are interposed to do the same first. exec* flush and hold the
  * writer lock across the real call, so no frame is half-written when the
  * image is replaced; the new image appends its own segment (tracefile.c).
- * Fatal signals and SIGKILL lose at most the last flush interval.
+ * Fatal signals end the trace with END(signal) (fatal.c); SIGKILL loses at
+ * most the last flush interval.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -112,6 +113,8 @@ out:
 	atomic_store(&ldp_heap_on, ok && ldp_cfg.mode != LDP_MODE_OFF);
 	if (ok && ldp_sample_init() != 0)
 		ldp_warn("CPU sampling could not be set up; heap tracing goes on");
+	if (ok)
+		ldp_fatal_init(); /* after sampling: its signal is not one of these */
 	ldp_self.busy--;
 }
 

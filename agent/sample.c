@@ -93,10 +93,8 @@ static void forward_to_program(int sig, siginfo_t *si, void *uc)
 		h(sig);
 		return;
 	}
-	/* The default action (SIGPROF terminates): do exactly that. */
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	ldp_real_sigaction(sig, &dfl, NULL);
-	syscall(SYS_tgkill, getpid(), ldp_gettid(), sig);
+	/* The default action (SIGPROF terminates): do exactly that, trace ended. */
+	ldp_fatal_die(sig, si, uc);
 }
 
 int ldp_sample_is_tick(const siginfo_t *si)

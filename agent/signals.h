@@ -26,6 +26,10 @@ int ldp_sig_raw_action(long sig, const void *act, void *old, long size, long *re
 int ldp_sig_raw_mask(long how, const void *set, void *old, long size, long *ret,
 		     long (*real)(long, long, long, long, long, long, long));
 
+/* fatal.c: write the last round with END(sig), then die of sig (re-queued
+ * with the same siginfo; si may be NULL). From a signal handler. */
+void ldp_fatal_die(int sig, siginfo_t *si, void *uc);
+
 /* sample.c: is this siginfo one of our CPU timer ticks? */
 int ldp_sample_is_tick(const siginfo_t *si);
 

@@ -72,6 +72,10 @@ static uint64_t frame_start_ns; /* 0: no frame open */
 static uint64_t frame_bytes;    /* records fed into the open frame */
 static int ended, failed, thread_running;
 static _Atomic uint32_t kick_word;
+/* A fatal signal (fatal.c): the signal the last round ends with, and the
+ * futex word its handler waits on. */
+static _Atomic int end_signal;
+static _Atomic uint32_t end_signal_done;
 static pthread_t writer_thread;
 
 static void fail(int err)
@@ -421,7 +425,10 @@ static void do_round(int end_reason, int end_frame)
 
 	uint8_t buf[4 * LDP_VARINT_MAX];
 	put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
-	if (end_reason) {
+	if (end_reason == LDP_END_SIGNAL) {
+		put_record(LDP_REC_END, buf, ldp_enc_end_signal(buf, now_us(), (unsigned)atomic_load(&end_signal)));
+		ended = 1;
+	} else if (end_reason) {
 		put_record(LDP_REC_END, buf, ldp_enc_end(buf, (unsigned)end_reason, now_us()));
 		ended = 1;
 	}
@@ -465,6 +472,16 @@ static void private_fd_table(void)
 	ldp_log_private_fds(); /* warnings from here reach the program's stderr another way */
 }
 
+/* The last round, for a fatal signal's handler waiting in another thread. */
+static void end_by_signal(void)
+{
+	pthread_mutex_lock(&writer_lock);
+	do_round(LDP_END_SIGNAL, 1);
+	pthread_mutex_unlock(&writer_lock);
+	atomic_store(&end_signal_done, 1);
+	ldp_futex_wake((volatile uint32_t *)&end_signal_done);
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -495,6 +512,10 @@ static void *writer_main(void *arg)
 			rng ^= rng << 17;
 			uint64_t period = 1000000000ull / ldp_cfg.wall_hz;
 			next_wall = now + period / 2 + rng % (period + 1);
+		}
+		if (LDP_UNLIKELY(atomic_load(&end_signal))) {
+			end_by_signal();
+			break;
 		}
 		uint32_t k = atomic_load(&kick_word);
 		if (k == seen && now - last < ldp_cfg.flush_ms * 1000000ull)
@@ -562,6 +583,32 @@ void ldp_writer_kick(void)
 {
 	atomic_fetch_add_explicit(&kick_word, 1, memory_order_release);
 	ldp_futex_wake((volatile uint32_t *)&kick_word);
+}
+
+/* From a fatal signal's handler (fatal.c), in any program thread: the writer
+ * thread writes the last round, so this thread takes no lock and touches no
+ * allocator - the code it interrupted may hold either. Waits at most
+ * timeout_ms. @return 0 when the round is written. */
+int ldp_writer_end_by_signal(int sig, unsigned timeout_ms)
+{
+	if (!thread_running)
+		return -1;
+	int none = 0;
+	atomic_compare_exchange_strong(&end_signal, &none, sig); /* the first fatal signal names the end */
+	ldp_writer_kick();
+	uint64_t deadline = ldp_mono_ns() + timeout_ms * 1000000ull;
+	while (!atomic_load(&end_signal_done)) {
+		uint64_t now = ldp_mono_ns();
+		if (now >= deadline)
+			return -1;
+		ldp_futex_wait((volatile uint32_t *)&end_signal_done, 0, deadline - now);
+	}
+	return 0;
+}
+
+int ldp_writer_is_self(void)
+{
+	return thread_running && pthread_equal(pthread_self(), writer_thread);
 }
 
 static int lock_with_timeout(unsigned timeout_ms)
@@ -633,4 +680,6 @@ void ldp_writer_postfork_child(void)
 	memset(seen_tab, 0, sizeof seen_tab);
 	frame_start_ns = 0;
 	ended = failed = thread_running = 0;
+	atomic_store(&end_signal, 0);
+	atomic_store(&end_signal_done, 0);
 }

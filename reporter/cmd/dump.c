@@ -111,10 +111,12 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 	}
 	case LDP_REC_END: {
 		struct rd_end e;
-		if (rd_decode_end(p, n, &e, &why) == 0)
-			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
-		else
+		if (rd_decode_end(p, n, &e, &why) != 0)
 			printf("END (bad: %s)\n", why);
+		else if (e.signal)
+			printf("END reason %d at %" PRIu64 " us signal %d\n", e.reason, e.time_us, e.signal);
+		else
+			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
 		break;
 	}
 	case LDP_REC_SAMPLE: {

@@ -223,6 +223,12 @@ int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **w
 	GET(&c, &reason, "end reason");
 	GET(&c, &end->time_us, "end time");
 	end->reason = reason < 100 ? (int)reason : 0;
+	end->signal = 0;
+	if (end->reason == LDP_END_SIGNAL && c.p < c.end) {
+		uint64_t sig;
+		GET(&c, &sig, "end signal");
+		end->signal = sig < 128 ? (int)sig : 0;
+	}
 	return 0;
 }
 

@@ -98,6 +98,7 @@ struct rd_sampling {
 struct rd_end {
 	int reason; /* enum ldp_end_reason, 0 if the segment had no END (killed, truncated) */
 	uint64_t time_us;
+	int signal; /* LDP_END_SIGNAL: the signal that ended the process; else 0 */
 };
 
 struct rd_visitor {

@@ -23,7 +23,7 @@ T=${HOSTILE_TIMEOUT:-120}
 ONLY=${HOSTILE_ONLY:-.}
 W=$(mktemp -d /tmp/ldprof-hostile.XXXXXX)
 trap 'rm -rf "$W"' EXIT
-ulimit -c 0 # a core dump would make `timeout` print a line of its own
+ulimit -S -c 0 # a core dump would make `timeout` print a line of its own (fatal_core raises it again)
 failures=0
 export LDPROF_VERBOSE=0
 
@@ -264,12 +264,23 @@ chk__exit() { end_is "$1" _exit; }
 hostile _exit 7 "_exit(7) while a thread allocates: END(_exit)" chk__exit "$HB/h_exit" _exit
 chk_thexit() { end_is "$1" exit; }
 hostile exit_thread 4 "exit(4) from a non-main thread while others allocate" chk_thexit "$HB/h_exit" thread
-chk_segv() { jcheck "$1" "r['segments'][-1]['end'] == 'killed or cut short'"; }
-hostile segv 139 "SIGSEGV: dies by it (record exits 139), trace readable" chk_segv "$HB/h_exit" segv
+# end_signal NAME SIG [ALLOCATIONS LEAKED]: the trace ends with END(signal SIG)
+# (and holds exactly that many allocations and leaked blocks).
+end_signal() {
+	local last
+	last=$(dump "$W/$1.ldp" | grep " END " | tail -1)
+	[[ $last == *" END reason 6 at "*" us signal $2" ]] ||
+		{ echo "the trace does not end with END(signal $2): ${last:-no END}"; return 1; }
+	[ -z "${3:-}" ] || jcheck "$1" "h['allocations'] == $3 and h['leaked_count'] == $4"
+}
+chk_segv() { end_signal "$1" 11; }
+hostile segv 139 "SIGSEGV: dies by it (record exits 139), trace ends with END(signal 11)" chk_segv "$HB/h_exit" segv
 hostile segvhandler 0 "own SIGSEGV handler recovers with siglongjmp, 3 times" - "$HB/h_exit" segvhandler
-hostile kill 137 "raise(SIGKILL): trace readable" chk_segv "$HB/h_exit" kill
-hostile sigterm 143 "SIGTERM at its default action: dies by it (record exits 143), trace readable" chk_segv \
-	"$HB/h_exit" term
+chk_kill() { jcheck "$1" "r['segments'][-1]['end'] == 'killed or cut short'"; }
+hostile kill 137 "raise(SIGKILL): trace readable" chk_kill "$HB/h_exit" kill
+chk_sigterm() { end_signal "$1" 15; }
+hostile sigterm 143 "SIGTERM at its default action: dies by it (record exits 143), trace ends with END(signal 15)" \
+	chk_sigterm "$HB/h_exit" term
 chk_quick() { end_is "$1" _exit; }
 hostile quick_exit 6 "quick_exit(6), at_quick_exit handler allocates" chk_quick "$HB/h_exit" quick
 chk_atexit() { end_is "$1" exit; }
@@ -376,6 +387,69 @@ for m in sigset bsd sysv ssignal raw; do
 	hostile sigprof_own_$m 0 "own SIGPROF handler by $m: none of the agent's ticks reach it, its own timer's do" - \
 		"$HB/h_sigown" own_$m
 done
+
+# ---- fatal signals end the trace (issue 13) -------------------------------------
+# 5000 allocations (500 kept) made within a flush interval, then death by a
+# signal: the trace holds all of them and ends with END(signal); the status
+# is the signal's. Heap, CPU and wall tracing together.
+
+fatal_case() { # NAME SIGNAL MODE [ALLOCATIONS LEAKED]
+	local n=$1 sig=$2 mode=$3 a=${4:-5000} l=${5:-500}
+	eval "chk_$n() { end_signal \"\$1\" $sig $a $l; }"
+	XFLAGS="--cpu 99 --wall 99"
+	hostile "$n" $((128 + sig)) "$mode: dies of signal $sig, END(signal $sig), every allocation before it" "chk_$n" \
+		"$HB/h_fatal" "$mode"
+}
+fatal_case fatal_term 15 term
+fatal_case fatal_int 2 int
+fatal_case fatal_hup 1 hup
+fatal_case fatal_quit 3 quit
+fatal_case fatal_pipe 13 pipe
+fatal_case fatal_segv 11 segv
+fatal_case fatal_bus 7 bus
+fatal_case fatal_fpe 8 fpe
+fatal_case fatal_ill 4 ill
+fatal_case fatal_trap 5 trap
+fatal_case fatal_abrt 6 abrt
+fatal_case fatal_reraise 11 reraise
+fatal_case fatal_resethand 11 resethand
+fatal_case fatal_badrealloc 6 badrealloc 5001 501
+fatal_case fatal_agentfault 11 agentfault
+# assert() allocates its message: two blocks more than the program's own.
+chk_fatal_assert() { end_signal "$1" 6 && jcheck "$1" "h['allocations'] >= 5000 and h['leaked_count'] >= 500"; }
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_assert 134 "assert() fails (abort inside libc): END(signal 6), every allocation before it" \
+	chk_fatal_assert "$HB/h_fatal" assert
+chk_fatal_threads() { end_signal "$1" 15; }
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_threads 143 "SIGTERM while 4 threads allocate without pause: END(signal 15), no hang" \
+	chk_fatal_threads "$HB/h_fatal" threads
+# The child's trace ends with END(signal 11), and the kernel dumped its core
+# (or not) exactly as bare: the runner compares the parent's output.
+chk_fatal_core() {
+	local k
+	for k in "$W/$1".*.ldp; do
+		[ -e "$k" ] || { echo "no trace of the child"; return 1; }
+		[[ $(dump "$k" | grep " END " | tail -1) == *" END reason 6 at "*" us signal 11" ]] ||
+			{ echo "the child's trace does not end with END(signal 11)"; return 1; }
+	done
+	# With a core_pattern naming a file (not a pipe), the core is in the child's directory.
+	if grep -q "core dumped: yes" "$W/$1.traced.out" && [[ $(cat /proc/sys/kernel/core_pattern) == core* ]] &&
+		! ls "$W/$1.traced.d"/core* > /dev/null 2>&1; then
+		echo "the kernel says it dumped core, but there is no core file"
+		return 1
+	fi
+	return 0
+}
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_core 0 "a child faults with its core limit raised: dumps core (or not) as bare, END(signal 11)" \
+	chk_fatal_core "$HB/h_fatal" core @D
+chk_exit_end() { jcheck "$1" "r['segments'][-1]['end'] == 'exit'"; }
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_own 0 "own SIGTERM/SIGINT/SIGSEGV handlers run, SIGHUP ignored: the program's, not the agent's" \
+	chk_exit_end "$HB/h_fatal" own
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_query 0 "sigaction and rt_sigaction read SIG_DFL for every signal the agent handles" - "$HB/h_fatal" query
 
 echo
 if [ $failures -gt 0 ]; then
