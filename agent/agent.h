@@ -93,6 +93,8 @@ struct ldp_ring;
 
 struct ldp_thread {
 	int busy;               /* hot: reentrancy depth; >0 means "pass through untracked" */
+	int rec;                /* hot: recording depth, raised with busy by the recording paths only:
+				 * busy == rec > 0 means a malloc now comes from a signal handler (nested.c) */
 	struct ldp_ring *ring;  /* hot: this thread's event ring, NULL until the first event */
 	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
 	int tid;                /* kernel thread id */
@@ -209,6 +211,10 @@ struct ldp_ring;
  * the frames that differ from it otherwise (struct ldp_uw_trace).
  * @return stack id, 0 if none. */
 uint32_t ldp_unwind_stack_id(struct ldp_ring *r);
+/* The caller's stack with the fast unwinder alone (no lock, no libunwind):
+ * for a signal handler's allocation (nested.c). Stops early, truncated,
+ * where it would need more. @return depth, 0 if none. */
+unsigned ldp_unwind_capture_nolock(uintptr_t *ips, unsigned max, int *truncated);
 /* From a signal handler's ucontext_t: ips[0] is the interrupted instruction,
  * then return addresses. Async-signal-safe: cached rules and objects loaded
  * at start only, no lock, no libunwind; stops early (and says truncated)
@@ -388,6 +394,9 @@ uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags);
 /* The same without the module rescan: for the writer, which must never call
  * dl_iterate_phdr (a thread holding the loader lock may be waiting for it). */
 uint32_t ldp_stack_intern_quiet(const uintptr_t *ips, unsigned depth, unsigned flags);
+/* The same from a signal handler: no rescan, and a new stack only if the
+ * table's lock is free right now. @return id, 0 if none. */
+uint32_t ldp_stack_intern_try(const uintptr_t *ips, unsigned depth, unsigned flags);
 /* The same with the hash already computed: ldp_stack_hash_fin() over
  * ldp_stack_hash_step() from the outermost frame in (so a suffix's hash can be reused). */
 uint32_t ldp_stack_intern_hashed(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h);
@@ -471,6 +480,26 @@ size_t ldp_enc_rss(uint8_t *dst, uint64_t time_us, uint64_t rss_bytes);
 enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 };
 
 #define LDP_EV_MAX 64 /* largest encoded event */
+
+/* ---- nested.c: events of signal handlers that interrupted a recording ------ */
+
+#define LDP_NESTED_SLOTS 32 /* per thread, between two drains */
+#define LDP_NESTED_DEPTH 128
+
+/* One event a signal handler made while the agent was recording on its thread. */
+struct ldp_nested_ev {
+	_Atomic uint32_t op; /* LDP_EV_*; 0 while being filled */
+	uint32_t stack;
+	uint64_t seq, ptr, size;
+};
+
+extern _Atomic uint64_t ldp_nested_lost_alloc, ldp_nested_lost_free; /* slots full: LOST kinds 4, 5 */
+struct ldp_thread;
+struct ldp_ring;
+/* From the malloc family when busy == rec > 0: keep the event in a slot. */
+void ldp_nested_event(unsigned op, const void *p, size_t size);
+/* The recording that was interrupted: encode the slots into the ring. */
+void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r);
 
 /* ---- sample.c: CPU and wall-clock sampling -------------------------------- */
 
@@ -558,7 +587,36 @@ struct ldp_ring {
 	struct ldp_samples *samples; /* CPU sample slots, when the thread has a timer */
 	uintptr_t stack_lo, stack_hi; /* the owning thread's stack, for wall-clock unwinding */
 	int named;                    /* writer: a THREAD record was written for this owner */
+	/* nested.c: events of signal handlers that interrupted the owner's recording */
+	_Atomic uint32_t nested_n;    /* slots claimed (may pass LDP_NESTED_SLOTS: those are lost) */
+	uint32_t nested_done;         /* slots already drained into the ring */
+	struct ldp_nested_ev nested[LDP_NESTED_SLOTS];
+	uintptr_t nested_ips[LDP_NESTED_DEPTH];
 };
+
+/* Around a recording: raise busy and rec together; on the way out, drain
+ * what signal handlers left in the slots meanwhile (nested.c). */
+static LDP_ALWAYS_INLINE void ldp_rec_enter(struct ldp_thread *t)
+{
+	t->busy++;
+	t->rec++;
+}
+
+static LDP_ALWAYS_INLINE void ldp_rec_leave(struct ldp_thread *t)
+{
+	struct ldp_ring *r = t->ring;
+	if (LDP_UNLIKELY(r && atomic_load_explicit(&r->nested_n, memory_order_relaxed)))
+		ldp_nested_drain(t, r);
+	t->rec--;
+	t->busy--;
+}
+
+/* A malloc-family call with busy raised: is it a signal handler's, made while
+ * this thread was recording? */
+static LDP_ALWAYS_INLINE int ldp_nestable(const struct ldp_thread *t)
+{
+	return t->busy == t->rec && t->rec > 0 && atomic_load_explicit(&ldp_heap_on, memory_order_relaxed);
+}
 
 struct ldp_ring *ldp_ring_claim(int tid);
 uint8_t *ldp_ring_reserve_slow(struct ldp_ring *r);

@@ -44,7 +44,20 @@ int ldp_thread_init(void)
 	return 0;
 }
 
+static struct ldp_ring *attach(void);
+
+/* Called from inside a recording: everything here may allocate (the stack
+ * bounds, pthread keys, a fork child's file and writer), so busy is raised
+ * alone (nested.c tells the agent's allocations from a signal handler's). */
 struct ldp_ring *ldp_thread_attach(void)
+{
+	ldp_self.busy++;
+	struct ldp_ring *r = attach();
+	ldp_self.busy--;
+	return r;
+}
+
+static struct ldp_ring *attach(void)
 {
 	/* First event in a fork child: open the child's own trace first. */
 	if (LDP_UNLIKELY(atomic_load_explicit(&ldp_restart_pending, memory_order_acquire)) &&

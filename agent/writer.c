@@ -208,7 +208,7 @@ static uint64_t now_us(void)
 
 /* ---- samples (writer_lock held) ---- */
 
-static uint64_t lost_written[4]; /* by kind: LDP_SAMPLE_CPU, LDP_SAMPLE_WALL, LDP_SAMPLE_HEAP */
+static uint64_t lost_written[6]; /* by LOST kind: CPU, wall, heap samples; nested allocations, frees */
 static unsigned paths_written = 1;
 
 /* Resident set size, from /proc/self/statm (opened each time: the program
@@ -336,6 +336,8 @@ static void drain_samples(void)
 	}
 	put_lost(LDP_SAMPLE_CPU, lost);
 	put_lost(LDP_SAMPLE_HEAP, atomic_load_explicit(&ldp_sh_lost, memory_order_relaxed));
+	put_lost(LDP_LOST_NESTED_ALLOC, atomic_load_explicit(&ldp_nested_lost_alloc, memory_order_relaxed));
+	put_lost(LDP_LOST_NESTED_FREE, atomic_load_explicit(&ldp_nested_lost_free, memory_order_relaxed));
 }
 
 /* One look at every thread; called from the writer's tick, lock not held. */

@@ -146,6 +146,8 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 			       kind == LDP_SAMPLE_CPU	? "CPU samples"
 			       : kind == LDP_SAMPLE_WALL ? "wall samples"
 			       : kind == LDP_SAMPLE_HEAP ? "heap samples (no room in the sample heap)"
+			       : kind == LDP_LOST_NESTED_ALLOC ? "nested allocations (made by signal handlers inside the agent)"
+			       : kind == LDP_LOST_NESTED_FREE	? "nested frees (made by signal handlers inside the agent)"
 							 : "samples of an unknown kind");
 		else
 			printf("LOST (bad: %s)\n", why);
