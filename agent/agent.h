@@ -500,6 +500,8 @@ struct ldp_ring;
 void ldp_nested_event(unsigned op, const void *p, size_t size);
 /* The recording that was interrupted: encode the slots into the ring. */
 void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r);
+/* The last round: count what is still in any thread's slots as lost. */
+void ldp_nested_count_leftovers(void);
 
 /* ---- sample.c: CPU and wall-clock sampling -------------------------------- */
 
@@ -594,19 +596,28 @@ struct ldp_ring {
 	uintptr_t nested_ips[LDP_NESTED_DEPTH];
 };
 
-/* Around a recording: raise busy and rec together; on the way out, drain
- * what signal handlers left in the slots meanwhile (nested.c). */
-static LDP_ALWAYS_INLINE void ldp_rec_enter(struct ldp_thread *t)
-{
-	t->busy++;
-	t->rec++;
-}
-
-static LDP_ALWAYS_INLINE void ldp_rec_leave(struct ldp_thread *t)
+/* Around a recording: raise busy and rec together; drain what signal
+ * handlers left in the slots (nested.c) on the way out, and on the way in
+ * too: a handler that came between a recording's last look at the slots
+ * and its return left events there, older than anything recorded from now
+ * on, so they go first. */
+static LDP_ALWAYS_INLINE void ldp_rec_drain(struct ldp_thread *t)
 {
 	struct ldp_ring *r = t->ring;
 	if (LDP_UNLIKELY(r && atomic_load_explicit(&r->nested_n, memory_order_relaxed)))
 		ldp_nested_drain(t, r);
+}
+
+static LDP_ALWAYS_INLINE void ldp_rec_enter(struct ldp_thread *t)
+{
+	t->busy++;
+	t->rec++;
+	ldp_rec_drain(t);
+}
+
+static LDP_ALWAYS_INLINE void ldp_rec_leave(struct ldp_thread *t)
+{
+	ldp_rec_drain(t);
 	t->rec--;
 	t->busy--;
 }

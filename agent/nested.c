@@ -26,8 +26,11 @@
  *     a handler interrupting another claims the next slot) and published by
  *     storing its op last.
  * The interrupted recording, before it returns, encodes the slots into the
- * ring in order (ldp_nested_drain). Slots that are full are counted, never
- * silently dropped: LOST records of kinds LDP_LOST_NESTED_ALLOC / _FREE.
+ * ring in order (ldp_nested_drain); so does every recording before its own
+ * event, for a handler that came after that last look (agent.h,
+ * ldp_rec_enter). Slots that are full, and events still in a slot when the
+ * trace ends, are counted, never silently dropped: LOST records of kinds
+ * LDP_LOST_NESTED_ALLOC / _FREE.
  *
  * A handler that interrupts the agent somewhere else (inside libunwind, in a
  * pthread_create wrapper...) cannot be told from the agent's own
@@ -76,6 +79,21 @@ void ldp_nested_event(unsigned op, const void *p, size_t size)
 	t->rec--;
 	t->busy--;
 	errno = saved;
+}
+
+/* The trace ends: events still waiting in some thread's slots (its last
+ * recording was interrupted right at its end, and it never recorded again)
+ * will never reach the ring. Counted, not silently gone. */
+void ldp_nested_count_leftovers(void)
+{
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		uint32_t n = atomic_load_explicit(&r->nested_n, memory_order_acquire);
+		for (uint32_t i = r->nested_done; i < n && i < LDP_NESTED_SLOTS; i++) {
+			unsigned op = atomic_load_explicit(&r->nested[i].op, memory_order_acquire);
+			if (op)
+				lost(op);
+		}
+	}
 }
 
 void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r)

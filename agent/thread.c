@@ -26,6 +26,8 @@ static int have_key;
 static void on_thread_exit(void *arg)
 {
 	struct ldp_ring *r = arg;
+	ldp_rec_enter(&ldp_self); /* and out: what signal handlers left in the slots goes in the ring */
+	ldp_rec_leave(&ldp_self);
 	ldp_self.busy++;
 	if (r && ldp_self.ring == r) {
 		ldp_sample_thread_stop(r);

@@ -417,6 +417,8 @@ static void do_round(int end_reason, int end_frame)
 	put_new_stacks();
 	put_sampling_info();
 	put_rss();
+	if (end_reason)
+		ldp_nested_count_leftovers(); /* never to be drained now: counted */
 	drain_samples(); /* before drain_rings: a dead thread's ring is freed there */
 	drain_rings();
 	uint64_t snap_seq;
