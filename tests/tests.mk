@@ -7,7 +7,7 @@ UNIT_DEPS := $(wildcard tests/unit/*.h)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
 # Agent parts that are pure (no interposition, no threads): unit-testable.
 AGENT_PURE_SRC := agent/encode.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c agent/sampleheap.c \
-	agent/unwind_dwarf.c agent/unwind_fast.c tests/unit/agent_stubs.c
+	agent/unwind_dwarf.c agent/unwind_fast.c agent/got.c tests/unit/agent_stubs.c
 
 INTEG_SRC := $(wildcard tests/integration/*.c)
 INTEG_CXX_SRC := $(wildcard tests/integration/*.cpp)

@@ -495,6 +495,24 @@ XFLAGS="--cpu 99 --wall 99"
 hostile nested_burst 0 "a handler makes 80 events per run inside the agent: recorded, or counted as lost, never missing" \
 	chk_nested_burst "$HB/h_nested" burst @S
 
+# ---- RTLD_DEEPBIND (issue 13) ---------------------------------------------------
+chk_deepbind() {
+	"$LDPROF" report --by function --json "$W/$1.ldp" > "$W/$1.fn.json" || return 1
+	$PY - "$W/$1.fn.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+g = {x["key"]: x for x in r["groups"]}.get("hd_deep_work")
+want = 3 * 500 * 8
+if not g or g["allocations"] != want or g["frees"] != want or r["heap"]["unknown_frees"] != 0:
+    print("hd_deep_work: %s allocations, %s frees (want %d each); %d unknown frees" %
+          (g and g["allocations"], g and g["frees"], want, r["heap"]["unknown_frees"]))
+    sys.exit(1)
+PYEOF
+}
+XFLAGS="--cpu 99 --wall 99"
+hostile deepbind 0 "a library dlopened with RTLD_DEEPBIND (NOW, LAZY) and without, by name through the caller's RUNPATH: every allocation exact" \
+	chk_deepbind "$HB/h_deepbind"
+
 echo
 if [ $failures -gt 0 ]; then
 	echo "hostile: $failures FAILED"
