@@ -59,11 +59,15 @@ static int fault_in_agent(const siginfo_t *si, const void *ucv)
 void ldp_fatal_die(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
-	if (atomic_load(&ldp_state) == LDP_STATE_READY && !atomic_load(&ldp_restart_pending) && getpid() == ldp_pid &&
+	/* A vfork child shares the agent's memory: it must not touch its state. */
+	int ours = getpid() == ldp_pid;
+	if (ours && atomic_load(&ldp_state) == LDP_STATE_READY && !atomic_load(&ldp_restart_pending) &&
 	    !ldp_writer_is_self())
 		ldp_writer_end_by_signal(sig, fault_in_agent(si, uc) ? AGENT_FAULT_WAIT_MS : FATAL_WAIT_MS);
-	atomic_store(&ldp_heap_on, 0);
-	atomic_store(&ldp_state, LDP_STATE_OFF);
+	if (ours) {
+		atomic_store(&ldp_heap_on, 0);
+		atomic_store(&ldp_state, LDP_STATE_OFF);
+	}
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
