@@ -28,6 +28,9 @@
  *                 exits 0
  *   query         sigaction and a raw rt_sigaction read SIG_DFL for every
  *                 fatal signal; exits 0
+ *   vforkdie      a vfork child (sharing the parent's memory) dies of
+ *                 SIGTERM; the parent goes on, allocates ALLOCS more and
+ *                 exits 0
  *   core DIR      a fork child raises its core size limit, enters DIR and
  *                 faults; the parent prints how it died and whether the
  *                 kernel says it dumped core (the same bare and traced), and
@@ -208,6 +211,22 @@ int main(int argc, char **argv)
 	} else if (!strcmp(m, "agentfault")) {
 		sigaction(SIGPROF, (const struct sigaction *)(uintptr_t)16, NULL);
 		CHECK(0, "sigaction through a bad pointer returned");
+	} else if (!strcmp(m, "vforkdie")) {
+		pid_t c = vfork();
+		if (c == 0) {
+			raise(SIGTERM);
+			_exit(1);
+		}
+		CHECK(c > 0, "vfork");
+		int st;
+		while (waitpid(c, &st, 0) < 0)
+			CHECK(errno == EINTR, "waitpid");
+		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "the vfork child: status %#x", st);
+		for (unsigned i = 0; i < KEPT; i++)
+			free(kept[i]);
+		allocate();
+		say("vforkdie: the vfork child died of SIGTERM; %u more allocations\n", ALLOCS);
+		return 0;
 	} else if (!strcmp(m, "core")) {
 		CHECK(argc > 2, "core DIR");
 		pid_t c = fork();

@@ -445,6 +445,10 @@ XFLAGS="--cpu 99 --wall 99"
 hostile fatal_core 0 "a child faults with its core limit raised: dumps core (or not) as bare, END(signal 11)" \
 	chk_fatal_core "$HB/h_fatal" core @D
 chk_exit_end() { jcheck "$1" "r['segments'][-1]['end'] == 'exit'"; }
+chk_vforkdie() { jcheck "$1" "r['segments'][-1]['end'] == 'exit' and h['allocations'] == 10000 and h['leaked_count'] == 500"; }
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_vforkdie 0 "a vfork child dies of SIGTERM: the parent's agent goes on (all its allocations, END(exit))" \
+	chk_vforkdie "$HB/h_fatal" vforkdie
 XFLAGS="--cpu 99 --wall 99"
 hostile fatal_own 0 "own SIGTERM/SIGINT/SIGSEGV handlers run, SIGHUP ignored: the program's, not the agent's" \
 	chk_exit_end "$HB/h_fatal" own
