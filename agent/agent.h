@@ -92,9 +92,17 @@ const char *ldp_foreign_malloc(void);
 struct ldp_ring;
 
 struct ldp_thread {
-	int busy;               /* hot: reentrancy depth; >0 means "pass through untracked" */
-	int rec;                /* hot: recording depth, raised with busy by the recording paths only:
-				 * busy == rec > 0 means a malloc now comes from a signal handler (nested.c) */
+	union {
+		struct {
+			int busy; /* hot: reentrancy depth; >0 means "pass through untracked" */
+			int rec;  /* hot: recording depth, raised with busy by the recording paths only:
+				   * busy == rec > 0 means a malloc now comes from a signal handler (nested.c) */
+		};
+		uint64_t busy_rec; /* both at once: one add raises or lowers both */
+	};
+	_Atomic uint32_t nested_n; /* hot: slots of the ring claimed by signal handlers, not drained yet
+				    * (may pass LDP_NESTED_SLOTS: those are lost) */
+	uint32_t nested_done;   /* slots already drained into the ring (the drain was interrupted) */
 	struct ldp_ring *ring;  /* hot: this thread's event ring, NULL until the first event */
 	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
 	int tid;                /* kernel thread id */
@@ -589,9 +597,8 @@ struct ldp_ring {
 	struct ldp_samples *samples; /* CPU sample slots, when the thread has a timer */
 	uintptr_t stack_lo, stack_hi; /* the owning thread's stack, for wall-clock unwinding */
 	int named;                    /* writer: a THREAD record was written for this owner */
-	/* nested.c: events of signal handlers that interrupted the owner's recording */
-	_Atomic uint32_t nested_n;    /* slots claimed (may pass LDP_NESTED_SLOTS: those are lost) */
-	uint32_t nested_done;         /* slots already drained into the ring */
+	/* nested.c: events of signal handlers that interrupted the owner's recording
+	 * (which slots are taken: the owner's ldp_self.nested_n) */
 	struct ldp_nested_ev nested[LDP_NESTED_SLOTS];
 	uintptr_t nested_ips[LDP_NESTED_DEPTH];
 };
@@ -603,23 +610,22 @@ struct ldp_ring {
  * on, so they go first. */
 static LDP_ALWAYS_INLINE void ldp_rec_drain(struct ldp_thread *t)
 {
-	struct ldp_ring *r = t->ring;
-	if (LDP_UNLIKELY(r && atomic_load_explicit(&r->nested_n, memory_order_relaxed)))
-		ldp_nested_drain(t, r);
+	if (LDP_UNLIKELY(atomic_load_explicit(&t->nested_n, memory_order_relaxed)))
+		ldp_nested_drain(t, t->ring);
 }
+
+#define LDP_BUSY_REC_ONE (1ull | 1ull << 32) /* busy + 1 and rec + 1 */
 
 static LDP_ALWAYS_INLINE void ldp_rec_enter(struct ldp_thread *t)
 {
-	t->busy++;
-	t->rec++;
+	t->busy_rec += LDP_BUSY_REC_ONE;
 	ldp_rec_drain(t);
 }
 
 static LDP_ALWAYS_INLINE void ldp_rec_leave(struct ldp_thread *t)
 {
 	ldp_rec_drain(t);
-	t->rec--;
-	t->busy--;
+	t->busy_rec -= LDP_BUSY_REC_ONE;
 }
 
 /* A malloc-family call with busy raised: is it a signal handler's, made while

@@ -44,8 +44,6 @@ static void ring_reset(struct ldp_ring *r, int tid)
 	r->tid = tid;
 	r->idle_rounds = 0;
 	r->tr[0].nstates = r->tr[1].nstates = 0;
-	atomic_store_explicit(&r->nested_n, 0, memory_order_relaxed);
-	r->nested_done = 0;
 	for (unsigned i = 0; i < LDP_NESTED_SLOTS; i++)
 		atomic_store_explicit(&r->nested[i].op, 0, memory_order_relaxed);
 }

@@ -491,11 +491,11 @@ static LDP_NOINLINE void *nested_realloc(void *p, size_t n)
 	}
 	struct ldp_thread *t = &ldp_self;
 	struct ldp_ring *r = t->ring;
-	uint32_t slot = r ? atomic_load_explicit(&r->nested_n, memory_order_relaxed) : 0;
+	uint32_t slot = atomic_load_explicit(&t->nested_n, memory_order_relaxed);
 	ldp_nested_event(LDP_EV_FREE, p, 0);
 	void *q = ldp_real.realloc(p, n);
 	int saved = errno;
-	if (!q && n && r && slot < LDP_NESTED_SLOTS && slot < atomic_load(&r->nested_n))
+	if (!q && n && r && slot < LDP_NESTED_SLOTS && slot < atomic_load(&t->nested_n))
 		atomic_store(&r->nested[slot].op, 0); /* failed: the old block lives on, its free is void */
 	if (q)
 		ldp_nested_event(LDP_EV_ALLOC_REALLOC, q, n);

@@ -62,10 +62,9 @@ void ldp_nested_event(unsigned op, const void *p, size_t size)
 	struct ldp_thread *t = &ldp_self;
 	int saved = errno;
 	int depth = t->rec; /* 1: this handler interrupted a recording; more: a handler interrupted us */
-	t->busy++;
-	t->rec++;
+	t->busy_rec += LDP_BUSY_REC_ONE;
 	struct ldp_ring *r = t->ring;
-	uint32_t i = r ? atomic_fetch_add_explicit(&r->nested_n, 1, memory_order_relaxed) : LDP_NESTED_SLOTS;
+	uint32_t i = r ? atomic_fetch_add_explicit(&t->nested_n, 1, memory_order_relaxed) : LDP_NESTED_SLOTS;
 	if (i >= LDP_NESTED_SLOTS) {
 		lost(op);
 	} else {
@@ -76,8 +75,7 @@ void ldp_nested_event(unsigned op, const void *p, size_t size)
 		s->stack = op != LDP_EV_FREE && depth == 1 ? nested_stack(r) : 0;
 		atomic_store_explicit(&s->op, op, memory_order_release);
 	}
-	t->rec--;
-	t->busy--;
+	t->busy_rec -= LDP_BUSY_REC_ONE;
 	errno = saved;
 }
 
@@ -86,23 +84,22 @@ void ldp_nested_event(unsigned op, const void *p, size_t size)
  * will never reach the ring. Counted, not silently gone. */
 void ldp_nested_count_leftovers(void)
 {
-	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
-		uint32_t n = atomic_load_explicit(&r->nested_n, memory_order_acquire);
-		for (uint32_t i = r->nested_done; i < n && i < LDP_NESTED_SLOTS; i++) {
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
+		for (uint32_t i = 0; i < LDP_NESTED_SLOTS; i++) { /* a drained slot's op is 0 */
 			unsigned op = atomic_load_explicit(&r->nested[i].op, memory_order_acquire);
 			if (op)
 				lost(op);
 		}
-	}
 }
 
 void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r)
 {
-	(void)t;
+	if (!r)
+		return; /* no ring, no slots: nothing was claimed */
 	for (;;) {
-		uint32_t n = atomic_load_explicit(&r->nested_n, memory_order_acquire);
+		uint32_t n = atomic_load_explicit(&t->nested_n, memory_order_acquire);
 		uint32_t m = n < LDP_NESTED_SLOTS ? n : LDP_NESTED_SLOTS;
-		for (uint32_t i = r->nested_done; i < m; i++) {
+		for (uint32_t i = t->nested_done; i < m; i++) {
 			struct ldp_nested_ev *s = &r->nested[i];
 			unsigned op = atomic_load_explicit(&s->op, memory_order_acquire);
 			if (!op)
@@ -113,10 +110,10 @@ void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r)
 			ldp_ring_commit(r, at, len);
 			atomic_store_explicit(&s->op, 0, memory_order_relaxed);
 		}
-		r->nested_done = m;
+		t->nested_done = m;
 		/* A handler that came in meanwhile claimed slot n: go round again. */
-		if (atomic_compare_exchange_strong(&r->nested_n, &n, 0)) {
-			r->nested_done = 0;
+		if (atomic_compare_exchange_strong(&t->nested_n, &n, 0)) {
+			t->nested_done = 0;
 			return;
 		}
 	}

@@ -94,6 +94,8 @@ static struct ldp_ring *attach(void)
 
 void ldp_thread_after_fork_child(void)
 {
+	atomic_store(&ldp_self.nested_n, 0); /* the parent's ring, the parent's slots */
+	ldp_self.nested_done = 0;
 	ldp_self.ring = NULL;
 	ldp_self.clock = 0;
 	ldp_self.tid = ldp_gettid();
