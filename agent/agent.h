@@ -11,6 +11,7 @@
  *   4. snapshot_lock (snapshot.c) the queue of snapshot markers
  *   4. ring_list_lock(evbuf.c)   creating a ring
  *   5. sh_lock       (sampleheap.c) sampled mode's block metadata (a leaf)
+ *   6. got_lock      (got.c) writing GOT slots (a leaf)
  * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
  * unwinder, and none is held while the program's code can run.
  */
@@ -683,6 +684,13 @@ uint64_t ldp_writer_start_ns(void);
  * waits at most timeout_ms (fatal.c). @return 0 when written. */
 int ldp_writer_end_by_signal(int sig, unsigned timeout_ms);
 int ldp_writer_is_self(void); /* is the calling thread the writer? */
+
+/* ---- signals.c, forks.c, syscall.c: entry points programs call from signal
+ * handlers (async-signal-safe in libc): their real functions are resolved at
+ * start, so that no dlsym (loader lock, malloc) ever runs in a handler. */
+void ldp_resolve_raw_calls(void);
+void ldp_signals_resolve(void);
+void ldp_forks_resolve(void);
 
 /* ---- fatal.c: fatal signals end the trace --------------------------------- */
 

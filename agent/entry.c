@@ -102,6 +102,7 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	if (start_tracing(0) != 0)
 		goto out;
 	ldp_resolve_endings();
+	ldp_resolve_raw_calls(); /* _Fork, syscall, the signal functions: called from handlers, never dlsym there */
 	ldp_snapshot_init();
 	ok = 1; /* sampling starts once the state is READY (it may attach the main thread) */
 	atfork_registered = pthread_atfork(atfork_prepare, atfork_parent, atfork_child) == 0;

@@ -64,12 +64,19 @@ static long call__Fork(long nr, long a1, long a2, long a3, long a4, long a5, lon
 	return real__Fork();
 }
 
-LDP_EXPORT pid_t _Fork(void)
+void ldp_forks_resolve(void)
 {
-	if (LDP_UNLIKELY(!real__Fork)) {
+	if (!real__Fork) {
 		ldp_self.busy++;
 		real__Fork = (pid_t(*)(void))dlsym(RTLD_NEXT, "_Fork");
 		ldp_self.busy--;
+	}
+}
+
+LDP_EXPORT pid_t _Fork(void)
+{
+	if (LDP_UNLIKELY(!real__Fork)) {
+		ldp_forks_resolve();
 		if (!real__Fork)
 			return (pid_t)syscall(SYS_fork); /* a glibc without _Fork: the raw call, wrapped below */
 	}

@@ -503,6 +503,24 @@ static int (*real_sigwaitinfo_fn)(const sigset_t *, siginfo_t *);
 static int (*real_sigwait_fn)(const sigset_t *, int *);
 static int (*real_signalfd_fn)(int, const sigset_t *, int);
 
+void ldp_signals_resolve(void)
+{
+	REAL(real_sigaction_fn, "sigaction");
+	REAL(real_pthread_sigmask_fn, "pthread_sigmask");
+	REAL(real_sigprocmask_fn, "sigprocmask");
+	REAL(real_signal_fn, "signal");
+	REAL(real_bsd_signal_fn, "bsd_signal");
+	REAL(real_ssignal_fn, "ssignal");
+	REAL(real_sysv_signal_fn, "sysv_signal");
+	REAL(real_sigset_fn, "sigset");
+	REAL(real_sigignore_fn, "sigignore");
+	REAL(real_siginterrupt_fn, "siginterrupt");
+	REAL(real_sigtimedwait_fn, "sigtimedwait");
+	REAL(real_sigwaitinfo_fn, "sigwaitinfo");
+	REAL(real_sigwait_fn, "sigwait");
+	REAL(real_signalfd_fn, "signalfd");
+}
+
 static int waits_for_ticks(const sigset_t *set)
 {
 	int sig = ldp_cpu_signal;

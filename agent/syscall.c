@@ -48,6 +48,22 @@ static long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, l
 	return ret;
 }
 
+static void resolve(void)
+{
+	if (!real_syscall) {
+		ldp_self.busy++;
+		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+		ldp_self.busy--;
+	}
+}
+
+void ldp_resolve_raw_calls(void)
+{
+	resolve();
+	ldp_forks_resolve();
+	ldp_signals_resolve();
+}
+
 LDP_EXPORT long syscall(long nr, ...)
 {
 	va_list ap;
@@ -56,12 +72,9 @@ LDP_EXPORT long syscall(long nr, ...)
 	long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
 	va_end(ap);
 	if (LDP_UNLIKELY(!real_syscall)) {
-		ldp_self.busy++;
-		long (*f)(long, ...) = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
-		ldp_self.busy--;
-		if (!f)
+		resolve();
+		if (!real_syscall)
 			return raw_syscall6(nr, a1, a2, a3, a4, a5, a6);
-		real_syscall = f;
 	}
 	long ret;
 	switch (nr) {
