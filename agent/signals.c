@@ -128,7 +128,7 @@ int ldp_sig_take_fatal(int sig, void (*handler)(int, siginfo_t *, void *))
 {
 	struct sigaction old, sa;
 	if (sig <= 0 || sig >= NSIGS || kind_of(sig) != VIRT_NONE || ldp_real_sigaction(sig, NULL, &old) != 0 ||
-	    (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+	    old.sa_handler != SIG_DFL)
 		return -1; /* someone handles or ignores it already: theirs */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = handler;
@@ -151,15 +151,16 @@ void ldp_sig_program_action(int sig, struct sigaction *out)
 
 /* ---- setting and reading ---- */
 
+/* sa_handler and sa_sigaction share their storage, and the kernel looks at
+ * the value alone: SIG_DFL with SA_SIGINFO is still SIG_DFL. */
 static int is_default(const struct sigaction *a)
 {
-	return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_DFL;
+	return a->sa_handler == SIG_DFL;
 }
 
 static int is_handler(const struct sigaction *a)
 {
-	return (a->sa_flags & SA_SIGINFO) ? a->sa_sigaction != NULL
-					   : a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN;
+	return a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN;
 }
 
 /* A program handler with SA_RESETHAND on a fatal signal: the kernel would put
