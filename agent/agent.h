@@ -533,6 +533,8 @@ struct ldp_samples {
 	timer_t timer;
 	int stopped;           /* timer deleted (thread exit, step aside, fork child) */
 	int paused;            /* the thread blocks the signal: timer disarmed until it unblocks */
+	uint64_t armed_from_ns; /* thread CPU time when the timer last started counting down... */
+	uint64_t armed_left_ns; /* ...and what it had left then (the kernel's own answer lags by up to a tick) */
 	uint32_t last_stack;   /* writer: stack of the latest CPU sample, for wall samples */
 	int last_tid;          /* writer: the thread that sample was of (rings change owners) */
 	uint64_t last_time_us; /* writer: when it was taken */

@@ -120,6 +120,11 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	struct ldp_samples *s = r->samples;
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* async-signal-safe (vDSO or syscall) */
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	s->armed_from_ns = now; /* the timer counts a whole interval again from here */
+	s->armed_left_ns = 1000000000u / ldp_cfg.cpu_hz;
 	uint32_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
 	if (head - atomic_load_explicit(&s->tail, memory_order_acquire) >= LDP_SAMPLE_SLOTS) {
 		atomic_fetch_add_explicit(&s->lost, 1, memory_order_relaxed);
@@ -130,9 +135,6 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 	int truncated = 0;
 	x->depth = ldp_unwind_from_ucontext(uc, x->ips, ldp_cfg.max_depth, &truncated);
 	x->truncated = truncated;
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* async-signal-safe (vDSO or syscall) */
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	x->weight_ns = s->last_cpu_ns ? now - s->last_cpu_ns : (uint64_t)(1000000000u / ldp_cfg.cpu_hz);
 	s->last_cpu_ns = now;
 	x->time_us = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed) >> LDP_SEQ_SHIFT;
@@ -147,6 +149,41 @@ static int arm(struct ldp_samples *s, int on)
 	long ns = on ? 1000000000L / (long)ldp_cfg.cpu_hz : 0;
 	struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
 	return timer_settime(s->timer, 0, &its, NULL);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* async-signal-safe (vDSO or syscall) */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Pause keeping the CPU time left to the next tick, and resume with it: a
+ * program that blocks and unblocks the signal more often than the interval
+ * (around every request, say) is still sampled, in proportion to the CPU
+ * time it runs unblocked. What is left is counted here with the precise
+ * thread clock: the kernel's answer (timer_settime's old value) is measured
+ * from the last scheduler tick, and re-arming with it every few ms lost two
+ * thirds of the samples. */
+static void pause_timer(struct ldp_samples *s)
+{
+	struct itimerspec zero;
+	memset(&zero, 0, sizeof zero);
+	timer_settime(s->timer, 0, &zero, NULL); /* a tick already due arrives now, and resets the count */
+	uint64_t used = thread_cpu_ns() - s->armed_from_ns;
+	s->armed_left_ns = used < s->armed_left_ns ? s->armed_left_ns - used : 0;
+}
+
+static void resume_timer(struct ldp_samples *s)
+{
+	uint64_t ns = 1000000000u / ldp_cfg.cpu_hz, left = s->armed_left_ns;
+	if (left < 1000 || left > ns)
+		left = left < 1000 ? 1000 : ns;
+	s->armed_from_ns = thread_cpu_ns();
+	s->armed_left_ns = left;
+	struct itimerspec its = {{(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)},
+				 {(time_t)(left / 1000000000u), (long)(left % 1000000000u)}};
+	timer_settime(s->timer, 0, &its, NULL);
 }
 
 /* Take a tick of ours off this thread's pending signals. Something else of
@@ -190,6 +227,8 @@ void ldp_sample_thread_start(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	s->last_cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	s->armed_from_ns = s->last_cpu_ns;
+	s->armed_left_ns = 1000000000u / ldp_cfg.cpu_hz;
 	struct sigevent se;
 	memset(&se, 0, sizeof se);
 	se.sigev_notify = SIGEV_THREAD_ID;
@@ -220,8 +259,9 @@ void ldp_sample_thread_start(void)
 /* Pause (block: 1) or resume (0) the calling thread's timer, around a change
  * of its signal mask (signals.c). Pausing comes before the signal is
  * blocked: a tick already due is then delivered, to us, on the way back from
- * timer_settime; a tick still pending after that can only be one that waited
- * behind a mask set where we could not see it, and is taken off. errno kept. */
+ * timer_settime, so none is pending behind the new mask (one could only if
+ * the mask already blocked it, set where we could not see: the sigwait
+ * family and signalfd take those off). errno kept. */
 void ldp_sample_thread_block(int block)
 {
 	struct ldp_ring *r = ldp_self.ring;
@@ -231,11 +271,10 @@ void ldp_sample_thread_block(int block)
 	int saved = errno;
 	if (block && !s->paused) {
 		s->paused = 1;
-		arm(s, 0);
-		drain_ticks();
+		pause_timer(s);
 	} else if (!block && s->paused) {
 		s->paused = 0;
-		arm(s, 1);
+		resume_timer(s);
 	}
 	errno = saved;
 }

@@ -324,7 +324,10 @@ static int masked_op(int how, const sigset_t *set, sigset_t *old, int pthread_st
 	if (!real)
 		return pthread_style ? ENOSYS : (errno = ENOSYS, -1);
 	int sig = ldp_cpu_signal;
-	if (!set || !sig || kind_of(sig) != VIRT_CPU)
+	/* Inside the agent (libunwind blocks every signal around its caches, on
+	 * every step) or in a handler that interrupted it: brief, and undone
+	 * before the program runs on - no timer to pause. */
+	if (!set || !sig || ldp_self.busy || kind_of(sig) != VIRT_CPU)
 		return real(how, set, old);
 	int member = sigismember(set, sig) == 1;
 	int blocks = member && (how == SIG_BLOCK || how == SIG_SETMASK);
@@ -482,7 +485,7 @@ int ldp_sig_raw_mask(long how, const void *setv, void *oldv, long size, long *re
 		     long (*real)(long, long, long, long, long, long, long))
 {
 	int sig = ldp_cpu_signal;
-	if (!setv || size != 8 || !sig || kind_of(sig) != VIRT_CPU)
+	if (!setv || size != 8 || !sig || ldp_self.busy || kind_of(sig) != VIRT_CPU)
 		return 0;
 	uint64_t set;
 	memcpy(&set, setv, sizeof set);

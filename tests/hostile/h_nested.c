@@ -13,9 +13,10 @@
  *
  *   stack  the handler runs on the thread's stack
  *   alt    the handler runs on a sigaltstack
- *   burst  the handler frees and makes 40 blocks (40 sizes, each from its
- *          own cache bin) per run: more than the agent keeps aside while
- *          one recording is interrupted, so some are counted as lost
+ *   burst  the handler frees and makes 20 blocks (20 sizes, each from its
+ *          own cache bin) per run, every 2 ms, 300 runs: more than the
+ *          agent keeps aside while one recording is interrupted, so some
+ *          are counted as lost
  *
  * SIGALRM every 100 us (ITIMER_REAL); the main thread allocates, grows
  * (8 reallocs) and frees a large block until the handler has run 2000
@@ -33,7 +34,7 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 
-#define BURST 40
+#define BURST 20
 
 static volatile sig_atomic_t handler_runs;
 static int per_run = 1;
@@ -90,11 +91,17 @@ int main(int argc, char **argv)
 		sa.sa_flags |= SA_ONSTACK;
 	}
 	CHECK(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction");
-	struct itimerval it = {{0, 100}, {0, 100}}, off = {{0, 0}, {0, 0}};
+	/* A burst of 40 events takes the traced handler far longer than 100 us
+	 * (each stack that goes through the signal frame is libunwind's, and
+	 * libunwind blocks and unblocks every signal on each step): every 2 ms
+	 * then, or the main thread would hardly run between two handlers. */
+	long period = per_run == 1 ? 100 : 2000;
+	int want_runs = per_run == 1 ? 2000 : 300;
+	struct itimerval it = {{0, period}, {0, period}}, off = {{0, 0}, {0, 0}};
 	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0, "setitimer");
 
 	unsigned rounds = 0;
-	while (rounds < 1000 || handler_runs < 2000) {
+	while (rounds < 1000 || handler_runs < want_runs) {
 		size_t n = 256 << 10;
 		unsigned char *p = malloc(n);
 		CHECK(p, "malloc");

@@ -18,6 +18,9 @@
  *              CPU work each time: sigtimedwait and a signalfd find nothing
  *              pending; a SIGPROF the program sends itself is what sigwait,
  *              sigwaitinfo and the signalfd return; unblocked at the end
+ *   toggle     0.5 s of CPU in stretches of 2 ms with SIGPROF unblocked and
+ *              0.5 ms blocked (as a server blocking signals around each
+ *              request): shorter than the sampling interval, still sampled
  */
 #include "hostile.h" /* first: it defines _GNU_SOURCE */
 
@@ -244,10 +247,26 @@ static void run_block(void)
 	say("block: SIGPROF blocked six ways; only the program's own SIGPROF reached sigwait/signalfd\n");
 }
 
+static void run_toggle(void)
+{
+	sigset_t s = prof_set();
+	double end = cpu_now() + 0.5;
+	while (cpu_now() < end) {
+		CHECK(pthread_sigmask(SIG_BLOCK, &s, NULL) == 0, "block");
+		burn(0.0005);
+		CHECK(pthread_sigmask(SIG_UNBLOCK, &s, NULL) == 0, "unblock");
+		burn(0.002);
+	}
+	nothing_pending("toggle");
+	say("toggle: 0.5 s of CPU, SIGPROF blocked a fifth of it in short stretches\n");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
-	if (!strcmp(mode, "dfl"))
+	if (!strcmp(mode, "toggle"))
+		run_toggle();
+	else if (!strcmp(mode, "dfl"))
 		run_dfl();
 	else if (!strcmp(mode, "block"))
 		run_block();
