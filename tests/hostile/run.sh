@@ -265,18 +265,19 @@ hostile _exit 7 "_exit(7) while a thread allocates: END(_exit)" chk__exit "$HB/h
 chk_thexit() { end_is "$1" exit; }
 hostile exit_thread 4 "exit(4) from a non-main thread while others allocate" chk_thexit "$HB/h_exit" thread
 # end_signal NAME SIG [ALLOCATIONS LEAKED]: the trace ends with END(signal SIG)
-# (and holds exactly that many allocations and leaked blocks).
+# (and holds exactly that many allocations and leaked blocks). Read from
+# `ldprof dump`, whatever name the report gives the ending.
 end_signal() {
 	local last
 	last=$(dump "$W/$1.ldp" | grep " END " | tail -1)
-	[[ $last == *" END reason 6 at "*" us signal $2" ]] ||
+	[[ $last =~ \ END\ reason\ 6\ at\ [0-9]+\ us,?\ signal\ $2$ ]] ||
 		{ echo "the trace does not end with END(signal $2): ${last:-no END}"; return 1; }
 	[ -z "${3:-}" ] || jcheck "$1" "h['allocations'] == $3 and h['leaked_count'] == $4"
 }
 chk_segv() { end_signal "$1" 11; }
 hostile segv 139 "SIGSEGV: dies by it (record exits 139), trace ends with END(signal 11)" chk_segv "$HB/h_exit" segv
 hostile segvhandler 0 "own SIGSEGV handler recovers with siglongjmp, 3 times" - "$HB/h_exit" segvhandler
-chk_kill() { jcheck "$1" "r['segments'][-1]['end'] == 'killed or cut short'"; }
+chk_kill() { ! dump "$W/$1.ldp" | grep -q " END " || { echo "a process killed by SIGKILL has an END record"; return 1; }; }
 hostile kill 137 "raise(SIGKILL): trace readable" chk_kill "$HB/h_exit" kill
 chk_sigterm() { end_signal "$1" 15; }
 hostile sigterm 143 "SIGTERM at its default action: dies by it (record exits 143), trace ends with END(signal 15)" \
@@ -437,7 +438,7 @@ chk_fatal_core() {
 	local k
 	for k in "$W/$1".*.ldp; do
 		[ -e "$k" ] || { echo "no trace of the child"; return 1; }
-		[[ $(dump "$k" | grep " END " | tail -1) == *" END reason 6 at "*" us signal 11" ]] ||
+		[[ $(dump "$k" | grep " END " | tail -1) =~ \ END\ reason\ 6\ at\ [0-9]+\ us,?\ signal\ 11$ ]] ||
 			{ echo "the child's trace does not end with END(signal 11)"; return 1; }
 	done
 	# With a core_pattern naming a file (not a pipe), the core is in the child's directory.
@@ -479,7 +480,7 @@ import json, re, sys
 h = json.load(open(sys.argv[1]))["heap"]
 la = lf = 0
 for line in open(sys.argv[5]):
-    m = re.search(r" LOST (\d+) nested (allocations|frees)", line)
+    m = re.search(r" LOST (\d+) (?:nested )?(allocations|frees)", line)
     if m:
         if m.group(2) == "allocations":
             la += int(m.group(1))
