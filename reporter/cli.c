@@ -115,4 +115,8 @@ void load_or_die(struct loaded *t, const char *path, struct symbolizer *sym, int
 	if (t->m.stats.truncated)
 		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it", path,
 		       (unsigned long long)t->m.stats.truncated_at);
+	if (t->m.stats.unordered_events)
+		warnx1("%s: %llu events were merged out of order (%s); counts of frees, leaks and unknown frees "
+		       "may be off by about that many",
+		       path, (unsigned long long)t->m.stats.unordered_events, t->m.stats.unordered_why);
 }

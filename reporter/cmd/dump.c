@@ -214,5 +214,9 @@ int cmd_dump(int argc, char **argv)
 		die(EXIT_BAD_TRACE, "%s", err.msg);
 	printf("%" PRIu64 " bytes, %" PRIu64 " frames, %" PRIu64 " records, %" PRIu64 " events%s\n", st.bytes_read,
 	       st.frames, st.records, st.events, st.truncated ? " (truncated)" : "");
+	/* How much the merge had to hold (read/merge.c): rounds' sizes. */
+	printf("merge: at most %" PRIu64 " events waiting, %" PRIu64 " bytes of them in memory; %" PRIu64
+	       " spills to a temporary file (%" PRIu64 " bytes); %" PRIu64 " late, %" PRIu64 " out of order\n",
+	       st.max_queued, st.max_queued_bytes, st.spills, st.spilled_bytes, st.late_events, st.unordered_events);
 	return EXIT_OK;
 }

@@ -22,6 +22,8 @@
 
 #include "read/trace.h"
 
+LDP_SEAM uint64_t heap_max_orphans = 1u << 20;
+
 struct heap_block {
 	uint64_t size, seq;
 	uint32_t stack;
@@ -227,7 +229,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 			return;
 		}
 		if (!slot) {
-			if (h->orphans.len >= HEAP_MAX_ORPHANS) {
+			if (h->orphans.len >= heap_max_orphans) {
 				u64map_free(&h->orphans);
 				u64map_init(&h->orphans, 16);
 			}

@@ -85,7 +85,7 @@ struct heap_model {
 	struct heap_block *blocks;
 	size_t nblocks, blocks_cap, free_block;
 	struct u64map credits; /* ptr -> frees already applied for blocks replaced while live */
-	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen (at most HEAP_MAX_ORPHANS) */
+	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen (at most heap_max_orphans) */
 	struct u64map last_alloc; /* tid + 1 -> seq of the thread's latest allocation */
 	uint32_t last_tid;
 	uint64_t *last_tid_slot;  /* last_alloc's slot for last_tid */
@@ -98,8 +98,11 @@ struct heap_model {
 /* Frees of unknown blocks held for a late allocation. A trace that has more
  * pending at once (a hostile one: 84 million unknown frees fit in 20 KB)
  * has them dropped: each stays counted as an unknown free, and only an
- * allocation arriving after a million newer unknown frees is misread. */
-#define HEAP_MAX_ORPHANS (1u << 20)
+ * allocation arriving after a million newer unknown frees is misread (the
+ * merge never delivers an allocation after its free: only a trace whose
+ * merge had to give up ordering, stats.unordered_events, can have one).
+ * A test seam (util.h): 1 M in ldprof. */
+extern LDP_SEAM uint64_t heap_max_orphans;
 
 struct rd_event;
 

@@ -1,23 +1,21 @@
 /*
  * reader.c - records to visitor callbacks.
  *
- * Per segment it checks that stacks are defined in order before use, decodes
- * each ring's event bytes with that ring's delta state, and merges the rings'
- * events into sequence order:
+ * Per segment it checks that modules and stacks are defined in order before
+ * use and hands each ring's event bytes to the merge (merge.c), which puts
+ * every ring's events into sequence order:
  *
- *   ring queues --(k-way merge by seq, up to a watermark)--> visitor->event
+ *   records --> modules, stacks, samples...: straight to the visitor
+ *           --> EVENTS: merge queue --(release below a watermark)--> visitor->event
  *
  * The watermark after round r is the time floor the writer read at the start
  * of round r-1: every event with a smaller seq was committed before round r
  * read the rings, unless its thread stalled mid-event for a whole round. Such
- * a late event is delivered as soon as it is seen and counted in
+ * a late event is delivered at the next release and counted in
  * stats.late_events; the models stay exact for it because they match frees to
- * allocations by address and sequence, not by arrival. Memory is one or two
- * rounds of events, never the whole trace: a trace whose rounds never come
- * (a hostile file: 20 KB of zstd can hold 100 million events and no ROUND)
- * has everything queued delivered once RD_MAX_QUEUED events wait, as if a
- * round had ended; only the order across threads within it is then
- * approximate.
+ * allocations by address and sequence, not by arrival. A trace whose rounds
+ * never come (a hostile file: 20 KB of zstd can hold 100 million events and
+ * no ROUND) only makes the merge move more to its temporary file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +27,6 @@
 #include "ldprof/varint.h"
 #include "util/util.h"
 
-#define MAX_RINGS (1u << 20)
-
-struct ring_q {
-	struct rd_ring_dec dec;
-	uint8_t *pend; /* bytes not yet decoded (an event split across records) */
-	size_t pend_len, pend_cap;
-	struct rd_event *ev; /* decoded, not yet delivered: ev[head..len) */
-	size_t head, len, cap;
-};
-
 struct reader {
 	const struct rd_visitor *v;
 	struct rd_stats *st;
@@ -48,25 +36,13 @@ struct reader {
 	struct rd_segment seg;
 	uint32_t next_stack, next_module;
 	uint64_t *ips;
-	struct ring_q **rings;
-	size_t nrings;
-	uint64_t prev_floor, delivered_upto;
-	uint64_t queued; /* events decoded, not yet delivered */
+	uint64_t prev_floor;
 	int ended;
 	/* the record being assembled in the current frame */
 	uint8_t *rec;
 	size_t rec_len, rec_cap;
 	uint64_t frame_off, frame_pos;
-	/* merge heap of ring indices */
-	uint32_t *heap;
-	size_t heap_len, heap_cap;
-	/* markers not yet delivered, in seq order: snapshots, and RSS readings
-	 * (placed at their time, so models see them with the events of that time) */
-	struct marker {
-		struct rd_snapshot snap; /* snap.kind == 0: an RSS reading */
-		uint64_t rss_time_us, rss_bytes;
-	} *snaps;
-	size_t snap_head, nsnaps, snaps_cap;
+	struct rd_merge merge;
 	unsigned seq_shift;
 };
 
@@ -77,129 +53,16 @@ static int fail(struct reader *r, struct rd_error *err, const char *what)
 	return -1;
 }
 
-/* ---- merge ---- */
-
-static uint64_t head_seq(struct reader *r, uint32_t i)
-{
-	struct ring_q *q = r->rings[i];
-	return q->ev[q->head].seq;
-}
-
-static void sift_down(struct reader *r, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, m = i;
-		if (l < r->heap_len && head_seq(r, r->heap[l]) < head_seq(r, r->heap[m]))
-			m = l;
-		if (l + 1 < r->heap_len && head_seq(r, r->heap[l + 1]) < head_seq(r, r->heap[m]))
-			m = l + 1;
-		if (m == i)
-			return;
-		uint32_t t = r->heap[i];
-		r->heap[i] = r->heap[m];
-		r->heap[m] = t;
-		i = m;
-	}
-}
-
-static void compact(struct ring_q *q)
-{
-	if (q->head == q->len) {
-		q->head = q->len = 0;
-	} else if (q->head > 4096 && q->head * 2 > q->len) {
-		memmove(q->ev, q->ev + q->head, (q->len - q->head) * sizeof *q->ev);
-		q->len -= q->head;
-		q->head = 0;
-	}
-}
-
-/* Deliver snapshot markers that come before `seq` (and before limit). */
-static void snapshots_before(struct reader *r, uint64_t seq, uint64_t limit)
-{
-	while (r->snap_head < r->nsnaps && r->snaps[r->snap_head].snap.seq <= seq &&
-	       r->snaps[r->snap_head].snap.seq < limit) {
-		struct marker *m = &r->snaps[r->snap_head];
-		if (m->snap.kind == 0) {
-			if (r->v->rss)
-				r->v->rss(r->v->ctx, m->rss_time_us, m->rss_bytes);
-		} else if (r->v->snapshot) {
-			r->v->snapshot(r->v->ctx, &m->snap);
-		}
-		r->snap_head++;
-	}
-	if (r->snap_head == r->nsnaps)
-		r->snap_head = r->nsnaps = 0;
-}
-
-/* Deliver every queued event with seq < limit, in seq order across rings,
- * and the snapshot markers among them. */
-static void release(struct reader *r, uint64_t limit)
-{
-	r->heap_len = 0;
-	for (uint32_t i = 0; i < r->nrings; i++) {
-		struct ring_q *q = r->rings[i];
-		if (q && q->head < q->len)
-			VEC_PUSH(r->heap, r->heap_len, r->heap_cap, i);
-	}
-	if (r->heap_len == 1) {
-		/* One thread had events: no merge needed. */
-		struct ring_q *q = r->rings[r->heap[0]];
-		while (q->head < q->len && q->ev[q->head].seq < limit) {
-			struct rd_event *e = &q->ev[q->head++];
-			if (r->nsnaps)
-				snapshots_before(r, e->seq, limit);
-			if (e->seq > r->delivered_upto)
-				r->delivered_upto = e->seq;
-			r->v->event(r->v->ctx, e);
-			r->st->events++;
-			r->queued--;
-		}
-		r->heap_len = 0;
-	}
-	for (size_t i = r->heap_len / 2; i-- > 0;)
-		sift_down(r, i);
-	while (r->heap_len) {
-		struct ring_q *q = r->rings[r->heap[0]];
-		struct rd_event *e = &q->ev[q->head];
-		if (e->seq >= limit)
-			break;
-		if (r->nsnaps)
-			snapshots_before(r, e->seq, limit);
-		if (e->seq > r->delivered_upto)
-			r->delivered_upto = e->seq;
-		r->v->event(r->v->ctx, e);
-		r->st->events++;
-		r->queued--;
-		if (++q->head == q->len)
-			r->heap[0] = r->heap[--r->heap_len];
-		sift_down(r, 0);
-	}
-	if (r->nsnaps)
-		snapshots_before(r, UINT64_MAX, limit);
-	for (uint32_t i = 0; i < r->nrings; i++)
-		if (r->rings[i])
-			compact(r->rings[i]);
-}
-
 /* ---- segments ---- */
 
 static void end_segment(struct reader *r, const struct rd_end *end)
 {
 	if (!r->in_segment)
 		return;
-	release(r, UINT64_MAX);
+	rd_merge_end(&r->merge);
 	struct rd_end none = {0, 0};
 	if (r->v->segment_end)
 		r->v->segment_end(r->v->ctx, end ? end : &none);
-	for (size_t i = 0; i < r->nrings; i++) {
-		if (!r->rings[i])
-			continue;
-		free(r->rings[i]->pend);
-		free(r->rings[i]->ev);
-		free(r->rings[i]);
-		r->rings[i] = NULL;
-	}
-	r->nrings = 0;
 	rd_segment_clear(&r->seg);
 	r->in_segment = 0;
 	r->seg_index++;
@@ -225,7 +88,6 @@ static int on_header(void *ctx, const uint8_t *p, size_t n, uint64_t off, struct
 	r->next_stack = 1;
 	r->next_module = 0;
 	r->prev_floor = 0;
-	r->delivered_upto = 0;
 	if (r->v->segment_begin)
 		r->v->segment_begin(r->v->ctx, &r->seg);
 	return 0;
@@ -236,66 +98,13 @@ static int on_header(void *ctx, const uint8_t *p, size_t n, uint64_t off, struct
 static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_error *err)
 {
 	uint64_t ring;
+	const char *why = NULL;
 	size_t k = ldp_varint_get(p, p + n, &ring);
 	if (!k)
 		return fail(r, err, "EVENTS record without a ring id");
-	if (ring >= MAX_RINGS)
-		return fail(r, err, "ring id out of range");
-	if (ring >= r->nrings) {
-		r->rings = xrealloc(r->rings, (ring + 1) * sizeof *r->rings);
-		memset(r->rings + r->nrings, 0, (ring + 1 - r->nrings) * sizeof *r->rings);
-		r->nrings = ring + 1;
-	}
-	struct ring_q *q = r->rings[ring];
-	if (!q)
-		q = r->rings[ring] = xcalloc(1, sizeof *q);
-	p += k;
-	n -= k;
-	if (!n)
-		return 0; /* an empty piece (only a writer bug or a hostile file makes one) */
-	vec_reserve((void **)&q->pend, &q->pend_cap, q->pend_len + n, 1);
-	memcpy(q->pend + q->pend_len, p, n);
-	q->pend_len += n;
-
-	const uint8_t *cur = q->pend, *end = q->pend + q->pend_len;
-	while (cur < end) {
-		struct rd_event ev = {0};
-		int what = 0;
-		const char *why = NULL;
-		long used = rd_decode_event(cur, end, &q->dec, &ev, &what, &why);
-		if (used < 0)
-			return fail(r, err, why);
-		if (used == 0)
-			break;
-		cur += used;
-		if (what != RD_DEC_EVENT)
-			continue;
-		if (ev.stack >= r->next_stack)
-			return fail(r, err, "event refers to a stack id that was never defined");
-		if (ev.seq < r->delivered_upto)
-			r->st->late_events++;
-		VEC_PUSH(q->ev, q->len, q->cap, ev);
-		if (++r->queued > r->st->max_queued)
-			r->st->max_queued = r->queued;
-		if (r->queued >= RD_MAX_QUEUED) {
-			r->st->overflows++;
-			release(r, UINT64_MAX);
-		}
-	}
-	q->pend_len = (size_t)(end - cur);
-	memmove(q->pend, cur, q->pend_len);
+	if (rd_merge_events(&r->merge, ring, p + k, n - k, r->next_stack, &why))
+		return fail(r, err, why);
 	return 0;
-}
-
-/* Keep markers sorted: they may be written out of order. */
-static void add_marker(struct reader *r, struct marker m)
-{
-	VEC_PUSH(r->snaps, r->nsnaps, r->snaps_cap, m);
-	for (size_t i = r->nsnaps - 1; i > r->snap_head && r->snaps[i - 1].snap.seq > r->snaps[i].snap.seq; i--) {
-		struct marker t = r->snaps[i];
-		r->snaps[i] = r->snaps[i - 1];
-		r->snaps[i - 1] = t;
-	}
 }
 
 static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n, struct rd_error *err)
@@ -338,7 +147,7 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		uint64_t round, time_us, floor;
 		if (rd_decode_round(p, n, &round, &time_us, &floor, &why))
 			return fail(r, err, why);
-		release(r, r->prev_floor);
+		rd_merge_release(&r->merge, r->prev_floor);
 		if (floor > r->prev_floor)
 			r->prev_floor = floor;
 		return 0;
@@ -349,7 +158,7 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 			return fail(r, err, why);
 		if (!snap.kind)
 			snap.kind = LDP_SNAP_API; /* 0 marks RSS readings here */
-		add_marker(r, (struct marker){.snap = snap});
+		rd_merge_marker(&r->merge, &(struct rd_marker){.snap = snap});
 		return 0;
 	}
 	case LDP_REC_SAMPLE: {
@@ -402,9 +211,9 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		uint64_t t, bytes;
 		if (rd_decode_rss(p, n, &t, &bytes, &why))
 			return fail(r, err, why);
-		struct marker m = {.rss_time_us = t, .rss_bytes = bytes};
+		struct rd_marker m = {.rss_time_us = t, .rss_bytes = bytes};
 		m.snap.seq = t << r->seq_shift;
-		add_marker(r, m);
+		rd_merge_marker(&r->merge, &m);
 		return 0;
 	}
 	case LDP_REC_END: {
@@ -473,6 +282,7 @@ static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats 
 {
 	struct reader r = {.v = v, .st = stats, .name = in->name};
 	memset(stats, 0, sizeof *stats);
+	rd_merge_init(&r.merge, v, stats);
 	err->msg[0] = '\0';
 	r.ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r.ips);
 	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end};
@@ -481,16 +291,8 @@ static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats 
 		end_segment(&r, NULL);
 	else
 		rd_segment_clear(&r.seg);
-	for (size_t i = 0; i < r.nrings; i++)
-		if (r.rings[i]) {
-			free(r.rings[i]->pend);
-			free(r.rings[i]->ev);
-			free(r.rings[i]);
-		}
-	free(r.rings);
+	rd_merge_fini(&r.merge);
 	free(r.rec);
-	free(r.heap);
-	free(r.snaps);
 	free(r.ips);
 	return rc;
 }

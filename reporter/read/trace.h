@@ -123,17 +123,29 @@ struct rd_visitor {
 			   uint64_t rec_off);
 };
 
-/* Events the merge holds at most before delivering early (160 MiB). */
-#define RD_MAX_QUEUED (1u << 22)
-
 struct rd_stats {
 	uint64_t bytes_read;
 	uint64_t frames, records, events, samples;
 	uint64_t late_events; /* arrived after their place in the merge had passed */
-	uint64_t max_queued;  /* most events ever waiting in the merge at once */
-	uint64_t overflows;   /* times the merge was flushed early (RD_MAX_QUEUED reached) */
+	/* The merge (merge.c): what waited, and what went to its temporary file. */
+	uint64_t max_queued;       /* most events waiting at once */
+	uint64_t max_queued_bytes; /* most bytes of events waiting in memory at once */
+	uint64_t spills, spilled_bytes, max_spill_bytes;
+	/* Delivered out of order because the temporary file could not take them
+	 * (0 unless the disk is full or a trace passes rd_spill_max): counts
+	 * may be off by about that many events. */
+	uint64_t unordered_events;
+	char unordered_why[160];
 	int truncated;         /* the file ended inside a frame or header */
 	uint64_t truncated_at; /* offset of the incomplete frame */
+	/* Damage: regions skipped to resynchronise (a corrupt frame, bytes
+	 * that are neither a frame nor a header), and what could not be used
+	 * after them (rings whose delta state was lost, until their ATTACH). */
+	uint64_t damaged;            /* damaged regions */
+	uint64_t skipped_bytes;      /* bytes of the file skipped over */
+	uint64_t damaged_at;         /* offset of the first damaged frame or region */
+	char damage_why[160];        /* what the first damage was */
+	uint64_t dropped_events, dropped_event_bytes;
 };
 
 #define RD_ERR_MAX 512

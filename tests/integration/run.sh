@@ -49,6 +49,23 @@ if traced $t "$BIN/truth_xthread" "$W/$t.truth" && report "$W/$t.ldp" "$W/$t.jso
 else fail "$t"; fi
 unset GLIBC_TUNABLES
 
+# --- oversubscription: 64 allocating threads on 2 cores for ~10 s ----------------
+# Threads are preempted everywhere and the writer's rounds grow to millions
+# of events: the merge must hold them all (spilling beyond its memory limit)
+# and the counts stay exact. The program measures its own 10 s.
+t=oversub
+if traced $t taskset -c 0,1 "$BIN/truth_oversub" "$W/$t.truth" 10 64 && report "$W/$t.ldp" "$W/$t.json" &&
+	traced ${t}_base taskset -c 0,1 "$BIN/truth_oversub" "$W/$t.base.truth" 0 64 baseline &&
+	report "$W/${t}_base.ldp" "$W/$t.base.json" &&
+	$CHECK "$W/$t.truth" "$W/$t.json" --baseline "$W/$t.base.json" | sed 's/^/     /'; then
+	waited=$("$LDPROF" dump "$W/$t.ldp" | awk '/^merge:/ {print $4}')
+	ms=$(awk '/elapsed_ms/ {print $2}' "$W/$t.truth")
+	if [ "${waited:-0}" -ge 1000000 ]; then
+		pass "$t: 64 threads on 2 cores for $ms ms, up to $waited events waiting in the merge: exact"
+	else fail "$t: only ${waited:-0} events ever waited in the merge; the test did not exercise big rounds"; fi
+else fail "$t"; fi
+rm -f "$W/$t.ldp" "$W/${t}_base.ldp"
+
 # --- fork from a multithreaded parent, children ending by exit and _exit ------
 t=fork
 if traced $t "$BIN/truth_fork" "$W/$t.truth" && report "$W/$t.ldp" "$W/$t.json" &&

@@ -526,60 +526,6 @@ static void test_reader_hostile(void **state)
 	tb_free(&t);
 }
 
-/* A trace whose rounds never come (a decompression bomb: 20 KB of zstd can
- * hold 100 million events and no ROUND): the merge holds at most
- * RD_MAX_QUEUED events, delivers them all, in order per thread. */
-struct bounded {
-	uint64_t n, last_seq;
-	int out_of_order;
-};
-static void bounded_event(void *ctx, const struct rd_event *e)
-{
-	struct bounded *b = ctx;
-	if (e->seq <= b->last_seq)
-		b->out_of_order = 1;
-	b->last_seq = e->seq;
-	b->n++;
-}
-
-static void test_reader_queue_bounded(void **state)
-{
-	(void)state;
-	struct tb t = {0};
-	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
-	const uint64_t total = RD_MAX_QUEUED + 1000;
-	size_t cap = (1u << 20) + 64;
-	uint8_t *buf = malloc(cap);
-	struct ldp_enc_state enc = {0, 0};
-	uint64_t done = 0;
-	int first = 1;
-	while (done < total) {
-		size_t k = ldp_varint_put(buf, 0);
-		if (first)
-			k += ldp_enc_attach(buf + k, &enc, 7);
-		first = 0;
-		for (; done < total && k + LDP_EV_MAX < (1u << 20); done++)
-			k += ldp_enc_free(buf + k, &enc, done + 1, 0x1000 + 16 * done);
-		tb_record(&t, LDP_REC_EVENTS, buf, k);
-		if (t.rlen > (8u << 20))
-			tb_frame(&t);
-	}
-	tb_record(&t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 1));
-	tb_frame(&t);
-	free(buf);
-	struct bounded b = {0};
-	struct rd_visitor v = {.ctx = &b, .event = bounded_event};
-	struct rd_stats st;
-	struct rd_error err;
-	assert_int_equal(rd_read_mem(t.buf, t.len, "bomb.ldp", &v, &st, &err), 0);
-	assert_true(st.max_queued <= RD_MAX_QUEUED);
-	assert_true(st.overflows >= 1);
-	assert_int_equal(b.n, total);
-	assert_int_equal(st.events, total);
-	assert_false(b.out_of_order);
-	tb_free(&t);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,7 +539,6 @@ int main(void)
 		cmocka_unit_test(test_reader_truncated_everywhere),
 		cmocka_unit_test(test_reader_rounds_in_one_frame),
 		cmocka_unit_test(test_reader_hostile),
-		cmocka_unit_test(test_reader_queue_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
