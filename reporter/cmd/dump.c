@@ -214,6 +214,10 @@ int cmd_dump(int argc, char **argv)
 		die(EXIT_BAD_TRACE, "%s", err.msg);
 	printf("%" PRIu64 " bytes, %" PRIu64 " frames, %" PRIu64 " records, %" PRIu64 " events%s\n", st.bytes_read,
 	       st.frames, st.records, st.events, st.truncated ? " (truncated)" : "");
+	if (st.damaged)
+		printf("damaged: %s; %" PRIu64 " bytes skipped from byte %" PRIu64 " on (%" PRIu64
+		       " places), %" PRIu64 " events dropped\n",
+		       st.damage_why, st.skipped_bytes, st.damaged_at, st.damaged, st.dropped_events);
 	/* How much the merge had to hold (read/merge.c): rounds' sizes. */
 	printf("merge: at most %" PRIu64 " events waiting, %" PRIu64 " bytes of them in memory; %" PRIu64
 	       " spills to a temporary file (%" PRIu64 " bytes); %" PRIu64 " late, %" PRIu64 " out of order\n",

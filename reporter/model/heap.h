@@ -34,6 +34,11 @@ struct heap_totals {
 	uint64_t samples;         /* allocations recorded */
 	double allocated_var;     /* estimated variance of allocated_bytes */
 	uint64_t lost_samples;    /* sampled but not recorded (the agent had no room) */
+	/* Made by a signal handler that interrupted the agent's own recording
+	 * on that thread, and not recorded (LOST kinds 4, 5): a lost free makes
+	 * its block look leaked, a lost allocation makes its free look like a
+	 * free of an unknown block. */
+	uint64_t lost_nested_allocs, lost_nested_frees;
 };
 
 /* Per allocation stack (index = stack id of the segment). */

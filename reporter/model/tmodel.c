@@ -47,9 +47,12 @@ static void on_sample(void *ctx, const struct rd_sample *s)
 
 static void on_lost(void *ctx, unsigned kind, uint64_t count)
 {
-	if (kind == LDP_SAMPLE_HEAP) {
-		cur(ctx)->heap.t.lost_samples += count;
-		return;
+	struct heap_totals *t = &cur(ctx)->heap.t;
+	switch (kind) {
+	case LDP_SAMPLE_HEAP: t->lost_samples += count; return;
+	case LDP_LOST_NESTED_ALLOC: t->lost_nested_allocs += count; return;
+	case LDP_LOST_NESTED_FREE: t->lost_nested_frees += count; return;
+	default: break;
 	}
 	profile_lost(&cur(ctx)->prof, kind, count);
 }

@@ -28,6 +28,10 @@ struct rd_source_cb {
 	/* Decompressed bytes of the current frame, in order, in pieces of any size. */
 	int (*frame_data)(void *ctx, const uint8_t *p, size_t n, struct rd_error *err);
 	int (*frame_end)(void *ctx, struct rd_error *err);
+	/* Damage (source.c): the bytes from `at` on were unusable (what a
+	 * damaged frame held before its bad block was delivered); reading
+	 * resumes at `resume` (a segment header, a frame, or the end). */
+	void (*damage)(void *ctx, uint64_t at, uint64_t resume);
 };
 
 int rd_source_run(struct rd_input *in, const struct rd_source_cb *cb, void *ctx, struct rd_stats *st,

@@ -393,8 +393,13 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 		if (used == 0)
 			break;
 		if (used < 0) {
-			if (!q->lost)
+			if (!q->lost) {
+				/* What was checked stays queued: the frame may yet turn
+				 * out damaged, and reading go on (source.c). */
+				enqueue(m, q, run, (size_t)(cur - run));
+				q->pend_len = 0;
 				return -1;
+			}
 			/* A lost ring's state is garbage: what does not even parse
 			 * is dropped with the rest of the piece. */
 			m->st->dropped_event_bytes += (uint64_t)(end - cur);
@@ -418,6 +423,8 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 			if (ev.stack >= next_stack) {
 				if (!m->damaged) {
 					*why = "event refers to a stack id that was never defined";
+					enqueue(m, q, run, (size_t)(cur - run));
+					q->pend_len = 0;
 					return -1;
 				}
 				zero_stack = 1; /* its STACK record was in a damaged part */

@@ -27,6 +27,9 @@
 #include "ldprof/varint.h"
 #include "util/util.h"
 
+/* After damage, stack ids may jump over the lost ones: by at most this many. */
+#define MAX_LOST_STACKS (1u << 20)
+
 struct reader {
 	const struct rd_visitor *v;
 	struct rd_stats *st;
@@ -38,6 +41,7 @@ struct reader {
 	uint64_t *ips;
 	uint64_t prev_floor;
 	int ended;
+	int damaged; /* damage since the segment began (or since its END) */
 	/* the record being assembled in the current frame */
 	uint8_t *rec;
 	size_t rec_len, rec_cap;
@@ -68,6 +72,20 @@ static void end_segment(struct reader *r, const struct rd_end *end)
 	r->seg_index++;
 }
 
+static void begin_segment(struct reader *r)
+{
+	r->seg.index = r->seg_index;
+	r->seq_shift = r->seg.seq_shift;
+	r->in_segment = 1;
+	r->ended = 0;
+	r->damaged = 0;
+	r->next_stack = 1;
+	r->next_module = 0;
+	r->prev_floor = 0;
+	if (r->v->segment_begin)
+		r->v->segment_begin(r->v->ctx, &r->seg);
+}
+
 static int on_header(void *ctx, const uint8_t *p, size_t n, uint64_t off, struct rd_error *err)
 {
 	struct reader *r = ctx;
@@ -81,16 +99,24 @@ static int on_header(void *ctx, const uint8_t *p, size_t n, uint64_t off, struct
 			 (unsigned long long)off, why);
 		return -1;
 	}
-	r->seg.index = r->seg_index;
-	r->seq_shift = r->seg.seq_shift;
-	r->in_segment = 1;
-	r->ended = 0;
-	r->next_stack = 1;
-	r->next_module = 0;
-	r->prev_floor = 0;
-	if (r->v->segment_begin)
-		r->v->segment_begin(r->v->ctx, &r->seg);
+	begin_segment(r);
 	return 0;
+}
+
+/* Frames after an image's END and some damage: the next image's segment
+ * header was lost. Its records are read as an image of their own, with
+ * what the header would have said unknown. */
+static void begin_headless_segment(struct reader *r)
+{
+	memset(&r->seg, 0, sizeof r->seg);
+	r->seg.major = LDP_FORMAT_MAJOR;
+	r->seg.seq_shift = LDP_SEQ_SHIFT;
+	r->seg.exe = xstrdup("");
+	r->seg.cmdline = xstrdup("(segment header lost to damage)");
+	r->seg.hostname = xstrdup("");
+	r->seg.agent_version = xstrdup("");
+	begin_segment(r);
+	rd_merge_lose(&r->merge); /* its first frames may be lost too */
 }
 
 /* ---- records ---- */
@@ -120,11 +146,13 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		struct rd_module m;
 		if (rd_decode_module(p, n, &m, &why))
 			return fail(r, err, why);
-		if (m.id != r->next_module) {
+		if (m.id != r->next_module && !(r->merge.damaged && m.id > r->next_module)) {
 			rd_module_clear(&m);
 			return fail(r, err, "module id out of sequence");
 		}
-		r->next_module++;
+		/* After damage the modules in between were lost: addresses in
+		 * them stay unsymbolized. */
+		r->next_module = m.id + 1;
 		if (r->v->module)
 			r->v->module(r->v->ctx, &m);
 		rd_module_clear(&m);
@@ -134,8 +162,18 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		struct rd_stack s;
 		if (rd_decode_stack(p, n, &s, r->ips, &why))
 			return fail(r, err, why);
-		if (s.id != r->next_stack)
-			return fail(r, err, "stack id out of sequence");
+		if (s.id != r->next_stack) {
+			if (!r->merge.damaged || s.id < r->next_stack || s.id - r->next_stack > MAX_LOST_STACKS)
+				return fail(r, err, "stack id out of sequence");
+			/* After damage: the stacks in between were lost. Defined
+			 * empty (no frames), so ids stay indices. */
+			struct rd_stack lost = {.ips = r->ips};
+			for (; r->next_stack < s.id; r->next_stack++) {
+				lost.id = r->next_stack;
+				if (r->v->stack)
+					r->v->stack(r->v->ctx, &lost);
+			}
+		}
 		r->next_stack++;
 		if (r->v->stack)
 			r->v->stack(r->v->ctx, &s);
@@ -165,8 +203,11 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		struct rd_sample x;
 		if (rd_decode_sample(p, n, &x, &why))
 			return fail(r, err, why);
-		if (x.stack >= r->next_stack)
-			return fail(r, err, "sample refers to a stack id that was never defined");
+		if (x.stack >= r->next_stack) {
+			if (!r->merge.damaged)
+				return fail(r, err, "sample refers to a stack id that was never defined");
+			x.stack = 0; /* its STACK record was in a damaged part */
+		}
 		r->st->samples++;
 		if (r->v->sample)
 			r->v->sample(r->v->ctx, &x);
@@ -241,6 +282,8 @@ static int on_frame_begin(void *ctx, uint64_t off)
 static int on_frame_data(void *ctx, const uint8_t *p, size_t n, struct rd_error *err)
 {
 	struct reader *r = ctx;
+	if (!r->in_segment && r->ended && r->damaged)
+		begin_headless_segment(r);
 	if (!r->in_segment && !r->ended)
 		return fail(r, err, "data before any segment header");
 	vec_reserve((void **)&r->rec, &r->rec_cap, r->rec_len + n, 1);
@@ -270,6 +313,17 @@ static int on_frame_data(void *ctx, const uint8_t *p, size_t n, struct rd_error 
 	return 0;
 }
 
+static void on_damage(void *ctx, uint64_t at, uint64_t resume)
+{
+	struct reader *r = ctx;
+	(void)at;
+	(void)resume;
+	r->rec_len = 0; /* a record cut by the damage */
+	r->damaged = 1;
+	if (r->in_segment && !r->ended)
+		rd_merge_lose(&r->merge);
+}
+
 static int on_frame_end(void *ctx, struct rd_error *err)
 {
 	struct reader *r = ctx;
@@ -285,7 +339,7 @@ static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats 
 	rd_merge_init(&r.merge, v, stats);
 	err->msg[0] = '\0';
 	r.ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r.ips);
-	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end};
+	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end, on_damage};
 	int rc = rd_source_run(in, &cb, &r, stats, err);
 	if (rc == 0)
 		end_segment(&r, NULL);

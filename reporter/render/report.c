@@ -21,8 +21,22 @@ void report_sum(struct report *r)
 	memset(r->lost, 0, sizeof r->lost);
 	r->peak_time_ns = 0;
 	r->peak_trace = NULL;
+	memset(&r->missed, 0, sizeof r->missed);
 	for (size_t t = 0; t < r->ntraces; t++) {
 		const struct tmodel *m = &r->traces[t].m;
+		struct missed *x = &r->missed;
+		const struct rd_stats *st = &m->stats;
+		if (st->damaged && !x->damaged) {
+			x->damaged_trace = m->path;
+			x->damaged_at = st->damaged_at;
+			x->damage_why = st->damage_why;
+		}
+		x->damaged += st->damaged;
+		x->skipped_bytes += st->skipped_bytes;
+		x->dropped_events += st->dropped_events;
+		if (st->unordered_events && !x->unordered_events)
+			x->unordered_why = st->unordered_why;
+		x->unordered_events += st->unordered_events;
 		for (size_t i = 0; i < m->nsegs; i++) {
 			const struct heap_totals *s = &m->segs[i].heap.t;
 			r->total.allocations += s->allocations;
@@ -35,6 +49,8 @@ void report_sum(struct report *r)
 			r->total.samples += s->samples;
 			r->total.allocated_var += s->allocated_var;
 			r->total.lost_samples += s->lost_samples;
+			r->missed.nested_allocs += s->lost_nested_allocs;
+			r->missed.nested_frees += s->lost_nested_frees;
 			if (s->sample_bytes)
 				r->total.sample_bytes = s->sample_bytes;
 			for (int k = 0; k < 65; k++)
@@ -235,6 +251,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 				     "everything before it is used\n",
 				  (unsigned long long)m->stats.truncated_at);
 	}
+	render_missed_text(b, r);
 	sb_printf(b, "\nheap\n");
 	if (t->sample_bytes) {
 		sb_printf(b, "  (sampled: estimates from %s samples, one per %s allocated on average; requested\n"
@@ -297,6 +314,55 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	}
 	for (int k = 0; k < 2; k++)
 		flat_profile(b, r, k);
+}
+
+/* ---- what was missed ---- */
+
+void render_missed_text(struct strbuf *b, const struct report *r)
+{
+	const struct missed *x = &r->missed;
+	char n1[32], n2[32];
+	if (x->damaged) {
+		sb_printf(b, "  note: %s is damaged: %s", x->damaged_trace, x->damage_why);
+		if (x->damaged > 1)
+			sb_printf(b, " (and %s more damaged places)", fmt_count(n1, x->damaged - 1));
+		sb_printf(b, "; %s bytes skipped", fmt_count(n1, x->skipped_bytes));
+		if (x->dropped_events)
+			sb_printf(b, ", and %s events of threads whose state was lost there: leaks and unknown frees may be "
+				     "off by up to that many",
+				  fmt_count(n2, x->dropped_events));
+		sb_printf(b, "; everything else is used\n");
+	}
+	if (x->unordered_events)
+		sb_printf(b, "  note: %s events were merged out of order (%s): frees, leaks and unknown frees may be off "
+			     "by about that many\n",
+			  fmt_count(n1, x->unordered_events), x->unordered_why ? x->unordered_why : "");
+	if (x->nested_allocs || x->nested_frees)
+		sb_printf(b, "  note: %s allocations and %s frees made in signal handlers that interrupted ldprof were not "
+			     "recorded: up to %s blocks show as leaked that were freed, and up to %s frees as frees of "
+			     "unknown blocks\n",
+			  fmt_count(n1, x->nested_allocs), fmt_count(n2, x->nested_frees), n2, n1);
+}
+
+void render_missed_json(struct strbuf *b, const struct report *r)
+{
+	const struct missed *x = &r->missed;
+	sb_printf(b, "\"missed\":{\"damaged_regions\":%llu,\"skipped_bytes\":%llu,\"first_damage\":",
+		  (unsigned long long)x->damaged, (unsigned long long)x->skipped_bytes);
+	if (x->damaged) {
+		sb_printf(b, "{\"trace\":");
+		sb_json_str(b, x->damaged_trace);
+		sb_printf(b, ",\"at\":%llu,\"what\":", (unsigned long long)x->damaged_at);
+		sb_json_str(b, x->damage_why);
+		sb_printf(b, "}");
+	} else {
+		sb_printf(b, "null");
+	}
+	sb_printf(b,
+		  ",\"dropped_events\":%llu,\"unordered_events\":%llu,\"nested_allocations\":%llu,"
+		  "\"nested_frees\":%llu}",
+		  (unsigned long long)x->dropped_events, (unsigned long long)x->unordered_events,
+		  (unsigned long long)x->nested_allocs, (unsigned long long)x->nested_frees);
 }
 
 /* ---- flat profiles (pstats-like) ---- */
@@ -450,7 +516,9 @@ void render_report_json(struct strbuf *b, const struct report *r)
 		sb_json_str(b, r->traces[i].m.path);
 		truncated |= r->traces[i].m.stats.truncated;
 	}
-	sb_printf(b, "],\"truncated\":%s,\"segments\":[", truncated ? "true" : "false");
+	sb_printf(b, "],\"truncated\":%s,", truncated ? "true" : "false");
+	render_missed_json(b, r);
+	sb_printf(b, ",\"segments\":[");
 	int first = 1;
 	for (size_t i = 0; i < r->ntraces; i++) {
 		const struct tmodel *m = &r->traces[i].m;

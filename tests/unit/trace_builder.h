@@ -91,15 +91,44 @@ static inline void tb_frame_bytes(struct tb *t, const void *p, size_t n)
 	t->rlen += n;
 }
 
-/* Compress the pending records into one zstd frame. */
+/* Compress the pending records into one zstd frame (content checksum on,
+ * as the format says data frames have). */
 static inline void tb_frame(struct tb *t)
 {
 	size_t bound = ZSTD_compressBound(t->rlen);
 	uint8_t *z = malloc(bound);
-	size_t zn = ZSTD_compress(z, bound, t->rec, t->rlen, 3);
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	size_t zn = ZSTD_compress2(cc, z, bound, t->rec, t->rlen);
+	ZSTD_freeCCtx(cc);
 	tb_raw(t, z, zn);
 	free(z);
 	t->rlen = 0;
+}
+
+/* The agent's way: the pending records go into a frame that stays open
+ * across rounds (ZSTD_e_flush: complete blocks, decodable, no frame end),
+ * or end it (ZSTD_e_end). cc: a context with the checksum flag on. */
+static inline void tb_stream(struct tb *t, ZSTD_CCtx *cc, int end)
+{
+	ZSTD_inBuffer in = {t->rec, t->rlen, 0};
+	uint8_t z[4096];
+	size_t left;
+	do {
+		ZSTD_outBuffer out = {z, sizeof z, 0};
+		left = ZSTD_compressStream2(cc, &out, &in, end ? ZSTD_e_end : ZSTD_e_flush);
+		if (ZSTD_isError(left))
+			abort();
+		tb_raw(t, z, out.pos);
+	} while (left);
+	t->rlen = 0;
+}
+
+static inline ZSTD_CCtx *tb_stream_new(void)
+{
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	return cc;
 }
 
 static inline void tb_free(struct tb *t)
