@@ -112,7 +112,9 @@ void load_or_die(struct loaded *t, const char *path, struct symbolizer *sym, int
 	struct rd_error err;
 	if (loaded_load(t, path, sym, &err))
 		die(code, "%s", err.msg);
-	if (t->m.stats.truncated)
+	/* A process still running has not finished its last frame: not a sign of a kill. */
+	int running = t->m.nsegs && t->m.segs[t->m.nsegs - 1].end.running;
+	if (t->m.stats.truncated && !running)
 		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it", path,
 		       (unsigned long long)t->m.stats.truncated_at);
 	const struct rd_stats *st = &t->m.stats;

@@ -111,10 +111,12 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 	}
 	case LDP_REC_END: {
 		struct rd_end e;
-		if (rd_decode_end(p, n, &e, &why) == 0)
-			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
-		else
+		if (rd_decode_end(p, n, &e, &why))
 			printf("END (bad: %s)\n", why);
+		else if (e.reason == LDP_END_SIGNAL)
+			printf("END reason %d at %" PRIu64 " us, signal %d\n", e.reason, e.time_us, e.signal);
+		else
+			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
 		break;
 	}
 	case LDP_REC_SAMPLE: {
@@ -144,6 +146,8 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 			       kind == LDP_SAMPLE_CPU	? "CPU samples"
 			       : kind == LDP_SAMPLE_WALL ? "wall samples"
 			       : kind == LDP_SAMPLE_HEAP ? "heap samples (no room in the sample heap)"
+			       : kind == LDP_LOST_NESTED_ALLOC ? "allocations in signal handlers that interrupted the agent"
+			       : kind == LDP_LOST_NESTED_FREE  ? "frees in signal handlers that interrupted the agent"
 							 : "samples of an unknown kind");
 		else
 			printf("LOST (bad: %s)\n", why);

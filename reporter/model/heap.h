@@ -24,7 +24,9 @@ struct heap_totals {
 	uint64_t live_bytes, live_count;
 	uint64_t peak_bytes, peak_count;
 	uint64_t peak_time_us;    /* since segment start */
-	uint64_t leaked_bytes, leaked_count; /* live when the segment ended, if it ended by exit */
+	uint64_t leaked_bytes, leaked_count; /* live when the image ended (not by exec: then nothing leaks) */
+	uint64_t live_now_bytes, live_now_count; /* live at the end of the trace of a process still running:
+						  * not leaked (nothing has ended) */
 	uint64_t temporary;       /* freed before the same thread allocated again */
 	uint64_t unknown_frees;   /* frees of blocks allocated before tracing (or in a fork parent) */
 	uint64_t last_time_us;
@@ -114,7 +116,10 @@ struct rd_event;
 void heap_init(struct heap_model *h, unsigned seq_shift);
 void heap_free(struct heap_model *h);
 void heap_event(struct heap_model *h, const struct rd_event *e);
-/* The segment ended: by exit (leaks are what is live) or by exec (nothing leaks). */
-void heap_finish(struct heap_model *h, int counts_as_leaks);
+/* How the segment ended, for heap_finish: replaced by exec (nothing leaks),
+ * ended otherwise (exit, a signal, killed...: what is live leaked), or not
+ * at all (the process still runs: what is live is live now). */
+enum heap_end { HEAP_END_EXEC = 0, HEAP_END_ENDED = 1, HEAP_END_RUNNING = 2 };
+void heap_finish(struct heap_model *h, enum heap_end how);
 
 #endif

@@ -220,9 +220,15 @@ int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **w
 {
 	struct cur c = {p, p + n, why};
 	uint64_t reason;
+	memset(end, 0, sizeof *end);
 	GET(&c, &reason, "end reason");
 	GET(&c, &end->time_us, "end time");
 	end->reason = reason < 100 ? (int)reason : 0;
+	uint64_t sig;
+	if (end->reason == LDP_END_SIGNAL && c.p < c.end) {
+		GET(&c, &sig, "end signal"); /* since 1.6; fields after it are skipped */
+		end->signal = sig < 128 ? (int)sig : 0;
+	}
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -64,7 +65,7 @@ static void end_segment(struct reader *r, const struct rd_end *end)
 	if (!r->in_segment)
 		return;
 	rd_merge_end(&r->merge);
-	struct rd_end none = {0, 0};
+	struct rd_end none = {.reason = 0};
 	if (r->v->segment_end)
 		r->v->segment_end(r->v->ctx, end ? end : &none);
 	rd_segment_clear(&r->seg);
@@ -91,7 +92,7 @@ static int on_header(void *ctx, const uint8_t *p, size_t n, uint64_t off, struct
 	struct reader *r = ctx;
 	/* Only the same process appends a segment, after an exec: that is how
 	 * the previous image ended. */
-	struct rd_end by_exec = {LDP_END_EXEC, 0};
+	struct rd_end by_exec = {.reason = LDP_END_EXEC};
 	end_segment(r, &by_exec);
 	const char *why = NULL;
 	if (rd_decode_header(p, n, &r->seg, &why)) {
@@ -341,14 +342,45 @@ static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats 
 	r.ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r.ips);
 	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end, on_damage};
 	int rc = rd_source_run(in, &cb, &r, stats, err);
-	if (rc == 0)
-		end_segment(&r, NULL);
+	if (rc == 0 && r.in_segment) {
+		/* No END: killed, or still running (a trace read while the process runs). */
+		struct rd_end none = {0};
+		none.running = rd_segment_running(&r.seg);
+		end_segment(&r, &none);
+	}
 	else
 		rd_segment_clear(&r.seg);
 	rd_merge_fini(&r.merge);
 	free(r.rec);
 	free(r.ips);
 	return rc;
+}
+
+int rd_segment_running(const struct rd_segment *seg)
+{
+	if (!seg->pid || !seg->proc_start_ticks || !seg->hostname || !*seg->hostname || seg->pid > INT32_MAX)
+		return 0;
+	struct utsname u;
+	if (uname(&u) || strcmp(u.nodename, seg->hostname))
+		return 0;
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)seg->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* comm (field 2) may hold spaces and parentheses: fields count from the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	int field = 2;
+	for (; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	unsigned long long start = strtoull(p, NULL, 10);
+	return start == seg->proc_start_ticks;
 }
 
 int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err)

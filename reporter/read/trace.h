@@ -96,8 +96,11 @@ struct rd_sampling {
 };
 
 struct rd_end {
-	int reason; /* enum ldp_end_reason, 0 if the segment had no END (killed, truncated) */
+	int reason;  /* enum ldp_end_reason, 0 if the segment had no END (killed, truncated) */
 	uint64_t time_us;
+	int signal;  /* LDP_END_SIGNAL: the signal that ended the process (0 if not said) */
+	int running; /* no END, and the process that wrote it still runs on this host
+		      * (rd_segment_running): nothing has ended yet */
 };
 
 struct rd_visitor {
@@ -153,6 +156,13 @@ struct rd_stats {
 struct rd_error {
 	char msg[RD_ERR_MAX];
 };
+
+/* Is the process that wrote seg still running? Its header names this host,
+ * and /proc/PID/stat shows a live process (not a zombie) whose start time
+ * equals the header's proc_start: so not another process that reused the
+ * pid (nor one in another pid namespace). The reader asks this of a last
+ * segment without END. */
+int rd_segment_running(const struct rd_segment *seg);
 
 /*
  * Read the whole trace at path, calling v's callbacks.

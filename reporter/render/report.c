@@ -44,6 +44,8 @@ void report_sum(struct report *r)
 			r->total.allocated_bytes += s->allocated_bytes;
 			r->total.leaked_bytes += s->leaked_bytes;
 			r->total.leaked_count += s->leaked_count;
+			r->total.live_now_bytes += s->live_now_bytes;
+			r->total.live_now_count += s->live_now_count;
 			r->total.temporary += s->temporary;
 			r->total.unknown_frees += s->unknown_frees;
 			r->total.samples += s->samples;
@@ -238,7 +240,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		for (size_t s = 0; s < m->nsegs; s++) {
 			const struct tm_segment *seg = &m->segs[s];
 			sb_printf(b, "  pid %llu  %s  (%s)", (unsigned long long)seg->info.pid,
-				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, tm_end_reason_name(seg->end.reason));
+				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, seg->end_name);
 			if (r->ntraces > 1 || m->nsegs > 1)
 				sb_printf(b, "  %s allocations, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
 					  fmt_bytes(y, seg->heap.t.peak_bytes), fmt_bytes(x, seg->heap.t.leaked_bytes));
@@ -246,7 +248,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			if (seg->info.mode == LDP_MODE_OFF)
 				sb_printf(b, "  (heap tracing was off in this process)\n");
 		}
-		if (m->stats.truncated)
+		if (m->stats.truncated && !(m->nsegs && m->segs[m->nsegs - 1].end.running))
 			sb_printf(b, "  note: the trace ends inside a frame at byte %llu (process killed?); "
 				     "everything before it is used\n",
 				  (unsigned long long)m->stats.truncated_at);
@@ -271,6 +273,9 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
+	if (t->live_now_count)
+		sb_printf(b, "  live now     %14s   in %s block%s (the process is still running: not leaked)\n",
+			  fmt_bytes(x, t->live_now_bytes), fmt_count(y, t->live_now_count), t->live_now_count == 1 ? "" : "s");
 	if (t->sample_bytes)
 		sb_printf(b, "  temporary    (not measured in sampled mode)\n");
 	else
@@ -444,12 +449,13 @@ static void json_totals(struct strbuf *b, const struct heap_totals *t, uint64_t 
 	sb_printf(b,
 		  "{\"allocations\":%llu,\"frees\":%llu,\"allocated_bytes\":%llu,\"peak_bytes\":%llu,"
 		  "\"peak_count\":%llu,\"peak_time_ns\":%llu,\"leaked_bytes\":%llu,\"leaked_count\":%llu,"
-		  "\"temporary\":%llu,\"unknown_frees\":%llu",
+		  "\"temporary\":%llu,\"unknown_frees\":%llu,\"live_now_bytes\":%llu,\"live_now_count\":%llu",
 		  (unsigned long long)t->allocations, (unsigned long long)t->frees,
 		  (unsigned long long)t->allocated_bytes, (unsigned long long)t->peak_bytes,
 		  (unsigned long long)t->peak_count, (unsigned long long)peak_time_ns,
 		  (unsigned long long)t->leaked_bytes, (unsigned long long)t->leaked_count,
-		  (unsigned long long)t->temporary, (unsigned long long)t->unknown_frees);
+		  (unsigned long long)t->temporary, (unsigned long long)t->unknown_frees,
+		  (unsigned long long)t->live_now_bytes, (unsigned long long)t->live_now_count);
 	if (t->sample_bytes)
 		sb_printf(b, ",\"estimated\":{\"sample_bytes\":%llu,\"samples\":%llu,\"allocated_bytes_stddev\":%.0f,"
 			     "\"lost_samples\":%llu}}",
@@ -532,7 +538,11 @@ void render_report_json(struct strbuf *b, const struct report *r)
 			sb_printf(b, ",\"cmdline\":");
 			sb_json_str(b, seg->info.cmdline);
 			sb_printf(b, ",\"end\":");
-			sb_json_str(b, tm_end_reason_name(seg->end.reason));
+			sb_json_str(b, seg->end_name);
+			if (seg->end.reason == LDP_END_SIGNAL && seg->end.signal)
+				sb_printf(b, ",\"end_signal\":%d", seg->end.signal);
+			else
+				sb_printf(b, ",\"end_signal\":null");
 			sb_printf(b, ",\"heap\":");
 			json_totals(b, &seg->heap.t, seg->heap.t.peak_time_us * 1000);
 			sb_printf(b, "}");

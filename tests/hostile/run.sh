@@ -264,7 +264,7 @@ chk__exit() { end_is "$1" _exit; }
 hostile _exit 7 "_exit(7) while a thread allocates: END(_exit)" chk__exit "$HB/h_exit" _exit
 chk_thexit() { end_is "$1" exit; }
 hostile exit_thread 4 "exit(4) from a non-main thread while others allocate" chk_thexit "$HB/h_exit" thread
-chk_segv() { jcheck "$1" "r['segments'][-1]['end'] == 'killed or cut short'"; }
+chk_segv() { jcheck "$1" "r['segments'][-1]['end'] == 'cut short (killed?)'"; }
 hostile segv 139 "SIGSEGV: dies by it (record exits 139), trace readable" chk_segv "$HB/h_exit" segv
 hostile segvhandler 0 "own SIGSEGV handler recovers with siglongjmp, 3 times" - "$HB/h_exit" segvhandler
 hostile kill 137 "raise(SIGKILL): trace readable" chk_segv "$HB/h_exit" kill

@@ -138,6 +138,54 @@ if report "$W/$t.ldp" "$W/$t.json" && $CHECK "$W/$t.truth" "$W/$t.json" peak_byt
 	pass "$t: killed 200 ms after its last allocation, nothing lost"
 else fail "$t"; fi
 
+# --- a process still running: reported as live; once killed, as cut short --------
+# The program allocates, frees a third, then sleeps. Reported while it runs,
+# its blocks are "live now", not leaked, and check --max-leaked 0 holds; after
+# SIGKILL the same trace says cut short and they leak. The wait for the agent's
+# flush is measured (the report polled until it holds the program's truth).
+t=live
+rm -f "$W/$t.truth.ready"
+"$LDPROF" record -q -o "$W/$t.ldp" -- "$BIN/truth_kill" "$W/$t.truth" idle &
+pid=$!
+for _ in $(seq 200); do [ -s "$W/$t.truth.ready" ] && break; sleep 0.05; done
+want=$(awk '/^allocations/ {print $2}' "$W/$t.truth" 2>/dev/null)
+for _ in $(seq 200); do
+	[ -n "$want" ] || break
+	report "$W/$t.ldp" "$W/$t.json" 2>/dev/null &&
+		[ "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocations"])' "$W/$t.json")" = "${want:-x}" ] && break
+	sleep 0.05
+done
+"$LDPROF" report "$W/$t.ldp" > "$W/$t.txt" 2> "$W/$t.err"
+"$LDPROF" check --max-leaked 0 "$W/$t.ldp" > "$W/$t.check" 2>&1
+check_rc=$?
+alive_ok=0
+if $PY - "$W/$t.truth" "$W/$t.json" <<'PYEOF' && [ $check_rc = 0 ] && grep -q "live now" "$W/$t.txt" &&
+import json, sys
+truth = dict(l.split() for l in open(sys.argv[1]))
+r = json.load(open(sys.argv[2]))
+seg, h = r["segments"][-1], r["heap"]
+assert seg["end"] == "still running", seg["end"]
+assert h["leaked_bytes"] == 0 and h["leaked_count"] == 0, h
+assert h["live_now_count"] == int(truth["leaked_count"]), (h, truth)
+assert h["live_now_bytes"] == int(truth["leaked_bytes"]), (h, truth)
+print(f"     running: {h['live_now_count']} blocks live now, none leaked")
+PYEOF
+	grep -q "still running" "$W/$t.check" && [ ! -s "$W/$t.err" ]; then alive_ok=1; fi
+kill -KILL "$(cat "$W/$t.truth.ready" 2>/dev/null || echo $pid)"; wait $pid 2>/dev/null
+"$LDPROF" check --max-leaked 0 "$W/$t.ldp" > "$W/$t.check2" 2>&1
+check2_rc=$?
+if [ $alive_ok = 1 ] && report "$W/$t.ldp" "$W/$t.json2" && [ $check2_rc = 1 ] &&
+	$PY - "$W/$t.truth" "$W/$t.json2" <<'PYEOF'; then
+import json, sys
+truth = dict(l.split() for l in open(sys.argv[1]))
+r = json.load(open(sys.argv[2]))
+seg, h = r["segments"][-1], r["heap"]
+assert seg["end"] == "cut short (killed?)", seg["end"]
+assert h["leaked_count"] == int(truth["leaked_count"]) and h["live_now_count"] == 0, (h, truth)
+PYEOF
+	pass "$t: reported while running (live now, not leaked; check --max-leaked 0 holds), then killed (cut short, leaked)"
+else fail "$t: running: alive_ok=$alive_ok check=$check_rc ($(head -c 300 "$W/$t.check")); killed: check=$check2_rc"; fi
+
 t=kill_busy
 rm -f "$W/$t.cp.ready"
 "$LDPROF" record -q -o "$W/$t.ldp" -- "$BIN/truth_kill" "$W/$t.cp" busy &

@@ -11,8 +11,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
 #include "agent.h"
+#include "model/tmodel.h"
 #include "read/internal.h"
+#include "render/report.h"
 #include "trace_builder.h"
 
 /* ---- varints ---- */
@@ -763,6 +769,177 @@ static void test_resync_flip_every_byte(void **state)
 	tb_free(&t);
 }
 
+/* ---- how an image ended ---- */
+
+/* END reason 6 (format 1.6) carries the signal; a 1.6 END without it, or
+ * with fields after it, still reads. */
+static void test_end_signal_decode(void **state)
+{
+	(void)state;
+	uint8_t p[32];
+	size_t n = 0;
+	n += ldp_varint_put(p + n, LDP_END_SIGNAL);
+	n += ldp_varint_put(p + n, 1234);
+	n += ldp_varint_put(p + n, 15);
+	struct rd_end e;
+	const char *why = NULL;
+	assert_int_equal(rd_decode_end(p, n, &e, &why), 0);
+	assert_int_equal(e.reason, LDP_END_SIGNAL);
+	assert_int_equal(e.signal, 15);
+	assert_true(e.time_us == 1234);
+	p[n] = 7; /* a field of a later version */
+	assert_int_equal(rd_decode_end(p, n + 1, &e, &why), 0);
+	assert_int_equal(e.signal, 15);
+	assert_int_equal(rd_decode_end(p, n - 1, &e, &why), 0); /* no signal number */
+	assert_int_equal(e.signal, 0);
+	n = ldp_varint_put(p, LDP_END_EXIT);
+	n += ldp_varint_put(p + n, 5);
+	n += ldp_varint_put(p + n, 9); /* not a signal: a later field */
+	assert_int_equal(rd_decode_end(p, n, &e, &why), 0);
+	assert_int_equal(e.reason, LDP_END_EXIT);
+	assert_int_equal(e.signal, 0);
+}
+
+static void test_end_names(void **state)
+{
+	(void)state;
+	char buf[48];
+	struct {
+		struct rd_end e;
+		const char *name;
+	} c[] = {
+		{{LDP_END_EXIT, 0, 0, 0}, "exit"},
+		{{LDP_END_EXEC, 0, 0, 0}, "exec"},
+		{{LDP_END_UNDERSCORE_EXIT, 0, 0, 0}, "_exit"},
+		{{LDP_END_ABORT, 0, 0, 0}, "abort"},
+		{{LDP_END_ERROR, 0, 0, 0}, "agent error"},
+		{{LDP_END_SIGNAL, 0, 15, 0}, "terminated by SIGTERM"},
+		{{LDP_END_SIGNAL, 0, 11, 0}, "terminated by SIGSEGV"},
+		{{LDP_END_SIGNAL, 0, 0, 0}, "terminated by a signal"},
+		{{0, 0, 0, 0}, "cut short (killed?)"},
+		{{0, 0, 0, 1}, "still running"},
+		{{42, 0, 0, 0}, "ended (reason 42)"},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++)
+		assert_string_equal(tm_end_name(&c[i].e, buf, sizeof buf), c[i].name);
+}
+
+static uint64_t my_start_ticks(void)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	for (int field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+/* A trace with no END: still running when its header names this host, this
+ * process and its start time (blocks live now, none leaked); cut short when
+ * the start time is another's (a pid reused), the host another, or the
+ * process ended by a signal (its live blocks leaked). */
+static void live_trace(struct tb *t, const char *host, uint64_t start, int end_reason)
+{
+	uint8_t buf[256];
+	tb_header_host(t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, (uint64_t)getpid(), host, start);
+	uintptr_t ip = 0x400100;
+	tb_record(t, LDP_REC_STACK, buf, ldp_enc_stack(buf, 1, 0, &ip, 1));
+	struct ldp_enc_state e = {0, 0};
+	uint64_t a[] = {5, 6, 7};
+	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a, 3, 1, &e));
+	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 1, 10, 8));
+	if (end_reason) {
+		size_t n = ldp_varint_put(buf, (uint64_t)end_reason);
+		n += ldp_varint_put(buf + n, 20);
+		n += ldp_varint_put(buf + n, 15);
+		tb_record(t, LDP_REC_END, buf, n);
+	}
+	tb_frame(t);
+}
+
+static void test_live_process(void **state)
+{
+	(void)state;
+	struct utsname u;
+	assert_int_equal(uname(&u), 0);
+	uint64_t start = my_start_ticks();
+	struct {
+		const char *host;
+		uint64_t start;
+		int end_reason;
+		const char *name;
+		int running;
+	} c[] = {
+		{u.nodename, start, 0, "still running", 1},
+		{u.nodename, start + 1, 0, "cut short (killed?)", 0},
+		{"another-host.example", start, 0, "cut short (killed?)", 0},
+		{u.nodename, start, LDP_END_SIGNAL, "terminated by SIGTERM", 0},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+		struct tb t = {0};
+		live_trace(&t, c[i].host, c[i].start, c[i].end_reason);
+		struct tmodel m;
+		struct rd_error err;
+		assert_int_equal(tm_load_mem(&m, t.buf, t.len, "live.ldp", &err), 0);
+		assert_int_equal(m.nsegs, 1);
+		const struct tm_segment *seg = &m.segs[0];
+		assert_string_equal(seg->end_name, c[i].name);
+		assert_int_equal(seg->end.running, c[i].running);
+		assert_int_equal(tm_segment_leaks(seg), !c[i].running);
+		assert_int_equal(seg->heap.t.leaked_count, c[i].running ? 0 : 3);
+		assert_int_equal(seg->heap.t.live_now_count, c[i].running ? 3 : 0);
+		assert_int_equal(seg->heap.t.live_now_bytes, c[i].running ? 24 : 0);
+		tm_free(&m);
+		tb_free(&t);
+	}
+}
+
+/* LOST kinds 4 and 5 (allocations and frees made in signal handlers that
+ * interrupted the agent), damage and the rest are summed into the report's
+ * "missed", which the text says in notes and JSON in "missed". */
+static void test_missed_reported(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	uint8_t buf[256];
+	good_trace(&t);
+	/* the good trace, then garbage, then a second image with losses */
+	tb_raw(&t, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a", 10);
+	tb_header(&t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, 1235);
+	tb_record(&t, LDP_REC_LOST, buf, ldp_enc_lost(buf, LDP_LOST_NESTED_ALLOC, 7));
+	tb_record(&t, LDP_REC_LOST, buf, ldp_enc_lost(buf, LDP_LOST_NESTED_FREE, 3));
+	tb_record(&t, LDP_REC_LOST, buf, ldp_enc_lost(buf, LDP_LOST_NESTED_ALLOC, 5));
+	tb_record(&t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 40));
+	tb_frame(&t);
+	struct report r = {0};
+	struct loaded l = {0};
+	struct rd_error err;
+	assert_int_equal(tm_load_mem(&l.m, t.buf, t.len, "lost.ldp", &err), 0);
+	assert_int_equal(l.m.segs[1].heap.t.lost_nested_allocs, 12);
+	assert_int_equal(l.m.segs[1].heap.t.lost_nested_frees, 3);
+	r.traces = &l;
+	r.ntraces = 1;
+	report_sum(&r);
+	struct strbuf b = {0};
+	render_missed_text(&b, &r);
+	assert_non_null(strstr(b.s, "lost.ldp is damaged: byte "));
+	assert_non_null(strstr(b.s, "10 bytes skipped"));
+	assert_non_null(strstr(b.s, "12 allocations and 3 frees made in signal handlers"));
+	assert_non_null(strstr(b.s, "up to 3 blocks show as leaked"));
+	assert_non_null(strstr(b.s, "up to 12 frees as frees of unknown blocks"));
+	b.len = 0;
+	render_missed_json(&b, &r);
+	assert_non_null(strstr(b.s, "\"damaged_regions\":1,\"skipped_bytes\":10,"));
+	assert_non_null(strstr(b.s, "\"nested_allocations\":12,\"nested_frees\":3}"));
+	sb_free(&b);
+	tm_free(&l.m);
+	tb_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -780,6 +957,10 @@ int main(void)
 		cmocka_unit_test(test_resync_garbage_between_frames),
 		cmocka_unit_test(test_resync_corrupt_middle_frame),
 		cmocka_unit_test(test_resync_flip_every_byte),
+		cmocka_unit_test(test_end_signal_decode),
+		cmocka_unit_test(test_end_names),
+		cmocka_unit_test(test_live_process),
+		cmocka_unit_test(test_missed_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

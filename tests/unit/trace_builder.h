@@ -43,8 +43,11 @@ static inline void tb_le32(struct tb *t, uint32_t v)
 	tb_raw(t, b, 4);
 }
 
-/* A segment header with the given version and pid (plus an exe path). */
-static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint64_t pid)
+/* A segment header with the given version and pid (plus an exe path), and
+ * when hostname is given, the host and the process start time (what tells
+ * a reader whether the process still runs). */
+static inline void tb_header_host(struct tb *t, unsigned major, unsigned minor, uint64_t pid, const char *hostname,
+				  uint64_t proc_start)
 {
 	uint8_t p[512];
 	size_t n = 0;
@@ -65,6 +68,17 @@ static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint6
 	n += ldp_varint_put(p + n, strlen(exe));
 	memcpy(p + n, exe, strlen(exe));
 	n += strlen(exe);
+	if (hostname) {
+		n += ldp_varint_put(p + n, LDP_HDR_HOSTNAME);
+		n += ldp_varint_put(p + n, strlen(hostname));
+		memcpy(p + n, hostname, strlen(hostname));
+		n += strlen(hostname);
+		k = ldp_varint_put(v, proc_start);
+		n += ldp_varint_put(p + n, LDP_HDR_PROC_START);
+		n += ldp_varint_put(p + n, k);
+		memcpy(p + n, v, k);
+		n += k;
+	}
 	n += ldp_varint_put(p + n, 999); /* an unknown tag must be skipped */
 	n += ldp_varint_put(p + n, 3);
 	memcpy(p + n, "xyz", 3);
@@ -72,6 +86,11 @@ static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint6
 	tb_le32(t, LDP_SEGMENT_MAGIC);
 	tb_le32(t, (uint32_t)n);
 	tb_raw(t, p, n);
+}
+
+static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint64_t pid)
+{
+	tb_header_host(t, major, minor, pid, NULL, 0);
 }
 
 static inline void tb_record(struct tb *t, unsigned type, const void *payload, size_t n)
