@@ -567,11 +567,14 @@ static void image_round(struct tb *t, uint32_t ring, uint32_t tid, int attach, s
  * header right after it. Every record the unended frame holds is used (also
  * those in the last blocks, which zstd decodes in the call that fails), the
  * first image ended by exec, the second is read whole, and the damage is
- * reported once. */
+ * reported once. Also with the last flushed block cut mid-way: its round is
+ * lost, everything else read. */
 static void test_resync_unended_frame(void **state)
 {
 	(void)state;
-	for (int with_end = 0; with_end < 2; with_end++) {
+	/* 0: no END, 1: END(exec) flushed, 2: the last flushed block cut mid-way
+	 * (its round lost, the round before it kept) */
+	for (int with_end = 0; with_end < 3; with_end++) {
 		struct tb t = {0};
 		uint8_t buf[1024];
 		uintptr_t ip = 0x400100;
@@ -583,9 +586,11 @@ static void test_resync_unended_frame(void **state)
 		image_round(&t, 0, 100, 1, &e0, a, 3, 1);
 		tb_stream(&t, cc, 0);
 		image_round(&t, 0, 100, 0, &e0, b, 2, 2);
-		if (with_end)
+		if (with_end == 1)
 			tb_record(&t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXEC, 30));
 		tb_stream(&t, cc, 0); /* flushed, never ended */
+		if (with_end == 2)
+			t.len -= 3;
 		size_t header2 = t.len;
 		tb_header(&t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, 1234);
 		tb_record(&t, LDP_REC_STACK, buf, ldp_enc_stack(buf, 1, 0, &ip, 1));
@@ -602,10 +607,11 @@ static void test_resync_unended_frame(void **state)
 		assert_int_equal(x.ends, 2);
 		assert_int_equal(x.reasons[0], LDP_END_EXEC);
 		assert_int_equal(x.reasons[1], LDP_END_EXIT);
-		uint64_t want[] = {5, 6, 7, 8, 9, 3, 4};
-		assert_int_equal(x.nev, 7);
-		for (int i = 0; i < 7; i++)
-			assert_true(x.seqs[i] == want[i]);
+		uint64_t want[] = {5, 6, 7, 8, 9, 3, 4}, cut[] = {5, 6, 7, 3, 4};
+		int nwant = with_end == 2 ? 5 : 7;
+		assert_int_equal(x.nev, nwant);
+		for (int i = 0; i < nwant; i++)
+			assert_true(x.seqs[i] == (with_end == 2 ? cut : want)[i]);
 		assert_int_equal(st.damaged, 1);
 		assert_non_null(strstr(st.damage_why, "corrupt zstd frame"));
 		assert_true(st.skipped_bytes <= header2 - 145); /* at most the unended frame's bytes */
