@@ -17,6 +17,7 @@ UNIT_REPORTER_OBJ := $(filter-out $(SEAM_SRC:%.c=$(O)/%.o),$(REPORTER_LIB_OBJ)) 
 $(O)/tests/seam/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(REPORTER_CFLAGS) -DLDP_TEST -c $< -o $@
+.SECONDARY: $(SEAM_OBJ) # made by a pattern rule, used only by the links: keep them
 # Agent parts that are pure (no interposition, no threads): unit-testable.
 AGENT_PURE_SRC := agent/encode.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c agent/sampleheap.c \
 	agent/unwind_dwarf.c agent/unwind_fast.c tests/unit/agent_stubs.c
