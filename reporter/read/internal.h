@@ -88,8 +88,8 @@ size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *
 /* ---- merge.c: every ring's events in seq order, in bounded memory ---- */
 
 /* Test seams (STYLE.md 11): how many bytes of waiting events the merge
- * keeps in memory before it moves them to its temporary file, and how big
- * that file may grow before the merge gives up ordering. */
+ * keeps in memory before it moves them to its temporary file, and how much
+ * that file may hold before the merge gives up ordering. */
 extern LDP_SEAM uint64_t rd_merge_mem_limit;
 extern LDP_SEAM uint64_t rd_spill_max;
 
@@ -114,7 +114,8 @@ struct rd_merge {
 	uint64_t waiting;         /* events not yet delivered */
 	int damaged;              /* this segment had damage: see rd_merge_lose */
 	int spill_fd;             /* the temporary file, -1 until first needed */
-	uint64_t spill_size;
+	uint64_t spill_size;      /* its end: where the next run goes */
+	uint64_t spill_live;      /* bytes of runs not yet read back (what the file holds) */
 	size_t live_runs;         /* runs not yet read back; the file is emptied at 0 */
 	size_t spilled_rings;     /* rings with runs */
 	int spill_failed;         /* sticky: the file cannot take more */

@@ -16,8 +16,9 @@
  * When more than rd_merge_mem_limit bytes wait in memory, every ring's
  * waiting bytes go to a temporary file (unlinked at once, in $TMPDIR or
  * /tmp), one run per ring, appended; a ring reads its runs back in order
- * through a small buffer as its events are delivered, and the file is
- * emptied whenever no run is left. The order delivered is the same as with
+ * through a small buffer as its events are delivered; a run read to its end
+ * gives its space back (a hole punched), and the file is emptied whenever
+ * no run is left. The order delivered is the same as with
  * unlimited memory, so the models stay exact whatever the size of a round
  * (64 threads on 2 cores make rounds of millions of events). Only when the
  * file cannot be written, or would pass rd_spill_max, is what waits
@@ -27,6 +28,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +138,7 @@ static int spill(struct rd_merge *m)
 		if (!q || q->len == q->head)
 			continue;
 		size_t n = q->len - q->head;
-		if (m->spill_size + n > rd_spill_max) {
+		if (m->spill_live + n > rd_spill_max) {
 			snprintf(m->spill_err, sizeof m->spill_err, "the temporary file would pass %llu MiB",
 				 (unsigned long long)(rd_spill_max >> 20));
 			return -1;
@@ -150,13 +152,14 @@ static int spill(struct rd_merge *m)
 			m->spilled_rings++;
 		VEC_PUSH(q->runs, q->nruns, q->runs_cap, ((struct spill_run){m->spill_size, n}));
 		m->spill_size += n;
+		m->spill_live += n;
 		m->live_runs++;
 		m->mem_bytes -= n;
 		m->st->spilled_bytes += n;
 		shrink_buf(q);
 	}
-	if (m->spill_size > m->st->max_spill_bytes)
-		m->st->max_spill_bytes = m->spill_size;
+	if (m->spill_live > m->st->max_spill_bytes)
+		m->st->max_spill_bytes = m->spill_live;
 	m->st->spills++;
 	return 0;
 }
@@ -193,16 +196,21 @@ static void read_back(struct rd_merge *m, struct rd_ring_q *q)
 }
 
 /* The current run is read and decoded to its end: on to the next (or to
- * the memory buffer), and empty the file once no ring has a run left. */
+ * the memory buffer). Its space in the file is given back at once (rings
+ * read their runs at different paces, so the file may never be empty for
+ * long), and the file emptied once no ring has a run left. */
 static void run_done(struct rd_merge *m, struct rd_ring_q *q)
 {
+	const struct spill_run *run = &q->runs[q->run_head];
+	/* A file system that cannot punch holes keeps the space until the file
+	 * is emptied: still correct, only bigger. */
+	(void)fallocate(m->spill_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)run->off, (off_t)run->len);
+	m->spill_live -= run->len;
 	q->run_head++;
 	q->run_read = 0;
 	q->rpos = q->rlen = 0;
-	if (--m->live_runs == 0) {
-		if (ftruncate(m->spill_fd, 0) == 0)
-			m->spill_size = 0;
-	}
+	if (--m->live_runs == 0 && ftruncate(m->spill_fd, 0) == 0)
+		m->spill_size = 0;
 	if (q->run_head == q->nruns) {
 		q->run_head = q->nruns = 0;
 		free(q->rbuf);
@@ -547,6 +555,8 @@ void rd_merge_lose(struct rd_merge *m)
 static void free_ring(struct rd_merge *m, struct rd_ring_q *q)
 {
 	m->live_runs -= q->nruns - q->run_head;
+	for (size_t i = q->run_head; i < q->nruns; i++)
+		m->spill_live -= q->runs[i].len;
 	if (q->run_head < q->nruns)
 		m->spilled_rings--;
 	free(q->pend);
@@ -570,7 +580,7 @@ void rd_merge_end(struct rd_merge *m)
 	m->damaged = 0;
 	m->mark_head = m->nmarks = 0;
 	if (m->spill_fd >= 0 && ftruncate(m->spill_fd, 0) == 0)
-		m->spill_size = 0;
+		m->spill_size = m->spill_live = 0;
 }
 
 void rd_merge_fini(struct rd_merge *m)
