@@ -4,13 +4,13 @@
  * Never installed; the reporter never includes it.
  *
  * Lock ranks (take in this order, never the other way; fork's prepare
- * handler takes all of them in this order):
- *   1. writer_lock   (writer.c)  one round or a synchronous flush at a time
- *   2. module_lock   (modules.c) the module table
- *   3. intern_lock   (stacks.c)  inserting a new stack
- *   4. snapshot_lock (snapshot.c) the queue of snapshot markers
- *   4. ring_list_lock(evbuf.c)   creating a ring
- *   5. sh_lock       (sampleheap.c) sampled mode's block metadata (a leaf)
+ * handler takes 1, 2 and 4):
+ *   1. module_lock   (modules.c) the module table
+ *   2. intern_lock   (stacks.c)  inserting a new stack
+ *   3. snapshot_lock (snapshot.c) the queue of snapshot markers
+ *   4. sh_lock       (sampleheap.c) sampled mode's block metadata (a leaf)
+ * The writer's state has no lock: only the writer thread touches it
+ * (writer.c); program threads ask it for rounds and wait.
  * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
  * unwinder, and none is held while the program's code can run.
  */
@@ -567,17 +567,19 @@ void ldp_rings_after_fork_child(void);
 
 /* ---- writer.c: the writer thread ----------------------------------------- */
 
-int ldp_writer_start(int fd, uint64_t start_mono_ns);
-/* Write everything recorded so far, from any thread; with end_reason, also an
- * END record and no further writes. Gives up after timeout_ms if the writer
- * lock cannot be taken (e.g. called from a signal handler that interrupted it). */
+/* Start the writer thread; it opens the trace (a fork child's with its pid
+ * inserted) in an fd table of its own and writes the segment header.
+ * @return 0, or <0 when tracing cannot start (one line said why). */
+int ldp_writer_start(uint64_t start_mono_ns, int forked_child);
+/* From a program thread: the writer writes everything recorded so far (with
+ * end_reason, also an END record and nothing after it) while the caller
+ * waits, at most about timeout_ms. Async-signal-safe. */
 void ldp_writer_flush(int end_reason, unsigned timeout_ms);
-/* Flush and keep the writer lock held (exec: no frame may start until the exec is done). */
+/* The same, then the writer writes nothing until ldp_writer_release (exec:
+ * the frame is ended and none may start before the image goes). 0: held. */
 int ldp_writer_flush_and_hold(void);
 void ldp_writer_release(void);
 void ldp_writer_kick(void);
-void ldp_writer_prefork(void);
-void ldp_writer_postfork_parent(void);
 void ldp_writer_postfork_child(void);
 uint64_t ldp_writer_start_ns(void);
 

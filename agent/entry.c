@@ -50,19 +50,10 @@ void ldp_disable(const char *why)
 
 /* ---- start ---- */
 
+/* The writer opens the trace and says why if it cannot. */
 static int start_tracing(int forked_child)
 {
-	uint64_t start = ldp_mono_ns();
-	int fd = ldp_tracefile_open(start, forked_child);
-	if (fd < 0)
-		return -1; /* tracefile said why */
-	int err = ldp_writer_start(fd, start);
-	if (err) {
-		ldp_warn("cannot start the writer thread: %s", strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");
-		close(fd);
-		return -1;
-	}
-	return 0;
+	return ldp_writer_start(ldp_mono_ns(), forked_child) == 0 ? 0 : -1;
 }
 
 static void atfork_prepare(void);
@@ -116,11 +107,13 @@ out:
 
 /* ---- fork ---- */
 
+/* The child needs a consistent module table, stack table and sample heap;
+ * the writer's state it starts afresh (ldp_writer_postfork_child), so a
+ * round in progress, however long, never delays a fork. */
 static void atfork_prepare(void)
 {
 	ldp_self.busy++;
-	ldp_writer_prefork(); /* lock ranks: writer, modules, stacks (agent.h) */
-	ldp_modules_lock();
+	ldp_modules_lock(); /* lock ranks: modules, stacks (agent.h) */
 	ldp_stacks_lock();
 	ldp_sh_prefork();
 	/* snapshot_lock is only held for a few stores and never across a call:
@@ -132,7 +125,6 @@ static void atfork_parent(void)
 	ldp_sh_postfork();
 	ldp_stacks_unlock();
 	ldp_modules_unlock();
-	ldp_writer_postfork_parent();
 	ldp_self.busy--;
 }
 

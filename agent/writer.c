@@ -3,7 +3,7 @@
  * compressed and flushed to the file, and the zstd frame it belongs to ends
  * at least every second (so rounds share the compressor's window).
  *
- * A round (always under writer_lock):
+ * A round (only ever on the writer thread):
  *   1. read every ring's head (acquire)
  *   2. write MODULE records for objects not yet written
  *   3. write STACK records for ids not yet written
@@ -12,19 +12,31 @@
  * Step 1 comes before 2 and 3, so every stack or module an event refers to
  * was published before the event and is written before it in the file.
  *
- * Rounds happen every flush_ms (default 50 ms), when a ring passes half full,
- * and synchronously from program threads at exec, _exit, abort and exit.
- * Between rounds the thread ticks the sequence time floor every millisecond.
- * The thread runs with every signal blocked and with its reentrancy guard
- * set, so nothing it does is traced and no signal meant for the program
- * lands on it. zstd works in one workspace taken from rawmem at start (a
- * static CCtx), never from malloc and never later: a program that has used
- * up its address space (RLIMIT_AS) by the first round still gets traced.
+ * The writer thread is the only one that ever touches the file, the zstd
+ * state or the buffers below: no lock guards them. It opens the trace
+ * itself, in an fd table of its own (unshare(CLONE_FILES), every other fd
+ * closed), so the program's fd table never holds the trace: a program that
+ * closes every fd, reuses the numbers, forks or execs can neither close nor
+ * receive trace bytes, and the agent never has anything to close in a fork
+ * child. Rounds happen every flush_ms (default 50 ms) and when a ring
+ * passes half full. At exit, _exit, abort and exec a program thread asks
+ * for a last round (ldp_writer_flush, ldp_writer_flush_and_hold) and waits
+ * for the writer to do it: "request" below. Between rounds the thread ticks
+ * the sequence time floor every millisecond.
+ *
+ * The thread runs with every signal blocked (a write past RLIMIT_FSIZE
+ * fails with EFBIG instead of killing) and with its reentrancy guard set, so
+ * nothing it does is traced and no signal meant for the program lands on it.
+ * zstd works in one workspace taken from rawmem at start (a static CCtx),
+ * never from malloc.
  *
  * Any write error is sticky: one line on stderr, the agent turns off, and
- * the frames already written stay readable.
+ * the frames already written stay readable. When the agent turns off for
+ * any reason, the writer ends the segment (END "agent error" if it still
+ * can), gives its buffers back and exits.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -54,11 +66,16 @@
 #define EVENTS_PIECE (1u << 20) /* largest EVENTS payload */
 #define TICK_NS 1000000ull
 
-static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+#define WRITER_STACK (256u << 10) /* its deepest path uses a few KiB */
+
+/* ---- the writer thread's own state (no other thread touches it) ---- */
 static int out_fd = -1;
 static dev_t out_dev;
 static ino_t out_ino;
+static int shared_table; /* unshare was refused: out_fd lives in the program's table */
 static ZSTD_CCtx *cctx;
+static void *cctx_ws; /* its workspace, kept for a fork child's fresh CCtx */
+static size_t cctx_ws_size;
 static uint8_t *pending;   /* records waiting for compression */
 static size_t pending_len;
 static uint8_t *zout;
@@ -70,9 +87,26 @@ static uint64_t round_no;
 static uint64_t seg_start_ns;
 static uint64_t frame_start_ns; /* 0: no frame open */
 static uint64_t frame_bytes;    /* records fed into the open frame */
-static int ended, failed, thread_running;
+static int ended, failed;
+static int forked_child; /* this writer is a fork child's: its file gets the pid inserted */
+
+/* ---- shared with program threads ---- */
 static _Atomic uint32_t kick_word;
 static pthread_t writer_thread;
+static _Atomic uint32_t start_word; /* futex: 0 starting, START_OK, START_FAILED */
+#define START_OK 1u
+#define START_FAILED 2u
+static _Atomic int writer_alive;    /* between a successful start and the thread's last act */
+
+/* One request at a time (req_owner), posted in req_kind; the writer takes
+ * it, does it, and bumps req_done. hold_word keeps the writer from writing
+ * anything while an exec is under way. */
+enum { REQ_NONE, REQ_END, REQ_HOLD };
+static _Atomic int req_owner;
+static _Atomic int req_kind;
+static int req_reason;
+static _Atomic uint32_t req_done;
+static _Atomic uint32_t hold_word;
 
 static void fail(int err)
 {
@@ -202,7 +236,7 @@ static uint64_t now_us(void)
 	return (ldp_mono_ns() - seg_start_ns) / 1000;
 }
 
-/* ---- samples (writer_lock held) ---- */
+/* ---- samples ---- */
 
 static uint64_t lost_written[4]; /* by kind: LDP_SAMPLE_CPU, LDP_SAMPLE_WALL, LDP_SAMPLE_HEAP */
 static unsigned paths_written = 1;
@@ -334,7 +368,7 @@ static void drain_samples(void)
 	put_lost(LDP_SAMPLE_HEAP, atomic_load_explicit(&ldp_sh_lost, memory_order_relaxed));
 }
 
-/* One look at every thread; called from the writer's tick, lock not held. */
+/* One look at every thread; called from the writer's tick. */
 static void wall_tick(uint64_t interval_ns)
 {
 	if (!wall_buf) {
@@ -346,7 +380,6 @@ static void wall_tick(uint64_t interval_ns)
 	size_t n = 0;
 	ldp_wall_collect(wall_buf, WALL_THREADS, &n, wall_copy, WALL_COPY);
 	uint64_t t = now_us();
-	pthread_mutex_lock(&writer_lock);
 	if (!ended && !failed && out_fd >= 0) {
 		put_sampling_info();
 		/* Remembered stacks (a thread's last CPU sample, the call it was
@@ -385,10 +418,9 @@ static void wall_tick(uint64_t interval_ns)
 						  (unsigned)w->state, w->syscall));
 		}
 	}
-	pthread_mutex_unlock(&writer_lock);
 }
 
-/* One round; writer_lock held. end_frame: close the zstd frame (else just flush it). */
+/* One round. end_frame: close the zstd frame (else just flush it). */
 static void do_round(int end_reason, int end_frame)
 {
 	if (ended || failed || out_fd < 0)
@@ -440,36 +472,130 @@ static void tick(void)
 		atomic_store_explicit(&ldp_seq_floor, floor, memory_order_relaxed);
 }
 
-/* The writer works in an fd table of its own. Its /proc reads (RSS, thread
- * names, wall-clock looks) each take the lowest free fd for a moment, and a
- * program that has just closed its fds expects its next open() to return
- * exactly that number (a daemon reopening stdio on /dev/null got fd 3
- * instead of 0). The private table keeps only the trace: a copy of any other
- * fd would hold the program's files open (a pipe's EOF would wait for us).
- * POSIX record locks belong to the table, so closing the copies releases
- * none of the program's. Where unshare is refused (seccomp), the writer
- * shares the program's table as before. */
+/* The writer works in an fd table of its own, holding the trace and nothing
+ * else. The program never sees the trace fd: closing every fd, reusing the
+ * numbers, forking or exec'ing cannot touch it. Its /proc reads (RSS,
+ * thread names, wall-clock looks) each take the lowest free fd for a
+ * moment, and a program that has just closed its fds expects its next
+ * open() to return exactly that number (a daemon reopening stdio on
+ * /dev/null got fd 3 instead of 0); in its own table they take nothing from
+ * the program. A copy of any of the program's fds would hold its files open
+ * (a pipe's EOF would wait for us), so all are closed; POSIX record locks
+ * belong to the table, so closing the copies releases none of the
+ * program's. Where unshare is refused (seccomp), the writer shares the
+ * program's table: the trace fd is moved high and checked before every
+ * write, and a fork child closes its copy (the forking thread is alone then). */
 static void private_fd_table(void)
 {
-	if (syscall(SYS_unshare, CLONE_FILES) != 0)
+	if (syscall(SYS_unshare, CLONE_FILES) != 0) {
+		shared_table = 1;
 		return;
-	int keep = out_fd;
-	if (keep > 0 && syscall(SYS_close_range, 0u, (unsigned)keep - 1, 0u) != 0)
-		for (int fd = 0; fd < keep; fd++)
-			close(fd);
-	if (syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) != 0) {
+	}
+	shared_table = 0;
+	if (syscall(SYS_close_range, 0u, ~0u, 0u) != 0) {
 		long max = sysconf(_SC_OPEN_MAX);
-		for (long fd = keep + 1; fd < max; fd++)
+		for (long fd = 0; fd < max; fd++)
 			close((int)fd);
 	}
 	ldp_log_private_fds(); /* warnings from here reach the program's stderr another way */
+}
+
+/* zstd's workspace and the record buffers, from rawmem. A fork child's
+ * writer finds its parent's and starts a fresh CCtx in the same workspace
+ * (whatever state the parent's writer left it in). */
+static int buffers_init(void)
+{
+	if (!cctx_ws) {
+		size_t ws = ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
+		cctx_ws = ldp_raw_alloc(ws);
+		cctx_ws_size = cctx_ws ? ws : 0;
+	}
+	if (!pending)
+		pending = ldp_raw_alloc(FEED_AT + EVENTS_PIECE);
+	zout_cap = ZSTD_CStreamOutSize();
+	if (!zout)
+		zout = ldp_raw_alloc(zout_cap);
+	if (!scratch)
+		scratch = ldp_raw_alloc(LDP_ENC_RECORD_MAX);
+	cctx = cctx_ws ? ZSTD_initStaticCCtx(cctx_ws, cctx_ws_size) : NULL;
+	if (!cctx || !pending || !zout || !scratch)
+		return -ENOMEM;
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+	return 0;
+}
+
+/* Give a buffer back: the pointer is cleared first, so a fork child taken
+ * in between finds either a mapped buffer or none. */
+static void give_back(void *pp)
+{
+	void **slot = pp;
+	void *p = *slot;
+	__atomic_store_n(slot, NULL, __ATOMIC_SEQ_CST);
+	ldp_raw_free(p);
+}
+
+static void buffers_free(void)
+{
+	cctx = NULL;
+	give_back(&cctx_ws);
+	give_back(&pending);
+	give_back(&zout);
+	give_back(&scratch);
+	give_back(&wall_buf);
+	give_back(&wall_copy);
+}
+
+/* Open the trace (tracefile.c writes the header) in the writer's table. */
+static int open_trace(void)
+{
+	if (buffers_init() != 0) {
+		ldp_warn("cannot start the writer: out of memory; tracing is off, the program continues");
+		return -ENOMEM;
+	}
+	int fd = ldp_tracefile_open(seg_start_ns, forked_child);
+	if (fd < 0)
+		return fd; /* tracefile said why */
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return -EBADF;
+	}
+	out_fd = fd;
+	out_dev = st.st_dev;
+	out_ino = st.st_ino;
+	return 0;
+}
+
+/* A program thread's request: a last round, with END or held across exec. */
+static void serve(int kind)
+{
+	do_round(kind == REQ_END ? req_reason : 0, 1); /* nothing may stay in an open frame */
+	atomic_fetch_add_explicit(&req_done, 1, memory_order_release);
+	ldp_futex_wake((volatile uint32_t *)&req_done);
+	/* exec under way: write nothing until it failed (if it works, this
+	 * thread is gone with the image). The time floor keeps ticking. */
+	while (kind == REQ_HOLD && atomic_load_explicit(&hold_word, memory_order_acquire)) {
+		ldp_futex_wait((volatile uint32_t *)&hold_word, 1, TICK_NS);
+		tick();
+	}
 }
 
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	ldp_self.busy = 1; /* nothing this thread does is traced */
+	prctl(PR_SET_NAME, (unsigned long)"ldprof-writer", 0UL, 0UL, 0UL); /* no fd: not pthread_setname_np */
 	private_fd_table();
+	int err = open_trace();
+	if (!err)
+		atomic_store(&writer_alive, 1);
+	atomic_store_explicit(&start_word, err ? START_FAILED : START_OK, memory_order_release);
+	ldp_futex_wake((volatile uint32_t *)&start_word);
+	if (err) {
+		buffers_free();
+		return NULL;
+	}
 	/* Wake exactly when asked: the default 50 us timer slack would batch our
 	 * wake-ups with the program's own timers and bias wall samples. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
@@ -482,6 +608,16 @@ static void *writer_main(void *arg)
 			wait = next_wall - now;
 		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, wait);
 		tick();
+		int kind = atomic_exchange_explicit(&req_kind, REQ_NONE, memory_order_acq_rel);
+		if (kind != REQ_NONE) {
+			serve(kind);
+			continue;
+		}
+		if (atomic_load_explicit(&ldp_state, memory_order_acquire) == LDP_STATE_OFF) {
+			/* turned off elsewhere (no memory for a ring...): end the segment */
+			do_round(LDP_END_ERROR, 1);
+			break;
+		}
 		ldp_snapshot_tick(ldp_mono_ns());
 		now = ldp_mono_ns();
 		if (ldp_cfg.wall_hz && now >= next_wall) {
@@ -501,56 +637,57 @@ static void *writer_main(void *arg)
 			continue;
 		seen = k;
 		last = now;
-		pthread_mutex_lock(&writer_lock);
 		do_round(0, 0);
-		pthread_mutex_unlock(&writer_lock);
 	}
+	/* Done: whoever waits for a request is released, the memory goes back.
+	 * The trace fd goes with this thread's fd table. */
+	atomic_store(&writer_alive, 0);
+	atomic_fetch_add_explicit(&req_done, 1, memory_order_release);
+	ldp_futex_wake((volatile uint32_t *)&req_done);
+	buffers_free();
 	return NULL;
 }
 
-static int start_thread(void)
+/* libc's pthread_create, not ours (sample.c): the writer is no program
+ * thread to sample, and ours would attach it to a ring, which in a fork
+ * child means starting the child's trace, which waits for this writer.
+ * Resolved at the first start (the constructor), kept by fork children. */
+static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+int ldp_writer_start(uint64_t start_mono_ns, int forked)
 {
+	if (!real_pthread_create) {
+		ldp_self.busy++;
+		real_pthread_create = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(
+			RTLD_NEXT, "pthread_create");
+		ldp_self.busy--;
+		if (!real_pthread_create)
+			real_pthread_create = pthread_create;
+	}
+	seg_start_ns = start_mono_ns;
+	forked_child = forked;
+	atomic_store(&start_word, 0);
+	tick();
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits "all blocked" */
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int err = pthread_create(&writer_thread, &attr, writer_main, NULL);
+	pthread_attr_setstacksize(&attr, WRITER_STACK);
+	int err = real_pthread_create(&writer_thread, &attr, writer_main, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
+	if (err) {
+		ldp_warn("cannot start the writer thread: %s; tracing is off, the program continues",
+			 strerrordesc_np(err) ? strerrordesc_np(err) : "?");
 		return -err;
-	pthread_setname_np(writer_thread, "ldprof-writer");
-	thread_running = 1;
-	return 0;
-}
-
-int ldp_writer_start(int fd, uint64_t start_mono_ns)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return -errno;
-	out_fd = fd;
-	out_dev = st.st_dev;
-	out_ino = st.st_ino;
-	seg_start_ns = start_mono_ns;
-	if (!cctx) {
-		size_t ws = ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
-		void *w = ldp_raw_alloc(ws);
-		cctx = w ? ZSTD_initStaticCCtx(w, ws) : NULL;
-		pending = ldp_raw_alloc(FEED_AT + EVENTS_PIECE);
-		zout_cap = ZSTD_CStreamOutSize();
-		zout = ldp_raw_alloc(zout_cap);
-		scratch = ldp_raw_alloc(LDP_ENC_RECORD_MAX);
-		if (!cctx || !pending || !zout || !scratch)
-			return -ENOMEM;
 	}
-	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
-	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
-	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-	tick();
-	return start_thread();
+	/* It opens the trace: wait for its word (it said why if it failed). */
+	uint32_t w;
+	while ((w = atomic_load_explicit(&start_word, memory_order_acquire)) == 0)
+		ldp_futex_wait((volatile uint32_t *)&start_word, 0, 100 * 1000000ull);
+	return w == START_OK ? 0 : -1;
 }
 
 uint64_t ldp_writer_start_ns(void)
@@ -564,64 +701,93 @@ void ldp_writer_kick(void)
 	ldp_futex_wake((volatile uint32_t *)&kick_word);
 }
 
-static int lock_with_timeout(unsigned timeout_ms)
+/* ---- requests from program threads (exit, _exit, abort, exec) ----
+ * Async-signal-safe (atomics, futex, nanosleep): abort may run in a signal
+ * handler. Every wait is bounded. */
+
+static int take_request(unsigned timeout_ms)
 {
-	for (unsigned i = 0; i <= timeout_ms; i++) {
-		if (pthread_mutex_trylock(&writer_lock) == 0)
+	for (unsigned i = 0;; i++) {
+		int expected = 0;
+		if (atomic_compare_exchange_strong(&req_owner, &expected, 1))
 			return 0;
-		usleep(1000);
+		if (i >= timeout_ms)
+			return -1;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
 	}
-	return -1;
 }
 
-/* A write past RLIMIT_FSIZE raises SIGXFSZ in the writing thread, which would
- * kill the program: block it while a program thread writes, and discard one
- * we caused (the writer thread has every signal blocked anyway). */
-static void flush_from_program_thread(int end_reason)
+static void give_request(void)
 {
-	struct ldp_xfsz_guard g;
-	ldp_xfsz_block(&g);
-	do_round(end_reason, 1); /* exec, exit, abort: nothing may stay in an open frame */
-	ldp_xfsz_restore(&g);
+	atomic_store(&req_owner, 0);
+}
+
+/* Post a request and wait until the writer has done it.
+ * @return 0 done (or the writer is gone: nothing more can be written), -1 timed out. */
+static int ask(int kind, int reason, unsigned timeout_ms)
+{
+	uint32_t done = atomic_load_explicit(&req_done, memory_order_acquire);
+	req_reason = reason;
+	atomic_store_explicit(&req_kind, kind, memory_order_release);
+	ldp_writer_kick();
+	uint64_t deadline = ldp_mono_ns() + timeout_ms * 1000000ull;
+	for (;;) {
+		if (atomic_load_explicit(&req_done, memory_order_acquire) != done)
+			return 0;
+		uint64_t now = ldp_mono_ns();
+		if (!atomic_load(&writer_alive) || now >= deadline)
+			break;
+		ldp_futex_wait((volatile uint32_t *)&req_done, done, deadline - now);
+	}
+	/* Withdraw it; if the writer took it meanwhile, it is being done. */
+	int k = kind;
+	atomic_compare_exchange_strong(&req_kind, &k, REQ_NONE);
+	return atomic_load_explicit(&req_done, memory_order_acquire) != done ? 0 : -1;
 }
 
 void ldp_writer_flush(int end_reason, unsigned timeout_ms)
 {
-	if (lock_with_timeout(timeout_ms) != 0)
+	if (!atomic_load(&writer_alive) || take_request(timeout_ms) != 0)
 		return;
-	flush_from_program_thread(end_reason);
-	pthread_mutex_unlock(&writer_lock);
+	ask(REQ_END, end_reason, timeout_ms);
+	give_request();
 }
 
 int ldp_writer_flush_and_hold(void)
 {
-	if (lock_with_timeout(1000) != 0)
+	if (!atomic_load(&writer_alive) || take_request(1000) != 0)
 		return -1;
-	flush_from_program_thread(0);
+	atomic_store(&hold_word, 1);
+	if (ask(REQ_HOLD, 0, 1000) != 0) {
+		ldp_writer_release();
+		return -1;
+	}
 	return 0;
 }
 
 void ldp_writer_release(void)
 {
-	pthread_mutex_unlock(&writer_lock);
+	atomic_store(&hold_word, 0);
+	ldp_futex_wake((volatile uint32_t *)&hold_word);
+	give_request();
 }
 
-void ldp_writer_prefork(void)
-{
-	pthread_mutex_lock(&writer_lock);
-}
-
-void ldp_writer_postfork_parent(void)
-{
-	pthread_mutex_unlock(&writer_lock);
-}
-
+/* A fork child has no writer thread and may have been forked in the middle
+ * of a round: everything the parent's writer had under way is dropped, and
+ * the child's own writer (started on its first event) begins from scratch,
+ * in a fresh CCtx. Nothing of the parent's writer needs to be quiescent at
+ * fork time, so the prepare handler does not wait for it. */
 void ldp_writer_postfork_child(void)
 {
-	pthread_mutex_init(&writer_lock, NULL);
-	if (out_fd >= 0)
+	/* The child's fd table is a copy of the forking thread's, which holds
+	 * the trace only when the writer shared it; then it is ours to close if
+	 * the number is still our file (this thread is the child's only one). */
+	if (shared_table && out_fd >= 0 && fd_is_ours())
 		close(out_fd);
 	out_fd = -1;
+	shared_table = 0;
+	cctx = NULL;
 	pending_len = 0;
 	modules_written = 0;
 	stacks_written = 1;
@@ -632,5 +798,10 @@ void ldp_writer_postfork_child(void)
 	memset(named, 0, sizeof named);
 	memset(seen_tab, 0, sizeof seen_tab);
 	frame_start_ns = 0;
-	ended = failed = thread_running = 0;
+	ended = failed = 0;
+	atomic_store(&writer_alive, 0);
+	atomic_store(&start_word, 0);
+	atomic_store(&req_owner, 0);
+	atomic_store(&req_kind, REQ_NONE);
+	atomic_store(&hold_word, 0);
 }

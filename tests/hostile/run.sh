@@ -318,6 +318,74 @@ chk_rlimit_as() {
 hostile rlimit_as 0 "RLIMIT_AS 600 MiB: NULL/ENOMEM as glibc says, the agent takes < 15% of the space" chk_rlimit_as \
 	prlimit --as=$((600 << 20)) "$HB/h_api" oom @S
 
+# ---- a server's life: fds closed under the agent, forks into reused numbers ----
+# Run with heap, CPU and wall tracing together. Exact counts come from the
+# program's own allocations (pattern_alloc in hostile.h), taken per function.
+
+# fcheck NAME PYTHON-EXPR: like jcheck, with g = the report's groups by function.
+fcheck() {
+	local n=$1 f
+	shift
+	for f in "$W/$n".ldp "$W/$n".*.ldp; do
+		[ -e "$f" ] || continue
+		"$LDPROF" report --json --by function "$f" > "$f.fn.json" 2> "$f.fn.err" ||
+			{ echo "ldprof report --by function $(basename "$f"): $(head -c 200 "$f.fn.err")"; return 1; }
+	done
+	$PY - "$W" "$n" "$1" <<'EOF2' 2>&1
+import glob, json, os, sys
+w, n = sys.argv[1], sys.argv[2]
+def load(f):
+    r = json.load(open(f))
+    r["g"] = {x["function"]: x for x in r["groups"]}
+    return r
+r = load(os.path.join(w, n + ".ldp.fn.json"))
+kids = [load(f) for f in sorted(glob.glob(os.path.join(w, n + ".*.ldp.fn.json")))]
+g, ends = r["g"], [s["end"] for s in r["segments"]]
+def counts(g, f="pattern_alloc"):
+    return (g[f]["allocations"], g[f]["frees"]) if f in g else (0, 0)
+if not eval(sys.argv[3]):
+    print("failed: %s   ends=%s pattern_alloc=%s kids=%s" % (sys.argv[3], ends, counts(g),
+          [(k["segments"][-1]["end"], counts(k["g"])) for k in kids]))
+    sys.exit(1)
+EOF2
+}
+
+# The last round and END are the writer's to write, through its own fd
+# table: after closefrom(3) the program's table has no trace fd. The
+# helper thread allocates 20 000 blocks while the fds are closed.
+chk_closeexit() { fcheck "$1" 'ends == ["exit"] and counts(g) == (23000, 22500)'; }
+chk_closeexec() {
+	fcheck "$1" 'ends == ["exec", "exit"] and counts(g) == (23400, 22900) and r["segments"][1]["heap"]["allocations"] == 400 and r["segments"][1]["heap"]["frees"] == 400'
+}
+# reuse: SIDE sits on every fd from 3 to 1023, the agent's old number too;
+# nothing may be written into it.
+chk_side_empty() {
+	[ ! -s "$W/$1.traced.side" ] || { echo "$(stat -c %s "$W/$1.traced.side") bytes written into the program's file"; return 1; }
+}
+chk_closeexit_reuse() { chk_side_empty "$1" && chk_closeexit "$1"; }
+chk_closeexec_reuse() { chk_side_empty "$1" && chk_closeexec "$1"; }
+for v in range loop reuse; do
+	c=chk_closeexit
+	[ $v = reuse ] && c=chk_closeexit_reuse
+	XFLAGS="--cpu 99 --wall 99"
+	hostile closeexit_$v 0 "fds closed ($v) while a thread allocates, then exit: END and every event there" $c \
+		"$HB/h_life" closeexit $v @S
+	c=chk_closeexec
+	[ $v = reuse ] && c=chk_closeexec_reuse
+	XFLAGS="--cpu 99 --wall 99"
+	hostile closeexec_$v 0 "fds closed ($v), then exec: the frame ended, both images exact" $c \
+		"$HB/h_life" closeexec $v @S
+done
+
+# The program's file on every fd from 3 to 1023 when it forks: the child's
+# agent closes none of them (it once closed the number the trace had).
+chk_forkreuse() {
+	fcheck "$1" 'ends == ["exit"] and counts(g) == (100, 100) and len(kids) == 1 and kids[0]["segments"][-1]["end"] == "_exit" and counts(kids[0]["g"]) == (200, 200)'
+}
+XFLAGS="--cpu 99 --wall 99"
+hostile forkreuse 0 "fork with the program's file on every fd 3..1023: the child's fds all intact, both traces exact" \
+	chk_forkreuse "$HB/h_life" forkreuse @S
+
 # ---- programs that take things away -------------------------------------------
 
 AGENT_ERR='^ldprof: malloc is provided by .*h_ownmalloc_static'

@@ -1,0 +1,166 @@
+/*
+ * h_life.c MODE [ARG] - what long-running servers do to the agent's files and
+ * process: close every fd and go on, fork into a table of reused numbers.
+ * Every block is the program's own (no stdio), so the trace's counts must
+ * equal the numbers below exactly.
+ *
+ *   closeexit VARIANT SIDE   allocate, close fds 3.., allocate, exit(0)
+ *   closeexec VARIANT SIDE   allocate, close fds 3.., allocate, exec itself
+ *                            as `after` (which allocates and exits 0)
+ *       VARIANT: range  closefrom(3)
+ *                loop   close(fd) for every fd from 3 to the limit
+ *                reuse  closefrom(3), then SIDE opened on every fd from 3
+ *                       to 1023 (the number the agent had is the program's)
+ *                While the fds are closed, a second thread allocates.
+ *   forkreuse SIDE           closefrom(3), SIDE on every fd from 3 to 1023,
+ *                            fork: the child allocates (opening its own
+ *                            trace) and checks every one of them is still
+ *                            open and still SIDE; exits 0 (3 if not)
+ *
+ * Counts: closeexit: 3000 + N_THREAD allocations, 2500 + N_THREAD frees,
+ * 500 leaked; closeexec: the same in the first image, 400 / 400 in `after`.
+ */
+#include "hostile.h" /* first: it defines _GNU_SOURCE */
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define REUSE_TOP 1024
+
+static void *kept[3000];
+static unsigned nkept;
+
+/* n allocations, every fifth freed at once (the rest kept). */
+static void allocate(unsigned n, unsigned owner)
+{
+	for (unsigned i = 0; i < n; i++) {
+		void *p = pattern_alloc(24 + i % 200, owner, i);
+		kept[nkept++] = p;
+	}
+}
+
+static void release(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(kept[--nkept]);
+}
+
+static void close_fds(const char *variant, const char *side)
+{
+	if (!strcmp(variant, "loop")) {
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = 3; fd < max; fd++)
+			close((int)fd);
+		return;
+	}
+	closefrom(3);
+	if (!strcmp(variant, "reuse")) {
+		int f = open(side, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		CHECK(f == 3, "%s opened at fd %d, not 3", side, f);
+		for (int fd = 4; fd < REUSE_TOP; fd++)
+			CHECK(dup2(f, fd) == fd, "dup2(%d): %s", fd, strerror(errno));
+	}
+}
+
+/* Every fd from 3 to REUSE_TOP-1 still open and still the side file. */
+static int reuse_intact(const char *side)
+{
+	struct stat want, got;
+	if (stat(side, &want) != 0)
+		return 0;
+	for (int fd = 3; fd < REUSE_TOP; fd++)
+		if (fstat(fd, &got) != 0 || got.st_ino != want.st_ino || got.st_dev != want.st_dev)
+			return 0;
+	return 1;
+}
+
+/* A thread that allocates and frees N_THREAD blocks while the fds are
+ * closed under the agent (and its writer keeps writing rounds). */
+#define N_THREAD 20000
+static pthread_t helper_thread;
+static void *helper(void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < N_THREAD; i++) {
+		void *p = pattern_alloc(48, 9, i);
+		free(p);
+		if (i % 2000 == 0)
+			usleep(2000);
+	}
+	return NULL;
+}
+
+static void start_helper(void)
+{
+	CHECK(pthread_create(&helper_thread, NULL, helper, NULL) == 0, "pthread_create");
+}
+
+static void stop_helper(void)
+{
+	CHECK(pthread_join(helper_thread, NULL) == 0, "pthread_join");
+}
+
+static void run_close(const char *how, const char *variant, const char *side, const char *self)
+{
+	CHECK(!strcmp(variant, "range") || !strcmp(variant, "loop") || !strcmp(variant, "reuse"), "variant %s", variant);
+	allocate(1000, 1);
+	release(500);
+	start_helper();
+	usleep(20000); /* a few of the writer's rounds meanwhile */
+	close_fds(variant, side);
+	allocate(2000, 2);
+	release(2000);
+	if (!strcmp(variant, "reuse"))
+		CHECK(reuse_intact(side), "an fd of the program was closed or replaced");
+	stop_helper();
+	if (!strcmp(how, "closeexit")) {
+		say("closed fds (%s), 3000 allocations, exiting\n", variant);
+		exit(0);
+	}
+	say("closed fds (%s), 3000 allocations, exec\n", variant);
+	execl(self, self, "after", (char *)NULL);
+	CHECK(0, "exec %s: %s", self, strerror(errno));
+}
+
+static void run_after(void)
+{
+	allocate(400, 3);
+	release(400);
+	say("after exec: 400 allocations\n");
+	exit(0);
+}
+
+static void run_forkreuse(const char *side)
+{
+	allocate(100, 4);
+	release(100);
+	close_fds("reuse", side);
+	pid_t c = fork();
+	CHECK(c >= 0, "fork");
+	if (c == 0) {
+		allocate(200, 5); /* the child's first event opens its own trace */
+		release(200);
+		_exit(reuse_intact(side) ? 0 : 3);
+	}
+	int st;
+	CHECK(waitpid(c, &st, 0) == c, "waitpid");
+	CHECK(WIFEXITED(st), "child status %d", st);
+	CHECK(WEXITSTATUS(st) == 0, "the fork child found one of its fds closed or replaced");
+	CHECK(reuse_intact(side), "an fd of the parent was closed or replaced");
+	say("fork child kept all %d of its fds\n", REUSE_TOP - 3);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "after"))
+		run_after();
+	else if (argc == 4 && (!strcmp(argv[1], "closeexit") || !strcmp(argv[1], "closeexec")))
+		run_close(argv[1], argv[2], argv[3], argv[0]);
+	else if (argc == 3 && !strcmp(argv[1], "forkreuse"))
+		run_forkreuse(argv[2]);
+	else
+		CHECK(0, "usage: h_life closeexit|closeexec range|loop|reuse SIDE | forkreuse SIDE");
+	return 0;
+}
