@@ -96,6 +96,17 @@ int ldp_thread_init(void); /* process start: create the exit-flush key */
 struct ldp_ring *ldp_thread_attach(void);
 void ldp_thread_after_fork_child(void);
 
+/* ---- early.c: heap events from before the constructor -------------------- */
+
+/* 1 until the constructor replays or drops what was kept. */
+extern _Atomic int ldp_early_open;
+/* An event with no ring to go to (before the constructor); busy raised. */
+void ldp_early_alloc(struct ldp_thread *t, void *p, size_t size, unsigned op);
+void ldp_early_free(struct ldp_thread *t, void *p, uint64_t seq);
+/* Close capture; with keep, put what was kept into rings (tracing has
+ * started), else drop it. */
+void ldp_early_replay(int keep);
+
 /* ---- sampleheap.c: where sampled blocks live (sampled mode) -------------- */
 
 #define LDP_SH_SMALL_MAX (512u << 10) /* largest small class; the region's alignment */
@@ -198,6 +209,11 @@ uint32_t ldp_unwind_stack_id(struct ldp_ring *r);
  * at start only, no lock, no libunwind; stops early (and says truncated)
  * rather than guess. */
 unsigned ldp_unwind_from_ucontext(const void *uc, uintptr_t *ips, unsigned max, int *truncated);
+/* Before the agent's constructor (early.c): the fast walk from here, every
+ * miss looked up under the loader lock, nothing else (libunwind is not
+ * loaded yet); this thread's stack bounds in ldp_self. A stack it cannot
+ * finish ends where it stopped, with *truncated set. */
+unsigned ldp_unwind_early(uintptr_t *ips, unsigned max, int *truncated);
 /* LDPROF_VERBOSE / LDPROF_UNWIND=check: one line of unwinder statistics. */
 void ldp_unwind_report(void);
 
@@ -325,6 +341,12 @@ struct ldp_uw_walk {
 
 /* Set up the rule cache and the table of objects that never go away. */
 int ldp_uw_fast_init(void);
+/* Only the rule cache (any thread, idempotent): until ldp_uw_fast_init has
+ * run, every miss is looked up under the loader lock (early.c). */
+int ldp_uw_cache_init(void);
+/* Give the cache and the table back: only when no walk can be under way
+ * (the agent never started). */
+void ldp_uw_fast_fini(void);
 /* Is pc in an object whose tables are read without the loader lock? (tests) */
 int ldp_uw_permanent(uintptr_t pc);
 /*
@@ -353,6 +375,7 @@ struct ldp_module {
 };
 
 int ldp_modules_init(void);
+void ldp_modules_fini(void); /* the agent never started: give the table back */
 /* Make sure every ip lies in a recorded module, rescanning if one does not.
  * Must be called with no agent lock held. */
 void ldp_modules_cover(const uintptr_t *ips, unsigned n);

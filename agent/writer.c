@@ -56,14 +56,15 @@
 #include "prim.h"
 #include "rawmem.h"
 
-#define FEED_AT (1u << 20)   /* compress pending records once this many bytes wait */
 /* A zstd frame spans rounds: each round is flushed (ZSTD_e_flush: its blocks
  * are on disk and decodable), and the frame ends only every FRAME_NS or
  * FRAME_BYTES of records, or before exec, exit and any synchronous flush.
  * One compression window across rounds, not one per round. */
 #define FRAME_NS (1000ull * 1000000)
 #define FRAME_BYTES (16u << 20)
-#define EVENTS_PIECE (1u << 20) /* largest EVENTS payload */
+/* Compress pending records once feed_at bytes wait; an EVENTS payload is at
+ * most events_piece bytes. 1 MiB each, less under RLIMIT_AS (buffers_init). */
+static size_t feed_at = 1u << 20, events_piece = 1u << 20;
 #define TICK_NS 1000000ull
 
 #define WRITER_STACK (256u << 10) /* its deepest path uses a few KiB */
@@ -158,7 +159,7 @@ static void compress_pending(ZSTD_EndDirective mode)
 
 static void put_record(uint8_t type, const uint8_t *payload, size_t len)
 {
-	if (pending_len + len + 1 + LDP_VARINT_MAX > FEED_AT)
+	if (pending_len + len + 1 + LDP_VARINT_MAX > feed_at)
 		compress_pending(ZSTD_e_continue);
 	uint8_t *p = pending + pending_len;
 	*p++ = type;
@@ -179,15 +180,15 @@ static void put_stack(uint32_t id)
 	put_record(LDP_REC_STACK, scratch, ldp_enc_stack(scratch, id, flags, ips, depth));
 }
 
-/* Bytes [from, to) of a ring, as EVENTS records of at most EVENTS_PIECE bytes. */
+/* Bytes [from, to) of a ring, as EVENTS records of at most events_piece bytes. */
 static void put_ring_bytes(struct ldp_ring *r, uint64_t from, uint64_t to)
 {
 	while (from < to) {
-		size_t n = to - from > EVENTS_PIECE ? EVENTS_PIECE : (size_t)(to - from);
+		size_t n = to - from > events_piece ? events_piece : (size_t)(to - from);
 		uint8_t hdr[2 * LDP_VARINT_MAX];
 		size_t hl = ldp_varint_put(hdr, r->id);
 		size_t len = hl + n;
-		if (pending_len + len + 1 + LDP_VARINT_MAX > FEED_AT)
+		if (pending_len + len + 1 + LDP_VARINT_MAX > feed_at)
 			compress_pending(ZSTD_e_continue);
 		uint8_t *p = pending + pending_len;
 		*p++ = LDP_REC_EVENTS;
@@ -262,8 +263,7 @@ static void put_rss(void)
 static int sampling_written;
 static struct ldp_wall_sample *wall_buf;
 static uint8_t *wall_copy;
-#define WALL_THREADS 1024
-#define WALL_COPY (256u << 10)
+static size_t wall_threads = 1024, wall_copy_cap = 256u << 10; /* less under RLIMIT_AS */
 #define NAMED_CAP 16384
 static int32_t named[NAMED_CAP]; /* tids that have a THREAD record, open addressing */
 
@@ -372,13 +372,15 @@ static void drain_samples(void)
 static void wall_tick(uint64_t interval_ns)
 {
 	if (!wall_buf) {
-		wall_buf = ldp_raw_alloc(WALL_THREADS * sizeof *wall_buf);
-		wall_copy = ldp_raw_alloc(WALL_COPY);
+		wall_threads = ldp_budget_share(32, 64 * sizeof *wall_buf, 1024 * sizeof *wall_buf) / sizeof *wall_buf;
+		wall_copy_cap = ldp_budget_share(64, 32u << 10, 256u << 10);
+		wall_buf = ldp_raw_alloc(wall_threads * sizeof *wall_buf);
+		wall_copy = ldp_raw_alloc(wall_copy_cap);
 		if (!wall_buf || !wall_copy)
 			return;
 	}
 	size_t n = 0;
-	ldp_wall_collect(wall_buf, WALL_THREADS, &n, wall_copy, WALL_COPY);
+	ldp_wall_collect(wall_buf, wall_threads, &n, wall_copy, wall_copy_cap);
 	uint64_t t = now_us();
 	if (!ended && !failed && out_fd >= 0) {
 		put_sampling_info();
@@ -500,27 +502,73 @@ static void private_fd_table(void)
 	ldp_log_private_fds(); /* warnings from here reach the program's stderr another way */
 }
 
-/* zstd's workspace and the record buffers, from rawmem. A fork child's
- * writer finds its parent's and starts a fresh CCtx in the same workspace
- * (whatever state the parent's writer left it in). */
+/* zstd's parameters: the configured level as it is, or under RLIMIT_AS
+ * (rawmem.h) a smaller window, or level 1, until its workspace takes at most
+ * an eighth of the agent's budget. */
+static ZSTD_compressionParameters zparams;
+static int zparams_fixed; /* 1: set them explicitly (the budget chose them) */
+
+static void choose_zparams(void)
+{
+	uint64_t b = ldp_budget();
+	zparams = ZSTD_getCParams(ldp_cfg.zstd_level, 0, 0);
+	zparams_fixed = 0;
+	if (b == LDP_BUDGET_NONE || ZSTD_estimateCStreamSize_usingCParams(zparams) <= b / 8)
+		return;
+	zparams_fixed = 1;
+	for (int level = ldp_cfg.zstd_level;; level = 1) {
+		ZSTD_compressionParameters p = ZSTD_getCParams(level, 0, 0);
+		for (unsigned w = p.windowLog; w >= ZSTD_WINDOWLOG_MIN; w--) {
+			p.windowLog = w;
+			if (p.hashLog > w + 1)
+				p.hashLog = w + 1;
+			if (p.chainLog > w)
+				p.chainLog = w;
+			zparams = p;
+			if (ZSTD_estimateCStreamSize_usingCParams(p) <= b / 8)
+				return;
+		}
+		if (level == 1)
+			return; /* the smallest there is; rawmem refuses it if even that does not fit */
+	}
+}
+
+/* zstd's workspace and the record buffers, from rawmem, sized to the budget.
+ * A fork child's writer finds its parent's and starts a fresh CCtx in the
+ * same workspace (whatever state the parent's writer left it in). */
 static int buffers_init(void)
 {
 	if (!cctx_ws) {
-		size_t ws = ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
+		choose_zparams();
+		size_t ws = zparams_fixed ? ZSTD_estimateCStreamSize_usingCParams(zparams)
+					  : ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
 		cctx_ws = ldp_raw_alloc(ws);
 		cctx_ws_size = cctx_ws ? ws : 0;
 	}
-	if (!pending)
-		pending = ldp_raw_alloc(FEED_AT + EVENTS_PIECE);
-	zout_cap = ZSTD_CStreamOutSize();
-	if (!zout)
+	if (!pending) {
+		feed_at = ldp_budget_share(64, 32u << 10, 1u << 20);
+		events_piece = feed_at;
+		pending = ldp_raw_alloc(feed_at + events_piece + LDP_ENC_RECORD_MAX + 64);
+	}
+	if (!zout) {
+		zout_cap = ldp_budget_share(64, 16u << 10, ZSTD_CStreamOutSize());
 		zout = ldp_raw_alloc(zout_cap);
+	}
 	if (!scratch)
 		scratch = ldp_raw_alloc(LDP_ENC_RECORD_MAX);
 	cctx = cctx_ws ? ZSTD_initStaticCCtx(cctx_ws, cctx_ws_size) : NULL;
 	if (!cctx || !pending || !zout || !scratch)
 		return -ENOMEM;
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
+	if (zparams_fixed) {
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, (int)zparams.windowLog);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, (int)zparams.hashLog);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_chainLog, (int)zparams.chainLog);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_searchLog, (int)zparams.searchLog);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_minMatch, (int)zparams.minMatch);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_targetLength, (int)zparams.targetLength);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, (int)zparams.strategy);
+	}
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
 	return 0;
 }
@@ -664,6 +712,13 @@ int ldp_writer_start(uint64_t start_mono_ns, int forked)
 		if (!real_pthread_create)
 			real_pthread_create = pthread_create;
 	}
+	/* Its stack is address space too (glibc keeps it cached after the thread exits). */
+	static int stack_charged;
+	if (!stack_charged && ldp_budget_charge(WRITER_STACK + 4096) != 0) {
+		ldp_warn("no address space left for the writer thread (RLIMIT_AS); tracing is off, the program continues");
+		return -ENOMEM;
+	}
+	stack_charged = 1;
 	seg_start_ns = start_mono_ns;
 	forked_child = forked;
 	atomic_store(&start_word, 0);

@@ -1,6 +1,7 @@
 /*
  * h_life.c MODE [ARG] - what long-running servers do to the agent's files and
- * process: close every fd and go on, fork into a table of reused numbers.
+ * process: close every fd and go on, fork into a table of reused numbers,
+ * run under a tight RLIMIT_AS.
  * Every block is the program's own (no stdio), so the trace's counts must
  * equal the numbers below exactly.
  *
@@ -12,6 +13,11 @@
  *                reuse  closefrom(3), then SIDE opened on every fd from 3
  *                       to 1023 (the number the agent had is the program's)
  *                While the fds are closed, a second thread allocates.
+ *   ashead SIDE              writes the address space RLIMIT_AS leaves it
+ *                            (the limit less its size in main) to SIDE
+ *   asfill BYTES             takes BYTES in 1 MiB blocks (each one a mapping
+ *                            of 1 MiB + 4 KiB), writes to each, frees them:
+ *                            exits 0, or 1 when malloc fails
  *   forkreuse SIDE           closefrom(3), SIDE on every fd from 3 to 1023,
  *                            fork: the child allocates (opening its own
  *                            trace) and checks every one of them is still
@@ -24,6 +30,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -152,6 +159,47 @@ static void run_forkreuse(const char *side)
 	say("fork child kept all %d of its fds\n", REUSE_TOP - 3);
 }
 
+static unsigned long long vm_bytes(void)
+{
+	char buf[128] = "";
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read(fd, buf, sizeof buf - 1) > 0, "/proc/self/statm");
+	close(fd);
+	return strtoull(buf, NULL, 10) * 4096ull;
+}
+
+static void run_ashead(const char *side)
+{
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY, "no RLIMIT_AS in effect");
+	unsigned long long vm = vm_bytes();
+	CHECK(vm < rl.rlim_cur, "already over the limit");
+	char line[32];
+	int k = snprintf(line, sizeof line, "%llu\n", (unsigned long long)rl.rlim_cur - vm);
+	int fd = open(side, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK(fd >= 0 && write(fd, line, (size_t)k) == k, "%s", side);
+	close(fd);
+}
+
+static void run_asfill(unsigned long long bytes)
+{
+	enum { BLOCK = 1 << 20, MAX = 1 << 14 };
+	static void *v[MAX];
+	size_t n = bytes / (BLOCK + 4096);
+	CHECK(n < MAX, "too many blocks");
+	for (size_t i = 0; i < n; i++) {
+		v[i] = malloc(BLOCK);
+		if (!v[i]) {
+			say("malloc(1 MiB) failed after %zu of %zu blocks (%s)\n", i, n, strerror(errno));
+			exit(1);
+		}
+		memset(v[i], 1, 4096);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	say("took %zu blocks of 1 MiB under RLIMIT_AS, wrote to each, freed them\n", n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "after"))
@@ -160,7 +208,11 @@ int main(int argc, char **argv)
 		run_close(argv[1], argv[2], argv[3], argv[0]);
 	else if (argc == 3 && !strcmp(argv[1], "forkreuse"))
 		run_forkreuse(argv[2]);
+	else if (argc == 3 && !strcmp(argv[1], "ashead"))
+		run_ashead(argv[2]);
+	else if (argc == 3 && !strcmp(argv[1], "asfill"))
+		run_asfill(strtoull(argv[2], NULL, 10));
 	else
-		CHECK(0, "usage: h_life closeexit|closeexec range|loop|reuse SIDE | forkreuse SIDE");
+		CHECK(0, "usage: h_life closeexit|closeexec range|loop|reuse SIDE | forkreuse SIDE | ashead SIDE | asfill BYTES");
 	return 0;
 }

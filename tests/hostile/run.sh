@@ -386,6 +386,38 @@ XFLAGS="--cpu 99 --wall 99"
 hostile forkreuse 0 "fork with the program's file on every fd 3..1023: the child's fds all intact, both traces exact" \
 	chk_forkreuse "$HB/h_life" forkreuse @S
 
+# A tight RLIMIT_AS: the program takes all but 8 MiB of the address space
+# the limit leaves it bare (measured first, bare); traced it must do the
+# same, with heap, CPU and wall tracing on. The agent keeps to 1/16 of that
+# headroom (at 64 MiB: about 3.7 MiB, libraries aside) and sizes its rings,
+# rule cache, stack table, zstd window and buffers to it. Under 48 MiB of
+# headroom it does not start: one line, and it takes nothing but its
+# libraries' mappings (the program gets all but 4 MiB). prlimit itself is
+# the trace's first image; the program's is the last.
+rlimit_headroom() { # NAME MIB: the bare program's headroom under a limit of MIB
+	prlimit --as=$(($2 << 20)) "$HB/h_life" ashead "$W/$1.head" && cat "$W/$1.head"
+}
+chk_rlimit_fill() {
+	jcheck "$1" "[s['end'] for s in r['segments']] == ['exec', 'exit'] and r['segments'][1]['heap']['allocations'] == r['segments'][1]['heap']['frees'] == $(($(cat "$W/$1.head") - (8 << 20))) // ((1 << 20) + 4096)"
+}
+chk_rlimit_off() { jcheck "$1" "len(r['segments']) == 1"; }
+if hd=$(rlimit_headroom rlimit_fill 64); then
+	XFLAGS="--cpu 99 --wall 99"
+	hostile rlimit_fill 0 "RLIMIT_AS 64 MiB, the program takes all but 8 MiB of its headroom: as bare, traced exactly" \
+		chk_rlimit_fill prlimit --as=$((64 << 20)) "$HB/h_life" asfill $((hd - (8 << 20)))
+else
+	fail "rlimit_fill: the bare program could not measure its headroom"
+fi
+if hd=$(rlimit_headroom rlimit_off 40); then
+	XFLAGS="--cpu 99 --wall 99"
+	AGENT_ERR='^ldprof: RLIMIT_AS leaves [0-9]+ MiB of address space, too little to trace in'
+	AGENT_LINES=1
+	hostile rlimit_off 0 "RLIMIT_AS 40 MiB: the agent does not start (one line), the program takes all but 4 MiB" \
+		chk_rlimit_off prlimit --as=$((40 << 20)) "$HB/h_life" asfill $((hd - (4 << 20)))
+else
+	fail "rlimit_off: the bare program could not measure its headroom"
+fi
+
 # ---- programs that take things away -------------------------------------------
 
 AGENT_ERR='^ldprof: malloc is provided by .*h_ownmalloc_static'
