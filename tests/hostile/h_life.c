@@ -18,6 +18,12 @@
  *   asfill BYTES             takes BYTES in 1 MiB blocks (each one a mapping
  *                            of 1 MiB + 4 KiB), writes to each, frees them:
  *                            exits 0, or 1 when malloc fails
+ *   forkstuck                8192 allocations from as many distinct stacks
+ *                            (trace bytes that do not compress away); then,
+ *                            once the agent's writer thread (if any) is
+ *                            blocked in write(2) - run.sh points the trace
+ *                            at a pty nobody reads - 5 forks, each child
+ *                            _exits at once; exits 0
  *   forkreuse SIDE           closefrom(3), SIDE on every fd from 3 to 1023,
  *                            fork: the child allocates (opening its own
  *                            trace) and checks every one of them is still
@@ -28,6 +34,7 @@
  */
 #include "hostile.h" /* first: it defines _GNU_SOURCE */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -159,6 +166,79 @@ static void run_forkreuse(const char *side)
 	say("fork child kept all %d of its fds\n", REUSE_TOP - 3);
 }
 
+/* A distinct stack per path through 13 levels of two functions. */
+static __attribute__((noinline)) void branch_a(unsigned path, int level);
+static __attribute__((noinline)) void branch_b(unsigned path, int level);
+static void branch(unsigned path, int level)
+{
+	if (level == 13) {
+		void *volatile p = malloc(16 + path % 64);
+		free(p);
+		return;
+	}
+	if (path >> level & 1)
+		branch_b(path, level + 1);
+	else
+		branch_a(path, level + 1);
+}
+static __attribute__((noinline)) void branch_a(unsigned path, int level)
+{
+	branch(path, level);
+	__asm__ volatile("" ::: "memory"); /* not a tail call: the frame stays */
+}
+static __attribute__((noinline)) void branch_b(unsigned path, int level)
+{
+	branch(path, level);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* The agent's writer thread, blocked in write(2)? (Never true bare.) Waits
+ * up to 20 s for it: the trace of the stacks above fills the pty. */
+static void wait_writer_blocked(void)
+{
+	char path[64], buf[64];
+	int writer = 0;
+	DIR *d = opendir("/proc/self/task");
+	CHECK(d, "/proc/self/task");
+	for (struct dirent *e; (e = readdir(d)) && !writer;) {
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0 && !strncmp(buf, "ldprof-writer", 13))
+			writer = atoi(e->d_name);
+	}
+	closedir(d);
+	for (int i = 0; writer && i < 2000; i++) {
+		snprintf(path, sizeof path, "/proc/self/task/%d/syscall", writer);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 1 && buf[0] == '1' && buf[1] == ' ')
+			return; /* in write(2), SYS_write = 1 */
+		usleep(10000);
+	}
+}
+
+static void run_forkstuck(void)
+{
+	for (unsigned path = 0; path < 8192; path++)
+		branch(path, 0);
+	wait_writer_blocked();
+	for (int i = 0; i < 5; i++) {
+		pid_t c = fork();
+		CHECK(c >= 0, "fork");
+		if (c == 0)
+			_exit(0);
+		int st;
+		CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d", i);
+	}
+	say("8192 stacks, then 5 forks\n");
+}
+
 static unsigned long long vm_bytes(void)
 {
 	char buf[128] = "";
@@ -208,11 +288,14 @@ int main(int argc, char **argv)
 		run_close(argv[1], argv[2], argv[3], argv[0]);
 	else if (argc == 3 && !strcmp(argv[1], "forkreuse"))
 		run_forkreuse(argv[2]);
+	else if (argc == 2 && !strcmp(argv[1], "forkstuck"))
+		run_forkstuck();
 	else if (argc == 3 && !strcmp(argv[1], "ashead"))
 		run_ashead(argv[2]);
 	else if (argc == 3 && !strcmp(argv[1], "asfill"))
 		run_asfill(strtoull(argv[2], NULL, 10));
 	else
-		CHECK(0, "usage: h_life closeexit|closeexec range|loop|reuse SIDE | forkreuse SIDE | ashead SIDE | asfill BYTES");
+		CHECK(0, "usage: h_life closeexit|closeexec range|loop|reuse SIDE | forkreuse SIDE | forkstuck | ashead SIDE | "
+			 "asfill BYTES");
 	return 0;
 }

@@ -386,6 +386,54 @@ XFLAGS="--cpu 99 --wall 99"
 hostile forkreuse 0 "fork with the program's file on every fd 3..1023: the child's fds all intact, both traces exact" \
 	chk_forkreuse "$HB/h_life" forkreuse @S
 
+# fork must not wait for the writer: the trace goes to a pty nobody reads,
+# filled beforehand up to 4 KiB of room (the segment header fits, the first
+# rounds do not), so the writer blocks in write(2) for good. The program
+# waits until its writer is in write(2), then forks 5 times: fork's prepare
+# handler once took the writer's lock, held for whole rounds, and hung here
+# (and made every fork wait for a round in progress: docs/PERFORMANCE.md).
+# Exit waits at most 2 s for the stuck writer.
+n=forkstuck
+if [[ $n =~ $ONLY ]]; then
+	"$HB/h_life" forkstuck > "$W/$n.bare.out" 2>&1
+	if out=$(timeout -k 5 60 $PY - "$LDPROF" "$HB/h_life" "$W/$n.bare.out" <<'EOF2' 2>&1
+import fcntl, os, pty, subprocess, sys, tty
+ldprof, prog, bare = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
+try:
+    master, slave = pty.openpty()
+except OSError as e:
+    print("no pty here (%s)" % e)
+    sys.exit(2)
+tty.setraw(slave)
+fl = fcntl.fcntl(slave, fcntl.F_GETFL)
+fcntl.fcntl(slave, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+try:
+    while True:
+        os.write(slave, b"x" * 4096)
+except BlockingIOError:
+    pass
+room = 0
+while room < 4096:
+    room += len(os.read(master, 4096 - room))
+try:
+    p = subprocess.run([ldprof, "record", "-q", "--cpu", "99", "--wall", "99", "-o", os.ttyname(slave), "--", prog,
+                        "forkstuck"], capture_output=True, timeout=30)
+except subprocess.TimeoutExpired:
+    print("the traced program hung (its writer blocked in write(2))")
+    sys.exit(1)
+if p.returncode != 0 or p.stdout != bare or p.stderr:
+    print("traced: exit %d, stdout %r, stderr %r; bare stdout %r" % (p.returncode, p.stdout, p.stderr[:200], bare))
+    sys.exit(1)
+EOF2
+	); then
+		pass "$n: the writer blocked in write(2) for good: the program forks 5 times and exits as bare"
+	elif [ $? = 2 ]; then
+		pass "$n: skipped: $out"
+	else
+		fail "$n: $out"
+	fi
+fi
+
 # A tight RLIMIT_AS: the program takes all but 8 MiB of the address space
 # the limit leaves it bare (measured first, bare); traced it must do the
 # same, with heap, CPU and wall tracing on. The agent keeps to 1/16 of that
