@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "prim.h"
@@ -150,6 +151,16 @@ void *ldp_raw_alloc(size_t size)
 		return NULL;
 	*(size_t *)p = total;
 	return p + HDR;
+}
+
+size_t ldp_raw_dontfork(void *p)
+{
+	if (!p)
+		return 0;
+	unsigned char *base = (unsigned char *)p - HDR;
+	size_t total = *(size_t *)base;
+	madvise(base, total, MADV_DONTFORK);
+	return total;
 }
 
 void ldp_raw_free(void *p)

@@ -38,6 +38,10 @@ size_t ldp_bootstrap_size(const void *p);
 
 void *ldp_raw_alloc(size_t size);  /* zeroed; NULL on failure or past the budget */
 void ldp_raw_free(void *p);        /* NULL is fine */
+/* Leave a raw block out of fork children (MADV_DONTFORK): a child never
+ * sees it, and the parent never copies it on write while a child lives.
+ * @return the bytes it takes (the child's budget gives them back). */
+size_t ldp_raw_dontfork(void *p);
 /* A reservation of whole pages (MAP_NORESERVE, zeroed), charged like raw blocks. */
 void *ldp_raw_map(size_t size);
 void ldp_raw_unmap(void *p, size_t size);

@@ -109,6 +109,18 @@ static int req_reason;
 static _Atomic uint32_t req_done;
 static _Atomic uint32_t hold_word;
 
+/* The writer's own memory: left out of fork children (the child's writer
+ * makes its own), so a fork copies none of it and the parent's writer
+ * never takes a copy-on-write fault on it while a child lives. */
+static size_t dontfork_bytes;
+
+static void *writer_alloc(size_t n)
+{
+	void *p = ldp_raw_alloc(n);
+	dontfork_bytes += ldp_raw_dontfork(p);
+	return p;
+}
+
 static void fail(int err)
 {
 	if (failed)
@@ -265,7 +277,7 @@ static struct ldp_wall_sample *wall_buf;
 static uint8_t *wall_copy;
 static size_t wall_threads = 1024, wall_copy_cap = 256u << 10; /* less under RLIMIT_AS */
 #define NAMED_CAP 16384
-static int32_t named[NAMED_CAP]; /* tids that have a THREAD record, open addressing */
+static int32_t *named; /* NAMED_CAP tids that have a THREAD record, open addressing */
 
 /* What the wall sampler saw of a thread last time (open addressing by tid). */
 #define SEEN_CAP 4096
@@ -275,7 +287,7 @@ static struct seen {
 	int state;
 	long syscall;
 	uint64_t run_ns;        /* its CPU time then */
-} seen_tab[SEEN_CAP];
+} *seen_tab; /* SEEN_CAP of them */
 
 static struct seen *seen_of(int tid)
 {
@@ -374,8 +386,8 @@ static void wall_tick(uint64_t interval_ns)
 	if (!wall_buf) {
 		wall_threads = ldp_budget_share(32, 64 * sizeof *wall_buf, 1024 * sizeof *wall_buf) / sizeof *wall_buf;
 		wall_copy_cap = ldp_budget_share(64, 32u << 10, 256u << 10);
-		wall_buf = ldp_raw_alloc(wall_threads * sizeof *wall_buf);
-		wall_copy = ldp_raw_alloc(wall_copy_cap);
+		wall_buf = writer_alloc(wall_threads * sizeof *wall_buf);
+		wall_copy = writer_alloc(wall_copy_cap);
 		if (!wall_buf || !wall_copy)
 			return;
 	}
@@ -533,31 +545,34 @@ static void choose_zparams(void)
 	}
 }
 
-/* zstd's workspace and the record buffers, from rawmem, sized to the budget.
- * A fork child's writer finds its parent's and starts a fresh CCtx in the
- * same workspace (whatever state the parent's writer left it in). */
+/* zstd's workspace and the record buffers, from rawmem, sized to the budget;
+ * none of them is in a fork child, whose writer makes its own. */
 static int buffers_init(void)
 {
 	if (!cctx_ws) {
 		choose_zparams();
 		size_t ws = zparams_fixed ? ZSTD_estimateCStreamSize_usingCParams(zparams)
 					  : ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
-		cctx_ws = ldp_raw_alloc(ws);
+		cctx_ws = writer_alloc(ws);
 		cctx_ws_size = cctx_ws ? ws : 0;
 	}
 	if (!pending) {
 		feed_at = ldp_budget_share(64, 32u << 10, 1u << 20);
 		events_piece = feed_at;
-		pending = ldp_raw_alloc(feed_at + events_piece + LDP_ENC_RECORD_MAX + 64);
+		pending = writer_alloc(feed_at + events_piece + LDP_ENC_RECORD_MAX + 64);
 	}
 	if (!zout) {
 		zout_cap = ldp_budget_share(64, 16u << 10, ZSTD_CStreamOutSize());
-		zout = ldp_raw_alloc(zout_cap);
+		zout = writer_alloc(zout_cap);
 	}
 	if (!scratch)
-		scratch = ldp_raw_alloc(LDP_ENC_RECORD_MAX);
+		scratch = writer_alloc(LDP_ENC_RECORD_MAX);
+	if (!named)
+		named = writer_alloc(NAMED_CAP * sizeof *named);
+	if (!seen_tab)
+		seen_tab = writer_alloc(SEEN_CAP * sizeof *seen_tab);
 	cctx = cctx_ws ? ZSTD_initStaticCCtx(cctx_ws, cctx_ws_size) : NULL;
-	if (!cctx || !pending || !zout || !scratch)
+	if (!cctx || !pending || !zout || !scratch || !named || !seen_tab)
 		return -ENOMEM;
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
 	if (zparams_fixed) {
@@ -592,6 +607,9 @@ static void buffers_free(void)
 	give_back(&scratch);
 	give_back(&wall_buf);
 	give_back(&wall_copy);
+	give_back(&named);
+	give_back(&seen_tab);
+	dontfork_bytes = 0;
 }
 
 /* Open the trace (tracefile.c writes the header) in the writer's table. */
@@ -831,8 +849,10 @@ void ldp_writer_release(void)
 /* A fork child has no writer thread and may have been forked in the middle
  * of a round: everything the parent's writer had under way is dropped, and
  * the child's own writer (started on its first event) begins from scratch,
- * in a fresh CCtx. Nothing of the parent's writer needs to be quiescent at
- * fork time, so the prepare handler does not wait for it. */
+ * with buffers of its own (the parent's are not in the child: MADV_DONTFORK).
+ * Nothing of the parent's writer needs to be quiescent at fork time, so the
+ * prepare handler does not wait for it, and nothing is written here that
+ * would cost a copy of a page. */
 void ldp_writer_postfork_child(void)
 {
 	/* The child's fd table is a copy of the forking thread's, which holds
@@ -850,8 +870,14 @@ void ldp_writer_postfork_child(void)
 	sampling_written = 0;
 	paths_written = 1;
 	memset(lost_written, 0, sizeof lost_written);
-	memset(named, 0, sizeof named);
-	memset(seen_tab, 0, sizeof seen_tab);
+	/* not mapped in this process: forget them, and give their budget back */
+	cctx_ws = pending = zout = scratch = NULL;
+	wall_buf = NULL;
+	wall_copy = NULL;
+	named = NULL;
+	seen_tab = NULL;
+	ldp_budget_uncharge(dontfork_bytes);
+	dontfork_bytes = 0;
 	frame_start_ns = 0;
 	ended = failed = 0;
 	atomic_store(&writer_alive, 0);
