@@ -718,6 +718,7 @@ static void *writer_main(void *arg)
  * thread to sample, and ours would attach it to a ring, which in a fork
  * child means starting the child's trace, which waits for this writer.
  * Resolved at the first start (the constructor), kept by fork children. */
+static int stack_charged; /* this process's writer stack is charged to the budget */
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 int ldp_writer_start(uint64_t start_mono_ns, int forked)
@@ -730,8 +731,8 @@ int ldp_writer_start(uint64_t start_mono_ns, int forked)
 		if (!real_pthread_create)
 			real_pthread_create = pthread_create;
 	}
-	/* Its stack is address space too (glibc keeps it cached after the thread exits). */
-	static int stack_charged;
+	/* Its stack is address space too (glibc keeps it cached after the
+	 * thread exits; a fork child has its parent's writer's too). */
 	if (!stack_charged && ldp_budget_charge(WRITER_STACK + 4096) != 0) {
 		ldp_warn("no address space left for the writer thread (RLIMIT_AS); tracing is off, the program continues");
 		return -ENOMEM;
@@ -878,6 +879,7 @@ void ldp_writer_postfork_child(void)
 	seen_tab = NULL;
 	ldp_budget_uncharge(dontfork_bytes);
 	dontfork_bytes = 0;
+	stack_charged = 0; /* the child's writer gets a stack of its own */
 	frame_start_ns = 0;
 	ended = failed = 0;
 	atomic_store(&writer_alive, 0);
