@@ -12,15 +12,18 @@
  * DEAD; the writer drains it and marks it FREE; the next new thread reuses it.
  * So memory is bounded by the largest number of threads alive at once.
  *
- * Rings are left out of fork children (MADV_DONTFORK): the child drops the
- * whole list and its threads claim new rings. A fork then copies none of
- * their pages' tables, and while a child lives the parent's threads take no
- * copy-on-write fault writing events (they write a new page every few
- * hundred events).
+ * Ring buffers are MADV_WIPEONFORK: a fork child has them, zeroed (its
+ * rings start empty anyway: the parent's buffered events are the parent's).
+ * A fork copies none of their page tables, and while a child lives the
+ * parent's threads take no copy-on-write fault each time their events reach
+ * a new page of the ring (every few hundred events). The ring structs are
+ * copied as usual, so even a child made without atfork handlers (a raw
+ * fork) finds its rings where they were.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "agent.h"
 #include "prim.h"
@@ -28,7 +31,6 @@
 
 static _Atomic(struct ldp_ring *) ring_list;
 static _Atomic uint32_t ring_ids;
-static _Atomic size_t rings_bytes; /* all rings' memory (not in fork children) */
 
 struct ldp_ring *ldp_rings_first(void)
 {
@@ -63,12 +65,12 @@ struct ldp_ring *ldp_ring_claim(int tid)
 		}
 	}
 	struct ldp_ring *r = ldp_raw_alloc(sizeof *r);
-	uint8_t *buf = r ? ldp_raw_alloc(ldp_cfg.ring_bytes) : NULL;
+	uint8_t *buf = r ? ldp_raw_map(ldp_cfg.ring_bytes) : NULL;
 	if (!buf) {
 		ldp_raw_free(r);
 		return NULL;
 	}
-	atomic_fetch_add(&rings_bytes, ldp_raw_dontfork(r) + ldp_raw_dontfork(buf));
+	madvise(buf, ldp_cfg.ring_bytes, MADV_WIPEONFORK); /* older kernels: copied, as before */
 	r->buf = buf;
 	r->size = ldp_cfg.ring_bytes;
 	r->mask = r->size - 1;
@@ -140,9 +142,17 @@ void ldp_ring_commit_slow(struct ldp_ring *r, uint8_t *at, size_t n)
 
 void ldp_rings_after_fork_child(void)
 {
-	/* The child has one thread and none of the rings (MADV_DONTFORK; the
-	 * parent's buffered events are the parent's): start an empty list, and
-	 * give their share of the budget back. */
-	atomic_store_explicit(&ring_list, NULL, memory_order_relaxed);
-	ldp_budget_uncharge(atomic_exchange(&rings_bytes, 0));
+	/* The child has one thread; the parent's buffered events are the parent's
+	 * to write: skip them (tail = head), positions keep growing. */
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		atomic_store_explicit(&r->tail, atomic_load_explicit(&r->head, memory_order_relaxed),
+				      memory_order_relaxed);
+		ring_reset(r, 0);
+		if (r->samples) {
+			/* No timer survives fork; the parent's samples are the parent's. */
+			r->samples->stopped = 1;
+			atomic_store(&r->samples->tail, atomic_load(&r->samples->head));
+		}
+		atomic_store_explicit(&r->state, LDP_RING_FREE, memory_order_relaxed);
+	}
 }

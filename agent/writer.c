@@ -113,11 +113,13 @@ static _Atomic uint32_t hold_word;
  * makes its own), so a fork copies none of it and the parent's writer
  * never takes a copy-on-write fault on it while a child lives. */
 static size_t dontfork_bytes;
+static int buffers_pid; /* the process they are mapped in */
 
 static void *writer_alloc(size_t n)
 {
 	void *p = ldp_raw_alloc(n);
 	dontfork_bytes += ldp_raw_dontfork(p);
+	buffers_pid = getpid();
 	return p;
 }
 
@@ -547,8 +549,12 @@ static void choose_zparams(void)
 
 /* zstd's workspace and the record buffers, from rawmem, sized to the budget;
  * none of them is in a fork child, whose writer makes its own. */
+static void forget_buffers(void);
+
 static int buffers_init(void)
 {
+	if (buffers_pid && buffers_pid != getpid())
+		forget_buffers(); /* a child made without our atfork handler (a raw fork) */
 	if (!cctx_ws) {
 		choose_zparams();
 		size_t ws = zparams_fixed ? ZSTD_estimateCStreamSize_usingCParams(zparams)
@@ -847,6 +853,21 @@ void ldp_writer_release(void)
 	give_request();
 }
 
+/* The writer's memory is not mapped in a fork child: forget it, and give its
+ * budget back. */
+static void forget_buffers(void)
+{
+	cctx = NULL;
+	cctx_ws = pending = zout = scratch = NULL;
+	wall_buf = NULL;
+	wall_copy = NULL;
+	named = NULL;
+	seen_tab = NULL;
+	ldp_budget_uncharge(dontfork_bytes);
+	dontfork_bytes = 0;
+	buffers_pid = 0;
+}
+
 /* A fork child has no writer thread and may have been forked in the middle
  * of a round: everything the parent's writer had under way is dropped, and
  * the child's own writer (started on its first event) begins from scratch,
@@ -871,14 +892,7 @@ void ldp_writer_postfork_child(void)
 	sampling_written = 0;
 	paths_written = 1;
 	memset(lost_written, 0, sizeof lost_written);
-	/* not mapped in this process: forget them, and give their budget back */
-	cctx_ws = pending = zout = scratch = NULL;
-	wall_buf = NULL;
-	wall_copy = NULL;
-	named = NULL;
-	seen_tab = NULL;
-	ldp_budget_uncharge(dontfork_bytes);
-	dontfork_bytes = 0;
+	forget_buffers();
 	stack_charged = 0; /* the child's writer gets a stack of its own */
 	frame_start_ns = 0;
 	ended = failed = 0;
