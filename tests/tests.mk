@@ -53,6 +53,18 @@ $(O)/tests/integration/%: tests/integration/%.cpp
 	@mkdir -p $(dir $@)
 	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
 
+# A C++ program linked against a library whose constructor allocates: both
+# allocate before the agent's constructor runs (integration test cxx_massif).
+INTEG_BIN := $(filter-out $(O)/tests/integration/cxx_early_plugin,$(INTEG_BIN)) \
+	$(O)/tests/integration/libcxx_early_plugin.so
+$(O)/tests/integration/libcxx_early_plugin.so: tests/integration/cxx_early_plugin.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -shared -fPIC -o $@ $<
+$(O)/tests/integration/cxx_early: tests/integration/cxx_early.cpp $(O)/tests/integration/libcxx_early_plugin.so
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< \
+		-L$(O)/tests/integration -lcxx_early_plugin -Wl,-rpath,'$$ORIGIN'
+
 ## test: install what is missing, build, run every test
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)

@@ -232,6 +232,63 @@ PYEOF
 	pass "$t: exceptions and bad_alloc work under the agent; names demangled (make_widgets(int), std:: allocators)"
 else fail "$t"; fi
 
+# --- allocations before the agent's constructor, against massif ---------------
+# libstdc++'s emergency pool and a linked library's constructor allocate before
+# the agent starts: the trace must hold them, so that its totals equal
+# valgrind's record of every call (--trace-malloc) and its peak equals
+# massif's peak snapshot, to the byte. heap-admin 0 and sizes that are
+# multiples of 16 (cxx_early.cpp): massif's peak is the heap's alone.
+t=cxx_massif
+if ! command -v valgrind >/dev/null; then
+	pass "$t: valgrind not installed: massif comparison skipped"
+elif "$BIN/cxx_early" > "$W/$t.bare" && traced_f $t --cpu 99 --wall 99 -- "$BIN/cxx_early" > "$W/$t.out" &&
+	cmp -s "$W/$t.bare" "$W/$t.out" && report "$W/$t.ldp" "$W/$t.json" &&
+	"$LDPROF" report --json --by function "$W/$t.ldp" > "$W/$t.fn.json" &&
+	valgrind --tool=massif --pages-as-heap=no --peak-inaccuracy=0.0 --heap-admin=0 --trace-malloc=yes \
+		--log-file="$W/$t.vg" --massif-out-file="$W/$t.massif" "$BIN/cxx_early" > /dev/null &&
+	$PY - "$W/$t.json" "$W/$t.fn.json" "$W/$t.vg" "$W/$t.massif" <<'PYEOF'; then
+import json, re, sys
+h = json.load(open(sys.argv[1]))["heap"]
+groups = json.load(open(sys.argv[2]))["groups"]
+# valgrind's own record of every successful allocation call
+calls = nbytes = 0
+for line in open(sys.argv[3]):
+    m = re.match(r"^--\d+-- ([A-Za-z_0-9]+)\((.*)\) = (0x[0-9A-Fa-f]+)$", line.strip())
+    if not m or int(m.group(3), 16) == 0:
+        continue
+    fn, a = m.group(1), [int(x, 0) for x in m.group(2).split(",")]
+    sizes = {"malloc": lambda: a[0], "calloc": lambda: a[0] * a[1], "realloc": lambda: a[1],
+             "memalign": lambda: a[1], "aligned_alloc": lambda: a[1], "valloc": lambda: a[0]}
+    if fn.startswith("_Zn"):
+        size = a[0]
+    elif fn in sizes:
+        size = sizes[fn]()
+    else:
+        continue
+    calls += 1
+    nbytes += size
+# massif's peak snapshot
+peak = None
+snap = {}
+for line in open(sys.argv[4]):
+    k, _, v = line.strip().partition("=")
+    if k == "mem_heap_B":
+        snap["heap"] = int(v)
+    elif k == "heap_tree" and v == "peak":
+        peak = snap["heap"]
+assert calls > 200 and peak, (calls, peak)
+assert (h["allocations"], h["allocated_bytes"]) == (calls, nbytes), \
+    f"ldprof {h['allocations']} allocations, {h['allocated_bytes']} bytes; valgrind {calls}, {nbytes}"
+assert h["peak_bytes"] == peak, f"peak: ldprof {h['peak_bytes']}, massif {peak}"
+pool = [g for g in groups if (g["module"] or "").startswith("libstdc++") and g["allocated_bytes"] == 72704]
+assert pool, "no 72 704-byte allocation in libstdc++ (its emergency pool)"
+p = {g["function"]: g for g in groups}.get("plugin_init")
+assert p and (p["allocations"], p["allocated_bytes"], p["frees"]) == (4, 4096 + 10016 + 48 + 256, 2), p
+print("     %d allocations, %d bytes, peak %d: as valgrind and massif" % (calls, nbytes, peak))
+PYEOF
+	pass "$t: a C++ program's allocations before the agent started (libstdc++'s emergency pool, a library constructor) are in the trace: totals and peak equal massif's"
+else fail "$t"; fi
+
 # --- programs nobody here wrote: unchanged output, counts as heaptrack's ------
 real_program() {
 	local t=$1 out=$2
