@@ -133,7 +133,9 @@ int ldp_fork_orphan_check(unsigned stalled_ms)
 		return 0;
 	atomic_store(&ldp_heap_on, 0);
 	int expected = LDP_STATE_READY;
-	if (atomic_compare_exchange_strong(&ldp_state, &expected, LDP_STATE_OFF))
+	if (atomic_compare_exchange_strong(&ldp_state, &expected, LDP_STATE_OFF)) {
+		ldp_writer_postfork_child(); /* no writer here: nothing may wait for one */
 		ldp_warn("process %d was forked by a raw system call the agent did not see; it runs untraced", (int)me);
+	}
 	return 1;
 }

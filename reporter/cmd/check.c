@@ -139,11 +139,19 @@ int cmd_check(int argc, char **argv)
 				sb_printf(&s, "\"measured\":%llu,\"limit\":%llu}", (unsigned long long)b[i].measured,
 					  (unsigned long long)b[i].limit);
 		}
-		sb_printf(&s, "],\"estimated\":%s}\n", r.total.sample_bytes ? "true" : "false");
+		sb_printf(&s, "],\"estimated\":%s,\"live_now_bytes\":%llu,", r.total.sample_bytes ? "true" : "false",
+			  (unsigned long long)r.total.live_now_bytes);
+		render_missed_json(&s, &r);
+		sb_printf(&s, "}\n");
 	} else {
 		if (r.total.sample_bytes)
 			sb_printf(&s, "note: sampled trace; the figures are estimates (docs/SAMPLING.md): record the CI run "
 				      "in full mode for exact budgets\n");
+		render_missed_text(&s, &r);
+		if (r.total.live_now_count)
+			sb_printf(&s, "note: still running: %s in %s blocks live now, not leaked (only images that ended "
+				      "can leak)\n",
+				  fmt_bytes(x, r.total.live_now_bytes), fmt_count(y, r.total.live_now_count));
 		for (size_t i = 0; i < nb; i++) {
 			const char *verdict = b[i].ok ? "ok    " : "BROKEN";
 			if (b[i].is_pct)

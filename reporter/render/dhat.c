@@ -29,7 +29,7 @@ void render_dhat(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 	u64map_init(&index, 1024);
 	const struct sym_frame **ftbl = NULL;
 	size_t nf = 0, cap = 0;
-	int leaks = seg && seg->end.reason != LDP_END_EXEC;
+	int leaks = seg && tm_segment_leaks(seg);
 	int first = 1;
 	for (size_t id = 0; h && id < h->nsites && id < seg->nstacks; id++) {
 		const struct heap_site *x = &h->sites[id];

@@ -46,7 +46,7 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 	const struct tm_segment *seg = &t->m.segs[si];
 	const struct heap_model *h = &seg->heap;
 	const struct heap_totals *ht = &h->t;
-	int leaks = seg->end.reason != LDP_END_EXEC;
+	int leaks = tm_segment_leaks(seg);
 	sb_printf(b, "{\"index\":%zu,\"pid\":%" PRIu64 ",\"ppid\":%" PRIu64 ",\"exe\":", si, seg->info.pid,
 		  seg->info.ppid);
 	sb_json_str(b, seg->info.exe);
@@ -56,7 +56,7 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 	sb_json_str(b, seg->info.hostname);
 	sb_printf(b, ",\"start_realtime_ns\":%" PRIu64 ",\"start_offset_ns\":%" PRIu64 ",\"end\":",
 		  seg->info.start_realtime_ns, seg->info.start_monotonic_ns - t->m.segs[0].info.start_monotonic_ns);
-	sb_json_str(b, tm_end_reason_name(seg->end.reason));
+	sb_json_str(b, seg->end_name);
 	sb_printf(b, ",\"duration_us\":%" PRIu64, seg->end.time_us > ht->last_time_us ? seg->end.time_us : ht->last_time_us);
 	sb_printf(b,
 		  ",\"heap\":{\"allocations\":%" PRIu64 ",\"frees\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64

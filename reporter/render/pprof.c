@@ -184,7 +184,7 @@ static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_p
 	u64map_init(&sm.loc_of_ip, 1024);
 	if (seg->nmods && p->nmaps == 0)
 		module_mapping(p, &sm, seg, 0); /* pprof takes the first mapping for the program */
-	int leaks = seg->end.reason != LDP_END_EXEC;
+	int leaks = tm_segment_leaks(seg);
 	size_t nids = pk ? pk->nstacks : h->nsites;
 	struct flat fl = {0};
 	for (size_t id = 0; id < nids && id < seg->nstacks; id++) {

@@ -21,8 +21,22 @@ void report_sum(struct report *r)
 	memset(r->lost, 0, sizeof r->lost);
 	r->peak_time_ns = 0;
 	r->peak_trace = NULL;
+	memset(&r->missed, 0, sizeof r->missed);
 	for (size_t t = 0; t < r->ntraces; t++) {
 		const struct tmodel *m = &r->traces[t].m;
+		struct missed *x = &r->missed;
+		const struct rd_stats *st = &m->stats;
+		if (st->damaged && !x->damaged) {
+			x->damaged_trace = m->path;
+			x->damaged_at = st->damaged_at;
+			x->damage_why = st->damage_why;
+		}
+		x->damaged += st->damaged;
+		x->skipped_bytes += st->skipped_bytes;
+		x->dropped_events += st->dropped_events;
+		if (st->unordered_events && !x->unordered_events)
+			x->unordered_why = st->unordered_why;
+		x->unordered_events += st->unordered_events;
 		for (size_t i = 0; i < m->nsegs; i++) {
 			const struct heap_totals *s = &m->segs[i].heap.t;
 			r->total.allocations += s->allocations;
@@ -30,11 +44,15 @@ void report_sum(struct report *r)
 			r->total.allocated_bytes += s->allocated_bytes;
 			r->total.leaked_bytes += s->leaked_bytes;
 			r->total.leaked_count += s->leaked_count;
+			r->total.live_now_bytes += s->live_now_bytes;
+			r->total.live_now_count += s->live_now_count;
 			r->total.temporary += s->temporary;
 			r->total.unknown_frees += s->unknown_frees;
 			r->total.samples += s->samples;
 			r->total.allocated_var += s->allocated_var;
 			r->total.lost_samples += s->lost_samples;
+			r->missed.nested_allocs += s->lost_nested_allocs;
+			r->missed.nested_frees += s->lost_nested_frees;
 			if (s->sample_bytes)
 				r->total.sample_bytes = s->sample_bytes;
 			for (int k = 0; k < 65; k++)
@@ -222,7 +240,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		for (size_t s = 0; s < m->nsegs; s++) {
 			const struct tm_segment *seg = &m->segs[s];
 			sb_printf(b, "  pid %llu  %s  (%s)", (unsigned long long)seg->info.pid,
-				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, tm_end_reason_name(seg->end.reason));
+				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, seg->end_name);
 			if (r->ntraces > 1 || m->nsegs > 1)
 				sb_printf(b, "  %s allocations, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
 					  fmt_bytes(y, seg->heap.t.peak_bytes), fmt_bytes(x, seg->heap.t.leaked_bytes));
@@ -230,11 +248,12 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			if (seg->info.mode == LDP_MODE_OFF)
 				sb_printf(b, "  (heap tracing was off in this process)\n");
 		}
-		if (m->stats.truncated)
+		if (m->stats.truncated && !(m->nsegs && m->segs[m->nsegs - 1].end.running))
 			sb_printf(b, "  note: the trace ends inside a frame at byte %llu (process killed?); "
 				     "everything before it is used\n",
 				  (unsigned long long)m->stats.truncated_at);
 	}
+	render_missed_text(b, r);
 	sb_printf(b, "\nheap\n");
 	if (t->sample_bytes) {
 		sb_printf(b, "  (sampled: estimates from %s samples, one per %s allocated on average; requested\n"
@@ -254,6 +273,9 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
+	if (t->live_now_count)
+		sb_printf(b, "  live now     %14s   in %s block%s (the process is still running: not leaked)\n",
+			  fmt_bytes(x, t->live_now_bytes), fmt_count(y, t->live_now_count), t->live_now_count == 1 ? "" : "s");
 	if (t->sample_bytes)
 		sb_printf(b, "  temporary    (not measured in sampled mode)\n");
 	else
@@ -297,6 +319,55 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	}
 	for (int k = 0; k < 2; k++)
 		flat_profile(b, r, k);
+}
+
+/* ---- what was missed ---- */
+
+void render_missed_text(struct strbuf *b, const struct report *r)
+{
+	const struct missed *x = &r->missed;
+	char n1[32], n2[32];
+	if (x->damaged) {
+		sb_printf(b, "  note: %s is damaged: %s", x->damaged_trace, x->damage_why);
+		if (x->damaged > 1)
+			sb_printf(b, " (and %s more damaged places)", fmt_count(n1, x->damaged - 1));
+		sb_printf(b, "; %s bytes skipped", fmt_count(n1, x->skipped_bytes));
+		if (x->dropped_events)
+			sb_printf(b, ", and %s events of threads whose state was lost there: leaks and unknown frees may be "
+				     "off by up to that many",
+				  fmt_count(n2, x->dropped_events));
+		sb_printf(b, "; everything else is used\n");
+	}
+	if (x->unordered_events)
+		sb_printf(b, "  note: %s events were merged out of order (%s): frees, leaks and unknown frees may be off "
+			     "by about that many\n",
+			  fmt_count(n1, x->unordered_events), x->unordered_why ? x->unordered_why : "");
+	if (x->nested_allocs || x->nested_frees)
+		sb_printf(b, "  note: %s allocations and %s frees made in signal handlers that interrupted ldprof were not "
+			     "recorded: up to %s blocks show as leaked that were freed, and up to %s frees as frees of "
+			     "unknown blocks\n",
+			  fmt_count(n1, x->nested_allocs), fmt_count(n2, x->nested_frees), n2, n1);
+}
+
+void render_missed_json(struct strbuf *b, const struct report *r)
+{
+	const struct missed *x = &r->missed;
+	sb_printf(b, "\"missed\":{\"damaged_regions\":%llu,\"skipped_bytes\":%llu,\"first_damage\":",
+		  (unsigned long long)x->damaged, (unsigned long long)x->skipped_bytes);
+	if (x->damaged) {
+		sb_printf(b, "{\"trace\":");
+		sb_json_str(b, x->damaged_trace);
+		sb_printf(b, ",\"at\":%llu,\"what\":", (unsigned long long)x->damaged_at);
+		sb_json_str(b, x->damage_why);
+		sb_printf(b, "}");
+	} else {
+		sb_printf(b, "null");
+	}
+	sb_printf(b,
+		  ",\"dropped_events\":%llu,\"unordered_events\":%llu,\"nested_allocations\":%llu,"
+		  "\"nested_frees\":%llu}",
+		  (unsigned long long)x->dropped_events, (unsigned long long)x->unordered_events,
+		  (unsigned long long)x->nested_allocs, (unsigned long long)x->nested_frees);
 }
 
 /* ---- flat profiles (pstats-like) ---- */
@@ -378,12 +449,13 @@ static void json_totals(struct strbuf *b, const struct heap_totals *t, uint64_t 
 	sb_printf(b,
 		  "{\"allocations\":%llu,\"frees\":%llu,\"allocated_bytes\":%llu,\"peak_bytes\":%llu,"
 		  "\"peak_count\":%llu,\"peak_time_ns\":%llu,\"leaked_bytes\":%llu,\"leaked_count\":%llu,"
-		  "\"temporary\":%llu,\"unknown_frees\":%llu",
+		  "\"temporary\":%llu,\"unknown_frees\":%llu,\"live_now_bytes\":%llu,\"live_now_count\":%llu",
 		  (unsigned long long)t->allocations, (unsigned long long)t->frees,
 		  (unsigned long long)t->allocated_bytes, (unsigned long long)t->peak_bytes,
 		  (unsigned long long)t->peak_count, (unsigned long long)peak_time_ns,
 		  (unsigned long long)t->leaked_bytes, (unsigned long long)t->leaked_count,
-		  (unsigned long long)t->temporary, (unsigned long long)t->unknown_frees);
+		  (unsigned long long)t->temporary, (unsigned long long)t->unknown_frees,
+		  (unsigned long long)t->live_now_bytes, (unsigned long long)t->live_now_count);
 	if (t->sample_bytes)
 		sb_printf(b, ",\"estimated\":{\"sample_bytes\":%llu,\"samples\":%llu,\"allocated_bytes_stddev\":%.0f,"
 			     "\"lost_samples\":%llu}}",
@@ -450,7 +522,9 @@ void render_report_json(struct strbuf *b, const struct report *r)
 		sb_json_str(b, r->traces[i].m.path);
 		truncated |= r->traces[i].m.stats.truncated;
 	}
-	sb_printf(b, "],\"truncated\":%s,\"segments\":[", truncated ? "true" : "false");
+	sb_printf(b, "],\"truncated\":%s,", truncated ? "true" : "false");
+	render_missed_json(b, r);
+	sb_printf(b, ",\"segments\":[");
 	int first = 1;
 	for (size_t i = 0; i < r->ntraces; i++) {
 		const struct tmodel *m = &r->traces[i].m;
@@ -464,7 +538,11 @@ void render_report_json(struct strbuf *b, const struct report *r)
 			sb_printf(b, ",\"cmdline\":");
 			sb_json_str(b, seg->info.cmdline);
 			sb_printf(b, ",\"end\":");
-			sb_json_str(b, tm_end_reason_name(seg->end.reason));
+			sb_json_str(b, seg->end_name);
+			if (seg->end.reason == LDP_END_SIGNAL && seg->end.signal)
+				sb_printf(b, ",\"end_signal\":%d", seg->end.signal);
+			else
+				sb_printf(b, ",\"end_signal\":null");
 			sb_printf(b, ",\"heap\":");
 			json_totals(b, &seg->heap.t, seg->heap.t.peak_time_us * 1000);
 			sb_printf(b, "}");
