@@ -696,9 +696,10 @@ void ldp_rings_after_fork_child(void);
  * inserted) in an fd table of its own and writes the segment header.
  * @return 0, or <0 when tracing cannot start (one line said why). */
 int ldp_writer_start(uint64_t start_mono_ns, int forked_child);
-/* From a program thread: the writer writes everything recorded so far (with
- * end_reason, also an END record and nothing after it) while the caller
- * waits, at most about timeout_ms. Async-signal-safe. */
+/* From a program thread that will not return (exit, _exit, abort): the
+ * writer writes everything recorded so far (with end_reason, also an END
+ * record and nothing after it) while the caller waits, at most about
+ * timeout_ms. Async-signal-safe. */
 void ldp_writer_flush(int end_reason, unsigned timeout_ms);
 /* The same, then the writer writes nothing until ldp_writer_release (exec:
  * the frame is ended and none may start before the image goes). 0: held. */

@@ -295,8 +295,9 @@ LDP_EXPORT void quick_exit(int status)
 LDP_EXPORT void abort(void)
 {
 	/* abort may run in a signal handler, even one that interrupted this
-	 * thread's own request (it would time out): the writer depends on no
-	 * program thread, so waiting for it is safe; the wait is bounded. */
+	 * thread's own exec hold (the request is taken over): the writer
+	 * depends on no program thread, so waiting for it is safe; the wait is
+	 * bounded. */
 	final_flush(LDP_END_ABORT, 1000);
 	void (*real)(void) = next_fn(FN_abort);
 	if (real)

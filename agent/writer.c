@@ -100,15 +100,19 @@ static _Atomic uint32_t start_word; /* futex: 0 starting, START_OK, START_FAILED
 #define START_FAILED 2u
 static _Atomic int writer_alive;    /* between a successful start and the thread's last act */
 
-/* One request at a time (req_owner), posted in req_kind; the writer takes
- * it, does it, and bumps req_done. hold_word keeps the writer from writing
- * anything while an exec is under way. */
+/* One request at a time (req_owner: the poster's tid). A request is one
+ * word, its ticket, kind, END reason and signal (LDP_END_SIGNAL, fatal.c),
+ * so the writer takes all of it at once, and one posted over it (a
+ * takeover: take_request) never changes one being served. The writer
+ * stores each ticket it has served in req_done. hold_word keeps the writer
+ * from writing anything while an exec is under way. */
 enum { REQ_NONE, REQ_END, REQ_HOLD };
+#define REQ_WORD(ticket, kind, reason, sig)                                                                    \
+	((uint64_t)(ticket) << 32 | (uint64_t)((sig)&0xff) << 16 | (uint64_t)((reason)&0xff) << 8 | (uint64_t)(kind))
 static _Atomic int req_owner;
-static _Atomic int req_kind;
-static int req_reason;
-static int req_signal; /* END reason LDP_END_SIGNAL: the signal (fatal.c) */
-static _Atomic uint32_t req_done;
+static _Atomic uint64_t req_word;    /* 0: none posted */
+static _Atomic uint32_t req_tickets; /* the last ticket given */
+static _Atomic uint32_t req_done;    /* futex: the last ticket served */
 static _Atomic uint32_t hold_word;
 
 /* The writer's own memory: left out of fork children (the child's writer
@@ -650,11 +654,11 @@ static int open_trace(void)
 }
 
 /* A program thread's request: a last round, with END or held across exec. */
-static void serve(int kind)
+static void serve(uint64_t req)
 {
-	/* nothing may stay in an open frame */
-	do_round(kind == REQ_END ? req_reason : 0, kind == REQ_END ? req_signal : 0, 1);
-	atomic_fetch_add_explicit(&req_done, 1, memory_order_release);
+	int kind = (int)(req & 0xff), reason = (int)(req >> 8 & 0xff), sig = (int)(req >> 16 & 0xff);
+	do_round(kind == REQ_END ? reason : 0, sig, 1); /* nothing may stay in an open frame */
+	atomic_store_explicit(&req_done, (uint32_t)(req >> 32), memory_order_release);
 	ldp_futex_wake((volatile uint32_t *)&req_done);
 	/* exec under way: write nothing until it failed (if it works, this
 	 * thread is gone with the image). The time floor keeps ticking. */
@@ -691,9 +695,9 @@ static void *writer_main(void *arg)
 			wait = next_wall - now;
 		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, wait);
 		tick();
-		int kind = atomic_exchange_explicit(&req_kind, REQ_NONE, memory_order_acq_rel);
-		if (kind != REQ_NONE) {
-			serve(kind);
+		uint64_t req = atomic_exchange_explicit(&req_word, 0, memory_order_acq_rel);
+		if (req) {
+			serve(req);
 			continue;
 		}
 		if (atomic_load_explicit(&ldp_state, memory_order_acquire) == LDP_STATE_OFF) {
@@ -725,7 +729,7 @@ static void *writer_main(void *arg)
 	/* Done: whoever waits for a request is released, the memory goes back.
 	 * The trace fd goes with this thread's fd table. */
 	atomic_store(&writer_alive, 0);
-	atomic_fetch_add_explicit(&req_done, 1, memory_order_release);
+	atomic_store_explicit(&req_done, atomic_load(&req_tickets), memory_order_release);
 	ldp_futex_wake((volatile uint32_t *)&req_done);
 	buffers_free();
 	return NULL;
@@ -796,14 +800,26 @@ void ldp_writer_kick(void)
  * Async-signal-safe (atomics, futex, nanosleep): abort and fatal signals
  * run in signal handlers. Every wait is bounded. */
 
-static int take_request(unsigned timeout_ms)
+/* req_owner holds the tid of the thread whose request it is. takeover: the
+ * caller never returns (exit, _exit, abort, a fatal signal), so when it is
+ * a signal handler that interrupted this same thread's own request (in
+ * exec's hold, or waiting in ask), the interrupted code never runs on: the
+ * request is the handler's, and the writer stops holding. Else it would
+ * wait out its timeout for a request only it can give back. */
+static int take_request(unsigned timeout_ms, int takeover)
 {
+	int self = ldp_gettid();
 	for (unsigned i = 0;; i++) {
 		int expected = 0;
-		if (atomic_compare_exchange_strong(&req_owner, &expected, 1))
+		if (atomic_compare_exchange_strong(&req_owner, &expected, self))
 			return 0;
-		if (i >= timeout_ms)
-			return -1;
+		if (expected == self && takeover) {
+			atomic_store(&hold_word, 0);
+			ldp_futex_wake((volatile uint32_t *)&hold_word);
+			return 0;
+		}
+		if (i >= timeout_ms || !atomic_load(&writer_alive))
+			return -1; /* a writer gone meanwhile serves nobody */
 		struct timespec ms = {0, 1000000};
 		nanosleep(&ms, NULL);
 	}
@@ -814,18 +830,23 @@ static void give_request(void)
 	atomic_store(&req_owner, 0);
 }
 
+static int served(uint32_t ticket)
+{
+	return (int32_t)(atomic_load_explicit(&req_done, memory_order_acquire) - ticket) >= 0;
+}
+
 /* Post a request and wait until the writer has done it.
  * @return 0 done (or the writer is gone: nothing more can be written), -1 timed out. */
 static int ask(int kind, int reason, int sig, unsigned timeout_ms)
 {
-	uint32_t done = atomic_load_explicit(&req_done, memory_order_acquire);
-	req_reason = reason;
-	req_signal = sig;
-	atomic_store_explicit(&req_kind, kind, memory_order_release);
+	uint32_t ticket = atomic_fetch_add(&req_tickets, 1) + 1;
+	uint64_t req = REQ_WORD(ticket, kind, reason, sig);
+	atomic_store_explicit(&req_word, req, memory_order_release);
 	ldp_writer_kick();
 	uint64_t deadline = ldp_mono_ns() + timeout_ms * 1000000ull;
 	for (;;) {
-		if (atomic_load_explicit(&req_done, memory_order_acquire) != done)
+		uint32_t done = atomic_load_explicit(&req_done, memory_order_acquire);
+		if ((int32_t)(done - ticket) >= 0)
 			return 0;
 		uint64_t now = ldp_mono_ns();
 		if (!atomic_load(&writer_alive) || now >= deadline)
@@ -833,15 +854,14 @@ static int ask(int kind, int reason, int sig, unsigned timeout_ms)
 		ldp_futex_wait((volatile uint32_t *)&req_done, done, deadline - now);
 	}
 	/* Withdraw it; if the writer took it meanwhile, it is being done. */
-	int k = kind;
-	atomic_compare_exchange_strong(&req_kind, &k, REQ_NONE);
-	return atomic_load_explicit(&req_done, memory_order_acquire) != done ? 0 : -1;
+	atomic_compare_exchange_strong(&req_word, &req, 0);
+	return served(ticket) ? 0 : -1;
 }
 
-/* A last round with END(end_reason, sig). */
+/* A last round with END(end_reason, sig); the caller never returns. */
 static int ask_end(int end_reason, int sig, unsigned timeout_ms)
 {
-	if (!atomic_load(&writer_alive) || take_request(timeout_ms) != 0)
+	if (!atomic_load(&writer_alive) || take_request(timeout_ms, 1) != 0)
 		return -1;
 	int err = ask(REQ_END, end_reason, sig, timeout_ms);
 	give_request();
@@ -869,7 +889,7 @@ int ldp_writer_is_self(void)
 
 int ldp_writer_flush_and_hold(void)
 {
-	if (!atomic_load(&writer_alive) || take_request(1000) != 0)
+	if (!atomic_load(&writer_alive) || take_request(1000, 0) != 0)
 		return -1;
 	atomic_store(&hold_word, 1);
 	if (ask(REQ_HOLD, 0, 0, 1000) != 0) {
@@ -932,6 +952,7 @@ void ldp_writer_postfork_child(void)
 	atomic_store(&writer_alive, 0);
 	atomic_store(&start_word, 0);
 	atomic_store(&req_owner, 0);
-	atomic_store(&req_kind, REQ_NONE);
+	atomic_store(&req_word, 0);
+	atomic_store(&req_done, atomic_load(&req_tickets));
 	atomic_store(&hold_word, 0);
 }

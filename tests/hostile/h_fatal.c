@@ -22,6 +22,10 @@
  *   agentfault    sigaction(SIGPROF, <bad pointer>): the fault happens in
  *                 whatever code reads the pointer (the agent's, traced)
  *   threads       4 threads allocate without pause when SIGTERM arrives
+ *   exechold      execs that fail (ENOENT), one after another, until a
+ *                 timer's SIGTERM arrives 50 ms later: traced, it arrives
+ *                 while the thread's own exec request holds the writer
+ *                 (almost all of each try's time)
  *   own           its own SIGTERM, SIGINT and SIGSEGV handlers (the query
  *                 shows them); SIGTERM and SIGINT raised, SIGSEGV by a fault
  *                 recovered with siglongjmp; then SIGHUP ignored and raised;
@@ -48,6 +52,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define ALLOCS 5000
 #define KEPT (ALLOCS / 10)
@@ -246,6 +251,16 @@ int main(int argc, char **argv)
 		CHECK(WIFSIGNALED(st), "the child exited %d", WEXITSTATUS(st));
 		say("core: the child died of signal %d, core dumped: %s\n", WTERMSIG(st), WCOREDUMP(st) ? "yes" : "no");
 		return 0;
+	} else if (!strcmp(m, "exechold")) {
+		struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGTERM};
+		timer_t timer;
+		CHECK(timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0, "timer_create");
+		struct itimerspec in = {.it_value = {0, 50 * 1000000}};
+		CHECK(timer_settime(timer, 0, &in, NULL) == 0, "timer_settime");
+		char *args[] = {"h_fatal_nonexistent", NULL};
+		for (;;)
+			CHECK(execve("/nonexistent/h_fatal_nonexistent", args, environ) < 0 && errno == ENOENT,
+			      "execve of a missing file");
 	} else if (!strcmp(m, "threads")) {
 		pthread_t t;
 		for (unsigned i = 0; i < 4; i++)

@@ -573,6 +573,7 @@ fatal_case fatal_reraise 11 reraise
 fatal_case fatal_resethand 11 resethand
 fatal_case fatal_badrealloc 6 badrealloc 5001 501
 fatal_case fatal_agentfault 11 agentfault
+fatal_case fatal_exechold 15 exechold
 # assert() allocates its message: two blocks more than the program's own.
 chk_fatal_assert() { end_signal "$1" 6 && jcheck "$1" "h['allocations'] >= 5000 and h['leaked_count'] >= 500"; }
 XFLAGS="--cpu 99 --wall 99"
