@@ -157,6 +157,16 @@ static size_t targets(void *handle, struct ldp_got_target *t)
 	return n;
 }
 
+/* The agent's memory ran out (its share of RLIMIT_AS, rawmem.h): said once,
+ * never silently. */
+static void no_memory(const char *file, const char *what)
+{
+	static _Atomic int said;
+	if (!atomic_exchange(&said, 1))
+		ldp_warn("%s (RTLD_DEEPBIND): no memory left for the agent (its share of RLIMIT_AS?): %s", file ? file : "?",
+			 what);
+}
+
 /* ---- dlopen as the caller would have ---- */
 
 static void *open_as(void *(*real)(const char *, int), const char *file, int mode, void *caller)
@@ -174,6 +184,8 @@ static void *open_as(void *(*real)(const char *, int), const char *file, int mod
 		return real(file, mode);
 	Dl_serinfo *paths = ldp_raw_alloc(size.dls_size);
 	char *path = ldp_raw_alloc(4096);
+	if (!paths || !path)
+		no_memory(file, "its caller's library search path is not searched");
 	if (paths && path) {
 		*paths = size;
 		if (dlinfo(fo.dlfo_link_map, RTLD_DI_SERINFO, paths) == 0) {
@@ -207,6 +219,8 @@ void *ldp_dlopen_deep(const char *file, int mode, void *caller)
 	struct scan before = {ldp_raw_alloc(MAX_OBJECTS * sizeof(struct loaded)), 0};
 	if (before.v)
 		dl_iterate_phdr(scan_cb, &before);
+	else
+		no_memory(file, "its allocations are not traced");
 	/* The real dlopen's own allocations (link maps, scopes) are the
 	 * program's, traced as usual: busy is not raised around it. */
 	void *h = open_as(real, file, mode, caller);
