@@ -21,10 +21,6 @@ extern const char *cli_cmd; /* the running subcommand, for messages */
 /* Sizes: 123, 64KiB, 1.5MiB, 2GiB, 10kB, 5MB. @return 0 or -1. */
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
-/* "12.5 MiB" style; buf must hold 32 bytes. */
-const char *fmt_bytes(char *buf, uint64_t v);
-/* "1,234,567"; buf must hold 32 bytes. */
-const char *fmt_count(char *buf, uint64_t v);
 
 struct loaded;
 struct symbolizer;

@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "model/report.h"
 #include "render/out.h"
-#include "render/report.h"
+#include "render/units.h"
 
 static void usage(FILE *f)
 {

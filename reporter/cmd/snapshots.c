@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "render/units.h"
 #include "model/tmodel.h"
 #include "render/out.h"
 #include "util/util.h"

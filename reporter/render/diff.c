@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render/units.h"
 
 static int64_t delta(uint64_t a, uint64_t b)
 {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render/units.h"
 
 void sb_xml(struct strbuf *b, const char *s)
 {

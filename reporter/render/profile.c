@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render/units.h"
 
 static const char *kind_name(int k)
 {

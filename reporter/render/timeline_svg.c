@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render/units.h"
 #include "render/draw.h"
 
 void timeline_build(struct timeline *tl, const struct loaded *t)
