@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "model/loaded.h"
+#include "util/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,12 +78,80 @@ int parse_size(const char *s, uint64_t *out)
 	return -1;
 }
 
-void load_or_die(struct loaded *t, const char *path, struct symbolizer *sym, int code)
+enum { O_SYSROOT = 0x1000, O_DEBUGDIR };
+
+static const struct option common_opts[] = {
+	{"output", required_argument, 0, 'o'},
+	{"sysroot", required_argument, 0, O_SYSROOT},
+	{"debug-dir", required_argument, 0, O_DEBUGDIR},
+	{"help", no_argument, 0, 'h'},
+};
+
+static int takes(const struct cli_common *co, int c)
+{
+	return c == 'h' || (c == 'o' && (co->takes & CLI_OUTPUT)) ||
+	       ((c == O_SYSROOT || c == O_DEBUGDIR) && (co->takes & CLI_SYMBOLS));
+}
+
+int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option *own)
+{
+	if (!co->all) {
+		size_t n = 0, k = 0;
+		while (own[n].name)
+			n++;
+		co->all = xcalloc(n + sizeof common_opts / sizeof *common_opts + 1, sizeof *co->all);
+		memcpy(co->all, own, n * sizeof *own);
+		for (size_t i = 0; i < sizeof common_opts / sizeof *common_opts; i++)
+			if (takes(co, common_opts[i].val))
+				co->all[n + k++] = common_opts[i];
+	}
+	for (;;) {
+		int c = getopt_long(argc, argv, co->takes & CLI_OUTPUT ? "o:h" : "h", co->all, NULL);
+		switch (c) {
+		case 'o': co->output = optarg; break;
+		case O_SYSROOT: co->so.sysroot = optarg; break;
+		case O_DEBUGDIR: VEC_PUSH(co->so.debug_dirs, co->so.ndebug_dirs, co->dbg_cap, optarg); break;
+		case 'h':
+			co->usage(stdout);
+			exit(EXIT_OK);
+		case '?':
+			co->usage(stderr);
+			exit(EXIT_USAGE);
+		default: return c;
+		}
+	}
+}
+
+void cli_common_usage(FILE *f, unsigned takes)
+{
+	if (takes & CLI_OUTPUT)
+		fprintf(f, "  -o, --output F    write to F instead of standard output\n");
+	if (takes & CLI_SYMBOLS)
+		fprintf(f, "  --sysroot DIR     find the traced binaries under DIR (traces from another machine)\n"
+			   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
+}
+
+struct symbolizer *cli_symbolizer(struct cli_common *co)
+{
+	if (!co->sym)
+		co->sym = sym_new(&co->so);
+	return co->sym;
+}
+
+void cli_load(struct cli_common *co, struct loaded *t, const char *path, int code)
 {
 	struct rd_error err;
-	if (loaded_load(t, path, sym, &err))
+	if (loaded_load(t, path, cli_symbolizer(co), &err))
 		die(code, "%s", err.msg);
 	if (t->m.stats.truncated)
 		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it", path,
 		       (unsigned long long)t->m.stats.truncated_at);
+}
+
+void cli_common_free(struct cli_common *co)
+{
+	free(co->so.debug_dirs);
+	free(co->all);
+	sym_free(co->sym);
+	memset(co, 0, sizeof *co);
 }

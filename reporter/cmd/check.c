@@ -3,7 +3,6 @@
  * holds, 1 when one breaks (each broken budget printed with the measured
  * value and the limit), 2 for usage errors and unreadable traces.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +42,14 @@ int cmd_check(int argc, char **argv)
 		{"max-peak", required_argument, 0, O_PEAK},     {"max-leaked", required_argument, 0, O_LEAKED},
 		{"max-allocations", required_argument, 0, O_ALLOCS}, {"baseline", required_argument, 0, O_BASE},
 		{"max-growth", required_argument, 0, O_GROWTH}, {"at", required_argument, 0, O_AT},
-		{"json", no_argument, 0, O_JSON},               {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+		{"json", no_argument, 0, O_JSON},               {0, 0, 0, 0},
 	};
+	struct cli_common co = {.usage = usage};
 	uint64_t max_peak = 0, max_leaked = 0, max_allocs = 0;
 	int has_peak = 0, has_leaked = 0, has_allocs = 0, has_growth = 0, json = 0, c;
 	double max_growth = 0;
 	const char *baseline = NULL, *at = "peak";
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		char *end;
 		switch (c) {
 		case O_PEAK:
@@ -77,8 +76,6 @@ int cmd_check(int argc, char **argv)
 			break;
 		case O_AT: at = optarg; break;
 		case O_JSON: json = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc)
@@ -88,13 +85,12 @@ int cmd_check(int argc, char **argv)
 	if (!has_peak && !has_leaked && !has_allocs && !has_growth)
 		die(EXIT_USAGE, "no budget given (--max-peak, --max-leaked, --max-allocations, --baseline/--max-growth)");
 
-	struct sym_opts so = {.quiet = 1};
-	struct symbolizer *sym = sym_new(&so);
+	co.so.quiet = 1; /* budgets need no symbols: no warnings about binaries */
 	struct report r = {0};
 	r.ntraces = (size_t)(argc - optind);
 	r.traces = xcalloc(r.ntraces, sizeof *r.traces);
 	for (size_t i = 0; i < r.ntraces; i++)
-		load_or_die(&r.traces[i], argv[optind + i], sym, EXIT_USAGE);
+		cli_load(&co, &r.traces[i], argv[optind + i], EXIT_USAGE);
 	report_sum(&r);
 
 	struct budget b[4];
@@ -107,7 +103,7 @@ int cmd_check(int argc, char **argv)
 		b[nb++] = (struct budget){"max-allocations", r.total.allocations, max_allocs, 0, 0, 0, 0};
 	if (has_growth) {
 		struct loaded base;
-		load_or_die(&base, baseline, sym, EXIT_USAGE);
+		cli_load(&co, &base, baseline, EXIT_USAGE);
 		struct tm_snapshot now, then;
 		if (tm_snapshot_select(&r.traces[0].m, at, &now) || tm_snapshot_select(&base.m, at, &then))
 			die(EXIT_USAGE, "no snapshot '%s' in both traces (see: ldprof snapshots)", at);
@@ -164,6 +160,6 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < r.ntraces; i++)
 		loaded_free(&r.traces[i]);
 	free(r.traces);
-	sym_free(sym);
+	cli_common_free(&co);
 	return broken ? EXIT_BAD_TRACE : EXIT_OK;
 }

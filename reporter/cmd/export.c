@@ -2,14 +2,12 @@
  * export.c - `ldprof export`: read -> model -> one of the formats other
  * tools read (render/export.h, docs/EXPORT.md) -> a whole file or nothing.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "cmd/load.h"
 #include "model/wstack.h"
 #include "render/export.h"
 #include "render/out.h"
@@ -29,10 +27,8 @@ static void usage(FILE *f)
 		   "                    dhat        valgrind DHAT's JSON (dh_view.html)\n"
 		   "  --what W          collapsed, speedscope: alloc (default for collapsed), inuse, leaked,\n"
 		   "                    temporary, cpu, wall; speedscope without --what: every one the trace has\n"
-		   "                    pprof: cpu or wall for the sample profiles (default: the heap)\n"
-		   "  -o, --output F    write to F instead of standard output\n"
-		   "  --sysroot DIR     find the traced binaries under DIR\n"
-		   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
+		   "                    pprof: cpu or wall for the sample profiles (default: the heap)\n");
+	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
 }
 
 enum format { F_PPROF, F_COLLAPSED, F_SPEEDSCOPE, F_JSON, F_MASSIF, F_DHAT, F_NONE };
@@ -40,24 +36,17 @@ static const char *const format_names[] = {"pprof", "collapsed", "speedscope", "
 
 int cmd_export(int argc, char **argv)
 {
-	enum { O_FORMAT = 256, O_WHAT, O_SYSROOT, O_DEBUGDIR };
+	enum { O_FORMAT = 256, O_WHAT };
 	static const struct option opts[] = {
 		{"format", required_argument, 0, O_FORMAT},
 		{"what", required_argument, 0, O_WHAT},
-		{"output", required_argument, 0, 'o'},
-		{"sysroot", required_argument, 0, O_SYSROOT},
-		{"debug-dir", required_argument, 0, O_DEBUGDIR},
-		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct load_ctx lc = {0};
+	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS, .usage = usage};
 	enum format fmt = F_NONE;
 	enum ws_what what = WS_ALLOC;
 	int what_given = 0, c;
-	const char *output = NULL;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (load_opt(&lc, c, O_SYSROOT, O_DEBUGDIR, optarg))
-			continue;
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_FORMAT:
 			for (int i = 0; i < F_NONE; i++)
@@ -73,9 +62,6 @@ int cmd_export(int argc, char **argv)
 				    optarg);
 			what_given = 1;
 			break;
-		case 'o': output = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (fmt == F_NONE || optind + 1 != argc) {
@@ -84,26 +70,27 @@ int cmd_export(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (fmt == F_PPROF && (!output || !strcmp(output, "-")) && isatty(STDOUT_FILENO))
+	if (fmt == F_PPROF && (!co.output || !strcmp(co.output, "-")) && isatty(STDOUT_FILENO))
 		die(EXIT_USAGE, "a pprof file is gzipped binary: give -o FILE (or redirect standard output)");
 	struct loaded t = {0};
-	load_trace(&lc, &t, argv[optind]);
+	cli_load(&co, &t, argv[optind], EXIT_BAD_TRACE);
+	struct symbolizer *sym = cli_symbolizer(&co);
 	struct strbuf b = {0};
 	const char *why = NULL;
 	struct wstack_set sets[WS_NWHAT];
 	size_t nsets = 0;
 	if (what_given || fmt == F_COLLAPSED) {
-		if (ws_build(&sets[0], what, lc.sym, &t, &why))
+		if (ws_build(&sets[0], what, sym, &t, &why))
 			die(EXIT_BAD_TRACE, "%s: %s", t.m.path, why);
 		nsets = 1;
 	} else if (fmt == F_SPEEDSCOPE) {
 		for (int w = WS_ALLOC; w < WS_NWHAT; w++)
-			if (ws_build(&sets[nsets], (enum ws_what)w, lc.sym, &t, &why) == 0)
+			if (ws_build(&sets[nsets], (enum ws_what)w, sym, &t, &why) == 0)
 				nsets++;
 	}
 	switch (fmt) {
 	case F_PPROF:
-		if (render_pprof(&b, lc.sym, &t, what == WS_CPU ? PROF_CPU : what == WS_WALL ? PROF_WALL : -1, &why))
+		if (render_pprof(&b, sym, &t, what == WS_CPU ? PROF_CPU : what == WS_WALL ? PROF_WALL : -1, &why))
 			die(EXIT_BAD_TRACE, "%s", why);
 		break;
 	case F_COLLAPSED: render_collapsed(&b, &sets[0]); break;
@@ -112,16 +99,16 @@ int cmd_export(int argc, char **argv)
 		render_speedscope(&b, sets, nsets, 0, base ? base + 1 : t.m.path);
 		break;
 	}
-	case F_JSON: render_json_export(&b, lc.sym, &t); break;
-	case F_MASSIF: render_massif(&b, lc.sym, &t); break;
-	case F_DHAT: render_dhat(&b, lc.sym, &t); break;
+	case F_JSON: render_json_export(&b, sym, &t); break;
+	case F_MASSIF: render_massif(&b, sym, &t); break;
+	case F_DHAT: render_dhat(&b, sym, &t); break;
 	case F_NONE: break;
 	}
-	out_write_or_die(output, b.s, b.len);
+	out_write_or_die(co.output, b.s, b.len);
 	sb_free(&b);
 	for (size_t i = 0; i < nsets; i++)
 		ws_free(&sets[i]);
-	load_release(&lc, &t);
-	load_fini(&lc);
+	loaded_free(&t);
+	cli_common_free(&co);
 	return EXIT_OK;
 }
