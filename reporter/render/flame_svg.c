@@ -41,8 +41,7 @@ static uint64_t node_key(uint32_t parent, const struct sym_frame *f)
 {
 	uint64_t k = hash_u64((uint64_t)parent * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)f->function);
 	k = hash_u64(k ^ (uint64_t)(uintptr_t)f->file);
-	k = hash_u64(k ^ (uint64_t)(uintptr_t)f->module);
-	return k ? k : 1;
+	return hash_u64(k ^ (uint64_t)(uintptr_t)f->module);
 }
 
 static int same_frame(const struct sym_frame *a, const struct sym_frame *b)
@@ -50,23 +49,32 @@ static int same_frame(const struct sym_frame *a, const struct sym_frame *b)
 	return a->function == b->function && a->file == b->file && a->module == b->module;
 }
 
+struct child_key {
+	const struct ftree *t;
+	uint32_t parent;
+	const struct sym_frame *f;
+};
+
+static int same_child(const void *ctx, uint64_t val)
+{
+	const struct child_key *k = ctx;
+	const struct fnode *n = &k->t->n[val - 1];
+	return n->parent == k->parent && same_frame(n->f, k->f);
+}
+
 static uint32_t child_of(struct ftree *t, uint32_t parent, const struct sym_frame *f)
 {
 	uint64_t k = node_key(parent, f);
-	uint64_t *slot = u64map_get(&t->index, k);
-	if (slot && t->n[*slot - 1].parent == parent && same_frame(t->n[*slot - 1].f, f))
+	struct child_key key = {t, parent, f};
+	uint64_t *slot = u64map_find(&t->index, k, same_child, &key);
+	if (slot)
 		return (uint32_t)(*slot - 1);
-	/* Absent, or a hash collision: look through the children. */
-	for (uint32_t c = t->n[parent].first_child; c; c = t->n[c].next)
-		if (same_frame(t->n[c].f, f))
-			return c;
 	vec_reserve((void **)&t->n, &t->cap, t->len + 1, sizeof *t->n);
 	uint32_t i = (uint32_t)t->len++;
 	t->n[i] = (struct fnode){.f = f, .parent = parent, .depth = t->n[parent].depth + 1};
 	t->n[i].next = t->n[parent].first_child;
 	t->n[parent].first_child = i;
-	if (!slot)
-		u64map_put(&t->index, k, (uint64_t)i + 1);
+	u64map_add(&t->index, k, (uint64_t)i + 1);
 	return i;
 }
 

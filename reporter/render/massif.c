@@ -31,21 +31,30 @@ struct mtree {
 	struct u64map index; /* hash(parent, frame pointer) -> node + 1 */
 };
 
+struct child_key {
+	const struct mtree *t;
+	uint32_t parent;
+	const struct sym_frame *f;
+};
+
+static int same_child(const void *ctx, uint64_t val)
+{
+	const struct child_key *k = ctx;
+	return k->t->n[val - 1].f == k->f && k->t->n[val - 1].parent == k->parent;
+}
+
 static uint32_t child(struct mtree *t, uint32_t parent, const struct sym_frame *f)
 {
-	uint64_t key = hash_u64(((uint64_t)parent << 40) ^ (uint64_t)(uintptr_t)f) | 1;
-	for (;; key = hash_u64(key) | 1) {
-		uint64_t *slot = u64map_get(&t->index, key);
-		if (!slot)
-			break;
-		if (t->n[*slot - 1].f == f && t->n[*slot - 1].parent == parent)
-			return (uint32_t)(*slot - 1);
-	}
+	uint64_t hash = hash_u64(((uint64_t)parent << 40) ^ (uint64_t)(uintptr_t)f);
+	struct child_key key = {t, parent, f};
+	uint64_t *slot = u64map_find(&t->index, hash, same_child, &key);
+	if (slot)
+		return (uint32_t)(*slot - 1);
 	vec_reserve((void **)&t->n, &t->cap, t->len + 1, sizeof *t->n);
 	uint32_t i = (uint32_t)t->len++;
 	t->n[i] = (struct mnode){.f = f, .parent = parent, .next = t->n[parent].first_child};
 	t->n[parent].first_child = i;
-	u64map_put(&t->index, key, (uint64_t)i + 1);
+	u64map_add(&t->index, hash, (uint64_t)i + 1);
 	return i;
 }
 

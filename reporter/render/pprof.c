@@ -44,7 +44,7 @@ struct pb {
 	struct u64map str_index; /* interned pointer -> index */
 	char **strs;
 	size_t nstrs, strs_cap;
-	struct u64map fn_index; /* hash(name, file) -> function index + 1 */
+	struct u64map fn_index; /* hash(name, file) -> function index */
 	Function *fns;
 	size_t nfns, fns_cap;
 	Mapping *maps;
@@ -79,25 +79,33 @@ static int64_t str_id(struct pb *p, const char *s)
 	return (int64_t)(p->nstrs - 1);
 }
 
+struct fn_key {
+	const struct pb *p;
+	int64_t name, file;
+};
+
+static int same_function(const void *ctx, uint64_t val)
+{
+	const struct fn_key *k = ctx;
+	const Function *fn = &k->p->fns[val];
+	return fn->name == k->name && fn->filename == k->file;
+}
+
 static uint64_t function_id(struct pb *p, const struct sym_frame *f)
 {
 	int64_t name = str_id(p, f->function), file = str_id(p, f->file);
-	uint64_t key = hash_u64(((uint64_t)name << 32) ^ (uint64_t)file) | 1;
-	for (;; key = hash_u64(key) | 1) { /* probe on (unlikely) collisions */
-		uint64_t *slot = u64map_get(&p->fn_index, key);
-		if (!slot)
-			break;
-		Function *fn = &p->fns[*slot - 1];
-		if (fn->name == name && fn->filename == file)
-			return fn->id;
-	}
+	uint64_t hash = hash_u64(((uint64_t)name << 32) ^ (uint64_t)file);
+	struct fn_key key = {p, name, file};
+	uint64_t *slot = u64map_find(&p->fn_index, hash, same_function, &key);
+	if (slot)
+		return p->fns[*slot].id;
 	Function fn = PERFTOOLS__PROFILES__FUNCTION__INIT;
 	fn.id = p->nfns + 1;
 	fn.name = name;
 	fn.system_name = name;
 	fn.filename = file;
 	VEC_PUSH(p->fns, p->nfns, p->fns_cap, fn);
-	u64map_put(&p->fn_index, key, p->nfns);
+	u64map_add(&p->fn_index, hash, p->nfns - 1);
 	return fn.id;
 }
 

@@ -64,28 +64,40 @@ struct node {
 	const char *fn, *file;
 	unsigned line;
 	uint64_t total, self;
+	size_t parent;
 	size_t first_child, next_sibling; /* index + 1; 0 = none */
 };
 
 struct tree {
 	struct node *n;
 	size_t len, cap;
-	struct u64map index; /* parent index ^ function pointer -> node index + 1 */
+	struct u64map index; /* hash(parent, function) -> node index + 1 */
 };
+
+struct child_key {
+	const struct tree *t;
+	size_t parent;
+	const char *fn;
+};
+
+static int same_child(const void *ctx, uint64_t val)
+{
+	const struct child_key *k = ctx;
+	return k->t->n[val - 1].parent == k->parent && k->t->n[val - 1].fn == k->fn;
+}
 
 static size_t child_of(struct tree *t, size_t parent, const struct sym_frame *f)
 {
-	uint64_t key = (hash_u64((uint64_t)parent + 1) ^ (uint64_t)(uintptr_t)f->function) | 1;
-	uint64_t *slot = u64map_get(&t->index, key);
-	/* A hash clash between two parents is possible in theory: check. */
-	for (size_t c = slot ? t->n[parent].first_child : 0; c; c = t->n[c - 1].next_sibling)
-		if (t->n[c - 1].fn == f->function)
-			return c - 1;
-	VEC_PUSH(t->n, t->len, t->cap, ((struct node){.fn = f->function, .file = f->file, .line = f->line}));
+	uint64_t hash = hash_u64((uint64_t)parent + 1) ^ (uint64_t)(uintptr_t)f->function;
+	struct child_key key = {t, parent, f->function};
+	uint64_t *slot = u64map_find(&t->index, hash, same_child, &key);
+	if (slot)
+		return *slot - 1;
+	VEC_PUSH(t->n, t->len, t->cap, ((struct node){.fn = f->function, .file = f->file, .line = f->line, .parent = parent}));
 	size_t i = t->len - 1;
 	t->n[i].next_sibling = t->n[parent].first_child;
 	t->n[parent].first_child = i + 1;
-	u64map_put(&t->index, key, i + 1);
+	u64map_add(&t->index, hash, i + 1);
 	return i;
 }
 

@@ -22,35 +22,38 @@ static uint64_t frame_key(const struct sym_frame *f)
 {
 	uint64_t k = hash_u64((uint64_t)(uintptr_t)f->function);
 	k = hash_u64(k ^ (uint64_t)(uintptr_t)f->file);
-	k = hash_u64(k ^ (uint64_t)(uintptr_t)f->module);
-	return k ? k : 1;
+	return hash_u64(k ^ (uint64_t)(uintptr_t)f->module);
 }
 
 struct frames {
-	struct u64map index; /* frame_key -> index (a collision falls back to a search) */
+	struct u64map index; /* frame_key -> index */
 	const struct sym_frame **v;
 	size_t n, cap;
 };
 
-static int same(const struct sym_frame *a, const struct sym_frame *b)
+struct frame_ref {
+	const struct frames *fs;
+	const struct sym_frame *f;
+};
+
+/* Frames are the same when their function, file and module are (interned pointers). */
+static int same(const void *ctx, uint64_t val)
 {
+	const struct frame_ref *r = ctx;
+	const struct sym_frame *a = r->fs->v[val], *b = r->f;
 	return a->function == b->function && a->file == b->file && a->module == b->module;
 }
 
 static size_t frame_index(struct frames *fs, const struct sym_frame *f)
 {
 	uint64_t key = frame_key(f);
-	uint64_t *slot = u64map_get(&fs->index, key);
-	if (slot && same(fs->v[*slot], f))
-		return *slot;
+	struct frame_ref r = {fs, f};
+	uint64_t *slot = u64map_find(&fs->index, key, same, &r);
 	if (slot)
-		for (size_t i = 0; i < fs->n; i++)
-			if (same(fs->v[i], f))
-				return i;
+		return *slot;
 	size_t i = fs->n;
 	VEC_PUSH(fs->v, fs->n, fs->cap, f);
-	if (!slot)
-		u64map_put(&fs->index, key, i);
+	u64map_add(&fs->index, key, i);
 	return i;
 }
 
