@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "model/report.h"
-#include "render/out.h"
+#include "out.h"
 #include "render/units.h"
 
 static void usage(FILE *f)

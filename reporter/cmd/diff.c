@@ -8,9 +8,9 @@
 
 #include "cli.h"
 #include "model/wstack.h"
+#include "out.h"
 #include "render/diff.h"
 #include "render/flame_svg.h"
-#include "render/out.h"
 
 static void usage(FILE *f)
 {

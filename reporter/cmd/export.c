@@ -9,8 +9,8 @@
 
 #include "cli.h"
 #include "model/wstack.h"
+#include "out.h"
 #include "render/export.h"
-#include "render/out.h"
 #include "util/util.h"
 
 static void usage(FILE *f)

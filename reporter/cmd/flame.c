@@ -7,8 +7,8 @@
 
 #include "cli.h"
 #include "model/wstack.h"
+#include "out.h"
 #include "render/flame_svg.h"
-#include "render/out.h"
 #include "util/util.h"
 
 static void usage(FILE *f)

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "out.h"
 #include "render/html.h"
-#include "render/out.h"
 #include "render/profile.h"
 #include "render/report.h"
 #include "util/util.h"

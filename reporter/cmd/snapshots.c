@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "render/units.h"
 #include "model/tmodel.h"
-#include "render/out.h"
+#include "out.h"
+#include "render/units.h"
 #include "util/util.h"
 
 int cmd_snapshots(int argc, char **argv)

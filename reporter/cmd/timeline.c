@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "render/out.h"
+#include "out.h"
 #include "render/timeline_svg.h"
 #include "util/util.h"
 
