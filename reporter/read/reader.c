@@ -268,6 +268,8 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 		if (used == 0)
 			break;
 		cur += used;
+		if (r->v->raw_event && what != RD_DEC_SKIPPED)
+			r->v->raw_event(r->v->ctx, (uint32_t)ring, q->dec.tid, what == RD_DEC_EVENT ? &ev : NULL);
 		if (what != RD_DEC_EVENT)
 			continue;
 		if (ev.stack >= r->next_stack)

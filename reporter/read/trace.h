@@ -121,6 +121,10 @@ struct rd_visitor {
 	/* Optional: every record as read, before interpretation (ldprof dump). */
 	void (*raw_record)(void *ctx, unsigned type, const uint8_t *payload, size_t len, uint64_t frame_off,
 			   uint64_t rec_off);
+	/* Optional: the events of an EVENTS record as decoded, in the ring's own
+	 * order, before the merge (ldprof dump); ev NULL: the ring's thread tid
+	 * attached to it. */
+	void (*raw_event)(void *ctx, uint32_t ring, uint32_t tid, const struct rd_event *ev);
 };
 
 /* Events the merge holds at most before delivering early (160 MiB). */
