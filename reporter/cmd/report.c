@@ -132,9 +132,7 @@ int cmd_report(int argc, char **argv)
 	for (size_t i = 0; i < r.ntraces; i++)
 		cli_load(&co, &r.traces[i], argv[optind + i], EXIT_BAD_TRACE);
 	report_sum(&r);
-	grouping_init(&r.groups);
-	for (size_t i = 0; i < r.ntraces; i++)
-		grouping_add(&r.groups, sym, &r.traces[i], &r.gopts);
+	report_group(&r, sym);
 
 	struct strbuf b = {0};
 	int focused = tree || focus[0] || focus[1] || focus[2] || threads;

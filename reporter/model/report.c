@@ -67,3 +67,10 @@ void report_sum(struct report *r)
 		}
 	}
 }
+
+void report_group(struct report *r, struct symbolizer *sym)
+{
+	grouping_init(&r->groups);
+	for (size_t i = 0; i < r->ntraces; i++)
+		grouping_add(&r->groups, sym, &r->traces[i], &r->gopts);
+}

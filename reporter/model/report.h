@@ -32,5 +32,8 @@ struct report {
 
 /* Fill the totals and histogram from the loaded traces. */
 void report_sum(struct report *r);
+/* Group the allocation sites and samples of every trace by r->gopts
+ * (grouping_free(&r->groups) frees them). */
+void report_group(struct report *r, struct symbolizer *sym);
 
 #endif

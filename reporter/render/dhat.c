@@ -12,11 +12,11 @@
 
 #include "render/export.h"
 
-void render_dhat(struct strbuf *b, struct symbolizer *sym, const struct loaded *l)
+int render_dhat(struct strbuf *b, const struct export_in *in, const char **why)
 {
-	(void)sym;
-	size_t s = ws_peak_segment(&l->m);
-	const struct tm_segment *seg = l->m.nsegs ? &l->m.segs[s] : NULL;
+	(void)why;
+	const struct wstack_set *ws = &in->sets[0];
+	const struct tm_segment *seg = in->m->nsegs ? &in->m->segs[ws->peak_seg] : NULL;
 	const struct heap_model *h = seg ? &seg->heap : NULL;
 	uint64_t te = h ? (h->t.last_time_us > seg->end.time_us ? h->t.last_time_us : seg->end.time_us) : 0;
 	sb_printf(b, "{\"dhatFileVersion\":2,\"mode\":\"heap\",\"verb\":\"Allocated\",\"bklt\":true,\"bkacc\":false,"
@@ -31,10 +31,8 @@ void render_dhat(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 	size_t nf = 0, cap = 0;
 	int leaks = seg && seg->end.reason != LDP_END_EXEC;
 	int first = 1;
-	for (size_t id = 0; h && id < h->nsites && id < seg->nstacks; id++) {
-		const struct heap_site *x = &h->sites[id];
-		if (!x->allocations)
-			continue;
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct heap_site *x = ws->v[i].heap;
 		sb_printf(b,
 			  "%s{\"tb\":%" PRIu64 ",\"tbk\":%" PRIu64 ",\"tl\":%" PRIu64 ",\"mb\":%" PRIu64 ",\"mbk\":%" PRIu64
 			  ",\"gb\":%" PRIu64 ",\"gbk\":%" PRIu64 ",\"eb\":%" PRIu64 ",\"ebk\":%" PRIu64 ",\"fs\":[",
@@ -42,9 +40,8 @@ void render_dhat(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 			  x->max_live_count, x->peak_bytes, x->peak_count, leaks ? x->live_bytes : 0,
 			  leaks ? x->live_count : 0);
 		first = 0;
-		const struct tm_stack *st = &seg->stacks[id];
-		int any = 0;
-		if (!st->depth) { /* DHAT needs a frame: allocations without a stack get one */
+		const struct wstack *s = &ws->v[i];
+		if (!s->nframes) { /* DHAT needs a frame: allocations without a stack get one */
 			static const struct sym_frame no_stack = {.function = "[no stack]", .module = "?"};
 			uint64_t *slot = u64map_get(&index, (uint64_t)(uintptr_t)&no_stack);
 			if (!slot) {
@@ -53,19 +50,14 @@ void render_dhat(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 			}
 			sb_printf(b, "%" PRIu64, *slot);
 		}
-		for (unsigned i = 0; i < st->depth; i++) {
-			const struct sym_frame *fr;
-			unsigned k = sym_resolve(l->spaces[s], st->ips[i], 1, &fr);
-			for (unsigned j = 0; j < k; j++) {
-				uint64_t key = (uint64_t)(uintptr_t)&fr[j];
-				uint64_t *slot = u64map_get(&index, key);
-				if (!slot) {
-					VEC_PUSH(ftbl, nf, cap, &fr[j]);
-					slot = u64map_put(&index, key, nf); /* index into ftbl, after [root] */
-				}
-				sb_printf(b, "%s%" PRIu64, any ? "," : "", *slot);
-				any = 1;
+		for (unsigned j = 0; j < s->nframes; j++) { /* the allocation point first */
+			const struct sym_frame *f = s->frames[s->nframes - 1 - j];
+			uint64_t *slot = u64map_get(&index, (uint64_t)(uintptr_t)f);
+			if (!slot) {
+				VEC_PUSH(ftbl, nf, cap, f);
+				slot = u64map_put(&index, (uint64_t)(uintptr_t)f, nf); /* index into ftbl, after [root] */
 			}
+			sb_printf(b, "%s%" PRIu64, j ? "," : "", *slot);
 		}
 		sb_printf(b, "]}");
 	}
@@ -85,4 +77,5 @@ void render_dhat(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 	sb_printf(b, "]}\n");
 	free(ftbl);
 	u64map_free(&index);
+	return 0;
 }

@@ -41,9 +41,9 @@ static void json_site(struct strbuf *b, const struct heap_site *s, int leaks)
 		  s->max_live_count, s->allocations ? s->min_size : 0, s->max_size, s->lifetime_us);
 }
 
-static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, struct flat *fl)
+static void json_segment(struct strbuf *b, const struct tmodel *m, size_t si, const struct wstack_set *ws, size_t *next)
 {
-	const struct tm_segment *seg = &t->m.segs[si];
+	const struct tm_segment *seg = &m->segs[si];
 	const struct heap_model *h = &seg->heap;
 	const struct heap_totals *ht = &h->t;
 	int leaks = seg->end.reason != LDP_END_EXEC;
@@ -55,7 +55,7 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 	sb_printf(b, ",\"hostname\":");
 	sb_json_str(b, seg->info.hostname);
 	sb_printf(b, ",\"start_realtime_ns\":%" PRIu64 ",\"start_offset_ns\":%" PRIu64 ",\"end\":",
-		  seg->info.start_realtime_ns, seg->info.start_monotonic_ns - t->m.segs[0].info.start_monotonic_ns);
+		  seg->info.start_realtime_ns, seg->info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns);
 	sb_json_str(b, tm_end_reason_name(seg->end.reason));
 	sb_printf(b, ",\"duration_us\":%" PRIu64, seg->end.time_us > ht->last_time_us ? seg->end.time_us : ht->last_time_us);
 	sb_printf(b,
@@ -67,13 +67,13 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 		  ht->leaked_bytes, ht->leaked_count, ht->temporary, ht->unknown_frees);
 	sb_printf(b, ",\"modules\":[");
 	for (size_t i = 0; i < seg->nmods; i++) {
-		const struct rd_module *m = &seg->mods[i];
-		sb_printf(b, "%s{\"id\":%u,\"path\":", i ? "," : "", m->id);
-		sb_json_str(b, m->path);
-		sb_printf(b, ",\"base\":%" PRIu64 ",\"start\":%" PRIu64 ",\"end\":%" PRIu64 ",\"build_id\":\"", m->base,
-			  m->lo, m->hi);
-		for (unsigned k = 0; k < m->build_id_len; k++)
-			sb_printf(b, "%02x", m->build_id[k]);
+		const struct rd_module *mod = &seg->mods[i];
+		sb_printf(b, "%s{\"id\":%u,\"path\":", i ? "," : "", mod->id);
+		sb_json_str(b, mod->path);
+		sb_printf(b, ",\"base\":%" PRIu64 ",\"start\":%" PRIu64 ",\"end\":%" PRIu64 ",\"build_id\":\"", mod->base,
+			  mod->lo, mod->hi);
+		for (unsigned k = 0; k < mod->build_id_len; k++)
+			sb_printf(b, "%02x", mod->build_id[k]);
 		sb_printf(b, "\"}");
 	}
 	/* Frames once per segment; stacks refer to them by index. */
@@ -83,24 +83,22 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 	size_t nf = 0, fcap = 0;
 	sb_printf(b, "],\"stacks\":[");
 	int first = 1;
-	for (size_t id = 0; id < h->nsites && id < seg->nstacks; id++) {
-		const struct heap_site *s = &h->sites[id];
-		if (!s->allocations)
-			continue;
-		flat_stack(fl, t->spaces[si], &seg->stacks[id], 1);
-		sb_printf(b, "%s{\"id\":%zu,\"truncated\":%s,\"site\":%u,\"frames\":[", first ? "" : ",", id,
-			  seg->stacks[id].flags & LDP_STACK_TRUNCATED ? "true" : "false", fl->site);
+	for (; *next < ws->n && ws->v[*next].seg == si; (*next)++) {
+		const struct wstack *x = &ws->v[*next];
+		sb_printf(b, "%s{\"id\":%u,\"truncated\":%s,\"site\":%u,\"frames\":[", first ? "" : ",", x->stack,
+			  x->st->flags & LDP_STACK_TRUNCATED ? "true" : "false", x->site);
 		first = 0;
-		for (unsigned j = 0; j < fl->n; j++) {
-			uint64_t *slot = u64map_get(&fidx, (uint64_t)(uintptr_t)fl->f[j]);
+		for (unsigned j = 0; j < x->nframes; j++) { /* innermost first */
+			const struct sym_frame *f = x->frames[x->nframes - 1 - j];
+			uint64_t *slot = u64map_get(&fidx, (uint64_t)(uintptr_t)f);
 			if (!slot) {
-				slot = u64map_put(&fidx, (uint64_t)(uintptr_t)fl->f[j], nf);
-				VEC_PUSH(ftab, nf, fcap, fl->f[j]);
+				slot = u64map_put(&fidx, (uint64_t)(uintptr_t)f, nf);
+				VEC_PUSH(ftab, nf, fcap, f);
 			}
 			sb_printf(b, "%s%" PRIu64, j ? "," : "", *slot);
 		}
 		sb_printf(b, "],");
-		json_site(b, s, leaks);
+		json_site(b, x->heap, leaks);
 		sb_printf(b, "}");
 	}
 	sb_printf(b, "],\"frames\":[");
@@ -119,29 +117,25 @@ static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, st
 	sb_printf(b, "]},\"snapshots\":[]}");
 }
 
-void render_json_export(struct strbuf *b, struct symbolizer *sym, const struct loaded *t)
+int render_json_export(struct strbuf *b, const struct export_in *in, const char **why)
 {
-	struct flat fl = {0};
+	(void)why;
+	const struct tmodel *m = in->m;
+	size_t next = 0;
 	sb_printf(b, "{\"format\":\"ldprof-export\",\"version\":1,\"trace\":");
-	sb_json_str(b, t->m.path);
-	sb_printf(b, ",\"truncated\":%s,\"segments\":[", t->m.stats.truncated ? "true" : "false");
-	for (size_t s = 0; s < t->m.nsegs; s++) {
+	sb_json_str(b, m->path);
+	sb_printf(b, ",\"truncated\":%s,\"segments\":[", m->stats.truncated ? "true" : "false");
+	for (size_t s = 0; s < m->nsegs; s++) {
 		if (s)
 			sb_putc(b, ',');
-		json_segment(b, t, s, &fl);
+		json_segment(b, m, s, &in->sets[0], &next);
 	}
-	free(fl.f);
 	/* The grouped report, exactly as `ldprof report --json` prints it. */
-	struct report r = {.traces = (struct loaded *)t, .ntraces = 1, .top = 10, .sort = SORT_BYTES};
-	r.gopts.by = BY_FUNCTION;
-	report_sum(&r);
-	grouping_init(&r.groups);
-	grouping_add(&r.groups, sym, t, &r.gopts);
 	struct strbuf rep = {0};
-	render_report_json(&rep, &r);
+	render_report_json(&rep, in->report);
 	while (rep.len && rep.s[rep.len - 1] == '\n')
 		rep.len--;
 	sb_printf(b, "],\"report\":%.*s}\n", (int)rep.len, rep.s ? rep.s : "{}");
 	sb_free(&rep);
-	grouping_free(&r.groups);
+	return 0;
 }
