@@ -19,7 +19,7 @@ ZSTD_A  ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/l
 AGENT_LIBS := $(ZSTD_A) -ldl -lpthread -lm
 
 REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -I$(O)/gen
-REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz
+REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -ljansson
 
 AGENT_SRC := $(wildcard agent/*.c)
 REPORTER_SRC := $(wildcard reporter/*.c reporter/*/*.c)

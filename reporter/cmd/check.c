@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "model/report.h"
 #include "out.h"
+#include "render/json.h"
 #include "render/units.h"
 
 static void usage(FILE *f)
@@ -124,19 +125,28 @@ int cmd_check(int argc, char **argv)
 	struct strbuf s = {0};
 	char x[32], y[32];
 	if (json) {
-		sb_printf(&s, "{\"ok\":%s,\"budgets\":[", broken ? "false" : "true");
+		json_t *o = json_object(), *a = json_array();
+		json_object_set_new(o, "ok", json_boolean(!broken));
 		for (size_t i = 0; i < nb; i++) {
-			sb_printf(&s, "%s{\"name\":\"%s\",\"ok\":%s,", i ? "," : "", b[i].name, b[i].ok ? "true" : "false");
-			if (b[i].is_pct)
-				sb_printf(&s, "\"at\":\"%s\",\"measured_bytes\":%llu,\"baseline_bytes\":%llu,\"growth_pct\":%.3f,"
-					      "\"limit_pct\":%.3f}",
-					  at, (unsigned long long)b[i].measured, (unsigned long long)b[i].limit,
-					  b[i].pct > 1e299 ? 1e299 : b[i].pct, max_growth);
-			else
-				sb_printf(&s, "\"measured\":%llu,\"limit\":%llu}", (unsigned long long)b[i].measured,
-					  (unsigned long long)b[i].limit);
+			json_t *budget = json_object();
+			json_object_set_new(budget, "name", json_string(b[i].name));
+			json_object_set_new(budget, "ok", json_boolean(b[i].ok));
+			if (b[i].is_pct) {
+				json_object_set_new(budget, "at", json_text(at));
+				json_object_set_new(budget, "measured_bytes", json_u64(b[i].measured));
+				json_object_set_new(budget, "baseline_bytes", json_u64(b[i].limit));
+				json_object_set_new(budget, "growth_pct", json_fixed(b[i].pct > 1e299 ? 1e299 : b[i].pct, 3));
+				json_object_set_new(budget, "limit_pct", json_fixed(max_growth, 3));
+			} else {
+				json_object_set_new(budget, "measured", json_u64(b[i].measured));
+				json_object_set_new(budget, "limit", json_u64(b[i].limit));
+			}
+			json_array_append_new(a, budget);
 		}
-		sb_printf(&s, "],\"estimated\":%s}\n", r.total.sample_bytes ? "true" : "false");
+		json_object_set_new(o, "budgets", a);
+		json_object_set_new(o, "estimated", json_boolean(r.total.sample_bytes));
+		sb_json(&s, o);
+		sb_putc(&s, '\n');
 	} else {
 		if (r.total.sample_bytes)
 			sb_printf(&s, "note: sampled trace; the figures are estimates (docs/SAMPLING.md): record the CI run "

@@ -140,13 +140,11 @@ int cmd_report(int argc, char **argv)
 		render_report_html(&b, &r, sym);
 		json = 1; /* nothing else goes into the page */
 	} else if (json) {
-		render_report_json(&b, &r);
-		/* one object: the threads go in before its closing brace */
-		if (threads && b.len >= 2 && b.s[b.len - 2] == '}') {
-			b.len -= 2;
-			render_profile_threads_json(&b, &r);
-			sb_printf(&b, "}\n");
-		}
+		json_t *o = report_json(&r);
+		if (threads)
+			json_object_set_new(o, "threads", profile_threads_json(&r));
+		sb_json(&b, o);
+		sb_putc(&b, '\n');
 	} else if (!focused) {
 		render_report_text(&b, &r);
 	}

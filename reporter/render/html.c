@@ -12,7 +12,6 @@
  */
 #include "html.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +31,8 @@ static void put_json(struct strbuf *b, const struct strbuf *j)
 	}
 }
 
-static void leaks_json(struct strbuf *b, const struct report *r, struct symbolizer *sym)
+/* The largest leaks (at most 20) with their whole stacks. */
+static json_t *leaks_json(const struct report *r, struct symbolizer *sym)
 {
 	struct grouping g;
 	grouping_init(&g);
@@ -41,31 +41,21 @@ static void leaks_json(struct strbuf *b, const struct report *r, struct symboliz
 	for (size_t i = 0; i < r->ntraces; i++)
 		grouping_add(&g, sym, &r->traces[i], &o);
 	const struct group **v = grouping_sorted(&g, SORT_LEAKED);
-	sb_printf(b, "[");
-	for (size_t i = 0, shown = 0; i < g.n && shown < 20; i++) {
+	json_t *a = json_array();
+	for (size_t i = 0; i < g.n && json_array_size(a) < 20; i++) {
 		if (!v[i]->leaked_bytes)
 			break;
-		sb_printf(b, "%s{\"leaked_bytes\":%" PRIu64 ",\"leaked_count\":%" PRIu64 ",\"frames\":[", shown ? "," : "",
-			  v[i]->leaked_bytes, v[i]->leaked_count);
-		for (unsigned k = 0; k < v[i]->nframes; k++) {
-			const struct sym_frame *f = v[i]->frames[k];
-			sb_printf(b, "%s{\"function\":", k ? "," : "");
-			sb_json_str(b, f->function ? f->function : "?");
-			sb_printf(b, ",\"file\":");
-			if (f->file)
-				sb_json_str(b, f->file);
-			else
-				sb_printf(b, "null");
-			sb_printf(b, ",\"line\":%u,\"module\":", f->line);
-			sb_json_str(b, f->module ? f->module : "?");
-			sb_printf(b, ",\"inlined\":%s}", f->inlined ? "true" : "false");
-		}
-		sb_printf(b, "]}");
-		shown++;
+		json_t *l = json_object(), *frames = json_array();
+		json_object_set_new(l, "leaked_bytes", json_u64(v[i]->leaked_bytes));
+		json_object_set_new(l, "leaked_count", json_u64(v[i]->leaked_count));
+		for (unsigned k = 0; k < v[i]->nframes; k++)
+			json_array_append_new(frames, json_frame(v[i]->frames[k], 0));
+		json_object_set_new(l, "frames", frames);
+		json_array_append_new(a, l);
 	}
-	sb_printf(b, "]");
 	free(v);
 	grouping_free(&g);
+	return a;
 }
 
 void render_report_html(struct strbuf *b, const struct report *r, struct symbolizer *sym)
@@ -135,14 +125,10 @@ void render_report_html(struct strbuf *b, const struct report *r, struct symboli
 	sb_printf(b, "<section id=\"leaks\"><h2>Leaks (live at exit), with their stacks</h2><div id=\"leaks-body\"></div>"
 		     "</section>\n");
 
-	struct strbuf j = {0}, rep = {0};
-	render_report_json(&rep, r);
-	sb_printf(&j, "{\"report\":%.*s,\"leaks\":", (int)rep.len, rep.s ? rep.s : "{}");
-	leaks_json(&j, r, sym);
-	sb_printf(&j, "}");
+	struct strbuf j = {0};
+	sb_json(&j, json_pack("{soso}", "report", report_json(r), "leaks", leaks_json(r, sym)));
 	sb_printf(b, "<script type=\"application/json\" id=\"ldprof-data\">");
 	put_json(b, &j);
 	sb_printf(b, "</script>\n<script>\n%s</script>\n</body></html>\n", asset_report_js);
 	sb_free(&j);
-	sb_free(&rep);
 }

@@ -327,23 +327,23 @@ void render_profile_threads(struct strbuf *b, const struct report *r)
 		}
 }
 
-void render_profile_threads_json(struct strbuf *b, const struct report *r)
+json_t *profile_threads_json(const struct report *r)
 {
-	sb_printf(b, ",\"threads\":[");
-	int first = 1;
+	json_t *a = json_array();
 	for (size_t t = 0; t < r->ntraces; t++)
 		for (size_t s = 0; s < r->traces[t].m.nsegs; s++) {
 			const struct tm_segment *seg = &r->traces[t].m.segs[s];
 			for (size_t i = 0; i < seg->prof.nthreads; i++) {
 				const struct prof_thread *th = &seg->prof.threads[i];
-				sb_printf(b, "%s{\"pid\":%llu,\"tid\":%u,\"name\":", first ? "" : ",",
-					  (unsigned long long)seg->info.pid, th->tid);
-				first = 0;
-				sb_json_str(b, th->name);
-				sb_printf(b, ",\"cpu_samples\":%llu,\"wall_samples\":%llu,\"wall_blocked_samples\":%llu}",
-					  (unsigned long long)th->samples[0], (unsigned long long)th->samples[1],
-					  (unsigned long long)th->blocked);
+				json_t *o = json_object();
+				json_object_set_new(o, "pid", json_u64(seg->info.pid));
+				json_object_set_new(o, "tid", json_integer(th->tid));
+				json_object_set_new(o, "name", json_text(th->name));
+				json_object_set_new(o, "cpu_samples", json_u64(th->samples[0]));
+				json_object_set_new(o, "wall_samples", json_u64(th->samples[1]));
+				json_object_set_new(o, "wall_blocked_samples", json_u64(th->blocked));
+				json_array_append_new(a, o);
 			}
 		}
-	sb_printf(b, "]");
+	return a;
 }

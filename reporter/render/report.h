@@ -6,9 +6,13 @@
 #define LDPR_RENDER_REPORT_H
 
 #include "model/report.h"
+#include "render/json.h"
 #include "util/util.h"
 
 void render_report_text(struct strbuf *b, const struct report *r);
 void render_report_json(struct strbuf *b, const struct report *r);
+/* The report as JSON, for outputs that embed it (export json, the HTML page,
+ * report --json --threads). docs/JSON.md. */
+json_t *report_json(const struct report *r);
 
 #endif

@@ -18,6 +18,7 @@
 #include "render/units.h"
 #include "render/assets.h"
 #include "render/draw.h"
+#include "render/json.h"
 
 void timeline_build(struct timeline *tl, const struct loaded *t)
 {
@@ -224,14 +225,12 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 	sb_xml(b, tl->subtitle);
 	sb_printf(b, "</text>\n");
 	/* the columns, for the hover script: [min, max] or null */
-	sb_printf(b, "<desc class=\"cols\">[");
-	for (size_t c = 0; c < ncols; c++) {
-		if (seen[c])
-			sb_printf(b, "%s[%" PRIu64 ",%" PRIu64 "]", c ? "," : "", cmin[c], cmax[c]);
-		else
-			sb_printf(b, "%snull", c ? "," : "");
-	}
-	sb_printf(b, "]</desc>\n");
+	json_t *cols = json_array();
+	for (size_t c = 0; c < ncols; c++)
+		json_array_append_new(cols, seen[c] ? json_pack("[oo]", json_u64(cmin[c]), json_u64(cmax[c])) : json_null());
+	sb_printf(b, "<desc class=\"cols\">");
+	sb_json(b, cols); /* numbers, brackets and null: nothing to escape for XML */
+	sb_printf(b, "</desc>\n");
 	/* grid and axes */
 	char lab[64];
 	for (double v = 0; v <= ymax + ystep / 2; v += ystep) {

@@ -202,22 +202,6 @@ void sb_putc(struct strbuf *b, char c)
 	b->s[b->len] = '\0';
 }
 
-void sb_json_str(struct strbuf *b, const char *s)
-{
-	sb_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			sb_putc(b, '\\');
-			sb_putc(b, (char)*p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			sb_printf(b, "\\u%04x", *p);
-		} else {
-			sb_putc(b, (char)*p);
-		}
-	}
-	sb_putc(b, '"');
-}
-
 void sb_free(struct strbuf *b)
 {
 	free(b->s);

@@ -66,7 +66,6 @@ struct strbuf {
 void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(struct strbuf *b, const char *fmt, va_list ap);
 void sb_putc(struct strbuf *b, char c);
-void sb_json_str(struct strbuf *b, const char *s); /* "..." with escapes */
 void sb_free(struct strbuf *b);
 
 static inline uint64_t hash_u64(uint64_t x)
