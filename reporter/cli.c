@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "model/loaded.h"
+#include "model/wstack.h"
 #include "util/util.h"
 
 #include <stdarg.h>
@@ -78,19 +79,40 @@ int parse_size(const char *s, uint64_t *out)
 	return -1;
 }
 
-enum { O_SYSROOT = 0x1000, O_DEBUGDIR };
+unsigned cli_pixels(const char *option, const char *arg)
+{
+	uint64_t v;
+	if (parse_uint(arg, 100000, &v) || v < 200)
+		die(EXIT_USAGE, "--%s must be a number of pixels from 200 to 100000, not '%s'", option, arg);
+	return (unsigned)v;
+}
+
+int cli_what(const char *arg)
+{
+	enum ws_what w;
+	if (ws_what_parse(arg, &w))
+		die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'", arg);
+	return (int)w;
+}
+
+enum { O_SYSROOT = 0x1000, O_DEBUGDIR, O_BY, O_INCLUDE, O_EXCLUDE, O_ALL };
 
 static const struct option common_opts[] = {
 	{"output", required_argument, 0, 'o'},
 	{"sysroot", required_argument, 0, O_SYSROOT},
 	{"debug-dir", required_argument, 0, O_DEBUGDIR},
+	{"by", required_argument, 0, O_BY},
+	{"include", required_argument, 0, O_INCLUDE},
+	{"exclude", required_argument, 0, O_EXCLUDE},
+	{"all-frames", no_argument, 0, O_ALL},
 	{"help", no_argument, 0, 'h'},
 };
 
 static int takes(const struct cli_common *co, int c)
 {
 	return c == 'h' || (c == 'o' && (co->takes & CLI_OUTPUT)) ||
-	       ((c == O_SYSROOT || c == O_DEBUGDIR) && (co->takes & CLI_SYMBOLS));
+	       ((c == O_SYSROOT || c == O_DEBUGDIR) && (co->takes & CLI_SYMBOLS)) ||
+	       (c >= O_BY && c <= O_ALL && (co->takes & CLI_GROUPS));
 }
 
 int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option *own)
@@ -111,6 +133,13 @@ int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option
 		case 'o': co->output = optarg; break;
 		case O_SYSROOT: co->so.sysroot = optarg; break;
 		case O_DEBUGDIR: VEC_PUSH(co->so.debug_dirs, co->so.ndebug_dirs, co->dbg_cap, optarg); break;
+		case O_BY:
+			if (group_by_parse(optarg, &co->groups.by))
+				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
+			break;
+		case O_INCLUDE: VEC_PUSH(co->groups.include, co->groups.ninclude, co->inc_cap, optarg); break;
+		case O_EXCLUDE: VEC_PUSH(co->groups.exclude, co->groups.nexclude, co->exc_cap, optarg); break;
+		case O_ALL: co->groups.all_frames = 1; break;
 		case 'h':
 			co->usage(stdout);
 			exit(EXIT_OK);
@@ -151,6 +180,8 @@ void cli_load(struct cli_common *co, struct loaded *t, const char *path, int cod
 void cli_common_free(struct cli_common *co)
 {
 	free(co->so.debug_dirs);
+	free(co->groups.include);
+	free(co->groups.exclude);
 	free(co->all);
 	sym_free(co->sym);
 	memset(co, 0, sizeof *co);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "model/group.h"
 #include "symbols/symbolizer.h"
 
 enum {
@@ -25,18 +26,22 @@ extern const char *cli_cmd; /* the running subcommand, for messages */
 /* Sizes: 123, 64KiB, 1.5MiB, 2GiB, 10kB, 5MB. @return 0 or -1. */
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
+/* Values several commands take; a bad one is one line and exit 2. */
+unsigned cli_pixels(const char *option, const char *arg); /* --width, --height: 200 to 100000 */
+int cli_what(const char *arg);                            /* --what: enum ws_what (model/wstack.h) */
 
 /*
  * The options that report, flame, export, timeline, diff and check share,
  * parsed in one place: -o/--output F (CLI_OUTPUT), --sysroot DIR and
- * --debug-dir DIR (CLI_SYMBOLS), and --help. A command lists its own options
+ * --debug-dir DIR (CLI_SYMBOLS), --by KEY, --include GLOB, --exclude GLOB
+ * and --all-frames (CLI_GROUPS: how sites are grouped and filtered), and --help. A command lists its own options
  * and takes them from cli_getopt in a switch, as from getopt_long:
  *
  *	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS, .usage = usage};
  *	while ((c = cli_getopt(&co, argc, argv, own)) != -1)
  *		switch (c) { ...own options only... }
  */
-enum { CLI_OUTPUT = 1, CLI_SYMBOLS = 2 };
+enum { CLI_OUTPUT = 1, CLI_SYMBOLS = 2, CLI_GROUPS = 4 };
 
 struct cli_common {
 	unsigned takes;          /* CLI_OUTPUT | CLI_SYMBOLS */
@@ -44,6 +49,8 @@ struct cli_common {
 	const char *output;      /* -o: NULL for standard output */
 	struct sym_opts so;      /* --sysroot, --debug-dir */
 	size_t dbg_cap;
+	struct group_opts groups; /* --by (default function), --include, --exclude, --all-frames */
+	size_t inc_cap, exc_cap;
 	struct symbolizer *sym;  /* made on the first cli_load */
 	struct option *all;      /* own options and the common ones, for getopt_long */
 };

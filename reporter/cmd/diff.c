@@ -40,34 +40,24 @@ static void pick(const struct loaded *t, const char *sel, struct tm_snapshot *ou
 
 int cmd_diff(int argc, char **argv)
 {
-	enum { O_BY = 256, O_TOP, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_FROM, O_TO, O_AT, O_CUM, O_FLAME };
+	enum { O_TOP = 256, O_JSON, O_FROM, O_TO, O_AT, O_CUM, O_FLAME };
 	static const struct option opts[] = {
-		{"by", required_argument, 0, O_BY},         {"top", required_argument, 0, O_TOP},
-		{"include", required_argument, 0, O_INCLUDE}, {"exclude", required_argument, 0, O_EXCLUDE},
-		{"all-frames", no_argument, 0, O_ALL},      {"json", no_argument, 0, O_JSON},
-		{"from", required_argument, 0, O_FROM},     {"to", required_argument, 0, O_TO},
-		{"at", required_argument, 0, O_AT},         {"cumulative", no_argument, 0, O_CUM},
-		{"flame", no_argument, 0, O_FLAME},         {0, 0, 0, 0},
+		{"top", required_argument, 0, O_TOP},   {"json", no_argument, 0, O_JSON},
+		{"from", required_argument, 0, O_FROM}, {"to", required_argument, 0, O_TO},
+		{"at", required_argument, 0, O_AT},     {"cumulative", no_argument, 0, O_CUM},
+		{"flame", no_argument, 0, O_FLAME},     {0, 0, 0, 0},
 	};
-	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS, .usage = usage};
-	struct group_opts go = {.by = BY_FUNCTION};
-	size_t inc_cap = 0, exc_cap = 0;
+	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS | CLI_GROUPS, .usage = usage,
+				.groups = {.by = BY_FUNCTION}};
 	const char *from = NULL, *to = NULL, *at = NULL;
 	int json = 0, cumulative = 0, flame = 0, c;
 	uint64_t top = 20;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
-		case O_BY:
-			if (group_by_parse(optarg, &go.by))
-				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
-			break;
 		case O_TOP:
 			if (parse_uint(optarg, 1000000000, &top))
 				die(EXIT_USAGE, "--top must be a number, not '%s'", optarg);
 			break;
-		case O_INCLUDE: VEC_PUSH(go.include, go.ninclude, inc_cap, optarg); break;
-		case O_EXCLUDE: VEC_PUSH(go.exclude, go.nexclude, exc_cap, optarg); break;
-		case O_ALL: go.all_frames = 1; break;
 		case O_JSON: json = 1; break;
 		case O_FROM: from = optarg; break;
 		case O_TO: to = optarg; break;
@@ -89,7 +79,7 @@ int cmd_diff(int argc, char **argv)
 	struct loaded t[2];
 	struct tm_snapshot snap[2];
 	cli_load(&co, &t[0], argv[optind], EXIT_BAD_TRACE);
-	struct diff_view view = {.by = go.by, .cumulative = cumulative, .top = (unsigned)top};
+	struct diff_view view = {.by = co.groups.by, .cumulative = cumulative, .top = (unsigned)top};
 	if (ntraces == 1) {
 		pick(&t[0], from, &snap[0]);
 		pick(&t[0], to, &snap[1]);
@@ -103,7 +93,7 @@ int cmd_diff(int argc, char **argv)
 	struct diff d;
 	diff_init(&d);
 	for (int i = 0; i < 2; i++) {
-		diff_add(&d, i, sym, &t[ntraces == 2 ? i : 0], &snap[i], &go, cumulative);
+		diff_add(&d, i, sym, &t[ntraces == 2 ? i : 0], &snap[i], &co.groups, cumulative);
 		view.side[i].snap = &snap[i];
 	}
 	view.d = &d;
@@ -112,7 +102,7 @@ int cmd_diff(int argc, char **argv)
 		struct wstack_set ws[2];
 		char sub[2100];
 		for (int i = 0; i < 2; i++)
-			ws_from_snapshot(&ws[i], &t[ntraces == 2 ? i : 0], &snap[i], &go);
+			ws_from_snapshot(&ws[i], &t[ntraces == 2 ? i : 0], &snap[i], &co.groups);
 		char name[2][1024];
 		for (int i = 0; i < 2; i++) {
 			const char *p = t[ntraces == 2 ? i : 0].m.path, *base = strrchr(p, '/');
@@ -137,8 +127,6 @@ int cmd_diff(int argc, char **argv)
 		tm_snapshot_clear(&snap[i]);
 	for (int i = 0; i < ntraces; i++)
 		loaded_free(&t[i]);
-	free(go.include);
-	free(go.exclude);
 	cli_common_free(&co);
 	return EXIT_OK;
 }

@@ -71,9 +71,7 @@ int cmd_export(int argc, char **argv)
 				die(EXIT_USAGE, "--format must be %s, not '%s'", format_names(names, sizeof names), optarg);
 			break;
 		case O_WHAT:
-			if (ws_what_parse(optarg, &what))
-				die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'",
-				    optarg);
+			what = (enum ws_what)cli_what(optarg);
 			what_given = 1;
 			break;
 		}

@@ -57,14 +57,11 @@ int cmd_flame(int argc, char **argv)
 	struct flame_opts fo = {0};
 	enum ws_what what = WS_ALLOC;
 	const char *against = NULL;
-	uint64_t v;
 	int c;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_WHAT:
-			if (ws_what_parse(optarg, &what))
-				die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'",
-				    optarg);
+			what = (enum ws_what)cli_what(optarg);
 			break;
 		case O_AGAINST: against = optarg; break;
 		case O_COLORS:
@@ -76,11 +73,7 @@ int cmd_flame(int argc, char **argv)
 				die(EXIT_USAGE, "--colors must be module or function, not '%s'", optarg);
 			break;
 		case O_TITLE: fo.title = optarg; break;
-		case O_WIDTH:
-			if (parse_uint(optarg, 100000, &v) || v < 200)
-				die(EXIT_USAGE, "--width must be a number of pixels from 200 to 100000, not '%s'", optarg);
-			fo.width = (unsigned)v;
-			break;
+		case O_WIDTH: fo.width = cli_pixels("width", optarg); break;
 		}
 	}
 	if (optind + 1 != argc) {

@@ -44,15 +44,11 @@ static void usage(FILE *f)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_BY = 256, O_TOP, O_SORT, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_HTML, O_PSORT, O_TREE, O_TREEMIN,
-	       O_CALLERS, O_CALLEES, O_LINES, O_THREADS, O_WHAT };
+	enum { O_TOP = 256, O_SORT, O_JSON, O_HTML, O_PSORT, O_TREE, O_TREEMIN, O_CALLERS, O_CALLEES, O_LINES, O_THREADS,
+	       O_WHAT };
 	static const struct option opts[] = {
-		{"by", required_argument, 0, O_BY},
 		{"top", required_argument, 0, O_TOP},
 		{"sort", required_argument, 0, O_SORT},
-		{"include", required_argument, 0, O_INCLUDE},
-		{"exclude", required_argument, 0, O_EXCLUDE},
-		{"all-frames", no_argument, 0, O_ALL},
 		{"json", no_argument, 0, O_JSON},
 		{"html", no_argument, 0, O_HTML},
 		{"profile-sort", required_argument, 0, O_PSORT},
@@ -65,20 +61,15 @@ int cmd_report(int argc, char **argv)
 		{"what", required_argument, 0, O_WHAT},
 		{0, 0, 0, 0},
 	};
-	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS, .usage = usage};
+	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS | CLI_GROUPS, .usage = usage,
+				.groups = {.by = BY_FUNCTION}};
 	struct report r = {.top = 10, .sort = SORT_BYTES};
-	r.gopts.by = BY_FUNCTION;
-	size_t inc_cap = 0, exc_cap = 0;
 	int json = 0, html = 0, c, tree = 0, threads = 0, kinds = 3;
 	double tree_min = 0.5;
 	const char *focus[3] = {NULL, NULL, NULL};
 	uint64_t v;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
-		case O_BY:
-			if (group_by_parse(optarg, &r.gopts.by))
-				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
-			break;
 		case O_TOP:
 			if (parse_uint(optarg, 1000000000, &v) || v == 0)
 				die(EXIT_USAGE, "--top must be a positive number, not '%s'", optarg);
@@ -89,9 +80,6 @@ int cmd_report(int argc, char **argv)
 			if (group_sort_parse(optarg, &r.sort))
 				die(EXIT_USAGE, "--sort must be bytes, count, leaked, peak or temporary, not '%s'", optarg);
 			break;
-		case O_INCLUDE: VEC_PUSH(r.gopts.include, r.gopts.ninclude, inc_cap, optarg); break;
-		case O_EXCLUDE: VEC_PUSH(r.gopts.exclude, r.gopts.nexclude, exc_cap, optarg); break;
-		case O_ALL: r.gopts.all_frames = 1; break;
 		case O_JSON: json = 1; break;
 		case O_HTML: html = 1; break;
 		case O_PSORT:
@@ -126,6 +114,7 @@ int cmd_report(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	r.gopts = co.groups;
 	struct symbolizer *sym = cli_symbolizer(&co);
 	r.ntraces = (size_t)(argc - optind);
 	r.traces = xcalloc(r.ntraces, sizeof *r.traces);
@@ -168,8 +157,6 @@ int cmd_report(int argc, char **argv)
 	for (size_t i = 0; i < r.ntraces; i++)
 		loaded_free(&r.traces[i]);
 	free(r.traces);
-	free(r.gopts.include);
-	free(r.gopts.exclude);
 	cli_common_free(&co);
 	return EXIT_OK;
 }

@@ -35,21 +35,12 @@ int cmd_timeline(int argc, char **argv)
 	struct cli_common co = {.takes = CLI_OUTPUT, .usage = usage};
 	struct timeline_opts to = {0};
 	const char *title = NULL;
-	uint64_t v;
 	int c;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_TITLE: title = optarg; break;
-		case O_WIDTH:
-		case O_HEIGHT:
-			if (parse_uint(optarg, 100000, &v) || v < 200)
-				die(EXIT_USAGE, "--%s must be a number of pixels from 200 to 100000, not '%s'",
-				    c == O_WIDTH ? "width" : "height", optarg);
-			if (c == O_WIDTH)
-				to.width = (unsigned)v;
-			else
-				to.height = (unsigned)v;
-			break;
+		case O_WIDTH: to.width = cli_pixels("width", optarg); break;
+		case O_HEIGHT: to.height = cli_pixels("height", optarg); break;
 		}
 	}
 	if (optind + 1 != argc) {
