@@ -59,16 +59,12 @@ int render_dhat(struct strbuf *b, const struct export_in *in, const char **why)
 	for (size_t i = 0; i < ws->n; i++) {
 		const struct wstack *s = &ws->v[i];
 		const struct heap_site *x = s->heap;
-		json_t *pp = json_object(), *fs = json_array();
-		json_object_set_new(pp, "tb", json_u64(x->allocated_bytes));
-		json_object_set_new(pp, "tbk", json_u64(x->allocations));
-		json_object_set_new(pp, "tl", json_u64(x->lifetime_us));
-		json_object_set_new(pp, "mb", json_u64(x->max_live_bytes));
-		json_object_set_new(pp, "mbk", json_u64(x->max_live_count));
-		json_object_set_new(pp, "gb", json_u64(x->peak_bytes));
-		json_object_set_new(pp, "gbk", json_u64(x->peak_count));
-		json_object_set_new(pp, "eb", json_u64(leaks ? x->live_bytes : 0));
-		json_object_set_new(pp, "ebk", json_u64(leaks ? x->live_count : 0));
+		json_t *fs = json_array();
+		json_t *pp = json_pack("{so so so so so so so so so}", "tb", json_u64(x->allocated_bytes), "tbk",
+				       json_u64(x->allocations), "tl", json_u64(x->lifetime_us), "mb",
+				       json_u64(x->max_live_bytes), "mbk", json_u64(x->max_live_count), "gb",
+				       json_u64(x->peak_bytes), "gbk", json_u64(x->peak_count), "eb",
+				       json_u64(leaks ? x->live_bytes : 0), "ebk", json_u64(leaks ? x->live_count : 0));
 		if (!s->nframes) { /* DHAT needs a frame: allocations without a stack get one */
 			static const struct sym_frame no_stack = {.function = "[no stack]", .module = "?"};
 			json_array_append_new(fs, frame_index(&index, ftbl, &no_stack));

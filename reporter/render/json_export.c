@@ -68,18 +68,7 @@ static json_t *json_segment(const struct tmodel *m, size_t si, const struct wsta
 	set(o, "start_offset_ns", json_u64(seg->info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns));
 	set(o, "end", json_text(tm_end_reason_name(seg->end.reason)));
 	set(o, "duration_us", json_u64(seg->end.time_us > ht->last_time_us ? seg->end.time_us : ht->last_time_us));
-	json_t *heap = json_object();
-	set(heap, "allocations", json_u64(ht->allocations));
-	set(heap, "frees", json_u64(ht->frees));
-	set(heap, "allocated_bytes", json_u64(ht->allocated_bytes));
-	set(heap, "peak_bytes", json_u64(ht->peak_bytes));
-	set(heap, "peak_count", json_u64(ht->peak_count));
-	set(heap, "peak_time_us", json_u64(ht->peak_time_us));
-	set(heap, "leaked_bytes", json_u64(ht->leaked_bytes));
-	set(heap, "leaked_count", json_u64(ht->leaked_count));
-	set(heap, "temporary", json_u64(ht->temporary));
-	set(heap, "unknown_frees", json_u64(ht->unknown_frees));
-	set(o, "heap", heap);
+	set(o, "heap", heap_totals_json(ht, "peak_time_us", ht->peak_time_us));
 	json_t *mods = json_array();
 	for (size_t i = 0; i < seg->nmods; i++)
 		json_array_append_new(mods, json_module(&seg->mods[i]));

@@ -308,7 +308,7 @@ static void set(json_t *o, const char *key, json_t *v)
 	json_object_set_new(o, key, v);
 }
 
-static json_t *json_totals(const struct heap_totals *t, uint64_t peak_time_ns)
+json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint64_t peak_time)
 {
 	json_t *o = json_object();
 	set(o, "allocations", json_u64(t->allocations));
@@ -316,11 +316,17 @@ static json_t *json_totals(const struct heap_totals *t, uint64_t peak_time_ns)
 	set(o, "allocated_bytes", json_u64(t->allocated_bytes));
 	set(o, "peak_bytes", json_u64(t->peak_bytes));
 	set(o, "peak_count", json_u64(t->peak_count));
-	set(o, "peak_time_ns", json_u64(peak_time_ns));
+	set(o, time_key, json_u64(peak_time));
 	set(o, "leaked_bytes", json_u64(t->leaked_bytes));
 	set(o, "leaked_count", json_u64(t->leaked_count));
 	set(o, "temporary", json_u64(t->temporary));
 	set(o, "unknown_frees", json_u64(t->unknown_frees));
+	return o;
+}
+
+static json_t *json_totals(const struct heap_totals *t, uint64_t peak_time_ns)
+{
+	json_t *o = heap_totals_json(t, "peak_time_ns", peak_time_ns);
 	json_t *e = json_null();
 	if (t->sample_bytes) {
 		double sd = sqrt(t->allocated_var);

@@ -14,5 +14,7 @@ void render_report_json(struct strbuf *b, const struct report *r);
 /* The report as JSON, for outputs that embed it (export json, the HTML page,
  * report --json --threads). docs/JSON.md. */
 json_t *report_json(const struct report *r);
+/* Heap totals as the report's JSON has them; the peak's time under time_key. */
+json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint64_t peak_time);
 
 #endif
