@@ -172,9 +172,28 @@ void cli_load(struct cli_common *co, struct loaded *t, const char *path, int cod
 	struct rd_error err;
 	if (loaded_load(t, path, cli_symbolizer(co), &err))
 		die(code, "%s", err.msg);
-	if (t->m.stats.truncated)
+	/* A process still running has not finished its last frame: not a sign of a kill. */
+	int running = t->m.nsegs && t->m.segs[t->m.nsegs - 1].end.running;
+	if (t->m.stats.truncated && !running)
 		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it", path,
 		       (unsigned long long)t->m.stats.truncated_at);
+	const struct rd_stats *st = &t->m.stats;
+	if (st->damaged) {
+		char more[96] = "";
+		if (st->damaged > 1)
+			snprintf(more, sizeof more, " (and %llu more damaged places)", (unsigned long long)st->damaged - 1);
+		char dropped[160] = "";
+		if (st->dropped_events)
+			snprintf(dropped, sizeof dropped, "; %llu events of threads whose state was lost there dropped",
+				 (unsigned long long)st->dropped_events);
+		warnx1("%s is damaged: %s%s; %llu bytes skipped from byte %llu on%s; everything else is used", path,
+		       st->damage_why, more, (unsigned long long)st->skipped_bytes, (unsigned long long)st->damaged_at,
+		       dropped);
+	}
+	if (t->m.stats.unordered_events)
+		warnx1("%s: %llu events were merged out of order (%s); counts of frees, leaks and unknown frees "
+		       "may be off by about that many",
+		       path, (unsigned long long)t->m.stats.unordered_events, t->m.stats.unordered_why);
 }
 
 void cli_common_free(struct cli_common *co)

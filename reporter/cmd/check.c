@@ -11,6 +11,7 @@
 #include "model/report.h"
 #include "out.h"
 #include "render/json.h"
+#include "render/report.h"
 #include "render/units.h"
 
 static void usage(FILE *f)
@@ -145,12 +146,19 @@ int cmd_check(int argc, char **argv)
 		}
 		json_object_set_new(o, "budgets", a);
 		json_object_set_new(o, "estimated", json_boolean(r.total.sample_bytes));
+		json_object_set_new(o, "live_now_bytes", json_u64(r.total.live_now_bytes));
+		json_object_set_new(o, "missed", render_missed_json(&r));
 		sb_json(&s, o);
 		sb_putc(&s, '\n');
 	} else {
 		if (r.total.sample_bytes)
 			sb_printf(&s, "note: sampled trace; the figures are estimates (docs/SAMPLING.md): record the CI run "
 				      "in full mode for exact budgets\n");
+		render_missed_text(&s, &r);
+		if (r.total.live_now_count)
+			sb_printf(&s, "note: still running: %s in %s blocks live now, not leaked (only images that ended "
+				      "can leak)\n",
+				  fmt_bytes(x, r.total.live_now_bytes), fmt_count(y, r.total.live_now_count));
 		for (size_t i = 0; i < nb; i++) {
 			const char *verdict = b[i].ok ? "ok    " : "BROKEN";
 			if (b[i].is_pct)

@@ -94,10 +94,12 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 	}
 	case LDP_REC_END: {
 		struct rd_end e;
-		if (rd_decode_end(p, n, &e, &why) == 0)
-			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
-		else
+		if (rd_decode_end(p, n, &e, &why))
 			printf("END (bad: %s)\n", why);
+		else if (e.reason == LDP_END_SIGNAL)
+			printf("END reason %d at %" PRIu64 " us, signal %d\n", e.reason, e.time_us, e.signal);
+		else
+			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
 		break;
 	}
 	case LDP_REC_SAMPLE: {
@@ -127,6 +129,8 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 			       kind == LDP_SAMPLE_CPU	? "CPU samples"
 			       : kind == LDP_SAMPLE_WALL ? "wall samples"
 			       : kind == LDP_SAMPLE_HEAP ? "heap samples (no room in the sample heap)"
+			       : kind == LDP_LOST_NESTED_ALLOC ? "allocations in signal handlers that interrupted the agent"
+			       : kind == LDP_LOST_NESTED_FREE  ? "frees in signal handlers that interrupted the agent"
 							 : "samples of an unknown kind");
 		else
 			printf("LOST (bad: %s)\n", why);
@@ -198,5 +202,13 @@ int cmd_dump(int argc, char **argv)
 		die(EXIT_BAD_TRACE, "%s", err.msg);
 	printf("%" PRIu64 " bytes, %" PRIu64 " frames, %" PRIu64 " records, %" PRIu64 " events%s\n", st.bytes_read,
 	       st.frames, st.records, st.events, st.truncated ? " (truncated)" : "");
+	if (st.damaged)
+		printf("damaged: %s; %" PRIu64 " bytes skipped from byte %" PRIu64 " on (%" PRIu64
+		       " places), %" PRIu64 " events dropped\n",
+		       st.damage_why, st.skipped_bytes, st.damaged_at, st.damaged, st.dropped_events);
+	/* How much the merge had to hold (read/merge.c): rounds' sizes. */
+	printf("merge: at most %" PRIu64 " events waiting, %" PRIu64 " bytes of them in memory; %" PRIu64
+	       " spills to a temporary file (%" PRIu64 " bytes); %" PRIu64 " late, %" PRIu64 " out of order\n",
+	       st.max_queued, st.max_queued_bytes, st.spills, st.spilled_bytes, st.late_events, st.unordered_events);
 	return EXIT_OK;
 }

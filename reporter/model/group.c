@@ -295,7 +295,7 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 				gr->min_size = site->min_size;
 			if (site->max_size > gr->max_size)
 				gr->max_size = site->max_size;
-			if (seg->end.reason != LDP_END_EXEC) {
+			if (tm_segment_leaks(seg)) {
 				gr->leaked_bytes += site->live_bytes;
 				gr->leaked_count += site->live_count;
 			}

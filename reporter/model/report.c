@@ -16,8 +16,22 @@ void report_sum(struct report *r)
 	memset(r->lost, 0, sizeof r->lost);
 	r->peak_time_ns = 0;
 	r->peak_trace = NULL;
+	memset(&r->missed, 0, sizeof r->missed);
 	for (size_t t = 0; t < r->ntraces; t++) {
 		const struct tmodel *m = &r->traces[t].m;
+		struct missed *x = &r->missed;
+		const struct rd_stats *st = &m->stats;
+		if (st->damaged && !x->damaged) {
+			x->damaged_trace = m->path;
+			x->damaged_at = st->damaged_at;
+			x->damage_why = st->damage_why;
+		}
+		x->damaged += st->damaged;
+		x->skipped_bytes += st->skipped_bytes;
+		x->dropped_events += st->dropped_events;
+		if (st->unordered_events && !x->unordered_events)
+			x->unordered_why = st->unordered_why;
+		x->unordered_events += st->unordered_events;
 		for (size_t i = 0; i < m->nsegs; i++) {
 			const struct heap_totals *s = &m->segs[i].heap.t;
 			r->total.allocations += s->allocations;
@@ -25,11 +39,15 @@ void report_sum(struct report *r)
 			r->total.allocated_bytes += s->allocated_bytes;
 			r->total.leaked_bytes += s->leaked_bytes;
 			r->total.leaked_count += s->leaked_count;
+			r->total.live_now_bytes += s->live_now_bytes;
+			r->total.live_now_count += s->live_now_count;
 			r->total.temporary += s->temporary;
 			r->total.unknown_frees += s->unknown_frees;
 			r->total.samples += s->samples;
 			r->total.allocated_var += s->allocated_var;
 			r->total.lost_samples += s->lost_samples;
+			r->missed.nested_allocs += s->lost_nested_allocs;
+			r->missed.nested_frees += s->lost_nested_frees;
 			if (s->sample_bytes)
 				r->total.sample_bytes = s->sample_bytes;
 			for (int k = 0; k < 65; k++)

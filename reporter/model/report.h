@@ -28,6 +28,16 @@ struct report {
 	/* sampling over every segment */
 	uint64_t samples[2], weight_ns[2], lost[2];
 	unsigned hz[2];
+	/* What the figures could not count, over every trace (report_sum). */
+	struct missed {
+		uint64_t damaged, skipped_bytes, dropped_events; /* damage skipped (read/source.c) */
+		const char *damaged_trace;                        /* the first damaged trace... */
+		uint64_t damaged_at;                              /* ...where its first damage begins... */
+		const char *damage_why;                           /* ...and what it was */
+		uint64_t unordered_events;                        /* merged out of order (read/merge.c) */
+		const char *unordered_why;
+		uint64_t nested_allocs, nested_frees;             /* not recorded by the agent (LOST 4, 5) */
+	} missed;
 };
 
 /* Fill the totals and histogram from the loaded traces. */

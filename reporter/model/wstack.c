@@ -89,7 +89,7 @@ static void site_weight(enum ws_what what, const struct tm_segment *seg, int is_
 		}
 		break;
 	case WS_LEAKED:
-		if (seg->end.reason != LDP_END_EXEC) {
+		if (tm_segment_leaks(seg)) {
 			*w = s->live_bytes;
 			*c = s->live_count;
 		}

@@ -55,16 +55,17 @@ int render_dhat(struct strbuf *b, const struct export_in *in, const char **why)
 	u64map_init(&index, 1024);
 	json_t *pps = json_array(), *ftbl = json_array();
 	json_array_append_new(ftbl, json_string("[root]"));
-	int leaks = seg && seg->end.reason != LDP_END_EXEC;
 	for (size_t i = 0; i < ws->n; i++) {
 		const struct wstack *s = &ws->v[i];
 		const struct heap_site *x = s->heap;
 		json_t *fs = json_array();
+		uint64_t eb, ebk; /* live at the end, when that is a leak (tm_segment_leaks) */
+		ws_heap_figure(ws, s, WS_LEAKED, &eb, &ebk);
 		json_t *pp = json_pack("{so so so so so so so so so}", "tb", json_u64(x->allocated_bytes), "tbk",
 				       json_u64(x->allocations), "tl", json_u64(x->lifetime_us), "mb",
 				       json_u64(x->max_live_bytes), "mbk", json_u64(x->max_live_count), "gb",
 				       json_u64(x->peak_bytes), "gbk", json_u64(x->peak_count), "eb",
-				       json_u64(leaks ? x->live_bytes : 0), "ebk", json_u64(leaks ? x->live_count : 0));
+				       json_u64(eb), "ebk", json_u64(ebk));
 		if (!s->nframes) { /* DHAT needs a frame: allocations without a stack get one */
 			static const struct sym_frame no_stack = {.function = "[no stack]", .module = "?"};
 			json_array_append_new(fs, frame_index(&index, ftbl, &no_stack));

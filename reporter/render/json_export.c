@@ -56,7 +56,7 @@ static json_t *json_segment(const struct tmodel *m, size_t si, const struct wsta
 	const struct tm_segment *seg = &m->segs[si];
 	const struct heap_model *h = &seg->heap;
 	const struct heap_totals *ht = &h->t;
-	int leaks = seg->end.reason != LDP_END_EXEC;
+	int leaks = tm_segment_leaks(seg);
 	json_t *o = json_object();
 	set(o, "index", json_u64(si));
 	set(o, "pid", json_u64(seg->info.pid));
@@ -66,7 +66,7 @@ static json_t *json_segment(const struct tmodel *m, size_t si, const struct wsta
 	set(o, "hostname", json_text(seg->info.hostname));
 	set(o, "start_realtime_ns", json_u64(seg->info.start_realtime_ns));
 	set(o, "start_offset_ns", json_u64(seg->info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns));
-	set(o, "end", json_text(tm_end_reason_name(seg->end.reason)));
+	set(o, "end", json_text(seg->end_name));
 	set(o, "duration_us", json_u64(seg->end.time_us > ht->last_time_us ? seg->end.time_us : ht->last_time_us));
 	set(o, "heap", heap_totals_json(ht, "peak_time_us", ht->peak_time_us));
 	json_t *mods = json_array();

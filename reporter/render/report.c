@@ -160,7 +160,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		for (size_t s = 0; s < m->nsegs; s++) {
 			const struct tm_segment *seg = &m->segs[s];
 			sb_printf(b, "  pid %llu  %s  (%s)", (unsigned long long)seg->info.pid,
-				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, tm_end_reason_name(seg->end.reason));
+				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, seg->end_name);
 			if (r->ntraces > 1 || m->nsegs > 1)
 				sb_printf(b, "  %s allocations, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
 					  fmt_bytes(y, seg->heap.t.peak_bytes), fmt_bytes(x, seg->heap.t.leaked_bytes));
@@ -168,11 +168,12 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			if (seg->info.mode == LDP_MODE_OFF)
 				sb_printf(b, "  (heap tracing was off in this process)\n");
 		}
-		if (m->stats.truncated)
+		if (m->stats.truncated && !(m->nsegs && m->segs[m->nsegs - 1].end.running))
 			sb_printf(b, "  note: the trace ends inside a frame at byte %llu (process killed?); "
 				     "everything before it is used\n",
 				  (unsigned long long)m->stats.truncated_at);
 	}
+	render_missed_text(b, r);
 	sb_printf(b, "\nheap\n");
 	if (t->sample_bytes) {
 		sb_printf(b, "  (sampled: estimates from %s samples, one per %s allocated on average; requested\n"
@@ -192,6 +193,9 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
+	if (t->live_now_count)
+		sb_printf(b, "  live now     %14s   in %s block%s (the process is still running: not leaked)\n",
+			  fmt_bytes(x, t->live_now_bytes), fmt_count(y, t->live_now_count), t->live_now_count == 1 ? "" : "s");
 	if (t->sample_bytes)
 		sb_printf(b, "  temporary    (not measured in sampled mode)\n");
 	else
@@ -235,6 +239,47 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	}
 	for (int k = 0; k < 2; k++)
 		flat_profile(b, r, k);
+}
+
+/* ---- what was missed ---- */
+
+void render_missed_text(struct strbuf *b, const struct report *r)
+{
+	const struct missed *x = &r->missed;
+	char n1[32], n2[32];
+	if (x->damaged) {
+		sb_printf(b, "  note: %s is damaged: %s", x->damaged_trace, x->damage_why);
+		if (x->damaged > 1)
+			sb_printf(b, " (and %s more damaged places)", fmt_count(n1, x->damaged - 1));
+		sb_printf(b, "; %s bytes skipped", fmt_count(n1, x->skipped_bytes));
+		if (x->dropped_events)
+			sb_printf(b, ", and %s events of threads whose state was lost there: leaks and unknown frees may be "
+				     "off by up to that many",
+				  fmt_count(n2, x->dropped_events));
+		sb_printf(b, "; everything else is used\n");
+	}
+	if (x->unordered_events)
+		sb_printf(b, "  note: %s events were merged out of order (%s): frees, leaks and unknown frees may be off "
+			     "by about that many\n",
+			  fmt_count(n1, x->unordered_events), x->unordered_why ? x->unordered_why : "");
+	if (x->nested_allocs || x->nested_frees)
+		sb_printf(b, "  note: %s allocations and %s frees made in signal handlers that interrupted ldprof were not "
+			     "recorded: up to %s blocks show as leaked that were freed, and up to %s frees as frees of "
+			     "unknown blocks\n",
+			  fmt_count(n1, x->nested_allocs), fmt_count(n2, x->nested_frees), n2, n1);
+}
+
+json_t *render_missed_json(const struct report *r)
+{
+	const struct missed *x = &r->missed;
+	json_t *first = json_null();
+	if (x->damaged)
+		first = json_pack("{s:o, s:o, s:o}", "trace", json_text(x->damaged_trace), "at", json_u64(x->damaged_at),
+				  "what", json_text(x->damage_why));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "damaged_regions", json_u64(x->damaged), "skipped_bytes",
+			 json_u64(x->skipped_bytes), "first_damage", first, "dropped_events", json_u64(x->dropped_events),
+			 "unordered_events", json_u64(x->unordered_events), "nested_allocations",
+			 json_u64(x->nested_allocs), "nested_frees", json_u64(x->nested_frees));
 }
 
 /* ---- flat profiles (pstats-like) ---- */
@@ -327,6 +372,8 @@ json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint
 static json_t *json_totals(const struct heap_totals *t, uint64_t peak_time_ns)
 {
 	json_t *o = heap_totals_json(t, "peak_time_ns", peak_time_ns);
+	set(o, "live_now_bytes", json_u64(t->live_now_bytes));
+	set(o, "live_now_count", json_u64(t->live_now_count));
 	json_t *e = json_null();
 	if (t->sample_bytes) {
 		double sd = sqrt(t->allocated_var);
@@ -397,6 +444,7 @@ json_t *report_json(const struct report *r)
 	}
 	set(o, "traces", traces);
 	set(o, "truncated", json_boolean(truncated));
+	set(o, "missed", render_missed_json(r));
 	for (size_t i = 0; i < r->ntraces; i++) {
 		const struct tmodel *m = &r->traces[i].m;
 		for (size_t s = 0; s < m->nsegs; s++) {
@@ -406,7 +454,10 @@ json_t *report_json(const struct report *r)
 			set(x, "pid", json_u64(seg->info.pid));
 			set(x, "exe", json_text(seg->info.exe));
 			set(x, "cmdline", json_text(seg->info.cmdline));
-			set(x, "end", json_text(tm_end_reason_name(seg->end.reason)));
+			set(x, "end", json_text(seg->end_name));
+			set(x, "end_signal", seg->end.reason == LDP_END_SIGNAL && seg->end.signal
+						     ? json_integer(seg->end.signal)
+						     : json_null());
 			set(x, "heap", json_totals(&seg->heap.t, seg->heap.t.peak_time_us * 1000));
 			json_array_append_new(segs, x);
 		}

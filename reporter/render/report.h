@@ -9,6 +9,10 @@
 #include "render/json.h"
 #include "util/util.h"
 
+/* Say what was missed: "note: ..." lines (none when nothing was), and the
+ * JSON object "missed" (docs/JSON.md). check uses these too. */
+void render_missed_text(struct strbuf *b, const struct report *r);
+json_t *render_missed_json(const struct report *r);
 void render_report_text(struct strbuf *b, const struct report *r);
 void render_report_json(struct strbuf *b, const struct report *r);
 /* The report as JSON, for outputs that embed it (export json, the HTML page,

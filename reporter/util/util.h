@@ -10,6 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Test seams (docs/STYLE: JET_MUTABLE): limits the unit tests lower to
+ * reach what lies beyond them cheaply. const in the reporter (the compiler
+ * folds them), writable where LDP_TEST is defined (tests/tests.mk builds the
+ * modules that have seams a second time for the unit tests). */
+#ifdef LDP_TEST
+#define LDP_SEAM
+#else
+#define LDP_SEAM const
+#endif
+
 /* Allocation failure in the reporter is fatal: one line, exit 1. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -43,7 +43,7 @@ FUZZ_BIN := $(FUZZ_TARGETS:%=$(O)/fuzz/%)
 
 # The reporter is compiled into each fuzzer with clang: sanitizer runtimes
 # of two compilers do not mix.
-$(O)/fuzz/%: tests/fuzz/%.c $(REPORTER_LIB_SRC) $(wildcard reporter/*.h reporter/*/*.h include/ldprof/*.h)
+$(O)/fuzz/%: tests/fuzz/%.c $(REPORTER_LIB_SRC) $(PROTO_GEN) $(wildcard reporter/*.h reporter/*/*.h include/ldprof/*.h)
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC) and libFuzzer:" \
 		"apt-get install clang libclang-rt-14-dev (make test does not)"; exit 1; }
 	@mkdir -p $(dir $@)

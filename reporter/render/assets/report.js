@@ -33,6 +33,12 @@ R.segments.forEach(function (g) { var tr = el('tr');
   pt.appendChild(tr); });
 s.appendChild(el('h3', '', 'processes')); s.appendChild(pt);
 if (R.truncated) s.appendChild(el('p', 'muted', 'The trace ends inside a frame (the process was killed?); everything before it is used.'));
+var M = R.missed;
+if (M.damaged_regions) s.appendChild(el('p', 'muted', 'Damaged: ' + M.first_damage.what + '; ' + count(M.skipped_bytes) +
+  ' bytes skipped' + (M.dropped_events ? ', ' + count(M.dropped_events) + ' events of threads whose state was lost there' : '') + '; everything else is used.'));
+if (M.unordered_events) s.appendChild(el('p', 'muted', count(M.unordered_events) + ' events were merged out of order: frees, leaks and unknown frees may be off by about that many.'));
+if (M.nested_allocations || M.nested_frees) s.appendChild(el('p', 'muted', count(M.nested_allocations) + ' allocations and ' +
+  count(M.nested_frees) + ' frees made in signal handlers that interrupted ldprof were not recorded.'));
 /* flame graph tabs */
 var tabs = document.getElementById('flame-tabs'), flames = document.querySelectorAll('div.flame');
 function show(i) { flames.forEach(function (f, j) { f.style.display = i === j ? '' : 'none'; });
