@@ -46,7 +46,7 @@ $(O)/tests/integration/%-nofp: tests/integration/%.c
 
 # Each test tier adds itself here (tests/*/**.mk, samples/samples.mk):
 # TEST_TIERS are make targets run by `make test`, TEST_BINS what they need built.
-TEST_TIERS += test-unit test-integration
+TEST_TIERS += test-layering test-unit test-integration
 TEST_BINS += $(UNIT_BIN) $(INTEG_BIN)
 
 $(O)/tests/integration/%: tests/integration/%.cpp
@@ -69,6 +69,10 @@ $(O)/tests/integration/cxx_early: tests/integration/cxx_early.cpp $(O)/tests/int
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@$(MAKE) --no-print-directory -k $(TEST_TIERS)
+
+## test-layering: the one-way include rules (agent apart from reporter; util < read < symbols < model < render < commands)
+test-layering:
+	@scripts/check-layering
 
 ## test-unit: cmocka unit tests
 test-unit: $(UNIT_BIN)

@@ -15,8 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/tmodel.h"
-#include "symbols/symbolizer.h"
+#include "model/loaded.h"
 
 enum group_by { BY_TRACEBACK, BY_FUNCTION, BY_LINE, BY_FILE, BY_MODULE };
 
@@ -70,17 +69,6 @@ void flat_free(struct flat *fl);
 /* A CPU or wall sample of ldprof's own work (recording an allocation, its
  * writer thread), not the program's: reports leave these out and say how many. */
 int flat_agent_work(const struct flat *fl);
-
-/* A trace loaded for reporting: its model and one symbol space per segment. */
-struct loaded {
-	struct tmodel m;
-	struct sym_space **spaces;
-};
-
-/* Load a trace and give each of its process images a symbol space.
- * @return 0, or -1 with err set. */
-int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err);
-void loaded_free(struct loaded *t);
 
 const char *group_by_name(enum group_by by);
 int group_by_parse(const char *s, enum group_by *by);

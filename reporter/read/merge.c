@@ -467,6 +467,8 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 			cur = run = end;
 			break;
 		}
+		if (m->v->raw_event && what != RD_DEC_SKIPPED)
+			m->v->raw_event(m->v->ctx, (uint32_t)id, q->check.tid, what == RD_DEC_EVENT ? &ev : NULL);
 		if (what == RD_DEC_ATTACH && q->lost) {
 			q->lost = 0;
 			run = cur;

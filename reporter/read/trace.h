@@ -124,6 +124,12 @@ struct rd_visitor {
 	/* Optional: every record as read, before interpretation (ldprof dump). */
 	void (*raw_record)(void *ctx, unsigned type, const uint8_t *payload, size_t len, uint64_t frame_off,
 			   uint64_t rec_off);
+	/* Optional: the events of an EVENTS record as the merge checks them on
+	 * arrival (read/merge.c), in the ring's own order, before they are
+	 * merged (ldprof dump); ev NULL: the ring's thread tid attached to it.
+	 * After damage, also the events of rings whose state was lost, which
+	 * the merge then drops (stats.dropped_events). */
+	void (*raw_event)(void *ctx, uint32_t ring, uint32_t tid, const struct rd_event *ev);
 };
 
 struct rd_stats {

@@ -13,7 +13,8 @@
 
 FUZZ_TARGETS := fuzz_decode fuzz_reader
 FUZZ_REGRESS_BIN := $(FUZZ_TARGETS:%=$(O)/tests/fuzz/%_regress)
-REPORTER_LIB_SRC := $(filter-out reporter/main.c,$(REPORTER_SRC))
+# with what the build generates: pprof's protobuf code, the embedded assets
+REPORTER_LIB_SRC := $(filter-out reporter/main.c,$(REPORTER_SRC)) $(O)/gen/profile.pb-c.c $(O)/gen/assets.c
 
 $(O)/tests/fuzz/%_regress: tests/fuzz/%.c tests/fuzz/regression_driver.c $(REPORTER_LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -46,7 +47,7 @@ $(O)/fuzz/%: tests/fuzz/%.c $(REPORTER_LIB_SRC) $(PROTO_GEN) $(wildcard reporter
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC) and libFuzzer:" \
 		"apt-get install clang libclang-rt-14-dev (make test does not)"; exit 1; }
 	@mkdir -p $(dir $@)
-	$(call say,FUZZCC,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(REPORTER_LIB_SRC) $(O)/gen/profile.pb-c.c $(REPORTER_LIBS)
+	$(call say,FUZZCC,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(REPORTER_LIB_SRC) $(REPORTER_LIBS)
 
 ## fuzz-build: build the libFuzzer targets (clang, libclang-rt-14-dev)
 fuzz-build: $(FUZZ_BIN)

@@ -964,7 +964,7 @@ static void test_missed_reported(void **state)
 	assert_non_null(strstr(b.s, "up to 3 blocks show as leaked"));
 	assert_non_null(strstr(b.s, "up to 12 frees as frees of unknown blocks"));
 	b.len = 0;
-	render_missed_json(&b, &r);
+	sb_json(&b, render_missed_json(&r));
 	assert_non_null(strstr(b.s, "\"damaged_regions\":1,\"skipped_bytes\":10,"));
 	assert_non_null(strstr(b.s, "\"nested_allocations\":12,\"nested_frees\":3}"));
 	sb_free(&b);
