@@ -33,6 +33,10 @@ static const char *signed_count(char *buf, int64_t v)
 
 static void side_text(struct strbuf *b, const struct diff_side *s)
 {
+	if (s->name) {
+		sb_printf(b, "%s", s->name);
+		return;
+	}
 	sb_printf(b, "%s", s->snap->label);
 	if (s->snap->occurrence > 1)
 		sb_printf(b, "#%u", s->snap->occurrence);

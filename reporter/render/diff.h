@@ -11,6 +11,7 @@
 struct diff_side {
 	const char *trace;
 	const struct tm_snapshot *snap;
+	const char *name; /* if set, the side's text instead of the snapshot's (ldprof fleet diff) */
 };
 
 struct diff_view {

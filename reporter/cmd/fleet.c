@@ -1,0 +1,617 @@
+/*
+ * fleet.c - `ldprof fleet report|flame|diff|schema`: questions to the fleet
+ * store (store/query.c sums in ClickHouse), answers drawn by the renderers
+ * `ldprof report`, `flame` and `diff` use (render/report.c, flame_svg.c,
+ * diff.c).
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "render/diff.h"
+#include "render/flame_svg.h"
+#include "render/out.h"
+#include "render/report.h"
+#include "store/query.h"
+#include "store/schema.h"
+#include "util/util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ldprof fleet report --from clickhouse://HOST[:PORT]/DB [FILTERS] [OPTIONS]\n"
+		"       ldprof fleet flame  --from ... [FILTERS] [--what W] [-o FILE.svg]\n"
+		"       ldprof fleet diff   --from ... --base K=V --to K=V [FILTERS] [OPTIONS]\n"
+		"       ldprof fleet schema                 the store's tables (SQL)\n"
+		"\n"
+		"Questions over every trace 'ldprof push' put in the store (docs/FLEET.md),\n"
+		"answered by ClickHouse. A trace pushed several times counts once.\n"
+		"\n"
+		"filters (all must hold):\n"
+		"  --service NAME    traces of this service\n"
+		"  --host GLOB       from hosts matching GLOB (web-*, db-0[1-3])\n"
+		"  --label K=V       with this label; repeatable\n"
+		"  --since T, --until T   started from / until T: 2024-05-01, '2024-05-01 12:00',\n"
+		"                    @UNIX_SECONDS, or an age: 30m, 12h, 7d, 2w (local time)\n"
+		"options:\n"
+		"  --user NAME       ClickHouse user (password: CLICKHOUSE_PASSWORD or the URL)\n"
+		"  --what W          report: only this figure's table; flame: the weights (default alloc);\n"
+		"                    diff: the figure compared (default inuse). W: alloc, inuse,\n"
+		"                    leaked, temporary, cpu, wall (diff: alloc, inuse, leaked)\n"
+		"  --by KEY          function (default), line, file, module or traceback\n"
+		"  --top N           rows per table (report: 10, diff: 20; 0: all in diff)\n"
+		"  --json            one JSON object (report, diff)\n"
+		"  -o, --output F    write to F instead of standard output\n"
+		"flame:\n"
+		"  --colors C, --title T, --width N   as in ldprof flame\n"
+		"diff:\n"
+		"  --base K=V        the traces to compare against (e.g. version=1.3)\n"
+		"  --to K=V          the traces compared (e.g. version=1.4)\n"
+		"  --at LABEL        live bytes at the snapshot LABEL (ldprof_snapshot) instead of --what\n"
+		"  --sum             compare sums; the default compares means per trace, so that\n"
+		"                    sides with different numbers of traces compare fairly\n"
+		"  --cumulative      count every frame of the stack, not only the site\n"
+		"  --flame           a differential flame graph (SVG) instead of the list\n");
+}
+
+/* --since/--until: @SECONDS, an age (30m, 12h, 7d, 2w), or a local date and time. */
+static int parse_time(const char *s, int64_t *out)
+{
+	char *end;
+	if (*s == '@') {
+		long long v = strtoll(s + 1, &end, 10);
+		if (end == s + 1 || *end)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	if (*s >= '0' && *s <= '9') {
+		unsigned long long v = strtoull(s, &end, 10);
+		static const struct {
+			char unit;
+			long long mult;
+		} ages[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+		for (size_t i = 0; end != s && i < sizeof ages / sizeof *ages; i++)
+			if (end[0] == ages[i].unit && !end[1] && v < (1ull << 40)) {
+				*out = (int64_t)time(NULL) - (int64_t)v * ages[i].mult;
+				return 0;
+			}
+	}
+	static const char *const formats[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+					      "%Y-%m-%dT%H:%M", "%Y-%m-%d"};
+	for (size_t i = 0; i < sizeof formats / sizeof *formats; i++) {
+		struct tm tm;
+		memset(&tm, 0, sizeof tm);
+		const char *e = strptime(s, formats[i], &tm);
+		if (e && !*e) {
+			tm.tm_isdst = -1;
+			*out = (int64_t)mktime(&tm);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const char *local_time(char *buf, size_t n, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!localtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, n, "@%lld", (long long)t);
+	return buf;
+}
+
+struct fleet_args {
+	const char *from, *user, *output, *base, *to, *at, *title;
+	char *at_owned;
+	struct fleet_filter f;
+	const char **labels;
+	size_t labels_cap;
+	int what; /* enum ws_what, or -1 */
+	enum group_by by;
+	uint64_t top;
+	int top_given, json, sum, cumulative, flame;
+	struct flame_opts fo;
+};
+
+static void describe_filter(struct strbuf *b, const struct fleet_filter *f)
+{
+	char t[64];
+	if (f->service)
+		sb_printf(b, " service=%s", f->service);
+	if (f->host_glob)
+		sb_printf(b, " host=%s", f->host_glob);
+	for (size_t i = 0; i < f->nlabels; i++)
+		sb_printf(b, " %s", f->labels[i]);
+	if (f->has_since)
+		sb_printf(b, " since %s", local_time(t, sizeof t, f->since));
+	if (f->has_until)
+		sb_printf(b, " until %s", local_time(t, sizeof t, f->until));
+}
+
+static json_t *filter_json(const struct fleet_filter *f)
+{
+	json_t *o = json_object(), *labels = json_array();
+	json_object_set_new(o, "service", f->service ? json_string(f->service) : json_null());
+	json_object_set_new(o, "host", f->host_glob ? json_string(f->host_glob) : json_null());
+	for (size_t i = 0; i < f->nlabels; i++)
+		json_array_append_new(labels, json_string(f->labels[i]));
+	json_object_set_new(o, "labels", labels);
+	json_object_set_new(o, "since", f->has_since ? json_integer(f->since) : json_null());
+	json_object_set_new(o, "until", f->has_until ? json_integer(f->until) : json_null());
+	return o;
+}
+
+/* Replace the renderer's JSON text in b by doc (the renderer's object with
+ * `edit` applied), compact, on one line. */
+static json_t *reparse(struct strbuf *b)
+{
+	json_error_t e;
+	json_t *doc = json_loadb(b->s, b->len, 0, &e);
+	if (!doc)
+		die(EXIT_BAD_TRACE, "internal error: the renderer's JSON does not parse: %s", e.text);
+	return doc;
+}
+
+static void redump(struct strbuf *b, json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT);
+	if (!s)
+		die(EXIT_BAD_TRACE, "out of memory");
+	b->len = 0;
+	sb_printf(b, "%s\n", s);
+	free(s);
+	json_decref(doc);
+}
+
+static void die_query(const char *where, const char *err)
+{
+	die(EXIT_BAD_TRACE, "%s: %s", where, err);
+}
+
+static void no_traces(const char *where, const struct fleet_filter *f)
+{
+	struct strbuf b = {0};
+	describe_filter(&b, f);
+	die(EXIT_BAD_TRACE, "%s: no trace matches%s%s", where, b.s ? " these filters:" : "",
+	    b.s ? b.s : " (push one with ldprof push)");
+}
+
+/* ---- report ---- */
+
+static unsigned report_figures(int what)
+{
+	switch (what) {
+	case WS_ALLOC: return 1u << FF_ALLOC | 1u << FF_FREES;
+	case WS_INUSE: return 1u << FF_INUSE | 1u << FF_MAPPED | 1u << FF_MAPPED_PEAK;
+	case WS_LEAKED: return 1u << FF_LEAKED | 1u << FF_MAPPED | 1u << FF_MAPPED_LIVE;
+	case WS_TEMPORARY: return 1u << FF_TEMPORARY | 1u << FF_ALLOC;
+	case WS_CPU: return 1u << FF_CPU;
+	case WS_WALL: return 1u << FF_WALL;
+	default:
+		return 1u << FF_ALLOC | 1u << FF_FREES | 1u << FF_INUSE | 1u << FF_LEAKED | 1u << FF_TEMPORARY |
+		       1u << FF_CPU | 1u << FF_WALL | 1u << FF_MAPPED | 1u << FF_MAPPED_PEAK | 1u << FF_MAPPED_LIVE;
+	}
+}
+
+static void fleet_report(struct ch *ch, const char *where, const struct fleet_args *a, struct strbuf *b)
+{
+	char err[800];
+	struct fleet_totals tot;
+	if (fleet_query_totals(ch, &a->f, &tot, err, sizeof err))
+		die_query(where, err);
+	if (!tot.traces)
+		no_traces(where, &a->f);
+	struct fleet_names nm;
+	fleet_names_init(&nm);
+	struct report r;
+	memset(&r, 0, sizeof r);
+	r.top = a->top_given ? (unsigned)a->top : 10;
+	r.top_given = a->top_given;
+	r.gopts.by = a->by;
+	r.sort = a->what == WS_INUSE ? SORT_PEAK : a->what == WS_LEAKED ? SORT_LEAKED
+		 : a->what == WS_TEMPORARY ? SORT_TEMPORARY : SORT_BYTES;
+	grouping_init(&r.groups);
+	if (fleet_query_groups(ch, &a->f, a->by, report_figures(a->what), &nm, &r.groups, err, sizeof err))
+		die_query(where, err);
+	r.total = tot.heap;
+	r.peak_time_ns = tot.heap.peak_time_us * 1000;
+	memcpy(r.size_hist, tot.size_hist, sizeof r.size_hist);
+	r.maps = tot.maps;
+	r.remaps = tot.remaps;
+	r.unmaps = tot.unmaps;
+	r.mapped_bytes = tot.mapped_bytes;
+	r.mapped_peak = tot.mapped_peak;
+	r.mapped_live_at_exit = tot.mapped_live_at_exit;
+	r.rss_peak = tot.rss_peak;
+	r.rss_heap = tot.rss_heap;
+	r.rss_mapped = tot.rss_mapped;
+	for (int k = 0; k < 2; k++) {
+		/* --what names one table: the other profiles stay out */
+		if (a->what >= 0 && a->what != (k ? WS_WALL : WS_CPU))
+			continue;
+		r.samples[k] = tot.samples[k];
+		r.weight_ns[k] = tot.weight_ns[k];
+		r.lost[k] = tot.lost[k];
+		r.hz[k] = tot.hz[k];
+	}
+	char t0[64], t1[64], x[32], y[32];
+	if (a->json) {
+		render_report_json(b, &r);
+		json_t *doc = reparse(b), *fl = json_object();
+		/* the per-file members say nothing about a fleet */
+		json_object_del(doc, "trace");
+		json_object_del(doc, "traces");
+		json_object_del(doc, "truncated");
+		json_object_del(doc, "segments");
+		json_object_set_new(fl, "store", json_string(where));
+		json_object_set_new(fl, "filter", filter_json(&a->f));
+		json_object_set_new(fl, "traces", json_integer((json_int_t)tot.traces));
+		json_object_set_new(fl, "images", json_integer((json_int_t)tot.images));
+		json_object_set_new(fl, "hosts", json_integer((json_int_t)tot.hosts));
+		json_object_set_new(fl, "services", json_integer((json_int_t)tot.services));
+		json_object_set_new(fl, "first_start", json_integer(tot.first_start));
+		json_object_set_new(fl, "last_start", json_integer(tot.last_start));
+		json_object_set_new(fl, "peak_sum_bytes", json_integer((json_int_t)tot.peak_sum));
+		json_object_set_new(fl, "peak_where", json_string(tot.peak_where));
+		json_object_set_new(doc, "fleet", fl);
+		redump(b, doc);
+	} else {
+		sb_printf(b, "fleet %s: %s trace%s (%s process image%s) from %llu host%s, %llu service%s\n", where,
+			  fmt_count(x, tot.traces), tot.traces == 1 ? "" : "s", fmt_count(y, tot.images),
+			  tot.images == 1 ? "" : "s", (unsigned long long)tot.hosts, tot.hosts == 1 ? "" : "s",
+			  (unsigned long long)tot.services, tot.services == 1 ? "" : "s");
+		sb_printf(b, "  started %s .. %s\n", local_time(t0, sizeof t0, tot.first_start),
+			  local_time(t1, sizeof t1, tot.last_start));
+		struct strbuf fb = {0};
+		describe_filter(&fb, &a->f);
+		if (fb.s)
+			sb_printf(b, "  filters:%s\n", fb.s);
+		sb_free(&fb);
+		sb_printf(b, "  highest peak %s on %s; the traces' peaks add up to %s\n", fmt_bytes(x, tot.heap.peak_bytes),
+			  tot.peak_where, fmt_bytes(y, tot.peak_sum));
+		render_report_text(b, &r);
+	}
+	grouping_free(&r.groups);
+	fleet_names_free(&nm);
+}
+
+/* ---- flame ---- */
+
+static void fleet_flame(struct ch *ch, const char *where, struct fleet_args *a, struct strbuf *b)
+{
+	char err[800], sub[1200], x[32];
+	struct fleet_totals tot;
+	if (fleet_query_totals(ch, &a->f, &tot, err, sizeof err))
+		die_query(where, err);
+	if (!tot.traces)
+		no_traces(where, &a->f);
+	enum ws_what what = a->what >= 0 ? (enum ws_what)a->what : WS_ALLOC;
+	if ((what == WS_CPU || what == WS_WALL) && !tot.samples[what == WS_WALL])
+		die(EXIT_BAD_TRACE, "%s: the %s selected traces have no %s samples (record with --%s)", where,
+		    fmt_count(x, tot.traces), what == WS_CPU ? "CPU" : "wall-clock", what == WS_CPU ? "cpu" : "wall HZ");
+	struct fleet_names nm;
+	fleet_names_init(&nm);
+	struct wstack_set ws;
+	if (fleet_query_stacks(ch, &a->f, what, &nm, &ws, err, sizeof err))
+		die_query(where, err);
+	struct strbuf fb = {0};
+	describe_filter(&fb, &a->f);
+	snprintf(sub, sizeof sub, "fleet %s: %s trace%s%s%s", where, fmt_count(x, tot.traces), tot.traces == 1 ? "" : "s",
+		 fb.s ? "," : "", fb.s ? fb.s : "");
+	sb_free(&fb);
+	a->fo.subtitle = sub;
+	flame_svg(b, &ws, &a->fo);
+	ws_free(&ws);
+	fleet_names_free(&nm);
+}
+
+/* ---- diff ---- */
+
+static void scale_stacks(struct wstack_set *ws, uint64_t n)
+{
+	ws->total = 0;
+	for (size_t i = 0; i < ws->n; i++) {
+		ws->v[i].weight = n ? (ws->v[i].weight + n / 2) / n : ws->v[i].weight;
+		ws->v[i].count = n ? (ws->v[i].count + n / 2) / n : ws->v[i].count;
+		ws->total += ws->v[i].weight;
+	}
+}
+
+static void fleet_diff(struct ch *ch, const char *where, struct fleet_args *a, struct strbuf *b)
+{
+	char err[800];
+	if (!a->base || !a->to)
+		die(EXIT_USAGE, "diff compares --base K=V with --to K=V (e.g. --base version=1.3 --to version=1.4)");
+	char *k, *v;
+	for (int s = 0; s < 2; s++) {
+		const char *kv = s ? a->to : a->base;
+		if (fleet_label_split(kv, &k, &v))
+			die(EXIT_USAGE, "--%s must be KEY=VALUE, not '%s'", s ? "to" : "base", kv);
+		free(k);
+		free(v);
+	}
+	if (a->at && a->what >= 0)
+		die(EXIT_USAGE, "--at compares a snapshot; --what a figure: give one of them");
+	if (a->what >= 0 && a->what != WS_ALLOC && a->what != WS_INUSE && a->what != WS_LEAKED)
+		die(EXIT_USAGE, "diff compares alloc, inuse or leaked (bytes), not %s", ws_what_name((enum ws_what)a->what));
+	if (a->flame && a->at)
+		die(EXIT_USAGE, "--flame draws alloc, inuse or leaked; --at is for the list");
+	enum ws_what what = a->what >= 0 ? (enum ws_what)a->what : WS_INUSE;
+	struct fleet_diff_q q = {
+		.side_label = {a->base, a->to},
+		.figure = a->at ? FF_SNAPSHOT : what == WS_ALLOC ? FF_ALLOC : what == WS_LEAKED ? FF_LEAKED : FF_INUSE,
+		.snapshot = a->at,
+		.by = a->by,
+		.cumulative = a->cumulative,
+		.mean = !a->sum,
+	};
+	struct fleet_names nm;
+	fleet_names_init(&nm);
+	struct diff d;
+	diff_init(&d);
+	uint64_t ntraces[2];
+	if (fleet_query_diff(ch, &a->f, &q, &nm, &d, ntraces, err, sizeof err))
+		die_query(where, err);
+	for (int s = 0; s < 2; s++)
+		if (!ntraces[s]) {
+			struct fleet_filter f = a->f;
+			const char *labels[64];
+			size_t nl = 0;
+			for (size_t i = 0; i < f.nlabels && nl < 63; i++)
+				labels[nl++] = f.labels[i];
+			labels[nl++] = s ? a->to : a->base;
+			f.labels = labels;
+			f.nlabels = nl;
+			no_traces(where, &f);
+		}
+	char name[2][1024], x[32];
+	for (int s = 0; s < 2; s++)
+		snprintf(name[s], sizeof name[s], "%s (%s trace%s%s)", s ? a->to : a->base, fmt_count(x, ntraces[s]),
+			 ntraces[s] == 1 ? "" : "s", a->sum ? ", summed" : ", mean per trace");
+	const char *fig = a->at ? a->at : what == WS_ALLOC ? "allocated bytes" : what == WS_LEAKED ? "leaked" : "live at the peak";
+	if (a->flame) {
+		struct wstack_set ws[2];
+		for (int s = 0; s < 2; s++) {
+			struct fleet_filter f = a->f;
+			const char *labels[64];
+			size_t nl = 0;
+			for (size_t i = 0; i < f.nlabels && nl < 63; i++)
+				labels[nl++] = f.labels[i];
+			labels[nl++] = s ? a->to : a->base;
+			f.labels = labels;
+			f.nlabels = nl;
+			if (fleet_query_stacks(ch, &f, what, &nm, &ws[s], err, sizeof err))
+				die_query(where, err);
+			if (!a->sum)
+				scale_stacks(&ws[s], ntraces[s]);
+		}
+		char sub[2200], title[128];
+		snprintf(sub, sizeof sub, "%s -> %s", name[0], name[1]);
+		snprintf(title, sizeof title, "%s, differential", ws[1].title);
+		a->fo.title = a->fo.title ? a->fo.title : title;
+		a->fo.subtitle = sub;
+		flame_svg_diff(b, &ws[0], &ws[1], &a->fo);
+		ws_free(&ws[0]);
+		ws_free(&ws[1]);
+	} else {
+		struct tm_snapshot snap[2];
+		memset(snap, 0, sizeof snap);
+		struct diff_view view = {.d = &d, .by = a->by, .cumulative = a->cumulative,
+					 .top = a->top_given ? (unsigned)a->top : 20};
+		for (int s = 0; s < 2; s++) {
+			snprintf(snap[s].label, sizeof snap[s].label, "%s", s ? a->to : a->base);
+			snap[s].occurrence = 1;
+			view.side[s].snap = &snap[s];
+			view.side[s].name = name[s];
+		}
+		if (a->json) {
+			render_diff_json(b, &view);
+			json_t *doc = reparse(b);
+			for (int s = 0; s < 2; s++) {
+				json_t *side = json_object();
+				json_object_set_new(side, "label", json_string(s ? a->to : a->base));
+				json_object_set_new(side, "traces", json_integer((json_int_t)ntraces[s]));
+				json_object_set(doc, s ? "to" : "from", side);
+				json_decref(side);
+			}
+			json_t *fl = json_object();
+			json_object_set_new(fl, "store", json_string(where));
+			json_object_set_new(fl, "filter", filter_json(&a->f));
+			json_object_set_new(fl, "figure", json_string(a->at ? "snapshot" : ws_what_name(what)));
+			json_object_set_new(fl, "snapshot", a->at ? json_string(a->at) : json_null());
+			json_object_set_new(fl, "mean_per_trace", json_boolean(!a->sum));
+			json_object_set_new(doc, "fleet", fl);
+			redump(b, doc);
+		} else {
+			struct strbuf fb = {0};
+			describe_filter(&fb, &a->f);
+			sb_printf(b, "fleet %s: %s%s%s\n", where, fig, fb.s ? ", filters:" : "", fb.s ? fb.s : "");
+			sb_free(&fb);
+			render_diff_text(b, &view);
+		}
+	}
+	diff_free(&d);
+	fleet_names_free(&nm);
+}
+
+int cmd_fleet(int argc, char **argv)
+{
+	enum { O_FROM = 256, O_USER, O_SERVICE, O_HOST, O_LABEL, O_SINCE, O_UNTIL, O_WHAT, O_BY, O_TOP, O_JSON, O_COLORS,
+	       O_TITLE, O_WIDTH, O_BASE, O_TO, O_AT, O_SUM, O_CUM, O_FLAME };
+	static const struct option opts[] = {
+		{"from", required_argument, 0, O_FROM},
+		{"user", required_argument, 0, O_USER},
+		{"service", required_argument, 0, O_SERVICE},
+		{"host", required_argument, 0, O_HOST},
+		{"label", required_argument, 0, O_LABEL},
+		{"since", required_argument, 0, O_SINCE},
+		{"until", required_argument, 0, O_UNTIL},
+		{"what", required_argument, 0, O_WHAT},
+		{"by", required_argument, 0, O_BY},
+		{"top", required_argument, 0, O_TOP},
+		{"json", no_argument, 0, O_JSON},
+		{"output", required_argument, 0, 'o'},
+		{"colors", required_argument, 0, O_COLORS},
+		{"colours", required_argument, 0, O_COLORS},
+		{"title", required_argument, 0, O_TITLE},
+		{"width", required_argument, 0, O_WIDTH},
+		{"base", required_argument, 0, O_BASE},
+		{"to", required_argument, 0, O_TO},
+		{"at", required_argument, 0, O_AT},
+		{"sum", no_argument, 0, O_SUM},
+		{"cumulative", no_argument, 0, O_CUM},
+		{"flame", no_argument, 0, O_FLAME},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	static char cmdname[32];
+	const char *sub = argv[1];
+	enum { F_REPORT, F_FLAME, F_DIFF, F_SCHEMA } which;
+	if (!strcmp(sub, "report"))
+		which = F_REPORT;
+	else if (!strcmp(sub, "flame"))
+		which = F_FLAME;
+	else if (!strcmp(sub, "diff"))
+		which = F_DIFF;
+	else if (!strcmp(sub, "schema"))
+		which = F_SCHEMA;
+	else
+		die(EXIT_USAGE, "fleet commands are report, flame, diff and schema, not '%s'", sub);
+	snprintf(cmdname, sizeof cmdname, "fleet %s", sub);
+	cli_cmd = cmdname;
+	argc--;
+	argv++;
+
+	struct fleet_args a;
+	memset(&a, 0, sizeof a);
+	a.what = -1;
+	a.by = BY_FUNCTION;
+	size_t nlabels = 0;
+	uint64_t v;
+	int c;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_FROM: a.from = optarg; break;
+		case O_USER: a.user = optarg; break;
+		case O_SERVICE: a.f.service = optarg; break;
+		case O_HOST: a.f.host_glob = optarg; break;
+		case O_LABEL: {
+			char *k, *val;
+			if (fleet_label_split(optarg, &k, &val))
+				die(EXIT_USAGE, "--label must be KEY=VALUE, not '%s'", optarg);
+			free(k);
+			free(val);
+			VEC_PUSH(a.labels, nlabels, a.labels_cap, optarg);
+			break;
+		}
+		case O_SINCE:
+		case O_UNTIL: {
+			int64_t t;
+			if (parse_time(optarg, &t))
+				die(EXIT_USAGE, "--%s must be a date (2024-05-01, '2024-05-01 12:00'), @SECONDS or an age "
+						"(30m, 12h, 7d), not '%s'",
+				    c == O_SINCE ? "since" : "until", optarg);
+			if (c == O_SINCE) {
+				a.f.since = t;
+				a.f.has_since = 1;
+			} else {
+				a.f.until = t;
+				a.f.has_until = 1;
+			}
+			break;
+		}
+		case O_WHAT: {
+			enum ws_what w;
+			if (ws_what_parse(optarg, &w))
+				die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'", optarg);
+			a.what = (int)w;
+			break;
+		}
+		case O_BY:
+			if (group_by_parse(optarg, &a.by))
+				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
+			break;
+		case O_TOP:
+			if (parse_uint(optarg, 1000000000, &a.top) || (which == F_REPORT && !a.top))
+				die(EXIT_USAGE, "--top must be a%s number, not '%s'", which == F_REPORT ? " positive" : "",
+				    optarg);
+			a.top_given = 1;
+			break;
+		case O_JSON: a.json = 1; break;
+		case 'o': a.output = optarg; break;
+		case O_COLORS:
+			if (!strcmp(optarg, "module"))
+				a.fo.colors = FLAME_BY_MODULE;
+			else if (!strcmp(optarg, "function"))
+				a.fo.colors = FLAME_BY_FUNCTION;
+			else
+				die(EXIT_USAGE, "--colors must be module or function, not '%s'", optarg);
+			break;
+		case O_TITLE: a.fo.title = optarg; break;
+		case O_WIDTH:
+			if (parse_uint(optarg, 100000, &v) || v < 200)
+				die(EXIT_USAGE, "--width must be a number of pixels from 200 to 100000, not '%s'", optarg);
+			a.fo.width = (unsigned)v;
+			break;
+		case O_BASE: a.base = optarg; break;
+		case O_TO: a.to = optarg; break;
+		case O_AT: {
+			/* label#1 is the label's first use: stored as the bare label */
+			size_t l = strlen(optarg);
+			free(a.at_owned);
+			a.at_owned = l > 2 && !strcmp(optarg + l - 2, "#1") ? xstrndup(optarg, l - 2) : NULL;
+			a.at = a.at_owned ? a.at_owned : optarg;
+			break;
+		}
+		case O_SUM: a.sum = 1; break;
+		case O_CUM: a.cumulative = 1; break;
+		case O_FLAME: a.flame = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		die(EXIT_USAGE, "unexpected argument '%s' (fleet commands read the store given by --from)", argv[optind]);
+	a.f.labels = a.labels;
+	a.f.nlabels = nlabels;
+	struct strbuf b = {0};
+	if (which == F_SCHEMA) {
+		fleet_schema_print(&b);
+		out_write_or_die(a.output, b.s, b.len);
+		sb_free(&b);
+		free(a.labels);
+		return EXIT_OK;
+	}
+	if (!a.from)
+		die(EXIT_USAGE, "--from clickhouse://HOST[:PORT]/DB is required (see ldprof fleet --help)");
+	struct ch_target target;
+	char err[800], where[600];
+	if (ch_target_from(a.from, a.user, &target, err, sizeof err))
+		die(EXIT_USAGE, "--from: %s", err);
+	ch_target_name(&target, where, sizeof where);
+	struct ch *ch = ch_open(&target);
+	if (fleet_schema_check(ch, err, sizeof err))
+		die(EXIT_BAD_TRACE, "%s: %s", where, err);
+	switch (which) {
+	case F_REPORT: fleet_report(ch, where, &a, &b); break;
+	case F_FLAME: fleet_flame(ch, where, &a, &b); break;
+	default: fleet_diff(ch, where, &a, &b); break;
+	}
+	out_write_or_die(a.output, b.s, b.len);
+	sb_free(&b);
+	ch_close(ch);
+	ch_target_free(&target);
+	free(a.labels);
+	free(a.at_owned);
+	return EXIT_OK;
+}

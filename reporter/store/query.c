@@ -1,0 +1,622 @@
+/*
+ * query.c - see query.h.
+ *
+ * Every figure query has the same shape, cheapest step first:
+ *
+ *   1. sum the value rows of the selected pushes per stack_id
+ *      (ldprof_values, primary key (figure, trace_id, ...));
+ *   2. ANY LEFT JOIN the stacks those ids name (ldprof_stacks, read by
+ *      primary key: only the ids of step 1); ANY, because a stack pushed
+ *      twice may sit in two rows until ClickHouse merges them; LEFT, so that
+ *      a figure is never lost for want of its frames (it becomes "(no stack)");
+ *   3. group by the key the user asked for (function, line, ...), computed
+ *      from the frames the way model/group.c's flat_key computes it.
+ *
+ * The keys in SQL must equal flat_key's byte for byte: `ldprof fleet report`
+ * and `ldprof report` over the same traces give the same groups (tests/fleet).
+ */
+#include "query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+/* ---- names ---- */
+
+#define NAMES_CHUNK 1024
+
+void fleet_names_init(struct fleet_names *nm)
+{
+	memset(nm, 0, sizeof *nm);
+	struct sym_opts so = {.quiet = 1};
+	nm->pool = sym_new(&so);
+}
+
+void fleet_names_free(struct fleet_names *nm)
+{
+	for (size_t i = 0; i < nm->nchunks; i++)
+		free(nm->chunks[i]);
+	free(nm->chunks);
+	sym_free(nm->pool);
+	memset(nm, 0, sizeof *nm);
+}
+
+static const char *name(struct fleet_names *nm, const char *s)
+{
+	return sym_intern(nm->pool, s);
+}
+
+static const struct sym_frame *frame(struct fleet_names *nm, const char *fn, const char *file, unsigned line,
+				     const char *module, int inlined)
+{
+	if (!nm->nchunks || nm->used == NAMES_CHUNK) {
+		VEC_PUSH(nm->chunks, nm->nchunks, nm->chunks_cap, xcalloc(NAMES_CHUNK, sizeof(struct sym_frame)));
+		nm->used = 0;
+	}
+	struct sym_frame *f = &nm->chunks[nm->nchunks - 1][nm->used++];
+	f->function = name(nm, fn);
+	f->file = *file ? name(nm, file) : NULL;
+	f->line = line;
+	f->module = name(nm, module);
+	f->inlined = inlined;
+	f->resolved = 1;
+	return f;
+}
+
+/* The frames of a row's columns functions, files, lines, modules, inlined
+ * (innermost first). @return a malloc'd array of n pointers. */
+static const struct sym_frame **row_frames(struct fleet_names *nm, const json_t *row, size_t col, unsigned *n)
+{
+	const json_t *fn = json_array_get(row, col), *file = json_array_get(row, col + 1),
+		     *line = json_array_get(row, col + 2), *mod = json_array_get(row, col + 3),
+		     *inl = json_array_get(row, col + 4);
+	size_t k = json_array_size(fn);
+	const struct sym_frame **v = xmalloc((k ? k : 1) * sizeof *v);
+	for (size_t i = 0; i < k; i++)
+		v[i] = frame(nm, ch_str(fn, i), ch_str(file, i), (unsigned)ch_u64(line, i), ch_str(mod, i),
+			     (int)ch_u64(inl, i));
+	*n = (unsigned)k;
+	return v;
+}
+
+int fleet_label_split(const char *kv, char **key, char **value)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return -1;
+	*key = xstrndup(kv, (size_t)(eq - kv));
+	*value = xstrdup(eq + 1);
+	return 0;
+}
+
+/* ---- the selection ---- */
+
+/* A shell glob as an anchored RE2 expression. */
+static void glob_regex(struct strbuf *b, const char *g)
+{
+	sb_putc(b, '^');
+	for (; *g; g++) {
+		if (*g == '*') {
+			sb_printf(b, ".*");
+		} else if (*g == '?') {
+			sb_putc(b, '.');
+		} else if (*g == '[' && strchr(g + 1, ']')) {
+			const char *end = strchr(g + (g[1] == ']' ? 2 : 1), ']');
+			if (!end)
+				end = strchr(g + 1, ']');
+			sb_putc(b, '[');
+			g++;
+			if (*g == '!' || *g == '^') {
+				sb_putc(b, '^');
+				g++;
+			}
+			for (; g < end; g++) {
+				if (*g == '\\' || *g == '[')
+					sb_putc(b, '\\');
+				sb_putc(b, *g);
+			}
+			sb_putc(b, ']');
+		} else {
+			if (!((*g >= 'a' && *g <= 'z') || (*g >= 'A' && *g <= 'Z') || (*g >= '0' && *g <= '9') ||
+			      (unsigned char)*g >= 0x80))
+				sb_putc(b, '\\');
+			sb_putc(b, *g);
+		}
+	}
+	sb_putc(b, '$');
+}
+
+static void label_cond(struct strbuf *b, const char *kv)
+{
+	char *k, *v;
+	if (fleet_label_split(kv, &k, &v)) {
+		sb_printf(b, " AND 0");
+		return;
+	}
+	sb_printf(b, " AND has(label_keys, ");
+	ch_quote(b, k);
+	sb_printf(b, ") AND label_values[indexOf(label_keys, ");
+	ch_quote(b, k);
+	sb_printf(b, ")] = ");
+	ch_quote(b, v);
+	free(k);
+	free(v);
+}
+
+void fleet_selection_sql(struct strbuf *b, const struct fleet_filter *f, const char *extra_label)
+{
+	/* The latest push of every trace (ties broken by push id: one winner), then the filters on it. */
+	sb_printf(b, "(trace_id, push_id) IN (SELECT trace_id, push_id FROM ldprof_images WHERE image = 0"
+		     " AND (trace_id, push_id) IN (SELECT trace_id, argMax(push_id, (pushed_ns, push_id))"
+		     " FROM ldprof_images WHERE image = 0 GROUP BY trace_id)");
+	if (f->service) {
+		sb_printf(b, " AND service = ");
+		ch_quote(b, f->service);
+	}
+	if (f->host_glob) {
+		struct strbuf re = {0};
+		glob_regex(&re, f->host_glob);
+		sb_printf(b, " AND match(host, ");
+		ch_quote(b, re.s);
+		sb_printf(b, ")");
+		sb_free(&re);
+	}
+	for (size_t i = 0; i < f->nlabels; i++)
+		label_cond(b, f->labels[i]);
+	if (extra_label)
+		label_cond(b, extra_label);
+	if (f->has_since)
+		sb_printf(b, " AND start_time >= toDateTime(%lld)", (long long)f->since);
+	if (f->has_until)
+		sb_printf(b, " AND start_time <= toDateTime(%lld)", (long long)f->until);
+	sb_printf(b, ")");
+}
+
+static int fail(struct ch *c, char *err, size_t n)
+{
+	snprintf(err, n, "%s", ch_error(c));
+	return -1;
+}
+
+/* ---- totals ---- */
+
+int fleet_query_totals(struct ch *c, const struct fleet_filter *f, struct fleet_totals *t, char *err, size_t n)
+{
+	memset(t, 0, sizeof *t);
+	struct strbuf q = {0};
+	sb_printf(&q, "SELECT uniqExact(trace_id), count(), uniqExact(host), uniqExact(service),"
+		      " sum(allocations), sum(frees), sum(allocated_bytes), max(peak_bytes),"
+		      " argMax(peak_count, peak_bytes), argMax(peak_time_ns, peak_bytes),"
+		      " argMax(concat(host, ' pid ', toString(pid), ' ', exe), peak_bytes),"
+		      " sum(leaked_bytes), sum(leaked_count), sum(temporary), sum(unknown_frees),"
+		      " max(sample_bytes), sum(heap_samples), sum(lost_heap_samples), sum(allocated_var),"
+		      " sumForEach(size_hist),"
+		      " sum(cpu_samples), sum(cpu_ns), sum(cpu_lost), max(cpu_hz),"
+		      " sum(wall_samples), sum(wall_ns), sum(wall_lost), max(wall_hz),"
+		      " toInt64(min(start_time)), toInt64(max(start_time)),"
+		      " sum(maps), sum(remaps), sum(unmaps), sum(mapped_bytes), max(mapped_peak_bytes),"
+		      " sumIf(mapped_live_at_end, end_reason != 'exec'), max(rss_peak_bytes),"
+		      " argMax(heap_at_rss_peak, rss_peak_bytes), argMax(mapped_at_rss_peak, rss_peak_bytes)"
+		      " FROM ldprof_images WHERE ");
+	fleet_selection_sql(&q, f, NULL);
+	json_t *rows = ch_select(c, q.s);
+	sb_free(&q);
+	if (!rows)
+		return fail(c, err, n);
+	json_t *r = json_array_get(rows, 0);
+	if (r && ch_u64(r, 0)) {
+		size_t i = 0;
+		t->traces = ch_u64(r, i++);
+		t->images = ch_u64(r, i++);
+		t->hosts = ch_u64(r, i++);
+		t->services = ch_u64(r, i++);
+		struct heap_totals *h = &t->heap;
+		h->allocations = ch_u64(r, i++);
+		h->frees = ch_u64(r, i++);
+		h->allocated_bytes = ch_u64(r, i++);
+		h->peak_bytes = ch_u64(r, i++);
+		h->peak_count = ch_u64(r, i++);
+		h->peak_time_us = ch_u64(r, i++) / 1000;
+		snprintf(t->peak_where, sizeof t->peak_where, "%s", ch_str(r, i++));
+		h->leaked_bytes = ch_u64(r, i++);
+		h->leaked_count = ch_u64(r, i++);
+		h->temporary = ch_u64(r, i++);
+		h->unknown_frees = ch_u64(r, i++);
+		h->sample_bytes = ch_u64(r, i++);
+		h->samples = ch_u64(r, i++);
+		h->lost_samples = ch_u64(r, i++);
+		h->allocated_var = json_number_value(json_array_get(r, i++));
+		const json_t *hist = json_array_get(r, i++);
+		for (size_t k = 0; k < 65 && k < json_array_size(hist); k++)
+			t->size_hist[k] = ch_u64(hist, k);
+		for (int k = 0; k < 2; k++) {
+			t->samples[k] = ch_u64(r, i++);
+			t->weight_ns[k] = ch_u64(r, i++);
+			t->lost[k] = ch_u64(r, i++);
+			t->hz[k] = (unsigned)ch_u64(r, i++);
+		}
+		t->first_start = (int64_t)ch_u64(r, i++);
+		t->last_start = (int64_t)ch_u64(r, i++);
+		t->maps = ch_u64(r, i++);
+		t->remaps = ch_u64(r, i++);
+		t->unmaps = ch_u64(r, i++);
+		t->mapped_bytes = ch_u64(r, i++);
+		t->mapped_peak = ch_u64(r, i++);
+		t->mapped_live_at_exit = ch_u64(r, i++);
+		t->rss_peak = ch_u64(r, i++);
+		t->rss_heap = ch_u64(r, i++);
+		t->rss_mapped = ch_u64(r, i++);
+	}
+	json_decref(rows);
+	if (!t->traces)
+		return 0;
+	/* Each trace's peak is its highest image's; "inuse" adds those up. */
+	sb_printf(&q, "SELECT sum(p) FROM (SELECT max(peak_bytes) AS p FROM ldprof_images WHERE ");
+	fleet_selection_sql(&q, f, NULL);
+	sb_printf(&q, " GROUP BY trace_id)");
+	rows = ch_select(c, q.s);
+	sb_free(&q);
+	if (!rows)
+		return fail(c, err, n);
+	t->peak_sum = ch_u64(json_array_get(rows, 0), 0);
+	json_decref(rows);
+	return 0;
+}
+
+/* ---- keys ---- */
+
+/* The key of the site frame (stored first), as flat_key makes it. */
+static const char *site_key_sql(enum group_by by)
+{
+	switch (by) {
+	case BY_FUNCTION: return "if(empty(functions), '(no stack)', functions[1])";
+	case BY_LINE:
+		return "if(empty(functions), '(no stack)', if(files[1] = '', functions[1],"
+		       " concat(files[1], ':', toString(lines[1]))))";
+	case BY_FILE:
+		return "if(empty(functions), '(no stack)', if(files[1] = '', concat('[', modules[1], ']'), files[1]))";
+	case BY_MODULE: return "if(empty(functions), '(no stack)', modules[1])";
+	case BY_TRACEBACK: break;
+	}
+	return "if(empty(functions), '(no stack)', arrayStringConcat(arrayMap((fn_, fi_, l_) -> if(fi_ = '', fn_,"
+	       " concat(fn_, ' (', fi_, ':', toString(l_), ')')), functions, files, lines), ' < '))";
+}
+
+/* The key of one frame (fn, fi, l, m: the columns ARRAY JOINed from a stack). */
+static const char *frame_key_sql(enum group_by by)
+{
+	switch (by) {
+	case BY_FUNCTION: return "if(empty(functions), '(no stack)', fn)";
+	case BY_LINE: return "if(empty(functions), '(no stack)', if(fi = '', fn, concat(fi, ':', toString(l))))";
+	case BY_FILE: return "if(empty(functions), '(no stack)', if(fi = '', concat('[', m, ']'), fi))";
+	case BY_MODULE: return "if(empty(functions), '(no stack)', m)";
+	case BY_TRACEBACK: break;
+	}
+	return site_key_sql(BY_TRACEBACK);
+}
+
+static void figure_list(struct strbuf *b, unsigned figures)
+{
+	int first = 1;
+	sb_printf(b, "figure IN (");
+	for (int f = 1; f < FF_NFIGURES; f++)
+		if (figures & (1u << f)) {
+			sb_printf(b, "%s'%s'", first ? "" : ", ", fleet_figure_name((enum fleet_figure)f));
+			first = 0;
+		}
+	if (first)
+		sb_printf(b, "''");
+	sb_printf(b, ")");
+}
+
+/* Steps 1 and 2: per stack, the sums named in `sums` ("sumIf(...) AS x, ..."),
+ * joined with the stack's frames. */
+static void per_stack_sql(struct strbuf *b, const char *sums, const char *where)
+{
+	sb_printf(b,
+		  "SELECT * FROM (SELECT stack_id, %s FROM ldprof_values WHERE %s GROUP BY stack_id)"
+		  " ANY LEFT JOIN (SELECT stack_id, functions, files, lines, modules, inlined FROM ldprof_stacks"
+		  " WHERE stack_id IN (SELECT stack_id FROM ldprof_values WHERE %s)) USING stack_id",
+		  sums, where, where);
+}
+
+/* ---- groups ---- */
+
+static struct group *group_get(struct grouping *g, const char *key)
+{
+	uint64_t *slot = u64map_get(&g->index, (uint64_t)(uintptr_t)key);
+	if (slot)
+		return &g->groups[*slot];
+	vec_reserve((void **)&g->groups, &g->cap, g->n + 1, sizeof *g->groups);
+	struct group *gr = &g->groups[g->n];
+	memset(gr, 0, sizeof *gr);
+	gr->key = key;
+	u64map_put(&g->index, (uint64_t)(uintptr_t)key, g->n);
+	return &g->groups[g->n++];
+}
+
+static void group_where(struct fleet_names *nm, struct group *gr, const json_t *r, size_t col)
+{
+	if (gr->function || !*ch_str(r, col))
+		return;
+	gr->function = name(nm, ch_str(r, col));
+	gr->file = *ch_str(r, col + 1) ? name(nm, ch_str(r, col + 1)) : NULL;
+	gr->line = (unsigned)ch_u64(r, col + 2);
+	gr->module = name(nm, ch_str(r, col + 3));
+}
+
+static const char GROUP_SUMS[] =
+	"sumIf(count, figure = 'alloc') AS alloc_n, sumIf(value, figure = 'alloc') AS alloc_b,"
+	" sumIf(value, figure = 'frees') AS frees_n, sumIf(value, figure = 'inuse') AS inuse_b,"
+	" sumIf(count, figure = 'inuse') AS inuse_n, sumIf(value, figure = 'leaked') AS leaked_b,"
+	" sumIf(count, figure = 'leaked') AS leaked_n, sumIf(value, figure = 'temporary') AS temp_n,"
+	" sumIf(count, figure = 'cpu') AS cpu_n, sumIf(value, figure = 'cpu') AS cpu_ns,"
+	" sumIf(count, figure = 'wall') AS wall_n, sumIf(value, figure = 'wall') AS wall_ns,"
+	" sumIf(count, figure = 'mapped') AS maps_n, sumIf(value, figure = 'mapped') AS mapped_b,"
+	" sumIf(value, figure = 'mapped_peak') AS mpeak_b, sumIf(value, figure = 'mapped_live') AS mlive_b";
+
+int fleet_query_groups(struct ch *c, const struct fleet_filter *f, enum group_by by, unsigned figures,
+		       struct fleet_names *nm, struct grouping *g, char *err, size_t n)
+{
+	struct strbuf where = {0}, q = {0};
+	figure_list(&where, figures & ~((1u << FF_CPU_AGENT) | (1u << FF_WALL_AGENT)));
+	sb_printf(&where, " AND ");
+	fleet_selection_sql(&where, f, NULL);
+
+	/* Self: the site frame's key. */
+	sb_printf(&q,
+		  "SELECT %s AS key, sum(alloc_n), sum(alloc_b), sum(frees_n), sum(inuse_b), sum(inuse_n),"
+		  " sum(leaked_b), sum(leaked_n), sum(temp_n), sum(cpu_n), sum(cpu_ns), sum(wall_n), sum(wall_ns),"
+		  " sum(maps_n), sum(mapped_b), sum(mpeak_b), sum(mlive_b), any(functions[1]), any(files[1]), any(lines[1]), any(modules[1]),"
+		  " any(functions), any(files), any(lines), any(modules), any(inlined) FROM (",
+		  site_key_sql(by));
+	per_stack_sql(&q, GROUP_SUMS, where.s);
+	sb_printf(&q, ") GROUP BY key");
+	json_t *rows = ch_select(c, q.s);
+	sb_free(&q);
+	if (!rows)
+		goto fail;
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r)
+	{
+		struct group *gr = group_get(g, name(nm, ch_str(r, 0)));
+		size_t k = 1;
+		gr->allocations += ch_u64(r, k++);
+		gr->allocated_bytes += ch_u64(r, k++);
+		gr->frees += ch_u64(r, k++);
+		gr->peak_bytes += ch_u64(r, k++);
+		gr->peak_count += ch_u64(r, k++);
+		gr->leaked_bytes += ch_u64(r, k++);
+		gr->leaked_count += ch_u64(r, k++);
+		gr->temporary += ch_u64(r, k++);
+		for (int s = 0; s < 2; s++) {
+			gr->self[s] += ch_u64(r, k++);
+			gr->self_ns[s] += ch_u64(r, k++);
+		}
+		gr->maps += ch_u64(r, k++);
+		gr->mapped_bytes += ch_u64(r, k++);
+		gr->mapped_peak_bytes += ch_u64(r, k++);
+		gr->mapped_live_bytes += ch_u64(r, k++);
+		group_where(nm, gr, r, k);
+		k += 4;
+		if (by == BY_TRACEBACK && !gr->frames && json_array_size(json_array_get(r, k)))
+			gr->frames = row_frames(nm, r, k, &gr->nframes);
+	}
+	json_decref(rows);
+
+	/* Total: every distinct key on a sampled stack, once per stack. */
+	unsigned samples = figures & ((1u << FF_CPU) | (1u << FF_WALL));
+	if (samples) {
+		sb_free(&where);
+		figure_list(&where, samples);
+		sb_printf(&where, " AND ");
+		fleet_selection_sql(&where, f, NULL);
+		const char *kx = frame_key_sql(by);
+		sb_printf(&q,
+			  "SELECT key, sum(cpu_n), sum(cpu_ns), sum(wall_n), sum(wall_ns), any(fn), any(fi), any(l), any(m)"
+			  " FROM (SELECT stack_id, key, any(cpu_n) AS cpu_n, any(cpu_ns) AS cpu_ns, any(wall_n) AS wall_n,"
+			  " any(wall_ns) AS wall_ns, any(fn) AS fn, any(fi) AS fi, any(l) AS l, any(m) AS m"
+			  " FROM (SELECT stack_id, cpu_n, cpu_ns, wall_n, wall_ns, fn, fi, l, m, %s AS key FROM (",
+			  kx);
+		per_stack_sql(&q, GROUP_SUMS, where.s);
+		sb_printf(&q, ") LEFT ARRAY JOIN functions AS fn, files AS fi, lines AS l, modules AS m)"
+			      " GROUP BY stack_id, key) GROUP BY key");
+		rows = ch_select(c, q.s);
+		sb_free(&q);
+		if (!rows)
+			goto fail;
+		json_array_foreach(rows, i, r)
+		{
+			struct group *gr = group_get(g, name(nm, ch_str(r, 0)));
+			for (int s = 0; s < 2; s++) {
+				gr->total[s] += ch_u64(r, 1 + 2 * s);
+				gr->total_ns[s] += ch_u64(r, 2 + 2 * s);
+			}
+			if (by != BY_TRACEBACK)
+				group_where(nm, gr, r, 5);
+		}
+		json_decref(rows);
+
+		/* ldprof's own work: left out, counted. */
+		sb_printf(&q, "SELECT figure, sum(count), sum(value) FROM ldprof_values WHERE figure IN ('cpu_agent', "
+			      "'wall_agent') AND ");
+		fleet_selection_sql(&q, f, NULL);
+		sb_printf(&q, " GROUP BY figure");
+		rows = ch_select(c, q.s);
+		sb_free(&q);
+		if (!rows)
+			goto fail;
+		json_array_foreach(rows, i, r)
+		{
+			int k = !strcmp(ch_str(r, 0), "wall_agent");
+			if (samples & (1u << (k ? FF_WALL : FF_CPU))) {
+				g->agent_samples[k] += ch_u64(r, 1);
+				g->agent_ns[k] += ch_u64(r, 2);
+			}
+		}
+		json_decref(rows);
+	}
+	sb_free(&where);
+	return 0;
+fail:
+	sb_free(&where);
+	return fail(c, err, n);
+}
+
+/* ---- stacks ---- */
+
+int fleet_query_stacks(struct ch *c, const struct fleet_filter *f, enum ws_what what, struct fleet_names *nm,
+		       struct wstack_set *ws, char *err, size_t n)
+{
+	static const enum fleet_figure fig[WS_NWHAT] = {
+		[WS_ALLOC] = FF_ALLOC, [WS_INUSE] = FF_INUSE, [WS_LEAKED] = FF_LEAKED,
+		[WS_TEMPORARY] = FF_TEMPORARY, [WS_CPU] = FF_CPU, [WS_WALL] = FF_WALL,
+	};
+	/* The weight and count of model/wstack.c: the figure's value and count. */
+	ws_init(ws, what);
+	struct strbuf where = {0}, q = {0};
+	figure_list(&where, 1u << fig[what]);
+	sb_printf(&where, " AND ");
+	fleet_selection_sql(&where, f, NULL);
+	sb_printf(&q, "SELECT w, c, functions, files, lines, modules, inlined FROM (");
+	per_stack_sql(&q, "sum(value) AS w, sum(count) AS c", where.s);
+	sb_printf(&q, ") WHERE w != 0");
+	json_t *rows = ch_select(c, q.s);
+	sb_free(&q);
+	sb_free(&where);
+	if (!rows)
+		return fail(c, err, n);
+	size_t i;
+	json_t *r;
+	const struct sym_frame **rev = NULL;
+	size_t rev_cap = 0;
+	json_array_foreach(rows, i, r)
+	{
+		unsigned k;
+		const struct sym_frame **fr = row_frames(nm, r, 2, &k);
+		vec_reserve((void **)&rev, &rev_cap, k + 1, sizeof *rev);
+		for (unsigned j = 0; j < k; j++)
+			rev[j] = fr[k - 1 - j];
+		ws_add(ws, rev, k, ch_u64(r, 0), ch_u64(r, 1));
+		free(fr);
+	}
+	free(rev);
+	json_decref(rows);
+	return 0;
+}
+
+/* ---- diff ---- */
+
+static struct diff_row *diff_row_get(struct diff *d, const char *key)
+{
+	uint64_t *slot = u64map_get(&d->index, (uint64_t)(uintptr_t)key);
+	if (slot)
+		return &d->rows[*slot];
+	vec_reserve((void **)&d->rows, &d->cap, d->n + 1, sizeof *d->rows);
+	struct diff_row *r = &d->rows[d->n];
+	memset(r, 0, sizeof *r);
+	r->key = key;
+	u64map_put(&d->index, (uint64_t)(uintptr_t)key, d->n);
+	return &d->rows[d->n++];
+}
+
+static uint64_t per_trace(uint64_t v, uint64_t traces, int mean)
+{
+	if (!mean || !traces)
+		return v;
+	return (v + traces / 2) / traces;
+}
+
+int fleet_query_diff(struct ch *c, const struct fleet_filter *f, const struct fleet_diff_q *dq, struct fleet_names *nm,
+		     struct diff *d, uint64_t ntraces[2], char *err, size_t n)
+{
+	struct strbuf sel[2] = {{0}}, where = {0}, sums = {0}, q = {0};
+	for (int s = 0; s < 2; s++)
+		fleet_selection_sql(&sel[s], f, dq->side_label[s]);
+
+	/* Traces per side. */
+	sb_printf(&q, "SELECT countIf(%s), countIf(%s) FROM ldprof_images WHERE image = 0", sel[0].s, sel[1].s);
+	json_t *rows = ch_select(c, q.s);
+	sb_free(&q);
+	if (!rows)
+		goto fail;
+	for (int s = 0; s < 2; s++)
+		ntraces[s] = ch_u64(json_array_get(rows, 0), (size_t)s);
+	json_decref(rows);
+
+	sb_printf(&where, "figure = '%s'", fleet_figure_name(dq->figure));
+	if (dq->figure == FF_SNAPSHOT) {
+		sb_printf(&where, " AND snapshot = ");
+		ch_quote(&where, dq->snapshot ? dq->snapshot : "");
+	}
+	sb_printf(&where, " AND (%s OR %s)", sel[0].s, sel[1].s);
+	sb_printf(&sums,
+		  "sumIf(value, %s) AS v0, sumIf(count, %s) AS c0, sumIf(value, %s) AS v1, sumIf(count, %s) AS c1",
+		  sel[0].s, sel[0].s, sel[1].s, sel[1].s);
+
+	/* Totals: every stack once. */
+	sb_printf(&q, "SELECT %s FROM ldprof_values WHERE %s", sums.s, where.s);
+	rows = ch_select(c, q.s);
+	sb_free(&q);
+	if (!rows)
+		goto fail;
+	for (int s = 0; s < 2; s++) {
+		d->size[s] = per_trace(ch_u64(json_array_get(rows, 0), (size_t)(2 * s)), ntraces[s], dq->mean);
+		d->count[s] = per_trace(ch_u64(json_array_get(rows, 0), (size_t)(2 * s + 1)), ntraces[s], dq->mean);
+	}
+	json_decref(rows);
+
+	if (dq->cumulative && dq->by != BY_TRACEBACK) {
+		sb_printf(&q,
+			  "SELECT key, sum(v0), sum(c0), sum(v1), sum(c1), any(fn), any(fi), any(l), any(m) FROM"
+			  " (SELECT stack_id, key, any(v0) AS v0, any(c0) AS c0, any(v1) AS v1, any(c1) AS c1, any(fn) AS fn,"
+			  " any(fi) AS fi, any(l) AS l, any(m) AS m FROM (SELECT stack_id, v0, c0, v1, c1, fn, fi, l, m,"
+			  " %s AS key FROM (",
+			  frame_key_sql(dq->by));
+		per_stack_sql(&q, sums.s, where.s);
+		sb_printf(&q, ") LEFT ARRAY JOIN functions AS fn, files AS fi, lines AS l, modules AS m)"
+			      " GROUP BY stack_id, key) GROUP BY key");
+	} else {
+		sb_printf(&q,
+			  "SELECT %s AS key, sum(v0), sum(c0), sum(v1), sum(c1), any(functions[1]), any(files[1]),"
+			  " any(lines[1]), any(modules[1]) FROM (",
+			  site_key_sql(dq->by));
+		per_stack_sql(&q, sums.s, where.s);
+		sb_printf(&q, ") GROUP BY key");
+	}
+	rows = ch_select(c, q.s);
+	sb_free(&q);
+	if (!rows)
+		goto fail;
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r)
+	{
+		struct diff_row *row = diff_row_get(d, name(nm, ch_str(r, 0)));
+		for (int s = 0; s < 2; s++) {
+			row->size[s] += per_trace(ch_u64(r, 1 + 2 * (size_t)s), ntraces[s], dq->mean);
+			row->count[s] += per_trace(ch_u64(r, 2 + 2 * (size_t)s), ntraces[s], dq->mean);
+		}
+		if (!row->function && *ch_str(r, 5)) {
+			row->function = name(nm, ch_str(r, 5));
+			row->file = *ch_str(r, 6) ? name(nm, ch_str(r, 6)) : NULL;
+			row->line = (unsigned)ch_u64(r, 7);
+			row->module = name(nm, ch_str(r, 8));
+		}
+	}
+	json_decref(rows);
+	for (int s = 0; s < 2; s++)
+		sb_free(&sel[s]);
+	sb_free(&where);
+	sb_free(&sums);
+	return 0;
+fail:
+	for (int s = 0; s < 2; s++)
+		sb_free(&sel[s]);
+	sb_free(&where);
+	sb_free(&sums);
+	return fail(c, err, n);
+}
