@@ -102,22 +102,24 @@ static void glob_regex(struct strbuf *b, const char *g)
 			sb_printf(b, ".*");
 		} else if (*g == '?') {
 			sb_putc(b, '.');
-		} else if (*g == '[' && strchr(g + 1, ']')) {
-			const char *end = strchr(g + (g[1] == ']' ? 2 : 1), ']');
-			if (!end)
-				end = strchr(g + 1, ']');
-			sb_putc(b, '[');
-			g++;
-			if (*g == '!' || *g == '^') {
-				sb_putc(b, '^');
-				g++;
+		} else if (*g == '[') {
+			/* [abc], [!abc] or [^abc]; a ']' right after the opening is one of the set */
+			const char *p = g + 1;
+			int negate = *p == '!' || *p == '^';
+			p += negate;
+			const char *end = strchr(*p == ']' ? p + 1 : p, ']');
+			if (!end) {
+				sb_printf(b, "\\[");
+				continue;
 			}
-			for (; g < end; g++) {
-				if (*g == '\\' || *g == '[')
+			sb_printf(b, "[%s", negate ? "^" : "");
+			for (; p < end; p++) {
+				if (*p == '\\' || *p == '[')
 					sb_putc(b, '\\');
-				sb_putc(b, *g);
+				sb_putc(b, *p);
 			}
 			sb_putc(b, ']');
+			g = end;
 		} else {
 			if (!((*g >= 'a' && *g <= 'z') || (*g >= 'A' && *g <= 'Z') || (*g >= '0' && *g <= '9') ||
 			      (unsigned char)*g >= 0x80))
