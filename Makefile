@@ -69,7 +69,8 @@ deps:
 	@scripts/setup-deps.sh
 
 ## demo: install what is missing, build, trace a sample scenario (load vs stream a million rows) and report
-demo: deps
+demo:
+	@scripts/setup-deps.sh build
 	@$(MAKE) --no-print-directory all $(O)/samples/rows
 	@scripts/demo.sh $(O)
 
