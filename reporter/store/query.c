@@ -368,12 +368,16 @@ int fleet_query_groups(struct ch *c, const struct fleet_filter *f, enum group_by
 	fleet_selection_sql(&where, f, NULL);
 
 	/* Self: the site frame's key. */
+	/* A traceback group shows its frames; other keys need only the site's. */
 	sb_printf(&q,
 		  "SELECT %s AS key, sum(alloc_n), sum(alloc_b), sum(frees_n), sum(inuse_b), sum(inuse_n),"
 		  " sum(leaked_b), sum(leaked_n), sum(temp_n), sum(cpu_n), sum(cpu_ns), sum(wall_n), sum(wall_ns),"
-		  " sum(maps_n), sum(mapped_b), sum(mpeak_b), sum(mlive_b), any(functions[1]), any(files[1]), any(lines[1]), any(modules[1]),"
-		  " any(functions), any(files), any(lines), any(modules), any(inlined) FROM (",
-		  site_key_sql(by));
+		  " sum(maps_n), sum(mapped_b), sum(mpeak_b), sum(mlive_b),"
+		  " any(functions[1]), any(files[1]), any(lines[1]), any(modules[1]), %s FROM (",
+		  site_key_sql(by),
+		  by == BY_TRACEBACK ? "any(functions), any(files), any(lines), any(modules), any(inlined)"
+				     : "emptyArrayString(), emptyArrayString(), emptyArrayUInt32(), emptyArrayString(),"
+				       " emptyArrayUInt8()");
 	per_stack_sql(&q, GROUP_SUMS, where.s);
 	sb_printf(&q, ") GROUP BY key");
 	json_t *rows = ch_select(c, q.s);
