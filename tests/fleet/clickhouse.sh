@@ -114,7 +114,7 @@ ch_launch() {
 	CH_LAST_PID=$!
 	for i in $(seq 600); do
 		if ! kill -0 "$CH_LAST_PID" 2> /dev/null; then
-			wait "$CH_LAST_PID" 2> /dev/null
+			wait "$CH_LAST_PID" 2> /dev/null || true
 			CH_LAST_PID=
 			return 1
 		fi
@@ -138,7 +138,7 @@ ch_start() {
 	for try in 1 2 3; do
 		read -r CH_HTTP CH_TCP < <(ch_free_ports 2)
 		ch_launch "$d" "$CH_HTTP" "$CH_TCP" && { CH_PID=$CH_LAST_PID; return 0; }
-		ch_stop_pid "$CH_LAST_PID"
+		ch_stop_pid "${CH_LAST_PID:-}"
 	done
 	ch_last_words "$d"
 	return 1
@@ -147,15 +147,15 @@ ch_start() {
 # ch_stop_pid PID: SIGTERM, then SIGKILL after 30 s.
 ch_stop_pid() {
 	[ -n "${1:-}" ] || return 0
-	kill -TERM "$1" 2> /dev/null
+	# (each step may find the server gone already: never an error, also under set -e)
+	kill -TERM "$1" 2> /dev/null || true
 	local i
 	for i in $(seq 300); do
 		kill -0 "$1" 2> /dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$1" 2> /dev/null
-	wait "$1" 2> /dev/null
-	return 0
+	kill -KILL "$1" 2> /dev/null || true
+	wait "$1" 2> /dev/null || true
 }
 
 ch_stop() {
@@ -180,7 +180,7 @@ ch_cluster_start() {
 			if ch_launch "$d/$i" "${CHC_HTTP[i]}" "${CHC_TCP[i]}" "$remote"; then
 				CHC_PIDS+=("$CH_LAST_PID")
 			else
-				ch_stop_pid "$CH_LAST_PID"
+				ch_stop_pid "${CH_LAST_PID:-}"
 				ok=0
 				break
 			fi
@@ -196,6 +196,7 @@ ch_cluster_stop() {
 	local p
 	for p in "${CHC_PIDS[@]}"; do ch_stop_pid "$p"; done
 	CHC_PIDS=()
+	return 0
 }
 
 ch_sql() {

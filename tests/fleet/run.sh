@@ -79,7 +79,7 @@ if ! ch_start "$W/ch" 2> "$W/ch.err"; then
 	fail "server: $(head -c 2000 "$W/ch.err")"
 	summary
 fi
-pass "server: clickhouse-server $("$CH_SERVER" --version 2> /dev/null | grep -o '[0-9][0-9.]*' | head -1) up on 127.0.0.1:$CH_HTTP (pid $CH_PID, data in a temporary directory)"
+pass "server: clickhouse-server $(ch_sql "SELECT version()") up on 127.0.0.1:$CH_HTTP (pid $CH_PID, data in a temporary directory)"
 STORE=clickhouse://127.0.0.1:$CH_HTTP
 URL=$STORE/fleet
 
