@@ -153,6 +153,29 @@ if [ $again_ok = 1 ] && [ "$pushes" = 4 ] && fleet report --json > "$W/again.jso
 	pass "push_twice: the same trace again is skipped; with --force, new labels, or from a copy of the file it replaces itself: 4 pushes stored, counted once (totals unchanged), under its latest labels"
 else fail "push_twice: again_ok=$again_ok, pushes=$pushes, $(cat "$W/again.check" 2> /dev/null | head -c 1500)"; fi
 
+# --- docs/FLEET.md's cleanup removes the replaced pushes, and nothing counted ----------
+# (its guard, "last pushed more than a day ago", turned around to cover now)
+$PY - "$ROOT/docs/FLEET.md" > "$W/cleanup.sql" <<'PYEOF'
+import re, sys
+doc = open(sys.argv[1]).read()
+part = doc[doc.index("### Cleaning up"):]
+print(re.findall(r"```sql\n(.*?)```", part, re.S)[0].replace("now()) - 86400", "now()) + 86400"))
+PYEOF
+before=$(sql "SELECT uniqExact(push_id) FROM fleet.ldprof_values")
+"$CH_CLIENT" --host 127.0.0.1 --port "$CH_TCP" --database fleet --query "$(cat "$W/cleanup.sql")" > "$W/cleanup.out" 2>&1
+# a mutation runs in the background: wait for it (bounded)
+for i in $(seq 300); do
+	[ "$(sql "SELECT count() FROM system.mutations WHERE database = 'fleet' AND NOT is_done")" = 0 ] && break
+	sleep 0.1
+done
+after=$(sql "SELECT uniqExact(push_id) FROM fleet.ldprof_values")
+# shellcheck disable=SC2046
+if [ "$before" = 11 ] && [ "$after" = 8 ] && fleet report --json > "$W/clean.json" &&
+	$CHECK totals "$W/clean.json" $(jsons $ALL) > /dev/null 2>&1 &&
+	fleet report --json --by traceback > "$W/clean-tb.json" && $CHECK groups "$W/clean-tb.json" "$W/all-traceback.json" > /dev/null 2>&1; then
+	pass "cleanup: docs/FLEET.md's mutation deletes the value rows of the 3 replaced pushes ($before pushes' rows -> $after); every figure unchanged"
+else fail "cleanup: pushes with value rows $before -> $after: $(head -c 800 "$W/cleanup.out")"; fi
+
 # --- flame graphs ----------------------------------------------------------------
 for what in alloc inuse leaked temporary cpu wall; do
 	total=$($PY -c '
