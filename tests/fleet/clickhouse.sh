@@ -144,18 +144,24 @@ ch_start() {
 	return 1
 }
 
-# ch_stop_pid PID: SIGTERM, then SIGKILL after 30 s.
+# ch_stop_pid PID...: SIGTERM to all at once, then SIGKILL to whoever is
+# left after 30 s. Each step may find a server gone already: never an error,
+# also under set -e.
 ch_stop_pid() {
-	[ -n "${1:-}" ] || return 0
-	# (each step may find the server gone already: never an error, also under set -e)
-	kill -TERM "$1" 2> /dev/null || true
-	local i
+	local p i alive
+	for p in "$@"; do [ -n "$p" ] && { kill -TERM "$p" 2> /dev/null || true; }; done
 	for i in $(seq 300); do
-		kill -0 "$1" 2> /dev/null || break
+		alive=0
+		for p in "$@"; do [ -n "$p" ] && kill -0 "$p" 2> /dev/null && alive=1; done
+		[ $alive = 0 ] && break
 		sleep 0.1
 	done
-	kill -KILL "$1" 2> /dev/null || true
-	wait "$1" 2> /dev/null || true
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		kill -KILL "$p" 2> /dev/null || true
+		wait "$p" 2> /dev/null || true
+	done
+	return 0
 }
 
 ch_stop() {
@@ -193,8 +199,7 @@ ch_cluster_start() {
 }
 
 ch_cluster_stop() {
-	local p
-	for p in "${CHC_PIDS[@]}"; do ch_stop_pid "$p"; done
+	ch_stop_pid "${CHC_PIDS[@]}"
 	CHC_PIDS=()
 	return 0
 }
