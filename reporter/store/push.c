@@ -73,9 +73,37 @@ static void put_row(struct strbuf *b, json_t *row)
 	free(s);
 }
 
+/* Who the trace is (service, host, labels), as the image rows carry it:
+ * the options, or the trace's own defaults. */
+struct who {
+	json_t *service, *host, *label_keys, *label_values;
+};
+
+static void who_of(struct who *w, const struct fleet_trace *ft, const struct push_meta *meta)
+{
+	const struct rd_segment *first = &ft->images[0].seg->info;
+	w->service = jstr(meta->service ? meta->service : base_name(first->exe));
+	w->host = jstr(meta->host ? meta->host : first->hostname);
+	w->label_keys = json_array();
+	w->label_values = json_array();
+	for (size_t l = 0; l < meta->nlabels; l++) {
+		json_array_append_new(w->label_keys, jstr(meta->label_keys[l]));
+		json_array_append_new(w->label_values, jstr(meta->label_values[l]));
+	}
+}
+
+static void who_free(struct who *w)
+{
+	json_decref(w->service);
+	json_decref(w->host);
+	json_decref(w->label_keys);
+	json_decref(w->label_values);
+}
+
 struct pusher {
 	struct ch *c;
 	const struct fleet_trace *ft;
+	struct who who;
 	const struct push_opts *o;
 	uint64_t push_id, pushed_ns;
 	char day[16];
@@ -155,7 +183,7 @@ static json_t *value_row(const struct pusher *p, const struct fleet_value *v)
 	return r;
 }
 
-static json_t *image_row(const struct pusher *p, size_t i, const struct push_meta *meta)
+static json_t *image_row(const struct pusher *p, size_t i)
 {
 	const struct fleet_trace *ft = p->ft;
 	const struct fleet_image *im = &ft->images[i];
@@ -173,15 +201,10 @@ static json_t *image_row(const struct pusher *p, size_t i, const struct push_met
 	json_object_set_new(r, "start_ns", jint(seg->info.start_realtime_ns));
 	json_object_set_new(r, "end_ns", jint(im->end_ns));
 	json_object_set_new(r, "end_reason", json_string(tm_end_reason_name(seg->end.reason)));
-	json_object_set_new(r, "service", jstr(meta->service ? meta->service : base_name(ft->images[0].seg->info.exe)));
-	json_object_set_new(r, "host", jstr(meta->host ? meta->host : ft->images[0].seg->info.hostname));
-	json_t *keys = json_array(), *values = json_array();
-	for (size_t l = 0; l < meta->nlabels; l++) {
-		json_array_append_new(keys, jstr(meta->label_keys[l]));
-		json_array_append_new(values, jstr(meta->label_values[l]));
-	}
-	json_object_set_new(r, "label_keys", keys);
-	json_object_set_new(r, "label_values", values);
+	json_object_set(r, "service", p->who.service);
+	json_object_set(r, "host", p->who.host);
+	json_object_set(r, "label_keys", p->who.label_keys);
+	json_object_set(r, "label_values", p->who.label_values);
 	json_object_set_new(r, "pid", jint(seg->info.pid));
 	json_object_set_new(r, "ppid", jint(seg->info.ppid));
 	json_object_set_new(r, "exe", jstr(seg->info.exe));
@@ -234,7 +257,7 @@ static json_t *image_row(const struct pusher *p, size_t i, const struct push_met
 }
 
 /* One try: stacks, values, then the image rows (the commit). */
-static int push_once(struct pusher *p, const struct push_meta *meta)
+static int push_once(struct pusher *p)
 {
 	const struct fleet_trace *ft = p->ft;
 	p->done = 0;
@@ -255,15 +278,14 @@ static int push_once(struct pusher *p, const struct push_meta *meta)
 	/* All images in one INSERT of one block: they appear together or not at all. */
 	p->table = "ldprof_images";
 	for (size_t i = 0; i < ft->nimages; i++)
-		put_row(&p->batch, image_row(p, i, meta));
+		put_row(&p->batch, image_row(p, i));
 	p->in_batch = ft->nimages;
 	p->batch_first = p->done;
 	return flush_batch(p);
 }
 
 /* The latest push of this trace has this very content, service, host and labels. */
-static int unchanged(struct ch *c, const struct fleet_trace *ft, const struct push_meta *meta, char *err,
-		     size_t errlen)
+static int unchanged(struct ch *c, const struct fleet_trace *ft, const struct who *w, char *err, size_t errlen)
 {
 	char sql[256];
 	snprintf(sql, sizeof sql,
@@ -275,24 +297,10 @@ static int unchanged(struct ch *c, const struct fleet_trace *ft, const struct pu
 		snprintf(err, errlen, "looking for an earlier push: %s", ch_error(c));
 		return -1;
 	}
-	int same = 0;
-	json_t *row = json_array_get(rows, 0);
-	if (row) {
-		json_t *service = jstr(meta->service ? meta->service : base_name(ft->images[0].seg->info.exe));
-		json_t *host = jstr(meta->host ? meta->host : ft->images[0].seg->info.hostname);
-		json_t *keys = json_array(), *values = json_array();
-		for (size_t l = 0; l < meta->nlabels; l++) {
-			json_array_append_new(keys, jstr(meta->label_keys[l]));
-			json_array_append_new(values, jstr(meta->label_values[l]));
-		}
-		same = ch_u64(row, 0) == ft->content && json_equal(json_array_get(row, 1), service) &&
-		       json_equal(json_array_get(row, 2), host) && json_equal(json_array_get(row, 3), keys) &&
-		       json_equal(json_array_get(row, 4), values);
-		json_decref(service);
-		json_decref(host);
-		json_decref(keys);
-		json_decref(values);
-	}
+	const json_t *row = json_array_get(rows, 0);
+	int same = row && ch_u64(row, 0) == ft->content && json_equal(json_array_get(row, 1), w->service) &&
+		   json_equal(json_array_get(row, 2), w->host) && json_equal(json_array_get(row, 3), w->label_keys) &&
+		   json_equal(json_array_get(row, 4), w->label_values);
 	json_decref(rows);
 	return same;
 }
@@ -346,6 +354,7 @@ void fleet_push(struct ch *c, const struct fleet_trace *ft, const struct push_me
 		return;
 	}
 	struct pusher p = {.c = c, .ft = ft, .o = o, .res = res};
+	who_of(&p.who, ft, meta);
 	p.batch_rows = o->batch_rows ? o->batch_rows : 100000;
 	p.total = ft->nstacks + ft->nvalues + ft->nimages;
 	res->rows = p.total;
@@ -359,7 +368,7 @@ void fleet_push(struct ch *c, const struct fleet_trace *ft, const struct push_me
 			backoff *= 2;
 		}
 		if (!o->force) {
-			int same = unchanged(c, ft, meta, res->err, sizeof res->err);
+			int same = unchanged(c, ft, &p.who, res->err, sizeof res->err);
 			if (same < 0)
 				continue;
 			if (same) {
@@ -372,7 +381,7 @@ void fleet_push(struct ch *c, const struct fleet_trace *ft, const struct push_me
 		p.pushed_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		p.push_id = random63();
 		res->push_id = p.push_id;
-		if (!push_once(&p, meta)) {
+		if (!push_once(&p)) {
 			res->outcome = PUSH_DONE;
 			res->err[0] = '\0';
 			break;
@@ -383,4 +392,5 @@ void fleet_push(struct ch *c, const struct fleet_trace *ft, const struct push_me
 		snprintf(res->err + l, sizeof res->err - l, " (tried %u times)", attempts);
 	}
 	sb_free(&p.batch);
+	who_free(&p.who);
 }
