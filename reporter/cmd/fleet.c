@@ -6,17 +6,15 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
-#include "render/diff.h"
+#include "render/fleet.h"
 #include "render/flame_svg.h"
 #include "render/out.h"
-#include "render/report.h"
 #include "store/query.h"
 #include "store/schema.h"
 #include "util/util.h"
@@ -97,15 +95,6 @@ static int parse_time(const char *s, int64_t *out)
 	return -1;
 }
 
-static const char *local_time(char *buf, size_t n, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!localtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
-		snprintf(buf, n, "@%lld", (long long)t);
-	return buf;
-}
-
 struct fleet_args {
 	const char *from, *user, *output, *base, *to, *at, *title;
 	char *at_owned;
@@ -119,56 +108,6 @@ struct fleet_args {
 	struct flame_opts fo;
 };
 
-static void describe_filter(struct strbuf *b, const struct fleet_filter *f)
-{
-	char t[64];
-	if (f->service)
-		sb_printf(b, " service=%s", f->service);
-	if (f->host_glob)
-		sb_printf(b, " host=%s", f->host_glob);
-	for (size_t i = 0; i < f->nlabels; i++)
-		sb_printf(b, " %s", f->labels[i]);
-	if (f->has_since)
-		sb_printf(b, " since %s", local_time(t, sizeof t, f->since));
-	if (f->has_until)
-		sb_printf(b, " until %s", local_time(t, sizeof t, f->until));
-}
-
-static json_t *filter_json(const struct fleet_filter *f)
-{
-	json_t *o = json_object(), *labels = json_array();
-	json_object_set_new(o, "service", f->service ? json_string(f->service) : json_null());
-	json_object_set_new(o, "host", f->host_glob ? json_string(f->host_glob) : json_null());
-	for (size_t i = 0; i < f->nlabels; i++)
-		json_array_append_new(labels, json_string(f->labels[i]));
-	json_object_set_new(o, "labels", labels);
-	json_object_set_new(o, "since", f->has_since ? json_integer(f->since) : json_null());
-	json_object_set_new(o, "until", f->has_until ? json_integer(f->until) : json_null());
-	return o;
-}
-
-/* Replace the renderer's JSON text in b by doc (the renderer's object with
- * `edit` applied), compact, on one line. */
-static json_t *reparse(struct strbuf *b)
-{
-	json_error_t e;
-	json_t *doc = json_loadb(b->s, b->len, 0, &e);
-	if (!doc)
-		die(EXIT_BAD_TRACE, "internal error: the renderer's JSON does not parse: %s", e.text);
-	return doc;
-}
-
-static void redump(struct strbuf *b, json_t *doc)
-{
-	char *s = json_dumps(doc, JSON_COMPACT);
-	if (!s)
-		die(EXIT_BAD_TRACE, "out of memory");
-	b->len = 0;
-	sb_printf(b, "%s\n", s);
-	free(s);
-	json_decref(doc);
-}
-
 static void die_query(const char *where, const char *err)
 {
 	die(EXIT_BAD_TRACE, "%s: %s", where, err);
@@ -177,13 +116,25 @@ static void die_query(const char *where, const char *err)
 static void no_traces(const char *where, const struct fleet_filter *f)
 {
 	struct strbuf b = {0};
-	describe_filter(&b, f);
+	render_fleet_filter(&b, f);
 	die(EXIT_BAD_TRACE, "%s: no trace matches%s%s", where, b.s ? " these filters:" : "",
 	    b.s ? b.s : " (push one with ldprof push)");
 }
 
+/* The filter and one more label (a side of a diff). labels must hold f->nlabels + 1. */
+static struct fleet_filter with_label(const struct fleet_filter *f, const char *kv, const char **labels)
+{
+	struct fleet_filter g = *f;
+	memcpy(labels, f->labels, f->nlabels * sizeof *labels);
+	labels[f->nlabels] = kv;
+	g.labels = labels;
+	g.nlabels = f->nlabels + 1;
+	return g;
+}
+
 /* ---- report ---- */
 
+/* The figures a report sums: all, or those of --what's table. */
 static unsigned report_figures(int what)
 {
 	switch (what) {
@@ -199,14 +150,16 @@ static unsigned report_figures(int what)
 	}
 }
 
-static void fleet_report(struct ch *ch, const char *where, const struct fleet_args *a, struct strbuf *b)
+static void fleet_report(struct ch *ch, const struct fleet_view *v, const struct fleet_args *a, struct strbuf *b)
 {
 	char err[800];
 	struct fleet_totals tot;
-	if (fleet_query_totals(ch, &a->f, &tot, err, sizeof err))
-		die_query(where, err);
+	if (fleet_query_totals(ch, v->filter, &tot, err, sizeof err))
+		die_query(v->store, err);
 	if (!tot.traces)
-		no_traces(where, &a->f);
+		no_traces(v->store, v->filter);
+	struct fleet_view view = *v;
+	view.tot = &tot;
 	struct fleet_names nm;
 	fleet_names_init(&nm);
 	struct report r;
@@ -217,93 +170,40 @@ static void fleet_report(struct ch *ch, const char *where, const struct fleet_ar
 	r.sort = a->what == WS_INUSE ? SORT_PEAK : a->what == WS_LEAKED ? SORT_LEAKED
 		 : a->what == WS_TEMPORARY ? SORT_TEMPORARY : SORT_BYTES;
 	grouping_init(&r.groups);
-	if (fleet_query_groups(ch, &a->f, a->by, report_figures(a->what), &nm, &r.groups, err, sizeof err))
-		die_query(where, err);
-	r.total = tot.heap;
-	r.peak_time_ns = tot.heap.peak_time_us * 1000;
-	memcpy(r.size_hist, tot.size_hist, sizeof r.size_hist);
-	r.maps = tot.maps;
-	r.remaps = tot.remaps;
-	r.unmaps = tot.unmaps;
-	r.mapped_bytes = tot.mapped_bytes;
-	r.mapped_peak = tot.mapped_peak;
-	r.mapped_live_at_exit = tot.mapped_live_at_exit;
-	r.rss_peak = tot.rss_peak;
-	r.rss_heap = tot.rss_heap;
-	r.rss_mapped = tot.rss_mapped;
-	for (int k = 0; k < 2; k++) {
-		/* --what names one table: the other profiles stay out */
-		if (a->what >= 0 && a->what != (k ? WS_WALL : WS_CPU))
-			continue;
-		r.samples[k] = tot.samples[k];
-		r.weight_ns[k] = tot.weight_ns[k];
-		r.lost[k] = tot.lost[k];
-		r.hz[k] = tot.hz[k];
-	}
-	char t0[64], t1[64], x[32], y[32];
-	if (a->json) {
-		render_report_json(b, &r);
-		json_t *doc = reparse(b), *fl = json_object();
-		/* the per-file members say nothing about a fleet */
-		json_object_del(doc, "trace");
-		json_object_del(doc, "traces");
-		json_object_del(doc, "truncated");
-		json_object_del(doc, "segments");
-		json_object_set_new(fl, "store", json_string(where));
-		json_object_set_new(fl, "filter", filter_json(&a->f));
-		json_object_set_new(fl, "traces", json_integer((json_int_t)tot.traces));
-		json_object_set_new(fl, "images", json_integer((json_int_t)tot.images));
-		json_object_set_new(fl, "hosts", json_integer((json_int_t)tot.hosts));
-		json_object_set_new(fl, "services", json_integer((json_int_t)tot.services));
-		json_object_set_new(fl, "first_start", json_integer(tot.first_start));
-		json_object_set_new(fl, "last_start", json_integer(tot.last_start));
-		json_object_set_new(fl, "peak_sum_bytes", json_integer((json_int_t)tot.peak_sum));
-		json_object_set_new(fl, "peak_where", json_string(tot.peak_where));
-		json_object_set_new(doc, "fleet", fl);
-		redump(b, doc);
-	} else {
-		sb_printf(b, "fleet %s: %s trace%s (%s process image%s) from %llu host%s, %llu service%s\n", where,
-			  fmt_count(x, tot.traces), tot.traces == 1 ? "" : "s", fmt_count(y, tot.images),
-			  tot.images == 1 ? "" : "s", (unsigned long long)tot.hosts, tot.hosts == 1 ? "" : "s",
-			  (unsigned long long)tot.services, tot.services == 1 ? "" : "s");
-		sb_printf(b, "  started %s .. %s\n", local_time(t0, sizeof t0, tot.first_start),
-			  local_time(t1, sizeof t1, tot.last_start));
-		struct strbuf fb = {0};
-		describe_filter(&fb, &a->f);
-		if (fb.s)
-			sb_printf(b, "  filters:%s\n", fb.s);
-		sb_free(&fb);
-		sb_printf(b, "  highest peak %s on %s; the traces' peaks add up to %s\n", fmt_bytes(x, tot.heap.peak_bytes),
-			  tot.peak_where, fmt_bytes(y, tot.peak_sum));
-		render_report_text(b, &r);
-	}
+	if (fleet_query_groups(ch, v->filter, a->by, report_figures(a->what), &nm, &r.groups, err, sizeof err))
+		die_query(v->store, err);
+	fleet_report_fill(&r, &tot, a->what);
+	if (a->json)
+		render_fleet_report_json(b, &r, &view);
+	else
+		render_fleet_report_text(b, &r, &view);
 	grouping_free(&r.groups);
 	fleet_names_free(&nm);
 }
 
 /* ---- flame ---- */
 
-static void fleet_flame(struct ch *ch, const char *where, struct fleet_args *a, struct strbuf *b)
+static void fleet_flame(struct ch *ch, const struct fleet_view *v, struct fleet_args *a, struct strbuf *b)
 {
 	char err[800], sub[1200], x[32];
 	struct fleet_totals tot;
-	if (fleet_query_totals(ch, &a->f, &tot, err, sizeof err))
-		die_query(where, err);
+	if (fleet_query_totals(ch, v->filter, &tot, err, sizeof err))
+		die_query(v->store, err);
 	if (!tot.traces)
-		no_traces(where, &a->f);
+		no_traces(v->store, v->filter);
 	enum ws_what what = a->what >= 0 ? (enum ws_what)a->what : WS_ALLOC;
 	if ((what == WS_CPU || what == WS_WALL) && !tot.samples[what == WS_WALL])
-		die(EXIT_BAD_TRACE, "%s: the %s selected traces have no %s samples (record with --%s)", where,
+		die(EXIT_BAD_TRACE, "%s: the %s selected traces have no %s samples (record with --%s)", v->store,
 		    fmt_count(x, tot.traces), what == WS_CPU ? "CPU" : "wall-clock", what == WS_CPU ? "cpu" : "wall HZ");
 	struct fleet_names nm;
 	fleet_names_init(&nm);
 	struct wstack_set ws;
-	if (fleet_query_stacks(ch, &a->f, what, &nm, &ws, err, sizeof err))
-		die_query(where, err);
+	if (fleet_query_stacks(ch, v->filter, what, 1, &nm, &ws, err, sizeof err))
+		die_query(v->store, err);
 	struct strbuf fb = {0};
-	describe_filter(&fb, &a->f);
-	snprintf(sub, sizeof sub, "fleet %s: %s trace%s%s%s", where, fmt_count(x, tot.traces), tot.traces == 1 ? "" : "s",
-		 fb.s ? "," : "", fb.s ? fb.s : "");
+	render_fleet_filter(&fb, v->filter);
+	snprintf(sub, sizeof sub, "fleet %s: %s trace%s%s%s", v->store, fmt_count(x, tot.traces),
+		 tot.traces == 1 ? "" : "s", fb.s ? "," : "", fb.s ? fb.s : "");
 	sb_free(&fb);
 	a->fo.subtitle = sub;
 	flame_svg(b, &ws, &a->fo);
@@ -313,28 +213,18 @@ static void fleet_flame(struct ch *ch, const char *where, struct fleet_args *a, 
 
 /* ---- diff ---- */
 
-static void scale_stacks(struct wstack_set *ws, uint64_t n)
-{
-	ws->total = 0;
-	for (size_t i = 0; i < ws->n; i++) {
-		ws->v[i].weight = n ? (ws->v[i].weight + n / 2) / n : ws->v[i].weight;
-		ws->v[i].count = n ? (ws->v[i].count + n / 2) / n : ws->v[i].count;
-		ws->total += ws->v[i].weight;
-	}
-}
-
-static void fleet_diff(struct ch *ch, const char *where, struct fleet_args *a, struct strbuf *b)
+static void fleet_diff(struct ch *ch, const struct fleet_view *v, struct fleet_args *a, struct strbuf *b)
 {
 	char err[800];
 	if (!a->base || !a->to)
 		die(EXIT_USAGE, "diff compares --base K=V with --to K=V (e.g. --base version=1.3 --to version=1.4)");
-	char *k, *v;
+	char *k, *val;
 	for (int s = 0; s < 2; s++) {
 		const char *kv = s ? a->to : a->base;
-		if (fleet_label_split(kv, &k, &v))
+		if (fleet_label_split(kv, &k, &val))
 			die(EXIT_USAGE, "--%s must be KEY=VALUE, not '%s'", s ? "to" : "base", kv);
 		free(k);
-		free(v);
+		free(val);
 	}
 	if (a->at && a->what >= 0)
 		die(EXIT_USAGE, "--at compares a snapshot; --what a figure: give one of them");
@@ -355,41 +245,26 @@ static void fleet_diff(struct ch *ch, const char *where, struct fleet_args *a, s
 	fleet_names_init(&nm);
 	struct diff d;
 	diff_init(&d);
-	uint64_t ntraces[2];
-	if (fleet_query_diff(ch, &a->f, &q, &nm, &d, ntraces, err, sizeof err))
-		die_query(where, err);
+	struct fleet_diff_sides sides = {.label = {a->base, a->to}, .figure = fleet_figure_name(q.figure),
+					 .snapshot = a->at, .mean = q.mean};
+	if (fleet_query_diff(ch, v->filter, &q, &nm, &d, sides.traces, err, sizeof err))
+		die_query(v->store, err);
+	const char **labels = xmalloc((v->filter->nlabels + 1) * sizeof *labels);
 	for (int s = 0; s < 2; s++)
-		if (!ntraces[s]) {
-			struct fleet_filter f = a->f;
-			const char *labels[64];
-			size_t nl = 0;
-			for (size_t i = 0; i < f.nlabels && nl < 63; i++)
-				labels[nl++] = f.labels[i];
-			labels[nl++] = s ? a->to : a->base;
-			f.labels = labels;
-			f.nlabels = nl;
-			no_traces(where, &f);
+		if (!sides.traces[s]) {
+			struct fleet_filter f = with_label(v->filter, sides.label[s], labels);
+			no_traces(v->store, &f);
 		}
 	char name[2][1024], x[32];
 	for (int s = 0; s < 2; s++)
-		snprintf(name[s], sizeof name[s], "%s (%s trace%s%s)", s ? a->to : a->base, fmt_count(x, ntraces[s]),
-			 ntraces[s] == 1 ? "" : "s", a->sum ? ", summed" : ", mean per trace");
-	const char *fig = a->at ? a->at : what == WS_ALLOC ? "allocated bytes" : what == WS_LEAKED ? "leaked" : "live at the peak";
+		snprintf(name[s], sizeof name[s], "%s (%s trace%s%s)", sides.label[s], fmt_count(x, sides.traces[s]),
+			 sides.traces[s] == 1 ? "" : "s", q.mean ? ", mean per trace" : ", summed");
 	if (a->flame) {
 		struct wstack_set ws[2];
 		for (int s = 0; s < 2; s++) {
-			struct fleet_filter f = a->f;
-			const char *labels[64];
-			size_t nl = 0;
-			for (size_t i = 0; i < f.nlabels && nl < 63; i++)
-				labels[nl++] = f.labels[i];
-			labels[nl++] = s ? a->to : a->base;
-			f.labels = labels;
-			f.nlabels = nl;
-			if (fleet_query_stacks(ch, &f, what, &nm, &ws[s], err, sizeof err))
-				die_query(where, err);
-			if (!a->sum)
-				scale_stacks(&ws[s], ntraces[s]);
+			struct fleet_filter f = with_label(v->filter, sides.label[s], labels);
+			if (fleet_query_stacks(ch, &f, what, q.mean ? sides.traces[s] : 1, &nm, &ws[s], err, sizeof err))
+				die_query(v->store, err);
 		}
 		char sub[2200], title[128];
 		snprintf(sub, sizeof sub, "%s -> %s", name[0], name[1]);
@@ -400,42 +275,23 @@ static void fleet_diff(struct ch *ch, const char *where, struct fleet_args *a, s
 		ws_free(&ws[0]);
 		ws_free(&ws[1]);
 	} else {
+		/* the diff renderer's sides: named, no snapshot time */
 		struct tm_snapshot snap[2];
 		memset(snap, 0, sizeof snap);
 		struct diff_view view = {.d = &d, .by = a->by, .cumulative = a->cumulative,
 					 .top = a->top_given ? (unsigned)a->top : 20};
 		for (int s = 0; s < 2; s++) {
-			snprintf(snap[s].label, sizeof snap[s].label, "%s", s ? a->to : a->base);
+			snprintf(snap[s].label, sizeof snap[s].label, "%s", sides.label[s]);
 			snap[s].occurrence = 1;
 			view.side[s].snap = &snap[s];
 			view.side[s].name = name[s];
 		}
-		if (a->json) {
-			render_diff_json(b, &view);
-			json_t *doc = reparse(b);
-			for (int s = 0; s < 2; s++) {
-				json_t *side = json_object();
-				json_object_set_new(side, "label", json_string(s ? a->to : a->base));
-				json_object_set_new(side, "traces", json_integer((json_int_t)ntraces[s]));
-				json_object_set(doc, s ? "to" : "from", side);
-				json_decref(side);
-			}
-			json_t *fl = json_object();
-			json_object_set_new(fl, "store", json_string(where));
-			json_object_set_new(fl, "filter", filter_json(&a->f));
-			json_object_set_new(fl, "figure", json_string(a->at ? "snapshot" : ws_what_name(what)));
-			json_object_set_new(fl, "snapshot", a->at ? json_string(a->at) : json_null());
-			json_object_set_new(fl, "mean_per_trace", json_boolean(!a->sum));
-			json_object_set_new(doc, "fleet", fl);
-			redump(b, doc);
-		} else {
-			struct strbuf fb = {0};
-			describe_filter(&fb, &a->f);
-			sb_printf(b, "fleet %s: %s%s%s\n", where, fig, fb.s ? ", filters:" : "", fb.s ? fb.s : "");
-			sb_free(&fb);
-			render_diff_text(b, &view);
-		}
+		if (a->json)
+			render_fleet_diff_json(b, &view, v, &sides);
+		else
+			render_fleet_diff_text(b, &view, v, &sides);
 	}
+	free(labels);
 	diff_free(&d);
 	fleet_names_free(&nm);
 }
@@ -602,10 +458,11 @@ int cmd_fleet(int argc, char **argv)
 	struct ch *ch = ch_open(&target);
 	if (fleet_schema_check(ch, err, sizeof err))
 		die(EXIT_BAD_TRACE, "%s: %s", where, err);
+	struct fleet_view view = {.store = where, .filter = &a.f};
 	switch (which) {
-	case F_REPORT: fleet_report(ch, where, &a, &b); break;
-	case F_FLAME: fleet_flame(ch, where, &a, &b); break;
-	default: fleet_diff(ch, where, &a, &b); break;
+	case F_REPORT: fleet_report(ch, &view, &a, &b); break;
+	case F_FLAME: fleet_flame(ch, &view, &a, &b); break;
+	default: fleet_diff(ch, &view, &a, &b); break;
 	}
 	out_write_or_die(a.output, b.s, b.len);
 	sb_free(&b);

@@ -474,8 +474,17 @@ fail:
 
 /* ---- stacks ---- */
 
-int fleet_query_stacks(struct ch *c, const struct fleet_filter *f, enum ws_what what, struct fleet_names *nm,
-		       struct wstack_set *ws, char *err, size_t n)
+/* v over `traces` traces, per trace (rounded), when mean. */
+static uint64_t per_trace(uint64_t v, uint64_t traces, int mean)
+{
+	if (!mean || !traces)
+		return v;
+	return (v + traces / 2) / traces;
+}
+
+
+int fleet_query_stacks(struct ch *c, const struct fleet_filter *f, enum ws_what what, uint64_t per,
+		       struct fleet_names *nm, struct wstack_set *ws, char *err, size_t n)
 {
 	static const enum fleet_figure fig[WS_NWHAT] = {
 		[WS_ALLOC] = FF_ALLOC, [WS_INUSE] = FF_INUSE, [WS_LEAKED] = FF_LEAKED,
@@ -501,12 +510,15 @@ int fleet_query_stacks(struct ch *c, const struct fleet_filter *f, enum ws_what 
 	size_t rev_cap = 0;
 	json_array_foreach(rows, i, r)
 	{
+		uint64_t w = per_trace(ch_u64(r, 0), per, 1);
+		if (!w)
+			continue; /* as model/wstack.c: no stack of weight 0 */
 		unsigned k;
 		const struct sym_frame **fr = row_frames(nm, r, 2, &k);
 		vec_reserve((void **)&rev, &rev_cap, k + 1, sizeof *rev);
 		for (unsigned j = 0; j < k; j++)
 			rev[j] = fr[k - 1 - j];
-		ws_add(ws, rev, k, ch_u64(r, 0), ch_u64(r, 1));
+		ws_add(ws, rev, k, w, per_trace(ch_u64(r, 1), per, 1));
 		free(fr);
 	}
 	free(rev);
@@ -527,13 +539,6 @@ static struct diff_row *diff_row_get(struct diff *d, const char *key)
 	r->key = key;
 	u64map_put(&d->index, (uint64_t)(uintptr_t)key, d->n);
 	return &d->rows[d->n++];
-}
-
-static uint64_t per_trace(uint64_t v, uint64_t traces, int mean)
-{
-	if (!mean || !traces)
-		return v;
-	return (v + traces / 2) / traces;
 }
 
 int fleet_query_diff(struct ch *c, const struct fleet_filter *f, const struct fleet_diff_q *dq, struct fleet_names *nm,

@@ -63,9 +63,10 @@ int fleet_query_totals(struct ch *c, const struct fleet_filter *f, struct fleet_
 int fleet_query_groups(struct ch *c, const struct fleet_filter *f, enum group_by by, unsigned figures,
 		       struct fleet_names *nm, struct grouping *g, char *err, size_t n);
 
-/* One figure per distinct stack, as weighted stacks (root first). */
-int fleet_query_stacks(struct ch *c, const struct fleet_filter *f, enum ws_what what, struct fleet_names *nm,
-		       struct wstack_set *ws, char *err, size_t n);
+/* One figure per distinct stack, as weighted stacks (root first); weights
+ * and counts divided by per (rounded; a mean over `per` traces), 1: as summed. */
+int fleet_query_stacks(struct ch *c, const struct fleet_filter *f, enum ws_what what, uint64_t per,
+		       struct fleet_names *nm, struct wstack_set *ws, char *err, size_t n);
 
 /* Two sides, the filter plus label base / label to ("KEY=VALUE"), compared
  * by group on one figure (FF_ALLOC, FF_INUSE, FF_LEAKED, or FF_SNAPSHOT with
