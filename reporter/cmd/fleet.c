@@ -125,7 +125,8 @@ static void no_traces(const char *where, const struct fleet_filter *f)
 static struct fleet_filter with_label(const struct fleet_filter *f, const char *kv, const char **labels)
 {
 	struct fleet_filter g = *f;
-	memcpy(labels, f->labels, f->nlabels * sizeof *labels);
+	if (f->nlabels) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(labels, f->labels, f->nlabels * sizeof *labels);
 	labels[f->nlabels] = kv;
 	g.labels = labels;
 	g.nlabels = f->nlabels + 1;
