@@ -28,7 +28,10 @@ AGENT_OBJ := $(AGENT_SRC:%.c=$(O)/%.o)
 # pprof's profile.proto, compiled to C by protoc-c at build time (the
 # generated code must match the installed libprotobuf-c).
 PROTO_GEN := $(O)/gen/profile.pb-c.c $(O)/gen/profile.pb-c.h
-REPORTER_OBJ := $(REPORTER_SRC:%.c=$(O)/%.o) $(O)/gen/profile.pb-c.o
+# The scripts and styles of the pictures and the HTML report are files of their
+# own (reporter/render/assets/), embedded as byte arrays (render/assets.h).
+ASSETS := $(wildcard reporter/render/assets/*.js reporter/render/assets/*.css)
+REPORTER_OBJ := $(REPORTER_SRC:%.c=$(O)/%.o) $(O)/gen/profile.pb-c.o $(O)/gen/assets.o
 # The reporter's library: everything but main.c (tests and fuzzers link it).
 REPORTER_LIB_OBJ := $(filter-out $(O)/reporter/main.o,$(REPORTER_OBJ))
 
@@ -57,6 +60,17 @@ $(O)/gen/profile.pb-c.o: $(O)/gen/profile.pb-c.c
 	$(call say,CC,$<)$(CC) -std=gnu11 $(CFLAGS) -I$(O)/gen -c $< -o $@
 
 $(O)/reporter/render/pprof.o: $(O)/gen/profile.pb-c.h
+
+# asset_NAME_EXT[] = the bytes of reporter/render/assets/NAME.EXT, then a NUL.
+$(O)/gen/assets.c: $(ASSETS) Makefile
+	@mkdir -p $(O)/gen
+	$(call say,GEN,$@){ echo '#include "render/assets.h"'; for f in $(sort $(ASSETS)); do \
+		printf 'const char asset_%s[] = {' "$$(basename $$f | tr .- __)"; \
+		od -An -v -tx1 $$f | tr -s ' \n' '  ' | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+		echo '0};'; done; } > $@.tmp && mv $@.tmp $@
+
+$(O)/gen/assets.o: $(O)/gen/assets.c reporter/render/assets.h
+	$(call say,CC,$<)$(CC) $(REPORTER_CFLAGS) -c $< -o $@
 
 $(O)/libldprof.so: $(AGENT_OBJ) agent/ldprof.map
 	$(call say,LD,$@)$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $(AGENT_OBJ) $(AGENT_LIBS)

@@ -4,13 +4,13 @@
  * Never installed; the reporter never includes it.
  *
  * Lock ranks (take in this order, never the other way; fork's prepare
- * handler takes all of them in this order):
- *   1. writer_lock   (writer.c)  one round or a synchronous flush at a time
- *   2. module_lock   (modules.c) the module table
- *   3. intern_lock   (stacks.c)  inserting a new stack
- *   4. snapshot_lock (snapshot.c) the queue of snapshot markers
- *   4. ring_list_lock(evbuf.c)   creating a ring
- *   5. sh_lock       (sampleheap.c) sampled mode's block metadata (a leaf)
+ * handler takes 1, 2 and 4):
+ *   1. module_lock   (modules.c) the module table
+ *   2. intern_lock   (stacks.c)  inserting a new stack
+ *   3. snapshot_lock (snapshot.c) the queue of snapshot markers
+ *   4. sh_lock       (sampleheap.c) sampled mode's block metadata (a leaf)
+ * The writer's state has no lock: only the writer thread touches it
+ * (writer.c); program threads ask it for rounds and wait.
  * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
  * unwinder, and none is held while the program's code can run.
  */
@@ -95,6 +95,17 @@ int ldp_thread_init(void); /* process start: create the exit-flush key */
 /* Slow path of the first event in a thread: claim a ring. NULL if off. */
 struct ldp_ring *ldp_thread_attach(void);
 void ldp_thread_after_fork_child(void);
+
+/* ---- early.c: heap events from before the constructor -------------------- */
+
+/* 1 until the constructor replays or drops what was kept. */
+extern _Atomic int ldp_early_open;
+/* An event with no ring to go to (before the constructor); busy raised. */
+void ldp_early_alloc(struct ldp_thread *t, void *p, size_t size, unsigned op);
+void ldp_early_free(struct ldp_thread *t, void *p, uint64_t seq);
+/* Close capture; with keep, put what was kept into rings (tracing has
+ * started), else drop it. */
+void ldp_early_replay(int keep);
 
 /* ---- sampleheap.c: where sampled blocks live (sampled mode) -------------- */
 
@@ -198,6 +209,11 @@ uint32_t ldp_unwind_stack_id(struct ldp_ring *r);
  * at start only, no lock, no libunwind; stops early (and says truncated)
  * rather than guess. */
 unsigned ldp_unwind_from_ucontext(const void *uc, uintptr_t *ips, unsigned max, int *truncated);
+/* Before the agent's constructor (early.c): the fast walk from here, every
+ * miss looked up under the loader lock, nothing else (libunwind is not
+ * loaded yet); this thread's stack bounds in ldp_self. A stack it cannot
+ * finish ends where it stopped, with *truncated set. */
+unsigned ldp_unwind_early(uintptr_t *ips, unsigned max, int *truncated);
 /* LDPROF_VERBOSE / LDPROF_UNWIND=check: one line of unwinder statistics. */
 void ldp_unwind_report(void);
 
@@ -325,6 +341,12 @@ struct ldp_uw_walk {
 
 /* Set up the rule cache and the table of objects that never go away. */
 int ldp_uw_fast_init(void);
+/* Only the rule cache (any thread, idempotent): until ldp_uw_fast_init has
+ * run, every miss is looked up under the loader lock (early.c). */
+int ldp_uw_cache_init(void);
+/* Give the cache and the table back: only when no walk can be under way
+ * (the agent never started). */
+void ldp_uw_fast_fini(void);
 /* Is pc in an object whose tables are read without the loader lock? (tests) */
 int ldp_uw_permanent(uintptr_t pc);
 /*
@@ -353,6 +375,7 @@ struct ldp_module {
 };
 
 int ldp_modules_init(void);
+void ldp_modules_fini(void); /* the agent never started: give the table back */
 /* Make sure every ip lies in a recorded module, rescanning if one does not.
  * Must be called with no agent lock held. */
 void ldp_modules_cover(const uintptr_t *ips, unsigned n);
@@ -567,17 +590,19 @@ void ldp_rings_after_fork_child(void);
 
 /* ---- writer.c: the writer thread ----------------------------------------- */
 
-int ldp_writer_start(int fd, uint64_t start_mono_ns);
-/* Write everything recorded so far, from any thread; with end_reason, also an
- * END record and no further writes. Gives up after timeout_ms if the writer
- * lock cannot be taken (e.g. called from a signal handler that interrupted it). */
+/* Start the writer thread; it opens the trace (a fork child's with its pid
+ * inserted) in an fd table of its own and writes the segment header.
+ * @return 0, or <0 when tracing cannot start (one line said why). */
+int ldp_writer_start(uint64_t start_mono_ns, int forked_child);
+/* From a program thread: the writer writes everything recorded so far (with
+ * end_reason, also an END record and nothing after it) while the caller
+ * waits, at most about timeout_ms. Async-signal-safe. */
 void ldp_writer_flush(int end_reason, unsigned timeout_ms);
-/* Flush and keep the writer lock held (exec: no frame may start until the exec is done). */
+/* The same, then the writer writes nothing until ldp_writer_release (exec:
+ * the frame is ended and none may start before the image goes). 0: held. */
 int ldp_writer_flush_and_hold(void);
 void ldp_writer_release(void);
 void ldp_writer_kick(void);
-void ldp_writer_prefork(void);
-void ldp_writer_postfork_parent(void);
 void ldp_writer_postfork_child(void);
 uint64_t ldp_writer_start_ns(void);
 

@@ -4,11 +4,11 @@
  *
  * State machine (ldp_state):
  *   UNINIT --constructor--> STARTING --all set up--> READY --error or exit--> OFF
- * The constructor runs right after libc's (we depend on nothing else). Steps
+ * Other libraries' constructors may run before ours (libstdc++'s, plugins'):
+ * heap events before READY are kept by early.c (ldp_heap_on starts at 1 for
+ * that) and put into the trace once it has started. Steps of the constructor
  * that may allocate run with the guard raised, so their allocations pass
- * through untraced. Allocations made before READY are not traced; their
- * later frees show up as frees of unknown blocks, which the reporter counts
- * apart.
+ * through untraced.
  *
  * Endings: exit() and return from main reach our ELF destructor, which
  * writes the last round and an END record. _exit, _Exit, quick_exit and
@@ -31,10 +31,11 @@
 #include "agent.h"
 #include "log.h"
 #include "prim.h"
+#include "rawmem.h"
 
 struct ldp_config ldp_cfg;
 _Atomic int ldp_state;
-_Atomic int ldp_heap_on;
+_Atomic int ldp_heap_on = 1; /* from the first malloc: before READY, events go to early.c */
 _Atomic int ldp_restart_pending;
 int ldp_pid;
 
@@ -50,24 +51,41 @@ void ldp_disable(const char *why)
 
 /* ---- start ---- */
 
+/* The writer opens the trace and says why if it cannot. */
 static int start_tracing(int forked_child)
 {
-	uint64_t start = ldp_mono_ns();
-	int fd = ldp_tracefile_open(start, forked_child);
-	if (fd < 0)
-		return -1; /* tracefile said why */
-	int err = ldp_writer_start(fd, start);
-	if (err) {
-		ldp_warn("cannot start the writer thread: %s", strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");
-		close(fd);
-		return -1;
-	}
-	return 0;
+	return ldp_writer_start(ldp_mono_ns(), forked_child) == 0 ? 0 : -1;
 }
 
 static void atfork_prepare(void);
 static void atfork_parent(void);
 static void atfork_child(void);
+
+/* Under RLIMIT_AS the agent keeps to a share of the headroom (rawmem.h) and
+ * sizes its rings to it; with too little it does not start. */
+static int fit_budget(void)
+{
+	uint64_t b = ldp_budget();
+	if (b == LDP_BUDGET_NONE)
+		return 0;
+	if (b < LDP_BUDGET_MIN) {
+		ldp_warn("RLIMIT_AS leaves %lu MiB of address space, too little to trace in (the agent takes 1/%u of "
+			 "it and needs %lu MiB); not tracing, the program continues",
+			 (unsigned long)(ldp_budget_headroom() >> 20), LDP_BUDGET_DIV,
+			 (unsigned long)((LDP_BUDGET_MIN * LDP_BUDGET_DIV) >> 20));
+		return -1;
+	}
+	ldp_cfg.ring_bytes = ldp_budget_share(32, 16u << 10, ldp_cfg.ring_bytes);
+	return 0;
+}
+
+/* The agent did not start: everything it mapped goes back (no walk can be
+ * under way: early captures have finished, no ring exists). */
+static void give_back(void)
+{
+	ldp_uw_fast_fini();
+	ldp_modules_fini();
+}
 
 __attribute__((constructor(101))) static void ldp_init(void)
 {
@@ -86,6 +104,8 @@ __attribute__((constructor(101))) static void ldp_init(void)
 		goto out;
 	}
 	ldp_config_load(&ldp_cfg);
+	if (fit_budget() != 0)
+		goto out;
 	if (ldp_cfg.mode == LDP_MODE_SAMPLED && ldp_sh_init() != 0) {
 		ldp_warn("no address space for sampled mode's heap (RLIMIT_AS?); recording every event (full mode)");
 		ldp_cfg.mode = LDP_MODE_FULL;
@@ -109,6 +129,11 @@ out:
 	 * made before are not in the sample heap and were never counted. */
 	ldp_heap_sampled = ok && ldp_cfg.mode == LDP_MODE_SAMPLED;
 	atomic_store(&ldp_heap_on, ok && ldp_cfg.mode != LDP_MODE_OFF);
+	/* What other constructors (and ld.so) allocated before us; not in
+	 * sampled mode, where those blocks were never sampled. */
+	ldp_early_replay(ok && ldp_cfg.mode == LDP_MODE_FULL);
+	if (!ok)
+		give_back();
 	if (ok && ldp_sample_init() != 0)
 		ldp_warn("CPU sampling could not be set up; heap tracing goes on");
 	ldp_self.busy--;
@@ -116,11 +141,13 @@ out:
 
 /* ---- fork ---- */
 
+/* The child needs a consistent module table, stack table and sample heap;
+ * the writer's state it starts afresh (ldp_writer_postfork_child), so a
+ * round in progress, however long, never delays a fork. */
 static void atfork_prepare(void)
 {
 	ldp_self.busy++;
-	ldp_writer_prefork(); /* lock ranks: writer, modules, stacks (agent.h) */
-	ldp_modules_lock();
+	ldp_modules_lock(); /* lock ranks: modules, stacks (agent.h) */
 	ldp_stacks_lock();
 	ldp_sh_prefork();
 	/* snapshot_lock is only held for a few stores and never across a call:
@@ -132,7 +159,6 @@ static void atfork_parent(void)
 	ldp_sh_postfork();
 	ldp_stacks_unlock();
 	ldp_modules_unlock();
-	ldp_writer_postfork_parent();
 	ldp_self.busy--;
 }
 
@@ -198,6 +224,14 @@ __attribute__((destructor)) static void ldp_fini(void)
 {
 	if (may_flush() && (ldp_cfg.verbose || ldp_cfg.unwind == LDP_UNWIND_CHECK))
 		ldp_unwind_report();
+	if (may_flush() && ldp_cfg.verbose) {
+		uint64_t b = ldp_budget();
+		if (b == LDP_BUDGET_NONE)
+			ldp_warn("address space taken: %lu KiB (no RLIMIT_AS)", (unsigned long)(ldp_budget_used() >> 10));
+		else
+			ldp_warn("address space taken: %lu KiB of a %lu KiB budget (RLIMIT_AS)",
+				 (unsigned long)(ldp_budget_used() >> 10), (unsigned long)(b >> 10));
+	}
 	final_flush(LDP_END_EXIT, 2000);
 }
 
@@ -254,8 +288,10 @@ LDP_EXPORT void quick_exit(int status)
 
 LDP_EXPORT void abort(void)
 {
-	/* abort may run in a signal handler: wait briefly for the writer lock, then give up. */
-	final_flush(LDP_END_ABORT, 100);
+	/* abort may run in a signal handler, even one that interrupted this
+	 * thread's own request (it would time out): the writer depends on no
+	 * program thread, so waiting for it is safe; the wait is bounded. */
+	final_flush(LDP_END_ABORT, 1000);
 	void (*real)(void) = next_fn(FN_abort);
 	if (real)
 		real();

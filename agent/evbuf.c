@@ -11,10 +11,19 @@
  * Rings live on one list that only grows. A thread that exits marks its ring
  * DEAD; the writer drains it and marks it FREE; the next new thread reuses it.
  * So memory is bounded by the largest number of threads alive at once.
+ *
+ * Ring buffers are MADV_WIPEONFORK: a fork child has them, zeroed (its
+ * rings start empty anyway: the parent's buffered events are the parent's).
+ * A fork copies none of their page tables, and while a child lives the
+ * parent's threads take no copy-on-write fault each time their events reach
+ * a new page of the ring (every few hundred events). The ring structs are
+ * copied as usual, so even a child made without atfork handlers (a raw
+ * fork) finds its rings where they were.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "agent.h"
 #include "prim.h"
@@ -56,11 +65,12 @@ struct ldp_ring *ldp_ring_claim(int tid)
 		}
 	}
 	struct ldp_ring *r = ldp_raw_alloc(sizeof *r);
-	uint8_t *buf = r ? ldp_raw_alloc(ldp_cfg.ring_bytes) : NULL;
+	uint8_t *buf = r ? ldp_raw_map(ldp_cfg.ring_bytes) : NULL;
 	if (!buf) {
 		ldp_raw_free(r);
 		return NULL;
 	}
+	madvise(buf, ldp_cfg.ring_bytes, MADV_WIPEONFORK); /* older kernels: copied, as before */
 	r->buf = buf;
 	r->size = ldp_cfg.ring_bytes;
 	r->mask = r->size - 1;

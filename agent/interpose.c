@@ -135,6 +135,8 @@ static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 		uint64_t seq = ldp_seq_next(t, (uintptr_t)p);
 		uint8_t *at = ldp_ring_reserve(r);
 		ldp_ring_commit(r, at, ldp_enc_alloc(at, &r->enc, op, seq, (uintptr_t)p, size, stack));
+	} else if (LDP_UNLIKELY(atomic_load_explicit(&ldp_early_open, memory_order_relaxed))) {
+		ldp_early_alloc(t, p, size, op); /* before the constructor: kept until tracing starts */
 	}
 	t->busy--;
 	*e = saved;
@@ -147,6 +149,8 @@ static LDP_ALWAYS_INLINE void record_free_seq(struct ldp_thread *t, void *p, uin
 	if (r) {
 		uint8_t *at = ldp_ring_reserve(r);
 		ldp_ring_commit(r, at, ldp_enc_free(at, &r->enc, seq, (uintptr_t)p));
+	} else if (LDP_UNLIKELY(atomic_load_explicit(&ldp_early_open, memory_order_relaxed))) {
+		ldp_early_free(t, p, seq);
 	}
 }
 

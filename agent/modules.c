@@ -128,7 +128,8 @@ static int known(const struct ldp_module *m)
 /* Scan the loaded objects and append the new ones. No agent lock may be held. */
 static void rescan(void)
 {
-	struct scan s = {.cap = 1024};
+	struct scan s = {.cap = (unsigned)(ldp_budget_share(16, 64 * sizeof *s.found, 1024 * sizeof *s.found) /
+					    sizeof *s.found)};
 	s.found = ldp_raw_alloc(s.cap * sizeof *s.found);
 	if (!s.found)
 		return;
@@ -152,6 +153,18 @@ static void rescan(void)
 	}
 	pthread_mutex_unlock(&module_lock);
 	ldp_raw_free(s.found);
+}
+
+void ldp_modules_fini(void)
+{
+	unsigned n = atomic_load(&nmods);
+	for (unsigned i = 0; mods && i < n; i++) {
+		ldp_raw_free(mods[i]->path);
+		ldp_raw_free(mods[i]);
+	}
+	atomic_store(&nmods, 0);
+	ldp_raw_free(mods);
+	mods = NULL;
 }
 
 int ldp_modules_init(void)

@@ -103,7 +103,7 @@ void ldp_sh_postfork(void)
 
 /* How much address space to reserve: room for everything the machine could
  * keep live (twice RAM + swap, so fragmentation never decides), within a
- * quarter of what RLIMIT_AS leaves, and small under strict overcommit where
+ * the agent's budget under RLIMIT_AS, and small under strict overcommit where
  * even an untouched writable mapping is charged. */
 static uint64_t reserve_size(void)
 {
@@ -123,21 +123,16 @@ static uint64_t reserve_size(void)
 		want = 1ull << 40;
 	if (ldp_read_small_file("/proc/sys/vm/overcommit_memory", buf, sizeof buf) > 0 && buf[0] == '2')
 		want = 256u << 20;
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		uint64_t used = 0;
-		if (ldp_read_small_file("/proc/self/statm", buf, sizeof buf) > 0)
-			used = strtoull(buf, NULL, 10) * PAGE;
-		uint64_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / 4 : 0;
-		if (want > room)
-			want = room;
-	}
+	/* Under RLIMIT_AS, half the agent's budget (rawmem.h). */
+	uint64_t b = ldp_budget();
+	if (b != LDP_BUDGET_NONE && want > b / 2)
+		want = b / 2;
 	return want & ~(uint64_t)(LDP_SH_SMALL_MAX - 1);
 }
 
 static void *raw_array(size_t bytes)
 {
-	return ldp_map((bytes + PAGE - 1) & ~(size_t)(PAGE - 1));
+	return ldp_raw_map((bytes + PAGE - 1) & ~(size_t)(PAGE - 1));
 }
 
 int ldp_sh_init(void)
@@ -147,7 +142,7 @@ int ldp_sh_init(void)
 	uint64_t got = 0;
 	/* Smallest useful: 8 classes of 512 KiB and a large area as big again. */
 	for (; want >= 16 * LDP_SH_SMALL_MAX; want /= 2) {
-		map = ldp_map(want + LDP_SH_SMALL_MAX);
+		map = ldp_raw_map(want + LDP_SH_SMALL_MAX);
 		if (map) {
 			got = want;
 			break;
@@ -159,9 +154,9 @@ int ldp_sh_init(void)
 	uintptr_t base = (start + LDP_SH_SMALL_MAX - 1) & ~(uintptr_t)(LDP_SH_SMALL_MAX - 1);
 	/* Give back the unaligned head and the tail beyond the region. */
 	if (base > start)
-		ldp_unmap(map, base - start);
+		ldp_raw_unmap(map, base - start);
 	if (start + got + LDP_SH_SMALL_MAX > base + got)
-		ldp_unmap((void *)(base + got), start + got + LDP_SH_SMALL_MAX - (base + got));
+		ldp_raw_unmap((void *)(base + got), start + got + LDP_SH_SMALL_MAX - (base + got));
 	syscall(SYS_madvise, base, got, MADV_NOHUGEPAGE);
 
 	sub_size = (got / 16) & ~(uintptr_t)(LDP_SH_SMALL_MAX - 1);

@@ -31,8 +31,11 @@ _Atomic uint64_t ldp_seq_floor;
 
 void ldp_seq_reset(void)
 {
+	/* In a fork child: only the shards the parent used are written, so the
+	 * rest of the 16 pages are not copied. */
 	for (unsigned i = 0; i < LDP_SEQ_SHARDS; i++)
-		atomic_store_explicit(&ldp_seq_shards[i].v, 0, memory_order_relaxed);
+		if (atomic_load_explicit(&ldp_seq_shards[i].v, memory_order_relaxed))
+			atomic_store_explicit(&ldp_seq_shards[i].v, 0, memory_order_relaxed);
 	atomic_store_explicit(&ldp_seq_floor, 0, memory_order_relaxed);
 }
 

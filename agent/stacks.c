@@ -19,7 +19,6 @@
  */
 #include <pthread.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "agent.h"
 #include "log.h"
@@ -28,7 +27,6 @@
 
 #define MAX_STACKS (1u << 24)
 #define WORDS_RESERVE (1ull << 31) /* 2 GiB of address space, touched as used */
-#define WORDS_MIN (4ull << 20)
 
 struct table {
 	_Atomic uint64_t *slots;
@@ -97,14 +95,11 @@ static struct table *table_new(uint32_t nslots)
 
 /* Reserved address space costs nothing (MAP_NORESERVE, touched as used) -
  * unless the program runs under RLIMIT_AS: there every reserved byte is one
- * the program can no longer have, and 2 GiB may be more than it has. Under a
- * limit the tables take 1/32 of it (at least 4 MiB). */
+ * the program can no longer have. Under a limit the tables take an eighth of
+ * the agent's budget (rawmem.h); the index and hashes 1/16 of that again. */
 static void size_tables(void)
 {
-	struct rlimit rl;
-	words_reserve = WORDS_RESERVE;
-	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 32 < WORDS_RESERVE)
-		words_reserve = rl.rlim_cur / 32 < WORDS_MIN ? WORDS_MIN : (rl.rlim_cur / 32) & ~4095ull;
+	words_reserve = ldp_budget_share(8, 256u << 10, WORDS_RESERVE);
 	max_stacks = (uint32_t)(words_reserve / 128 < MAX_STACKS ? words_reserve / 128 : MAX_STACKS);
 }
 
@@ -117,14 +112,14 @@ static int ensure_init(void)
 	if (init_failed)
 		return -1;
 	size_tables();
-	index_of = ldp_map(max_stacks * sizeof *index_of);
-	hash_of = ldp_map(max_stacks * sizeof *hash_of);
-	words = ldp_map(words_reserve);
+	index_of = ldp_raw_map(max_stacks * sizeof *index_of);
+	hash_of = ldp_raw_map(max_stacks * sizeof *hash_of);
+	words = ldp_raw_map(words_reserve);
 	struct table *t = table_new(1u << 12);
 	if (!index_of || !hash_of || !words || !t) {
-		ldp_unmap(index_of, max_stacks * sizeof *index_of);
-		ldp_unmap(hash_of, max_stacks * sizeof *hash_of);
-		ldp_unmap(words, words_reserve);
+		ldp_raw_unmap(index_of, max_stacks * sizeof *index_of);
+		ldp_raw_unmap(hash_of, max_stacks * sizeof *hash_of);
+		ldp_raw_unmap(words, words_reserve);
 		if (t) {
 			ldp_raw_free((void *)t->slots);
 			ldp_raw_free(t);
@@ -174,7 +169,10 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, uin
 	id = lookup(t, h, ips, depth, flags);
 	if (!id) {
 		uint32_t n = atomic_load_explicit(&count, memory_order_relaxed);
-		if (n >= max_stacks || (words_used + depth + 1) * sizeof *words > words_reserve) {
+		/* Full: no id left, no words left, or a table that could not grow
+		 * (the budget: rawmem.h) kept at most 3/4 full, so probes end. */
+		if (n >= max_stacks || (words_used + depth + 1) * sizeof *words > words_reserve ||
+		    (uint64_t)n * 4 >= (uint64_t)(t->mask + 1) * 3) {
 			if (!full_warned++)
 				ldp_warn("stack table full; further new stacks are recorded without a stack");
 			pthread_mutex_unlock(&intern_lock);

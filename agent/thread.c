@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "prim.h"
+#include "rawmem.h"
 
 LDP_TLS struct ldp_thread ldp_self;
 
@@ -61,7 +62,9 @@ struct ldp_ring *ldp_thread_attach(void)
 		ldp_unwind_thread_init();
 	struct ldp_ring *r = ldp_ring_claim(ldp_self.tid);
 	if (!r) {
-		ldp_disable("cannot map memory for an event ring");
+		ldp_disable(ldp_budget() == LDP_BUDGET_NONE
+				    ? "cannot map memory for an event ring"
+				    : "cannot map memory for an event ring (the agent's share of RLIMIT_AS is used up)");
 		return NULL;
 	}
 	r->stack_lo = ldp_self.stack_lo;

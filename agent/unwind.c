@@ -28,6 +28,8 @@
 
 #include "agent.h"
 #include "log.h"
+#include "prim.h"
+#include "rawmem.h"
 
 #define SKIP_MAX 8 /* agent frames above the program's: capture, record, malloc, ... */
 
@@ -37,9 +39,28 @@ static int fast_ok;
 /* Rare events only: these counters are never touched on the common path. */
 static _Atomic unsigned long n_fallback, n_stopped, n_outside, n_checked, n_differ;
 
+/* The process's size in bytes (statm), to charge what dlopen maps to the budget. */
+static uint64_t vm_size(void)
+{
+	char buf[128];
+	uint64_t pages = 0;
+	if (ldp_read_small_file("/proc/self/statm", buf, sizeof buf) > 0)
+		for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+			pages = pages * 10 + (uint64_t)(*p - '0');
+	return pages * 4096;
+}
+
 int ldp_unwind_init(void)
 {
+	int budgeted = ldp_budget() != LDP_BUDGET_NONE;
+	uint64_t before = budgeted ? vm_size() : 0;
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	if (budgeted) {
+		/* libunwind and what it needs are mapped now: part of what the agent takes */
+		uint64_t after = vm_size();
+		if (after > before)
+			ldp_budget_take(after - before); /* over the budget: later maps are refused */
+	}
 	if (h) {
 		backtrace_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
 		/* Per-thread caching avoids a global lock in libunwind's cache. */
@@ -219,6 +240,23 @@ uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
 	uint32_t id = capture_and_intern(ring, r);
 	__asm__ volatile("" : "+r"(id));
 	return id;
+}
+
+unsigned ldp_unwind_early(uintptr_t *ips, unsigned max, int *truncated)
+{
+	struct ldp_uw_regs r;
+	LDP_UW_HERE(r);
+	unsigned n = 0;
+	*truncated = 1;
+	if (ldp_uw_cache_init() == 0 && r.sp >= ldp_self.stack_lo && r.sp < ldp_self.stack_hi) {
+		struct ldp_uw_walk w = {.hi = ldp_self.stack_hi, .skip_lo = ldp_self_lo, .skip_hi = ldp_self_hi,
+					.ips = ips, .max = max, .flags = LDP_UW_MAY_LOCK};
+		n = ldp_uw_walk(&w, r, 1);
+		*truncated = (w.status & ~LDP_UW_STOPPED) != 0;
+	}
+	/* Never a tail call: the walk started in this frame. */
+	__asm__ volatile("" : "+r"(n));
+	return n;
 }
 
 unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max, int *truncated)

@@ -3,7 +3,8 @@
  * (unwind_dwarf.c) and a frame walk that trusts nothing it reads.
  *
  * Rule cache: 16384 sets of 4 entries, one cache line per set, mapped once
- * at start and never grown (1 MiB of address space, touched as used).
+ * at start and never grown (1 MiB of address space, touched as used; fewer
+ * sets under RLIMIT_AS, sized to the agent's budget: rawmem.h).
  * Entries are two words, key then rule; the rule word carries 16 bits of a
  * hash of the key. Writers store rule then key, readers load key then rule
  * and accept the pair only if the check matches, so a read torn by a
@@ -34,7 +35,8 @@
 #include "prim.h"
 #include "rawmem.h"
 
-#define SET_BITS 14u
+#define SET_BITS_MAX 14u
+#define SET_BITS_MIN 8u
 #define WAYS 4u
 #define MAX_OBJECTS 1024u
 
@@ -48,6 +50,7 @@ struct set {
 };
 
 static struct set *cache;
+static unsigned set_bits = SET_BITS_MAX; /* fixed once the cache is mapped */
 static struct ldp_uw_object *perm; /* objects loaded at start, sorted by text_lo */
 static unsigned nperm;
 static _Atomic unsigned long long seen_subs; /* loader's dlclose count when we last looked */
@@ -63,7 +66,7 @@ static inline uint64_t hash_key(uint64_t key)
 static inline struct set *set_of(uint64_t key)
 {
 	uint64_t ip = key >> 1;
-	return &cache[(ip ^ (ip >> SET_BITS) ^ (ip >> 2 * SET_BITS)) & ((1u << SET_BITS) - 1)];
+	return &cache[(ip ^ (ip >> set_bits) ^ (ip >> 2 * set_bits)) & ((1u << set_bits) - 1)];
 }
 
 static inline uint64_t check_of(uint64_t key)
@@ -101,7 +104,7 @@ static void cache_put(uint64_t key, uint64_t rule)
 
 static void cache_clear(void)
 {
-	for (uint64_t i = 0; i < (1ull << SET_BITS); i++)
+	for (uint64_t i = 0; i < (1ull << set_bits); i++)
 		for (unsigned w = 0; w < WAYS; w++)
 			if (atomic_load_explicit(&cache[i].e[w].key, memory_order_relaxed))
 				atomic_store_explicit(&cache[i].e[w].key, 0, memory_order_relaxed);
@@ -264,18 +267,58 @@ static void keep_needed(struct collect *c)
 	}
 }
 
-int ldp_uw_fast_init(void)
+int ldp_uw_cache_init(void)
+{
+	static _Atomic int mapping;
+	if (__atomic_load_n(&cache, __ATOMIC_ACQUIRE))
+		return 0;
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&mapping, &expected, 1)) {
+		while (!__atomic_load_n(&cache, __ATOMIC_ACQUIRE) && atomic_load(&mapping) == 1)
+			;
+		return cache ? 0 : -1;
+	}
+	/* a sixteenth of the budget, 16 KiB at least */
+	size_t bytes = ldp_budget_share(16, sizeof(struct set) << SET_BITS_MIN, sizeof(struct set) << SET_BITS_MAX);
+	unsigned bits = SET_BITS_MIN;
+	while ((sizeof(struct set) << (bits + 1)) <= bytes)
+		bits++;
+	set_bits = bits;
+	struct set *c = ldp_raw_map(sizeof(struct set) << bits);
+	__atomic_store_n(&cache, c, __ATOMIC_RELEASE);
+	atomic_store(&mapping, c ? 2 : 0);
+	return c ? 0 : -1;
+}
+
+void ldp_uw_fast_fini(void)
 {
 	if (cache)
+		ldp_raw_unmap(cache, sizeof(struct set) << set_bits);
+	cache = NULL;
+	ldp_raw_free(perm);
+	perm = NULL;
+	nperm = 0;
+}
+
+int ldp_uw_fast_init(void)
+{
+	if (perm)
 		return 0;
-	cache = ldp_map(sizeof(struct set) << SET_BITS);
+	if (ldp_uw_cache_init() != 0)
+		return -1;
 	struct collect c = {.cap = MAX_OBJECTS, .needs_cap = 8 * MAX_OBJECTS};
 	c.out = ldp_raw_alloc(MAX_OBJECTS * sizeof *c.out);
 	c.names = ldp_raw_alloc(NAMES_BYTES);
 	c.needs = ldp_raw_alloc(c.needs_cap * sizeof *c.needs);
 	perm = ldp_raw_alloc(MAX_OBJECTS * sizeof *perm);
-	if (!cache || !c.out || !c.names || !c.needs || !perm)
+	if (!c.out || !c.names || !c.needs || !perm) {
+		ldp_raw_free(c.out);
+		ldp_raw_free(c.names);
+		ldp_raw_free(c.needs);
+		ldp_raw_free(perm);
+		perm = NULL;
 		return -1;
+	}
 	dl_iterate_phdr(collect_cb, &c);
 	keep_listed(&c, ldp_getenv("LD_PRELOAD"));
 	keep_listed(&c, "libunwind.so.8"); /* opened by unwind.c, never closed */
@@ -437,10 +480,10 @@ static unsigned join(struct ldp_uw_walk *w, const struct ldp_uw_trace *prev, uns
 
 /* The same as cache_get, with the table base in a register (the agent is
  * built -fno-strict-aliasing: every store in the walk would reload a global). */
-static inline uint64_t cache_get_in(struct set *c, uint64_t key)
+static inline uint64_t cache_get_in(struct set *c, unsigned bits, uint64_t key)
 {
 	uint64_t ip = key >> 1;
-	struct set *s = &c[(ip ^ (ip >> SET_BITS) ^ (ip >> 2 * SET_BITS)) & ((1u << SET_BITS) - 1)];
+	struct set *s = &c[(ip ^ (ip >> bits) ^ (ip >> 2 * bits)) & ((1u << bits) - 1)];
 	for (unsigned w = 0; w < WAYS; w++) {
 		if (atomic_load_explicit(&s->e[w].key, memory_order_acquire) != key)
 			continue;
@@ -467,6 +510,7 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 	const unsigned pns = prev ? prev->nstates : 0, pnrd = prev ? prev->nrd : 0;
 	const unsigned pdepth = prev ? prev->depth : 0, ptrunc = prev ? prev->status & LDP_UW_TRUNCATED : 0;
 	struct set *const c = cache;
+	const unsigned bits = set_bits;
 	unsigned n = 0, st = 0, nrd = 0, ns = 0, k = 0, fail_at = 0;
 	int rec = cur != NULL; /* still recording: the record fits */
 	w->joined = 0;
@@ -521,7 +565,7 @@ unsigned ldp_uw_walk(struct ldp_uw_walk *w, struct ldp_uw_regs r, int exact)
 		}
 		ns++;
 		uint64_t key = (uint64_t)ip << 1 | (unsigned)exact;
-		uint64_t rule = cache_get_in(c, key);
+		uint64_t rule = cache_get_in(c, bits, key);
 		if (LDP_UNLIKELY(!rule || ((rule & LDP_UWR_NOCODE) && (flags & LDP_UW_MAY_LOCK) && nocode_stale(rule)))) {
 			rule = resolve(ip, exact, flags);
 			if (!rule) {

@@ -3,7 +3,7 @@
  * compressed and flushed to the file, and the zstd frame it belongs to ends
  * at least every second (so rounds share the compressor's window).
  *
- * A round (always under writer_lock):
+ * A round (only ever on the writer thread):
  *   1. read every ring's head (acquire)
  *   2. write MODULE records for objects not yet written
  *   3. write STACK records for ids not yet written
@@ -12,19 +12,31 @@
  * Step 1 comes before 2 and 3, so every stack or module an event refers to
  * was published before the event and is written before it in the file.
  *
- * Rounds happen every flush_ms (default 50 ms), when a ring passes half full,
- * and synchronously from program threads at exec, _exit, abort and exit.
- * Between rounds the thread ticks the sequence time floor every millisecond.
- * The thread runs with every signal blocked and with its reentrancy guard
- * set, so nothing it does is traced and no signal meant for the program
- * lands on it. zstd works in one workspace taken from rawmem at start (a
- * static CCtx), never from malloc and never later: a program that has used
- * up its address space (RLIMIT_AS) by the first round still gets traced.
+ * The writer thread is the only one that ever touches the file, the zstd
+ * state or the buffers below: no lock guards them. It opens the trace
+ * itself, in an fd table of its own (unshare(CLONE_FILES), every other fd
+ * closed), so the program's fd table never holds the trace: a program that
+ * closes every fd, reuses the numbers, forks or execs can neither close nor
+ * receive trace bytes, and the agent never has anything to close in a fork
+ * child. Rounds happen every flush_ms (default 50 ms) and when a ring
+ * passes half full. At exit, _exit, abort and exec a program thread asks
+ * for a last round (ldp_writer_flush, ldp_writer_flush_and_hold) and waits
+ * for the writer to do it: "request" below. Between rounds the thread ticks
+ * the sequence time floor every millisecond.
+ *
+ * The thread runs with every signal blocked (a write past RLIMIT_FSIZE
+ * fails with EFBIG instead of killing) and with its reentrancy guard set, so
+ * nothing it does is traced and no signal meant for the program lands on it.
+ * zstd works in one workspace taken from rawmem at start (a static CCtx),
+ * never from malloc.
  *
  * Any write error is sticky: one line on stderr, the agent turns off, and
- * the frames already written stay readable.
+ * the frames already written stay readable. When the agent turns off for
+ * any reason, the writer ends the segment (END "agent error" if it still
+ * can), gives its buffers back and exits.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -44,21 +56,27 @@
 #include "prim.h"
 #include "rawmem.h"
 
-#define FEED_AT (1u << 20)   /* compress pending records once this many bytes wait */
 /* A zstd frame spans rounds: each round is flushed (ZSTD_e_flush: its blocks
  * are on disk and decodable), and the frame ends only every FRAME_NS or
  * FRAME_BYTES of records, or before exec, exit and any synchronous flush.
  * One compression window across rounds, not one per round. */
 #define FRAME_NS (1000ull * 1000000)
 #define FRAME_BYTES (16u << 20)
-#define EVENTS_PIECE (1u << 20) /* largest EVENTS payload */
+/* Compress pending records once feed_at bytes wait; an EVENTS payload is at
+ * most events_piece bytes. 1 MiB each, less under RLIMIT_AS (buffers_init). */
+static size_t feed_at = 1u << 20, events_piece = 1u << 20;
 #define TICK_NS 1000000ull
 
-static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+#define WRITER_STACK (256u << 10) /* its deepest path uses a few KiB */
+
+/* ---- the writer thread's own state (no other thread touches it) ---- */
 static int out_fd = -1;
 static dev_t out_dev;
 static ino_t out_ino;
+static int shared_table; /* unshare was refused: out_fd lives in the program's table */
 static ZSTD_CCtx *cctx;
+static void *cctx_ws; /* its workspace, kept for a fork child's fresh CCtx */
+static size_t cctx_ws_size;
 static uint8_t *pending;   /* records waiting for compression */
 static size_t pending_len;
 static uint8_t *zout;
@@ -70,9 +88,40 @@ static uint64_t round_no;
 static uint64_t seg_start_ns;
 static uint64_t frame_start_ns; /* 0: no frame open */
 static uint64_t frame_bytes;    /* records fed into the open frame */
-static int ended, failed, thread_running;
+static int ended, failed;
+static int forked_child; /* this writer is a fork child's: its file gets the pid inserted */
+
+/* ---- shared with program threads ---- */
 static _Atomic uint32_t kick_word;
 static pthread_t writer_thread;
+static _Atomic uint32_t start_word; /* futex: 0 starting, START_OK, START_FAILED */
+#define START_OK 1u
+#define START_FAILED 2u
+static _Atomic int writer_alive;    /* between a successful start and the thread's last act */
+
+/* One request at a time (req_owner), posted in req_kind; the writer takes
+ * it, does it, and bumps req_done. hold_word keeps the writer from writing
+ * anything while an exec is under way. */
+enum { REQ_NONE, REQ_END, REQ_HOLD };
+static _Atomic int req_owner;
+static _Atomic int req_kind;
+static int req_reason;
+static _Atomic uint32_t req_done;
+static _Atomic uint32_t hold_word;
+
+/* The writer's own memory: left out of fork children (the child's writer
+ * makes its own), so a fork copies none of it and the parent's writer
+ * never takes a copy-on-write fault on it while a child lives. */
+static size_t dontfork_bytes;
+static int buffers_pid; /* the process they are mapped in */
+
+static void *writer_alloc(size_t n)
+{
+	void *p = ldp_raw_alloc(n);
+	dontfork_bytes += ldp_raw_dontfork(p);
+	buffers_pid = getpid();
+	return p;
+}
 
 static void fail(int err)
 {
@@ -124,7 +173,7 @@ static void compress_pending(ZSTD_EndDirective mode)
 
 static void put_record(uint8_t type, const uint8_t *payload, size_t len)
 {
-	if (pending_len + len + 1 + LDP_VARINT_MAX > FEED_AT)
+	if (pending_len + len + 1 + LDP_VARINT_MAX > feed_at)
 		compress_pending(ZSTD_e_continue);
 	uint8_t *p = pending + pending_len;
 	*p++ = type;
@@ -145,15 +194,15 @@ static void put_stack(uint32_t id)
 	put_record(LDP_REC_STACK, scratch, ldp_enc_stack(scratch, id, flags, ips, depth));
 }
 
-/* Bytes [from, to) of a ring, as EVENTS records of at most EVENTS_PIECE bytes. */
+/* Bytes [from, to) of a ring, as EVENTS records of at most events_piece bytes. */
 static void put_ring_bytes(struct ldp_ring *r, uint64_t from, uint64_t to)
 {
 	while (from < to) {
-		size_t n = to - from > EVENTS_PIECE ? EVENTS_PIECE : (size_t)(to - from);
+		size_t n = to - from > events_piece ? events_piece : (size_t)(to - from);
 		uint8_t hdr[2 * LDP_VARINT_MAX];
 		size_t hl = ldp_varint_put(hdr, r->id);
 		size_t len = hl + n;
-		if (pending_len + len + 1 + LDP_VARINT_MAX > FEED_AT)
+		if (pending_len + len + 1 + LDP_VARINT_MAX > feed_at)
 			compress_pending(ZSTD_e_continue);
 		uint8_t *p = pending + pending_len;
 		*p++ = LDP_REC_EVENTS;
@@ -202,7 +251,7 @@ static uint64_t now_us(void)
 	return (ldp_mono_ns() - seg_start_ns) / 1000;
 }
 
-/* ---- samples (writer_lock held) ---- */
+/* ---- samples ---- */
 
 static uint64_t lost_written[4]; /* by kind: LDP_SAMPLE_CPU, LDP_SAMPLE_WALL, LDP_SAMPLE_HEAP */
 static unsigned paths_written = 1;
@@ -228,10 +277,9 @@ static void put_rss(void)
 static int sampling_written;
 static struct ldp_wall_sample *wall_buf;
 static uint8_t *wall_copy;
-#define WALL_THREADS 1024
-#define WALL_COPY (256u << 10)
+static size_t wall_threads = 1024, wall_copy_cap = 256u << 10; /* less under RLIMIT_AS */
 #define NAMED_CAP 16384
-static int32_t named[NAMED_CAP]; /* tids that have a THREAD record, open addressing */
+static int32_t *named; /* NAMED_CAP tids that have a THREAD record, open addressing */
 
 /* What the wall sampler saw of a thread last time (open addressing by tid). */
 #define SEEN_CAP 4096
@@ -241,7 +289,7 @@ static struct seen {
 	int state;
 	long syscall;
 	uint64_t run_ns;        /* its CPU time then */
-} seen_tab[SEEN_CAP];
+} *seen_tab; /* SEEN_CAP of them */
 
 static struct seen *seen_of(int tid)
 {
@@ -334,19 +382,20 @@ static void drain_samples(void)
 	put_lost(LDP_SAMPLE_HEAP, atomic_load_explicit(&ldp_sh_lost, memory_order_relaxed));
 }
 
-/* One look at every thread; called from the writer's tick, lock not held. */
+/* One look at every thread; called from the writer's tick. */
 static void wall_tick(uint64_t interval_ns)
 {
 	if (!wall_buf) {
-		wall_buf = ldp_raw_alloc(WALL_THREADS * sizeof *wall_buf);
-		wall_copy = ldp_raw_alloc(WALL_COPY);
+		wall_threads = ldp_budget_share(32, 64 * sizeof *wall_buf, 1024 * sizeof *wall_buf) / sizeof *wall_buf;
+		wall_copy_cap = ldp_budget_share(64, 32u << 10, 256u << 10);
+		wall_buf = writer_alloc(wall_threads * sizeof *wall_buf);
+		wall_copy = writer_alloc(wall_copy_cap);
 		if (!wall_buf || !wall_copy)
 			return;
 	}
 	size_t n = 0;
-	ldp_wall_collect(wall_buf, WALL_THREADS, &n, wall_copy, WALL_COPY);
+	ldp_wall_collect(wall_buf, wall_threads, &n, wall_copy, wall_copy_cap);
 	uint64_t t = now_us();
-	pthread_mutex_lock(&writer_lock);
 	if (!ended && !failed && out_fd >= 0) {
 		put_sampling_info();
 		/* Remembered stacks (a thread's last CPU sample, the call it was
@@ -385,10 +434,9 @@ static void wall_tick(uint64_t interval_ns)
 						  (unsigned)w->state, w->syscall));
 		}
 	}
-	pthread_mutex_unlock(&writer_lock);
 }
 
-/* One round; writer_lock held. end_frame: close the zstd frame (else just flush it). */
+/* One round. end_frame: close the zstd frame (else just flush it). */
 static void do_round(int end_reason, int end_frame)
 {
 	if (ended || failed || out_fd < 0)
@@ -440,36 +488,186 @@ static void tick(void)
 		atomic_store_explicit(&ldp_seq_floor, floor, memory_order_relaxed);
 }
 
-/* The writer works in an fd table of its own. Its /proc reads (RSS, thread
- * names, wall-clock looks) each take the lowest free fd for a moment, and a
- * program that has just closed its fds expects its next open() to return
- * exactly that number (a daemon reopening stdio on /dev/null got fd 3
- * instead of 0). The private table keeps only the trace: a copy of any other
- * fd would hold the program's files open (a pipe's EOF would wait for us).
- * POSIX record locks belong to the table, so closing the copies releases
- * none of the program's. Where unshare is refused (seccomp), the writer
- * shares the program's table as before. */
+/* The writer works in an fd table of its own, holding the trace and nothing
+ * else. The program never sees the trace fd: closing every fd, reusing the
+ * numbers, forking or exec'ing cannot touch it. Its /proc reads (RSS,
+ * thread names, wall-clock looks) each take the lowest free fd for a
+ * moment, and a program that has just closed its fds expects its next
+ * open() to return exactly that number (a daemon reopening stdio on
+ * /dev/null got fd 3 instead of 0); in its own table they take nothing from
+ * the program. A copy of any of the program's fds would hold its files open
+ * (a pipe's EOF would wait for us), so all are closed; POSIX record locks
+ * belong to the table, so closing the copies releases none of the
+ * program's. Where unshare is refused (seccomp), the writer shares the
+ * program's table: the trace fd is moved high and checked before every
+ * write, and a fork child closes its copy (the forking thread is alone then). */
 static void private_fd_table(void)
 {
-	if (syscall(SYS_unshare, CLONE_FILES) != 0)
+	if (syscall(SYS_unshare, CLONE_FILES) != 0) {
+		shared_table = 1;
 		return;
-	int keep = out_fd;
-	if (keep > 0 && syscall(SYS_close_range, 0u, (unsigned)keep - 1, 0u) != 0)
-		for (int fd = 0; fd < keep; fd++)
-			close(fd);
-	if (syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) != 0) {
+	}
+	shared_table = 0;
+	if (syscall(SYS_close_range, 0u, ~0u, 0u) != 0) {
 		long max = sysconf(_SC_OPEN_MAX);
-		for (long fd = keep + 1; fd < max; fd++)
+		for (long fd = 0; fd < max; fd++)
 			close((int)fd);
 	}
 	ldp_log_private_fds(); /* warnings from here reach the program's stderr another way */
+}
+
+/* zstd's parameters: the configured level as it is, or under RLIMIT_AS
+ * (rawmem.h) a smaller window, or level 1, until its workspace takes at most
+ * an eighth of the agent's budget. */
+static ZSTD_compressionParameters zparams;
+static int zparams_fixed; /* 1: set them explicitly (the budget chose them) */
+
+static void choose_zparams(void)
+{
+	uint64_t b = ldp_budget();
+	zparams = ZSTD_getCParams(ldp_cfg.zstd_level, 0, 0);
+	zparams_fixed = 0;
+	if (b == LDP_BUDGET_NONE || ZSTD_estimateCStreamSize_usingCParams(zparams) <= b / 8)
+		return;
+	zparams_fixed = 1;
+	for (int level = ldp_cfg.zstd_level;; level = 1) {
+		ZSTD_compressionParameters p = ZSTD_getCParams(level, 0, 0);
+		for (unsigned w = p.windowLog; w >= ZSTD_WINDOWLOG_MIN; w--) {
+			p.windowLog = w;
+			if (p.hashLog > w + 1)
+				p.hashLog = w + 1;
+			if (p.chainLog > w)
+				p.chainLog = w;
+			zparams = p;
+			if (ZSTD_estimateCStreamSize_usingCParams(p) <= b / 8)
+				return;
+		}
+		if (level == 1)
+			return; /* the smallest there is; rawmem refuses it if even that does not fit */
+	}
+}
+
+/* zstd's workspace and the record buffers, from rawmem, sized to the budget;
+ * none of them is in a fork child, whose writer makes its own. */
+static void forget_buffers(void);
+
+static int buffers_init(void)
+{
+	if (buffers_pid && buffers_pid != getpid())
+		forget_buffers(); /* a child made without our atfork handler (a raw fork) */
+	if (!cctx_ws) {
+		choose_zparams();
+		size_t ws = zparams_fixed ? ZSTD_estimateCStreamSize_usingCParams(zparams)
+					  : ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
+		cctx_ws = writer_alloc(ws);
+		cctx_ws_size = cctx_ws ? ws : 0;
+	}
+	if (!pending) {
+		feed_at = ldp_budget_share(64, 32u << 10, 1u << 20);
+		events_piece = feed_at;
+		pending = writer_alloc(feed_at + events_piece + LDP_ENC_RECORD_MAX + 64);
+	}
+	if (!zout) {
+		zout_cap = ldp_budget_share(64, 16u << 10, ZSTD_CStreamOutSize());
+		zout = writer_alloc(zout_cap);
+	}
+	if (!scratch)
+		scratch = writer_alloc(LDP_ENC_RECORD_MAX);
+	if (!named)
+		named = writer_alloc(NAMED_CAP * sizeof *named);
+	if (!seen_tab)
+		seen_tab = writer_alloc(SEEN_CAP * sizeof *seen_tab);
+	cctx = cctx_ws ? ZSTD_initStaticCCtx(cctx_ws, cctx_ws_size) : NULL;
+	if (!cctx || !pending || !zout || !scratch || !named || !seen_tab)
+		return -ENOMEM;
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
+	if (zparams_fixed) {
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, (int)zparams.windowLog);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, (int)zparams.hashLog);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_chainLog, (int)zparams.chainLog);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_searchLog, (int)zparams.searchLog);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_minMatch, (int)zparams.minMatch);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_targetLength, (int)zparams.targetLength);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, (int)zparams.strategy);
+	}
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+	return 0;
+}
+
+/* Give a buffer back: the pointer is cleared first, so a fork child taken
+ * in between finds either a mapped buffer or none. */
+static void give_back(void *pp)
+{
+	void **slot = pp;
+	void *p = *slot;
+	__atomic_store_n(slot, NULL, __ATOMIC_SEQ_CST);
+	ldp_raw_free(p);
+}
+
+static void buffers_free(void)
+{
+	cctx = NULL;
+	give_back(&cctx_ws);
+	give_back(&pending);
+	give_back(&zout);
+	give_back(&scratch);
+	give_back(&wall_buf);
+	give_back(&wall_copy);
+	give_back(&named);
+	give_back(&seen_tab);
+	dontfork_bytes = 0;
+}
+
+/* Open the trace (tracefile.c writes the header) in the writer's table. */
+static int open_trace(void)
+{
+	if (buffers_init() != 0) {
+		ldp_warn("cannot start the writer: out of memory; tracing is off, the program continues");
+		return -ENOMEM;
+	}
+	int fd = ldp_tracefile_open(seg_start_ns, forked_child);
+	if (fd < 0)
+		return fd; /* tracefile said why */
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return -EBADF;
+	}
+	out_fd = fd;
+	out_dev = st.st_dev;
+	out_ino = st.st_ino;
+	return 0;
+}
+
+/* A program thread's request: a last round, with END or held across exec. */
+static void serve(int kind)
+{
+	do_round(kind == REQ_END ? req_reason : 0, 1); /* nothing may stay in an open frame */
+	atomic_fetch_add_explicit(&req_done, 1, memory_order_release);
+	ldp_futex_wake((volatile uint32_t *)&req_done);
+	/* exec under way: write nothing until it failed (if it works, this
+	 * thread is gone with the image). The time floor keeps ticking. */
+	while (kind == REQ_HOLD && atomic_load_explicit(&hold_word, memory_order_acquire)) {
+		ldp_futex_wait((volatile uint32_t *)&hold_word, 1, TICK_NS);
+		tick();
+	}
 }
 
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	ldp_self.busy = 1; /* nothing this thread does is traced */
+	prctl(PR_SET_NAME, (unsigned long)"ldprof-writer", 0UL, 0UL, 0UL); /* no fd: not pthread_setname_np */
 	private_fd_table();
+	int err = open_trace();
+	if (!err)
+		atomic_store(&writer_alive, 1);
+	atomic_store_explicit(&start_word, err ? START_FAILED : START_OK, memory_order_release);
+	ldp_futex_wake((volatile uint32_t *)&start_word);
+	if (err) {
+		buffers_free();
+		return NULL;
+	}
 	/* Wake exactly when asked: the default 50 us timer slack would batch our
 	 * wake-ups with the program's own timers and bias wall samples. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
@@ -482,6 +680,16 @@ static void *writer_main(void *arg)
 			wait = next_wall - now;
 		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, wait);
 		tick();
+		int kind = atomic_exchange_explicit(&req_kind, REQ_NONE, memory_order_acq_rel);
+		if (kind != REQ_NONE) {
+			serve(kind);
+			continue;
+		}
+		if (atomic_load_explicit(&ldp_state, memory_order_acquire) == LDP_STATE_OFF) {
+			/* turned off elsewhere (no memory for a ring...): end the segment */
+			do_round(LDP_END_ERROR, 1);
+			break;
+		}
 		ldp_snapshot_tick(ldp_mono_ns());
 		now = ldp_mono_ns();
 		if (ldp_cfg.wall_hz && now >= next_wall) {
@@ -501,56 +709,65 @@ static void *writer_main(void *arg)
 			continue;
 		seen = k;
 		last = now;
-		pthread_mutex_lock(&writer_lock);
 		do_round(0, 0);
-		pthread_mutex_unlock(&writer_lock);
 	}
+	/* Done: whoever waits for a request is released, the memory goes back.
+	 * The trace fd goes with this thread's fd table. */
+	atomic_store(&writer_alive, 0);
+	atomic_fetch_add_explicit(&req_done, 1, memory_order_release);
+	ldp_futex_wake((volatile uint32_t *)&req_done);
+	buffers_free();
 	return NULL;
 }
 
-static int start_thread(void)
+/* libc's pthread_create, not ours (sample.c): the writer is no program
+ * thread to sample, and ours would attach it to a ring, which in a fork
+ * child means starting the child's trace, which waits for this writer.
+ * Resolved at the first start (the constructor), kept by fork children. */
+static int stack_charged; /* this process's writer stack is charged to the budget */
+static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+int ldp_writer_start(uint64_t start_mono_ns, int forked)
 {
+	if (!real_pthread_create) {
+		ldp_self.busy++;
+		real_pthread_create = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(
+			RTLD_NEXT, "pthread_create");
+		ldp_self.busy--;
+		if (!real_pthread_create)
+			real_pthread_create = pthread_create;
+	}
+	/* Its stack is address space too (glibc keeps it cached after the
+	 * thread exits; a fork child has its parent's writer's too). */
+	if (!stack_charged && ldp_budget_charge(WRITER_STACK + 4096) != 0) {
+		ldp_warn("no address space left for the writer thread (RLIMIT_AS); tracing is off, the program continues");
+		return -ENOMEM;
+	}
+	stack_charged = 1;
+	seg_start_ns = start_mono_ns;
+	forked_child = forked;
+	atomic_store(&start_word, 0);
+	tick();
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits "all blocked" */
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int err = pthread_create(&writer_thread, &attr, writer_main, NULL);
+	pthread_attr_setstacksize(&attr, WRITER_STACK);
+	int err = real_pthread_create(&writer_thread, &attr, writer_main, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
+	if (err) {
+		ldp_warn("cannot start the writer thread: %s; tracing is off, the program continues",
+			 strerrordesc_np(err) ? strerrordesc_np(err) : "?");
 		return -err;
-	pthread_setname_np(writer_thread, "ldprof-writer");
-	thread_running = 1;
-	return 0;
-}
-
-int ldp_writer_start(int fd, uint64_t start_mono_ns)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return -errno;
-	out_fd = fd;
-	out_dev = st.st_dev;
-	out_ino = st.st_ino;
-	seg_start_ns = start_mono_ns;
-	if (!cctx) {
-		size_t ws = ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
-		void *w = ldp_raw_alloc(ws);
-		cctx = w ? ZSTD_initStaticCCtx(w, ws) : NULL;
-		pending = ldp_raw_alloc(FEED_AT + EVENTS_PIECE);
-		zout_cap = ZSTD_CStreamOutSize();
-		zout = ldp_raw_alloc(zout_cap);
-		scratch = ldp_raw_alloc(LDP_ENC_RECORD_MAX);
-		if (!cctx || !pending || !zout || !scratch)
-			return -ENOMEM;
 	}
-	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
-	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
-	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-	tick();
-	return start_thread();
+	/* It opens the trace: wait for its word (it said why if it failed). */
+	uint32_t w;
+	while ((w = atomic_load_explicit(&start_word, memory_order_acquire)) == 0)
+		ldp_futex_wait((volatile uint32_t *)&start_word, 0, 100 * 1000000ull);
+	return w == START_OK ? 0 : -1;
 }
 
 uint64_t ldp_writer_start_ns(void)
@@ -564,64 +781,110 @@ void ldp_writer_kick(void)
 	ldp_futex_wake((volatile uint32_t *)&kick_word);
 }
 
-static int lock_with_timeout(unsigned timeout_ms)
+/* ---- requests from program threads (exit, _exit, abort, exec) ----
+ * Async-signal-safe (atomics, futex, nanosleep): abort may run in a signal
+ * handler. Every wait is bounded. */
+
+static int take_request(unsigned timeout_ms)
 {
-	for (unsigned i = 0; i <= timeout_ms; i++) {
-		if (pthread_mutex_trylock(&writer_lock) == 0)
+	for (unsigned i = 0;; i++) {
+		int expected = 0;
+		if (atomic_compare_exchange_strong(&req_owner, &expected, 1))
 			return 0;
-		usleep(1000);
+		if (i >= timeout_ms)
+			return -1;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
 	}
-	return -1;
 }
 
-/* A write past RLIMIT_FSIZE raises SIGXFSZ in the writing thread, which would
- * kill the program: block it while a program thread writes, and discard one
- * we caused (the writer thread has every signal blocked anyway). */
-static void flush_from_program_thread(int end_reason)
+static void give_request(void)
 {
-	struct ldp_xfsz_guard g;
-	ldp_xfsz_block(&g);
-	do_round(end_reason, 1); /* exec, exit, abort: nothing may stay in an open frame */
-	ldp_xfsz_restore(&g);
+	atomic_store(&req_owner, 0);
+}
+
+/* Post a request and wait until the writer has done it.
+ * @return 0 done (or the writer is gone: nothing more can be written), -1 timed out. */
+static int ask(int kind, int reason, unsigned timeout_ms)
+{
+	uint32_t done = atomic_load_explicit(&req_done, memory_order_acquire);
+	req_reason = reason;
+	atomic_store_explicit(&req_kind, kind, memory_order_release);
+	ldp_writer_kick();
+	uint64_t deadline = ldp_mono_ns() + timeout_ms * 1000000ull;
+	for (;;) {
+		if (atomic_load_explicit(&req_done, memory_order_acquire) != done)
+			return 0;
+		uint64_t now = ldp_mono_ns();
+		if (!atomic_load(&writer_alive) || now >= deadline)
+			break;
+		ldp_futex_wait((volatile uint32_t *)&req_done, done, deadline - now);
+	}
+	/* Withdraw it; if the writer took it meanwhile, it is being done. */
+	int k = kind;
+	atomic_compare_exchange_strong(&req_kind, &k, REQ_NONE);
+	return atomic_load_explicit(&req_done, memory_order_acquire) != done ? 0 : -1;
 }
 
 void ldp_writer_flush(int end_reason, unsigned timeout_ms)
 {
-	if (lock_with_timeout(timeout_ms) != 0)
+	if (!atomic_load(&writer_alive) || take_request(timeout_ms) != 0)
 		return;
-	flush_from_program_thread(end_reason);
-	pthread_mutex_unlock(&writer_lock);
+	ask(REQ_END, end_reason, timeout_ms);
+	give_request();
 }
 
 int ldp_writer_flush_and_hold(void)
 {
-	if (lock_with_timeout(1000) != 0)
+	if (!atomic_load(&writer_alive) || take_request(1000) != 0)
 		return -1;
-	flush_from_program_thread(0);
+	atomic_store(&hold_word, 1);
+	if (ask(REQ_HOLD, 0, 1000) != 0) {
+		ldp_writer_release();
+		return -1;
+	}
 	return 0;
 }
 
 void ldp_writer_release(void)
 {
-	pthread_mutex_unlock(&writer_lock);
+	atomic_store(&hold_word, 0);
+	ldp_futex_wake((volatile uint32_t *)&hold_word);
+	give_request();
 }
 
-void ldp_writer_prefork(void)
+/* The writer's memory is not mapped in a fork child: forget it, and give its
+ * budget back. */
+static void forget_buffers(void)
 {
-	pthread_mutex_lock(&writer_lock);
+	cctx = NULL;
+	cctx_ws = pending = zout = scratch = NULL;
+	wall_buf = NULL;
+	wall_copy = NULL;
+	named = NULL;
+	seen_tab = NULL;
+	ldp_budget_uncharge(dontfork_bytes);
+	dontfork_bytes = 0;
+	buffers_pid = 0;
 }
 
-void ldp_writer_postfork_parent(void)
-{
-	pthread_mutex_unlock(&writer_lock);
-}
-
+/* A fork child has no writer thread and may have been forked in the middle
+ * of a round: everything the parent's writer had under way is dropped, and
+ * the child's own writer (started on its first event) begins from scratch,
+ * with buffers of its own (the parent's are not in the child: MADV_DONTFORK).
+ * Nothing of the parent's writer needs to be quiescent at fork time, so the
+ * prepare handler does not wait for it, and nothing is written here that
+ * would cost a copy of a page. */
 void ldp_writer_postfork_child(void)
 {
-	pthread_mutex_init(&writer_lock, NULL);
-	if (out_fd >= 0)
+	/* The child's fd table is a copy of the forking thread's, which holds
+	 * the trace only when the writer shared it; then it is ours to close if
+	 * the number is still our file (this thread is the child's only one). */
+	if (shared_table && out_fd >= 0 && fd_is_ours())
 		close(out_fd);
 	out_fd = -1;
+	shared_table = 0;
+	cctx = NULL;
 	pending_len = 0;
 	modules_written = 0;
 	stacks_written = 1;
@@ -629,8 +892,13 @@ void ldp_writer_postfork_child(void)
 	sampling_written = 0;
 	paths_written = 1;
 	memset(lost_written, 0, sizeof lost_written);
-	memset(named, 0, sizeof named);
-	memset(seen_tab, 0, sizeof seen_tab);
+	forget_buffers();
+	stack_charged = 0; /* the child's writer gets a stack of its own */
 	frame_start_ns = 0;
-	ended = failed = thread_running = 0;
+	ended = failed = 0;
+	atomic_store(&writer_alive, 0);
+	atomic_store(&start_word, 0);
+	atomic_store(&req_owner, 0);
+	atomic_store(&req_kind, REQ_NONE);
+	atomic_store(&hold_word, 0);
 }

@@ -3,8 +3,12 @@
  */
 #include "cli.h"
 
-#include "model/group.h"
+#include "model/loaded.h"
+#include "model/wstack.h"
+#include "render/flame_svg.h"
+#include "util/util.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,42 +81,168 @@ int parse_size(const char *s, uint64_t *out)
 	return -1;
 }
 
-const char *fmt_bytes(char *buf, uint64_t v)
+unsigned cli_pixels(const char *option, const char *arg)
 {
-	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-	double d = (double)v;
-	int u = 0;
-	while (d >= 1024 && u < 5) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, 32, "%llu B", (unsigned long long)v);
-	else
-		snprintf(buf, 32, "%.*f %s", d < 10 ? 2 : d < 100 ? 1 : 0, d, units[u]);
-	return buf;
+	uint64_t v;
+	if (parse_uint(arg, 100000, &v) || v < 200)
+		die(EXIT_USAGE, "--%s must be a number of pixels from 200 to 100000, not '%s'", option, arg);
+	return (unsigned)v;
 }
 
-const char *fmt_count(char *buf, uint64_t v)
+int cli_what(const char *arg)
 {
-	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-	int o = 0;
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = '\0';
-	return buf;
+	enum ws_what w;
+	if (ws_what_parse(arg, &w))
+		die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'", arg);
+	return (int)w;
 }
 
-void load_or_die(struct loaded *t, const char *path, struct symbolizer *sym, int code)
+unsigned cli_top(const char *arg, int zero_is_all)
+{
+	uint64_t v;
+	if (parse_uint(arg, 1000000000, &v) || (!v && !zero_is_all))
+		die(EXIT_USAGE, "--top must be a%s number, not '%s'", zero_is_all ? "" : " positive", arg);
+	return (unsigned)v;
+}
+
+int cli_colors(const char *arg)
+{
+	if (!strcmp(arg, "module"))
+		return FLAME_BY_MODULE;
+	if (!strcmp(arg, "function"))
+		return FLAME_BY_FUNCTION;
+	die(EXIT_USAGE, "--colors must be module or function, not '%s'", arg);
+}
+
+enum { O_SYSROOT = 0x1000, O_DEBUGDIR, O_BY, O_INCLUDE, O_EXCLUDE, O_ALL };
+
+static const struct option common_opts[] = {
+	{"output", required_argument, 0, 'o'},
+	{"sysroot", required_argument, 0, O_SYSROOT},
+	{"debug-dir", required_argument, 0, O_DEBUGDIR},
+	{"by", required_argument, 0, O_BY},
+	{"include", required_argument, 0, O_INCLUDE},
+	{"exclude", required_argument, 0, O_EXCLUDE},
+	{"all-frames", no_argument, 0, O_ALL},
+	{"help", no_argument, 0, 'h'},
+};
+
+static int takes(const struct cli_common *co, int c)
+{
+	return c == 'h' || (c == 'o' && (co->takes & CLI_OUTPUT)) ||
+	       ((c == O_SYSROOT || c == O_DEBUGDIR) && (co->takes & CLI_SYMBOLS)) ||
+	       (c == O_BY && (co->takes & CLI_BY)) || (c >= O_INCLUDE && c <= O_ALL && (co->takes & CLI_FILTERS));
+}
+
+/* The options' one-letter forms: those whose value is a letter (-o, -h, -q). */
+static char *short_options(const struct option *all)
+{
+	struct strbuf b = {0};
+	for (const struct option *o = all; o->name; o++)
+		if (o->val > 0 && o->val < 128 && isalpha(o->val)) {
+			sb_putc(&b, (char)o->val);
+			if (o->has_arg == required_argument)
+				sb_putc(&b, ':');
+		}
+	return b.s;
+}
+
+int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option *own)
+{
+	if (!co->all) {
+		size_t n = 0, k = 0;
+		while (own[n].name)
+			n++;
+		co->all = xcalloc(n + sizeof common_opts / sizeof *common_opts + 1, sizeof *co->all);
+		memcpy(co->all, own, n * sizeof *own);
+		for (size_t i = 0; i < sizeof common_opts / sizeof *common_opts; i++)
+			if (takes(co, common_opts[i].val))
+				co->all[n + k++] = common_opts[i];
+		co->shorts = short_options(co->all);
+	}
+	for (;;) {
+		int c = getopt_long(argc, argv, co->shorts, co->all, NULL);
+		switch (c) {
+		case 'o': co->output = optarg; break;
+		case O_SYSROOT: co->so.sysroot = optarg; break;
+		case O_DEBUGDIR: VEC_PUSH(co->so.debug_dirs, co->so.ndebug_dirs, co->dbg_cap, optarg); break;
+		case O_BY:
+			if (group_by_parse(optarg, &co->groups.by))
+				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
+			break;
+		case O_INCLUDE: VEC_PUSH(co->groups.include, co->groups.ninclude, co->inc_cap, optarg); break;
+		case O_EXCLUDE: VEC_PUSH(co->groups.exclude, co->groups.nexclude, co->exc_cap, optarg); break;
+		case O_ALL: co->groups.all_frames = 1; break;
+		case 'h':
+			co->usage(stdout);
+			exit(EXIT_OK);
+		case '?':
+			co->usage(stderr);
+			exit(EXIT_USAGE);
+		default: return c;
+		}
+	}
+}
+
+void cli_common_usage(FILE *f, unsigned takes)
+{
+	if (takes & CLI_OUTPUT)
+		fprintf(f, "  -o, --output F    write to F instead of standard output\n");
+	if (takes & CLI_SYMBOLS)
+		fprintf(f, "  --sysroot DIR     find the traced binaries under DIR (traces from another machine)\n"
+			   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
+}
+
+struct symbolizer *cli_symbolizer(struct cli_common *co)
+{
+	if (!co->sym)
+		co->sym = sym_new(&co->so);
+	return co->sym;
+}
+
+void cli_load(struct cli_common *co, struct loaded *t, const char *path, int code)
 {
 	struct rd_error err;
-	if (loaded_load(t, path, sym, &err))
+	if (cli_try_load(co, t, path, &err))
 		die(code, "%s", err.msg);
-	if (t->m.stats.truncated)
+}
+
+int cli_try_load(struct cli_common *co, struct loaded *t, const char *path, struct rd_error *err)
+{
+	if (loaded_load(t, path, cli_symbolizer(co), err))
+		return -1;
+	/* A process still running has not finished its last frame: not a sign of a kill. */
+	int running = t->m.nsegs && t->m.segs[t->m.nsegs - 1].end.running;
+	if (t->m.stats.truncated && !running)
 		warnx1("%s ends inside a frame at byte %llu (the process was killed?); using everything before it", path,
 		       (unsigned long long)t->m.stats.truncated_at);
+	const struct rd_stats *st = &t->m.stats;
+	if (st->damaged) {
+		char more[96] = "";
+		if (st->damaged > 1)
+			snprintf(more, sizeof more, " (and %llu more damaged places)", (unsigned long long)st->damaged - 1);
+		char dropped[160] = "";
+		if (st->dropped_events)
+			snprintf(dropped, sizeof dropped, "; %llu events of threads whose state was lost there dropped",
+				 (unsigned long long)st->dropped_events);
+		warnx1("%s is damaged: %s%s; %llu bytes skipped from byte %llu on%s; everything else is used", path,
+		       st->damage_why, more, (unsigned long long)st->skipped_bytes, (unsigned long long)st->damaged_at,
+		       dropped);
+	}
+	if (t->m.stats.unordered_events)
+		warnx1("%s: %llu events were merged out of order (%s); counts of frees, leaks and unknown frees "
+		       "may be off by about that many",
+		       path, (unsigned long long)t->m.stats.unordered_events, t->m.stats.unordered_why);
+	return 0;
+}
+
+void cli_common_free(struct cli_common *co)
+{
+	free(co->so.debug_dirs);
+	free(co->groups.include);
+	free(co->groups.exclude);
+	free(co->all);
+	free(co->shorts);
+	sym_free(co->sym);
+	memset(co, 0, sizeof *co);
 }

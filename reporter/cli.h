@@ -1,11 +1,16 @@
 /*
- * cli.h - what every subcommand shares: exit codes, one-line errors,
- * option parsing helpers.
+ * cli.h - what every subcommand shares: exit codes, one-line messages,
+ * option parsing (values, and the options several commands take).
  */
 #ifndef LDPR_CLI_H
 #define LDPR_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "model/group.h"
+#include "symbols/symbolizer.h"
 
 enum {
 	EXIT_OK = 0,
@@ -21,16 +26,59 @@ extern const char *cli_cmd; /* the running subcommand, for messages */
 /* Sizes: 123, 64KiB, 1.5MiB, 2GiB, 10kB, 5MB. @return 0 or -1. */
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
-/* "12.5 MiB" style; buf must hold 32 bytes. */
-const char *fmt_bytes(char *buf, uint64_t v);
-/* "1,234,567"; buf must hold 32 bytes. */
-const char *fmt_count(char *buf, uint64_t v);
+/* Values several commands take; a bad one is one line and exit 2. */
+unsigned cli_pixels(const char *option, const char *arg); /* --width, --height: 200 to 100000 */
+int cli_what(const char *arg);                            /* --what: enum ws_what (model/wstack.h) */
+unsigned cli_top(const char *arg, int zero_is_all);       /* --top: rows per table (0 only when zero_is_all) */
+int cli_colors(const char *arg);                          /* --colors: enum flame_colors (render/flame_svg.h) */
 
+/*
+ * The options that report, flame, export, timeline, diff, check, push and
+ * fleet share, parsed in one place: -o/--output F (CLI_OUTPUT), --sysroot
+ * DIR and --debug-dir DIR (CLI_SYMBOLS), --by KEY (CLI_BY: how sites are
+ * grouped), --include GLOB, --exclude GLOB and --all-frames (CLI_FILTERS:
+ * which sites are kept), and --help. A command lists its own options and
+ * takes them from cli_getopt in a switch, as from getopt_long (an own option
+ * whose value is a letter is also -LETTER):
+ *
+ *	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS, .usage = usage};
+ *	while ((c = cli_getopt(&co, argc, argv, own)) != -1)
+ *		switch (c) { ...own options only... }
+ */
+enum { CLI_OUTPUT = 1, CLI_SYMBOLS = 2, CLI_BY = 4, CLI_FILTERS = 8, CLI_GROUPS = CLI_BY | CLI_FILTERS };
+
+struct cli_common {
+	unsigned takes;          /* CLI_OUTPUT | CLI_SYMBOLS */
+	void (*usage)(FILE *f);  /* the command's usage: --help and mistakes print it */
+	const char *output;      /* -o: NULL for standard output */
+	struct sym_opts so;      /* --sysroot, --debug-dir */
+	size_t dbg_cap;
+	struct group_opts groups; /* --by (default function), --include, --exclude, --all-frames */
+	size_t inc_cap, exc_cap;
+	struct symbolizer *sym;  /* made on the first cli_load */
+	struct option *all;      /* own options and the common ones, for getopt_long */
+	char *shorts;            /* their one-letter forms, for getopt_long */
+};
+
+/* The command's next own option (getopt_long's value; optarg set), -1 when
+ * the options end. The common ones are kept in co; --help prints the usage
+ * and exits 0; an unknown option prints it on stderr and exits 2. */
+int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option *own);
+/* The usage lines of the common options co->takes, for a command's usage. */
+void cli_common_usage(FILE *f, unsigned takes);
+/* The symbolizer for every trace this command loads (one symbol space per
+ * process image of each). */
+struct symbolizer *cli_symbolizer(struct cli_common *co);
 struct loaded;
-struct symbolizer;
-/* Load a trace for a command; on failure one line and exit(code). A
- * truncated tail gets one warning. */
-void load_or_die(struct loaded *t, const char *path, struct symbolizer *sym, int code);
+struct rd_error;
+/* Load a trace (model/loaded.h) with co's symbolizer: on failure one line
+ * and exit(code); a truncated tail, damage, events merged out of order get
+ * one warning each. */
+void cli_load(struct cli_common *co, struct loaded *t, const char *path, int code);
+/* The same, but a failure returns -1 with err set (the caller says what it
+ * had done before it). @return 0 or -1. */
+int cli_try_load(struct cli_common *co, struct loaded *t, const char *path, struct rd_error *err);
+void cli_common_free(struct cli_common *co);
 
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -6,7 +6,8 @@
 set -eu
 PART=${1:-all}
 
-# Build: compiler, make, and the libraries the agent and reporter use.
+# Build: compiler, make, and the libraries the agent and reporter use (jansson
+# writes every JSON output of the reporter, and the serialization sample's).
 # Tests: cmocka, python3 (test drivers), g++ (C++ test programs), binutils
 # (objcopy), sqlite3 and heaptrack (real programs, counts compared with
 # heaptrack's), zstd (the CLI reads traces too).

@@ -2,9 +2,22 @@
 # describes the tiers.
 
 TEST_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -Iagent -Itests/unit
+# Unit tests see the seams writable (SEAM_OBJ below).
+UNIT_CFLAGS := $(TEST_CFLAGS) -DLDP_TEST
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_DEPS := $(wildcard tests/unit/*.h)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
+# Reporter modules with test seams (LDP_SEAM in util.h: limits that are
+# constants in ldprof) are built a second time, with the seams writable, for
+# the unit tests only.
+SEAM_SRC := reporter/read/merge.c reporter/model/heap.c
+SEAM_OBJ := $(SEAM_SRC:%.c=$(O)/tests/seam/%.o)
+UNIT_REPORTER_OBJ := $(filter-out $(SEAM_SRC:%.c=$(O)/%.o),$(REPORTER_LIB_OBJ)) $(SEAM_OBJ)
+
+$(O)/tests/seam/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(REPORTER_CFLAGS) -DLDP_TEST -c $< -o $@
+.SECONDARY: $(SEAM_OBJ) # made by a pattern rule, used only by the links: keep them
 # Agent parts that are pure (no interposition, no threads): unit-testable.
 AGENT_PURE_SRC := agent/encode.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c agent/sampleheap.c \
 	agent/unwind_dwarf.c agent/unwind_fast.c tests/unit/agent_stubs.c
@@ -14,9 +27,9 @@ INTEG_CXX_SRC := $(wildcard tests/integration/*.cpp)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(O)/tests/integration/%) \
 	$(INTEG_CXX_SRC:tests/integration/%.cpp=$(O)/tests/integration/%)
 
-$(O)/tests/unit/%: tests/unit/%.c $(REPORTER_LIB_OBJ) $(AGENT_PURE_SRC) $(UNIT_DEPS)
+$(O)/tests/unit/%: tests/unit/%.c $(UNIT_REPORTER_OBJ) $(AGENT_PURE_SRC) $(UNIT_DEPS)
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)$(CC) $(TEST_CFLAGS) -o $@ $< $(AGENT_PURE_SRC) $(REPORTER_LIB_OBJ) $(REPORTER_LIBS) -lzstd -lcmocka -rdynamic
+	$(call say,CC,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(AGENT_PURE_SRC) $(UNIT_REPORTER_OBJ) $(REPORTER_LIBS) -lzstd -lcmocka -rdynamic
 
 # Programs traced by the integration tests: no optimisation surprises in
 # their call chains, frame pointers kept, debug info for symbolization, and
@@ -33,17 +46,33 @@ $(O)/tests/integration/%-nofp: tests/integration/%.c
 
 # Each test tier adds itself here (tests/*/**.mk, samples/samples.mk):
 # TEST_TIERS are make targets run by `make test`, TEST_BINS what they need built.
-TEST_TIERS += test-unit test-integration
+TEST_TIERS += test-layering test-unit test-integration
 TEST_BINS += $(UNIT_BIN) $(INTEG_BIN)
 
 $(O)/tests/integration/%: tests/integration/%.cpp
 	@mkdir -p $(dir $@)
 	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
 
+# A C++ program linked against a library whose constructor allocates: both
+# allocate before the agent's constructor runs (integration test cxx_massif).
+INTEG_BIN := $(filter-out $(O)/tests/integration/cxx_early_plugin,$(INTEG_BIN)) \
+	$(O)/tests/integration/libcxx_early_plugin.so
+$(O)/tests/integration/libcxx_early_plugin.so: tests/integration/cxx_early_plugin.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -shared -fPIC -o $@ $<
+$(O)/tests/integration/cxx_early: tests/integration/cxx_early.cpp $(O)/tests/integration/libcxx_early_plugin.so
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< \
+		-L$(O)/tests/integration -lcxx_early_plugin -Wl,-rpath,'$$ORIGIN'
+
 ## test: install what is missing, build, run every test
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@$(MAKE) --no-print-directory -k $(TEST_TIERS)
+
+## test-layering: the one-way include rules (agent apart from reporter; util < read < symbols < model < render < store < commands)
+test-layering:
+	@scripts/check-layering
 
 ## test-unit: cmocka unit tests
 test-unit: $(UNIT_BIN)

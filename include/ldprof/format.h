@@ -41,7 +41,7 @@ enum ldp_header_tag {
 	LDP_HDR_START_REALTIME = 6,  /* varint: CLOCK_REALTIME ns at segment start */
 	LDP_HDR_START_MONOTONIC = 7, /* varint: CLOCK_MONOTONIC ns at segment start */
 	LDP_HDR_PROC_START = 8,      /* varint: process start time, clock ticks since boot */
-	LDP_HDR_SEGMENT_INDEX = 9,   /* varint: 0 for the first image, +1 per exec */
+	LDP_HDR_SEGMENT_INDEX = 9,   /* varint: 0 for the first image, +1 per exec; reserved: never written, readers count segments */
 	LDP_HDR_MODE = 10,           /* varint: enum ldp_mode */
 	LDP_HDR_MAX_DEPTH = 11,      /* varint: stack depth limit */
 	LDP_HDR_AGENT_VERSION = 12,  /* bytes */
@@ -62,8 +62,8 @@ enum ldp_record_type {
 	LDP_REC_MODULE = 0x10, /* a loaded object: id, base, path, build-id, segments */
 	LDP_REC_STACK = 0x12,  /* an interned stack: id, flags, depth, ips */
 	LDP_REC_EVENTS = 0x20, /* one thread's event bytes: ring id, then events */
-	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, watermark, lost */
-	LDP_REC_END = 0x31,    /* the segment ended cleanly: reason, time, totals */
+	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, floor (the seq watermark) */
+	LDP_REC_END = 0x31,    /* the segment ended: reason, time; for a fatal signal, its number (since 1.6) */
 	LDP_REC_SNAPSHOT = 0x40, /* a snapshot marker: seq, kind, label (since 1.1) */
 	LDP_REC_THREAD = 0x13,   /* a thread's name: tid, name (since 1.2) */
 	LDP_REC_SAMPLE = 0x50,   /* a CPU or wall-clock sample (since 1.2) */

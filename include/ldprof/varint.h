@@ -39,6 +39,26 @@ static inline int64_t ldp_unzigzag(uint64_t v)
 /* Decode one varint from [p, end). @return bytes consumed, 0 if truncated or malformed. */
 static inline size_t ldp_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *out)
 {
+	/* Most varints in a trace are one or two bytes (deltas, sizes, ids). */
+	if (end - p >= 2 && !(p[0] & 0x80)) {
+		*out = p[0];
+		return 1;
+	}
+	if (end - p >= LDP_VARINT_MAX) {
+		/* All ten bytes are there: no bounds check per byte. */
+		uint64_t v = p[0] & 0x7f;
+		for (unsigned i = 1; i < LDP_VARINT_MAX; i++) {
+			uint64_t b = p[i];
+			v |= (b & 0x7f) << (7 * i);
+			if (!(b & 0x80)) {
+				if (i == LDP_VARINT_MAX - 1 && b > 1)
+					return 0; /* more than 64 bits */
+				*out = v;
+				return i + 1;
+			}
+		}
+		return 0; /* an 11th byte would be needed */
+	}
 	uint64_t v = 0;
 	size_t i = 0;
 	for (unsigned shift = 0; shift < 64; shift += 7) {

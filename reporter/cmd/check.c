@@ -3,14 +3,16 @@
  * holds, 1 when one breaks (each broken budget printed with the measured
  * value and the limit), 2 for usage errors and unreadable traces.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "render/out.h"
+#include "model/report.h"
+#include "out.h"
+#include "render/json.h"
 #include "render/report.h"
+#include "render/units.h"
 
 static void usage(FILE *f)
 {
@@ -42,14 +44,14 @@ int cmd_check(int argc, char **argv)
 		{"max-peak", required_argument, 0, O_PEAK},     {"max-leaked", required_argument, 0, O_LEAKED},
 		{"max-allocations", required_argument, 0, O_ALLOCS}, {"baseline", required_argument, 0, O_BASE},
 		{"max-growth", required_argument, 0, O_GROWTH}, {"at", required_argument, 0, O_AT},
-		{"json", no_argument, 0, O_JSON},               {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+		{"json", no_argument, 0, O_JSON},               {0, 0, 0, 0},
 	};
+	struct cli_common co = {.usage = usage};
 	uint64_t max_peak = 0, max_leaked = 0, max_allocs = 0;
 	int has_peak = 0, has_leaked = 0, has_allocs = 0, has_growth = 0, json = 0, c;
 	double max_growth = 0;
 	const char *baseline = NULL, *at = "peak";
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		char *end;
 		switch (c) {
 		case O_PEAK:
@@ -76,8 +78,6 @@ int cmd_check(int argc, char **argv)
 			break;
 		case O_AT: at = optarg; break;
 		case O_JSON: json = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc)
@@ -87,13 +87,12 @@ int cmd_check(int argc, char **argv)
 	if (!has_peak && !has_leaked && !has_allocs && !has_growth)
 		die(EXIT_USAGE, "no budget given (--max-peak, --max-leaked, --max-allocations, --baseline/--max-growth)");
 
-	struct sym_opts so = {.quiet = 1};
-	struct symbolizer *sym = sym_new(&so);
+	co.so.quiet = 1; /* budgets need no symbols: no warnings about binaries */
 	struct report r = {0};
 	r.ntraces = (size_t)(argc - optind);
 	r.traces = xcalloc(r.ntraces, sizeof *r.traces);
 	for (size_t i = 0; i < r.ntraces; i++)
-		load_or_die(&r.traces[i], argv[optind + i], sym, EXIT_USAGE);
+		cli_load(&co, &r.traces[i], argv[optind + i], EXIT_USAGE);
 	report_sum(&r);
 
 	struct budget b[4];
@@ -106,7 +105,7 @@ int cmd_check(int argc, char **argv)
 		b[nb++] = (struct budget){"max-allocations", r.total.allocations, max_allocs, 0, 0, 0, 0};
 	if (has_growth) {
 		struct loaded base;
-		load_or_die(&base, baseline, sym, EXIT_USAGE);
+		cli_load(&co, &base, baseline, EXIT_USAGE);
 		struct tm_snapshot now, then;
 		if (tm_snapshot_select(&r.traces[0].m, at, &now) || tm_snapshot_select(&base.m, at, &then))
 			die(EXIT_USAGE, "no snapshot '%s' in both traces (see: ldprof snapshots)", at);
@@ -127,23 +126,39 @@ int cmd_check(int argc, char **argv)
 	struct strbuf s = {0};
 	char x[32], y[32];
 	if (json) {
-		sb_printf(&s, "{\"ok\":%s,\"budgets\":[", broken ? "false" : "true");
+		json_t *o = json_object(), *a = json_array();
+		json_object_set_new(o, "ok", json_boolean(!broken));
 		for (size_t i = 0; i < nb; i++) {
-			sb_printf(&s, "%s{\"name\":\"%s\",\"ok\":%s,", i ? "," : "", b[i].name, b[i].ok ? "true" : "false");
-			if (b[i].is_pct)
-				sb_printf(&s, "\"at\":\"%s\",\"measured_bytes\":%llu,\"baseline_bytes\":%llu,\"growth_pct\":%.3f,"
-					      "\"limit_pct\":%.3f}",
-					  at, (unsigned long long)b[i].measured, (unsigned long long)b[i].limit,
-					  b[i].pct > 1e299 ? 1e299 : b[i].pct, max_growth);
-			else
-				sb_printf(&s, "\"measured\":%llu,\"limit\":%llu}", (unsigned long long)b[i].measured,
-					  (unsigned long long)b[i].limit);
+			json_t *budget = json_object();
+			json_object_set_new(budget, "name", json_string(b[i].name));
+			json_object_set_new(budget, "ok", json_boolean(b[i].ok));
+			if (b[i].is_pct) {
+				json_object_set_new(budget, "at", json_text(at));
+				json_object_set_new(budget, "measured_bytes", json_u64(b[i].measured));
+				json_object_set_new(budget, "baseline_bytes", json_u64(b[i].limit));
+				json_object_set_new(budget, "growth_pct", json_fixed(b[i].pct > 1e299 ? 1e299 : b[i].pct, 3));
+				json_object_set_new(budget, "limit_pct", json_fixed(max_growth, 3));
+			} else {
+				json_object_set_new(budget, "measured", json_u64(b[i].measured));
+				json_object_set_new(budget, "limit", json_u64(b[i].limit));
+			}
+			json_array_append_new(a, budget);
 		}
-		sb_printf(&s, "],\"estimated\":%s}\n", r.total.sample_bytes ? "true" : "false");
+		json_object_set_new(o, "budgets", a);
+		json_object_set_new(o, "estimated", json_boolean(r.total.sample_bytes));
+		json_object_set_new(o, "live_now_bytes", json_u64(r.total.live_now_bytes));
+		json_object_set_new(o, "missed", render_missed_json(&r));
+		sb_json(&s, o);
+		sb_putc(&s, '\n');
 	} else {
 		if (r.total.sample_bytes)
 			sb_printf(&s, "note: sampled trace; the figures are estimates (docs/SAMPLING.md): record the CI run "
 				      "in full mode for exact budgets\n");
+		render_missed_text(&s, &r);
+		if (r.total.live_now_count)
+			sb_printf(&s, "note: still running: %s in %s blocks live now, not leaked (only images that ended "
+				      "can leak)\n",
+				  fmt_bytes(x, r.total.live_now_bytes), fmt_count(y, r.total.live_now_count));
 		for (size_t i = 0; i < nb; i++) {
 			const char *verdict = b[i].ok ? "ok    " : "BROKEN";
 			if (b[i].is_pct)
@@ -163,6 +178,6 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < r.ntraces; i++)
 		loaded_free(&r.traces[i]);
 	free(r.traces);
-	sym_free(sym);
+	cli_common_free(&co);
 	return broken ? EXIT_BAD_TRACE : EXIT_OK;
 }

@@ -2,16 +2,15 @@
  * diff.c - `ldprof diff`: two snapshots, of one trace (--from/--to) or of two
  * runs (OLD NEW --at LABEL), compared by group.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "model/wstack.h"
+#include "out.h"
 #include "render/diff.h"
 #include "render/flame_svg.h"
-#include "render/out.h"
 
 static void usage(FILE *f)
 {
@@ -29,9 +28,8 @@ static void usage(FILE *f)
 		"  --top N           groups shown (default 20; 0: all)\n"
 		"  --json            one JSON object (docs/JSON.md)\n"
 		"  --flame           a differential flame graph (SVG) of the live bytes instead:\n"
-		"                    sized by the second snapshot, red grew, blue shrank\n"
-		"  -o, --output F    write to F\n"
-		"  --sysroot DIR, --debug-dir DIR   where to find binaries and debug files\n");
+		"                    sized by the second snapshot, red grew, blue shrank\n");
+	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
 }
 
 static void pick(const struct loaded *t, const char *sel, struct tm_snapshot *out)
@@ -42,48 +40,27 @@ static void pick(const struct loaded *t, const char *sel, struct tm_snapshot *ou
 
 int cmd_diff(int argc, char **argv)
 {
-	enum { O_BY = 256, O_TOP, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_SYSROOT, O_DEBUGDIR, O_FROM, O_TO, O_AT, O_CUM, O_FLAME };
+	enum { O_TOP = 256, O_JSON, O_FROM, O_TO, O_AT, O_CUM, O_FLAME };
 	static const struct option opts[] = {
-		{"by", required_argument, 0, O_BY},         {"top", required_argument, 0, O_TOP},
-		{"include", required_argument, 0, O_INCLUDE}, {"exclude", required_argument, 0, O_EXCLUDE},
-		{"all-frames", no_argument, 0, O_ALL},      {"json", no_argument, 0, O_JSON},
-		{"output", required_argument, 0, 'o'},      {"sysroot", required_argument, 0, O_SYSROOT},
-		{"debug-dir", required_argument, 0, O_DEBUGDIR}, {"from", required_argument, 0, O_FROM},
-		{"to", required_argument, 0, O_TO},         {"at", required_argument, 0, O_AT},
-		{"cumulative", no_argument, 0, O_CUM},      {"help", no_argument, 0, 'h'},
-		{"flame", no_argument, 0, O_FLAME},
-		{0, 0, 0, 0},
+		{"top", required_argument, 0, O_TOP},   {"json", no_argument, 0, O_JSON},
+		{"from", required_argument, 0, O_FROM}, {"to", required_argument, 0, O_TO},
+		{"at", required_argument, 0, O_AT},     {"cumulative", no_argument, 0, O_CUM},
+		{"flame", no_argument, 0, O_FLAME},     {0, 0, 0, 0},
 	};
-	struct group_opts go = {.by = BY_FUNCTION};
-	struct sym_opts so = {0};
-	size_t inc_cap = 0, exc_cap = 0, dbg_cap = 0;
-	const char *from = NULL, *to = NULL, *at = NULL, *output = NULL;
+	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS | CLI_GROUPS, .usage = usage,
+				.groups = {.by = BY_FUNCTION}};
+	const char *from = NULL, *to = NULL, *at = NULL;
 	int json = 0, cumulative = 0, flame = 0, c;
-	uint64_t top = 20;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	unsigned top = 20;
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
-		case O_BY:
-			if (group_by_parse(optarg, &go.by))
-				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
-			break;
-		case O_TOP:
-			if (parse_uint(optarg, 1000000000, &top))
-				die(EXIT_USAGE, "--top must be a number, not '%s'", optarg);
-			break;
-		case O_INCLUDE: VEC_PUSH(go.include, go.ninclude, inc_cap, optarg); break;
-		case O_EXCLUDE: VEC_PUSH(go.exclude, go.nexclude, exc_cap, optarg); break;
-		case O_ALL: go.all_frames = 1; break;
+		case O_TOP: top = cli_top(optarg, 1); break;
 		case O_JSON: json = 1; break;
-		case 'o': output = optarg; break;
-		case O_SYSROOT: so.sysroot = optarg; break;
-		case O_DEBUGDIR: VEC_PUSH(so.debug_dirs, so.ndebug_dirs, dbg_cap, optarg); break;
 		case O_FROM: from = optarg; break;
 		case O_TO: to = optarg; break;
 		case O_AT: at = optarg; break;
 		case O_CUM: cumulative = 1; break;
 		case O_FLAME: flame = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	int ntraces = argc - optind;
@@ -95,16 +72,16 @@ int cmd_diff(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	struct symbolizer *sym = sym_new(&so);
+	struct symbolizer *sym = cli_symbolizer(&co);
 	struct loaded t[2];
 	struct tm_snapshot snap[2];
-	load_or_die(&t[0], argv[optind], sym, EXIT_BAD_TRACE);
-	struct diff_view view = {.by = go.by, .cumulative = cumulative, .top = (unsigned)top};
+	cli_load(&co, &t[0], argv[optind], EXIT_BAD_TRACE);
+	struct diff_view view = {.by = co.groups.by, .cumulative = cumulative, .top = top};
 	if (ntraces == 1) {
 		pick(&t[0], from, &snap[0]);
 		pick(&t[0], to, &snap[1]);
 	} else {
-		load_or_die(&t[1], argv[optind + 1], sym, EXIT_BAD_TRACE);
+		cli_load(&co, &t[1], argv[optind + 1], EXIT_BAD_TRACE);
 		pick(&t[0], at ? at : "exit", &snap[0]);
 		pick(&t[1], at ? at : "exit", &snap[1]);
 		view.side[0].trace = t[0].m.path;
@@ -113,7 +90,7 @@ int cmd_diff(int argc, char **argv)
 	struct diff d;
 	diff_init(&d);
 	for (int i = 0; i < 2; i++) {
-		diff_add(&d, i, sym, &t[ntraces == 2 ? i : 0], &snap[i], &go, cumulative);
+		diff_add(&d, i, sym, &t[ntraces == 2 ? i : 0], &snap[i], &co.groups, cumulative);
 		view.side[i].snap = &snap[i];
 	}
 	view.d = &d;
@@ -122,7 +99,7 @@ int cmd_diff(int argc, char **argv)
 		struct wstack_set ws[2];
 		char sub[2100];
 		for (int i = 0; i < 2; i++)
-			ws_from_snapshot(&ws[i], &t[ntraces == 2 ? i : 0], &snap[i], &go);
+			ws_from_snapshot(&ws[i], &t[ntraces == 2 ? i : 0], &snap[i], &co.groups);
 		char name[2][1024];
 		for (int i = 0; i < 2; i++) {
 			const char *p = t[ntraces == 2 ? i : 0].m.path, *base = strrchr(p, '/');
@@ -140,16 +117,13 @@ int cmd_diff(int argc, char **argv)
 		render_diff_json(&b, &view);
 	else
 		render_diff_text(&b, &view);
-	out_write_or_die(output, b.s, b.len);
+	out_write_or_die(co.output, b.s, b.len);
 	sb_free(&b);
 	diff_free(&d);
 	for (int i = 0; i < 2; i++)
 		tm_snapshot_clear(&snap[i]);
 	for (int i = 0; i < ntraces; i++)
 		loaded_free(&t[i]);
-	free(go.include);
-	free(go.exclude);
-	free(so.debug_dirs);
-	sym_free(sym);
+	cli_common_free(&co);
 	return EXIT_OK;
 }

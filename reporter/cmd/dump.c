@@ -10,23 +10,17 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ldprof/varint.h"
 #include "read/internal.h"
 #include "util/util.h"
 
 struct dump {
 	int events;
-	struct rd_ring_dec *rings;
-	size_t nrings;
 	uint64_t ips[LDP_MAX_STACK_DEPTH];
 };
 
 static void on_segment(void *ctx, const struct rd_segment *s)
 {
-	struct dump *d = ctx;
-	free(d->rings);
-	d->rings = NULL;
-	d->nrings = 0;
+	(void)ctx;
 	printf("SEGMENT %u  format %u.%u  pid %" PRIu64 "  ppid %" PRIu64 "  exe %s\n", s->index, s->major, s->minor,
 	       s->pid, s->ppid, s->exe);
 	printf("  cmdline %s\n  host %s  agent %s  mode %d  max_depth %u  seq_shift %u\n", s->cmdline, s->hostname,
@@ -35,36 +29,27 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 		printf("  sample_bytes %llu\n", (unsigned long long)s->sample_bytes);
 }
 
-static void print_events(struct dump *d, const uint8_t *p, size_t n)
+/* The events of an EVENTS record, as the reader decoded them (--events). */
+static void on_raw_event(void *ctx, uint32_t ring, uint32_t tid, const struct rd_event *ev)
 {
-	uint64_t ring;
-	size_t k = ldp_varint_get(p, p + n, &ring);
-	if (!k || ring > (1u << 20))
-		return;
-	if (ring >= d->nrings) {
-		d->rings = xrealloc(d->rings, (ring + 1) * sizeof *d->rings);
-		memset(d->rings + d->nrings, 0, (ring + 1 - d->nrings) * sizeof *d->rings);
-		d->nrings = ring + 1;
-	}
-	const uint8_t *cur = p + k, *end = p + n;
-	while (cur < end) {
-		struct rd_event ev;
-		int what;
-		const char *why;
-		long used = rd_decode_event(cur, end, &d->rings[ring], &ev, &what, &why);
-		if (used <= 0) {
-			printf("    (%s)\n", used < 0 ? why : "event continues in the next record");
-			return;
-		}
-		cur += used;
-		if (what == RD_DEC_ATTACH)
-			printf("    attach tid %u\n", d->rings[ring].tid);
-		else if (ev.kind == RD_EV_ALLOC)
-			printf("    alloc  seq %" PRIu64 "  ptr 0x%" PRIx64 "  size %" PRIu64 "  stack %u  op 0x%x\n",
-			       ev.seq, ev.ptr, ev.size, ev.stack, ev.op);
-		else
-			printf("    free   seq %" PRIu64 "  ptr 0x%" PRIx64 "\n", ev.seq, ev.ptr);
-	}
+	(void)ctx;
+	(void)ring;
+	if (!ev)
+		printf("    attach tid %u\n", tid);
+	else if (ev->kind == RD_EV_ALLOC)
+		printf("    alloc  seq %" PRIu64 "  ptr 0x%" PRIx64 "  size %" PRIu64 "  stack %u  op 0x%x\n", ev->seq,
+		       ev->ptr, ev->size, ev->stack, ev->op);
+	else if (ev->kind == RD_EV_FREE)
+		printf("    free   seq %" PRIu64 "  ptr 0x%" PRIx64 "\n", ev->seq, ev->ptr);
+	else if (ev->kind == RD_EV_MMAP)
+		printf("    mmap   seq %" PRIu64 "  ptr 0x%" PRIx64 "  size %" PRIu64 "  stack %u  path %u\n", ev->seq,
+		       ev->ptr, ev->size, ev->stack, ev->path);
+	else if (ev->kind == RD_EV_MUNMAP)
+		printf("    munmap seq %" PRIu64 "  ptr 0x%" PRIx64 "  size %" PRIu64 "\n", ev->seq, ev->ptr, ev->size);
+	else
+		printf("    mremap seq %" PRIu64 "  ptr 0x%" PRIx64 "  size %" PRIu64 "  from 0x%" PRIx64 " size %" PRIu64
+		       "  stack %u\n",
+		       ev->seq, ev->ptr, ev->size, ev->old_ptr, ev->old_size, ev->stack);
 }
 
 static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_t frame, uint64_t off)
@@ -97,9 +82,7 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 		break;
 	}
 	case LDP_REC_EVENTS:
-		printf("EVENTS %zu bytes\n", n);
-		if (d->events)
-			print_events(d, p, n);
+		printf("EVENTS %zu bytes\n", n); /* its events follow (on_raw_event) */
 		break;
 	case LDP_REC_ROUND: {
 		uint64_t round, t, floor;
@@ -111,10 +94,12 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 	}
 	case LDP_REC_END: {
 		struct rd_end e;
-		if (rd_decode_end(p, n, &e, &why) == 0)
-			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
-		else
+		if (rd_decode_end(p, n, &e, &why))
 			printf("END (bad: %s)\n", why);
+		else if (e.reason == LDP_END_SIGNAL)
+			printf("END reason %d at %" PRIu64 " us, signal %d\n", e.reason, e.time_us, e.signal);
+		else
+			printf("END reason %d at %" PRIu64 " us\n", e.reason, e.time_us);
 		break;
 	}
 	case LDP_REC_SAMPLE: {
@@ -144,6 +129,8 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 			       kind == LDP_SAMPLE_CPU	? "CPU samples"
 			       : kind == LDP_SAMPLE_WALL ? "wall samples"
 			       : kind == LDP_SAMPLE_HEAP ? "heap samples (no room in the sample heap)"
+			       : kind == LDP_LOST_NESTED_ALLOC ? "allocations in signal handlers that interrupted the agent"
+			       : kind == LDP_LOST_NESTED_FREE  ? "frees in signal handlers that interrupted the agent"
 							 : "samples of an unknown kind");
 		else
 			printf("LOST (bad: %s)\n", why);
@@ -205,14 +192,23 @@ int cmd_dump(int argc, char **argv)
 	if (optind != argc - 1)
 		die(EXIT_USAGE, "usage: ldprof dump [--events] TRACE");
 	struct rd_visitor v = {.ctx = &d, .segment_begin = on_segment, .event = ignore_event, .raw_record = on_raw};
+	if (d.events)
+		v.raw_event = on_raw_event;
 	struct rd_stats st;
 	struct rd_error err;
 	int rc = rd_read_file(argv[optind], &v, &st, &err);
 	fflush(stdout);
-	free(d.rings);
 	if (rc)
 		die(EXIT_BAD_TRACE, "%s", err.msg);
 	printf("%" PRIu64 " bytes, %" PRIu64 " frames, %" PRIu64 " records, %" PRIu64 " events%s\n", st.bytes_read,
 	       st.frames, st.records, st.events, st.truncated ? " (truncated)" : "");
+	if (st.damaged)
+		printf("damaged: %s; %" PRIu64 " bytes skipped from byte %" PRIu64 " on (%" PRIu64
+		       " places), %" PRIu64 " events dropped\n",
+		       st.damage_why, st.skipped_bytes, st.damaged_at, st.damaged, st.dropped_events);
+	/* How much the merge had to hold (read/merge.c): rounds' sizes. */
+	printf("merge: at most %" PRIu64 " events waiting, %" PRIu64 " bytes of them in memory; %" PRIu64
+	       " spills to a temporary file (%" PRIu64 " bytes); %" PRIu64 " late, %" PRIu64 " out of order\n",
+	       st.max_queued, st.max_queued_bytes, st.spills, st.spilled_bytes, st.late_events, st.unordered_events);
 	return EXIT_OK;
 }

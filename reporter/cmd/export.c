@@ -2,126 +2,134 @@
  * export.c - `ldprof export`: read -> model -> one of the formats other
  * tools read (render/export.h, docs/EXPORT.md) -> a whole file or nothing.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "cmd/load.h"
 #include "model/wstack.h"
+#include "out.h"
 #include "render/export.h"
-#include "render/out.h"
 #include "util/util.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ldprof export --format F [OPTIONS] TRACE\n"
-		   "\n"
-		   "  --format F        pprof       gzipped profile.proto (go tool pprof, Pyroscope): every heap\n"
-		   "                                figure as a sample type (alloc/inuse/leaked objects and space);\n"
-		   "                                with --what cpu or wall, that profile (samples, nanoseconds)\n"
-		   "                    collapsed   'frame;frame;frame weight' lines (flamegraph.pl, inferno)\n"
-		   "                    speedscope  speedscope's JSON (one profile per --what)\n"
-		   "                    json        the whole model for scripts (docs/EXPORT.md)\n"
-		   "                    massif      valgrind massif's format (ms_print, massif-visualizer)\n"
-		   "                    dhat        valgrind DHAT's JSON (dh_view.html)\n"
-		   "  --what W          collapsed, speedscope: alloc (default for collapsed), inuse, leaked,\n"
+	fprintf(f, "usage: ldprof export --format F [OPTIONS] TRACE\n\n");
+	/* the formats, from the registry: name, then its help lines */
+	for (const struct export_format *x = export_formats; x->name; x++) {
+		fprintf(f, "%-20s%-12s", x == export_formats ? "  --format F" : "", x->name);
+		for (const char *h = x->help; *h; h++)
+			if (*h == '\n')
+				fprintf(f, "\n%32s", "");
+			else
+				fputc(*h, f);
+		fputc('\n', f);
+	}
+	fprintf(f, "  --what W          collapsed, speedscope: alloc (default for collapsed), inuse, leaked,\n"
 		   "                    temporary, cpu, wall; speedscope without --what: every one the trace has\n"
-		   "                    pprof: cpu or wall for the sample profiles (default: the heap)\n"
-		   "  -o, --output F    write to F instead of standard output\n"
-		   "  --sysroot DIR     find the traced binaries under DIR\n"
-		   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
+		   "                    pprof: cpu or wall for the sample profiles (default: the heap)\n");
+	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
 }
 
-enum format { F_PPROF, F_COLLAPSED, F_SPEEDSCOPE, F_JSON, F_MASSIF, F_DHAT, F_NONE };
-static const char *const format_names[] = {"pprof", "collapsed", "speedscope", "json", "massif", "dhat"};
+/* The registry's names: "pprof, collapsed, ... or dhat". */
+static const char *format_names(char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (const struct export_format *x = export_formats; x->name; x++)
+		n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", x == export_formats ? "" : x[1].name ? ", " : " or ",
+				      x->name);
+	return buf;
+}
+
+static void build_or_die(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, const struct loaded *t,
+			 const struct ws_opts *o)
+{
+	const char *why;
+	if (ws_build_opts(ws, what, sym, t, o, &why))
+		die(EXIT_BAD_TRACE, "%s: %s", t->m.path, why);
+}
 
 int cmd_export(int argc, char **argv)
 {
-	enum { O_FORMAT = 256, O_WHAT, O_SYSROOT, O_DEBUGDIR };
+	enum { O_FORMAT = 256, O_WHAT };
 	static const struct option opts[] = {
 		{"format", required_argument, 0, O_FORMAT},
 		{"what", required_argument, 0, O_WHAT},
-		{"output", required_argument, 0, 'o'},
-		{"sysroot", required_argument, 0, O_SYSROOT},
-		{"debug-dir", required_argument, 0, O_DEBUGDIR},
-		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct load_ctx lc = {0};
-	enum format fmt = F_NONE;
+	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS, .usage = usage};
+	const struct export_format *fmt = NULL;
 	enum ws_what what = WS_ALLOC;
 	int what_given = 0, c;
-	const char *output = NULL;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (load_opt(&lc, c, O_SYSROOT, O_DEBUGDIR, optarg))
-			continue;
+	char names[256];
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_FORMAT:
-			for (int i = 0; i < F_NONE; i++)
-				if (!strcmp(optarg, format_names[i]))
-					fmt = (enum format)i;
-			if (fmt == F_NONE)
-				die(EXIT_USAGE, "--format must be pprof, collapsed, speedscope, json, massif or dhat, not '%s'",
-				    optarg);
+			if (!(fmt = export_find(optarg)))
+				die(EXIT_USAGE, "--format must be %s, not '%s'", format_names(names, sizeof names), optarg);
 			break;
 		case O_WHAT:
-			if (ws_what_parse(optarg, &what))
-				die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'",
-				    optarg);
+			what = (enum ws_what)cli_what(optarg);
 			what_given = 1;
 			break;
-		case 'o': output = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (fmt == F_NONE || optind + 1 != argc) {
-		if (fmt == F_NONE && optind < argc)
+	if (!fmt || optind + 1 != argc) {
+		if (!fmt && optind < argc)
 			fprintf(stderr, "ldprof export: --format is required\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (fmt == F_PPROF && (!output || !strcmp(output, "-")) && isatty(STDOUT_FILENO))
-		die(EXIT_USAGE, "a pprof file is gzipped binary: give -o FILE (or redirect standard output)");
+	if ((fmt->flags & EX_BINARY) && (!co.output || !strcmp(co.output, "-")) && isatty(STDOUT_FILENO))
+		die(EXIT_USAGE, "a %s file is binary: give -o FILE (or redirect standard output)", fmt->name);
 	struct loaded t = {0};
-	load_trace(&lc, &t, argv[optind]);
-	struct strbuf b = {0};
-	const char *why = NULL;
+	cli_load(&co, &t, argv[optind], EXIT_BAD_TRACE);
+	struct symbolizer *sym = cli_symbolizer(&co);
+
+	/* The stacks the format is made from (export.h, enum export_stacks). */
 	struct wstack_set sets[WS_NWHAT];
 	size_t nsets = 0;
-	if (what_given || fmt == F_COLLAPSED) {
-		if (ws_build(&sets[0], what, lc.sym, &t, &why))
-			die(EXIT_BAD_TRACE, "%s: %s", t.m.path, why);
-		nsets = 1;
-	} else if (fmt == F_SPEEDSCOPE) {
-		for (int w = WS_ALLOC; w < WS_NWHAT; w++)
-			if (ws_build(&sets[nsets], (enum ws_what)w, lc.sym, &t, &why) == 0)
-				nsets++;
-	}
-	switch (fmt) {
-	case F_PPROF:
-		if (render_pprof(&b, lc.sym, &t, what == WS_CPU ? PROF_CPU : what == WS_WALL ? PROF_WALL : -1, &why))
-			die(EXIT_BAD_TRACE, "%s", why);
+	const char *why = NULL;
+	switch (fmt->stacks) {
+	case EX_ONE:
+		build_or_die(&sets[nsets++], what, sym, &t, &fmt->opts);
 		break;
-	case F_COLLAPSED: render_collapsed(&b, &sets[0]); break;
-	case F_SPEEDSCOPE: {
-		const char *base = strrchr(t.m.path, '/');
-		render_speedscope(&b, sets, nsets, 0, base ? base + 1 : t.m.path);
+	case EX_EACH:
+		if (what_given)
+			build_or_die(&sets[nsets++], what, sym, &t, &fmt->opts);
+		else
+			for (int w = WS_ALLOC; w < WS_NWHAT; w++)
+				if (ws_build_opts(&sets[nsets], (enum ws_what)w, sym, &t, &fmt->opts, &why) == 0)
+					nsets++;
+		break;
+	case EX_PROFILE:
+	case EX_HEAP:
+		if (what_given) { /* a profile the trace does not have is an error, also where it is not used */
+			build_or_die(&sets[0], what, sym, &t, &fmt->opts);
+			ws_free(&sets[0]);
+		}
+		build_or_die(&sets[nsets++], fmt->stacks == EX_PROFILE && (what == WS_CPU || what == WS_WALL) ? what : WS_ALLOC,
+			     sym, &t, &fmt->opts);
 		break;
 	}
-	case F_JSON: render_json_export(&b, lc.sym, &t); break;
-	case F_MASSIF: render_massif(&b, lc.sym, &t); break;
-	case F_DHAT: render_dhat(&b, lc.sym, &t); break;
-	case F_NONE: break;
+	struct report r = {.traces = &t, .ntraces = 1, .top = 10, .sort = SORT_BYTES, .gopts = {.by = BY_FUNCTION}};
+	if (fmt->flags & EX_REPORT) {
+		report_sum(&r);
+		report_group(&r, sym);
 	}
-	out_write_or_die(output, b.s, b.len);
+	struct export_in in = {.m = &t.m, .sets = sets, .nsets = nsets, .report = &r};
+	struct strbuf b = {0};
+	if (fmt->render(&b, &in, &why))
+		die(EXIT_BAD_TRACE, "%s", why);
+	out_write_or_die(co.output, b.s, b.len);
 	sb_free(&b);
+	if (fmt->flags & EX_REPORT)
+		grouping_free(&r.groups);
 	for (size_t i = 0; i < nsets; i++)
 		ws_free(&sets[i]);
-	load_release(&lc, &t);
-	load_fini(&lc);
+	loaded_free(&t);
+	cli_common_free(&co);
 	return EXIT_OK;
 }

@@ -1,16 +1,14 @@
 /*
  * flame.c - `ldprof flame`: read -> model -> weighted stacks -> flame graph SVG.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cmd/load.h"
 #include "model/wstack.h"
+#include "out.h"
 #include "render/flame_svg.h"
-#include "render/out.h"
 #include "util/util.h"
 
 static void usage(FILE *f)
@@ -26,10 +24,8 @@ static void usage(FILE *f)
 		   "                    red grew, blue shrank; frames sized by TRACE\n"
 		   "  --colors C        module (default: a hue per module) or function\n"
 		   "  --title T         the graph's title\n"
-		   "  --width N         pixels (default 1200)\n"
-		   "  -o, --output F    write to F instead of standard output\n"
-		   "  --sysroot DIR     find the traced binaries under DIR\n"
-		   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
+		   "  --width N         pixels (default 1200)\n");
+	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
 }
 
 static const char *base_name(const char *p)
@@ -38,16 +34,16 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
-static void build_or_die(struct wstack_set *ws, enum ws_what what, struct load_ctx *lc, const struct loaded *t)
+static void build_or_die(struct wstack_set *ws, enum ws_what what, struct cli_common *co, const struct loaded *t)
 {
 	const char *why;
-	if (ws_build(ws, what, lc->sym, t, &why))
+	if (ws_build(ws, what, cli_symbolizer(co), t, &why))
 		die(EXIT_BAD_TRACE, "%s: %s", t->m.path, why);
 }
 
 int cmd_flame(int argc, char **argv)
 {
-	enum { O_WHAT = 256, O_AGAINST, O_COLORS, O_TITLE, O_WIDTH, O_SYSROOT, O_DEBUGDIR };
+	enum { O_WHAT = 256, O_AGAINST, O_COLORS, O_TITLE, O_WIDTH };
 	static const struct option opts[] = {
 		{"what", required_argument, 0, O_WHAT},
 		{"against", required_argument, 0, O_AGAINST},
@@ -55,45 +51,22 @@ int cmd_flame(int argc, char **argv)
 		{"colours", required_argument, 0, O_COLORS},
 		{"title", required_argument, 0, O_TITLE},
 		{"width", required_argument, 0, O_WIDTH},
-		{"output", required_argument, 0, 'o'},
-		{"sysroot", required_argument, 0, O_SYSROOT},
-		{"debug-dir", required_argument, 0, O_DEBUGDIR},
-		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct load_ctx lc = {0};
+	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS, .usage = usage};
 	struct flame_opts fo = {0};
 	enum ws_what what = WS_ALLOC;
-	const char *output = NULL, *against = NULL;
-	uint64_t v;
+	const char *against = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (load_opt(&lc, c, O_SYSROOT, O_DEBUGDIR, optarg))
-			continue;
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_WHAT:
-			if (ws_what_parse(optarg, &what))
-				die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'",
-				    optarg);
+			what = (enum ws_what)cli_what(optarg);
 			break;
 		case O_AGAINST: against = optarg; break;
-		case O_COLORS:
-			if (!strcmp(optarg, "module"))
-				fo.colors = FLAME_BY_MODULE;
-			else if (!strcmp(optarg, "function"))
-				fo.colors = FLAME_BY_FUNCTION;
-			else
-				die(EXIT_USAGE, "--colors must be module or function, not '%s'", optarg);
-			break;
+		case O_COLORS: fo.colors = (enum flame_colors)cli_colors(optarg); break;
 		case O_TITLE: fo.title = optarg; break;
-		case O_WIDTH:
-			if (parse_uint(optarg, 100000, &v) || v < 200)
-				die(EXIT_USAGE, "--width must be a number of pixels from 200 to 100000, not '%s'", optarg);
-			fo.width = (unsigned)v;
-			break;
-		case 'o': output = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case O_WIDTH: fo.width = cli_pixels("width", optarg); break;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -102,27 +75,27 @@ int cmd_flame(int argc, char **argv)
 	}
 	struct loaded t = {0}, base = {0};
 	struct wstack_set ws, wbase;
-	load_trace(&lc, &t, argv[optind]);
-	build_or_die(&ws, what, &lc, &t);
+	cli_load(&co, &t, argv[optind], EXIT_BAD_TRACE);
+	build_or_die(&ws, what, &co, &t);
 	char sub[1024];
 	struct strbuf b = {0};
 	if (against) {
-		load_trace(&lc, &base, against);
-		build_or_die(&wbase, what, &lc, &base);
+		cli_load(&co, &base, against, EXIT_BAD_TRACE);
+		build_or_die(&wbase, what, &co, &base);
 		snprintf(sub, sizeof sub, "%s against %s", base_name(argv[optind]), base_name(against));
 		fo.subtitle = sub;
 		flame_svg_diff(&b, &wbase, &ws, &fo);
 		ws_free(&wbase);
-		load_release(&lc, &base);
+		loaded_free(&base);
 	} else {
 		snprintf(sub, sizeof sub, "%s", base_name(argv[optind]));
 		fo.subtitle = sub;
 		flame_svg(&b, &ws, &fo);
 	}
-	out_write_or_die(output, b.s, b.len);
+	out_write_or_die(co.output, b.s, b.len);
 	sb_free(&b);
 	ws_free(&ws);
-	load_release(&lc, &t);
-	load_fini(&lc);
+	loaded_free(&t);
+	cli_common_free(&co);
 	return EXIT_OK;
 }

@@ -5,16 +5,17 @@
  * diff.c).
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
-#include "render/fleet.h"
+#include "model/fleet.h"
+#include "out.h"
 #include "render/flame_svg.h"
-#include "render/out.h"
+#include "render/fleet.h"
+#include "render/units.h"
 #include "store/query.h"
 #include "store/schema.h"
 #include "util/util.h"
@@ -43,8 +44,9 @@ static void usage(FILE *f)
 		"                    leaked, temporary, cpu, wall (diff: alloc, inuse, leaked)\n"
 		"  --by KEY          function (default), line, file, module or traceback\n"
 		"  --top N           rows per table (report: 10, diff: 20; 0: all in diff)\n"
-		"  --json            one JSON object (report, diff)\n"
-		"  -o, --output F    write to F instead of standard output\n"
+		"  --json            one JSON object (report, diff)\n");
+	cli_common_usage(f, CLI_OUTPUT);
+	fprintf(f,
 		"flame:\n"
 		"  --colors C, --title T, --width N   as in ldprof flame\n"
 		"diff:\n"
@@ -96,14 +98,14 @@ static int parse_time(const char *s, int64_t *out)
 }
 
 struct fleet_args {
-	const char *from, *user, *output, *base, *to, *at, *title;
+	const char *from, *user, *base, *to, *at;
 	char *at_owned;
 	struct fleet_filter f;
 	const char **labels;
 	size_t labels_cap;
 	int what; /* enum ws_what, or -1 */
 	enum group_by by;
-	uint64_t top;
+	unsigned top;
 	int top_given, json, sum, cumulative, flame;
 	struct flame_opts fo;
 };
@@ -165,7 +167,7 @@ static void fleet_report(struct ch *ch, const struct fleet_view *v, const struct
 	fleet_names_init(&nm);
 	struct report r;
 	memset(&r, 0, sizeof r);
-	r.top = a->top_given ? (unsigned)a->top : 10;
+	r.top = a->top_given ? a->top : 10;
 	r.top_given = a->top_given;
 	r.gopts.by = a->by;
 	r.sort = a->what == WS_INUSE ? SORT_PEAK : a->what == WS_LEAKED ? SORT_LEAKED
@@ -280,7 +282,7 @@ static void fleet_diff(struct ch *ch, const struct fleet_view *v, struct fleet_a
 		struct tm_snapshot snap[2];
 		memset(snap, 0, sizeof snap);
 		struct diff_view view = {.d = &d, .by = a->by, .cumulative = a->cumulative,
-					 .top = a->top_given ? (unsigned)a->top : 20};
+					 .top = a->top_given ? a->top : 20};
 		for (int s = 0; s < 2; s++) {
 			snprintf(snap[s].label, sizeof snap[s].label, "%s", sides.label[s]);
 			snap[s].occurrence = 1;
@@ -299,7 +301,7 @@ static void fleet_diff(struct ch *ch, const struct fleet_view *v, struct fleet_a
 
 int cmd_fleet(int argc, char **argv)
 {
-	enum { O_FROM = 256, O_USER, O_SERVICE, O_HOST, O_LABEL, O_SINCE, O_UNTIL, O_WHAT, O_BY, O_TOP, O_JSON, O_COLORS,
+	enum { O_FROM = 256, O_USER, O_SERVICE, O_HOST, O_LABEL, O_SINCE, O_UNTIL, O_WHAT, O_TOP, O_JSON, O_COLORS,
 	       O_TITLE, O_WIDTH, O_BASE, O_TO, O_AT, O_SUM, O_CUM, O_FLAME };
 	static const struct option opts[] = {
 		{"from", required_argument, 0, O_FROM},
@@ -310,10 +312,8 @@ int cmd_fleet(int argc, char **argv)
 		{"since", required_argument, 0, O_SINCE},
 		{"until", required_argument, 0, O_UNTIL},
 		{"what", required_argument, 0, O_WHAT},
-		{"by", required_argument, 0, O_BY},
 		{"top", required_argument, 0, O_TOP},
 		{"json", no_argument, 0, O_JSON},
-		{"output", required_argument, 0, 'o'},
 		{"colors", required_argument, 0, O_COLORS},
 		{"colours", required_argument, 0, O_COLORS},
 		{"title", required_argument, 0, O_TITLE},
@@ -324,7 +324,6 @@ int cmd_fleet(int argc, char **argv)
 		{"sum", no_argument, 0, O_SUM},
 		{"cumulative", no_argument, 0, O_CUM},
 		{"flame", no_argument, 0, O_FLAME},
-		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -349,14 +348,15 @@ int cmd_fleet(int argc, char **argv)
 	argc--;
 	argv++;
 
+	/* --by as ldprof report takes it; the store keeps no frames to filter on
+	 * (--include, --exclude stay with the trace files) */
+	struct cli_common co = {.takes = CLI_OUTPUT | CLI_BY, .usage = usage, .groups = {.by = BY_FUNCTION}};
 	struct fleet_args a;
 	memset(&a, 0, sizeof a);
 	a.what = -1;
-	a.by = BY_FUNCTION;
 	size_t nlabels = 0;
-	uint64_t v;
 	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_FROM: a.from = optarg; break;
 		case O_USER: a.user = optarg; break;
@@ -387,39 +387,15 @@ int cmd_fleet(int argc, char **argv)
 			}
 			break;
 		}
-		case O_WHAT: {
-			enum ws_what w;
-			if (ws_what_parse(optarg, &w))
-				die(EXIT_USAGE, "--what must be alloc, inuse, leaked, temporary, cpu or wall, not '%s'", optarg);
-			a.what = (int)w;
-			break;
-		}
-		case O_BY:
-			if (group_by_parse(optarg, &a.by))
-				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
-			break;
+		case O_WHAT: a.what = cli_what(optarg); break;
 		case O_TOP:
-			if (parse_uint(optarg, 1000000000, &a.top) || (which == F_REPORT && !a.top))
-				die(EXIT_USAGE, "--top must be a%s number, not '%s'", which == F_REPORT ? " positive" : "",
-				    optarg);
+			a.top = cli_top(optarg, which != F_REPORT);
 			a.top_given = 1;
 			break;
 		case O_JSON: a.json = 1; break;
-		case 'o': a.output = optarg; break;
-		case O_COLORS:
-			if (!strcmp(optarg, "module"))
-				a.fo.colors = FLAME_BY_MODULE;
-			else if (!strcmp(optarg, "function"))
-				a.fo.colors = FLAME_BY_FUNCTION;
-			else
-				die(EXIT_USAGE, "--colors must be module or function, not '%s'", optarg);
-			break;
+		case O_COLORS: a.fo.colors = (enum flame_colors)cli_colors(optarg); break;
 		case O_TITLE: a.fo.title = optarg; break;
-		case O_WIDTH:
-			if (parse_uint(optarg, 100000, &v) || v < 200)
-				die(EXIT_USAGE, "--width must be a number of pixels from 200 to 100000, not '%s'", optarg);
-			a.fo.width = (unsigned)v;
-			break;
+		case O_WIDTH: a.fo.width = cli_pixels("width", optarg); break;
 		case O_BASE: a.base = optarg; break;
 		case O_TO: a.to = optarg; break;
 		case O_AT: {
@@ -433,20 +409,21 @@ int cmd_fleet(int argc, char **argv)
 		case O_SUM: a.sum = 1; break;
 		case O_CUM: a.cumulative = 1; break;
 		case O_FLAME: a.flame = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s' (fleet commands read the store given by --from)", argv[optind]);
+	a.by = co.groups.by;
 	a.f.labels = a.labels;
 	a.f.nlabels = nlabels;
 	struct strbuf b = {0};
 	if (which == F_SCHEMA) {
 		fleet_schema_print(&b);
-		out_write_or_die(a.output, b.s, b.len);
+		out_write_or_die(co.output, b.s, b.len);
 		sb_free(&b);
 		free(a.labels);
+		free(a.at_owned);
+		cli_common_free(&co);
 		return EXIT_OK;
 	}
 	if (!a.from)
@@ -465,11 +442,12 @@ int cmd_fleet(int argc, char **argv)
 	case F_FLAME: fleet_flame(ch, &view, &a, &b); break;
 	default: fleet_diff(ch, &view, &a, &b); break;
 	}
-	out_write_or_die(a.output, b.s, b.len);
+	out_write_or_die(co.output, b.s, b.len);
 	sb_free(&b);
 	ch_close(ch);
 	ch_target_free(&target);
 	free(a.labels);
 	free(a.at_owned);
+	cli_common_free(&co);
 	return EXIT_OK;
 }

@@ -4,7 +4,6 @@
  * symbolized, turned into rows (model/fleetrows.c) and pushed into the
  * ClickHouse store (store/push.c).
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +11,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "model/fleet.h"
 #include "model/fleetrows.h"
+#include "render/units.h"
 #include "store/push.h"
-#include "store/query.h"
 #include "util/util.h"
 
 static void usage(FILE *f)
@@ -35,14 +35,13 @@ static void usage(FILE *f)
 		"  --label K=V       a label, e.g. version=1.4; repeatable\n"
 		"  --force           push even when the store already has this very trace\n"
 		"  --batch-rows N    rows per INSERT (default 100000)\n"
-		"  -q, --quiet       no progress and no summary lines\n"
-		"  --sysroot DIR     find the traced binaries under DIR (traces from another machine)\n"
-		"  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
+		"  -q, --quiet       no progress and no summary lines\n");
+	cli_common_usage(f, CLI_SYMBOLS);
 }
 
-/* The two places this command depends on how a trace is read: checked
- * whole (the reader alone: every record decoded and bounds-checked, no model,
- * no symbols), and loaded for its rows. */
+/* Bad input is refused before anything is sent: with several traces,
+ * every one is read through first (the reader alone: each record decoded
+ * and bounds-checked; no model, no symbols), then each is loaded in turn. */
 static void no_event(void *ctx, const struct rd_event *e)
 {
 	(void)ctx;
@@ -54,11 +53,6 @@ static int push_check(const char *path, struct rd_error *err)
 	struct rd_visitor v = {.event = no_event};
 	struct rd_stats st;
 	return rd_read_file(path, &v, &st, err);
-}
-
-static int push_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err)
-{
-	return loaded_load(t, path, sym, err);
 }
 
 struct progress {
@@ -79,7 +73,7 @@ static void on_progress(void *ctx, size_t done, size_t total)
 
 int cmd_push(int argc, char **argv)
 {
-	enum { O_TO = 256, O_USER, O_SERVICE, O_HOST, O_LABEL, O_FORCE, O_BATCH, O_SYSROOT, O_DEBUGDIR };
+	enum { O_TO = 256, O_USER, O_SERVICE, O_HOST, O_LABEL, O_FORCE, O_BATCH };
 	static const struct option opts[] = {
 		{"to", required_argument, 0, O_TO},
 		{"user", required_argument, 0, O_USER},
@@ -89,20 +83,17 @@ int cmd_push(int argc, char **argv)
 		{"force", no_argument, 0, O_FORCE},
 		{"batch-rows", required_argument, 0, O_BATCH},
 		{"quiet", no_argument, 0, 'q'},
-		{"sysroot", required_argument, 0, O_SYSROOT},
-		{"debug-dir", required_argument, 0, O_DEBUGDIR},
-		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	struct cli_common co = {.takes = CLI_SYMBOLS, .usage = usage};
 	const char *to = NULL, *user = NULL;
 	struct push_meta meta = {0};
 	struct push_opts po = {0};
-	struct sym_opts so = {0};
 	char **keys = NULL, **values = NULL;
-	size_t keys_cap = 0, values_cap = 0, nvalues = 0, dbg_cap = 0;
+	size_t keys_cap = 0, values_cap = 0, nvalues = 0;
 	int quiet = 0, c;
 	uint64_t v;
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_TO: to = optarg; break;
 		case O_USER: user = optarg; break;
@@ -123,10 +114,6 @@ int cmd_push(int argc, char **argv)
 			po.batch_rows = (size_t)v;
 			break;
 		case 'q': quiet = 1; break;
-		case O_SYSROOT: so.sysroot = optarg; break;
-		case O_DEBUGDIR: VEC_PUSH(so.debug_dirs, so.ndebug_dirs, dbg_cap, optarg); break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (!to)
@@ -143,12 +130,9 @@ int cmd_push(int argc, char **argv)
 		die(EXIT_USAGE, "--to: %s", err);
 	ch_target_name(&target, where, sizeof where);
 
-	struct symbolizer *sym = sym_new(&so);
 	size_t ntraces = (size_t)(argc - optind);
 	struct loaded t;
 	struct rd_error rerr;
-	/* Bad input is refused before anything is inserted: with several traces,
-	 * every one is read through once before the first is pushed. */
 	if (ntraces > 1)
 		for (size_t i = 0; i < ntraces; i++)
 			if (push_check(argv[optind + i], &rerr))
@@ -162,14 +146,13 @@ int cmd_push(int argc, char **argv)
 	size_t pushed = 0;
 	for (size_t i = 0; i < ntraces; i++) {
 		const char *path = argv[optind + i];
-		if (push_load(&t, path, sym, &rerr)) {
+		/* Loaded as every command loads a trace: the same warnings (damage,
+		 * a cut tail...), and what they say is pushed with it (docs/FLEET.md). */
+		if (cli_try_load(&co, &t, path, &rerr)) {
 			if (pushed)
 				die(EXIT_BAD_TRACE, "%s (%zu of %zu traces pushed before it)", rerr.msg, pushed, ntraces);
 			die(EXIT_BAD_TRACE, "%s (nothing was pushed)", rerr.msg);
 		}
-		if (t.m.stats.truncated)
-			warnx1("%s ends inside a frame at byte %llu (the process was killed?); pushing everything before it",
-			       path, (unsigned long long)t.m.stats.truncated_at);
 		if (!prepared) {
 			if (fleet_push_prepare(ch, &po, err, sizeof err))
 				die(EXIT_BAD_TRACE, "%s: %s", where, err);
@@ -201,13 +184,12 @@ int cmd_push(int argc, char **argv)
 	}
 	ch_close(ch);
 	ch_target_free(&target);
-	sym_free(sym);
 	for (size_t i = 0; i < meta.nlabels; i++) {
 		free(keys[i]);
 		free(values[i]);
 	}
 	free(keys);
 	free(values);
-	free(so.debug_dirs);
+	cli_common_free(&co);
 	return EXIT_OK;
 }

@@ -1,14 +1,13 @@
 /*
  * report.c - `ldprof report`: read -> heap model -> group (symbolize) -> text or JSON.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "out.h"
 #include "render/html.h"
-#include "render/out.h"
 #include "render/profile.h"
 #include "render/report.h"
 #include "util/util.h"
@@ -36,31 +35,22 @@ static void usage(FILE *f)
 		"  --callees FUNC    what FUNC calls\n"
 		"  --lines FUNC      cost per source line inside FUNC\n"
 		"  --threads         samples per thread\n"
-		"  --what KIND       cpu or wall: only that profile (default: both)\n"
-		"  -o, --output F    write to F instead of standard output\n"
-		"  --sysroot DIR     find the traced binaries under DIR (traces from another machine)\n"
-		"  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n"
-		"\n"
-		"Several traces (a server and its workers) are reported together, with a\n"
-		"line per process.\n");
+		"  --what KIND       cpu or wall: only that profile (default: both)\n");
+	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
+	fprintf(f, "\n"
+		   "Several traces (a server and its workers) are reported together, with a\n"
+		   "line per process.\n");
 }
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_BY = 256, O_TOP, O_SORT, O_INCLUDE, O_EXCLUDE, O_ALL, O_JSON, O_HTML, O_SYSROOT, O_DEBUGDIR, O_PSORT, O_TREE,
-	       O_TREEMIN, O_CALLERS, O_CALLEES, O_LINES, O_THREADS, O_WHAT };
+	enum { O_TOP = 256, O_SORT, O_JSON, O_HTML, O_PSORT, O_TREE, O_TREEMIN, O_CALLERS, O_CALLEES, O_LINES, O_THREADS,
+	       O_WHAT };
 	static const struct option opts[] = {
-		{"by", required_argument, 0, O_BY},
 		{"top", required_argument, 0, O_TOP},
 		{"sort", required_argument, 0, O_SORT},
-		{"include", required_argument, 0, O_INCLUDE},
-		{"exclude", required_argument, 0, O_EXCLUDE},
-		{"all-frames", no_argument, 0, O_ALL},
 		{"json", no_argument, 0, O_JSON},
 		{"html", no_argument, 0, O_HTML},
-		{"output", required_argument, 0, 'o'},
-		{"sysroot", required_argument, 0, O_SYSROOT},
-		{"debug-dir", required_argument, 0, O_DEBUGDIR},
 		{"profile-sort", required_argument, 0, O_PSORT},
 		{"tree", no_argument, 0, O_TREE},
 		{"tree-min", required_argument, 0, O_TREEMIN},
@@ -69,41 +59,26 @@ int cmd_report(int argc, char **argv)
 		{"lines", required_argument, 0, O_LINES},
 		{"threads", no_argument, 0, O_THREADS},
 		{"what", required_argument, 0, O_WHAT},
-		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS | CLI_GROUPS, .usage = usage,
+				.groups = {.by = BY_FUNCTION}};
 	struct report r = {.top = 10, .sort = SORT_BYTES};
-	r.gopts.by = BY_FUNCTION;
-	struct sym_opts so = {0};
-	size_t inc_cap = 0, exc_cap = 0, dbg_cap = 0;
 	int json = 0, html = 0, c, tree = 0, threads = 0, kinds = 3;
 	double tree_min = 0.5;
-	const char *output = NULL, *focus[3] = {NULL, NULL, NULL};
-	uint64_t v;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	const char *focus[3] = {NULL, NULL, NULL};
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
-		case O_BY:
-			if (group_by_parse(optarg, &r.gopts.by))
-				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
-			break;
 		case O_TOP:
-			if (parse_uint(optarg, 1000000000, &v) || v == 0)
-				die(EXIT_USAGE, "--top must be a positive number, not '%s'", optarg);
-			r.top = (unsigned)v;
+			r.top = cli_top(optarg, 0);
 			r.top_given = 1;
 			break;
 		case O_SORT:
 			if (group_sort_parse(optarg, &r.sort))
 				die(EXIT_USAGE, "--sort must be bytes, count, leaked, peak or temporary, not '%s'", optarg);
 			break;
-		case O_INCLUDE: VEC_PUSH(r.gopts.include, r.gopts.ninclude, inc_cap, optarg); break;
-		case O_EXCLUDE: VEC_PUSH(r.gopts.exclude, r.gopts.nexclude, exc_cap, optarg); break;
-		case O_ALL: r.gopts.all_frames = 1; break;
 		case O_JSON: json = 1; break;
 		case O_HTML: html = 1; break;
-		case 'o': output = optarg; break;
-		case O_SYSROOT: so.sysroot = optarg; break;
-		case O_DEBUGDIR: VEC_PUSH(so.debug_dirs, so.ndebug_dirs, dbg_cap, optarg); break;
 		case O_PSORT:
 			if (strcmp(optarg, "self") && strcmp(optarg, "total"))
 				die(EXIT_USAGE, "--profile-sort must be self or total, not '%s'", optarg);
@@ -130,23 +105,20 @@ int cmd_report(int argc, char **argv)
 			else
 				die(EXIT_USAGE, "--what must be cpu or wall, not '%s'", optarg);
 			break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	struct symbolizer *sym = sym_new(&so);
+	r.gopts = co.groups;
+	struct symbolizer *sym = cli_symbolizer(&co);
 	r.ntraces = (size_t)(argc - optind);
 	r.traces = xcalloc(r.ntraces, sizeof *r.traces);
 	for (size_t i = 0; i < r.ntraces; i++)
-		load_or_die(&r.traces[i], argv[optind + i], sym, EXIT_BAD_TRACE);
+		cli_load(&co, &r.traces[i], argv[optind + i], EXIT_BAD_TRACE);
 	report_sum(&r);
-	grouping_init(&r.groups);
-	for (size_t i = 0; i < r.ntraces; i++)
-		grouping_add(&r.groups, sym, &r.traces[i], &r.gopts);
+	report_group(&r, sym);
 
 	struct strbuf b = {0};
 	int focused = tree || focus[0] || focus[1] || focus[2] || threads;
@@ -154,13 +126,11 @@ int cmd_report(int argc, char **argv)
 		render_report_html(&b, &r, sym);
 		json = 1; /* nothing else goes into the page */
 	} else if (json) {
-		render_report_json(&b, &r);
-		/* one object: the threads go in before its closing brace */
-		if (threads && b.len >= 2 && b.s[b.len - 2] == '}') {
-			b.len -= 2;
-			render_profile_threads_json(&b, &r);
-			sb_printf(&b, "}\n");
-		}
+		json_t *o = report_json(&r);
+		if (threads)
+			json_object_set_new(o, "threads", profile_threads_json(&r));
+		sb_json(&b, o);
+		sb_putc(&b, '\n');
 	} else if (!focused) {
 		render_report_text(&b, &r);
 	}
@@ -177,16 +147,13 @@ int cmd_report(int argc, char **argv)
 		render_profile_threads(&b, &r);
 	if (focused && !json && !r.samples[0] && !r.samples[1])
 		die(EXIT_BAD_TRACE, "this trace has no CPU or wall samples (record with --cpu HZ or --wall HZ)");
-	out_write_or_die(output, b.s, b.len);
+	out_write_or_die(co.output, b.s, b.len);
 
 	sb_free(&b);
 	grouping_free(&r.groups);
 	for (size_t i = 0; i < r.ntraces; i++)
 		loaded_free(&r.traces[i]);
 	free(r.traces);
-	free(r.gopts.include);
-	free(r.gopts.exclude);
-	free(so.debug_dirs);
-	sym_free(sym);
+	cli_common_free(&co);
 	return EXIT_OK;
 }

@@ -8,7 +8,9 @@
 
 #include "cli.h"
 #include "model/tmodel.h"
-#include "render/out.h"
+#include "out.h"
+#include "render/json.h"
+#include "render/units.h"
 #include "util/util.h"
 
 int cmd_snapshots(int argc, char **argv)
@@ -37,12 +39,8 @@ int cmd_snapshots(int argc, char **argv)
 	tm_snapshot_select(&m, "start", &start);
 	tm_snapshot_select(&m, "peak", &peak);
 	tm_snapshot_select(&m, "exit", &end);
-	if (json)
-		sb_printf(&b, "{\"trace\":");
-	if (json) {
-		sb_json_str(&b, m.path);
-		sb_printf(&b, ",\"snapshots\":[");
-	} else {
+	json_t *list = json_array();
+	if (!json) {
 		sb_printf(&b, "%5s  %-24s %-9s %10s %14s %12s\n", "index", "selector", "kind", "time", "live", "blocks");
 	}
 	for (size_t i = 0; i <= m.nsnaps + 2; i++) {
@@ -64,13 +62,15 @@ int cmd_snapshots(int argc, char **argv)
 		else
 			snprintf(sel, sizeof sel, "%s", s->label);
 		if (json) {
-			sb_printf(&b, "%s{\"index\":%zu,\"label\":", i ? "," : "", index);
-			sb_json_str(&b, s->label);
-			sb_printf(&b, ",\"selector\":");
-			sb_json_str(&b, sel);
-			sb_printf(&b, ",\"kind\":\"%s\",\"time_ns\":%llu,\"live_bytes\":%llu,\"live_count\":%llu}",
-				  index ? tm_snapshot_kind_name(s->kind) : "built-in", (unsigned long long)s->time_ns,
-				  (unsigned long long)s->live_bytes, (unsigned long long)s->live_count);
+			json_t *snap = json_object();
+			json_object_set_new(snap, "index", json_u64(index));
+			json_object_set_new(snap, "label", json_text(s->label));
+			json_object_set_new(snap, "selector", json_text(sel));
+			json_object_set_new(snap, "kind", json_string(index ? tm_snapshot_kind_name(s->kind) : "built-in"));
+			json_object_set_new(snap, "time_ns", json_u64(s->time_ns));
+			json_object_set_new(snap, "live_bytes", json_u64(s->live_bytes));
+			json_object_set_new(snap, "live_count", json_u64(s->live_count));
+			json_array_append_new(list, snap);
 		} else {
 			char idx[32] = "-";
 			if (index)
@@ -80,8 +80,12 @@ int cmd_snapshots(int argc, char **argv)
 				  fmt_bytes(x, s->live_bytes), fmt_count(y, s->live_count));
 		}
 	}
-	if (json)
-		sb_printf(&b, "]}\n");
+	if (json) {
+		sb_json(&b, json_pack("{soso}", "trace", json_text(m.path), "snapshots", list));
+		sb_putc(&b, '\n');
+	} else {
+		json_decref(list);
+	}
 	out_write_or_die(NULL, b.s, b.len);
 	sb_free(&b);
 	tm_snapshot_clear(&start);

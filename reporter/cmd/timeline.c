@@ -2,14 +2,12 @@
  * timeline.c - `ldprof timeline`: read -> heap model (its live-bytes series)
  * -> timeline SVG.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cmd/load.h"
-#include "render/out.h"
+#include "out.h"
 #include "render/timeline_svg.h"
 #include "util/util.h"
 
@@ -21,8 +19,8 @@ static void usage(FILE *f)
 		   "\n"
 		   "  --title T         the picture's title\n"
 		   "  --width N         pixels (default 1200)\n"
-		   "  --height N        pixels (default 360)\n"
-		   "  -o, --output F    write to F instead of standard output\n");
+		   "  --height N        pixels (default 360)\n");
+	cli_common_usage(f, CLI_OUTPUT);
 }
 
 int cmd_timeline(int argc, char **argv)
@@ -32,30 +30,17 @@ int cmd_timeline(int argc, char **argv)
 		{"title", required_argument, 0, O_TITLE},
 		{"width", required_argument, 0, O_WIDTH},
 		{"height", required_argument, 0, O_HEIGHT},
-		{"output", required_argument, 0, 'o'},
-		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	struct cli_common co = {.takes = CLI_OUTPUT, .usage = usage};
 	struct timeline_opts to = {0};
-	const char *output = NULL, *title = NULL;
-	uint64_t v;
+	const char *title = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_TITLE: title = optarg; break;
-		case O_WIDTH:
-		case O_HEIGHT:
-			if (parse_uint(optarg, 100000, &v) || v < 200)
-				die(EXIT_USAGE, "--%s must be a number of pixels from 200 to 100000, not '%s'",
-				    c == O_WIDTH ? "width" : "height", optarg);
-			if (c == O_WIDTH)
-				to.width = (unsigned)v;
-			else
-				to.height = (unsigned)v;
-			break;
-		case 'o': output = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case O_WIDTH: to.width = cli_pixels("width", optarg); break;
+		case O_HEIGHT: to.height = cli_pixels("height", optarg); break;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -80,9 +65,10 @@ int cmd_timeline(int argc, char **argv)
 	tl.subtitle = sub;
 	struct strbuf b = {0};
 	timeline_svg(&b, &tl, &to);
-	out_write_or_die(output, b.s, b.len);
+	out_write_or_die(co.output, b.s, b.len);
 	sb_free(&b);
 	timeline_free(&tl);
 	tm_free(&t.m);
+	cli_common_free(&co);
 	return EXIT_OK;
 }

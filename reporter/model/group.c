@@ -11,24 +11,6 @@
 
 #include "util/util.h"
 
-int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err)
-{
-	memset(t, 0, sizeof *t);
-	if (tm_load(&t->m, path, err))
-		return -1;
-	t->spaces = xcalloc(t->m.nsegs ? t->m.nsegs : 1, sizeof *t->spaces);
-	for (size_t s = 0; s < t->m.nsegs; s++)
-		t->spaces[s] = sym_space_new(sym, t->m.segs[s].mods, t->m.segs[s].nmods);
-	return 0;
-}
-
-void loaded_free(struct loaded *t)
-{
-	free(t->spaces);
-	tm_free(&t->m);
-	memset(t, 0, sizeof *t);
-}
-
 const char *group_by_name(enum group_by by)
 {
 	static const char *names[] = {"traceback", "function", "line", "file", "module"};
@@ -207,8 +189,7 @@ const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_b
 	return k;
 }
 
-static struct group *group_for(struct grouping *g, const char *key, const struct flat *fl, enum group_by by,
-			       unsigned frame)
+struct group *grouping_get(struct grouping *g, const char *key, const struct sym_frame *where)
 {
 	uint64_t *slot = u64map_get(&g->index, (uint64_t)(uintptr_t)key);
 	if (slot)
@@ -217,21 +198,26 @@ static struct group *group_for(struct grouping *g, const char *key, const struct
 	struct group *gr = &g->groups[g->n];
 	memset(gr, 0, sizeof *gr);
 	gr->key = key;
-	gr->min_size = UINT64_MAX;
-	if (fl->n) {
-		const struct sym_frame *f = fl->f[frame];
-		gr->function = f->function;
-		gr->file = f->file;
-		gr->line = f->line;
-		gr->module = f->module;
+	if (where) {
+		gr->function = where->function;
+		gr->file = where->file;
+		gr->line = where->line;
+		gr->module = where->module;
 	}
-	if (by == BY_TRACEBACK && fl->n) {
+	u64map_put(&g->index, (uint64_t)(uintptr_t)key, g->n);
+	return &g->groups[g->n++];
+}
+
+static struct group *group_for(struct grouping *g, const char *key, const struct flat *fl, enum group_by by,
+			       unsigned frame)
+{
+	struct group *gr = grouping_get(g, key, fl->n ? fl->f[frame] : NULL);
+	if (by == BY_TRACEBACK && fl->n && !gr->frames) {
 		gr->nframes = fl->n - frame;
 		gr->frames = xmalloc(gr->nframes * sizeof *gr->frames);
 		memcpy(gr->frames, fl->f + frame, gr->nframes * sizeof *gr->frames);
 	}
-	u64map_put(&g->index, (uint64_t)(uintptr_t)key, g->n);
-	return &g->groups[g->n++];
+	return gr;
 }
 
 /* Samples: self goes to the key of the innermost frame, total to every
@@ -305,15 +291,15 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 				continue;
 			}
 			struct group *gr = group_for(g, flat_key(sym, &fl, o->by, fl.site), &fl, o->by, fl.site);
+			if (!gr->allocations || site->min_size < gr->min_size)
+				gr->min_size = site->min_size;
 			gr->allocations += site->allocations;
 			gr->allocated_bytes += site->allocated_bytes;
 			gr->frees += site->frees;
 			gr->temporary += site->temporary;
-			if (site->min_size < gr->min_size)
-				gr->min_size = site->min_size;
 			if (site->max_size > gr->max_size)
 				gr->max_size = site->max_size;
-			if (seg->end.reason != LDP_END_EXEC) {
+			if (tm_segment_leaks(seg)) {
 				gr->leaked_bytes += site->live_bytes;
 				gr->leaked_count += site->live_count;
 			}

@@ -15,8 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/tmodel.h"
-#include "symbols/symbolizer.h"
+#include "model/loaded.h"
 
 enum group_by { BY_TRACEBACK, BY_FUNCTION, BY_LINE, BY_FILE, BY_MODULE };
 
@@ -32,7 +31,7 @@ struct group {
 	uint64_t allocations, allocated_bytes, frees, temporary;
 	uint64_t leaked_bytes, leaked_count;
 	uint64_t peak_bytes, peak_count; /* live at the peak of its process */
-	uint64_t min_size, max_size;
+	uint64_t min_size, max_size; /* of its allocations (0 when none) */
 	/* samples ([PROF_CPU], [PROF_WALL]): self = the group is the innermost
 	 * frame; total = the group is anywhere on the stack (counted once) */
 	uint64_t self[2], total[2], self_ns[2], total_ns[2];
@@ -71,22 +70,14 @@ void flat_free(struct flat *fl);
  * writer thread), not the program's: reports leave these out and say how many. */
 int flat_agent_work(const struct flat *fl);
 
-/* A trace loaded for reporting: its model and one symbol space per segment. */
-struct loaded {
-	struct tmodel m;
-	struct sym_space **spaces;
-};
-
-/* Load a trace and give each of its process images a symbol space.
- * @return 0, or -1 with err set. */
-int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err);
-void loaded_free(struct loaded *t);
-
 const char *group_by_name(enum group_by by);
 int group_by_parse(const char *s, enum group_by *by);
 
 void grouping_init(struct grouping *g);
 void grouping_free(struct grouping *g);
+/* The group of an interned key, added (empty, shown at `where`'s site, if
+ * given) when new. */
+struct group *grouping_get(struct grouping *g, const char *key, const struct sym_frame *where);
 /* Add every allocation site of every segment of t. */
 void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loaded *t, const struct group_opts *o);
 

@@ -22,6 +22,8 @@
 
 #include "read/trace.h"
 
+LDP_SEAM uint64_t heap_max_orphans = 1u << 20;
+
 struct heap_block {
 	uint64_t size, seq;
 	uint32_t stack;
@@ -227,7 +229,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 			return;
 		}
 		if (!slot) {
-			if (h->orphans.len >= HEAP_MAX_ORPHANS) {
+			if (h->orphans.len >= heap_max_orphans) {
 				u64map_free(&h->orphans);
 				u64map_init(&h->orphans, 16);
 			}
@@ -326,7 +328,7 @@ void heap_event(struct heap_model *h, const struct rd_event *e)
 	}
 }
 
-void heap_finish(struct heap_model *h, int counts_as_leaks)
+void heap_finish(struct heap_model *h, enum heap_end how)
 {
 	/* Bring every site's at-peak figure up to date. */
 	for (size_t i = 0; i < h->nsites; i++)
@@ -335,8 +337,11 @@ void heap_finish(struct heap_model *h, int counts_as_leaks)
 	for (size_t i = 0; i < h->nsites; i++)
 		h->sites[i].lifetime_us += h->sites[i].live_count * h->t.last_time_us;
 	h->series.cur->last = h->t.live_bytes;
-	if (counts_as_leaks) {
+	if (how == HEAP_END_ENDED) {
 		h->t.leaked_bytes = h->t.live_bytes;
 		h->t.leaked_count = h->t.live_count;
+	} else if (how == HEAP_END_RUNNING) {
+		h->t.live_now_bytes = h->t.live_bytes;
+		h->t.live_now_count = h->t.live_count;
 	}
 }

@@ -24,7 +24,9 @@ struct heap_totals {
 	uint64_t live_bytes, live_count;
 	uint64_t peak_bytes, peak_count;
 	uint64_t peak_time_us;    /* since segment start */
-	uint64_t leaked_bytes, leaked_count; /* live when the segment ended, if it ended by exit */
+	uint64_t leaked_bytes, leaked_count; /* live when the image ended (not by exec: then nothing leaks) */
+	uint64_t live_now_bytes, live_now_count; /* live at the end of the trace of a process still running:
+						  * not leaked (nothing has ended) */
 	uint64_t temporary;       /* freed before the same thread allocated again */
 	uint64_t unknown_frees;   /* frees of blocks allocated before tracing (or in a fork parent) */
 	uint64_t last_time_us;
@@ -34,6 +36,11 @@ struct heap_totals {
 	uint64_t samples;         /* allocations recorded */
 	double allocated_var;     /* estimated variance of allocated_bytes */
 	uint64_t lost_samples;    /* sampled but not recorded (the agent had no room) */
+	/* Made by a signal handler that interrupted the agent's own recording
+	 * on that thread, and not recorded (LOST kinds 4, 5): a lost free makes
+	 * its block look leaked, a lost allocation makes its free look like a
+	 * free of an unknown block. */
+	uint64_t lost_nested_allocs, lost_nested_frees;
 };
 
 /* Per allocation stack (index = stack id of the segment). */
@@ -85,7 +92,7 @@ struct heap_model {
 	struct heap_block *blocks;
 	size_t nblocks, blocks_cap, free_block;
 	struct u64map credits; /* ptr -> frees already applied for blocks replaced while live */
-	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen (at most HEAP_MAX_ORPHANS) */
+	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen (at most heap_max_orphans) */
 	struct u64map last_alloc; /* tid + 1 -> seq of the thread's latest allocation */
 	uint32_t last_tid;
 	uint64_t *last_tid_slot;  /* last_alloc's slot for last_tid */
@@ -98,15 +105,21 @@ struct heap_model {
 /* Frees of unknown blocks held for a late allocation. A trace that has more
  * pending at once (a hostile one: 84 million unknown frees fit in 20 KB)
  * has them dropped: each stays counted as an unknown free, and only an
- * allocation arriving after a million newer unknown frees is misread. */
-#define HEAP_MAX_ORPHANS (1u << 20)
+ * allocation arriving after a million newer unknown frees is misread (the
+ * merge never delivers an allocation after its free: only a trace whose
+ * merge had to give up ordering, stats.unordered_events, can have one).
+ * A test seam (util.h): 1 M in ldprof. */
+extern LDP_SEAM uint64_t heap_max_orphans;
 
 struct rd_event;
 
 void heap_init(struct heap_model *h, unsigned seq_shift);
 void heap_free(struct heap_model *h);
 void heap_event(struct heap_model *h, const struct rd_event *e);
-/* The segment ended: by exit (leaks are what is live) or by exec (nothing leaks). */
-void heap_finish(struct heap_model *h, int counts_as_leaks);
+/* How the segment ended, for heap_finish: replaced by exec (nothing leaks),
+ * ended otherwise (exit, a signal, killed...: what is live leaked), or not
+ * at all (the process still runs: what is live is live now). */
+enum heap_end { HEAP_END_EXEC = 0, HEAP_END_ENDED = 1, HEAP_END_RUNNING = 2 };
+void heap_finish(struct heap_model *h, enum heap_end how);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * tmodel.c - build a struct tmodel from a trace (see tmodel.h).
  */
+#define _GNU_SOURCE /* sigabbrev_np */
 #include "tmodel.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +49,12 @@ static void on_sample(void *ctx, const struct rd_sample *s)
 
 static void on_lost(void *ctx, unsigned kind, uint64_t count)
 {
-	if (kind == LDP_SAMPLE_HEAP) {
-		cur(ctx)->heap.t.lost_samples += count;
-		return;
+	struct heap_totals *t = &cur(ctx)->heap.t;
+	switch (kind) {
+	case LDP_SAMPLE_HEAP: t->lost_samples += count; return;
+	case LDP_LOST_NESTED_ALLOC: t->lost_nested_allocs += count; return;
+	case LDP_LOST_NESTED_FREE: t->lost_nested_frees += count; return;
+	default: break;
 	}
 	profile_lost(&cur(ctx)->prof, kind, count);
 }
@@ -135,7 +140,10 @@ static void on_segment_end(void *ctx, const struct rd_end *end)
 {
 	struct tm_segment *seg = cur(ctx);
 	seg->end = *end;
-	heap_finish(&seg->heap, end->reason != LDP_END_EXEC);
+	tm_end_name(end, seg->end_name, sizeof seg->end_name);
+	heap_finish(&seg->heap, end->reason == LDP_END_EXEC ? HEAP_END_EXEC
+				: end->running                ? HEAP_END_RUNNING
+							      : HEAP_END_ENDED);
 	mapped_finish(&seg->mapped);
 }
 
@@ -301,14 +309,28 @@ int tm_snapshot_select(const struct tmodel *m, const char *sel, struct tm_snapsh
 	return 0;
 }
 
-const char *tm_end_reason_name(int reason)
+const char *tm_end_name(const struct rd_end *end, char *buf, size_t size)
 {
-	switch (reason) {
-	case LDP_END_EXIT: return "exit";
-	case LDP_END_EXEC: return "exec";
-	case LDP_END_UNDERSCORE_EXIT: return "_exit";
-	case LDP_END_ABORT: return "abort";
-	case LDP_END_ERROR: return "agent error";
-	default: return "killed or cut short";
+	const char *s = NULL;
+	switch (end->reason) {
+	case LDP_END_EXIT: s = "exit"; break;
+	case LDP_END_EXEC: s = "exec"; break;
+	case LDP_END_UNDERSCORE_EXIT: s = "_exit"; break;
+	case LDP_END_ABORT: s = "abort"; break;
+	case LDP_END_ERROR: s = "agent error"; break;
+	case LDP_END_SIGNAL: {
+		const char *abbrev = end->signal ? sigabbrev_np(end->signal) : NULL;
+		if (abbrev)
+			snprintf(buf, size, "terminated by SIG%s", abbrev);
+		else if (end->signal)
+			snprintf(buf, size, "terminated by signal %d", end->signal);
+		else
+			snprintf(buf, size, "terminated by a signal");
+		return buf;
 	}
+	case 0: s = end->running ? "still running" : "cut short (killed?)"; break;
+	default: snprintf(buf, size, "ended (reason %d)", end->reason); return buf;
+	}
+	snprintf(buf, size, "%s", s);
+	return buf;
 }

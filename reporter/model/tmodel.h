@@ -47,7 +47,15 @@ struct tm_segment {
 	struct profile prof;
 	struct mapped_model mapped;
 	struct rd_end end;
+	char end_name[48]; /* how the image ended, for reports (tm_end_name) */
 };
+
+/* Do the blocks live at this image's end count as leaked? Not when exec
+ * replaced it, nor while the process still runs (they are live now). */
+static inline int tm_segment_leaks(const struct tm_segment *seg)
+{
+	return seg->end.reason != LDP_END_EXEC && !seg->end.running;
+}
 
 struct tmodel {
 	char *path;
@@ -63,7 +71,9 @@ int tm_load(struct tmodel *m, const char *path, struct rd_error *err);
 /* The same from memory (fuzzing, tests); name appears in messages. */
 int tm_load_mem(struct tmodel *m, const uint8_t *data, size_t len, const char *name, struct rd_error *err);
 void tm_free(struct tmodel *m);
-const char *tm_end_reason_name(int reason);
+/* "exit", "exec", "_exit", "abort", "agent error", "terminated by SIGTERM",
+ * "still running", or "cut short (killed?)" (no END). buf: 48 bytes. */
+const char *tm_end_name(const struct rd_end *end, char *buf, size_t size);
 
 /*
  * Find a snapshot: a label ("after-load"; the first one with that label),

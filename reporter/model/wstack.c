@@ -46,8 +46,10 @@ void ws_init(struct wstack_set *ws, enum ws_what what)
 
 void ws_free(struct wstack_set *ws)
 {
-	for (size_t i = 0; i < ws->n; i++)
+	for (size_t i = 0; i < ws->n; i++) {
 		free(ws->v[i].frames);
+		free(ws->v[i].addr);
+	}
 	free(ws->v);
 	free(ws->synth);
 	memset(ws, 0, sizeof *ws);
@@ -87,7 +89,7 @@ static void site_weight(enum ws_what what, const struct tm_segment *seg, int is_
 		}
 		break;
 	case WS_LEAKED:
-		if (seg->end.reason != LDP_END_EXEC) {
+		if (tm_segment_leaks(seg)) {
 			*w = s->live_bytes;
 			*c = s->live_count;
 		}
@@ -100,6 +102,39 @@ static void site_weight(enum ws_what what, const struct tm_segment *seg, int is_
 int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, const struct loaded *t,
 	     const char **why)
 {
+	return ws_build_opts(ws, what, sym, t, NULL, why);
+}
+
+void ws_heap_figure(const struct wstack_set *ws, const struct wstack *s, enum ws_what what, uint64_t *weight,
+		    uint64_t *count)
+{
+	*weight = *count = 0;
+	if (s->heap && ws->m && s->seg < ws->m->nsegs)
+		site_weight(what, &ws->m->segs[s->seg], s->seg == ws->peak_seg, s->heap, weight, count);
+}
+
+/* For each frame of fl, the index of the address it was resolved from
+ * (sym_resolve's runs, as flat_stack made them). */
+static uint32_t *frame_addrs(struct sym_space *sp, const struct tm_stack *st, unsigned nframes)
+{
+	uint32_t *a = xmalloc((nframes ? nframes : 1) * sizeof *a);
+	int leaf_pc = (st->flags & LDP_STACK_LEAF_PC) != 0;
+	unsigned k = 0;
+	for (unsigned i = 0; i < st->depth && k < nframes; i++) {
+		const struct sym_frame *fr;
+		unsigned n = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), &fr);
+		for (unsigned j = 0; j < n && k < nframes; j++)
+			a[k++] = i;
+	}
+	return a;
+}
+
+int ws_build_opts(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, const struct loaded *t,
+		  const struct ws_opts *o, const char **why)
+{
+	static const struct ws_opts pictures;
+	if (!o)
+		o = &pictures;
 	ws_init(ws, what);
 	const struct tmodel *m = &t->m;
 	int kind = what == WS_CPU ? PROF_CPU : what == WS_WALL ? PROF_WALL : -1;
@@ -114,7 +149,9 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 		}
 	}
 	size_t peak_seg = ws_peak_segment(m);
-	int several = m->nsegs > 1;
+	ws->m = m;
+	ws->peak_seg = peak_seg;
+	int several = m->nsegs > 1 && !o->no_roots;
 	if (several) {
 		/* One root frame per process image: "pid 1234 prog". */
 		ws->synth = xcalloc(m->nsegs, sizeof *ws->synth);
@@ -132,6 +169,8 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 	const struct sym_frame **rev = NULL;
 	unsigned rev_cap = 0;
 	for (size_t s = 0; s < m->nsegs; s++) {
+		if (o->peak_only && s != peak_seg)
+			continue;
 		const struct tm_segment *seg = &m->segs[s];
 		const struct heap_model *h = &seg->heap;
 		const struct prof_kind *pk = kind >= 0 ? &seg->prof.k[kind] : NULL;
@@ -145,14 +184,15 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 			} else {
 				site_weight(what, seg, s == peak_seg, &h->sites[id], &w, &c);
 			}
-			if (!w)
+			if (!w && !(o->counted && c))
 				continue;
 			flat_stack(&fl, t->spaces[s], &seg->stacks[id], 1);
 			if (pk && flat_agent_work(&fl))
 				continue; /* ldprof's own work, not the program's */
 			if (pk)
 				fl.site = 0;
-			unsigned n = fl.n ? fl.n - fl.site : 0;
+			unsigned from = o->whole ? 0 : fl.site;
+			unsigned n = fl.n ? fl.n - from : 0;
 			if (n + 2 > rev_cap) {
 				rev_cap = n + 2;
 				rev = xrealloc(rev, rev_cap * sizeof *rev);
@@ -160,11 +200,26 @@ int ws_build(struct wstack_set *ws, enum ws_what what, struct symbolizer *sym, c
 			unsigned k = 0;
 			if (several)
 				rev[k++] = &ws->synth[s];
-			for (unsigned i = fl.n; i-- > fl.site && fl.n;)
+			for (unsigned i = fl.n; i-- > from && fl.n;)
 				rev[k++] = fl.f[i];
 			ws_add(ws, rev, k, w, c);
-			ws->v[ws->n - 1].seg = (uint32_t)s;
-			ws->v[ws->n - 1].stack = (uint32_t)id;
+			struct wstack *x = &ws->v[ws->n - 1];
+			x->seg = (uint32_t)s;
+			x->stack = (uint32_t)id;
+			x->st = &seg->stacks[id];
+			x->heap = pk ? NULL : &h->sites[id];
+			x->site = o->whole ? fl.site : 0;
+			if (o->addrs) {
+				/* root first, as the frames: the innermost frame's address is the last */
+				uint32_t *a = frame_addrs(t->spaces[s], x->st, fl.n);
+				x->addr = xmalloc((k ? k : 1) * sizeof *x->addr);
+				unsigned j = 0;
+				if (several)
+					x->addr[j++] = 0;
+				for (unsigned i = fl.n; i-- > from && fl.n;)
+					x->addr[j++] = a[i];
+				free(a);
+			}
 		}
 	}
 	free(rev);

@@ -220,9 +220,15 @@ int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **w
 {
 	struct cur c = {p, p + n, why};
 	uint64_t reason;
+	memset(end, 0, sizeof *end);
 	GET(&c, &reason, "end reason");
 	GET(&c, &end->time_us, "end time");
 	end->reason = reason < 100 ? (int)reason : 0;
+	uint64_t sig;
+	if (end->reason == LDP_END_SIGNAL && c.p < c.end) {
+		GET(&c, &sig, "end signal"); /* since 1.6; fields after it are skipped */
+		end->signal = sig < 128 ? (int)sig : 0;
+	}
 	return 0;
 }
 
@@ -493,4 +499,32 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 	ev->tid = st->tid;
 	*what = RD_DEC_EVENT;
 	return q - p;
+}
+
+size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *out)
+{
+	uint64_t len, v;
+	int sized = p[0] >= LDP_EV_SIZED_MIN && p[0] <= LDP_EV_SIZED_MAX;
+	if (!sized && !zero_stack) {
+		memcpy(out, p, used); /* ATTACH, ALLOC_*, FREE: at most 1 + 4 varints */
+		return used;
+	}
+	/* The fields this reader knows (a newer minor version may append more
+	 * to a length-prefixed op); the stack id is the last of them. */
+	unsigned nfields = !sized ? 4 : p[0] == LDP_EV_MMAP ? 7 : p[0] == LDP_EV_MUNMAP ? 3 : 6;
+	const uint8_t *q = p + 1;
+	if (sized)
+		q += ldp_varint_get(p + 1, p + used, &len);
+	const uint8_t *f = q;
+	for (unsigned i = 0; i < nfields - (zero_stack ? 1 : 0); i++)
+		f += ldp_varint_get(f, p + used, &v); /* checked by rd_decode_event: all there */
+	size_t n = (size_t)(f - q) + (zero_stack ? 1 : 0);
+	size_t k = 1;
+	out[0] = p[0];
+	if (sized)
+		k += ldp_varint_put(out + 1, n);
+	memcpy(out + k, q, (size_t)(f - q));
+	if (zero_stack)
+		out[k + n - 1] = 0; /* stack 0: none */
+	return k + n;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "trace.h"
+#include "util/util.h"
 
 /* ---- source.c: bytes -> segment headers and decompressed frames ---- */
 
@@ -27,6 +28,10 @@ struct rd_source_cb {
 	/* Decompressed bytes of the current frame, in order, in pieces of any size. */
 	int (*frame_data)(void *ctx, const uint8_t *p, size_t n, struct rd_error *err);
 	int (*frame_end)(void *ctx, struct rd_error *err);
+	/* Damage (source.c): the bytes from `at` on were unusable (what a
+	 * damaged frame held before its bad block was delivered); reading
+	 * resumes at `resume` (a segment header, a frame, or the end). */
+	void (*damage)(void *ctx, uint64_t at, uint64_t resume);
 };
 
 int rd_source_run(struct rd_input *in, const struct rd_source_cb *cb, void *ctx, struct rd_stats *st,
@@ -69,5 +74,69 @@ enum { RD_DEC_EVENT = 1, RD_DEC_ATTACH = 2, RD_DEC_SKIPPED = 3 /* a sized op thi
  *         0 when [p, end) holds only the start of an event, -1 when malformed. */
 long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
 		     const char **why);
+
+/* Largest op rd_event_compact writes. */
+#define RD_EVENT_COMPACT_MAX 96
+/* The same op in as few bytes as decode to the same event from the same
+ * state: p[0..used) is an op rd_decode_event accepted (RD_DEC_EVENT or
+ * RD_DEC_ATTACH). Fixed-layout ops are copied; a length-prefixed one keeps
+ * only the fields this reader knows (a newer minor version may add more).
+ * zero_stack: an event with a stack gets stack 0 instead.
+ * out must hold RD_EVENT_COMPACT_MAX bytes. @return bytes written. */
+size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *out);
+
+/* ---- merge.c: every ring's events in seq order, in bounded memory ---- */
+
+/* Test seams (STYLE.md 11): how many bytes of waiting events the merge
+ * keeps in memory before it moves them to its temporary file, and how much
+ * that file may hold before the merge gives up ordering. */
+extern LDP_SEAM uint64_t rd_merge_mem_limit;
+extern LDP_SEAM uint64_t rd_spill_max;
+
+/* A snapshot marker or an RSS reading (snap.kind == 0), placed by seq. */
+struct rd_marker {
+	struct rd_snapshot snap;
+	uint64_t rss_time_us, rss_bytes;
+};
+
+struct rd_ring_q;
+struct rd_merge {
+	const struct rd_visitor *v;
+	struct rd_stats *st;
+	struct rd_ring_q **rings; /* by ring id */
+	size_t nrings;
+	uint32_t *heap;           /* ring ids by their next event's seq (during a release) */
+	size_t heap_len, heap_cap;
+	struct rd_marker *marks;  /* waiting, sorted by seq: marks[mark_head..nmarks) */
+	size_t mark_head, nmarks, marks_cap;
+	uint64_t delivered_upto;  /* largest seq delivered: an event below it arrives late */
+	uint64_t mem_bytes;       /* event bytes waiting in memory */
+	uint64_t waiting;         /* events not yet delivered */
+	int damaged;              /* this segment had damage: see rd_merge_lose */
+	int spill_fd;             /* the temporary file, -1 until first needed */
+	uint64_t spill_size;      /* its end: where the next run goes */
+	uint64_t spill_live;      /* bytes of runs not yet read back (what the file holds) */
+	size_t live_runs;         /* runs not yet read back; the file is emptied at 0 */
+	size_t spilled_rings;     /* rings with runs */
+	int spill_failed;         /* sticky: the file cannot take more */
+	char spill_err[160];
+};
+
+void rd_merge_init(struct rd_merge *m, const struct rd_visitor *v, struct rd_stats *st);
+/* A piece of ring `ring`'s event stream: checked (stack ids below
+ * next_stack) and queued. @return 0, or -1 with *why set. */
+int rd_merge_events(struct rd_merge *m, uint64_t ring, const uint8_t *p, size_t n, uint32_t next_stack,
+		    const char **why);
+void rd_merge_marker(struct rd_merge *m, const struct rd_marker *k);
+/* Deliver every waiting event (and marker) with seq < limit, in seq order. */
+void rd_merge_release(struct rd_merge *m, uint64_t limit);
+/* Bytes were lost (a damaged frame, reader.c): every ring's delta state is
+ * unknown, so its events are dropped (counted) until its next ATTACH, and
+ * for the rest of the segment an event whose stack was never defined gets
+ * stack 0. */
+void rd_merge_lose(struct rd_merge *m);
+/* The segment ended: deliver everything, forget the rings. */
+void rd_merge_end(struct rd_merge *m);
+void rd_merge_fini(struct rd_merge *m);
 
 #endif

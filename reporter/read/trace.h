@@ -96,8 +96,11 @@ struct rd_sampling {
 };
 
 struct rd_end {
-	int reason; /* enum ldp_end_reason, 0 if the segment had no END (killed, truncated) */
+	int reason;  /* enum ldp_end_reason, 0 if the segment had no END (killed, truncated) */
 	uint64_t time_us;
+	int signal;  /* LDP_END_SIGNAL: the signal that ended the process (0 if not said) */
+	int running; /* no END, and the process that wrote it still runs on this host
+		      * (rd_segment_running): nothing has ended yet */
 };
 
 struct rd_visitor {
@@ -121,19 +124,37 @@ struct rd_visitor {
 	/* Optional: every record as read, before interpretation (ldprof dump). */
 	void (*raw_record)(void *ctx, unsigned type, const uint8_t *payload, size_t len, uint64_t frame_off,
 			   uint64_t rec_off);
+	/* Optional: the events of an EVENTS record as the merge checks them on
+	 * arrival (read/merge.c), in the ring's own order, before they are
+	 * merged (ldprof dump); ev NULL: the ring's thread tid attached to it.
+	 * After damage, also the events of rings whose state was lost, which
+	 * the merge then drops (stats.dropped_events). */
+	void (*raw_event)(void *ctx, uint32_t ring, uint32_t tid, const struct rd_event *ev);
 };
-
-/* Events the merge holds at most before delivering early (160 MiB). */
-#define RD_MAX_QUEUED (1u << 22)
 
 struct rd_stats {
 	uint64_t bytes_read;
 	uint64_t frames, records, events, samples;
 	uint64_t late_events; /* arrived after their place in the merge had passed */
-	uint64_t max_queued;  /* most events ever waiting in the merge at once */
-	uint64_t overflows;   /* times the merge was flushed early (RD_MAX_QUEUED reached) */
+	/* The merge (merge.c): what waited, and what went to its temporary file. */
+	uint64_t max_queued;       /* most events waiting at once */
+	uint64_t max_queued_bytes; /* most bytes of events waiting in memory at once */
+	uint64_t spills, spilled_bytes, max_spill_bytes;
+	/* Delivered out of order because the temporary file could not take them
+	 * (0 unless the disk is full or a trace passes rd_spill_max): counts
+	 * may be off by about that many events. */
+	uint64_t unordered_events;
+	char unordered_why[160];
 	int truncated;         /* the file ended inside a frame or header */
 	uint64_t truncated_at; /* offset of the incomplete frame */
+	/* Damage: regions skipped to resynchronise (a corrupt frame, bytes
+	 * that are neither a frame nor a header), and what could not be used
+	 * after them (rings whose delta state was lost, until their ATTACH). */
+	uint64_t damaged;            /* damaged regions */
+	uint64_t skipped_bytes;      /* bytes of the file skipped over */
+	uint64_t damaged_at;         /* offset of the first damaged frame or region */
+	char damage_why[160];        /* what the first damage was */
+	uint64_t dropped_events, dropped_event_bytes;
 };
 
 #define RD_ERR_MAX 512
@@ -141,6 +162,13 @@ struct rd_stats {
 struct rd_error {
 	char msg[RD_ERR_MAX];
 };
+
+/* Is the process that wrote seg still running? Its header names this host,
+ * and /proc/PID/stat shows a live process (not a zombie) whose start time
+ * equals the header's proc_start: so not another process that reused the
+ * pid (nor one in another pid namespace). The reader asks this of a last
+ * segment without END. */
+int rd_segment_running(const struct rd_segment *seg);
 
 /*
  * Read the whole trace at path, calling v's callbacks.

@@ -11,78 +11,74 @@
 #include <stdlib.h>
 
 #include "render/export.h"
+#include "render/json.h"
 
-void render_dhat(struct strbuf *b, struct symbolizer *sym, const struct loaded *l)
+/* A frame as DHAT shows it: "0xOFFSET: function (file:line)". */
+static json_t *frame_text(const struct sym_frame *f)
 {
-	(void)sym;
-	size_t s = ws_peak_segment(&l->m);
-	const struct tm_segment *seg = l->m.nsegs ? &l->m.segs[s] : NULL;
+	char line[4096];
+	if (f->file)
+		snprintf(line, sizeof line, "0x%" PRIx64 ": %s%s (%s:%u)", f->module_offset, f->function ? f->function : "???",
+			 f->inlined ? " (inlined)" : "", f->file, f->line);
+	else
+		snprintf(line, sizeof line, "0x%" PRIx64 ": %s (in %s)", f->module_offset, f->function ? f->function : "???",
+			 f->module ? f->module : "?");
+	return json_text(line);
+}
+
+/* The index of f in ftbl (after "[root]"), added on first sight. */
+static json_t *frame_index(struct u64map *index, json_t *ftbl, const struct sym_frame *f)
+{
+	uint64_t *slot = u64map_get(index, (uint64_t)(uintptr_t)f);
+	if (!slot) {
+		json_array_append_new(ftbl, frame_text(f));
+		slot = u64map_put(index, (uint64_t)(uintptr_t)f, json_array_size(ftbl) - 1);
+	}
+	return json_u64(*slot);
+}
+
+int render_dhat(struct strbuf *b, const struct export_in *in, const char **why)
+{
+	(void)why;
+	const struct wstack_set *ws = &in->sets[0];
+	const struct tm_segment *seg = in->m->nsegs ? &in->m->segs[ws->peak_seg] : NULL;
 	const struct heap_model *h = seg ? &seg->heap : NULL;
 	uint64_t te = h ? (h->t.last_time_us > seg->end.time_us ? h->t.last_time_us : seg->end.time_us) : 0;
-	sb_printf(b, "{\"dhatFileVersion\":2,\"mode\":\"heap\",\"verb\":\"Allocated\",\"bklt\":true,\"bkacc\":false,"
-		     "\"tu\":\"\\u00b5s\",\"Mtu\":\"s\",\"tuth\":1000,\"cmd\":");
-	sb_json_str(b, seg ? (*seg->info.cmdline ? seg->info.cmdline : seg->info.exe) : "?");
-	sb_printf(b, ",\"pid\":%" PRIu64 ",\"te\":%" PRIu64 ",\"tg\":%" PRIu64 ",\"pps\":[", seg ? seg->info.pid : 0,
-		  te, h ? h->t.peak_time_us : 0);
+	json_t *o = json_pack("{si ss ss sb sb ss ss si}", "dhatFileVersion", 2, "mode", "heap", "verb", "Allocated",
+			      "bklt", 1, "bkacc", 0, "tu", "\u00b5s", "Mtu", "s", "tuth", 1000);
+	json_object_set_new(o, "cmd", json_text(seg ? (*seg->info.cmdline ? seg->info.cmdline : seg->info.exe) : "?"));
+	json_object_set_new(o, "pid", json_u64(seg ? seg->info.pid : 0));
+	json_object_set_new(o, "te", json_u64(te));
+	json_object_set_new(o, "tg", json_u64(h ? h->t.peak_time_us : 0));
 	/* ftbl[0] is "[root]"; then one entry per resolved frame (per address and inline level). */
 	struct u64map index;
 	u64map_init(&index, 1024);
-	const struct sym_frame **ftbl = NULL;
-	size_t nf = 0, cap = 0;
-	int leaks = seg && seg->end.reason != LDP_END_EXEC;
-	int first = 1;
-	for (size_t id = 0; h && id < h->nsites && id < seg->nstacks; id++) {
-		const struct heap_site *x = &h->sites[id];
-		if (!x->allocations)
-			continue;
-		sb_printf(b,
-			  "%s{\"tb\":%" PRIu64 ",\"tbk\":%" PRIu64 ",\"tl\":%" PRIu64 ",\"mb\":%" PRIu64 ",\"mbk\":%" PRIu64
-			  ",\"gb\":%" PRIu64 ",\"gbk\":%" PRIu64 ",\"eb\":%" PRIu64 ",\"ebk\":%" PRIu64 ",\"fs\":[",
-			  first ? "" : ",", x->allocated_bytes, x->allocations, x->lifetime_us, x->max_live_bytes,
-			  x->max_live_count, x->peak_bytes, x->peak_count, leaks ? x->live_bytes : 0,
-			  leaks ? x->live_count : 0);
-		first = 0;
-		const struct tm_stack *st = &seg->stacks[id];
-		int any = 0;
-		if (!st->depth) { /* DHAT needs a frame: allocations without a stack get one */
+	json_t *pps = json_array(), *ftbl = json_array();
+	json_array_append_new(ftbl, json_string("[root]"));
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct wstack *s = &ws->v[i];
+		const struct heap_site *x = s->heap;
+		json_t *fs = json_array();
+		uint64_t eb, ebk; /* live at the end, when that is a leak (tm_segment_leaks) */
+		ws_heap_figure(ws, s, WS_LEAKED, &eb, &ebk);
+		json_t *pp = json_pack("{so so so so so so so so so}", "tb", json_u64(x->allocated_bytes), "tbk",
+				       json_u64(x->allocations), "tl", json_u64(x->lifetime_us), "mb",
+				       json_u64(x->max_live_bytes), "mbk", json_u64(x->max_live_count), "gb",
+				       json_u64(x->peak_bytes), "gbk", json_u64(x->peak_count), "eb",
+				       json_u64(eb), "ebk", json_u64(ebk));
+		if (!s->nframes) { /* DHAT needs a frame: allocations without a stack get one */
 			static const struct sym_frame no_stack = {.function = "[no stack]", .module = "?"};
-			uint64_t *slot = u64map_get(&index, (uint64_t)(uintptr_t)&no_stack);
-			if (!slot) {
-				VEC_PUSH(ftbl, nf, cap, &no_stack);
-				slot = u64map_put(&index, (uint64_t)(uintptr_t)&no_stack, nf);
-			}
-			sb_printf(b, "%" PRIu64, *slot);
+			json_array_append_new(fs, frame_index(&index, ftbl, &no_stack));
 		}
-		for (unsigned i = 0; i < st->depth; i++) {
-			const struct sym_frame *fr;
-			unsigned k = sym_resolve(l->spaces[s], st->ips[i], 1, &fr);
-			for (unsigned j = 0; j < k; j++) {
-				uint64_t key = (uint64_t)(uintptr_t)&fr[j];
-				uint64_t *slot = u64map_get(&index, key);
-				if (!slot) {
-					VEC_PUSH(ftbl, nf, cap, &fr[j]);
-					slot = u64map_put(&index, key, nf); /* index into ftbl, after [root] */
-				}
-				sb_printf(b, "%s%" PRIu64, any ? "," : "", *slot);
-				any = 1;
-			}
-		}
-		sb_printf(b, "]}");
+		for (unsigned j = 0; j < s->nframes; j++) /* the allocation point first */
+			json_array_append_new(fs, frame_index(&index, ftbl, s->frames[s->nframes - 1 - j]));
+		json_object_set_new(pp, "fs", fs);
+		json_array_append_new(pps, pp);
 	}
-	sb_printf(b, "],\"ftbl\":[\"[root]\"");
-	char line[4096];
-	for (size_t i = 0; i < nf; i++) {
-		const struct sym_frame *f = ftbl[i];
-		if (f->file)
-			snprintf(line, sizeof line, "0x%" PRIx64 ": %s%s (%s:%u)", f->module_offset,
-				 f->function ? f->function : "???", f->inlined ? " (inlined)" : "", f->file, f->line);
-		else
-			snprintf(line, sizeof line, "0x%" PRIx64 ": %s (in %s)", f->module_offset,
-				 f->function ? f->function : "???", f->module ? f->module : "?");
-		sb_putc(b, ',');
-		sb_json_str(b, line);
-	}
-	sb_printf(b, "]}\n");
-	free(ftbl);
+	json_object_set_new(o, "pps", pps);
+	json_object_set_new(o, "ftbl", ftbl);
+	sb_json(b, o);
+	sb_putc(b, '\n');
 	u64map_free(&index);
+	return 0;
 }

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render/json.h"
+#include "render/units.h"
 
 static int64_t delta(uint64_t a, uint64_t b)
 {
@@ -104,53 +105,65 @@ void render_diff_text(struct strbuf *b, const struct diff_view *v)
 	free(rows);
 }
 
-static void side_json(struct strbuf *b, const struct diff_side *s)
+static json_t *side_json(const struct diff_side *s)
 {
-	sb_printf(b, "{\"label\":");
-	sb_json_str(b, s->snap->label);
-	sb_printf(b, ",\"occurrence\":%u,\"index\":%zu,\"time_ns\":%" PRIu64 ",\"trace\":", s->snap->occurrence,
-		  s->snap->index, s->snap->time_ns);
-	sb_json_str(b, s->trace ? s->trace : "");
-	sb_printf(b, "}");
+	json_t *o = json_object();
+	json_object_set_new(o, "label", json_text(s->snap->label));
+	json_object_set_new(o, "occurrence", json_integer(s->snap->occurrence));
+	json_object_set_new(o, "index", json_u64(s->snap->index));
+	json_object_set_new(o, "time_ns", json_u64(s->snap->time_ns));
+	json_object_set_new(o, "trace", json_text(s->trace ? s->trace : ""));
+	return o;
 }
 
-void render_diff_json(struct strbuf *b, const struct diff_view *v)
+static void put_i64(json_t *o, const char *key, int64_t v)
+{
+	json_object_set_new(o, key, json_integer(v));
+}
+
+json_t *diff_json(const struct diff_view *v)
 {
 	const struct diff *d = v->d;
-	sb_printf(b, "{\"from\":");
-	side_json(b, &v->side[0]);
-	sb_printf(b, ",\"to\":");
-	side_json(b, &v->side[1]);
-	sb_printf(b, ",\"by\":\"%s\",\"cumulative\":%s,\"groups\":[", group_by_name(v->by),
-		  v->cumulative ? "true" : "false");
+	json_t *o = json_object(), *groups = json_array();
+	json_object_set_new(o, "from", side_json(&v->side[0]));
+	json_object_set_new(o, "to", side_json(&v->side[1]));
+	json_object_set_new(o, "by", json_string(group_by_name(v->by)));
+	json_object_set_new(o, "cumulative", json_boolean(v->cumulative));
 	const struct diff_row **rows = diff_sorted(d);
 	size_t shown = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		const struct diff_row *r = rows[i];
 		if (!changed(r) || (v->top && shown >= v->top))
 			continue;
-		sb_printf(b, "%s{\"key\":", shown ? "," : "");
-		sb_json_str(b, r->key);
-		sb_printf(b, ",\"size\":%" PRIu64 ",\"size_diff\":%" PRId64 ",\"count\":%" PRIu64 ",\"count_diff\":%" PRId64,
-			  r->size[1], delta(r->size[0], r->size[1]), r->count[1], delta(r->count[0], r->count[1]));
-		sb_printf(b, ",\"function\":");
-		if (r->function)
-			sb_json_str(b, r->function);
-		else
-			sb_printf(b, "null");
-		sb_printf(b, ",\"file\":");
-		if (r->file)
-			sb_json_str(b, r->file);
-		else
-			sb_printf(b, "null");
-		sb_printf(b, ",\"line\":%u,\"mapped_size\":%" PRIu64 ",\"mapped_size_diff\":%" PRId64 "}", r->line,
-			  r->mapped[1], delta(r->mapped[0], r->mapped[1]));
+		json_t *g = json_object();
+		json_object_set_new(g, "key", json_text(r->key));
+		json_object_set_new(g, "size", json_u64(r->size[1]));
+		put_i64(g, "size_diff", delta(r->size[0], r->size[1]));
+		json_object_set_new(g, "count", json_u64(r->count[1]));
+		put_i64(g, "count_diff", delta(r->count[0], r->count[1]));
+		json_object_set_new(g, "function", json_text(r->function));
+		json_object_set_new(g, "file", json_text(r->file));
+		json_object_set_new(g, "line", json_integer(r->line));
+		json_object_set_new(g, "mapped_size", json_u64(r->mapped[1]));
+		put_i64(g, "mapped_size_diff", delta(r->mapped[0], r->mapped[1]));
+		json_array_append_new(groups, g);
 		shown++;
 	}
 	free(rows);
-	sb_printf(b,
-		  "],\"total\":{\"size\":%" PRIu64 ",\"size_diff\":%" PRId64 ",\"count\":%" PRIu64 ",\"count_diff\":%" PRId64
-		  ",\"mapped_size\":%" PRIu64 ",\"mapped_size_diff\":%" PRId64 "}}\n",
-		  d->size[1], delta(d->size[0], d->size[1]), d->count[1], delta(d->count[0], d->count[1]), d->mapped[1],
-		  delta(d->mapped[0], d->mapped[1]));
+	json_object_set_new(o, "groups", groups);
+	json_t *t = json_object();
+	json_object_set_new(t, "size", json_u64(d->size[1]));
+	put_i64(t, "size_diff", delta(d->size[0], d->size[1]));
+	json_object_set_new(t, "count", json_u64(d->count[1]));
+	put_i64(t, "count_diff", delta(d->count[0], d->count[1]));
+	json_object_set_new(t, "mapped_size", json_u64(d->mapped[1]));
+	put_i64(t, "mapped_size_diff", delta(d->mapped[0], d->mapped[1]));
+	json_object_set_new(o, "total", t);
+	return o;
+}
+
+void render_diff_json(struct strbuf *b, const struct diff_view *v)
+{
+	sb_json(b, diff_json(v));
+	sb_putc(b, '\n');
 }

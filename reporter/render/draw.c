@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render/units.h"
 
 void sb_xml(struct strbuf *b, const char *s)
 {
@@ -29,9 +29,7 @@ uint64_t draw_hash(const char *s)
 {
 	if (!s)
 		return 0;
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	uint64_t h = hash_str(s);
 	return h ^ (h >> 29);
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render/assets.h"
 #include "render/draw.h"
 
 enum { ROW = 16, TOP = 44, BOTTOM = 30, PAD = 10 };
@@ -41,8 +42,7 @@ static uint64_t node_key(uint32_t parent, const struct sym_frame *f)
 {
 	uint64_t k = hash_u64((uint64_t)parent * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)f->function);
 	k = hash_u64(k ^ (uint64_t)(uintptr_t)f->file);
-	k = hash_u64(k ^ (uint64_t)(uintptr_t)f->module);
-	return k ? k : 1;
+	return hash_u64(k ^ (uint64_t)(uintptr_t)f->module);
 }
 
 static int same_frame(const struct sym_frame *a, const struct sym_frame *b)
@@ -50,23 +50,32 @@ static int same_frame(const struct sym_frame *a, const struct sym_frame *b)
 	return a->function == b->function && a->file == b->file && a->module == b->module;
 }
 
+struct child_key {
+	const struct ftree *t;
+	uint32_t parent;
+	const struct sym_frame *f;
+};
+
+static int same_child(const void *ctx, uint64_t val)
+{
+	const struct child_key *k = ctx;
+	const struct fnode *n = &k->t->n[val - 1];
+	return n->parent == k->parent && same_frame(n->f, k->f);
+}
+
 static uint32_t child_of(struct ftree *t, uint32_t parent, const struct sym_frame *f)
 {
 	uint64_t k = node_key(parent, f);
-	uint64_t *slot = u64map_get(&t->index, k);
-	if (slot && t->n[*slot - 1].parent == parent && same_frame(t->n[*slot - 1].f, f))
+	struct child_key key = {t, parent, f};
+	uint64_t *slot = u64map_find(&t->index, k, same_child, &key);
+	if (slot)
 		return (uint32_t)(*slot - 1);
-	/* Absent, or a hash collision: look through the children. */
-	for (uint32_t c = t->n[parent].first_child; c; c = t->n[c].next)
-		if (same_frame(t->n[c].f, f))
-			return c;
 	vec_reserve((void **)&t->n, &t->cap, t->len + 1, sizeof *t->n);
 	uint32_t i = (uint32_t)t->len++;
 	t->n[i] = (struct fnode){.f = f, .parent = parent, .depth = t->n[parent].depth + 1};
 	t->n[i].next = t->n[parent].first_child;
 	t->n[parent].first_child = i;
-	if (!slot)
-		u64map_put(&t->index, k, (uint64_t)i + 1);
+	u64map_add(&t->index, k, (uint64_t)i + 1);
 	return i;
 }
 
@@ -289,57 +298,6 @@ static void measure(struct draw *d, uint32_t i)
 		measure(d, c);
 }
 
-/* The script: zoom, search, details. It finds its own <svg> (several graphs
- * may share one HTML page) and marks it data-ready="1" when set up. */
-static const char flame_js[] =
-	"(function () {\n"
-	"var sc = document.currentScript, svg = sc && sc.closest ? sc.closest('svg') : null;\n"
-	"if (!svg) svg = document.documentElement;\n"
-	"var W = +svg.getAttribute('data-w'), P = +svg.getAttribute('data-pad');\n"
-	"var frames = Array.prototype.slice.call(svg.querySelectorAll('g.f'));\n"
-	"var q = function (c) { return svg.querySelector('text.' + c); };\n"
-	"var details = q('details'), reset = q('reset'), search = q('search'), matched = q('matched');\n"
-	"frames.forEach(function (g) { var r = g.querySelector('rect');\n"
-	"  g._x = +r.getAttribute('x'); g._w = +r.getAttribute('width'); g._d = +g.getAttribute('data-d');\n"
-	"  g._n = g.getAttribute('data-n'); g._fill = r.getAttribute('fill'); });\n"
-	"function place(g, x, w) { var r = g.querySelector('rect'), t = g.querySelector('text');\n"
-	"  r.setAttribute('x', x.toFixed(2)); r.setAttribute('width', w.toFixed(2));\n"
-	"  var fit = Math.floor((w - 6) / 7); t.setAttribute('x', (x + 3).toFixed(2));\n"
-	"  t.textContent = fit < 3 ? '' : g._n.length <= fit ? g._n : g._n.slice(0, fit - 2) + '..'; }\n"
-	"function unzoom() { frames.forEach(function (g) { g.style.display = ''; g.classList.remove('parent');\n"
-	"  place(g, g._x, g._w); }); reset.style.display = 'none'; }\n"
-	"function zoom(z) { var x0 = z._x, w0 = z._w, e = 1e-3;\n"
-	"  frames.forEach(function (g) {\n"
-	"    if (g._d >= z._d && g._x >= x0 - e && g._x + g._w <= x0 + w0 + e) {\n"
-	"      g.style.display = ''; g.classList.remove('parent'); place(g, P + (g._x - x0) * W / w0, g._w * W / w0);\n"
-	"    } else if (g._d < z._d && g._x <= x0 + e && g._x + g._w >= x0 + w0 - e) {\n"
-	"      g.style.display = ''; g.classList.add('parent'); place(g, P, W);\n"
-	"    } else g.style.display = 'none'; });\n"
-	"  reset.style.display = ''; }\n"
-	"function find(term) { var re = null; if (term) { try { re = new RegExp(term); } catch (x) { return; } }\n"
-	"  var hits = [];\n"
-	"  frames.forEach(function (g) { var r = g.querySelector('rect');\n"
-	"    if (re && re.test(g._n)) { r.setAttribute('fill', 'rgb(230,0,230)'); hits.push(g); }\n"
-	"    else r.setAttribute('fill', g._fill); });\n"
-	"  hits.sort(function (a, b) { return a._x - b._x; });\n"
-	"  var sum = 0, end = -1; hits.forEach(function (g) { var s = Math.max(g._x, end), t = g._x + g._w;\n"
-	"    if (t > s) sum += t - s; end = Math.max(end, t); });\n"
-	"  matched.textContent = re ? 'Matched: ' + (100 * sum / W).toFixed(1) + '%' : '';\n"
-	"  search.textContent = re ? 'Clear search' : 'Search'; }\n"
-	"svg.addEventListener('mouseover', function (ev) { var g = ev.target.closest('g.f');\n"
-	"  if (g) details.textContent = g.querySelector('title').textContent.replace(/\\n/g, '  |  '); });\n"
-	"svg.addEventListener('mouseout', function () { details.textContent = ' '; });\n"
-	"svg.addEventListener('click', function (ev) { var t = ev.target;\n"
-	"  if (t === reset) return unzoom();\n"
-	"  if (t === search) return find(matched.textContent ? '' : prompt('Search frames (regular expression)', ''));\n"
-	"  var g = t.closest('g.f'); if (g) zoom(g); });\n"
-	"if (svg === document.documentElement) window.addEventListener('keydown', function (ev) {\n"
-	"  if (ev.key === 'Escape') unzoom();\n"
-	"  if ((ev.ctrlKey || ev.metaKey) && ev.key === 'f') { ev.preventDefault();\n"
-	"    find(prompt('Search frames (regular expression)', '')); } });\n"
-	"svg.setAttribute('data-ready', '1');\n"
-	"})();\n";
-
 static void render(struct strbuf *b, const struct ftree *t, const struct flame_opts *o, const char *unit,
 		   const char *title, const char *summary, int side, int diff)
 {
@@ -359,16 +317,7 @@ static void render(struct strbuf *b, const struct ftree *t, const struct flame_o
 		  "height=\"%u\" viewBox=\"0 0 %u %u\" data-w=\"%.0f\" data-pad=\"%d\" data-total=\"%" PRIu64
 		  "\" data-unit=\"%s\">\n",
 		  width, d.height, width, d.height, inner, PAD, d.total, unit);
-	sb_printf(b, "<style>\n"
-		     ".ldprof-flame text { font: 12px Verdana, 'DejaVu Sans', sans-serif; fill: #000; }\n"
-		     ".ldprof-flame .f text { font-size: 11px; pointer-events: none; }\n"
-		     ".ldprof-flame .f rect { rx: 2px; }\n"
-		     ".ldprof-flame .f:hover rect { stroke: #000; stroke-width: 0.6; cursor: pointer; }\n"
-		     ".ldprof-flame .parent { opacity: 0.5; }\n"
-		     ".ldprof-flame .title { font-size: 17px; }\n"
-		     ".ldprof-flame .sub { fill: #555; }\n"
-		     ".ldprof-flame .reset, .ldprof-flame .search { cursor: pointer; fill: #2060c0; }\n"
-		     "</style>\n");
+	sb_printf(b, "<style>\n%s</style>\n", asset_flame_css);
 	sb_printf(b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfbf6\"/>\n");
 	sb_printf(b, "<text class=\"title\" x=\"%u\" y=\"20\" text-anchor=\"middle\">", width / 2);
 	sb_xml(b, title);
@@ -385,7 +334,7 @@ static void render(struct strbuf *b, const struct ftree *t, const struct flame_o
 			  TOP + ROW);
 	sb_printf(b, "<g class=\"frames\">\n");
 	draw_node(&d, 0, PAD);
-	sb_printf(b, "</g>\n<script><![CDATA[\n%s]]></script>\n</svg>\n", flame_js);
+	sb_printf(b, "</g>\n<script><![CDATA[\n%s]]></script>\n</svg>\n", asset_flame_js);
 }
 
 void flame_svg(struct strbuf *b, const struct wstack_set *ws, const struct flame_opts *o)

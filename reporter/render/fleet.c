@@ -1,21 +1,18 @@
 /*
  * fleet.c - see fleet.h.
  *
- * The JSON is the report's (or the diff's) own object, parsed back with
- * jansson, the members that describe trace files taken out and a "fleet"
- * member put in: one schema for a trace and a fleet (docs/JSON.md).
+ * The JSON is the report's (or the diff's) own object with the members that
+ * describe trace files taken out and a "fleet" member put in: one schema for
+ * a trace and a fleet (docs/JSON.md).
  */
 #define _GNU_SOURCE
 #include "fleet.h"
 
-#include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "model/wstack.h"
+#include "render/units.h"
 
 static const char *local_time(char *buf, size_t n, int64_t t)
 {
@@ -43,66 +40,12 @@ void render_fleet_filter(struct strbuf *b, const struct fleet_filter *f)
 
 static json_t *filter_json(const struct fleet_filter *f)
 {
-	json_t *o = json_object(), *labels = json_array();
-	json_object_set_new(o, "service", f->service ? json_string(f->service) : json_null());
-	json_object_set_new(o, "host", f->host_glob ? json_string(f->host_glob) : json_null());
+	json_t *labels = json_array();
 	for (size_t i = 0; i < f->nlabels; i++)
-		json_array_append_new(labels, json_string(f->labels[i]));
-	json_object_set_new(o, "labels", labels);
-	json_object_set_new(o, "since", f->has_since ? json_integer(f->since) : json_null());
-	json_object_set_new(o, "until", f->has_until ? json_integer(f->until) : json_null());
-	return o;
-}
-
-/* The renderer's JSON text in b, as an object. */
-static json_t *reparse(const struct strbuf *b)
-{
-	json_error_t e;
-	json_t *doc = json_loadb(b->s, b->len, 0, &e);
-	if (!doc)
-		die(EXIT_BAD_TRACE, "internal error: the renderer's JSON does not parse: %s", e.text);
-	return doc;
-}
-
-/* b becomes doc, compact, on one line (doc's reference is taken). */
-static void redump(struct strbuf *b, json_t *doc)
-{
-	char *s = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (!s)
-		die(EXIT_BAD_TRACE, "out of memory");
-	b->len = 0;
-	sb_printf(b, "%s\n", s);
-	free(s);
-}
-
-static json_t *jcount(uint64_t v)
-{
-	return json_integer((json_int_t)v);
-}
-
-void fleet_report_fill(struct report *r, const struct fleet_totals *t, int only)
-{
-	r->total = t->heap;
-	r->peak_time_ns = t->heap.peak_time_us * 1000;
-	memcpy(r->size_hist, t->size_hist, sizeof r->size_hist);
-	r->maps = t->maps;
-	r->remaps = t->remaps;
-	r->unmaps = t->unmaps;
-	r->mapped_bytes = t->mapped_bytes;
-	r->mapped_peak = t->mapped_peak;
-	r->mapped_live_at_exit = t->mapped_live_at_exit;
-	r->rss_peak = t->rss_peak;
-	r->rss_heap = t->rss_heap;
-	r->rss_mapped = t->rss_mapped;
-	for (int k = 0; k < 2; k++) {
-		if (only >= 0 && only != (k ? WS_WALL : WS_CPU))
-			continue;
-		r->samples[k] = t->samples[k];
-		r->weight_ns[k] = t->weight_ns[k];
-		r->lost[k] = t->lost[k];
-		r->hz[k] = t->hz[k];
-	}
+		json_array_append_new(labels, json_text(f->labels[i]));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "service", json_text(f->service), "host", json_text(f->host_glob),
+			 "labels", labels, "since", f->has_since ? json_integer(f->since) : json_null(), "until",
+			 f->has_until ? json_integer(f->until) : json_null());
 }
 
 void render_fleet_report_text(struct strbuf *b, const struct report *r, const struct fleet_view *v)
@@ -128,31 +71,21 @@ void render_fleet_report_text(struct strbuf *b, const struct report *r, const st
 void render_fleet_report_json(struct strbuf *b, const struct report *r, const struct fleet_view *v)
 {
 	const struct fleet_totals *t = v->tot;
-	size_t start = b->len;
-	render_report_json(b, r);
-	struct strbuf mine = {.s = b->s + start, .len = b->len - start};
-	json_t *doc = reparse(&mine), *fl = json_object();
+	json_t *doc = report_json(r);
 	/* the members about trace files say nothing about a fleet */
 	json_object_del(doc, "trace");
 	json_object_del(doc, "traces");
 	json_object_del(doc, "truncated");
 	json_object_del(doc, "segments");
-	json_object_set_new(fl, "store", json_string(v->store));
-	json_object_set_new(fl, "filter", filter_json(v->filter));
-	json_object_set_new(fl, "traces", jcount(t->traces));
-	json_object_set_new(fl, "images", jcount(t->images));
-	json_object_set_new(fl, "hosts", jcount(t->hosts));
-	json_object_set_new(fl, "services", jcount(t->services));
-	json_object_set_new(fl, "first_start", json_integer(t->first_start));
-	json_object_set_new(fl, "last_start", json_integer(t->last_start));
-	json_object_set_new(fl, "peak_sum_bytes", jcount(t->peak_sum));
-	json_object_set_new(fl, "peak_where", json_string(t->peak_where));
-	json_object_set_new(doc, "fleet", fl);
-	b->len = start;
-	struct strbuf out = {0};
-	redump(&out, doc);
-	sb_printf(b, "%s", out.s);
-	sb_free(&out);
+	json_object_set_new(
+		doc, "fleet",
+		json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "store", json_text(v->store), "filter",
+			  filter_json(v->filter), "traces", json_u64(t->traces), "images", json_u64(t->images), "hosts",
+			  json_u64(t->hosts), "services", json_u64(t->services), "first_start",
+			  json_integer(t->first_start), "last_start", json_integer(t->last_start), "peak_sum_bytes",
+			  json_u64(t->peak_sum), "peak_where", json_text(t->peak_where)));
+	sb_json(b, doc);
+	sb_putc(b, '\n');
 }
 
 static const char *figure_title(const struct fleet_diff_sides *s)
@@ -175,26 +108,14 @@ void render_fleet_diff_text(struct strbuf *b, const struct diff_view *dv, const 
 void render_fleet_diff_json(struct strbuf *b, const struct diff_view *dv, const struct fleet_view *v,
 			    const struct fleet_diff_sides *s)
 {
-	size_t start = b->len;
-	render_diff_json(b, dv);
-	struct strbuf mine = {.s = b->s + start, .len = b->len - start};
-	json_t *doc = reparse(&mine);
-	for (int i = 0; i < 2; i++) {
-		json_t *side = json_object();
-		json_object_set_new(side, "label", json_string(s->label[i]));
-		json_object_set_new(side, "traces", jcount(s->traces[i]));
-		json_object_set_new(doc, i ? "to" : "from", side);
-	}
-	json_t *fl = json_object();
-	json_object_set_new(fl, "store", json_string(v->store));
-	json_object_set_new(fl, "filter", filter_json(v->filter));
-	json_object_set_new(fl, "figure", json_string(s->figure));
-	json_object_set_new(fl, "snapshot", s->snapshot ? json_string(s->snapshot) : json_null());
-	json_object_set_new(fl, "mean_per_trace", json_boolean(s->mean));
-	json_object_set_new(doc, "fleet", fl);
-	b->len = start;
-	struct strbuf out = {0};
-	redump(&out, doc);
-	sb_printf(b, "%s", out.s);
-	sb_free(&out);
+	json_t *doc = diff_json(dv);
+	for (int i = 0; i < 2; i++)
+		json_object_set_new(doc, i ? "to" : "from",
+				    json_pack("{s:o, s:o}", "label", json_text(s->label[i]), "traces", json_u64(s->traces[i])));
+	json_object_set_new(doc, "fleet",
+			    json_pack("{s:o, s:o, s:o, s:o, s:b}", "store", json_text(v->store), "filter",
+				      filter_json(v->filter), "figure", json_text(s->figure), "snapshot",
+				      json_text(s->snapshot), "mean_per_trace", s->mean));
+	sb_json(b, doc);
+	sb_putc(b, '\n');
 }

@@ -2,14 +2,15 @@
  * fleet.h - what `ldprof fleet` adds to the report and diff renderers: which
  * traces were asked about (a header in text, a "fleet" member in JSON;
  * docs/JSON.md), around the very tables `ldprof report` and `ldprof diff`
- * print. The figures come from store/query.c; nothing here asks the store.
+ * print. It draws model data (model/fleet.h) that the command got from the
+ * store; nothing here asks the store.
  */
 #ifndef LDPR_RENDER_FLEET_H
 #define LDPR_RENDER_FLEET_H
 
+#include "model/fleet.h"
 #include "render/diff.h"
 #include "render/report.h"
-#include "store/query.h"
 
 struct fleet_view {
 	const char *store;                /* printable: no user, no password */
@@ -20,10 +21,7 @@ struct fleet_view {
 /* " service=api host=web-* version=1.4 since 2024-05-01 00:00:00" (nothing without filters). */
 void render_fleet_filter(struct strbuf *b, const struct fleet_filter *f);
 
-/* A report over the fleet's totals and the groups ClickHouse summed: r gets
- * the totals of t; `only` (a ws_what, or -1) keeps the CPU or wall profile
- * out when another figure was asked for. */
-void fleet_report_fill(struct report *r, const struct fleet_totals *t, int only);
+/* A report (fleet_report_fill) under the fleet's header. */
 void render_fleet_report_text(struct strbuf *b, const struct report *r, const struct fleet_view *v);
 void render_fleet_report_json(struct strbuf *b, const struct report *r, const struct fleet_view *v);
 

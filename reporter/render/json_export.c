@@ -2,146 +2,131 @@
  * json_export.c - `ldprof export --format json`: the whole model for scripts
  * (schema: docs/EXPORT.md). Fields are only ever added.
  */
-#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "render/export.h"
+#include "render/json.h"
 #include "render/report.h"
 
-static void str_or_null(struct strbuf *b, const char *s)
+static void set(json_t *o, const char *key, json_t *v)
 {
-	if (s)
-		sb_json_str(b, s);
-	else
-		sb_printf(b, "null");
+	json_object_set_new(o, key, v);
 }
 
-static void json_frame(struct strbuf *b, const struct sym_frame *f)
+/* A stack's heap figures, into its object. */
+static void site_figures(json_t *o, const struct heap_site *s, int leaks)
 {
-	sb_printf(b, "{\"function\":");
-	str_or_null(b, f->function);
-	sb_printf(b, ",\"file\":");
-	str_or_null(b, f->file);
-	sb_printf(b, ",\"line\":%u,\"module\":", f->line);
-	str_or_null(b, f->module);
-	sb_printf(b, ",\"module_offset\":%" PRIu64 ",\"inlined\":%s}", f->module_offset, f->inlined ? "true" : "false");
+	set(o, "allocations", json_u64(s->allocations));
+	set(o, "allocated_bytes", json_u64(s->allocated_bytes));
+	set(o, "frees", json_u64(s->frees));
+	set(o, "temporary", json_u64(s->temporary));
+	set(o, "live_bytes", json_u64(s->live_bytes));
+	set(o, "live_count", json_u64(s->live_count));
+	set(o, "leaked_bytes", json_u64(leaks ? s->live_bytes : 0));
+	set(o, "leaked_count", json_u64(leaks ? s->live_count : 0));
+	set(o, "peak_bytes", json_u64(s->peak_bytes));
+	set(o, "peak_count", json_u64(s->peak_count));
+	set(o, "max_live_bytes", json_u64(s->max_live_bytes));
+	set(o, "max_live_count", json_u64(s->max_live_count));
+	set(o, "min_size", json_u64(s->allocations ? s->min_size : 0));
+	set(o, "max_size", json_u64(s->max_size));
+	set(o, "lifetime_us", json_u64(s->lifetime_us));
 }
 
-static void json_site(struct strbuf *b, const struct heap_site *s, int leaks)
+static json_t *json_module(const struct rd_module *mod)
 {
-	sb_printf(b,
-		  "\"allocations\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64 ",\"frees\":%" PRIu64
-		  ",\"temporary\":%" PRIu64 ",\"live_bytes\":%" PRIu64 ",\"live_count\":%" PRIu64
-		  ",\"leaked_bytes\":%" PRIu64 ",\"leaked_count\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
-		  ",\"peak_count\":%" PRIu64 ",\"max_live_bytes\":%" PRIu64 ",\"max_live_count\":%" PRIu64
-		  ",\"min_size\":%" PRIu64 ",\"max_size\":%" PRIu64 ",\"lifetime_us\":%" PRIu64,
-		  s->allocations, s->allocated_bytes, s->frees, s->temporary, s->live_bytes, s->live_count,
-		  leaks ? s->live_bytes : 0, leaks ? s->live_count : 0, s->peak_bytes, s->peak_count, s->max_live_bytes,
-		  s->max_live_count, s->allocations ? s->min_size : 0, s->max_size, s->lifetime_us);
+	char bid[2 * LDP_MAX_BUILD_ID_LEN + 1];
+	for (unsigned k = 0; k < mod->build_id_len; k++)
+		snprintf(bid + 2 * k, 3, "%02x", mod->build_id[k]);
+	bid[2 * mod->build_id_len] = '\0';
+	json_t *o = json_object();
+	set(o, "id", json_integer(mod->id));
+	set(o, "path", json_text(mod->path));
+	set(o, "base", json_u64(mod->base));
+	set(o, "start", json_u64(mod->lo));
+	set(o, "end", json_u64(mod->hi));
+	set(o, "build_id", json_string(bid));
+	return o;
 }
 
-static void json_segment(struct strbuf *b, const struct loaded *t, size_t si, struct flat *fl)
+/* Segment si, with the stacks of ws from *next on that are its. */
+static json_t *json_segment(const struct tmodel *m, size_t si, const struct wstack_set *ws, size_t *next)
 {
-	const struct tm_segment *seg = &t->m.segs[si];
+	const struct tm_segment *seg = &m->segs[si];
 	const struct heap_model *h = &seg->heap;
 	const struct heap_totals *ht = &h->t;
-	int leaks = seg->end.reason != LDP_END_EXEC;
-	sb_printf(b, "{\"index\":%zu,\"pid\":%" PRIu64 ",\"ppid\":%" PRIu64 ",\"exe\":", si, seg->info.pid,
-		  seg->info.ppid);
-	sb_json_str(b, seg->info.exe);
-	sb_printf(b, ",\"cmdline\":");
-	sb_json_str(b, seg->info.cmdline);
-	sb_printf(b, ",\"hostname\":");
-	sb_json_str(b, seg->info.hostname);
-	sb_printf(b, ",\"start_realtime_ns\":%" PRIu64 ",\"start_offset_ns\":%" PRIu64 ",\"end\":",
-		  seg->info.start_realtime_ns, seg->info.start_monotonic_ns - t->m.segs[0].info.start_monotonic_ns);
-	sb_json_str(b, tm_end_reason_name(seg->end.reason));
-	sb_printf(b, ",\"duration_us\":%" PRIu64, seg->end.time_us > ht->last_time_us ? seg->end.time_us : ht->last_time_us);
-	sb_printf(b,
-		  ",\"heap\":{\"allocations\":%" PRIu64 ",\"frees\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64
-		  ",\"peak_bytes\":%" PRIu64 ",\"peak_count\":%" PRIu64 ",\"peak_time_us\":%" PRIu64
-		  ",\"leaked_bytes\":%" PRIu64 ",\"leaked_count\":%" PRIu64 ",\"temporary\":%" PRIu64
-		  ",\"unknown_frees\":%" PRIu64 "}",
-		  ht->allocations, ht->frees, ht->allocated_bytes, ht->peak_bytes, ht->peak_count, ht->peak_time_us,
-		  ht->leaked_bytes, ht->leaked_count, ht->temporary, ht->unknown_frees);
-	sb_printf(b, ",\"modules\":[");
-	for (size_t i = 0; i < seg->nmods; i++) {
-		const struct rd_module *m = &seg->mods[i];
-		sb_printf(b, "%s{\"id\":%u,\"path\":", i ? "," : "", m->id);
-		sb_json_str(b, m->path);
-		sb_printf(b, ",\"base\":%" PRIu64 ",\"start\":%" PRIu64 ",\"end\":%" PRIu64 ",\"build_id\":\"", m->base,
-			  m->lo, m->hi);
-		for (unsigned k = 0; k < m->build_id_len; k++)
-			sb_printf(b, "%02x", m->build_id[k]);
-		sb_printf(b, "\"}");
-	}
+	int leaks = tm_segment_leaks(seg);
+	json_t *o = json_object();
+	set(o, "index", json_u64(si));
+	set(o, "pid", json_u64(seg->info.pid));
+	set(o, "ppid", json_u64(seg->info.ppid));
+	set(o, "exe", json_text(seg->info.exe));
+	set(o, "cmdline", json_text(seg->info.cmdline));
+	set(o, "hostname", json_text(seg->info.hostname));
+	set(o, "start_realtime_ns", json_u64(seg->info.start_realtime_ns));
+	set(o, "start_offset_ns", json_u64(seg->info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns));
+	set(o, "end", json_text(seg->end_name));
+	set(o, "duration_us", json_u64(seg->end.time_us > ht->last_time_us ? seg->end.time_us : ht->last_time_us));
+	set(o, "heap", heap_totals_json(ht, "peak_time_us", ht->peak_time_us));
+	json_t *mods = json_array();
+	for (size_t i = 0; i < seg->nmods; i++)
+		json_array_append_new(mods, json_module(&seg->mods[i]));
+	set(o, "modules", mods);
 	/* Frames once per segment; stacks refer to them by index. */
 	struct u64map fidx;
 	u64map_init(&fidx, 1024);
-	const struct sym_frame **ftab = NULL;
-	size_t nf = 0, fcap = 0;
-	sb_printf(b, "],\"stacks\":[");
-	int first = 1;
-	for (size_t id = 0; id < h->nsites && id < seg->nstacks; id++) {
-		const struct heap_site *s = &h->sites[id];
-		if (!s->allocations)
-			continue;
-		flat_stack(fl, t->spaces[si], &seg->stacks[id], 1);
-		sb_printf(b, "%s{\"id\":%zu,\"truncated\":%s,\"site\":%u,\"frames\":[", first ? "" : ",", id,
-			  seg->stacks[id].flags & LDP_STACK_TRUNCATED ? "true" : "false", fl->site);
-		first = 0;
-		for (unsigned j = 0; j < fl->n; j++) {
-			uint64_t *slot = u64map_get(&fidx, (uint64_t)(uintptr_t)fl->f[j]);
+	json_t *stacks = json_array(), *frames = json_array();
+	for (; *next < ws->n && ws->v[*next].seg == si; (*next)++) {
+		const struct wstack *x = &ws->v[*next];
+		json_t *st = json_object(), *fa = json_array();
+		set(st, "id", json_integer(x->stack));
+		set(st, "truncated", json_boolean(x->st->flags & LDP_STACK_TRUNCATED));
+		set(st, "site", json_integer(x->site));
+		for (unsigned j = 0; j < x->nframes; j++) { /* innermost first */
+			const struct sym_frame *f = x->frames[x->nframes - 1 - j];
+			uint64_t *slot = u64map_get(&fidx, (uint64_t)(uintptr_t)f);
 			if (!slot) {
-				slot = u64map_put(&fidx, (uint64_t)(uintptr_t)fl->f[j], nf);
-				VEC_PUSH(ftab, nf, fcap, fl->f[j]);
+				slot = u64map_put(&fidx, (uint64_t)(uintptr_t)f, json_array_size(frames));
+				json_array_append_new(frames, json_frame(f, 1));
 			}
-			sb_printf(b, "%s%" PRIu64, j ? "," : "", *slot);
+			json_array_append_new(fa, json_u64(*slot));
 		}
-		sb_printf(b, "],");
-		json_site(b, s, leaks);
-		sb_printf(b, "}");
+		set(st, "frames", fa);
+		site_figures(st, x->heap, leaks);
+		json_array_append_new(stacks, st);
 	}
-	sb_printf(b, "],\"frames\":[");
-	for (size_t i = 0; i < nf; i++) {
-		if (i)
-			sb_putc(b, ',');
-		json_frame(b, ftab[i]);
-	}
-	free(ftab);
 	u64map_free(&fidx);
+	set(o, "stacks", stacks);
+	set(o, "frames", frames);
 	const struct heap_series *ts = &h->series;
-	sb_printf(b, "],\"timeline\":{\"bucket_us\":%" PRIu64 ",\"points\":[", ts->bucket_us);
+	json_t *tl = json_object(), *pts = json_array();
+	set(tl, "bucket_us", json_u64(ts->bucket_us));
 	for (size_t i = 0; i < ts->n; i++)
-		sb_printf(b, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", i ? "," : "",
-			  (uint64_t)i * ts->bucket_us, ts->pts[i].min, ts->pts[i].max, ts->pts[i].last);
-	sb_printf(b, "]},\"snapshots\":[]}");
+		json_array_append_new(pts, json_pack("[IIII]", (json_int_t)(i * ts->bucket_us), (json_int_t)ts->pts[i].min,
+						     (json_int_t)ts->pts[i].max, (json_int_t)ts->pts[i].last));
+	set(tl, "points", pts);
+	set(o, "timeline", tl);
+	set(o, "snapshots", json_array());
+	return o;
 }
 
-void render_json_export(struct strbuf *b, struct symbolizer *sym, const struct loaded *t)
+int render_json_export(struct strbuf *b, const struct export_in *in, const char **why)
 {
-	struct flat fl = {0};
-	sb_printf(b, "{\"format\":\"ldprof-export\",\"version\":1,\"trace\":");
-	sb_json_str(b, t->m.path);
-	sb_printf(b, ",\"truncated\":%s,\"segments\":[", t->m.stats.truncated ? "true" : "false");
-	for (size_t s = 0; s < t->m.nsegs; s++) {
-		if (s)
-			sb_putc(b, ',');
-		json_segment(b, t, s, &fl);
-	}
-	free(fl.f);
+	(void)why;
+	const struct tmodel *m = in->m;
+	json_t *o = json_object(), *segs = json_array();
+	set(o, "format", json_string("ldprof-export"));
+	set(o, "version", json_integer(1));
+	set(o, "trace", json_text(m->path));
+	set(o, "truncated", json_boolean(m->stats.truncated));
+	size_t next = 0;
+	for (size_t s = 0; s < m->nsegs; s++)
+		json_array_append_new(segs, json_segment(m, s, &in->sets[0], &next));
+	set(o, "segments", segs);
 	/* The grouped report, exactly as `ldprof report --json` prints it. */
-	struct report r = {.traces = (struct loaded *)t, .ntraces = 1, .top = 10, .sort = SORT_BYTES};
-	r.gopts.by = BY_FUNCTION;
-	report_sum(&r);
-	grouping_init(&r.groups);
-	grouping_add(&r.groups, sym, t, &r.gopts);
-	struct strbuf rep = {0};
-	render_report_json(&rep, &r);
-	while (rep.len && rep.s[rep.len - 1] == '\n')
-		rep.len--;
-	sb_printf(b, "],\"report\":%.*s}\n", (int)rep.len, rep.s ? rep.s : "{}");
-	sb_free(&rep);
-	grouping_free(&r.groups);
+	set(o, "report", report_json(in->report));
+	sb_json(b, o);
+	sb_putc(b, '\n');
+	return 0;
 }

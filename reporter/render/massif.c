@@ -31,43 +31,50 @@ struct mtree {
 	struct u64map index; /* hash(parent, frame pointer) -> node + 1 */
 };
 
+struct child_key {
+	const struct mtree *t;
+	uint32_t parent;
+	const struct sym_frame *f;
+};
+
+static int same_child(const void *ctx, uint64_t val)
+{
+	const struct child_key *k = ctx;
+	return k->t->n[val - 1].f == k->f && k->t->n[val - 1].parent == k->parent;
+}
+
 static uint32_t child(struct mtree *t, uint32_t parent, const struct sym_frame *f)
 {
-	uint64_t key = hash_u64(((uint64_t)parent << 40) ^ (uint64_t)(uintptr_t)f) | 1;
-	for (;; key = hash_u64(key) | 1) {
-		uint64_t *slot = u64map_get(&t->index, key);
-		if (!slot)
-			break;
-		if (t->n[*slot - 1].f == f && t->n[*slot - 1].parent == parent)
-			return (uint32_t)(*slot - 1);
-	}
+	uint64_t hash = hash_u64(((uint64_t)parent << 40) ^ (uint64_t)(uintptr_t)f);
+	struct child_key key = {t, parent, f};
+	uint64_t *slot = u64map_find(&t->index, hash, same_child, &key);
+	if (slot)
+		return (uint32_t)(*slot - 1);
 	vec_reserve((void **)&t->n, &t->cap, t->len + 1, sizeof *t->n);
 	uint32_t i = (uint32_t)t->len++;
 	t->n[i] = (struct mnode){.f = f, .parent = parent, .next = t->n[parent].first_child};
 	t->n[parent].first_child = i;
-	u64map_put(&t->index, key, (uint64_t)i + 1);
+	u64map_add(&t->index, hash, (uint64_t)i + 1);
 	return i;
 }
 
 /* The tree of live bytes per site: at the peak (peak_bytes) or now (live_bytes). */
-static void build(struct mtree *t, const struct loaded *l, size_t s, int at_peak, struct flat *fl)
+static void build(struct mtree *t, const struct wstack_set *ws, int at_peak)
 {
 	memset(t, 0, sizeof *t);
 	u64map_init(&t->index, 256);
 	vec_reserve((void **)&t->n, &t->cap, 1, sizeof *t->n);
 	t->n[0] = (struct mnode){0};
 	t->len = 1;
-	const struct tm_segment *seg = &l->m.segs[s];
-	const struct heap_model *h = &seg->heap;
-	for (size_t id = 0; id < h->nsites && id < seg->nstacks; id++) {
-		uint64_t w = at_peak ? h->sites[id].peak_bytes : h->sites[id].live_bytes;
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct wstack *x = &ws->v[i];
+		uint64_t w = at_peak ? x->heap->peak_bytes : x->heap->live_bytes;
 		if (!w)
 			continue;
-		flat_stack(fl, l->spaces[s], &seg->stacks[id], 1);
 		uint32_t cur = 0;
 		t->n[0].bytes += w;
-		for (unsigned j = fl->site; j < fl->n; j++) {
-			cur = child(t, cur, fl->f[j]);
+		for (unsigned j = x->nframes; j-- > 0;) { /* the site frame first, then its callers */
+			cur = child(t, cur, x->frames[j]);
 			t->n[cur].bytes += w;
 		}
 	}
@@ -133,26 +140,24 @@ static unsigned snapshot(struct strbuf *b, unsigned num, uint64_t time_ms, uint6
 	return num + 1;
 }
 
-void render_massif(struct strbuf *b, struct symbolizer *sym, const struct loaded *l)
+int render_massif(struct strbuf *b, const struct export_in *in, const char **why)
 {
-	(void)sym;
-	sb_printf(b, "desc: ldprof export --format massif %s\n", l->m.path);
-	if (!l->m.nsegs) {
+	(void)why;
+	const struct tmodel *m = in->m;
+	sb_printf(b, "desc: ldprof export --format massif %s\n", m->path);
+	if (!m->nsegs) {
 		sb_printf(b, "cmd: ?\ntime_unit: ms\n");
 		snapshot(b, 0, 0, 0, "empty");
-		return;
+		return 0;
 	}
-	size_t s = ws_peak_segment(&l->m);
-	const struct tm_segment *seg = &l->m.segs[s];
+	const struct tm_segment *seg = &m->segs[in->sets[0].peak_seg];
 	const struct heap_model *h = &seg->heap;
 	const struct heap_series *ts = &h->series;
 	sb_printf(b, "cmd: %s\ntime_unit: ms\n", *seg->info.cmdline ? seg->info.cmdline : seg->info.exe);
 
-	struct flat fl = {0};
 	struct mtree peak_tree, end_tree;
-	build(&peak_tree, l, s, 1, &fl);
-	build(&end_tree, l, s, 0, &fl);
-	free(fl.f);
+	build(&peak_tree, &in->sets[0], 1);
+	build(&end_tree, &in->sets[0], 0);
 
 	uint64_t peak_b = peak_tree.n[0].bytes > h->t.peak_bytes ? peak_tree.n[0].bytes : h->t.peak_bytes;
 	unsigned num = snapshot(b, 0, 0, 0, "empty");
@@ -189,4 +194,5 @@ void render_massif(struct strbuf *b, struct symbolizer *sym, const struct loaded
 	free(end_tree.n);
 	u64map_free(&peak_tree.index);
 	u64map_free(&end_tree.index);
+	return 0;
 }

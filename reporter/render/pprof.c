@@ -10,8 +10,10 @@
  *              its lines, inlined functions first, the real function last
  *   function = name + file; mapping = module range, path, GNU build-id
  *
- * Every string goes through the symbolizer's pool first, so the string
- * table is indexed by pointer.
+ * The samples are the weighted stacks of one set (model/wstack.h: every
+ * frame, each with the address it was resolved from), so the locations are
+ * the stack's addresses with their frames; a heap set gives the other
+ * columns (inuse, leaked) through ws_heap_figure.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,11 +42,10 @@ static const char *const value_names[NVALUES][2] = {
 };
 
 struct pb {
-	struct symbolizer *sym;
-	struct u64map str_index; /* interned pointer -> index */
+	struct u64map str_index; /* hash_str -> index in strs */
 	char **strs;
 	size_t nstrs, strs_cap;
-	struct u64map fn_index; /* hash(name, file) -> function index + 1 */
+	struct u64map fn_index; /* hash(name, file) -> function index */
 	Function *fns;
 	size_t nfns, fns_cap;
 	Mapping *maps;
@@ -66,38 +67,53 @@ struct psample {
 	Label *labelp;
 };
 
+static int same_str(const void *ctx, uint64_t val)
+{
+	const struct pb *p = ((const void *const *)ctx)[0];
+	return !strcmp(p->strs[val], ((const char *const *)ctx)[1]);
+}
+
 static int64_t str_id(struct pb *p, const char *s)
 {
 	if (!s || !*s)
 		return 0;
-	s = sym_intern(p->sym, s);
-	uint64_t *slot = u64map_get(&p->str_index, (uint64_t)(uintptr_t)s);
+	const void *key[2] = {p, s};
+	uint64_t h = hash_str(s);
+	uint64_t *slot = u64map_find(&p->str_index, h, same_str, key);
 	if (slot)
 		return (int64_t)*slot;
-	u64map_put(&p->str_index, (uint64_t)(uintptr_t)s, p->nstrs);
-	VEC_PUSH(p->strs, p->nstrs, p->strs_cap, (char *)s);
+	u64map_add(&p->str_index, h, p->nstrs);
+	VEC_PUSH(p->strs, p->nstrs, p->strs_cap, xstrdup(s));
 	return (int64_t)(p->nstrs - 1);
+}
+
+struct fn_key {
+	const struct pb *p;
+	int64_t name, file;
+};
+
+static int same_function(const void *ctx, uint64_t val)
+{
+	const struct fn_key *k = ctx;
+	const Function *fn = &k->p->fns[val];
+	return fn->name == k->name && fn->filename == k->file;
 }
 
 static uint64_t function_id(struct pb *p, const struct sym_frame *f)
 {
 	int64_t name = str_id(p, f->function), file = str_id(p, f->file);
-	uint64_t key = hash_u64(((uint64_t)name << 32) ^ (uint64_t)file) | 1;
-	for (;; key = hash_u64(key) | 1) { /* probe on (unlikely) collisions */
-		uint64_t *slot = u64map_get(&p->fn_index, key);
-		if (!slot)
-			break;
-		Function *fn = &p->fns[*slot - 1];
-		if (fn->name == name && fn->filename == file)
-			return fn->id;
-	}
+	uint64_t hash = hash_u64(((uint64_t)name << 32) ^ (uint64_t)file);
+	struct fn_key key = {p, name, file};
+	uint64_t *slot = u64map_find(&p->fn_index, hash, same_function, &key);
+	if (slot)
+		return p->fns[*slot].id;
 	Function fn = PERFTOOLS__PROFILES__FUNCTION__INIT;
 	fn.id = p->nfns + 1;
 	fn.name = name;
 	fn.system_name = name;
 	fn.filename = file;
 	VEC_PUSH(p->fns, p->nfns, p->fns_cap, fn);
-	u64map_put(&p->fn_index, key, p->nfns);
+	u64map_add(&p->fn_index, hash, p->nfns - 1);
 	return fn.id;
 }
 
@@ -148,20 +164,26 @@ static uint64_t module_mapping(struct pb *p, struct seg_maps *sm, const struct t
 	return sm->map_of_mod[mi] = mp.id;
 }
 
-static uint64_t location_id(struct pb *p, struct seg_maps *sm, const struct tm_segment *seg, struct sym_space *sp,
-			    uint64_t ip)
+/* The location of address i of stack x, whose frames (inlined ones first,
+ * the real function last) are x->frames[j - 1], [j - 2] ... [j - k]. A
+ * sampled PC and a return address are told apart: one address can be both,
+ * and is resolved differently (model/group.c, flat_stack). */
+static uint64_t location_id(struct pb *p, struct seg_maps *sm, const struct tm_segment *seg, const struct wstack *x,
+			    unsigned i, unsigned j, unsigned k)
 {
-	uint64_t *slot = u64map_get(&sm->loc_of_ip, ip ? ip : 1);
+	uint64_t ip = x->st->ips[i];
+	int pc = i == 0 && (x->st->flags & LDP_STACK_LEAF_PC);
+	uint64_t key = ((ip << 1) | (uint64_t)pc) + 1;
+	uint64_t *slot = u64map_get(&sm->loc_of_ip, key);
 	if (slot)
 		return *slot;
-	const struct sym_frame *fr;
-	unsigned k = sym_resolve(sp, ip, 1, &fr);
-	Line *lines = xcalloc(k, sizeof *lines);
-	for (unsigned j = 0; j < k; j++) {
+	Line *lines = xcalloc(k ? k : 1, sizeof *lines);
+	for (unsigned n = 0; n < k; n++) {
+		const struct sym_frame *f = x->frames[j - 1 - n];
 		Line l = PERFTOOLS__PROFILES__LINE__INIT;
-		l.function_id = function_id(p, &fr[j]);
-		l.line = fr[j].line;
-		lines[j] = l;
+		l.function_id = function_id(p, f);
+		l.line = f->line;
+		lines[n] = l;
 	}
 	Location loc = PERFTOOLS__PROFILES__LOCATION__INIT;
 	loc.id = p->nlocs + 1;
@@ -170,50 +192,49 @@ static uint64_t location_id(struct pb *p, struct seg_maps *sm, const struct tm_s
 	loc.n_line = k;
 	VEC_PUSH(p->locs, p->nlocs, p->locs_cap, loc);
 	VEC_PUSH(p->lines, p->nlines, p->lines_cap, lines);
-	u64map_put(&sm->loc_of_ip, ip ? ip : 1, loc.id);
+	u64map_put(&sm->loc_of_ip, key, loc.id);
 	return loc.id;
 }
 
-/* kind: -1 for the heap (six values), PROF_CPU or PROF_WALL (two values). */
-static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_peak_seg, int kind)
+/* The samples of segment s: the stacks of ws from *next on that are its.
+ * kind: -1 for the heap (six values), PROF_CPU or PROF_WALL (two values). */
+static void add_samples(struct pb *p, const struct tmodel *m, size_t s, const struct wstack_set *ws, size_t *next,
+			int kind)
 {
-	const struct tm_segment *seg = &t->m.segs[s];
-	const struct heap_model *h = &seg->heap;
-	const struct prof_kind *pk = kind >= 0 ? &seg->prof.k[kind] : NULL;
+	const struct tm_segment *seg = &m->segs[s];
 	struct seg_maps sm = {.map_of_mod = xcalloc(seg->nmods ? seg->nmods : 1, sizeof(uint64_t))};
 	u64map_init(&sm.loc_of_ip, 1024);
 	if (seg->nmods && p->nmaps == 0)
 		module_mapping(p, &sm, seg, 0); /* pprof takes the first mapping for the program */
-	int leaks = seg->end.reason != LDP_END_EXEC;
-	size_t nids = pk ? pk->nstacks : h->nsites;
-	struct flat fl = {0};
-	for (size_t id = 0; id < nids && id < seg->nstacks; id++) {
+	for (; *next < ws->n && ws->v[*next].seg == s; (*next)++) {
+		const struct wstack *x = &ws->v[*next];
 		int64_t v[NVALUES] = {0};
 		size_t nv = NVALUES;
-		if (pk) {
-			v[0] = (int64_t)pk->stacks[id].samples;
-			v[1] = (int64_t)pk->stacks[id].weight_ns;
+		if (kind >= 0) {
+			v[0] = (int64_t)x->count;
+			v[1] = (int64_t)x->weight;
 			nv = 2;
-			if (!v[0])
-				continue;
-			flat_stack(&fl, t->spaces[s], &seg->stacks[id], 1);
-			if (flat_agent_work(&fl))
-				continue; /* ldprof's own work, as in every profile */
 		} else {
-			const struct heap_site *site = &h->sites[id];
-			v[0] = (int64_t)site->allocations;
-			v[1] = (int64_t)site->allocated_bytes;
-			v[2] = is_peak_seg ? (int64_t)site->peak_count : 0;
-			v[3] = is_peak_seg ? (int64_t)site->peak_bytes : 0;
-			v[4] = leaks ? (int64_t)site->live_count : 0;
-			v[5] = leaks ? (int64_t)site->live_bytes : 0;
-			if (!v[0] && !v[2] && !v[4])
-				continue;
+			uint64_t w, c;
+			v[0] = (int64_t)x->count;
+			v[1] = (int64_t)x->weight;
+			ws_heap_figure(ws, x, WS_INUSE, &w, &c);
+			v[2] = (int64_t)c;
+			v[3] = (int64_t)w;
+			ws_heap_figure(ws, x, WS_LEAKED, &w, &c);
+			v[4] = (int64_t)c;
+			v[5] = (int64_t)w;
 		}
-		const struct tm_stack *st = &seg->stacks[id];
+		const struct tm_stack *st = x->st;
 		uint64_t *locs = xmalloc((st->depth ? st->depth : 1) * sizeof *locs);
-		for (unsigned i = 0; i < st->depth; i++)
-			locs[i] = location_id(p, &sm, seg, t->spaces[s], st->ips[i]);
+		unsigned j = x->nframes; /* frames [0, j) are still to place: the innermost is [j - 1] */
+		for (unsigned i = 0; i < st->depth; i++) {
+			unsigned k = 0;
+			while (j > k && x->addr[j - 1 - k] == i)
+				k++;
+			locs[i] = location_id(p, &sm, seg, x, i, j, k);
+			j -= k;
+		}
 		struct psample ps = {.smp = PERFTOOLS__PROFILES__SAMPLE__INIT, .locs = locs,
 				     .label = PERFTOOLS__PROFILES__LABEL__INIT};
 		memcpy(ps.vals, v, sizeof v);
@@ -224,7 +245,6 @@ static void add_samples(struct pb *p, const struct loaded *t, size_t s, int is_p
 		ps.label.num = (int64_t)seg->info.pid;
 		VEC_PUSH(p->samples, p->nsamples, p->samples_cap, ps);
 	}
-	flat_free(&fl);
 	free(sm.map_of_mod);
 	u64map_free(&sm.loc_of_ip);
 }
@@ -254,12 +274,15 @@ static int gzip_into(struct strbuf *b, const uint8_t *data, size_t len)
 	return 0;
 }
 
-int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *t, int kind, const char **why)
+int render_pprof(struct strbuf *b, const struct export_in *in, const char **why)
 {
-	struct pb p = {.sym = sym};
+	const struct tmodel *m = in->m;
+	const struct wstack_set *ws = &in->sets[0];
+	int kind = ws->what == WS_CPU ? PROF_CPU : ws->what == WS_WALL ? PROF_WALL : -1;
+	struct pb p = {0};
 	u64map_init(&p.str_index, 1024);
 	u64map_init(&p.fn_index, 1024);
-	VEC_PUSH(p.strs, p.nstrs, p.strs_cap, (char *)""); /* string_table[0] = "" */
+	VEC_PUSH(p.strs, p.nstrs, p.strs_cap, xstrdup("")); /* string_table[0] = "" */
 	const char *const (*names)[2] = kind == PROF_CPU ? cpu_names : kind == PROF_WALL ? wall_names : value_names;
 	int ntypes = kind >= 0 ? 2 : NVALUES;
 	ValueType types[NVALUES], *type_ptrs[NVALUES];
@@ -274,11 +297,11 @@ int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 	period.type = str_id(&p, kind >= 0 ? names[1][0] : "space");
 	period.unit = str_id(&p, kind >= 0 ? "nanoseconds" : "bytes");
 	int64_t period_v = 1;
-	size_t peak = ws_peak_segment(&t->m);
-	for (size_t s = 0; s < t->m.nsegs; s++) {
-		add_samples(&p, t, s, s == peak, kind);
-		if (kind >= 0 && period_v == 1 && profile_interval_ns(&t->m.segs[s].prof, kind))
-			period_v = (int64_t)profile_interval_ns(&t->m.segs[s].prof, kind);
+	size_t next = 0;
+	for (size_t s = 0; s < m->nsegs; s++) {
+		add_samples(&p, m, s, ws, &next, kind);
+		if (kind >= 0 && period_v == 1 && profile_interval_ns(&m->segs[s].prof, kind))
+			period_v = (int64_t)profile_interval_ns(&m->segs[s].prof, kind);
 	}
 
 	/* Pointer arrays, now that nothing moves any more. */
@@ -321,10 +344,10 @@ int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 	prof.period_type = &period;
 	prof.period = period_v;
 	prof.default_sample_type = str_id(&p, kind >= 0 ? names[1][0] : "inuse_space");
-	if (t->m.nsegs) {
-		const struct tm_segment *last = &t->m.segs[t->m.nsegs - 1];
-		prof.time_nanos = (int64_t)t->m.segs[0].info.start_realtime_ns;
-		prof.duration_nanos = (int64_t)(last->info.start_monotonic_ns - t->m.segs[0].info.start_monotonic_ns +
+	if (m->nsegs) {
+		const struct tm_segment *last = &m->segs[m->nsegs - 1];
+		prof.time_nanos = (int64_t)m->segs[0].info.start_realtime_ns;
+		prof.duration_nanos = (int64_t)(last->info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns +
 						last->heap.t.last_time_us * 1000);
 	}
 	int64_t comment = str_id(&p, kind == PROF_CPU    ? "ldprof CPU profile: time per sample measured, not assumed"
@@ -359,6 +382,8 @@ int render_pprof(struct strbuf *b, struct symbolizer *sym, const struct loaded *
 	free(p.fns);
 	free(p.maps);
 	free(p.samples);
+	for (size_t i = 0; i < p.nstrs; i++)
+		free(p.strs[i]);
 	free(p.strs);
 	u64map_free(&p.str_index);
 	u64map_free(&p.fn_index);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render/units.h"
 
 static const char *kind_name(int k)
 {
@@ -64,28 +64,40 @@ struct node {
 	const char *fn, *file;
 	unsigned line;
 	uint64_t total, self;
+	size_t parent;
 	size_t first_child, next_sibling; /* index + 1; 0 = none */
 };
 
 struct tree {
 	struct node *n;
 	size_t len, cap;
-	struct u64map index; /* parent index ^ function pointer -> node index + 1 */
+	struct u64map index; /* hash(parent, function) -> node index + 1 */
 };
+
+struct child_key {
+	const struct tree *t;
+	size_t parent;
+	const char *fn;
+};
+
+static int same_child(const void *ctx, uint64_t val)
+{
+	const struct child_key *k = ctx;
+	return k->t->n[val - 1].parent == k->parent && k->t->n[val - 1].fn == k->fn;
+}
 
 static size_t child_of(struct tree *t, size_t parent, const struct sym_frame *f)
 {
-	uint64_t key = (hash_u64((uint64_t)parent + 1) ^ (uint64_t)(uintptr_t)f->function) | 1;
-	uint64_t *slot = u64map_get(&t->index, key);
-	/* A hash clash between two parents is possible in theory: check. */
-	for (size_t c = slot ? t->n[parent].first_child : 0; c; c = t->n[c - 1].next_sibling)
-		if (t->n[c - 1].fn == f->function)
-			return c - 1;
-	VEC_PUSH(t->n, t->len, t->cap, ((struct node){.fn = f->function, .file = f->file, .line = f->line}));
+	uint64_t hash = hash_u64((uint64_t)parent + 1) ^ (uint64_t)(uintptr_t)f->function;
+	struct child_key key = {t, parent, f->function};
+	uint64_t *slot = u64map_find(&t->index, hash, same_child, &key);
+	if (slot)
+		return *slot - 1;
+	VEC_PUSH(t->n, t->len, t->cap, ((struct node){.fn = f->function, .file = f->file, .line = f->line, .parent = parent}));
 	size_t i = t->len - 1;
 	t->n[i].next_sibling = t->n[parent].first_child;
 	t->n[parent].first_child = i + 1;
-	u64map_put(&t->index, key, i + 1);
+	u64map_add(&t->index, hash, i + 1);
 	return i;
 }
 
@@ -315,23 +327,23 @@ void render_profile_threads(struct strbuf *b, const struct report *r)
 		}
 }
 
-void render_profile_threads_json(struct strbuf *b, const struct report *r)
+json_t *profile_threads_json(const struct report *r)
 {
-	sb_printf(b, ",\"threads\":[");
-	int first = 1;
+	json_t *a = json_array();
 	for (size_t t = 0; t < r->ntraces; t++)
 		for (size_t s = 0; s < r->traces[t].m.nsegs; s++) {
 			const struct tm_segment *seg = &r->traces[t].m.segs[s];
 			for (size_t i = 0; i < seg->prof.nthreads; i++) {
 				const struct prof_thread *th = &seg->prof.threads[i];
-				sb_printf(b, "%s{\"pid\":%llu,\"tid\":%u,\"name\":", first ? "" : ",",
-					  (unsigned long long)seg->info.pid, th->tid);
-				first = 0;
-				sb_json_str(b, th->name);
-				sb_printf(b, ",\"cpu_samples\":%llu,\"wall_samples\":%llu,\"wall_blocked_samples\":%llu}",
-					  (unsigned long long)th->samples[0], (unsigned long long)th->samples[1],
-					  (unsigned long long)th->blocked);
+				json_t *o = json_object();
+				json_object_set_new(o, "pid", json_u64(seg->info.pid));
+				json_object_set_new(o, "tid", json_integer(th->tid));
+				json_object_set_new(o, "name", json_text(th->name));
+				json_object_set_new(o, "cpu_samples", json_u64(th->samples[0]));
+				json_object_set_new(o, "wall_samples", json_u64(th->samples[1]));
+				json_object_set_new(o, "wall_blocked_samples", json_u64(th->blocked));
+				json_array_append_new(a, o);
 			}
 		}
-	sb_printf(b, "]");
+	return a;
 }

@@ -12,6 +12,7 @@ void render_profile_tree(struct strbuf *b, const struct report *r, int k, double
 /* mode 0: callers of pattern, 1: its callees, 2: cost per line inside it. */
 void render_profile_focus(struct strbuf *b, const struct report *r, int k, int mode, const char *pattern);
 void render_profile_threads(struct strbuf *b, const struct report *r);
-void render_profile_threads_json(struct strbuf *b, const struct report *r);
+/* The samples per thread, for the report's JSON ("threads"). */
+json_t *profile_threads_json(const struct report *r);
 
 #endif

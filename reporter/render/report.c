@@ -8,70 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "cli.h"
-
-void report_sum(struct report *r)
-{
-	memset(&r->total, 0, sizeof r->total);
-	memset(r->size_hist, 0, sizeof r->size_hist);
-	memset(r->samples, 0, sizeof r->samples);
-	r->mapped_peak = r->mapped_live_at_exit = r->mapped_bytes = r->maps = r->remaps = r->unmaps = 0;
-	r->rss_peak = r->rss_heap = r->rss_mapped = 0;
-	memset(r->weight_ns, 0, sizeof r->weight_ns);
-	memset(r->lost, 0, sizeof r->lost);
-	r->peak_time_ns = 0;
-	r->peak_trace = NULL;
-	for (size_t t = 0; t < r->ntraces; t++) {
-		const struct tmodel *m = &r->traces[t].m;
-		for (size_t i = 0; i < m->nsegs; i++) {
-			const struct heap_totals *s = &m->segs[i].heap.t;
-			r->total.allocations += s->allocations;
-			r->total.frees += s->frees;
-			r->total.allocated_bytes += s->allocated_bytes;
-			r->total.leaked_bytes += s->leaked_bytes;
-			r->total.leaked_count += s->leaked_count;
-			r->total.temporary += s->temporary;
-			r->total.unknown_frees += s->unknown_frees;
-			r->total.samples += s->samples;
-			r->total.allocated_var += s->allocated_var;
-			r->total.lost_samples += s->lost_samples;
-			if (s->sample_bytes)
-				r->total.sample_bytes = s->sample_bytes;
-			for (int k = 0; k < 65; k++)
-				r->size_hist[k] += m->segs[i].heap.size_hist[k];
-			const struct mapped_model *mm = &m->segs[i].mapped;
-			if (mm->peak_bytes > r->mapped_peak)
-				r->mapped_peak = mm->peak_bytes;
-			r->mapped_live_at_exit = mm->live_at_end; /* the last image's */
-			r->mapped_bytes += mm->mapped_bytes;
-			r->maps += mm->maps;
-			r->remaps += mm->remaps;
-			r->unmaps += mm->unmaps;
-			if (mm->rss_peak > r->rss_peak) {
-				r->rss_peak = mm->rss_peak;
-				r->rss_heap = mm->heap_at_rss_peak;
-				r->rss_mapped = mm->mapped_at_rss_peak;
-			}
-			const struct profile *p = &m->segs[i].prof;
-			for (int k = 0; k < 2; k++) {
-				r->samples[k] += p->k[k].samples;
-				r->weight_ns[k] += p->k[k].weight_ns;
-				r->lost[k] += p->k[k].lost;
-			}
-			if (p->has_setup) {
-				r->hz[PROF_CPU] = p->setup.cpu_hz;
-				r->hz[PROF_WALL] = p->setup.wall_hz;
-			}
-			if (s->peak_bytes > r->total.peak_bytes) {
-				r->total.peak_bytes = s->peak_bytes;
-				r->total.peak_count = s->peak_count;
-				r->peak_time_ns = m->segs[i].info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns +
-						  s->peak_time_us * 1000;
-				r->peak_trace = m->path;
-			}
-		}
-	}
-}
+#include "render/json.h"
+#include "render/units.h"
 
 /* What the groups that passed the filters add up to. */
 static struct heap_totals filtered_totals(const struct report *r)
@@ -222,7 +160,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		for (size_t s = 0; s < m->nsegs; s++) {
 			const struct tm_segment *seg = &m->segs[s];
 			sb_printf(b, "  pid %llu  %s  (%s)", (unsigned long long)seg->info.pid,
-				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, tm_end_reason_name(seg->end.reason));
+				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, seg->end_name);
 			if (r->ntraces > 1 || m->nsegs > 1)
 				sb_printf(b, "  %s allocations, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
 					  fmt_bytes(y, seg->heap.t.peak_bytes), fmt_bytes(x, seg->heap.t.leaked_bytes));
@@ -230,11 +168,12 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			if (seg->info.mode == LDP_MODE_OFF)
 				sb_printf(b, "  (heap tracing was off in this process)\n");
 		}
-		if (m->stats.truncated)
+		if (m->stats.truncated && !(m->nsegs && m->segs[m->nsegs - 1].end.running))
 			sb_printf(b, "  note: the trace ends inside a frame at byte %llu (process killed?); "
 				     "everything before it is used\n",
 				  (unsigned long long)m->stats.truncated_at);
 	}
+	render_missed_text(b, r);
 	sb_printf(b, "\nheap\n");
 	if (t->sample_bytes) {
 		sb_printf(b, "  (sampled: estimates from %s samples, one per %s allocated on average; requested\n"
@@ -254,6 +193,9 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
+	if (t->live_now_count)
+		sb_printf(b, "  live now     %14s   in %s block%s (the process is still running: not leaked)\n",
+			  fmt_bytes(x, t->live_now_bytes), fmt_count(y, t->live_now_count), t->live_now_count == 1 ? "" : "s");
 	if (t->sample_bytes)
 		sb_printf(b, "  temporary    (not measured in sampled mode)\n");
 	else
@@ -297,6 +239,47 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	}
 	for (int k = 0; k < 2; k++)
 		flat_profile(b, r, k);
+}
+
+/* ---- what was missed ---- */
+
+void render_missed_text(struct strbuf *b, const struct report *r)
+{
+	const struct missed *x = &r->missed;
+	char n1[32], n2[32];
+	if (x->damaged) {
+		sb_printf(b, "  note: %s is damaged: %s", x->damaged_trace, x->damage_why);
+		if (x->damaged > 1)
+			sb_printf(b, " (and %s more damaged places)", fmt_count(n1, x->damaged - 1));
+		sb_printf(b, "; %s bytes skipped", fmt_count(n1, x->skipped_bytes));
+		if (x->dropped_events)
+			sb_printf(b, ", and %s events of threads whose state was lost there: leaks and unknown frees may be "
+				     "off by up to that many",
+				  fmt_count(n2, x->dropped_events));
+		sb_printf(b, "; everything else is used\n");
+	}
+	if (x->unordered_events)
+		sb_printf(b, "  note: %s events were merged out of order (%s): frees, leaks and unknown frees may be off "
+			     "by about that many\n",
+			  fmt_count(n1, x->unordered_events), x->unordered_why ? x->unordered_why : "");
+	if (x->nested_allocs || x->nested_frees)
+		sb_printf(b, "  note: %s allocations and %s frees made in signal handlers that interrupted ldprof were not "
+			     "recorded: up to %s blocks show as leaked that were freed, and up to %s frees as frees of "
+			     "unknown blocks\n",
+			  fmt_count(n1, x->nested_allocs), fmt_count(n2, x->nested_frees), n2, n1);
+}
+
+json_t *render_missed_json(const struct report *r)
+{
+	const struct missed *x = &r->missed;
+	json_t *first = json_null();
+	if (x->damaged)
+		first = json_pack("{s:o, s:o, s:o}", "trace", json_text(x->damaged_trace), "at", json_u64(x->damaged_at),
+				  "what", json_text(x->damage_why));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "damaged_regions", json_u64(x->damaged), "skipped_bytes",
+			 json_u64(x->skipped_bytes), "first_damage", first, "dropped_events", json_u64(x->dropped_events),
+			 "unordered_events", json_u64(x->unordered_events), "nested_allocations",
+			 json_u64(x->nested_allocs), "nested_frees", json_u64(x->nested_frees));
 }
 
 /* ---- flat profiles (pstats-like) ---- */
@@ -365,157 +348,183 @@ static void flat_profile(struct strbuf *b, const struct report *r, int k)
 
 /* ---- JSON ---- */
 
-static void json_str_or_null(struct strbuf *b, const char *s)
+static void set(json_t *o, const char *key, json_t *v)
 {
-	if (s)
-		sb_json_str(b, s);
-	else
-		sb_printf(b, "null");
+	json_object_set_new(o, key, v);
 }
 
-static void json_totals(struct strbuf *b, const struct heap_totals *t, uint64_t peak_time_ns)
+json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint64_t peak_time)
 {
-	sb_printf(b,
-		  "{\"allocations\":%llu,\"frees\":%llu,\"allocated_bytes\":%llu,\"peak_bytes\":%llu,"
-		  "\"peak_count\":%llu,\"peak_time_ns\":%llu,\"leaked_bytes\":%llu,\"leaked_count\":%llu,"
-		  "\"temporary\":%llu,\"unknown_frees\":%llu",
-		  (unsigned long long)t->allocations, (unsigned long long)t->frees,
-		  (unsigned long long)t->allocated_bytes, (unsigned long long)t->peak_bytes,
-		  (unsigned long long)t->peak_count, (unsigned long long)peak_time_ns,
-		  (unsigned long long)t->leaked_bytes, (unsigned long long)t->leaked_count,
-		  (unsigned long long)t->temporary, (unsigned long long)t->unknown_frees);
-	if (t->sample_bytes)
-		sb_printf(b, ",\"estimated\":{\"sample_bytes\":%llu,\"samples\":%llu,\"allocated_bytes_stddev\":%.0f,"
-			     "\"lost_samples\":%llu}}",
-			  (unsigned long long)t->sample_bytes, (unsigned long long)t->samples, sqrt(t->allocated_var),
-			  (unsigned long long)t->lost_samples);
-	else
-		sb_printf(b, ",\"estimated\":null}");
+	json_t *o = json_object();
+	set(o, "allocations", json_u64(t->allocations));
+	set(o, "frees", json_u64(t->frees));
+	set(o, "allocated_bytes", json_u64(t->allocated_bytes));
+	set(o, "peak_bytes", json_u64(t->peak_bytes));
+	set(o, "peak_count", json_u64(t->peak_count));
+	set(o, time_key, json_u64(peak_time));
+	set(o, "leaked_bytes", json_u64(t->leaked_bytes));
+	set(o, "leaked_count", json_u64(t->leaked_count));
+	set(o, "temporary", json_u64(t->temporary));
+	set(o, "unknown_frees", json_u64(t->unknown_frees));
+	return o;
 }
 
-static void json_group(struct strbuf *b, const struct group *g)
+static json_t *json_totals(const struct heap_totals *t, uint64_t peak_time_ns)
 {
-	sb_printf(b, "{\"key\":");
-	sb_json_str(b, g->key);
-	sb_printf(b, ",\"function\":");
-	json_str_or_null(b, g->function);
-	sb_printf(b, ",\"file\":");
-	json_str_or_null(b, g->file);
-	sb_printf(b, ",\"line\":%u,\"module\":", g->line);
-	json_str_or_null(b, g->module);
-	sb_printf(b,
-		  ",\"allocations\":%llu,\"allocated_bytes\":%llu,\"frees\":%llu,\"leaked_count\":%llu,"
-		  "\"leaked_bytes\":%llu,\"peak_bytes\":%llu,\"peak_count\":%llu,\"temporary\":%llu,"
-		  "\"min_size\":%llu,\"max_size\":%llu",
-		  (unsigned long long)g->allocations, (unsigned long long)g->allocated_bytes,
-		  (unsigned long long)g->frees, (unsigned long long)g->leaked_count,
-		  (unsigned long long)g->leaked_bytes, (unsigned long long)g->peak_bytes,
-		  (unsigned long long)g->peak_count, (unsigned long long)g->temporary,
-		  (unsigned long long)(g->allocations ? g->min_size : 0), (unsigned long long)g->max_size);
-	sb_printf(b,
-		  ",\"cpu_self_samples\":%llu,\"cpu_total_samples\":%llu,\"wall_self_samples\":%llu,"
-		  "\"wall_total_samples\":%llu,\"cpu_self_ns\":%llu,\"cpu_total_ns\":%llu,\"wall_self_ns\":%llu,"
-		  "\"wall_total_ns\":%llu",
-		  (unsigned long long)g->self[0], (unsigned long long)g->total[0], (unsigned long long)g->self[1],
-		  (unsigned long long)g->total[1], (unsigned long long)g->self_ns[0], (unsigned long long)g->total_ns[0],
-		  (unsigned long long)g->self_ns[1], (unsigned long long)g->total_ns[1]);
-	sb_printf(b, ",\"maps\":%llu,\"mapped_bytes\":%llu,\"mapped_peak_bytes\":%llu,\"mapped_live_at_exit_bytes\":%llu",
-		  (unsigned long long)g->maps, (unsigned long long)g->mapped_bytes,
-		  (unsigned long long)g->mapped_peak_bytes, (unsigned long long)g->mapped_live_bytes);
-	if (g->frames) {
-		sb_printf(b, ",\"frames\":[");
-		for (unsigned i = 0; i < g->nframes; i++) {
-			const struct sym_frame *f = g->frames[i];
-			sb_printf(b, "%s{\"function\":", i ? "," : "");
-			sb_json_str(b, f->function);
-			sb_printf(b, ",\"file\":");
-			json_str_or_null(b, f->file);
-			sb_printf(b, ",\"line\":%u,\"module\":", f->line);
-			sb_json_str(b, f->module);
-			sb_printf(b, ",\"inlined\":%s}", f->inlined ? "true" : "false");
-		}
-		sb_printf(b, "]");
+	json_t *o = heap_totals_json(t, "peak_time_ns", peak_time_ns);
+	set(o, "live_now_bytes", json_u64(t->live_now_bytes));
+	set(o, "live_now_count", json_u64(t->live_now_count));
+	json_t *e = json_null();
+	if (t->sample_bytes) {
+		double sd = sqrt(t->allocated_var);
+		e = json_object();
+		set(e, "sample_bytes", json_u64(t->sample_bytes));
+		set(e, "samples", json_u64(t->samples));
+		set(e, "allocated_bytes_stddev", json_u64(sd < 1.8e19 ? (uint64_t)rint(sd) : UINT64_MAX));
+		set(e, "lost_samples", json_u64(t->lost_samples));
 	}
-	sb_printf(b, "}");
+	set(o, "estimated", e);
+	return o;
 }
 
-void render_report_json(struct strbuf *b, const struct report *r)
+static json_t *json_group(const struct group *g)
 {
-	sb_printf(b, "{\"trace\":");
-	sb_json_str(b, r->ntraces ? r->traces[0].m.path : "");
-	sb_printf(b, ",\"traces\":[");
+	json_t *o = json_object();
+	set(o, "key", json_text(g->key));
+	set(o, "function", json_text(g->function));
+	set(o, "file", json_text(g->file));
+	set(o, "line", json_integer(g->line));
+	set(o, "module", json_text(g->module));
+	set(o, "allocations", json_u64(g->allocations));
+	set(o, "allocated_bytes", json_u64(g->allocated_bytes));
+	set(o, "frees", json_u64(g->frees));
+	set(o, "leaked_count", json_u64(g->leaked_count));
+	set(o, "leaked_bytes", json_u64(g->leaked_bytes));
+	set(o, "peak_bytes", json_u64(g->peak_bytes));
+	set(o, "peak_count", json_u64(g->peak_count));
+	set(o, "temporary", json_u64(g->temporary));
+	set(o, "min_size", json_u64(g->allocations ? g->min_size : 0));
+	set(o, "max_size", json_u64(g->max_size));
+	static const char *const kinds[2] = {"cpu", "wall"};
+	char key[32];
+	for (int k = 0; k < 2; k++) {
+		snprintf(key, sizeof key, "%s_self_samples", kinds[k]);
+		set(o, key, json_u64(g->self[k]));
+		snprintf(key, sizeof key, "%s_total_samples", kinds[k]);
+		set(o, key, json_u64(g->total[k]));
+	}
+	for (int k = 0; k < 2; k++) {
+		snprintf(key, sizeof key, "%s_self_ns", kinds[k]);
+		set(o, key, json_u64(g->self_ns[k]));
+		snprintf(key, sizeof key, "%s_total_ns", kinds[k]);
+		set(o, key, json_u64(g->total_ns[k]));
+	}
+	set(o, "maps", json_u64(g->maps));
+	set(o, "mapped_bytes", json_u64(g->mapped_bytes));
+	set(o, "mapped_peak_bytes", json_u64(g->mapped_peak_bytes));
+	set(o, "mapped_live_at_exit_bytes", json_u64(g->mapped_live_bytes));
+	if (g->frames) {
+		json_t *a = json_array();
+		for (unsigned i = 0; i < g->nframes; i++)
+			json_array_append_new(a, json_frame(g->frames[i], 0));
+		set(o, "frames", a);
+	}
+	return o;
+}
+
+json_t *report_json(const struct report *r)
+{
+	json_t *o = json_object();
+	set(o, "trace", json_text(r->ntraces ? r->traces[0].m.path : ""));
+	json_t *traces = json_array(), *segs = json_array();
 	int truncated = 0;
 	for (size_t i = 0; i < r->ntraces; i++) {
-		sb_printf(b, "%s", i ? "," : "");
-		sb_json_str(b, r->traces[i].m.path);
+		json_array_append_new(traces, json_text(r->traces[i].m.path));
 		truncated |= r->traces[i].m.stats.truncated;
 	}
-	sb_printf(b, "],\"truncated\":%s,\"segments\":[", truncated ? "true" : "false");
-	int first = 1;
+	set(o, "traces", traces);
+	set(o, "truncated", json_boolean(truncated));
+	set(o, "missed", render_missed_json(r));
 	for (size_t i = 0; i < r->ntraces; i++) {
 		const struct tmodel *m = &r->traces[i].m;
 		for (size_t s = 0; s < m->nsegs; s++) {
 			const struct tm_segment *seg = &m->segs[s];
-			sb_printf(b, "%s{\"trace\":", first ? "" : ",");
-			first = 0;
-			sb_json_str(b, m->path);
-			sb_printf(b, ",\"pid\":%llu,\"exe\":", (unsigned long long)seg->info.pid);
-			sb_json_str(b, seg->info.exe);
-			sb_printf(b, ",\"cmdline\":");
-			sb_json_str(b, seg->info.cmdline);
-			sb_printf(b, ",\"end\":");
-			sb_json_str(b, tm_end_reason_name(seg->end.reason));
-			sb_printf(b, ",\"heap\":");
-			json_totals(b, &seg->heap.t, seg->heap.t.peak_time_us * 1000);
-			sb_printf(b, "}");
+			json_t *x = json_object();
+			set(x, "trace", json_text(m->path));
+			set(x, "pid", json_u64(seg->info.pid));
+			set(x, "exe", json_text(seg->info.exe));
+			set(x, "cmdline", json_text(seg->info.cmdline));
+			set(x, "end", json_text(seg->end_name));
+			set(x, "end_signal", seg->end.reason == LDP_END_SIGNAL && seg->end.signal
+						     ? json_integer(seg->end.signal)
+						     : json_null());
+			set(x, "heap", json_totals(&seg->heap.t, seg->heap.t.peak_time_us * 1000));
+			json_array_append_new(segs, x);
 		}
 	}
-	sb_printf(b, "],\"heap\":");
-	json_totals(b, &r->total, r->peak_time_ns);
-	for (int k = 0; k < 2; k++)
-		sb_printf(b,
-			  ",\"%s\":{\"samples\":%llu,\"interval_ns\":%llu,\"lost\":%llu,\"hz\":%u,\"total_ns\":%llu,"
-			  "\"agent_samples\":%llu,\"agent_total_ns\":%llu}",
-			  k == PROF_CPU ? "cpu" : "wall", (unsigned long long)r->samples[k],
-			  (unsigned long long)(r->samples[k] ? r->weight_ns[k] / r->samples[k] : 0),
-			  (unsigned long long)r->lost[k], r->hz[k], (unsigned long long)r->weight_ns[k],
-			  (unsigned long long)r->groups.agent_samples[k], (unsigned long long)r->groups.agent_ns[k]);
-	sb_printf(b,
-		  ",\"mapped\":{\"maps\":%llu,\"remaps\":%llu,\"unmaps\":%llu,\"mapped_bytes\":%llu,\"peak_bytes\":%llu,"
-		  "\"live_at_exit_bytes\":%llu}"
-		  ",\"rss\":{\"peak_bytes\":%llu,\"heap_at_peak_bytes\":%llu,\"mapped_at_peak_bytes\":%llu}",
-		  (unsigned long long)r->maps, (unsigned long long)r->remaps, (unsigned long long)r->unmaps,
-		  (unsigned long long)r->mapped_bytes, (unsigned long long)r->mapped_peak,
-		  (unsigned long long)r->mapped_live_at_exit, (unsigned long long)r->rss_peak,
-		  (unsigned long long)r->rss_heap, (unsigned long long)r->rss_mapped);
+	set(o, "segments", segs);
+	set(o, "heap", json_totals(&r->total, r->peak_time_ns));
+	for (int k = 0; k < 2; k++) {
+		json_t *p = json_object();
+		set(p, "samples", json_u64(r->samples[k]));
+		set(p, "interval_ns", json_u64(r->samples[k] ? r->weight_ns[k] / r->samples[k] : 0));
+		set(p, "lost", json_u64(r->lost[k]));
+		set(p, "hz", json_integer(r->hz[k]));
+		set(p, "total_ns", json_u64(r->weight_ns[k]));
+		set(p, "agent_samples", json_u64(r->groups.agent_samples[k]));
+		set(p, "agent_total_ns", json_u64(r->groups.agent_ns[k]));
+		set(o, k == PROF_CPU ? "cpu" : "wall", p);
+	}
+	json_t *mp = json_object();
+	set(mp, "maps", json_u64(r->maps));
+	set(mp, "remaps", json_u64(r->remaps));
+	set(mp, "unmaps", json_u64(r->unmaps));
+	set(mp, "mapped_bytes", json_u64(r->mapped_bytes));
+	set(mp, "peak_bytes", json_u64(r->mapped_peak));
+	set(mp, "live_at_exit_bytes", json_u64(r->mapped_live_at_exit));
+	set(o, "mapped", mp);
+	json_t *rss = json_object();
+	set(rss, "peak_bytes", json_u64(r->rss_peak));
+	set(rss, "heap_at_peak_bytes", json_u64(r->rss_heap));
+	set(rss, "mapped_at_peak_bytes", json_u64(r->rss_mapped));
+	set(o, "rss", rss);
 	if (r->gopts.ninclude || r->gopts.nexclude) {
 		/* Totals of what the filters kept; "heap" stays the whole process. */
 		struct heap_totals f = filtered_totals(r);
-		sb_printf(b,
-			  ",\"filtered\":{\"allocations\":%llu,\"allocated_bytes\":%llu,\"frees\":%llu,\"peak_bytes\":%llu,"
-			  "\"leaked_bytes\":%llu,\"leaked_count\":%llu,\"temporary\":%llu,\"left_out_allocations\":%llu}",
-			  (unsigned long long)f.allocations, (unsigned long long)f.allocated_bytes, (unsigned long long)f.frees,
-			  (unsigned long long)f.peak_bytes, (unsigned long long)f.leaked_bytes,
-			  (unsigned long long)f.leaked_count, (unsigned long long)f.temporary,
-			  (unsigned long long)r->groups.filtered_out);
+		json_t *x = json_object();
+		set(x, "allocations", json_u64(f.allocations));
+		set(x, "allocated_bytes", json_u64(f.allocated_bytes));
+		set(x, "frees", json_u64(f.frees));
+		set(x, "peak_bytes", json_u64(f.peak_bytes));
+		set(x, "leaked_bytes", json_u64(f.leaked_bytes));
+		set(x, "leaked_count", json_u64(f.leaked_count));
+		set(x, "temporary", json_u64(f.temporary));
+		set(x, "left_out_allocations", json_u64(r->groups.filtered_out));
+		set(o, "filtered", x);
 	}
-	sb_printf(b, ",\"by\":\"%s\",\"groups\":[", group_by_name(r->gopts.by));
+	set(o, "by", json_string(group_by_name(r->gopts.by)));
+	json_t *groups = json_array();
 	const struct group **v = grouping_sorted(&r->groups, r->sort);
 	size_t n = r->top_given && r->top < r->groups.n ? r->top : r->groups.n;
-	for (size_t i = 0; i < n; i++) {
-		sb_printf(b, "%s", i ? "," : "");
-		json_group(b, v[i]);
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(groups, json_group(v[i]));
 	free(v);
-	sb_printf(b, "],\"size_histogram\":[");
-	first = 1;
+	set(o, "groups", groups);
+	json_t *hist = json_array();
 	for (int k = 0; k < 65; k++) {
 		if (!r->size_hist[k])
 			continue;
-		uint64_t upper = k == 0 ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1;
-		sb_printf(b, "%s{\"max_size\":%llu,\"count\":%llu}", first ? "" : ",", (unsigned long long)upper,
-			  (unsigned long long)r->size_hist[k]);
-		first = 0;
+		json_t *x = json_object();
+		set(x, "max_size", json_u64(k == 0 ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1));
+		set(x, "count", json_u64(r->size_hist[k]));
+		json_array_append_new(hist, x);
 	}
-	sb_printf(b, "]}\n");
+	set(o, "size_histogram", hist);
+	return o;
+}
+
+void render_report_json(struct strbuf *b, const struct report *r)
+{
+	sb_json(b, report_json(r));
+	sb_putc(b, '\n');
 }

@@ -5,32 +5,20 @@
 #ifndef LDPR_RENDER_REPORT_H
 #define LDPR_RENDER_REPORT_H
 
-#include "model/group.h"
+#include "model/report.h"
+#include "render/json.h"
 #include "util/util.h"
 
-struct report {
-	struct loaded *traces;
-	size_t ntraces;
-	struct grouping groups;
-	struct group_opts gopts;
-	struct heap_totals total;  /* over every segment of every trace */
-	uint64_t peak_time_ns;     /* of the highest peak, since its trace's start */
-	const char *peak_trace;
-	uint64_t size_hist[65];
-	unsigned top;              /* rows per table */
-	int top_given;             /* --top was given: JSON groups are limited too */
-	enum group_sort sort;
-	int profile_sort_total;    /* flat profiles sorted by total instead of self */
-	/* the mapped channel and RSS over every segment (peaks: the highest) */
-	uint64_t mapped_peak, mapped_live_at_exit, mapped_bytes, maps, remaps, unmaps, rss_peak, rss_heap, rss_mapped;
-	/* sampling over every segment */
-	uint64_t samples[2], weight_ns[2], lost[2];
-	unsigned hz[2];
-};
-
-/* Fill the totals and histogram from the loaded traces. */
-void report_sum(struct report *r);
+/* Say what was missed: "note: ..." lines (none when nothing was), and the
+ * JSON object "missed" (docs/JSON.md). check uses these too. */
+void render_missed_text(struct strbuf *b, const struct report *r);
+json_t *render_missed_json(const struct report *r);
 void render_report_text(struct strbuf *b, const struct report *r);
 void render_report_json(struct strbuf *b, const struct report *r);
+/* The report as JSON, for outputs that embed it (export json, the HTML page,
+ * report --json --threads). docs/JSON.md. */
+json_t *report_json(const struct report *r);
+/* Heap totals as the report's JSON has them; the peak's time under time_key. */
+json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint64_t peak_time);
 
 #endif

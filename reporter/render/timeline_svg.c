@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render/units.h"
+#include "render/assets.h"
 #include "render/draw.h"
+#include "render/json.h"
 
 void timeline_build(struct timeline *tl, const struct loaded *t)
 {
@@ -169,27 +171,6 @@ static void path_steps(struct strbuf *b, const unsigned char *seen, const uint64
 	sb_printf(b, "%.0f,%.1f ", ML + (double)n, prev);
 }
 
-static const char timeline_js[] =
-	"(function () {\n"
-	"var sc = document.currentScript, svg = sc && sc.closest ? sc.closest('svg') : null;\n"
-	"if (!svg) svg = document.documentElement;\n"
-	"var plot = svg.querySelector('rect.plot'), cur = svg.querySelector('line.cursor'),\n"
-	"    info = svg.querySelector('text.info'), cols = JSON.parse(svg.querySelector('desc.cols').textContent);\n"
-	"var X0 = +plot.getAttribute('x'), PW = +plot.getAttribute('width'), END = +svg.getAttribute('data-end');\n"
-	"function fmt(b) { var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;\n"
-	"  while (b >= 1024 && i < 4) { b /= 1024; i++; } return (i ? b.toFixed(2) : b) + ' ' + u[i]; }\n"
-	"plot.addEventListener('mousemove', function (ev) {\n"
-	"  var p = svg.createSVGPoint(); p.x = ev.clientX; p.y = ev.clientY;\n"
-	"  p = p.matrixTransform(svg.getScreenCTM().inverse());\n"
-	"  var c = Math.max(0, Math.min(cols.length - 1, Math.floor(p.x - X0)));\n"
-	"  cur.setAttribute('x1', p.x); cur.setAttribute('x2', p.x); cur.style.display = '';\n"
-	"  var t = (p.x - X0) / PW * END, v = cols[c];\n"
-	"  info.textContent = 't = ' + t.toFixed(3) + ' s   live ' + (v ? (v[0] === v[1] ? fmt(v[1]) :\n"
-	"    fmt(v[0]) + ' .. ' + fmt(v[1])) : '-'); });\n"
-	"plot.addEventListener('mouseleave', function () { cur.style.display = 'none'; info.textContent = ''; });\n"
-	"svg.setAttribute('data-ready', '1');\n"
-	"})();\n";
-
 void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct timeline_opts *o)
 {
 	unsigned W = o->width ? o->width : 1200, H = o->height ? o->height : 360;
@@ -236,16 +217,7 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 		  "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" class=\"ldprof-timeline\" width=\"%u\" "
 		  "height=\"%u\" viewBox=\"0 0 %u %u\" data-end=\"%.6f\" data-peak=\"%" PRIu64 "\">\n",
 		  W, H, W, H, end, tl->peak_bytes);
-	sb_printf(b, "<style>\n"
-		     ".ldprof-timeline text { font: 12px Verdana, 'DejaVu Sans', sans-serif; fill: #333; }\n"
-		     ".ldprof-timeline .title { font-size: 17px; fill: #000; }\n"
-		     ".ldprof-timeline .grid { stroke: #ddd; stroke-width: 1; }\n"
-		     ".ldprof-timeline .axis { stroke: #555; stroke-width: 1; }\n"
-		     ".ldprof-timeline .marker { stroke: #7a3; stroke-dasharray: 4 3; }\n"
-		     ".ldprof-timeline .peak { stroke: #c00; stroke-dasharray: 3 3; }\n"
-		     ".ldprof-timeline .peak-mark text { fill: #c00; }\n"
-		     ".ldprof-timeline .cursor { stroke: #000; stroke-width: 0.5; pointer-events: none; }\n"
-		     "</style>\n");
+	sb_printf(b, "<style>\n%s</style>\n", asset_timeline_css);
 	sb_printf(b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfbf6\"/>\n");
 	sb_printf(b, "<text class=\"title\" x=\"%u\" y=\"22\" text-anchor=\"middle\">", W / 2);
 	sb_xml(b, tl->title ? tl->title : "live heap over time");
@@ -253,14 +225,12 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 	sb_xml(b, tl->subtitle);
 	sb_printf(b, "</text>\n");
 	/* the columns, for the hover script: [min, max] or null */
-	sb_printf(b, "<desc class=\"cols\">[");
-	for (size_t c = 0; c < ncols; c++) {
-		if (seen[c])
-			sb_printf(b, "%s[%" PRIu64 ",%" PRIu64 "]", c ? "," : "", cmin[c], cmax[c]);
-		else
-			sb_printf(b, "%snull", c ? "," : "");
-	}
-	sb_printf(b, "]</desc>\n");
+	json_t *cols = json_array();
+	for (size_t c = 0; c < ncols; c++)
+		json_array_append_new(cols, seen[c] ? json_pack("[oo]", json_u64(cmin[c]), json_u64(cmax[c])) : json_null());
+	sb_printf(b, "<desc class=\"cols\">");
+	sb_json(b, cols); /* numbers, brackets and null: nothing to escape for XML */
+	sb_printf(b, "</desc>\n");
 	/* grid and axes */
 	char lab[64];
 	for (double v = 0; v <= ymax + ystep / 2; v += ystep) {
@@ -359,7 +329,7 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 		  MT + ph);
 	sb_printf(b, "<rect class=\"plot\" x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"transparent\"/>\n", ML,
 		  MT, pw, ph);
-	sb_printf(b, "<script><![CDATA[\n%s]]></script>\n</svg>\n", timeline_js);
+	sb_printf(b, "<script><![CDATA[\n%s]]></script>\n</svg>\n", asset_timeline_js);
 #undef X
 #undef Y
 	free(cmin);

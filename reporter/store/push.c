@@ -1,10 +1,11 @@
 /*
  * push.c - see push.h.
  *
- * Rows travel as JSONEachRow built with jansson. Text that is not valid
- * UTF-8 (a path or a symbol from another machine) has its stray bytes
- * replaced by '?', so the store only ever holds valid UTF-8 and every
+ * Rows travel as JSONEachRow, built with render/json.h: text that is not
+ * valid UTF-8 (a path or a symbol from another machine) has its stray bytes
+ * replaced by U+FFFD, so the store only ever holds valid UTF-8 and every
  * reader of it (ldprof fleet, a JSON client) can parse what it returns.
+ * The store's columns are not Nullable: absent text is ''.
  */
 #define _GNU_SOURCE
 #include "push.h"
@@ -17,28 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "render/json.h"
 #include "store/schema.h"
 #include "util/util.h"
 
+/* Text for a column: '' for none. */
 static json_t *jstr(const char *s)
 {
-	if (!s)
-		s = "";
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	char *copy = xstrdup(s);
-	for (unsigned char *p = (unsigned char *)copy; *p; p++)
-		if (*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
-static json_t *jint(uint64_t v)
-{
-	return json_integer((json_int_t)v);
+	return json_text(s ? s : "");
 }
 
 static void day_of(uint64_t ns, char out[16])
@@ -63,14 +50,8 @@ static const char *mode_name(int mode)
 /* Append a row as one line of JSONEachRow; takes the reference. */
 static void put_row(struct strbuf *b, json_t *row)
 {
-	char *s = json_dumps(row, JSON_COMPACT);
-	json_decref(row);
-	if (!s) {
-		fputs("ldprof: out of memory\n", stderr);
-		exit(1);
-	}
-	sb_printf(b, "%s\n", s);
-	free(s);
+	sb_json(b, row);
+	sb_putc(b, '\n');
 }
 
 /* Who the trace is (service, host, labels), as the image rows carry it:
@@ -151,14 +132,14 @@ static json_t *stack_row(const struct pusher *p, const struct fleet_stack *st)
 		const struct sym_frame *f = st->frames[i];
 		json_array_append_new(fn, jstr(f->function));
 		json_array_append_new(file, jstr(f->file));
-		json_array_append_new(line, jint(f->line));
+		json_array_append_new(line, json_u64(f->line));
 		json_array_append_new(mod, jstr(f->module));
-		json_array_append_new(inl, jint(f->inlined != 0));
+		json_array_append_new(inl, json_u64(f->inlined != 0));
 	}
 	json_t *r = json_object();
-	json_object_set_new(r, "stack_id", jint(st->id));
-	json_object_set_new(r, "trace_id", jint(p->ft->id));
-	json_object_set_new(r, "day", json_string(p->day));
+	json_object_set_new(r, "stack_id", json_u64(st->id));
+	json_object_set_new(r, "trace_id", json_u64(p->ft->id));
+	json_object_set_new(r, "day", json_text(p->day));
 	json_object_set_new(r, "functions", fn);
 	json_object_set_new(r, "files", file);
 	json_object_set_new(r, "lines", line);
@@ -171,15 +152,15 @@ static json_t *value_row(const struct pusher *p, const struct fleet_value *v)
 {
 	const struct fleet_trace *ft = p->ft;
 	json_t *r = json_object();
-	json_object_set_new(r, "trace_id", jint(ft->id));
-	json_object_set_new(r, "push_id", jint(p->push_id));
-	json_object_set_new(r, "image", jint(v->image));
-	json_object_set_new(r, "day", json_string(p->day));
-	json_object_set_new(r, "figure", json_string(fleet_figure_name((enum fleet_figure)v->figure)));
+	json_object_set_new(r, "trace_id", json_u64(ft->id));
+	json_object_set_new(r, "push_id", json_u64(p->push_id));
+	json_object_set_new(r, "image", json_u64(v->image));
+	json_object_set_new(r, "day", json_text(p->day));
+	json_object_set_new(r, "figure", json_text(fleet_figure_name((enum fleet_figure)v->figure)));
 	json_object_set_new(r, "snapshot", jstr(v->figure == FF_SNAPSHOT ? ft->snapshots[v->snapshot] : ""));
-	json_object_set_new(r, "stack_id", jint(ft->stacks[v->stack].id));
-	json_object_set_new(r, "value", jint(v->value));
-	json_object_set_new(r, "count", jint(v->count));
+	json_object_set_new(r, "stack_id", json_u64(ft->stacks[v->stack].id));
+	json_object_set_new(r, "value", json_u64(v->value));
+	json_object_set_new(r, "count", json_u64(v->count));
 	return r;
 }
 
@@ -191,68 +172,68 @@ static json_t *image_row(const struct pusher *p, size_t i)
 	const struct heap_totals *h = &seg->heap.t;
 	const struct profile *pr = &seg->prof;
 	json_t *r = json_object();
-	json_object_set_new(r, "trace_id", jint(ft->id));
-	json_object_set_new(r, "push_id", jint(p->push_id));
-	json_object_set_new(r, "pushed_ns", jint(p->pushed_ns));
-	json_object_set_new(r, "content", jint(ft->content));
-	json_object_set_new(r, "image", jint(i));
-	json_object_set_new(r, "day", json_string(p->day));
-	json_object_set_new(r, "start_time", jint(seg->info.start_realtime_ns / 1000000000u));
-	json_object_set_new(r, "start_ns", jint(seg->info.start_realtime_ns));
-	json_object_set_new(r, "end_ns", jint(im->end_ns));
-	json_object_set_new(r, "end_reason", json_string(tm_end_reason_name(seg->end.reason)));
+	json_object_set_new(r, "trace_id", json_u64(ft->id));
+	json_object_set_new(r, "push_id", json_u64(p->push_id));
+	json_object_set_new(r, "pushed_ns", json_u64(p->pushed_ns));
+	json_object_set_new(r, "content", json_u64(ft->content));
+	json_object_set_new(r, "image", json_u64(i));
+	json_object_set_new(r, "day", json_text(p->day));
+	json_object_set_new(r, "start_time", json_u64(seg->info.start_realtime_ns / 1000000000u));
+	json_object_set_new(r, "start_ns", json_u64(seg->info.start_realtime_ns));
+	json_object_set_new(r, "end_ns", json_u64(im->end_ns));
+	json_object_set_new(r, "end_reason", jstr(seg->end_name));
 	json_object_set(r, "service", p->who.service);
 	json_object_set(r, "host", p->who.host);
 	json_object_set(r, "label_keys", p->who.label_keys);
 	json_object_set(r, "label_values", p->who.label_values);
-	json_object_set_new(r, "pid", jint(seg->info.pid));
-	json_object_set_new(r, "ppid", jint(seg->info.ppid));
+	json_object_set_new(r, "pid", json_u64(seg->info.pid));
+	json_object_set_new(r, "ppid", json_u64(seg->info.ppid));
 	json_object_set_new(r, "exe", jstr(seg->info.exe));
 	json_object_set_new(r, "cmdline", jstr(seg->info.cmdline));
-	json_object_set_new(r, "build_id", json_string(im->build_id));
+	json_object_set_new(r, "build_id", json_text(im->build_id));
 	json_object_set_new(r, "agent_version", jstr(seg->info.agent_version));
 	json_object_set_new(r, "trace_path", jstr(ft->path));
-	json_object_set_new(r, "mode", json_string(mode_name(seg->info.mode)));
-	json_object_set_new(r, "sample_bytes", jint(h->sample_bytes));
-	json_object_set_new(r, "allocations", jint(h->allocations));
-	json_object_set_new(r, "frees", jint(h->frees));
-	json_object_set_new(r, "allocated_bytes", jint(h->allocated_bytes));
-	json_object_set_new(r, "peak_bytes", jint(h->peak_bytes));
-	json_object_set_new(r, "peak_count", jint(h->peak_count));
-	json_object_set_new(r, "peak_time_ns", jint(im->peak_time_ns));
-	json_object_set_new(r, "leaked_bytes", jint(h->leaked_bytes));
-	json_object_set_new(r, "leaked_count", jint(h->leaked_count));
-	json_object_set_new(r, "temporary", jint(h->temporary));
-	json_object_set_new(r, "unknown_frees", jint(h->unknown_frees));
-	json_object_set_new(r, "heap_samples", jint(h->samples));
-	json_object_set_new(r, "lost_heap_samples", jint(h->lost_samples));
+	json_object_set_new(r, "mode", json_text(mode_name(seg->info.mode)));
+	json_object_set_new(r, "sample_bytes", json_u64(h->sample_bytes));
+	json_object_set_new(r, "allocations", json_u64(h->allocations));
+	json_object_set_new(r, "frees", json_u64(h->frees));
+	json_object_set_new(r, "allocated_bytes", json_u64(h->allocated_bytes));
+	json_object_set_new(r, "peak_bytes", json_u64(h->peak_bytes));
+	json_object_set_new(r, "peak_count", json_u64(h->peak_count));
+	json_object_set_new(r, "peak_time_ns", json_u64(im->peak_time_ns));
+	json_object_set_new(r, "leaked_bytes", json_u64(h->leaked_bytes));
+	json_object_set_new(r, "leaked_count", json_u64(h->leaked_count));
+	json_object_set_new(r, "temporary", json_u64(h->temporary));
+	json_object_set_new(r, "unknown_frees", json_u64(h->unknown_frees));
+	json_object_set_new(r, "heap_samples", json_u64(h->samples));
+	json_object_set_new(r, "lost_heap_samples", json_u64(h->lost_samples));
 	json_object_set_new(r, "allocated_var", json_real(h->allocated_var));
 	json_t *hist = json_array();
 	for (int k = 0; k < 65; k++)
-		json_array_append_new(hist, jint(im->size_hist[k]));
+		json_array_append_new(hist, json_u64(im->size_hist[k]));
 	json_object_set_new(r, "size_hist", hist);
 	static const char *const kind[2] = {"cpu", "wall"};
 	for (int k = 0; k < PROF_KINDS; k++) {
 		char name[32];
 		snprintf(name, sizeof name, "%s_samples", kind[k]);
-		json_object_set_new(r, name, jint(pr->k[k].samples));
+		json_object_set_new(r, name, json_u64(pr->k[k].samples));
 		snprintf(name, sizeof name, "%s_ns", kind[k]);
-		json_object_set_new(r, name, jint(pr->k[k].weight_ns));
+		json_object_set_new(r, name, json_u64(pr->k[k].weight_ns));
 		snprintf(name, sizeof name, "%s_lost", kind[k]);
-		json_object_set_new(r, name, jint(pr->k[k].lost));
+		json_object_set_new(r, name, json_u64(pr->k[k].lost));
 		snprintf(name, sizeof name, "%s_hz", kind[k]);
-		json_object_set_new(r, name, jint(pr->has_setup ? (k == PROF_CPU ? pr->setup.cpu_hz : pr->setup.wall_hz) : 0));
+		json_object_set_new(r, name, json_u64(pr->has_setup ? (k == PROF_CPU ? pr->setup.cpu_hz : pr->setup.wall_hz) : 0));
 	}
 	const struct mapped_model *mm = &seg->mapped;
-	json_object_set_new(r, "maps", jint(mm->maps));
-	json_object_set_new(r, "remaps", jint(mm->remaps));
-	json_object_set_new(r, "unmaps", jint(mm->unmaps));
-	json_object_set_new(r, "mapped_bytes", jint(mm->mapped_bytes));
-	json_object_set_new(r, "mapped_peak_bytes", jint(mm->peak_bytes));
-	json_object_set_new(r, "mapped_live_at_end", jint(mm->live_at_end));
-	json_object_set_new(r, "rss_peak_bytes", jint(mm->rss_peak));
-	json_object_set_new(r, "heap_at_rss_peak", jint(mm->heap_at_rss_peak));
-	json_object_set_new(r, "mapped_at_rss_peak", jint(mm->mapped_at_rss_peak));
+	json_object_set_new(r, "maps", json_u64(mm->maps));
+	json_object_set_new(r, "remaps", json_u64(mm->remaps));
+	json_object_set_new(r, "unmaps", json_u64(mm->unmaps));
+	json_object_set_new(r, "mapped_bytes", json_u64(mm->mapped_bytes));
+	json_object_set_new(r, "mapped_peak_bytes", json_u64(mm->peak_bytes));
+	json_object_set_new(r, "mapped_live_at_end", json_u64(mm->live_at_end));
+	json_object_set_new(r, "rss_peak_bytes", json_u64(mm->rss_peak));
+	json_object_set_new(r, "heap_at_rss_peak", json_u64(mm->heap_at_rss_peak));
+	json_object_set_new(r, "mapped_at_rss_peak", json_u64(mm->mapped_at_rss_peak));
 	return r;
 }
 

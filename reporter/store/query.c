@@ -65,6 +65,20 @@ static const struct sym_frame *frame(struct fleet_names *nm, const char *fn, con
 	return f;
 }
 
+/* The site frame in a row's columns function, file, line, module (from
+ * col on): a frame to show a group at, or NULL for "(no stack)". */
+static const struct sym_frame *site_at(struct fleet_names *nm, const json_t *row, size_t col, struct sym_frame *f)
+{
+	if (!*ch_str(row, col))
+		return NULL;
+	memset(f, 0, sizeof *f);
+	f->function = name(nm, ch_str(row, col));
+	f->file = *ch_str(row, col + 1) ? name(nm, ch_str(row, col + 1)) : NULL;
+	f->line = (unsigned)ch_u64(row, col + 2);
+	f->module = name(nm, ch_str(row, col + 3));
+	return f;
+}
+
 /* The frames of a row's columns functions, files, lines, modules, inlined
  * (innermost first). @return a malloc'd array of n pointers. */
 static const struct sym_frame **row_frames(struct fleet_names *nm, const json_t *row, size_t col, unsigned *n)
@@ -79,16 +93,6 @@ static const struct sym_frame **row_frames(struct fleet_names *nm, const json_t 
 			     (int)ch_u64(inl, i));
 	*n = (unsigned)k;
 	return v;
-}
-
-int fleet_label_split(const char *kv, char **key, char **value)
-{
-	const char *eq = strchr(kv, '=');
-	if (!eq || eq == kv)
-		return -1;
-	*key = xstrndup(kv, (size_t)(eq - kv));
-	*value = xstrdup(eq + 1);
-	return 0;
 }
 
 /* ---- the selection ---- */
@@ -326,29 +330,6 @@ static void per_stack_sql(struct strbuf *b, const char *sums, const char *where)
 
 /* ---- groups ---- */
 
-static struct group *group_get(struct grouping *g, const char *key)
-{
-	uint64_t *slot = u64map_get(&g->index, (uint64_t)(uintptr_t)key);
-	if (slot)
-		return &g->groups[*slot];
-	vec_reserve((void **)&g->groups, &g->cap, g->n + 1, sizeof *g->groups);
-	struct group *gr = &g->groups[g->n];
-	memset(gr, 0, sizeof *gr);
-	gr->key = key;
-	u64map_put(&g->index, (uint64_t)(uintptr_t)key, g->n);
-	return &g->groups[g->n++];
-}
-
-static void group_where(struct fleet_names *nm, struct group *gr, const json_t *r, size_t col)
-{
-	if (gr->function || !*ch_str(r, col))
-		return;
-	gr->function = name(nm, ch_str(r, col));
-	gr->file = *ch_str(r, col + 1) ? name(nm, ch_str(r, col + 1)) : NULL;
-	gr->line = (unsigned)ch_u64(r, col + 2);
-	gr->module = name(nm, ch_str(r, col + 3));
-}
-
 static const char GROUP_SUMS[] =
 	"sumIf(count, figure = 'alloc') AS alloc_n, sumIf(value, figure = 'alloc') AS alloc_b,"
 	" sumIf(value, figure = 'frees') AS frees_n, sumIf(value, figure = 'inuse') AS inuse_b,"
@@ -386,9 +367,10 @@ int fleet_query_groups(struct ch *c, const struct fleet_filter *f, enum group_by
 		goto fail;
 	size_t i;
 	json_t *r;
+	struct sym_frame site;
 	json_array_foreach(rows, i, r)
 	{
-		struct group *gr = group_get(g, name(nm, ch_str(r, 0)));
+		struct group *gr = grouping_get(g, name(nm, ch_str(r, 0)), site_at(nm, r, 17, &site));
 		size_t k = 1;
 		gr->allocations += ch_u64(r, k++);
 		gr->allocated_bytes += ch_u64(r, k++);
@@ -406,8 +388,7 @@ int fleet_query_groups(struct ch *c, const struct fleet_filter *f, enum group_by
 		gr->mapped_bytes += ch_u64(r, k++);
 		gr->mapped_peak_bytes += ch_u64(r, k++);
 		gr->mapped_live_bytes += ch_u64(r, k++);
-		group_where(nm, gr, r, k);
-		k += 4;
+		k += 4; /* the site, read above */
 		if (by == BY_TRACEBACK && !gr->frames && json_array_size(json_array_get(r, k)))
 			gr->frames = row_frames(nm, r, k, &gr->nframes);
 	}
@@ -436,13 +417,12 @@ int fleet_query_groups(struct ch *c, const struct fleet_filter *f, enum group_by
 			goto fail;
 		json_array_foreach(rows, i, r)
 		{
-			struct group *gr = group_get(g, name(nm, ch_str(r, 0)));
+			/* (a traceback group's key is its whole stack: it has a group from the self query) */
+			struct group *gr = grouping_get(g, name(nm, ch_str(r, 0)), site_at(nm, r, 5, &site));
 			for (int s = 0; s < 2; s++) {
 				gr->total[s] += ch_u64(r, 1 + 2 * s);
 				gr->total_ns[s] += ch_u64(r, 2 + 2 * s);
 			}
-			if (by != BY_TRACEBACK)
-				group_where(nm, gr, r, 5);
 		}
 		json_decref(rows);
 
@@ -528,19 +508,6 @@ int fleet_query_stacks(struct ch *c, const struct fleet_filter *f, enum ws_what 
 
 /* ---- diff ---- */
 
-static struct diff_row *diff_row_get(struct diff *d, const char *key)
-{
-	uint64_t *slot = u64map_get(&d->index, (uint64_t)(uintptr_t)key);
-	if (slot)
-		return &d->rows[*slot];
-	vec_reserve((void **)&d->rows, &d->cap, d->n + 1, sizeof *d->rows);
-	struct diff_row *r = &d->rows[d->n];
-	memset(r, 0, sizeof *r);
-	r->key = key;
-	u64map_put(&d->index, (uint64_t)(uintptr_t)key, d->n);
-	return &d->rows[d->n++];
-}
-
 int fleet_query_diff(struct ch *c, const struct fleet_filter *f, const struct fleet_diff_q *dq, struct fleet_names *nm,
 		     struct diff *d, uint64_t ntraces[2], char *err, size_t n)
 {
@@ -604,18 +571,13 @@ int fleet_query_diff(struct ch *c, const struct fleet_filter *f, const struct fl
 		goto fail;
 	size_t i;
 	json_t *r;
+	struct sym_frame site;
 	json_array_foreach(rows, i, r)
 	{
-		struct diff_row *row = diff_row_get(d, name(nm, ch_str(r, 0)));
+		struct diff_row *row = diff_row_get(d, name(nm, ch_str(r, 0)), site_at(nm, r, 5, &site));
 		for (int s = 0; s < 2; s++) {
 			row->size[s] += per_trace(ch_u64(r, 1 + 2 * (size_t)s), ntraces[s], dq->mean);
 			row->count[s] += per_trace(ch_u64(r, 2 + 2 * (size_t)s), ntraces[s], dq->mean);
-		}
-		if (!row->function && *ch_str(r, 5)) {
-			row->function = name(nm, ch_str(r, 5));
-			row->file = *ch_str(r, 6) ? name(nm, ch_str(r, 6)) : NULL;
-			row->line = (unsigned)ch_u64(r, 7);
-			row->module = name(nm, ch_str(r, 8));
 		}
 	}
 	json_decref(rows);

@@ -15,32 +15,10 @@
 #define LDPR_STORE_QUERY_H
 
 #include "model/diff.h"
+#include "model/fleet.h"
 #include "model/fleetrows.h"
 #include "model/wstack.h"
 #include "store/clickhouse.h"
-
-struct fleet_filter {
-	const char *service;      /* exact; NULL: any */
-	const char *host_glob;    /* shell glob (*, ?, [...]); NULL: any */
-	const char *const *labels; /* "KEY=VALUE", all must hold */
-	size_t nlabels;
-	int64_t since, until;     /* trace start, Unix seconds, inclusive; used when has_* */
-	int has_since, has_until;
-};
-
-struct fleet_totals {
-	uint64_t traces, images, hosts, services;
-	struct heap_totals heap;  /* sums over images; peak_*: the highest image's */
-	uint64_t peak_sum;        /* the traces' peaks added up (what "inuse" weights add up to) */
-	char peak_where[512];     /* "HOST pid PID EXE" of the highest peak */
-	uint64_t size_hist[65];
-	uint64_t samples[2], weight_ns[2], lost[2];
-	unsigned hz[2];
-	/* the mapped channel and RSS, as render/report.h sums them */
-	uint64_t maps, remaps, unmaps, mapped_bytes, mapped_peak, mapped_live_at_exit;
-	uint64_t rss_peak, rss_heap, rss_mapped;
-	int64_t first_start, last_start; /* Unix seconds */
-};
 
 /* Frames and strings of the answers. */
 struct fleet_names {
@@ -51,10 +29,7 @@ struct fleet_names {
 void fleet_names_init(struct fleet_names *nm);
 void fleet_names_free(struct fleet_names *nm);
 
-/* Parse "KEY=VALUE" (KEY non-empty). @return 0 or -1. */
-int fleet_label_split(const char *kv, char **key, char **value);
-
-/* @return 0, or -1 with a one-line reason in err. */
+/* The images' totals (model/fleet.h). @return 0, or -1 with a one-line reason in err. */
 int fleet_query_totals(struct ch *c, const struct fleet_filter *f, struct fleet_totals *t, char *err, size_t n);
 
 /* The report's groups: figures is a mask of (1 << FF_*) to sum; the CPU and

@@ -57,49 +57,27 @@ struct symbolizer {
 	struct sym_opts opts;
 	char *debuginfo_path;
 	Dwfl_Callbacks cb;
-	/* string pool: open addressing on the string hash */
-	char **strs;
-	size_t nstrs, strs_cap;
+	struct u64map strs; /* the string pool: hash_str -> the string (char *) */
 	struct sym_space *spaces;
 	struct u64map warned; /* interned module paths already warned about */
 };
 
 /* ---- strings ---- */
 
-static uint64_t hash_str(const char *s)
+static int same_str(const void *ctx, uint64_t val)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return !strcmp((const char *)(uintptr_t)val, ctx);
 }
 
 const char *sym_intern(struct symbolizer *s, const char *str)
 {
 	if (!str)
 		return NULL;
-	if ((s->nstrs + 1) * 2 > s->strs_cap) {
-		size_t cap = s->strs_cap ? s->strs_cap * 2 : 1024;
-		char **n = xcalloc(cap, sizeof *n);
-		for (size_t i = 0; i < s->strs_cap; i++) {
-			if (!s->strs[i])
-				continue;
-			size_t j = hash_str(s->strs[i]) & (cap - 1);
-			while (n[j])
-				j = (j + 1) & (cap - 1);
-			n[j] = s->strs[i];
-		}
-		free(s->strs);
-		s->strs = n;
-		s->strs_cap = cap;
-	}
-	size_t j = hash_str(str) & (s->strs_cap - 1);
-	for (; s->strs[j]; j = (j + 1) & (s->strs_cap - 1))
-		if (!strcmp(s->strs[j], str))
-			return s->strs[j];
-	s->strs[j] = xstrdup(str);
-	s->nstrs++;
-	return s->strs[j];
+	uint64_t h = hash_str(str);
+	uint64_t *slot = u64map_find(&s->strs, h, same_str, str);
+	if (!slot)
+		slot = u64map_add(&s->strs, h, (uint64_t)(uintptr_t)xstrdup(str));
+	return (const char *)(uintptr_t)*slot;
 }
 
 /* ---- setup ---- */
@@ -122,6 +100,7 @@ struct symbolizer *sym_new(const struct sym_opts *opts)
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	u64map_init(&s->warned, 16);
+	u64map_init(&s->strs, 1024);
 	return s;
 }
 
@@ -142,9 +121,10 @@ void sym_free(struct symbolizer *s)
 		free(sp->ms);
 		free(sp);
 	}
-	for (size_t i = 0; i < s->strs_cap; i++)
-		free(s->strs[i]);
-	free(s->strs);
+	for (size_t i = 0; i < s->strs.cap; i++)
+		if (s->strs.slots[i].key)
+			free((char *)(uintptr_t)s->strs.slots[i].val);
+	u64map_free(&s->strs);
 	u64map_free(&s->warned);
 	free(s->debuginfo_path);
 	free(s);

@@ -98,24 +98,53 @@ static void grow(struct u64map *m)
 	u64map_init(&n, m->cap);
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].key)
-			u64map_put(&n, m->slots[i].key, m->slots[i].val);
+			u64map_add(&n, m->slots[i].key, m->slots[i].val); /* keys may repeat (u64map_add) */
 	u64map_free(m);
 	*m = n;
+}
+
+/* The slot of key (or of the entry with this key for which same() holds:
+ * same NULL means any), or the empty slot that ends its probe run. */
+static inline __attribute__((always_inline)) struct u64map_slot *probe(const struct u64map *m, uint64_t key, int (*same)(const void *, uint64_t),
+				 const void *ctx)
+{
+	size_t mask = m->cap - 1;
+	size_t i = hash_u64(key) & mask;
+	while (m->slots[i].key && (m->slots[i].key != key || (same && !same(ctx, m->slots[i].val))))
+		i = (i + 1) & mask;
+	return &m->slots[i];
 }
 
 uint64_t *u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 {
 	if ((m->len + 1) * 10 > m->cap * 7)
 		grow(m);
-	size_t mask = m->cap - 1;
-	size_t i = hash_u64(key) & mask;
-	while (m->slots[i].key && m->slots[i].key != key)
-		i = (i + 1) & mask;
-	if (!m->slots[i].key) {
-		m->slots[i].key = key;
+	struct u64map_slot *sl = probe(m, key, NULL, NULL);
+	if (!sl->key) {
+		sl->key = key;
 		m->len++;
 	}
-	m->slots[i].val = val;
+	sl->val = val;
+	return &sl->val;
+}
+
+uint64_t *u64map_find(const struct u64map *m, uint64_t hash, int (*same)(const void *ctx, uint64_t val),
+		      const void *ctx)
+{
+	struct u64map_slot *sl = probe(m, hash ? hash : 1, same, ctx);
+	return sl->key ? &sl->val : NULL;
+}
+
+uint64_t *u64map_add(struct u64map *m, uint64_t hash, uint64_t val)
+{
+	if ((m->len + 1) * 10 > m->cap * 7)
+		grow(m);
+	size_t mask = m->cap - 1;
+	size_t i = hash_u64(hash ? hash : 1) & mask;
+	while (m->slots[i].key)
+		i = (i + 1) & mask;
+	m->slots[i] = (struct u64map_slot){hash ? hash : 1, val};
+	m->len++;
 	return &m->slots[i].val;
 }
 
@@ -171,22 +200,6 @@ void sb_putc(struct strbuf *b, char c)
 	vec_reserve((void **)&b->s, &b->cap, b->len + 2, 1);
 	b->s[b->len++] = c;
 	b->s[b->len] = '\0';
-}
-
-void sb_json_str(struct strbuf *b, const char *s)
-{
-	sb_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			sb_putc(b, '\\');
-			sb_putc(b, (char)*p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			sb_printf(b, "\\u%04x", *p);
-		} else {
-			sb_putc(b, (char)*p);
-		}
-	}
-	sb_putc(b, '"');
 }
 
 void sb_free(struct strbuf *b)

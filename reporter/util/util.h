@@ -1,6 +1,7 @@
 /*
  * util.h - reporter-only helpers: checked allocation, growable arrays,
- * a u64 -> u64 hash map, a string builder. The agent never links these.
+ * the reporter's one hash table (u64map), a string builder. The agent never
+ * links these.
  */
 #ifndef LDPR_UTIL_H
 #define LDPR_UTIL_H
@@ -8,6 +9,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Test seams (docs/STYLE: JET_MUTABLE): limits the unit tests lower to
+ * reach what lies beyond them cheaply. const in the reporter (the compiler
+ * folds them), writable where LDP_TEST is defined (tests/tests.mk builds the
+ * modules that have seams a second time for the unit tests). */
+#ifdef LDP_TEST
+#define LDP_SEAM
+#else
+#define LDP_SEAM const
+#endif
 
 /* Allocation failure in the reporter is fatal: one line, exit 1. */
 void *xmalloc(size_t n);
@@ -24,8 +35,18 @@ void vec_reserve(void **arr, size_t *cap, size_t need, size_t esz);
 		(arr)[(len)++] = (value);                                                                      \
 	} while (0)
 
-/* Open-addressed map from nonzero u64 keys to u64 values (linear probing,
- * backward-shift deletion: no tombstones, so heavy churn stays fast). */
+/*
+ * The reporter's hash table: open-addressed, from nonzero u64 keys to u64
+ * values (linear probing, backward-shift deletion: no tombstones, so heavy
+ * churn stays fast). Two ways to use it:
+ *
+ *  - a map: the key is the thing itself (an address, an interned pointer):
+ *    u64map_get, u64map_put, u64map_del;
+ *  - an index of the caller's items by their hash: the key is the item's
+ *    hash (hash_u64, hash_str), the value names the item (its index in the
+ *    caller's array, a pointer), and equal hashes are told apart by the
+ *    caller's test: u64map_find, then u64map_add for a new item.
+ */
 struct u64map_slot {
 	uint64_t key; /* 0 = empty */
 	uint64_t val;
@@ -41,6 +62,12 @@ uint64_t *u64map_get(const struct u64map *m, uint64_t key);
 /* Insert or overwrite. @return pointer to the value slot. */
 uint64_t *u64map_put(struct u64map *m, uint64_t key, uint64_t val);
 int u64map_del(struct u64map *m, uint64_t key, uint64_t *old_val);
+/* The value of the entry with this hash for which same(ctx, value) holds,
+ * or NULL. A hash of 0 is taken as 1 (by u64map_add too). */
+uint64_t *u64map_find(const struct u64map *m, uint64_t hash, int (*same)(const void *ctx, uint64_t val),
+		      const void *ctx);
+/* A new entry, even when others have the same hash. @return its value slot. */
+uint64_t *u64map_add(struct u64map *m, uint64_t hash, uint64_t val);
 
 struct strbuf {
 	char *s;
@@ -49,7 +76,6 @@ struct strbuf {
 void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(struct strbuf *b, const char *fmt, va_list ap);
 void sb_putc(struct strbuf *b, char c);
-void sb_json_str(struct strbuf *b, const char *s); /* "..." with escapes */
 void sb_free(struct strbuf *b);
 
 static inline uint64_t hash_u64(uint64_t x)
@@ -60,6 +86,15 @@ static inline uint64_t hash_u64(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
 	return x;
+}
+
+/* 64-bit FNV-1a of a string (not NULL). */
+static inline uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
 }
 
 #endif

@@ -13,7 +13,8 @@
 
 FUZZ_TARGETS := fuzz_decode fuzz_reader
 FUZZ_REGRESS_BIN := $(FUZZ_TARGETS:%=$(O)/tests/fuzz/%_regress)
-REPORTER_LIB_SRC := $(filter-out reporter/main.c,$(REPORTER_SRC))
+# with what the build generates: pprof's protobuf code, the embedded assets
+REPORTER_LIB_SRC := $(filter-out reporter/main.c,$(REPORTER_SRC)) $(O)/gen/profile.pb-c.c $(O)/gen/assets.c
 
 $(O)/tests/fuzz/%_regress: tests/fuzz/%.c tests/fuzz/regression_driver.c $(REPORTER_LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -37,12 +38,12 @@ test-golden: all
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -Iinclude -Ireporter -Wall -Wextra -Werror
+	-fno-omit-frame-pointer -Iinclude -Ireporter -I$(O)/gen -Wall -Wextra -Werror
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(O)/fuzz/%)
 
 # The reporter is compiled into each fuzzer with clang: sanitizer runtimes
 # of two compilers do not mix.
-$(O)/fuzz/%: tests/fuzz/%.c $(REPORTER_LIB_SRC) $(wildcard reporter/*.h reporter/*/*.h include/ldprof/*.h)
+$(O)/fuzz/%: tests/fuzz/%.c $(REPORTER_LIB_SRC) $(PROTO_GEN) $(wildcard reporter/*.h reporter/*/*.h include/ldprof/*.h)
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC) and libFuzzer:" \
 		"apt-get install clang libclang-rt-14-dev (make test does not)"; exit 1; }
 	@mkdir -p $(dir $@)

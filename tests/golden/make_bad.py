@@ -68,12 +68,16 @@ def main():
 
     # A killed process: the file ends inside its last frame. Not an error.
     case("truncated_tail", data[: len(data) - len(frames[-1]) // 2], 0, "ends inside a frame at byte")
-    # A frame cut short in the middle of the file, the next frame right after it.
-    case("cut_mid_frame", header + first[: len(first) - 6] + b"".join(frames[1:]), 1, "corrupt zstd frame")
+    # Damage is skipped, reading resumes at the next segment header or frame,
+    # and the report says what was skipped (one warning line, exit 0).
+    rest = data[len(header) + len(first):]
+    # A frame cut short in the middle of the file (never ended: an exec whose
+    # last frame was not finished), the next image's segment header right after it.
+    case("cut_mid_frame", header + first[: len(first) - 6] + rest, 0, "corrupt zstd frame")
     # The content checksum of the first frame does not match.
     bad = bytearray(first)
     bad[-1] ^= 0x55
-    case("bad_checksum", header + bytes(bad) + b"".join(frames[1:]), 1, "checksum")
+    case("bad_checksum", header + bytes(bad) + rest, 0, "checksum")
     # A newer major version.
     newer = bytearray(header)
     newer[8 + 8] = 2
@@ -81,7 +85,10 @@ def main():
     # Random bytes.
     rnd = random.Random(8)
     case("garbage", bytes(rnd.randrange(256) for _ in range(3000)), 1, "not an ldprof trace")
-    case("garbage_after_header", header + bytes(rnd.randrange(256) for _ in range(500)), 1,
+    case("garbage_after_header", header + bytes(rnd.randrange(256) for _ in range(500)), 0,
+         "neither a zstd frame nor a segment header")
+    # Garbage between two frames.
+    case("garbage_between_frames", header + first + bytes(rnd.randrange(256) for _ in range(300)) + rest, 0,
          "neither a zstd frame nor a segment header")
     # Valid zstd, but no trace in it.
     case("valid_zstd_not_a_trace", compress(b"this is a perfectly good zstd frame of plain text\n" * 20), 1,
@@ -98,7 +105,7 @@ def main():
     case("endless_varint", header + compress(bytes([0x20]) + b"\xff" * 15), 1, "malformed record length")
     # A zstd frame header claiming 2^60 bytes of content (single segment: the window is the content).
     huge = struct.pack("<I", ZSTD) + bytes([0xE0]) + struct.pack("<Q", 1 << 60) + bytes([0x21, 0, 0]) + b"abcd"
-    case("huge_zstd_frame", header + huge, 1, "corrupt zstd frame")
+    case("huge_zstd_frame", header + huge, 0, "corrupt zstd frame")
     # A segment header claiming 4 GiB.
     case("huge_segment_header", struct.pack("<II", SEG, 0xFFFFFFF0) + header[8:], 1, "segment header claims")
     # Records after the segment's END.

@@ -264,7 +264,7 @@ chk__exit() { end_is "$1" _exit; }
 hostile _exit 7 "_exit(7) while a thread allocates: END(_exit)" chk__exit "$HB/h_exit" _exit
 chk_thexit() { end_is "$1" exit; }
 hostile exit_thread 4 "exit(4) from a non-main thread while others allocate" chk_thexit "$HB/h_exit" thread
-chk_segv() { jcheck "$1" "r['segments'][-1]['end'] == 'killed or cut short'"; }
+chk_segv() { jcheck "$1" "r['segments'][-1]['end'] == 'cut short (killed?)'"; }
 hostile segv 139 "SIGSEGV: dies by it (record exits 139), trace readable" chk_segv "$HB/h_exit" segv
 hostile segvhandler 0 "own SIGSEGV handler recovers with siglongjmp, 3 times" - "$HB/h_exit" segvhandler
 hostile kill 137 "raise(SIGKILL): trace readable" chk_segv "$HB/h_exit" kill
@@ -317,6 +317,154 @@ chk_rlimit_as() {
 }
 hostile rlimit_as 0 "RLIMIT_AS 600 MiB: NULL/ENOMEM as glibc says, the agent takes < 15% of the space" chk_rlimit_as \
 	prlimit --as=$((600 << 20)) "$HB/h_api" oom @S
+
+# ---- a server's life: fds closed under the agent, forks into reused numbers ----
+# Run with heap, CPU and wall tracing together. Exact counts come from the
+# program's own allocations (pattern_alloc in hostile.h), taken per function.
+
+# fcheck NAME PYTHON-EXPR: like jcheck, with g = the report's groups by function.
+fcheck() {
+	local n=$1 f
+	shift
+	for f in "$W/$n".ldp "$W/$n".*.ldp; do
+		[ -e "$f" ] || continue
+		"$LDPROF" report --json --by function "$f" > "$f.fn.json" 2> "$f.fn.err" ||
+			{ echo "ldprof report --by function $(basename "$f"): $(head -c 200 "$f.fn.err")"; return 1; }
+	done
+	$PY - "$W" "$n" "$1" <<'EOF2' 2>&1
+import glob, json, os, sys
+w, n = sys.argv[1], sys.argv[2]
+def load(f):
+    r = json.load(open(f))
+    r["g"] = {x["function"]: x for x in r["groups"]}
+    return r
+r = load(os.path.join(w, n + ".ldp.fn.json"))
+kids = [load(f) for f in sorted(glob.glob(os.path.join(w, n + ".*.ldp.fn.json")))]
+g, ends = r["g"], [s["end"] for s in r["segments"]]
+def counts(g, f="pattern_alloc"):
+    return (g[f]["allocations"], g[f]["frees"]) if f in g else (0, 0)
+if not eval(sys.argv[3]):
+    print("failed: %s   ends=%s pattern_alloc=%s kids=%s" % (sys.argv[3], ends, counts(g),
+          [(k["segments"][-1]["end"], counts(k["g"])) for k in kids]))
+    sys.exit(1)
+EOF2
+}
+
+# The last round and END are the writer's to write, through its own fd
+# table: after closefrom(3) the program's table has no trace fd. The
+# helper thread allocates 20 000 blocks while the fds are closed.
+chk_closeexit() { fcheck "$1" 'ends == ["exit"] and counts(g) == (23000, 22500)'; }
+chk_closeexec() {
+	fcheck "$1" 'ends == ["exec", "exit"] and counts(g) == (23400, 22900) and r["segments"][1]["heap"]["allocations"] == 400 and r["segments"][1]["heap"]["frees"] == 400'
+}
+# reuse: SIDE sits on every fd from 3 to 1023, the agent's old number too;
+# nothing may be written into it.
+chk_side_empty() {
+	[ ! -s "$W/$1.traced.side" ] || { echo "$(stat -c %s "$W/$1.traced.side") bytes written into the program's file"; return 1; }
+}
+chk_closeexit_reuse() { chk_side_empty "$1" && chk_closeexit "$1"; }
+chk_closeexec_reuse() { chk_side_empty "$1" && chk_closeexec "$1"; }
+for v in range loop reuse; do
+	c=chk_closeexit
+	[ $v = reuse ] && c=chk_closeexit_reuse
+	XFLAGS="--cpu 99 --wall 99"
+	hostile closeexit_$v 0 "fds closed ($v) while a thread allocates, then exit: END and every event there" $c \
+		"$HB/h_life" closeexit $v @S
+	c=chk_closeexec
+	[ $v = reuse ] && c=chk_closeexec_reuse
+	XFLAGS="--cpu 99 --wall 99"
+	hostile closeexec_$v 0 "fds closed ($v), then exec: the frame ended, both images exact" $c \
+		"$HB/h_life" closeexec $v @S
+done
+
+# The program's file on every fd from 3 to 1023 when it forks: the child's
+# agent closes none of them (it once closed the number the trace had).
+chk_forkreuse() {
+	fcheck "$1" 'ends == ["exit"] and counts(g) == (100, 100) and len(kids) == 1 and kids[0]["segments"][-1]["end"] == "_exit" and counts(kids[0]["g"]) == (200, 200)'
+}
+XFLAGS="--cpu 99 --wall 99"
+hostile forkreuse 0 "fork with the program's file on every fd 3..1023: the child's fds all intact, both traces exact" \
+	chk_forkreuse "$HB/h_life" forkreuse @S
+
+# fork must not wait for the writer: the trace goes to a pty nobody reads,
+# filled beforehand up to 4 KiB of room (the segment header fits, the first
+# rounds do not), so the writer blocks in write(2) for good. The program
+# waits until its writer is in write(2), then forks 5 times: fork's prepare
+# handler once took the writer's lock, held for whole rounds, and hung here
+# (and made every fork wait for a round in progress: docs/PERFORMANCE.md).
+# Exit waits at most 2 s for the stuck writer.
+n=forkstuck
+if [[ $n =~ $ONLY ]]; then
+	"$HB/h_life" forkstuck > "$W/$n.bare.out" 2>&1
+	if out=$(timeout -k 5 60 $PY - "$LDPROF" "$HB/h_life" "$W/$n.bare.out" <<'EOF2' 2>&1
+import fcntl, os, pty, subprocess, sys, tty
+ldprof, prog, bare = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
+try:
+    master, slave = pty.openpty()
+except OSError as e:
+    print("no pty here (%s)" % e)
+    sys.exit(2)
+tty.setraw(slave)
+fl = fcntl.fcntl(slave, fcntl.F_GETFL)
+fcntl.fcntl(slave, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+try:
+    while True:
+        os.write(slave, b"x" * 4096)
+except BlockingIOError:
+    pass
+room = 0
+while room < 4096:
+    room += len(os.read(master, 4096 - room))
+try:
+    p = subprocess.run([ldprof, "record", "-q", "--cpu", "99", "--wall", "99", "-o", os.ttyname(slave), "--", prog,
+                        "forkstuck"], capture_output=True, timeout=30)
+except subprocess.TimeoutExpired:
+    print("the traced program hung (its writer blocked in write(2))")
+    sys.exit(1)
+if p.returncode != 0 or p.stdout != bare or p.stderr:
+    print("traced: exit %d, stdout %r, stderr %r; bare stdout %r" % (p.returncode, p.stdout, p.stderr[:200], bare))
+    sys.exit(1)
+EOF2
+	); then
+		pass "$n: the writer blocked in write(2) for good: the program forks 5 times and exits as bare"
+	elif [ $? = 2 ]; then
+		pass "$n: skipped: $out"
+	else
+		fail "$n: $out"
+	fi
+fi
+
+# A tight RLIMIT_AS: the program takes all but 8 MiB of the address space
+# the limit leaves it bare (measured first, bare); traced it must do the
+# same, with heap, CPU and wall tracing on. The agent keeps to 1/16 of that
+# headroom (at 64 MiB: about 3.7 MiB, libraries aside) and sizes its rings,
+# rule cache, stack table, zstd window and buffers to it. Under 48 MiB of
+# headroom it does not start: one line, and it takes nothing but its
+# libraries' mappings (the program gets all but 4 MiB). prlimit itself is
+# the trace's first image; the program's is the last.
+rlimit_headroom() { # NAME MIB: the bare program's headroom under a limit of MIB
+	prlimit --as=$(($2 << 20)) "$HB/h_life" ashead "$W/$1.head" && cat "$W/$1.head"
+}
+chk_rlimit_fill() {
+	jcheck "$1" "[s['end'] for s in r['segments']] == ['exec', 'exit'] and r['segments'][1]['heap']['allocations'] == r['segments'][1]['heap']['frees'] == $(($(cat "$W/$1.head") - (8 << 20))) // ((1 << 20) + 4096)"
+}
+chk_rlimit_off() { jcheck "$1" "len(r['segments']) == 1"; }
+if hd=$(rlimit_headroom rlimit_fill 64); then
+	XFLAGS="--cpu 99 --wall 99"
+	hostile rlimit_fill 0 "RLIMIT_AS 64 MiB, the program takes all but 8 MiB of its headroom: as bare, traced exactly" \
+		chk_rlimit_fill prlimit --as=$((64 << 20)) "$HB/h_life" asfill $((hd - (8 << 20)))
+else
+	fail "rlimit_fill: the bare program could not measure its headroom"
+fi
+if hd=$(rlimit_headroom rlimit_off 40); then
+	XFLAGS="--cpu 99 --wall 99"
+	AGENT_ERR='^ldprof: RLIMIT_AS leaves [0-9]+ MiB of address space, too little to trace in'
+	AGENT_LINES=1
+	hostile rlimit_off 0 "RLIMIT_AS 40 MiB: the agent does not start (one line), the program takes all but 4 MiB" \
+		chk_rlimit_off prlimit --as=$((40 << 20)) "$HB/h_life" asfill $((hd - (4 << 20)))
+else
+	fail "rlimit_off: the bare program could not measure its headroom"
+fi
 
 # ---- programs that take things away -------------------------------------------
 

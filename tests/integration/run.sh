@@ -49,6 +49,23 @@ if traced $t "$BIN/truth_xthread" "$W/$t.truth" && report "$W/$t.ldp" "$W/$t.jso
 else fail "$t"; fi
 unset GLIBC_TUNABLES
 
+# --- oversubscription: 64 allocating threads on 2 cores for ~10 s ----------------
+# Threads are preempted everywhere and the writer's rounds grow to millions
+# of events: the merge must hold them all (spilling beyond its memory limit)
+# and the counts stay exact. The program measures its own 10 s.
+t=oversub
+if traced $t taskset -c 0,1 "$BIN/truth_oversub" "$W/$t.truth" 10 64 && report "$W/$t.ldp" "$W/$t.json" &&
+	traced ${t}_base taskset -c 0,1 "$BIN/truth_oversub" "$W/$t.base.truth" 0 64 baseline &&
+	report "$W/${t}_base.ldp" "$W/$t.base.json" &&
+	$CHECK "$W/$t.truth" "$W/$t.json" --baseline "$W/$t.base.json" | sed 's/^/     /'; then
+	waited=$("$LDPROF" dump "$W/$t.ldp" | awk '/^merge:/ {print $4}')
+	ms=$(awk '/elapsed_ms/ {print $2}' "$W/$t.truth")
+	if [ "${waited:-0}" -ge 1000000 ]; then
+		pass "$t: 64 threads on 2 cores for $ms ms, up to $waited events waiting in the merge: exact"
+	else fail "$t: only ${waited:-0} events ever waited in the merge; the test did not exercise big rounds"; fi
+else fail "$t"; fi
+rm -f "$W/$t.ldp" "$W/${t}_base.ldp"
+
 # --- fork from a multithreaded parent, children ending by exit and _exit ------
 t=fork
 if traced $t "$BIN/truth_fork" "$W/$t.truth" && report "$W/$t.ldp" "$W/$t.json" &&
@@ -121,6 +138,54 @@ if report "$W/$t.ldp" "$W/$t.json" && $CHECK "$W/$t.truth" "$W/$t.json" peak_byt
 	pass "$t: killed 200 ms after its last allocation, nothing lost"
 else fail "$t"; fi
 
+# --- a process still running: reported as live; once killed, as cut short --------
+# The program allocates, frees a third, then sleeps. Reported while it runs,
+# its blocks are "live now", not leaked, and check --max-leaked 0 holds; after
+# SIGKILL the same trace says cut short and they leak. The wait for the agent's
+# flush is measured (the report polled until it holds the program's truth).
+t=live
+rm -f "$W/$t.truth.ready"
+"$LDPROF" record -q -o "$W/$t.ldp" -- "$BIN/truth_kill" "$W/$t.truth" idle &
+pid=$!
+for _ in $(seq 200); do [ -s "$W/$t.truth.ready" ] && break; sleep 0.05; done
+want=$(awk '/^allocations/ {print $2}' "$W/$t.truth" 2>/dev/null)
+for _ in $(seq 200); do
+	[ -n "$want" ] || break
+	report "$W/$t.ldp" "$W/$t.json" 2>/dev/null &&
+		[ "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocations"])' "$W/$t.json")" = "${want:-x}" ] && break
+	sleep 0.05
+done
+"$LDPROF" report "$W/$t.ldp" > "$W/$t.txt" 2> "$W/$t.err"
+"$LDPROF" check --max-leaked 0 "$W/$t.ldp" > "$W/$t.check" 2>&1
+check_rc=$?
+alive_ok=0
+if $PY - "$W/$t.truth" "$W/$t.json" <<'PYEOF' && [ $check_rc = 0 ] && grep -q "live now" "$W/$t.txt" &&
+import json, sys
+truth = dict(l.split() for l in open(sys.argv[1]))
+r = json.load(open(sys.argv[2]))
+seg, h = r["segments"][-1], r["heap"]
+assert seg["end"] == "still running", seg["end"]
+assert h["leaked_bytes"] == 0 and h["leaked_count"] == 0, h
+assert h["live_now_count"] == int(truth["leaked_count"]), (h, truth)
+assert h["live_now_bytes"] == int(truth["leaked_bytes"]), (h, truth)
+print(f"     running: {h['live_now_count']} blocks live now, none leaked")
+PYEOF
+	grep -q "still running" "$W/$t.check" && [ ! -s "$W/$t.err" ]; then alive_ok=1; fi
+kill -KILL "$(cat "$W/$t.truth.ready" 2>/dev/null || echo $pid)"; wait $pid 2>/dev/null
+"$LDPROF" check --max-leaked 0 "$W/$t.ldp" > "$W/$t.check2" 2>&1
+check2_rc=$?
+if [ $alive_ok = 1 ] && report "$W/$t.ldp" "$W/$t.json2" && [ $check2_rc = 1 ] &&
+	$PY - "$W/$t.truth" "$W/$t.json2" <<'PYEOF'; then
+import json, sys
+truth = dict(l.split() for l in open(sys.argv[1]))
+r = json.load(open(sys.argv[2]))
+seg, h = r["segments"][-1], r["heap"]
+assert seg["end"] == "cut short (killed?)", seg["end"]
+assert h["leaked_count"] == int(truth["leaked_count"]) and h["live_now_count"] == 0, (h, truth)
+PYEOF
+	pass "$t: reported while running (live now, not leaked; check --max-leaked 0 holds), then killed (cut short, leaked)"
+else fail "$t: running: alive_ok=$alive_ok check=$check_rc ($(head -c 300 "$W/$t.check")); killed: check=$check2_rc"; fi
+
 t=kill_busy
 rm -f "$W/$t.cp.ready"
 "$LDPROF" record -q -o "$W/$t.ldp" -- "$BIN/truth_kill" "$W/$t.cp" busy &
@@ -165,6 +230,63 @@ assert any(k.startswith("std::") and "allocate" in k for k in keys), keys
 assert "__cxa_allocate_exception" in keys, keys
 PYEOF
 	pass "$t: exceptions and bad_alloc work under the agent; names demangled (make_widgets(int), std:: allocators)"
+else fail "$t"; fi
+
+# --- allocations before the agent's constructor, against massif ---------------
+# libstdc++'s emergency pool and a linked library's constructor allocate before
+# the agent starts: the trace must hold them, so that its totals equal
+# valgrind's record of every call (--trace-malloc) and its peak equals
+# massif's peak snapshot, to the byte. heap-admin 0 and sizes that are
+# multiples of 16 (cxx_early.cpp): massif's peak is the heap's alone.
+t=cxx_massif
+if ! command -v valgrind >/dev/null; then
+	pass "$t: valgrind not installed: massif comparison skipped"
+elif "$BIN/cxx_early" > "$W/$t.bare" && traced_f $t --cpu 99 --wall 99 -- "$BIN/cxx_early" > "$W/$t.out" &&
+	cmp -s "$W/$t.bare" "$W/$t.out" && report "$W/$t.ldp" "$W/$t.json" &&
+	"$LDPROF" report --json --by function "$W/$t.ldp" > "$W/$t.fn.json" &&
+	valgrind --tool=massif --pages-as-heap=no --peak-inaccuracy=0.0 --heap-admin=0 --trace-malloc=yes \
+		--log-file="$W/$t.vg" --massif-out-file="$W/$t.massif" "$BIN/cxx_early" > /dev/null &&
+	$PY - "$W/$t.json" "$W/$t.fn.json" "$W/$t.vg" "$W/$t.massif" <<'PYEOF'; then
+import json, re, sys
+h = json.load(open(sys.argv[1]))["heap"]
+groups = json.load(open(sys.argv[2]))["groups"]
+# valgrind's own record of every successful allocation call
+calls = nbytes = 0
+for line in open(sys.argv[3]):
+    m = re.match(r"^--\d+-- ([A-Za-z_0-9]+)\((.*)\) = (0x[0-9A-Fa-f]+)$", line.strip())
+    if not m or int(m.group(3), 16) == 0:
+        continue
+    fn, a = m.group(1), [int(x, 0) for x in m.group(2).split(",")]
+    sizes = {"malloc": lambda: a[0], "calloc": lambda: a[0] * a[1], "realloc": lambda: a[1],
+             "memalign": lambda: a[1], "aligned_alloc": lambda: a[1], "valloc": lambda: a[0]}
+    if fn.startswith("_Zn"):
+        size = a[0]
+    elif fn in sizes:
+        size = sizes[fn]()
+    else:
+        continue
+    calls += 1
+    nbytes += size
+# massif's peak snapshot
+peak = None
+snap = {}
+for line in open(sys.argv[4]):
+    k, _, v = line.strip().partition("=")
+    if k == "mem_heap_B":
+        snap["heap"] = int(v)
+    elif k == "heap_tree" and v == "peak":
+        peak = snap["heap"]
+assert calls > 200 and peak, (calls, peak)
+assert (h["allocations"], h["allocated_bytes"]) == (calls, nbytes), \
+    f"ldprof {h['allocations']} allocations, {h['allocated_bytes']} bytes; valgrind {calls}, {nbytes}"
+assert h["peak_bytes"] == peak, f"peak: ldprof {h['peak_bytes']}, massif {peak}"
+pool = [g for g in groups if (g["module"] or "").startswith("libstdc++") and g["allocated_bytes"] == 72704]
+assert pool, "no 72 704-byte allocation in libstdc++ (its emergency pool)"
+p = {g["function"]: g for g in groups}.get("plugin_init")
+assert p and (p["allocations"], p["allocated_bytes"], p["frees"]) == (4, 4096 + 10016 + 48 + 256, 2), p
+print("     %d allocations, %d bytes, peak %d: as valgrind and massif" % (calls, nbytes, peak))
+PYEOF
+	pass "$t: a C++ program's allocations before the agent started (libstdc++'s emergency pool, a library constructor) are in the trace: totals and peak equal massif's"
 else fail "$t"; fi
 
 # --- programs nobody here wrote: unchanged output, counts as heaptrack's ------

@@ -43,8 +43,11 @@ static inline void tb_le32(struct tb *t, uint32_t v)
 	tb_raw(t, b, 4);
 }
 
-/* A segment header with the given version and pid (plus an exe path). */
-static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint64_t pid)
+/* A segment header with the given version and pid (plus an exe path), and
+ * when hostname is given, the host and the process start time (what tells
+ * a reader whether the process still runs). */
+static inline void tb_header_host(struct tb *t, unsigned major, unsigned minor, uint64_t pid, const char *hostname,
+				  uint64_t proc_start)
 {
 	uint8_t p[512];
 	size_t n = 0;
@@ -65,6 +68,17 @@ static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint6
 	n += ldp_varint_put(p + n, strlen(exe));
 	memcpy(p + n, exe, strlen(exe));
 	n += strlen(exe);
+	if (hostname) {
+		n += ldp_varint_put(p + n, LDP_HDR_HOSTNAME);
+		n += ldp_varint_put(p + n, strlen(hostname));
+		memcpy(p + n, hostname, strlen(hostname));
+		n += strlen(hostname);
+		k = ldp_varint_put(v, proc_start);
+		n += ldp_varint_put(p + n, LDP_HDR_PROC_START);
+		n += ldp_varint_put(p + n, k);
+		memcpy(p + n, v, k);
+		n += k;
+	}
 	n += ldp_varint_put(p + n, 999); /* an unknown tag must be skipped */
 	n += ldp_varint_put(p + n, 3);
 	memcpy(p + n, "xyz", 3);
@@ -72,6 +86,11 @@ static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint6
 	tb_le32(t, LDP_SEGMENT_MAGIC);
 	tb_le32(t, (uint32_t)n);
 	tb_raw(t, p, n);
+}
+
+static inline void tb_header(struct tb *t, unsigned major, unsigned minor, uint64_t pid)
+{
+	tb_header_host(t, major, minor, pid, NULL, 0);
 }
 
 static inline void tb_record(struct tb *t, unsigned type, const void *payload, size_t n)
@@ -91,15 +110,44 @@ static inline void tb_frame_bytes(struct tb *t, const void *p, size_t n)
 	t->rlen += n;
 }
 
-/* Compress the pending records into one zstd frame. */
+/* Compress the pending records into one zstd frame (content checksum on,
+ * as the format says data frames have). */
 static inline void tb_frame(struct tb *t)
 {
 	size_t bound = ZSTD_compressBound(t->rlen);
 	uint8_t *z = malloc(bound);
-	size_t zn = ZSTD_compress(z, bound, t->rec, t->rlen, 3);
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	size_t zn = ZSTD_compress2(cc, z, bound, t->rec, t->rlen);
+	ZSTD_freeCCtx(cc);
 	tb_raw(t, z, zn);
 	free(z);
 	t->rlen = 0;
+}
+
+/* The agent's way: the pending records go into a frame that stays open
+ * across rounds (ZSTD_e_flush: complete blocks, decodable, no frame end),
+ * or end it (ZSTD_e_end). cc: a context with the checksum flag on. */
+static inline void tb_stream(struct tb *t, ZSTD_CCtx *cc, int end)
+{
+	ZSTD_inBuffer in = {t->rec, t->rlen, 0};
+	uint8_t z[4096];
+	size_t left;
+	do {
+		ZSTD_outBuffer out = {z, sizeof z, 0};
+		left = ZSTD_compressStream2(cc, &out, &in, end ? ZSTD_e_end : ZSTD_e_flush);
+		if (ZSTD_isError(left))
+			abort();
+		tb_raw(t, z, out.pos);
+	} while (left);
+	t->rlen = 0;
+}
+
+static inline ZSTD_CCtx *tb_stream_new(void)
+{
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	return cc;
 }
 
 static inline void tb_free(struct tb *t)

@@ -1,0 +1,94 @@
+/*
+ * report.c - see report.h.
+ */
+#include "report.h"
+
+#include <string.h>
+
+void report_sum(struct report *r)
+{
+	memset(&r->total, 0, sizeof r->total);
+	memset(r->size_hist, 0, sizeof r->size_hist);
+	memset(r->samples, 0, sizeof r->samples);
+	r->mapped_peak = r->mapped_live_at_exit = r->mapped_bytes = r->maps = r->remaps = r->unmaps = 0;
+	r->rss_peak = r->rss_heap = r->rss_mapped = 0;
+	memset(r->weight_ns, 0, sizeof r->weight_ns);
+	memset(r->lost, 0, sizeof r->lost);
+	r->peak_time_ns = 0;
+	r->peak_trace = NULL;
+	memset(&r->missed, 0, sizeof r->missed);
+	for (size_t t = 0; t < r->ntraces; t++) {
+		const struct tmodel *m = &r->traces[t].m;
+		struct missed *x = &r->missed;
+		const struct rd_stats *st = &m->stats;
+		if (st->damaged && !x->damaged) {
+			x->damaged_trace = m->path;
+			x->damaged_at = st->damaged_at;
+			x->damage_why = st->damage_why;
+		}
+		x->damaged += st->damaged;
+		x->skipped_bytes += st->skipped_bytes;
+		x->dropped_events += st->dropped_events;
+		if (st->unordered_events && !x->unordered_events)
+			x->unordered_why = st->unordered_why;
+		x->unordered_events += st->unordered_events;
+		for (size_t i = 0; i < m->nsegs; i++) {
+			const struct heap_totals *s = &m->segs[i].heap.t;
+			r->total.allocations += s->allocations;
+			r->total.frees += s->frees;
+			r->total.allocated_bytes += s->allocated_bytes;
+			r->total.leaked_bytes += s->leaked_bytes;
+			r->total.leaked_count += s->leaked_count;
+			r->total.live_now_bytes += s->live_now_bytes;
+			r->total.live_now_count += s->live_now_count;
+			r->total.temporary += s->temporary;
+			r->total.unknown_frees += s->unknown_frees;
+			r->total.samples += s->samples;
+			r->total.allocated_var += s->allocated_var;
+			r->total.lost_samples += s->lost_samples;
+			r->missed.nested_allocs += s->lost_nested_allocs;
+			r->missed.nested_frees += s->lost_nested_frees;
+			if (s->sample_bytes)
+				r->total.sample_bytes = s->sample_bytes;
+			for (int k = 0; k < 65; k++)
+				r->size_hist[k] += m->segs[i].heap.size_hist[k];
+			const struct mapped_model *mm = &m->segs[i].mapped;
+			if (mm->peak_bytes > r->mapped_peak)
+				r->mapped_peak = mm->peak_bytes;
+			r->mapped_live_at_exit = mm->live_at_end; /* the last image's */
+			r->mapped_bytes += mm->mapped_bytes;
+			r->maps += mm->maps;
+			r->remaps += mm->remaps;
+			r->unmaps += mm->unmaps;
+			if (mm->rss_peak > r->rss_peak) {
+				r->rss_peak = mm->rss_peak;
+				r->rss_heap = mm->heap_at_rss_peak;
+				r->rss_mapped = mm->mapped_at_rss_peak;
+			}
+			const struct profile *p = &m->segs[i].prof;
+			for (int k = 0; k < 2; k++) {
+				r->samples[k] += p->k[k].samples;
+				r->weight_ns[k] += p->k[k].weight_ns;
+				r->lost[k] += p->k[k].lost;
+			}
+			if (p->has_setup) {
+				r->hz[PROF_CPU] = p->setup.cpu_hz;
+				r->hz[PROF_WALL] = p->setup.wall_hz;
+			}
+			if (s->peak_bytes > r->total.peak_bytes) {
+				r->total.peak_bytes = s->peak_bytes;
+				r->total.peak_count = s->peak_count;
+				r->peak_time_ns = m->segs[i].info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns +
+						  s->peak_time_us * 1000;
+				r->peak_trace = m->path;
+			}
+		}
+	}
+}
+
+void report_group(struct report *r, struct symbolizer *sym)
+{
+	grouping_init(&r->groups);
+	for (size_t i = 0; i < r->ntraces; i++)
+		grouping_add(&r->groups, sym, &r->traces[i], &r->gopts);
+}

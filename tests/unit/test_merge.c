@@ -1,0 +1,329 @@
+/*
+ * test_merge.c - the reader's merge beyond its memory limit (read/merge.c).
+ *
+ * A simulated agent: many threads share a table of blocks, free each
+ * other's blocks, and get freed addresses back at once (a LIFO pool, as
+ * glibc's bins do), so the same address passes between rings within a
+ * round all the time. Its trace is read with the merge's memory limit
+ * (rd_merge_mem_limit, a test seam) at its default and at tiny values that
+ * make it spill on nearly every record: the events must come out in the
+ * same order, and the heap model's counts must equal the simulation's own.
+ * With the temporary file refused (rd_spill_max 0) the merge must say how
+ * many events it delivered out of order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent.h"
+#include "model/tmodel.h"
+#include "read/internal.h"
+#include "trace_builder.h"
+
+#define THREADS 24
+#define SLOTS 256
+
+struct truth {
+	uint64_t allocations, frees, live, mmaps;
+};
+
+struct sim {
+	uint64_t rng, seq;
+	struct ldp_enc_state enc[THREADS];
+	uint8_t *ring[THREADS];
+	size_t ring_len[THREADS];
+	int attached[THREADS];
+	uint64_t slot[SLOTS], slot_size[SLOTS];
+	uint64_t *pool; /* freed addresses, reused last-in first-out */
+	size_t npool, pool_cap;
+	uint64_t fresh;
+};
+
+static uint64_t rnd(struct sim *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+static uint8_t *room(struct sim *s, int t)
+{
+	s->ring[t] = realloc(s->ring[t], s->ring_len[t] + 128);
+	if (!s->attached[t]) {
+		s->ring_len[t] += ldp_enc_attach(s->ring[t] + s->ring_len[t], &s->enc[t], 1000 + (uint32_t)t);
+		s->attached[t] = 1;
+	}
+	return s->ring[t] + s->ring_len[t];
+}
+
+static void step(struct sim *s, struct truth *tr)
+{
+	int t = (int)(rnd(s) % THREADS);
+	unsigned i = (unsigned)(rnd(s) % SLOTS);
+	uint8_t *p = room(s, t);
+	size_t n;
+	if (rnd(s) % 97 == 0) {
+		/* The mapped channel, and an op this reader does not know (skipped). */
+		uint64_t a = 0x7f0000000000ull + (rnd(s) % 64) * 0x100000;
+		n = ldp_enc_mmap(p, &s->enc[t], ++s->seq, a, 8192, 3, 0x22, 0, 1);
+		n += ldp_enc_munmap(p + n, &s->enc[t], ++s->seq, a, 8192);
+		p[n++] = 0x7e;
+		p[n++] = 2;
+		p[n++] = 0xaa;
+		p[n++] = 0xbb;
+		tr->mmaps++;
+	} else if (s->slot[i]) {
+		n = ldp_enc_free(p, &s->enc[t], ++s->seq, s->slot[i]);
+		VEC_PUSH(s->pool, s->npool, s->pool_cap, s->slot[i]);
+		s->slot[i] = 0;
+		tr->frees++;
+		tr->live--;
+	} else {
+		uint64_t a = s->npool ? s->pool[--s->npool] : (s->fresh += 64);
+		uint64_t size = 16 + rnd(s) % 300;
+		n = ldp_enc_alloc(p, &s->enc[t], LDP_EV_ALLOC_MALLOC, ++s->seq, a, size, 1 + (uint32_t)(rnd(s) % 3));
+		tr->allocations++;
+		tr->live++;
+		if (rnd(s) % 50 == 0) /* leaked: never freed */
+			;
+		else
+			s->slot[i] = a, s->slot_size[i] = size;
+	}
+	s->ring_len[t] += n;
+}
+
+/* One writer round: every ring's bytes (rings in a random order, some cut
+ * in two records mid-event), then ROUND with the floor of this round. */
+static void round_out(struct sim *s, struct tb *t, uint64_t round)
+{
+	uint8_t *buf = malloc(1 << 20);
+	int order[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		order[i] = i;
+	for (int i = THREADS - 1; i > 0; i--) {
+		int j = (int)(rnd(s) % (uint64_t)(i + 1)), x = order[i];
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (int k = 0; k < THREADS; k++) {
+		int r = order[k];
+		if (!s->ring_len[r])
+			continue;
+		size_t cut = rnd(s) % 3 == 0 ? rnd(s) % s->ring_len[r] : 0;
+		size_t at = 0;
+		for (int piece = 0; piece < 2; piece++) {
+			size_t to = piece == 0 && cut ? cut : s->ring_len[r];
+			if (to == at)
+				continue;
+			size_t n = ldp_varint_put(buf, (uint64_t)r);
+			memcpy(buf + n, s->ring[r] + at, to - at);
+			tb_record(t, LDP_REC_EVENTS, buf, n + to - at);
+			at = to;
+		}
+		s->ring_len[r] = 0;
+	}
+	if (round == 7)
+		tb_record(t, LDP_REC_SNAPSHOT, buf, ldp_enc_snapshot(buf, s->seq - 100, LDP_SNAP_API, "mid"));
+	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, round, round * 1000, s->seq + 1));
+	if (round % 5 == 0)
+		tb_frame(t);
+	free(buf);
+}
+
+static void sim_trace(struct tb *t, uint64_t seed, unsigned rounds, unsigned steps, struct truth *tr)
+{
+	struct sim *s = calloc(1, sizeof *s);
+	s->rng = seed;
+	s->fresh = 0x100000;
+	memset(tr, 0, sizeof *tr);
+	uint8_t buf[256];
+	tb_header(t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, 4242);
+	uintptr_t ips[3] = {0x400100, 0x400200, 0x400300};
+	for (uint32_t id = 1; id <= 3; id++)
+		tb_record(t, LDP_REC_STACK, buf, ldp_enc_stack(buf, id, 0, ips + id - 1, 1));
+	for (unsigned r = 1; r <= rounds; r++) {
+		for (unsigned i = 0; i < steps; i++)
+			step(s, tr);
+		round_out(s, t, r);
+	}
+	tb_record(t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, rounds * 1000 + 1));
+	tb_frame(t);
+	for (int i = 0; i < THREADS; i++)
+		free(s->ring[i]);
+	free(s->pool);
+	free(s);
+}
+
+/* What the merge delivered, in order. */
+struct delivered {
+	uint64_t *v; /* seq, ptr, kind per event; a snapshot as seq | 1 << 63 */
+	size_t n, cap;
+};
+static void on_ev(void *ctx, const struct rd_event *e)
+{
+	struct delivered *d = ctx;
+	VEC_PUSH(d->v, d->n, d->cap, e->seq);
+	VEC_PUSH(d->v, d->n, d->cap, e->ptr);
+	VEC_PUSH(d->v, d->n, d->cap, (uint64_t)e->kind << 32 | e->tid);
+}
+static void on_snap(void *ctx, const struct rd_snapshot *x)
+{
+	struct delivered *d = ctx;
+	VEC_PUSH(d->v, d->n, d->cap, x->seq | 1ull << 63);
+}
+
+static void read_order(const struct tb *t, struct delivered *d, struct rd_stats *st)
+{
+	memset(d, 0, sizeof *d);
+	struct rd_visitor v = {.ctx = d, .event = on_ev, .snapshot = on_snap};
+	struct rd_error err;
+	assert_int_equal(rd_read_mem(t->buf, t->len, "sim.ldp", &v, st, &err), 0);
+}
+
+static void check_counts(const struct tb *t, const struct truth *tr)
+{
+	struct tmodel m;
+	struct rd_error err;
+	assert_int_equal(tm_load_mem(&m, t->buf, t->len, "sim.ldp", &err), 0);
+	assert_int_equal(m.nsegs, 1);
+	const struct heap_totals *h = &m.segs[0].heap.t;
+	assert_int_equal(h->allocations, tr->allocations);
+	assert_int_equal(h->frees, tr->frees);
+	assert_int_equal(h->unknown_frees, 0);
+	assert_int_equal(h->leaked_count, tr->live);
+	assert_int_equal(m.segs[0].mapped.maps, tr->mmaps);
+	assert_int_equal(m.nsnaps, 1);
+	tm_free(&m);
+}
+
+/* Events come out in the same order whatever the memory limit, and the
+ * counts are exact; with the limit tiny, nearly every record spills. */
+static void test_spill_same_order(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	struct truth tr;
+	sim_trace(&t, 0x1234567, 40, 3000, &tr);
+	struct delivered want, got;
+	struct rd_stats st;
+	read_order(&t, &want, &st);
+	assert_int_equal(st.spills, 0);
+	assert_int_equal(st.unordered_events, 0);
+	assert_int_equal(st.late_events, 0);
+	assert_true(st.max_queued > 3000); /* two rounds wait: the test is about them */
+	check_counts(&t, &tr);
+
+	const uint64_t limits[] = {0, 1, 100, 4096, 16384};
+	for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+		rd_merge_mem_limit = limits[i];
+		read_order(&t, &got, &st);
+		assert_true(st.spills > 0);
+		assert_int_equal(st.unordered_events, 0);
+		assert_true(st.max_spill_bytes > 0);
+		/* Runs read back give their space back: the file holds about
+		 * two rounds, not the trace (40 rounds). */
+		assert_true(st.max_spill_bytes * 8 < st.spilled_bytes);
+		assert_int_equal(got.n, want.n);
+		assert_memory_equal(got.v, want.v, want.n * sizeof *want.v);
+		free(got.v);
+		check_counts(&t, &tr);
+	}
+	free(want.v);
+	tb_free(&t);
+}
+
+/* A spill file that cannot grow: the merge delivers what waits out of
+ * place (what the merge did before it could spill), and says how many
+ * events it did so with. The counts then go wrong: this simulation is one
+ * where the order matters. */
+static void test_spill_refused(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	struct truth tr;
+	sim_trace(&t, 0x7654321, 20, 3000, &tr);
+	rd_merge_mem_limit = 4096;
+	rd_spill_max = 0;
+	struct delivered got;
+	struct rd_stats st;
+	read_order(&t, &got, &st);
+	assert_true(st.unordered_events > 0);
+	assert_non_null(strstr(st.unordered_why, "would pass"));
+	free(got.v);
+	struct tmodel m;
+	struct rd_error err;
+	assert_int_equal(tm_load_mem(&m, t.buf, t.len, "sim.ldp", &err), 0);
+	const struct heap_totals *h = &m.segs[0].heap.t;
+	assert_true(h->frees != tr.frees || h->unknown_frees || h->leaked_count != tr.live);
+	tm_free(&m);
+	tb_free(&t);
+}
+
+/* A round far bigger than the limit, and no ROUND at all (a decompression
+ * bomb): memory stays at the limit (plus one record), everything is
+ * delivered in order. */
+static void test_no_round_bounded(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
+	const uint64_t total = 300000;
+	size_t cap = 1u << 16;
+	uint8_t *buf = malloc(cap + 64);
+	struct ldp_enc_state enc = {0, 0};
+	uint64_t done = 0;
+	size_t biggest = 0;
+	while (done < total) {
+		size_t k = ldp_varint_put(buf, 0);
+		if (!done)
+			k += ldp_enc_attach(buf + k, &enc, 7);
+		for (; done < total && k + LDP_EV_MAX < cap; done++)
+			k += ldp_enc_free(buf + k, &enc, done + 1, 0x1000 + 16 * done);
+		tb_record(&t, LDP_REC_EVENTS, buf, k);
+		if (k > biggest)
+			biggest = k;
+	}
+	tb_record(&t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 1));
+	tb_frame(&t);
+	free(buf);
+	rd_merge_mem_limit = 100000;
+	struct delivered got;
+	struct rd_stats st;
+	read_order(&t, &got, &st);
+	assert_int_equal(got.n, 3 * total);
+	for (uint64_t i = 0; i < total; i++)
+		assert_true(got.v[3 * i] == i + 1);
+	assert_true(st.max_queued_bytes <= rd_merge_mem_limit + biggest);
+	assert_true(st.spills >= 5);
+	assert_int_equal(st.unordered_events, 0);
+	free(got.v);
+	tb_free(&t);
+}
+
+/* Every test starts from ldprof's own limits. */
+static uint64_t default_mem_limit, default_spill_max;
+static int restore_limits(void **state)
+{
+	(void)state;
+	rd_merge_mem_limit = default_mem_limit;
+	rd_spill_max = default_spill_max;
+	return 0;
+}
+
+int main(void)
+{
+	default_mem_limit = rd_merge_mem_limit;
+	default_spill_max = rd_spill_max;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_spill_same_order, restore_limits),
+		cmocka_unit_test_teardown(test_spill_refused, restore_limits),
+		cmocka_unit_test_teardown(test_no_round_bounded, restore_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
