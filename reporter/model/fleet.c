@@ -32,6 +32,10 @@ void fleet_report_fill(struct report *r, const struct fleet_totals *t, int only)
 	r->rss_peak = t->rss_peak;
 	r->rss_heap = t->rss_heap;
 	r->rss_mapped = t->rss_mapped;
+	r->missed = t->missed;
+	r->missed.damaged_trace = t->missed.damaged ? t->damaged_trace : NULL;
+	r->missed.damage_why = t->missed.damaged ? t->damage_why : NULL;
+	r->missed.unordered_why = t->missed.unordered_events ? t->unordered_why : NULL;
 	for (int k = 0; k < 2; k++) {
 		if (only >= 0 && only != (k ? WS_WALL : WS_CPU))
 			continue;

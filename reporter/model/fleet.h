@@ -33,6 +33,11 @@ struct fleet_totals {
 	uint64_t maps, remaps, unmaps, mapped_bytes, mapped_peak, mapped_live_at_exit;
 	uint64_t rss_peak, rss_heap, rss_mapped;
 	int64_t first_start, last_start; /* Unix seconds */
+	/* What the traces' figures could not count, summed (its strings are
+	 * the buffers below: fleet_report_fill points at them). The first
+	 * damage is the earliest-started damaged trace's. */
+	struct missed missed;
+	char damaged_trace[512], damage_why[160], unordered_why[160];
 };
 
 /* Parse "KEY=VALUE" (KEY non-empty) into two new strings. @return 0 or -1. */

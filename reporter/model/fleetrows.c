@@ -4,8 +4,8 @@
  * The per-stack figures are taken the way the reports take them, so that a
  * fleet report over pushed traces adds up to `ldprof report` over the same
  * files: heap sites as model/group.c and model/wstack.c read them (inuse from
- * the image with the highest peak, leaked only from images that did not end
- * by exec), samples as model/wstack.c (ldprof's own work kept apart), and
+ * the image with the highest peak, leaked only from images that ended, and
+ * not by exec: tm_segment_leaks), samples as model/wstack.c (ldprof's own work kept apart), and
  * snapshots as model/tmodel.c recorded them. Several raw stacks can
  * symbolize to the same frames (two return addresses on one line); their
  * figures are summed into one value row.
@@ -158,7 +158,7 @@ static void heap_figures(struct fleet_trace *ft, struct stack_cache *sc, const s
 {
 	const struct tm_segment *seg = &t->m.segs[s];
 	const struct heap_model *h = &seg->heap;
-	int leaks = seg->end.reason != LDP_END_EXEC;
+	int leaks = tm_segment_leaks(seg);
 	static const enum fleet_figure figs[] = {FF_ALLOC, FF_FREES, FF_INUSE, FF_LEAKED, FF_TEMPORARY};
 	for (size_t f = 0; f < sizeof figs / sizeof *figs; f++) {
 		if ((figs[f] == FF_INUSE && !is_peak) || (figs[f] == FF_LEAKED && !leaks))
@@ -270,6 +270,7 @@ void fleet_trace_build(struct fleet_trace *ft, const struct loaded *t)
 	memset(ft, 0, sizeof *ft);
 	const struct tmodel *m = &t->m;
 	ft->path = m->path;
+	ft->stats = &m->stats;
 	u64map_init(&ft->stack_index, 1024);
 	u64map_init(&ft->value_index, 256);
 	ft->nimages = m->nsegs;
@@ -331,8 +332,12 @@ void fleet_trace_build(struct fleet_trace *ft, const struct loaded *t)
 		c = h_u64(c, x->allocated_bytes);
 		c = h_u64(c, x->peak_bytes);
 		c = h_u64(c, x->leaked_bytes);
-		c = h_u64(c, (uint64_t)m->segs[s].end.reason);
+		c = h_u64(c, x->live_now_bytes);
+		c = h_str(c, m->segs[s].end_name); /* a running process pushed again once it has ended */
 	}
+	c = h_u64(c, m->stats.damaged);
+	c = h_u64(c, m->stats.dropped_events);
+	c = h_u64(c, m->stats.unordered_events);
 	ft->content = id63(c);
 }
 

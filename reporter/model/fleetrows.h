@@ -27,7 +27,8 @@
  *   alloc      requested bytes / allocations
  *   frees      frees / frees
  *   inuse      bytes / blocks live at the peak of the trace's highest image
- *   leaked     bytes / blocks live at exit (images that ended by exec leak nothing)
+ *   leaked     bytes / blocks live at exit (tm_segment_leaks: images replaced by exec
+ *              and processes still running leak nothing)
  *   temporary  temporary allocations / the same
  *   cpu, wall  nanoseconds / samples (the program's own work)
  *   cpu_agent, wall_agent   the same for ldprof's own work (reports leave it out)
@@ -77,6 +78,7 @@ struct fleet_trace {
 	uint64_t id;          /* 63-bit hash of the first image's host, pid, start */
 	uint64_t content;     /* hash of every row: the same trace pushed again is recognised */
 	const char *path;
+	const struct rd_stats *stats; /* how the trace read: damage, events dropped or merged out of order */
 	uint64_t start_ns;    /* realtime start of the first image */
 	struct fleet_image *images;
 	size_t nimages;

@@ -182,6 +182,7 @@ static json_t *image_row(const struct pusher *p, size_t i)
 	json_object_set_new(r, "start_ns", json_u64(seg->info.start_realtime_ns));
 	json_object_set_new(r, "end_ns", json_u64(im->end_ns));
 	json_object_set_new(r, "end_reason", jstr(seg->end_name));
+	json_object_set_new(r, "end_signal", json_u64(seg->end.reason == LDP_END_SIGNAL ? (unsigned)seg->end.signal : 0));
 	json_object_set(r, "service", p->who.service);
 	json_object_set(r, "host", p->who.host);
 	json_object_set(r, "label_keys", p->who.label_keys);
@@ -203,6 +204,8 @@ static json_t *image_row(const struct pusher *p, size_t i)
 	json_object_set_new(r, "peak_time_ns", json_u64(im->peak_time_ns));
 	json_object_set_new(r, "leaked_bytes", json_u64(h->leaked_bytes));
 	json_object_set_new(r, "leaked_count", json_u64(h->leaked_count));
+	json_object_set_new(r, "live_now_bytes", json_u64(h->live_now_bytes));
+	json_object_set_new(r, "live_now_count", json_u64(h->live_now_count));
 	json_object_set_new(r, "temporary", json_u64(h->temporary));
 	json_object_set_new(r, "unknown_frees", json_u64(h->unknown_frees));
 	json_object_set_new(r, "heap_samples", json_u64(h->samples));
@@ -234,6 +237,19 @@ static json_t *image_row(const struct pusher *p, size_t i)
 	json_object_set_new(r, "rss_peak_bytes", json_u64(mm->rss_peak));
 	json_object_set_new(r, "heap_at_rss_peak", json_u64(mm->heap_at_rss_peak));
 	json_object_set_new(r, "mapped_at_rss_peak", json_u64(mm->mapped_at_rss_peak));
+	/* What could not be counted: the reading's figures are the trace's (on
+	 * image 0), the nested ones each image's. */
+	const struct rd_stats *st = ft->stats;
+	int first = i == 0 && st;
+	json_object_set_new(r, "damaged_regions", json_u64(first ? st->damaged : 0));
+	json_object_set_new(r, "skipped_bytes", json_u64(first ? st->skipped_bytes : 0));
+	json_object_set_new(r, "damage_at", json_u64(first && st->damaged ? st->damaged_at : 0));
+	json_object_set_new(r, "damage_what", jstr(first && st->damaged ? st->damage_why : ""));
+	json_object_set_new(r, "dropped_events", json_u64(first ? st->dropped_events : 0));
+	json_object_set_new(r, "unordered_events", json_u64(first ? st->unordered_events : 0));
+	json_object_set_new(r, "unordered_why", jstr(first && st->unordered_events ? st->unordered_why : ""));
+	json_object_set_new(r, "nested_allocations", json_u64(h->lost_nested_allocs));
+	json_object_set_new(r, "nested_frees", json_u64(h->lost_nested_frees));
 	return r;
 }
 

@@ -204,7 +204,14 @@ int fleet_query_totals(struct ch *c, const struct fleet_filter *f, struct fleet_
 		      " toInt64(min(start_time)), toInt64(max(start_time)),"
 		      " sum(maps), sum(remaps), sum(unmaps), sum(mapped_bytes), max(mapped_peak_bytes),"
 		      " sumIf(mapped_live_at_end, end_reason != 'exec'), max(rss_peak_bytes),"
-		      " argMax(heap_at_rss_peak, rss_peak_bytes), argMax(mapped_at_rss_peak, rss_peak_bytes)"
+		      " argMax(heap_at_rss_peak, rss_peak_bytes), argMax(mapped_at_rss_peak, rss_peak_bytes),"
+		      " sum(live_now_bytes), sum(live_now_count),"
+		      " sum(damaged_regions), sum(skipped_bytes), sum(dropped_events), sum(unordered_events),"
+		      " sum(nested_allocations), sum(nested_frees),"
+		      " argMinIf(trace_path, (start_ns, trace_id), damaged_regions > 0),"
+		      " argMinIf(damage_at, (start_ns, trace_id), damaged_regions > 0),"
+		      " argMinIf(damage_what, (start_ns, trace_id), damaged_regions > 0),"
+		      " argMinIf(unordered_why, (start_ns, trace_id), unordered_events > 0)"
 		      " FROM ldprof_images WHERE ");
 	fleet_selection_sql(&q, f, NULL);
 	json_t *rows = ch_select(c, q.s);
@@ -254,6 +261,19 @@ int fleet_query_totals(struct ch *c, const struct fleet_filter *f, struct fleet_
 		t->rss_peak = ch_u64(r, i++);
 		t->rss_heap = ch_u64(r, i++);
 		t->rss_mapped = ch_u64(r, i++);
+		h->live_now_bytes = ch_u64(r, i++);
+		h->live_now_count = ch_u64(r, i++);
+		struct missed *x = &t->missed;
+		x->damaged = ch_u64(r, i++);
+		x->skipped_bytes = ch_u64(r, i++);
+		x->dropped_events = ch_u64(r, i++);
+		x->unordered_events = ch_u64(r, i++);
+		x->nested_allocs = ch_u64(r, i++);
+		x->nested_frees = ch_u64(r, i++);
+		snprintf(t->damaged_trace, sizeof t->damaged_trace, "%s", ch_str(r, i++));
+		x->damaged_at = ch_u64(r, i++);
+		snprintf(t->damage_why, sizeof t->damage_why, "%s", ch_str(r, i++));
+		snprintf(t->unordered_why, sizeof t->unordered_why, "%s", ch_str(r, i++));
 	}
 	json_decref(rows);
 	if (!t->traces)

@@ -4,6 +4,7 @@ one-line summary when they agree; an assertion naming the first difference
 otherwise.
 
   totals FLEET.json REPORT.json...   fleet report totals == the sums of the per-trace reports
+                                     (what was missed too; the first damage is one of theirs)
   groups FLEET.json REPORT.json      every group of `ldprof report --json T...` (all traces at
                                      once) has the same figures in the fleet report, and no more
   flame SVG TOTAL                    the flame graph's root weight is TOTAL, and its root frames
@@ -15,7 +16,10 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 
-HEAP = ["allocations", "frees", "allocated_bytes", "leaked_bytes", "leaked_count", "temporary", "unknown_frees"]
+HEAP = ["allocations", "frees", "allocated_bytes", "leaked_bytes", "leaked_count", "live_now_bytes", "live_now_count",
+        "temporary", "unknown_frees"]
+MISSED = ["damaged_regions", "skipped_bytes", "dropped_events", "unordered_events", "nested_allocations",
+          "nested_frees"]
 PROF = ["samples", "total_ns", "agent_samples", "agent_total_ns", "lost"]
 MAPPED = ["maps", "remaps", "unmaps", "mapped_bytes"]
 GROUP = ["allocations", "allocated_bytes", "frees", "leaked_count", "leaked_bytes", "peak_bytes", "peak_count",
@@ -42,6 +46,12 @@ def totals(fleet_path, *reports):
     for k in MAPPED:
         want = sum(r["mapped"][k] for r in reps)
         assert fleet["mapped"][k] == want, ("mapped", k, fleet["mapped"][k], want)
+    for k in MISSED:
+        want = sum(r["missed"][k] for r in reps)
+        assert fleet["missed"][k] == want, ("missed", k, fleet["missed"][k], want)
+    firsts = [r["missed"]["first_damage"] for r in reps if r["missed"]["first_damage"]]
+    got = fleet["missed"]["first_damage"]
+    assert (got in firsts) if firsts else got is None, ("first damage", got, firsts)
     assert fleet["heap"]["peak_bytes"] == max(r["heap"]["peak_bytes"] for r in reps)
     want = sum(r["heap"]["peak_bytes"] for r in reps)
     assert fleet["fleet"]["peak_sum_bytes"] == want, ("peak_sum_bytes", fleet["fleet"]["peak_sum_bytes"], want)

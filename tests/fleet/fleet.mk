@@ -2,7 +2,7 @@
 # clickhouse-server (tests/fleet/run.sh, docs/FLEET.md, docs/TESTING.md).
 # Included by the top Makefile.
 
-FLEET_NEEDS := $(O)/tests/integration/demo_prog $(O)/tests/integration/truth_mapped \
+FLEET_NEEDS := $(O)/tests/integration/demo_prog $(O)/tests/integration/truth_mapped $(O)/tests/integration/truth_kill \
 	$(O)/tests/integration/truth_phases $(O)/tests/hostile/h_proc
 
 TEST_TIERS += test-fleet

@@ -243,9 +243,87 @@ bad() {
 		pass "bad_$name: $what: one line, exit 1, nothing created or inserted ($(cut -c1-110 "$W/bad.err"))"
 	else fail "bad_$name: exit $rc, databases $dbs, stderr: $(cat "$W/bad.err")"; fi
 }
-bad checksum "a good trace then one with a bad checksum" "$W/small.ldp" "$ROOT/tests/golden/bad/bad_checksum.ldp"
+bad undefined_stack "a good trace then one naming a stack it never defined" "$W/small.ldp" \
+	"$ROOT/tests/golden/bad/undefined_stack_id.ldp"
 bad garbage "a file that is no trace" "$ROOT/tests/golden/bad/garbage.ldp"
 bad newer "a newer format version" "$ROOT/tests/golden/bad/newer_version.ldp"
+
+# --- a damaged trace is pushed, saying so; what it missed is in the fleet's figures ---
+# big.ldp with 64 bytes overwritten in the middle (a frame that fails its
+# checksum) and the golden trace with garbage between two frames: push warns as
+# ldprof report does, and the fleet's "missed" and notes are report's.
+$PY - "$W/big.ldp" "$W/damaged.ldp" <<'PYEOF'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[len(d) // 2:len(d) // 2 + 64] = b"\x55" * 64
+open(sys.argv[2], "wb").write(d)
+PYEOF
+GOLD_DMG=$ROOT/tests/golden/bad/garbage_between_frames.ldp
+"$LDPROF" push --to "$STORE/damaged" "$GOLD_DMG" "$W/damaged.ldp" > "$W/dmg.out" 2> "$W/dmg.err"
+rc=$?
+"$LDPROF" report --json "$GOLD_DMG" > "$W/dmg-gold.json" 2> "$W/dmg-report.err" &&
+	"$LDPROF" report --json "$W/damaged.ldp" > "$W/dmg-copy.json" 2>> "$W/dmg-report.err" &&
+	"$LDPROF" report "$GOLD_DMG" "$W/damaged.ldp" > "$W/dmg-report.txt" 2> /dev/null
+"$LDPROF" fleet report --from "$STORE/damaged" --json > "$W/dmg-fleet.json" &&
+	"$LDPROF" fleet report --from "$STORE/damaged" > "$W/dmg-fleet.txt"
+# the warnings: report's, word for word but for the command's name
+warned=$(grep -c 'is damaged: ' "$W/dmg.err")
+if [ $rc = 0 ] && [ "$warned" = 2 ] &&
+	diff <(grep 'is damaged: ' "$W/dmg.err" | sed 's/^ldprof push:/ldprof:/') \
+		<(grep 'is damaged: ' "$W/dmg-report.err" | sed 's/^ldprof report:/ldprof:/') > "$W/check.out" 2>&1 &&
+	diff <(grep 'note: ' "$W/dmg-fleet.txt") <(grep 'note: ' "$W/dmg-report.txt") >> "$W/check.out" 2>&1 &&
+	$CHECK totals "$W/dmg-fleet.json" "$W/dmg-gold.json" "$W/dmg-copy.json" >> "$W/check.out" 2>&1 &&
+	$PY -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["missed"]
+assert m["damaged_regions"] == 2 and m["first_damage"]["trace"].endswith("garbage_between_frames.ldp"), m
+print(m["damaged_regions"], "damaged regions,", m["skipped_bytes"], "bytes skipped")' "$W/dmg-fleet.json" >> "$W/check.out" 2>&1; then
+	pass "damaged: 2 damaged traces pushed (exit 0) with report's warnings; fleet report's missed and notes are report's ($(tail -1 "$W/check.out"))"
+else fail "damaged: exit $rc, $warned warnings: $(cat "$W/dmg.err" "$W/check.out" | head -c 2000)"; fi
+
+# --- a process still running: live now, not leaked; pushed again once killed --------
+# truth_kill allocates, frees a third and sleeps; the trace is pushed while it
+# runs (once it holds every allocation: the flush is waited for, not assumed),
+# then it is killed and the trace pushed again: the same trace, replaced.
+L=$STORE/live
+rm -f "$W/live.truth.ready"
+"$LDPROF" record -q -o "$W/live.ldp" -- "$BIN/truth_kill" "$W/live.truth" idle &
+lpid=$!
+for _ in $(seq 200); do [ -s "$W/live.truth.ready" ] && break; sleep 0.05; done
+want=$(awk '/^allocations/ {print $2}' "$W/live.truth" 2> /dev/null)
+for _ in $(seq 200); do
+	[ -n "$want" ] || break
+	"$LDPROF" report --json "$W/live.ldp" > "$W/live-run.json" 2> /dev/null &&
+		[ "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocations"])' "$W/live-run.json")" = "$want" ] && break
+	sleep 0.05
+done
+"$LDPROF" push --to "$L" "$W/live.ldp" > "$W/live1.out" 2>&1
+rc1=$?
+"$LDPROF" fleet report --from "$L" --json > "$W/live-fleet1.json" 2>> "$W/live1.out"
+end1=$(sql "SELECT end_reason FROM live.ldprof_images")
+kill -KILL "$(cat "$W/live.truth.ready" 2> /dev/null || echo $lpid)"
+wait $lpid 2> /dev/null
+"$LDPROF" report --json "$W/live.ldp" > "$W/live-dead.json" 2> /dev/null
+"$LDPROF" push --to "$L" "$W/live.ldp" > "$W/live2.out" 2>&1
+rc2=$?
+"$LDPROF" fleet report --from "$L" --json > "$W/live-fleet2.json" 2>> "$W/live2.out"
+end2=$(sql "SELECT argMax(end_reason, pushed_ns) FROM live.ldprof_images")
+pushes=$(sql "SELECT uniqExact(trace_id), uniqExact(push_id) FROM live.ldprof_images")
+if [ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -q 'pushed as trace' "$W/live2.out" && [ "$end1" = "still running" ] &&
+	[ "$end2" = "cut short (killed?)" ] && [ "$pushes" = "$(printf '1\t2')" ] &&
+	$CHECK totals "$W/live-fleet1.json" "$W/live-run.json" > "$W/check.out" 2>&1 &&
+	$CHECK totals "$W/live-fleet2.json" "$W/live-dead.json" >> "$W/check.out" 2>&1 &&
+	$PY - "$W/live.truth" "$W/live-fleet1.json" "$W/live-fleet2.json" >> "$W/check.out" 2>&1 <<'PYEOF'; then
+import json, sys
+truth = dict(l.split() for l in open(sys.argv[1]))
+running, dead = (json.load(open(p))["heap"] for p in sys.argv[2:4])
+n, b = int(truth["leaked_count"]), int(truth["leaked_bytes"])
+assert (running["leaked_count"], running["live_now_count"], running["live_now_bytes"]) == (0, n, b), running
+assert (dead["leaked_count"], dead["leaked_bytes"], dead["live_now_count"]) == (n, b, 0), dead
+print(f"running: {n} blocks live now, none leaked; killed: {n} leaked")
+PYEOF
+	pass "live: pushed while running (still running: live now, not leaked), pushed again once killed (cut short: leaked), one trace ($(tail -1 "$W/check.out"))"
+else fail "live: rc $rc1 $rc2, ends '$end1' '$end2', traces/pushes $pushes: $(cat "$W/live1.out" "$W/live2.out" "$W/check.out" | head -c 2000)"; fi
 
 # --- credentials -----------------------------------------------------------------
 ok=1

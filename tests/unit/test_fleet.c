@@ -2,8 +2,10 @@
  * test_fleet.c - the fleet store's pure parts: where a store is
  * (clickhouse://USER:PASSWORD@HOST:PORT/DB, and what is refused without
  * repeating a password), SQL string literals, stack ids that depend on the
- * frames' text only, and the selection's filters as SQL (globs as anchored
- * regular expressions, labels, times). tests/fleet talks to a real server.
+ * frames' text only, the selection's filters as SQL (globs as anchored
+ * regular expressions, labels, times), the rows of traces that ended by a
+ * signal, still run, or are damaged, and a fleet's totals as a report's
+ * (what was missed included). tests/fleet talks to a real server.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,11 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "agent.h"
+#include "model/fleet.h"
 #include "model/fleetrows.h"
+#include "render/report.h"
 #include "store/clickhouse.h"
 #include "store/query.h"
+#include "trace_builder.h"
 
 static void parses(const char *url, const char *host, unsigned port, const char *db, const char *user,
 		   const char *password)
@@ -187,11 +195,198 @@ static void test_selection(void **state)
 	free(v);
 }
 
+/* ---- the rows of how a process ended ---- */
+
+static uint64_t my_start_ticks(void)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	for (int field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+/* One image, this process's (host, pid, start time): three 8-byte blocks
+ * from one stack, none freed; END with reason `end` (0: none) and signal. */
+static void ending_trace(struct tb *t, int end, int signal)
+{
+	struct utsname u;
+	assert_int_equal(uname(&u), 0);
+	uint8_t buf[256];
+	tb_header_host(t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, (uint64_t)getpid(), u.nodename, my_start_ticks());
+	uintptr_t ip = 0x400100;
+	tb_record(t, LDP_REC_STACK, buf, ldp_enc_stack(buf, 1, 0, &ip, 1));
+	struct ldp_enc_state e = {0, 0};
+	size_t k = ldp_varint_put(buf, 0);
+	k += ldp_enc_attach(buf + k, &e, 100);
+	for (uint64_t seq = 5; seq < 8; seq++)
+		k += ldp_enc_alloc(buf + k, &e, LDP_EV_ALLOC_MALLOC, seq, 0x1000 + 64 * seq, 8, 1);
+	tb_record(t, LDP_REC_EVENTS, buf, k);
+	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 1, 10, 8));
+	if (end) {
+		size_t n = ldp_varint_put(buf, (uint64_t)end);
+		n += ldp_varint_put(buf + n, 20);
+		n += ldp_varint_put(buf + n, (uint64_t)signal);
+		tb_record(t, LDP_REC_END, buf, n);
+	}
+	tb_frame(t);
+}
+
+struct built {
+	struct tb tb;
+	struct symbolizer *sym;
+	struct loaded t;
+	struct fleet_trace ft;
+};
+
+static void build(struct built *b, const char *name)
+{
+	struct rd_error err;
+	assert_int_equal(tm_load_mem(&b->t.m, b->tb.buf, b->tb.len, name, &err), 0);
+	struct sym_opts so = {.quiet = 1};
+	b->sym = sym_new(&so);
+	b->t.spaces = calloc(b->t.m.nsegs, sizeof *b->t.spaces);
+	for (size_t s = 0; s < b->t.m.nsegs; s++)
+		b->t.spaces[s] = sym_space_new(b->sym, b->t.m.segs[s].mods, b->t.m.segs[s].nmods);
+	fleet_trace_build(&b->ft, &b->t);
+}
+
+static void built_free(struct built *b)
+{
+	fleet_trace_free(&b->ft);
+	loaded_free(&b->t);
+	sym_free(b->sym);
+	tb_free(&b->tb);
+}
+
+/* The value rows of one figure: how many, and their value and count summed. */
+static size_t figure_sum(const struct fleet_trace *ft, enum fleet_figure fig, uint64_t *value, uint64_t *count)
+{
+	size_t n = 0;
+	*value = *count = 0;
+	for (size_t i = 0; i < ft->nvalues; i++)
+		if (ft->values[i].figure == fig) {
+			n++;
+			*value += ft->values[i].value;
+			*count += ft->values[i].count;
+		}
+	return n;
+}
+
+/* A process still running leaks nothing (its blocks are live now); one
+ * terminated by a signal, or cut short, leaks what was live. The same
+ * process pushed while running and again once ended is one trace (the same
+ * id) whose content changed, so the second push replaces the first. */
+static void test_rows_endings(void **state)
+{
+	(void)state;
+	struct {
+		int end, signal;
+		const char *name;
+		int leaks;
+	} c[] = {
+		{0, 0, "still running", 0},
+		{LDP_END_SIGNAL, 15, "terminated by SIGTERM", 1},
+		{LDP_END_EXIT, 0, "exit", 1},
+		{LDP_END_EXEC, 0, "exec", 0},
+	};
+	uint64_t id = 0, contents[4];
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+		struct built b = {0};
+		ending_trace(&b.tb, c[i].end, c[i].signal);
+		build(&b, "ending.ldp");
+		const struct fleet_trace *ft = &b.ft;
+		assert_int_equal(ft->nimages, 1);
+		const struct tm_segment *seg = ft->images[0].seg;
+		assert_string_equal(seg->end_name, c[i].name);
+		assert_int_equal(seg->end.signal, c[i].signal);
+		uint64_t v, n;
+		assert_int_equal(figure_sum(ft, FF_LEAKED, &v, &n), c[i].leaks);
+		assert_int_equal(v, c[i].leaks ? 24 : 0);
+		assert_int_equal(n, c[i].leaks ? 3 : 0);
+		assert_int_equal(seg->heap.t.live_now_count, c[i].end ? 0 : 3);
+		assert_int_equal(figure_sum(ft, FF_ALLOC, &v, &n), 1);
+		assert_int_equal(v, 24);
+		if (i)
+			assert_true(ft->id == id);
+		id = ft->id;
+		contents[i] = ft->content;
+		for (size_t j = 0; j < i; j++)
+			assert_true(contents[j] != contents[i]);
+		built_free(&b);
+	}
+}
+
+/* A damaged trace's rows carry how it read: the image rows take the damage
+ * (store/push.c), and its content differs from the undamaged trace's. */
+static void test_rows_damaged(void **state)
+{
+	(void)state;
+	struct built good = {0}, bad = {0};
+	ending_trace(&good.tb, LDP_END_EXIT, 0);
+	ending_trace(&bad.tb, LDP_END_EXIT, 0);
+	/* garbage after the image, then the same image again: one damaged region */
+	tb_raw(&bad.tb, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a", 10);
+	ending_trace(&bad.tb, LDP_END_EXIT, 0);
+	build(&good, "good.ldp");
+	build(&bad, "bad.ldp");
+	assert_int_equal(good.ft.stats->damaged, 0);
+	assert_int_equal(bad.ft.stats->damaged, 1);
+	assert_int_equal(bad.ft.stats->skipped_bytes, 10);
+	assert_int_equal(bad.ft.nimages, 2);
+	assert_true(good.ft.content != bad.ft.content);
+	built_free(&good);
+	built_free(&bad);
+}
+
+/* What a fleet's traces missed is drawn as ldprof report draws it, the
+ * first damaged trace named. */
+static void test_report_missed(void **state)
+{
+	(void)state;
+	struct fleet_totals t;
+	memset(&t, 0, sizeof t);
+	t.traces = 3;
+	t.heap.allocations = 10;
+	t.heap.live_now_bytes = 4096;
+	t.heap.live_now_count = 2;
+	t.missed.damaged = 2;
+	t.missed.skipped_bytes = 310;
+	t.missed.dropped_events = 3;
+	t.missed.nested_allocs = 7;
+	snprintf(t.damaged_trace, sizeof t.damaged_trace, "/var/tmp/api.1.ldp");
+	snprintf(t.damage_why, sizeof t.damage_why, "byte 744 is neither a zstd frame nor a segment header");
+	struct fleet_totals copy = t; /* a copy draws the same (no pointers into itself) */
+	struct report r;
+	memset(&r, 0, sizeof r);
+	fleet_report_fill(&r, &copy, -1);
+	struct strbuf b = {0};
+	render_report_text(&b, &r);
+	assert_non_null(strstr(b.s, "note: /var/tmp/api.1.ldp is damaged: byte 744 is neither a zstd frame nor a segment "
+				   "header (and 1 more damaged places); 310 bytes skipped, and 3 events"));
+	assert_non_null(strstr(b.s, "7 allocations and 0 frees made in signal handlers"));
+	assert_non_null(strstr(b.s, "live now  "));
+	assert_non_null(strstr(b.s, "4.00 KiB   in 2 blocks (the process is still running: not leaked)"));
+	b.len = 0;
+	sb_json(&b, report_json(&r));
+	assert_non_null(strstr(b.s, "\"missed\":{\"damaged_regions\":2,\"skipped_bytes\":310,\"first_damage\":{\"trace\":"
+				   "\"/var/tmp/api.1.ldp\",\"at\":0,"));
+	assert_non_null(strstr(b.s, "\"live_now_bytes\":4096,\"live_now_count\":2"));
+	sb_free(&b);
+	grouping_free(&r.groups);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_url),      cmocka_unit_test(test_credentials), cmocka_unit_test(test_quote),
-		cmocka_unit_test(test_stack_id), cmocka_unit_test(test_selection),
+		cmocka_unit_test(test_url),          cmocka_unit_test(test_credentials),  cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_stack_id),     cmocka_unit_test(test_selection),    cmocka_unit_test(test_rows_endings),
+		cmocka_unit_test(test_rows_damaged), cmocka_unit_test(test_report_missed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
