@@ -188,92 +188,108 @@ static int fail(struct ch *c, char *err, size_t n)
 
 /* ---- totals ---- */
 
+/* A column of the totals: an SQL expression over the selected image rows,
+ * and where its value goes (by type). */
+enum col_type { C_U64, C_UINT, C_I64, C_REAL, C_TEXT, C_HIST };
+struct total_col {
+	const char *sql;
+	enum col_type type;
+	void *to;
+	size_t size; /* C_TEXT: the buffer's */
+};
+
 int fleet_query_totals(struct ch *c, const struct fleet_filter *f, struct fleet_totals *t, char *err, size_t n)
 {
 	memset(t, 0, sizeof *t);
+	struct heap_totals *h = &t->heap;
+	struct missed *x = &t->missed;
+	/* the highest peak: its image's figures */
+#define AT_PEAK(col) "argMax(" col ", peak_bytes)"
+#define AT_RSS_PEAK(col) "argMax(" col ", rss_peak_bytes)"
+	/* the earliest-started trace with damage (or merged out of order): its words */
+#define FIRST(col, cond) "argMinIf(" col ", (start_ns, trace_id), " cond ")"
+	const struct total_col cols[] = {
+		{"uniqExact(trace_id)", C_U64, &t->traces, 0},
+		{"count()", C_U64, &t->images, 0},
+		{"uniqExact(host)", C_U64, &t->hosts, 0},
+		{"uniqExact(service)", C_U64, &t->services, 0},
+		{"sum(allocations)", C_U64, &h->allocations, 0},
+		{"sum(frees)", C_U64, &h->frees, 0},
+		{"sum(allocated_bytes)", C_U64, &h->allocated_bytes, 0},
+		{"max(peak_bytes)", C_U64, &h->peak_bytes, 0},
+		{AT_PEAK("peak_count"), C_U64, &h->peak_count, 0},
+		{AT_PEAK("intDiv(peak_time_ns, 1000)"), C_U64, &h->peak_time_us, 0},
+		{AT_PEAK("concat(host, ' pid ', toString(pid), ' ', exe)"), C_TEXT, t->peak_where, sizeof t->peak_where},
+		{"sum(leaked_bytes)", C_U64, &h->leaked_bytes, 0},
+		{"sum(leaked_count)", C_U64, &h->leaked_count, 0},
+		{"sum(live_now_bytes)", C_U64, &h->live_now_bytes, 0},
+		{"sum(live_now_count)", C_U64, &h->live_now_count, 0},
+		{"sum(temporary)", C_U64, &h->temporary, 0},
+		{"sum(unknown_frees)", C_U64, &h->unknown_frees, 0},
+		{"max(sample_bytes)", C_U64, &h->sample_bytes, 0},
+		{"sum(heap_samples)", C_U64, &h->samples, 0},
+		{"sum(lost_heap_samples)", C_U64, &h->lost_samples, 0},
+		{"sum(allocated_var)", C_REAL, &h->allocated_var, 0},
+		{"sumForEach(size_hist)", C_HIST, t->size_hist, 0},
+		{"sum(cpu_samples)", C_U64, &t->samples[PROF_CPU], 0},
+		{"sum(cpu_ns)", C_U64, &t->weight_ns[PROF_CPU], 0},
+		{"sum(cpu_lost)", C_U64, &t->lost[PROF_CPU], 0},
+		{"max(cpu_hz)", C_UINT, &t->hz[PROF_CPU], 0},
+		{"sum(wall_samples)", C_U64, &t->samples[PROF_WALL], 0},
+		{"sum(wall_ns)", C_U64, &t->weight_ns[PROF_WALL], 0},
+		{"sum(wall_lost)", C_U64, &t->lost[PROF_WALL], 0},
+		{"max(wall_hz)", C_UINT, &t->hz[PROF_WALL], 0},
+		{"toInt64(min(start_time))", C_I64, &t->first_start, 0},
+		{"toInt64(max(start_time))", C_I64, &t->last_start, 0},
+		{"sum(maps)", C_U64, &t->maps, 0},
+		{"sum(remaps)", C_U64, &t->remaps, 0},
+		{"sum(unmaps)", C_U64, &t->unmaps, 0},
+		{"sum(mapped_bytes)", C_U64, &t->mapped_bytes, 0},
+		{"max(mapped_peak_bytes)", C_U64, &t->mapped_peak, 0},
+		{"sumIf(mapped_live_at_end, end_reason != 'exec')", C_U64, &t->mapped_live_at_exit, 0},
+		{"max(rss_peak_bytes)", C_U64, &t->rss_peak, 0},
+		{AT_RSS_PEAK("heap_at_rss_peak"), C_U64, &t->rss_heap, 0},
+		{AT_RSS_PEAK("mapped_at_rss_peak"), C_U64, &t->rss_mapped, 0},
+		{"sum(damaged_regions)", C_U64, &x->damaged, 0},
+		{"sum(skipped_bytes)", C_U64, &x->skipped_bytes, 0},
+		{"sum(dropped_events)", C_U64, &x->dropped_events, 0},
+		{"sum(unordered_events)", C_U64, &x->unordered_events, 0},
+		{"sum(nested_allocations)", C_U64, &x->nested_allocs, 0},
+		{"sum(nested_frees)", C_U64, &x->nested_frees, 0},
+		{FIRST("trace_path", "damaged_regions > 0"), C_TEXT, t->damaged_trace, sizeof t->damaged_trace},
+		{FIRST("damage_at", "damaged_regions > 0"), C_U64, &x->damaged_at, 0},
+		{FIRST("damage_what", "damaged_regions > 0"), C_TEXT, t->damage_why, sizeof t->damage_why},
+		{FIRST("unordered_why", "unordered_events > 0"), C_TEXT, t->unordered_why, sizeof t->unordered_why},
+	};
+#undef AT_PEAK
+#undef AT_RSS_PEAK
+#undef FIRST
+	size_t ncols = sizeof cols / sizeof *cols;
 	struct strbuf q = {0};
-	sb_printf(&q, "SELECT uniqExact(trace_id), count(), uniqExact(host), uniqExact(service),"
-		      " sum(allocations), sum(frees), sum(allocated_bytes), max(peak_bytes),"
-		      " argMax(peak_count, peak_bytes), argMax(peak_time_ns, peak_bytes),"
-		      " argMax(concat(host, ' pid ', toString(pid), ' ', exe), peak_bytes),"
-		      " sum(leaked_bytes), sum(leaked_count), sum(temporary), sum(unknown_frees),"
-		      " max(sample_bytes), sum(heap_samples), sum(lost_heap_samples), sum(allocated_var),"
-		      " sumForEach(size_hist),"
-		      " sum(cpu_samples), sum(cpu_ns), sum(cpu_lost), max(cpu_hz),"
-		      " sum(wall_samples), sum(wall_ns), sum(wall_lost), max(wall_hz),"
-		      " toInt64(min(start_time)), toInt64(max(start_time)),"
-		      " sum(maps), sum(remaps), sum(unmaps), sum(mapped_bytes), max(mapped_peak_bytes),"
-		      " sumIf(mapped_live_at_end, end_reason != 'exec'), max(rss_peak_bytes),"
-		      " argMax(heap_at_rss_peak, rss_peak_bytes), argMax(mapped_at_rss_peak, rss_peak_bytes),"
-		      " sum(live_now_bytes), sum(live_now_count),"
-		      " sum(damaged_regions), sum(skipped_bytes), sum(dropped_events), sum(unordered_events),"
-		      " sum(nested_allocations), sum(nested_frees),"
-		      " argMinIf(trace_path, (start_ns, trace_id), damaged_regions > 0),"
-		      " argMinIf(damage_at, (start_ns, trace_id), damaged_regions > 0),"
-		      " argMinIf(damage_what, (start_ns, trace_id), damaged_regions > 0),"
-		      " argMinIf(unordered_why, (start_ns, trace_id), unordered_events > 0)"
-		      " FROM ldprof_images WHERE ");
+	for (size_t i = 0; i < ncols; i++)
+		sb_printf(&q, "%s%s", i ? ", " : "SELECT ", cols[i].sql);
+	sb_printf(&q, " FROM ldprof_images WHERE ");
 	fleet_selection_sql(&q, f, NULL);
 	json_t *rows = ch_select(c, q.s);
 	sb_free(&q);
 	if (!rows)
 		return fail(c, err, n);
-	json_t *r = json_array_get(rows, 0);
-	if (r && ch_u64(r, 0)) {
-		size_t i = 0;
-		t->traces = ch_u64(r, i++);
-		t->images = ch_u64(r, i++);
-		t->hosts = ch_u64(r, i++);
-		t->services = ch_u64(r, i++);
-		struct heap_totals *h = &t->heap;
-		h->allocations = ch_u64(r, i++);
-		h->frees = ch_u64(r, i++);
-		h->allocated_bytes = ch_u64(r, i++);
-		h->peak_bytes = ch_u64(r, i++);
-		h->peak_count = ch_u64(r, i++);
-		h->peak_time_us = ch_u64(r, i++) / 1000;
-		snprintf(t->peak_where, sizeof t->peak_where, "%s", ch_str(r, i++));
-		h->leaked_bytes = ch_u64(r, i++);
-		h->leaked_count = ch_u64(r, i++);
-		h->temporary = ch_u64(r, i++);
-		h->unknown_frees = ch_u64(r, i++);
-		h->sample_bytes = ch_u64(r, i++);
-		h->samples = ch_u64(r, i++);
-		h->lost_samples = ch_u64(r, i++);
-		h->allocated_var = json_number_value(json_array_get(r, i++));
-		const json_t *hist = json_array_get(r, i++);
-		for (size_t k = 0; k < 65 && k < json_array_size(hist); k++)
-			t->size_hist[k] = ch_u64(hist, k);
-		for (int k = 0; k < 2; k++) {
-			t->samples[k] = ch_u64(r, i++);
-			t->weight_ns[k] = ch_u64(r, i++);
-			t->lost[k] = ch_u64(r, i++);
-			t->hz[k] = (unsigned)ch_u64(r, i++);
+	const json_t *r = json_array_get(rows, 0);
+	for (size_t i = 0; r && ch_u64(r, 0) && i < ncols; i++) {
+		const struct total_col *col = &cols[i];
+		switch (col->type) {
+		case C_U64: *(uint64_t *)col->to = ch_u64(r, i); break;
+		case C_UINT: *(unsigned *)col->to = (unsigned)ch_u64(r, i); break;
+		case C_I64: *(int64_t *)col->to = (int64_t)ch_u64(r, i); break;
+		case C_REAL: *(double *)col->to = json_number_value(json_array_get(r, i)); break;
+		case C_TEXT: snprintf(col->to, col->size, "%s", ch_str(r, i)); break;
+		case C_HIST: {
+			const json_t *hist = json_array_get(r, i);
+			for (size_t k = 0; k < 65 && k < json_array_size(hist); k++)
+				((uint64_t *)col->to)[k] = ch_u64(hist, k);
+			break;
 		}
-		t->first_start = (int64_t)ch_u64(r, i++);
-		t->last_start = (int64_t)ch_u64(r, i++);
-		t->maps = ch_u64(r, i++);
-		t->remaps = ch_u64(r, i++);
-		t->unmaps = ch_u64(r, i++);
-		t->mapped_bytes = ch_u64(r, i++);
-		t->mapped_peak = ch_u64(r, i++);
-		t->mapped_live_at_exit = ch_u64(r, i++);
-		t->rss_peak = ch_u64(r, i++);
-		t->rss_heap = ch_u64(r, i++);
-		t->rss_mapped = ch_u64(r, i++);
-		h->live_now_bytes = ch_u64(r, i++);
-		h->live_now_count = ch_u64(r, i++);
-		struct missed *x = &t->missed;
-		x->damaged = ch_u64(r, i++);
-		x->skipped_bytes = ch_u64(r, i++);
-		x->dropped_events = ch_u64(r, i++);
-		x->unordered_events = ch_u64(r, i++);
-		x->nested_allocs = ch_u64(r, i++);
-		x->nested_frees = ch_u64(r, i++);
-		snprintf(t->damaged_trace, sizeof t->damaged_trace, "%s", ch_str(r, i++));
-		x->damaged_at = ch_u64(r, i++);
-		snprintf(t->damage_why, sizeof t->damage_why, "%s", ch_str(r, i++));
-		snprintf(t->unordered_why, sizeof t->unordered_why, "%s", ch_str(r, i++));
+		}
 	}
 	json_decref(rows);
 	if (!t->traces)
