@@ -19,7 +19,8 @@ ZSTD_A  ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/l
 AGENT_LIBS := $(ZSTD_A) -ldl -lpthread -lm
 
 REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -I$(O)/gen
-REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -ljansson
+# libcurl and jansson: the fleet store's HTTP client and its JSON (docs/FLEET.md).
+REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -lcurl -ljansson
 
 AGENT_SRC := $(wildcard agent/*.c)
 REPORTER_SRC := $(wildcard reporter/*.c reporter/*/*.c)
@@ -82,7 +83,8 @@ deps:
 	@scripts/setup-deps.sh
 
 ## demo: install what is missing, build, trace a sample scenario (load vs stream a million rows) and report
-demo: deps
+demo:
+	@scripts/setup-deps.sh build
 	@$(MAKE) --no-print-directory all $(O)/samples/rows
 	@scripts/demo.sh $(O)
 
@@ -90,6 +92,7 @@ include tests/tests.mk
 # Further tiers and parts, each in its own file (absent ones are skipped).
 -include tests/hostile/hostile.mk
 -include tests/fuzz/fuzz.mk
+-include tests/fleet/fleet.mk
 -include samples/samples.mk
 -include scripts/bench.mk
 

@@ -1,8 +1,10 @@
 #!/bin/sh
-# scripts/setup-deps.sh - install what a fresh Debian 12 machine lacks to build
-# and test ldprof. Idempotent: installs only missing packages. Needs root (or
-# sudo) only when something is missing.
+# scripts/setup-deps.sh [build] - install what a fresh Debian 12 machine lacks
+# to build and test ldprof; with `build` (make demo), only the build part.
+# Idempotent: installs only missing packages. Needs root (or sudo) only when
+# something is missing.
 set -eu
+PART=${1:-all}
 
 # Build: compiler, make, and the libraries the agent and reporter use (jansson
 # writes every JSON output of the reporter, and the serialization sample's).
@@ -17,10 +19,18 @@ set -eu
 # `make fuzz` also needs clang and libclang-rt-14-dev; `make test` does not.
 PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev libjansson-dev libmsgpack-dev"
 PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
+# The fleet store (ldprof push, ldprof fleet): libcurl speaks ClickHouse's HTTP
+# interface; jansson (above) writes and reads its JSON.
+PKGS="$PKGS libcurl4-openssl-dev"
 PKGS="$PKGS python3 g++ binutils sqlite3 heaptrack zstd"
 PKGS="$PKGS golang-go chromium valgrind python3-jsonschema fonts-dejavu-core"
 # Extra tools for later test tiers are appended below as features land.
 PKGS="$PKGS ${LDPROF_EXTRA_PKGS:-}"
+
+# The test part (not installed by `make demo`): tests/fleet starts a real
+# clickhouse-server (Debian 12 ships 18.16) and queries it with clickhouse-client.
+TEST_PKGS="clickhouse-server clickhouse-client"
+[ "$PART" = build ] || PKGS="$PKGS $TEST_PKGS"
 
 missing=""
 for p in $PKGS; do

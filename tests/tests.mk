@@ -70,7 +70,7 @@ test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@$(MAKE) --no-print-directory -k $(TEST_TIERS)
 
-## test-layering: the one-way include rules (agent apart from reporter; util < read < symbols < model < render < commands)
+## test-layering: the one-way include rules (agent apart from reporter; util < read < symbols < model < render < store < commands)
 test-layering:
 	@scripts/check-layering
 

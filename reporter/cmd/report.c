@@ -67,13 +67,10 @@ int cmd_report(int argc, char **argv)
 	int json = 0, html = 0, c, tree = 0, threads = 0, kinds = 3;
 	double tree_min = 0.5;
 	const char *focus[3] = {NULL, NULL, NULL};
-	uint64_t v;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_TOP:
-			if (parse_uint(optarg, 1000000000, &v) || v == 0)
-				die(EXIT_USAGE, "--top must be a positive number, not '%s'", optarg);
-			r.top = (unsigned)v;
+			r.top = cli_top(optarg, 0);
 			r.top_given = 1;
 			break;
 		case O_SORT:
