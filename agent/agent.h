@@ -28,7 +28,7 @@
 #include "ldprof/format.h"
 #include "ldprof/varint.h"
 
-/* ---- entry.c: life cycle ------------------------------------------------ */
+/* ---- state.c: the shared state, at the bottom (calls only log.c) -------- */
 
 enum ldp_state {
 	LDP_STATE_UNINIT = 0,
@@ -48,6 +48,9 @@ void ldp_disable(const char *why);
 /* Set in a fork child; its first event then calls ldp_child_restart(), which
  * opens the child's own trace and starts its writer. */
 extern _Atomic int ldp_restart_pending;
+
+/* ---- entry.c: life cycle (start, fork, exec, endings) --------------------- */
+
 int ldp_child_restart(void);
 /* The atfork handlers, for forks that run none (forks.c). prepare @return 1
  * if it ran (pass that to the other two). */
@@ -116,7 +119,7 @@ struct ldp_thread {
 
 #define LDP_BUSY_PROBE 0x4000 /* busy value while probing which malloc the program binds to */
 
-extern LDP_TLS struct ldp_thread ldp_self;
+extern LDP_TLS struct ldp_thread ldp_self; /* defined in state.c */
 
 int ldp_thread_init(void); /* process start: create the exit-flush key */
 /* Slow path of the first event in a thread: claim a ring. NULL if off. */

@@ -1,8 +1,9 @@
 /*
  * entry.c - the agent's life cycle: start, fork, exec, the ways a process
- * ends, and turning off after a failure.
+ * ends. The state it moves through (ldp_state) and ldp_disable, which turns
+ * the agent off after a failure, live in state.c, below every module.
  *
- * State machine (ldp_state):
+ * State machine (ldp_state, state.c):
  *   UNINIT --constructor--> STARTING --all set up--> READY --error or exit--> OFF
  * Other libraries' constructors may run before ours (libstdc++'s, plugins'):
  * heap events before READY are kept by early.c (ldp_heap_on starts at 1 for
@@ -35,21 +36,7 @@
 #include "prim.h"
 #include "rawmem.h"
 
-struct ldp_config ldp_cfg;
-_Atomic int ldp_state;
-_Atomic int ldp_heap_on = 1; /* from the first malloc: before READY, events go to early.c */
-_Atomic int ldp_restart_pending;
-int ldp_pid;
-
 static void ldp_resolve_endings(void);
-
-void ldp_disable(const char *why)
-{
-	int expected = LDP_STATE_READY;
-	atomic_store(&ldp_heap_on, 0);
-	if (atomic_compare_exchange_strong(&ldp_state, &expected, LDP_STATE_OFF))
-		ldp_warn("%s; tracing is off, the program continues", why);
-}
 
 /* ---- start ---- */
 

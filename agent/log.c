@@ -143,25 +143,25 @@ static int stderr_is_ours_at(int fd)
  * the program's current one for a message (pidfd_getfd; /proc/PID/fd/2 on
  * kernels before 5.6, which cannot reopen a socket). */
 static LDP_TLS int private_fds;
+static LDP_TLS int private_pid; /* the process whose fd 2 is borrowed */
 
-void ldp_log_private_fds(void)
+void ldp_log_private_fds(int pid)
 {
 	private_fds = 1;
+	private_pid = pid;
 }
-
-extern int ldp_pid; /* entry.c: this image's pid */
 
 static int borrow_stderr(void)
 {
 	int fd = -1;
-	int pfd = (int)syscall(SYS_pidfd_open, ldp_pid, 0u);
+	int pfd = (int)syscall(SYS_pidfd_open, private_pid, 0u);
 	if (pfd >= 0) {
 		fd = (int)syscall(SYS_pidfd_getfd, pfd, STDERR_FILENO, 0u);
 		close(pfd);
 	}
 	if (fd < 0) {
 		char path[64];
-		ldp_format(path, sizeof path, "/proc/%d/fd/2", ldp_pid);
+		ldp_format(path, sizeof path, "/proc/%d/fd/2", private_pid);
 		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	}
 	return fd;

@@ -22,7 +22,7 @@ void ldp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Remember which file stderr is; called first thing at start. */
 void ldp_log_init(void);
 /* The calling thread has an fd table of its own (writer.c): its warnings
- * borrow the program's fd 2 instead of using its own. */
-void ldp_log_private_fds(void);
+ * borrow the fd 2 of process pid (this image's) instead of using its own. */
+void ldp_log_private_fds(int pid);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * thread.c - per-thread state: the reentrancy guard, the event ring and the
- * sequence clock, all in one initial-exec TLS struct (touching it never
- * allocates, so it is safe from inside malloc and from signal handlers).
+ * sequence clock, all in one initial-exec TLS struct, ldp_self (defined in
+ * state.c; touching it never allocates, so it is safe from inside malloc and
+ * from signal handlers). This module attaches a thread to a ring and hands
+ * it back at exit.
  *
  * Its zero value means "no ring yet": the first event of a thread takes the
  * slow path in ldp_thread_attach(). A pthread key destructor hands the ring
@@ -18,8 +20,6 @@
 #include "agent.h"
 #include "prim.h"
 #include "rawmem.h"
-
-LDP_TLS struct ldp_thread ldp_self;
 
 static pthread_key_t exit_key;
 static int have_key;

@@ -527,7 +527,7 @@ static void private_fd_table(void)
 		for (long fd = 0; fd < max; fd++)
 			close((int)fd);
 	}
-	ldp_log_private_fds(); /* warnings from here reach the program's stderr another way */
+	ldp_log_private_fds(ldp_pid); /* warnings from here reach the program's stderr another way */
 }
 
 /* zstd's parameters: the configured level as it is, or under RLIMIT_AS
