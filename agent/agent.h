@@ -692,6 +692,12 @@ static LDP_ALWAYS_INLINE void ldp_ring_commit(struct ldp_ring *r, uint8_t *at, s
 }
 struct ldp_ring *ldp_rings_first(void);
 void ldp_rings_after_fork_child(void);
+/* The writer's wake-up, owned here so the rings never call the writer:
+ * ask for a round (async-signal-safe); the writer reads the count and sleeps
+ * until it changes or timeout_ns passes. */
+void ldp_rings_kick(void);
+uint32_t ldp_rings_kicks(void);
+void ldp_rings_wait(uint32_t seen, uint64_t timeout_ns);
 
 /* ---- writer.c: the writer thread ----------------------------------------- */
 
@@ -708,7 +714,6 @@ void ldp_writer_flush(int end_reason, unsigned timeout_ms);
  * the frame is ended and none may start before the image goes). 0: held. */
 int ldp_writer_flush_and_hold(void);
 void ldp_writer_release(void);
-void ldp_writer_kick(void);
 void ldp_writer_postfork_child(void);
 uint64_t ldp_writer_start_ns(void);
 /* A fatal signal (fatal.c): the same request, ending with END(LDP_END_SIGNAL,

@@ -318,7 +318,7 @@ done:
 	for (unsigned i = 0; i < nrings; i++)
 		atomic_store_explicit(&rings[i]->state, LDP_RING_DEAD, memory_order_release);
 	if (nrings)
-		ldp_writer_kick();
+		ldp_rings_kick();
 	if (lost_allocs || lost_frees)
 		ldp_warn("%lu allocations and %lu frees made before the agent started were not kept (its %u KiB "
 			 "store was full): they are missing from the trace",

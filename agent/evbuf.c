@@ -19,6 +19,11 @@
  * a new page of the ring (every few hundred events). The ring structs are
  * copied as usual, so even a child made without atfork handlers (a raw
  * fork) finds its rings where they were.
+ *
+ * This module also owns the writer's wake-up: a producer whose ring passes
+ * half full or fills, and a thread handing its ring back, bump one word
+ * (ldp_rings_kick); the writer sleeps on it between ticks (ldp_rings_wait).
+ * So the rings never call the writer: the writer comes to them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +37,23 @@
 
 static _Atomic(struct ldp_ring *) ring_list;
 static _Atomic uint32_t ring_ids;
+static _Atomic uint32_t kick_word; /* futex: bumped for every request of a round */
+
+void ldp_rings_kick(void)
+{
+	atomic_fetch_add_explicit(&kick_word, 1, memory_order_release);
+	ldp_futex_wake((volatile uint32_t *)&kick_word);
+}
+
+uint32_t ldp_rings_kicks(void)
+{
+	return atomic_load(&kick_word);
+}
+
+void ldp_rings_wait(uint32_t seen, uint64_t timeout_ns)
+{
+	ldp_futex_wait((volatile uint32_t *)&kick_word, seen, timeout_ns);
+}
 
 struct ldp_ring *ldp_rings_first(void)
 {
@@ -110,7 +132,7 @@ static LDP_NOINLINE void ring_wait_space(struct ldp_ring *r, uint64_t head)
 			return;
 		}
 		atomic_store_explicit(&r->kicked, 1, memory_order_relaxed);
-		ldp_writer_kick();
+		ldp_rings_kick();
 		ldp_futex_wait((volatile uint32_t *)&r->drained, drained, 20 * 1000000ull);
 	}
 }
@@ -145,7 +167,7 @@ void ldp_ring_commit_slow(struct ldp_ring *r, uint8_t *at, size_t n)
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (head - r->tail_seen > r->size / 2) {
 			atomic_store_explicit(&r->kicked, 1, memory_order_relaxed);
-			ldp_writer_kick();
+			ldp_rings_kick();
 		}
 	}
 }

@@ -34,7 +34,7 @@ static void on_thread_exit(void *arg)
 		ldp_sample_thread_stop(r);
 		ldp_self.ring = NULL;
 		atomic_store_explicit(&r->state, LDP_RING_DEAD, memory_order_release);
-		ldp_writer_kick();
+		ldp_rings_kick();
 	}
 	ldp_self.busy--;
 }

@@ -93,7 +93,6 @@ static int ended, failed;
 static int forked_child; /* this writer is a fork child's: its file gets the pid inserted */
 
 /* ---- shared with program threads ---- */
-static _Atomic uint32_t kick_word;
 static pthread_t writer_thread;
 static _Atomic uint32_t start_word; /* futex: 0 starting, START_OK, START_FAILED */
 #define START_OK 1u
@@ -688,12 +687,12 @@ static void *writer_main(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	uint64_t last = ldp_mono_ns(), last_wall = last, next_wall = last;
 	uint64_t rng = last | 1;
-	uint32_t seen = atomic_load(&kick_word);
+	uint32_t seen = ldp_rings_kicks();
 	while (!ended && !failed) {
 		uint64_t wait = TICK_NS, now = ldp_mono_ns();
 		if (ldp_cfg.wall_hz && next_wall > now && next_wall - now < wait)
 			wait = next_wall - now;
-		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, wait);
+		ldp_rings_wait(seen, wait);
 		tick();
 		uint64_t req = atomic_exchange_explicit(&req_word, 0, memory_order_acq_rel);
 		if (req) {
@@ -719,7 +718,7 @@ static void *writer_main(void *arg)
 			uint64_t period = 1000000000ull / ldp_cfg.wall_hz;
 			next_wall = now + period / 2 + rng % (period + 1);
 		}
-		uint32_t k = atomic_load(&kick_word);
+		uint32_t k = ldp_rings_kicks();
 		if (k == seen && now - last < ldp_cfg.flush_ms * 1000000ull)
 			continue;
 		seen = k;
@@ -790,12 +789,6 @@ uint64_t ldp_writer_start_ns(void)
 	return seg_start_ns;
 }
 
-void ldp_writer_kick(void)
-{
-	atomic_fetch_add_explicit(&kick_word, 1, memory_order_release);
-	ldp_futex_wake((volatile uint32_t *)&kick_word);
-}
-
 /* ---- requests from program threads (exit, _exit, abort, exec, fatal signals) ----
  * Async-signal-safe (atomics, futex, nanosleep): abort and fatal signals
  * run in signal handlers. Every wait is bounded. */
@@ -842,7 +835,7 @@ static int ask(int kind, int reason, int sig, unsigned timeout_ms)
 	uint32_t ticket = atomic_fetch_add(&req_tickets, 1) + 1;
 	uint64_t req = REQ_WORD(ticket, kind, reason, sig);
 	atomic_store_explicit(&req_word, req, memory_order_release);
-	ldp_writer_kick();
+	ldp_rings_kick();
 	uint64_t deadline = ldp_mono_ns() + timeout_ms * 1000000ull;
 	for (;;) {
 		uint32_t done = atomic_load_explicit(&req_done, memory_order_acquire);
