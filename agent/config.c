@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "ldprof/format.h"
+#include "ldprof/limits.h"
+#include "ldprof/signals.h"
 #include "log.h"
 #include "prim.h"
 
@@ -81,23 +83,16 @@ int ldp_parse_mode(const char *s, int *out)
 
 int ldp_parse_signal(const char *s)
 {
-	static const struct {
-		const char *name;
-		int sig;
-	} names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
-		     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},
-		     {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU},
-		     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"PWR", SIGPWR}};
 	uint64_t v;
 	if (!s || !*s)
 		return -1;
 	if (ldp_parse_uint(s, 1, 64, &v) == 0)
 		return (int)v;
+	int named = ldp_signal_pickable(s); /* include/ldprof/signals.h: the names `ldprof record` accepts too */
+	if (named)
+		return named;
 	if (!strncmp(s, "SIG", 3))
 		s += 3;
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-		if (!strcmp(s, names[i].name))
-			return names[i].sig;
 	if (!strncmp(s, "RTMIN", 5)) {
 		v = 0;
 		if (s[5] && (s[5] != '+' || ldp_parse_uint(s + 6, 0, 64, &v)))
@@ -166,20 +161,20 @@ int ldp_config_load(struct ldp_config *cfg)
 		warnings++;
 	}
 
-	uint64_t v = 64;
-	warnings += uint_setting("LDPROF_MAX_DEPTH", 1, LDP_MAX_STACK_DEPTH, &v);
+	uint64_t v = LDP_DEPTH_DEFAULT;
+	warnings += uint_setting("LDPROF_MAX_DEPTH", LDP_DEPTH_MIN, LDP_DEPTH_MAX, &v);
 	cfg->max_depth = (unsigned)v;
 	v = 50;
-	warnings += uint_setting("LDPROF_FLUSH_MS", 1, 100, &v);
+	warnings += uint_setting("LDPROF_FLUSH_MS", LDP_FLUSH_MS_MIN, LDP_FLUSH_MS_MAX, &v);
 	cfg->flush_ms = (unsigned)v;
 	v = 256;
-	warnings += uint_setting("LDPROF_RING_KB", 16, 65536, &v);
-	unsigned kb = 16;
+	warnings += uint_setting("LDPROF_RING_KB", LDP_RING_KB_MIN, LDP_RING_KB_MAX, &v);
+	unsigned kb = LDP_RING_KB_MIN;
 	while (kb < v)
 		kb <<= 1;
 	cfg->ring_bytes = kb << 10;
 	v = 3;
-	warnings += uint_setting("LDPROF_ZSTD_LEVEL", 1, 19, &v);
+	warnings += uint_setting("LDPROF_ZSTD_LEVEL", LDP_ZSTD_LEVEL_MIN, LDP_ZSTD_LEVEL_MAX, &v);
 	cfg->zstd_level = (int)v;
 	v = 0;
 	warnings += uint_setting("LDPROF_ROOT_PID", 0, 1u << 30, &v);
@@ -188,9 +183,9 @@ int ldp_config_load(struct ldp_config *cfg)
 	warnings += uint_setting("LDPROF_VERBOSE", 0, 1, &v);
 	cfg->verbose = (int)v;
 
-	cfg->sample_bytes = 512u << 10;
+	cfg->sample_bytes = LDP_SAMPLE_BYTES_DEFAULT;
 	const char *sb = ldp_getenv("LDPROF_SAMPLE_BYTES");
-	if (sb && ldp_parse_size(sb, 1, 1ull << 30, &cfg->sample_bytes)) {
+	if (sb && ldp_parse_size(sb, LDP_SAMPLE_BYTES_MIN, LDP_SAMPLE_BYTES_MAX, &cfg->sample_bytes)) {
 		ldp_warn("LDPROF_SAMPLE_BYTES='%s' is not a size in 1..1GiB (like 512KiB); using 512KiB", sb);
 		warnings++;
 	}
@@ -198,16 +193,16 @@ int ldp_config_load(struct ldp_config *cfg)
 	warnings += uint_setting("LDPROF_SAMPLE_SEED", 0, UINT64_MAX, &v);
 	cfg->sample_seed = v;
 
-	v = 99;
-	warnings += uint_setting("LDPROF_CPU_HZ", 0, 1000, &v);
+	v = LDP_CPU_HZ_DEFAULT;
+	warnings += uint_setting("LDPROF_CPU_HZ", 0, LDP_HZ_MAX, &v);
 	cfg->cpu_hz = (unsigned)v;
 	v = 0;
-	warnings += uint_setting("LDPROF_WALL_HZ", 0, 1000, &v);
+	warnings += uint_setting("LDPROF_WALL_HZ", 0, LDP_HZ_MAX, &v);
 	cfg->wall_hz = (unsigned)v;
 	const char *cpusig = ldp_getenv("LDPROF_CPU_SIGNAL");
 	if (cpusig && *cpusig) {
 		int n = ldp_parse_signal(cpusig);
-		if (n <= 0 || n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE || n == SIGILL) {
+		if (n <= 0 || ldp_signal_unusable(n)) {
 			ldp_warn("LDPROF_CPU_SIGNAL='%s' is not a signal that can be used; using SIGPROF", cpusig);
 			warnings++;
 		} else {
@@ -217,7 +212,7 @@ int ldp_config_load(struct ldp_config *cfg)
 	const char *sig = ldp_getenv("LDPROF_SNAPSHOT_SIGNAL");
 	if (sig && *sig) {
 		int n = ldp_parse_signal(sig);
-		if (n <= 0 || n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE || n == SIGILL) {
+		if (n <= 0 || ldp_signal_unusable(n)) {
 			ldp_warn("LDPROF_SNAPSHOT_SIGNAL='%s' is not a signal that can be used; no snapshot signal", sig);
 			warnings++;
 		} else {
@@ -225,7 +220,7 @@ int ldp_config_load(struct ldp_config *cfg)
 		}
 	}
 	v = 0;
-	warnings += uint_setting("LDPROF_SNAPSHOT_INTERVAL_MS", 0, 86400000, &v);
+	warnings += uint_setting("LDPROF_SNAPSHOT_INTERVAL_MS", 0, LDP_SNAPSHOT_INTERVAL_MS_MAX, &v);
 	cfg->snapshot_interval_ms = (unsigned)v;
 
 	/* A misspelt variable silently ignored is worse than a warning. */

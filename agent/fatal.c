@@ -37,14 +37,16 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "ldprof/signals.h"
 #include "prim.h"
 #include "signals.h"
 
 #define FATAL_WAIT_MS 2000
 #define AGENT_FAULT_WAIT_MS 200
 
-static const int fatal_signals[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGILL,  SIGTRAP, SIGABRT, SIGBUS,
-				    SIGFPE,  SIGSEGV, SIGPIPE, SIGTERM, SIGXCPU, SIGSYS};
+/* The fatal column of include/ldprof/signals.h, in signal order (0: not fatal). */
+#define FATAL_ROW(num, name, pick, fatal) (fatal) ? (num) : 0,
+static const int fatal_signals[] = {LDP_SIGNALS(FATAL_ROW)};
 
 /* A fault (not a signal someone sent) at an instruction of the agent's own. */
 static int fault_in_agent(const siginfo_t *si, const void *ucv)
@@ -97,7 +99,7 @@ void ldp_fatal_init(void)
 {
 	for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
 		int sig = fatal_signals[i];
-		if (sig != ldp_cpu_signal && sig != ldp_cfg.snapshot_signal)
+		if (sig && sig != ldp_cpu_signal && sig != ldp_cfg.snapshot_signal)
 			ldp_sig_take_fatal(sig, on_fatal);
 	}
 }

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ldprof/limits.h"
+#include "ldprof/signals.h"
 #include "util/util.h"
 
 static pid_t child;
@@ -214,9 +216,9 @@ int cmd_record(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
 	};
 	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL;
-	uint64_t cpu_hz = 99, wall_hz = 0;
+	uint64_t cpu_hz = LDP_CPU_HZ_DEFAULT, wall_hz = 0;
 	char interval_ms[32] = "";
-	uint64_t depth = 64, sample_bytes = 0, seed = 0;
+	uint64_t depth = LDP_DEPTH_DEFAULT, sample_bytes = 0, seed = 0;
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -227,28 +229,23 @@ int cmd_record(int argc, char **argv)
 			mode = optarg;
 			break;
 		case 'd':
-			if (parse_uint(optarg, 1024, &depth) || depth == 0)
+			if (parse_uint(optarg, LDP_DEPTH_MAX, &depth) || depth < LDP_DEPTH_MIN)
 				die(EXIT_USAGE, "--max-depth must be a number in 1..1024, not '%s'", optarg);
 			break;
 		case 'C':
-			if (parse_uint(optarg, 1000, &cpu_hz))
+			if (parse_uint(optarg, LDP_HZ_MAX, &cpu_hz))
 				die(EXIT_USAGE, "--cpu needs samples per second in 0..1000, not '%s'", optarg);
 			break;
 		case 'W':
-			if (parse_uint(optarg, 1000, &wall_hz))
+			if (parse_uint(optarg, LDP_HZ_MAX, &wall_hz))
 				die(EXIT_USAGE, "--wall needs samples per second in 0..1000, not '%s'", optarg);
 			break;
 		case 'P':
 		case 'S': {
 			/* Checked here too, so a typo is a usage error, not a warning in the program. */
 			const char *n = !strncmp(optarg, "SIG", 3) ? optarg + 3 : optarg;
-			static const char *ok[] = {"HUP", "INT", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "TERM", "CHLD",
-						   "CONT", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "VTALRM", "PROF", "WINCH",
-						   "IO", "PWR"};
-			int valid = !strncmp(n, "RTMIN", 5);
+			int valid = !strncmp(n, "RTMIN", 5) || ldp_signal_pickable(n); /* the agent's names */
 			uint64_t num;
-			for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-				valid |= !strcmp(n, ok[i]);
 			if (!parse_uint(n, 64, &num) && num > 0 && num != SIGKILL && num != SIGSTOP && num != SIGSEGV)
 				valid = 1;
 			if (!valid)
@@ -260,13 +257,14 @@ int cmd_record(int argc, char **argv)
 		case 'I': {
 			char *end;
 			double sec = strtod(optarg, &end);
-			if (end == optarg || *end || sec < 0.01 || sec > 86400)
+			if (end == optarg || *end || sec < 0.01 || sec > LDP_SNAPSHOT_INTERVAL_MS_MAX / 1000)
 				die(EXIT_USAGE, "--snapshot-interval needs seconds between 0.01 and 86400, not '%s'", optarg);
 			snprintf(interval_ms, sizeof interval_ms, "%llu", (unsigned long long)(sec * 1000 + 0.5));
 			break;
 		}
 		case 'B':
-			if (parse_size(optarg, &sample_bytes) || sample_bytes == 0 || sample_bytes > (1u << 30))
+			if (parse_size(optarg, &sample_bytes) || sample_bytes < LDP_SAMPLE_BYTES_MIN ||
+			    sample_bytes > LDP_SAMPLE_BYTES_MAX)
 				die(EXIT_USAGE, "--sample-bytes needs a size in 1..1GiB such as 512KiB, not '%s'", optarg);
 			break;
 		case 'E':

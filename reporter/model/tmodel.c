@@ -1,7 +1,6 @@
 /*
  * tmodel.c - build a struct tmodel from a trace (see tmodel.h).
  */
-#define _GNU_SOURCE /* sigabbrev_np */
 #include "tmodel.h"
 
 #include <signal.h>
@@ -9,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ldprof/signals.h"
 #include "util/util.h"
 
 static struct tm_segment *cur(struct tmodel *m)
@@ -319,7 +319,7 @@ const char *tm_end_name(const struct rd_end *end, char *buf, size_t size)
 	case LDP_END_ABORT: s = "abort"; break;
 	case LDP_END_ERROR: s = "agent error"; break;
 	case LDP_END_SIGNAL: {
-		const char *abbrev = end->signal ? sigabbrev_np(end->signal) : NULL;
+		const char *abbrev = end->signal ? ldp_signal_name(end->signal) : NULL;
 		if (abbrev)
 			snprintf(buf, size, "terminated by SIG%s", abbrev);
 		else if (end->signal)
