@@ -538,10 +538,9 @@ void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r);
 /* The last round: count what is still in any thread's slots as lost. */
 void ldp_nested_count_leftovers(void);
 
-/* ---- sample.c: CPU and wall-clock sampling -------------------------------- */
+/* ---- sample.c: CPU sampling ------------------------------------------------ */
 
 #define LDP_SAMPLE_SLOTS 32 /* per thread: about 16 ticks of the writer's 50 ms at 250 Hz, twice */
-#define LDP_WALL_DEPTH 128
 
 /* One CPU sample, written by the signal handler; ips has max_depth entries. */
 struct ldp_sample {
@@ -567,18 +566,6 @@ struct ldp_samples {
 	uint8_t *slots;
 };
 
-/* A wall-clock look at one thread (writer side). */
-struct ldp_wall_sample {
-	int tid;
-	int state;    /* enum ldp_sample_state */
-	uint64_t run_ns; /* the thread's time on a CPU so far (schedstat) */
-	long syscall; /* blocked in this system call; -1 when not in one */
-	struct ldp_ring *ring;
-	unsigned depth;
-	int truncated;
-	uintptr_t ips[LDP_WALL_DEPTH];
-};
-
 extern int ldp_cpu_signal; /* 0 when CPU sampling is off */
 extern int ldp_cpu_clock;  /* enum ldp_sample_clock */
 extern int ldp_cpu_status; /* 0 ok, 1 stepped aside */
@@ -593,9 +580,28 @@ void ldp_sample_step_aside(int sig);
 void ldp_sample_thread_block(int block);
 /* Timer state from the thread's real mask; a pending tick of ours taken off. */
 void ldp_sample_thread_sync(void);
+
+/* ---- wall.c: wall-clock sampling (the writer looks at every thread) ------- */
+
+#define LDP_WALL_DEPTH 128
+
+/* A wall-clock look at one thread (writer side). */
+struct ldp_wall_sample {
+	int tid;
+	int state;    /* enum ldp_sample_state */
+	uint64_t run_ns; /* the thread's time on a CPU so far (schedstat) */
+	long syscall; /* blocked in this system call; -1 when not in one */
+	struct ldp_ring *ring;
+	unsigned depth;
+	int truncated;
+	uintptr_t ips[LDP_WALL_DEPTH];
+};
+
 /* Look at every thread (the writer, without locks). copy: scratch for stacks. */
 struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap, size_t *n, uint8_t *copy,
 					 size_t copy_cap);
+
+/* ---- evbuf.c: the ring itself ---------------------------------------------- */
 
 struct ldp_ring {
 	/* producer side: written only by the owning thread */

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "prim.h"
+#include "procfs.h"
 
 #define BOOTSTRAP_SIZE LDP_BOOTSTRAP_SIZE /* 256 KiB leaves room for surprises */
 #define HDR 16u
@@ -58,12 +59,8 @@ void ldp_budget_init(void)
 	}
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		/* statm's first field: the process's size in pages */
-		char buf[128];
-		uint64_t size = 0;
-		if (ldp_read_small_file("/proc/self/statm", buf, sizeof buf) > 0)
-			for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-				size = size * 10 + (uint64_t)(*p - '0');
+		uint64_t size, resident; /* the process's size in pages */
+		ldp_proc_statm(&size, &resident);
 		size *= PAGE;
 		headroom = rl.rlim_cur > size ? rl.rlim_cur - size : 0;
 		budget = headroom / LDP_BUDGET_DIV;

@@ -1,5 +1,5 @@
 /*
- * sample.c - CPU-time and wall-clock sampling.
+ * sample.c - CPU-time sampling.
  *
  * CPU: every thread gets its own CPU-time timer (timer_create with
  * SIGEV_THREAD_ID), so a thread is sampled in proportion to its own CPU time
@@ -28,15 +28,9 @@
  * paused first (ldp_sample_thread_block), so no tick of ours is ever
  * pending where the program takes signals with sigwait or signalfd.
  *
- * Wall clock: no signal at all, ever (a signal wakes a thread blocked in
- * poll, nanosleep, epoll_wait... with EINTR, SA_RESTART or not). The writer
- * thread looks at every thread: one in a blocking call is unwound from the
- * stack pointer and instruction address /proc/self/task/TID/syscall reports,
- * on a copy of its stack (process_vm_readv: never a fault); one that is
- * running is counted with the stack of its latest CPU sample.
+ * Wall-clock sampling sends no signal at all: wall.c.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -428,145 +421,4 @@ LDP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*
 		ldp_self.busy--;
 	}
 	return rc;
-}
-
-/* ---- wall clock: the writer looks at every thread ---- */
-
-/* "S" from "pid (comm) S ..." */
-static char thread_state(int tid)
-{
-	char path[64], buf[512];
-	ldp_format(path, sizeof path, "/proc/self/task/%d/stat", tid);
-	if (ldp_read_small_file(path, buf, sizeof buf) <= 0)
-		return 0;
-	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-static uint64_t hex(const char **p)
-{
-	uint64_t v = 0;
-	while (**p == ' ')
-		(*p)++;
-	if ((*p)[0] == '0' && (*p)[1] == 'x')
-		*p += 2;
-	for (;; (*p)++) {
-		char c = **p;
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (uint64_t)(c - 'a' + 10);
-		else
-			return v;
-	}
-}
-
-/* Time the thread has spent on a CPU, from /proc/self/task/TID/schedstat. */
-static uint64_t run_time(int tid)
-{
-	char path[64], buf[128];
-	ldp_format(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
-	if (ldp_read_small_file(path, buf, sizeof buf) <= 0)
-		return 0;
-	uint64_t v = 0;
-	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	return v;
-}
-
-/* Where a blocked thread stands: "nr a1 a2 a3 a4 a5 a6 sp pc", or "-1 sp pc"
- * when it waits outside a system call. @return 0, -1 when running or unknown. */
-static int blocked_regs(int tid, long *nr, uintptr_t *sp, uintptr_t *pc)
-{
-	char path[64], buf[256];
-	ldp_format(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-	if (ldp_read_small_file(path, buf, sizeof buf) <= 0 || !strncmp(buf, "running", 7))
-		return -1;
-	const char *p = buf;
-	*nr = strtol(p, (char **)&p, 10);
-	uint64_t v[8];
-	int n = 0;
-	while (*p == ' ' && n < 8)
-		v[n++] = hex(&p);
-	if (n < 2)
-		return -1;
-	*sp = v[n - 2];
-	*pc = v[n - 1];
-	return 0;
-}
-
-/* Unwind a blocked thread on a copy of its stack. */
-static unsigned remote_unwind(struct ldp_ring *r, uintptr_t pc, uintptr_t sp, uintptr_t *ips, unsigned max,
-			      int *truncated, uint8_t *copy, size_t cap)
-{
-	uintptr_t hi = r && r->stack_hi > sp && r->stack_hi - sp < cap ? r->stack_hi : sp + cap;
-	struct iovec local = {copy, hi - sp}, remote = {(void *)sp, hi - sp};
-	ssize_t got = syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
-	*truncated = 0;
-	if (got <= 0) {
-		ips[0] = pc;
-		return 1;
-	}
-	ips[0] = pc;
-	struct ldp_uw_walk w = {.hi = sp + (uintptr_t)got, .delta = (intptr_t)copy - (intptr_t)sp, .ips = ips + 1,
-				.max = max - 1};
-	struct ldp_uw_regs regs = {pc, sp, 0};
-	unsigned n = ldp_uw_walk(&w, regs, 1);
-	*truncated = (w.status & LDP_UW_TRUNCATED) != 0;
-	return n + 1;
-}
-
-struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap, size_t *n, uint8_t *copy,
-					 size_t copy_cap)
-{
-	*n = 0;
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return out;
-	char buf[4096];
-	int me = ldp_gettid();
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
-		if (got <= 0)
-			break;
-		for (long off = 0; off < got;) {
-			struct linux_dirent64 {
-				uint64_t ino;
-				int64_t off;
-				unsigned short reclen;
-				unsigned char type;
-				char name[];
-			} *d = (void *)(buf + off);
-			off += d->reclen;
-			int tid = atoi(d->name);
-			if (tid <= 0 || tid == me || *n >= cap)
-				continue;
-			char st = thread_state(tid);
-			struct ldp_wall_sample *x = &out[*n];
-			memset(x, 0, sizeof *x);
-			x->tid = tid;
-			x->run_ns = run_time(tid);
-			x->ring = NULL;
-			for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
-				if (r->tid == tid && atomic_load(&r->state) == LDP_RING_OWNED)
-					x->ring = r;
-			long nr;
-			uintptr_t sp, pc;
-			if ((st == 'S' || st == 'D') && blocked_regs(tid, &nr, &sp, &pc) == 0) {
-				x->state = st == 'D' ? LDP_STATE_DISK : LDP_STATE_BLOCKED;
-				x->syscall = nr;
-				x->depth = remote_unwind(x->ring, pc, sp, x->ips, ldp_cfg.max_depth < LDP_WALL_DEPTH ?
-										 ldp_cfg.max_depth : LDP_WALL_DEPTH,
-							 &x->truncated, copy, copy_cap);
-			} else if (st == 'R' || st == 'S' || st == 'D') {
-				x->state = LDP_STATE_RUNNING;
-				x->syscall = -1;
-			} else {
-				continue; /* stopped, zombie, dead: not part of the picture */
-			}
-			(*n)++;
-		}
-	}
-	close(fd);
-	return out;
 }

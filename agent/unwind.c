@@ -29,6 +29,7 @@
 #include "agent.h"
 #include "log.h"
 #include "prim.h"
+#include "procfs.h"
 #include "rawmem.h"
 
 #define SKIP_MAX 8 /* agent frames above the program's: capture, record, malloc, ... */
@@ -42,11 +43,8 @@ static _Atomic unsigned long n_fallback, n_stopped, n_outside, n_checked, n_diff
 /* The process's size in bytes (statm), to charge what dlopen maps to the budget. */
 static uint64_t vm_size(void)
 {
-	char buf[128];
-	uint64_t pages = 0;
-	if (ldp_read_small_file("/proc/self/statm", buf, sizeof buf) > 0)
-		for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-			pages = pages * 10 + (uint64_t)(*p - '0');
+	uint64_t pages, resident;
+	ldp_proc_statm(&pages, &resident);
 	return pages * 4096;
 }
 

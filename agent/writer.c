@@ -55,6 +55,7 @@
 #include "ldprof/varint.h"
 #include "log.h"
 #include "prim.h"
+#include "procfs.h"
 #include "rawmem.h"
 
 /* A zstd frame spans rounds: each round is flushed (ZSTD_e_flush: its blocks
@@ -265,15 +266,9 @@ static unsigned paths_written = 1;
  * may close any descriptor we would keep). */
 static void put_rss(void)
 {
-	char buf[128];
-	if (ldp_read_small_file("/proc/self/statm", buf, sizeof buf) <= 0)
+	uint64_t size, pages;
+	if (ldp_proc_statm(&size, &pages) != 0)
 		return;
-	const char *p = buf;
-	while (*p && *p != ' ')
-		p++;
-	uint64_t pages = 0;
-	for (p++; *p >= '0' && *p <= '9'; p++)
-		pages = pages * 10 + (uint64_t)(*p - '0');
 	static long page;
 	if (!page)
 		page = sysconf(_SC_PAGESIZE);
@@ -327,11 +322,8 @@ static void name_thread(int tid)
 	if (named[i])
 		return; /* full: the thread stays nameless */
 	named[i] = tid;
-	char path[64], name[80];
-	ldp_format(path, sizeof path, "/proc/self/task/%d/comm", tid);
-	ssize_t n = ldp_read_small_file(path, name, sizeof name);
-	while (n > 0 && (name[n - 1] == '\n' || name[n - 1] == ' '))
-		name[--n] = '\0';
+	char name[80];
+	ssize_t n = ldp_proc_task_comm(tid, name, sizeof name);
 	put_record(LDP_REC_THREAD, scratch, ldp_enc_thread(scratch, (uint32_t)tid, n > 0 ? name : ""));
 }
 
