@@ -108,6 +108,7 @@ struct ldp_thread {
 				    * (may pass LDP_NESTED_SLOTS: those are lost) */
 	uint32_t nested_done;   /* slots already drained into the ring (the drain was interrupted) */
 	struct ldp_ring *ring;  /* hot: this thread's event ring, NULL until the first event */
+	struct ldp_uw_memo *uw; /* hot: the unwinder's memory of this thread's walks (set with ring) */
 	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
 	int tid;                /* kernel thread id */
 	int probe_hit;          /* ldp_foreign_malloc: our malloc was reached */
@@ -228,12 +229,16 @@ void ldp_unwind_thread_init(void);
 /* Fill ips with return addresses, innermost first, agent frames skipped.
  * @return depth; *truncated set when the stack was deeper than max. */
 unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated);
-struct ldp_ring;
+struct ldp_uw_memo;
 /* The malloc path: capture the caller's stack and intern it, skipping both
  * when the stack is provably the one captured last time, and walking only
- * the frames that differ from it otherwise (struct ldp_uw_trace).
- * @return stack id, 0 if none. */
-uint32_t ldp_unwind_stack_id(struct ldp_ring *r);
+ * the frames that differ from it otherwise (struct ldp_uw_trace, kept in
+ * this thread's memo m: ldp_self.uw). @return stack id, 0 if none. */
+uint32_t ldp_unwind_stack_id(struct ldp_uw_memo *m);
+/* The memo of the thread that owns ring ring_id, emptied for a new owner
+ * (thread.c, at attach). One per ring slot, for the life of the process.
+ * @return NULL when there is no memory for it. */
+struct ldp_uw_memo *ldp_unwind_memo_claim(uint32_t ring_id);
 /* The caller's stack with the fast unwinder alone (no lock, no libunwind):
  * for a signal handler's allocation (nested.c). Stops early, truncated,
  * where it would need more. @return depth, 0 if none. */
@@ -537,6 +542,8 @@ void ldp_nested_event(unsigned op, const void *p, size_t size);
 void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r);
 /* The last round: count what is still in any thread's slots as lost. */
 void ldp_nested_count_leftovers(void);
+/* A fork child: the parent's trace counts what its handlers lost. */
+void ldp_nested_after_fork_child(void);
 
 /* ---- sample.c: CPU sampling ------------------------------------------------ */
 
@@ -625,10 +632,6 @@ struct ldp_ring {
 	uint8_t *buf;
 	/* capture scratch for this thread: keeps deep stacks off small thread stacks */
 	uintptr_t ips[LDP_MAX_STACK_DEPTH + 8];
-	/* unwind.c: this thread's last two walks, the newer one is tr[tr_prev] */
-	struct ldp_uw_trace tr[2];
-	unsigned tr_prev;
-	uint64_t n_memo, n_walk, n_join, n_frames; /* unwind.c statistics */
 	struct ldp_samples *samples; /* CPU sample slots, when the thread has a timer */
 	uintptr_t stack_lo, stack_hi; /* the owning thread's stack, for wall-clock unwinding */
 	int named;                    /* writer: a THREAD record was written for this owner */

@@ -162,6 +162,7 @@ static void atfork_child(void)
 	ldp_stacks_after_fork_child();
 	ldp_modules_after_fork_child();
 	ldp_writer_postfork_child();
+	ldp_nested_after_fork_child();
 	ldp_rings_after_fork_child();
 	ldp_snapshot_after_fork_child();
 	ldp_mapped_after_fork_child();

@@ -74,7 +74,6 @@ static void ring_reset(struct ldp_ring *r, int tid)
 	r->enc.seq = r->enc.ptr = 0;
 	r->tid = tid;
 	r->idle_rounds = 0;
-	r->tr[0].nstates = r->tr[1].nstates = 0;
 	for (unsigned i = 0; i < LDP_NESTED_SLOTS; i++)
 		atomic_store_explicit(&r->nested[i].op, 0, memory_order_relaxed);
 }
@@ -174,9 +173,6 @@ void ldp_ring_commit_slow(struct ldp_ring *r, uint8_t *at, size_t n)
 
 void ldp_rings_after_fork_child(void)
 {
-	/* The parent's trace counts what its handlers lost. */
-	atomic_store(&ldp_nested_lost_alloc, 0);
-	atomic_store(&ldp_nested_lost_free, 0);
 	/* The child has one thread; the parent's buffered events are the parent's
 	 * to write: skip them (tail = head), positions keep growing. */
 	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {

@@ -136,7 +136,7 @@ static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 	ldp_rec_enter(t);
 	struct ldp_ring *r = ring_of(t);
 	if (r) {
-		uint32_t stack = ldp_unwind_stack_id(r);
+		uint32_t stack = ldp_unwind_stack_id(t->uw);
 		uint64_t seq = ldp_seq_next(t, (uintptr_t)p);
 		uint8_t *at = ldp_ring_reserve(r);
 		ldp_ring_commit(r, at, ldp_enc_alloc(at, &r->enc, op, seq, (uintptr_t)p, size, stack));

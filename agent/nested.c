@@ -118,3 +118,9 @@ void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r)
 		}
 	}
 }
+
+void ldp_nested_after_fork_child(void)
+{
+	atomic_store(&ldp_nested_lost_alloc, 0);
+	atomic_store(&ldp_nested_lost_free, 0);
+}

@@ -33,6 +33,7 @@ static void on_thread_exit(void *arg)
 	if (r && ldp_self.ring == r) {
 		ldp_sample_thread_stop(r);
 		ldp_self.ring = NULL;
+		ldp_self.uw = NULL;
 		atomic_store_explicit(&r->state, LDP_RING_DEAD, memory_order_release);
 		ldp_rings_kick();
 	}
@@ -76,12 +77,16 @@ static struct ldp_ring *attach(void)
 	if (!ldp_self.stack_hi)
 		ldp_unwind_thread_init();
 	struct ldp_ring *r = ldp_ring_claim(ldp_self.tid);
-	if (!r) {
+	struct ldp_uw_memo *uw = r ? ldp_unwind_memo_claim(r->id) : NULL;
+	if (!uw) {
+		if (r) /* handed back: the writer frees it */
+			atomic_store_explicit(&r->state, LDP_RING_DEAD, memory_order_release);
 		ldp_disable(ldp_budget() == LDP_BUDGET_NONE
 				    ? "cannot map memory for an event ring"
 				    : "cannot map memory for an event ring (the agent's share of RLIMIT_AS is used up)");
 		return NULL;
 	}
+	ldp_self.uw = uw;
 	r->stack_lo = ldp_self.stack_lo;
 	r->stack_hi = ldp_self.stack_hi;
 	ldp_self.ring = r;
@@ -100,6 +105,7 @@ void ldp_thread_after_fork_child(void)
 	atomic_store(&ldp_self.nested_n, 0); /* the parent's ring, the parent's slots */
 	ldp_self.nested_done = 0;
 	ldp_self.ring = NULL;
+	ldp_self.uw = NULL;
 	ldp_self.clock = 0;
 	ldp_self.tid = ldp_gettid();
 	if (have_key)

@@ -40,6 +40,49 @@ static int fast_ok;
 /* Rare events only: these counters are never touched on the common path. */
 static _Atomic unsigned long n_fallback, n_stopped, n_outside, n_checked, n_differ;
 
+/* A thread's memory of its walks: the last two, the newer one tr[tr_prev]
+ * (struct ldp_uw_trace says how a walk is reused), and statistics. One per
+ * ring slot (ring id), found again by whichever thread owns that ring next;
+ * only the owner touches it. */
+struct ldp_uw_memo {
+	struct ldp_uw_trace *last; /* &tr[tr_prev]: the malloc path's first read */
+	struct ldp_uw_trace tr[2];
+	unsigned tr_prev;
+	uint64_t n_memo, n_walk, n_join, n_frames;
+};
+
+#define MEMO_CHUNK 1024u  /* memos per chunk of the table */
+#define MEMO_CHUNKS 1024u /* ring ids below a million */
+static struct ldp_uw_memo *_Atomic *_Atomic memo_table[MEMO_CHUNKS];
+
+struct ldp_uw_memo *ldp_unwind_memo_claim(uint32_t ring_id)
+{
+	if (ring_id >= MEMO_CHUNK * MEMO_CHUNKS)
+		return NULL;
+	_Atomic(struct ldp_uw_memo *_Atomic *) *slot = &memo_table[ring_id / MEMO_CHUNK];
+	struct ldp_uw_memo *_Atomic *chunk = atomic_load_explicit(slot, memory_order_acquire);
+	if (!chunk) {
+		struct ldp_uw_memo *_Atomic *fresh = ldp_raw_alloc(MEMO_CHUNK * sizeof *fresh);
+		if (!fresh)
+			return NULL;
+		if (atomic_compare_exchange_strong(slot, &chunk, fresh))
+			chunk = fresh;
+		else
+			ldp_raw_free(fresh); /* another thread's chunk came first: chunk is it */
+	}
+	/* Only the ring's owner gets here for this id: no race on the entry. */
+	struct ldp_uw_memo *m = atomic_load_explicit(&chunk[ring_id % MEMO_CHUNK], memory_order_acquire);
+	if (!m) {
+		m = ldp_raw_alloc(sizeof *m);
+		if (!m)
+			return NULL;
+		atomic_store_explicit(&chunk[ring_id % MEMO_CHUNK], m, memory_order_release);
+	}
+	m->tr[0].nstates = m->tr[1].nstates = 0; /* a new owner: nothing of the last one's walks is reused */
+	m->last = &m->tr[m->tr_prev];
+	return m;
+}
+
 /* The process's size in bytes (statm), to charge what dlopen maps to the budget. */
 static uint64_t vm_size(void)
 {
@@ -183,18 +226,19 @@ unsigned ldp_unwind_capture(uintptr_t *ips, unsigned max, int *truncated)
 
 /* Walk (joining the previous walk where it can), hash, intern; the new walk
  * becomes the one the next capture tries to reuse. */
-static LDP_NOINLINE uint32_t capture_and_intern(struct ldp_ring *ring, struct ldp_uw_regs r)
+static LDP_NOINLINE uint32_t capture_and_intern(struct ldp_uw_memo *m, struct ldp_uw_regs r)
 {
 	unsigned max = ldp_cfg.max_depth;
 	int truncated;
-	struct ldp_uw_trace *prev = &ring->tr[ring->tr_prev], *cur = &ring->tr[ring->tr_prev ^ 1];
-	ring->tr_prev ^= 1;
+	struct ldp_uw_trace *prev = &m->tr[m->tr_prev], *cur = &m->tr[m->tr_prev ^ 1];
+	m->tr_prev ^= 1;
+	m->last = cur;
 	if (LDP_LIKELY(fast_ok)) {
 		struct ldp_uw_walk w = {.prev = prev, .cur = cur};
 		int n = fast_capture(r, cur->ips, max, &truncated, &w);
-		ring->n_walk++;
-		ring->n_join += w.joined;
-		ring->n_frames += w.steps;
+		m->n_walk++;
+		m->n_join += w.joined;
+		m->n_frames += w.steps;
 		if (n >= 0) {
 			unsigned d = (unsigned)n, from = d, flags = truncated ? LDP_STACK_TRUNCATED : 0;
 			uint64_t *hs = cur->hsuf;
@@ -213,15 +257,16 @@ static LDP_NOINLINE uint32_t capture_and_intern(struct ldp_ring *ring, struct ld
 		}
 	}
 	cur->nstates = 0;
-	unsigned n = capture_libunwind(ring->ips, max, &truncated);
-	return ldp_stack_intern(ring->ips, n, truncated ? LDP_STACK_TRUNCATED : 0);
+	uintptr_t *ips = ldp_self.ring->ips; /* the thread's capture scratch: deep stacks stay off its stack */
+	unsigned n = capture_libunwind(ips, max, &truncated);
+	return ldp_stack_intern(ips, n, truncated ? LDP_STACK_TRUNCATED : 0);
 }
 
-uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
+uint32_t ldp_unwind_stack_id(struct ldp_uw_memo *m)
 {
 	struct ldp_uw_regs r;
 	LDP_UW_HERE(r);
-	const struct ldp_uw_trace *t = &ring->tr[ring->tr_prev];
+	const struct ldp_uw_trace *t = m->last;
 	const struct ldp_uw_state *s0 = &t->s[0];
 	if (t->nstates && r.sp == s0->sp && r.ip == s0->ip && (!(s0->flags & LDP_UWS_BP_NEED) || r.bp == s0->bp)) {
 		/* [sp, stack top) is this thread's live stack: every address is readable */
@@ -233,14 +278,14 @@ uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
 		if (i < n)
 			diff |= *(const uintptr_t *)at[i] ^ val[i];
 		if (LDP_LIKELY(!diff)) {
-			ring->n_memo++;
+			m->n_memo++;
 			if (LDP_UNLIKELY(ldp_cfg.unwind == LDP_UNWIND_CHECK))
 				check(t->ips, t->depth, (int)t->status, ldp_cfg.max_depth);
 			return t->stack;
 		}
 	}
 	/* Never a tail call: the walk starts in this frame, which must still be there. */
-	uint32_t id = capture_and_intern(ring, r);
+	uint32_t id = capture_and_intern(m, r);
 	__asm__ volatile("" : "+r"(id));
 	return id;
 }
@@ -305,11 +350,17 @@ unsigned ldp_unwind_from_ucontext(const void *ucv, uintptr_t *ips, unsigned max,
 void ldp_unwind_report(void)
 {
 	uint64_t memo = 0, walk = 0, join = 0, frames = 0;
-	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
-		memo += r->n_memo;
-		walk += r->n_walk;
-		join += r->n_join;
-		frames += r->n_frames;
+	for (unsigned c = 0; c < MEMO_CHUNKS; c++) {
+		struct ldp_uw_memo *_Atomic *chunk = atomic_load(&memo_table[c]);
+		for (unsigned i = 0; chunk && i < MEMO_CHUNK; i++) {
+			const struct ldp_uw_memo *m = atomic_load(&chunk[i]);
+			if (m) {
+				memo += m->n_memo;
+				walk += m->n_walk;
+				join += m->n_join;
+				frames += m->n_frames;
+			}
+		}
 	}
 	ldp_warn("unwind: %lu memo hits, %lu walks (%lu joined the previous one, %lu frames walked), %lu libunwind "
 		 "fallbacks, %lu outside the thread stack, %lu stopped early; check: %lu stacks compared, %lu differ",
