@@ -1,17 +1,26 @@
 /*
- * agent.h - agent-internal declarations, one section per module in data-flow
- * order: interpose -> thread -> unwind -> stacks/modules -> evbuf -> writer.
- * Never installed; the reporter never includes it.
+ * agent.h - agent-internal declarations, one section per module, from the
+ * bottom up where it can: state first (everyone may call it); data flows
+ * interpose -> thread -> unwind -> stacks/modules -> evbuf -> writer.
+ * Never installed; the reporter never includes it. The low-level modules
+ * (state, config, rawmem, seq, encode, the unwinder, stacks, modules...)
+ * never call up: scripts/check-layering declares their order and checks it.
  *
  * Lock ranks (take in this order, never the other way; fork's prepare
  * handler takes 1, 2 and 4):
+ *   0. restart_lock  (entry.c) a fork child starting its trace on its first
+ *                    event; held while it waits for its new writer, which
+ *                    never takes it
  *   1. module_lock   (modules.c) the module table
- *   2. intern_lock   (stacks.c)  inserting a new stack
+ *   2. intern_lock   (stacks.c)  inserting a new stack (signal handlers only try it)
  *   3. snapshot_lock (snapshot.c) the queue of snapshot markers
- *   4. sh_lock       (sampleheap.c) sampled mode's block metadata (a leaf)
+ *   4. sh_lock_word  (sampleheap.c) sampled mode's block metadata (a leaf spinlock)
  *   5. got_lock      (got.c) writing GOT slots (a leaf)
- * The writer's state has no lock: only the writer thread touches it
- * (writer.c); program threads ask it for rounds and wait.
+ * Leaves taken with no other agent lock held, held for a table lookup or a
+ * copy: path_lock (mapped.c, the file-path table; re-initialised in a fork
+ * child) and store_lock (early.c, a spinlock over what was kept before the
+ * constructor). The writer's state has no lock: only the writer thread
+ * touches it (writer.c); program threads ask it for rounds and wait.
  * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
  * unwinder, and none is held while the program's code can run.
  */
