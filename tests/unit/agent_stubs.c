@@ -1,9 +1,0 @@
-/*
- * agent_stubs.c - the agent globals that its pure parts refer to, for unit
- * tests that link those parts without the rest of the agent.
- */
-#include "agent.h"
-
-struct ldp_config ldp_cfg;
-_Atomic int ldp_state;
-int ldp_pid;
