@@ -33,7 +33,8 @@
  * thread looks at every thread: one in a blocking call is unwound from the
  * stack pointer and instruction address /proc/self/task/TID/syscall reports,
  * on a copy of its stack (process_vm_readv: never a fault); one that is
- * running is counted with the stack of its latest CPU sample.
+ * running is credited with the stack of its CPU sample nearest in its own
+ * CPU time (writer.c, "running looks"; docs/ARCHITECTURE.md).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -136,6 +137,7 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 	x->depth = ldp_unwind_from_ucontext(uc, x->ips, ldp_cfg.max_depth, &truncated);
 	x->truncated = truncated;
 	x->weight_ns = s->last_cpu_ns ? now - s->last_cpu_ns : (uint64_t)(1000000000u / ldp_cfg.cpu_hz);
+	x->cpu_ns = now;
 	s->last_cpu_ns = now;
 	x->time_us = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed) >> LDP_SEQ_SHIFT;
 	atomic_store_explicit(&s->head, head + 1, memory_order_release);
@@ -461,17 +463,28 @@ static uint64_t hex(const char **p)
 	}
 }
 
-/* Time the thread has spent on a CPU, from /proc/self/task/TID/schedstat. */
-static uint64_t run_time(int tid)
+/* From /proc/self/task/TID/schedstat: the time the thread has spent on a
+ * CPU (the clock CLOCK_THREAD_CPUTIME_ID reads, so CPU samples can be placed
+ * against it) and how many times it was put on one. Zeros when unknown. */
+static void sched_stat(int tid, uint64_t *run_ns, uint64_t *slices)
 {
 	char path[64], buf[128];
+	uint64_t v[3] = {0, 0, 0};
+	*run_ns = *slices = 0;
 	ldp_format(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
 	if (ldp_read_small_file(path, buf, sizeof buf) <= 0)
-		return 0;
-	uint64_t v = 0;
-	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	return v;
+		return;
+	const char *p = buf;
+	for (int i = 0; i < 3; i++) {
+		if (*p < '0' || *p > '9')
+			return;
+		for (; *p >= '0' && *p <= '9'; p++)
+			v[i] = v[i] * 10 + (uint64_t)(*p - '0');
+		while (*p == ' ')
+			p++;
+	}
+	*run_ns = v[0];
+	*slices = v[2];
 }
 
 /* Where a blocked thread stands: "nr a1 a2 a3 a4 a5 a6 sp pc", or "-1 sp pc"
@@ -545,7 +558,7 @@ struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap
 			struct ldp_wall_sample *x = &out[*n];
 			memset(x, 0, sizeof *x);
 			x->tid = tid;
-			x->run_ns = run_time(tid);
+			sched_stat(tid, &x->run_ns, &x->slices);
 			x->ring = NULL;
 			for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
 				if (r->tid == tid && atomic_load(&r->state) == LDP_RING_OWNED)
