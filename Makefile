@@ -93,6 +93,7 @@ include tests/tests.mk
 -include tests/hostile/hostile.mk
 -include tests/fuzz/fuzz.mk
 -include tests/fleet/fleet.mk
+-include tests/soak/soak.mk
 -include samples/samples.mk
 -include scripts/bench.mk
 

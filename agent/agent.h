@@ -563,6 +563,7 @@ struct ldp_sample {
 	uint32_t depth, truncated;
 	uint64_t time_us;   /* the seq floor when it fired, in microseconds */
 	uint64_t weight_ns; /* the thread's CPU time since its previous sample */
+	uint64_t cpu_ns;    /* the thread's CPU time when it fired (wall looks are placed against it) */
 	uintptr_t ips[];    /* ips[0] is the interrupted instruction */
 };
 
@@ -578,7 +579,7 @@ struct ldp_samples {
 	uint64_t armed_left_ns; /* ...and what it had left then (the kernel's own answer lags by up to a tick) */
 	uint32_t last_stack;   /* writer: stack of the latest CPU sample, for wall samples */
 	int last_tid;          /* writer: the thread that sample was of (rings change owners) */
-	uint64_t last_time_us; /* writer: when it was taken */
+	uint64_t last_stack_cpu_ns; /* writer: the thread's CPU time at that sample */
 	uint8_t *slots;
 };
 
@@ -605,7 +606,8 @@ void ldp_sample_thread_sync(void);
 struct ldp_wall_sample {
 	int tid;
 	int state;    /* enum ldp_sample_state */
-	uint64_t run_ns; /* the thread's time on a CPU so far (schedstat) */
+	uint64_t run_ns; /* the thread's time on a CPU so far (schedstat; 0: unknown) */
+	uint64_t slices; /* how many times it was put on a CPU so far (schedstat) */
 	long syscall; /* blocked in this system call; -1 when not in one */
 	struct ldp_ring *ring;
 	unsigned depth;

@@ -5,7 +5,11 @@
  *
  * The table only grows: an object that is dlclosed stays, so stacks that
  * point into it still symbolize. It is filled at start and again whenever a
- * new stack holds an address outside every known object (a dlopen happened).
+ * new stack holds an address outside every known object (a dlopen happened),
+ * or anywhere once an object was unloaded since the last scan: the loader
+ * may put the next one where the gone one was (the soak test's library,
+ * loaded 110 times, came back at 6 addresses, but over the old ranges, so
+ * only 6 loads were recorded and the rest of its stacks did not symbolize).
  * dl_iterate_phdr takes the loader lock, so it is only ever called with no
  * agent lock held (lock ranks in agent.h); the callback copies into agent
  * memory and never allocates through malloc.
@@ -27,14 +31,15 @@
 static struct ldp_module **mods;
 static _Atomic unsigned nmods;
 static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long long last_adds;
+static unsigned long long last_adds, last_subs;
+static unsigned initial_mods; /* objects there at start (the program and what it needs: never unloaded) */
 uintptr_t ldp_self_lo, ldp_self_hi;
 
 /* A scan's findings, before they are merged into the table. */
 struct scan {
 	struct ldp_module *found;
 	unsigned n, cap;
-	unsigned long long adds;
+	unsigned long long adds, subs;
 };
 
 static void read_build_id(struct ldp_module *m, const ElfW(Phdr) *ph, uintptr_t base)
@@ -83,8 +88,10 @@ static char *copy_path(const char *name)
 static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct scan *s = arg;
-	if (size >= offsetof(struct dl_phdr_info, dlpi_subs))
+	if (size >= offsetof(struct dl_phdr_info, dlpi_tls_modid)) {
 		s->adds = info->dlpi_adds;
+		s->subs = info->dlpi_subs;
+	}
 	if (s->n >= s->cap)
 		return 1;
 	struct ldp_module *m = &s->found[s->n];
@@ -137,6 +144,7 @@ static void rescan(void)
 
 	pthread_mutex_lock(&module_lock);
 	last_adds = s.adds;
+	last_subs = s.subs;
 	for (unsigned i = 0; i < s.n; i++) {
 		struct ldp_module *m = &s.found[i];
 		unsigned n = atomic_load_explicit(&nmods, memory_order_relaxed);
@@ -173,6 +181,7 @@ int ldp_modules_init(void)
 	if (!mods)
 		return -1;
 	rescan();
+	initial_mods = atomic_load(&nmods);
 	uintptr_t self = (uintptr_t)&ldp_modules_init;
 	for (unsigned i = 0; i < atomic_load(&nmods); i++)
 		if (mods[i]->lo <= self && self < mods[i]->hi) {
@@ -184,41 +193,65 @@ int ldp_modules_init(void)
 
 static _Atomic unsigned last_hit; /* stacks mostly stay in a few objects: try the last one first */
 
-static int covered(uintptr_t ip)
+/* @return 1 + the index of a known object holding ip, 0 if none does. */
+static unsigned covered(uintptr_t ip)
 {
 	unsigned n = atomic_load_explicit(&nmods, memory_order_acquire);
 	unsigned h = atomic_load_explicit(&last_hit, memory_order_relaxed);
 	if (h < n && mods[h]->lo <= ip && ip < mods[h]->hi)
-		return 1;
+		return h + 1;
 	for (unsigned i = 0; i < n; i++)
 		if (mods[i]->lo <= ip && ip < mods[i]->hi) {
 			atomic_store_explicit(&last_hit, i, memory_order_relaxed);
-			return 1;
+			return i + 1;
 		}
 	return 0;
 }
 
-static int adds_cb(struct dl_phdr_info *info, size_t size, void *arg)
+static int counts_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	if (size >= offsetof(struct dl_phdr_info, dlpi_subs))
-		*(unsigned long long *)arg = info->dlpi_adds;
+	unsigned long long *c = arg;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_tls_modid)) {
+		c[0] = info->dlpi_adds;
+		c[1] = info->dlpi_subs;
+	}
 	return 1; /* the counters are the same in every entry: stop at the first */
+}
+
+/* The loader's counts of objects loaded and unloaded so far. */
+static void loader_counts(unsigned long long *adds, unsigned long long *subs)
+{
+	unsigned long long c[2] = {0, 0};
+	dl_iterate_phdr(counts_cb, c);
+	*adds = c[0];
+	*subs = c[1];
 }
 
 void ldp_modules_cover(const uintptr_t *ips, unsigned n)
 {
 	if (!mods)
 		return;
+	unsigned long long adds, subs;
+	int loaded_later = 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (covered(ips[i]))
+		unsigned at = covered(ips[i]);
+		if (at) {
+			loaded_later |= at > initial_mods;
 			continue;
+		}
 		/* Unknown address: JIT code, or an object loaded since the last scan.
 		 * Rescan only if the loader's object count moved. */
-		unsigned long long adds = 0;
-		dl_iterate_phdr(adds_cb, &adds);
+		loader_counts(&adds, &subs);
 		if (adds != last_adds)
 			rescan();
 		return;
+	}
+	/* Every address is inside a known object, but one of them may be gone
+	 * and another loaded over it. A new stack is rare: ask the loader. */
+	if (loaded_later) {
+		loader_counts(&adds, &subs);
+		if (subs != last_subs && adds != last_adds)
+			rescan();
 	}
 }
 

@@ -57,16 +57,28 @@ static uint64_t hex(const char **p)
 	}
 }
 
-uint64_t ldp_proc_task_run_ns(int tid)
+/* From /proc/self/task/TID/schedstat: the time the thread has spent on a
+ * CPU (the clock CLOCK_THREAD_CPUTIME_ID reads, so CPU samples can be placed
+ * against it) and how many times it was put on one. Zeros when unknown. */
+void ldp_proc_task_sched(int tid, uint64_t *run_ns, uint64_t *slices)
 {
 	char path[64], buf[128];
+	uint64_t v[3] = {0, 0, 0};
+	*run_ns = *slices = 0;
 	ldp_format(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
 	if (ldp_read_small_file(path, buf, sizeof buf) <= 0)
-		return 0;
-	uint64_t v = 0;
-	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	return v;
+		return;
+	const char *p = buf;
+	for (int i = 0; i < 3; i++) {
+		if (*p < '0' || *p > '9')
+			return;
+		for (; *p >= '0' && *p <= '9'; p++)
+			v[i] = v[i] * 10 + (uint64_t)(*p - '0');
+		while (*p == ' ')
+			p++;
+	}
+	*run_ns = v[0];
+	*slices = v[2];
 }
 
 /* "nr a1 a2 a3 a4 a5 a6 sp pc", or "-1 sp pc" outside a system call */

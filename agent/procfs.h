@@ -15,8 +15,9 @@
 int ldp_proc_statm(uint64_t *size_pages, uint64_t *resident_pages);
 /* /proc/self/task/TID/stat: the thread's state letter ('R', 'S', 'D'...), 0 if unknown. */
 char ldp_proc_task_state(int tid);
-/* /proc/self/task/TID/schedstat: its time on a CPU so far, in ns (0 if unknown). */
-uint64_t ldp_proc_task_run_ns(int tid);
+/* /proc/self/task/TID/schedstat: its time on a CPU so far in ns and how
+ * many times it was put on one (zeros if unknown). */
+void ldp_proc_task_sched(int tid, uint64_t *run_ns, uint64_t *slices);
 /* /proc/self/task/TID/syscall: where a blocked thread stands (nr, or -1
  * when it waits outside a system call; stack pointer; instruction).
  * @return 0, -1 when it is running or that is unknown. */

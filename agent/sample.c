@@ -129,6 +129,7 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 	x->depth = ldp_unwind_from_ucontext(uc, x->ips, ldp_cfg.max_depth, &truncated);
 	x->truncated = truncated;
 	x->weight_ns = s->last_cpu_ns ? now - s->last_cpu_ns : (uint64_t)(1000000000u / ldp_cfg.cpu_hz);
+	x->cpu_ns = now;
 	s->last_cpu_ns = now;
 	x->time_us = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed) >> LDP_SEQ_SHIFT;
 	atomic_store_explicit(&s->head, head + 1, memory_order_release);

@@ -6,8 +6,9 @@
  * thread looks at every thread (ldp_wall_collect): one in a blocking call is
  * unwound from the stack pointer and instruction address
  * /proc/self/task/TID/syscall reports, on a copy of its stack
- * (process_vm_readv: never a fault); one that is running is counted with
- * the stack of its latest CPU sample (the writer, which drains those).
+ * (process_vm_readv: never a fault); one that is running is credited with
+ * the stack of its CPU sample nearest in its own CPU time (writer.c,
+ * "running looks"; docs/ARCHITECTURE.md).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -71,7 +72,7 @@ struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap
 			struct ldp_wall_sample *x = &out[*n];
 			memset(x, 0, sizeof *x);
 			x->tid = tid;
-			x->run_ns = ldp_proc_task_run_ns(tid);
+			ldp_proc_task_sched(tid, &x->run_ns, &x->slices);
 			x->ring = NULL;
 			for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
 				if (r->tid == tid && atomic_load(&r->state) == LDP_RING_OWNED)

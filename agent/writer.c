@@ -44,6 +44,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -288,7 +289,8 @@ static struct seen {
 	uint32_t blocked_stack; /* its stack when last seen waiting; 0 if it was not */
 	int state;
 	long syscall;
-	uint64_t run_ns;        /* its CPU time then */
+	uint64_t slices;        /* times it had been put on a CPU then */
+	uint32_t waiting;       /* its running looks waiting for its next CPU sample */
 } *seen_tab; /* SEEN_CAP of them */
 
 static struct seen *seen_of(int tid)
@@ -300,6 +302,98 @@ static struct seen *seen_of(int tid)
 			return &seen_tab[i];
 		}
 	return NULL; /* full: this thread gets no memory of its past */
+}
+
+/* Running looks: a thread seen running (not in a system call) is credited
+ * with the stack of the CPU sample nearest to the look in the thread's own
+ * CPU time - its code only moves while it runs, so that is the sample whose
+ * code it most likely was in. The nearest may be the next one, so a look
+ * waits here for the thread's next sample (at most LOOK_WAIT_US, then it
+ * takes the earlier one). Crediting the latest sample at once gave every
+ * look early in a burst the stack of a burst long gone, or none: under CPU
+ * contention a thread is sampled less often than it starts bursts, and a
+ * compute phase of wall_eintr lost 2/3 of its looks to "no stack". */
+#define LOOKS_CAP 1024
+#define LOOK_WAIT_US 1000000
+static struct look {
+	int32_t tid;          /* 0: given its stack already */
+	uint32_t prev_stack;  /* the thread's latest CPU sample when looked at; 0: none */
+	uint64_t prev_cpu_ns; /* ...and the thread's CPU time at it */
+	uint64_t run_ns;      /* the thread's CPU time at the look */
+	uint64_t time_us, weight_ns;
+} *looks; /* a FIFO of LOOKS_CAP, in time order */
+static uint32_t looks_head, looks_tail;
+
+static void put_wall(int tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack, int state, long syscall)
+{
+	put_record(LDP_REC_SAMPLE, scratch,
+		   ldp_enc_sample(scratch, LDP_SAMPLE_WALL, (uint32_t)tid, time_us, weight_ns, stack, (unsigned)state,
+				  syscall));
+}
+
+static void look_done(struct look *l, uint32_t stack)
+{
+	put_wall(l->tid, l->time_us, l->weight_ns, stack, LDP_STATE_RUNNING, -1);
+	struct seen *sn = seen_of(l->tid);
+	if (sn && sn->waiting)
+		sn->waiting--;
+	l->tid = 0;
+	while (looks_head != looks_tail && !looks[looks_head % LOOKS_CAP].tid)
+		looks_head++;
+}
+
+/* Looks older than max_age_us (0: all) take the stack they had. */
+static void looks_expire(uint64_t now, uint64_t max_age_us)
+{
+	while (looks_head != looks_tail) {
+		struct look *l = &looks[looks_head % LOOKS_CAP];
+		if (max_age_us && now - l->time_us < max_age_us)
+			break;
+		look_done(l, l->prev_stack);
+	}
+}
+
+static uint64_t distance(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/* A CPU sample of tid: each of its waiting looks takes it or the sample it
+ * had, whichever is nearer in the thread's CPU time. */
+static void looks_resolve(int tid, uint32_t stack, uint64_t cpu_ns)
+{
+	struct seen *sn = seen_of(tid);
+	if (!sn || !sn->waiting)
+		return;
+	for (uint32_t i = looks_head; i != looks_tail && sn->waiting; i++) {
+		struct look *l = &looks[i % LOOKS_CAP];
+		if (l->tid != tid)
+			continue;
+		int nearer = !l->prev_stack || distance(cpu_ns, l->run_ns) <= distance(l->prev_cpu_ns, l->run_ns);
+		look_done(l, nearer ? stack : l->prev_stack);
+	}
+}
+
+/* Queue a running look of a thread with CPU samples. @return 0, -1 when it
+ * cannot wait (no memory of the thread). */
+static int look_wait(struct seen *sn, const struct ldp_wall_sample *w, uint64_t t, uint64_t interval_ns)
+{
+	struct ldp_samples *sm = w->ring->samples;
+	if (!sn || !looks)
+		return -1;
+	if (looks_tail - looks_head == LOOKS_CAP)
+		look_done(&looks[looks_head % LOOKS_CAP], looks[looks_head % LOOKS_CAP].prev_stack);
+	int current = sm->last_stack && sm->last_tid == w->tid;
+	looks[looks_tail++ % LOOKS_CAP] = (struct look){
+		.tid = w->tid,
+		.prev_stack = current ? sm->last_stack : 0,
+		.prev_cpu_ns = current ? sm->last_stack_cpu_ns : 0,
+		.run_ns = w->run_ns,
+		.time_us = t,
+		.weight_ns = interval_ns,
+	};
+	sn->waiting++;
+	return 0;
 }
 
 /* Stacks the writer itself interned are written before the records using them. */
@@ -369,9 +463,10 @@ static void drain_samples(void)
 			put_record(LDP_REC_SAMPLE, scratch,
 				   ldp_enc_sample(scratch, LDP_SAMPLE_CPU, (uint32_t)r->tid, x->time_us, x->weight_ns, stack,
 						  LDP_STATE_RUNNING, -1));
+			looks_resolve(r->tid, stack, x->cpu_ns);
 			sm->last_stack = stack;
 			sm->last_tid = r->tid;
-			sm->last_time_us = x->time_us;
+			sm->last_stack_cpu_ns = x->cpu_ns;
 		}
 		atomic_store_explicit(&sm->tail, tail, memory_order_release);
 	}
@@ -401,36 +496,40 @@ static void wall_tick(uint64_t interval_ns)
 		 * waiting in) may predate this file: a fork child inherits them
 		 * with the stack table. Every id must be written before its use. */
 		put_new_stacks();
+		/* The latest CPU samples first: a look compares itself with them. */
+		drain_samples();
+		looks_expire(t, LOOK_WAIT_US);
 		for (size_t i = 0; i < n; i++) {
 			struct ldp_wall_sample *w = &wall_buf[i];
 			struct seen *prev = seen_of(w->tid);
 			uint32_t stack = 0;
+			int deferred = 0;
 			if (w->state != LDP_STATE_RUNNING) {
 				stack = ldp_stack_intern_quiet(w->ips, w->depth,
 							       LDP_STACK_LEAF_PC | (w->truncated ? LDP_STACK_TRUNCATED : 0));
 				put_new_stacks();
-			} else if (prev && prev->blocked_stack && w->run_ns - prev->run_ns < 50000) {
-				/* Runnable but it has hardly run since we saw it waiting:
-				 * woken, it waits for a CPU on its way out of that same
-				 * call. That time belongs to the wait, not to its code. */
+			} else if (prev && prev->blocked_stack && w->slices && w->slices == prev->slices) {
+				/* Runnable but not put on a CPU since we saw it waiting:
+				 * woken, it waits for one on its way out of that same call.
+				 * That time belongs to the wait, not to its code. (Its CPU
+				 * time cannot tell: schedstat moves it on only at ticks
+				 * and switches, so a thread running for 4 ms looked idle.) */
 				stack = prev->blocked_stack;
 				w->state = prev->state;
 				w->syscall = prev->syscall;
-			} else if (w->ring && w->ring->samples && w->ring->samples->last_stack &&
-				   w->ring->samples->last_tid == w->tid && t - w->ring->samples->last_time_us < 200000) {
-				/* Running: the stack of its latest CPU sample, if recent. */
-				stack = w->ring->samples->last_stack;
+			} else if (w->ring && w->ring->samples && ldp_cpu_signal && !ldp_cpu_status && w->run_ns) {
+				/* Running: the stack of its nearest CPU sample (looks above). */
+				deferred = look_wait(prev, w, t, interval_ns) == 0;
 			}
 			if (prev) {
 				prev->blocked_stack = w->state != LDP_STATE_RUNNING ? stack : 0;
 				prev->state = w->state;
 				prev->syscall = w->syscall;
-				prev->run_ns = w->run_ns;
+				prev->slices = w->slices;
 			}
 			name_thread(w->tid);
-			put_record(LDP_REC_SAMPLE, scratch,
-				   ldp_enc_sample(scratch, LDP_SAMPLE_WALL, (uint32_t)w->tid, t, interval_ns, stack,
-						  (unsigned)w->state, w->syscall));
+			if (!deferred)
+				put_wall(w->tid, t, interval_ns, stack, w->state, w->syscall);
 		}
 	}
 }
@@ -462,6 +561,8 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	if (end_reason)
 		ldp_nested_count_leftovers(); /* never to be drained now: counted */
 	drain_samples(); /* before drain_rings: a dead thread's ring is freed there */
+	if (end_reason)
+		looks_expire(0, 0); /* no later sample will come */
 	drain_rings();
 	uint64_t snap_seq;
 	unsigned kind;
@@ -582,6 +683,10 @@ static int buffers_init(void)
 		named = writer_alloc(NAMED_CAP * sizeof *named);
 	if (!seen_tab)
 		seen_tab = writer_alloc(SEEN_CAP * sizeof *seen_tab);
+	if (!looks) {
+		looks = writer_alloc(LOOKS_CAP * sizeof *looks);
+		looks_head = looks_tail = 0;
+	}
 	cctx = cctx_ws ? ZSTD_initStaticCCtx(cctx_ws, cctx_ws_size) : NULL;
 	if (!cctx || !pending || !zout || !scratch || !named || !seen_tab)
 		return -ENOMEM;
@@ -620,7 +725,35 @@ static void buffers_free(void)
 	give_back(&wall_copy);
 	give_back(&named);
 	give_back(&seen_tab);
+	give_back(&looks);
 	dontfork_bytes = 0;
+}
+
+/* Ask the scheduler for the shortest slice (Linux >= 6.12, EEVDF: a task
+ * with a shorter slice preempts at once when it wakes). Wall looks are only
+ * unbiased when they are on time, and a writer waiting for a CPU while the
+ * program computes looked late, right after the computing ended, in the
+ * wait that followed: wall_eintr's compute phase got 7-10 % fewer looks per
+ * second than its waits under two busy loops. Same weight, same nice: the
+ * writer's CPU share does not change, only how soon it gets it. Older
+ * kernels ignore the slice. */
+static void ask_short_slice(void)
+{
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} attr = {.size = 48, .policy = SCHED_OTHER, .runtime = 100000};
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, (id_t)ldp_gettid());
+	if (nice == -1 && errno)
+		return;
+	if (sched_getscheduler(0) != SCHED_OTHER)
+		return; /* the program chose a policy for its threads: ours keeps it */
+	attr.nice = nice;
+	syscall(SYS_sched_setattr, 0, &attr, 0U);
 }
 
 /* Open the trace (tracefile.c writes the header) in the writer's table. */
@@ -677,6 +810,8 @@ static void *writer_main(void *arg)
 	/* Wake exactly when asked: the default 50 us timer slack would batch our
 	 * wake-ups with the program's own timers and bias wall samples. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	if (ldp_cfg.wall_hz)
+		ask_short_slice();
 	uint64_t last = ldp_mono_ns(), last_wall = last, next_wall = last;
 	uint64_t rng = last | 1;
 	uint32_t seen = ldp_rings_kicks();
@@ -707,8 +842,16 @@ static void *writer_main(void *arg)
 			rng ^= rng << 13;
 			rng ^= rng >> 7;
 			rng ^= rng << 17;
+			/* Counted from when the look was due, not from when this
+			 * thread got a CPU: a writer waiting for one while the program
+			 * computes looked less often during computing (wall_eintr's
+			 * compute phase got 7-10 % fewer looks per second than its
+			 * waits under two busy loops). After a stall longer than a
+			 * period (a long round) it starts afresh. */
 			uint64_t period = 1000000000ull / ldp_cfg.wall_hz;
-			next_wall = now + period / 2 + rng % (period + 1);
+			next_wall += period / 2 + rng % (period + 1);
+			if (next_wall + period < now)
+				next_wall = now + period / 2 + rng % (period + 1);
 		}
 		uint32_t k = ldp_rings_kicks();
 		if (k == seen && now - last < ldp_cfg.flush_ms * 1000000ull)
@@ -901,6 +1044,7 @@ static void forget_buffers(void)
 	wall_copy = NULL;
 	named = NULL;
 	seen_tab = NULL;
+	looks = NULL;
 	ldp_budget_uncharge(dontfork_bytes);
 	dontfork_bytes = 0;
 	buffers_pid = 0;

@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Check every process of a soak run against its own truth (tests/soak/run.sh).
+
+usage: check_soak.py LDPROF TRUTH_DIR MAIN_TRACE
+
+TRUTH_DIR holds truth.PID per process (soak_prog.c) and `ready` (the server's
+pid). The server's trace is MAIN_TRACE; a child's is MAIN_TRACE with .PID
+before the extension. Each is reported with --include 'soakm_*' (the
+program's own allocation sites) and must match its truth exactly.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+HEAP_KEYS = ["allocations", "frees", "allocated_bytes", "leaked_bytes", "leaked_count"]
+
+
+def main():
+    ldprof, tdir, main_trace = sys.argv[1:4]
+    server = int(open(os.path.join(tdir, "ready")).read())
+    stem, ext = os.path.splitext(main_trace)
+    truths = {int(p.rsplit(".", 1)[1]): p for p in glob.glob(os.path.join(tdir, "truth.*"))}
+    traces = {server: main_trace}
+    for p in glob.glob(glob.escape(stem) + ".*" + ext):
+        traces[int(p[len(stem) + 1:-len(ext)])] = p
+    bad = []
+    if set(traces) != set(truths):
+        bad.append(f"processes with a trace but no truth: {sorted(set(traces) - set(truths))}; "
+                   f"with a truth but no trace: {sorted(set(truths) - set(traces))}")
+    ends_seen, lost = {}, {"cpu": 0, "wall": 0}
+    totals = dict.fromkeys(HEAP_KEYS, 0)
+    for pid in sorted(set(traces) & set(truths)):
+        truth = {}
+        for line in open(truths[pid]):
+            k, v = line.split(None, 1)
+            truth[k] = v.strip()
+        r = subprocess.run([ldprof, "report", "--json", "--include", "soakm_*", traces[pid]],
+                           capture_output=True, text=True)
+        if r.returncode != 0 or r.stderr:
+            bad.append(f"{pid}: report exit {r.returncode}: {r.stderr.strip()[:300]}")
+            continue
+        rep = json.loads(r.stdout)
+        f = rep.get("filtered", {})
+        for k in HEAP_KEYS:
+            if f.get(k) != int(truth[k]):
+                bad.append(f"{pid} ({truth['ends']}): {k} {f.get(k)}, truth {truth[k]}")
+            totals[k] += int(truth[k])
+        ends = ",".join(s["end"] for s in rep["segments"])
+        if ends != truth["ends"]:
+            bad.append(f"{pid}: images ended {ends!r}, expected {truth['ends']!r}")
+        ends_seen[truth["ends"]] = ends_seen.get(truth["ends"], 0) + 1
+        if rep["heap"]["unknown_frees"]:
+            bad.append(f"{pid}: {rep['heap']['unknown_frees']} unknown frees")
+        missed = {k: v for k, v in rep["missed"].items() if v}
+        if missed or rep["truncated"]:
+            bad.append(f"{pid}: missed {missed}, truncated {rep['truncated']}")
+        for k in lost:
+            lost[k] += (rep.get(k) or {}).get("lost", 0) or 0
+    for b in bad[:40]:
+        print("     " + b)
+    print(f"     {len(truths)} processes ({', '.join(f'{n} {e}' for e, n in sorted(ends_seen.items()))}); "
+          + ", ".join(f"{k} {v}" for k, v in totals.items())
+          + f"; samples lost: cpu {lost['cpu']}, wall {lost['wall']}")
+    sys.exit(1 if bad else 0)
+
+
+main()
