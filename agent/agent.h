@@ -25,6 +25,7 @@
 
 #include "compiler.h"
 #include "config.h"
+#include "ldprof/entrypoints.h"
 #include "ldprof/format.h"
 #include "ldprof/varint.h"
 
@@ -68,17 +69,11 @@ int ldp_fork_orphan_check(unsigned stalled_ms);
 
 /* ---- interpose.c: the real allocator ----------------------------------- */
 
+/* The malloc family's next definitions (libc's, or an allocator the program
+ * links), one pointer per entry of the table (include/ldprof/entrypoints.h). */
+#define LDP_REAL_FIELD(family, name, kind, ret, params) ret(*name) params;
 struct ldp_real_fns {
-	void *(*malloc)(size_t);
-	void (*free)(void *);
-	void *(*calloc)(size_t, size_t);
-	void *(*realloc)(void *, size_t);
-	int (*posix_memalign)(void **, size_t, size_t);
-	void *(*aligned_alloc)(size_t, size_t);
-	void *(*memalign)(size_t, size_t);
-	void *(*valloc)(size_t);
-	void *(*pvalloc)(size_t);
-	size_t (*malloc_usable_size)(void *);
+	LDP_EP_LIBC_HEAP(LDP_REAL_FIELD)
 };
 extern struct ldp_real_fns ldp_real;
 /* Sampled mode: set once at start, before the first traced event. */

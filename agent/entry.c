@@ -243,11 +243,10 @@ __attribute__((destructor)) static void ldp_fini(void)
 
 /* The functions we wrap, resolved once at start: a later call (a vfork
  * child's _exit, abort in a signal handler) touches neither loader nor malloc. */
-#define WRAPPED(X) X(_exit) X(_Exit) X(quick_exit) X(abort) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat)
-#define AS_ENUM(f) FN_##f,
-#define AS_NAME(f) #f,
-enum { WRAPPED(AS_ENUM) FN_COUNT };
-static const char *const fn_names[] = {WRAPPED(AS_NAME)};
+#define AS_ENUM(family, f, kind, ret, params) FN_##f,
+#define AS_NAME(family, f, kind, ret, params) #f,
+enum { LDP_EP_ENDINGS(AS_ENUM) FN_COUNT };
+static const char *const fn_names[] = {LDP_EP_ENDINGS(AS_NAME)};
 static void *_Atomic fns[FN_COUNT];
 
 static void *next_fn(int which)

@@ -55,12 +55,6 @@ extern void *__libc_pvalloc(size_t);
 static _Atomic int resolve_state; /* 0 not yet, 1 in progress, 2 done */
 static LDP_TLS int resolving;
 
-static void *next(const char *name, void *fallback)
-{
-	void *f = dlsym(RTLD_NEXT, name);
-	return f ? f : fallback;
-}
-
 static int posix_memalign_fallback(void **out, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
@@ -92,16 +86,18 @@ void ldp_resolve_real(void)
 	}
 	resolving = 1;
 	struct ldp_real_fns r;
-	r.malloc = next("malloc", __libc_malloc);
-	r.free = next("free", __libc_free);
-	r.calloc = next("calloc", __libc_calloc);
-	r.realloc = next("realloc", __libc_realloc);
-	r.posix_memalign = next("posix_memalign", posix_memalign_fallback);
-	r.aligned_alloc = next("aligned_alloc", aligned_alloc_fallback);
-	r.memalign = next("memalign", __libc_memalign);
-	r.valloc = next("valloc", __libc_valloc);
-	r.pvalloc = next("pvalloc", __libc_pvalloc);
-	r.malloc_usable_size = next("malloc_usable_size", NULL);
+#define RESOLVE_NEXT(family, name, kind, ret, params) r.name = (ret(*) params)dlsym(RTLD_NEXT, #name);
+	LDP_EP_LIBC_HEAP(RESOLVE_NEXT)
+	/* glibc's own entry points when dlsym cannot find them */
+	r.malloc = r.malloc ? r.malloc : __libc_malloc;
+	r.free = r.free ? r.free : __libc_free;
+	r.calloc = r.calloc ? r.calloc : __libc_calloc;
+	r.realloc = r.realloc ? r.realloc : __libc_realloc;
+	r.posix_memalign = r.posix_memalign ? r.posix_memalign : posix_memalign_fallback;
+	r.aligned_alloc = r.aligned_alloc ? r.aligned_alloc : aligned_alloc_fallback;
+	r.memalign = r.memalign ? r.memalign : __libc_memalign;
+	r.valloc = r.valloc ? r.valloc : __libc_valloc;
+	r.pvalloc = r.pvalloc ? r.pvalloc : __libc_pvalloc;
 	ldp_real = r;
 	resolving = 0;
 	atomic_store_explicit(&resolve_state, 2, memory_order_release);

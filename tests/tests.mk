@@ -46,7 +46,7 @@ $(O)/tests/integration/%-nofp: tests/integration/%.c
 
 # Each test tier adds itself here (tests/*/**.mk, samples/samples.mk):
 # TEST_TIERS are make targets run by `make test`, TEST_BINS what they need built.
-TEST_TIERS += test-layering test-unit test-integration
+TEST_TIERS += test-layering test-entrypoints test-unit test-integration
 TEST_BINS += $(UNIT_BIN) $(INTEG_BIN)
 
 $(O)/tests/integration/%: tests/integration/%.cpp
@@ -73,6 +73,10 @@ test: deps
 ## test-layering: the one-way include rules (agent apart from reporter; util < read < symbols < model < render < store < commands)
 test-layering:
 	@scripts/check-layering
+
+## test-entrypoints: the agent exports exactly the table of interposed functions (include/ldprof/entrypoints.h)
+test-entrypoints: $(O)/libldprof.so
+	@scripts/check-entrypoints $(O)
 
 ## test-unit: cmocka unit tests
 test-unit: $(UNIT_BIN)
