@@ -79,6 +79,24 @@ extern struct ldp_real_fns ldp_real;
 /* Sampled mode: set once at start, before the first traced event. */
 extern int ldp_heap_sampled;
 void ldp_resolve_real(void);
+/* For the allocation entry points beyond the C malloc family (allocapi.c):
+ * an allocation the real function made (recorded if traced, kept aside if a
+ * signal handler made it during a recording); a free, before the real call;
+ * a resize around the real call (begin takes the old block's sequence number
+ * and holds the recording guard; end records the old block's free if it is
+ * gone, then the new block). */
+void ldp_note_alloc(void *p, size_t n, unsigned op);
+void ldp_note_free(void *p);
+uint64_t ldp_resize_begin(void *p);
+void ldp_resize_end(void *p, uint64_t seq, int old_gone, void *q, size_t n, unsigned op);
+/* Sampled mode: an allocation of n bytes aligned to align, a sample or made
+ * by real(n, align); a release that is a sample's: 1 done (sample heap), 2
+ * its free recorded (the caller frees it for real), 0 not a sample. */
+void *ldp_sample_alloc(size_t n, size_t align, unsigned op, void *(*real)(size_t, size_t));
+int ldp_sample_release(void *p);
+/* allocapi.c: which allocator serves the program, said in the header. */
+void ldp_allocapi_init(void);
+const char *ldp_allocator_desc(void);
 /* The object that provides the program's malloc when it is not us (its own
  * allocator, static jemalloc...): then no heap event can be seen. NULL if us. */
 const char *ldp_foreign_malloc(void);

@@ -683,3 +683,69 @@ const char *ldp_foreign_malloc(void)
 		return info.dli_fname;
 	return "the executable";
 }
+
+/* ---- for the other allocation entry points (allocapi.c) ---------------- */
+
+void ldp_note_alloc(void *p, size_t n, unsigned op)
+{
+	if (p && tracing())
+		record_alloc(p, n, op);
+	else if (LDP_UNLIKELY(ldp_self.busy))
+		busy_alloc(p, n, op);
+}
+
+void ldp_note_free(void *p)
+{
+	if (!p)
+		return;
+	if (tracing())
+		record_free(p);
+	else if (LDP_UNLIKELY(ldp_self.busy))
+		busy_free(p);
+}
+
+uint64_t ldp_resize_begin(void *p)
+{
+	if (!p || !tracing())
+		return 0;
+	ldp_rec_enter(&ldp_self);
+	return ldp_seq_next(&ldp_self, (uintptr_t)p);
+}
+
+void ldp_resize_end(void *p, uint64_t seq, int old_gone, void *q, size_t n, unsigned op)
+{
+	int saved = errno;
+	if (seq) {
+		if (old_gone)
+			record_free_seq(&ldp_self, p, seq);
+		ldp_rec_leave(&ldp_self);
+	}
+	errno = saved;
+	ldp_note_alloc(q, n, op);
+}
+
+void *ldp_sample_alloc(size_t n, size_t align, unsigned op, void *(*real)(size_t, size_t))
+{
+	if (!sample_due(n))
+		return real(n, align);
+	void *p = ldp_sh_alloc(n, align < 16 ? 16 : align);
+	if (p) {
+		record_alloc(p, n, op);
+		return p;
+	}
+	return sample_overflow(real(n, align), n, op);
+}
+
+int ldp_sample_release(void *p)
+{
+	if (ldp_sh_owns(p)) {
+		sampled_free(p);
+		return 1;
+	}
+	if (LDP_UNLIKELY(ldp_sh_overflow_live) && ldp_sh_overflow_take(p)) {
+		if (tracing())
+			record_free(p);
+		return 2;
+	}
+	return 0;
+}

@@ -65,6 +65,17 @@ $(O)/tests/integration/cxx_early: tests/integration/cxx_early.cpp $(O)/tests/int
 	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< \
 		-L$(O)/tests/integration -lcxx_early_plugin -Wl,-rpath,'$$ORIGIN'
 
+# The allocator builds (integration test cxx_allocators): the same C++
+# program with tcmalloc's and jemalloc's operator new, and jemalloc's own API.
+INTEG_BIN := $(filter-out $(O)/tests/integration/jemalloc_api,$(INTEG_BIN)) \
+	$(O)/tests/integration/jemalloc_api $(O)/tests/integration/cxx_alloc-tcmalloc $(O)/tests/integration/cxx_alloc-jemalloc
+$(O)/tests/integration/cxx_alloc-%: tests/integration/cxx_alloc.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< -l$*
+$(O)/tests/integration/jemalloc_api: tests/integration/jemalloc_api.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -o $@ $< -ljemalloc
+
 ## test: install what is missing, build, run every test
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)

@@ -181,7 +181,7 @@ enum ldp_ep_family {
 
 /* Every interposed function. */
 #define LDP_ENTRYPOINTS(X)                                                                                     \
-	LDP_EP_LIBC_HEAP(X) LDP_EP_ENDINGS(X) LDP_EP_EXEC_VARIADIC(X)       \
+	LDP_EP_LIBC_HEAP(X) LDP_EP_CXX(X) LDP_EP_ALLOC_APIS(X) LDP_EP_ENDINGS(X) LDP_EP_EXEC_VARIADIC(X)       \
 	LDP_EP_OTHER(X)
 
 #endif

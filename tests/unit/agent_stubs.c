@@ -7,3 +7,8 @@
 struct ldp_config ldp_cfg;
 _Atomic int ldp_state;
 int ldp_pid;
+
+const char *ldp_allocator_desc(void)
+{
+	return "malloc: glibc (libc.so.6)";
+}
