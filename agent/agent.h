@@ -94,6 +94,11 @@ void ldp_resize_end(void *p, uint64_t seq, int old_gone, void *q, size_t n, unsi
  * its free recorded (the caller frees it for real), 0 not a sample. */
 void *ldp_sample_alloc(size_t n, size_t align, unsigned op, void *(*real)(size_t, size_t));
 int ldp_sample_release(void *p);
+/* env.c: the agent's variables out of the program's environ, back into its
+ * children's: out must hold ldp_env_child_cap(envp) pointers. */
+void ldp_env_hide(void);
+size_t ldp_env_child_cap(char *const envp[]);
+char **ldp_env_for_child(char *const envp[], char **out);
 /* allocapi.c: which allocator serves the program, said in the header. */
 void ldp_allocapi_init(void);
 const char *ldp_allocator_desc(void);

@@ -42,6 +42,7 @@ _Atomic int ldp_restart_pending;
 int ldp_pid;
 
 static void ldp_resolve_endings(void);
+extern char **environ;
 
 void ldp_disable(const char *why)
 {
@@ -107,6 +108,7 @@ __attribute__((constructor(101))) static void ldp_init(void)
 		goto out;
 	}
 	ldp_config_load(&ldp_cfg);
+	ldp_env_hide(); /* read: now out of the program's sight, back in its children's (env.c) */
 	if (fit_budget() != 0)
 		goto out;
 	if (ldp_cfg.mode == LDP_MODE_SAMPLED && ldp_sh_init() != 0) {
@@ -325,30 +327,40 @@ static void exec_failed(int held)
 	errno = saved;
 }
 
-#define EXEC_WRAPPER(name, params, types, args)                                                                \
+/* The exec forms: the writer flushed and held across the real call, and the
+ * agent's variables back in the new image's environment (env.c): the forms
+ * without an environment pass the program's environ, restored, to the form
+ * with one (glibc's execv and execvp would use environ as the program sees it). */
+#define EXEC_WRAPPER(name, params, real_name, types, pre_env, env, post_env)                                   \
 	LDP_EXPORT int name params                                                                             \
 	{                                                                                                      \
-		int (*real) types = next_fn(FN_##name);                                                            \
+		int (*real) types = next_fn(FN_##real_name);                                                   \
 		if (!real) {                                                                                   \
 			errno = ENOSYS;                                                                        \
 			return -1;                                                                             \
 		}                                                                                              \
+		char **child_env = __builtin_alloca(ldp_env_child_cap(env) * sizeof(char *));                 \
+		ldp_env_for_child(env, child_env);                                                             \
 		int held = exec_prepare();                                                                     \
-		int r = real args;                                                                             \
+		int r = real(pre_env child_env post_env);                                                      \
 		exec_failed(held);                                                                             \
 		return r;                                                                                      \
 	}
 
-EXEC_WRAPPER(execve, (const char *path, char *const argv[], char *const envp[]),
-	     (const char *, char *const[], char *const[]), (path, argv, envp))
-EXEC_WRAPPER(execv, (const char *path, char *const argv[]), (const char *, char *const[]), (path, argv))
-EXEC_WRAPPER(execvp, (const char *file, char *const argv[]), (const char *, char *const[]), (file, argv))
-EXEC_WRAPPER(execvpe, (const char *file, char *const argv[], char *const envp[]),
-	     (const char *, char *const[], char *const[]), (file, argv, envp))
-EXEC_WRAPPER(fexecve, (int fd, char *const argv[], char *const envp[]), (int, char *const[], char *const[]),
-	     (fd, argv, envp))
-EXEC_WRAPPER(execveat, (int dirfd, const char *path, char *const argv[], char *const envp[], int flags),
-	     (int, const char *, char *const[], char *const[], int), (dirfd, path, argv, envp, flags))
+#define COMMA ,
+EXEC_WRAPPER(execve, (const char *path, char *const argv[], char *const envp[]), execve,
+	     (const char *, char *const[], char *const[]), path COMMA argv COMMA, envp, )
+EXEC_WRAPPER(execv, (const char *path, char *const argv[]), execve, (const char *, char *const[], char *const[]),
+	     path COMMA argv COMMA, environ, )
+EXEC_WRAPPER(execvp, (const char *file, char *const argv[]), execvpe, (const char *, char *const[], char *const[]),
+	     file COMMA argv COMMA, environ, )
+EXEC_WRAPPER(execvpe, (const char *file, char *const argv[], char *const envp[]), execvpe,
+	     (const char *, char *const[], char *const[]), file COMMA argv COMMA, envp, )
+EXEC_WRAPPER(fexecve, (int fd, char *const argv[], char *const envp[]), fexecve, (int, char *const[], char *const[]),
+	     fd COMMA argv COMMA, envp, )
+EXEC_WRAPPER(execveat, (int dirfd, const char *path, char *const argv[], char *const envp[], int flags), execveat,
+	     (int, const char *, char *const[], char *const[], int), dirfd COMMA path COMMA argv COMMA, envp,
+	     COMMA flags)
 
 /* The variadic forms collect their arguments and call the array forms above. */
 #define COLLECT_ARGS(first, ap, argv)                                                                          \

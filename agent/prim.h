@@ -41,6 +41,8 @@ ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap);
 
 /* getenv without malloc and without locale: a scan of environ. */
 const char *ldp_getenv(const char *name);
+/* env.c: the value of an agent variable taken out of environ at start, or NULL. */
+const char *ldp_env_hidden(const char *name);
 
 /* futex on a 32-bit word; wait returns early on wake, timeout or signal. */
 void ldp_futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout_ns);

@@ -115,6 +115,9 @@ ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap)
 const char *ldp_getenv(const char *name)
 {
 	size_t len = strlen(name);
+	const char *hidden = ldp_env_hidden(name); /* taken out of environ at start (env.c) */
+	if (hidden)
+		return hidden;
 	if (!environ)
 		return NULL;
 	for (char **e = environ; *e; e++)

@@ -147,6 +147,14 @@ enum ldp_ep_family {
 	X(LIBC, execlp, EXEC, int, (const char *, const char *, ...))                                          \
 	X(LIBC, execle, EXEC, int, (const char *, const char *, ...))
 
+/* Programs started without the exec family: the agent's variables go back
+ * into their environment (env.c). */
+#define LDP_EP_SPAWN(X)                                                                                        \
+	X(LIBC, posix_spawn, OTHER, int, (int *, const char *, const void *, const void *, char *const[], char *const[])) \
+	X(LIBC, posix_spawnp, OTHER, int, (int *, const char *, const void *, const void *, char *const[], char *const[])) \
+	X(LIBC, system, OTHER, int, (const char *))                                                            \
+	X(LIBC, popen, OTHER, void *, (const char *, const char *))
+
 /* Everything else the agent exports, each resolved by its own module. */
 #define LDP_EP_OTHER(X)                                                                                        \
 	X(LIBC, dlopen, OTHER, void *, (const char *, int))        /* RTLD_DEEPBIND (deepbind.c) */            \
@@ -181,7 +189,7 @@ enum ldp_ep_family {
 
 /* Every interposed function. */
 #define LDP_ENTRYPOINTS(X)                                                                                     \
-	LDP_EP_LIBC_HEAP(X) LDP_EP_CXX(X) LDP_EP_ALLOC_APIS(X) LDP_EP_ENDINGS(X) LDP_EP_EXEC_VARIADIC(X)       \
+	LDP_EP_LIBC_HEAP(X) LDP_EP_CXX(X) LDP_EP_ALLOC_APIS(X) LDP_EP_ENDINGS(X) LDP_EP_EXEC_VARIADIC(X) LDP_EP_SPAWN(X)       \
 	LDP_EP_OTHER(X)
 
 #endif

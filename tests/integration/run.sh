@@ -332,6 +332,31 @@ done
 if [ $ok = 1 ]; then pass "$t: operator new/delete (every form) under glibc, tcmalloc and jemalloc, and jemalloc's own API: the program's counts, the allocator named"
 else fail "$t"; fi
 
+# --- the agent's variables out of the program's sight, children still traced --
+# The program sees no LD_PRELOAD entry of ours and no LDPROF_* (getenv and
+# environ); the children it starts by execv, execvp, posix_spawn and system
+# see none either, and each has a trace of its own; python3's os.environ has
+# none, and its subprocess child is traced.
+t=env_hidden
+mkdir -p "$W/$t"
+if traced $t/p "$BIN/env_prog" parent "$W/$t" > "$W/$t.out" && grep -qx "agent variables seen: 0" "$W/$t.out"; then
+	ok=1
+	for how in execv execvp posix_spawn system; do
+		read -r pid n < "$W/$t/$how.pid" || { echo "     $how: the child did not run"; ok=0; continue; }
+		[ "$n" = 0 ] || { echo "     $how: the child sees $n agent variables"; ok=0; }
+		[ -s "$W/$t/p.$pid.ldp" ] || { echo "     $how: no trace of the child (pid $pid)"; ok=0; }
+	done
+	PYTHONMALLOC=malloc traced $t/py /usr/bin/python3 -c '
+import os, subprocess
+print(sorted(k for k in os.environ if k.startswith("LDPROF") or k == "LD_PRELOAD"))
+subprocess.run(["/usr/bin/python3", "-c", "import os; print(os.getpid())"])' > "$W/$t.py"
+	pypid=$(sed -n 2p "$W/$t.py")
+	[ "$(head -1 "$W/$t.py")" = "[]" ] || { echo "     python3 sees: $(head -1 "$W/$t.py")"; ok=0; }
+	[ -n "$pypid" ] && [ -s "$W/$t/py.$pypid.ldp" ] || { echo "     python3's subprocess child has no trace"; ok=0; }
+	if [ $ok = 1 ]; then pass "$t: no LD_PRELOAD/LDPROF_* in the program's or python3's environment; children by execv, execvp, posix_spawn, system, subprocess traced"
+	else fail "$t"; fi
+else fail "$t: $(cat "$W/$t.out")"; fi
+
 # --- programs nobody here wrote: unchanged output, counts as heaptrack's ------
 real_program() {
 	local t=$1 out=$2

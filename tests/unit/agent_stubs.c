@@ -8,6 +8,12 @@ struct ldp_config ldp_cfg;
 _Atomic int ldp_state;
 int ldp_pid;
 
+const char *ldp_env_hidden(const char *name)
+{
+	(void)name;
+	return NULL;
+}
+
 const char *ldp_allocator_desc(void)
 {
 	return "malloc: glibc (libc.so.6)";
