@@ -95,10 +95,12 @@ void ldp_resize_end(void *p, uint64_t seq, int old_gone, void *q, size_t n, unsi
 void *ldp_sample_alloc(size_t n, size_t align, unsigned op, void *(*real)(size_t, size_t));
 int ldp_sample_release(void *p);
 /* env.c: the agent's variables out of the program's environ, back into its
- * children's: out must hold ldp_env_child_cap(envp) pointers. */
+ * children's: the environment for a child, in small (small_cap pointers) or
+ * the agent's memory, given back by ldp_env_child_done. */
 void ldp_env_hide(void);
 size_t ldp_env_child_cap(char *const envp[]);
-char **ldp_env_for_child(char *const envp[], char **out);
+char **ldp_env_for_child(char *const envp[], char **small, size_t small_cap);
+void ldp_env_child_done(char **env, char **small, char *const envp[]);
 /* allocapi.c: which allocator serves the program, said in the header. */
 void ldp_allocapi_init(void);
 const char *ldp_allocator_desc(void);

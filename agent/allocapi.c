@@ -30,6 +30,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,14 +83,26 @@ static unsigned char cxx_own[C_FORMS]; /* 1: the form does not reach our malloc 
  * reached our malloc family (busy_alloc/busy_free set probe_hit). */
 #define PROBE(call) (ldp_self.probe_hit = 0, (call), ldp_self.probe_hit)
 
+/* Resolved before probing (cxx_decide): the probe itself calls no loader
+ * function, so a thread waiting for it can hold the loader lock. */
+static void resolve_probed(void)
+{
+	ldp_resolve_real(); /* the malloc family the probe may reach */
+	(void)REAL(_ZnwmSt11align_val_t);
+	(void)REAL(_ZdlPvm);
+	(void)REAL(_ZdlPvSt11align_val_t);
+	(void)REAL(_ZdlPvmSt11align_val_t);
+}
+
 static void probe_forms(void)
 {
-	_Znwm_fn nw = REAL(_Znwm);
-	_ZnwmSt11align_val_t_fn anw = REAL(_ZnwmSt11align_val_t);
-	_ZdlPv_fn dl = REAL(_ZdlPv);
-	_ZdlPvm_fn sdl = REAL(_ZdlPvm);
-	_ZdlPvSt11align_val_t_fn adl = REAL(_ZdlPvSt11align_val_t);
-	_ZdlPvmSt11align_val_t_fn asdl = REAL(_ZdlPvmSt11align_val_t);
+#define RESOLVED(name) ((name##_fn)atomic_load(&fns[FN_##name]))
+	_Znwm_fn nw = RESOLVED(_Znwm);
+	_ZnwmSt11align_val_t_fn anw = RESOLVED(_ZnwmSt11align_val_t);
+	_ZdlPv_fn dl = RESOLVED(_ZdlPv);
+	_ZdlPvm_fn sdl = RESOLVED(_ZdlPvm);
+	_ZdlPvSt11align_val_t_fn adl = RESOLVED(_ZdlPvSt11align_val_t);
+	_ZdlPvmSt11align_val_t_fn asdl = RESOLVED(_ZdlPvmSt11align_val_t);
 	struct ldp_thread *t = &ldp_self;
 	int saved = t->busy;
 	t->busy = LDP_BUSY_PROBE; /* nothing is recorded meanwhile */
@@ -116,12 +129,17 @@ static LDP_NOINLINE int cxx_decide(void)
 	int expected = CXX_UNKNOWN;
 	if (!REAL(_Znwm) || !REAL(_ZdlPv))
 		return 0;
+	resolve_probed();
 	if (atomic_compare_exchange_strong(&cxx_state, &expected, CXX_PROBING)) {
 		probe_forms();
 		atomic_store(&cxx_state, CXX_DECIDED);
 		return 1;
 	}
-	return expected == CXX_DECIDED; /* another thread is probing: this one call passes through */
+	/* Another thread is probing (a few calls of the allocator): wait, so
+	 * that this call is recorded or not by the same answer as the rest. */
+	while (atomic_load(&cxx_state) != CXX_DECIDED)
+		sched_yield();
+	return 1;
 }
 
 /* Does this C++ form record here (the allocator's own operator new)? */

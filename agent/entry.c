@@ -339,11 +339,14 @@ static void exec_failed(int held)
 			errno = ENOSYS;                                                                        \
 			return -1;                                                                             \
 		}                                                                                              \
-		char **child_env = __builtin_alloca(ldp_env_child_cap(env) * sizeof(char *));                 \
-		ldp_env_for_child(env, child_env);                                                             \
+		char *small[256];                                                                              \
+		char **child_env = ldp_env_for_child(env, small, 256);                                         \
 		int held = exec_prepare();                                                                     \
 		int r = real(pre_env child_env post_env);                                                      \
 		exec_failed(held);                                                                             \
+		int saved_ = errno;                                                                            \
+		ldp_env_child_done(child_env, small, env);                                                     \
+		errno = saved_;                                                                                \
 		return r;                                                                                      \
 	}
 

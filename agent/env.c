@@ -132,7 +132,7 @@ static char *hidden_named(const char *entry, size_t len)
 	return NULL;
 }
 
-char **ldp_env_for_child(char *const envp[], char **out)
+static char **fill_child_env(char *const envp[], char **out)
 {
 	size_t n = 0;
 	unsigned char present[MAX_HIDDEN] = {0};
@@ -159,6 +159,21 @@ char **ldp_env_for_child(char *const envp[], char **out)
 	return out;
 }
 
+char **ldp_env_for_child(char *const envp[], char **small, size_t small_cap)
+{
+	size_t cap = ldp_env_child_cap(envp);
+	char **out = cap <= small_cap ? small : ldp_raw_alloc(cap * sizeof(char *));
+	if (!out)
+		return (char **)envp; /* no memory for a bigger one: the environment as it is */
+	return fill_child_env(envp, out);
+}
+
+void ldp_env_child_done(char **env, char **small, char *const envp[])
+{
+	if (env != small && env != (char **)envp)
+		ldp_raw_free(env);
+}
+
 /* ---- posix_spawn, system, popen ---- */
 
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
@@ -183,8 +198,11 @@ static void *next(const char *name)
 			return ENOSYS;                                                                         \
 		if (!nhidden)                                                                                  \
 			return real(pid, path, fa, attr, argv, envp);                                          \
-		char **env = __builtin_alloca(ldp_env_child_cap(envp) * sizeof(char *));                       \
-		return real(pid, path, fa, attr, argv, ldp_env_for_child(envp, env));                          \
+		char *small[256];                                                                              \
+		char **env = ldp_env_for_child(envp, small, 256);                                              \
+		int err = real(pid, path, fa, attr, argv, env);                                                \
+		ldp_env_child_done(env, small, envp);                                                          \
+		return err;                                                                                    \
 	}
 
 SPAWN_WRAPPER(posix_spawn)
@@ -219,7 +237,7 @@ static void env_swap_enter(void)
 		spare = NULL;
 		if (swap_env) {
 			swap_saved = environ;
-			environ = ldp_env_for_child(environ, swap_env);
+			environ = fill_child_env(environ, swap_env);
 		}
 	}
 	pthread_mutex_unlock(&swap_lock);
