@@ -102,7 +102,7 @@ size_t ldp_env_child_cap(char *const envp[]);
 char **ldp_env_for_child(char *const envp[], char **small, size_t small_cap);
 void ldp_env_child_done(char **env, char **small, char *const envp[]);
 /* allocapi.c: which allocator serves the program, said in the header. */
-void ldp_allocapi_init(void);
+void ldp_allocapi_init(const char *foreign_malloc);
 const char *ldp_allocator_desc(void);
 /* The object that provides the program's malloc when it is not us (its own
  * allocator, static jemalloc...): then no heap event can be seen. NULL if us. */

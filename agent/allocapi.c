@@ -420,10 +420,12 @@ static size_t describe(char *out, size_t cap, const char *what, void *f)
 	return path ? ldp_format(out, cap, "%s: %s (%s)", what, name, path) : ldp_format(out, cap, "%s: %s", what, name);
 }
 
-void ldp_allocapi_init(void)
+void ldp_allocapi_init(const char *foreign)
 {
 	ldp_resolve_real();
-	size_t k = describe(desc, sizeof desc, "malloc", (void *)ldp_real.malloc);
+	size_t k = foreign ? ldp_format(desc, sizeof desc, "malloc: %s, not interposable: its heap events cannot be seen",
+					foreign)
+			   : describe(desc, sizeof desc, "malloc", (void *)ldp_real.malloc);
 	if (cxx_decide()) {
 		k += ldp_format(desc + k, sizeof desc - k, "; ");
 		k += describe(desc + k, sizeof desc - k, "operator new", next_fn(FN__Znwm));

@@ -118,7 +118,7 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	const char *foreign = ldp_foreign_malloc();
 	if (foreign && ldp_cfg.mode != LDP_MODE_OFF)
 		ldp_warn("malloc is provided by %s, not libc: heap events cannot be seen", foreign);
-	ldp_allocapi_init(); /* which allocator serves the program (the header says it) */
+	ldp_allocapi_init(foreign); /* which allocator serves the program (the header says it) */
 	if (ldp_thread_init() || ldp_modules_init() || ldp_unwind_init()) {
 		ldp_warn("cannot set up (out of memory?); tracing is off, the program continues");
 		goto out;
