@@ -3,6 +3,7 @@
  * tests that link those parts without the rest of the agent.
  */
 #include "agent.h"
+#include "prim.h"
 
 struct ldp_config ldp_cfg;
 _Atomic int ldp_state;
