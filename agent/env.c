@@ -108,6 +108,8 @@ void ldp_env_hide(void)
 			hidden[nhidden++] = e[r];
 			if (!strncmp(e[r], "LD_PRELOAD=", 11) && preload_without_us(e[r] + 11))
 				e[w++] = preload_view;
+			else if (!strncmp(e[r], "LD_PRELOAD=", 11))
+				preload_view[0] = '\0'; /* nothing shown: an LD_PRELOAD in a child's environment is the program's */
 			continue;
 		}
 		e[w++] = e[r];
@@ -146,7 +148,7 @@ static char **fill_child_env(char *const envp[], char **out)
 				k++;
 			present[k] = 1;
 			/* shown to the program as it is: the variable as it was at start */
-			if (len == 10 && !strncmp(entry, "LD_PRELOAD", 10) &&
+			if (len == 10 && !strncmp(entry, "LD_PRELOAD", 10) && preload_view[0] &&
 			    (entry == preload_view || !strcmp(entry, preload_view)))
 				entry = h;
 		}

@@ -5,7 +5,9 @@
  *   env_prog parent DIR   prints what it sees of LD_PRELOAD and LDPROF_* (in
  *                         getenv and environ), then starts itself as a child
  *                         four ways: fork+execv, fork+execvp, posix_spawn,
- *                         system; each child writes DIR/<how>.pid
+ *                         system; each child writes DIR/<how>.pid; and a
+ *                         fifth by posix_spawn with LD_PRELOAD set empty
+ *                         (deliberately untraced): DIR/untraced.pid
  *   env_prog child DIR HOW   prints the same, records its pid, allocates
  */
 #define _GNU_SOURCE
@@ -33,9 +35,11 @@ static int seen(void)
 static void run_child(const char *self, const char *dir, const char *how)
 {
 	char *argv[] = {(char *)self, "child", (char *)dir, (char *)how, NULL};
-	if (!strcmp(how, "posix_spawn")) {
+	if (!strcmp(how, "posix_spawn") || !strcmp(how, "untraced")) {
+		/* untraced: the program sets LD_PRELOAD empty for it, on purpose */
+		char *own_env[] = {"LD_PRELOAD=", "PATH=/usr/bin:/bin", NULL};
 		pid_t pid;
-		if (posix_spawn(&pid, self, NULL, NULL, argv, environ) == 0)
+		if (posix_spawn(&pid, self, NULL, NULL, argv, !strcmp(how, "untraced") ? own_env : environ) == 0)
 			waitpid(pid, NULL, 0);
 		return;
 	}
@@ -75,8 +79,8 @@ int main(int argc, char **argv)
 	}
 	printf("agent variables seen: %d\n", seen());
 	fflush(stdout);
-	const char *hows[] = {"execv", "execvp", "posix_spawn", "system"};
-	for (int i = 0; i < 4; i++)
+	const char *hows[] = {"execv", "execvp", "posix_spawn", "system", "untraced"};
+	for (int i = 0; i < 5; i++)
 		run_child(argv[0], argv[2], hows[i]);
 	return 0;
 }

@@ -346,6 +346,9 @@ if traced $t/p "$BIN/env_prog" parent "$W/$t" > "$W/$t.out" && grep -qx "agent v
 		[ "$n" = 0 ] || { echo "     $how: the child sees $n agent variables"; ok=0; }
 		[ -s "$W/$t/p.$pid.ldp" ] || { echo "     $how: no trace of the child (pid $pid)"; ok=0; }
 	done
+	# a child the program starts with LD_PRELOAD set empty stays untraced
+	read -r pid n < "$W/$t/untraced.pid" && [ ! -e "$W/$t/p.$pid.ldp" ] ||
+		{ echo "     a child given LD_PRELOAD= by the program was traced (or did not run)"; ok=0; }
 	PYTHONMALLOC=malloc traced $t/py /usr/bin/python3 -c '
 import os, subprocess
 print(sorted(k for k in os.environ if k.startswith("LDPROF") or k == "LD_PRELOAD"))
@@ -353,7 +356,7 @@ subprocess.run(["/usr/bin/python3", "-c", "import os; print(os.getpid())"])' > "
 	pypid=$(sed -n 2p "$W/$t.py")
 	[ "$(head -1 "$W/$t.py")" = "[]" ] || { echo "     python3 sees: $(head -1 "$W/$t.py")"; ok=0; }
 	[ -n "$pypid" ] && [ -s "$W/$t/py.$pypid.ldp" ] || { echo "     python3's subprocess child has no trace"; ok=0; }
-	if [ $ok = 1 ]; then pass "$t: no LD_PRELOAD/LDPROF_* in the program's or python3's environment; children by execv, execvp, posix_spawn, system, subprocess traced"
+	if [ $ok = 1 ]; then pass "$t: no LD_PRELOAD/LDPROF_* in the program's or python3's environment; children by execv, execvp, posix_spawn, system, subprocess traced; one given LD_PRELOAD= not"
 	else fail "$t"; fi
 else fail "$t: $(cat "$W/$t.out")"; fi
 
