@@ -13,7 +13,7 @@ BASE    := -std=gnu11 $(WARN) -Iinclude -D_FORTIFY_SOURCE=2 -MMD -MP
 # preloaded into arbitrary programs, so sanitizer builds keep a plain agent.
 AGENT_OPT ?= -O2 -g
 AGENT_CFLAGS := $(BASE) $(AGENT_OPT) -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-strict-aliasing
-AGENT_LDFLAGS := -shared -Wl,--version-script=agent/ldprof.map -Wl,--exclude-libs,ALL -Wl,-z,relro,-z,now
+AGENT_LDFLAGS := -shared -Wl,--version-script=$(O)/gen/ldprof.map -Wl,--exclude-libs,ALL -Wl,-z,relro,-z,now
 # zstd linked in statically (PIC on Debian) and hidden: the program never sees ZSTD_*.
 ZSTD_A  ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/libzstd.a /usr/local/lib/libzstd.a))
 AGENT_LIBS := $(ZSTD_A) -ldl -lpthread -lm
@@ -72,7 +72,12 @@ $(O)/gen/assets.c: $(ASSETS) Makefile
 $(O)/gen/assets.o: $(O)/gen/assets.c reporter/render/assets.h
 	$(call say,CC,$<)$(CC) $(REPORTER_CFLAGS) -c $< -o $@
 
-$(O)/libldprof.so: $(AGENT_OBJ) agent/ldprof.map
+# The version script: the table of interposed functions, one name a line.
+$(O)/gen/ldprof.map: agent/ldprof.map.in include/ldprof/entrypoints.h
+	@mkdir -p $(O)/gen
+	$(call say,GEN,$@)$(CC) -E -P -x c -Iinclude -DLDP_EP_TABLE_ONLY $< | sed 's/; */;\n    /g' > $@.tmp && mv $@.tmp $@
+
+$(O)/libldprof.so: $(AGENT_OBJ) $(O)/gen/ldprof.map
 	$(call say,LD,$@)$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $(AGENT_OBJ) $(AGENT_LIBS)
 
 $(O)/ldprof: $(REPORTER_OBJ)

@@ -34,6 +34,7 @@
 
 #include "compiler.h"
 #include "config.h"
+#include "ldprof/entrypoints.h"
 #include "ldprof/format.h"
 #include "ldprof/varint.h"
 
@@ -80,22 +81,41 @@ int ldp_fork_orphan_check(unsigned stalled_ms);
 
 /* ---- interpose.c: the real allocator ----------------------------------- */
 
+/* The malloc family's next definitions (libc's, or an allocator the program
+ * links), one pointer per entry of the table (include/ldprof/entrypoints.h). */
+#define LDP_REAL_FIELD(family, name, kind, ret, params) ret(*name) params;
 struct ldp_real_fns {
-	void *(*malloc)(size_t);
-	void (*free)(void *);
-	void *(*calloc)(size_t, size_t);
-	void *(*realloc)(void *, size_t);
-	int (*posix_memalign)(void **, size_t, size_t);
-	void *(*aligned_alloc)(size_t, size_t);
-	void *(*memalign)(size_t, size_t);
-	void *(*valloc)(size_t);
-	void *(*pvalloc)(size_t);
-	size_t (*malloc_usable_size)(void *);
+	LDP_EP_LIBC_HEAP(LDP_REAL_FIELD)
 };
 extern struct ldp_real_fns ldp_real;
 /* Sampled mode: set once at start, before the first traced event. */
 extern int ldp_heap_sampled;
 void ldp_resolve_real(void);
+/* For the allocation entry points beyond the C malloc family (allocapi.c):
+ * an allocation the real function made (recorded if traced, kept aside if a
+ * signal handler made it during a recording); a free, before the real call;
+ * a resize around the real call (begin takes the old block's sequence number
+ * and holds the recording guard; end records the old block's free if it is
+ * gone, then the new block). */
+void ldp_note_alloc(void *p, size_t n, unsigned op);
+void ldp_note_free(void *p);
+uint64_t ldp_resize_begin(void *p);
+void ldp_resize_end(void *p, uint64_t seq, int old_gone, void *q, size_t n, unsigned op);
+/* Sampled mode: an allocation of n bytes aligned to align, a sample or made
+ * by real(n, align); a release that is a sample's: 1 done (sample heap), 2
+ * its free recorded (the caller frees it for real), 0 not a sample. */
+void *ldp_sample_alloc(size_t n, size_t align, unsigned op, void *(*real)(size_t, size_t));
+int ldp_sample_release(void *p);
+/* env.c: the agent's variables out of the program's environ, back into its
+ * children's: the environment for a child, in small (small_cap pointers) or
+ * the agent's memory, given back by ldp_env_child_done. */
+void ldp_env_hide(void);
+size_t ldp_env_child_cap(char *const envp[]);
+char **ldp_env_for_child(char *const envp[], char **small, size_t small_cap);
+void ldp_env_child_done(char **env, char **small, char *const envp[]);
+/* allocapi.c: which allocator serves the program, said in the header. */
+void ldp_allocapi_init(const char *foreign_malloc);
+extern char ldp_allocator_desc[512]; /* state.c; written once by ldp_allocapi_init, "" when unknown */
 /* The object that provides the program's malloc when it is not us (its own
  * allocator, static jemalloc...): then no heap event can be seen. NULL if us. */
 const char *ldp_foreign_malloc(void);

@@ -139,13 +139,15 @@ static int redirect_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+#define COUNT_ONE(family, name, kind, ret, params) +1
+enum { HEAP_FNS = 0 LDP_EP_LIBC_HEAP(COUNT_ONE) }; /* the C malloc family (entrypoints.h) */
+
 /* The malloc family, as the new objects' scope resolves it: only slots bound
  * to libc's functions are ours to take over. */
 static size_t targets(void *handle, struct ldp_got_target *t)
 {
-	static const char *const names[] = {"malloc",  "free",	 "calloc",  "realloc", "reallocarray",
-					    "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
-					    "malloc_usable_size"};
+#define DEEPBIND_NAME(family, name, kind, ret, params) #name,
+	static const char *const names[] = {LDP_EP_LIBC_HEAP(DEEPBIND_NAME)};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		void *theirs = dlsym(handle, names[i]);
@@ -227,7 +229,7 @@ void *ldp_dlopen_deep(const char *file, int mode, void *caller)
 	if (h && before.v) {
 		int saved = errno;
 		ldp_self.busy++;
-		struct ldp_got_target t[16];
+		struct ldp_got_target t[HEAP_FNS];
 		struct redirect rd = {&before, t, targets(h, t), {0, 0}, NULL};
 		if (rd.nt)
 			dl_iterate_phdr(redirect_cb, &rd);

@@ -37,6 +37,7 @@
 #include "rawmem.h"
 
 static void ldp_resolve_endings(void);
+extern char **environ;
 
 /* ---- start ---- */
 
@@ -94,6 +95,7 @@ __attribute__((constructor(101))) static void ldp_init(void)
 		goto out;
 	}
 	ldp_config_load(&ldp_cfg);
+	ldp_env_hide(); /* read: now out of the program's sight, back in its children's (env.c) */
 	if (fit_budget() != 0)
 		goto out;
 	if (ldp_cfg.mode == LDP_MODE_SAMPLED && ldp_sh_init() != 0) {
@@ -103,6 +105,7 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	const char *foreign = ldp_foreign_malloc();
 	if (foreign && ldp_cfg.mode != LDP_MODE_OFF)
 		ldp_warn("malloc is provided by %s, not libc: heap events cannot be seen", foreign);
+	ldp_allocapi_init(foreign); /* which allocator serves the program (the header says it) */
 	if (ldp_thread_init() || ldp_modules_init() || ldp_unwind_init()) {
 		ldp_warn("cannot set up (out of memory?); tracing is off, the program continues");
 		goto out;
@@ -231,11 +234,10 @@ __attribute__((destructor)) static void ldp_fini(void)
 
 /* The functions we wrap, resolved once at start: a later call (a vfork
  * child's _exit, abort in a signal handler) touches neither loader nor malloc. */
-#define WRAPPED(X) X(_exit) X(_Exit) X(quick_exit) X(abort) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat)
-#define AS_ENUM(f) FN_##f,
-#define AS_NAME(f) #f,
-enum { WRAPPED(AS_ENUM) FN_COUNT };
-static const char *const fn_names[] = {WRAPPED(AS_NAME)};
+#define AS_ENUM(family, f, kind, ret, params) FN_##f,
+#define AS_NAME(family, f, kind, ret, params) #f,
+enum { LDP_EP_ENDINGS(AS_ENUM) FN_COUNT };
+static const char *const fn_names[] = {LDP_EP_ENDINGS(AS_NAME)};
 static void *_Atomic fns[FN_COUNT];
 
 static void *next_fn(int which)
@@ -313,30 +315,43 @@ static void exec_failed(int held)
 	errno = saved;
 }
 
-#define EXEC_WRAPPER(name, params, types, args)                                                                \
+/* The exec forms: the writer flushed and held across the real call, and the
+ * agent's variables back in the new image's environment (env.c): the forms
+ * without an environment pass the program's environ, restored, to the form
+ * with one (glibc's execv and execvp would use environ as the program sees it). */
+#define EXEC_WRAPPER(name, params, real_name, types, pre_env, env, post_env)                                   \
 	LDP_EXPORT int name params                                                                             \
 	{                                                                                                      \
-		int (*real) types = next_fn(FN_##name);                                                            \
+		int (*real) types = next_fn(FN_##real_name);                                                   \
 		if (!real) {                                                                                   \
 			errno = ENOSYS;                                                                        \
 			return -1;                                                                             \
 		}                                                                                              \
+		char *small[256];                                                                              \
+		char **child_env = ldp_env_for_child(env, small, 256);                                         \
 		int held = exec_prepare();                                                                     \
-		int r = real args;                                                                             \
+		int r = real(pre_env child_env post_env);                                                      \
 		exec_failed(held);                                                                             \
+		int saved_ = errno;                                                                            \
+		ldp_env_child_done(child_env, small, env);                                                     \
+		errno = saved_;                                                                                \
 		return r;                                                                                      \
 	}
 
-EXEC_WRAPPER(execve, (const char *path, char *const argv[], char *const envp[]),
-	     (const char *, char *const[], char *const[]), (path, argv, envp))
-EXEC_WRAPPER(execv, (const char *path, char *const argv[]), (const char *, char *const[]), (path, argv))
-EXEC_WRAPPER(execvp, (const char *file, char *const argv[]), (const char *, char *const[]), (file, argv))
-EXEC_WRAPPER(execvpe, (const char *file, char *const argv[], char *const envp[]),
-	     (const char *, char *const[], char *const[]), (file, argv, envp))
-EXEC_WRAPPER(fexecve, (int fd, char *const argv[], char *const envp[]), (int, char *const[], char *const[]),
-	     (fd, argv, envp))
-EXEC_WRAPPER(execveat, (int dirfd, const char *path, char *const argv[], char *const envp[], int flags),
-	     (int, const char *, char *const[], char *const[], int), (dirfd, path, argv, envp, flags))
+#define COMMA ,
+EXEC_WRAPPER(execve, (const char *path, char *const argv[], char *const envp[]), execve,
+	     (const char *, char *const[], char *const[]), path COMMA argv COMMA, envp, )
+EXEC_WRAPPER(execv, (const char *path, char *const argv[]), execve, (const char *, char *const[], char *const[]),
+	     path COMMA argv COMMA, environ, )
+EXEC_WRAPPER(execvp, (const char *file, char *const argv[]), execvpe, (const char *, char *const[], char *const[]),
+	     file COMMA argv COMMA, environ, )
+EXEC_WRAPPER(execvpe, (const char *file, char *const argv[], char *const envp[]), execvpe,
+	     (const char *, char *const[], char *const[]), file COMMA argv COMMA, envp, )
+EXEC_WRAPPER(fexecve, (int fd, char *const argv[], char *const envp[]), fexecve, (int, char *const[], char *const[]),
+	     fd COMMA argv COMMA, envp, )
+EXEC_WRAPPER(execveat, (int dirfd, const char *path, char *const argv[], char *const envp[], int flags), execveat,
+	     (int, const char *, char *const[], char *const[], int), dirfd COMMA path COMMA argv COMMA, envp,
+	     COMMA flags)
 
 /* The variadic forms collect their arguments and call the array forms above. */
 #define COLLECT_ARGS(first, ap, argv)                                                                          \

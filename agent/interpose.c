@@ -55,12 +55,6 @@ extern void *__libc_pvalloc(size_t);
 static _Atomic int resolve_state; /* 0 not yet, 1 in progress, 2 done */
 static LDP_TLS int resolving;
 
-static void *next(const char *name, void *fallback)
-{
-	void *f = dlsym(RTLD_NEXT, name);
-	return f ? f : fallback;
-}
-
 static int posix_memalign_fallback(void **out, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
@@ -92,16 +86,18 @@ void ldp_resolve_real(void)
 	}
 	resolving = 1;
 	struct ldp_real_fns r;
-	r.malloc = next("malloc", __libc_malloc);
-	r.free = next("free", __libc_free);
-	r.calloc = next("calloc", __libc_calloc);
-	r.realloc = next("realloc", __libc_realloc);
-	r.posix_memalign = next("posix_memalign", posix_memalign_fallback);
-	r.aligned_alloc = next("aligned_alloc", aligned_alloc_fallback);
-	r.memalign = next("memalign", __libc_memalign);
-	r.valloc = next("valloc", __libc_valloc);
-	r.pvalloc = next("pvalloc", __libc_pvalloc);
-	r.malloc_usable_size = next("malloc_usable_size", NULL);
+#define RESOLVE_NEXT(family, name, kind, ret, params) r.name = (ret(*) params)dlsym(RTLD_NEXT, #name);
+	LDP_EP_LIBC_HEAP(RESOLVE_NEXT)
+	/* glibc's own entry points when dlsym cannot find them */
+	r.malloc = r.malloc ? r.malloc : __libc_malloc;
+	r.free = r.free ? r.free : __libc_free;
+	r.calloc = r.calloc ? r.calloc : __libc_calloc;
+	r.realloc = r.realloc ? r.realloc : __libc_realloc;
+	r.posix_memalign = r.posix_memalign ? r.posix_memalign : posix_memalign_fallback;
+	r.aligned_alloc = r.aligned_alloc ? r.aligned_alloc : aligned_alloc_fallback;
+	r.memalign = r.memalign ? r.memalign : __libc_memalign;
+	r.valloc = r.valloc ? r.valloc : __libc_valloc;
+	r.pvalloc = r.pvalloc ? r.pvalloc : __libc_pvalloc;
 	ldp_real = r;
 	resolving = 0;
 	atomic_store_explicit(&resolve_state, 2, memory_order_release);
@@ -686,4 +682,70 @@ const char *ldp_foreign_malloc(void)
 	if (dladdr((void *)def_malloc, &info) && info.dli_fname && *info.dli_fname)
 		return info.dli_fname;
 	return "the executable";
+}
+
+/* ---- for the other allocation entry points (allocapi.c) ---------------- */
+
+void ldp_note_alloc(void *p, size_t n, unsigned op)
+{
+	if (p && tracing())
+		record_alloc(p, n, op);
+	else if (LDP_UNLIKELY(ldp_self.busy))
+		busy_alloc(p, n, op);
+}
+
+void ldp_note_free(void *p)
+{
+	if (!p)
+		return;
+	if (tracing())
+		record_free(p);
+	else if (LDP_UNLIKELY(ldp_self.busy))
+		busy_free(p);
+}
+
+uint64_t ldp_resize_begin(void *p)
+{
+	if (!p || !tracing())
+		return 0;
+	ldp_rec_enter(&ldp_self);
+	return ldp_seq_next(&ldp_self, (uintptr_t)p);
+}
+
+void ldp_resize_end(void *p, uint64_t seq, int old_gone, void *q, size_t n, unsigned op)
+{
+	int saved = errno;
+	if (seq) {
+		if (old_gone)
+			record_free_seq(&ldp_self, p, seq);
+		ldp_rec_leave(&ldp_self);
+	}
+	errno = saved;
+	ldp_note_alloc(q, n, op);
+}
+
+void *ldp_sample_alloc(size_t n, size_t align, unsigned op, void *(*real)(size_t, size_t))
+{
+	if (!sample_due(n))
+		return real(n, align);
+	void *p = ldp_sh_alloc(n, align < 16 ? 16 : align);
+	if (p) {
+		record_alloc(p, n, op);
+		return p;
+	}
+	return sample_overflow(real(n, align), n, op);
+}
+
+int ldp_sample_release(void *p)
+{
+	if (ldp_sh_owns(p)) {
+		sampled_free(p);
+		return 1;
+	}
+	if (LDP_UNLIKELY(ldp_sh_overflow_live) && ldp_sh_overflow_take(p)) {
+		if (tracing())
+			record_free(p);
+		return 2;
+	}
+	return 0;
 }

@@ -41,6 +41,12 @@ ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap);
 
 /* getenv without malloc and without locale: a scan of environ. */
 const char *ldp_getenv(const char *name);
+/* Our variables ("LDPROF_...=v", "LD_PRELOAD=...") as found at start: env.c
+ * takes them out of environ so the program never sees them, and puts them
+ * here, where ldp_getenv still finds them. */
+#define LDP_ENV_OURS_MAX 64
+extern char *ldp_env_ours[LDP_ENV_OURS_MAX];
+extern unsigned ldp_env_nours;
 
 /* futex on a 32-bit word; wait returns early on wake, timeout or signal. */
 void ldp_futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout_ns);

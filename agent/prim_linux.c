@@ -112,9 +112,15 @@ ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
+char *ldp_env_ours[LDP_ENV_OURS_MAX];
+unsigned ldp_env_nours;
+
 const char *ldp_getenv(const char *name)
 {
 	size_t len = strlen(name);
+	for (unsigned i = 0; i < ldp_env_nours; i++)
+		if (strncmp(ldp_env_ours[i], name, len) == 0 && ldp_env_ours[i][len] == '=')
+			return ldp_env_ours[i] + len + 1;
 	if (!environ)
 		return NULL;
 	for (char **e = environ; *e; e++)

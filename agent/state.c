@@ -20,6 +20,7 @@ _Atomic int ldp_heap_on = 1; /* from the first malloc: before READY, events go t
 _Atomic int ldp_restart_pending;
 int ldp_pid;
 LDP_TLS struct ldp_thread ldp_self;
+char ldp_allocator_desc[512];
 
 void ldp_disable(const char *why)
 {

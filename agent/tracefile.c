@@ -164,6 +164,9 @@ static int write_header(int fd, uint64_t start_mono_ns, struct scratch *sc)
 	tlv_u64(&h, LDP_HDR_POINTER_BITS, 64);
 	if (ldp_cfg.mode == LDP_MODE_SAMPLED)
 		tlv_u64(&h, LDP_HDR_SAMPLE_BYTES, ldp_cfg.sample_bytes);
+	const char *allocator = ldp_allocator_desc;
+	if (*allocator)
+		tlv(&h, LDP_HDR_ALLOCATOR, allocator, strlen(allocator));
 
 	uint32_t magic = LDP_SEGMENT_MAGIC, size = (uint32_t)h.len;
 	for (int i = 0; i < 4; i++) {

@@ -30,6 +30,9 @@ PKGS="$PKGS ${LDPROF_EXTRA_PKGS:-}"
 # The test part (not installed by `make demo`): tests/fleet starts a real
 # clickhouse-server (Debian 12 ships 18.16) and queries it with clickhouse-client.
 TEST_PKGS="clickhouse-server clickhouse-client"
+# C++ programs linked with tcmalloc and jemalloc, whose operator new is their
+# own (tests/integration, cxx_allocators).
+TEST_PKGS="$TEST_PKGS libgoogle-perftools-dev libjemalloc-dev"
 [ "$PART" = build ] || PKGS="$PKGS $TEST_PKGS"
 
 missing=""

@@ -46,7 +46,7 @@ $(O)/tests/integration/%-nofp: tests/integration/%.c
 
 # Each test tier adds itself here (tests/*/**.mk, samples/samples.mk):
 # TEST_TIERS are make targets run by `make test`, TEST_BINS what they need built.
-TEST_TIERS += test-layering test-unit test-integration
+TEST_TIERS += test-layering test-entrypoints test-unit test-integration
 TEST_BINS += $(UNIT_BIN) $(INTEG_BIN)
 
 $(O)/tests/integration/%: tests/integration/%.cpp
@@ -65,6 +65,17 @@ $(O)/tests/integration/cxx_early: tests/integration/cxx_early.cpp $(O)/tests/int
 	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< \
 		-L$(O)/tests/integration -lcxx_early_plugin -Wl,-rpath,'$$ORIGIN'
 
+# The allocator builds (integration test cxx_allocators): the same C++
+# program with tcmalloc's and jemalloc's operator new, and jemalloc's own API.
+INTEG_BIN := $(filter-out $(O)/tests/integration/jemalloc_api,$(INTEG_BIN)) \
+	$(O)/tests/integration/jemalloc_api $(O)/tests/integration/cxx_alloc-tcmalloc $(O)/tests/integration/cxx_alloc-jemalloc
+$(O)/tests/integration/cxx_alloc-%: tests/integration/cxx_alloc.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< -l$*
+$(O)/tests/integration/jemalloc_api: tests/integration/jemalloc_api.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -o $@ $< -ljemalloc
+
 ## test: install what is missing, build, run every test
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
@@ -73,6 +84,10 @@ test: deps
 ## test-layering: the one-way rules (agent apart from reporter; the agent's low-level modules never call up; util < read < symbols < model < render < store < commands)
 test-layering: $(O)/libldprof.so
 	@O=$(O) scripts/check-layering
+
+## test-entrypoints: the agent exports exactly the table of interposed functions (include/ldprof/entrypoints.h)
+test-entrypoints: $(O)/libldprof.so
+	@scripts/check-entrypoints $(O)
 
 ## test-unit: cmocka unit tests
 test-unit: $(UNIT_BIN)

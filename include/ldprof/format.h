@@ -29,7 +29,7 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 6 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses) */
+#define LDP_FORMAT_MINOR 7 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses, 7: allocator) */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -48,6 +48,7 @@ enum ldp_header_tag {
 	LDP_HDR_SEQ_SHIFT = 13,      /* varint: event time = (seq >> shift) microseconds */
 	LDP_HDR_POINTER_BITS = 14,   /* varint: 64 */
 	LDP_HDR_SAMPLE_BYTES = 15,   /* varint: sampled mode's mean bytes between samples (since 1.5) */
+	LDP_HDR_ALLOCATOR = 16,      /* bytes: which allocator served the program, one line of text (since 1.7) */
 };
 
 enum ldp_mode {

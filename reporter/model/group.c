@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbols/entrypoints.h"
 #include "util/util.h"
 
 const char *group_by_name(enum group_by by)
@@ -48,17 +49,16 @@ void grouping_free(struct grouping *g)
 	memset(g, 0, sizeof *g);
 }
 
-/* Frames that are the allocator from the program's point of view: C++'s
- * operator new, the strdup family, and the malloc family's own names when
- * they show up as frames (ld.so's inline calloc wrapper, for one). */
+/* Frames that are the allocator from the program's point of view: what the
+ * agent interposes to allocate (the table in include/ldprof/entrypoints.h:
+ * the malloc family, operator new, the allocator APIs; ld.so's inline
+ * calloc wrapper shows as a frame, for one), and the strdup family. */
 static int is_allocator(const char *fn)
 {
-	static const char *const names[] = {"strdup",    "__strdup",     "strndup",       "__strndup", "wcsdup",
-					    "__wcsdup",  "malloc",       "calloc",        "realloc",   "reallocarray",
-					    "memalign",  "aligned_alloc", "posix_memalign", "valloc",   "pvalloc"};
+	static const char *const names[] = {"strdup", "__strdup", "strndup", "__strndup", "wcsdup", "__wcsdup"};
 	if (!fn)
 		return 0;
-	if (!strncmp(fn, "operator new", 12))
+	if (ep_is_allocation(fn))
 		return 1;
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		if (!strcmp(fn, names[i]))
@@ -66,19 +66,12 @@ static int is_allocator(const char *fn)
 	return 0;
 }
 
-/* The agent's entry points: time in them (not below them in the agent) is the
- * program's own call, on its way to the real function. */
+/* The agent's entry points (the same table, and its sampled-mode thread
+ * start): time in them (not below them in the agent) is the program's own
+ * call, on its way to the real function. */
 static int is_agent_entry(const char *fn)
 {
-	static const char *const names[] = {
-		"malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
-		"valloc", "pvalloc", "malloc_usable_size", "mmap", "mmap64", "munmap", "mremap", "pthread_create",
-		"start_sampled", "sigaction", "signal", "_exit", "_Exit", "quick_exit", "abort", "execve", "execv",
-		"execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat", "pipe2"};
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-		if (!strcmp(fn, names[i]))
-			return 1;
-	return 0;
+	return ep_is_interposed(fn) || !strcmp(fn, "start_sampled");
 }
 
 int flat_agent_work(const struct flat *fl)

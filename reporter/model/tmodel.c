@@ -27,6 +27,7 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	seg->info.cmdline = xstrdup(s->cmdline);
 	seg->info.hostname = xstrdup(s->hostname);
 	seg->info.agent_version = xstrdup(s->agent_version);
+	seg->info.allocator = xstrdup(s->allocator);
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, ((struct tm_stack){0}));
 	heap_init(&seg->heap, s->seq_shift);
 	if (s->mode == LDP_MODE_SAMPLED)

@@ -99,6 +99,7 @@ int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const c
 			seg->seq_shift = (unsigned)v;
 			break;
 		case LDP_HDR_SAMPLE_BYTES: seg->sample_bytes = is_num ? v : 0; break;
+		case LDP_HDR_ALLOCATOR: free(seg->allocator); seg->allocator = dup_str(val, len); break;
 		default: break; /* unknown tags are skipped: compatible additions */
 		}
 	}
@@ -106,6 +107,7 @@ int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const c
 	if (!seg->cmdline) seg->cmdline = xstrdup("");
 	if (!seg->hostname) seg->hostname = xstrdup("");
 	if (!seg->agent_version) seg->agent_version = xstrdup("");
+	if (!seg->allocator) seg->allocator = xstrdup("");
 	return 0;
 }
 
@@ -115,6 +117,7 @@ void rd_segment_clear(struct rd_segment *seg)
 	free(seg->cmdline);
 	free(seg->hostname);
 	free(seg->agent_version);
+	free(seg->allocator);
 	memset(seg, 0, sizeof *seg);
 }
 

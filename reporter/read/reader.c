@@ -116,6 +116,7 @@ static void begin_headless_segment(struct reader *r)
 	r->seg.cmdline = xstrdup("(segment header lost to damage)");
 	r->seg.hostname = xstrdup("");
 	r->seg.agent_version = xstrdup("");
+	r->seg.allocator = xstrdup("");
 	begin_segment(r);
 	rd_merge_lose(&r->merge); /* its first frames may be lost too */
 }

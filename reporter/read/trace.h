@@ -27,6 +27,7 @@ struct rd_segment {
 	char *cmdline;       /* argv joined with spaces */
 	char *hostname;
 	char *agent_version;
+	char *allocator;     /* which allocator served the program (since 1.7); "" when not said */
 	uint64_t start_realtime_ns, start_monotonic_ns, proc_start_ticks;
 	int mode;            /* enum ldp_mode */
 	unsigned max_depth;

@@ -167,6 +167,8 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			sb_putc(b, '\n');
 			if (seg->info.mode == LDP_MODE_OFF)
 				sb_printf(b, "  (heap tracing was off in this process)\n");
+			else if (*seg->info.allocator)
+				sb_printf(b, "  allocator  %s\n", seg->info.allocator);
 		}
 		if (m->stats.truncated && !(m->nsegs && m->segs[m->nsegs - 1].end.running))
 			sb_printf(b, "  note: the trace ends inside a frame at byte %llu (process killed?); "
@@ -454,6 +456,8 @@ json_t *report_json(const struct report *r)
 			set(x, "pid", json_u64(seg->info.pid));
 			set(x, "exe", json_text(seg->info.exe));
 			set(x, "cmdline", json_text(seg->info.cmdline));
+			if (*seg->info.allocator) /* said since format 1.7 */
+				set(x, "allocator", json_text(seg->info.allocator));
 			set(x, "end", json_text(seg->end_name));
 			set(x, "end_signal", seg->end.reason == LDP_END_SIGNAL && seg->end.signal
 						     ? json_integer(seg->end.signal)

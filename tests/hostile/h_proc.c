@@ -6,7 +6,7 @@
  *             every child allocates, starts 2 allocating threads, exits
  *   spawn     vfork+exec, posix_spawn, and a vfork child that allocates
  *             (in the parent's memory) before it execs
- *   fds       a child exec'd with an empty environment (so untraced) lists
+ *   fds       a child exec'd with LD_PRELOAD set empty (so untraced) lists
  *             its open fds: an agent fd leaking into it shows up
  *   chain N   allocate, then exec itself with N-1 (run as sh -c 'exec ...')
  *   vanish DIR NEW  the trace's directory disappears mid-run: renamed to NEW,
@@ -166,7 +166,10 @@ static void run_fds(void)
 {
 	churn(500, 1);
 	char *argv[] = {"ls", "/proc/self/fd", NULL};
-	char *envp[] = {"PATH=/usr/bin:/bin", NULL}; /* no LD_PRELOAD: ls itself opens nothing of ours */
+	/* LD_PRELOAD set empty: a child the program deliberately keeps untraced
+	 * (an absent one would be put back, docs/ARCHITECTURE.md "The environment"),
+	 * so ls itself opens nothing of ours */
+	char *envp[] = {"PATH=/usr/bin:/bin", "LD_PRELOAD=", NULL};
 	pid_t pid;
 	int err = posix_spawn(&pid, "/bin/ls", NULL, NULL, argv, envp);
 	CHECK(err == 0, "posix_spawn: %s", strerror(err));

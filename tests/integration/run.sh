@@ -289,6 +289,77 @@ PYEOF
 	pass "$t: a C++ program's allocations before the agent started (libstdc++'s emergency pool, a library constructor) are in the trace: totals and peak equal massif's"
 else fail "$t"; fi
 
+# --- C++ programs whose operator new is not glibc's: tcmalloc, jemalloc -------
+# The same program built three ways makes 40,002 blocks through every form of
+# operator new (and frees them through every delete) in alloc_site: each
+# build's trace has exactly those in alloc_site, the allocator's own internal
+# allocations elsewhere, and names the allocator. The glibc build's totals
+# stay those valgrind checks in cxx_massif (libstdc++'s new calls malloc, one
+# event per block). Then jemalloc's own API, called directly.
+t=cxx_allocators
+allocators_check() { # NAME SITE ALLOCATOR-WORD: the site's group is the program's truth
+	$PY - "$W/$1.truth" "$W/$1.json" "$2" "$3" <<'PYEOF'
+import json, sys
+truth = dict(l.split() for l in open(sys.argv[1]))
+d = json.load(open(sys.argv[2]))
+site = [g for g in d["groups"] if g["function"] and g["function"].startswith(sys.argv[3] + "(")
+        or g["function"] == sys.argv[3]]
+assert len(site) == 1, [g["function"] for g in d["groups"]]
+g = site[0]
+want = int(truth["allocations"])
+assert g["allocations"] == want, f"{sys.argv[3]}: {g['allocations']} allocations traced, the program made {want}"
+if sys.argv[4] != "glibc":  # glibc's aligned new asks malloc for the size rounded up to the alignment
+    assert g["allocated_bytes"] == int(truth["bytes"]), (g["allocated_bytes"], truth["bytes"])
+others = d["heap"]["allocations"] - g["allocations"]
+assert d["heap"]["unknown_frees"] == 0, d["heap"]
+alloc = d["segments"][0].get("allocator") or ""
+assert sys.argv[4] in alloc, f"allocator not named: {alloc!r}"
+print("     %s: %d allocations in %s as the program counted, %d elsewhere (runtime, allocator); allocator: %s"
+      % (sys.argv[4], want, sys.argv[3], others, alloc))
+PYEOF
+}
+ok=1
+for v in glibc tcmalloc jemalloc; do
+	b="$BIN/cxx_alloc"; [ $v = glibc ] || b="$BIN/cxx_alloc-$v"
+	"$b" > "$W/$t.$v.bare" && traced $t.$v "$b" > "$W/$t.$v.truth" && cmp -s "$W/$t.$v.bare" "$W/$t.$v.truth" &&
+		"$LDPROF" report --json --by function "$W/$t.$v.ldp" > "$W/$t.$v.json" &&
+		allocators_check $t.$v alloc_site $v || { echo "     $v build: wrong"; ok=0; }
+done
+"$BIN/jemalloc_api" > "$W/$t.api.bare" && traced $t.api "$BIN/jemalloc_api" > "$W/$t.api.truth" &&
+	cmp -s "$W/$t.api.bare" "$W/$t.api.truth" &&
+	"$LDPROF" report --json --by function "$W/$t.api.ldp" > "$W/$t.api.json" &&
+	allocators_check $t.api api_site jemalloc || { echo "     jemalloc's mallocx/rallocx/xallocx/dallocx/sdallocx: wrong"; ok=0; }
+if [ $ok = 1 ]; then pass "$t: operator new/delete (every form) under glibc, tcmalloc and jemalloc, and jemalloc's own API: the program's counts, the allocator named"
+else fail "$t"; fi
+
+# --- the agent's variables out of the program's sight, children still traced --
+# The program sees no LD_PRELOAD entry of ours and no LDPROF_* (getenv and
+# environ); the children it starts by execv, execvp, posix_spawn and system
+# see none either, and each has a trace of its own; python3's os.environ has
+# none, and its subprocess child is traced.
+t=env_hidden
+mkdir -p "$W/$t"
+if traced $t/p "$BIN/env_prog" parent "$W/$t" > "$W/$t.out" && grep -qx "agent variables seen: 0" "$W/$t.out"; then
+	ok=1
+	for how in execv execvp posix_spawn system; do
+		read -r pid n < "$W/$t/$how.pid" || { echo "     $how: the child did not run"; ok=0; continue; }
+		[ "$n" = 0 ] || { echo "     $how: the child sees $n agent variables"; ok=0; }
+		[ -s "$W/$t/p.$pid.ldp" ] || { echo "     $how: no trace of the child (pid $pid)"; ok=0; }
+	done
+	# a child the program starts with LD_PRELOAD set empty stays untraced
+	read -r pid n < "$W/$t/untraced.pid" && [ ! -e "$W/$t/p.$pid.ldp" ] ||
+		{ echo "     a child given LD_PRELOAD= by the program was traced (or did not run)"; ok=0; }
+	PYTHONMALLOC=malloc traced $t/py /usr/bin/python3 -c '
+import os, subprocess
+print(sorted(k for k in os.environ if k.startswith("LDPROF") or k == "LD_PRELOAD"))
+subprocess.run(["/usr/bin/python3", "-c", "import os; print(os.getpid())"])' > "$W/$t.py"
+	pypid=$(sed -n 2p "$W/$t.py")
+	[ "$(head -1 "$W/$t.py")" = "[]" ] || { echo "     python3 sees: $(head -1 "$W/$t.py")"; ok=0; }
+	[ -n "$pypid" ] && [ -s "$W/$t/py.$pypid.ldp" ] || { echo "     python3's subprocess child has no trace"; ok=0; }
+	if [ $ok = 1 ]; then pass "$t: no LD_PRELOAD/LDPROF_* in the program's or python3's environment; children by execv, execvp, posix_spawn, system, subprocess traced; one given LD_PRELOAD= not"
+	else fail "$t"; fi
+else fail "$t: $(cat "$W/$t.out")"; fi
+
 # --- programs nobody here wrote: unchanged output, counts as heaptrack's ------
 real_program() {
 	local t=$1 out=$2
