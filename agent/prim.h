@@ -41,6 +41,10 @@ ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap);
 
 /* getenv without malloc and without locale: a scan of environ. */
 const char *ldp_getenv(const char *name);
+/* Where LDPROF_* settings are read: environ, or, in a process the agent was
+ * attached to, the settings file's lines (set before the start). */
+extern char **ldp_settings_override;
+char **ldp_settings(void);
 
 /* futex on a 32-bit word; wait returns early on wake, timeout or signal. */
 void ldp_futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout_ns);

@@ -112,12 +112,21 @@ ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
+/* Attach (attach.c): settings come from a file, not the environment. */
+char **ldp_settings_override;
+
+char **ldp_settings(void)
+{
+	return ldp_settings_override ? ldp_settings_override : environ;
+}
+
 const char *ldp_getenv(const char *name)
 {
 	size_t len = strlen(name);
-	if (!environ)
+	char **env = ldp_settings();
+	if (!env)
 		return NULL;
-	for (char **e = environ; *e; e++)
+	for (char **e = env; *e; e++)
 		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
 			return *e + len + 1;
 	return NULL;

@@ -36,7 +36,6 @@ static uint64_t dropped;
 static _Atomic uint32_t signals_seen;
 static uint32_t signals_taken;
 static uint64_t next_interval_ns;
-_Atomic int ldp_alloc_paused;
 
 static void on_signal(int sig)
 {
@@ -151,20 +150,16 @@ LDP_EXPORT int ldprof_snapshot(const char *label)
 
 LDP_EXPORT int ldprof_pause(void)
 {
-	if (!active())
+	if (!active() || ldp_self.busy)
 		return -1;
-	atomic_fetch_add(&ldp_alloc_paused, 1);
-	return 0;
+	return ldp_pause_api(1);
 }
 
 LDP_EXPORT int ldprof_resume(void)
 {
-	if (!active())
+	if (!active() || ldp_self.busy)
 		return -1;
-	int v = atomic_load(&ldp_alloc_paused);
-	while (v > 0 && !atomic_compare_exchange_weak(&ldp_alloc_paused, &v, v - 1))
-		;
-	return 0;
+	return ldp_pause_api(0);
 }
 
 LDP_EXPORT int ldprof_is_active(void)
