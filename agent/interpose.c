@@ -235,8 +235,12 @@ static uint64_t next_gap(struct ldp_thread *t)
 
 static LDP_NOINLINE int sample_due_slow(struct ldp_thread *t, size_t n)
 {
-	if (t->busy || atomic_load_explicit(&ldp_heap_on, memory_order_relaxed) == LDP_HEAP_FREES)
-		return 0; /* busy or paused: not counted, the countdown resumes with the next traced call */
+	if (t->busy)
+		return 0; /* not counted: the countdown resumes with the next traced call */
+	if (atomic_load_explicit(&ldp_heap_on, memory_order_relaxed) == LDP_HEAP_FREES) {
+		t->sample_left = next_gap(t); /* paused: a new gap, so the fast path stays taken */
+		return 0;
+	}
 	if (!atomic_load_explicit(&ldp_heap_on, memory_order_relaxed)) {
 		t->sample_left = UINT64_MAX; /* tracing ended: stay on the fast path */
 		return 0;
