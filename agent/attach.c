@@ -69,10 +69,12 @@ static int order_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return o->first != 0;
 }
 
+/* libc's malloc (the next one after us), not the program's: a program with
+ * an allocator of its own comes first either way (hostile ownmalloc). */
 int ldp_attach_loaded_late(void)
 {
 	ldp_self.busy++;
-	void *theirs = dlsym(RTLD_DEFAULT, "malloc");
+	void *theirs = dlsym(RTLD_NEXT, "malloc");
 	ldp_self.busy--;
 	struct order o = {(uintptr_t)ldp_attach_loaded_late, (uintptr_t)theirs, 0};
 	if (!theirs)
