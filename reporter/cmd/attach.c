@@ -10,7 +10,8 @@
  * detach (agent/attach.c does the rest). A call that faults is unwound by
  * gdb (unwindonsignal), so the process never dies of an attach that
  * failed. A process that allocates nothing for --wait seconds is left as it
- * was (gdb is interrupted, its breakpoints go with the detach).
+ * was (a timer in gdb's Python interrupts the wait; the breakpoints go with
+ * the detach).
  *
  * detach: `ldprof ctl PID detach` (agent/control.c).
  */
@@ -155,8 +156,9 @@ static void check_quotable(const char *s)
 		die(EXIT_USAGE, "path %s has a quote, backslash or newline: gdb cannot be given it", s);
 }
 
-/* Run gdb, collect its output; interrupt it after wait_s. @return its output. */
-static char *run_gdb(const char *gdb, pid_t pid, const char *script, unsigned wait_s, int *timed_out)
+/* Run gdb, collect its output. @return its output; *timed_out: the script's
+ * timer interrupted the wait for malloc or free. */
+static char *run_gdb(const char *gdb, pid_t pid, const char *script, int *timed_out)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
@@ -172,27 +174,21 @@ static char *run_gdb(const char *gdb, pid_t pid, const char *script, unsigned wa
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, 0);
-		setpgid(0, 0); /* a ^C at the terminal is ours to pass on, not gdb's */
+		setpgid(0, 0); /* a ^C at the terminal must not cut gdb short with the process stopped */
 		execl(gdb, "gdb", "-q", "-nx", "-batch", "-p", pid_s, "-x", script, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
 	struct strbuf out = {0};
-	time_t start = time(NULL);
-	*timed_out = 0;
 	for (;;) {
 		struct pollfd pf = {p[0], POLLIN, 0};
-		int r = poll(&pf, 1, 500);
+		int r = poll(&pf, 1, -1);
 		if (r > 0) {
 			char buf[4096];
 			ssize_t n = read(p[0], buf, sizeof buf);
 			if (n <= 0)
 				break;
 			sb_printf(&out, "%.*s", (int)n, buf);
-		}
-		if (!*timed_out && time(NULL) - start > (time_t)wait_s) {
-			*timed_out = 1;
-			kill(g, SIGINT); /* stops `continue`; the script detaches */
 		}
 	}
 	close(p[0]);
@@ -201,6 +197,7 @@ static char *run_gdb(const char *gdb, pid_t pid, const char *script, unsigned wa
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !strstr(out.s ? out.s : "", "LDPROF-"))
 		die(EXIT_USAGE, "cannot run %s", gdb);
+	*timed_out = out.s && strstr(out.s, "LDPROF-NOT-STOPPED") != NULL;
 	return out.s ? out.s : xstrdup("");
 }
 
@@ -341,17 +338,23 @@ int cmd_attach(int argc, char **argv)
 		  "  detach\n"
 		  "  quit\n"
 		  "end\n"
+		  /* A process that calls neither is left alone after wait_s: the
+		   * interrupt runs in gdb's own loop, never after its detach. */
+		  "python\n"
+		  "import threading\n"
+		  "threading.Timer(%llu, lambda: gdb.post_event(lambda: gdb.execute('interrupt'))).start()\n"
+		  "end\n"
 		  "continue\n"
 		  "printf \"LDPROF-NOT-STOPPED\\n\"\n"
 		  "delete\n"
 		  "detach\n"
 		  "quit\n",
-		  agent, settings);
+		  agent, settings, (unsigned long long)wait_s);
 	write_file(script, g.s, geteuid());
 	sb_free(&g);
 
 	int timed_out;
-	char *text = run_gdb(gdb, pid, script, (unsigned)wait_s, &timed_out);
+	char *text = run_gdb(gdb, pid, script, &timed_out);
 	unlink(script);
 	unlink(settings);
 	const char *res = after(text, "LDPROF-RESULT ");
@@ -377,9 +380,12 @@ int cmd_attach(int argc, char **argv)
 
 	char reply[4200];
 	const char *trace = NULL;
-	if (ctl_send(pid, "status", reply, sizeof reply) == 0 && !strncmp(reply, "ok ", 3)) {
+	if (ctl_send(pid, "status", reply, sizeof reply) == 0 && !strncmp(reply, "ok ", 3))
 		trace = strchr(reply + 3, '/');
-	}
+	else if (kill(pid, 0) != 0)
+		die(EXIT_USAGE, "process %d exited during the attach (it was stopped on its way out); its trace, if any, "
+				"holds its last moment",
+		    (int)pid);
 	if (!quiet)
 		fprintf(stderr, "ldprof: attached to process %d (%s mode), recording into %s\n", (int)pid, mode,
 			trace ? trace : outpath);

@@ -154,9 +154,21 @@ errors() {
 	touch "$d/go1" "$d/go2"
 	wait_file "$d/phase2" || ok=1
 	out=$("$LDPROF" ctl "$pid" frobnicate 2>&1) && ok=1
+	# a process that calls neither malloc nor free: left as it was after --wait
+	if [ -z "$SKIP_REASON" ]; then
+		mkdir -p "$W/idle"
+		sleep 600 &
+		local ip=$!
+		pids+=("$ip")
+		out=$("$LDPROF" attach --wait 1 "$ip" 2>&1) && ok=1
+		echo "$out" | grep -q "neither malloc nor free" || { echo "     idle: $out"; ok=1; }
+		kill -0 "$ip" 2>/dev/null || { echo "     idle: the process did not survive the failed attach"; ok=1; }
+		grep -q libldprof "/proc/$ip/maps" && { echo "     idle: the agent was loaded anyway"; ok=1; }
+		kill "$ip"
+	fi
 	return $ok
 }
-if errors; then pass "attach errors: no such process, static binary, agent already there: one line each"
+if errors; then pass "attach errors: no such process, static binary, agent already there, no malloc within --wait (process unharmed): one line each"
 else fail "attach errors"; fi
 
 # --- start paused, ctl resume/snapshot/pause, the toggle signal --------------
