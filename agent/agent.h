@@ -49,10 +49,19 @@ enum ldp_state {
 
 extern struct ldp_config ldp_cfg;
 extern _Atomic int ldp_state;
-/* Hot flag: 1 while heap events are recorded (READY and mode is not off). */
+/* Hot flags: what heap events are recorded (READY and mode is not off).
+ * Paused (control.c) clears LDP_HEAP_ALLOCS only: the malloc path then costs
+ * what mode off costs, while frees of recorded blocks are still recorded,
+ * so the replay stays exact (nothing recorded looks live when it is not). */
 extern _Atomic int ldp_heap_on;
+#define LDP_HEAP_FREES 1  /* frees (and the mapped channel) */
+#define LDP_HEAP_ALLOCS 2 /* allocations */
+#define LDP_HEAP_ALL 3
 extern int ldp_pid; /* pid of this image; differs from getpid() in vfork children */
 
+/* Start tracing (the constructor, or ldprof_attach() with attached).
+ * @return 0, or -1 (said why; or it had started already). */
+int ldp_start(int attached);
 /* Turn the agent off after a failure: one line on stderr, the program runs on. */
 void ldp_disable(const char *why);
 /* Set in a fork child; its first event then calls ldp_child_restart(), which
@@ -240,7 +249,6 @@ void ldp_seq_reset(void);
 
 /* ---- snapshot.c: snapshot markers ------------------------------------------ */
 
-extern _Atomic int ldp_alloc_paused; /* ldprof_pause() depth: allocations not recorded */
 int ldp_snapshot_init(void);         /* install the snapshot signal handler if configured */
 int ldp_snapshot_request(unsigned kind, const char *label); /* 0, or -1 when the queue is full */
 /* Writer side: take due signal/interval snapshots (called every tick). */
@@ -248,6 +256,41 @@ void ldp_snapshot_tick(uint64_t now_ns);
 /* Writer side: hand out queued snapshots, oldest first. @return 0 when empty. */
 int ldp_snapshot_pop(uint64_t *seq, unsigned *kind, char *label, size_t cap);
 void ldp_snapshot_after_fork_child(void);
+
+/* ---- control.c: pause/resume, the toggle signal, `ldprof ctl`, detach ------- */
+
+/* At start, READY about to be set: the heap flags to start with (paused
+ * or not), the toggle signal's handler, the control thread. */
+int ldp_control_heap_flags(void);
+void ldp_control_start(void);
+/* The external switch (ctl, toggle signal); ldprof_pause()/ldprof_resume()
+ * (nested) are the other holder: recording of allocations stops while any
+ * holds it. @return 0, or -1 when the agent is not recording. */
+int ldp_pause_external(int pause, unsigned cause);
+/* Writer side, every tick: apply toggle signals that arrived. */
+void ldp_control_tick(void);
+/* Writer side: a queued mark is a PAUSE record (kinds above LDP_SNAP_MARK). */
+#define LDP_SNAP_MARK 0x100
+/* Stop recording for good, put the program's GOT slots back (attach.c),
+ * write the last round with END(detached). @return 0 or -1 (not recording). */
+int ldp_detach(void);
+/* The process ends: the control socket's file goes. */
+void ldp_control_fini(void);
+
+/* ---- attach.c: started inside a running process ------------------------------ */
+
+/* Were we dlopen'ed into a running process rather than preloaded (loaded
+ * after the object whose malloc the program uses)? */
+int ldp_attach_loaded_late(void);
+/* Point the malloc family of every loaded object at ours (and of objects
+ * dlopen loads later). @return 0, or -1 (said why). */
+int ldp_attach_redirect(void);
+/* Put every slot back (sampled mode: free and realloc stay ours, blocks of
+ * the sample heap may still be live). */
+void ldp_attach_restore(void);
+/* dlopen while attached: the new objects' slots too. */
+extern _Atomic int ldp_attach_dlopen_hook;
+void ldp_attach_after_dlopen(void *handle, const void *before);
 
 /* ---- unwind.c: stack capture -------------------------------------------- */
 
@@ -535,6 +578,7 @@ size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t fl
 size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
 size_t ldp_enc_end_signal(uint8_t *dst, uint64_t time_us, unsigned sig); /* END(LDP_END_SIGNAL) */
 size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label);
+size_t ldp_enc_pause(uint8_t *dst, uint64_t seq, unsigned paused, unsigned cause);
 size_t ldp_enc_sample(uint8_t *dst, unsigned kind, uint32_t tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack,
 		      unsigned state, long syscall);
 size_t ldp_enc_thread(uint8_t *dst, uint32_t tid, const char *name);
@@ -778,6 +822,7 @@ void ldp_fatal_init(void);
 /* Open the trace for this image (create, or append after an exec of the same
  * process) and write the segment header. @return fd or -errno. */
 int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child);
+extern char ldp_trace_path[]; /* the path it opened (absolute when the template was) */
 /* Expand the path template; exposed for tests. @return 0 or -1 if too long. */
 /* insert: NULL, or a suffix put before the file extension (".1234"). */
 int ldp_tracefile_expand(char *out, size_t cap, const char *tmpl, int pid, const char *host, const char *prog,

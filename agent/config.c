@@ -120,6 +120,7 @@ static const char *const known_vars[] = {
 	"LDPROF_ZSTD_LEVEL", "LDPROF_ROOT_PID", "LDPROF_VERBOSE", "LDPROF_CPU_HZ", "LDPROF_WALL_HZ",
 	"LDPROF_SNAPSHOT_SIGNAL", "LDPROF_SNAPSHOT_INTERVAL_MS", "LDPROF_CPU_SIGNAL",
 	"LDPROF_UNWIND", "LDPROF_SAMPLE_BYTES", "LDPROF_SAMPLE_SEED",
+	"LDPROF_START_PAUSED", "LDPROF_TOGGLE_SIGNAL", "LDPROF_CONTROL",
 };
 
 static int uint_setting(const char *name, uint64_t min, uint64_t max, uint64_t *value)
@@ -223,8 +224,25 @@ int ldp_config_load(struct ldp_config *cfg)
 	warnings += uint_setting("LDPROF_SNAPSHOT_INTERVAL_MS", 0, LDP_SNAPSHOT_INTERVAL_MS_MAX, &v);
 	cfg->snapshot_interval_ms = (unsigned)v;
 
+	v = 0;
+	warnings += uint_setting("LDPROF_START_PAUSED", 0, 1, &v);
+	cfg->start_paused = (int)v;
+	v = 0;
+	warnings += uint_setting("LDPROF_CONTROL", 0, 1, &v);
+	cfg->control = (int)v;
+	const char *tsig = ldp_getenv("LDPROF_TOGGLE_SIGNAL");
+	if (tsig && *tsig) {
+		int n = ldp_parse_signal(tsig);
+		if (n <= 0 || n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE || n == SIGILL) {
+			ldp_warn("LDPROF_TOGGLE_SIGNAL='%s' is not a signal that can be used; no toggle signal", tsig);
+			warnings++;
+		} else {
+			cfg->toggle_signal = n;
+		}
+	}
+
 	/* A misspelt variable silently ignored is worse than a warning. */
-	for (char **e = environ; e && *e; e++) {
+	for (char **e = ldp_settings(); e && *e; e++) {
 		if (strncmp(*e, "LDPROF_", 7))
 			continue;
 		size_t len = strcspn(*e, "=");

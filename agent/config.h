@@ -27,6 +27,10 @@ struct ldp_config {
 	int unwind;                /* LDPROF_UNWIND: enum ldp_unwind_mode */
 	uint64_t sample_bytes;     /* LDPROF_SAMPLE_BYTES: mean bytes between heap samples (sampled mode) */
 	uint64_t sample_seed;      /* LDPROF_SAMPLE_SEED: 0 = seed from the clock */
+	int start_paused;          /* LDPROF_START_PAUSED=1: allocations not recorded until resumed */
+	int toggle_signal;         /* LDPROF_TOGGLE_SIGNAL: pauses / resumes at each arrival; 0 = none */
+	int control;               /* LDPROF_CONTROL=1: serve `ldprof ctl` (control.c); always on when attached */
+	int attached;              /* not a setting: the agent was attached to a running process */
 };
 
 enum ldp_unwind_mode {

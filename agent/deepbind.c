@@ -22,6 +22,9 @@
  * tried in order, and the rest (ld.so.cache, default directories) is left
  * to dlopen as usual.
  *
+ * In a process the agent was attached to (attach.c), every dlopen comes
+ * here, so that the objects it loads get their slots redirected too.
+ *
  * Not covered: allocations a DEEPBIND library makes in its constructors
  * (they run inside dlopen, before its slots can be changed; their frees
  * show as frees of unknown blocks), libraries loaded into another namespace
@@ -62,6 +65,8 @@ __asm__(".text\n"
 	".cfi_startproc\n"
 	"	testl $0x8, %esi\n" /* RTLD_DEEPBIND */
 	"	jnz 2f\n"
+	"	cmpl $0, ldp_attach_dlopen_hook(%rip)\n" /* attached: every dlopen (attach.c) */
+	"	jne 2f\n"
 	"	movq ldp_dlopen_real(%rip), %rax\n"
 	"	testq %rax, %rax\n"
 	"	jz 1f\n"
@@ -216,6 +221,12 @@ void *ldp_dlopen_deep(const char *file, int mode, void *caller)
 	void *(*real)(const char *, int) = (void *(*)(const char *, int))ldp_dlopen_resolve();
 	if (!real)
 		return NULL;
+	if (!(mode & RTLD_DEEPBIND)) {
+		/* Attached: the new objects' slots are redirected like the others. */
+		void *h = open_as(real, file, mode, caller);
+		ldp_attach_after_dlopen(h, NULL);
+		return h;
+	}
 	if (atomic_load(&ldp_state) != LDP_STATE_READY || !atomic_load(&ldp_heap_on))
 		return open_as(real, file, mode, caller);
 	struct scan before = {ldp_raw_alloc(MAX_OBJECTS * sizeof(struct loaded)), 0};

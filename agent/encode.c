@@ -89,6 +89,13 @@ size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *l
 	return n + len;
 }
 
+size_t ldp_enc_pause(uint8_t *dst, uint64_t seq, unsigned paused, unsigned cause)
+{
+	size_t n = ldp_varint_put(dst, seq);
+	n += ldp_varint_put(dst + n, paused);
+	return n + ldp_varint_put(dst + n, cause);
+}
+
 size_t ldp_enc_sample(uint8_t *dst, unsigned kind, uint32_t tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack,
 		      unsigned state, long syscall)
 {

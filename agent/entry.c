@@ -81,9 +81,20 @@ static void give_back(void)
 __attribute__((constructor(101))) static void ldp_init(void)
 {
 	ldp_resolve_real();
+	if (ldp_attach_loaded_late()) {
+		/* dlopen'ed into a running process (`ldprof attach`): nothing
+		 * reaches our malloc; ldprof_attach() starts us (attach.c). */
+		atomic_store(&ldp_heap_on, 0);
+		return;
+	}
+	ldp_start(0);
+}
+
+int ldp_start(int attached)
+{
 	int expected = LDP_STATE_UNINIT;
 	if (!atomic_compare_exchange_strong(&ldp_state, &expected, LDP_STATE_STARTING))
-		return;
+		return -1;
 	ldp_self.busy++;
 	ldp_log_init();
 	ldp_pid = getpid();
@@ -95,14 +106,21 @@ __attribute__((constructor(101))) static void ldp_init(void)
 		goto out;
 	}
 	ldp_config_load(&ldp_cfg);
-	ldp_env_hide(); /* read: now out of the program's sight, back in its children's (env.c) */
+	if (!attached) /* an attached agent's settings are not in environ, nor is it preloaded */
+		ldp_env_hide(); /* read: now out of the program's sight, back in its children's (env.c) */
+	if (attached) {
+		/* Not preloaded: neither pthread_create nor the signal functions
+		 * are ours, so no CPU or wall-clock timers (docs/ATTACH.md). */
+		ldp_cfg.attached = 1;
+		ldp_cfg.cpu_hz = ldp_cfg.wall_hz = 0;
+	}
 	if (fit_budget() != 0)
 		goto out;
 	if (ldp_cfg.mode == LDP_MODE_SAMPLED && ldp_sh_init() != 0) {
 		ldp_warn("no address space for sampled mode's heap (RLIMIT_AS?); recording every event (full mode)");
 		ldp_cfg.mode = LDP_MODE_FULL;
 	}
-	const char *foreign = ldp_foreign_malloc();
+	const char *foreign = attached ? NULL : ldp_foreign_malloc();
 	if (foreign && ldp_cfg.mode != LDP_MODE_OFF)
 		ldp_warn("malloc is provided by %s, not libc: heap events cannot be seen", foreign);
 	ldp_allocapi_init(foreign); /* which allocator serves the program (the header says it) */
@@ -122,17 +140,20 @@ out:
 	/* Sampled mode starts with the allocations after this point: blocks
 	 * made before are not in the sample heap and were never counted. */
 	ldp_heap_sampled = ok && ldp_cfg.mode == LDP_MODE_SAMPLED;
-	atomic_store(&ldp_heap_on, ok && ldp_cfg.mode != LDP_MODE_OFF);
+	atomic_store(&ldp_heap_on, ok ? ldp_control_heap_flags() : 0);
 	/* What other constructors (and ld.so) allocated before us; not in
 	 * sampled mode, where those blocks were never sampled. */
-	ldp_early_replay(ok && ldp_cfg.mode == LDP_MODE_FULL);
+	ldp_early_replay(ok && ldp_cfg.mode == LDP_MODE_FULL && !attached);
 	if (!ok)
 		give_back();
 	if (ok && ldp_sample_init() != 0)
 		ldp_warn("CPU sampling could not be set up; heap tracing goes on");
-	if (ok)
+	if (ok && !attached)
 		ldp_fatal_init(); /* after sampling: its signal is not one of these */
+	if (ok)
+		ldp_control_start(); /* start paused, toggle signal, control socket */
 	ldp_self.busy--;
+	return ok ? 0 : -1;
 }
 
 /* ---- fork ---- */
@@ -230,6 +251,7 @@ __attribute__((destructor)) static void ldp_fini(void)
 				 (unsigned long)(ldp_budget_used() >> 10), (unsigned long)(b >> 10));
 	}
 	final_flush(LDP_END_EXIT, 2000);
+	ldp_control_fini();
 }
 
 /* The functions we wrap, resolved once at start: a later call (a vfork

@@ -108,6 +108,13 @@ static inline int tracing(void)
 	return LDP_LIKELY(atomic_load_explicit(&ldp_heap_on, memory_order_relaxed)) && !ldp_self.busy;
 }
 
+/* Allocations are recorded (not paused): the same two loads and branch. */
+static inline int tracing_allocs(void)
+{
+	return LDP_LIKELY(atomic_load_explicit(&ldp_heap_on, memory_order_relaxed) & LDP_HEAP_ALLOCS) &&
+	       !ldp_self.busy;
+}
+
 static inline struct ldp_ring *ring_of(struct ldp_thread *t)
 {
 	return LDP_LIKELY(t->ring != NULL) ? t->ring : ldp_thread_attach();
@@ -124,8 +131,8 @@ static LDP_ALWAYS_INLINE int *errno_of(struct ldp_thread *t)
 
 static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 {
-	if (atomic_load_explicit(&ldp_alloc_paused, memory_order_relaxed))
-		return; /* ldprof_pause(): this allocation stays out of the trace */
+	if (!(atomic_load_explicit(&ldp_heap_on, memory_order_relaxed) & LDP_HEAP_ALLOCS))
+		return; /* paused (control.c): this allocation stays out of the trace */
 	struct ldp_thread *t = &ldp_self;
 	int *e = errno_of(t);
 	int saved = *e;
@@ -224,8 +231,12 @@ static uint64_t next_gap(struct ldp_thread *t)
 
 static LDP_NOINLINE int sample_due_slow(struct ldp_thread *t, size_t n)
 {
-	if (t->busy || atomic_load_explicit(&ldp_alloc_paused, memory_order_relaxed))
+	if (t->busy)
 		return 0; /* not counted: the countdown resumes with the next traced call */
+	if (atomic_load_explicit(&ldp_heap_on, memory_order_relaxed) == LDP_HEAP_FREES) {
+		t->sample_left = next_gap(t); /* paused: a new gap, so the fast path stays taken */
+		return 0;
+	}
 	if (!atomic_load_explicit(&ldp_heap_on, memory_order_relaxed)) {
 		t->sample_left = UINT64_MAX; /* tracing ended: stay on the fast path */
 		return 0;
@@ -419,7 +430,7 @@ LDP_EXPORT void *malloc(size_t n)
 	if (LDP_UNLIKELY(ldp_heap_sampled))
 		return sample_due(n) ? sampled_malloc(n, LDP_EV_ALLOC_MALLOC) : ldp_real.malloc(n);
 	void *p = ldp_real.malloc(n);
-	if (p && tracing())
+	if (p && tracing_allocs())
 		record_alloc(p, n, LDP_EV_ALLOC_MALLOC);
 	else if (LDP_UNLIKELY(ldp_self.busy))
 		busy_alloc(p, n, LDP_EV_ALLOC_MALLOC);
@@ -471,7 +482,7 @@ LDP_EXPORT void *calloc(size_t a, size_t b)
 		return sample_overflow(ldp_real.calloc(a, b), n, LDP_EV_ALLOC_CALLOC);
 	}
 	void *p = ldp_real.calloc(a, b);
-	if (p && tracing())
+	if (p && tracing_allocs())
 		record_alloc(p, a * b, LDP_EV_ALLOC_CALLOC);
 	else if (LDP_UNLIKELY(ldp_self.busy))
 		busy_alloc(p, a * b, LDP_EV_ALLOC_CALLOC);
@@ -581,7 +592,7 @@ LDP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		return err;
 	}
 	int err = ldp_real.posix_memalign(out, align, n);
-	if (err == 0 && tracing())
+	if (err == 0 && tracing_allocs())
 		record_alloc(*out, n, LDP_EV_ALLOC_ALIGNED);
 	else if (err == 0 && LDP_UNLIKELY(ldp_self.busy))
 		busy_alloc(*out, n, LDP_EV_ALLOC_ALIGNED);
@@ -614,7 +625,7 @@ static LDP_NOINLINE void *sampled_aligned(size_t align, size_t n, void *(*real)(
 			return ldp_real.name call;                                                             \
 		}                                                                                              \
 		void *p = ldp_real.name call;                                                                  \
-		if (p && tracing())                                                                            \
+		if (p && tracing_allocs())                                                                            \
 			record_alloc(p, size_expr, LDP_EV_ALLOC_ALIGNED);                                      \
 		else if (LDP_UNLIKELY(ldp_self.busy))                                                          \
 			busy_alloc(p, size_expr, LDP_EV_ALLOC_ALIGNED);                                        \

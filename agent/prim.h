@@ -47,6 +47,10 @@ const char *ldp_getenv(const char *name);
 #define LDP_ENV_OURS_MAX 64
 extern char *ldp_env_ours[LDP_ENV_OURS_MAX];
 extern unsigned ldp_env_nours;
+/* Where LDPROF_* settings are read: environ, or, in a process the agent was
+ * attached to, the settings file's lines (set before the start). */
+extern char **ldp_settings_override;
+char **ldp_settings(void);
 
 /* futex on a 32-bit word; wait returns early on wake, timeout or signal. */
 void ldp_futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout_ns);

@@ -114,6 +114,13 @@ ssize_t ldp_read_small_file(const char *path, char *buf, size_t cap)
 
 char *ldp_env_ours[LDP_ENV_OURS_MAX];
 unsigned ldp_env_nours;
+/* Attach (attach.c): settings come from a file, not the environment. */
+char **ldp_settings_override;
+
+char **ldp_settings(void)
+{
+	return ldp_settings_override ? ldp_settings_override : environ;
+}
 
 const char *ldp_getenv(const char *name)
 {
@@ -121,9 +128,10 @@ const char *ldp_getenv(const char *name)
 	for (unsigned i = 0; i < ldp_env_nours; i++)
 		if (strncmp(ldp_env_ours[i], name, len) == 0 && ldp_env_ours[i][len] == '=')
 			return ldp_env_ours[i] + len + 1;
-	if (!environ)
+	char **env = ldp_settings();
+	if (!env)
 		return NULL;
-	for (char **e = environ; *e; e++)
+	for (char **e = env; *e; e++)
 		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
 			return *e + len + 1;
 	return NULL;

@@ -1,5 +1,6 @@
 /*
- * snapshot.c - snapshot markers and the public API (include/ldprof.h).
+ * snapshot.c - snapshot markers and the public API (include/ldprof.h; pause
+ * and resume are control.c's).
  *
  * A snapshot is a point in the event order: a sequence number from
  * ldp_seq_barrier(), larger than every event before it in any thread and
@@ -36,7 +37,6 @@ static uint64_t dropped;
 static _Atomic uint32_t signals_seen;
 static uint32_t signals_taken;
 static uint64_t next_interval_ns;
-_Atomic int ldp_alloc_paused;
 
 static void on_signal(int sig)
 {
@@ -147,24 +147,6 @@ LDP_EXPORT int ldprof_snapshot(const char *label)
 	ldp_self.busy--;
 	errno = saved;
 	return rc;
-}
-
-LDP_EXPORT int ldprof_pause(void)
-{
-	if (!active())
-		return -1;
-	atomic_fetch_add(&ldp_alloc_paused, 1);
-	return 0;
-}
-
-LDP_EXPORT int ldprof_resume(void)
-{
-	if (!active())
-		return -1;
-	int v = atomic_load(&ldp_alloc_paused);
-	while (v > 0 && !atomic_compare_exchange_weak(&ldp_alloc_paused, &v, v - 1))
-		;
-	return 0;
 }
 
 LDP_EXPORT int ldprof_is_active(void)

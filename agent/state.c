@@ -16,7 +16,7 @@
 
 struct ldp_config ldp_cfg;
 _Atomic int ldp_state;
-_Atomic int ldp_heap_on = 1; /* from the first malloc: before READY, events go to early.c */
+_Atomic int ldp_heap_on = LDP_HEAP_ALL; /* from the first malloc: before READY, events go to early.c */
 _Atomic int ldp_restart_pending;
 int ldp_pid;
 LDP_TLS struct ldp_thread ldp_self;

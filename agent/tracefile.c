@@ -28,6 +28,8 @@
 
 #define AGENT_VERSION "ldprof 0.1"
 
+char ldp_trace_path[LDP_PATH_CAP];
+
 /* The large buffers of opening a trace live in agent memory, never on the
  * stack: a fork child opens its trace on its first event, on whatever thread
  * that runs, and threads may have 16 KiB stacks. */
@@ -167,6 +169,8 @@ static int write_header(int fd, uint64_t start_mono_ns, struct scratch *sc)
 	const char *allocator = ldp_allocator_desc;
 	if (*allocator)
 		tlv(&h, LDP_HDR_ALLOCATOR, allocator, strlen(allocator));
+	if (ldp_cfg.attached)
+		tlv_u64(&h, LDP_HDR_ATTACHED, 1);
 
 	uint32_t magic = LDP_SEGMENT_MAGIC, size = (uint32_t)h.len;
 	for (int i = 0; i < 4; i++) {
@@ -323,5 +327,6 @@ opened:
 	}
 	if (ldp_cfg.verbose)
 		ldp_warn("tracing pid %d into %s", pid, path);
+	memcpy(ldp_trace_path, path, strlen(path) + 1); /* for `ldprof ctl PID status` */
 	return fd;
 }

@@ -567,8 +567,13 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	uint64_t snap_seq;
 	unsigned kind;
 	char label[LDP_MAX_LABEL_LEN + 1];
-	while (ldp_snapshot_pop(&snap_seq, &kind, label, sizeof label))
-		put_record(LDP_REC_SNAPSHOT, scratch, ldp_enc_snapshot(scratch, snap_seq, kind, label));
+	while (ldp_snapshot_pop(&snap_seq, &kind, label, sizeof label)) {
+		if (kind & LDP_SNAP_MARK) /* a pause or resume mark (control.c) */
+			put_record(LDP_REC_PAUSE, scratch,
+				   ldp_enc_pause(scratch, snap_seq, (kind >> 4) & 1, kind & 0xf));
+		else
+			put_record(LDP_REC_SNAPSHOT, scratch, ldp_enc_snapshot(scratch, snap_seq, kind, label));
+	}
 
 	uint8_t buf[4 * LDP_VARINT_MAX];
 	put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
@@ -832,6 +837,7 @@ static void *writer_main(void *arg)
 			break;
 		}
 		ldp_snapshot_tick(ldp_mono_ns());
+		ldp_control_tick();
 		now = ldp_mono_ns();
 		if (ldp_cfg.wall_hz && now >= next_wall) {
 			/* Intervals drawn uniformly from [0.5, 1.5] x 1/hz: a program

@@ -7,6 +7,7 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 #include "model/group.h"
@@ -81,6 +82,19 @@ int cli_try_load(struct cli_common *co, struct loaded *t, const char *path, stru
 void cli_common_free(struct cli_common *co);
 
 int cmd_record(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
+/* The agent's path (record.c): LDPROF_AGENT, next to ldprof, or installed. */
+char *find_agent(void);
+/* The control socket (cmd/ctl.c, agent/control.c). */
+int ctl_parse_pid(const char *s, pid_t *pid);
+int ctl_target_uid(pid_t pid, uid_t *uid);
+/* The private directory of uid's sockets and attach settings; create: make it. @return 0 or -1. */
+int ctl_dir(uid_t uid, char *out, size_t cap, int create);
+/* Send one command line, get the one-line reply. @return 0, or -1 with errno. */
+int ctl_send(pid_t pid, const char *line, char *reply, size_t cap);
+void ctl_die(pid_t pid, int err) __attribute__((noreturn));
 int cmd_report(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);

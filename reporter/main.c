@@ -13,6 +13,9 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{"record", cmd_record, "run a program under the agent and write a trace"},
+	{"attach", cmd_attach, "start recording a running process (gdb loads the agent)"},
+	{"detach", cmd_detach, "stop recording an attached process; it runs on"},
+	{"ctl", cmd_ctl, "pause, resume, snapshot or detach a process under the agent"},
 	{"report", cmd_report, "heap report: peak, leaks, top allocators by function, line, file..."},
 	{"snapshots", cmd_snapshots, "list a trace's snapshots"},
 	{"diff", cmd_diff, "what changed between two snapshots, of one run or of two"},

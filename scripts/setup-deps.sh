@@ -28,8 +28,9 @@ PKGS="$PKGS golang-go chromium valgrind python3-jsonschema fonts-dejavu-core"
 PKGS="$PKGS ${LDPROF_EXTRA_PKGS:-}"
 
 # The test part (not installed by `make demo`): tests/fleet starts a real
-# clickhouse-server (Debian 12 ships 18.16) and queries it with clickhouse-client.
-TEST_PKGS="clickhouse-server clickhouse-client"
+# clickhouse-server (Debian 12 ships 18.16) and queries it with clickhouse-client;
+# tests/attach loads the agent into running programs with gdb (ldprof attach).
+TEST_PKGS="clickhouse-server clickhouse-client gdb"
 # C++ programs linked with tcmalloc and jemalloc, whose operator new is their
 # own (tests/integration, cxx_allocators).
 TEST_PKGS="$TEST_PKGS libgoogle-perftools-dev libjemalloc-dev"

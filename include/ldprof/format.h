@@ -29,7 +29,8 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 7 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses, 7: allocator) */
+#define LDP_FORMAT_MINOR 7 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses,
+                            * 7: allocator, attach, pause marks, END detached, parts, EVENTS2) */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -49,6 +50,8 @@ enum ldp_header_tag {
 	LDP_HDR_POINTER_BITS = 14,   /* varint: 64 */
 	LDP_HDR_SAMPLE_BYTES = 15,   /* varint: sampled mode's mean bytes between samples (since 1.5) */
 	LDP_HDR_ALLOCATOR = 16,      /* bytes: which allocator served the program, one line of text (since 1.7) */
+	LDP_HDR_ATTACHED = 17,       /* varint: 1 = the agent was attached to a running process at segment
+				      * start; blocks allocated before are unknown (since 1.7) */
 };
 
 enum ldp_mode {
@@ -72,6 +75,7 @@ enum ldp_record_type {
 	LDP_REC_LOST = 0x52,     /* samples lost since the last LOST record (since 1.2) */
 	LDP_REC_PATH = 0x14,     /* a mapped file's path: id, path (since 1.3) */
 	LDP_REC_RSS = 0x53,      /* resident set size: time, bytes (since 1.3) */
+	LDP_REC_PAUSE = 0x41,    /* allocation recording paused or resumed: seq, paused, cause (since 1.7) */
 };
 
 /* SAMPLE kinds */
@@ -106,6 +110,15 @@ enum ldp_snapshot_kind {
 	LDP_SNAP_API = 1,      /* ldprof_snapshot() */
 	LDP_SNAP_SIGNAL = 2,   /* LDPROF_SNAPSHOT_SIGNAL arrived */
 	LDP_SNAP_INTERVAL = 3, /* LDPROF_SNAPSHOT_INTERVAL_MS elapsed */
+	LDP_SNAP_CONTROL = 4,  /* `ldprof ctl PID snapshot LABEL` (since 1.7) */
+};
+
+/* PAUSE causes: who paused or resumed (since 1.7) */
+enum ldp_pause_cause {
+	LDP_PAUSE_API = 1,     /* ldprof_pause() / ldprof_resume() */
+	LDP_PAUSE_CONTROL = 2, /* ldprof ctl PID pause|resume */
+	LDP_PAUSE_SIGNAL = 3,  /* the toggle signal (LDPROF_TOGGLE_SIGNAL) */
+	LDP_PAUSE_START = 4,   /* LDPROF_START_PAUSED: paused from the segment start */
 };
 #define LDP_MAX_LABEL_LEN 127u
 
@@ -126,6 +139,7 @@ enum ldp_end_reason {
 	LDP_END_ABORT = 4,
 	LDP_END_ERROR = 5, /* the agent turned itself off */
 	LDP_END_SIGNAL = 6, /* a fatal signal: END carries the signal number as a third field (since 1.6) */
+	LDP_END_DETACHED = 7, /* `ldprof detach`: recording stopped, the process runs on (since 1.7) */
 };
 
 /* ---- events inside an EVENTS record ------------------------------------ */

@@ -53,11 +53,16 @@ static void usage(FILE *f)
 		   "      --cpu-signal SIG  the CPU timers' signal (default PROF)\n"
 		   "      --snapshot-signal SIG     take a snapshot when SIG arrives (USR2, RTMIN+1, a number)\n"
 		   "      --snapshot-interval SEC   take a snapshot every SEC seconds (0.5, 10)\n"
+		   "      --start-paused  record no allocation until resumed (ldprof ctl PID resume,\n"
+		   "                      the toggle signal, ldprof_resume())\n"
+		   "      --toggle-signal SIG  pause / resume recording when SIG arrives (USR1...)\n"
+		   "      --control       serve `ldprof ctl PID pause|resume|snapshot|detach`\n"
+		   "                      (a socket in a private directory; docs/ATTACH.md)\n"
 		   "  -q, --quiet         do not print where the trace went\n");
 }
 
 /* The agent: LDPROF_AGENT, else next to this binary, else the install layout. */
-static char *find_agent(void)
+char *find_agent(void)
 {
 	const char *env = getenv("LDPROF_AGENT");
 	if (env && *env)
@@ -213,9 +218,12 @@ int cmd_record(int argc, char **argv)
 		{"cpu", required_argument, 0, 'C'},             {"wall", required_argument, 0, 'W'},
 		{"cpu-signal", required_argument, 0, 'P'},
 		{"sample-bytes", required_argument, 0, 'B'},    {"seed", required_argument, 0, 'E'},
+		{"start-paused", no_argument, 0, 'Z'},          {"toggle-signal", required_argument, 0, 'T'},
+		{"control", no_argument, 0, 'K'},
 		{"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
 	};
-	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL;
+	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL, *toggle_signal = NULL;
+	int start_paused = 0, control = 0;
 	uint64_t cpu_hz = LDP_CPU_HZ_DEFAULT, wall_hz = 0;
 	char interval_ms[32] = "";
 	uint64_t depth = LDP_DEPTH_DEFAULT, sample_bytes = 0, seed = 0;
@@ -240,6 +248,9 @@ int cmd_record(int argc, char **argv)
 			if (parse_uint(optarg, LDP_HZ_MAX, &wall_hz))
 				die(EXIT_USAGE, "--wall needs samples per second in 0..1000, not '%s'", optarg);
 			break;
+		case 'Z': start_paused = 1; break;
+		case 'K': control = 1; break;
+		case 'T':
 		case 'P':
 		case 'S': {
 			/* Checked here too, so a typo is a usage error, not a warning in the program. */
@@ -250,8 +261,8 @@ int cmd_record(int argc, char **argv)
 				valid = 1;
 			if (!valid)
 				die(EXIT_USAGE, "%s: '%s' is not a signal name (USR2, RTMIN+1) or number",
-				    c == 'S' ? "--snapshot-signal" : "--cpu-signal", optarg);
-			*(c == 'S' ? &snap_signal : &cpu_signal) = optarg;
+				    c == 'S' ? "--snapshot-signal" : c == 'T' ? "--toggle-signal" : "--cpu-signal", optarg);
+			*(c == 'S' ? &snap_signal : c == 'T' ? &toggle_signal : &cpu_signal) = optarg;
 			break;
 		}
 		case 'I': {
@@ -342,6 +353,12 @@ int cmd_record(int argc, char **argv)
 			set_env("LDPROF_SNAPSHOT_SIGNAL", snap_signal);
 		if (cpu_signal)
 			set_env("LDPROF_CPU_SIGNAL", cpu_signal);
+		if (toggle_signal)
+			set_env("LDPROF_TOGGLE_SIGNAL", toggle_signal);
+		if (start_paused)
+			set_env("LDPROF_START_PAUSED", "1");
+		if (control)
+			set_env("LDPROF_CONTROL", "1");
 		char hz[32];
 		snprintf(hz, sizeof hz, "%llu", (unsigned long long)cpu_hz);
 		set_env("LDPROF_CPU_HZ", hz);

@@ -136,6 +136,30 @@ static unsigned bit_length(uint64_t v)
 	return v ? 64 - (unsigned)__builtin_clzll(v) : 0;
 }
 
+/* Which count a free of a block never seen allocated goes to, by when it
+ * happened (its seq): before attach, while or after paused, or unknown. */
+static uint64_t *unseen_free_count(struct heap_model *h, uint64_t seq)
+{
+	if (h->attached)
+		return &h->t.before_attach_frees;
+	if (h->first_pause_seq && seq > h->first_pause_seq)
+		return &h->t.paused_frees;
+	return &h->t.unknown_frees;
+}
+
+void heap_pause(struct heap_model *h, const struct rd_pause *p)
+{
+	if (p->paused && !h->paused_since) {
+		h->paused_since = p->seq;
+		h->t.pauses++;
+		if (!h->first_pause_seq)
+			h->first_pause_seq = p->seq;
+	} else if (!p->paused && h->paused_since) {
+		h->t.paused_us += (p->seq >> h->seq_shift) - (h->paused_since >> h->seq_shift);
+		h->paused_since = 0;
+	}
+}
+
 static void on_alloc(struct heap_model *h, const struct rd_event *e)
 {
 	struct heap_totals *t = &h->t;
@@ -144,7 +168,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	if (orphan && *orphan > e->seq) {
 		u64map_del(&h->orphans, e->ptr, NULL);
 		struct weight w = weight_of(h, e->size, e->ptr, e->seq);
-		t->unknown_frees--;
+		(*unseen_free_count(h, *orphan))--;
 		t->allocations += w.count;
 		t->frees += w.count;
 		t->allocated_bytes += w.bytes;
@@ -235,7 +259,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 			}
 			u64map_put(&h->orphans, e->ptr, e->seq);
 		}
-		t->unknown_frees++;
+		(*unseen_free_count(h, e->seq))++;
 		return;
 	}
 	struct heap_block *b = &h->blocks[*slot];
@@ -337,6 +361,8 @@ void heap_finish(struct heap_model *h, enum heap_end how)
 	for (size_t i = 0; i < h->nsites; i++)
 		h->sites[i].lifetime_us += h->sites[i].live_count * h->t.last_time_us;
 	h->series.cur->last = h->t.live_bytes;
+	if (h->paused_since && h->t.last_time_us > (h->paused_since >> h->seq_shift))
+		h->t.paused_us += h->t.last_time_us - (h->paused_since >> h->seq_shift);
 	if (how == HEAP_END_ENDED) {
 		h->t.leaked_bytes = h->t.live_bytes;
 		h->t.leaked_count = h->t.live_count;

@@ -29,6 +29,11 @@ struct heap_totals {
 						  * not leaked (nothing has ended) */
 	uint64_t temporary;       /* freed before the same thread allocated again */
 	uint64_t unknown_frees;   /* frees of blocks allocated before tracing (or in a fork parent) */
+	/* Frees of blocks the agent could not see allocated, for a known reason
+	 * (since 1.7): not unknown frees, and never live, leaked or in a peak. */
+	uint64_t before_attach_frees; /* the agent was attached to a running process: allocated before */
+	uint64_t paused_frees;        /* after a pause began: allocated while paused (docs/ATTACH.md) */
+	uint64_t pauses, paused_us;   /* pause intervals, and their total length (to the end if still paused) */
 	uint64_t last_time_us;
 	/* Sampled traces (sample_bytes != 0): the figures above are estimates
 	 * (docs/SAMPLING.md); these say how good. */
@@ -98,6 +103,9 @@ struct heap_model {
 	uint64_t *last_tid_slot;  /* last_alloc's slot for last_tid */
 	uint64_t peak_gen;
 	unsigned seq_shift;
+	int attached;             /* the segment began with an attach */
+	uint64_t first_pause_seq; /* 0: never paused */
+	uint64_t paused_since;    /* seq of the pause in force, 0 if recording */
 	uint64_t size_hist[65]; /* allocations by bit length of the size: [0] size 0, [k] < 2^k */
 	struct heap_series series; /* live bytes over time */
 };
@@ -116,6 +124,8 @@ struct rd_event;
 void heap_init(struct heap_model *h, unsigned seq_shift);
 void heap_free(struct heap_model *h);
 void heap_event(struct heap_model *h, const struct rd_event *e);
+struct rd_pause;
+void heap_pause(struct heap_model *h, const struct rd_pause *p);
 /* How the segment ended, for heap_finish: replaced by exec (nothing leaks),
  * ended otherwise (exit, a signal, killed...: what is live leaked), or not
  * at all (the process still runs: what is live is live now). */

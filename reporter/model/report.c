@@ -43,6 +43,10 @@ void report_sum(struct report *r)
 			r->total.live_now_count += s->live_now_count;
 			r->total.temporary += s->temporary;
 			r->total.unknown_frees += s->unknown_frees;
+			r->total.before_attach_frees += s->before_attach_frees;
+			r->total.paused_frees += s->paused_frees;
+			r->total.pauses += s->pauses;
+			r->total.paused_us += s->paused_us;
 			r->total.samples += s->samples;
 			r->total.allocated_var += s->allocated_var;
 			r->total.lost_samples += s->lost_samples;

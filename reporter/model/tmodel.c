@@ -30,6 +30,7 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	seg->info.allocator = xstrdup(s->allocator);
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, ((struct tm_stack){0}));
 	heap_init(&seg->heap, s->seq_shift);
+	seg->heap.attached = s->attached;
 	if (s->mode == LDP_MODE_SAMPLED)
 		seg->heap.t.sample_bytes = s->sample_bytes;
 	profile_init(&seg->prof);
@@ -106,6 +107,11 @@ static uint64_t seg_base_ns(const struct tmodel *m, size_t seg)
 	return m->segs[seg].info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns;
 }
 
+static void on_pause(void *ctx, const struct rd_pause *p)
+{
+	heap_pause(&cur(ctx)->heap, p);
+}
+
 static void on_snapshot(void *ctx, const struct rd_snapshot *rs)
 {
 	struct tmodel *m = ctx;
@@ -142,9 +148,10 @@ static void on_segment_end(void *ctx, const struct rd_end *end)
 	struct tm_segment *seg = cur(ctx);
 	seg->end = *end;
 	tm_end_name(end, seg->end_name, sizeof seg->end_name);
-	heap_finish(&seg->heap, end->reason == LDP_END_EXEC ? HEAP_END_EXEC
-				: end->running                ? HEAP_END_RUNNING
-							      : HEAP_END_ENDED);
+	/* Detached: the process runs on, what is live is live, not leaked. */
+	heap_finish(&seg->heap, end->reason == LDP_END_EXEC		  ? HEAP_END_EXEC
+				: end->running || end->reason == LDP_END_DETACHED ? HEAP_END_RUNNING
+										  : HEAP_END_ENDED);
 	mapped_finish(&seg->mapped);
 }
 
@@ -159,6 +166,7 @@ static int load(struct tmodel *m, const char *path, const uint8_t *data, size_t 
 		.stack = on_stack,
 		.event = on_event,
 		.snapshot = on_snapshot,
+		.pause = on_pause,
 		.sampling = on_sampling,
 		.sample = on_sample,
 		.lost = on_lost,
@@ -319,6 +327,7 @@ const char *tm_end_name(const struct rd_end *end, char *buf, size_t size)
 	case LDP_END_UNDERSCORE_EXIT: s = "_exit"; break;
 	case LDP_END_ABORT: s = "abort"; break;
 	case LDP_END_ERROR: s = "agent error"; break;
+	case LDP_END_DETACHED: s = "detached, still running"; break;
 	case LDP_END_SIGNAL: {
 		const char *abbrev = end->signal ? ldp_signal_name(end->signal) : NULL;
 		if (abbrev)

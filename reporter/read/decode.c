@@ -100,6 +100,7 @@ int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const c
 			break;
 		case LDP_HDR_SAMPLE_BYTES: seg->sample_bytes = is_num ? v : 0; break;
 		case LDP_HDR_ALLOCATOR: free(seg->allocator); seg->allocator = dup_str(val, len); break;
+		case LDP_HDR_ATTACHED: seg->attached = is_num && v == 1; break;
 		default: break; /* unknown tags are skipped: compatible additions */
 		}
 	}
@@ -232,6 +233,22 @@ int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **w
 		GET(&c, &sig, "end signal"); /* since 1.6; fields after it are skipped */
 		end->signal = sig < 128 ? (int)sig : 0;
 	}
+	return 0;
+}
+
+int rd_decode_pause(const uint8_t *p, size_t n, struct rd_pause *x, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t paused, cause;
+	GET(&c, &x->seq, "pause seq");
+	GET(&c, &paused, "pause state");
+	GET(&c, &cause, "pause cause");
+	if (paused > 1) {
+		*why = "pause state is neither 0 nor 1";
+		return -1;
+	}
+	x->paused = (int)paused;
+	x->cause = cause > 15 ? 0 : (unsigned)cause;
 	return 0;
 }
 

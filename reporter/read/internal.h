@@ -51,6 +51,7 @@ int rd_decode_round(const uint8_t *p, size_t n, uint64_t *round, uint64_t *time_
 		    const char **why);
 int rd_decode_end(const uint8_t *p, size_t n, struct rd_end *end, const char **why);
 int rd_decode_snapshot(const uint8_t *p, size_t n, struct rd_snapshot *s, const char **why);
+int rd_decode_pause(const uint8_t *p, size_t n, struct rd_pause *x, const char **why);
 int rd_decode_sample(const uint8_t *p, size_t n, struct rd_sample *s, const char **why);
 int rd_decode_sampling(const uint8_t *p, size_t n, struct rd_sampling *s, const char **why);
 int rd_decode_lost(const uint8_t *p, size_t n, unsigned *kind, uint64_t *count, const char **why);
@@ -93,10 +94,13 @@ size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *
 extern LDP_SEAM uint64_t rd_merge_mem_limit;
 extern LDP_SEAM uint64_t rd_spill_max;
 
-/* A snapshot marker or an RSS reading (snap.kind == 0), placed by seq. */
+/* A snapshot marker, an RSS reading (snap.kind == 0) or a pause mark
+ * (snap.kind == RD_MARK_PAUSE, the mark in pause), placed by seq. */
+#define RD_MARK_PAUSE 0x10000u
 struct rd_marker {
 	struct rd_snapshot snap;
 	uint64_t rss_time_us, rss_bytes;
+	struct rd_pause pause;
 };
 
 struct rd_ring_q;

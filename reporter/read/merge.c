@@ -351,6 +351,9 @@ static void markers_before(struct rd_merge *m, uint64_t seq, uint64_t limit)
 		if (k->snap.kind == 0) {
 			if (m->v->rss)
 				m->v->rss(m->v->ctx, k->rss_time_us, k->rss_bytes);
+		} else if (k->snap.kind == RD_MARK_PAUSE) {
+			if (m->v->pause)
+				m->v->pause(m->v->ctx, &k->pause);
 		} else if (m->v->snapshot) {
 			m->v->snapshot(m->v->ctx, &k->snap);
 		}

@@ -201,6 +201,13 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		rd_merge_marker(&r->merge, &(struct rd_marker){.snap = snap});
 		return 0;
 	}
+	case LDP_REC_PAUSE: {
+		struct rd_pause x;
+		if (rd_decode_pause(p, n, &x, &why))
+			return fail(r, err, why);
+		rd_merge_marker(&r->merge, &(struct rd_marker){.snap = {.seq = x.seq, .kind = RD_MARK_PAUSE}, .pause = x});
+		return 0;
+	}
 	case LDP_REC_SAMPLE: {
 		struct rd_sample x;
 		if (rd_decode_sample(p, n, &x, &why))

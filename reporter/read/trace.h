@@ -33,6 +33,7 @@ struct rd_segment {
 	unsigned max_depth;
 	unsigned seq_shift;
 	uint64_t sample_bytes; /* sampled mode: mean bytes between heap samples; 0 otherwise */
+	int attached;          /* the agent was attached to the running process at segment start (1.7) */
 };
 
 void rd_segment_clear(struct rd_segment *seg); /* frees the strings */
@@ -82,6 +83,13 @@ struct rd_snapshot {
 	char label[LDP_MAX_LABEL_LEN + 1];
 };
 
+/* Allocation recording paused or resumed (PAUSE record, since 1.7). */
+struct rd_pause {
+	uint64_t seq;   /* events with a smaller seq are before it */
+	int paused;     /* 1 paused, 0 resumed */
+	unsigned cause; /* enum ldp_pause_cause */
+};
+
 struct rd_sample {
 	unsigned kind;      /* enum ldp_sample_kind */
 	uint32_t tid;
@@ -113,6 +121,8 @@ struct rd_visitor {
 	void (*event)(void *ctx, const struct rd_event *e);
 	/* A snapshot marker, in sequence order among the events. */
 	void (*snapshot)(void *ctx, const struct rd_snapshot *s);
+	/* A pause or resume mark, in sequence order among the events. */
+	void (*pause)(void *ctx, const struct rd_pause *p);
 	/* Sampling: how it was set up, each sample, samples lost, thread names. */
 	void (*sampling)(void *ctx, const struct rd_sampling *s);
 	void (*sample)(void *ctx, const struct rd_sample *s);

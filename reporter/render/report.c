@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "render/json.h"
 #include "render/units.h"
@@ -165,6 +166,15 @@ void render_report_text(struct strbuf *b, const struct report *r)
 				sb_printf(b, "  %s allocations, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
 					  fmt_bytes(y, seg->heap.t.peak_bytes), fmt_bytes(x, seg->heap.t.leaked_bytes));
 			sb_putc(b, '\n');
+			if (seg->info.attached) {
+				time_t at = (time_t)(seg->info.start_realtime_ns / 1000000000u);
+				struct tm tmv;
+				char when[32] = "?";
+				if (gmtime_r(&at, &tmv))
+					strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tmv);
+				sb_printf(b, "  attached to the running process at %s: the figures cover that time onward\n",
+					  when);
+			}
 			if (seg->info.mode == LDP_MODE_OFF)
 				sb_printf(b, "  (heap tracing was off in this process)\n");
 			else if (*seg->info.allocator)
@@ -205,6 +215,13 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			  t->allocations ? 100.0 * (double)t->temporary / (double)t->allocations : 0.0);
 	if (t->unknown_frees)
 		sb_printf(b, "  (%s frees of blocks allocated before tracing began)\n", fmt_count(x, t->unknown_frees));
+	if (t->before_attach_frees)
+		sb_printf(b, "  (%s frees of blocks allocated before attach: not counted in frees, live or peak)\n",
+			  fmt_count(x, t->before_attach_frees));
+	if (t->pauses)
+		sb_printf(b, "  paused %s time%s, %.3f s in all: allocations then were not recorded (%s of their frees seen)\n",
+			  fmt_count(x, t->pauses), t->pauses == 1 ? "" : "s", (double)t->paused_us / 1e6,
+			  fmt_count(y, t->paused_frees));
 	if (r->gopts.ninclude || r->gopts.nexclude) {
 		struct heap_totals f = filtered_totals(r);
 		char p1[32], p2[32], p3[32];
@@ -368,6 +385,10 @@ json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint
 	set(o, "leaked_count", json_u64(t->leaked_count));
 	set(o, "temporary", json_u64(t->temporary));
 	set(o, "unknown_frees", json_u64(t->unknown_frees));
+	set(o, "before_attach_frees", json_u64(t->before_attach_frees));
+	set(o, "paused_frees", json_u64(t->paused_frees));
+	set(o, "pauses", json_u64(t->pauses));
+	set(o, "paused_us", json_u64(t->paused_us));
 	return o;
 }
 
@@ -459,6 +480,8 @@ json_t *report_json(const struct report *r)
 			if (*seg->info.allocator) /* said since format 1.7 */
 				set(x, "allocator", json_text(seg->info.allocator));
 			set(x, "end", json_text(seg->end_name));
+			set(x, "attached", json_boolean(seg->info.attached));
+			set(x, "start_realtime_ns", json_u64(seg->info.start_realtime_ns));
 			set(x, "end_signal", seg->end.reason == LDP_END_SIGNAL && seg->end.signal
 						     ? json_integer(seg->end.signal)
 						     : json_null());

@@ -466,10 +466,12 @@ assert "keep_more" not in g, d  # same in both runs: no change, not listed
 c = diff(f"{w}/phases.ldp", "--from", "start", "--to", "C", "--cumulative")
 g = {x["key"]: x for x in c["groups"]}
 assert g["main"]["size_diff"] == 500 * 100 + 10 * 200, g["main"]
-# Paused allocations are not in the trace; their frees are counted apart.
+# Paused allocations are not in the trace; their frees are counted apart,
+# as frees of blocks allocated while paused (docs/ATTACH.md), not unknown.
 r = json.loads(subprocess.run([ldprof, "report", "--json", f"{w}/phases.ldp"], check=True,
                               capture_output=True, text=True).stdout)
-assert r["heap"]["unknown_frees"] == 50, r["heap"]
+assert r["heap"]["paused_frees"] == 50 and r["heap"]["unknown_frees"] == 0, r["heap"]
+assert r["heap"]["pauses"] == 1, r["heap"]
 assert "paused_alloc" not in {x["key"] for x in r["groups"]}
 print(f"     {n} diffs within a run, one across runs, one cumulative: exact")
 PYEOF

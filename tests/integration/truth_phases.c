@@ -9,7 +9,8 @@
  *   snapshot C, then B again     (B#2: same heap as C)
  *   worker thread: worker_alloc(77 blocks of 64), joined
  *   snapshot D                   (the thread's blocks are before it)
- *   paused: paused_alloc(50) not recorded; freed later (unknown frees)
+ *   paused: paused_alloc(50) not recorded; freed later (frees of blocks
+ *                                allocated while paused, not unknown frees)
  *
  * The program writes the diffs `ldprof diff --by function` must show:
  *   diff FROM TO FUNCTION SIZE_DIFF COUNT_DIFF
