@@ -27,6 +27,8 @@ struct ldp_config {
 	int unwind;                /* LDPROF_UNWIND: enum ldp_unwind_mode */
 	uint64_t sample_bytes;     /* LDPROF_SAMPLE_BYTES: mean bytes between heap samples (sampled mode) */
 	uint64_t sample_seed;      /* LDPROF_SAMPLE_SEED: 0 = seed from the clock */
+	uint64_t max_size;         /* LDPROF_MAX_SIZE: rotate to the next part past this many bytes; 0 = never */
+	unsigned keep;             /* LDPROF_KEEP: parts kept when rotating (oldest deleted); 0 = all */
 };
 
 enum ldp_unwind_mode {

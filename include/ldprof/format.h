@@ -29,7 +29,7 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 6 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses) */
+#define LDP_FORMAT_MINOR 7 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses, 7: rotated parts) */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -48,6 +48,10 @@ enum ldp_header_tag {
 	LDP_HDR_SEQ_SHIFT = 13,      /* varint: event time = (seq >> shift) microseconds */
 	LDP_HDR_POINTER_BITS = 14,   /* varint: 64 */
 	LDP_HDR_SAMPLE_BYTES = 15,   /* varint: sampled mode's mean bytes between samples (since 1.5) */
+	/* Rotation (since 1.7): a file is one part of a rotated trace (--max-size). */
+	LDP_HDR_PART = 16,           /* varint: part index, 0 = the first file (app.ldp), k = app.k.ldp */
+	LDP_HDR_CONTINUES = 17,      /* varint: 1 = this part continues the previous part's image (same segment) */
+	LDP_HDR_PART_START = 18,     /* varint: µs since segment start when this part began */
 };
 
 enum ldp_mode {
@@ -71,6 +75,7 @@ enum ldp_record_type {
 	LDP_REC_LOST = 0x52,     /* samples lost since the last LOST record (since 1.2) */
 	LDP_REC_PATH = 0x14,     /* a mapped file's path: id, path (since 1.3) */
 	LDP_REC_RSS = 0x53,      /* resident set size: time, bytes (since 1.3) */
+	LDP_REC_RING = 0x15,     /* a ring's delta state where a part begins: ring, tid, seq, ptr (since 1.7) */
 };
 
 /* SAMPLE kinds */

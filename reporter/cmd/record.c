@@ -51,6 +51,10 @@ static void usage(FILE *f)
 		   "      --cpu-signal SIG  the CPU timers' signal (default PROF)\n"
 		   "      --snapshot-signal SIG     take a snapshot when SIG arrives (USR2, RTMIN+1, a number)\n"
 		   "      --snapshot-interval SEC   take a snapshot every SEC seconds (0.5, 10)\n"
+		   "      --max-size SIZE rotate the trace past SIZE bytes (64KiB at least): PATH, then\n"
+		   "                      PATH with .1, .2, ... before the extension, each readable alone;\n"
+		   "                      `ldprof report PATH` reads them as one run\n"
+		   "      --keep N        with --max-size: keep the newest N parts, delete older ones\n"
 		   "  -q, --quiet         do not print where the trace went\n");
 }
 
@@ -211,12 +215,13 @@ int cmd_record(int argc, char **argv)
 		{"cpu", required_argument, 0, 'C'},             {"wall", required_argument, 0, 'W'},
 		{"cpu-signal", required_argument, 0, 'P'},
 		{"sample-bytes", required_argument, 0, 'B'},    {"seed", required_argument, 0, 'E'},
+		{"max-size", required_argument, 0, 'M'},        {"keep", required_argument, 0, 'K'},
 		{"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
 	};
 	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL;
 	uint64_t cpu_hz = 99, wall_hz = 0;
 	char interval_ms[32] = "";
-	uint64_t depth = 64, sample_bytes = 0, seed = 0;
+	uint64_t depth = 64, sample_bytes = 0, seed = 0, max_size = 0, keep = 0;
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -273,6 +278,14 @@ int cmd_record(int argc, char **argv)
 			if (parse_uint(optarg, UINT64_MAX, &seed) || seed == 0)
 				die(EXIT_USAGE, "--seed needs a number above 0, not '%s'", optarg);
 			break;
+		case 'M':
+			if (parse_size(optarg, &max_size) || max_size < (64u << 10))
+				die(EXIT_USAGE, "--max-size needs a size of at least 64KiB such as 256MiB, not '%s'", optarg);
+			break;
+		case 'K':
+			if (parse_uint(optarg, 1000000, &keep) || keep == 0)
+				die(EXIT_USAGE, "--keep needs a number of parts in 1..1000000, not '%s'", optarg);
+			break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -282,6 +295,8 @@ int cmd_record(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (keep && !max_size)
+		die(EXIT_USAGE, "--keep needs --max-size");
 	if ((sample_bytes || seed) && strcmp(mode, "sampled"))
 		die(EXIT_USAGE, "--sample-bytes and --seed need --mode sampled");
 	char **cmd = argv + optind;
@@ -358,6 +373,14 @@ int cmd_record(int argc, char **argv)
 		if (seed) {
 			snprintf(hz, sizeof hz, "%llu", (unsigned long long)seed);
 			set_env("LDPROF_SAMPLE_SEED", hz);
+		}
+		if (max_size) {
+			snprintf(hz, sizeof hz, "%llu", (unsigned long long)max_size);
+			set_env("LDPROF_MAX_SIZE", hz);
+		}
+		if (keep) {
+			snprintf(hz, sizeof hz, "%llu", (unsigned long long)keep);
+			set_env("LDPROF_KEEP", hz);
 		}
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno));
