@@ -621,6 +621,9 @@ PYEOF
 	pass "$t: $(tail -1 "$W/$t.bare") at 1 B, 4 KiB and 512 KiB between samples; every free matched, peak exact"
 else fail "$t"; fi
 
+# --- bounded traces: --max-size, --keep ------------------------------------------
+. "$HERE/rotate.sh"
+
 echo
 if [ $failures -gt 0 ]; then echo "integration: $failures FAILED"; exit 1; fi
 echo "integration: all passed"
