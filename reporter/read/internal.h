@@ -19,6 +19,11 @@ struct rd_input {
 	const char *name;
 	uint64_t size;     /* total bytes when known, for progress */
 	int progress;      /* show progress on stderr (a terminal, a big file) */
+	/* Following a file still being written (rd_follow_file): at its end,
+	 * ask caught_up whether to wait for more (1) or stop there (0). A
+	 * partial frame or record at the end is then not the end of the trace. */
+	int (*caught_up)(void *ctx);
+	void *caught_up_ctx;
 };
 
 struct rd_source_cb {

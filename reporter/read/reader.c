@@ -391,6 +391,73 @@ static int run(struct rd_input *in, size_t n, int next_part, const struct rd_vis
 	return rc;
 }
 
+/* ---- following a trace still being written (ldprof top) ---- */
+
+struct follow_ctx {
+	const struct rd_follow *f;
+	const char *next_path; /* the next part's name, "" when not rotated */
+};
+
+/* At the end of the file: a rotated trace that went on in the next part is
+ * done with this one (the writer ended its frame before starting the next);
+ * else the caller decides whether to wait. */
+static int follow_caught_up(void *ctx)
+{
+	struct follow_ctx *fc = ctx;
+	if (*fc->next_path && access(fc->next_path, F_OK) == 0)
+		return 0;
+	return fc->f->caught_up(fc->f->ctx);
+}
+
+int rd_follow_file(const char *path, const struct rd_visitor *v, const struct rd_follow *f, struct rd_stats *stats,
+		   struct rd_error *err)
+{
+	struct rd_parts ps;
+	rd_parts_find(path, &ps);
+	struct reader r = {.v = v, .st = stats, .name = path};
+	memset(stats, 0, sizeof *stats);
+	rd_merge_init(&r.merge, v, stats);
+	err->msg[0] = '\0';
+	r.ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r.ips);
+	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end, on_damage};
+	int rc = 0;
+	/* Later parts are named from part 0's name (given, or deleted by --keep). */
+	int rotated = ps.rotated && (ps.first == 0 || ps.missing);
+	char cur[4096], next[4096];
+	snprintf(cur, sizeof cur, "%s", ps.paths[0]);
+	for (unsigned k = ps.first;; k++) {
+		next[0] = '\0';
+		if (rotated && rd_part_path(next, sizeof next, path, k + 1))
+			next[0] = '\0';
+		FILE *file = fopen(cur, "rb");
+		if (!file) {
+			snprintf(err->msg, sizeof err->msg, "%.400s: %m", cur);
+			rc = -1;
+			break;
+		}
+		struct follow_ctx fc = {f, next};
+		struct rd_input in = {.f = file, .name = cur, .caught_up = follow_caught_up, .caught_up_ctx = &fc};
+		r.name = cur;
+		rc = rd_source_run(&in, &cb, &r, stats, err);
+		fclose(file);
+		if (rc || !*next || access(next, F_OK) != 0)
+			break;
+		snprintf(cur, sizeof cur, "%s", next);
+	}
+	if (rc == 0 && r.in_segment) {
+		struct rd_end none = {0};
+		none.running = rd_segment_running(&r.seg);
+		end_segment(&r, &none);
+	} else {
+		rd_segment_clear(&r.seg);
+	}
+	rd_merge_fini(&r.merge);
+	free(r.rec);
+	free(r.ips);
+	rd_parts_free(&ps);
+	return rc;
+}
+
 int rd_segment_running(const struct rd_segment *seg)
 {
 	if (!seg->pid || !seg->proc_start_ticks || !seg->hostname || !*seg->hostname || seg->pid > INT32_MAX)

@@ -207,6 +207,19 @@ int rd_segment_running(const struct rd_segment *seg);
  * err->msg set to one line naming the offset and what was being read.
  */
 int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err);
+/*
+ * Follow a trace still being written (ldprof top): read it like
+ * rd_read_file, and at the end of the file, instead of stopping, call
+ * caught_up: it returns 1 to wait for more (it sleeps a little first), 0 to
+ * stop. A partial frame or record at the end is waited for, never an error.
+ * A rotated trace is followed into its next parts as they appear.
+ */
+struct rd_follow {
+	int (*caught_up)(void *ctx);
+	void *ctx;
+};
+int rd_follow_file(const char *path, const struct rd_visitor *v, const struct rd_follow *f, struct rd_stats *stats,
+		   struct rd_error *err);
 /* The same over a memory buffer (fuzzing, tests). name appears in messages. */
 int rd_read_mem(const uint8_t *data, size_t len, const char *name, const struct rd_visitor *v,
 		struct rd_stats *stats, struct rd_error *err);

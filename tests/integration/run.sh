@@ -624,6 +624,9 @@ else fail "$t"; fi
 # --- bounded traces: --max-size, --keep ------------------------------------------
 . "$HERE/rotate.sh"
 
+# --- the live view: ldprof top in a terminal ----------------------------------------
+. "$HERE/top.sh"
+
 echo
 if [ $failures -gt 0 ]; then echo "integration: $failures FAILED"; exit 1; fi
 echo "integration: all passed"
