@@ -207,9 +207,14 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
-	if (t->live_now_count)
-		sb_printf(b, "  live now     %14s   in %s block%s (the process is still running: not leaked)\n",
-			  fmt_bytes(x, t->live_now_bytes), fmt_count(y, t->live_now_count), t->live_now_count == 1 ? "" : "s");
+	if (t->live_now_count) {
+		/* A part read alone ends where the next part goes on: nothing ended there either. */
+		int continued = r->ntraces && r->traces[0].m.nsegs &&
+				r->traces[0].m.segs[r->traces[0].m.nsegs - 1].end.continued;
+		sb_printf(b, "  live now     %14s   in %s block%s (%s: not leaked)\n", fmt_bytes(x, t->live_now_bytes),
+			  fmt_count(y, t->live_now_count), t->live_now_count == 1 ? "" : "s",
+			  continued ? "the process goes on in the next part" : "the process is still running");
+	}
 	if (t->sample_bytes)
 		sb_printf(b, "  temporary    (not measured in sampled mode)\n");
 	else
