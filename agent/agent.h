@@ -587,6 +587,7 @@ size_t ldp_enc_sampling(uint8_t *dst, unsigned cpu_hz, unsigned wall_hz, unsigne
 size_t ldp_enc_lost(uint8_t *dst, unsigned kind, uint64_t count);
 size_t ldp_enc_path(uint8_t *dst, uint32_t id, const char *path);
 size_t ldp_enc_rss(uint8_t *dst, uint64_t time_us, uint64_t rss_bytes);
+size_t ldp_enc_ring(uint8_t *dst, uint32_t ring, uint32_t tid, uint64_t seq, uint64_t ptr);
 
 /* ---- evbuf.c: per-thread rings ------------------------------------------- */
 
@@ -684,6 +685,14 @@ struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap
 					 size_t copy_cap);
 
 /* ---- evbuf.c: the ring itself ---------------------------------------------- */
+/* ringcut.c: a ring's delta state as the writer has drained it (rotation). */
+struct ldp_ringcut {
+	uint64_t seq, ptr;
+	uint32_t tid;
+	int attached; /* an ATTACH was seen: the state is known */
+};
+/* Follow ring bytes [from, to) (whole events) into cut. */
+void ldp_ringcut_follow(struct ldp_ringcut *cut, const uint8_t *buf, uint32_t mask, uint64_t from, uint64_t to);
 
 struct ldp_ring {
 	/* producer side: written only by the owning thread */
@@ -702,6 +711,7 @@ struct ldp_ring {
 	uint32_t id;
 	uint64_t head_snap;   /* writer: head read at the start of the current round */
 	uint64_t idle_rounds; /* writer: rounds without new data, for dead-thread detection */
+	struct ldp_ringcut cut; /* writer, rotation on: the delta state at tail */
 	struct ldp_ring *next;
 	uint32_t size, mask;
 	uint8_t *buf;
@@ -823,6 +833,12 @@ void ldp_fatal_init(void);
  * process) and write the segment header. @return fd or -errno. */
 int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child);
 extern char ldp_trace_path[]; /* the path it opened (absolute when the template was) */
+/* Rotation: create part index (> 0) of the trace opened last, header
+ * included (it continues that image; part_start_us: when it begins); with
+ * LDPROF_KEEP=N delete part index-N. @return the fd, or <0 (said why). */
+int ldp_tracefile_open_part(unsigned index, uint64_t start_mono_ns, uint64_t part_start_us);
+/* The name of part index of a trace whose part 0 is base. @return 0 or -1. */
+int ldp_tracefile_part_path(char *out, size_t cap, const char *base, unsigned index);
 /* Expand the path template; exposed for tests. @return 0 or -1 if too long. */
 /* insert: NULL, or a suffix put before the file extension (".1234"). */
 int ldp_tracefile_expand(char *out, size_t cap, const char *tmpl, int pid, const char *host, const char *prog,

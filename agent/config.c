@@ -121,6 +121,7 @@ static const char *const known_vars[] = {
 	"LDPROF_SNAPSHOT_SIGNAL", "LDPROF_SNAPSHOT_INTERVAL_MS", "LDPROF_CPU_SIGNAL",
 	"LDPROF_UNWIND", "LDPROF_SAMPLE_BYTES", "LDPROF_SAMPLE_SEED",
 	"LDPROF_START_PAUSED", "LDPROF_TOGGLE_SIGNAL", "LDPROF_CONTROL",
+	"LDPROF_MAX_SIZE", "LDPROF_KEEP",
 };
 
 static int uint_setting(const char *name, uint64_t min, uint64_t max, uint64_t *value)
@@ -193,6 +194,15 @@ int ldp_config_load(struct ldp_config *cfg)
 	v = 0;
 	warnings += uint_setting("LDPROF_SAMPLE_SEED", 0, UINT64_MAX, &v);
 	cfg->sample_seed = v;
+
+	const char *ms = ldp_getenv("LDPROF_MAX_SIZE");
+	if (ms && *ms && ldp_parse_size(ms, 64u << 10, 1ull << 50, &cfg->max_size)) {
+		ldp_warn("LDPROF_MAX_SIZE='%s' is not a size of at least 64KiB (like 256MiB); traces are not rotated", ms);
+		warnings++;
+	}
+	v = 0;
+	warnings += uint_setting("LDPROF_KEEP", 0, 1000000, &v);
+	cfg->keep = (unsigned)v;
 
 	v = LDP_CPU_HZ_DEFAULT;
 	warnings += uint_setting("LDPROF_CPU_HZ", 0, LDP_HZ_MAX, &v);

@@ -31,6 +31,8 @@ struct ldp_config {
 	int toggle_signal;         /* LDPROF_TOGGLE_SIGNAL: pauses / resumes at each arrival; 0 = none */
 	int control;               /* LDPROF_CONTROL=1: serve `ldprof ctl` (control.c); always on when attached */
 	int attached;              /* not a setting: the agent was attached to a running process */
+	uint64_t max_size;         /* LDPROF_MAX_SIZE: rotate to the next part past this many bytes; 0 = never */
+	unsigned keep;             /* LDPROF_KEEP: parts kept when rotating (oldest deleted); 0 = all */
 };
 
 enum ldp_unwind_mode {

@@ -132,7 +132,15 @@ static void tlv_u64(struct hdr *h, unsigned tag, uint64_t v)
 	tlv(h, tag, b, ldp_varint_put(b, v));
 }
 
-static int write_header(int fd, uint64_t start_mono_ns, struct scratch *sc)
+/* The part being opened (rotation): its index, whether it continues the
+ * image of the part before, when it began (µs since segment start). */
+struct part_info {
+	unsigned index;
+	int continues;
+	uint64_t start_us;
+};
+
+static int write_header(int fd, uint64_t start_mono_ns, const struct part_info *part, struct scratch *sc)
 {
 	struct hdr h = {.cap = 128 << 10};
 	uint8_t *frame = ldp_raw_alloc(h.cap + 8);
@@ -171,6 +179,13 @@ static int write_header(int fd, uint64_t start_mono_ns, struct scratch *sc)
 		tlv(&h, LDP_HDR_ALLOCATOR, allocator, strlen(allocator));
 	if (ldp_cfg.attached)
 		tlv_u64(&h, LDP_HDR_ATTACHED, 1);
+	if (ldp_cfg.max_size) {
+		tlv_u64(&h, LDP_HDR_PART, part->index);
+		if (part->continues) {
+			tlv_u64(&h, LDP_HDR_CONTINUES, 1);
+			tlv_u64(&h, LDP_HDR_PART_START, part->start_us);
+		}
+	}
 
 	uint32_t magic = LDP_SEGMENT_MAGIC, size = (uint32_t)h.len;
 	for (int i = 0; i < 4; i++) {
@@ -230,6 +245,10 @@ static int create_excl(const char *path)
 }
 
 static int open_trace(uint64_t start_mono_ns, int forked_child, struct scratch *sc);
+
+/* The path of part 0 of this image's trace, set when it is opened; every
+ * later part is named from it. Empty: no rotation (a character device). */
+static char part_base[LDP_PATH_CAP];
 
 int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
 {
@@ -319,7 +338,11 @@ opened:
 		return -err;
 	}
 	fd = ldp_fd_move_high(fd); /* out of the way of a daemon's own files */
-	int err = write_header(fd, start_mono_ns, sc);
+	part_base[0] = '\0'; /* a device is not rotated */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		memcpy(part_base, path, strlen(path) + 1);
+	struct part_info first = {0};
+	int err = write_header(fd, start_mono_ns, &first, sc);
 	if (err) {
 		close(fd);
 		ldp_warn("cannot write trace file %s: %s", path, strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");
@@ -329,4 +352,73 @@ opened:
 		ldp_warn("tracing pid %d into %s", pid, path);
 	memcpy(ldp_trace_path, path, strlen(path) + 1); /* for `ldprof ctl PID status` */
 	return fd;
+}
+
+/* ---- rotation: parts 1, 2, ... ---- */
+
+int ldp_tracefile_part_path(char *out, size_t cap, const char *base, unsigned index)
+{
+	if (index == 0) {
+		if (strlen(base) + 1 > cap)
+			return -1;
+		memcpy(out, base, strlen(base) + 1);
+		return 0;
+	}
+	char insert[24];
+	ldp_format(insert, sizeof insert, ".%u", index);
+	/* base is already expanded: a template without '%' expands to itself. */
+	if (strchr(base, '%'))
+		return -1;
+	return ldp_tracefile_expand(out, cap, base, 0, "", "", 0, insert);
+}
+
+/* Delete part `index` if this process wrote it (never anyone else's file). */
+static void delete_part(unsigned index, struct scratch *sc)
+{
+	if (ldp_tracefile_part_path(sc->alt, sizeof sc->alt, part_base, index))
+		return;
+	int fd = open(sc->alt, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (written_by_this_process(fd, sc))
+		unlink(sc->alt);
+	close(fd);
+}
+
+int ldp_tracefile_open_part(unsigned index, uint64_t start_mono_ns, uint64_t part_start_us)
+{
+	if (!part_base[0])
+		return -EINVAL;
+	struct scratch *sc = ldp_raw_alloc(sizeof *sc);
+	if (!sc)
+		return -ENOMEM;
+	int err = 0, fd = -1;
+	if (ldp_tracefile_part_path(sc->path, sizeof sc->path, part_base, index)) {
+		err = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = create_excl(sc->path);
+	if (fd < 0) {
+		err = -errno;
+		ldp_warn("cannot create trace part %s: %s; the trace is no longer rotated", sc->path,
+			 strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");
+		goto out;
+	}
+	fd = ldp_fd_move_high(fd);
+	struct part_info part = {.index = index, .continues = 1, .start_us = part_start_us};
+	err = write_header(fd, start_mono_ns, &part, sc);
+	if (err) {
+		ldp_warn("cannot write trace part %s: %s", sc->path, strerrordesc_np(-err) ? strerrordesc_np(-err) : "?");
+		close(fd);
+		unlink(sc->path);
+		fd = -1;
+		goto out;
+	}
+	if (ldp_cfg.keep && index >= ldp_cfg.keep)
+		delete_part(index - ldp_cfg.keep, sc);
+	if (ldp_cfg.verbose)
+		ldp_warn("tracing pid %d into %s", getpid(), sc->path);
+out:
+	ldp_raw_free(sc);
+	return fd >= 0 ? fd : err;
 }

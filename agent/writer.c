@@ -93,6 +93,12 @@ static uint64_t frame_start_ns; /* 0: no frame open */
 static uint64_t frame_bytes;    /* records fed into the open frame */
 static int ended, failed;
 static int forked_child; /* this writer is a fork child's: its file gets the pid inserted */
+/* Rotation (LDPROF_MAX_SIZE): bytes in the current part, its index, and the
+ * rounds written into it since it began. */
+static uint64_t file_bytes;
+static unsigned part_no;
+static unsigned part_rounds;
+static int rotating; /* max_size set and the trace is a regular file */
 
 /* ---- shared with program threads ---- */
 static pthread_t writer_thread;
@@ -159,6 +165,7 @@ static void emit_bytes(const uint8_t *p, size_t n)
 	int err = ldp_write_all(out_fd, p, n);
 	if (err)
 		fail(-err);
+	file_bytes += n;
 }
 
 static void compress_pending(ZSTD_EndDirective mode)
@@ -238,6 +245,8 @@ static void drain_rings(void)
 		if (state == LDP_RING_FREE)
 			continue;
 		if (r->head_snap > tail) {
+			if (rotating)
+				ldp_ringcut_follow(&r->cut, r->buf, r->mask, tail, r->head_snap);
 			put_ring_bytes(r, tail, r->head_snap);
 			atomic_store_explicit(&r->tail, r->head_snap, memory_order_release);
 			atomic_fetch_add_explicit(&r->drained, 1, memory_order_release);
@@ -534,6 +543,48 @@ static void wall_tick(uint64_t interval_ns)
 	}
 }
 
+/* ---- rotation ----
+ * After a round that left the part at max_size or more, the frame is ended
+ * and the next part begins (tracefile.c names it and writes its header).
+ * The new part re-declares everything its records may refer to: modules,
+ * paths, every stack so far, the sampling setup, and each ring's delta
+ * state (RING: ringcut.c followed the drained bytes), so it reads on its
+ * own. A part is at most max_size plus one round (and this preamble). */
+static void start_part(void)
+{
+	compress_pending(ZSTD_e_end);
+	frame_start_ns = 0;
+	int fd = ldp_tracefile_open_part(part_no + 1, seg_start_ns, now_us());
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			close(fd);
+		rotating = 0; /* tracefile said why; the trace goes on in this part */
+		return;
+	}
+	close(out_fd);
+	out_fd = fd;
+	out_dev = st.st_dev;
+	out_ino = st.st_ino;
+	file_bytes = (uint64_t)st.st_size;
+	part_no++;
+	part_rounds = 0;
+	for (unsigned i = 0; i < modules_written; i++)
+		put_module(i, ldp_module_get(i));
+	for (unsigned i = 1; i < paths_written; i++)
+		put_record(LDP_REC_PATH, scratch, ldp_enc_path(scratch, i, ldp_path_get(i)));
+	for (uint32_t i = 1; i < stacks_written; i++)
+		put_stack(i);
+	sampling_written = 0;
+	put_sampling_info();
+	memset(named, 0, NAMED_CAP * sizeof *named); /* names again, as threads are next seen */
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
+		r->named = 0;
+		if (r->cut.attached && atomic_load_explicit(&r->state, memory_order_acquire) != LDP_RING_FREE)
+			put_record(LDP_REC_RING, scratch, ldp_enc_ring(scratch, r->id, r->cut.tid, r->cut.seq, r->cut.ptr));
+	}
+}
+
 /* One round. end_reason: also an END record (end_signal: the signal of
  * LDP_END_SIGNAL). end_frame: close the zstd frame (else just flush it). */
 static void do_round(int end_reason, int end_signal, int end_frame)
@@ -590,6 +641,9 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	} else {
 		compress_pending(ZSTD_e_flush);
 	}
+	part_rounds++;
+	if (rotating && !ended && !failed && part_rounds > 1 && file_bytes >= ldp_cfg.max_size)
+		start_part();
 }
 
 static void tick(void)
@@ -779,6 +833,10 @@ static int open_trace(void)
 	out_fd = fd;
 	out_dev = st.st_dev;
 	out_ino = st.st_ino;
+	file_bytes = (uint64_t)st.st_size;
+	part_no = 0;
+	part_rounds = 0;
+	rotating = ldp_cfg.max_size && S_ISREG(st.st_mode);
 	return 0;
 }
 

@@ -105,5 +105,6 @@ int cmd_timeline(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

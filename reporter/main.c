@@ -23,6 +23,7 @@ static const struct {
 	{"flame", cmd_flame, "an interactive flame graph (SVG) of allocations, peak, leaks"},
 	{"timeline", cmd_timeline, "live heap over time (SVG), with the peak"},
 	{"export", cmd_export, "the trace for other tools: pprof, collapsed, speedscope, json, massif, dhat"},
+	{"top", cmd_top, "follow a running program's trace: live heap, growth, top sites, CPU (q quits)"},
 	{"dump", cmd_dump, "print a trace's records as text (format debugging)"},
 	{"push", cmd_push, "store traces in ClickHouse for fleet-wide questions (docs/FLEET.md)"},
 	{"fleet", cmd_fleet, "report, flame graph, diff over every trace in the ClickHouse store"},

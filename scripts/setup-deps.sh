@@ -15,7 +15,7 @@ PART=${1:-all}
 # (gzip). Their consumers, for the pictures tier: golang-go (go tool pprof),
 # chromium (SVG scripts, the HTML report, DHAT's viewer), valgrind (ms_print,
 # dh_view.js), python3-jsonschema (speedscope's schema), fonts-dejavu-core
-# (text in headless Chromium).
+# (text in headless Chromium). tmux: `ldprof top` is tested in a real terminal.
 # `make fuzz` also needs clang and libclang-rt-14-dev; `make test` does not.
 PKGS="gcc make libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev libcmocka-dev libjansson-dev libmsgpack-dev"
 PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
@@ -23,7 +23,7 @@ PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
 # interface; jansson (above) writes and reads its JSON.
 PKGS="$PKGS libcurl4-openssl-dev"
 PKGS="$PKGS python3 g++ binutils sqlite3 heaptrack zstd"
-PKGS="$PKGS golang-go chromium valgrind python3-jsonschema fonts-dejavu-core"
+PKGS="$PKGS golang-go chromium valgrind python3-jsonschema fonts-dejavu-core tmux"
 # Extra tools for later test tiers are appended below as features land.
 PKGS="$PKGS ${LDPROF_EXTRA_PKGS:-}"
 

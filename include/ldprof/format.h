@@ -52,6 +52,10 @@ enum ldp_header_tag {
 	LDP_HDR_ALLOCATOR = 16,      /* bytes: which allocator served the program, one line of text (since 1.7) */
 	LDP_HDR_ATTACHED = 17,       /* varint: 1 = the agent was attached to a running process at segment
 				      * start; blocks allocated before are unknown (since 1.7) */
+	/* Rotation (since 1.7): a file is one part of a rotated trace (--max-size). */
+	LDP_HDR_PART = 18,           /* varint: part index, 0 = the first file (app.ldp), k = app.k.ldp */
+	LDP_HDR_CONTINUES = 19,      /* varint: 1 = this part continues the previous part's image (same segment) */
+	LDP_HDR_PART_START = 20,     /* varint: µs since segment start when this part began */
 };
 
 enum ldp_mode {
@@ -76,6 +80,7 @@ enum ldp_record_type {
 	LDP_REC_PATH = 0x14,     /* a mapped file's path: id, path (since 1.3) */
 	LDP_REC_RSS = 0x53,      /* resident set size: time, bytes (since 1.3) */
 	LDP_REC_PAUSE = 0x41,    /* allocation recording paused or resumed: seq, paused, cause (since 1.7) */
+	LDP_REC_RING = 0x15,     /* a ring's delta state where a part begins: ring, tid, seq, ptr (since 1.7) */
 };
 
 /* SAMPLE kinds */

@@ -27,6 +27,9 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	       s->agent_version, s->mode, s->max_depth, s->seq_shift);
 	if (s->sample_bytes)
 		printf("  sample_bytes %llu\n", (unsigned long long)s->sample_bytes);
+	if (s->rotated)
+		printf("  part %u%s  began at %llu us\n", s->part, s->continues ? " (continues the part before)" : "",
+		       (unsigned long long)s->part_start_us);
 }
 
 /* The events of an EVENTS record, as the reader decoded them (--events). */
@@ -160,6 +163,16 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 			printf("RSS %llu bytes at %llu us\n", (unsigned long long)bytes, (unsigned long long)us);
 		else
 			printf("RSS (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_RING: {
+		uint64_t ring, seq, ptr;
+		uint32_t tid;
+		if (rd_decode_ring(p, n, &ring, &tid, &seq, &ptr, &why) == 0)
+			printf("RING %llu tid %u seq %llu ptr 0x%llx\n", (unsigned long long)ring, tid,
+			       (unsigned long long)seq, (unsigned long long)ptr);
+		else
+			printf("RING (bad: %s)\n", why);
 		break;
 	}
 	default:

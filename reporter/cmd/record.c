@@ -58,6 +58,10 @@ static void usage(FILE *f)
 		   "      --toggle-signal SIG  pause / resume recording when SIG arrives (USR1...)\n"
 		   "      --control       serve `ldprof ctl PID pause|resume|snapshot|detach`\n"
 		   "                      (a socket in a private directory; docs/ATTACH.md)\n"
+		   "      --max-size SIZE rotate the trace past SIZE bytes (64KiB at least): PATH, then\n"
+		   "                      PATH with .1, .2, ... before the extension, each readable alone;\n"
+		   "                      `ldprof report PATH` reads them as one run\n"
+		   "      --keep N        with --max-size: keep the newest N parts, delete older ones\n"
 		   "  -q, --quiet         do not print where the trace went\n");
 }
 
@@ -220,13 +224,14 @@ int cmd_record(int argc, char **argv)
 		{"sample-bytes", required_argument, 0, 'B'},    {"seed", required_argument, 0, 'E'},
 		{"start-paused", no_argument, 0, 'Z'},          {"toggle-signal", required_argument, 0, 'T'},
 		{"control", no_argument, 0, 'K'},
+		{"max-size", required_argument, 0, 'M'},        {"keep", required_argument, 0, 'k'},
 		{"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
 	};
 	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL, *toggle_signal = NULL;
 	int start_paused = 0, control = 0;
 	uint64_t cpu_hz = LDP_CPU_HZ_DEFAULT, wall_hz = 0;
 	char interval_ms[32] = "";
-	uint64_t depth = LDP_DEPTH_DEFAULT, sample_bytes = 0, seed = 0;
+	uint64_t depth = LDP_DEPTH_DEFAULT, sample_bytes = 0, seed = 0, max_size = 0, keep = 0;
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -282,6 +287,14 @@ int cmd_record(int argc, char **argv)
 			if (parse_uint(optarg, UINT64_MAX, &seed) || seed == 0)
 				die(EXIT_USAGE, "--seed needs a number above 0, not '%s'", optarg);
 			break;
+		case 'M':
+			if (parse_size(optarg, &max_size) || max_size < (64u << 10))
+				die(EXIT_USAGE, "--max-size needs a size of at least 64KiB such as 256MiB, not '%s'", optarg);
+			break;
+		case 'k':
+			if (parse_uint(optarg, 1000000, &keep) || keep == 0)
+				die(EXIT_USAGE, "--keep needs a number of parts in 1..1000000, not '%s'", optarg);
+			break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -291,6 +304,8 @@ int cmd_record(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (keep && !max_size)
+		die(EXIT_USAGE, "--keep needs --max-size");
 	if ((sample_bytes || seed) && strcmp(mode, "sampled"))
 		die(EXIT_USAGE, "--sample-bytes and --seed need --mode sampled");
 	char **cmd = argv + optind;
@@ -373,6 +388,14 @@ int cmd_record(int argc, char **argv)
 		if (seed) {
 			snprintf(hz, sizeof hz, "%llu", (unsigned long long)seed);
 			set_env("LDPROF_SAMPLE_SEED", hz);
+		}
+		if (max_size) {
+			snprintf(hz, sizeof hz, "%llu", (unsigned long long)max_size);
+			set_env("LDPROF_MAX_SIZE", hz);
+		}
+		if (keep) {
+			snprintf(hz, sizeof hz, "%llu", (unsigned long long)keep);
+			set_env("LDPROF_KEEP", hz);
 		}
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno));

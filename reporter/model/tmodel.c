@@ -149,9 +149,9 @@ static void on_segment_end(void *ctx, const struct rd_end *end)
 	seg->end = *end;
 	tm_end_name(end, seg->end_name, sizeof seg->end_name);
 	/* Detached: the process runs on, what is live is live, not leaked. */
-	heap_finish(&seg->heap, end->reason == LDP_END_EXEC		  ? HEAP_END_EXEC
-				: end->running || end->reason == LDP_END_DETACHED ? HEAP_END_RUNNING
-										  : HEAP_END_ENDED);
+	heap_finish(&seg->heap, end->reason == LDP_END_EXEC ? HEAP_END_EXEC
+				: end->running || end->continued || end->reason == LDP_END_DETACHED ? HEAP_END_RUNNING
+												     : HEAP_END_ENDED);
 	mapped_finish(&seg->mapped);
 }
 
@@ -338,7 +338,7 @@ const char *tm_end_name(const struct rd_end *end, char *buf, size_t size)
 			snprintf(buf, size, "terminated by a signal");
 		return buf;
 	}
-	case 0: s = end->running ? "still running" : "cut short (killed?)"; break;
+	case 0: s = end->continued ? "goes on in the next part" : end->running ? "still running" : "cut short (killed?)"; break;
 	default: snprintf(buf, size, "ended (reason %d)", end->reason); return buf;
 	}
 	snprintf(buf, size, "%s", s);

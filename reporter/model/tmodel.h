@@ -54,7 +54,7 @@ struct tm_segment {
  * replaced it, nor while the process still runs (they are live now). */
 static inline int tm_segment_leaks(const struct tm_segment *seg)
 {
-	return seg->end.reason != LDP_END_EXEC && !seg->end.running;
+	return seg->end.reason != LDP_END_EXEC && !seg->end.running && !seg->end.continued;
 }
 
 struct tmodel {

@@ -101,6 +101,9 @@ int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const c
 		case LDP_HDR_SAMPLE_BYTES: seg->sample_bytes = is_num ? v : 0; break;
 		case LDP_HDR_ALLOCATOR: free(seg->allocator); seg->allocator = dup_str(val, len); break;
 		case LDP_HDR_ATTACHED: seg->attached = is_num && v == 1; break;
+		case LDP_HDR_PART: seg->part = is_num && v < (1u << 30) ? (unsigned)v : 0; seg->rotated = 1; break;
+		case LDP_HDR_CONTINUES: seg->continues = is_num && v == 1; break;
+		case LDP_HDR_PART_START: seg->part_start_us = is_num ? v : 0; break;
 		default: break; /* unknown tags are skipped: compatible additions */
 		}
 	}
@@ -363,6 +366,23 @@ int rd_decode_rss(const uint8_t *p, size_t n, uint64_t *time_us, uint64_t *bytes
 	struct cur c = {p, p + n, why};
 	GET(&c, time_us, "rss time");
 	GET(&c, bytes, "rss bytes");
+	return 0;
+}
+
+int rd_decode_ring(const uint8_t *p, size_t n, uint64_t *ring, uint32_t *tid, uint64_t *seq, uint64_t *ptr,
+		   const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t t;
+	GET(&c, ring, "ring id");
+	GET(&c, &t, "ring tid");
+	GET(&c, seq, "ring seq");
+	GET(&c, ptr, "ring ptr");
+	if (t > UINT32_MAX) {
+		*why = "ring tid out of range";
+		return -1;
+	}
+	*tid = (uint32_t)t;
 	return 0;
 }
 

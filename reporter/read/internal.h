@@ -19,6 +19,11 @@ struct rd_input {
 	const char *name;
 	uint64_t size;     /* total bytes when known, for progress */
 	int progress;      /* show progress on stderr (a terminal, a big file) */
+	/* Following a file still being written (rd_follow_file): at its end,
+	 * ask caught_up whether to wait for more (1) or stop there (0). A
+	 * partial frame or record at the end is then not the end of the trace. */
+	int (*caught_up)(void *ctx);
+	void *caught_up_ctx;
 };
 
 struct rd_source_cb {
@@ -58,6 +63,9 @@ int rd_decode_lost(const uint8_t *p, size_t n, unsigned *kind, uint64_t *count, 
 /* path must hold LDP_MAX_PATH_LEN + 1 bytes. */
 int rd_decode_path(const uint8_t *p, size_t n, uint32_t *id, char *path, const char **why);
 int rd_decode_rss(const uint8_t *p, size_t n, uint64_t *time_us, uint64_t *bytes, const char **why);
+/* RING: ring id, tid, seq, ptr. */
+int rd_decode_ring(const uint8_t *p, size_t n, uint64_t *ring, uint32_t *tid, uint64_t *seq, uint64_t *ptr,
+		   const char **why);
 /* name must hold 65 bytes. */
 int rd_decode_thread(const uint8_t *p, size_t n, uint32_t *tid, char *name, const char **why);
 
@@ -132,6 +140,10 @@ void rd_merge_init(struct rd_merge *m, const struct rd_visitor *v, struct rd_sta
 int rd_merge_events(struct rd_merge *m, uint64_t ring, const uint8_t *p, size_t n, uint32_t next_stack,
 		    const char **why);
 void rd_merge_marker(struct rd_merge *m, const struct rd_marker *k);
+/* A RING record (a part of a rotated trace begins): ring `id`'s delta state
+ * there, used when the ring's state is not known already (the part is read
+ * without the one before it). @return 0, or -1 for a ring id out of range. */
+int rd_merge_ring_state(struct rd_merge *m, uint64_t id, uint32_t tid, uint64_t seq, uint64_t ptr);
 /* Deliver every waiting event (and marker) with seq < limit, in seq order. */
 void rd_merge_release(struct rd_merge *m, uint64_t limit);
 /* Bytes were lost (a damaged frame, reader.c): every ring's delta state is

@@ -429,6 +429,17 @@ static void enqueue(struct rd_merge *m, struct rd_ring_q *q, const uint8_t *p, s
 	m->mem_bytes += n;
 }
 
+int rd_merge_ring_state(struct rd_merge *m, uint64_t id, uint32_t tid, uint64_t seq, uint64_t ptr)
+{
+	if (id >= MAX_RINGS)
+		return -1;
+	struct rd_ring_q *q = ring(m, id);
+	if (q->check.attached || q->lost)
+		return 0; /* known from the part before (read as one run), or lost to damage */
+	q->check = q->dec = (struct rd_ring_dec){.seq = seq, .ptr = ptr, .tid = tid, .attached = 1};
+	return 0;
+}
+
 int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n, uint32_t next_stack,
 		    const char **why)
 {

@@ -43,6 +43,8 @@ struct reader {
 	uint64_t prev_floor;
 	int ended;
 	int damaged; /* damage since the segment began (or since its END) */
+	int joined;  /* a later part of a rotated trace continues this segment: its
+		      * re-declared modules and stacks are the ones already known */
 	/* the record being assembled in the current frame */
 	uint8_t *rec;
 	size_t rec_len, rec_cap;
@@ -83,6 +85,7 @@ static void begin_segment(struct reader *r)
 	r->next_stack = 1;
 	r->next_module = 0;
 	r->prev_floor = 0;
+	r->joined = 0;
 	if (r->v->segment_begin)
 		r->v->segment_begin(r->v->ctx, &r->seg);
 }
@@ -90,16 +93,25 @@ static void begin_segment(struct reader *r)
 static int on_header(void *ctx, const uint8_t *p, size_t n, uint64_t off, struct rd_error *err)
 {
 	struct reader *r = ctx;
-	/* Only the same process appends a segment, after an exec: that is how
-	 * the previous image ended. */
-	struct rd_end by_exec = {.reason = LDP_END_EXEC};
-	end_segment(r, &by_exec);
 	const char *why = NULL;
-	if (rd_decode_header(p, n, &r->seg, &why)) {
+	struct rd_segment next;
+	if (rd_decode_header(p, n, &next, &why)) {
 		snprintf(err->msg, sizeof err->msg, "%s: segment header at byte %llu: %s", r->name,
 			 (unsigned long long)off, why);
 		return -1;
 	}
+	if (next.continues && r->in_segment && !r->ended && next.pid == r->seg.pid &&
+	    next.proc_start_ticks == r->seg.proc_start_ticks && next.start_monotonic_ns == r->seg.start_monotonic_ns) {
+		/* The next part of a rotated trace: the same image goes on. */
+		rd_segment_clear(&next);
+		r->joined = 1;
+		return 0;
+	}
+	/* Only the same process appends a segment, after an exec: that is how
+	 * the previous image ended. */
+	struct rd_end by_exec = {.reason = LDP_END_EXEC};
+	end_segment(r, &by_exec);
+	r->seg = next;
 	begin_segment(r);
 	return 0;
 }
@@ -148,6 +160,10 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		struct rd_module m;
 		if (rd_decode_module(p, n, &m, &why))
 			return fail(r, err, why);
+		if (r->joined && m.id < r->next_module) {
+			rd_module_clear(&m); /* re-declared by a later part: known */
+			return 0;
+		}
 		if (m.id != r->next_module && !(r->merge.damaged && m.id > r->next_module)) {
 			rd_module_clear(&m);
 			return fail(r, err, "module id out of sequence");
@@ -164,6 +180,8 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		struct rd_stack s;
 		if (rd_decode_stack(p, n, &s, r->ips, &why))
 			return fail(r, err, why);
+		if (r->joined && s.id < r->next_stack)
+			return 0; /* re-declared by a later part: known */
 		if (s.id != r->next_stack) {
 			if (!r->merge.damaged || s.id < r->next_stack || s.id - r->next_stack > MAX_LOST_STACKS)
 				return fail(r, err, "stack id out of sequence");
@@ -188,6 +206,7 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		if (rd_decode_round(p, n, &round, &time_us, &floor, &why))
 			return fail(r, err, why);
 		rd_merge_release(&r->merge, r->prev_floor);
+		r->st->last_round_us = time_us;
 		if (floor > r->prev_floor)
 			r->prev_floor = floor;
 		return 0;
@@ -266,6 +285,15 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		rd_merge_marker(&r->merge, &m);
 		return 0;
 	}
+	case LDP_REC_RING: {
+		uint64_t ring, seq, ptr;
+		uint32_t tid;
+		if (rd_decode_ring(p, n, &ring, &tid, &seq, &ptr, &why))
+			return fail(r, err, why);
+		if (rd_merge_ring_state(&r->merge, ring, tid, seq, ptr))
+			return fail(r, err, "ring id out of range");
+		return 0;
+	}
 	case LDP_REC_END: {
 		struct rd_end end;
 		if (rd_decode_end(p, n, &end, &why))
@@ -341,7 +369,9 @@ static int on_frame_end(void *ctx, struct rd_error *err)
 	return 0;
 }
 
-static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err)
+/* Read inputs in[0..n) as one trace: the parts of a rotated trace, in order. */
+static int run(struct rd_input *in, size_t n, int next_part, const struct rd_visitor *v, struct rd_stats *stats,
+	       struct rd_error *err)
 {
 	struct reader r = {.v = v, .st = stats, .name = in->name};
 	memset(stats, 0, sizeof *stats);
@@ -349,11 +379,16 @@ static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats 
 	err->msg[0] = '\0';
 	r.ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r.ips);
 	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end, on_damage};
-	int rc = rd_source_run(in, &cb, &r, stats, err);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		r.name = in[i].name;
+		rc = rd_source_run(&in[i], &cb, &r, stats, err);
+	}
 	if (rc == 0 && r.in_segment) {
 		/* No END: killed, or still running (a trace read while the process runs). */
 		struct rd_end none = {0};
-		none.running = rd_segment_running(&r.seg);
+		none.continued = next_part;
+		none.running = !next_part && rd_segment_running(&r.seg);
 		end_segment(&r, &none);
 	}
 	else
@@ -361,6 +396,73 @@ static int run(struct rd_input *in, const struct rd_visitor *v, struct rd_stats 
 	rd_merge_fini(&r.merge);
 	free(r.rec);
 	free(r.ips);
+	return rc;
+}
+
+/* ---- following a trace still being written (ldprof top) ---- */
+
+struct follow_ctx {
+	const struct rd_follow *f;
+	const char *next_path; /* the next part's name, "" when not rotated */
+};
+
+/* At the end of the file: a rotated trace that went on in the next part is
+ * done with this one (the writer ended its frame before starting the next);
+ * else the caller decides whether to wait. */
+static int follow_caught_up(void *ctx)
+{
+	struct follow_ctx *fc = ctx;
+	if (*fc->next_path && access(fc->next_path, F_OK) == 0)
+		return 0;
+	return fc->f->caught_up(fc->f->ctx);
+}
+
+int rd_follow_file(const char *path, const struct rd_visitor *v, const struct rd_follow *f, struct rd_stats *stats,
+		   struct rd_error *err)
+{
+	struct rd_parts ps;
+	rd_parts_find(path, &ps);
+	struct reader r = {.v = v, .st = stats, .name = path};
+	memset(stats, 0, sizeof *stats);
+	rd_merge_init(&r.merge, v, stats);
+	err->msg[0] = '\0';
+	r.ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r.ips);
+	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end, on_damage};
+	int rc = 0;
+	/* Later parts are named from part 0's name (given, or deleted by --keep). */
+	int rotated = ps.rotated && (ps.first == 0 || ps.missing);
+	char cur[4096], next[4096];
+	snprintf(cur, sizeof cur, "%s", ps.paths[0]);
+	for (unsigned k = ps.first;; k++) {
+		next[0] = '\0';
+		if (rotated && rd_part_path(next, sizeof next, path, k + 1))
+			next[0] = '\0';
+		FILE *file = fopen(cur, "rb");
+		if (!file) {
+			snprintf(err->msg, sizeof err->msg, "%.400s: %m", cur);
+			rc = -1;
+			break;
+		}
+		struct follow_ctx fc = {f, next};
+		struct rd_input in = {.f = file, .name = cur, .caught_up = follow_caught_up, .caught_up_ctx = &fc};
+		r.name = cur;
+		rc = rd_source_run(&in, &cb, &r, stats, err);
+		fclose(file);
+		if (rc || !*next || access(next, F_OK) != 0)
+			break;
+		snprintf(cur, sizeof cur, "%s", next);
+	}
+	if (rc == 0 && r.in_segment) {
+		struct rd_end none = {0};
+		none.running = rd_segment_running(&r.seg);
+		end_segment(&r, &none);
+	} else {
+		rd_segment_clear(&r.seg);
+	}
+	rd_merge_fini(&r.merge);
+	free(r.rec);
+	free(r.ips);
+	rd_parts_free(&ps);
 	return rc;
 }
 
@@ -393,20 +495,37 @@ int rd_segment_running(const struct rd_segment *seg)
 
 int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err->msg, sizeof err->msg, "%s: %m", path);
-		return -1;
+	struct rd_parts ps;
+	rd_parts_find(path, &ps);
+	struct rd_input *in = xcalloc(ps.n, sizeof *in);
+	int rc = -1;
+	size_t opened = 0;
+	for (; opened < ps.n; opened++) {
+		FILE *f = fopen(ps.paths[opened], "rb");
+		if (!f) {
+			snprintf(err->msg, sizeof err->msg, "%s: %m", ps.paths[opened]);
+			goto out;
+		}
+		in[opened] = (struct rd_input){.f = f, .name = ps.paths[opened]};
+		struct stat st;
+		/* Long reads say how far they are, when someone is watching. */
+		if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && isatty(STDERR_FILENO)) {
+			in[opened].size = (uint64_t)st.st_size;
+			in[opened].progress = in[opened].size >= (64u << 20);
+		}
 	}
-	struct rd_input in = {.f = f, .name = path};
-	struct stat st;
-	/* Long reads say how far they are, when someone is watching. */
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && isatty(STDERR_FILENO)) {
-		in.size = (uint64_t)st.st_size;
-		in.progress = in.size >= (64u << 20);
-	}
-	int rc = run(&in, v, stats, err);
-	fclose(f);
+	rc = run(in, ps.n, ps.next_exists, v, stats, err);
+	stats->rotated = ps.rotated;
+	stats->parts = (unsigned)ps.n;
+	stats->first_part = ps.first;
+	stats->last_part = ps.last;
+	stats->parts_missing = ps.missing;
+	stats->next_part = ps.next_exists;
+out:
+	for (size_t i = 0; i < opened; i++)
+		fclose(in[i].f);
+	free(in);
+	rd_parts_free(&ps);
 	return rc;
 }
 
@@ -414,5 +533,5 @@ int rd_read_mem(const uint8_t *data, size_t len, const char *name, const struct 
 		struct rd_stats *stats, struct rd_error *err)
 {
 	struct rd_input in = {.mem = data, .mem_len = len, .name = name};
-	return run(&in, v, stats, err);
+	return run(&in, 1, 0, v, stats, err);
 }

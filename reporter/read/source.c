@@ -94,6 +94,13 @@ static size_t fill(struct inbuf *b, size_t want)
 			n = fread(b->buf + b->len, 1, b->cap - b->len, in->f);
 			if (n == 0 && ferror(in->f))
 				b->error = errno ? errno : EIO;
+			/* A file still being written: wait for more at its end. */
+			while (n == 0 && !b->error && in->caught_up && in->caught_up(in->caught_up_ctx)) {
+				clearerr(in->f);
+				n = fread(b->buf + b->len, 1, b->cap - b->len, in->f);
+				if (n == 0 && ferror(in->f))
+					b->error = errno ? errno : EIO;
+			}
 		} else {
 			n = in->mem_len - in->mem_pos;
 			if (n > b->cap - b->len)

@@ -34,6 +34,14 @@ struct rd_segment {
 	unsigned seq_shift;
 	uint64_t sample_bytes; /* sampled mode: mean bytes between heap samples; 0 otherwise */
 	int attached;          /* the agent was attached to the running process at segment start (1.7) */
+	/* Rotation (--max-size, format 1.7): this segment began in part `part`
+	 * of a rotated trace; continues: the image began in an earlier part that
+	 * was not read (deleted by --keep, or the part read alone), so blocks
+	 * allocated before part_start_us (µs since segment start) are unknown. */
+	int rotated;
+	unsigned part;
+	int continues;
+	uint64_t part_start_us;
 };
 
 void rd_segment_clear(struct rd_segment *seg); /* frees the strings */
@@ -110,6 +118,8 @@ struct rd_end {
 	int signal;  /* LDP_END_SIGNAL: the signal that ended the process (0 if not said) */
 	int running; /* no END, and the process that wrote it still runs on this host
 		      * (rd_segment_running): nothing has ended yet */
+	int continued; /* no END, and the image goes on in the next part of a rotated
+			* trace, which was not read (a part read alone): nothing has ended */
 };
 
 struct rd_visitor {
@@ -166,7 +176,28 @@ struct rd_stats {
 	uint64_t damaged_at;         /* offset of the first damaged frame or region */
 	char damage_why[160];        /* what the first damage was */
 	uint64_t dropped_events, dropped_event_bytes;
+	/* A rotated trace (format 1.7): the parts read, first..last, and how many
+	 * parts before `first` were not found (deleted by --keep). */
+	int rotated;
+	unsigned parts, first_part, last_part, parts_missing;
+	int next_part;          /* the part after last_part exists, not read (a part read alone) */
+	uint64_t last_round_us; /* time of the last ROUND read (µs since its segment start) */
 };
+
+/* The files of a rotated trace read as one run (parts.c). */
+struct rd_parts {
+	char **paths; /* in part order */
+	size_t n;
+	int rotated;
+	unsigned first, last, missing;
+	int next_exists; /* part last+1 of the same process exists (path was a part > 0) */
+};
+/* Which files `ldprof report path` reads: path and its later parts, or the
+ * parts kept when path itself was deleted (--keep). @return 0. */
+int rd_parts_find(const char *path, struct rd_parts *ps);
+void rd_parts_free(struct rd_parts *ps);
+/* The name of part index of a trace whose part 0 is base (app.ldp -> app.3.ldp). */
+int rd_part_path(char *out, size_t cap, const char *base, unsigned index);
 
 #define RD_ERR_MAX 512
 
@@ -187,6 +218,19 @@ int rd_segment_running(const struct rd_segment *seg);
  * err->msg set to one line naming the offset and what was being read.
  */
 int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err);
+/*
+ * Follow a trace still being written (ldprof top): read it like
+ * rd_read_file, and at the end of the file, instead of stopping, call
+ * caught_up: it returns 1 to wait for more (it sleeps a little first), 0 to
+ * stop. A partial frame or record at the end is waited for, never an error.
+ * A rotated trace is followed into its next parts as they appear.
+ */
+struct rd_follow {
+	int (*caught_up)(void *ctx);
+	void *ctx;
+};
+int rd_follow_file(const char *path, const struct rd_visitor *v, const struct rd_follow *f, struct rd_stats *stats,
+		   struct rd_error *err);
 /* The same over a memory buffer (fuzzing, tests). name appears in messages. */
 int rd_read_mem(const uint8_t *data, size_t len, const char *name, const struct rd_visitor *v,
 		struct rd_stats *stats, struct rd_error *err);

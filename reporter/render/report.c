@@ -180,6 +180,20 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			else if (*seg->info.allocator)
 				sb_printf(b, "  allocator  %s\n", seg->info.allocator);
 		}
+		if (m->stats.rotated && m->nsegs) {
+			/* A rotated trace (--max-size): which parts, which span of time. */
+			const struct tm_segment *first = &m->segs[0];
+			sb_printf(b, "  rotated trace: part%s %u", m->stats.parts > 1 ? "s" : "", m->stats.first_part);
+			if (m->stats.parts > 1)
+				sb_printf(b, "..%u read as one run", m->stats.last_part);
+			if (m->stats.parts_missing)
+				sb_printf(b, " (parts 0..%u were deleted, --keep)", m->stats.parts_missing - 1);
+			else if (first->info.continues)
+				sb_printf(b, " read alone");
+			sb_printf(b, "; covers %.3f s to %.3f s of the process%s\n", (double)first->info.part_start_us / 1e6,
+				  (double)m->stats.last_round_us / 1e6,
+				  first->info.continues ? ": blocks allocated earlier are not known" : "");
+		}
 		if (m->stats.truncated && !(m->nsegs && m->segs[m->nsegs - 1].end.running))
 			sb_printf(b, "  note: the trace ends inside a frame at byte %llu (process killed?); "
 				     "everything before it is used\n",
@@ -205,16 +219,23 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
-	if (t->live_now_count)
-		sb_printf(b, "  live now     %14s   in %s block%s (the process is still running: not leaked)\n",
-			  fmt_bytes(x, t->live_now_bytes), fmt_count(y, t->live_now_count), t->live_now_count == 1 ? "" : "s");
+	if (t->live_now_count) {
+		/* A part read alone ends where the next part goes on: nothing ended there either. */
+		int continued = r->ntraces && r->traces[0].m.nsegs &&
+				r->traces[0].m.segs[r->traces[0].m.nsegs - 1].end.continued;
+		sb_printf(b, "  live now     %14s   in %s block%s (%s: not leaked)\n", fmt_bytes(x, t->live_now_bytes),
+			  fmt_count(y, t->live_now_count), t->live_now_count == 1 ? "" : "s",
+			  continued ? "the process goes on in the next part" : "the process is still running");
+	}
 	if (t->sample_bytes)
 		sb_printf(b, "  temporary    (not measured in sampled mode)\n");
 	else
 		sb_printf(b, "  temporary    %14s   (%.1f%% of allocations)\n", fmt_count(x, t->temporary),
 			  t->allocations ? 100.0 * (double)t->temporary / (double)t->allocations : 0.0);
 	if (t->unknown_frees)
-		sb_printf(b, "  (%s frees of blocks allocated before tracing began)\n", fmt_count(x, t->unknown_frees));
+		sb_printf(b, "  (%s frees of blocks allocated before %s)\n", fmt_count(x, t->unknown_frees),
+			  r->ntraces && r->traces[0].m.nsegs && r->traces[0].m.segs[0].info.continues ? "the first part read"
+												 : "tracing began");
 	if (t->before_attach_frees)
 		sb_printf(b, "  (%s frees of blocks allocated before attach: not counted in frees, live or peak)\n",
 			  fmt_count(x, t->before_attach_frees));
@@ -467,6 +488,17 @@ json_t *report_json(const struct report *r)
 	}
 	set(o, "traces", traces);
 	set(o, "truncated", json_boolean(truncated));
+	if (r->ntraces && r->traces[0].m.stats.rotated && r->traces[0].m.nsegs) {
+		/* A rotated trace (--max-size): the parts read and the span they cover. */
+		const struct tmodel *m = &r->traces[0].m;
+		json_t *p = json_object();
+		set(p, "first", json_u64(m->stats.first_part));
+		set(p, "last", json_u64(m->stats.last_part));
+		set(p, "deleted", json_u64(m->stats.parts_missing));
+		set(p, "from_s", json_real((double)m->segs[0].info.part_start_us / 1e6));
+		set(p, "to_s", json_real((double)m->stats.last_round_us / 1e6));
+		set(o, "parts", p);
+	}
 	set(o, "missed", render_missed_json(r));
 	for (size_t i = 0; i < r->ntraces; i++) {
 		const struct tmodel *m = &r->traces[i].m;

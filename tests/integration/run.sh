@@ -694,6 +694,12 @@ PYEOF
 	pass "$t: $(tail -1 "$W/$t.bare") at 1 B, 4 KiB and 512 KiB between samples; every free matched, peak exact"
 else fail "$t"; fi
 
+# --- bounded traces: --max-size, --keep ------------------------------------------
+. "$HERE/rotate.sh"
+
+# --- the live view: ldprof top in a terminal ----------------------------------------
+. "$HERE/top.sh"
+
 echo
 if [ $failures -gt 0 ]; then echo "integration: $failures FAILED"; exit 1; fi
 echo "integration: all passed"

@@ -1,0 +1,94 @@
+# tests/integration/rotate.sh - bounded traces (--max-size, --keep), sourced
+# by run.sh (uses its $W, $B, $BIN, $LDPROF, $PY, pass, fail, report).
+#
+# A long multithreaded run with cross-thread frees (truth_oversub), rotated
+# at 1 MiB: every part but the last is between max-size and max-size plus
+# one round, and one round is at most what the rings hold (threads x ring
+# size, here 4 x 64 KiB) plus the part's preamble (modules, stacks, ring
+# states; 64 KiB is far above it for this program). Read as one run, the
+# counts equal the program's own truth exactly.
+R=$W/rotate
+mkdir -p "$R/full" "$R/head" "$R/tail" "$R/keep"
+MAX=$((1 << 20))
+BOUND=$((MAX + 4 * 65536 + 65536))
+
+t=rotate
+if LDPROF_RING_KB=64 "$LDPROF" record -q -o "$R/full/app.ldp" --max-size 1MiB -- \
+		"$BIN/truth_oversub" "$R/app.truth" 4 4 &&
+	"$LDPROF" record -q -o "$R/base.ldp" -- "$BIN/truth_oversub" "$R/base.truth" 0 4 baseline &&
+	report "$R/base.ldp" "$R/base.json" && report "$R/full/app.ldp" "$R/full.json" &&
+	$CHECK "$R/app.truth" "$R/full.json" --baseline "$R/base.json" | sed 's/^/     /'; then
+	n=$(ls "$R/full" | wc -l)
+	ok=1
+	last=$((n - 1))
+	for k in $(seq 0 $last); do
+		f="$R/full/app.$k.ldp"
+		[ $k = 0 ] && f="$R/full/app.ldp"
+		[ -f "$f" ] || { echo "     part $k missing: $(ls "$R/full")"; ok=0; continue; }
+		size=$(stat -c %s "$f")
+		if [ $k -lt $last ] && { [ $size -lt $MAX ] || [ $size -gt $BOUND ]; }; then
+			echo "     part $k: $size bytes, not in [$MAX, $BOUND]"; ok=0
+		fi
+	done
+	if [ $ok = 1 ] && [ $n -ge 4 ] && $PY - "$R/full.json" $last <<'PYEOF'; then
+import json, sys
+p = json.load(open(sys.argv[1]))["parts"]
+assert p["first"] == 0 and p["last"] == int(sys.argv[2]) and p["deleted"] == 0 and p["to_s"] > 3.5, p
+PYEOF
+		pass "$t: $n parts of at most max-size + one round ($BOUND bytes), read as one run: exact"
+	else fail "$t: $n parts"; fi
+else fail "$t"; fi
+
+# The same run split in two: the first parts read as a run (ends where the
+# next part would go on), the later ones read as a run that began earlier.
+# Together they hold every event once: allocations add up to the truth, and
+# the later parts' frees of blocks from the earlier ones are counted as
+# "allocated before the first part read", not lost.
+t=rotate_split
+if [ -f "$R/full/app.3.ldp" ]; then
+	cp "$R/full/app.ldp" "$R/full/app.1.ldp" "$R/full/app.2.ldp" "$R/head/"
+	for f in "$R"/full/app.*.ldp; do
+		k=${f##*/app.}; k=${k%.ldp}
+		[ "$k" -ge 3 ] && cp "$f" "$R/tail/"
+	done
+	report "$R/head/app.ldp" "$R/head.json" && report "$R/tail/app.ldp" "$R/tail.json" &&
+		"$LDPROF" report "$R/tail/app.ldp" > "$R/tail.txt" &&
+		"$LDPROF" report --json "$R/full/app.3.ldp" > "$R/part3.json" && "$LDPROF" report "$R/full/app.3.ldp" > "$R/part3.txt"
+	if [ $? = 0 ] && $PY - "$R/full.json" "$R/head.json" "$R/tail.json" "$R/part3.json" <<'PYEOF'; then
+import json, sys
+full, head, tail, p3 = (json.load(open(a)) for a in sys.argv[1:5])
+F, H, T, P = full["heap"], head["heap"], tail["heap"], p3["heap"]
+assert H["allocations"] + T["allocations"] == F["allocations"], (H, T, F)
+assert H["allocated_bytes"] + T["allocated_bytes"] == F["allocated_bytes"]
+assert H["frees"] + T["frees"] + T["unknown_frees"] == F["frees"], (H["frees"], T["frees"], T["unknown_frees"], F["frees"])
+assert T["unknown_frees"] > 0 and F["unknown_frees"] == 0
+assert tail["parts"]["first"] == 3 and tail["parts"]["deleted"] == 3 and tail["parts"]["from_s"] > 0, tail["parts"]
+assert head["parts"]["last"] == 2
+# a part alone: valid, its image goes on in the next part (nothing leaked)
+assert p3["parts"]["first"] == p3["parts"]["last"] == 3 and P["allocations"] > 0 and P["leaked_bytes"] == 0, p3["parts"]
+assert p3["segments"][0]["end"] != "cut short", p3["segments"][0]
+PYEOF
+		grep -q "parts 0..2 were deleted" "$R/tail.txt" && grep -q "allocated before the first part read" "$R/part3.txt" &&
+		pass "$t: parts 0-2 + parts 3-$(( $(ls "$R/full" | wc -l) - 1 )) = the whole run; part 3 alone reads"
+	else fail "$t"; sed 's/^/     /' "$R/tail.txt" | head -5; fi
+else fail "$t: the run made fewer than 4 parts"; fi
+
+# --keep 3: only the newest three parts stay; `ldprof report app.ldp` finds
+# them though app.ldp itself is gone, and says the older ones were deleted.
+t=rotate_keep
+if LDPROF_RING_KB=64 "$LDPROF" record -q -o "$R/keep/app.ldp" --max-size 1MiB --keep 3 -- \
+		"$BIN/truth_oversub" "$R/keep.truth" 3 4 &&
+	report "$R/keep/app.ldp" "$R/keep.json" && "$LDPROF" report "$R/keep/app.ldp" > "$R/keep.txt"; then
+	n=$(ls "$R/keep" | wc -l)
+	if [ "$n" = 3 ] && [ ! -f "$R/keep/app.ldp" ] && grep -q "were deleted, --keep" "$R/keep.txt" &&
+		$PY - "$R/keep.json" "$R/keep.truth" <<'PYEOF'; then
+import json, sys
+r = json.load(open(sys.argv[1])); p = r["parts"]; h = r["heap"]
+truth = dict(l.split() for l in open(sys.argv[2]))
+assert p["deleted"] == p["first"] >= 1 and p["last"] == p["first"] + 2, p
+assert 0 < h["allocations"] < int(truth["allocations"]) and h["unknown_frees"] > 0, h
+assert r["segments"][0]["end"] == "exit", r["segments"][0]
+PYEOF
+		pass "$t: 3 newest parts kept, read as the run's last $(grep -o 'covers.*' "$R/keep.txt")"
+	else fail "$t: $n files: $(ls "$R/keep")"; fi
+else fail "$t"; fi
