@@ -149,6 +149,32 @@ static LDP_ALWAYS_INLINE int ldp_sh_owns(const void *p)
 {
 	return (uintptr_t)p - ldp_sh_base < ldp_sh_size;
 }
+
+/*
+ * Sampled mode's pass-through, for every malloc-family wrapper: an entry
+ * point tries these first and, when they say so, tail-calls the real
+ * function and does nothing else (no errno, no guard, no timer: they are
+ * the slow path's). Measured with callgrind against a minimal interposer
+ * (scripts/benchmarks/floor): see docs/PERFORMANCE.md.
+ */
+/* An allocation of n bytes that is not a sample: its bytes counted down. */
+static LDP_ALWAYS_INLINE int ldp_sample_skip(size_t n)
+{
+	if (LDP_LIKELY(ldp_heap_sampled) && LDP_LIKELY(n < ldp_self.sample_left)) {
+		ldp_self.sample_left -= n;
+		return 1;
+	}
+	return 0;
+}
+
+/* A free in sampled mode of a block that is neither a sample nor a possible
+ * overflowed one: the real free takes it as it is (the caller also rules
+ * out the bootstrap arena, rawmem.h). */
+static LDP_ALWAYS_INLINE int ldp_sample_free_skip(const void *p)
+{
+	return LDP_LIKELY(ldp_heap_sampled) && !ldp_sh_owns(p) &&
+	       !atomic_load_explicit(&ldp_sh_overflow_live, memory_order_relaxed);
+}
 int ldp_sh_init(void);
 /* A zeroed block of at least n bytes aligned to align (a power of two), or NULL. */
 void *ldp_sh_alloc(size_t n, size_t align);
