@@ -191,6 +191,32 @@ static LDP_ALWAYS_INLINE int ldp_sh_owns(const void *p)
 {
 	return (uintptr_t)p - ldp_sh_base < ldp_sh_size;
 }
+
+/*
+ * Sampled mode's pass-through, for every malloc-family wrapper: an entry
+ * point tries these first and, when they say so, tail-calls the real
+ * function and does nothing else (no errno, no guard, no timer: they are
+ * the slow path's). Measured with callgrind against a minimal interposer
+ * (scripts/benchmarks/floor): see docs/PERFORMANCE.md.
+ */
+/* An allocation of n bytes that is not a sample: its bytes counted down. */
+static LDP_ALWAYS_INLINE int ldp_sample_skip(size_t n)
+{
+	if (LDP_LIKELY(ldp_heap_sampled) && LDP_LIKELY(n < ldp_self.sample_left)) {
+		ldp_self.sample_left -= n;
+		return 1;
+	}
+	return 0;
+}
+
+/* A free in sampled mode of a block that is neither a sample nor a possible
+ * overflowed one: the real free takes it as it is (the caller also rules
+ * out the bootstrap arena, rawmem.h). */
+static LDP_ALWAYS_INLINE int ldp_sample_free_skip(const void *p)
+{
+	return LDP_LIKELY(ldp_heap_sampled) && !ldp_sh_owns(p) &&
+	       !atomic_load_explicit(&ldp_sh_overflow_live, memory_order_relaxed);
+}
 int ldp_sh_init(void);
 /* A zeroed block of at least n bytes aligned to align (a power of two), or NULL. */
 void *ldp_sh_alloc(size_t n, size_t align);
@@ -532,32 +558,71 @@ void ldp_stacks_after_fork_child(void);
 
 /* ---- encode.c: event encoders (pure; unit-tested against the reader) ----- */
 
+/* A ring's encoder state (docs/FORMAT.md "Events, 1.7"): the delta bases and
+ * the model the reader rebuilds from the same events. */
+struct ldp_enc_recent {
+	uint64_t ptr; /* 0: empty */
+	uint32_t idx; /* the allocation's index on this ring since ATTACH */
+	uint32_t cls; /* ldp_size_class of its size */
+};
 struct ldp_enc_state {
 	uint64_t seq, ptr;
+	uint32_t nalloc, stack;                        /* allocations since ATTACH; the last one's stack */
+	uint64_t freed[LDP_SIZE_CLASSES];              /* per class: the last block freed by index */
+	struct ldp_enc_recent recent[LDP_RECENT_SLOTS]; /* allocations a free may name by index */
 };
 size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid);
 
-/* The two hot encoders, inline into the malloc path. */
+/* The two hot encoders, inline into the malloc path. Each costs a few loads
+ * and stores over the 1.6 encoding and saves the address of most frees and
+ * of allocations that reuse the block just freed (glibc's tcache does). */
 static LDP_ALWAYS_INLINE size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq,
 					      uint64_t ptr, uint64_t size, uint32_t stack)
 {
+	unsigned cls = ldp_size_class(size);
+	uint8_t code = (uint8_t)(LDP_EV_ALLOC2 | (op - LDP_EV_ALLOC_MALLOC));
 	size_t n = 1;
-	dst[0] = (uint8_t)op;
-	n += ldp_varint_put(dst + n, seq - st->seq);
-	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
+	if (seq - st->seq == 1)
+		code |= LDP_EV_ALLOC2_SEQ1;
+	else
+		n += ldp_varint_put(dst + n, seq - st->seq);
 	n += ldp_varint_put(dst + n, size);
-	n += ldp_varint_put(dst + n, stack);
+	if (st->freed[cls] == ptr) {
+		code |= LDP_EV_ALLOC2_REUSE;
+		st->freed[cls] = 0;
+	} else {
+		n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
+	}
+	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)stack - (int64_t)st->stack));
+	dst[0] = code;
+	struct ldp_enc_recent *e = &st->recent[ldp_recent_slot(ptr)];
+	e->ptr = ptr;
+	e->idx = st->nalloc++;
+	e->cls = cls;
 	st->seq = seq;
 	st->ptr = ptr;
+	st->stack = stack;
 	return n;
 }
 
 static LDP_ALWAYS_INLINE size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t ptr)
 {
+	uint8_t code = LDP_EV_FREE2;
 	size_t n = 1;
-	dst[0] = LDP_EV_FREE;
-	n += ldp_varint_put(dst + n, seq - st->seq);
-	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
+	if (seq - st->seq == 1)
+		code |= LDP_EV_FREE2_SEQ1;
+	else
+		n += ldp_varint_put(dst + n, seq - st->seq);
+	struct ldp_enc_recent *e = &st->recent[ldp_recent_slot(ptr)];
+	if (e->ptr == ptr) {
+		code |= LDP_EV_FREE2_INDEX;
+		n += ldp_varint_put(dst + n, (uint32_t)(st->nalloc - e->idx));
+		st->freed[e->cls] = ptr;
+		e->ptr = 0;
+	} else {
+		n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
+	}
+	dst[0] = code;
 	st->seq = seq;
 	st->ptr = ptr;
 	return n;

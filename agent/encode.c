@@ -14,8 +14,7 @@
 
 size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid)
 {
-	st->seq = 0;
-	st->ptr = 0;
+	memset(st, 0, sizeof *st);
 	dst[0] = LDP_EV_ATTACH;
 	return 1 + ldp_varint_put(dst + 1, tid);
 }

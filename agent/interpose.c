@@ -422,7 +422,14 @@ static LDP_NOINLINE void *sampled_realloc(void *p, size_t n)
 			ldp_resolve_real();                                                                    \
 	} while (0)
 
-LDP_EXPORT void *malloc(size_t n)
+/*
+ * Each of malloc, free, calloc and realloc is a pass-through in front of its
+ * slow path: in sampled mode, a call that is not a sample and involves no
+ * block of the sample heap goes straight to the real function, as a tail
+ * call with no stack frame of ours (agent.h, ldp_sample_skip). Everything
+ * else, full mode included, is the _slow function.
+ */
+static LDP_NOINLINE void *malloc_slow(size_t n)
 {
 	ENSURE_REAL(malloc);
 	if (LDP_UNLIKELY(!ldp_real.malloc))
@@ -437,7 +444,15 @@ LDP_EXPORT void *malloc(size_t n)
 	return p;
 }
 
-LDP_EXPORT void free(void *p)
+LDP_EXPORT void *malloc(size_t n)
+{
+	void *(*real)(size_t) = ldp_real.malloc;
+	if (LDP_LIKELY(real != NULL) && ldp_sample_skip(n))
+		return real(n);
+	return malloc_slow(n);
+}
+
+static LDP_NOINLINE void free_slow(void *p)
 {
 	if (!p || LDP_UNLIKELY(ldp_bootstrap_owns(p)))
 		return;
@@ -461,7 +476,17 @@ LDP_EXPORT void free(void *p)
 	ldp_real.free(p);
 }
 
-LDP_EXPORT void *calloc(size_t a, size_t b)
+LDP_EXPORT void free(void *p)
+{
+	void (*real)(void *) = ldp_real.free;
+	if (LDP_LIKELY(real != NULL) && ldp_sample_free_skip(p) && !ldp_bootstrap_owns(p)) {
+		real(p); /* free(NULL) included: glibc's does nothing */
+		return;
+	}
+	free_slow(p);
+}
+
+static LDP_NOINLINE void *calloc_slow(size_t a, size_t b)
 {
 	ENSURE_REAL(calloc);
 	if (LDP_UNLIKELY(!ldp_real.calloc)) {
@@ -489,6 +514,15 @@ LDP_EXPORT void *calloc(size_t a, size_t b)
 	return p;
 }
 
+LDP_EXPORT void *calloc(size_t a, size_t b)
+{
+	void *(*real)(size_t, size_t) = ldp_real.calloc;
+	size_t n;
+	if (LDP_LIKELY(real != NULL) && !__builtin_mul_overflow(a, b, &n) && ldp_sample_skip(n))
+		return real(a, b);
+	return calloc_slow(a, b);
+}
+
 /* realloc from a signal handler during a recording: the old block's free
  * (numbered before the real call) and the new block, both kept aside.
  * A failed realloc leaves the old block: its free is then not kept. */
@@ -514,7 +548,7 @@ static LDP_NOINLINE void *nested_realloc(void *p, size_t n)
 	return q;
 }
 
-LDP_EXPORT void *realloc(void *p, size_t n)
+static LDP_NOINLINE void *realloc_slow(void *p, size_t n)
 {
 	if (LDP_UNLIKELY(p && ldp_bootstrap_owns(p))) {
 		/* Move a bootstrap block to the real heap; the arena is never freed. */
@@ -554,6 +588,15 @@ LDP_EXPORT void *realloc(void *p, size_t n)
 	if (q)
 		record_alloc(q, n, LDP_EV_ALLOC_REALLOC);
 	return q;
+}
+
+LDP_EXPORT void *realloc(void *p, size_t n)
+{
+	void *(*real)(void *, size_t) = ldp_real.realloc;
+	/* neither block a sample: the real realloc does the whole job */
+	if (LDP_LIKELY(real != NULL) && ldp_sample_free_skip(p) && !ldp_bootstrap_owns(p) && ldp_sample_skip(n))
+		return real(p, n);
+	return realloc_slow(p, n);
 }
 
 LDP_EXPORT void *reallocarray(void *p, size_t a, size_t b)

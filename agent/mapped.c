@@ -12,8 +12,9 @@
  *
  * Ordering as for the heap (seq.c): an unmap takes its sequence number
  * before the real call, a map after it, so the reader can replay partial
- * unmaps and remaps exactly. File paths are interned once and written by the
- * writer as PATH records before the events that use them.
+ * unmaps and remaps exactly. Files are interned once by (device, inode),
+ * their paths written by the writer as PATH records before the events that
+ * use them.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -22,6 +23,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,38 +36,114 @@ static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static int (*real_munmap)(void *, size_t);
 static void *(*real_mremap)(void *, size_t, size_t, int, ...);
 
-/* ---- paths ---- */
+/* ---- paths ----
+ *
+ * A mapped file's id is found by its (device, inode), from fstat: a hash
+ * table of chains that only grow, read without a lock (a node is complete
+ * before it is published at its bucket's head). Only a file seen for the
+ * first time takes path_lock, to read its name (/proc/self/fd/N) and give
+ * it the next id. Names live in chunks of PATH_CHUNK, published before the
+ * count the writer reads (release), so every id below the count has its
+ * name. Nodes and names come from a bump arena, not a page each.
+ * (A file replaced by another on the same inode keeps the first name.)
+ */
 
-#define MAX_PATHS 4096u
-static char **paths;
+#define PATH_BUCKETS 65536u
+#define PATH_CHUNK 4096u
+#define PATH_CHUNKS 4096u /* 16 M names */
+#define PATH_ARENA (64u << 10)
+
+struct path_node {
+	uint64_t dev, ino;
+	uint32_t id;
+	struct path_node *next;
+};
+
+static struct path_node *_Atomic *buckets;
+static char **chunks[PATH_CHUNKS];
 static _Atomic unsigned npaths = 1; /* id 0: anonymous */
 static pthread_mutex_t path_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *arena;
+static size_t arena_left;
+
+static unsigned bucket_of(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (ino ^ (dev << 32 | dev >> 32)) * 0x9E3779B97F4A7C15ull;
+	return (unsigned)(h >> 48) & (PATH_BUCKETS - 1);
+}
+
+static uint32_t find(struct path_node *_Atomic *b, uint64_t dev, uint64_t ino)
+{
+	for (struct path_node *n = atomic_load_explicit(&b[bucket_of(dev, ino)], memory_order_acquire); n; n = n->next)
+		if (n->ino == ino && n->dev == dev)
+			return n->id;
+	return 0;
+}
+
+/* Under path_lock. */
+static void *arena_take(size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (n > arena_left) {
+		size_t size = n > PATH_ARENA ? n : PATH_ARENA;
+		arena = ldp_raw_alloc(size);
+		arena_left = arena ? size : 0;
+		if (!arena)
+			return NULL;
+	}
+	void *p = arena;
+	arena += n;
+	arena_left -= n;
+	return p;
+}
+
+/* Under path_lock: a new id for this file, its name stored. */
+static uint32_t add(struct path_node *_Atomic *b, uint64_t dev, uint64_t ino, const char *name, size_t len)
+{
+	unsigned id = atomic_load_explicit(&npaths, memory_order_relaxed);
+	if (id >= PATH_CHUNK * PATH_CHUNKS)
+		return 0;
+	char ***chunk = &chunks[id / PATH_CHUNK];
+	if (!*chunk)
+		*chunk = ldp_raw_alloc(PATH_CHUNK * sizeof **chunk);
+	struct path_node *n = arena_take(sizeof *n);
+	char *copy = arena_take(len + 1);
+	if (!*chunk || !n || !copy)
+		return 0;
+	memcpy(copy, name, len);
+	copy[len] = '\0';
+	(*chunk)[id % PATH_CHUNK] = copy;
+	atomic_store_explicit(&npaths, id + 1, memory_order_release);
+	*n = (struct path_node){.dev = dev, .ino = ino, .id = id};
+	struct path_node *_Atomic *head = &b[bucket_of(dev, ino)];
+	n->next = atomic_load_explicit(head, memory_order_relaxed);
+	atomic_store_explicit(head, n, memory_order_release);
+	return id;
+}
 
 static uint32_t path_id(int fd)
 {
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return 0;
+	uint64_t dev = st.st_dev, ino = st.st_ino;
+	struct path_node *_Atomic *b = atomic_load_explicit(&buckets, memory_order_acquire);
+	uint32_t id = b ? find(b, dev, ino) : 0;
+	if (id)
+		return id; /* the common case: no lock, no readlink */
 	char link[64], buf[LDP_MAX_PATH_LEN];
 	ldp_format(link, sizeof link, "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, buf, sizeof buf - 1);
 	if (n <= 0)
 		return 0;
-	buf[n] = '\0';
 	pthread_mutex_lock(&path_lock);
-	uint32_t id = 0;
-	unsigned count = atomic_load_explicit(&npaths, memory_order_relaxed);
-	if (!paths)
-		paths = ldp_raw_alloc(MAX_PATHS * sizeof *paths);
-	for (unsigned i = 1; paths && i < count && !id; i++)
-		if (!strcmp(paths[i], buf))
-			id = i;
-	if (!id && paths && count < MAX_PATHS) {
-		char *copy = ldp_raw_alloc((size_t)n + 1);
-		if (copy) {
-			memcpy(copy, buf, (size_t)n + 1);
-			paths[count] = copy;
-			id = count;
-			atomic_store_explicit(&npaths, count + 1, memory_order_release);
-		}
+	b = atomic_load_explicit(&buckets, memory_order_relaxed);
+	if (!b) {
+		b = ldp_raw_alloc(PATH_BUCKETS * sizeof *b); /* mapped: zero, so every chain empty */
+		atomic_store_explicit(&buckets, b, memory_order_release);
 	}
+	if (b && !(id = find(b, dev, ino)))
+		id = add(b, dev, ino, buf, (size_t)n);
 	pthread_mutex_unlock(&path_lock);
 	return id;
 }
@@ -77,7 +155,7 @@ unsigned ldp_paths_count(void)
 
 const char *ldp_path_get(unsigned id)
 {
-	return paths[id];
+	return chunks[id / PATH_CHUNK][id % PATH_CHUNK];
 }
 
 void ldp_mapped_after_fork_child(void)

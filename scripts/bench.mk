@@ -5,11 +5,17 @@
 # the bench only (not dependencies of `make test`); heaptrack is compared
 # when installed.
 
-BENCH_BIN := $(patsubst scripts/benchmarks/%.c,$(O)/bench/%,$(wildcard scripts/benchmarks/*.c))
+BENCH_BIN := $(patsubst scripts/benchmarks/%.c,$(O)/bench/%,$(wildcard scripts/benchmarks/*.c)) \
+	$(O)/bench/libfloor.so
 
 $(O)/bench/%: scripts/benchmarks/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror -o $@ $< -lpthread
+
+# The minimal interposer (sampled mode's floor): malloc calls __libc_malloc.
+$(O)/bench/libfloor.so: scripts/benchmarks/floor/floor.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) -std=gnu11 -O2 -fPIC -shared -Wall -Wextra -Werror -o $@ $<
 
 .PHONY: bench bench-deps
 
@@ -18,4 +24,4 @@ bench: bench-deps all $(BENCH_BIN)
 	@scripts/bench --build $(O) $(BENCH_ARGS)
 
 bench-deps:
-	@LDPROF_EXTRA_PKGS="sqlite3 time" scripts/setup-deps.sh
+	@LDPROF_EXTRA_PKGS="sqlite3 time git" scripts/setup-deps.sh

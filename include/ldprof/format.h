@@ -70,6 +70,7 @@ enum ldp_record_type {
 	LDP_REC_MODULE = 0x10, /* a loaded object: id, base, path, build-id, segments */
 	LDP_REC_STACK = 0x12,  /* an interned stack: id, flags, depth, ips */
 	LDP_REC_EVENTS = 0x20, /* one thread's event bytes: ring id, then events */
+	LDP_REC_EVENTS2 = 0x21, /* the same, whose events may use the 1.7 ops (since 1.7) */
 	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, floor (the seq watermark) */
 	LDP_REC_END = 0x31,    /* the segment ended: reason, time; for a fatal signal, its number (since 1.6) */
 	LDP_REC_SNAPSHOT = 0x40, /* a snapshot marker: seq, kind, label (since 1.1) */
@@ -175,6 +176,41 @@ enum ldp_event_op {
 };
 #define LDP_EV_SIZED_MIN 0x30
 #define LDP_EV_SIZED_MAX 0x7f
+
+/*
+ * The 1.7 ops (docs/FORMAT.md "Events, 1.7"): what the reader can infer is
+ * left out. ALLOC2 = 0x80 | kind (op - LDP_EV_ALLOC_MALLOC) | flags;
+ * FREE2 = 0x90 | flags. Both sides keep the same per-ring model: the
+ * recent-allocation table (a free of a block still in it is written as the
+ * block's allocation index) and, per size class, the last block freed by
+ * index (an allocation that returns it is written without its address).
+ */
+#define LDP_EV_ALLOC2 0x80
+#define LDP_EV_ALLOC2_SEQ1 0x04  /* seq is prev_seq + 1 (no seq field) */
+#define LDP_EV_ALLOC2_REUSE 0x08 /* address is the class's last freed block (no address field) */
+#define LDP_EV_FREE2 0x90
+#define LDP_EV_FREE2_SEQ1 0x01  /* seq is prev_seq + 1 */
+#define LDP_EV_FREE2_INDEX 0x02 /* the block is given by allocation index, not address */
+#define LDP_EV_V2_MIN 0x80
+#define LDP_EV_V2_MAX 0x93
+
+#define LDP_RECENT_SLOTS 1024 /* recent-allocation table: slots per ring */
+#define LDP_SIZE_CLASSES 131  /* ldp_size_class() < this */
+
+/* Slot of an address in the recent-allocation table. */
+static inline unsigned ldp_recent_slot(uint64_t ptr)
+{
+	return (unsigned)((ptr >> 4) ^ (ptr >> 14)) & (LDP_RECENT_SLOTS - 1);
+}
+
+/* A size's class: 16-byte steps up to 1032 bytes (glibc's tcache bins),
+ * then one per power of two. */
+static inline unsigned ldp_size_class(uint64_t size)
+{
+	if (size <= 1032)
+		return (unsigned)(size + 23) >> 4;
+	return 66 + (64 - (unsigned)__builtin_clzll(size));
+}
 
 #define LDP_SEQ_SHIFT 12 /* 4096 sequence steps per microsecond: never exhausted */
 

@@ -457,6 +457,136 @@ static long sized_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 	return used;
 }
 
+void rd_ring_dec_fini(struct rd_ring_dec *st)
+{
+	free(st->model);
+	st->model = NULL;
+}
+
+/* The slot holding allocation index idx, or -1. */
+static int model_find(const struct rd_recent_model *m, uint32_t idx)
+{
+	unsigned s = m->where[idx & (RD_WHERE - 1)];
+	if (m->slot[s].ptr && m->slot[s].idx == idx)
+		return (int)s;
+	for (unsigned i = 0; i < LDP_RECENT_SLOTS; i++)
+		if (m->slot[i].ptr && m->slot[i].idx == idx)
+			return (int)i;
+	return -1;
+}
+
+static void model_alloc(struct rd_recent_model *m, uint64_t ptr, unsigned cls, uint32_t stack)
+{
+	unsigned s = ldp_recent_slot(ptr);
+	m->slot[s].ptr = ptr;
+	m->slot[s].idx = m->nalloc;
+	m->slot[s].cls = cls;
+	m->where[m->nalloc & (RD_WHERE - 1)] = (uint16_t)s;
+	m->nalloc++;
+	m->stack = stack;
+}
+
+/* A 1.7 op (ALLOC2, FREE2): the same event as its 1.0 op, with the fields
+ * the model gives left out. */
+static long v2_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
+		  const char **why)
+{
+	unsigned op = p[0];
+	int is_free = op >= LDP_EV_FREE2;
+	if ((is_free && op > (LDP_EV_FREE2 | LDP_EV_FREE2_SEQ1 | LDP_EV_FREE2_INDEX)) ||
+	    (!is_free && op > (LDP_EV_ALLOC2 | 0x0f))) {
+		*why = "unknown event type";
+		return -1;
+	}
+	if (!st->attached) {
+		*why = "event before its thread's ATTACH";
+		return -1;
+	}
+	if (!st->model)
+		st->model = xcalloc(1, sizeof *st->model);
+	struct rd_recent_model *m = st->model;
+	const uint8_t *q = p + 1;
+	uint64_t sd = 1, v, size = 0, ptr;
+	size_t k;
+#define NEXT(v)                                                                                                \
+	do {                                                                                                   \
+		k = ldp_varint_get(q, end, &(v));                                                              \
+		if (!k) {                                                                                      \
+			if (end - q >= LDP_VARINT_MAX) {                                                       \
+				*why = "malformed varint in an event";                                         \
+				return -1;                                                                     \
+			}                                                                                      \
+			return 0;                                                                              \
+		}                                                                                              \
+		q += k;                                                                                        \
+	} while (0)
+	memset(ev, 0, sizeof *ev);
+	if (is_free) {
+		if (!(op & LDP_EV_FREE2_SEQ1))
+			NEXT(sd);
+		NEXT(v);
+		if (op & LDP_EV_FREE2_INDEX) {
+			int s = v && v <= UINT32_MAX ? model_find(m, m->nalloc - (uint32_t)v) : -1;
+			if (s < 0) {
+				*why = "free of an allocation index the recent table does not hold";
+				return -1;
+			}
+			ptr = m->slot[s].ptr;
+			m->freed[m->slot[s].cls] = ptr;
+			m->slot[s].ptr = 0;
+		} else {
+			ptr = st->ptr + (uint64_t)ldp_unzigzag(v);
+		}
+		ev->kind = RD_EV_FREE;
+		ev->op = LDP_EV_FREE;
+	} else {
+		if (!(op & LDP_EV_ALLOC2_SEQ1))
+			NEXT(sd);
+		NEXT(size);
+		unsigned cls = ldp_size_class(size);
+		if (op & LDP_EV_ALLOC2_REUSE) {
+			ptr = m->freed[cls];
+			if (!ptr) {
+				*why = "allocation reuses a block the model does not hold";
+				return -1;
+			}
+		} else {
+			NEXT(v);
+			ptr = st->ptr + (uint64_t)ldp_unzigzag(v);
+		}
+		NEXT(v);
+		int64_t stack = (int64_t)m->stack + ldp_unzigzag(v);
+		if (stack < 0 || stack > UINT32_MAX) {
+			*why = "stack id out of range";
+			return -1;
+		}
+		if (!ptr) {
+			*why = "heap event at address 0";
+			return -1;
+		}
+		/* Complete and valid: only now change the model. */
+		if (op & LDP_EV_ALLOC2_REUSE)
+			m->freed[cls] = 0;
+		model_alloc(m, ptr, cls, (uint32_t)stack);
+		ev->kind = RD_EV_ALLOC;
+		ev->op = (uint8_t)(LDP_EV_ALLOC_MALLOC + (op & 3));
+		ev->size = size;
+		ev->stack = (uint32_t)stack;
+	}
+#undef NEXT
+	if (!ptr) {
+		*why = "heap event at address 0";
+		return -1;
+	}
+	st->seq += sd;
+	st->ptr = ptr;
+	ev->seq = st->seq;
+	ev->ptr = ptr;
+	ev->tid = st->tid;
+	*what = RD_DEC_EVENT;
+	return q - p;
+}
+
 long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
 		     const char **why)
 {
@@ -464,6 +594,8 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 		return 0;
 	if (p[0] >= LDP_EV_SIZED_MIN && p[0] <= LDP_EV_SIZED_MAX)
 		return sized_op(p, end, st, ev, what, why);
+	if (p[0] >= LDP_EV_V2_MIN && p[0] <= LDP_EV_V2_MAX)
+		return v2_op(p, end, st, ev, what, why);
 	const uint8_t *q = p + 1;
 	uint64_t a, b, size = 0, stack = 0;
 	size_t k;
@@ -492,6 +624,8 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 		st->seq = st->ptr = 0;
 		st->tid = (uint32_t)a;
 		st->attached = 1;
+		if (st->model)
+			memset(st->model, 0, sizeof *st->model);
 		*what = RD_DEC_ATTACH;
 		return q - p;
 	case LDP_EV_ALLOC_MALLOC:
@@ -567,4 +701,17 @@ size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *
 	if (zero_stack)
 		out[k + n - 1] = 0; /* stack 0: none */
 	return k + n;
+}
+
+size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_seq, uint64_t prev_ptr, int zero_stack, uint8_t *out)
+{
+	size_t n = 1;
+	out[0] = ev->op;
+	n += ldp_varint_put(out + n, ev->seq - prev_seq);
+	n += ldp_varint_put(out + n, ldp_zigzag((int64_t)(ev->ptr - prev_ptr)));
+	if (ev->kind == RD_EV_ALLOC) {
+		n += ldp_varint_put(out + n, ev->size);
+		n += ldp_varint_put(out + n, zero_stack ? 0 : ev->stack);
+	}
+	return n;
 }

@@ -69,12 +69,30 @@ int rd_decode_ring(const uint8_t *p, size_t n, uint64_t *ring, uint32_t *tid, ui
 /* name must hold 65 bytes. */
 int rd_decode_thread(const uint8_t *p, size_t n, uint32_t *tid, char *name, const char **why);
 
-/* Per-ring delta state of the event decoder. */
+/* The 1.7 ops' model of a ring (docs/FORMAT.md "Events, 1.7"), the agent's
+ * ldp_enc_state rebuilt from the events: the recent-allocation table and the
+ * last block freed per size class. where[] finds an index's slot (checked,
+ * with a scan of the table when a newer index took its place). */
+#define RD_WHERE 4096
+struct rd_recent_model {
+	uint32_t nalloc, stack;
+	uint64_t freed[LDP_SIZE_CLASSES];
+	struct {
+		uint64_t ptr; /* 0: empty */
+		uint32_t idx, cls;
+	} slot[LDP_RECENT_SLOTS];
+	uint16_t where[RD_WHERE];
+};
+
+/* Per-ring delta state of the event decoder. model: allocated at the first
+ * 1.7 op (rd_ring_dec_fini frees it). */
 struct rd_ring_dec {
 	uint64_t seq, ptr;
 	uint32_t tid;
 	int attached;
+	struct rd_recent_model *model;
 };
+void rd_ring_dec_fini(struct rd_ring_dec *st);
 
 enum { RD_DEC_EVENT = 1, RD_DEC_ATTACH = 2, RD_DEC_SKIPPED = 3 /* a sized op this reader does not know */ };
 
@@ -93,6 +111,9 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
  * zero_stack: an event with a stack gets stack 0 instead.
  * out must hold RD_EVENT_COMPACT_MAX bytes. @return bytes written. */
 size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *out);
+/* An event of a 1.7 op as the 1.0 op that decodes to it from the state
+ * (prev_seq, prev_ptr): the merge queues and delivers only 1.0 ops. */
+size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_seq, uint64_t prev_ptr, int zero_stack, uint8_t *out);
 
 /* ---- merge.c: every ring's events in seq order, in bounded memory ---- */
 

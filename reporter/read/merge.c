@@ -464,6 +464,7 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 	while (cur < end) {
 		struct rd_event ev;
 		int what = 0;
+		uint64_t prev_seq = q->check.seq, prev_ptr = q->check.ptr;
 		long used = rd_decode_event(cur, end, &q->check, &ev, &what, why);
 		if (used == 0)
 			break;
@@ -512,12 +513,17 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 			if (++m->waiting > m->st->max_queued)
 				m->st->max_queued = m->waiting;
 		}
-		if (what == RD_DEC_SKIPPED || zero_stack ||
+		int v2 = cur[0] >= LDP_EV_V2_MIN && cur[0] <= LDP_EV_V2_MAX;
+		if (what == RD_DEC_SKIPPED || zero_stack || v2 ||
 		    (cur[0] >= LDP_EV_SIZED_MIN && cur[0] <= LDP_EV_SIZED_MAX)) {
-			/* Not as it is: an op this reader skips is left out, the
-			 * others are written in their compact form. */
+			/* Not as it is: an op this reader skips is left out, a
+			 * 1.7 op is queued as the 1.0 op of the same event (the
+			 * delivery decodes without the model), the others are
+			 * written in their compact form. */
 			enqueue(m, q, run, (size_t)(cur - run));
-			if (what != RD_DEC_SKIPPED)
+			if (v2)
+				enqueue(m, q, tmp, rd_event_legacy(&ev, prev_seq, prev_ptr, zero_stack, tmp));
+			else if (what != RD_DEC_SKIPPED)
 				enqueue(m, q, tmp, rd_event_compact(cur, (size_t)used, zero_stack, tmp));
 			run = cur + used;
 		}
@@ -575,6 +581,7 @@ static void free_ring(struct rd_merge *m, struct rd_ring_q *q)
 		m->spill_live -= q->runs[i].len;
 	if (q->run_head < q->nruns)
 		m->spilled_rings--;
+	rd_ring_dec_fini(&q->check);
 	free(q->pend);
 	free(q->buf);
 	free(q->runs);

@@ -200,6 +200,7 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		return 0;
 	}
 	case LDP_REC_EVENTS:
+	case LDP_REC_EVENTS2:
 		return on_events(r, p, n, err);
 	case LDP_REC_ROUND: {
 		uint64_t round, time_us, floor;

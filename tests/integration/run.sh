@@ -559,6 +559,22 @@ PYEOF
 	pass "$t: anonymous and file mappings, a hole unmapped in the middle, mremap grow/shrink/move: exact; malloc's own mmap stays heap; diffs cover it"
 else fail "$t"; fi
 
+# Every mapped file is named, by (device, inode), however many there are
+# (the agent used to keep 4095 names): 4,500 files mapped twice each give
+# 4,500 PATH records, one per file, each the file's path.
+t=mapped_names
+mkdir -p "$W/$t.dir"
+if traced $t "$BIN/many_files" "$W/$t.dir" 4500 && "$LDPROF" dump "$W/$t.ldp" > "$W/$t.dump" &&
+	$PY - "$W/$t.dump" "$W/$t.dir" <<'PYEOF'; then
+import re, sys
+names = [m.group(2) for m in re.finditer(r"PATH (\d+) (\S+)", open(sys.argv[1]).read())]
+want = ["%s/file-%05d" % (sys.argv[2], i) for i in range(4500)]
+assert sorted(names) == want, (len(names), names[:3])
+print(f"     {len(names)} PATH records for 4500 files mapped twice")
+PYEOF
+	pass "$t: 4,500 files mapped twice: one PATH record each, every name kept"
+else fail "$t"; fi
+
 t=python_rss
 if PYTHONMALLOC=pymalloc traced $t /usr/bin/python3 -c 'd = {i: str(i) * 3 for i in range(1000000)}; print(len(d))' > /dev/null &&
 	report "$W/$t.ldp" "$W/$t.json" && $PY - "$W/$t.json" <<'PYEOF'; then
