@@ -156,6 +156,14 @@ hostile() {
 chk_xfree() { jcheck "$1" 'h["allocations"] >= 80000 and h["frees"] >= 80000'; }
 hostile xfree 0 "4 threads free each other's blocks (80 000), all counted" chk_xfree "$HB/h_threads" xfree
 
+# A thread whose first allocation is inside pthread_getattr_np(pthread_self())
+# (it allocates holding the thread's lock): the agent once asked for the
+# bounds right then and waited for that lock forever.
+chk_getattr() { jcheck "$1" 'h["allocations"] >= 8 * 100 and h["frees"] >= 8 * 100'; }
+XFLAGS="--cpu 0"
+hostile getattr 0 "threads that allocate first inside pthread_getattr_np: no hang, every event there" chk_getattr \
+	"$HB/h_threads" getattr
+
 chk_many() {
 	local tids
 	tids=$(dump --events "$W/$1.ldp" | awk '/attach tid/ {print $3}' | sort -u | wc -l)
