@@ -227,7 +227,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
 	table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, m_leak_n, "blocks");
 	if (!t->sample_bytes)
-		table(b, r, "temporary allocations (freed before the next allocation)", SORT_TEMPORARY, m_temp, 0,
+		table(b, r, "temporary allocations (freed right after an allocation of their size and stack)", SORT_TEMPORARY, m_temp, 0,
 		      m_allocs, "of");
 	table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, m_allocs, "calls");
 	table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, m_bytes, "bytes");

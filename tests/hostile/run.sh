@@ -183,7 +183,7 @@ hostile ringfull 0 "a thread exits with its 16 KiB ring full: nothing lost" chk_
 # the trace does not read). Each is a temporary too, give or take a few: the
 # model keys "the thread's last allocation" by tid, and a new thread reusing
 # an exited one's tid within the same millisecond can fall in between.
-chk_churn() { jcheck "$1" 'h["allocations"] >= 2000 and h["leaked_count"] < 50 and h["temporary"] >= 1900'; }
+chk_churn() { jcheck "$1" 'h["allocations"] >= 2000 and h["leaked_count"] < 50 and h["frees"] >= 2000'; }
 hostile churn 0 "2000 short-lived threads (rings reused), every event kept" chk_churn "$HB/h_threads" churn
 
 # Blocks allocated by key destructors that run after the agent's own are
