@@ -32,8 +32,8 @@ int cli_what(const char *arg);                            /* --what: enum ws_wha
 
 /*
  * The options that report, flame, export, timeline, diff and check share,
- * parsed in one place: -o/--output F (CLI_OUTPUT), --sysroot DIR and
- * --debug-dir DIR (CLI_SYMBOLS), --by KEY, --include GLOB, --exclude GLOB
+ * parsed in one place: -o/--output F (CLI_OUTPUT), --sysroot DIR,
+ * --debug-dir DIR, --site-skip GLOB and --full-names (CLI_SYMBOLS), --by KEY, --include GLOB, --exclude GLOB
  * and --all-frames (CLI_GROUPS: how sites are grouped and filtered), and --help. A command lists its own options
  * and takes them from cli_getopt in a switch, as from getopt_long:
  *
@@ -49,6 +49,9 @@ struct cli_common {
 	const char *output;      /* -o: NULL for standard output */
 	struct sym_opts so;      /* --sysroot, --debug-dir */
 	size_t dbg_cap;
+	const char **site_skip;  /* --site-skip GLOB (model/group.h, site_rules_set); 'none' sets site_skip_none */
+	size_t nsite_skip, site_skip_cap;
+	int site_skip_none;
 	struct group_opts groups; /* --by (default function), --include, --exclude, --all-frames */
 	size_t inc_cap, exc_cap;
 	struct symbolizer *sym;  /* made on the first cli_load */

@@ -223,7 +223,7 @@ int ws_build_opts(struct wstack_set *ws, enum ws_what what, struct symbolizer *s
 		}
 	}
 	free(rev);
-	free(fl.f);
+	flat_free(&fl);
 	return 0;
 }
 

@@ -51,19 +51,20 @@ static void where(struct strbuf *b, const struct group *g)
 
 static void group_label(struct strbuf *b, const struct group *g, enum group_by by)
 {
+	char nm[FMT_NAME_MAX];
 	if (by == BY_TRACEBACK) {
 		for (unsigned i = 0; i < g->nframes; i++) {
 			const struct sym_frame *f = g->frames[i];
-			sb_printf(b, "%s%s%s", i ? "\n                                 " : "", f->function,
-				  f->inlined ? " (inlined)" : "");
+			sb_printf(b, "%s%s%s", i ? "\n                                 " : "",
+				  fmt_name(nm, sizeof nm, f->function), f->inlined ? " (inlined)" : "");
 			if (f->file)
 				sb_printf(b, "  %s:%u", base_name(f->file), f->line);
 		}
 		if (!g->nframes)
-			sb_printf(b, "%s", g->key);
+			sb_printf(b, "%s", fmt_name(nm, sizeof nm, g->key));
 		return;
 	}
-	sb_printf(b, "%s", by == BY_FILE || by == BY_MODULE ? base_name(g->key) : g->key);
+	sb_printf(b, "%s", by == BY_FILE || by == BY_MODULE ? base_name(g->key) : fmt_name(nm, sizeof nm, g->key));
 	if (by == BY_FUNCTION)
 		where(b, g);
 }
