@@ -183,6 +183,14 @@ void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st
 	}
 	if (!found) /* allocator and plumbing to the end (or nothing) */
 		fl->site = first_past_allocator >= 0 ? (unsigned)first_past_allocator : 0;
+	/* A stack that lost its outer frames says so at its root. */
+	if ((st->flags & LDP_STACK_TRUNCATED) && fl->n && (whole || !found)) {
+		if (fl->n == fl->cap) {
+			fl->cap = fl->cap * 2;
+			fl->f = xrealloc(fl->f, fl->cap * sizeof *fl->f);
+		}
+		fl->f[fl->n++] = sym_truncated_frame(sp);
+	}
 }
 
 static int match_frame(const struct sym_frame *f, const char *glob)

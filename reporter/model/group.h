@@ -54,7 +54,8 @@ struct grouping {
 	uint64_t agent_samples[2], agent_ns[2]; /* ldprof's own work, left out (flat_agent_work) */
 };
 
-/* The symbolized frames of a stack, inline frames expanded, innermost first. */
+/* The symbolized frames of a stack, inline frames expanded, innermost first;
+ * a stack flagged truncated ends with sym_truncated_frame() when whole. */
 struct flat {
 	const struct sym_frame **f;
 	unsigned n, cap;

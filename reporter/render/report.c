@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "render/fidelity.h"
 #include "render/json.h"
 #include "render/units.h"
 
@@ -175,6 +176,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 				  (unsigned long long)m->stats.truncated_at);
 	}
 	render_missed_text(b, r);
+	render_fidelity_text(b, &r->fidelity);
 	sb_printf(b, "\nheap\n");
 	if (t->sample_bytes) {
 		sb_printf(b, "  (sampled: estimates from %s samples, one per %s allocated on average; requested\n"
@@ -446,6 +448,7 @@ json_t *report_json(const struct report *r)
 	set(o, "traces", traces);
 	set(o, "truncated", json_boolean(truncated));
 	set(o, "missed", render_missed_json(r));
+	set(o, "fidelity", render_fidelity_json(&r->fidelity));
 	for (size_t i = 0; i < r->ntraces; i++) {
 		const struct tmodel *m = &r->traces[i].m;
 		for (size_t s = 0; s < m->nsegs; s++) {

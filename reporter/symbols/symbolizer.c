@@ -60,6 +60,7 @@ struct symbolizer {
 	struct u64map strs; /* the string pool: hash_str -> the string (char *) */
 	struct sym_space *spaces;
 	struct u64map warned; /* interned module paths already warned about */
+	struct sym_frame truncated; /* sym_truncated_frame */
 };
 
 /* ---- strings ---- */
@@ -101,7 +102,13 @@ struct symbolizer *sym_new(const struct sym_opts *opts)
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	u64map_init(&s->warned, 16);
 	u64map_init(&s->strs, 1024);
+	s->truncated.function = s->truncated.module = sym_intern(s, SYM_TRUNCATED);
 	return s;
+}
+
+const struct sym_frame *sym_truncated_frame(struct sym_space *sp)
+{
+	return &sp->sym->truncated;
 }
 
 void sym_free(struct symbolizer *s)

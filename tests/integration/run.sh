@@ -281,6 +281,59 @@ PYEOF
 	pass "$t: C++ -O2 (vector, map, unordered_map, make_shared, string, deque, list, thread): each allocation at the program's own function, none in std::; template arguments short in text, full with --full-names and in exports; _start without a line"
 else fail "$t"; fi
 
+# --- stacks deeper than --max-depth: [truncated] at their root, everywhere -----
+# deep_prog allocates 40 blocks 200 frames down and 25 from main: the deep
+# stack keeps its 64 innermost frames and is flagged truncated. Every view,
+# export and JSON must start it at [truncated] (never at an inner frame as
+# if that were where the program began), the shallow one must not, and the
+# report must count it.
+t=truncated
+if traced $t "$BIN/deep_prog" > "$W/$t.out" && "$LDPROF" report --json "$W/$t.ldp" > "$W/$t.json" &&
+	"$LDPROF" report "$W/$t.ldp" > "$W/$t.txt" &&
+	"$LDPROF" report --json --by traceback "$W/$t.ldp" > "$W/$t.tb.json" &&
+	"$LDPROF" flame -o "$W/$t.svg" "$W/$t.ldp" &&
+	for f in collapsed speedscope json massif dhat pprof; do
+		"$LDPROF" export --format $f -o "$W/$t.x.$f" "$W/$t.ldp" || exit 1
+	done &&
+	{ ! command -v go > /dev/null || go tool pprof -traces "$W/$t.x.pprof" > "$W/$t.traces" 2> /dev/null; } &&
+	$PY - "$W/$t" <<'PYEOF'; then
+import json, os, re, sys
+w = sys.argv[1]
+T = "[truncated]"
+fi = json.load(open(w + ".json"))["fidelity"]
+assert fi["truncated_stacks"] >= 1 and fi["truncated_allocations"] >= 40 and fi["max_depth"] == 64, fi
+assert any(T in n for n in fi["notes"]) and "starts at " + T in open(w + ".txt").read(), fi["notes"]
+tb = json.load(open(w + ".tb.json"))["groups"]
+deep = [g for g in tb if g["frames"] and g["frames"][0]["function"].startswith("descend")]
+shal = [g for g in tb if g["frames"] and g["frames"][0]["function"].startswith("shallow")]
+assert len(deep) == 1 and deep[0]["allocations"] == 40 and deep[0]["frames"][-1]["function"] == T, deep
+assert len(shal) == 1 and shal[0]["allocations"] == 25 and T not in [f["function"] for f in shal[0]["frames"]], shal
+# pictures and exports: the deep stack's root is [truncated], the shallow one's is not
+svg = open(w + ".svg").read()
+assert T in svg, "flame graph"
+lines = open(w + ".x.collapsed").read().splitlines()
+assert [l for l in lines if l.startswith(T + ";") and "descend" in l and l.endswith(" 3840")], lines
+assert not [l for l in lines if "shallow" in l and T in l], lines
+ss = json.load(open(w + ".x.speedscope"))
+names = [f["name"] for f in ss["shared"]["frames"]]
+samples = ss["profiles"][0]["samples"]
+assert [s for s in samples if names[s[0]] == T and names[s[-1]].startswith("descend")], "speedscope"
+assert not [s for s in samples if names[s[-1]].startswith("shallow") and T in [names[i] for i in s]], "speedscope"
+ex = json.load(open(w + ".x.json"))["segments"][0]
+frames = ex["frames"]
+st = [x for x in ex["stacks"] if x["allocations"] == 40]
+assert len(st) == 1 and st[0]["truncated"] and frames[st[0]["frames"][-1]]["function"] == T, "json export"
+assert "0x0: " + T in open(w + ".x.massif").read(), "massif"
+assert T in open(w + ".x.dhat").read(), "dhat"
+if os.path.exists(w + ".traces"):  # go tool pprof -traces: each trace innermost first
+    traces = open(w + ".traces").read().split("-----------+-------------------------------------------------------")
+    assert [x for x in traces if "descend" in x and x.strip().splitlines()[-1].strip() == T], "pprof"
+print("     checked: report (text, JSON, tracebacks), flame, collapsed, speedscope, json, massif, dhat%s"
+      % (", pprof" if os.path.exists(w + ".traces") else " (pprof: go not installed)"))
+PYEOF
+	pass "$t: a stack deeper than --max-depth starts at [truncated] in every view, export and JSON; the report counts it"
+else fail "$t"; fi
+
 # --- allocations before the agent's constructor, against massif ---------------
 # libstdc++'s emergency pool and a linked library's constructor allocate before
 # the agent starts: the trace must hold them, so that its totals equal

@@ -1,0 +1,46 @@
+/*
+ * fidelity.c - see fidelity.h. The wording lives here once.
+ */
+#include "fidelity.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "render/units.h"
+
+/* The i-th note (0, 1, ...) into buf. @return 0 when there is no i-th. */
+static int note(const struct fidelity *f, int i, char *buf, size_t size)
+{
+	char a[32], b[32], c[32];
+	int k = 0;
+	if (f->truncated_stacks && k++ == i) {
+		snprintf(buf, size,
+			 "%s stacks (%s allocations, %s samples) lost their outer frames: deeper than the %u frames kept "
+			 "(ldprof record --max-depth), or the unwinder could go no further; each starts at [truncated]",
+			 fmt_count(a, f->truncated_stacks), fmt_count(b, f->truncated_allocations),
+			 fmt_count(c, f->truncated_samples), f->max_depth);
+		return 1;
+	}
+	return 0;
+}
+
+void render_fidelity_text(struct strbuf *b, const struct fidelity *f)
+{
+	char buf[1024];
+	for (int i = 0; note(f, i, buf, sizeof buf); i++)
+		sb_printf(b, "  note: %s\n", buf);
+}
+
+json_t *render_fidelity_json(const struct fidelity *f)
+{
+	json_t *o = json_object(), *notes = json_array();
+	char buf[1024];
+	json_object_set_new(o, "truncated_stacks", json_u64(f->truncated_stacks));
+	json_object_set_new(o, "truncated_allocations", json_u64(f->truncated_allocations));
+	json_object_set_new(o, "truncated_samples", json_u64(f->truncated_samples));
+	json_object_set_new(o, "max_depth", f->truncated_stacks ? json_integer(f->max_depth) : json_null());
+	for (int i = 0; note(f, i, buf, sizeof buf); i++)
+		json_array_append_new(notes, json_text(buf));
+	json_object_set_new(o, "notes", notes);
+	return o;
+}
