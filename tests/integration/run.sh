@@ -334,6 +334,37 @@ PYEOF
 	pass "$t: a stack deeper than --max-depth starts at [truncated] in every view, export and JSON; the report counts it"
 else fail "$t"; fi
 
+# --- Python: pymalloc hides small objects; record says how to see them ----------
+# Default: a hint on stderr, and the report names pymalloc's arenas. With
+# --python-malloc (or PYTHONMALLOC=malloc given with env) no hint, no arenas,
+# every object a malloc.
+if [ -x /usr/bin/python3 ]; then
+	t=python_hint
+	code='import os; d = {i: str(i) * 3 for i in range(20000)}; print(os.environ.get("PYTHONMALLOC", "-"), len(d))'
+	if env -u PYTHONMALLOC "$LDPROF" record -o "$W/$t.ldp" -- /usr/bin/python3 -c "$code" > "$W/$t.out" 2> "$W/$t.err" &&
+		"$LDPROF" record --python-malloc -o "$W/${t}_m.ldp" -- /usr/bin/python3 -c "$code" > "$W/$t.m.out" 2> "$W/$t.m.err" &&
+		env -u PYTHONMALLOC "$LDPROF" record -o "$W/${t}_e.ldp" -- env PYTHONMALLOC=malloc /usr/bin/python3 -c "$code" \
+			> /dev/null 2> "$W/$t.e.err" &&
+		[ "$(cat "$W/$t.out")" = "- 20000" ] && [ "$(cat "$W/$t.m.out")" = "malloc 20000" ] &&
+		grep -q 'hint: .*pymalloc.*--python-malloc' "$W/$t.err" &&
+		! grep -q 'hint:' "$W/$t.m.err" "$W/$t.e.err" &&
+		report "$W/$t.ldp" "$W/$t.json" && report "$W/${t}_m.ldp" "$W/$t.m.json" &&
+		"$LDPROF" report "$W/$t.ldp" > "$W/$t.txt" && grep -q 'ran with pymalloc' "$W/$t.txt" &&
+		$PY - "$W/$t.json" "$W/$t.m.json" <<'PYEOF'; then
+import json, sys
+d, m = (json.load(open(f)) for f in sys.argv[1:3])
+p = d["fidelity"]["pymalloc"]
+assert p and p["arenas"] >= 1 and p["arena_bytes"] % p["arenas"] == 0 and "python" in p["image"], p
+assert any("PYTHONMALLOC=malloc" in n for n in d["fidelity"]["notes"]), d["fidelity"]["notes"]
+assert m["fidelity"]["pymalloc"] is None, m["fidelity"]
+assert m["heap"]["allocations"] > 10 * d["heap"]["allocations"], (m["heap"]["allocations"], d["heap"]["allocations"])
+print("     pymalloc: %d arenas, %d heap allocations; PYTHONMALLOC=malloc: %d heap allocations"
+      % (p["arenas"], d["heap"]["allocations"], m["heap"]["allocations"]))
+PYEOF
+		pass "$t: record of python3 hints at --python-malloc; the report names pymalloc's arenas; --python-malloc sees every object"
+	else fail "$t"; fi
+fi
+
 # --- allocations before the agent's constructor, against massif ---------------
 # libstdc++'s emergency pool and a linked library's constructor allocate before
 # the agent starts: the trace must hold them, so that its totals equal
