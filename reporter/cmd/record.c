@@ -53,7 +53,11 @@ static void usage(FILE *f)
 		   "      --snapshot-interval SEC   take a snapshot every SEC seconds (0.5, 10)\n"
 		   "      --python-malloc  run Python with PYTHONMALLOC=malloc, so that every object is a\n"
 		   "                      malloc (pymalloc's arenas hide objects of 512 bytes or less)\n"
-		   "  -q, --quiet         do not print where the trace went, nor hints\n");
+		   "  -q, --quiet         do not print where the trace went, nor hints\n"
+		   "\n"
+		   "A program built with -fsanitize=address runs with ASan's own checks on and\n"
+		   "ldprof in front of its allocator (ASAN_OPTIONS gets verify_asan_link_order=0\n"
+		   "and intercept_tls_get_addr=0; docs/DEFINITIONS.md says what the figures mean).\n");
 }
 
 /* The agent: LDPROF_AGENT, else next to this binary, else the install layout. */
@@ -133,6 +137,7 @@ static const char *needed(int fd, const Elf64_Ehdr *eh, const char *const *prefi
 
 /* What check_program found out about the program. */
 struct program {
+	int asan;   /* linked with libasan: ldprof goes in front of ASan's allocator */
 	int python; /* a Python interpreter (or a script for one) */
 };
 
@@ -172,9 +177,9 @@ static char **through_env(char **cmd)
 }
 
 /*
- * LD_PRELOAD cannot reach a static executable (static-pie included), and a
- * sanitizer-built one will not start with it: say so instead of recording
- * nothing.
+ * LD_PRELOAD cannot reach a static executable (static-pie included); a
+ * sanitizer other than ASan will not start with it: say so instead of
+ * recording nothing. An ASan build is traced (record sets ASAN_OPTIONS).
  */
 static struct program check_program(char **argv)
 {
@@ -206,15 +211,16 @@ static struct program check_program(char **argv)
 			    path);
 		/* A sanitizer runtime replaces malloc and must come first in the
 		 * library list (gcc links it dynamically: libasan.so...). */
-		static const char *const others[] = {"libasan.so", "libtsan.so", "liblsan.so", "libhwasan.so", "libmsan.so"};
-		static const char *const libpython[] = {"libpython"};
+		static const char *const others[] = {"libtsan.so", "liblsan.so", "libhwasan.so", "libmsan.so"};
+		static const char *const asan[] = {"libasan.so"}, *const libpython[] = {"libpython"};
 		char name[128];
 		const char *rt = needed(fd, &eh, others, sizeof others / sizeof *others, name, sizeof name);
 		if (rt)
 			die(EXIT_USAGE,
 			    "%s is built with a sanitizer (%s): its runtime must be loaded first and replaces malloc, so "
-			    "LD_PRELOAD cannot trace it; trace a build without -fsanitize",
+			    "LD_PRELOAD cannot trace it; trace a build without -fsanitize (ASan builds are traced)",
 			    path, rt);
+		pr.asan = needed(fd, &eh, asan, 1, name, sizeof name) != NULL;
 		pr.python |= needed(fd, &eh, libpython, 1, name, sizeof name) != NULL;
 	}
 	close(fd);
@@ -350,12 +356,22 @@ int cmd_record(int argc, char **argv)
 		die(EXIT_USAGE, "--sample-bytes and --seed need --mode sampled");
 	char **cmd = argv + optind;
 	struct program pr = check_program(cmd);
+	if (pr.asan && !strcmp(mode, "sampled"))
+		die(EXIT_USAGE, "%s is built with AddressSanitizer: sampled mode serves sampled blocks from ldprof's own "
+				"heap, where ASan cannot check them; use --mode full",
+		    cmd[0]);
 	const char *pm = python_malloc ? "malloc" : python_malloc_of(cmd);
 	if (pr.python && !quiet && (!pm || (strcmp(pm, "malloc") && strcmp(pm, "malloc_debug"))))
 		fprintf(stderr,
 			"ldprof: hint: Python keeps objects of 512 bytes or less in arenas of its own (pymalloc), which "
 			"a malloc tracer sees only as a few large mmaps; to see every object, record with "
 			"--python-malloc (PYTHONMALLOC=malloc)\n");
+	if (pr.asan && !quiet)
+		fprintf(stderr,
+			"ldprof: %s is built with AddressSanitizer: ldprof goes in front of ASan's allocator (ASAN_OPTIONS "
+			"verify_asan_link_order=0, intercept_tls_get_addr=0); figures are the bytes the program asks for, "
+			"without ASan's redzones and quarantine\n",
+			cmd[0]);
 	char *agent = find_agent();
 	if (!agent)
 		die(EXIT_USAGE, "cannot find libldprof.so (set LDPROF_AGENT to its path)");
@@ -412,6 +428,22 @@ int cmd_record(int argc, char **argv)
 		set_env("LD_PRELOAD", pre.s);
 		if (python_malloc)
 			set_env("PYTHONMALLOC", "malloc");
+		if (pr.asan) {
+			/* After the user's options, so that these two hold. ASan checks
+			 * that its runtime comes first and aborts when it does not; and
+			 * its bookkeeping of dynamic TLS reads the size of a block that
+			 * happens to start 16 bytes into a page from the 16 bytes before
+			 * it (a header old glibc had): libunwind's TLS block in a thread
+			 * of ours was read as 64 GiB, and LeakSanitizer crashed scanning
+			 * it at exit. Without that bookkeeping LeakSanitizer still finds
+			 * those blocks: the thread's DTV points to them. */
+			const char *ao = getenv("ASAN_OPTIONS");
+			struct strbuf o = {0};
+			sb_printf(&o, "%s%sverify_asan_link_order=0:intercept_tls_get_addr=0", ao && *ao ? ao : "",
+				  ao && *ao ? ":" : "");
+			set_env("ASAN_OPTIONS", o.s);
+			sb_free(&o);
+		}
 		if (snap_signal)
 			set_env("LDPROF_SNAPSHOT_SIGNAL", snap_signal);
 		if (cpu_signal)

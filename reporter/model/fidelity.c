@@ -90,6 +90,9 @@ void fidelity_of(struct fidelity *f, const struct loaded *traces, size_t ntraces
 			if (cut && (!f->max_depth || seg->info.max_depth < f->max_depth))
 				f->max_depth = seg->info.max_depth;
 			pymalloc_arenas(f, seg);
+			for (size_t i = 0; i < seg->nmods && !f->asan_runtime; i++)
+				if (!strncmp(base_name(seg->mods[i].path), "libasan.so", 10))
+					f->asan_runtime = seg->mods[i].path;
 		}
 	}
 }

@@ -2,7 +2,7 @@
  * fidelity.h - what the figures of a trace cannot show, worked out from the
  * trace itself (never from the machine that reads it), so that every report
  * can say so: stacks cut short, a Python interpreter whose own allocator
- * (pymalloc) served its objects.
+ * (pymalloc) served its objects, a program that ran with AddressSanitizer.
  * Renderers word it (render/fidelity.h); docs/DEFINITIONS.md explains it.
  */
 #ifndef LDPR_FIDELITY_H
@@ -24,6 +24,8 @@ struct fidelity {
 	 * seen. Objects of 512 bytes or less live in them, not in the heap. */
 	const char *pymalloc_image; /* the interpreter's path, or NULL */
 	uint64_t pymalloc_arenas, pymalloc_arena_bytes;
+	/* AddressSanitizer's runtime was loaded: its allocator served malloc */
+	const char *asan_runtime; /* its path, or NULL */
 };
 
 void fidelity_of(struct fidelity *f, const struct loaded *traces, size_t ntraces);

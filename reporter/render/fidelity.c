@@ -36,6 +36,15 @@ static int note(const struct fidelity *f, int i, char *buf, size_t size)
 			 fmt_bytes(b, f->pymalloc_arena_bytes));
 		return 1;
 	}
+	if (f->asan_runtime && k++ == i) {
+		snprintf(buf, size,
+			 "the program ran with AddressSanitizer (%s), whose allocator served it: the figures are the "
+			 "bytes it asked for, not ASan's redzones, quarantine or shadow memory (those are in the RSS); "
+			 "blocks ASan makes itself (its strdup, strndup) are not seen, and the runtime's own few "
+			 "allocations through libc are counted",
+			 base_name(f->asan_runtime));
+		return 1;
+	}
 	return 0;
 }
 
@@ -59,6 +68,7 @@ json_t *render_fidelity_json(const struct fidelity *f)
 		py = json_pack("{s:o, s:o, s:o}", "image", json_text(f->pymalloc_image), "arenas",
 			       json_u64(f->pymalloc_arenas), "arena_bytes", json_u64(f->pymalloc_arena_bytes));
 	json_object_set_new(o, "pymalloc", py);
+	json_object_set_new(o, "asan_runtime", json_text(f->asan_runtime));
 	for (int i = 0; note(f, i, buf, sizeof buf); i++)
 		json_array_append_new(notes, json_text(buf));
 	json_object_set_new(o, "notes", notes);

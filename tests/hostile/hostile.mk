@@ -12,7 +12,8 @@ HOSTILE_CC_FLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall
 HOSTILE_PROGS := h_threads h_proc h_dlopen h_signals h_exit h_stack h_api h_closefd h_life
 HOSTILE_BIN := $(HOSTILE_PROGS:%=$(HOSTILE_OUT)/%) $(HOSTILE_OUT)/h_daemon $(HOSTILE_OUT)/h_cxx \
 	$(HOSTILE_OUT)/h_ownmalloc_static $(HOSTILE_OUT)/h_ownmalloc_mmap $(HOSTILE_OUT)/libhostile_dl.so \
-	$(HOSTILE_OUT)/h_plain_static $(HOSTILE_OUT)/h_plain_spie $(HOSTILE_OUT)/h_plain_asan
+	$(HOSTILE_OUT)/h_plain_static $(HOSTILE_OUT)/h_plain_spie $(HOSTILE_OUT)/h_plain_asan \
+	$(HOSTILE_OUT)/h_plain_tsan
 
 $(HOSTILE_OUT)/h_%: tests/hostile/h_%.c tests/hostile/hostile.h
 	@mkdir -p $(dir $@)
@@ -44,6 +45,10 @@ $(HOSTILE_OUT)/h_plain_spie: tests/hostile/h_plain.c
 $(HOSTILE_OUT)/h_plain_asan: tests/hostile/h_plain.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -fsanitize=address -o $@ $<
+
+$(HOSTILE_OUT)/h_plain_tsan: tests/hostile/h_plain.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -fsanitize=thread -o $@ $<
 
 $(HOSTILE_OUT)/h_cxx: tests/hostile/h_cxx.cc
 	@mkdir -p $(dir $@)

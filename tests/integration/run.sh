@@ -334,6 +334,33 @@ PYEOF
 	pass "$t: a stack deeper than --max-depth starts at [truncated] in every view, export and JSON; the report counts it"
 else fail "$t"; fi
 
+# --- AddressSanitizer builds: traced in front of ASan's allocator -------------
+# ldprof record sets ASAN_OPTIONS so that the program starts with the agent
+# first; ASan must keep working (its leak report and exit status as bare)
+# and the trace must hold the program's allocations, function by function.
+t=asan
+if "$BIN/asan_prog" > "$W/$t.bare" 2> "$W/$t.bare.err"; then st_bare=0; else st_bare=$?; fi
+if "$LDPROF" record -o "$W/$t.ldp" -- "$BIN/asan_prog" > "$W/$t.out" 2> "$W/$t.err"; then st=0; else st=$?; fi
+if [ "$st" = "$st_bare" ] && cmp -s "$W/$t.bare" "$W/$t.out" &&
+	grep -q 'built with AddressSanitizer' "$W/$t.err" &&
+	[ "$(grep SUMMARY "$W/$t.bare.err")" = "$(grep SUMMARY "$W/$t.err")" ] &&
+	grep -q 'SUMMARY: AddressSanitizer: 4242 byte(s) leaked in 1 allocation(s)' "$W/$t.err" &&
+	report "$W/$t.ldp" "$W/$t.json" && $PY - "$W/$t.json" <<'PYEOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+fn = {g["function"]: g for g in r["groups"]}
+want = {"churn": (500, 500, 0), "keep": (100, 50, 50), "lose": (1, 0, 1), "worker": (300, 300, 0)}
+got = {k: (fn[k]["allocations"], fn[k]["frees"], fn[k]["leaked_count"]) if k in fn else None for k in want}
+assert got == want, got
+assert fn["lose"]["leaked_bytes"] == 4242, fn["lose"]
+assert "libasan.so" in r["fidelity"]["asan_runtime"], r["fidelity"]
+assert any("AddressSanitizer" in n for n in r["fidelity"]["notes"]), r["fidelity"]["notes"]
+print("     %d allocations in all, %d of them the program's own: the rest are ASan's runtime's (dlsym at start...)"
+      % (r["heap"]["allocations"], sum(w[0] for w in want.values())))
+PYEOF
+	pass "$t: an ASan build runs traced (ASan's leak report and exit status $st as bare); its allocations exact by function"
+else fail "$t (status $st, bare $st_bare): $(grep -v '^ *#' "$W/$t.err" | head -3)"; fi
+
 # --- Python: pymalloc hides small objects; record says how to see them ----------
 # Default: a hint on stderr, and the report names pymalloc's arenas. With
 # --python-malloc (or PYTHONMALLOC=malloc given with env) no hint, no arenas,
