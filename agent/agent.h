@@ -152,6 +152,7 @@ struct ldp_thread {
 	int probe_hit;          /* ldp_foreign_malloc: our malloc was reached */
 	int *errno_p;           /* &errno of this thread, once known (saves a libc call per event) */
 	uintptr_t stack_lo, stack_hi; /* this thread's stack, for the fast unwinder; 0 = unknown */
+	int stack_pending;      /* bounds not asked for yet (ldp_unwind_thread_init): ask at a later event */
 	uint64_t sample_left;   /* hot in sampled mode: bytes to allocate before the next sample */
 	uint64_t sample_rng;    /* sampled mode: this thread's random state, 0 = not seeded yet */
 };

@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <execinfo.h>
 #include <pthread.h>
 #include <string.h>
@@ -91,6 +92,48 @@ static uint64_t vm_size(void)
 	return pages * 4096;
 }
 
+/*
+ * glibc's pthread_getattr_np allocates (the cpu set it reallocs, a copy of
+ * it) while it holds the thread's descriptor lock. A malloc of ours called
+ * from in there that asked pthread_getattr_np for this thread's bounds
+ * would wait for that lock forever: a thread whose first allocation is
+ * inside pthread_getattr_np(pthread_self()) hung, which is how ASan's
+ * thread start begins every thread (and Rust's, without --cpu). So the
+ * bounds are asked for only when pthread_getattr_np is not on the stack
+ * (libunwind looks, once per thread and while it is); until then the
+ * thread's stacks are libunwind's. Before libunwind is loaded (other
+ * libraries' constructors) a thread other than the main one is never asked.
+ */
+static uintptr_t getattr_lo, getattr_hi; /* pthread_getattr_np's code */
+static void thread_bounds(int careful);
+
+static void getattr_find(void)
+{
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	void *fn = dlsym(RTLD_DEFAULT, "pthread_getattr_np");
+	if (fn && dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size) {
+		getattr_lo = (uintptr_t)fn;
+		getattr_hi = (uintptr_t)fn + sym->st_size;
+	}
+}
+
+/* @return 1 if pthread_getattr_np may hold this thread's lock now (or, before
+ * libunwind is loaded, we cannot tell). */
+static int inside_getattr(void)
+{
+	if (!backtrace_fn)
+		return 1;
+	if (!getattr_hi)
+		return 0; /* not found by name: nothing to avoid */
+	void *ips[32];
+	int n = backtrace_fn(ips, 32);
+	for (int i = 0; i < n; i++)
+		if ((uintptr_t)ips[i] > getattr_lo && (uintptr_t)ips[i] <= getattr_hi)
+			return 1; /* a return address: it may be just past the call, at the end */
+	return 0;
+}
+
 int ldp_unwind_init(void)
 {
 	int budgeted = ldp_budget() != LDP_BUDGET_NONE;
@@ -114,19 +157,26 @@ int ldp_unwind_init(void)
 		ldp_warn("libunwind.so.8 not found; using glibc backtrace() (slower)");
 		backtrace_fn = backtrace;
 	}
+	getattr_find();
 	/* After libunwind is loaded: it is one of the objects that never go away (unwind_fast.c). */
 	if (ldp_cfg.unwind != LDP_UNWIND_LIBUNWIND)
 		fast_ok = ldp_uw_fast_init() == 0;
-	ldp_unwind_thread_init();
+	thread_bounds(0); /* the constructor: not inside pthread_getattr_np */
 	return 0;
 }
 
-void ldp_unwind_thread_init(void)
+/* careful: a thread's first event may come from inside pthread_getattr_np. */
+static void thread_bounds(int careful)
 {
 	pthread_attr_t attr;
 	void *addr;
 	size_t size;
 	ldp_self.stack_lo = ldp_self.stack_hi = 0;
+	ldp_self.stack_pending = 0;
+	if (careful && inside_getattr()) {
+		ldp_self.stack_pending = backtrace_fn != NULL;
+		return;
+	}
 	if (pthread_getattr_np(pthread_self(), &attr) != 0)
 		return;
 	if (pthread_attr_getstack(&attr, &addr, &size) == 0 && addr && size) {
@@ -134,6 +184,11 @@ void ldp_unwind_thread_init(void)
 		ldp_self.stack_hi = (uintptr_t)addr + size;
 	}
 	pthread_attr_destroy(&attr);
+}
+
+void ldp_unwind_thread_init(void)
+{
+	thread_bounds(1);
 }
 
 static unsigned capture_libunwind(uintptr_t *ips, unsigned max, int *truncated)
@@ -233,6 +288,14 @@ static LDP_NOINLINE uint32_t capture_and_intern(struct ldp_uw_memo *m, struct ld
 	struct ldp_uw_trace *prev = &m->tr[m->tr_prev], *cur = &m->tr[m->tr_prev ^ 1];
 	m->tr_prev ^= 1;
 	m->last = cur;
+	if (LDP_UNLIKELY(ldp_self.stack_pending)) {
+		ldp_unwind_thread_init();
+		struct ldp_ring *ring = ldp_self.ring; /* wall.c copies this thread's stack within these bounds */
+		if (ring) {
+			ring->stack_lo = ldp_self.stack_lo;
+			ring->stack_hi = ldp_self.stack_hi;
+		}
+	}
 	if (LDP_LIKELY(fast_ok)) {
 		struct ldp_uw_walk w = {.prev = prev, .cur = cur};
 		int n = fast_capture(r, cur->ips, max, &truncated, &w);

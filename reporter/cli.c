@@ -6,6 +6,7 @@
 #include "model/loaded.h"
 #include "model/wstack.h"
 #include "render/flame_svg.h"
+#include "render/units.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -114,12 +115,14 @@ int cli_colors(const char *arg)
 	die(EXIT_USAGE, "--colors must be module or function, not '%s'", arg);
 }
 
-enum { O_SYSROOT = 0x1000, O_DEBUGDIR, O_BY, O_INCLUDE, O_EXCLUDE, O_ALL };
+enum { O_SYSROOT = 0x1000, O_DEBUGDIR, O_SITESKIP, O_FULLNAMES, O_BY, O_INCLUDE, O_EXCLUDE, O_ALL };
 
 static const struct option common_opts[] = {
 	{"output", required_argument, 0, 'o'},
 	{"sysroot", required_argument, 0, O_SYSROOT},
 	{"debug-dir", required_argument, 0, O_DEBUGDIR},
+	{"site-skip", required_argument, 0, O_SITESKIP},
+	{"full-names", no_argument, 0, O_FULLNAMES},
 	{"by", required_argument, 0, O_BY},
 	{"include", required_argument, 0, O_INCLUDE},
 	{"exclude", required_argument, 0, O_EXCLUDE},
@@ -130,7 +133,7 @@ static const struct option common_opts[] = {
 static int takes(const struct cli_common *co, int c)
 {
 	return c == 'h' || (c == 'o' && (co->takes & CLI_OUTPUT)) ||
-	       ((c == O_SYSROOT || c == O_DEBUGDIR) && (co->takes & CLI_SYMBOLS)) ||
+	       (c >= O_SYSROOT && c <= O_FULLNAMES && (co->takes & CLI_SYMBOLS)) ||
 	       (c == O_BY && (co->takes & CLI_BY)) || (c >= O_INCLUDE && c <= O_ALL && (co->takes & CLI_FILTERS));
 }
 
@@ -166,6 +169,13 @@ int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option
 		case 'o': co->output = optarg; break;
 		case O_SYSROOT: co->so.sysroot = optarg; break;
 		case O_DEBUGDIR: VEC_PUSH(co->so.debug_dirs, co->so.ndebug_dirs, co->dbg_cap, optarg); break;
+		case O_SITESKIP:
+			if (!strcmp(optarg, "none"))
+				co->site_skip_none = 1;
+			else
+				VEC_PUSH(co->site_skip, co->nsite_skip, co->site_skip_cap, optarg);
+			break;
+		case O_FULLNAMES: fmt_full_names = 1; break;
 		case O_BY:
 			if (group_by_parse(optarg, &co->groups.by))
 				die(EXIT_USAGE, "--by must be traceback, function, line, file or module, not '%s'", optarg);
@@ -179,6 +189,10 @@ int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option
 		case '?':
 			co->usage(stderr);
 			exit(EXIT_USAGE);
+		case -1:
+			if (co->nsite_skip || co->site_skip_none)
+				site_rules_set(co->site_skip, co->nsite_skip, co->site_skip_none);
+			return c;
 		default: return c;
 		}
 	}
@@ -190,7 +204,11 @@ void cli_common_usage(FILE *f, unsigned takes)
 		fprintf(f, "  -o, --output F    write to F instead of standard output\n");
 	if (takes & CLI_SYMBOLS)
 		fprintf(f, "  --sysroot DIR     find the traced binaries under DIR (traces from another machine)\n"
-			   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n");
+			   "  --debug-dir DIR   look for separate debug files under DIR too; repeatable\n"
+			   "  --site-skip GLOB  frames matching GLOB are allocator plumbing, not allocation sites\n"
+			   "                    (besides std::*, __gnu_cxx::*, alloc::*); 'none' drops those\n"
+			   "                    defaults; repeatable (docs/DEFINITIONS.md)\n"
+			   "  --full-names      C++ names with their template arguments in text views\n");
 }
 
 struct symbolizer *cli_symbolizer(struct cli_common *co)
@@ -241,6 +259,7 @@ void cli_common_free(struct cli_common *co)
 	free(co->so.debug_dirs);
 	free(co->groups.include);
 	free(co->groups.exclude);
+	free(co->site_skip);
 	free(co->all);
 	free(co->shorts);
 	sym_free(co->sym);

@@ -36,9 +36,9 @@ int cli_colors(const char *arg);                          /* --colors: enum flam
 /*
  * The options that report, flame, export, timeline, diff, check, push and
  * fleet share, parsed in one place: -o/--output F (CLI_OUTPUT), --sysroot
- * DIR and --debug-dir DIR (CLI_SYMBOLS), --by KEY (CLI_BY: how sites are
- * grouped), --include GLOB, --exclude GLOB and --all-frames (CLI_FILTERS:
- * which sites are kept), and --help. A command lists its own options and
+ * DIR, --debug-dir DIR, --site-skip GLOB and --full-names (CLI_SYMBOLS),
+ * --by KEY (CLI_BY: how sites are grouped), --include GLOB, --exclude GLOB
+ * and --all-frames (CLI_FILTERS: which sites are kept), and --help. A command lists its own options and
  * takes them from cli_getopt in a switch, as from getopt_long (an own option
  * whose value is a letter is also -LETTER):
  *
@@ -54,6 +54,9 @@ struct cli_common {
 	const char *output;      /* -o: NULL for standard output */
 	struct sym_opts so;      /* --sysroot, --debug-dir */
 	size_t dbg_cap;
+	const char **site_skip;  /* --site-skip GLOB (model/group.h, site_rules_set); 'none' sets site_skip_none */
+	size_t nsite_skip, site_skip_cap;
+	int site_skip_none;
 	struct group_opts groups; /* --by (default function), --include, --exclude, --all-frames */
 	size_t inc_cap, exc_cap;
 	struct symbolizer *sym;  /* made on the first cli_load */

@@ -53,6 +53,18 @@ $(O)/tests/integration/%: tests/integration/%.cpp
 	@mkdir -p $(dir $@)
 	$(call say,CXX,$@)$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
 
+# C++ as it ships (-O2, no frame pointers): allocation sites past the
+# standard library's plumbing (integration test cxx_sites).
+$(O)/tests/integration/cxx_sites: tests/integration/cxx_sites.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$@)$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -o $@ $< -lpthread
+
+# Built with AddressSanitizer: ldprof record traces it in front of ASan's
+# allocator (integration test asan).
+$(O)/tests/integration/asan_prog: tests/integration/asan_prog.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) -std=gnu11 -O1 -g -fsanitize=address -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -o $@ $< -lpthread
+
 # A C++ program linked against a library whose constructor allocates: both
 # allocate before the agent's constructor runs (integration test cxx_massif).
 INTEG_BIN := $(filter-out $(O)/tests/integration/cxx_early_plugin,$(INTEG_BIN)) \

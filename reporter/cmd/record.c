@@ -62,7 +62,13 @@ static void usage(FILE *f)
 		   "                      PATH with .1, .2, ... before the extension, each readable alone;\n"
 		   "                      `ldprof report PATH` reads them as one run\n"
 		   "      --keep N        with --max-size: keep the newest N parts, delete older ones\n"
-		   "  -q, --quiet         do not print where the trace went\n");
+		   "      --python-malloc  run Python with PYTHONMALLOC=malloc, so that every object is a\n"
+		   "                      malloc (pymalloc's arenas hide objects of 512 bytes or less)\n"
+		   "  -q, --quiet         do not print where the trace went, nor hints\n"
+		   "\n"
+		   "A program built with -fsanitize=address runs with ASan's own checks on and\n"
+		   "ldprof in front of its allocator (ASAN_OPTIONS gets verify_asan_link_order=0\n"
+		   "and intercept_tls_get_addr=0; docs/DEFINITIONS.md says what the figures mean).\n");
 }
 
 /* The agent: LDPROF_AGENT, else next to this binary, else the install layout. */
@@ -108,13 +114,11 @@ static char *which(const char *cmd)
 	return NULL;
 }
 
-/* A sanitizer runtime that replaces malloc (gcc links them dynamically:
- * libasan.so...) must come first in the library list: with the agent
- * preloaded ahead of it the program does not even start ("ASan runtime does
- * not come first"). @return the runtime's DT_NEEDED name, or NULL. */
-static const char *sanitizer_runtime(int fd, const Elf64_Ehdr *eh, char *buf, size_t cap)
+/* The program's DT_NEEDED entry starting with one of prefixes[], into buf.
+ * @return buf, or NULL. */
+static const char *needed(int fd, const Elf64_Ehdr *eh, const char *const *prefixes, size_t nprefixes, char *buf,
+			  size_t cap)
 {
-	static const char *const runtimes[] = {"libasan.so", "libtsan.so", "liblsan.so", "libhwasan.so", "libmsan.so"};
 	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shnum > 4096)
 		return NULL;
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
@@ -134,28 +138,74 @@ static const char *sanitizer_runtime(int fd, const Elf64_Ehdr *eh, char *buf, si
 			if (n <= 0)
 				continue;
 			buf[n] = '\0';
-			for (size_t k = 0; k < sizeof runtimes / sizeof *runtimes; k++)
-				if (!strncmp(buf, runtimes[k], strlen(runtimes[k])))
+			for (size_t k = 0; k < nprefixes; k++)
+				if (!strncmp(buf, prefixes[k], strlen(prefixes[k])))
 					return buf;
 		}
 	}
 	return NULL;
 }
 
-/* LD_PRELOAD cannot reach a static executable (static-pie included), and a
- * sanitizer-built one will not start with it: say so instead of recording
- * nothing. */
-static void check_program(const char *cmd)
+/* What check_program found out about the program. */
+struct program {
+	int asan;   /* linked with libasan: ldprof goes in front of ASan's allocator */
+	int python; /* a Python interpreter (or a script for one) */
+};
+
+static int python_name(const char *path)
 {
-	char *path = which(cmd);
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	return !strncmp(b, "python", 6);
+}
+
+/* "#!/usr/bin/python3" or "#!/usr/bin/env [-S] [VAR=x] python3": a script for Python. */
+static int python_script(int fd)
+{
+	char line[256];
+	ssize_t n = pread(fd, line, sizeof line - 1, 0);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return 0;
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	char *save = NULL, *w = strtok_r(line + 2, " \t", &save);
+	if (w && !strcmp(w + (strrchr(w, '/') ? strrchr(w, '/') - w + 1 : 0), "env"))
+		while ((w = strtok_r(NULL, " \t", &save)) && (w[0] == '-' || strchr(w, '=')))
+			;
+	return w && python_name(w);
+}
+
+/* The program env runs in `env [OPTIONS] [VAR=x]... PROG ARGS`, else cmd itself. */
+static char **through_env(char **cmd)
+{
+	const char *b = strrchr(cmd[0], '/');
+	if (strcmp(b ? b + 1 : cmd[0], "env"))
+		return cmd;
+	char **p = cmd + 1;
+	while (*p && ((*p)[0] == '-' || strchr(*p, '=')))
+		p++;
+	return *p ? p : cmd;
+}
+
+/*
+ * LD_PRELOAD cannot reach a static executable (static-pie included); a
+ * sanitizer other than ASan will not start with it: say so instead of
+ * recording nothing. An ASan build is traced (record sets ASAN_OPTIONS).
+ */
+static struct program check_program(char **argv)
+{
+	struct program pr = {0};
+	char **cmd = through_env(argv);
+	char *path = which(cmd[0]);
 	if (!path)
-		die(EXIT_USAGE, "%s: command not found", cmd);
+		die(EXIT_USAGE, "%s: command not found", cmd[0]);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0)
 		die(EXIT_USAGE, "%s: %s", path, strerror(errno));
 	if ((st.st_mode & (S_ISUID | S_ISGID)) && geteuid() != 0)
 		warnx1("%s is setuid/setgid: the loader ignores LD_PRELOAD for it, nothing will be traced", path);
+	pr.python = python_name(cmd[0]) || python_name(path) || python_script(fd);
 	Elf64_Ehdr eh;
 	if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
 	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 4096) {
@@ -170,16 +220,34 @@ static void check_program(const char *cmd)
 		if (!dynamic && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN))
 			die(EXIT_USAGE, "%s is statically linked: LD_PRELOAD cannot reach it, so there is nothing to trace",
 			    path);
+		/* A sanitizer runtime replaces malloc and must come first in the
+		 * library list (gcc links it dynamically: libasan.so...). */
+		static const char *const others[] = {"libtsan.so", "liblsan.so", "libhwasan.so", "libmsan.so"};
+		static const char *const asan[] = {"libasan.so"}, *const libpython[] = {"libpython"};
 		char name[128];
-		const char *rt = sanitizer_runtime(fd, &eh, name, sizeof name);
+		const char *rt = needed(fd, &eh, others, sizeof others / sizeof *others, name, sizeof name);
 		if (rt)
 			die(EXIT_USAGE,
 			    "%s is built with a sanitizer (%s): its runtime must be loaded first and replaces malloc, so "
-			    "LD_PRELOAD cannot trace it; trace a build without -fsanitize",
+			    "LD_PRELOAD cannot trace it; trace a build without -fsanitize (ASan builds are traced)",
 			    path, rt);
+		pr.asan = needed(fd, &eh, asan, 1, name, sizeof name) != NULL;
+		pr.python |= needed(fd, &eh, libpython, 1, name, sizeof name) != NULL;
 	}
 	close(fd);
 	free(path);
+	return pr;
+}
+
+/* PYTHONMALLOC as the program will see it: ours, or from `env VAR=x`. */
+static const char *python_malloc_of(char **argv)
+{
+	const char *v = getenv("PYTHONMALLOC");
+	char **prog = through_env(argv);
+	for (char **p = argv + 1; p < prog; p++)
+		if (!strncmp(*p, "PYTHONMALLOC=", 13))
+			v = *p + 13;
+	return v;
 }
 
 static void set_env(const char *name, const char *value)
@@ -225,14 +293,15 @@ int cmd_record(int argc, char **argv)
 		{"start-paused", no_argument, 0, 'Z'},          {"toggle-signal", required_argument, 0, 'T'},
 		{"control", no_argument, 0, 'K'},
 		{"max-size", required_argument, 0, 'M'},        {"keep", required_argument, 0, 'k'},
-		{"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
+		{"python-malloc", no_argument, 0, 'Y'},         {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
 	const char *out = NULL, *mode = "full", *snap_signal = NULL, *cpu_signal = NULL, *toggle_signal = NULL;
 	int start_paused = 0, control = 0;
 	uint64_t cpu_hz = LDP_CPU_HZ_DEFAULT, wall_hz = 0;
 	char interval_ms[32] = "";
 	uint64_t depth = LDP_DEPTH_DEFAULT, sample_bytes = 0, seed = 0, max_size = 0, keep = 0;
-	int quiet = 0, c;
+	int quiet = 0, python_malloc = 0, c;
 	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
@@ -296,6 +365,7 @@ int cmd_record(int argc, char **argv)
 				die(EXIT_USAGE, "--keep needs a number of parts in 1..1000000, not '%s'", optarg);
 			break;
 		case 'q': quiet = 1; break;
+		case 'Y': python_malloc = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -309,7 +379,23 @@ int cmd_record(int argc, char **argv)
 	if ((sample_bytes || seed) && strcmp(mode, "sampled"))
 		die(EXIT_USAGE, "--sample-bytes and --seed need --mode sampled");
 	char **cmd = argv + optind;
-	check_program(cmd[0]);
+	struct program pr = check_program(cmd);
+	if (pr.asan && !strcmp(mode, "sampled"))
+		die(EXIT_USAGE, "%s is built with AddressSanitizer: sampled mode serves sampled blocks from ldprof's own "
+				"heap, where ASan cannot check them; use --mode full",
+		    cmd[0]);
+	const char *pm = python_malloc ? "malloc" : python_malloc_of(cmd);
+	if (pr.python && !quiet && (!pm || (strcmp(pm, "malloc") && strcmp(pm, "malloc_debug"))))
+		fprintf(stderr,
+			"ldprof: hint: Python keeps objects of 512 bytes or less in arenas of its own (pymalloc), which "
+			"a malloc tracer sees only as a few large mmaps; to see every object, record with "
+			"--python-malloc (PYTHONMALLOC=malloc)\n");
+	if (pr.asan && !quiet)
+		fprintf(stderr,
+			"ldprof: %s is built with AddressSanitizer: ldprof goes in front of ASan's allocator (ASAN_OPTIONS "
+			"verify_asan_link_order=0, intercept_tls_get_addr=0); figures are the bytes the program asks for, "
+			"without ASan's redzones and quarantine\n",
+			cmd[0]);
 	char *agent = find_agent();
 	if (!agent)
 		die(EXIT_USAGE, "cannot find libldprof.so (set LDPROF_AGENT to its path)");
@@ -364,6 +450,24 @@ int cmd_record(int argc, char **argv)
 		set_env("LDPROF_MODE", mode);
 		set_env("LDPROF_MAX_DEPTH", depth_s);
 		set_env("LD_PRELOAD", pre.s);
+		if (python_malloc)
+			set_env("PYTHONMALLOC", "malloc");
+		if (pr.asan) {
+			/* After the user's options, so that these two hold. ASan checks
+			 * that its runtime comes first and aborts when it does not; and
+			 * its bookkeeping of dynamic TLS reads the size of a block that
+			 * happens to start 16 bytes into a page from the 16 bytes before
+			 * it (a header old glibc had): libunwind's TLS block in a thread
+			 * of ours was read as 64 GiB, and LeakSanitizer crashed scanning
+			 * it at exit. Without that bookkeeping LeakSanitizer still finds
+			 * those blocks: the thread's DTV points to them. */
+			const char *ao = getenv("ASAN_OPTIONS");
+			struct strbuf o = {0};
+			sb_printf(&o, "%s%sverify_asan_link_order=0:intercept_tls_get_addr=0", ao && *ao ? ao : "",
+				  ao && *ao ? ":" : "");
+			set_env("ASAN_OPTIONS", o.s);
+			sb_free(&o);
+		}
 		if (snap_signal)
 			set_env("LDPROF_SNAPSHOT_SIGNAL", snap_signal);
 		if (cpu_signal)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbols/demangle.h"
 #include "symbols/entrypoints.h"
 #include "util/util.h"
 
@@ -49,21 +50,79 @@ void grouping_free(struct grouping *g)
 	memset(g, 0, sizeof *g);
 }
 
-/* Frames that are the allocator from the program's point of view: what the
- * agent interposes to allocate (the table in include/ldprof/entrypoints.h:
- * the malloc family, operator new, the allocator APIs; ld.so's inline
- * calloc wrapper shows as a frame, for one), and the strdup family. */
-static int is_allocator(const char *fn)
+/*
+ * Site frames. Going out from the allocation, a stack's frames are:
+ *
+ *   the allocator      what the agent interposes to allocate (the table in
+ *                      include/ldprof/entrypoints.h: the malloc family, operator
+ *                      new, the allocator APIs), and the strdup family
+ *   its plumbing       what only passes the request on: the C++ standard library
+ *                      (std::, __gnu_cxx::: allocator_traits, vector::_M_realloc_insert,
+ *                      _Rb_tree::_M_create_node...), Rust's alloc::, and what
+ *                      --site-skip names
+ *   the site           the first frame past both: the program's own code
+ *
+ * All of those rules live here (docs/DEFINITIONS.md). A stack that is
+ * allocator and plumbing to its end has its site at its first frame that
+ * is not the allocator (libstdc++ allocating for itself at start-up).
+ */
+enum role { ROLE_SITE = 1, ROLE_ALLOCATOR, ROLE_PLUMBING };
+
+static const char *const strdup_names[] = {"strdup", "__strdup", "strndup", "__strndup", "wcsdup", "__wcsdup"};
+
+static const char *const default_plumbing[] = {"std::*", "__gnu_cxx::*", "alloc::*", "__rust_alloc*", "__rdl_alloc*",
+					      "__rg_alloc*"};
+
+/* Set once by the command line (site_rules_set) before any stack is read. */
+static const char *const *plumbing = default_plumbing;
+static size_t nplumbing = sizeof default_plumbing / sizeof *default_plumbing;
+static const char **plumbing_own;
+
+void site_rules_set(const char *const *globs, size_t n, int no_defaults)
 {
-	static const char *const names[] = {"strdup", "__strdup", "strndup", "__strndup", "wcsdup", "__wcsdup"};
-	if (!fn)
-		return 0;
-	if (ep_is_allocation(fn))
-		return 1;
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-		if (!strcmp(fn, names[i]))
-			return 1;
-	return 0;
+	size_t nd = no_defaults ? 0 : sizeof default_plumbing / sizeof *default_plumbing;
+	free(plumbing_own);
+	plumbing_own = xmalloc((nd + n + 1) * sizeof *plumbing_own);
+	for (size_t i = 0; i < nd; i++)
+		plumbing_own[i] = default_plumbing[i];
+	for (size_t i = 0; i < n; i++)
+		plumbing_own[nd + i] = globs[i];
+	plumbing = plumbing_own;
+	nplumbing = nd + n;
+}
+
+static enum role role_of_name(const char *fn, int resolved)
+{
+	if (!fn || !resolved)
+		return ROLE_SITE; /* module+0x1234: nothing known about it */
+	if (!strncmp(fn, "operator new", 12) || ep_is_allocation(fn))
+		return ROLE_ALLOCATOR;
+	for (size_t i = 0; i < sizeof strdup_names / sizeof *strdup_names; i++)
+		if (!strcmp(fn, strdup_names[i]))
+			return ROLE_ALLOCATOR;
+	size_t at, len = demangle_qualified(fn, &at);
+	char q[1024];
+	snprintf(q, sizeof q, "%.*s", (int)(len < sizeof q ? len : sizeof q - 1), fn + at);
+	for (size_t i = 0; i < nplumbing; i++)
+		if (!fnmatch(plumbing[i], q, 0) || !fnmatch(plumbing[i], fn, 0))
+			return ROLE_PLUMBING;
+	return ROLE_SITE;
+}
+
+/* Each function name (interned: one pointer per name) is judged once per flat. */
+static enum role role_of(struct flat *fl, const struct sym_frame *f)
+{
+	if (!f->function)
+		return ROLE_SITE;
+	if (!fl->roles.cap)
+		u64map_init(&fl->roles, 256);
+	uint64_t key = (uint64_t)(uintptr_t)f->function;
+	uint64_t *r = u64map_get(&fl->roles, key);
+	if (r)
+		return (enum role)*r;
+	enum role x = role_of_name(f->function, f->resolved);
+	u64map_put(&fl->roles, key, x);
+	return x;
 }
 
 /* The agent's entry points (the same table, and its sampled-mode thread
@@ -90,9 +149,10 @@ void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st
 	fl->site = 0;
 	/* A sample's stack starts at the interrupted instruction and its site is
 	 * that instruction; an allocation's starts at a return address and its
-	 * site is past the allocator. */
+	 * site is past the allocator and its plumbing. */
 	int leaf_pc = (st->flags & LDP_STACK_LEAF_PC) != 0;
-	int past_allocator = leaf_pc;
+	int found = leaf_pc;
+	long first_past_allocator = -1;
 	for (unsigned i = 0; i < st->depth; i++) {
 		const struct sym_frame *fr;
 		unsigned k = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), &fr);
@@ -102,16 +162,29 @@ void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st
 				fl->f = xrealloc(fl->f, fl->cap * sizeof *fl->f);
 			}
 			fl->f[fl->n++] = &fr[j];
-			if (!past_allocator && !is_allocator(fr[j].function)) {
-				past_allocator = 1;
+			if (found)
+				continue;
+			enum role r = role_of(fl, &fr[j]);
+			if (r != ROLE_ALLOCATOR && first_past_allocator < 0)
+				first_past_allocator = fl->n - 1;
+			if (r == ROLE_SITE) {
+				found = 1;
 				fl->site = fl->n - 1;
 			}
 		}
-		if (past_allocator && !whole)
+		if (found && !whole)
 			return;
 	}
-	if (!past_allocator)
-		fl->site = 0; /* all allocator frames (or none): use the innermost */
+	if (!found) /* allocator and plumbing to the end (or nothing) */
+		fl->site = first_past_allocator >= 0 ? (unsigned)first_past_allocator : 0;
+	/* A stack that lost its outer frames says so at its root. */
+	if ((st->flags & LDP_STACK_TRUNCATED) && fl->n && (whole || !found)) {
+		if (fl->n == fl->cap) {
+			fl->cap = fl->cap * 2;
+			fl->f = xrealloc(fl->f, fl->cap * sizeof *fl->f);
+		}
+		fl->f[fl->n++] = sym_truncated_frame(sp);
+	}
 }
 
 static int match_frame(const struct sym_frame *f, const char *glob)
@@ -328,6 +401,9 @@ void flat_free(struct flat *fl)
 	free(fl->f);
 	fl->f = NULL;
 	fl->n = fl->cap = 0;
+	if (fl->roles.cap)
+		u64map_free(&fl->roles);
+	memset(&fl->roles, 0, sizeof fl->roles);
 }
 
 int group_sort_parse(const char *s, enum group_sort *out)

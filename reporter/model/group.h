@@ -4,10 +4,10 @@
  * include/exclude filters.
  *
  * The group of an allocation is decided by its "site frame": the first frame
- * of its stack that is neither the agent nor the allocator itself (C++
- * operator new, strdup and friends are allocators from the program's point of
- * view), with inline frames expanded. Only the frames a key needs are
- * symbolized.
+ * of its stack that is neither the agent, the allocator itself (C++ operator
+ * new, strdup and friends are allocators from the program's point of view)
+ * nor its plumbing (the C++ standard library...; site_rules_set), with
+ * inline frames expanded. Only the frames a key needs are symbolized.
  */
 #ifndef LDPR_GROUP_H
 #define LDPR_GROUP_H
@@ -54,12 +54,22 @@ struct grouping {
 	uint64_t agent_samples[2], agent_ns[2]; /* ldprof's own work, left out (flat_agent_work) */
 };
 
-/* The symbolized frames of a stack, inline frames expanded, innermost first. */
+/* The symbolized frames of a stack, inline frames expanded, innermost first;
+ * a stack flagged truncated ends with sym_truncated_frame() when whole. */
 struct flat {
 	const struct sym_frame **f;
 	unsigned n, cap;
-	unsigned site; /* index of the site frame */
+	unsigned site;       /* index of the site frame */
+	struct u64map roles; /* internal: function name -> its part (allocator, plumbing, site) */
 };
+/*
+ * Which frames are the allocator's plumbing, not a site (group.c): the C++
+ * standard library and Rust's alloc:: by default, then the globs given
+ * (fnmatch, on the function's name with and without return type and
+ * parameters); no_defaults drops the defaults. Set once, before stacks are
+ * read (the command line: --site-skip).
+ */
+void site_rules_set(const char *const *globs, size_t n, int no_defaults);
 /* Symbolize a stack: up to the site frame, or all of it when `whole`. */
 void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st, int whole);
 int flat_passes(const struct flat *fl, const struct group_opts *o);

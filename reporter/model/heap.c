@@ -56,7 +56,6 @@ void heap_init(struct heap_model *h, unsigned seq_shift)
 	u64map_init(&h->live, 1024);
 	u64map_init(&h->credits, 16);
 	u64map_init(&h->orphans, 16);
-	u64map_init(&h->last_alloc, 16);
 	h->seq_shift = seq_shift;
 	series_init(&h->series);
 }
@@ -75,7 +74,6 @@ void heap_free(struct heap_model *h)
 	u64map_free(&h->live);
 	u64map_free(&h->credits);
 	u64map_free(&h->orphans);
-	u64map_free(&h->last_alloc);
 	free(h->blocks);
 	free(h->sites);
 	series_free(&h->series);
@@ -113,22 +111,6 @@ static void drop_block(struct heap_model *h, uint64_t i)
 {
 	h->blocks[i].next_free = (uint32_t)h->free_block;
 	h->free_block = i + 1;
-}
-
-/* The seq of the thread's latest allocation (0: none yet). Consecutive
- * events mostly come from one thread: remember the last slot. */
-static uint64_t *last_alloc_of(struct heap_model *h, uint32_t tid)
-{
-	if (h->last_tid_slot && h->last_tid == tid)
-		return h->last_tid_slot;
-	uint64_t *slot = u64map_get(&h->last_alloc, (uint64_t)tid + 1);
-	if (!slot)
-		slot = u64map_put(&h->last_alloc, (uint64_t)tid + 1, 0);
-	/* A later insert may move the map's storage: the cache is only valid
-	 * until the next new thread, which resets it here. */
-	h->last_tid = tid;
-	h->last_tid_slot = slot;
-	return slot;
 }
 
 static unsigned bit_length(uint64_t v)
@@ -180,6 +162,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		s->allocated_bytes += w.bytes;
 		s->allocated_var += w.var;
 		s->lifetime_us += ((*orphan >> h->seq_shift) - (e->seq >> h->seq_shift)) * w.count;
+		h->prev_valid = 0; /* its free came after it: the previous event is a free */
 		return;
 	}
 	uint64_t *slot = u64map_get(&h->live, e->ptr);
@@ -206,7 +189,9 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	uint64_t b = new_block(h);
 	h->blocks[b] = (struct heap_block){.size = e->size, .seq = e->seq, .stack = e->stack};
 	u64map_put(&h->live, e->ptr, b);
-	*last_alloc_of(h, e->tid) = e->seq;
+	h->prev_size = e->size;
+	h->prev_stack = e->stack;
+	h->prev_valid = 1;
 
 	struct weight w = weight_of(h, e->size, e->ptr, e->seq);
 	struct heap_site *s = site(h, e->stack);
@@ -265,11 +250,18 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	struct heap_block *b = &h->blocks[*slot];
 	struct weight w = weight_of(h, b->size, e->ptr, b->seq);
 	struct heap_site *s = site(h, b->stack);
-	/* Temporaries need every allocation: a sampled trace does not count them. */
-	if (!t->sample_bytes && *last_alloc_of(h, e->tid) == b->seq) {
+	/* Temporary, as heaptrack counts it (analyze/accumulatedtracedata.cpp):
+	 * the event just before this free, in the whole process, is an
+	 * allocation of the same size from the same stack. heaptrack compares
+	 * the (size, stack) pair of its last allocation with the freed block's,
+	 * not the block itself, and only allocations and frees of blocks it
+	 * knows are events (frees of unknown blocks never reach its analyzer).
+	 * Temporaries need every allocation: a sampled trace does not count them. */
+	if (!t->sample_bytes && h->prev_valid && h->prev_size == b->size && h->prev_stack == b->stack) {
 		t->temporary += w.count;
 		s->temporary += w.count;
 	}
+	h->prev_valid = 0;
 	s->lifetime_us += (e->seq >> h->seq_shift) * w.count;
 	s->live_bytes -= w.bytes;
 	s->live_count -= w.count;

@@ -27,7 +27,8 @@ struct heap_totals {
 	uint64_t leaked_bytes, leaked_count; /* live when the image ended (not by exec: then nothing leaks) */
 	uint64_t live_now_bytes, live_now_count; /* live at the end of the trace of a process still running:
 						  * not leaked (nothing has ended) */
-	uint64_t temporary;       /* freed before the same thread allocated again */
+	uint64_t temporary;       /* frees that directly follow their allocation (heaptrack's rule, see
+				   * on_free in heap.c and docs/DEFINITIONS.md) */
 	uint64_t unknown_frees;   /* frees of blocks allocated before tracing (or in a fork parent) */
 	/* Frees of blocks the agent could not see allocated, for a known reason
 	 * (since 1.7): not unknown frees, and never live, leaked or in a peak. */
@@ -98,9 +99,11 @@ struct heap_model {
 	size_t nblocks, blocks_cap, free_block;
 	struct u64map credits; /* ptr -> frees already applied for blocks replaced while live */
 	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen (at most heap_max_orphans) */
-	struct u64map last_alloc; /* tid + 1 -> seq of the thread's latest allocation */
-	uint32_t last_tid;
-	uint64_t *last_tid_slot;  /* last_alloc's slot for last_tid */
+	/* The previous heap event in merged order, for temporaries: an
+	 * allocation of this size from this stack (prev_valid), or anything else. */
+	uint64_t prev_size;
+	uint32_t prev_stack;
+	int prev_valid;
 	uint64_t peak_gen;
 	unsigned seq_shift;
 	int attached;             /* the segment began with an attach */

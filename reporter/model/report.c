@@ -17,6 +17,7 @@ void report_sum(struct report *r)
 	r->peak_time_ns = 0;
 	r->peak_trace = NULL;
 	memset(&r->missed, 0, sizeof r->missed);
+	fidelity_of(&r->fidelity, r->traces, r->ntraces);
 	for (size_t t = 0; t < r->ntraces; t++) {
 		const struct tmodel *m = &r->traces[t].m;
 		struct missed *x = &r->missed;

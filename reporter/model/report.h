@@ -8,6 +8,7 @@
 #ifndef LDPR_MODEL_REPORT_H
 #define LDPR_MODEL_REPORT_H
 
+#include "model/fidelity.h"
 #include "model/group.h"
 
 struct report {
@@ -38,6 +39,8 @@ struct report {
 		const char *unordered_why;
 		uint64_t nested_allocs, nested_frees;             /* not recorded by the agent (LOST 4, 5) */
 	} missed;
+	/* What the figures cannot show (report_sum; model/fidelity.h). */
+	struct fidelity fidelity;
 };
 
 /* Fill the totals and histogram from the loaded traces. */

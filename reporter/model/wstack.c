@@ -126,6 +126,8 @@ static uint32_t *frame_addrs(struct sym_space *sp, const struct tm_stack *st, un
 		for (unsigned j = 0; j < n && k < nframes; j++)
 			a[k++] = i;
 	}
+	while (k < nframes)
+		a[k++] = WS_NO_ADDR; /* the [truncated] root */
 	return a;
 }
 
@@ -215,7 +217,7 @@ int ws_build_opts(struct wstack_set *ws, enum ws_what what, struct symbolizer *s
 				x->addr = xmalloc((k ? k : 1) * sizeof *x->addr);
 				unsigned j = 0;
 				if (several)
-					x->addr[j++] = 0;
+					x->addr[j++] = WS_NO_ADDR;
 				for (unsigned i = fl.n; i-- > from && fl.n;)
 					x->addr[j++] = a[i];
 				free(a);
@@ -223,7 +225,7 @@ int ws_build_opts(struct wstack_set *ws, enum ws_what what, struct symbolizer *s
 		}
 	}
 	free(rev);
-	free(fl.f);
+	flat_free(&fl);
 	return 0;
 }
 

@@ -39,11 +39,14 @@ struct ws_opts {
 	int counted;   /* also stacks of weight 0 with a count (malloc(0) sites, samples of 0 ns) */
 };
 
+#define WS_NO_ADDR UINT32_MAX
+
 struct wstack {
 	const struct sym_frame **frames; /* root first; owned by the stack */
 	unsigned nframes;
 	unsigned site;   /* whole stacks: the allocator's frames, innermost; frames[nframes - 1 - site] is the site frame */
-	uint32_t *addr;  /* addrs: per frame, the index of its address in st->ips (owned) */
+	uint32_t *addr;  /* addrs: per frame, the index of its address in st->ips (owned); WS_NO_ADDR
+			  * for a frame with none (a truncated stack's [truncated] root, a process root) */
 	uint64_t weight; /* in the set's unit */
 	uint64_t count;  /* blocks or allocations behind the weight */
 	uint32_t seg;    /* provenance: segment index and stack id in the trace */

@@ -76,8 +76,8 @@ void render_diff_text(struct strbuf *b, const struct diff_view *v)
 			hidden++;
 			continue;
 		}
-		char s1[40], s2[40], c2[40], s0[32], c0[32];
-		const char *key = v->by == BY_FILE || v->by == BY_MODULE ? short_file(r->key) : r->key;
+		char s1[40], s2[40], c2[40], s0[32], c0[32], nm[FMT_NAME_MAX];
+		const char *key = v->by == BY_FILE || v->by == BY_MODULE ? short_file(r->key) : fmt_name(nm, sizeof nm, r->key);
 		sb_printf(b, "%s", key);
 		if (v->by == BY_FUNCTION && r->file)
 			sb_printf(b, " (%s:%u)", short_file(r->file), r->line);

@@ -56,6 +56,7 @@ struct pb {
 	size_t nlines, lines_cap;
 	struct psample *samples;
 	size_t nsamples, samples_cap;
+	struct u64map synth_loc; /* function name -> location of a frame with no address */
 };
 
 /* A sample and what it points to, kept together until packing. */
@@ -196,6 +197,26 @@ static uint64_t location_id(struct pb *p, struct seg_maps *sm, const struct tm_s
 	return loc.id;
 }
 
+/* A location for a frame with no address (no mapping), one per function. */
+static uint64_t frame_location(struct pb *p, const struct sym_frame *f)
+{
+	uint64_t key = (uint64_t)(uintptr_t)f->function;
+	uint64_t *slot = u64map_get(&p->synth_loc, key);
+	if (slot)
+		return *slot;
+	Line *lines = xcalloc(1, sizeof *lines);
+	Line l = PERFTOOLS__PROFILES__LINE__INIT;
+	l.function_id = function_id(p, f);
+	lines[0] = l;
+	Location loc = PERFTOOLS__PROFILES__LOCATION__INIT;
+	loc.id = p->nlocs + 1;
+	loc.n_line = 1;
+	VEC_PUSH(p->locs, p->nlocs, p->locs_cap, loc);
+	VEC_PUSH(p->lines, p->nlines, p->lines_cap, lines);
+	u64map_put(&p->synth_loc, key, loc.id);
+	return loc.id;
+}
+
 /* The samples of segment s: the stacks of ws from *next on that are its.
  * kind: -1 for the heap (six values), PROF_CPU or PROF_WALL (two values). */
 static void add_samples(struct pb *p, const struct tmodel *m, size_t s, const struct wstack_set *ws, size_t *next,
@@ -226,19 +247,25 @@ static void add_samples(struct pb *p, const struct tmodel *m, size_t s, const st
 			v[5] = (int64_t)w;
 		}
 		const struct tm_stack *st = x->st;
-		uint64_t *locs = xmalloc((st->depth ? st->depth : 1) * sizeof *locs);
+		uint64_t *locs = xmalloc((st->depth + x->nframes + 1) * sizeof *locs);
 		unsigned j = x->nframes; /* frames [0, j) are still to place: the innermost is [j - 1] */
+		size_t nlocs = 0;
 		for (unsigned i = 0; i < st->depth; i++) {
 			unsigned k = 0;
 			while (j > k && x->addr[j - 1 - k] == i)
 				k++;
-			locs[i] = location_id(p, &sm, seg, x, i, j, k);
+			locs[nlocs++] = location_id(p, &sm, seg, x, i, j, k);
 			j -= k;
 		}
+		/* Frames with no address (a truncated stack's [truncated] root): a
+		 * location of their own, outermost. */
+		for (; j > 0; j--)
+			if (x->addr[j - 1] == WS_NO_ADDR)
+				locs[nlocs++] = frame_location(p, x->frames[j - 1]);
 		struct psample ps = {.smp = PERFTOOLS__PROFILES__SAMPLE__INIT, .locs = locs,
 				     .label = PERFTOOLS__PROFILES__LABEL__INIT};
 		memcpy(ps.vals, v, sizeof v);
-		ps.smp.n_location_id = st->depth;
+		ps.smp.n_location_id = nlocs;
 		ps.smp.n_value = nv;
 		ps.smp.n_label = 1;
 		ps.label.key = str_id(p, "pid");
@@ -282,6 +309,7 @@ int render_pprof(struct strbuf *b, const struct export_in *in, const char **why)
 	struct pb p = {0};
 	u64map_init(&p.str_index, 1024);
 	u64map_init(&p.fn_index, 1024);
+	u64map_init(&p.synth_loc, 16);
 	VEC_PUSH(p.strs, p.nstrs, p.strs_cap, xstrdup("")); /* string_table[0] = "" */
 	const char *const (*names)[2] = kind == PROF_CPU ? cpu_names : kind == PROF_WALL ? wall_names : value_names;
 	int ntypes = kind >= 0 ? 2 : NVALUES;
@@ -387,5 +415,6 @@ int render_pprof(struct strbuf *b, const struct export_in *in, const char **why)
 	free(p.strs);
 	u64map_free(&p.str_index);
 	u64map_free(&p.fn_index);
+	u64map_free(&p.synth_loc);
 	return rc;
 }

@@ -139,8 +139,9 @@ static void tree_print(struct strbuf *b, struct tree *t, size_t at, unsigned dep
 			hidden_samples += k->total;
 			continue;
 		}
+		char nm[FMT_NAME_MAX];
 		sb_printf(b, "  %6.1f%% %6.1f%%  %*s%s", pct, 100.0 * (double)k->self / (double)all, (int)(2 * depth), "",
-			  k->fn);
+			  fmt_name(nm, sizeof nm, k->fn));
 		if (k->file) {
 			const char *slash = strrchr(k->file, '/');
 			sb_printf(b, "  %s:%u", slash ? slash + 1 : k->file, k->line);
@@ -267,9 +268,9 @@ void render_profile_focus(struct strbuf *b, const struct report *r, int k, int m
 	u64map_init(&t.index, 64);
 	each_stack(r, k, tally_stack, &t);
 	static const char *what[] = {"callers of", "callees of", "cost per line in"};
-	char x[32];
+	char x[32], nm[FMT_NAME_MAX];
 	sb_printf(b, "\n%s: %s %s (%s samples, %.1f%% of all; self %.1f%%)\n", kind_name(k), what[mode],
-		  t.func_name ? t.func_name : pattern, fmt_count(x, t.matched),
+		  t.func_name ? fmt_name(nm, sizeof nm, t.func_name) : pattern, fmt_count(x, t.matched),
 		  100.0 * (double)t.matched / (double)total_samples(r, k),
 		  100.0 * (double)t.self / (double)total_samples(r, k));
 	if (!t.matched) {
@@ -278,7 +279,7 @@ void render_profile_focus(struct strbuf *b, const struct report *r, int k, int m
 		qsort(t.rows, t.n, sizeof *t.rows, by_samples_desc);
 		for (size_t i = 0; i < t.n; i++) {
 			sb_printf(b, "  %9s %6.1f%%  %s", fmt_count(x, t.rows[i].samples),
-				  100.0 * (double)t.rows[i].samples / (double)t.matched, t.rows[i].key);
+				  100.0 * (double)t.rows[i].samples / (double)t.matched, fmt_name(nm, sizeof nm, t.rows[i].key));
 			if (t.rows[i].file) {
 				const char *slash = strrchr(t.rows[i].file, '/');
 				sb_printf(b, "  %s:%u", slash ? slash + 1 : t.rows[i].file, t.rows[i].line);

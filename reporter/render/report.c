@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "render/fidelity.h"
 #include "render/json.h"
 #include "render/units.h"
 
@@ -52,19 +53,20 @@ static void where(struct strbuf *b, const struct group *g)
 
 static void group_label(struct strbuf *b, const struct group *g, enum group_by by)
 {
+	char nm[FMT_NAME_MAX];
 	if (by == BY_TRACEBACK) {
 		for (unsigned i = 0; i < g->nframes; i++) {
 			const struct sym_frame *f = g->frames[i];
-			sb_printf(b, "%s%s%s", i ? "\n                                 " : "", f->function,
-				  f->inlined ? " (inlined)" : "");
+			sb_printf(b, "%s%s%s", i ? "\n                                 " : "",
+				  fmt_name(nm, sizeof nm, f->function), f->inlined ? " (inlined)" : "");
 			if (f->file)
 				sb_printf(b, "  %s:%u", base_name(f->file), f->line);
 		}
 		if (!g->nframes)
-			sb_printf(b, "%s", g->key);
+			sb_printf(b, "%s", fmt_name(nm, sizeof nm, g->key));
 		return;
 	}
-	sb_printf(b, "%s", by == BY_FILE || by == BY_MODULE ? base_name(g->key) : g->key);
+	sb_printf(b, "%s", by == BY_FILE || by == BY_MODULE ? base_name(g->key) : fmt_name(nm, sizeof nm, g->key));
 	if (by == BY_FUNCTION)
 		where(b, g);
 }
@@ -200,6 +202,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 				  (unsigned long long)m->stats.truncated_at);
 	}
 	render_missed_text(b, r);
+	render_fidelity_text(b, &r->fidelity);
 	sb_printf(b, "\nheap\n");
 	if (t->sample_bytes) {
 		sb_printf(b, "  (sampled: estimates from %s samples, one per %s allocated on average; requested\n"
@@ -267,7 +270,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
 	table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, m_leak_n, "blocks");
 	if (!t->sample_bytes)
-		table(b, r, "temporary allocations (freed before the next allocation)", SORT_TEMPORARY, m_temp, 0,
+		table(b, r, "temporary allocations (freed right after an allocation of their size and stack)", SORT_TEMPORARY, m_temp, 0,
 		      m_allocs, "of");
 	table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, m_allocs, "calls");
 	table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, m_bytes, "bytes");
@@ -500,6 +503,7 @@ json_t *report_json(const struct report *r)
 		set(o, "parts", p);
 	}
 	set(o, "missed", render_missed_json(r));
+	set(o, "fidelity", render_fidelity_json(&r->fidelity));
 	for (size_t i = 0; i < r->ntraces; i++) {
 		const struct tmodel *m = &r->traces[i].m;
 		for (size_t s = 0; s < m->nsegs; s++) {

@@ -3,6 +3,10 @@
  */
 #include "units.h"
 
+#include <string.h>
+
+#include "symbols/demangle.h"
+
 #include <stdio.h>
 
 const char *fmt_bytes(char *buf, uint64_t v)
@@ -33,4 +37,13 @@ const char *fmt_count(char *buf, uint64_t v)
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+int fmt_full_names;
+
+const char *fmt_name(char *buf, size_t cap, const char *name)
+{
+	if (fmt_full_names || !name || !strchr(name, '<'))
+		return name;
+	return demangle_short(name, buf, cap);
 }

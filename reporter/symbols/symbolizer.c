@@ -60,6 +60,7 @@ struct symbolizer {
 	struct u64map strs; /* the string pool: hash_str -> the string (char *) */
 	struct sym_space *spaces;
 	struct u64map warned; /* interned module paths already warned about */
+	struct sym_frame truncated; /* sym_truncated_frame */
 };
 
 /* ---- strings ---- */
@@ -101,7 +102,13 @@ struct symbolizer *sym_new(const struct sym_opts *opts)
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	u64map_init(&s->warned, 16);
 	u64map_init(&s->strs, 1024);
+	s->truncated.function = s->truncated.module = sym_intern(s, SYM_TRUNCATED);
 	return s;
+}
+
+const struct sym_frame *sym_truncated_frame(struct sym_space *sp)
+{
+	return &sp->sym->truncated;
 }
 
 void sym_free(struct symbolizer *s)
@@ -325,21 +332,47 @@ static struct sym_frame *keep_run(struct sym_space *sp)
 	return out;
 }
 
+/*
+ * The compilation unit whose code holds a, or NULL. libdwfl's lookup treats
+ * the gaps between one unit's address ranges as that unit's ("the little
+ * gaps inside the module, we'll consider them part of the surrounding CU
+ * anyway", libdwfl/cu.c), and its line lookup then takes the last row at or
+ * below the address, which can be a row at the very end of a sequence that
+ * ended there (GCC emits one after a final noreturn call): `_start`, which
+ * has no debug info and sits after main, got main's last line
+ * (std_thread.h:142, basic_string.h:795 in C++ -O2 programs). So the unit's
+ * own ranges must hold the address; outside every unit there is no line.
+ */
+static Dwarf_Die *unit_of(Dwfl_Module *dm, uint64_t a, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cudie = dwfl_module_addrdie(dm, a, bias);
+	return cudie && dwarf_haspc(cudie, a - *bias) > 0 ? cudie : NULL;
+}
+
+/* The line row for a, from the unit that holds it (unit_of). */
+static const char *line_of(struct symbolizer *s, Dwfl_Module *dm, uint64_t a, int *line)
+{
+	Dwarf_Addr bias;
+	*line = 0;
+	if (!unit_of(dm, a, &bias))
+		return NULL;
+	Dwfl_Line *dl = dwfl_module_getsrc(dm, a);
+	const char *f = dl ? dwfl_lineinfo(dl, NULL, line, NULL, NULL, NULL) : NULL;
+	if (!f)
+		*line = 0;
+	return sym_intern(s, f);
+}
+
 /* Frames from DWARF scopes; @return how many were pushed. */
 static unsigned dwarf_frames(struct sym_space *sp, Dwfl_Module *dm, uint64_t a, const struct sym_frame *base)
 {
 	struct symbolizer *s = sp->sym;
 	Dwarf_Addr bias;
-	Dwarf_Die *cudie = dwfl_module_addrdie(dm, a, &bias);
+	Dwarf_Die *cudie = unit_of(dm, a, &bias);
 	if (!cudie)
 		return 0;
-	const char *file = NULL;
-	int line = 0;
-	Dwfl_Line *dl = dwfl_module_getsrc(dm, a);
-	if (dl) {
-		const char *f = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
-		file = sym_intern(s, f);
-	}
+	int line;
+	const char *file = line_of(s, dm, a, &line);
 	/* The innermost function scope holding the address... */
 	Dwarf_Die *scopes = NULL, cur;
 	int n = dwarf_getscopes(cudie, a - bias, &scopes);
@@ -434,12 +467,9 @@ unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, const s
 				f.resolved = 1;
 				free(d);
 			}
-			Dwfl_Line *dl = dwfl_module_getsrc(st->dm, a);
-			int line = 0;
-			if (dl) {
-				f.file = sym_intern(s, dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL));
-				f.line = line > 0 ? (unsigned)line : 0;
-			}
+			int line;
+			f.file = line_of(s, st->dm, a, &line);
+			f.line = line > 0 ? (unsigned)line : 0;
 			push(sp, f);
 		}
 	} else {

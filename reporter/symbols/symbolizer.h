@@ -56,6 +56,16 @@ struct sym_space *sym_space_new(struct symbolizer *s, const struct rd_module *mo
  */
 unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, const struct sym_frame **frames);
 
+/*
+ * The frame that stands for the callers a stack lost: the outermost frame of
+ * a stack flagged truncated (deeper than the agent's max depth, or its
+ * unwinder could go no further), so that no view shows such a stack as if it
+ * started at an inner frame. Function and module "[truncated]", no file, no
+ * address; one per symbolizer (compare by pointer).
+ */
+#define SYM_TRUNCATED "[truncated]"
+const struct sym_frame *sym_truncated_frame(struct sym_space *sp);
+
 /* Intern a string in the symbolizer's pool. */
 const char *sym_intern(struct symbolizer *s, const char *str);
 

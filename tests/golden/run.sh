@@ -5,7 +5,8 @@
 #                   containing line 2 (tests/golden/make_bad.py made them)
 #   good/NAME.ldp   real traces: `ldprof report --json` exits 0, and its
 #                   segments (pid, exe, cmdline, end, heap totals) and heap
-#                   totals are exactly good/NAME.json; `ldprof dump` reads them
+#                   totals, and its truncated-stack counts (fidelity), are exactly
+#                   good/NAME.json; `ldprof dump` reads them
 #                   too. GOLDEN_UPDATE=1 rewrites the .json files after an
 #                   intended change.
 # Reports run with --sysroot at an empty directory: the binaries the traces
@@ -46,7 +47,9 @@ for f in tests/golden/good/*.ldp; do
 	/usr/bin/python3 -c 'import json, sys
 r = json.load(open(sys.argv[1]))
 keep = ("pid", "exe", "cmdline", "end", "heap")
-out = {"segments": [{k: s[k] for k in keep} for s in r["segments"]], "heap": r["heap"]}
+out = {"segments": [{k: s[k] for k in keep} for s in r["segments"]], "heap": r["heap"],
+       "fidelity": {k: r["fidelity"][k] for k in ("truncated_stacks", "truncated_allocations", "truncated_samples",
+                                                   "max_depth")}}
 print(json.dumps(out, indent=1, sort_keys=True))' "$W/full" > "$W/out" 2>> "$W/err"
 	if [ "${GOLDEN_UPDATE:-0}" = 1 ] && [ $rc = 0 ]; then cp "$W/out" "$json"; fi
 	if [ $rc = 0 ] && [ -z "$(messages "$W/err")" ] && cmp -s "$W/out" "$json" && "$LDPROF" dump "$f" > /dev/null 2>&1; then

@@ -222,7 +222,21 @@ refused() {
 }
 refused static "$HB/h_plain_static" "statically linked"
 refused static_pie "$HB/h_plain_spie" "statically linked"
-refused asan "$HB/h_plain_asan" "built with a sanitizer (libasan"
+refused tsan "$HB/h_plain_tsan" "built with a sanitizer (libtsan"
+
+# An ASan build is traced in front of ASan's allocator (record sets ASAN_OPTIONS):
+# output and status as bare, one line saying so, a trace with its allocations.
+t=asan
+d="$W/$t"
+mkdir -p "$d"
+"$HB/h_plain_asan" > "$d/bare.out" 2>&1
+brc=$?
+"$LDPROF" record -o "$d/t.ldp" -- "$HB/h_plain_asan" > "$d/out" 2> "$d/err"
+rc=$?
+if [ $brc = $rc ] && cmp -s "$d/bare.out" "$d/out" && grep -q 'built with AddressSanitizer' "$d/err" &&
+	"$LDPROF" report --json "$d/t.ldp" | $PY -c 'import json,sys; sys.exit(json.load(sys.stdin)["heap"]["allocations"] < 1)'; then
+	pass "$t: an ASan build runs under ldprof record as bare and is traced"
+else fail "$t: bare $brc, record $rc: $(head -c 300 "$d/err")"; fi
 
 # ---- full disk ----------------------------------------------------------------
 

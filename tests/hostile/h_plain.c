@@ -1,8 +1,10 @@
 /*
  * h_plain.c - a program with nothing odd about its code, built in ways
  * LD_PRELOAD cannot work with: statically (-static, -static-pie) and with
- * AddressSanitizer (whose runtime must be first in the library list).
- * `ldprof record` must refuse each with one clear line (tests/hostile/files.sh).
+ * ThreadSanitizer (whose runtime must be first in the library list and
+ * replaces malloc): `ldprof record` must refuse each with one clear line;
+ * and with AddressSanitizer, which ldprof record traces
+ * (tests/hostile/files.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,6 +10,10 @@
  *   churn     2000 short-lived threads, 50 at a time (rings are reused)
  *   teardown  pthread key destructors that allocate after the agent's own
  *             key destructor ran; the blocks are freed later by main
+ *   getattr   8 threads whose first allocation is inside
+ *             pthread_getattr_np(pthread_self()), which holds the thread's
+ *             lock while it allocates (ASan's and Rust's thread start do
+ *             this); run with --cpu 0 (no start wrapper of the agent's)
  */
 #include "hostile.h" /* first: it defines _GNU_SOURCE */
 
@@ -234,6 +238,36 @@ static void run_teardown(void)
 	say("teardown: %u blocks allocated by key destructors, freed by main\n", late_n);
 }
 
+/* ---- getattr ---- */
+
+static void *getattr_thread(void *arg)
+{
+	(void)arg;
+	pthread_attr_t a;
+	size_t size = 0;
+	CHECK(pthread_getattr_np(pthread_self(), &a) == 0, "pthread_getattr_np");
+	pthread_attr_getstacksize(&a, &size);
+	pthread_attr_destroy(&a);
+	for (int i = 0; i < 100; i++)
+		free(pattern_alloc(40, (unsigned)i, 0));
+	return (void *)(uintptr_t)(size != 0);
+}
+
+static void run_getattr(void)
+{
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++)
+		CHECK(pthread_create(&t[i], NULL, getattr_thread, NULL) == 0, "pthread_create");
+	unsigned ok = 0;
+	for (int i = 0; i < 8; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		ok += r != NULL;
+	}
+	CHECK(ok == 8, "%u threads saw their stack size", ok);
+	say("getattr: 8 threads asked for their own attributes first, then allocated\n");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -247,6 +281,8 @@ int main(int argc, char **argv)
 		run_churn();
 	else if (!strcmp(mode, "teardown"))
 		run_teardown();
+	else if (!strcmp(mode, "getattr"))
+		run_getattr();
 	else
 		CHECK(0, "unknown mode '%s'", mode);
 	return 0;

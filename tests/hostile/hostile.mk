@@ -14,7 +14,8 @@ HOSTILE_PROGS := h_threads h_proc h_dlopen h_signals h_exit h_stack h_api h_clos
 HOSTILE_BIN := $(HOSTILE_PROGS:%=$(HOSTILE_OUT)/%) $(HOSTILE_OUT)/h_daemon $(HOSTILE_OUT)/h_cxx \
 	$(HOSTILE_OUT)/h_ownmalloc_static $(HOSTILE_OUT)/h_ownmalloc_mmap $(HOSTILE_OUT)/libhostile_dl.so \
 	$(HOSTILE_OUT)/h_deepbind $(HOSTILE_OUT)/libhostile_deep.so \
-	$(HOSTILE_OUT)/h_plain_static $(HOSTILE_OUT)/h_plain_spie $(HOSTILE_OUT)/h_plain_asan
+	$(HOSTILE_OUT)/h_plain_static $(HOSTILE_OUT)/h_plain_spie $(HOSTILE_OUT)/h_plain_asan \
+	$(HOSTILE_OUT)/h_plain_tsan
 
 # Finds libhostile_deep.so through its own RUNPATH only (dlopen searches the caller's).
 $(HOSTILE_OUT)/h_deepbind: tests/hostile/h_deepbind.c tests/hostile/hostile.h $(HOSTILE_OUT)/libhostile_deep.so
@@ -51,6 +52,10 @@ $(HOSTILE_OUT)/h_plain_spie: tests/hostile/h_plain.c
 $(HOSTILE_OUT)/h_plain_asan: tests/hostile/h_plain.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -fsanitize=address -o $@ $<
+
+$(HOSTILE_OUT)/h_plain_tsan: tests/hostile/h_plain.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -fsanitize=thread -o $@ $<
 
 $(HOSTILE_OUT)/h_cxx: tests/hostile/h_cxx.cc
 	@mkdir -p $(dir $@)

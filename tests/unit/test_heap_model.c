@@ -30,7 +30,7 @@ static void test_in_order(void **state)
 	A(2, 0x20, 50, 2, 1);
 	F(3, 0x10, 1);
 	A(4, 0x30, 200, 2, 1);
-	F(5, 0x30, 1); /* freed before the thread allocated again: temporary */
+	F(5, 0x30, 1); /* the event just before it is its allocation: temporary */
 	heap_finish(&h, 1);
 	assert_int_equal(h.t.allocations, 3);
 	assert_int_equal(h.t.frees, 2);
@@ -46,6 +46,46 @@ static void test_in_order(void **state)
 	assert_int_equal(h.sites[2].peak_count, 2);
 	assert_int_equal(h.sites[1].allocations, 1);
 	assert_int_equal(h.sites[2].allocated_bytes, 250);
+	heap_free(&h);
+}
+
+/* heaptrack's rule (analyze/accumulatedtracedata.cpp): a free is temporary
+ * when the event just before it, in the whole process, is an allocation of
+ * the same size from the same stack. */
+static void test_temporary_rule(void **state)
+{
+	(void)state;
+	struct heap_model h;
+	heap_init(&h, 12);
+	A(1, 0x10, 64, 1, 1);
+	F(2, 0x10, 1); /* 1: right after its allocation */
+	A(3, 0x10, 64, 1, 1);
+	A(4, 0x20, 64, 1, 1);
+	F(5, 0x10, 1); /* 2: not its own allocation just before, but one of the same size and stack */
+	F(6, 0x20, 1); /* a free came in between: not temporary */
+	A(7, 0x30, 64, 1, 1);
+	A(8, 0x40, 32, 1, 1);
+	F(9, 0x30, 1); /* the allocation before it has another size: not temporary */
+	A(10, 0x50, 32, 2, 1);
+	F(11, 0x40, 1); /* same size, another stack: not temporary */
+	A(12, 0x60, 16, 3, 1);
+	F(13, 0x60, 2); /* another thread's allocation just before it: the whole process counts: temporary (3) */
+	A(14, 0x70, 16, 3, 1);
+	A(15, 0x80, 16, 3, 2);
+	F(16, 0x70, 1); /* another thread's allocation in between, same size and stack: temporary (4) */
+	A(17, 0x90, 8, 4, 1);
+	F(18, 0x9999, 1); /* a free of a block never seen is no event of the trace (heaptrack drops it too)... */
+	F(19, 0x90, 1); /* ...so this one still follows its allocation: temporary (5) */
+	A(20, 0xa0, 8, 4, 1);
+	F(21, 0x80, 2);
+	F(22, 0xa0, 1); /* a free before it: not temporary */
+	heap_finish(&h, 1);
+	assert_int_equal(h.t.temporary, 5);
+	assert_int_equal(h.sites[1].temporary, 2);
+	assert_int_equal(h.sites[2].temporary, 0);
+	assert_int_equal(h.sites[3].temporary, 2);
+	assert_int_equal(h.sites[4].temporary, 1);
+	assert_int_equal(h.t.unknown_frees, 1);
 	heap_free(&h);
 }
 
@@ -187,6 +227,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_order),
+		cmocka_unit_test(test_temporary_rule),
 		cmocka_unit_test(test_late_free),
 		cmocka_unit_test(test_late_alloc),
 		cmocka_unit_test(test_exec_does_not_leak),

@@ -39,6 +39,8 @@ if (M.damaged_regions) s.appendChild(el('p', 'muted', 'Damaged: ' + M.first_dama
 if (M.unordered_events) s.appendChild(el('p', 'muted', count(M.unordered_events) + ' events were merged out of order: frees, leaks and unknown frees may be off by about that many.'));
 if (M.nested_allocations || M.nested_frees) s.appendChild(el('p', 'muted', count(M.nested_allocations) + ' allocations and ' +
   count(M.nested_frees) + ' frees made in signal handlers that interrupted ldprof were not recorded.'));
+/* what the figures cannot show (render/fidelity.c words it) */
+(R.fidelity ? R.fidelity.notes : []).forEach(function (n) { s.appendChild(el('p', 'muted', 'Note: ' + n + '.')); });
 /* flame graph tabs */
 var tabs = document.getElementById('flame-tabs'), flames = document.querySelectorAll('div.flame');
 function show(i) { flames.forEach(function (f, j) { f.style.display = i === j ? '' : 'none'; });
