@@ -82,3 +82,4 @@ test-unit: $(UNIT_BIN)
 test-integration: all $(INTEG_BIN)
 	@tests/integration/run.sh $(O)
 -include tests/pictures/pictures.mk
+-include tests/cli/cli.mk

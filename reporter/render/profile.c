@@ -162,8 +162,8 @@ void render_profile_tree(struct strbuf *b, const struct report *r, int k, double
 	u64map_init(&t.index, 1024);
 	VEC_PUSH(t.n, t.len, t.cap, ((struct node){.fn = "(root)"}));
 	each_stack(r, k, tree_add, &t);
-	sb_printf(b, "\n%s call tree (%s samples; total%%, self%%; below %.1f%% hidden)\n", kind_name(k),
-		  fmt_count((char[32]){0}, total_samples(r, k)), min_pct);
+	sb_printf(b, "\n%s call tree (%s sample%s; total%%, self%%; below %.1f%% hidden)\n", kind_name(k),
+		  fmt_count((char[32]){0}, total_samples(r, k)), total_samples(r, k) == 1 ? "" : "s", min_pct);
 	tree_print(b, &t, 0, 0, total_samples(r, k), min_pct);
 	free(t.n);
 	u64map_free(&t.index);

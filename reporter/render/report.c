@@ -32,6 +32,7 @@ static struct heap_totals filtered_totals(const struct report *r)
 /* ---- text ---- */
 
 static void flat_profile(struct strbuf *b, const struct report *r, int k);
+static const char *counted(char *buf, size_t cap, const char *before, uint64_t n, const char *noun);
 
 static const char *base_name(const char *path)
 {
@@ -49,13 +50,15 @@ static void where(struct strbuf *b, const struct group *g)
 		sb_printf(b, "  [%s]", g->module);
 }
 
-static void group_label(struct strbuf *b, const struct group *g, enum group_by by)
+/* indent: the label's column, where a traceback's further frames line up */
+static void group_label(struct strbuf *b, const struct group *g, enum group_by by, int indent)
 {
 	if (by == BY_TRACEBACK) {
 		for (unsigned i = 0; i < g->nframes; i++) {
 			const struct sym_frame *f = g->frames[i];
-			sb_printf(b, "%s%s%s", i ? "\n                                 " : "", f->function,
-				  f->inlined ? " (inlined)" : "");
+			if (i)
+				sb_printf(b, "\n%*s", indent, "");
+			sb_printf(b, "%s%s", f->function, f->inlined ? " (inlined)" : "");
 			if (f->file)
 				sb_printf(b, "  %s:%u", base_name(f->file), f->line);
 		}
@@ -70,19 +73,39 @@ static void group_label(struct strbuf *b, const struct group *g, enum group_by b
 
 typedef uint64_t (*metric_fn)(const struct group *);
 static uint64_t m_peak(const struct group *g) { return g->peak_bytes; }
-static uint64_t m_peak_n(const struct group *g) { return g->peak_count; }
 static uint64_t m_leak(const struct group *g) { return g->leaked_bytes; }
-static uint64_t m_leak_n(const struct group *g) { return g->leaked_count; }
 static uint64_t m_temp(const struct group *g) { return g->temporary; }
 static uint64_t m_allocs(const struct group *g) { return g->allocations; }
 static uint64_t m_bytes(const struct group *g) { return g->allocated_bytes; }
 static uint64_t m_map_peak(const struct group *g) { return g->mapped_peak_bytes; }
 static uint64_t m_map_live(const struct group *g) { return g->mapped_live_bytes; }
-static uint64_t m_maps(const struct group *g) { return g->maps; }
 
-/* One table: groups sorted by `sort`, rows with a nonzero `bytes` figure. */
+/* "1 block", "2 blocks": a count and its noun, singular or plural. */
+static const char *counted(char *buf, size_t cap, const char *before, uint64_t n, const char *noun)
+{
+	char x[32];
+	snprintf(buf, cap, "%s%s %s%s", before, fmt_count(x, n), noun, n == 1 ? "" : "s");
+	return buf;
+}
+
+/* The second column of each table: what the first figure is made of. */
+typedef const char *(*detail_fn)(char *buf, size_t cap, const struct group *g);
+static const char *d_peak(char *b, size_t c, const struct group *g) { return counted(b, c, "in ", g->peak_count, "block"); }
+static const char *d_leak(char *b, size_t c, const struct group *g) { return counted(b, c, "in ", g->leaked_count, "block"); }
+static const char *d_temp(char *b, size_t c, const struct group *g) { return counted(b, c, "of ", g->allocations, "call"); }
+static const char *d_calls(char *b, size_t c, const struct group *g) { return counted(b, c, "in ", g->allocations, "call"); }
+static const char *d_maps(char *b, size_t c, const struct group *g) { return counted(b, c, "from ", g->maps, "mmap call"); }
+static const char *d_bytes(char *b, size_t c, const struct group *g)
+{
+	char x[32];
+	snprintf(b, c, "%s %s", g->allocations == 1 ? "call for" : "calls for", fmt_bytes(x, g->allocated_bytes));
+	return b;
+}
+
+/* One table: groups sorted by `sort`, rows with a nonzero `first` figure
+ * (bytes or a count), then what it is made of. */
 static void table(struct strbuf *b, const struct report *r, const char *title, enum group_sort sort,
-		  metric_fn first, int first_is_bytes, metric_fn second, const char *second_name)
+		  metric_fn first, int first_is_bytes, detail_fn detail)
 {
 	const struct group **v = grouping_sorted(&r->groups, sort);
 	size_t shown = 0, rest = 0;
@@ -97,17 +120,17 @@ static void table(struct strbuf *b, const struct report *r, const char *title, e
 		}
 		if (!shown)
 			sb_printf(b, "\n%s, by %s\n", title, group_by_name(r->gopts.by));
-		char x[32], y[32];
-		sb_printf(b, "  %12s  %10s %-6s  ", first_is_bytes ? fmt_bytes(x, first(v[i])) : fmt_count(x, first(v[i])),
-			  fmt_count(y, second(v[i])), second_name);
-		group_label(b, v[i], r->gopts.by);
+		char x[32], y[64];
+		sb_printf(b, "  %12s  %-19s  ", first_is_bytes ? fmt_bytes(x, first(v[i])) : fmt_count(x, first(v[i])),
+			  detail(y, sizeof y, v[i]));
+		group_label(b, v[i], r->gopts.by, 2 + 12 + 2 + 19 + 2);
 		sb_putc(b, '\n');
 		shown++;
 	}
 	if (rest) {
 		char x[32];
-		sb_printf(b, "  %12s  ... and %zu more\n", first_is_bytes ? fmt_bytes(x, rest_v) : fmt_count(x, rest_v),
-			  rest);
+		sb_printf(b, "  %12s  ... and %zu more %s\n", first_is_bytes ? fmt_bytes(x, rest_v) : fmt_count(x, rest_v),
+			  rest, rest == 1 ? "group" : "groups");
 	}
 	free(v);
 }
@@ -161,9 +184,12 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			const struct tm_segment *seg = &m->segs[s];
 			sb_printf(b, "  pid %llu  %s  (%s)", (unsigned long long)seg->info.pid,
 				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, seg->end_name);
-			if (r->ntraces > 1 || m->nsegs > 1)
-				sb_printf(b, "  %s allocations, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
-					  fmt_bytes(y, seg->heap.t.peak_bytes), fmt_bytes(x, seg->heap.t.leaked_bytes));
+			if (r->ntraces > 1 || m->nsegs > 1) {
+				char z[32];
+				sb_printf(b, "  %s allocation%s, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
+					  seg->heap.t.allocations == 1 ? "" : "s", fmt_bytes(y, seg->heap.t.peak_bytes),
+					  fmt_bytes(z, seg->heap.t.leaked_bytes));
+			}
 			sb_putc(b, '\n');
 			if (seg->info.mode == LDP_MODE_OFF)
 				sb_printf(b, "  (heap tracing was off in this process)\n");
@@ -211,31 +237,40 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			  fmt_bytes(p2, f.leaked_bytes), fmt_count(p3, r->groups.filtered_out));
 	}
 	if (r->maps || r->rss_peak) {
+		/* Three peaks at three moments: say which is which, and when. */
 		char z[32], w[32];
 		sb_printf(b, "\nmemory\n");
-		sb_printf(b, "  heap peak    %14s   (malloc family)\n", fmt_bytes(x, t->peak_bytes));
-		sb_printf(b, "  mapped peak  %14s   (%s mmap calls, %s mapped in all; %s still mapped at exit)\n",
-			  fmt_bytes(x, r->mapped_peak), fmt_count(y, r->maps), fmt_bytes(z, r->mapped_bytes),
-			  fmt_bytes(w, r->mapped_live_at_exit));
-		if (r->rss_peak)
-			sb_printf(b, "  RSS peak     %14s   heap %s + mapped %s then: %.0f%% of it traced\n",
-				  fmt_bytes(x, r->rss_peak), fmt_bytes(y, r->rss_heap), fmt_bytes(z, r->rss_mapped),
+		sb_printf(b, "  heap peak    %14s   at %.3f s: live bytes from the malloc family (requested sizes)\n",
+			  fmt_bytes(x, t->peak_bytes), (double)r->peak_time_ns / 1e9);
+		if (r->maps)
+			sb_printf(b, "  mapped peak  %14s   at %.3f s: live bytes from mmap (%s, %s mapped in all; %s "
+				     "still mapped at exit)\n",
+				  fmt_bytes(x, r->mapped_peak), (double)r->mapped_peak_time_ns / 1e9,
+				  counted(y, sizeof y, "", r->maps, "call"), fmt_bytes(z, r->mapped_bytes),
+				  fmt_bytes(w, r->mapped_live_at_exit));
+		if (r->rss_peak) {
+			sb_printf(b, "  RSS peak     %14s   at %.3f s: resident memory (read every 50 ms)\n",
+				  fmt_bytes(x, r->rss_peak), (double)r->rss_peak_time_ns / 1e9);
+			sb_printf(b, "               at that moment the heap held %s and mappings %s: %.0f%% of the RSS "
+				     "traced\n",
+				  fmt_bytes(y, r->rss_heap), fmt_bytes(z, r->rss_mapped),
 				  100.0 * (double)(r->rss_heap + r->rss_mapped) / (double)r->rss_peak);
+		}
 	}
 
 	if (r->total.allocations) {
-		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
-	table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, m_leak_n, "blocks");
-	if (!t->sample_bytes)
-		table(b, r, "temporary allocations (freed before the next allocation)", SORT_TEMPORARY, m_temp, 0,
-		      m_allocs, "of");
-	table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, m_allocs, "calls");
-	table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, m_bytes, "bytes");
+		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, d_peak);
+		table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, d_leak);
+		if (!t->sample_bytes)
+			table(b, r, "temporary allocations (freed before the thread's next allocation)", SORT_TEMPORARY,
+			      m_temp, 0, d_temp);
+		table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, d_calls);
+		table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, d_bytes);
 		histogram(b, r);
 	}
 	if (r->maps) {
-		table(b, r, "mapped at the peak (mmap)", SORT_BYTES, m_map_peak, 1, m_maps, "maps");
-		table(b, r, "still mapped at exit (mmap)", SORT_BYTES, m_map_live, 1, m_maps, "maps");
+		table(b, r, "mapped at the peak (mmap)", SORT_BYTES, m_map_peak, 1, d_maps);
+		table(b, r, "still mapped at exit (mmap)", SORT_BYTES, m_map_live, 1, d_maps);
 	}
 	for (int k = 0; k < 2; k++)
 		flat_profile(b, r, k);
@@ -308,12 +343,12 @@ static void flat_profile(struct strbuf *b, const struct report *r, int k)
 {
 	if (!r->samples[k])
 		return;
-	char x[32];
+	char x[32], y[32];
 	uint64_t interval = r->weight_ns[k] / r->samples[k];
-	sb_printf(b, "\n%s: %s samples, one per %.2f ms of %s (%u Hz asked), %s lost, %.3f s in all\n",
-		  k == PROF_CPU ? "cpu" : "wall", fmt_count(x, r->samples[k]), (double)interval / 1e6,
+	sb_printf(b, "\n%s: %s, one per %.2f ms of %s (%u Hz asked), %s lost, %.3f s in all\n",
+		  k == PROF_CPU ? "cpu" : "wall", counted(x, sizeof x, "", r->samples[k], "sample"), (double)interval / 1e6,
 		  k == PROF_CPU ? "thread CPU time" : "wall-clock time per thread", r->hz[k],
-		  r->lost[k] ? fmt_count(x, r->lost[k]) : "none", (double)r->weight_ns[k] / 1e9);
+		  r->lost[k] ? fmt_count(y, r->lost[k]) : "none", (double)r->weight_ns[k] / 1e9);
 	uint64_t agent = r->groups.agent_samples[k];
 	uint64_t total = r->samples[k] - agent;
 	if (agent)
@@ -339,7 +374,7 @@ static void flat_profile(struct strbuf *b, const struct report *r, int k)
 		sb_printf(b, "  %9s %6.1f%% %6.1f%%  ", fmt_count(x, v[i]->self[k]),
 			  100.0 * (double)v[i]->self[k] / (double)total,
 			  100.0 * (double)v[i]->total[k] / (double)total);
-		group_label(b, v[i], r->gopts.by);
+		group_label(b, v[i], r->gopts.by, 2 + 9 + 1 + 7 + 1 + 7 + 2);
 		sb_putc(b, '\n');
 		shown++;
 	}
@@ -482,11 +517,13 @@ json_t *report_json(const struct report *r)
 	set(mp, "mapped_bytes", json_u64(r->mapped_bytes));
 	set(mp, "peak_bytes", json_u64(r->mapped_peak));
 	set(mp, "live_at_exit_bytes", json_u64(r->mapped_live_at_exit));
+	set(mp, "peak_time_ns", json_u64(r->mapped_peak_time_ns));
 	set(o, "mapped", mp);
 	json_t *rss = json_object();
 	set(rss, "peak_bytes", json_u64(r->rss_peak));
 	set(rss, "heap_at_peak_bytes", json_u64(r->rss_heap));
 	set(rss, "mapped_at_peak_bytes", json_u64(r->rss_mapped));
+	set(rss, "peak_time_ns", json_u64(r->rss_peak_time_ns));
 	set(o, "rss", rss);
 	if (r->gopts.ninclude || r->gopts.nexclude) {
 		/* Totals of what the filters kept; "heap" stays the whole process. */
