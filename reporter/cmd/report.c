@@ -33,7 +33,9 @@ static void usage(FILE *f)
 		"  --tree            the call tree, top-down (--tree-min PCT hides smaller branches; default 0.5)\n"
 		"  --callers FUNC    who calls FUNC (a name or glob), and how often\n"
 		"  --callees FUNC    what FUNC calls\n"
-		"  --lines FUNC      cost per source line inside FUNC\n"
+		"  --lines FUNC      cost per source line inside FUNC (a glob: each matching function)\n"
+		"  --source-dir DIR  where --lines finds sources besides DWARF's compilation directory\n"
+		"                    (leading directories of the recorded name are tried off too); repeatable\n"
 		"  --threads         samples per thread\n"
 		"  --what KIND       cpu or wall: only that profile (default: both)\n");
 	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
@@ -45,7 +47,7 @@ static void usage(FILE *f)
 int cmd_report(int argc, char **argv)
 {
 	enum { O_TOP = 256, O_SORT, O_JSON, O_HTML, O_PSORT, O_TREE, O_TREEMIN, O_CALLERS, O_CALLEES, O_LINES, O_THREADS,
-	       O_WHAT };
+	       O_WHAT, O_SRCDIR };
 	static const struct option opts[] = {
 		{"top", required_argument, 0, O_TOP},
 		{"sort", required_argument, 0, O_SORT},
@@ -59,6 +61,7 @@ int cmd_report(int argc, char **argv)
 		{"lines", required_argument, 0, O_LINES},
 		{"threads", no_argument, 0, O_THREADS},
 		{"what", required_argument, 0, O_WHAT},
+		{"source-dir", required_argument, 0, O_SRCDIR},
 		{0, 0, 0, 0},
 	};
 	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS | CLI_GROUPS, .usage = usage,
@@ -67,6 +70,8 @@ int cmd_report(int argc, char **argv)
 	int json = 0, html = 0, c, tree = 0, threads = 0, kinds = 3;
 	double tree_min = 0.5;
 	const char *focus[3] = {NULL, NULL, NULL};
+	const char **srcdirs = NULL;
+	size_t nsrcdirs = 0, srcdirs_cap = 0;
 	uint64_t v;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
@@ -100,6 +105,7 @@ int cmd_report(int argc, char **argv)
 		case O_CALLEES: focus[1] = optarg; break;
 		case O_LINES: focus[2] = optarg; break;
 		case O_THREADS: threads = 1; break;
+		case O_SRCDIR: VEC_PUSH(srcdirs, nsrcdirs, srcdirs_cap, optarg); break;
 		case O_WHAT:
 			if (!strcmp(optarg, "cpu"))
 				kinds = 1;
@@ -144,7 +150,8 @@ int cmd_report(int argc, char **argv)
 			render_profile_tree(&b, &r, k, tree_min);
 		for (int m = 0; m < 3; m++)
 			if (focus[m])
-				render_profile_focus(&b, &r, k, m, focus[m]);
+				render_profile_focus(&b, &r, k, m, focus[m],
+						     &(struct focus_opts){srcdirs, nsrcdirs});
 	}
 	if (threads && !json)
 		render_profile_threads(&b, &r);
@@ -153,6 +160,7 @@ int cmd_report(int argc, char **argv)
 	out_write_or_die(co.output, b.s, b.len);
 
 	sb_free(&b);
+	free(srcdirs);
 	grouping_free(&r.groups);
 	for (size_t i = 0; i < r.ntraces; i++)
 		loaded_free(&r.traces[i]);

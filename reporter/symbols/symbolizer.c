@@ -335,6 +335,8 @@ static unsigned dwarf_frames(struct sym_space *sp, Dwfl_Module *dm, uint64_t a, 
 		return 0;
 	const char *file = NULL;
 	int line = 0;
+	Dwarf_Attribute cattr;
+	const char *comp_dir = sym_intern(s, dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &cattr)));
 	Dwfl_Line *dl = dwfl_module_getsrc(dm, a);
 	if (dl) {
 		const char *f = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
@@ -367,6 +369,7 @@ static unsigned dwarf_frames(struct sym_space *sp, Dwfl_Module *dm, uint64_t a, 
 		f.line = line > 0 ? (unsigned)line : 0;
 		f.inlined = tag == DW_TAG_inlined_subroutine;
 		f.resolved = f.function != NULL;
+		f.comp_dir = comp_dir;
 		if (!f.function)
 			f.function = base->function;
 		push(sp, f);

@@ -73,4 +73,47 @@ def memory(txt, js):
     print(re.search(r"memory\n(.*?)\n\n", text, re.S).group(1))
 
 
+def sections(text):
+    """{function: its section's text} of a --callers/--callees/--lines glob report."""
+    out = {}
+    for m in re.finditer(r"^  (\S+) \(([\d,]+) samples?, .*?\)\n(.*?)(?=^  \S|\Z)", text, re.S | re.M):
+        out[m.group(1)] = (int(m.group(2).replace(",", "")), m.group(3))
+    return out
+
+
+def focus(callers, callees, lines, tree):
+    c = open(callers).read()
+    assert re.search(r"callers of work_\*: 2 functions match", c), c
+    s = sections(c)
+    assert set(s) == {"work_a", "work_b"}, (list(s), c)
+    for f, want, other in (("work_a", "caller_a", "caller_b"), ("work_b", "caller_b", "caller_a")):
+        n, body = s[f]
+        rows = re.findall(r"^ +([\d,]+) +[\d.]+%  (\S+)", body, re.M)
+        assert rows and all(r[1] == want for r in rows), (f, rows)
+        assert sum(int(r[0].replace(",", "")) for r in rows) == n, (f, n, rows)
+    e = sections(open(callees).read())
+    assert set(e) == {"caller_a", "caller_b"}, list(e)
+    assert "work_a" in e["caller_a"][1] and "work_b" not in e["caller_a"][1], e["caller_a"]
+    assert "work_b" in e["caller_b"][1] and "work_a" not in e["caller_b"][1], e["caller_b"]
+    t = open(lines).read()
+    s = sections(t)
+    assert set(s) == {"work_a", "work_b"}, (list(s), t)
+    for f, src in (("work_a", "glob_prog.c"), ("work_b", "glob_other.c")):
+        n, body = s[f]
+        assert f"src/{src}  (source: {tree}/src/{src})" in body, (f, body)
+        rows = re.findall(r"^ +(\d+) +([\d,]+) +[\d.]+%  (.*)$", body, re.M)
+        assert any(r[0] == "14" and "line 14: the loop" in r[2] for r in rows), (f, rows)
+        assert sum(int(r[1].replace(",", "")) for r in rows) == n, (f, n, rows)
+    print(f"work_a {s['work_a'][0]} samples, work_b {s['work_b'][0]}, each its callers and its own line 14")
+
+
+def source_dir(gone, found, tail, elsewhere):
+    g = open(gone).read()
+    assert "src/glob_prog.c  (source not found here: --source-dir DIR says where)" in g, g
+    for path, want in ((found, f"{elsewhere}/src/glob_prog.c"), (tail, f"{elsewhere}/src/glob_prog.c")):
+        t = open(path).read()
+        assert f"(source: {want})" in t and "line 14: the loop" in t, t
+    print("not found: said; found under --source-dir, with and without the recorded directory")
+
+
 globals()[sys.argv[1]](*sys.argv[2:])

@@ -50,6 +50,27 @@ fi
 	check report_memory "heap, mapped and RSS peaks each say what they are and when; the heap and mappings at the RSS peak" \
 		$PY "$HERE/check_cli.py" memory "$W/mapped.txt" "$W/mapped.json"
 
+# --- callers, callees, lines of a glob; where --lines finds sources ----------------
+# glob_prog is built here, in a tree of its own with relative source names
+# (as a build system does), so that its sources can be moved away after.
+mkdir -p "$W/tree/src" "$W/elsewhere"
+cp "$HERE/glob_prog.c" "$HERE/glob_other.c" "$W/tree/src/"
+if (cd "$W/tree" && ${CC:-cc} -std=gnu11 -O1 -g -fno-omit-frame-pointer -o glob_prog src/glob_prog.c src/glob_other.c) &&
+	"$LDPROF" record -q --cpu 250 -o "$W/glob.ldp" -- "$W/tree/glob_prog"; then
+	"$LDPROF" report --what cpu --callers 'work_*' "$W/glob.ldp" > "$W/callers.txt"
+	"$LDPROF" report --what cpu --callees 'caller_*' "$W/glob.ldp" > "$W/callees.txt"
+	(cd / && "$LDPROF" report --what cpu --lines 'work_*' "$W/glob.ldp") > "$W/lines.txt"
+	check focus_glob "--callers 'work_*': a section per function (work_a called by caller_a only, work_b by caller_b); --callees 'caller_*' likewise; --lines: line 14 of glob_prog.c and of glob_other.c apart, sources found through DWARF's comp_dir from /" \
+		$PY "$HERE/check_cli.py" focus "$W/callers.txt" "$W/callees.txt" "$W/lines.txt" "$W/tree"
+	mv "$W/tree/src" "$W/elsewhere/src"
+	(cd / && "$LDPROF" report --what cpu --lines work_a "$W/glob.ldp") > "$W/lines-gone.txt"
+	(cd / && "$LDPROF" report --what cpu --lines work_a --source-dir /nonexistent --source-dir "$W/elsewhere" \
+		"$W/glob.ldp") > "$W/lines-dir.txt"
+	(cd / && "$LDPROF" report --what cpu --lines work_a --source-dir "$W/elsewhere/src" "$W/glob.ldp") > "$W/lines-tail.txt"
+	check source_dir "sources moved away: --lines says so and how to point at them; --source-dir DIR finds DIR/src/glob_prog.c, and DIR/glob_prog.c with the recorded directory taken off" \
+		$PY "$HERE/check_cli.py" source_dir "$W/lines-gone.txt" "$W/lines-dir.txt" "$W/lines-tail.txt" "$W/elsewhere"
+else fail "focus_glob: could not build or record glob_prog"; fi
+
 echo
 echo "cli: $passed passed, $failed failed"
 [ $failed = 0 ]
