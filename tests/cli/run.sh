@@ -50,6 +50,32 @@ fi
 	check report_memory "heap, mapped and RSS peaks each say what they are and when; the heap and mappings at the RSS peak" \
 		$PY "$HERE/check_cli.py" memory "$W/mapped.txt" "$W/mapped.json"
 
+# --- inputs that are not traces ---------------------------------------------------
+# An empty file, /dev/null, the first 10 bytes of a trace: every command that
+# reads traces fails with one line (exit 1; check: 2, a trace it cannot
+# judge) and writes no file; they once gave an all-zero report that passed
+# every budget.
+: > "$W/empty.ldp"
+head -c 10 "$W/small.ldp" > "$W/prefix.ldp"
+ok=1
+for input in "$W/empty.ldp" /dev/null "$W/prefix.ldp"; do
+	for cmd in "report" "report --json" "report --html -o $W/bad.out" "flame -o $W/bad.out" "timeline -o $W/bad.out" \
+		"export --format json -o $W/bad.out" "snapshots" "dump" "diff $W/small.ldp" "check --max-peak 1GiB"; do
+		want=1
+		[ "$cmd" = "check --max-peak 1GiB" ] && want=2
+		# shellcheck disable=SC2086
+		"$LDPROF" $cmd "$input" > "$W/bad.stdout" 2> "$W/bad.err"
+		rc=$?
+		if [ $rc != $want ] || [ "$(wc -l < "$W/bad.err")" != 1 ] || [ -e "$W/bad.out" ] ||
+			! grep -qE "^ldprof [a-z]+: $input: (empty file, not a trace|ends inside its first segment header)" "$W/bad.err"; then
+			echo "     ldprof $cmd $input: exit $rc (want $want): $(head -c 300 "$W/bad.err")"; ok=0
+		fi
+		rm -f "$W/bad.out"
+	done
+done
+[ $ok = 1 ] && pass "not_a_trace: an empty file, /dev/null, a 10-byte prefix: report, --json, --html, flame, timeline, export, snapshots, dump, diff exit 1, check 2, one line, no file" ||
+	fail "not_a_trace"
+
 # --- callers, callees, lines of a glob; where --lines finds sources ----------------
 # glob_prog is built here, in a tree of its own with relative source names
 # (as a build system does), so that its sources can be moved away after.
