@@ -73,6 +73,26 @@ def memory(txt, js):
     print(re.search(r"memory\n(.*?)\n\n", text, re.S).group(1))
 
 
+def dump(path, truth, js):
+    lines = open(path).read().splitlines()
+    t = dict(l.split()[:2] for l in open(truth) if len(l.split()) == 2)
+    rep = load(js)
+    kinds = {}
+    for l in lines:
+        m = re.match(r"^    (\w+) +seq \d+  ptr 0x[0-9a-f]+", l)
+        if m:
+            kinds[m.group(1)] = kinds.get(m.group(1), 0) + 1
+            if m.group(1) in ("mmap", "munmap", "mremap"):
+                assert re.search(r"  size [1-9]\d*", l), ("a mapped event without its size", l)
+    want = {"mmap": int(t["maps"]), "munmap": int(t["unmaps"]), "mremap": int(t["remaps"])}
+    for k, n in want.items():
+        assert kinds.get(k, 0) == n, (k, kinds.get(k, 0), "want", n)
+    h = rep["heap"]
+    frees = h.get("free_count", h.get("frees")) + h.get("unknown_free_count", h.get("unknown_frees", 0))
+    assert kinds.get("free", 0) == frees, ("free lines", kinds.get("free", 0), "heap frees", frees)
+    print(kinds)
+
+
 def sections(text):
     """{function: its section's text} of a --callers/--callees/--lines glob report."""
     out = {}

@@ -50,6 +50,12 @@ fi
 	check report_memory "heap, mapped and RSS peaks each say what they are and when; the heap and mappings at the RSS peak" \
 		$PY "$HERE/check_cli.py" memory "$W/mapped.txt" "$W/mapped.json"
 
+# ldprof dump --events: the mapped channel's events under their own names
+# (they were printed as "free"), as many as the program made.
+"$LDPROF" dump --events "$W/mapped.ldp" > "$W/mapped.dump" &&
+	check dump_mapped "dump --events names mmap, munmap and mremap events (once printed as free), exactly as many as truth_mapped made" \
+		$PY "$HERE/check_cli.py" dump "$W/mapped.dump" "$W/mapped.truth" "$W/mapped.json"
+
 # --- inputs that are not traces ---------------------------------------------------
 # An empty file, /dev/null, the first 10 bytes of a trace: every command that
 # reads traces fails with one line (exit 1; check: 2, a trace it cannot
