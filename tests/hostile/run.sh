@@ -244,7 +244,7 @@ hostile dlopen 0 "dlopen/dlclose (also RTLD_DEEPBIND): MODULE kept, stacks point
 if [[ " $RECORD_FLAGS " =~ \ --cpu[\ =]0\  ]] || [[ " $RECORD_FLAGS " == *" --cpu-signal"* ]]; then
 	AGENT_LINES=0
 else
-	AGENT_ERR='^ldprof: the program handles signal 27 itself; CPU sampling stops'
+	AGENT_ERR='^ldprof: pid [0-9]+ \(h_signals\) installs its own SIGPROF handler: CPU sampling stops here'
 	AGENT_LINES=1
 fi
 hostile timers 0 "own SIGPROF/SIGALRM via setitimer, handlers allocate, blocked phases, read restarts" - \

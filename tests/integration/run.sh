@@ -540,11 +540,12 @@ else fail "$t"; fi
 t=sig_own
 "$BIN/sig_prog" own-sigprof > "$W/$t.bare"
 if traced $t "$BIN/sig_prog" own-sigprof > "$W/$t.out" 2> "$W/$t.err" && cmp -s "$W/$t.bare" "$W/$t.out" &&
-	[ "$(grep -c '^ldprof:' "$W/$t.err")" = 1 ] && grep -q 'handles signal' "$W/$t.err" &&
+	[ "$(grep -c '^ldprof:' "$W/$t.err")" = 1 ] &&
+	grep -qE "^ldprof: pid [0-9]+ \(sig_prog\) installs its own SIGPROF handler: CPU sampling stops" "$W/$t.err" &&
 	traced_f ${t}2 --cpu-signal RTMIN+5 -- "$BIN/sig_prog" own-sigprof > "$W/$t.out2" 2> "$W/$t.err2" &&
 	cmp -s "$W/$t.bare" "$W/$t.out2" && [ ! -s "$W/$t.err2" ] && report "$W/${t}2.ldp" "$W/$t.json" &&
 	$PY -c 'import json,sys; assert json.load(open(sys.argv[1]))["cpu"]["samples"] > 10' "$W/$t.json"; then
-	pass "$t: a program with its own SIGPROF handler and ITIMER_PROF keeps its ticks (sampling steps aside, one line); with --cpu-signal RTMIN+5 both work"
+	pass "$t: a program with its own SIGPROF handler and ITIMER_PROF keeps its ticks (sampling steps aside, one line naming the process and SIGPROF); with --cpu-signal RTMIN+5 both work"
 else fail "$t"; fi
 
 for m in reset-all blocked threads64; do
