@@ -83,6 +83,7 @@ void report_sum(struct report *r)
 			if (s->peak_bytes > r->total.peak_bytes) {
 				r->total.peak_bytes = s->peak_bytes;
 				r->total.peak_count = s->peak_count;
+				r->total.peak_var = s->peak_var;
 				r->peak_time_ns = seg_off_ns + s->peak_time_us * 1000;
 				r->peak_trace = m->path;
 			}

@@ -217,6 +217,16 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  fmt_count(y, t->peak_count), t->peak_count == 1 ? "" : "s", (double)r->peak_time_ns / 1e9,
 		  r->ntraces > 1 ? " in " : "",
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
+	if (t->sample_bytes) {
+		/* The live estimate at that moment is unbiased, with this margin;
+		 * the highest of all the moments' estimates leans high. */
+		double m = 1.96 * sqrt(t->peak_var);
+		sb_printf(b, "               (the live bytes at that moment within %s (%.1f%%) at 95%%; the highest of the\n"
+			     "                estimates over time, it leans high: by up to ~2 standard deviations when the\n"
+			     "                heap comes back near its peak many times; docs/SAMPLING.md)\n",
+			  fmt_bytes(x, m < 1.8e19 ? (uint64_t)m : UINT64_MAX),
+			  t->peak_bytes ? 100.0 * m / (double)t->peak_bytes : 0.0);
+	}
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
 	if (t->live_now_count)
@@ -416,6 +426,8 @@ static json_t *json_totals(const struct heap_totals *t, uint64_t peak_time_ns)
 		set(e, "sample_bytes", json_u64(t->sample_bytes));
 		set(e, "samples", json_u64(t->samples));
 		set(e, "allocated_bytes_stddev", json_u64(sd < 1.8e19 ? (uint64_t)rint(sd) : UINT64_MAX));
+		double psd = sqrt(t->peak_var);
+		set(e, "peak_bytes_stddev", json_u64(psd < 1.8e19 ? (uint64_t)rint(psd) : UINT64_MAX));
 		set(e, "lost_samples", json_u64(t->lost_samples));
 	}
 	set(o, "estimated", e);

@@ -73,6 +73,17 @@ def memory(txt, js):
     print(re.search(r"memory\n(.*?)\n\n", text, re.S).group(1))
 
 
+def sampled_peak(txt, js):
+    text, h = open(txt).read(), load(js)["heap"]
+    sd = h["estimated"]["peak_bytes_stddev"]
+    assert sd > 0, h["estimated"]
+    m = 1.96 * sd
+    want = f"(the live bytes at that moment within {fmt_bytes(int(m))} ({100 * m / h['peak_bytes']:.1f}%) at 95%"
+    assert want in text, (want, text[:1500])
+    assert "it leans high" in text
+    print(want)
+
+
 def dump(path, truth, js):
     lines = open(path).read().splitlines()
     t = dict(l.split()[:2] for l in open(truth) if len(l.split()) == 2)

@@ -50,6 +50,12 @@ fi
 	check report_memory "heap, mapped and RSS peaks each say what they are and when; the heap and mappings at the RSS peak" \
 		$PY "$HERE/check_cli.py" memory "$W/mapped.txt" "$W/mapped.json"
 
+# A sampled trace's peak states its error, and which way it leans.
+"$LDPROF" record -q --mode sampled --sample-bytes 8KiB --seed 7 -o "$W/sampled.ldp" -- "$BIN/demo_prog" > /dev/null &&
+	"$LDPROF" report "$W/sampled.ldp" > "$W/sampled.txt" && "$LDPROF" report --json "$W/sampled.ldp" > "$W/sampled.json" &&
+	check sampled_peak "a sampled trace's peak line states its 95% margin (1.96 x heap.estimated.peak_bytes_stddev) and that the maximum of estimates leans high" \
+		$PY "$HERE/check_cli.py" sampled_peak "$W/sampled.txt" "$W/sampled.json"
+
 # ldprof dump --events: the mapped channel's events under their own names
 # (they were printed as "free"), as many as the program made.
 "$LDPROF" dump --events "$W/mapped.ldp" > "$W/mapped.dump" &&
