@@ -88,6 +88,58 @@ done
 [ $ok = 1 ] && pass "not_a_trace: an empty file, /dev/null, a 10-byte prefix: report, --json, --html, flame, timeline, export, snapshots, dump, diff exit 1, check 2, one line, no file" ||
 	fail "not_a_trace"
 
+# --- ldprof record -o: never replaces what it should not -------------------------
+mkdir -p "$W/rec"
+R=$W/rec
+echo "my notes" > "$R/notes.txt"
+ln -s "$R/notes.txt" "$R/link.ldp"
+ok=1
+for args in "-o $R/notes.txt" "--force -o $R/notes.txt" "--force -o $R/link.ldp" "-o $R/link.ldp"; do
+	# shellcheck disable=SC2086
+	"$LDPROF" record $args -- sh -c "touch $R/ran" > /dev/null 2> "$R/err"
+	rc=$?
+	if [ $rc != 2 ] || [ "$(wc -l < "$R/err")" != 1 ] || [ -e "$R/ran" ] || [ "$(cat "$R/notes.txt")" != "my notes" ] ||
+		[ ! -L "$R/link.ldp" ]; then
+		echo "     record $args: exit $rc, ran: $([ -e "$R/ran" ] && echo yes || echo no): $(cat "$R/err")"; ok=0
+	fi
+	rm -f "$R/ran"
+done
+# A trace another run is still writing: not replaced, even with --force.
+"$LDPROF" record -q -o "$R/live.ldp" -- sleep 60 &
+live=$!
+for _ in $(seq 100); do [ -s "$R/live.ldp" ] && break; sleep 0.1; done
+"$LDPROF" record --force -o "$R/live.ldp" -- sh -c "touch $R/ran" > /dev/null 2> "$R/err"
+rc=$?
+if [ $rc != 2 ] || ! grep -q "is the trace of pid [0-9]*, still running: not replacing it" "$R/err" || [ -e "$R/ran" ]; then
+	echo "     record --force over a trace still being written: exit $rc: $(cat "$R/err")"; ok=0
+fi
+kill -TERM $live 2> /dev/null
+wait $live 2> /dev/null
+# A finished trace: refused without --force, replaced with it.
+cp "$W/small.ldp" "$R/done.ldp"
+"$LDPROF" record -o "$R/done.ldp" -- /bin/true 2> "$R/err"
+rc=$?
+if [ $rc != 2 ] || ! grep -q "exists: not replacing it (--force replaces an ldprof trace)" "$R/err" || ! cmp -s "$W/small.ldp" "$R/done.ldp"; then
+	echo "     record over a finished trace without --force: exit $rc: $(cat "$R/err")"; ok=0
+fi
+if ! "$LDPROF" record -q --force -o "$R/done.ldp" -- /bin/true || cmp -s "$W/small.ldp" "$R/done.ldp" ||
+	! "$LDPROF" report "$R/done.ldp" | grep -q "/bin/true"; then
+	echo "     record --force over a finished trace did not replace it"; ok=0
+fi
+[ $ok = 1 ] && pass "record_existing: -o over a text file, a symlink, a trace still being written: exit 2, one line, program not run, nothing touched (also with --force); a finished trace only with --force" ||
+	fail "record_existing"
+
+# Children's files of an earlier run are not this run's; the last line says what to run next.
+cp "$W/small.ldp" "$R/kids.99999.ldp"
+(cd "$R" && "$LDPROF" record -o kids.ldp -- sh -c '/bin/true & wait') > /dev/null 2> "$R/err"
+kids=$(ls "$R"/kids.*.ldp | grep -vc 99999)
+if [ "$kids" = 1 ] && grep -qx "ldprof: trace written to kids.ldp" "$R/err" &&
+	grep -qx "ldprof: and 1 more from child processes ($R/kids.<pid>.ldp)" "$R/err" &&
+	[ "$(tail -1 "$R/err")" = "ldprof: next: ldprof report kids.ldp   (or: ldprof flame kids.ldp; ldprof report --html kids.ldp)" ] &&
+	cmp -s "$W/small.ldp" "$R/kids.99999.ldp" && [ -z "$("$LDPROF" record -q -o "$R/quiet.ldp" -- /bin/true 2>&1)" ]; then
+	pass "record_children: a stale kids.99999.ldp from before is not counted (1 child of this run), left alone; the last line suggests ldprof report; -q says nothing"
+else fail "record_children: $kids new child files; stderr: $(cat "$R/err")"; fi
+
 # --- callers, callees, lines of a glob; where --lines finds sources ----------------
 # glob_prog is built here, in a tree of its own with relative source names
 # (as a build system does), so that its sources can be moved away after.
