@@ -123,7 +123,10 @@ int cmd_export(int argc, char **argv)
 	struct strbuf b = {0};
 	if (fmt->render(&b, &in, &why))
 		die(EXIT_BAD_TRACE, "%s", why);
-	out_write_or_die(co.output, b.s, b.len);
+	if (fmt->flags & EX_PRIVATE)
+		out_write_private_or_die(co.output, b.s, b.len);
+	else
+		out_write_or_die(co.output, b.s, b.len);
 	sb_free(&b);
 	if (fmt->flags & EX_REPORT)
 		grouping_free(&r.groups);

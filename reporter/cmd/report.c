@@ -157,7 +157,7 @@ int cmd_report(int argc, char **argv)
 		render_profile_threads(&b, &r);
 	if (focused && !json && !r.samples[0] && !r.samples[1])
 		die(EXIT_BAD_TRACE, "this trace has no CPU or wall samples (record with --cpu HZ or --wall HZ)");
-	out_write_or_die(co.output, b.s, b.len);
+	out_write_private_or_die(co.output, b.s, b.len); /* it names the command lines */
 
 	sb_free(&b);
 	free(srcdirs);

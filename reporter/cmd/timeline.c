@@ -65,7 +65,7 @@ int cmd_timeline(int argc, char **argv)
 	tl.subtitle = sub;
 	struct strbuf b = {0};
 	timeline_svg(&b, &tl, &to);
-	out_write_or_die(co.output, b.s, b.len);
+	out_write_private_or_die(co.output, b.s, b.len); /* its subtitle is the command line */
 	sb_free(&b);
 	timeline_free(&tl);
 	tm_free(&t.m);

@@ -140,6 +140,64 @@ if [ "$kids" = 1 ] && grep -qx "ldprof: trace written to kids.ldp" "$R/err" &&
 	pass "record_children: a stale kids.99999.ldp from before is not counted (1 child of this run), left alone; the last line suggests ldprof report; -q says nothing"
 else fail "record_children: $kids new child files; stderr: $(cat "$R/err")"; fi
 
+# --- the reporter's -o: created safely, private when it holds a command line -------
+O=$W/out
+mkdir -p "$O/shared" "$O/mine"
+chmod 1777 "$O/shared"
+echo "victim" > "$O/victim"
+ok=1
+# A symlink planted by another user in a sticky shared directory (as /tmp):
+# never written through, never replaced.
+if [ "$(id -u)" = 0 ]; then
+	ln -s "$O/victim" "$O/shared/x.svg"
+	chown -h nobody "$O/shared/x.svg"
+	for cmd in "flame" "timeline" "report --html" "export --format json"; do
+		# shellcheck disable=SC2086
+		"$LDPROF" $cmd -o "$O/shared/x.svg" "$W/small.ldp" 2> "$O/err"
+		rc=$?
+		if [ $rc != 1 ] || [ "$(wc -l < "$O/err")" != 1 ] || [ "$(cat "$O/victim")" != victim ] || [ ! -L "$O/shared/x.svg" ] ||
+			! grep -q "another user's symbolic link in a shared directory" "$O/err" || [ -n "$(ls -A "$O/shared" | grep -v '^x.svg$')" ]; then
+			echo "     $cmd -o planted symlink: exit $rc: $(cat "$O/err")"; ok=0
+		fi
+	done
+	# A block device at the path is refused (a symlink to one was written over).
+	if mknod "$O/blk" b 7 250 2> /dev/null; then
+		"$LDPROF" flame -o "$O/blk" "$W/small.ldp" 2> "$O/err"
+		rc=$?
+		if [ $rc != 1 ] || ! grep -q "is a block device: not writing a report onto it" "$O/err" || [ ! -b "$O/blk" ]; then
+			echo "     flame -o a block device: exit $rc: $(cat "$O/err")"; ok=0
+		fi
+	fi
+	how="another user's symlink in a sticky directory refused, a block device refused; "
+else how="(not root: the planted-link and block-device cases need root, skipped); "; fi
+# Our own symlink in our own directory: replaced by the file, its target untouched.
+ln -s "$O/victim" "$O/mine/link.svg"
+if ! "$LDPROF" flame -o "$O/mine/link.svg" "$W/small.ldp" || [ -L "$O/mine/link.svg" ] || [ "$(cat "$O/victim")" != victim ] ||
+	! grep -q "<svg" "$O/mine/link.svg"; then
+	echo "     flame -o own symlink: not replaced by the file, or its target changed"; ok=0
+fi
+# Modes: 0600 where the output names the command line, else 0666 less the umask.
+(
+	umask 022
+	S=$W/small.ldp
+	for w in "report -o $O/r.txt $S" "report --json -o $O/r.json $S" "report --html -o $O/r.html $S" \
+		"timeline -o $O/t.svg $S" "export --format json -o $O/e.json $S" "export --format massif -o $O/e.massif $S" \
+		"export --format dhat -o $O/e.dhat $S" "flame -o $O/f.svg $S" "export --format pprof -o $O/e.pb.gz $S" \
+		"export --format collapsed -o $O/e.folded $S" "diff -o $O/d.txt $S $W/demo.ldp"; do
+		# shellcheck disable=SC2086
+		"$LDPROF" $w > /dev/null 2>&1 || echo "     ldprof $w failed"
+	done
+) > "$O/modes.err"
+[ -s "$O/modes.err" ] && { cat "$O/modes.err"; ok=0; }
+for f in r.txt r.json r.html t.svg e.json e.massif e.dhat; do
+	[ "$(stat -c %a "$O/$f" 2> /dev/null)" = 600 ] || { echo "     $f: mode $(stat -c %a "$O/$f" 2> /dev/null), want 600"; ok=0; }
+done
+for f in f.svg e.pb.gz e.folded d.txt; do
+	[ "$(stat -c %a "$O/$f" 2> /dev/null)" = 644 ] || { echo "     $f: mode $(stat -c %a "$O/$f" 2> /dev/null), want 644"; ok=0; }
+done
+[ $ok = 1 ] && pass "out_safe: ${how}own symlink replaced, not followed; report, timeline, export json/massif/dhat 0600 (they hold the command line), flame, pprof, collapsed, diff 0644 under umask 022" ||
+	fail "out_safe"
+
 # --- callers, callees, lines of a glob; where --lines finds sources ----------------
 # glob_prog is built here, in a tree of its own with relative source names
 # (as a build system does), so that its sources can be moved away after.
