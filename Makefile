@@ -5,9 +5,11 @@
 
 CC      ?= cc
 O       := build
+# The version `ldprof --version`, the traces' agent field and the man pages say.
+VERSION := 0.2
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-BASE    := -std=gnu11 $(WARN) -Iinclude -D_FORTIFY_SOURCE=2 -MMD -MP
+BASE    := -std=gnu11 $(WARN) -Iinclude -D_FORTIFY_SOURCE=2 -MMD -MP -DLDPROF_VERSION='"$(VERSION)"'
 # The agent: position independent, nothing visible but what ldprof.map exports,
 # TLS that never allocates. It ignores CFLAGS: a sanitizer runtime cannot be
 # preloaded into arbitrary programs, so sanitizer builds keep a plain agent.

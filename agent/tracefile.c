@@ -27,7 +27,10 @@
 #include "prim.h"
 #include "rawmem.h"
 
-#define AGENT_VERSION "ldprof 0.1"
+#ifndef LDPROF_VERSION
+#define LDPROF_VERSION "0.0-dev"
+#endif
+#define AGENT_VERSION "ldprof " LDPROF_VERSION
 
 /* The large buffers of opening a trace live in agent memory, never on the
  * stack: a fork child opens its trace on its first event, on whatever thread

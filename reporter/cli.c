@@ -115,6 +115,41 @@ static int takes(const struct cli_common *co, int c)
 	       (c >= O_BY && c <= O_ALL && (co->takes & CLI_GROUPS));
 }
 
+void cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "ldprof%s%s: ", *cli_cmd ? " " : "", cli_cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'ldprof %s%s--help')\n", cli_cmd, *cli_cmd ? " " : "");
+	exit(EXIT_USAGE);
+}
+
+int cli_getopt_long(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	/* getopt's own messages would name argv[0] ("report: unrecognized
+	 * option"): ours say "ldprof report:" and where the help is. A leading
+	 * ':' makes a missing value ':' rather than '?'. */
+	char opts[64];
+	int plus = shortopts[0] == '+';
+	snprintf(opts, sizeof opts, "%s:%s", plus ? "+" : "", shortopts + plus);
+	opterr = 0;
+	int c = getopt_long(argc, argv, opts, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+	char name[8] = "";
+	if (optopt)
+		snprintf(name, sizeof name, "-%c", optopt);
+	const char *shown = optopt && strncmp(arg, "--", 2) ? name : arg;
+	char *eq = strchr(shown, '=');
+	int n = eq ? (int)(eq - shown) : (int)strlen(shown);
+	if (c == ':')
+		cli_usage_error("option '%.*s' needs a value", n, shown);
+	cli_usage_error("unknown option '%.*s'", n, shown);
+}
+
 int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option *own)
 {
 	if (!co->all) {
@@ -128,7 +163,7 @@ int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option
 				co->all[n + k++] = common_opts[i];
 	}
 	for (;;) {
-		int c = getopt_long(argc, argv, co->takes & CLI_OUTPUT ? "o:h" : "h", co->all, NULL);
+		int c = cli_getopt_long(argc, argv, co->takes & CLI_OUTPUT ? "o:h" : "h", co->all);
 		switch (c) {
 		case 'o': co->output = optarg; break;
 		case O_SYSROOT: co->so.sysroot = optarg; break;
@@ -143,9 +178,6 @@ int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option
 		case 'h':
 			co->usage(stdout);
 			exit(EXIT_OK);
-		case '?':
-			co->usage(stderr);
-			exit(EXIT_USAGE);
 		default: return c;
 		}
 	}

@@ -23,6 +23,13 @@ void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), no
 void warnx1(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const char *cli_cmd; /* the running subcommand, for messages */
 
+/* A mistake on the command line: one line "ldprof <cmd>: message (see
+ * 'ldprof <cmd> --help')" on stderr, then exit 2. */
+void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* getopt_long, with an unknown option or a missing value reported by
+ * cli_usage_error (never getopt's own message, nor the whole usage). */
+int cli_getopt_long(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
 /* Sizes: 123, 64KiB, 1.5MiB, 2GiB, 10kB, 5MB. @return 0 or -1. */
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
@@ -57,7 +64,7 @@ struct cli_common {
 
 /* The command's next own option (getopt_long's value; optarg set), -1 when
  * the options end. The common ones are kept in co; --help prints the usage
- * and exits 0; an unknown option prints it on stderr and exits 2. */
+ * and exits 0; an unknown option is one line and exit 2 (cli_usage_error). */
 int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option *own);
 /* The usage lines of the common options co->takes, for a command's usage. */
 void cli_common_usage(FILE *f, unsigned takes);

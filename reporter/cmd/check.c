@@ -81,11 +81,11 @@ int cmd_check(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die(EXIT_USAGE, "which trace? (ldprof check --help)");
+		cli_usage_error("which trace?");
 	if (has_growth != (baseline != NULL))
 		die(EXIT_USAGE, "--baseline and --max-growth go together");
 	if (!has_peak && !has_leaked && !has_allocs && !has_growth)
-		die(EXIT_USAGE, "no budget given (--max-peak, --max-leaked, --max-allocations, --baseline/--max-growth)");
+		cli_usage_error("no budget given (--max-peak, --max-leaked, --max-allocations, --baseline/--max-growth)");
 
 	co.so.quiet = 1; /* budgets need no symbols: no warnings about binaries */
 	struct report r = {0};

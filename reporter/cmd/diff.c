@@ -71,10 +71,8 @@ int cmd_diff(int argc, char **argv)
 		die(EXIT_USAGE, "one trace needs --from and --to (two traces take --at)");
 	if (ntraces == 2 && (from || to))
 		die(EXIT_USAGE, "two traces are compared at one snapshot: use --at, not --from/--to");
-	if (ntraces < 1 || ntraces > 2) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (ntraces < 1 || ntraces > 2)
+		cli_usage_error(ntraces ? "one trace (--from, --to) or two (--at), not %d" : "which trace?", ntraces);
 	struct symbolizer *sym = cli_symbolizer(&co);
 	struct loaded t[2];
 	struct tm_snapshot snap[2];

@@ -76,10 +76,8 @@ int cmd_flame(int argc, char **argv)
 		case O_WIDTH: fo.width = cli_pixels("width", optarg); break;
 		}
 	}
-	if (optind + 1 != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		cli_usage_error(optind < argc ? "one trace at a time (--against BASE for a second)" : "which trace?");
 	struct loaded t = {0}, base = {0};
 	struct wstack_set ws, wbase;
 	cli_load(&co, &t, argv[optind], EXIT_BAD_TRACE);

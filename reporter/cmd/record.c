@@ -331,7 +331,7 @@ int cmd_record(int argc, char **argv)
 	char interval_ms[32] = "";
 	uint64_t depth = 64, sample_bytes = 0, seed = 0;
 	int quiet = 0, force = 0, c;
-	while ((c = getopt_long(argc, argv, "+o:qfh", opts, NULL)) != -1) {
+	while ((c = cli_getopt_long(argc, argv, "+o:qfh", opts)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'm':
@@ -389,13 +389,10 @@ int cmd_record(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 'f': force = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind >= argc)
+		cli_usage_error("which program? (ldprof record [OPTIONS] -- CMD [ARGS...])");
 	if ((sample_bytes || seed) && strcmp(mode, "sampled"))
 		die(EXIT_USAGE, "--sample-bytes and --seed need --mode sampled");
 	char **cmd = argv + optind;
@@ -475,7 +472,7 @@ int cmd_record(int argc, char **argv)
 			set_env("LDPROF_SAMPLE_SEED", hz);
 		}
 		execvp(cmd[0], cmd);
-		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno));
+		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno)); /* die() would exit(): not in a fork child */
 		_exit(127);
 	}
 	int status;

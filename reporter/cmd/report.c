@@ -116,10 +116,8 @@ int cmd_report(int argc, char **argv)
 			break;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind >= argc)
+		cli_usage_error("which trace?");
 	r.gopts = co.groups;
 	struct symbolizer *sym = cli_symbolizer(&co);
 	r.ntraces = (size_t)(argc - optind);

@@ -18,15 +18,19 @@ int cmd_snapshots(int argc, char **argv)
 	static const struct option opts[] = {
 		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int json = 0, c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt_long(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
-		case 'h': printf("usage: ldprof snapshots [--json] TRACE\n"); return EXIT_OK;
-		default: die(EXIT_USAGE, "usage: ldprof snapshots [--json] TRACE");
+		case 'h':
+			printf("usage: ldprof snapshots [--json] TRACE\n\n"
+			       "The snapshots a trace holds (the program's, by signal, by interval), and the three\n"
+			       "every trace has: start, peak, exit. Their selectors are what ldprof diff takes.\n\n"
+			       "  --json            one JSON object (schema: docs/schema/snapshots.json)\n");
+			return EXIT_OK;
 		}
 	}
 	if (optind != argc - 1)
-		die(EXIT_USAGE, "usage: ldprof snapshots [--json] TRACE");
+		cli_usage_error(optind < argc ? "one trace at a time" : "which trace?");
 	struct tmodel m;
 	struct rd_error err;
 	if (tm_load(&m, argv[optind], &err))

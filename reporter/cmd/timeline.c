@@ -43,10 +43,8 @@ int cmd_timeline(int argc, char **argv)
 		case O_HEIGHT: to.height = cli_pixels("height", optarg); break;
 		}
 	}
-	if (optind + 1 != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		cli_usage_error(optind < argc ? "one trace at a time" : "which trace?");
 	/* No symbols needed: the timeline is figures only. */
 	struct loaded t = {0};
 	struct rd_error err;

@@ -38,6 +38,42 @@ if ! "$LDPROF" record -q -o "$W/demo.ldp" -- "$BIN/demo_prog" > /dev/null ||
 	exit 1
 fi
 
+# --- conventions: --version, help, one-line mistakes ----------------------------------
+COMMANDS="record report snapshots diff check flame timeline export dump"
+version=$(sed -n 's/^VERSION := //p' "$HERE/../../Makefile")
+ok=1
+for v in --version -V version; do
+	out=$("$LDPROF" $v 2>&1); rc=$?
+	[ $rc = 0 ] && [[ $out =~ ^ldprof\ $version\ \(trace\ format\ [0-9]+\.[0-9]+\)$ ]] || { echo "     ldprof $v: exit $rc: $out"; ok=0; }
+done
+for c in $COMMANDS; do
+	"$LDPROF" help $c > "$W/help1" 2>&1; rc1=$?
+	"$LDPROF" $c --help > "$W/help2" 2>&1; rc2=$?
+	if [ $rc1 != 0 ] || [ $rc2 != 0 ] || ! cmp -s "$W/help1" "$W/help2" || ! grep -q "^usage: ldprof $c " "$W/help1"; then
+		echo "     ldprof help $c ($rc1) and ldprof $c --help ($rc2) differ or fail"; ok=0
+	fi
+	# A mistyped option: one line naming it and where the help is, exit 2, nothing on stdout.
+	"$LDPROF" $c --no-such-option "$W/small.ldp" > "$W/mistake.out" 2> "$W/mistake.err"; rc=$?
+	if [ $rc != 2 ] || [ -s "$W/mistake.out" ] ||
+		[ "$(cat "$W/mistake.err")" != "ldprof $c: unknown option '--no-such-option' (see 'ldprof $c --help')" ]; then
+		echo "     ldprof $c --no-such-option: exit $rc: $(head -3 "$W/mistake.err")"; ok=0
+	fi
+done
+"$LDPROF" help > "$W/help" && grep -q "ldprof help COMMAND" "$W/help" || { echo "     ldprof help"; ok=0; }
+# a value missing, an operand missing, a file missing: one line each, prefixed by the command
+check_line() { # WANT_RC WANT_LINE CMD...
+	local rc want=$1 line=$2
+	shift 2
+	"$@" > "$W/l.out" 2> "$W/l.err"; rc=$?
+	[ $rc = "$want" ] && [ "$(cat "$W/l.err")" = "$line" ] || { echo "     $*: exit $rc: $(head -3 "$W/l.err")"; ok=0; }
+}
+check_line 2 "ldprof flame: option '--what' needs a value (see 'ldprof flame --help')" "$LDPROF" flame "$W/small.ldp" --what
+check_line 2 "ldprof report: which trace? (see 'ldprof report --help')" "$LDPROF" report
+check_line 2 "ldprof: unknown command 'reprot' (see 'ldprof --help')" "$LDPROF" reprot "$W/small.ldp"
+check_line 1 "ldprof report: $W/nosuch.ldp: No such file or directory" "$LDPROF" report "$W/nosuch.ldp"
+[ $ok = 1 ] && pass "conventions: --version, -V, version print 'ldprof $version (trace format M.N)'; 'ldprof help CMD' is 'ldprof CMD --help' for every command; a mistyped option, a missing value or operand is one line 'ldprof CMD: ... (see 'ldprof CMD --help')', exit 2; errors name the command" ||
+	fail "conventions"
+
 # --- the text report's figures ---------------------------------------------------
 "$LDPROF" report "$W/demo.ldp" "$W/small.ldp" > "$W/multi.txt" &&
 	"$LDPROF" report --json "$W/demo.ldp" "$W/small.ldp" > "$W/multi.json" &&
