@@ -8,6 +8,7 @@
 #include "util/util.h"
 
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,35 @@ void cli_load(struct cli_common *co, struct loaded *t, const char *path, int cod
 		warnx1("%s: %llu events were merged out of order (%s); counts of frees, leaks and unknown frees "
 		       "may be off by about that many",
 		       path, (unsigned long long)t->m.stats.unordered_events, t->m.stats.unordered_why);
+}
+
+const char *cli_picture_output(const struct cli_common *co, const char *trace, const char *suffix, struct strbuf *buf,
+			       int *named)
+{
+	*named = 0;
+	if (co->output && !strcmp(co->output, "-")) {
+		if (isatty(STDOUT_FILENO))
+			die(EXIT_USAGE, "not writing %s onto a terminal: give -o FILE, or redirect standard output",
+			    strstr(suffix, ".html") ? "HTML" : "an SVG");
+		return NULL;
+	}
+	if (co->output)
+		return co->output;
+	const char *base = strrchr(trace, '/');
+	base = base ? base + 1 : trace;
+	size_t n = strlen(base);
+	if (n > 4 && !strcmp(base + n - 4, ".ldp"))
+		n -= 4;
+	buf->len = 0;
+	sb_printf(buf, "%.*s%s", (int)n, base, suffix);
+	*named = 1;
+	return buf->s;
+}
+
+void cli_say_written(const char *path, int named)
+{
+	if (named)
+		fprintf(stderr, "ldprof %s: wrote %s\n", cli_cmd, path);
 }
 
 void cli_common_free(struct cli_common *co)

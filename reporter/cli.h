@@ -77,6 +77,20 @@ struct loaded;
 void cli_load(struct cli_common *co, struct loaded *t, const char *path, int code);
 void cli_common_free(struct cli_common *co);
 
+/*
+ * Where a picture (SVG, HTML) goes: never onto a terminal. With -o F, F;
+ * "-o -" is standard output, refused (one line, exit 2) when that is a
+ * terminal; without -o, a file in the current directory named after the
+ * trace: TRACE's name without ".ldp", then suffix ("app.ldp", ".alloc.svg"
+ * -> "app.alloc.svg"). *named is set when the name was made here, for
+ * cli_say_written. @return the path, or NULL for standard output.
+ */
+const char *cli_picture_output(const struct cli_common *co, const char *trace, const char *suffix, struct strbuf *buf,
+			       int *named);
+/* After writing: "ldprof CMD: wrote PATH" on stderr when the name was made
+ * by cli_picture_output, so the user knows what to open. */
+void cli_say_written(const char *path, int named);
+
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dump(int argc, char **argv);

@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"  --top N           groups shown (default 20; 0: all)\n"
 		"  --json            one JSON object (docs/JSON.md)\n"
 		"  --flame           a differential flame graph (SVG) of the live bytes instead:\n"
-		"                    sized by the second snapshot, red grew, blue shrank\n");
+		"                    sized by the second snapshot, red grew, blue shrank; without -o\n"
+		"                    it goes to the last TRACE's name with .diff.svg here\n");
 	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
 }
 
@@ -118,7 +119,12 @@ int cmd_diff(int argc, char **argv)
 		render_diff_json(&b, &view);
 	else
 		render_diff_text(&b, &view);
-	out_write_or_die(co.output, b.s, b.len);
+	struct strbuf name = {0};
+	int named = 0;
+	const char *path = flame ? cli_picture_output(&co, argv[argc - 1], ".diff.svg", &name, &named) : co.output;
+	out_write_or_die(path, b.s, b.len);
+	cli_say_written(path, named);
+	sb_free(&name);
 	sb_free(&b);
 	diff_free(&d);
 	for (int i = 0; i < 2; i++)

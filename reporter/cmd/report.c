@@ -26,7 +26,8 @@ static void usage(FILE *f)
 		"  --all-frames      filters look at every frame of the stack, not only the site\n"
 		"  --json            one JSON object (schema: docs/JSON.md)\n"
 		"  --html            one self-contained HTML page: summary, timeline, flame graphs,\n"
-		"                    tables, leaks with their stacks (use with -o)\n"
+		"                    tables, leaks with their stacks; without -o it goes to the\n"
+		"                    first TRACE's name with .html (app.ldp: app.html) here\n"
 		"\n"
 		"CPU and wall-clock samples (ldprof record --cpu HZ, --wall HZ):\n"
 		"  --profile-sort K  flat profiles by self (default) or total\n"
@@ -155,7 +156,12 @@ int cmd_report(int argc, char **argv)
 		render_profile_threads(&b, &r);
 	if (focused && !json && !r.samples[0] && !r.samples[1])
 		die(EXIT_BAD_TRACE, "this trace has no CPU or wall samples (record with --cpu HZ or --wall HZ)");
-	out_write_private_or_die(co.output, b.s, b.len); /* it names the command lines */
+	struct strbuf name = {0};
+	int named = 0;
+	const char *path = html ? cli_picture_output(&co, argv[optind], ".html", &name, &named) : co.output;
+	out_write_private_or_die(path, b.s, b.len); /* it names the command lines */
+	cli_say_written(path, named);
+	sb_free(&name);
 
 	sb_free(&b);
 	free(srcdirs);

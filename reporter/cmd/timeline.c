@@ -19,7 +19,11 @@ static void usage(FILE *f)
 		   "\n"
 		   "  --title T         the picture's title\n"
 		   "  --width N         pixels (default 1200)\n"
-		   "  --height N        pixels (default 360)\n");
+		   "  --height N        pixels (default 360)\n"
+		   "\n"
+		   "Without -o the picture goes to TRACE's name with .timeline.svg (app.ldp:\n"
+		   "app.timeline.svg) in this directory, never onto a terminal; -o - writes it to\n"
+		   "standard output.\n");
 	cli_common_usage(f, CLI_OUTPUT);
 }
 
@@ -63,7 +67,12 @@ int cmd_timeline(int argc, char **argv)
 	tl.subtitle = sub;
 	struct strbuf b = {0};
 	timeline_svg(&b, &tl, &to);
-	out_write_private_or_die(co.output, b.s, b.len); /* its subtitle is the command line */
+	struct strbuf name = {0};
+	int named;
+	const char *path = cli_picture_output(&co, argv[optind], ".timeline.svg", &name, &named);
+	out_write_private_or_die(path, b.s, b.len); /* its subtitle is the command line */
+	cli_say_written(path, named);
+	sb_free(&name);
 	sb_free(&b);
 	timeline_free(&tl);
 	tm_free(&t.m);

@@ -74,6 +74,32 @@ check_line 1 "ldprof report: $W/nosuch.ldp: No such file or directory" "$LDPROF"
 [ $ok = 1 ] && pass "conventions: --version, -V, version print 'ldprof $version (trace format M.N)'; 'ldprof help CMD' is 'ldprof CMD --help' for every command; a mistyped option, a missing value or operand is one line 'ldprof CMD: ... (see 'ldprof CMD --help')', exit 2; errors name the command" ||
 	fail "conventions"
 
+# --- pictures without -o: a file named after the trace, never the terminal -----------
+mkdir -p "$W/pics"
+cp "$W/small.ldp" "$W/pics/app.ldp"
+ok=1
+for cmd in "flame:app.alloc.svg" "flame --what inuse:app.inuse.svg" "timeline:app.timeline.svg" "report --html:app.html" \
+	"diff $W/demo.ldp --at peak --flame:app.diff.svg"; do
+	args=${cmd%%:*} want=${cmd##*:}
+	# shellcheck disable=SC2086
+	(cd "$W/pics" && set -- $args && "$LDPROF" "$1" "${@:2}" app.ldp > out 2> err)
+	rc=$?
+	if [ $rc != 0 ] || [ -s "$W/pics/out" ] || [ "$(cat "$W/pics/err")" != "ldprof ${args%% *}: wrote $want" ] ||
+		! grep -q "<svg\|<html" "$W/pics/$want"; then
+		echo "     $args app.ldp: exit $rc: $(cat "$W/pics/err")"; ok=0
+	fi
+done
+# -o - onto a terminal is refused; into a pipe it is the picture.
+if command -v script > /dev/null; then
+	script -qec "$LDPROF flame -o - $W/small.ldp" /dev/null > "$W/pics/tty" 2>&1
+	rc=$?
+	grep -q "ldprof flame: not writing an SVG onto a terminal: give -o FILE, or redirect standard output" "$W/pics/tty" &&
+		[ $rc = 2 ] && ! grep -q "<svg" "$W/pics/tty" || { echo "     flame -o - on a terminal: exit $rc: $(head -c 300 "$W/pics/tty")"; ok=0; }
+fi
+"$LDPROF" flame -o - "$W/small.ldp" | grep -q "</svg>" || { echo "     flame -o - | grep"; ok=0; }
+[ $ok = 1 ] && pass "pictures_default: flame, timeline, report --html, diff --flame without -o write app.alloc.svg, app.timeline.svg, app.html, app.diff.svg and say so; -o - on a terminal refused, into a pipe written" ||
+	fail "pictures_default"
+
 # --- the text report's figures ---------------------------------------------------
 "$LDPROF" report "$W/demo.ldp" "$W/small.ldp" > "$W/multi.txt" &&
 	"$LDPROF" report --json "$W/demo.ldp" "$W/small.ldp" > "$W/multi.json" &&
