@@ -36,7 +36,7 @@ REPORTER_OBJ := $(REPORTER_SRC:%.c=$(O)/%.o) $(O)/gen/profile.pb-c.o $(O)/gen/as
 # The reporter's library: everything but main.c (tests and fuzzers link it).
 REPORTER_LIB_OBJ := $(filter-out $(O)/reporter/main.o,$(REPORTER_OBJ))
 
-.PHONY: all deps demo test test-unit test-integration test-asan test-asan-run list clean
+.PHONY: all deps deps-build demo test test-unit test-integration test-asan test-asan-run list clean
 
 ## all: build the agent and the reporter
 all: $(O)/libldprof.so $(O)/ldprof
@@ -79,12 +79,16 @@ $(O)/libldprof.so: $(AGENT_OBJ) agent/ldprof.map
 $(O)/ldprof: $(REPORTER_OBJ)
 	$(call say,LD,$@)$(CC) $(REPORTER_CFLAGS) -o $@ $(REPORTER_OBJ) $(REPORTER_LIBS)
 
-## deps: install what a fresh Debian 12 machine lacks (apt, as root)
+## deps: install what a fresh Debian 12 machine lacks to build and test (apt, as root)
 deps:
-	@scripts/setup-deps.sh
+	@scripts/setup-deps.sh all
 
-## demo: install what is missing, build, trace a sample scenario (load vs stream a million rows) and report
-demo: deps
+## deps-build: install only what building and the demo need
+deps-build:
+	@scripts/setup-deps.sh build
+
+## demo: install what building needs, build, trace a sample scenario (load vs stream a million rows) and report
+demo: deps-build
 	@$(MAKE) --no-print-directory all $(O)/samples/rows
 	@scripts/demo.sh $(O)
 

@@ -100,6 +100,13 @@ fi
 [ $ok = 1 ] && pass "pictures_default: flame, timeline, report --html, diff --flame without -o write app.alloc.svg, app.timeline.svg, app.html, app.diff.svg and say so; -o - on a terminal refused, into a pipe written" ||
 	fail "pictures_default"
 
+# --- make demo installs only the build part of scripts/setup-deps.sh ---------------------
+if make -C "$HERE/../.." -n demo 2> /dev/null | grep -q "scripts/setup-deps.sh build" &&
+	make -C "$HERE/../.." -n test 2> /dev/null | grep -q "scripts/setup-deps.sh all"; then
+	check deps_split "make demo runs setup-deps.sh build, make test all; the build part provides every header, library and tool the build uses (gcc -M, dpkg -S, apt-cache depends) and no test tool" \
+		$PY "$HERE/check_deps.py" "$HERE/../.." "$B"
+else fail "deps_split: make demo does not install the build part alone, or make test not everything"; fi
+
 # --- the text report's figures ---------------------------------------------------
 "$LDPROF" report "$W/demo.ldp" "$W/small.ldp" > "$W/multi.txt" &&
 	"$LDPROF" report --json "$W/demo.ldp" "$W/small.ldp" > "$W/multi.json" &&
