@@ -99,6 +99,46 @@ include tests/tests.mk
 -include samples/samples.mk
 -include scripts/bench.mk
 
+# ---- install -----------------------------------------------------------------
+# make install PREFIX=/usr/local [DESTDIR=...]: the command, the agent where
+# `ldprof record` looks for it (PREFIX/lib/ldprof), the API header, man pages
+# made by help2man from each command's --help (scripts/man.sh), and bash
+# completion. make uninstall removes exactly these.
+PREFIX  ?= /usr/local
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib/ldprof
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
+COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+COMMANDS := record report snapshots diff check flame timeline export dump
+MAN_PAGES := $(O)/man/ldprof.1 $(COMMANDS:%=$(O)/man/ldprof-%.1)
+
+$(MAN_PAGES) &: $(O)/ldprof scripts/man.sh
+	$(call say,MAN,$(O)/man)scripts/man.sh $(O)/ldprof $(O)/man $(VERSION)
+
+.PHONY: deps-install man install uninstall
+deps-install:
+	@scripts/setup-deps.sh install
+
+## man: the man pages (build/man/), from each command's --help
+man: $(MAN_PAGES)
+
+## install: install ldprof, its agent, include/ldprof.h, man pages and bash completion under PREFIX (/usr/local)
+install: deps-install
+	@$(MAKE) --no-print-directory all man
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(MANDIR) $(COMPDIR)
+	install -m 755 $(O)/ldprof $(BINDIR)/ldprof
+	install -m 755 $(O)/libldprof.so $(LIBDIR)/libldprof.so
+	install -m 644 include/ldprof.h $(INCDIR)/ldprof.h
+	install -m 644 $(MAN_PAGES) $(MANDIR)/
+	install -m 644 scripts/completion.bash $(COMPDIR)/ldprof
+
+## uninstall: remove what make install put under PREFIX
+uninstall:
+	rm -f $(BINDIR)/ldprof $(LIBDIR)/libldprof.so $(INCDIR)/ldprof.h $(COMPDIR)/ldprof \
+		$(MAN_PAGES:$(O)/man/%=$(MANDIR)/%)
+	-rmdir $(LIBDIR) 2>/dev/null
+
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ## test-asan: unit and integration tests with the reporter and the agent's pure parts under ASan+UBSan

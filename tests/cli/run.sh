@@ -100,6 +100,18 @@ fi
 [ $ok = 1 ] && pass "pictures_default: flame, timeline, report --html, diff --flame without -o write app.alloc.svg, app.timeline.svg, app.html, app.diff.svg and say so; -o - on a terminal refused, into a pipe written" ||
 	fail "pictures_default"
 
+# --- make install / uninstall ------------------------------------------------------------
+# Into a fresh PREFIX: the command finds its agent there, the man pages have
+# every option of each command's --help, bash completion (through
+# bash-completion's own loader) knows the commands, options and values,
+# the header compiles; uninstall leaves nothing.
+REPO=$(cd "$HERE/../.." && pwd)
+I=$W/inst
+if make -C "$REPO" --no-print-directory O="$B" PREFIX="$I" install > "$W/install.log" 2>&1; then
+	check install "make install PREFIX: ldprof records with the installed agent, a man page per command with all its options, completion of commands, options and --what/--by/--format values, ldprof.h compiles; make uninstall removes it all" \
+		env LDPROF="$LDPROF" I="$I" W="$W" REPO="$REPO" B="$B" bash "$HERE/check_install.sh"
+else fail "install: make install failed: $(tail -5 "$W/install.log")"; fi
+
 # --- make demo installs only the build part of scripts/setup-deps.sh ---------------------
 if make -C "$HERE/../.." -n demo 2> /dev/null | grep -q "scripts/setup-deps.sh build" &&
 	make -C "$HERE/../.." -n test 2> /dev/null | grep -q "scripts/setup-deps.sh all"; then
