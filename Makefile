@@ -21,7 +21,8 @@ ZSTD_A  ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/l
 AGENT_LIBS := $(ZSTD_A) -ldl -lpthread -lm
 
 REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -I$(O)/gen
-REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -ljansson
+# libcurl and jansson: the fleet store's HTTP client and its JSON (docs/FLEET.md).
+REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -lcurl -ljansson
 
 AGENT_SRC := $(wildcard agent/*.c)
 REPORTER_SRC := $(wildcard reporter/*.c reporter/*/*.c)
@@ -96,6 +97,7 @@ include tests/tests.mk
 # Further tiers and parts, each in its own file (absent ones are skipped).
 -include tests/hostile/hostile.mk
 -include tests/fuzz/fuzz.mk
+-include tests/fleet/fleet.mk
 -include samples/samples.mk
 -include scripts/bench.mk
 
@@ -110,7 +112,7 @@ LIBDIR  := $(DESTDIR)$(PREFIX)/lib/ldprof
 INCDIR  := $(DESTDIR)$(PREFIX)/include
 MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
 COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-COMMANDS := record report snapshots diff check flame timeline export dump
+COMMANDS := record report snapshots diff check flame timeline export dump push fleet
 MAN_PAGES := $(O)/man/ldprof.1 $(COMMANDS:%=$(O)/man/ldprof-%.1)
 
 $(MAN_PAGES) &: $(O)/ldprof scripts/man.sh

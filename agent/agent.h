@@ -9,6 +9,7 @@
  *   2. intern_lock   (stacks.c)  inserting a new stack
  *   3. snapshot_lock (snapshot.c) the queue of snapshot markers
  *   4. sh_lock       (sampleheap.c) sampled mode's block metadata (a leaf)
+ *   5. got_lock      (got.c) writing GOT slots (a leaf)
  * The writer's state has no lock: only the writer thread touches it
  * (writer.c); program threads ask it for rounds and wait.
  * No agent lock is ever held while calling dl_iterate_phdr, dlopen or the
@@ -48,6 +49,22 @@ void ldp_disable(const char *why);
  * opens the child's own trace and starts its writer. */
 extern _Atomic int ldp_restart_pending;
 int ldp_child_restart(void);
+/* The atfork handlers, for forks that run none (forks.c). prepare @return 1
+ * if it ran (pass that to the other two). */
+int ldp_fork_prepare(void);
+void ldp_fork_parent(int prepared);
+void ldp_fork_child(int prepared);
+
+/* ---- forks.c: _Fork and raw fork system calls ------------------------------ */
+
+/* Does syscall(nr, a1, a2, a3...) make a copy of this process on this stack? */
+int ldp_fork_like(long nr, long a1, long a2, long a3);
+/* Make it, with the atfork handlers around it. */
+long ldp_fork_syscall(long (*real)(long, long, long, long, long, long, long), long nr, long a1, long a2, long a3,
+		      long a4, long a5, long a6);
+/* The ring's slow path in a process that is not the agent's: a fork child no
+ * handler ran in is turned off (one line). @return 1 if the agent is off here. */
+int ldp_fork_orphan_check(unsigned stalled_ms);
 
 /* ---- interpose.c: the real allocator ----------------------------------- */
 
@@ -76,7 +93,17 @@ const char *ldp_foreign_malloc(void);
 struct ldp_ring;
 
 struct ldp_thread {
-	int busy;               /* hot: reentrancy depth; >0 means "pass through untracked" */
+	union {
+		struct {
+			int busy; /* hot: reentrancy depth; >0 means "pass through untracked" */
+			int rec;  /* hot: recording depth, raised with busy by the recording paths only:
+				   * busy == rec > 0 means a malloc now comes from a signal handler (nested.c) */
+		};
+		uint64_t busy_rec; /* both at once: one add raises or lowers both */
+	};
+	_Atomic uint32_t nested_n; /* hot: slots of the ring claimed by signal handlers, not drained yet
+				    * (may pass LDP_NESTED_SLOTS: those are lost) */
+	uint32_t nested_done;   /* slots already drained into the ring (the drain was interrupted) */
 	struct ldp_ring *ring;  /* hot: this thread's event ring, NULL until the first event */
 	uint64_t clock;         /* hot: Lamport clock for event sequence numbers */
 	int tid;                /* kernel thread id */
@@ -204,6 +231,10 @@ struct ldp_ring;
  * the frames that differ from it otherwise (struct ldp_uw_trace).
  * @return stack id, 0 if none. */
 uint32_t ldp_unwind_stack_id(struct ldp_ring *r);
+/* The caller's stack with the fast unwinder alone (no lock, no libunwind):
+ * for a signal handler's allocation (nested.c). Stops early, truncated,
+ * where it would need more. @return depth, 0 if none. */
+unsigned ldp_unwind_capture_nolock(uintptr_t *ips, unsigned max, int *truncated);
 /* From a signal handler's ucontext_t: ips[0] is the interrupted instruction,
  * then return addresses. Async-signal-safe: cached rules and objects loaded
  * at start only, no lock, no libunwind; stops early (and says truncated)
@@ -395,6 +426,9 @@ uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags);
 /* The same without the module rescan: for the writer, which must never call
  * dl_iterate_phdr (a thread holding the loader lock may be waiting for it). */
 uint32_t ldp_stack_intern_quiet(const uintptr_t *ips, unsigned depth, unsigned flags);
+/* The same from a signal handler: no rescan, and a new stack only if the
+ * table's lock is free right now. @return id, 0 if none. */
+uint32_t ldp_stack_intern_try(const uintptr_t *ips, unsigned depth, unsigned flags);
 /* The same with the hash already computed: ldp_stack_hash_fin() over
  * ldp_stack_hash_step() from the outermost frame in (so a suffix's hash can be reused). */
 uint32_t ldp_stack_intern_hashed(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h);
@@ -462,6 +496,7 @@ size_t ldp_enc_module(uint8_t *dst, unsigned id, const struct ldp_module *m);
 size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t *ips, unsigned depth);
 size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor);
 size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
+size_t ldp_enc_end_signal(uint8_t *dst, uint64_t time_us, unsigned sig); /* END(LDP_END_SIGNAL) */
 size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label);
 size_t ldp_enc_sample(uint8_t *dst, unsigned kind, uint32_t tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack,
 		      unsigned state, long syscall);
@@ -477,6 +512,28 @@ size_t ldp_enc_rss(uint8_t *dst, uint64_t time_us, uint64_t rss_bytes);
 enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 };
 
 #define LDP_EV_MAX 64 /* largest encoded event */
+
+/* ---- nested.c: events of signal handlers that interrupted a recording ------ */
+
+#define LDP_NESTED_SLOTS 32 /* per thread, between two drains */
+#define LDP_NESTED_DEPTH 128
+
+/* One event a signal handler made while the agent was recording on its thread. */
+struct ldp_nested_ev {
+	_Atomic uint32_t op; /* LDP_EV_*; 0 while being filled */
+	uint32_t stack;
+	uint64_t seq, ptr, size;
+};
+
+extern _Atomic uint64_t ldp_nested_lost_alloc, ldp_nested_lost_free; /* slots full: LOST kinds 4, 5 */
+struct ldp_thread;
+struct ldp_ring;
+/* From the malloc family when busy == rec > 0: keep the event in a slot. */
+void ldp_nested_event(unsigned op, const void *p, size_t size);
+/* The recording that was interrupted: encode the slots into the ring. */
+void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r);
+/* The last round: count what is still in any thread's slots as lost. */
+void ldp_nested_count_leftovers(void);
 
 /* ---- sample.c: CPU and wall-clock sampling -------------------------------- */
 
@@ -498,6 +555,9 @@ struct ldp_samples {
 	uint64_t last_cpu_ns;  /* handler: CPU time at the previous sample */
 	timer_t timer;
 	int stopped;           /* timer deleted (thread exit, step aside, fork child) */
+	int paused;            /* the thread blocks the signal: timer disarmed until it unblocks */
+	uint64_t armed_from_ns; /* thread CPU time when the timer last started counting down... */
+	uint64_t armed_left_ns; /* ...and what it had left then (the kernel's own answer lags by up to a tick) */
 	uint32_t last_stack;   /* writer: stack of the latest CPU sample, for wall samples */
 	int last_tid;          /* writer: the thread that sample was of (rings change owners) */
 	uint64_t last_time_us; /* writer: when it was taken */
@@ -524,6 +584,12 @@ int ldp_sample_init(void);
 void ldp_sample_thread_start(void);
 struct ldp_ring;
 void ldp_sample_thread_stop(struct ldp_ring *r);
+/* The program takes our signal for itself: timers deleted, one line (signals.c). */
+void ldp_sample_step_aside(int sig);
+/* The calling thread is about to block (1) or has unblocked (0) the signal. */
+void ldp_sample_thread_block(int block);
+/* Timer state from the thread's real mask; a pending tick of ours taken off. */
+void ldp_sample_thread_sync(void);
 /* Look at every thread (the writer, without locks). copy: scratch for stacks. */
 struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap, size_t *n, uint8_t *copy,
 					 size_t copy_cap);
@@ -557,7 +623,43 @@ struct ldp_ring {
 	struct ldp_samples *samples; /* CPU sample slots, when the thread has a timer */
 	uintptr_t stack_lo, stack_hi; /* the owning thread's stack, for wall-clock unwinding */
 	int named;                    /* writer: a THREAD record was written for this owner */
+	/* nested.c: events of signal handlers that interrupted the owner's recording
+	 * (which slots are taken: the owner's ldp_self.nested_n) */
+	struct ldp_nested_ev nested[LDP_NESTED_SLOTS];
+	uintptr_t nested_ips[LDP_NESTED_DEPTH];
 };
+
+/* Around a recording: raise busy and rec together; drain what signal
+ * handlers left in the slots (nested.c) on the way out, and on the way in
+ * too: a handler that came between a recording's last look at the slots
+ * and its return left events there, older than anything recorded from now
+ * on, so they go first. */
+static LDP_ALWAYS_INLINE void ldp_rec_drain(struct ldp_thread *t)
+{
+	if (LDP_UNLIKELY(atomic_load_explicit(&t->nested_n, memory_order_relaxed)))
+		ldp_nested_drain(t, t->ring);
+}
+
+#define LDP_BUSY_REC_ONE (1ull | 1ull << 32) /* busy + 1 and rec + 1 */
+
+static LDP_ALWAYS_INLINE void ldp_rec_enter(struct ldp_thread *t)
+{
+	t->busy_rec += LDP_BUSY_REC_ONE;
+	ldp_rec_drain(t);
+}
+
+static LDP_ALWAYS_INLINE void ldp_rec_leave(struct ldp_thread *t)
+{
+	ldp_rec_drain(t);
+	t->busy_rec -= LDP_BUSY_REC_ONE;
+}
+
+/* A malloc-family call with busy raised: is it a signal handler's, made while
+ * this thread was recording? */
+static LDP_ALWAYS_INLINE int ldp_nestable(const struct ldp_thread *t)
+{
+	return t->busy == t->rec && t->rec > 0 && atomic_load_explicit(&ldp_heap_on, memory_order_relaxed);
+}
 
 struct ldp_ring *ldp_ring_claim(int tid);
 uint8_t *ldp_ring_reserve_slow(struct ldp_ring *r);
@@ -594,9 +696,10 @@ void ldp_rings_after_fork_child(void);
  * inserted) in an fd table of its own and writes the segment header.
  * @return 0, or <0 when tracing cannot start (one line said why). */
 int ldp_writer_start(uint64_t start_mono_ns, int forked_child);
-/* From a program thread: the writer writes everything recorded so far (with
- * end_reason, also an END record and nothing after it) while the caller
- * waits, at most about timeout_ms. Async-signal-safe. */
+/* From a program thread that will not return (exit, _exit, abort): the
+ * writer writes everything recorded so far (with end_reason, also an END
+ * record and nothing after it) while the caller waits, at most about
+ * timeout_ms. Async-signal-safe. */
 void ldp_writer_flush(int end_reason, unsigned timeout_ms);
 /* The same, then the writer writes nothing until ldp_writer_release (exec:
  * the frame is ended and none may start before the image goes). 0: held. */
@@ -605,6 +708,22 @@ void ldp_writer_release(void);
 void ldp_writer_kick(void);
 void ldp_writer_postfork_child(void);
 uint64_t ldp_writer_start_ns(void);
+/* A fatal signal (fatal.c): the same request, ending with END(LDP_END_SIGNAL,
+ * sig). @return 0 when written. */
+int ldp_writer_end_by_signal(int sig, unsigned timeout_ms);
+int ldp_writer_is_self(void); /* is the calling thread the writer? */
+
+/* ---- signals.c, forks.c, syscall.c: entry points programs call from signal
+ * handlers (async-signal-safe in libc): their real functions are resolved at
+ * start, so that no dlsym (loader lock, malloc) ever runs in a handler. */
+void ldp_resolve_raw_calls(void);
+void ldp_signals_resolve(void);
+void ldp_forks_resolve(void);
+
+/* ---- fatal.c: fatal signals end the trace --------------------------------- */
+
+/* Put the agent's handler on every fatal signal the program left at SIG_DFL. */
+void ldp_fatal_init(void);
 
 /* ---- tracefile.c: naming, opening, header -------------------------------- */
 

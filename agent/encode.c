@@ -73,6 +73,12 @@ size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us)
 	return n + ldp_varint_put(dst + n, time_us);
 }
 
+size_t ldp_enc_end_signal(uint8_t *dst, uint64_t time_us, unsigned sig)
+{
+	size_t n = ldp_enc_end(dst, LDP_END_SIGNAL, time_us);
+	return n + ldp_varint_put(dst + n, sig);
+}
+
 size_t ldp_enc_snapshot(uint8_t *dst, uint64_t seq, unsigned kind, const char *label)
 {
 	size_t len = label ? strnlen(label, LDP_MAX_LABEL_LEN) : 0;

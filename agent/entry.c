@@ -11,11 +11,13 @@
  * through untraced.
  *
  * Endings: exit() and return from main reach our ELF destructor, which
- * writes the last round and an END record. _exit, _Exit, quick_exit and
- * abort are interposed to do the same first. exec* flush and hold the
- * writer lock across the real call, so no frame is half-written when the
- * image is replaced; the new image appends its own segment (tracefile.c).
- * Fatal signals and SIGKILL lose at most the last flush interval.
+ * asks the writer for the last round and an END record and waits for it
+ * (bounded). _exit, _Exit, quick_exit and abort are interposed to do the
+ * same first. exec* ask for a last round and hold the writer across the real
+ * call, so no frame is half-written when the image is replaced; the new
+ * image appends its own segment (tracefile.c). Fatal signals end the trace
+ * with END(signal) by the same request (fatal.c); SIGKILL loses at most the
+ * last flush interval.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -60,6 +62,7 @@ static int start_tracing(int forked_child)
 static void atfork_prepare(void);
 static void atfork_parent(void);
 static void atfork_child(void);
+static int atfork_registered;
 
 /* Under RLIMIT_AS the agent keeps to a share of the headroom (rawmem.h) and
  * sizes its rings to it; with too little it does not start. */
@@ -120,9 +123,10 @@ __attribute__((constructor(101))) static void ldp_init(void)
 	if (start_tracing(0) != 0)
 		goto out;
 	ldp_resolve_endings();
+	ldp_resolve_raw_calls(); /* _Fork, syscall, the signal functions: called from handlers, never dlsym there */
 	ldp_snapshot_init();
 	ok = 1; /* sampling starts once the state is READY (it may attach the main thread) */
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	atfork_registered = pthread_atfork(atfork_prepare, atfork_parent, atfork_child) == 0;
 out:
 	atomic_store(&ldp_state, ok ? LDP_STATE_READY : LDP_STATE_OFF);
 	/* Sampled mode starts with the allocations after this point: blocks
@@ -136,6 +140,8 @@ out:
 		give_back();
 	if (ok && ldp_sample_init() != 0)
 		ldp_warn("CPU sampling could not be set up; heap tracing goes on");
+	if (ok)
+		ldp_fatal_init(); /* after sampling: its signal is not one of these */
 	ldp_self.busy--;
 }
 
@@ -289,8 +295,9 @@ LDP_EXPORT void quick_exit(int status)
 LDP_EXPORT void abort(void)
 {
 	/* abort may run in a signal handler, even one that interrupted this
-	 * thread's own request (it would time out): the writer depends on no
-	 * program thread, so waiting for it is safe; the wait is bounded. */
+	 * thread's own exec hold (the request is taken over): the writer
+	 * depends on no program thread, so waiting for it is safe; the wait is
+	 * bounded. */
 	final_flush(LDP_END_ABORT, 1000);
 	void (*real)(void) = next_fn(FN_abort);
 	if (real)
@@ -386,4 +393,40 @@ static void ldp_resolve_endings(void)
 {
 	for (int i = 0; i < FN_COUNT; i++)
 		(void)next_fn(i);
+}
+
+/* ---- forks no atfork handler hears about (forks.c) ---- */
+
+/* _Fork and raw fork system calls run the handlers fork() would have run.
+ * Not from a signal handler that interrupted the agent on this thread: the
+ * locks may be this thread's own. @return 1 if prepared. */
+int ldp_fork_prepare(void)
+{
+	if (!atfork_registered || ldp_self.busy)
+		return 0;
+	atfork_prepare();
+	return 1;
+}
+
+void ldp_fork_parent(int prepared)
+{
+	if (prepared)
+		atfork_parent();
+}
+
+void ldp_fork_child(int prepared)
+{
+	if (prepared) {
+		atfork_child();
+		return;
+	}
+	if (!atfork_registered || atomic_load(&ldp_state) != LDP_STATE_READY)
+		return;
+	/* Forked in the middle of the agent's own work: its state may be half
+	 * changed, so this child does not trace, and has no writer (its copy of
+	 * the parent's writer state says "alive": nothing may wait for it). */
+	atomic_store(&ldp_heap_on, 0);
+	atomic_store(&ldp_state, LDP_STATE_OFF);
+	ldp_writer_postfork_child();
+	ldp_warn("process %d was forked from a signal handler inside the agent; it runs untraced", (int)getpid());
 }

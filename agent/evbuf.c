@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "prim.h"
@@ -52,6 +53,8 @@ static void ring_reset(struct ldp_ring *r, int tid)
 	r->tid = tid;
 	r->idle_rounds = 0;
 	r->tr[0].nstates = r->tr[1].nstates = 0;
+	for (unsigned i = 0; i < LDP_NESTED_SLOTS; i++)
+		atomic_store_explicit(&r->nested[i].op, 0, memory_order_relaxed);
 }
 
 struct ldp_ring *ldp_ring_claim(int tid)
@@ -88,11 +91,18 @@ struct ldp_ring *ldp_ring_claim(int tid)
 /* Slow path: the ring is full. Ask for a round and wait for the drain. */
 static LDP_NOINLINE void ring_wait_space(struct ldp_ring *r, uint64_t head)
 {
+	unsigned stalled_ms = 0;
+	uint32_t last_drained = atomic_load_explicit(&r->drained, memory_order_relaxed);
 	for (;;) {
 		uint32_t drained = atomic_load_explicit(&r->drained, memory_order_acquire);
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (r->size - (head - r->tail_seen) >= LDP_EV_MAX)
 			return;
+		stalled_ms = drained == last_drained ? stalled_ms + 20 : 0;
+		last_drained = drained;
+		/* A child of a fork no handler saw (forks.c) has no writer: it must not wait. */
+		if (LDP_UNLIKELY(getpid() != ldp_pid))
+			ldp_fork_orphan_check(stalled_ms);
 		if (atomic_load_explicit(&ldp_state, memory_order_relaxed) != LDP_STATE_READY) {
 			/* Nobody will drain: drop what is buffered rather than hang. */
 			r->tail_seen = head;
@@ -142,6 +152,9 @@ void ldp_ring_commit_slow(struct ldp_ring *r, uint8_t *at, size_t n)
 
 void ldp_rings_after_fork_child(void)
 {
+	/* The parent's trace counts what its handlers lost. */
+	atomic_store(&ldp_nested_lost_alloc, 0);
+	atomic_store(&ldp_nested_lost_free, 0);
 	/* The child has one thread; the parent's buffered events are the parent's
 	 * to write: skip them (tail = head), positions keep growing. */
 	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {

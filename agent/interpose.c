@@ -16,6 +16,11 @@
  * memalign family calls glibc internals directly and is recorded as itself.
  * errno is exactly what the real function left.
  *
+ * A call that finds busy raised passes through; if it comes from a signal
+ * handler that interrupted a recording on this thread (busy == rec,
+ * agent.h), its event is kept aside and recorded once the interrupted
+ * recording is done (nested.c).
+ *
  * Sampled mode (ldp_heap_sampled): each thread counts down bytes to its next
  * sample, drawn from an exponential distribution (docs/SAMPLING.md). An
  * allocation that does not reach zero is the real call and a subtraction.
@@ -128,7 +133,7 @@ static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 	struct ldp_thread *t = &ldp_self;
 	int *e = errno_of(t);
 	int saved = *e;
-	t->busy++;
+	ldp_rec_enter(t);
 	struct ldp_ring *r = ring_of(t);
 	if (r) {
 		uint32_t stack = ldp_unwind_stack_id(r);
@@ -138,8 +143,25 @@ static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 	} else if (LDP_UNLIKELY(atomic_load_explicit(&ldp_early_open, memory_order_relaxed))) {
 		ldp_early_alloc(t, p, size, op); /* before the constructor: kept until tracing starts */
 	}
-	t->busy--;
+	ldp_rec_leave(t);
 	*e = saved;
+}
+
+/* The malloc family found busy raised: the foreign-malloc probe, or a
+ * signal handler's allocation during a recording (nested.c). */
+static LDP_NOINLINE void busy_alloc(void *p, size_t size, unsigned op)
+{
+	struct ldp_thread *t = &ldp_self;
+	if (t->busy == LDP_BUSY_PROBE)
+		t->probe_hit = 1;
+	else if (p && ldp_nestable(t))
+		ldp_nested_event(op, p, size);
+}
+
+static LDP_NOINLINE void busy_free(void *p)
+{
+	if (ldp_nestable(&ldp_self))
+		ldp_nested_event(LDP_EV_FREE, p, 0);
 }
 
 /* Called with busy already raised. */
@@ -161,9 +183,9 @@ static LDP_ALWAYS_INLINE void record_free_guarded(void *p, uint64_t seq)
 	struct ldp_thread *t = &ldp_self;
 	int *e = errno_of(t);
 	int saved = *e;
-	t->busy++;
+	ldp_rec_enter(t);
 	record_free_seq(t, p, seq ? seq : ldp_seq_next(t, (uintptr_t)p));
-	t->busy--;
+	ldp_rec_leave(t);
 	*e = saved;
 }
 
@@ -267,13 +289,20 @@ static int sampled_release(void *p)
 	int saved = *e;
 	int traced = tracing();
 	uint64_t seq = 0;
-	t->busy++;
+	if (!traced && LDP_UNLIKELY(t->busy) && ldp_nestable(t) && ldp_sh_usable(p)) {
+		/* A signal handler frees a sampled block during a recording. */
+		ldp_nested_event(LDP_EV_FREE, p, 0);
+		int err = ldp_sh_free(p);
+		*e = saved;
+		return err;
+	}
+	ldp_rec_enter(t);
 	if (traced)
 		seq = ldp_seq_next(t, (uintptr_t)p);
 	int err = ldp_sh_free(p);
 	if (traced && err == 0)
 		record_free_seq(t, p, seq);
-	t->busy--;
+	ldp_rec_leave(t);
 	*e = saved;
 	return err;
 }
@@ -396,8 +425,8 @@ LDP_EXPORT void *malloc(size_t n)
 	void *p = ldp_real.malloc(n);
 	if (p && tracing())
 		record_alloc(p, n, LDP_EV_ALLOC_MALLOC);
-	else if (LDP_UNLIKELY(ldp_self.busy == LDP_BUSY_PROBE))
-		ldp_self.probe_hit = 1;
+	else if (LDP_UNLIKELY(ldp_self.busy))
+		busy_alloc(p, n, LDP_EV_ALLOC_MALLOC);
 	return p;
 }
 
@@ -420,6 +449,8 @@ LDP_EXPORT void free(void *p)
 		return; /* cannot happen after resolution; never free what we cannot route */
 	if (tracing())
 		record_free(p);
+	else if (LDP_UNLIKELY(ldp_self.busy))
+		busy_free(p);
 	ldp_real.free(p);
 }
 
@@ -446,7 +477,34 @@ LDP_EXPORT void *calloc(size_t a, size_t b)
 	void *p = ldp_real.calloc(a, b);
 	if (p && tracing())
 		record_alloc(p, a * b, LDP_EV_ALLOC_CALLOC);
+	else if (LDP_UNLIKELY(ldp_self.busy))
+		busy_alloc(p, a * b, LDP_EV_ALLOC_CALLOC);
 	return p;
+}
+
+/* realloc from a signal handler during a recording: the old block's free
+ * (numbered before the real call) and the new block, both kept aside.
+ * A failed realloc leaves the old block: its free is then not kept. */
+static LDP_NOINLINE void *nested_realloc(void *p, size_t n)
+{
+	if (!p) {
+		void *q = ldp_real.realloc(NULL, n);
+		if (q)
+			ldp_nested_event(LDP_EV_ALLOC_REALLOC, q, n);
+		return q;
+	}
+	struct ldp_thread *t = &ldp_self;
+	struct ldp_ring *r = t->ring;
+	uint32_t slot = atomic_load_explicit(&t->nested_n, memory_order_relaxed);
+	ldp_nested_event(LDP_EV_FREE, p, 0);
+	void *q = ldp_real.realloc(p, n);
+	int saved = errno;
+	if (!q && n && r && slot < LDP_NESTED_SLOTS && slot < atomic_load(&t->nested_n))
+		atomic_store(&r->nested[slot].op, 0); /* failed: the old block lives on, its free is void */
+	if (q)
+		ldp_nested_event(LDP_EV_ALLOC_REALLOC, q, n);
+	errno = saved;
+	return q;
 }
 
 LDP_EXPORT void *realloc(void *p, size_t n)
@@ -467,7 +525,7 @@ LDP_EXPORT void *realloc(void *p, size_t n)
 		return p ? sampled_realloc(p, n)
 			 : sample_due(n) ? sampled_malloc(n, LDP_EV_ALLOC_REALLOC) : ldp_real.realloc(NULL, n);
 	if (!tracing())
-		return ldp_real.realloc(p, n);
+		return LDP_UNLIKELY(ldp_self.busy) && ldp_nestable(&ldp_self) ? nested_realloc(p, n) : ldp_real.realloc(p, n);
 	if (!p) {
 		void *q = ldp_real.realloc(NULL, n);
 		if (q)
@@ -476,7 +534,7 @@ LDP_EXPORT void *realloc(void *p, size_t n)
 	}
 	int saved;
 	struct ldp_thread *t = &ldp_self;
-	t->busy++;
+	ldp_rec_enter(t);
 	uint64_t seq_free = ldp_seq_next(t, (uintptr_t)p);
 	void *q = ldp_real.realloc(p, n);
 	saved = errno;
@@ -484,7 +542,7 @@ LDP_EXPORT void *realloc(void *p, size_t n)
 	 * Any other NULL is a failure and the old block is untouched. */
 	if (q || n == 0)
 		record_free_seq(t, p, seq_free);
-	t->busy--;
+	ldp_rec_leave(t);
 	errno = saved;
 	if (q)
 		record_alloc(q, n, LDP_EV_ALLOC_REALLOC);
@@ -529,6 +587,8 @@ LDP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	int err = ldp_real.posix_memalign(out, align, n);
 	if (err == 0 && tracing())
 		record_alloc(*out, n, LDP_EV_ALLOC_ALIGNED);
+	else if (err == 0 && LDP_UNLIKELY(ldp_self.busy))
+		busy_alloc(*out, n, LDP_EV_ALLOC_ALIGNED);
 	return err;
 }
 
@@ -560,6 +620,8 @@ static LDP_NOINLINE void *sampled_aligned(size_t align, size_t n, void *(*real)(
 		void *p = ldp_real.name call;                                                                  \
 		if (p && tracing())                                                                            \
 			record_alloc(p, size_expr, LDP_EV_ALLOC_ALIGNED);                                      \
+		else if (LDP_UNLIKELY(ldp_self.busy))                                                          \
+			busy_alloc(p, size_expr, LDP_EV_ALLOC_ALIGNED);                                        \
 		return p;                                                                                      \
 	}
 

@@ -112,7 +112,7 @@ static LDP_NOINLINE void record_map(void *p, size_t len, int prot, int flags, in
 {
 	int saved = errno;
 	struct ldp_thread *t = &ldp_self;
-	t->busy++;
+	ldp_rec_enter(t);
 	struct ldp_ring *r = t->ring ? t->ring : ldp_thread_attach();
 	if (r) {
 		uint32_t path = fd >= 0 && !(flags & MAP_ANONYMOUS) ? path_id(fd) : 0;
@@ -122,7 +122,7 @@ static LDP_NOINLINE void record_map(void *p, size_t len, int prot, int flags, in
 		ldp_ring_commit(r, at,
 				ldp_enc_mmap(at, &r->enc, seq, (uintptr_t)p, len, (unsigned)prot, (unsigned)flags, path, stack));
 	}
-	t->busy--;
+	ldp_rec_leave(t);
 	errno = saved;
 }
 
@@ -155,7 +155,7 @@ LDP_EXPORT int munmap(void *addr, size_t len)
 	if (!tracing())
 		return real_munmap(addr, len);
 	struct ldp_thread *t = &ldp_self;
-	t->busy++;
+	ldp_rec_enter(t);
 	uint64_t seq = ldp_seq_next(t, (uintptr_t)addr);
 	int rc = real_munmap(addr, len);
 	int saved = errno;
@@ -166,7 +166,7 @@ LDP_EXPORT int munmap(void *addr, size_t len)
 			ldp_ring_commit(r, at, ldp_enc_munmap(at, &r->enc, seq, (uintptr_t)addr, len));
 		}
 	}
-	t->busy--;
+	ldp_rec_leave(t);
 	errno = saved;
 	return rc;
 }
@@ -188,7 +188,7 @@ LDP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
 	if (!tracing())
 		return real_mremap(old, old_len, new_len, flags, want);
 	struct ldp_thread *t = &ldp_self;
-	t->busy++;
+	ldp_rec_enter(t);
 	uint64_t seq = ldp_seq_next(t, (uintptr_t)old);
 	void *p = real_mremap(old, old_len, new_len, flags, want);
 	int saved = errno;
@@ -205,7 +205,7 @@ LDP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
 					ldp_enc_mremap(at, &r->enc, seq, (uintptr_t)old, old_len, (uintptr_t)p, new_len, stack));
 		}
 	}
-	t->busy--;
+	ldp_rec_leave(t);
 	errno = saved;
 	return p;
 }

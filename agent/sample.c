@@ -19,11 +19,14 @@
  * on ticks that interrupted user mode. Either way the handler runs while the
  * thread is in user code, and SA_RESTART covers the rest.
  *
- * The signal (SIGPROF unless LDPROF_CPU_SIGNAL says otherwise) stays ours:
- * sigaction() and signal() are wrapped so that a program resetting it to
+ * The signal (SIGPROF unless LDPROF_CPU_SIGNAL says otherwise) stays ours
+ * (signals.c keeps the program's view of it): a program resetting it to
  * SIG_DFL or SIG_IGN (daemons reset every signal) is remembered but not
  * applied, and a program installing a handler of its own gets the signal
- * back: our timers are deleted first and sampling stops, with one line said.
+ * back: our timers are deleted first and sampling stops, with one line said
+ * (ldp_sample_step_aside). A thread that blocks the signal has its timer
+ * paused first (ldp_sample_thread_block), so no tick of ours is ever
+ * pending where the program takes signals with sigwait or signalfd.
  *
  * Wall clock: no signal at all, ever (a signal wakes a thread blocked in
  * poll, nanosleep, epoll_wait... with EINTR, SA_RESTART or not). The writer
@@ -48,6 +51,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "signals.h"
 #include "log.h"
 #include "prim.h"
 #include "rawmem.h"
@@ -59,9 +63,6 @@ int ldp_cpu_clock;           /* enum ldp_sample_clock */
 int ldp_cpu_status;          /* 0 ok; 1 stepped aside for the program's handler */
 _Atomic uint64_t ldp_samples_lost_global; /* signals that found no slots */
 static clockid_t cpu_clockid;
-static struct sigaction program_action; /* what the program asked for our signal */
-static int program_action_set;
-static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 static size_t slot_size(void)
@@ -79,21 +80,31 @@ static struct ldp_sample *slot_at(struct ldp_samples *s, uint32_t i)
 static void forward_to_program(int sig, siginfo_t *si, void *uc)
 {
 	/* Not our timer (kill -PROF from outside): what the program asked for. */
-	if (program_action_set && (program_action.sa_flags & SA_SIGINFO) && program_action.sa_sigaction) {
-		program_action.sa_sigaction(sig, si, uc);
+	struct sigaction prog;
+	ldp_sig_program_action(sig, &prog);
+	if ((prog.sa_flags & SA_SIGINFO) && prog.sa_sigaction) {
+		prog.sa_sigaction(sig, si, uc);
 		return;
 	}
-	void (*h)(int) = program_action_set ? program_action.sa_handler : SIG_DFL;
+	void (*h)(int) = prog.sa_handler;
 	if (h == SIG_IGN)
 		return;
 	if (h != SIG_DFL) {
 		h(sig);
 		return;
 	}
-	/* The default action (SIGPROF terminates): do exactly that. */
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	real_sigaction(sig, &dfl, NULL);
-	syscall(SYS_tgkill, getpid(), ldp_gettid(), sig);
+	/* The default action (SIGPROF terminates): do exactly that, trace ended. */
+	ldp_fatal_die(sig, si, uc);
+}
+
+int ldp_sample_is_tick(const siginfo_t *si)
+{
+	if (si->si_code != SI_TIMER)
+		return 0;
+	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
+		if (si->si_value.sival_ptr == r)
+			return 1;
+	return 0;
 }
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
@@ -109,6 +120,11 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	struct ldp_samples *s = r->samples;
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* async-signal-safe (vDSO or syscall) */
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	s->armed_from_ns = now; /* the timer counts a whole interval again from here */
+	s->armed_left_ns = 1000000000u / ldp_cfg.cpu_hz;
 	uint32_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
 	if (head - atomic_load_explicit(&s->tail, memory_order_acquire) >= LDP_SAMPLE_SLOTS) {
 		atomic_fetch_add_explicit(&s->lost, 1, memory_order_relaxed);
@@ -119,9 +135,6 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 	int truncated = 0;
 	x->depth = ldp_unwind_from_ucontext(uc, x->ips, ldp_cfg.max_depth, &truncated);
 	x->truncated = truncated;
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* async-signal-safe (vDSO or syscall) */
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	x->weight_ns = s->last_cpu_ns ? now - s->last_cpu_ns : (uint64_t)(1000000000u / ldp_cfg.cpu_hz);
 	s->last_cpu_ns = now;
 	x->time_us = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed) >> LDP_SEQ_SHIFT;
@@ -130,6 +143,68 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 }
 
 /* ---- per-thread timers ---- */
+
+static int arm(struct ldp_samples *s, int on)
+{
+	long ns = on ? 1000000000L / (long)ldp_cfg.cpu_hz : 0;
+	struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
+	return timer_settime(s->timer, 0, &its, NULL);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* async-signal-safe (vDSO or syscall) */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Pause keeping the CPU time left to the next tick, and resume with it: a
+ * program that blocks and unblocks the signal more often than the interval
+ * (around every request, say) is still sampled, in proportion to the CPU
+ * time it runs unblocked. What is left is counted here with the precise
+ * thread clock: the kernel's answer (timer_settime's old value) is measured
+ * from the last scheduler tick, and re-arming with it every few ms lost two
+ * thirds of the samples. */
+static void pause_timer(struct ldp_samples *s)
+{
+	struct itimerspec zero;
+	memset(&zero, 0, sizeof zero);
+	timer_settime(s->timer, 0, &zero, NULL); /* a tick already due arrives now, and resets the count */
+	uint64_t used = thread_cpu_ns() - s->armed_from_ns;
+	s->armed_left_ns = used < s->armed_left_ns ? s->armed_left_ns - used : 0;
+}
+
+static void resume_timer(struct ldp_samples *s)
+{
+	uint64_t ns = 1000000000u / ldp_cfg.cpu_hz, left = s->armed_left_ns;
+	if (left < 1000 || left > ns)
+		left = left < 1000 ? 1000 : ns;
+	s->armed_from_ns = thread_cpu_ns();
+	s->armed_left_ns = left;
+	struct itimerspec its = {{(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)},
+				 {(time_t)(left / 1000000000u), (long)(left % 1000000000u)}};
+	timer_settime(s->timer, 0, &its, NULL);
+}
+
+/* Take a tick of ours off this thread's pending signals. Something else of
+ * the same signal (kill -PROF) found there goes back as it came. */
+static void drain_ticks(void)
+{
+	int sig = ldp_cpu_signal;
+	sigset_t pending, one;
+	if (sigpending(&pending) != 0 || sigismember(&pending, sig) != 1)
+		return;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	struct timespec zero = {0, 0};
+	siginfo_t si;
+	if (syscall(SYS_rt_sigtimedwait, &one, &si, &zero, 8L) != sig || ldp_sample_is_tick(&si))
+		return;
+	if (si.si_code == SI_TKILL)
+		syscall(SYS_rt_tgsigqueueinfo, getpid(), ldp_gettid(), sig, &si);
+	else
+		syscall(SYS_rt_sigqueueinfo, getpid(), sig, &si);
+}
 
 /* In the thread itself, outside any handler, with busy raised. */
 void ldp_sample_thread_start(void)
@@ -152,6 +227,8 @@ void ldp_sample_thread_start(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	s->last_cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	s->armed_from_ns = s->last_cpu_ns;
+	s->armed_left_ns = 1000000000u / ldp_cfg.cpu_hz;
 	struct sigevent se;
 	memset(&se, 0, sizeof se);
 	se.sigev_notify = SIGEV_THREAD_ID;
@@ -163,14 +240,58 @@ void ldp_sample_thread_start(void)
 		r->samples = s;
 		return;
 	}
-	long ns = 1000000000L / (long)ldp_cfg.cpu_hz;
-	struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
 	s->stopped = 0;
+	s->paused = 0;
 	r->samples = s;
-	if (timer_settime(s->timer, 0, &its, NULL) != 0) {
+	/* A thread created by one that blocks the signal starts with it blocked:
+	 * its timer waits until it unblocks (no tick may be pending meanwhile). */
+	sigset_t cur;
+	if (ldp_real_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, ldp_cpu_signal) == 1) {
+		s->paused = 1;
+		return;
+	}
+	if (arm(s, 1) != 0) {
 		timer_delete(s->timer);
 		s->stopped = 1;
 	}
+}
+
+/* Pause (block: 1) or resume (0) the calling thread's timer, around a change
+ * of its signal mask (signals.c). Pausing comes before the signal is
+ * blocked: a tick already due is then delivered, to us, on the way back from
+ * timer_settime, so none is pending behind the new mask (one could only if
+ * the mask already blocked it, set where we could not see: the sigwait
+ * family and signalfd take those off). errno kept. */
+void ldp_sample_thread_block(int block)
+{
+	struct ldp_ring *r = ldp_self.ring;
+	struct ldp_samples *s = r ? r->samples : NULL;
+	if (!s || s->stopped || !ldp_cpu_signal || ldp_cpu_status)
+		return;
+	int saved = errno;
+	if (block && !s->paused) {
+		s->paused = 1;
+		pause_timer(s);
+	} else if (!block && s->paused) {
+		s->paused = 0;
+		resume_timer(s);
+	}
+	errno = saved;
+}
+
+/* Bring the calling thread's timer in line with its real mask, and take off
+ * any tick of ours pending (signalfd: its reads cannot be filtered). */
+void ldp_sample_thread_sync(void)
+{
+	sigset_t cur;
+	int saved = errno;
+	if (ldp_real_sigmask(SIG_BLOCK, NULL, &cur) == 0) {
+		int blocked = sigismember(&cur, ldp_cpu_signal) == 1;
+		ldp_sample_thread_block(blocked);
+		if (blocked)
+			drain_ticks();
+	}
+	errno = saved;
 }
 
 /* At thread exit (key destructor): no more ticks for this ring. The slots
@@ -190,6 +311,31 @@ static void stop_all_timers(void)
 			timer_delete(r->samples->timer);
 			r->samples->stopped = 1;
 		}
+}
+
+/* "PROF", "RTMIN+5": how a user names the signal (--cpu-signal takes it back). */
+static const char *signal_name(char *buf, size_t cap, int sig)
+{
+	const char *abbrev = sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+	if (abbrev)
+		ldp_format(buf, cap, "%s", abbrev);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		ldp_format(buf, cap, "RTMIN+%d", sig - SIGRTMIN);
+	else
+		ldp_format(buf, cap, "%d", sig);
+	return buf;
+}
+
+/* The program installs a handler of its own for our signal: it is the
+ * program's from now on. Timers first, so no tick of ours reaches it. */
+void ldp_sample_step_aside(int sig)
+{
+	stop_all_timers();
+	ldp_cpu_status = 1;
+	char name[16];
+	ldp_warn("pid %d (%s) installs its own SIG%s handler: CPU sampling stops here (ldprof record "
+		 "--cpu-signal, or LDPROF_CPU_SIGNAL, samples with another signal, e.g. RTMIN+5)",
+		 (int)getpid(), program_invocation_short_name, signal_name(name, sizeof name, sig));
 }
 
 /* ---- setup ---- */
@@ -214,14 +360,13 @@ static int kernel_at_least(int major, int minor)
 static int handler_installed_by_program(int sig)
 {
 	struct sigaction old;
-	return real_sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
+	return ldp_real_sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
 }
 
 int ldp_sample_init(void)
 {
-	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
 	real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
-	if (!ldp_cfg.cpu_hz || !real_sigaction || !real_pthread_create)
+	if (!ldp_cfg.cpu_hz || !real_pthread_create)
 		return 0;
 	int sig = ldp_cfg.cpu_signal ? ldp_cfg.cpu_signal : SIGPROF;
 	if (handler_installed_by_program(sig)) {
@@ -249,79 +394,12 @@ int ldp_sample_init(void)
 	sa.sa_sigaction = on_cpu_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (real_sigaction(sig, &sa, NULL) != 0)
+	if (ldp_real_sigaction(sig, &sa, NULL) != 0)
 		return -1;
 	ldp_cpu_signal = sig;
+	ldp_sig_own_cpu(sig);
 	ldp_sample_thread_start(); /* the main thread */
 	return 0;
-}
-
-/* ---- the program's view of our signal ---- */
-
-/* "PROF", "RTMIN+5": how a user names the signal (--cpu-signal takes it back). */
-static const char *signal_name(char *buf, size_t cap, int sig)
-{
-	const char *abbrev = sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
-	if (abbrev)
-		ldp_format(buf, cap, "%s", abbrev);
-	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-		ldp_format(buf, cap, "RTMIN+%d", sig - SIGRTMIN);
-	else
-		ldp_format(buf, cap, "%d", sig);
-	return buf;
-}
-
-LDP_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-	if (!real_sigaction) {
-		ldp_self.busy++;
-		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
-		ldp_self.busy--;
-		if (!real_sigaction) {
-			errno = ENOSYS;
-			return -1;
-		}
-	}
-	if (!ldp_cpu_signal || sig != ldp_cpu_signal || ldp_cpu_status)
-		return real_sigaction(sig, act, old);
-	struct sigaction prev = program_action;
-	if (!program_action_set) {
-		memset(&prev, 0, sizeof prev);
-		prev.sa_handler = SIG_DFL;
-	}
-	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
-		/* The program wants this signal for itself: give it back. */
-		stop_all_timers();
-		ldp_cpu_status = 1;
-		char name[16];
-		ldp_warn("pid %d (%s) installs its own SIG%s handler: CPU sampling stops here (ldprof record "
-			 "--cpu-signal, or LDPROF_CPU_SIGNAL, samples with another signal, e.g. RTMIN+5)",
-			 (int)getpid(), program_invocation_short_name, signal_name(name, sizeof name, sig));
-		int rc = real_sigaction(sig, act, NULL);
-		if (rc == 0 && old)
-			*old = prev;
-		return rc;
-	}
-	if (act) {
-		/* SIG_DFL or SIG_IGN: remembered, not applied, so our ticks cannot kill it. */
-		program_action = *act;
-		program_action_set = 1;
-	}
-	if (old)
-		*old = prev;
-	return 0;
-}
-
-LDP_EXPORT sighandler_t signal(int sig, sighandler_t handler)
-{
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = handler;
-	sa.sa_flags = SA_RESTART; /* glibc's signal() has BSD semantics */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(sig, &sa, &old) != 0)
-		return SIG_ERR;
-	return old.sa_handler;
 }
 
 /* ---- threads created later ---- */

@@ -149,7 +149,9 @@ static void grow(uint32_t n)
 	atomic_store_explicit(&cur, t, memory_order_release);
 }
 
-static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h, int rescan)
+enum { INTERN_QUIET = 0, INTERN_RESCAN = 1, INTERN_TRY = 2 };
+
+static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h, int how)
 {
 	struct table *t = atomic_load_explicit(&cur, memory_order_acquire);
 	uint32_t id = t ? lookup(t, h, ips, depth, flags) : 0;
@@ -157,10 +159,16 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, uin
 		return id;
 
 	/* A new stack: make sure the reporter will know its modules (no lock held). */
-	if (rescan)
+	if (how == INTERN_RESCAN)
 		ldp_modules_cover(ips, depth);
 
-	pthread_mutex_lock(&intern_lock);
+	if (how == INTERN_TRY) {
+		/* A signal handler: the lock may be held by the code it interrupted. */
+		if (!t || pthread_mutex_trylock(&intern_lock) != 0)
+			return 0;
+	} else {
+		pthread_mutex_lock(&intern_lock);
+	}
 	if (ensure_init() != 0) {
 		pthread_mutex_unlock(&intern_lock);
 		return 0;
@@ -195,17 +203,22 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, uin
 
 uint32_t ldp_stack_intern_hashed(const uintptr_t *ips, unsigned depth, unsigned flags, uint64_t h)
 {
-	return intern(ips, depth, flags, h, 1);
+	return intern(ips, depth, flags, h, INTERN_RESCAN);
 }
 
 uint32_t ldp_stack_intern(const uintptr_t *ips, unsigned depth, unsigned flags)
 {
-	return intern(ips, depth, flags, hash_stack(ips, depth, flags), 1);
+	return intern(ips, depth, flags, hash_stack(ips, depth, flags), INTERN_RESCAN);
 }
 
 uint32_t ldp_stack_intern_quiet(const uintptr_t *ips, unsigned depth, unsigned flags)
 {
-	return intern(ips, depth, flags, hash_stack(ips, depth, flags), 0);
+	return intern(ips, depth, flags, hash_stack(ips, depth, flags), INTERN_QUIET);
+}
+
+uint32_t ldp_stack_intern_try(const uintptr_t *ips, unsigned depth, unsigned flags)
+{
+	return intern(ips, depth, flags, hash_stack(ips, depth, flags), INTERN_TRY);
 }
 
 uint32_t ldp_stacks_count(void)

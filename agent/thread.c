@@ -27,6 +27,8 @@ static int have_key;
 static void on_thread_exit(void *arg)
 {
 	struct ldp_ring *r = arg;
+	ldp_rec_enter(&ldp_self); /* and out: what signal handlers left in the slots goes in the ring */
+	ldp_rec_leave(&ldp_self);
 	ldp_self.busy++;
 	if (r && ldp_self.ring == r) {
 		ldp_sample_thread_stop(r);
@@ -45,7 +47,20 @@ int ldp_thread_init(void)
 	return 0;
 }
 
+static struct ldp_ring *attach(void);
+
+/* Called from inside a recording: everything here may allocate (the stack
+ * bounds, pthread keys, a fork child's file and writer), so busy is raised
+ * alone (nested.c tells the agent's allocations from a signal handler's). */
 struct ldp_ring *ldp_thread_attach(void)
+{
+	ldp_self.busy++;
+	struct ldp_ring *r = attach();
+	ldp_self.busy--;
+	return r;
+}
+
+static struct ldp_ring *attach(void)
 {
 	/* First event in a fork child: open the child's own trace first. */
 	if (LDP_UNLIKELY(atomic_load_explicit(&ldp_restart_pending, memory_order_acquire)) &&
@@ -82,6 +97,8 @@ struct ldp_ring *ldp_thread_attach(void)
 
 void ldp_thread_after_fork_child(void)
 {
+	atomic_store(&ldp_self.nested_n, 0); /* the parent's ring, the parent's slots */
+	ldp_self.nested_done = 0;
 	ldp_self.ring = NULL;
 	ldp_self.clock = 0;
 	ldp_self.tid = ldp_gettid();

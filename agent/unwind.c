@@ -97,8 +97,13 @@ void ldp_unwind_thread_init(void)
 
 static unsigned capture_libunwind(uintptr_t *ips, unsigned max, int *truncated)
 {
-	/* ips has room for LDP_MAX_STACK_DEPTH + 8 entries (struct ldp_ring). */
+	/* ips has room for LDP_MAX_STACK_DEPTH + 8 entries (struct ldp_ring).
+	 * libunwind allocates (its dynamic TLS, on first use in a thread), as
+	 * may glibc's backtrace: busy alone, so nested.c never takes those for
+	 * a signal handler's. */
+	ldp_self.busy++;
 	int n = backtrace_fn((void **)ips, (int)(max + SKIP_MAX + 1));
+	ldp_self.busy--;
 	unsigned skip = 0;
 	while (skip < (unsigned)n && ips[skip] >= ldp_self_lo && ips[skip] < ldp_self_hi)
 		skip++;
@@ -240,6 +245,24 @@ uint32_t ldp_unwind_stack_id(struct ldp_ring *ring)
 	uint32_t id = capture_and_intern(ring, r);
 	__asm__ volatile("" : "+r"(id));
 	return id;
+}
+
+unsigned ldp_unwind_capture_nolock(uintptr_t *ips, unsigned max, int *truncated)
+{
+	struct ldp_uw_regs r;
+	LDP_UW_HERE(r);
+	*truncated = 0;
+	/* On a signal stack (sigaltstack) there is no stack top to walk within. */
+	if (!fast_ok || r.sp < ldp_self.stack_lo || r.sp >= ldp_self.stack_hi)
+		return 0;
+	struct ldp_uw_walk w = {.hi = ldp_self.stack_hi, .skip_lo = ldp_self_lo, .skip_hi = ldp_self_hi, .ips = ips,
+				.max = max, .prev = NULL};
+	unsigned n = ldp_uw_walk(&w, r, 1);
+	/* The signal frame needs more than a cached rule: the handler's frames,
+	 * marked truncated, are what the walk gives. */
+	*truncated = w.status != 0;
+	__asm__ volatile("" : "+r"(n)); /* not a tail call: the walk's frame must stay */
+	return n;
 }
 
 unsigned ldp_unwind_early(uintptr_t *ips, unsigned max, int *truncated)

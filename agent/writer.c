@@ -19,9 +19,10 @@
  * closes every fd, reuses the numbers, forks or execs can neither close nor
  * receive trace bytes, and the agent never has anything to close in a fork
  * child. Rounds happen every flush_ms (default 50 ms) and when a ring
- * passes half full. At exit, _exit, abort and exec a program thread asks
- * for a last round (ldp_writer_flush, ldp_writer_flush_and_hold) and waits
- * for the writer to do it: "request" below. Between rounds the thread ticks
+ * passes half full. At exit, _exit, abort, exec and a fatal signal a
+ * program thread asks for a last round (ldp_writer_flush,
+ * ldp_writer_flush_and_hold, ldp_writer_end_by_signal) and waits for the
+ * writer to do it, bounded: "request" below. Between rounds the thread ticks
  * the sequence time floor every millisecond.
  *
  * The thread runs with every signal blocked (a write past RLIMIT_FSIZE
@@ -99,14 +100,19 @@ static _Atomic uint32_t start_word; /* futex: 0 starting, START_OK, START_FAILED
 #define START_FAILED 2u
 static _Atomic int writer_alive;    /* between a successful start and the thread's last act */
 
-/* One request at a time (req_owner), posted in req_kind; the writer takes
- * it, does it, and bumps req_done. hold_word keeps the writer from writing
- * anything while an exec is under way. */
+/* One request at a time (req_owner: the poster's tid). A request is one
+ * word, its ticket, kind, END reason and signal (LDP_END_SIGNAL, fatal.c),
+ * so the writer takes all of it at once, and one posted over it (a
+ * takeover: take_request) never changes one being served. The writer
+ * stores each ticket it has served in req_done. hold_word keeps the writer
+ * from writing anything while an exec is under way. */
 enum { REQ_NONE, REQ_END, REQ_HOLD };
+#define REQ_WORD(ticket, kind, reason, sig)                                                                    \
+	((uint64_t)(ticket) << 32 | (uint64_t)((sig)&0xff) << 16 | (uint64_t)((reason)&0xff) << 8 | (uint64_t)(kind))
 static _Atomic int req_owner;
-static _Atomic int req_kind;
-static int req_reason;
-static _Atomic uint32_t req_done;
+static _Atomic uint64_t req_word;    /* 0: none posted */
+static _Atomic uint32_t req_tickets; /* the last ticket given */
+static _Atomic uint32_t req_done;    /* futex: the last ticket served */
 static _Atomic uint32_t hold_word;
 
 /* The writer's own memory: left out of fork children (the child's writer
@@ -253,7 +259,7 @@ static uint64_t now_us(void)
 
 /* ---- samples ---- */
 
-static uint64_t lost_written[4]; /* by kind: LDP_SAMPLE_CPU, LDP_SAMPLE_WALL, LDP_SAMPLE_HEAP */
+static uint64_t lost_written[6]; /* by LOST kind: CPU, wall, heap samples; nested allocations, frees */
 static unsigned paths_written = 1;
 
 /* Resident set size, from /proc/self/statm (opened each time: the program
@@ -380,6 +386,8 @@ static void drain_samples(void)
 	}
 	put_lost(LDP_SAMPLE_CPU, lost);
 	put_lost(LDP_SAMPLE_HEAP, atomic_load_explicit(&ldp_sh_lost, memory_order_relaxed));
+	put_lost(LDP_LOST_NESTED_ALLOC, atomic_load_explicit(&ldp_nested_lost_alloc, memory_order_relaxed));
+	put_lost(LDP_LOST_NESTED_FREE, atomic_load_explicit(&ldp_nested_lost_free, memory_order_relaxed));
 }
 
 /* One look at every thread; called from the writer's tick. */
@@ -436,8 +444,9 @@ static void wall_tick(uint64_t interval_ns)
 	}
 }
 
-/* One round. end_frame: close the zstd frame (else just flush it). */
-static void do_round(int end_reason, int end_frame)
+/* One round. end_reason: also an END record (end_signal: the signal of
+ * LDP_END_SIGNAL). end_frame: close the zstd frame (else just flush it). */
+static void do_round(int end_reason, int end_signal, int end_frame)
 {
 	if (ended || failed || out_fd < 0)
 		return;
@@ -459,6 +468,8 @@ static void do_round(int end_reason, int end_frame)
 	put_new_stacks();
 	put_sampling_info();
 	put_rss();
+	if (end_reason)
+		ldp_nested_count_leftovers(); /* never to be drained now: counted */
 	drain_samples(); /* before drain_rings: a dead thread's ring is freed there */
 	drain_rings();
 	uint64_t snap_seq;
@@ -469,7 +480,10 @@ static void do_round(int end_reason, int end_frame)
 
 	uint8_t buf[4 * LDP_VARINT_MAX];
 	put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
-	if (end_reason) {
+	if (end_reason == LDP_END_SIGNAL) {
+		put_record(LDP_REC_END, buf, ldp_enc_end_signal(buf, now_us(), (unsigned)end_signal));
+		ended = 1;
+	} else if (end_reason) {
 		put_record(LDP_REC_END, buf, ldp_enc_end(buf, (unsigned)end_reason, now_us()));
 		ended = 1;
 	}
@@ -640,10 +654,11 @@ static int open_trace(void)
 }
 
 /* A program thread's request: a last round, with END or held across exec. */
-static void serve(int kind)
+static void serve(uint64_t req)
 {
-	do_round(kind == REQ_END ? req_reason : 0, 1); /* nothing may stay in an open frame */
-	atomic_fetch_add_explicit(&req_done, 1, memory_order_release);
+	int kind = (int)(req & 0xff), reason = (int)(req >> 8 & 0xff), sig = (int)(req >> 16 & 0xff);
+	do_round(kind == REQ_END ? reason : 0, sig, 1); /* nothing may stay in an open frame */
+	atomic_store_explicit(&req_done, (uint32_t)(req >> 32), memory_order_release);
 	ldp_futex_wake((volatile uint32_t *)&req_done);
 	/* exec under way: write nothing until it failed (if it works, this
 	 * thread is gone with the image). The time floor keeps ticking. */
@@ -680,14 +695,14 @@ static void *writer_main(void *arg)
 			wait = next_wall - now;
 		ldp_futex_wait((volatile uint32_t *)&kick_word, seen, wait);
 		tick();
-		int kind = atomic_exchange_explicit(&req_kind, REQ_NONE, memory_order_acq_rel);
-		if (kind != REQ_NONE) {
-			serve(kind);
+		uint64_t req = atomic_exchange_explicit(&req_word, 0, memory_order_acq_rel);
+		if (req) {
+			serve(req);
 			continue;
 		}
 		if (atomic_load_explicit(&ldp_state, memory_order_acquire) == LDP_STATE_OFF) {
 			/* turned off elsewhere (no memory for a ring...): end the segment */
-			do_round(LDP_END_ERROR, 1);
+			do_round(LDP_END_ERROR, 0, 1);
 			break;
 		}
 		ldp_snapshot_tick(ldp_mono_ns());
@@ -709,12 +724,12 @@ static void *writer_main(void *arg)
 			continue;
 		seen = k;
 		last = now;
-		do_round(0, 0);
+		do_round(0, 0, 0);
 	}
 	/* Done: whoever waits for a request is released, the memory goes back.
 	 * The trace fd goes with this thread's fd table. */
 	atomic_store(&writer_alive, 0);
-	atomic_fetch_add_explicit(&req_done, 1, memory_order_release);
+	atomic_store_explicit(&req_done, atomic_load(&req_tickets), memory_order_release);
 	ldp_futex_wake((volatile uint32_t *)&req_done);
 	buffers_free();
 	return NULL;
@@ -781,18 +796,30 @@ void ldp_writer_kick(void)
 	ldp_futex_wake((volatile uint32_t *)&kick_word);
 }
 
-/* ---- requests from program threads (exit, _exit, abort, exec) ----
- * Async-signal-safe (atomics, futex, nanosleep): abort may run in a signal
- * handler. Every wait is bounded. */
+/* ---- requests from program threads (exit, _exit, abort, exec, fatal signals) ----
+ * Async-signal-safe (atomics, futex, nanosleep): abort and fatal signals
+ * run in signal handlers. Every wait is bounded. */
 
-static int take_request(unsigned timeout_ms)
+/* req_owner holds the tid of the thread whose request it is. takeover: the
+ * caller never returns (exit, _exit, abort, a fatal signal), so when it is
+ * a signal handler that interrupted this same thread's own request (in
+ * exec's hold, or waiting in ask), the interrupted code never runs on: the
+ * request is the handler's, and the writer stops holding. Else it would
+ * wait out its timeout for a request only it can give back. */
+static int take_request(unsigned timeout_ms, int takeover)
 {
+	int self = ldp_gettid();
 	for (unsigned i = 0;; i++) {
 		int expected = 0;
-		if (atomic_compare_exchange_strong(&req_owner, &expected, 1))
+		if (atomic_compare_exchange_strong(&req_owner, &expected, self))
 			return 0;
-		if (i >= timeout_ms)
-			return -1;
+		if (expected == self && takeover) {
+			atomic_store(&hold_word, 0);
+			ldp_futex_wake((volatile uint32_t *)&hold_word);
+			return 0;
+		}
+		if (i >= timeout_ms || !atomic_load(&writer_alive))
+			return -1; /* a writer gone meanwhile serves nobody */
 		struct timespec ms = {0, 1000000};
 		nanosleep(&ms, NULL);
 	}
@@ -803,17 +830,23 @@ static void give_request(void)
 	atomic_store(&req_owner, 0);
 }
 
+static int served(uint32_t ticket)
+{
+	return (int32_t)(atomic_load_explicit(&req_done, memory_order_acquire) - ticket) >= 0;
+}
+
 /* Post a request and wait until the writer has done it.
  * @return 0 done (or the writer is gone: nothing more can be written), -1 timed out. */
-static int ask(int kind, int reason, unsigned timeout_ms)
+static int ask(int kind, int reason, int sig, unsigned timeout_ms)
 {
-	uint32_t done = atomic_load_explicit(&req_done, memory_order_acquire);
-	req_reason = reason;
-	atomic_store_explicit(&req_kind, kind, memory_order_release);
+	uint32_t ticket = atomic_fetch_add(&req_tickets, 1) + 1;
+	uint64_t req = REQ_WORD(ticket, kind, reason, sig);
+	atomic_store_explicit(&req_word, req, memory_order_release);
 	ldp_writer_kick();
 	uint64_t deadline = ldp_mono_ns() + timeout_ms * 1000000ull;
 	for (;;) {
-		if (atomic_load_explicit(&req_done, memory_order_acquire) != done)
+		uint32_t done = atomic_load_explicit(&req_done, memory_order_acquire);
+		if ((int32_t)(done - ticket) >= 0)
 			return 0;
 		uint64_t now = ldp_mono_ns();
 		if (!atomic_load(&writer_alive) || now >= deadline)
@@ -821,25 +854,45 @@ static int ask(int kind, int reason, unsigned timeout_ms)
 		ldp_futex_wait((volatile uint32_t *)&req_done, done, deadline - now);
 	}
 	/* Withdraw it; if the writer took it meanwhile, it is being done. */
-	int k = kind;
-	atomic_compare_exchange_strong(&req_kind, &k, REQ_NONE);
-	return atomic_load_explicit(&req_done, memory_order_acquire) != done ? 0 : -1;
+	atomic_compare_exchange_strong(&req_word, &req, 0);
+	return served(ticket) ? 0 : -1;
+}
+
+/* A last round with END(end_reason, sig); the caller never returns. */
+static int ask_end(int end_reason, int sig, unsigned timeout_ms)
+{
+	if (!atomic_load(&writer_alive) || take_request(timeout_ms, 1) != 0)
+		return -1;
+	int err = ask(REQ_END, end_reason, sig, timeout_ms);
+	give_request();
+	return err;
 }
 
 void ldp_writer_flush(int end_reason, unsigned timeout_ms)
 {
-	if (!atomic_load(&writer_alive) || take_request(timeout_ms) != 0)
-		return;
-	ask(REQ_END, end_reason, timeout_ms);
-	give_request();
+	(void)ask_end(end_reason, 0, timeout_ms);
+}
+
+/* A fatal signal's handler (fatal.c), in any program thread: it takes no
+ * lock and touches no allocator (the code it interrupted may hold either);
+ * the writer writes the round. The first fatal signal names the end: once
+ * it is written the writer is gone, and later ones return at once. */
+int ldp_writer_end_by_signal(int sig, unsigned timeout_ms)
+{
+	return ask_end(LDP_END_SIGNAL, sig, timeout_ms);
+}
+
+int ldp_writer_is_self(void)
+{
+	return atomic_load(&writer_alive) && pthread_equal(pthread_self(), writer_thread);
 }
 
 int ldp_writer_flush_and_hold(void)
 {
-	if (!atomic_load(&writer_alive) || take_request(1000) != 0)
+	if (!atomic_load(&writer_alive) || take_request(1000, 0) != 0)
 		return -1;
 	atomic_store(&hold_word, 1);
-	if (ask(REQ_HOLD, 0, 1000) != 0) {
+	if (ask(REQ_HOLD, 0, 0, 1000) != 0) {
 		ldp_writer_release();
 		return -1;
 	}
@@ -899,6 +952,7 @@ void ldp_writer_postfork_child(void)
 	atomic_store(&writer_alive, 0);
 	atomic_store(&start_word, 0);
 	atomic_store(&req_owner, 0);
-	atomic_store(&req_kind, REQ_NONE);
+	atomic_store(&req_word, 0);
+	atomic_store(&req_done, atomic_load(&req_tickets));
 	atomic_store(&hold_word, 0);
 }

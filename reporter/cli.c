@@ -5,8 +5,10 @@
 
 #include "model/loaded.h"
 #include "model/wstack.h"
+#include "render/flame_svg.h"
 #include "util/util.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -96,6 +98,23 @@ int cli_what(const char *arg)
 	return (int)w;
 }
 
+unsigned cli_top(const char *arg, int zero_is_all)
+{
+	uint64_t v;
+	if (parse_uint(arg, 1000000000, &v) || (!v && !zero_is_all))
+		die(EXIT_USAGE, "--top must be a%s number, not '%s'", zero_is_all ? "" : " positive", arg);
+	return (unsigned)v;
+}
+
+int cli_colors(const char *arg)
+{
+	if (!strcmp(arg, "module"))
+		return FLAME_BY_MODULE;
+	if (!strcmp(arg, "function"))
+		return FLAME_BY_FUNCTION;
+	die(EXIT_USAGE, "--colors must be module or function, not '%s'", arg);
+}
+
 enum { O_SYSROOT = 0x1000, O_DEBUGDIR, O_BY, O_INCLUDE, O_EXCLUDE, O_ALL };
 
 static const struct option common_opts[] = {
@@ -113,7 +132,20 @@ static int takes(const struct cli_common *co, int c)
 {
 	return c == 'h' || (c == 'o' && (co->takes & CLI_OUTPUT)) ||
 	       ((c == O_SYSROOT || c == O_DEBUGDIR) && (co->takes & CLI_SYMBOLS)) ||
-	       (c >= O_BY && c <= O_ALL && (co->takes & CLI_GROUPS));
+	       (c == O_BY && (co->takes & CLI_BY)) || (c >= O_INCLUDE && c <= O_ALL && (co->takes & CLI_FILTERS));
+}
+
+/* The options' one-letter forms: those whose value is a letter (-o, -h, -q). */
+static char *short_options(const struct option *all)
+{
+	struct strbuf b = {0};
+	for (const struct option *o = all; o->name; o++)
+		if (o->val > 0 && o->val < 128 && isalpha(o->val)) {
+			sb_putc(&b, (char)o->val);
+			if (o->has_arg == required_argument)
+				sb_putc(&b, ':');
+		}
+	return b.s;
 }
 
 void cli_usage_error(const char *fmt, ...)
@@ -132,7 +164,7 @@ int cli_getopt_long(int argc, char **argv, const char *shortopts, const struct o
 	/* getopt's own messages would name argv[0] ("report: unrecognized
 	 * option"): ours say "ldprof report:" and where the help is. A leading
 	 * ':' makes a missing value ':' rather than '?'. */
-	char opts[64];
+	char opts[128];
 	int plus = shortopts[0] == '+';
 	snprintf(opts, sizeof opts, "%s:%s", plus ? "+" : "", shortopts + plus);
 	opterr = 0;
@@ -162,9 +194,10 @@ int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option
 		for (size_t i = 0; i < sizeof common_opts / sizeof *common_opts; i++)
 			if (takes(co, common_opts[i].val))
 				co->all[n + k++] = common_opts[i];
+		co->shorts = short_options(co->all);
 	}
 	for (;;) {
-		int c = cli_getopt_long(argc, argv, co->takes & CLI_OUTPUT ? "o:h" : "h", co->all);
+		int c = cli_getopt_long(argc, argv, co->shorts, co->all);
 		switch (c) {
 		case 'o': co->output = optarg; break;
 		case O_SYSROOT: co->so.sysroot = optarg; break;
@@ -203,8 +236,14 @@ struct symbolizer *cli_symbolizer(struct cli_common *co)
 void cli_load(struct cli_common *co, struct loaded *t, const char *path, int code)
 {
 	struct rd_error err;
-	if (loaded_load(t, path, cli_symbolizer(co), &err))
+	if (cli_try_load(co, t, path, &err))
 		die(code, "%s", err.msg);
+}
+
+int cli_try_load(struct cli_common *co, struct loaded *t, const char *path, struct rd_error *err)
+{
+	if (loaded_load(t, path, cli_symbolizer(co), err))
+		return -1;
 	/* A process still running has not finished its last frame: not a sign of a kill. */
 	int running = t->m.nsegs && t->m.segs[t->m.nsegs - 1].end.running;
 	if (t->m.stats.truncated && !running)
@@ -227,6 +266,7 @@ void cli_load(struct cli_common *co, struct loaded *t, const char *path, int cod
 		warnx1("%s: %llu events were merged out of order (%s); counts of frees, leaks and unknown frees "
 		       "may be off by about that many",
 		       path, (unsigned long long)t->m.stats.unordered_events, t->m.stats.unordered_why);
+	return 0;
 }
 
 const char *cli_picture_output(const struct cli_common *co, const char *trace, const char *suffix, struct strbuf *buf,
@@ -264,6 +304,7 @@ void cli_common_free(struct cli_common *co)
 	free(co->groups.include);
 	free(co->groups.exclude);
 	free(co->all);
+	free(co->shorts);
 	sym_free(co->sym);
 	memset(co, 0, sizeof *co);
 }

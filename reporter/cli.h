@@ -36,19 +36,23 @@ int parse_uint(const char *s, uint64_t max, uint64_t *out);
 /* Values several commands take; a bad one is one line and exit 2. */
 unsigned cli_pixels(const char *option, const char *arg); /* --width, --height: 200 to 100000 */
 int cli_what(const char *arg);                            /* --what: enum ws_what (model/wstack.h) */
+unsigned cli_top(const char *arg, int zero_is_all);       /* --top: rows per table (0 only when zero_is_all) */
+int cli_colors(const char *arg);                          /* --colors: enum flame_colors (render/flame_svg.h) */
 
 /*
- * The options that report, flame, export, timeline, diff and check share,
- * parsed in one place: -o/--output F (CLI_OUTPUT), --sysroot DIR and
- * --debug-dir DIR (CLI_SYMBOLS), --by KEY, --include GLOB, --exclude GLOB
- * and --all-frames (CLI_GROUPS: how sites are grouped and filtered), and --help. A command lists its own options
- * and takes them from cli_getopt in a switch, as from getopt_long:
+ * The options that report, flame, export, timeline, diff, check, push and
+ * fleet share, parsed in one place: -o/--output F (CLI_OUTPUT), --sysroot
+ * DIR and --debug-dir DIR (CLI_SYMBOLS), --by KEY (CLI_BY: how sites are
+ * grouped), --include GLOB, --exclude GLOB and --all-frames (CLI_FILTERS:
+ * which sites are kept), and --help. A command lists its own options and
+ * takes them from cli_getopt in a switch, as from getopt_long (an own option
+ * whose value is a letter is also -LETTER):
  *
  *	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS, .usage = usage};
  *	while ((c = cli_getopt(&co, argc, argv, own)) != -1)
  *		switch (c) { ...own options only... }
  */
-enum { CLI_OUTPUT = 1, CLI_SYMBOLS = 2, CLI_GROUPS = 4 };
+enum { CLI_OUTPUT = 1, CLI_SYMBOLS = 2, CLI_BY = 4, CLI_FILTERS = 8, CLI_GROUPS = CLI_BY | CLI_FILTERS };
 
 struct cli_common {
 	unsigned takes;          /* CLI_OUTPUT | CLI_SYMBOLS */
@@ -60,6 +64,7 @@ struct cli_common {
 	size_t inc_cap, exc_cap;
 	struct symbolizer *sym;  /* made on the first cli_load */
 	struct option *all;      /* own options and the common ones, for getopt_long */
+	char *shorts;            /* their one-letter forms, for getopt_long */
 };
 
 /* The command's next own option (getopt_long's value; optarg set), -1 when
@@ -72,9 +77,14 @@ void cli_common_usage(FILE *f, unsigned takes);
  * process image of each). */
 struct symbolizer *cli_symbolizer(struct cli_common *co);
 struct loaded;
+struct rd_error;
 /* Load a trace (model/loaded.h) with co's symbolizer: on failure one line
- * and exit(code); a truncated tail gets one warning. */
+ * and exit(code); a truncated tail, damage, events merged out of order get
+ * one warning each. */
 void cli_load(struct cli_common *co, struct loaded *t, const char *path, int code);
+/* The same, but a failure returns -1 with err set (the caller says what it
+ * had done before it). @return 0 or -1. */
+int cli_try_load(struct cli_common *co, struct loaded *t, const char *path, struct rd_error *err);
 void cli_common_free(struct cli_common *co);
 
 /*
@@ -100,5 +110,7 @@ int cmd_check(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 #endif

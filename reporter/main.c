@@ -22,6 +22,8 @@ static const struct {
 	{"timeline", cmd_timeline, "live heap over time (SVG), with the peak"},
 	{"export", cmd_export, "the trace for other tools: pprof, collapsed, speedscope, json, massif, dhat"},
 	{"dump", cmd_dump, "print a trace's records as text (format debugging)"},
+	{"push", cmd_push, "store traces in ClickHouse for fleet-wide questions (docs/FLEET.md)"},
+	{"fleet", cmd_fleet, "report, flame graph, diff over every trace in the ClickHouse store"},
 };
 
 #ifndef LDPROF_VERSION

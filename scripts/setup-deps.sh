@@ -21,6 +21,9 @@ case $PART in build | install | all) ;; *) echo "usage: $0 [build|install|all] [
 # by the agent at run time (dlopen) for the stacks its own unwinder leaves.
 BUILD_PKGS="gcc make libc6-dev libdw-dev libelf-dev libzstd-dev libjansson-dev libunwind8"
 BUILD_PKGS="$BUILD_PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
+# The fleet store (ldprof push, ldprof fleet): libcurl speaks ClickHouse's HTTP
+# interface; jansson (above) writes and reads its JSON.
+BUILD_PKGS="$BUILD_PKGS libcurl4-openssl-dev"
 
 # make install: the man pages are made by help2man from each command's --help.
 INSTALL_PKGS="help2man"
@@ -38,6 +41,9 @@ INSTALL_PKGS="help2man"
 # `make fuzz` also needs clang and libclang-rt-14-dev; `make test` does not.
 TEST_PKGS="libcmocka-dev libunwind-dev libmsgpack-dev python3 python3-jsonschema g++ binutils sqlite3 heaptrack zstd"
 TEST_PKGS="$TEST_PKGS valgrind golang-go chromium fonts-dejavu-core bash-completion"
+# tests/fleet starts a real clickhouse-server (Debian 12 ships 18.16) and
+# queries it with clickhouse-client.
+TEST_PKGS="$TEST_PKGS clickhouse-server clickhouse-client"
 # Extra tools for later test tiers are appended to TEST_PKGS as features land.
 
 PKGS=$BUILD_PKGS

@@ -20,7 +20,7 @@ $(O)/tests/seam/%.o: %.c
 .SECONDARY: $(SEAM_OBJ) # made by a pattern rule, used only by the links: keep them
 # Agent parts that are pure (no interposition, no threads): unit-testable.
 AGENT_PURE_SRC := agent/encode.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c agent/sampleheap.c \
-	agent/unwind_dwarf.c agent/unwind_fast.c tests/unit/agent_stubs.c
+	agent/unwind_dwarf.c agent/unwind_fast.c agent/got.c tests/unit/agent_stubs.c
 
 INTEG_SRC := $(wildcard tests/integration/*.c)
 INTEG_CXX_SRC := $(wildcard tests/integration/*.cpp)
@@ -70,7 +70,7 @@ test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@$(MAKE) --no-print-directory -k $(TEST_TIERS)
 
-## test-layering: the one-way include rules (agent apart from reporter; util < read < symbols < model < render < commands)
+## test-layering: the one-way include rules (agent apart from reporter; util < read < symbols < model < render < store < commands)
 test-layering:
 	@scripts/check-layering
 

@@ -52,13 +52,10 @@ int cmd_diff(int argc, char **argv)
 				.groups = {.by = BY_FUNCTION}};
 	const char *from = NULL, *to = NULL, *at = NULL;
 	int json = 0, cumulative = 0, flame = 0, c;
-	uint64_t top = 20;
+	unsigned top = 20;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
-		case O_TOP:
-			if (parse_uint(optarg, 1000000000, &top))
-				die(EXIT_USAGE, "--top must be a number, not '%s'", optarg);
-			break;
+		case O_TOP: top = cli_top(optarg, 1); break;
 		case O_JSON: json = 1; break;
 		case O_FROM: from = optarg; break;
 		case O_TO: to = optarg; break;
@@ -78,7 +75,7 @@ int cmd_diff(int argc, char **argv)
 	struct loaded t[2];
 	struct tm_snapshot snap[2];
 	cli_load(&co, &t[0], argv[optind], EXIT_BAD_TRACE);
-	struct diff_view view = {.by = co.groups.by, .cumulative = cumulative, .top = (unsigned)top};
+	struct diff_view view = {.by = co.groups.by, .cumulative = cumulative, .top = top};
 	if (ntraces == 1) {
 		pick(&t[0], from, &snap[0]);
 		pick(&t[0], to, &snap[1]);

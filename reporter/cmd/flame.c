@@ -68,14 +68,7 @@ int cmd_flame(int argc, char **argv)
 			what = (enum ws_what)cli_what(optarg);
 			break;
 		case O_AGAINST: against = optarg; break;
-		case O_COLORS:
-			if (!strcmp(optarg, "module"))
-				fo.colors = FLAME_BY_MODULE;
-			else if (!strcmp(optarg, "function"))
-				fo.colors = FLAME_BY_FUNCTION;
-			else
-				die(EXIT_USAGE, "--colors must be module or function, not '%s'", optarg);
-			break;
+		case O_COLORS: fo.colors = (enum flame_colors)cli_colors(optarg); break;
 		case O_TITLE: fo.title = optarg; break;
 		case O_WIDTH: fo.width = cli_pixels("width", optarg); break;
 		}

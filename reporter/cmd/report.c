@@ -73,13 +73,10 @@ int cmd_report(int argc, char **argv)
 	const char *focus[3] = {NULL, NULL, NULL};
 	const char **srcdirs = NULL;
 	size_t nsrcdirs = 0, srcdirs_cap = 0;
-	uint64_t v;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_TOP:
-			if (parse_uint(optarg, 1000000000, &v) || v == 0)
-				die(EXIT_USAGE, "--top must be a positive number, not '%s'", optarg);
-			r.top = (unsigned)v;
+			r.top = cli_top(optarg, 0);
 			r.top_given = 1;
 			break;
 		case O_SORT:

@@ -21,7 +21,7 @@ void diff_free(struct diff *d)
 	memset(d, 0, sizeof *d);
 }
 
-static struct diff_row *row_for(struct diff *d, const char *key, const struct sym_frame *f)
+struct diff_row *diff_row_get(struct diff *d, const char *key, const struct sym_frame *f)
 {
 	uint64_t *slot = u64map_get(&d->index, (uint64_t)(uintptr_t)key);
 	if (slot)
@@ -72,7 +72,7 @@ void diff_add(struct diff *d, int side, struct symbolizer *sym, const struct loa
 			if (dup)
 				continue;
 			VEC_PUSH(seen, nseen, seen_cap, key);
-			struct diff_row *r = row_for(d, key, fl.n ? fl.f[k] : NULL);
+			struct diff_row *r = diff_row_get(d, key, fl.n ? fl.f[k] : NULL);
 			r->size[side] += site->bytes;
 			r->count[side] += site->count;
 			r->mapped[side] += site->mapped;

@@ -36,6 +36,9 @@ void diff_free(struct diff *d);
  */
 void diff_add(struct diff *d, int side, struct symbolizer *sym, const struct loaded *t, const struct tm_snapshot *s,
 	      const struct group_opts *o, int cumulative);
+/* The row of an interned key, added (empty, shown at site frame f, if
+ * given) when new. */
+struct diff_row *diff_row_get(struct diff *d, const char *key, const struct sym_frame *f);
 /* Rows sorted by |size difference|, then |count difference|, then key. Caller frees. */
 const struct diff_row **diff_sorted(const struct diff *d);
 

@@ -189,8 +189,7 @@ const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_b
 	return k;
 }
 
-static struct group *group_for(struct grouping *g, const char *key, const struct flat *fl, enum group_by by,
-			       unsigned frame)
+struct group *grouping_get(struct grouping *g, const char *key, const struct sym_frame *where)
 {
 	uint64_t *slot = u64map_get(&g->index, (uint64_t)(uintptr_t)key);
 	if (slot)
@@ -199,21 +198,26 @@ static struct group *group_for(struct grouping *g, const char *key, const struct
 	struct group *gr = &g->groups[g->n];
 	memset(gr, 0, sizeof *gr);
 	gr->key = key;
-	gr->min_size = UINT64_MAX;
-	if (fl->n) {
-		const struct sym_frame *f = fl->f[frame];
-		gr->function = f->function;
-		gr->file = f->file;
-		gr->line = f->line;
-		gr->module = f->module;
+	if (where) {
+		gr->function = where->function;
+		gr->file = where->file;
+		gr->line = where->line;
+		gr->module = where->module;
 	}
-	if (by == BY_TRACEBACK && fl->n) {
+	u64map_put(&g->index, (uint64_t)(uintptr_t)key, g->n);
+	return &g->groups[g->n++];
+}
+
+static struct group *group_for(struct grouping *g, const char *key, const struct flat *fl, enum group_by by,
+			       unsigned frame)
+{
+	struct group *gr = grouping_get(g, key, fl->n ? fl->f[frame] : NULL);
+	if (by == BY_TRACEBACK && fl->n && !gr->frames) {
 		gr->nframes = fl->n - frame;
 		gr->frames = xmalloc(gr->nframes * sizeof *gr->frames);
 		memcpy(gr->frames, fl->f + frame, gr->nframes * sizeof *gr->frames);
 	}
-	u64map_put(&g->index, (uint64_t)(uintptr_t)key, g->n);
-	return &g->groups[g->n++];
+	return gr;
 }
 
 /* Samples: self goes to the key of the innermost frame, total to every
@@ -287,12 +291,12 @@ void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loade
 				continue;
 			}
 			struct group *gr = group_for(g, flat_key(sym, &fl, o->by, fl.site), &fl, o->by, fl.site);
+			if (!gr->allocations || site->min_size < gr->min_size)
+				gr->min_size = site->min_size;
 			gr->allocations += site->allocations;
 			gr->allocated_bytes += site->allocated_bytes;
 			gr->frees += site->frees;
 			gr->temporary += site->temporary;
-			if (site->min_size < gr->min_size)
-				gr->min_size = site->min_size;
 			if (site->max_size > gr->max_size)
 				gr->max_size = site->max_size;
 			if (tm_segment_leaks(seg)) {

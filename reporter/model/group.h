@@ -31,7 +31,7 @@ struct group {
 	uint64_t allocations, allocated_bytes, frees, temporary;
 	uint64_t leaked_bytes, leaked_count;
 	uint64_t peak_bytes, peak_count; /* live at the peak of its process */
-	uint64_t min_size, max_size;
+	uint64_t min_size, max_size; /* of its allocations (0 when none) */
 	/* samples ([PROF_CPU], [PROF_WALL]): self = the group is the innermost
 	 * frame; total = the group is anywhere on the stack (counted once) */
 	uint64_t self[2], total[2], self_ns[2], total_ns[2];
@@ -75,6 +75,9 @@ int group_by_parse(const char *s, enum group_by *by);
 
 void grouping_init(struct grouping *g);
 void grouping_free(struct grouping *g);
+/* The group of an interned key, added (empty, shown at `where`'s site, if
+ * given) when new. */
+struct group *grouping_get(struct grouping *g, const char *key, const struct sym_frame *where);
 /* Add every allocation site of every segment of t. */
 void grouping_add(struct grouping *g, struct symbolizer *sym, const struct loaded *t, const struct group_opts *o);
 

@@ -34,6 +34,10 @@ static const char *signed_count(char *buf, int64_t v)
 
 static void side_text(struct strbuf *b, const struct diff_side *s)
 {
+	if (s->name) {
+		sb_printf(b, "%s", s->name);
+		return;
+	}
 	sb_printf(b, "%s", s->snap->label);
 	if (s->snap->occurrence > 1)
 		sb_printf(b, "#%u", s->snap->occurrence);
@@ -117,7 +121,7 @@ static void put_i64(json_t *o, const char *key, int64_t v)
 	json_object_set_new(o, key, json_integer(v));
 }
 
-void render_diff_json(struct strbuf *b, const struct diff_view *v)
+json_t *diff_json(const struct diff_view *v)
 {
 	const struct diff *d = v->d;
 	json_t *o = json_object(), *groups = json_array();
@@ -155,6 +159,11 @@ void render_diff_json(struct strbuf *b, const struct diff_view *v)
 	json_object_set_new(t, "mapped_size", json_u64(d->mapped[1]));
 	put_i64(t, "mapped_size_diff", delta(d->mapped[0], d->mapped[1]));
 	json_object_set_new(o, "total", t);
-	sb_json(b, o);
+	return o;
+}
+
+void render_diff_json(struct strbuf *b, const struct diff_view *v)
+{
+	sb_json(b, diff_json(v));
 	sb_putc(b, '\n');
 }

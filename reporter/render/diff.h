@@ -6,11 +6,13 @@
 #define LDPR_RENDER_DIFF_H
 
 #include "model/diff.h"
+#include "render/json.h"
 #include "util/util.h"
 
 struct diff_side {
 	const char *trace;
 	const struct tm_snapshot *snap;
+	const char *name; /* if set, the side's text instead of the snapshot's (ldprof fleet diff) */
 };
 
 struct diff_view {
@@ -23,5 +25,7 @@ struct diff_view {
 
 void render_diff_text(struct strbuf *b, const struct diff_view *v);
 void render_diff_json(struct strbuf *b, const struct diff_view *v);
+/* The diff as JSON, for outputs that add to it (ldprof fleet diff). */
+json_t *diff_json(const struct diff_view *v);
 
 #endif

@@ -39,7 +39,7 @@ if ! "$LDPROF" record -q -o "$W/demo.ldp" -- "$BIN/demo_prog" > /dev/null ||
 fi
 
 # --- conventions: --version, help, one-line mistakes ----------------------------------
-COMMANDS="record report snapshots diff check flame timeline export dump"
+COMMANDS="record report snapshots diff check flame timeline export dump push fleet"
 version=$(sed -n 's/^VERSION := //p' "$HERE/../../Makefile")
 ok=1
 for v in --version -V version; do

@@ -3,8 +3,9 @@
  *
  * Loads LIB three times (RTLD_NOW, RTLD_LAZY, RTLD_DEEPBIND), allocates
  * through it, dlcloses it, and frees some of its blocks after it is gone.
- * With RTLD_DEEPBIND the library binds malloc straight to libc: the agent
- * sees its frees (the program's free) but not its mallocs, or the reverse.
+ * With RTLD_DEEPBIND the library binds malloc straight to libc; the agent
+ * redirects its slots after dlopen (deepbind.c, and h_deepbind.c for the
+ * exact counts).
  * The address range of the library's code while loaded is written to
  * SIDEFILE ("lo hi" per load) for the runner to find in the trace.
  */

@@ -9,10 +9,17 @@
 
 HOSTILE_OUT := $(O)/tests/hostile
 HOSTILE_CC_FLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -pthread
-HOSTILE_PROGS := h_threads h_proc h_dlopen h_signals h_exit h_stack h_api h_closefd h_life
+HOSTILE_PROGS := h_threads h_proc h_dlopen h_signals h_exit h_stack h_api h_closefd h_life h_rawfork h_sigown h_fatal \
+	h_nested
 HOSTILE_BIN := $(HOSTILE_PROGS:%=$(HOSTILE_OUT)/%) $(HOSTILE_OUT)/h_daemon $(HOSTILE_OUT)/h_cxx \
 	$(HOSTILE_OUT)/h_ownmalloc_static $(HOSTILE_OUT)/h_ownmalloc_mmap $(HOSTILE_OUT)/libhostile_dl.so \
+	$(HOSTILE_OUT)/h_deepbind $(HOSTILE_OUT)/libhostile_deep.so \
 	$(HOSTILE_OUT)/h_plain_static $(HOSTILE_OUT)/h_plain_spie $(HOSTILE_OUT)/h_plain_asan
+
+# Finds libhostile_deep.so through its own RUNPATH only (dlopen searches the caller's).
+$(HOSTILE_OUT)/h_deepbind: tests/hostile/h_deepbind.c tests/hostile/hostile.h $(HOSTILE_OUT)/libhostile_deep.so
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -Wl,--enable-new-dtags,-rpath,'$$ORIGIN' -o $@ $< -ldl
 
 $(HOSTILE_OUT)/h_%: tests/hostile/h_%.c tests/hostile/hostile.h
 	@mkdir -p $(dir $@)
@@ -48,6 +55,10 @@ $(HOSTILE_OUT)/h_plain_asan: tests/hostile/h_plain.c
 $(HOSTILE_OUT)/h_cxx: tests/hostile/h_cxx.cc
 	@mkdir -p $(dir $@)
 	$(call say,CXX,$@)g++ -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread -o $@ $< -ldl
+
+$(HOSTILE_OUT)/libhostile_deep.so: tests/hostile/hd_deep.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -shared -fPIC -o $@ $<
 
 $(HOSTILE_OUT)/libhostile_dl.so: tests/hostile/hd_lib.c
 	@mkdir -p $(dir $@)

@@ -23,7 +23,7 @@ T=${HOSTILE_TIMEOUT:-120}
 ONLY=${HOSTILE_ONLY:-.}
 W=$(mktemp -d /tmp/ldprof-hostile.XXXXXX)
 trap 'rm -rf "$W"' EXIT
-ulimit -c 0 # a core dump would make `timeout` print a line of its own
+ulimit -S -c 0 # a core dump would make `timeout` print a line of its own (fatal_core raises it again)
 failures=0
 export LDPROF_VERBOSE=0
 
@@ -264,12 +264,26 @@ chk__exit() { end_is "$1" _exit; }
 hostile _exit 7 "_exit(7) while a thread allocates: END(_exit)" chk__exit "$HB/h_exit" _exit
 chk_thexit() { end_is "$1" exit; }
 hostile exit_thread 4 "exit(4) from a non-main thread while others allocate" chk_thexit "$HB/h_exit" thread
-chk_segv() { jcheck "$1" "r['segments'][-1]['end'] == 'cut short (killed?)'"; }
-hostile segv 139 "SIGSEGV: dies by it (record exits 139), trace readable" chk_segv "$HB/h_exit" segv
+# end_signal NAME SIG [ALLOCATIONS LEAKED]: the trace ends with END(signal SIG)
+# (`ldprof dump`), the report says "terminated by SIG<name>" (and the trace
+# holds exactly that many allocations and leaked blocks).
+end_signal() {
+	local last name
+	last=$(dump "$W/$1.ldp" | grep " END " | tail -1)
+	[[ $last =~ \ END\ reason\ 6\ at\ [0-9]+\ us,\ signal\ $2$ ]] ||
+		{ echo "the trace does not end with END(signal $2): ${last:-no END}"; return 1; }
+	name=SIG$(kill -l "$2")
+	jcheck "$1" "r['segments'][-1]['end'] == 'terminated by $name'" || return 1
+	[ -z "${3:-}" ] || jcheck "$1" "h['allocations'] == $3 and h['leaked_count'] == $4"
+}
+chk_segv() { end_signal "$1" 11; }
+hostile segv 139 "SIGSEGV: dies by it (record exits 139), report: terminated by SIGSEGV" chk_segv "$HB/h_exit" segv
 hostile segvhandler 0 "own SIGSEGV handler recovers with siglongjmp, 3 times" - "$HB/h_exit" segvhandler
-hostile kill 137 "raise(SIGKILL): trace readable" chk_segv "$HB/h_exit" kill
-hostile sigterm 143 "SIGTERM at its default action: dies by it (record exits 143), trace readable" chk_segv \
-	"$HB/h_exit" term
+chk_kill() { jcheck "$1" "r['segments'][-1]['end'] == 'cut short (killed?)'"; }
+hostile kill 137 "raise(SIGKILL): trace readable, no END: cut short (killed?)" chk_kill "$HB/h_exit" kill
+chk_sigterm() { end_signal "$1" 15; }
+hostile sigterm 143 "SIGTERM at its default action: dies by it (record exits 143), report: terminated by SIGTERM" \
+	chk_sigterm "$HB/h_exit" term
 chk_quick() { end_is "$1" _exit; }
 hostile quick_exit 6 "quick_exit(6), at_quick_exit handler allocates" chk_quick "$HB/h_exit" quick
 chk_atexit() { end_is "$1" exit; }
@@ -479,6 +493,188 @@ hostile ownmalloc_mmap 0 "own malloc in the executable over mmap: the agent says
 hostile closestd 0 "stdin/stdout/stderr closed first, files reuse fds 0-2: intact" - "$HB/h_closefd" std @D
 hostile closeall 0 "every fd closed (trace too), files take 0-2: no agent message lands in them" - \
 	"$HB/h_closefd" all @D
+
+# ---- children without atfork handlers (issue 13) -------------------------------
+# Heap, CPU and wall tracing together; a 16 KiB ring, so a child waiting for
+# a writer that does not exist in it hangs at once.
+
+chk_rawfork() {
+	jcheck "$1" 'len(kids) == 1 and kids[0]["heap"]["allocations"] == 100000 and kids[0]["heap"]["frees"] == 100000 and kids[0]["segments"][-1]["end"] == "exit"'
+}
+for m in _Fork sysfork clone clone3; do
+	ENVS=(LDPROF_RING_KB=16)
+	XFLAGS="--cpu 99 --wall 99"
+	hostile raw_$m 0 "a child of $m (no atfork handler) fills its ring: traced by a writer of its own, exact" \
+		chk_rawfork "$HB/h_rawfork" $m
+done
+chk_rawasm() { jcheck "$1" 'len(kids) == 0'; }
+ENVS=(LDPROF_RING_KB=16)
+XFLAGS="--cpu 99 --wall 99"
+AGENT_ERR='^ldprof: process [0-9]+ was forked by a raw system call the agent did not see; it runs untraced$'
+AGENT_LINES=1
+hostile raw_asm 0 "a child of an inline-assembly fork fills its ring: untraced, one line, no hang" chk_rawasm \
+	"$HB/h_rawfork" asm
+XFLAGS="--cpu 99 --wall 99"
+hostile syscall_passthrough 0 "syscall() with other numbers: results, errno, six arguments as bare" - \
+	"$HB/h_rawfork" passthrough
+
+# ---- the program owns SIGPROF (issue 13) ---------------------------------------
+# The agent samples CPU time with SIGPROF: whichever entry point the program
+# uses to set, block or take it, it never gets a SIGPROF it did not cause.
+
+chk_sampled() { jcheck "$1" 'r["cpu"]["samples"] >= 10'; }
+XFLAGS="--cpu 99 --wall 99"
+hostile sigprof_dfl 0 "SIGPROF to SIG_DFL/SIG_IGN by every libc entry point and rt_sigaction: reads back, not killed, sampled" \
+	chk_sampled "$HB/h_sigown" dfl
+XFLAGS="--cpu 99 --wall 99"
+hostile sigprof_block 0 "SIGPROF blocked six ways, sigtimedwait/sigwait/sigwaitinfo/signalfd get only the program's own" \
+	chk_sampled "$HB/h_sigown" block
+# 0.4 s of CPU unblocked at 99 Hz: about 30 samples (the kernel's own count
+# of the time left, re-armed at each unblock, gave 10-13; re-armed from
+# scratch, none).
+chk_toggle() { jcheck "$1" 'r["cpu"]["samples"] >= 18'; }
+XFLAGS="--cpu 99 --wall 99"
+hostile sigprof_toggle 0 "SIGPROF blocked 0.5 ms of every 2.5 ms (shorter than the interval): still sampled" \
+	chk_toggle "$HB/h_sigown" toggle
+for m in sigset bsd sysv ssignal raw; do
+	XFLAGS="--cpu 99 --wall 99"
+	if [[ " $RECORD_FLAGS " != *" --cpu-signal"* ]]; then
+		AGENT_ERR='^ldprof: the program handles signal 27 itself; CPU sampling stops'
+		AGENT_LINES=1
+	fi
+	hostile sigprof_own_$m 0 "own SIGPROF handler by $m: none of the agent's ticks reach it, its own timer's do" - \
+		"$HB/h_sigown" own_$m
+done
+
+# ---- fatal signals end the trace (issue 13) -------------------------------------
+# 5000 allocations (500 kept) made within a flush interval, then death by a
+# signal: the trace holds all of them and ends with END(signal); the status
+# is the signal's. Heap, CPU and wall tracing together.
+
+fatal_case() { # NAME SIGNAL MODE [ALLOCATIONS LEAKED]
+	local n=$1 sig=$2 mode=$3 a=${4:-5000} l=${5:-500}
+	eval "chk_$n() { end_signal \"\$1\" $sig $a $l; }"
+	XFLAGS="--cpu 99 --wall 99"
+	hostile "$n" $((128 + sig)) "$mode: dies of signal $sig, END(signal $sig), every allocation before it" "chk_$n" \
+		"$HB/h_fatal" "$mode"
+}
+fatal_case fatal_term 15 term
+fatal_case fatal_int 2 int
+fatal_case fatal_hup 1 hup
+fatal_case fatal_quit 3 quit
+fatal_case fatal_pipe 13 pipe
+fatal_case fatal_segv 11 segv
+fatal_case fatal_bus 7 bus
+fatal_case fatal_fpe 8 fpe
+fatal_case fatal_ill 4 ill
+fatal_case fatal_trap 5 trap
+fatal_case fatal_abrt 6 abrt
+fatal_case fatal_reraise 11 reraise
+fatal_case fatal_resethand 11 resethand
+fatal_case fatal_badrealloc 6 badrealloc 5001 501
+fatal_case fatal_agentfault 11 agentfault
+fatal_case fatal_exechold 15 exechold
+# assert() allocates its message: two blocks more than the program's own.
+chk_fatal_assert() { end_signal "$1" 6 && jcheck "$1" "h['allocations'] >= 5000 and h['leaked_count'] >= 500"; }
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_assert 134 "assert() fails (abort inside libc): END(signal 6), every allocation before it" \
+	chk_fatal_assert "$HB/h_fatal" assert
+chk_fatal_threads() { end_signal "$1" 15; }
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_threads 143 "SIGTERM while 4 threads allocate without pause: END(signal 15), no hang" \
+	chk_fatal_threads "$HB/h_fatal" threads
+# The child's trace ends with END(signal 11), and the kernel dumped its core
+# (or not) exactly as bare: the runner compares the parent's output.
+chk_fatal_core() {
+	local k
+	for k in "$W/$1".*.ldp; do
+		[ -e "$k" ] || { echo "no trace of the child"; return 1; }
+		[[ $(dump "$k" | grep " END " | tail -1) =~ \ END\ reason\ 6\ at\ [0-9]+\ us,\ signal\ 11$ ]] ||
+			{ echo "the child's trace does not end with END(signal 11)"; return 1; }
+	done
+	# With a core_pattern naming a file (not a pipe), the core is in the child's directory.
+	if grep -q "core dumped: yes" "$W/$1.traced.out" && [[ $(cat /proc/sys/kernel/core_pattern) == core* ]] &&
+		! ls "$W/$1.traced.d"/core* > /dev/null 2>&1; then
+		echo "the kernel says it dumped core, but there is no core file"
+		return 1
+	fi
+	return 0
+}
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_core 0 "a child faults with its core limit raised: dumps core (or not) as bare, END(signal 11)" \
+	chk_fatal_core "$HB/h_fatal" core @D
+chk_exit_end() { jcheck "$1" "r['segments'][-1]['end'] == 'exit'"; }
+chk_vforkdie() { jcheck "$1" "r['segments'][-1]['end'] == 'exit' and h['allocations'] == 10000 and h['leaked_count'] == 500"; }
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_vforkdie 0 "a vfork child dies of SIGTERM: the parent's agent goes on (all its allocations, END(exit))" \
+	chk_vforkdie "$HB/h_fatal" vforkdie
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_own 0 "own SIGTERM/SIGINT/SIGSEGV handlers run, SIGHUP ignored: the program's, not the agent's" \
+	chk_exit_end "$HB/h_fatal" own
+XFLAGS="--cpu 99 --wall 99"
+hostile fatal_query 0 "sigaction and rt_sigaction read SIG_DFL for every signal the agent handles" - "$HB/h_fatal" query
+
+# ---- signal handlers that allocate inside the agent (issue 13) ------------------
+# A SIGALRM handler allocates every 100 us while the main thread is in
+# malloc/realloc/free (traced: inside the agent's recording). The program's
+# own count is in the side file; every event must be in the trace, or (more
+# than the agent keeps aside per recording) counted in LOST records.
+
+# nested_counts NAME exact|counted: the trace's allocations and frees (plus
+# unknown frees, plus LOST nested ones) are the program's; "exact": none lost.
+nested_counts() {
+	local a f
+	read -r _ a _ f < "$W/$1.traced.side"
+	dump "$W/$1.ldp" > "$W/$1.dump"
+	$PY - "$W/$1.ldp.json" "$a" "$f" "$2" "$W/$1.dump" <<'PYEOF'
+import json, re, sys
+h = json.load(open(sys.argv[1]))["heap"]
+la = lf = 0
+for line in open(sys.argv[5]):
+    m = re.search(r" LOST (\d+) (allocations|frees) in signal handlers", line)
+    if m:
+        if m.group(2) == "allocations":
+            la += int(m.group(1))
+        else:
+            lf += int(m.group(1))
+a, f = int(sys.argv[2]), int(sys.argv[3])
+ok = h["allocations"] + la == a and h["frees"] + h["unknown_frees"] + lf == f
+if sys.argv[4] == "exact":
+    ok = ok and la == 0 and lf == 0 and h["unknown_frees"] == 0 and h["leaked_count"] == 0
+if not ok:
+    print("program: %d allocations, %d frees; trace: %d + %d lost, %d + %d unknown + %d lost, %d leaked" %
+          (a, f, h["allocations"], la, h["frees"], h["unknown_frees"], lf, h["leaked_count"]))
+    sys.exit(1)
+PYEOF
+}
+chk_nested_exact() { nested_counts "$1" exact; }
+for m in stack alt; do
+	XFLAGS="--cpu 99 --wall 99"
+	hostile nested_$m 0 "a handler ($m) allocates inside malloc/realloc/free: every event recorded, exact" \
+		chk_nested_exact "$HB/h_nested" $m @S
+done
+chk_nested_burst() { nested_counts "$1" counted; }
+XFLAGS="--cpu 99 --wall 99"
+hostile nested_burst 0 "a handler makes 40 events per run inside the agent: recorded, or counted as lost, never missing" \
+	chk_nested_burst "$HB/h_nested" burst @S
+
+# ---- RTLD_DEEPBIND (issue 13) ---------------------------------------------------
+chk_deepbind() {
+	"$LDPROF" report --by function --json "$W/$1.ldp" > "$W/$1.fn.json" || return 1
+	$PY - "$W/$1.fn.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+g = {x["key"]: x for x in r["groups"]}.get("hd_deep_work")
+want = 3 * 500 * 8
+if not g or g["allocations"] != want or g["frees"] != want or r["heap"]["unknown_frees"] != 0:
+    print("hd_deep_work: %s allocations, %s frees (want %d each); %d unknown frees" %
+          (g and g["allocations"], g and g["frees"], want, r["heap"]["unknown_frees"]))
+    sys.exit(1)
+PYEOF
+}
+XFLAGS="--cpu 99 --wall 99"
+hostile deepbind 0 "a library dlopened with RTLD_DEEPBIND (NOW, LAZY) and without, by name through the caller's RUNPATH: every allocation exact" \
+	chk_deepbind "$HB/h_deepbind"
 
 echo
 if [ $failures -gt 0 ]; then

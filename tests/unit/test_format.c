@@ -225,6 +225,32 @@ static void test_stack_round_trip(void **state)
 	assert_int_equal(rd_decode_stack(id0, 3, &s, out, &why), -1);
 }
 
+static void test_end_round_trip(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	const char *why;
+	struct rd_end e;
+	size_t n = ldp_enc_end(buf, LDP_END_EXIT, 12345);
+	assert_int_equal(rd_decode_end(buf, n, &e, &why), 0);
+	assert_int_equal(e.reason, LDP_END_EXIT);
+	assert_int_equal(e.time_us, 12345);
+	assert_int_equal(e.signal, 0);
+	n = ldp_enc_end_signal(buf, 777, 15);
+	assert_int_equal(rd_decode_end(buf, n, &e, &why), 0);
+	assert_int_equal(e.reason, LDP_END_SIGNAL);
+	assert_int_equal(e.time_us, 777);
+	assert_int_equal(e.signal, 15);
+	/* A 1.6 END by signal without its number (cut), and a number past any signal. */
+	assert_int_equal(rd_decode_end(buf, n - 1, &e, &why), 0);
+	assert_int_equal(e.reason, LDP_END_SIGNAL);
+	assert_int_equal(e.signal, 0);
+	n = ldp_enc_end(buf, LDP_END_SIGNAL, 1);
+	n += ldp_varint_put(buf + n, 1u << 20);
+	assert_int_equal(rd_decode_end(buf, n, &e, &why), 0);
+	assert_int_equal(e.signal, 0);
+}
+
 /* ---- the reader ---- */
 
 struct seen {
@@ -966,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_events_hostile),
 		cmocka_unit_test(test_module_round_trip),
 		cmocka_unit_test(test_stack_round_trip),
+		cmocka_unit_test(test_end_round_trip),
 		cmocka_unit_test(test_reader_good),
 		cmocka_unit_test(test_reader_truncated_everywhere),
 		cmocka_unit_test(test_reader_rounds_in_one_frame),
