@@ -487,9 +487,9 @@ json_t *profile_threads_json(const struct report *r)
 				json_object_set_new(o, "pid", json_u64(seg->info.pid));
 				json_object_set_new(o, "tid", json_integer(th->tid));
 				json_object_set_new(o, "name", json_text(th->name));
-				json_object_set_new(o, "cpu_samples", json_u64(th->samples[0]));
-				json_object_set_new(o, "wall_samples", json_u64(th->samples[1]));
-				json_object_set_new(o, "wall_blocked_samples", json_u64(th->blocked));
+				json_object_set_new(o, "cpu", json_pack("{so}", "sample_count", json_u64(th->samples[0])));
+				json_object_set_new(o, "wall", json_pack("{soso}", "sample_count", json_u64(th->samples[1]),
+									 "blocked_sample_count", json_u64(th->blocked)));
 				json_array_append_new(a, o);
 			}
 		}

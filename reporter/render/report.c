@@ -252,15 +252,19 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		sb_printf(b, "\nmemory\n");
 		sb_printf(b, "  heap peak    %14s   at %.3f s: live bytes from the malloc family (requested sizes)\n",
 			  fmt_bytes(x, t->peak_bytes), (double)r->peak_time_ns / 1e9);
+		char at[2][40] = {"", ""};
+		if (!r->peak_times_unknown) {
+			snprintf(at[0], sizeof at[0], "   at %.3f s", (double)r->mapped_peak_time_ns / 1e9);
+			snprintf(at[1], sizeof at[1], "   at %.3f s", (double)r->rss_peak_time_ns / 1e9);
+		}
 		if (r->maps)
-			sb_printf(b, "  mapped peak  %14s   at %.3f s: live bytes from mmap (%s, %s mapped in all; %s "
+			sb_printf(b, "  mapped peak  %14s%s: live bytes from mmap (%s, %s mapped in all; %s "
 				     "still mapped at exit)\n",
-				  fmt_bytes(x, r->mapped_peak), (double)r->mapped_peak_time_ns / 1e9,
-				  counted(y, sizeof y, "", r->maps, "call"), fmt_bytes(z, r->mapped_bytes),
-				  fmt_bytes(w, r->mapped_live_at_exit));
+				  fmt_bytes(x, r->mapped_peak), at[0], counted(y, sizeof y, "", r->maps, "call"),
+				  fmt_bytes(z, r->mapped_bytes), fmt_bytes(w, r->mapped_live_at_exit));
 		if (r->rss_peak) {
-			sb_printf(b, "  RSS peak     %14s   at %.3f s: resident memory (read every 50 ms)\n",
-				  fmt_bytes(x, r->rss_peak), (double)r->rss_peak_time_ns / 1e9);
+			sb_printf(b, "  RSS peak     %14s%s: resident memory (read every 50 ms)\n", fmt_bytes(x, r->rss_peak),
+				  at[1]);
 			sb_printf(b, "               at that moment the heap held %s and mappings %s: %.0f%% of the RSS "
 				     "traced\n",
 				  fmt_bytes(y, r->rss_heap), fmt_bytes(z, r->rss_mapped),
@@ -319,12 +323,13 @@ json_t *render_missed_json(const struct report *r)
 	const struct missed *x = &r->missed;
 	json_t *first = json_null();
 	if (x->damaged)
-		first = json_pack("{s:o, s:o, s:o}", "trace", json_text(x->damaged_trace), "at", json_u64(x->damaged_at),
-				  "what", json_text(x->damage_why));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "damaged_regions", json_u64(x->damaged), "skipped_bytes",
-			 json_u64(x->skipped_bytes), "first_damage", first, "dropped_events", json_u64(x->dropped_events),
-			 "unordered_events", json_u64(x->unordered_events), "nested_allocations",
-			 json_u64(x->nested_allocs), "nested_frees", json_u64(x->nested_frees));
+		first = json_pack("{s:o, s:o, s:o}", "trace", json_text(x->damaged_trace), "offset_bytes",
+				  json_u64(x->damaged_at), "what", json_text(x->damage_why));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "damaged_region_count", json_u64(x->damaged),
+			 "skipped_bytes", json_u64(x->skipped_bytes), "first_damage", first, "dropped_event_count",
+			 json_u64(x->dropped_events), "unordered_event_count", json_u64(x->unordered_events),
+			 "nested_allocation_count", json_u64(x->nested_allocs), "nested_free_count",
+			 json_u64(x->nested_frees));
 }
 
 /* ---- flat profiles (pstats-like) ---- */
@@ -391,44 +396,49 @@ static void flat_profile(struct strbuf *b, const struct report *r, int k)
 	free(v);
 }
 
-/* ---- JSON ---- */
+/* ---- JSON ----
+ *
+ * Every JSON output follows one convention (docs/JSON.md, schemas in
+ * docs/schema/): a number's name ends with its unit (_bytes, _count, _ns,
+ * _pct, _hz), and a channel's figures (heap, mapped, cpu, wall) are an
+ * object with the same field names wherever it appears: the totals, a
+ * process image, a group, a thread.
+ */
 
 static void set(json_t *o, const char *key, json_t *v)
 {
 	json_object_set_new(o, key, v);
 }
 
-json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint64_t peak_time)
+static json_t *stddev_bytes(double var)
+{
+	double sd = sqrt(var > 0 ? var : 0);
+	return json_u64(sd < 1.8e19 ? (uint64_t)rint(sd) : UINT64_MAX);
+}
+
+json_t *heap_totals_json(const struct heap_totals *t, uint64_t peak_time_ns)
 {
 	json_t *o = json_object();
-	set(o, "allocations", json_u64(t->allocations));
-	set(o, "frees", json_u64(t->frees));
+	set(o, "allocation_count", json_u64(t->allocations));
+	set(o, "free_count", json_u64(t->frees));
 	set(o, "allocated_bytes", json_u64(t->allocated_bytes));
 	set(o, "peak_bytes", json_u64(t->peak_bytes));
 	set(o, "peak_count", json_u64(t->peak_count));
-	set(o, time_key, json_u64(peak_time));
+	set(o, "peak_time_ns", json_u64(peak_time_ns));
 	set(o, "leaked_bytes", json_u64(t->leaked_bytes));
 	set(o, "leaked_count", json_u64(t->leaked_count));
-	set(o, "temporary", json_u64(t->temporary));
-	set(o, "unknown_frees", json_u64(t->unknown_frees));
-	return o;
-}
-
-static json_t *json_totals(const struct heap_totals *t, uint64_t peak_time_ns)
-{
-	json_t *o = heap_totals_json(t, "peak_time_ns", peak_time_ns);
 	set(o, "live_now_bytes", json_u64(t->live_now_bytes));
 	set(o, "live_now_count", json_u64(t->live_now_count));
+	set(o, "temporary_count", json_u64(t->temporary));
+	set(o, "unknown_free_count", json_u64(t->unknown_frees));
 	json_t *e = json_null();
 	if (t->sample_bytes) {
-		double sd = sqrt(t->allocated_var);
 		e = json_object();
-		set(e, "sample_bytes", json_u64(t->sample_bytes));
-		set(e, "samples", json_u64(t->samples));
-		set(e, "allocated_bytes_stddev", json_u64(sd < 1.8e19 ? (uint64_t)rint(sd) : UINT64_MAX));
-		double psd = sqrt(t->peak_var);
-		set(e, "peak_bytes_stddev", json_u64(psd < 1.8e19 ? (uint64_t)rint(psd) : UINT64_MAX));
-		set(e, "lost_samples", json_u64(t->lost_samples));
+		set(e, "sample_interval_bytes", json_u64(t->sample_bytes));
+		set(e, "sample_count", json_u64(t->samples));
+		set(e, "allocated_stddev_bytes", stddev_bytes(t->allocated_var));
+		set(e, "peak_stddev_bytes", stddev_bytes(t->peak_var));
+		set(e, "lost_sample_count", json_u64(t->lost_samples));
 	}
 	set(o, "estimated", e);
 	return o;
@@ -442,34 +452,32 @@ static json_t *json_group(const struct group *g)
 	set(o, "file", json_text(g->file));
 	set(o, "line", json_integer(g->line));
 	set(o, "module", json_text(g->module));
-	set(o, "allocations", json_u64(g->allocations));
-	set(o, "allocated_bytes", json_u64(g->allocated_bytes));
-	set(o, "frees", json_u64(g->frees));
-	set(o, "leaked_count", json_u64(g->leaked_count));
-	set(o, "leaked_bytes", json_u64(g->leaked_bytes));
-	set(o, "peak_bytes", json_u64(g->peak_bytes));
-	set(o, "peak_count", json_u64(g->peak_count));
-	set(o, "temporary", json_u64(g->temporary));
-	set(o, "min_size", json_u64(g->allocations ? g->min_size : 0));
-	set(o, "max_size", json_u64(g->max_size));
-	static const char *const kinds[2] = {"cpu", "wall"};
-	char key[32];
+	json_t *h = json_object();
+	set(h, "allocation_count", json_u64(g->allocations));
+	set(h, "allocated_bytes", json_u64(g->allocated_bytes));
+	set(h, "free_count", json_u64(g->frees));
+	set(h, "leaked_bytes", json_u64(g->leaked_bytes));
+	set(h, "leaked_count", json_u64(g->leaked_count));
+	set(h, "peak_bytes", json_u64(g->peak_bytes));
+	set(h, "peak_count", json_u64(g->peak_count));
+	set(h, "temporary_count", json_u64(g->temporary));
+	set(h, "min_size_bytes", json_u64(g->allocations ? g->min_size : 0));
+	set(h, "max_size_bytes", json_u64(g->max_size));
+	set(o, "heap", h);
+	json_t *m = json_object();
+	set(m, "map_count", json_u64(g->maps));
+	set(m, "mapped_bytes", json_u64(g->mapped_bytes));
+	set(m, "peak_bytes", json_u64(g->mapped_peak_bytes));
+	set(m, "live_at_exit_bytes", json_u64(g->mapped_live_bytes));
+	set(o, "mapped", m);
 	for (int k = 0; k < 2; k++) {
-		snprintf(key, sizeof key, "%s_self_samples", kinds[k]);
-		set(o, key, json_u64(g->self[k]));
-		snprintf(key, sizeof key, "%s_total_samples", kinds[k]);
-		set(o, key, json_u64(g->total[k]));
+		json_t *p = json_object();
+		set(p, "self_sample_count", json_u64(g->self[k]));
+		set(p, "total_sample_count", json_u64(g->total[k]));
+		set(p, "self_ns", json_u64(g->self_ns[k]));
+		set(p, "total_ns", json_u64(g->total_ns[k]));
+		set(o, k == PROF_CPU ? "cpu" : "wall", p);
 	}
-	for (int k = 0; k < 2; k++) {
-		snprintf(key, sizeof key, "%s_self_ns", kinds[k]);
-		set(o, key, json_u64(g->self_ns[k]));
-		snprintf(key, sizeof key, "%s_total_ns", kinds[k]);
-		set(o, key, json_u64(g->total_ns[k]));
-	}
-	set(o, "maps", json_u64(g->maps));
-	set(o, "mapped_bytes", json_u64(g->mapped_bytes));
-	set(o, "mapped_peak_bytes", json_u64(g->mapped_peak_bytes));
-	set(o, "mapped_live_at_exit_bytes", json_u64(g->mapped_live_bytes));
 	if (g->frames) {
 		json_t *a = json_array();
 		for (unsigned i = 0; i < g->nframes; i++)
@@ -482,6 +490,8 @@ static json_t *json_group(const struct group *g)
 json_t *report_json(const struct report *r)
 {
 	json_t *o = json_object();
+	set(o, "format", json_string("ldprof-report"));
+	set(o, "version", json_integer(LDPR_JSON_VERSION));
 	set(o, "trace", json_text(r->ntraces ? r->traces[0].m.path : ""));
 	json_t *traces = json_array(), *segs = json_array();
 	int truncated = 0;
@@ -505,52 +515,53 @@ json_t *report_json(const struct report *r)
 			set(x, "end_signal", seg->end.reason == LDP_END_SIGNAL && seg->end.signal
 						     ? json_integer(seg->end.signal)
 						     : json_null());
-			set(x, "heap", json_totals(&seg->heap.t, seg->heap.t.peak_time_us * 1000));
+			set(x, "heap", heap_totals_json(&seg->heap.t, seg->heap.t.peak_time_us * 1000));
 			json_array_append_new(segs, x);
 		}
 	}
 	set(o, "segments", segs);
-	set(o, "heap", json_totals(&r->total, r->peak_time_ns));
+	set(o, "heap", heap_totals_json(&r->total, r->peak_time_ns));
 	for (int k = 0; k < 2; k++) {
 		json_t *p = json_object();
-		set(p, "samples", json_u64(r->samples[k]));
+		set(p, "sample_count", json_u64(r->samples[k]));
+		set(p, "lost_sample_count", json_u64(r->lost[k]));
 		set(p, "interval_ns", json_u64(r->samples[k] ? r->weight_ns[k] / r->samples[k] : 0));
-		set(p, "lost", json_u64(r->lost[k]));
-		set(p, "hz", json_integer(r->hz[k]));
+		set(p, "asked_hz", json_integer(r->hz[k]));
 		set(p, "total_ns", json_u64(r->weight_ns[k]));
-		set(p, "agent_samples", json_u64(r->groups.agent_samples[k]));
+		set(p, "agent_sample_count", json_u64(r->groups.agent_samples[k]));
 		set(p, "agent_total_ns", json_u64(r->groups.agent_ns[k]));
 		set(o, k == PROF_CPU ? "cpu" : "wall", p);
 	}
 	json_t *mp = json_object();
-	set(mp, "maps", json_u64(r->maps));
-	set(mp, "remaps", json_u64(r->remaps));
-	set(mp, "unmaps", json_u64(r->unmaps));
+	set(mp, "map_count", json_u64(r->maps));
+	set(mp, "remap_count", json_u64(r->remaps));
+	set(mp, "unmap_count", json_u64(r->unmaps));
 	set(mp, "mapped_bytes", json_u64(r->mapped_bytes));
 	set(mp, "peak_bytes", json_u64(r->mapped_peak));
+	set(mp, "peak_time_ns", r->peak_times_unknown ? json_null() : json_u64(r->mapped_peak_time_ns));
 	set(mp, "live_at_exit_bytes", json_u64(r->mapped_live_at_exit));
-	set(mp, "peak_time_ns", json_u64(r->mapped_peak_time_ns));
 	set(o, "mapped", mp);
 	json_t *rss = json_object();
 	set(rss, "peak_bytes", json_u64(r->rss_peak));
+	set(rss, "peak_time_ns", r->peak_times_unknown ? json_null() : json_u64(r->rss_peak_time_ns));
 	set(rss, "heap_at_peak_bytes", json_u64(r->rss_heap));
 	set(rss, "mapped_at_peak_bytes", json_u64(r->rss_mapped));
-	set(rss, "peak_time_ns", json_u64(r->rss_peak_time_ns));
 	set(o, "rss", rss);
+	json_t *f = json_null();
 	if (r->gopts.ninclude || r->gopts.nexclude) {
 		/* Totals of what the filters kept; "heap" stays the whole process. */
-		struct heap_totals f = filtered_totals(r);
-		json_t *x = json_object();
-		set(x, "allocations", json_u64(f.allocations));
-		set(x, "allocated_bytes", json_u64(f.allocated_bytes));
-		set(x, "frees", json_u64(f.frees));
-		set(x, "peak_bytes", json_u64(f.peak_bytes));
-		set(x, "leaked_bytes", json_u64(f.leaked_bytes));
-		set(x, "leaked_count", json_u64(f.leaked_count));
-		set(x, "temporary", json_u64(f.temporary));
-		set(x, "left_out_allocations", json_u64(r->groups.filtered_out));
-		set(o, "filtered", x);
+		struct heap_totals ft = filtered_totals(r);
+		f = json_object();
+		set(f, "allocation_count", json_u64(ft.allocations));
+		set(f, "allocated_bytes", json_u64(ft.allocated_bytes));
+		set(f, "free_count", json_u64(ft.frees));
+		set(f, "peak_bytes", json_u64(ft.peak_bytes));
+		set(f, "leaked_bytes", json_u64(ft.leaked_bytes));
+		set(f, "leaked_count", json_u64(ft.leaked_count));
+		set(f, "temporary_count", json_u64(ft.temporary));
+		set(f, "left_out_allocation_count", json_u64(r->groups.filtered_out));
 	}
+	set(o, "filtered", f);
 	set(o, "by", json_string(group_by_name(r->gopts.by)));
 	json_t *groups = json_array();
 	const struct group **v = grouping_sorted(&r->groups, r->sort);
@@ -564,11 +575,29 @@ json_t *report_json(const struct report *r)
 		if (!r->size_hist[k])
 			continue;
 		json_t *x = json_object();
-		set(x, "max_size", json_u64(k == 0 ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1));
-		set(x, "count", json_u64(r->size_hist[k]));
+		set(x, "max_size_bytes", json_u64(k == 0 ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1));
+		set(x, "allocation_count", json_u64(r->size_hist[k]));
 		json_array_append_new(hist, x);
 	}
 	set(o, "size_histogram", hist);
+	return o;
+}
+
+json_t *snapshot_json(const struct tm_snapshot *s, int builtin)
+{
+	char sel[LDP_MAX_LABEL_LEN + 32];
+	if (!builtin && s->occurrence > 1)
+		snprintf(sel, sizeof sel, "%s#%u", s->label, s->occurrence);
+	else
+		snprintf(sel, sizeof sel, "%s", s->label);
+	json_t *o = json_object();
+	set(o, "index", json_u64(builtin ? 0 : s->index));
+	set(o, "label", json_text(s->label));
+	set(o, "selector", json_text(sel));
+	set(o, "kind", json_string(builtin ? "built-in" : tm_snapshot_kind_name(s->kind)));
+	set(o, "time_ns", json_u64(s->time_ns));
+	set(o, "live_bytes", json_u64(s->live_bytes));
+	set(o, "live_count", json_u64(s->live_count));
 	return o;
 }
 

@@ -33,7 +33,7 @@ def multi(txt, js):
     assert len(lines) == len(rep["segments"]) == 2, lines
     for line, seg in zip(lines, rep["segments"]):
         h = seg["heap"]
-        n = h["allocation_count"] if "allocation_count" in h else h["allocations"]
+        n = h["allocation_count"]
         want = (f"{fmt_count(n)} allocation{'' if n == 1 else 's'}, peak {fmt_bytes(h['peak_bytes'])}, "
                 f"leaked {fmt_bytes(h['leaked_bytes'])}")
         assert line.endswith(want), (line, "should end", want)
@@ -75,7 +75,7 @@ def memory(txt, js):
 
 def sampled_peak(txt, js):
     text, h = open(txt).read(), load(js)["heap"]
-    sd = h["estimated"]["peak_bytes_stddev"]
+    sd = h["estimated"]["peak_stddev_bytes"]
     assert sd > 0, h["estimated"]
     m = 1.96 * sd
     want = f"(the live bytes at that moment within {fmt_bytes(int(m))} ({100 * m / h['peak_bytes']:.1f}%) at 95%"
@@ -99,7 +99,7 @@ def dump(path, truth, js):
     for k, n in want.items():
         assert kinds.get(k, 0) == n, (k, kinds.get(k, 0), "want", n)
     h = rep["heap"]
-    frees = h.get("free_count", h.get("frees")) + h.get("unknown_free_count", h.get("unknown_frees", 0))
+    frees = h["free_count"] + h["unknown_free_count"]
     assert kinds.get("free", 0) == frees, ("free lines", kinds.get("free", 0), "heap frees", frees)
     print(kinds)
 

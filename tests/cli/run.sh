@@ -31,12 +31,52 @@ if ! "$LDPROF" record -q -o "$W/demo.ldp" -- "$BIN/demo_prog" > /dev/null ||
 	! "$LDPROF" record -q -o "$W/small.ldp" -- "$BIN/demo_prog" 1000 > /dev/null ||
 	! "$LDPROF" record -q -o "$W/mapped.ldp" -- "$BIN/truth_mapped" "$W/mapped.truth" "$W" ||
 	! "$LDPROF" record -q -o "$W/funcs.ldp" -- "$BIN/truth_funcs" "$W/funcs.truth" ||
+	! "$LDPROF" record -q --mode sampled --sample-bytes 8KiB --seed 7 -o "$W/sampled.ldp" -- "$BIN/demo_prog" > /dev/null ||
 	! "$LDPROF" report --json "$W/funcs.ldp" > "$W/funcs.json" ||
 	! "$LDPROF" report --json "$W/demo.ldp" > "$W/demo.json" ||
 	! "$LDPROF" report --json "$W/mapped.ldp" > "$W/mapped.json"; then
 	echo "FAIL setup: could not record or report the test programs"
 	exit 1
 fi
+
+# --- every JSON output against its schema (docs/schema/) ------------------------------
+J=$W/json
+mkdir -p "$J"
+"$LDPROF" record -q --wall 99 --snapshot-interval 0.1 -o "$J/snaps.ldp" -- "$BIN/demo_prog" 100000 > /dev/null
+outs=()
+js_bad=""
+js() { # SCHEMA NAME CMD...: run CMD, keep its output as NAME.json for SCHEMA
+	local schema=$1 name=$2 rc
+	shift 2
+	"$@" > "$J/$name.json" 2> "$J/$name.err"
+	rc=$?
+	# check exits 1 for a broken budget, and still prints its JSON
+	if [ $rc = 0 ] || { [ $schema = check ] && [ $rc = 1 ]; }; then outs+=("$schema=$J/$name.json")
+	else js_bad="$js_bad $name (exit $rc: $(head -c 200 "$J/$name.err"))"; fi
+}
+js report demo "$LDPROF" report --json "$W/demo.ldp"
+js report multi "$LDPROF" report --json --threads --by traceback "$W/demo.ldp" "$W/small.ldp" "$J/snaps.ldp"
+js report mapped "$LDPROF" report --json --by line "$W/mapped.ldp"
+js report sampled "$LDPROF" report --json --threads "$W/sampled.ldp"
+js report filtered "$LDPROF" report --json --include 'add_*' --top 3 --sort leaked "$W/demo.ldp"
+for g in "$HERE"/../golden/good/*.ldp; do
+	js report "golden-$(basename "$g" .ldp)" "$LDPROF" report --json --sysroot "$W/none" "$g"
+done
+js snapshots snapshots "$LDPROF" snapshots --json "$J/snaps.ldp"
+js diff diff1 "$LDPROF" diff --json "$J/snaps.ldp" --from start --to exit
+js diff diff2 "$LDPROF" diff --json --by traceback "$W/small.ldp" "$W/demo.ldp" --at peak
+js diff diff-mapped "$LDPROF" diff --json "$W/mapped.ldp" --from start --to exit
+js check check "$LDPROF" check --json --max-peak 1GiB --max-leaked 0 --max-allocations 10 --baseline "$W/small.ldp" \
+	--max-growth 5 "$W/demo.ldp"
+js check check-sampled "$LDPROF" check --json --max-peak 1GiB "$W/sampled.ldp"
+js export export "$LDPROF" export --format json "$J/snaps.ldp"
+js export export-mapped "$LDPROF" export --format json "$W/mapped.ldp"
+js export export-sampled "$LDPROF" export --format json "$W/sampled.ldp"
+if [ -n "$js_bad" ]; then fail "json_schema: outputs not made:$js_bad"
+elif $PY -c 'import jsonschema' 2> /dev/null; then
+	check json_schema "report (one trace, three with --threads --by traceback, mapped, sampled, filtered, the golden traces), snapshots, diff (one trace, two, mapped), check (every budget kind, sampled), export json: valid against docs/schema/*.json; every number named with its unit; every field documented" \
+		$PY "$HERE/check_schema.py" "$HERE/../../docs/schema" "$HERE/../../docs/JSON.md" "$HERE/../../docs/EXPORT.md" -- "${outs[@]}"
+else fail "json_schema: python3-jsonschema is not installed (scripts/setup-deps.sh installs it)"; fi
 
 # --- conventions: --version, help, one-line mistakes ----------------------------------
 COMMANDS="record report snapshots diff check flame timeline export dump push fleet"
@@ -132,9 +172,8 @@ else fail "deps_split: make demo does not install the build part alone, or make 
 		$PY "$HERE/check_cli.py" memory "$W/mapped.txt" "$W/mapped.json"
 
 # A sampled trace's peak states its error, and which way it leans.
-"$LDPROF" record -q --mode sampled --sample-bytes 8KiB --seed 7 -o "$W/sampled.ldp" -- "$BIN/demo_prog" > /dev/null &&
-	"$LDPROF" report "$W/sampled.ldp" > "$W/sampled.txt" && "$LDPROF" report --json "$W/sampled.ldp" > "$W/sampled.json" &&
-	check sampled_peak "a sampled trace's peak line states its 95% margin (1.96 x heap.estimated.peak_bytes_stddev) and that the maximum of estimates leans high" \
+"$LDPROF" report "$W/sampled.ldp" > "$W/sampled.txt" && "$LDPROF" report --json "$W/sampled.ldp" > "$W/sampled.json" &&
+	check sampled_peak "a sampled trace's peak line states its 95% margin (1.96 x heap.estimated.peak_stddev_bytes) and that the maximum of estimates leans high" \
 		$PY "$HERE/check_cli.py" sampled_peak "$W/sampled.txt" "$W/sampled.json"
 
 # ldprof dump --events: the mapped channel's events under their own names

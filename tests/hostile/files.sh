@@ -199,7 +199,7 @@ bad_setting() {
 	else fail "$t: rc $RC, trace '${f}', stderr: $(head -c 300 "$d/err")"; fi
 }
 hdr() { "$LDPROF" dump "$f" | sed -n 3p; } # "  host ...  mode M  max_depth D  seq_shift S"
-heap_allocs() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocations"])' "$f.json"; }
+heap_allocs() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocation_count"])' "$f.json"; }
 bad_setting LDPROF_MAX_DEPTH abc '[[ $(hdr) == *"max_depth 64 "* ]]'
 bad_setting LDPROF_MAX_DEPTH 0 '[[ $(hdr) == *"max_depth 64 "* ]]'
 bad_setting LDPROF_MAX_DEPTH 5000 '[[ $(hdr) == *"max_depth 64 "* ]]'

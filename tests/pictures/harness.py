@@ -69,7 +69,7 @@ elif mode == "check-flame":
     assert "error" not in r, r
     assert r["ready"] == "1" and r["zoomed"] == "true" and r["sibling_hidden"] == "true", r
     assert r["parent_dimmed"] == "true" and r["unzoomed"] == "true", r
-    aw = next(g for g in report["groups"] if g["key"] == "add_word")["allocated_bytes"]
+    aw = next(g for g in report["groups"] if g["key"] == "add_word")["heap"]["allocated_bytes"]
     share = 100.0 * aw / report["heap"]["allocated_bytes"]
     got = float(r["matched"].split()[1].rstrip("%"))
     assert abs(got - share) < 0.2, ("search matched", got, "add_word's share", share)
@@ -85,7 +85,7 @@ elif mode == "check-html":
     ready = dom.count('data-ready="1"')
     whats = re.findall(r'<div class="flame" data-what="(\w+)"', dom)
     flames = len(whats)
-    want = ["alloc", "inuse", "leaked"] + [k for k in ("cpu", "wall") if report.get(k, {}).get("samples")]
+    want = ["alloc", "inuse", "leaked"] + [k for k in ("cpu", "wall") if report.get(k, {}).get("sample_count")]
     assert whats == want and ready == 1 + flames, ("flame graphs", whats, want, "live SVGs", ready)
     assert '<td class="fn">add_word</td>' in dom and '<td class="fn">make_line</td>' in dom
     heap = report["heap"]

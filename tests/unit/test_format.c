@@ -976,8 +976,8 @@ static void test_missed_reported(void **state)
 	assert_non_null(strstr(b.s, "up to 12 frees as frees of unknown blocks"));
 	b.len = 0;
 	sb_json(&b, render_missed_json(&r));
-	assert_non_null(strstr(b.s, "\"damaged_regions\":1,\"skipped_bytes\":10,"));
-	assert_non_null(strstr(b.s, "\"nested_allocations\":12,\"nested_frees\":3}"));
+	assert_non_null(strstr(b.s, "\"damaged_region_count\":1,\"skipped_bytes\":10,"));
+	assert_non_null(strstr(b.s, "\"nested_allocation_count\":12,\"nested_free_count\":3}"));
 	sb_free(&b);
 	tm_free(&l.m);
 	tb_free(&t);
