@@ -539,7 +539,7 @@ hostile sigprof_toggle 0 "SIGPROF blocked 0.5 ms of every 2.5 ms (shorter than t
 for m in sigset bsd sysv ssignal raw; do
 	XFLAGS="--cpu 99 --wall 99"
 	if [[ " $RECORD_FLAGS " != *" --cpu-signal"* ]]; then
-		AGENT_ERR='^ldprof: the program handles signal 27 itself; CPU sampling stops'
+		AGENT_ERR='^ldprof: pid [0-9]+ \(h_sigown\) installs its own SIGPROF handler: CPU sampling stops here'
 		AGENT_LINES=1
 	fi
 	hostile sigprof_own_$m 0 "own SIGPROF handler by $m: none of the agent's ticks reach it, its own timer's do" - \
