@@ -5,9 +5,11 @@
 
 CC      ?= cc
 O       := build
+# The version `ldprof --version`, the traces' agent field and the man pages say.
+VERSION := 0.2
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-BASE    := -std=gnu11 $(WARN) -Iinclude -D_FORTIFY_SOURCE=2 -MMD -MP
+BASE    := -std=gnu11 $(WARN) -Iinclude -D_FORTIFY_SOURCE=2 -MMD -MP -DLDPROF_VERSION='"$(VERSION)"'
 # The agent: position independent, nothing visible but what ldprof.map exports,
 # TLS that never allocates. It ignores CFLAGS: a sanitizer runtime cannot be
 # preloaded into arbitrary programs, so sanitizer builds keep a plain agent.
@@ -35,7 +37,7 @@ REPORTER_OBJ := $(REPORTER_SRC:%.c=$(O)/%.o) $(O)/gen/profile.pb-c.o $(O)/gen/as
 # The reporter's library: everything but main.c (tests and fuzzers link it).
 REPORTER_LIB_OBJ := $(filter-out $(O)/reporter/main.o,$(REPORTER_OBJ))
 
-.PHONY: all deps demo test test-unit test-integration test-asan test-asan-run list clean
+.PHONY: all deps deps-build demo test test-unit test-integration test-asan test-asan-run list clean
 
 ## all: build the agent and the reporter
 all: $(O)/libldprof.so $(O)/ldprof
@@ -83,13 +85,16 @@ $(O)/libldprof.so: $(AGENT_OBJ) $(O)/gen/ldprof.map
 $(O)/ldprof: $(REPORTER_OBJ)
 	$(call say,LD,$@)$(CC) $(REPORTER_CFLAGS) -o $@ $(REPORTER_OBJ) $(REPORTER_LIBS)
 
-## deps: install what a fresh Debian 12 machine lacks (apt, as root)
+## deps: install what a fresh Debian 12 machine lacks to build and test (apt, as root)
 deps:
-	@scripts/setup-deps.sh
+	@scripts/setup-deps.sh all
 
-## demo: install what is missing, build, trace a sample scenario (load vs stream a million rows) and report
-demo:
+## deps-build: install only what building and the demo need
+deps-build:
 	@scripts/setup-deps.sh build
+
+## demo: install what building needs, build, trace a sample scenario (load vs stream a million rows) and report
+demo: deps-build
 	@$(MAKE) --no-print-directory all $(O)/samples/rows
 	@scripts/demo.sh $(O)
 
@@ -101,6 +106,46 @@ include tests/tests.mk
 -include tests/soak/soak.mk
 -include samples/samples.mk
 -include scripts/bench.mk
+
+# ---- install -----------------------------------------------------------------
+# make install PREFIX=/usr/local [DESTDIR=...]: the command, the agent where
+# `ldprof record` looks for it (PREFIX/lib/ldprof), the API header, man pages
+# made by help2man from each command's --help (scripts/man.sh), and bash
+# completion. make uninstall removes exactly these.
+PREFIX  ?= /usr/local
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib/ldprof
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
+COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+COMMANDS := record report snapshots diff check flame timeline export dump push fleet
+MAN_PAGES := $(O)/man/ldprof.1 $(COMMANDS:%=$(O)/man/ldprof-%.1)
+
+$(MAN_PAGES) &: $(O)/ldprof scripts/man.sh
+	$(call say,MAN,$(O)/man)scripts/man.sh $(O)/ldprof $(O)/man $(VERSION)
+
+.PHONY: deps-install man install uninstall
+deps-install:
+	@scripts/setup-deps.sh install
+
+## man: the man pages (build/man/), from each command's --help
+man: $(MAN_PAGES)
+
+## install: install ldprof, its agent, include/ldprof.h, man pages and bash completion under PREFIX (/usr/local)
+install: deps-install
+	@$(MAKE) --no-print-directory all man
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(MANDIR) $(COMPDIR)
+	install -m 755 $(O)/ldprof $(BINDIR)/ldprof
+	install -m 755 $(O)/libldprof.so $(LIBDIR)/libldprof.so
+	install -m 644 include/ldprof.h $(INCDIR)/ldprof.h
+	install -m 644 $(MAN_PAGES) $(MANDIR)/
+	install -m 644 scripts/completion.bash $(COMPDIR)/ldprof
+
+## uninstall: remove what make install put under PREFIX
+uninstall:
+	rm -f $(BINDIR)/ldprof $(LIBDIR)/libldprof.so $(INCDIR)/ldprof.h $(COMPDIR)/ldprof \
+		$(MAN_PAGES:$(O)/man/%=$(MANDIR)/%)
+	-rmdir $(LIBDIR) 2>/dev/null
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -307,13 +307,29 @@ static void stop_all_timers(void)
 		}
 }
 
+/* "PROF", "RTMIN+5": how a user names the signal (--cpu-signal takes it back). */
+static const char *signal_name(char *buf, size_t cap, int sig)
+{
+	const char *abbrev = sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+	if (abbrev)
+		ldp_format(buf, cap, "%s", abbrev);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		ldp_format(buf, cap, "RTMIN+%d", sig - SIGRTMIN);
+	else
+		ldp_format(buf, cap, "%d", sig);
+	return buf;
+}
+
 /* The program installs a handler of its own for our signal: it is the
  * program's from now on. Timers first, so no tick of ours reaches it. */
 void ldp_sample_step_aside(int sig)
 {
 	stop_all_timers();
 	ldp_cpu_status = 1;
-	ldp_warn("the program handles signal %d itself; CPU sampling stops (LDPROF_CPU_SIGNAL picks another)", sig);
+	char name[16];
+	ldp_warn("pid %d (%s) installs its own SIG%s handler: CPU sampling stops here (ldprof record "
+		 "--cpu-signal, or LDPROF_CPU_SIGNAL, samples with another signal, e.g. RTMIN+5)",
+		 (int)getpid(), program_invocation_short_name, signal_name(name, sizeof name, sig));
 }
 
 /* ---- setup ---- */

@@ -2,7 +2,8 @@
  * tracefile.c - choose the trace path, open it safely, write the segment header.
  *
  * Names: LDPROF_OUTPUT is a template (%p pid, %h host, %t start time in
- * seconds, %e program name, %% a percent sign). When it has no %p, a fork
+ * seconds, %e program name, %% a percent sign); a host or program name
+ * goes in as one file name component (path_word). When it has no %p, a fork
  * child (or any process other than the one `ldprof record` started) inserts
  * ".<pid>" before the extension, so every process writes its own file.
  *
@@ -26,7 +27,10 @@
 #include "prim.h"
 #include "rawmem.h"
 
-#define AGENT_VERSION "ldprof 0.1"
+#ifndef LDPROF_VERSION
+#define LDPROF_VERSION "0.0-dev"
+#endif
+#define AGENT_VERSION "ldprof " LDPROF_VERSION
 
 char ldp_trace_path[LDP_PATH_CAP];
 
@@ -60,6 +64,23 @@ static void program_name(char *out, size_t cap, struct scratch *sc)
 		ldp_format(out, cap, "unknown");
 }
 
+/* A name put into a path (%h, %e) is one file name component: anything but
+ * letters, digits, '.', '_' and '-' becomes '_' (a host name holding '/'
+ * would move the trace to another directory), and "", "." or ".." is "_". */
+static void path_word(char *out, size_t cap, const char *name)
+{
+	size_t i = 0;
+	for (; name[i] && i + 1 < cap && i < 64; i++) {
+		char c = name[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+			 c == '_' || c == '-';
+		out[i] = ok ? c : '_';
+	}
+	out[i] = '\0';
+	if (!i || !strcmp(out, ".") || !strcmp(out, ".."))
+		ldp_format(out, cap, "_");
+}
+
 int ldp_tracefile_expand(char *out, size_t cap, const char *tmpl, int pid, const char *host, const char *prog,
 			 uint64_t start_s, const char *insert)
 {
@@ -73,13 +94,13 @@ int ldp_tracefile_expand(char *out, size_t cap, const char *tmpl, int pid, const
 				ldp_format(piece, sizeof piece, "%d", pid);
 				break;
 			case 'h':
-				ldp_format(piece, sizeof piece, "%s", host);
+				path_word(piece, sizeof piece, host);
 				break;
 			case 't':
 				ldp_format(piece, sizeof piece, "%lu", (unsigned long)start_s);
 				break;
 			case 'e':
-				ldp_format(piece, sizeof piece, "%s", prog);
+				path_word(piece, sizeof piece, prog);
 				break;
 			default:
 				ldp_format(piece, sizeof piece, "%c", *t);

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,41 @@ static char *short_options(const struct option *all)
 	return b.s;
 }
 
+void cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "ldprof%s%s: ", *cli_cmd ? " " : "", cli_cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'ldprof %s%s--help')\n", cli_cmd, *cli_cmd ? " " : "");
+	exit(EXIT_USAGE);
+}
+
+int cli_getopt_long(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	/* getopt's own messages would name argv[0] ("report: unrecognized
+	 * option"): ours say "ldprof report:" and where the help is. A leading
+	 * ':' makes a missing value ':' rather than '?'. */
+	char opts[128];
+	int plus = shortopts[0] == '+';
+	snprintf(opts, sizeof opts, "%s:%s", plus ? "+" : "", shortopts + plus);
+	opterr = 0;
+	int c = getopt_long(argc, argv, opts, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+	char name[8] = "";
+	if (optopt)
+		snprintf(name, sizeof name, "-%c", optopt);
+	const char *shown = optopt && strncmp(arg, "--", 2) ? name : arg;
+	char *eq = strchr(shown, '=');
+	int n = eq ? (int)(eq - shown) : (int)strlen(shown);
+	if (c == ':')
+		cli_usage_error("option '%.*s' needs a value", n, shown);
+	cli_usage_error("unknown option '%.*s'", n, shown);
+}
+
 int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option *own)
 {
 	if (!co->all) {
@@ -164,7 +200,7 @@ int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option
 		co->shorts = short_options(co->all);
 	}
 	for (;;) {
-		int c = getopt_long(argc, argv, co->shorts, co->all, NULL);
+		int c = cli_getopt_long(argc, argv, co->shorts, co->all);
 		switch (c) {
 		case 'o': co->output = optarg; break;
 		case O_SYSROOT: co->so.sysroot = optarg; break;
@@ -186,9 +222,6 @@ int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option
 		case 'h':
 			co->usage(stdout);
 			exit(EXIT_OK);
-		case '?':
-			co->usage(stderr);
-			exit(EXIT_USAGE);
 		case -1:
 			if (co->nsite_skip || co->site_skip_none)
 				site_rules_set(co->site_skip, co->nsite_skip, co->site_skip_none);
@@ -252,6 +285,35 @@ int cli_try_load(struct cli_common *co, struct loaded *t, const char *path, stru
 		       "may be off by about that many",
 		       path, (unsigned long long)t->m.stats.unordered_events, t->m.stats.unordered_why);
 	return 0;
+}
+
+const char *cli_picture_output(const struct cli_common *co, const char *trace, const char *suffix, struct strbuf *buf,
+			       int *named)
+{
+	*named = 0;
+	if (co->output && !strcmp(co->output, "-")) {
+		if (isatty(STDOUT_FILENO))
+			die(EXIT_USAGE, "not writing %s onto a terminal: give -o FILE, or redirect standard output",
+			    strstr(suffix, ".html") ? "HTML" : "an SVG");
+		return NULL;
+	}
+	if (co->output)
+		return co->output;
+	const char *base = strrchr(trace, '/');
+	base = base ? base + 1 : trace;
+	size_t n = strlen(base);
+	if (n > 4 && !strcmp(base + n - 4, ".ldp"))
+		n -= 4;
+	buf->len = 0;
+	sb_printf(buf, "%.*s%s", (int)n, base, suffix);
+	*named = 1;
+	return buf->s;
+}
+
+void cli_say_written(const char *path, int named)
+{
+	if (named)
+		fprintf(stderr, "ldprof %s: wrote %s\n", cli_cmd, path);
 }
 
 void cli_common_free(struct cli_common *co)

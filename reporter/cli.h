@@ -24,6 +24,13 @@ void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), no
 void warnx1(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const char *cli_cmd; /* the running subcommand, for messages */
 
+/* A mistake on the command line: one line "ldprof <cmd>: message (see
+ * 'ldprof <cmd> --help')" on stderr, then exit 2. */
+void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* getopt_long, with an unknown option or a missing value reported by
+ * cli_usage_error (never getopt's own message, nor the whole usage). */
+int cli_getopt_long(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
 /* Sizes: 123, 64KiB, 1.5MiB, 2GiB, 10kB, 5MB. @return 0 or -1. */
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
@@ -66,7 +73,7 @@ struct cli_common {
 
 /* The command's next own option (getopt_long's value; optarg set), -1 when
  * the options end. The common ones are kept in co; --help prints the usage
- * and exits 0; an unknown option prints it on stderr and exits 2. */
+ * and exits 0; an unknown option is one line and exit 2 (cli_usage_error). */
 int cli_getopt(struct cli_common *co, int argc, char **argv, const struct option *own);
 /* The usage lines of the common options co->takes, for a command's usage. */
 void cli_common_usage(FILE *f, unsigned takes);
@@ -83,6 +90,20 @@ void cli_load(struct cli_common *co, struct loaded *t, const char *path, int cod
  * had done before it). @return 0 or -1. */
 int cli_try_load(struct cli_common *co, struct loaded *t, const char *path, struct rd_error *err);
 void cli_common_free(struct cli_common *co);
+
+/*
+ * Where a picture (SVG, HTML) goes: never onto a terminal. With -o F, F;
+ * "-o -" is standard output, refused (one line, exit 2) when that is a
+ * terminal; without -o, a file in the current directory named after the
+ * trace: TRACE's name without ".ldp", then suffix ("app.ldp", ".alloc.svg"
+ * -> "app.alloc.svg"). *named is set when the name was made here, for
+ * cli_say_written. @return the path, or NULL for standard output.
+ */
+const char *cli_picture_output(const struct cli_common *co, const char *trace, const char *suffix, struct strbuf *buf,
+			       int *named);
+/* After writing: "ldprof CMD: wrote PATH" on stderr when the name was made
+ * by cli_picture_output, so the user knows what to open. */
+void cli_say_written(const char *path, int named);
 
 int cmd_record(int argc, char **argv);
 int cmd_attach(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ldprof/format.h"
 
 static const struct {
 	const char *name;
@@ -29,32 +30,60 @@ static const struct {
 	{"fleet", cmd_fleet, "report, flame graph, diff over every trace in the ClickHouse store"},
 };
 
+#ifndef LDPROF_VERSION
+#define LDPROF_VERSION "0.0-dev"
+#endif
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ldprof COMMAND [OPTIONS] ...\n\ncommands:\n");
+	fprintf(f, "usage: ldprof COMMAND [OPTIONS] ...\n\n"
+		   "A memory and CPU profiler for native Linux programs: record a trace, then read it.\n\n"
+		   "commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n'ldprof COMMAND --help' describes a command's options.\n");
+	fprintf(f, "\n"
+		   "  -V, --version     ldprof's version and the trace format it reads and writes\n"
+		   "  -h, --help        this list\n"
+		   "\n'ldprof help COMMAND' (or 'ldprof COMMAND --help') describes a command's options.\n"
+		   "Exit status: 0 done, 1 a trace that cannot be read or an output that cannot be written\n"
+		   "(check: a budget broken), 2 a mistake on the command line.\n");
+}
+
+static int find(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (!strcmp(name, commands[i].name))
+			return (int)i;
+	return -1;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (argc < 2)
+		cli_usage_error("which command? record, report, flame...");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || (!strcmp(argv[1], "help") && argc == 2)) {
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		puts("ldprof 0.1");
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
+		printf("ldprof %s (trace format %d.%d)\n", LDPROF_VERSION, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR);
 		return EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-		if (!strcmp(argv[1], commands[i].name)) {
-			cli_cmd = commands[i].name;
-			return commands[i].run(argc - 1, argv + 1);
-		}
-	die(EXIT_USAGE, "unknown command '%s' (try 'ldprof --help')", argv[1]);
+	if (!strcmp(argv[1], "help")) {
+		/* ldprof help CMD: that command's --help */
+		int i = find(argv[2]);
+		if (i < 0)
+			cli_usage_error("no command '%s' to help with", argv[2]);
+		cli_cmd = commands[i].name;
+		char *args[] = {argv[2], "--help", NULL};
+		return commands[i].run(2, args);
+	}
+	int i = find(argv[1]);
+	if (i < 0) {
+		if (argv[1][0] == '-')
+			cli_usage_error("unknown option '%s' (a command comes first: ldprof report TRACE)", argv[1]);
+		cli_usage_error("unknown command '%s'", argv[1]);
+	}
+	cli_cmd = commands[i].name;
+	return commands[i].run(argc - 1, argv + 1);
 }

@@ -110,3 +110,4 @@ test-integration: all $(INTEG_BIN)
 	@tests/integration/run.sh $(O)
 -include tests/pictures/pictures.mk
 -include tests/attach/attach.mk
+-include tests/cli/cli.mk

@@ -81,11 +81,11 @@ int cmd_check(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die(EXIT_USAGE, "which trace? (ldprof check --help)");
+		cli_usage_error("which trace?");
 	if (has_growth != (baseline != NULL))
 		die(EXIT_USAGE, "--baseline and --max-growth go together");
 	if (!has_peak && !has_leaked && !has_allocs && !has_growth)
-		die(EXIT_USAGE, "no budget given (--max-peak, --max-leaked, --max-allocations, --baseline/--max-growth)");
+		cli_usage_error("no budget given (--max-peak, --max-leaked, --max-allocations, --baseline/--max-growth)");
 
 	co.so.quiet = 1; /* budgets need no symbols: no warnings about binaries */
 	struct report r = {0};
@@ -127,6 +127,8 @@ int cmd_check(int argc, char **argv)
 	char x[32], y[32];
 	if (json) {
 		json_t *o = json_object(), *a = json_array();
+		json_object_set_new(o, "format", json_string("ldprof-check"));
+		json_object_set_new(o, "version", json_integer(LDPR_JSON_VERSION));
 		json_object_set_new(o, "ok", json_boolean(!broken));
 		for (size_t i = 0; i < nb; i++) {
 			json_t *budget = json_object();
@@ -139,13 +141,18 @@ int cmd_check(int argc, char **argv)
 				json_object_set_new(budget, "growth_pct", json_fixed(b[i].pct > 1e299 ? 1e299 : b[i].pct, 3));
 				json_object_set_new(budget, "limit_pct", json_fixed(max_growth, 3));
 			} else {
-				json_object_set_new(budget, "measured", json_u64(b[i].measured));
-				json_object_set_new(budget, "limit", json_u64(b[i].limit));
+				/* the unit in the name, as everywhere: bytes or a count */
+				json_object_set_new(budget, b[i].is_bytes ? "measured_bytes" : "measured_count",
+						    json_u64(b[i].measured));
+				json_object_set_new(budget, b[i].is_bytes ? "limit_bytes" : "limit_count", json_u64(b[i].limit));
 			}
 			json_array_append_new(a, budget);
 		}
 		json_object_set_new(o, "budgets", a);
-		json_object_set_new(o, "estimated", json_boolean(r.total.sample_bytes));
+		/* the report's heap.estimated: null for a full-mode trace */
+		json_t *heap = heap_totals_json(&r.total, r.peak_time_ns);
+		json_object_set_new(o, "estimated", json_incref(json_object_get(heap, "estimated")));
+		json_decref(heap);
 		json_object_set_new(o, "live_now_bytes", json_u64(r.total.live_now_bytes));
 		json_object_set_new(o, "missed", render_missed_json(&r));
 		sb_json(&s, o);

@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"  --top N           groups shown (default 20; 0: all)\n"
 		"  --json            one JSON object (docs/JSON.md)\n"
 		"  --flame           a differential flame graph (SVG) of the live bytes instead:\n"
-		"                    sized by the second snapshot, red grew, blue shrank\n");
+		"                    sized by the second snapshot, red grew, blue shrank; without -o\n"
+		"                    it goes to the last TRACE's name with .diff.svg here\n");
 	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
 }
 
@@ -68,10 +69,8 @@ int cmd_diff(int argc, char **argv)
 		die(EXIT_USAGE, "one trace needs --from and --to (two traces take --at)");
 	if (ntraces == 2 && (from || to))
 		die(EXIT_USAGE, "two traces are compared at one snapshot: use --at, not --from/--to");
-	if (ntraces < 1 || ntraces > 2) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (ntraces < 1 || ntraces > 2)
+		cli_usage_error(ntraces ? "one trace (--from, --to) or two (--at), not %d" : "which trace?", ntraces);
 	struct symbolizer *sym = cli_symbolizer(&co);
 	struct loaded t[2];
 	struct tm_snapshot snap[2];
@@ -117,7 +116,12 @@ int cmd_diff(int argc, char **argv)
 		render_diff_json(&b, &view);
 	else
 		render_diff_text(&b, &view);
-	out_write_or_die(co.output, b.s, b.len);
+	struct strbuf name = {0};
+	int named = 0;
+	const char *path = flame ? cli_picture_output(&co, argv[argc - 1], ".diff.svg", &name, &named) : co.output;
+	out_write_or_die(path, b.s, b.len);
+	cli_say_written(path, named);
+	sb_free(&name);
 	sb_free(&b);
 	diff_free(&d);
 	for (int i = 0; i < 2; i++)

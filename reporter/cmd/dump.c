@@ -196,15 +196,19 @@ int cmd_dump(int argc, char **argv)
 	};
 	struct dump d = {0};
 	int c;
-	while ((c = getopt_long(argc, argv, "eh", opts, NULL)) != -1) {
+	while ((c = cli_getopt_long(argc, argv, "eh", opts)) != -1) {
 		switch (c) {
 		case 'e': d.events = 1; break;
-		case 'h': printf("usage: ldprof dump [--events] TRACE\n"); return EXIT_OK;
-		default: fprintf(stderr, "usage: ldprof dump [--events] TRACE\n"); return EXIT_USAGE;
+		case 'h':
+			printf("usage: ldprof dump [--events] TRACE\n\n"
+			       "Every segment header and record of a trace as a line of text, with its offsets\n"
+			       "(for debugging the format and for bug reports; the layout is not stable).\n\n"
+			       "  -e, --events      the events of each EVENTS record too\n");
+			return EXIT_OK;
 		}
 	}
 	if (optind != argc - 1)
-		die(EXIT_USAGE, "usage: ldprof dump [--events] TRACE");
+		cli_usage_error(optind < argc ? "one trace at a time" : "which trace?");
 	struct rd_visitor v = {.ctx = &d, .segment_begin = on_segment, .event = ignore_event, .raw_record = on_raw};
 	if (d.events)
 		v.raw_event = on_raw_event;

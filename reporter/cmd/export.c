@@ -76,12 +76,10 @@ int cmd_export(int argc, char **argv)
 			break;
 		}
 	}
-	if (!fmt || optind + 1 != argc) {
-		if (!fmt && optind < argc)
-			fprintf(stderr, "ldprof export: --format is required\n");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (!fmt)
+		cli_usage_error("which format? (--format %s)", format_names(names, sizeof names));
+	if (optind + 1 != argc)
+		cli_usage_error(optind < argc ? "one trace at a time" : "which trace?");
 	if ((fmt->flags & EX_BINARY) && (!co.output || !strcmp(co.output, "-")) && isatty(STDOUT_FILENO))
 		die(EXIT_USAGE, "a %s file is binary: give -o FILE (or redirect standard output)", fmt->name);
 	struct loaded t = {0};
@@ -123,7 +121,10 @@ int cmd_export(int argc, char **argv)
 	struct strbuf b = {0};
 	if (fmt->render(&b, &in, &why))
 		die(EXIT_BAD_TRACE, "%s", why);
-	out_write_or_die(co.output, b.s, b.len);
+	if (fmt->flags & EX_PRIVATE)
+		out_write_private_or_die(co.output, b.s, b.len);
+	else
+		out_write_or_die(co.output, b.s, b.len);
 	sb_free(&b);
 	if (fmt->flags & EX_REPORT)
 		grouping_free(&r.groups);

@@ -24,7 +24,11 @@ static void usage(FILE *f)
 		   "                    red grew, blue shrank; frames sized by TRACE\n"
 		   "  --colors C        module (default: a hue per module) or function\n"
 		   "  --title T         the graph's title\n"
-		   "  --width N         pixels (default 1200)\n");
+		   "  --width N         pixels (default 1200; the graph follows the window in a browser)\n"
+		   "\n"
+		   "Without -o the graph goes to TRACE's name with .WHAT.svg (app.ldp: app.alloc.svg,\n"
+		   "app.alloc.diff.svg with --against) in this directory, never onto a terminal;\n"
+		   "-o - writes it to standard output.\n");
 	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
 }
 
@@ -69,10 +73,8 @@ int cmd_flame(int argc, char **argv)
 		case O_WIDTH: fo.width = cli_pixels("width", optarg); break;
 		}
 	}
-	if (optind + 1 != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		cli_usage_error(optind < argc ? "one trace at a time (--against BASE for a second)" : "which trace?");
 	struct loaded t = {0}, base = {0};
 	struct wstack_set ws, wbase;
 	cli_load(&co, &t, argv[optind], EXIT_BAD_TRACE);
@@ -92,7 +94,14 @@ int cmd_flame(int argc, char **argv)
 		fo.subtitle = sub;
 		flame_svg(&b, &ws, &fo);
 	}
-	out_write_or_die(co.output, b.s, b.len);
+	struct strbuf name = {0};
+	char suffix[64];
+	snprintf(suffix, sizeof suffix, ".%s%s.svg", ws_what_name(what), against ? ".diff" : "");
+	int named;
+	const char *path = cli_picture_output(&co, argv[optind], suffix, &name, &named);
+	out_write_or_die(path, b.s, b.len);
+	cli_say_written(path, named);
+	sb_free(&name);
 	sb_free(&b);
 	ws_free(&ws);
 	loaded_free(&t);

@@ -341,8 +341,10 @@ int cmd_fleet(int argc, char **argv)
 		which = F_DIFF;
 	else if (!strcmp(sub, "schema"))
 		which = F_SCHEMA;
+	else if (sub[0] == '-')
+		cli_usage_error("unknown option '%.*s'", (int)strcspn(sub, "="), sub);
 	else
-		die(EXIT_USAGE, "fleet commands are report, flame, diff and schema, not '%s'", sub);
+		cli_usage_error("fleet commands are report, flame, diff and schema, not '%s'", sub);
 	snprintf(cmdname, sizeof cmdname, "fleet %s", sub);
 	cli_cmd = cmdname;
 	argc--;
@@ -427,7 +429,7 @@ int cmd_fleet(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!a.from)
-		die(EXIT_USAGE, "--from clickhouse://HOST[:PORT]/DB is required (see ldprof fleet --help)");
+		cli_usage_error("--from clickhouse://HOST[:PORT]/DB is required");
 	struct ch_target target;
 	char err[800], where[600];
 	if (ch_target_from(a.from, a.user, &target, err, sizeof err))

@@ -117,7 +117,7 @@ int cmd_push(int argc, char **argv)
 		}
 	}
 	if (!to)
-		die(EXIT_USAGE, "--to clickhouse://HOST[:PORT]/DB is required (see ldprof push --help)");
+		cli_usage_error("--to clickhouse://HOST[:PORT]/DB is required");
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;

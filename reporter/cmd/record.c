@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "ldprof/limits.h"
 #include "ldprof/signals.h"
+#include "read/trace.h"
 #include "util/util.h"
 
 static pid_t child;
@@ -41,7 +42,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ldprof record [OPTIONS] [--] CMD [ARGS...]\n"
 		   "\n"
 		   "  -o, --output PATH   trace file (default ldprof.<program>.<pid>.ldp); forked\n"
-		   "                      children write PATH with .<pid> before the extension\n"
+		   "                      children write PATH with .<pid> before the extension.\n"
+		   "                      An existing PATH is never replaced...\n"
+		   "  -f, --force         ...unless --force is given and it is an ldprof trace that\n"
+		   "                      no running process is writing\n"
 		   "      --mode MODE     full (every event), sampled, or off (no heap events)\n"
 		   "      --sample-bytes SIZE  sampled mode: mean bytes allocated between samples\n"
 		   "                      (default 512KiB; docs/SAMPLING.md)\n"
@@ -256,29 +260,138 @@ static void set_env(const char *name, const char *value)
 		die(EXIT_USAGE, "cannot set %s: %s", name, strerror(errno));
 }
 
-/* Files the run produced: PATH itself and PATH with .<pid> inserted. */
-static void say_where(const char *out)
+/* -o PATH that exists. A device (/dev/null) is written as it is. Anything
+ * else is only replaced with --force, and then only an ldprof trace that no
+ * running process is writing: never a file the agent did not make (a text
+ * file, a symlink), never a trace another run is still writing. */
+static void clear_output(const char *path, int force)
 {
 	struct stat st;
-	if (stat(out, &st) == 0)
-		fprintf(stderr, "ldprof: trace written to %s\n", out);
+	if (lstat(path, &st) != 0) {
+		if (errno != ENOENT)
+			die(EXIT_USAGE, "%s: %s", path, strerror(errno));
+		return;
+	}
+	if (S_ISCHR(st.st_mode))
+		return;
+	if (S_ISLNK(st.st_mode))
+		die(EXIT_USAGE, "%s is a symbolic link: not replacing it, nor writing through it", path);
+	if (!S_ISREG(st.st_mode))
+		die(EXIT_USAGE, "%s exists and is not a regular file: not replacing it", path);
+	if (!force)
+		die(EXIT_USAGE, "%s exists: not replacing it (--force replaces an ldprof trace)", path);
+	struct rd_segment seg;
+	struct rd_error err;
+	if (rd_read_first_header(path, &seg, &err))
+		die(EXIT_USAGE, "%s is not an ldprof trace: not replacing it, even with --force", path);
+	int running = rd_segment_running(&seg);
+	unsigned long long pid = (unsigned long long)seg.pid;
+	rd_segment_clear(&seg);
+	if (running)
+		die(EXIT_USAGE, "%s is the trace of pid %llu, still running: not replacing it", path, pid);
+	if (unlink(path) != 0)
+		die(EXIT_USAGE, "cannot replace %s: %s", path, strerror(errno));
+}
+
+/* The files a run's processes may write: PATH, and PATH with ".<pid>" (a
+ * fork child) or ".<pid>-<n>" (a name taken) before the extension. */
+struct outname {
+	char *dir, *base;
+	size_t stem;     /* length of base without its extension */
+	const char *ext; /* ".ldp", or "" */
+};
+
+static void outname_init(struct outname *o, const char *out)
+{
 	char *copy = xstrdup(out), *copy2 = xstrdup(out);
-	const char *dir = dirname(copy), *base = basename(copy2);
-	const char *dot = strrchr(base, '.');
-	size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-	DIR *d = opendir(dir);
-	unsigned extra = 0;
-	for (struct dirent *e; d && (e = readdir(d));)
-		if (!strncmp(e->d_name, base, stem) && e->d_name[stem] == '.' && strcmp(e->d_name, base) &&
-		    e->d_name[stem + 1] >= '0' && e->d_name[stem + 1] <= '9')
-			extra++;
-	if (d)
-		closedir(d);
-	if (extra)
-		fprintf(stderr, "ldprof: and %u more from child processes (%s/%.*s.<pid>%s)\n", extra, dir, (int)stem,
-			base, dot && dot != base ? dot : "");
+	o->dir = xstrdup(dirname(copy));
+	o->base = xstrdup(basename(copy2));
 	free(copy);
 	free(copy2);
+	const char *dot = strrchr(o->base, '.');
+	o->stem = dot && dot != o->base ? (size_t)(dot - o->base) : strlen(o->base);
+	o->ext = o->base + o->stem;
+}
+
+static int is_child_file(const struct outname *o, const char *name)
+{
+	if (strncmp(name, o->base, o->stem) || name[o->stem] != '.' || !strcmp(name, o->base))
+		return 0;
+	const char *p = name + o->stem + 1;
+	if (*p < '0' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '-' && p[1] >= '0' && p[1] <= '9')
+		for (p++; *p >= '0' && *p <= '9';)
+			p++;
+	return !strcmp(p, o->ext);
+}
+
+/* The child files there now, by device and inode. */
+struct fileset {
+	struct fid {
+		dev_t dev;
+		ino_t ino;
+	} *v;
+	size_t n, cap;
+};
+
+static void child_files(const struct outname *o, struct fileset *fs, const struct fileset *before, unsigned *fresh)
+{
+	DIR *d = opendir(o->dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		struct stat st;
+		if (!is_child_file(o, e->d_name) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (fs)
+			VEC_PUSH(fs->v, fs->n, fs->cap, ((struct fid){st.st_dev, st.st_ino}));
+		int old = 0;
+		for (size_t i = 0; before && i < before->n && !old; i++)
+			old = before->v[i].dev == st.st_dev && before->v[i].ino == st.st_ino;
+		if (fresh && !old)
+			(*fresh)++;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* path as a shell word: quoted when it holds anything but the usual. */
+static const char *shell_word(struct strbuf *b, const char *path)
+{
+	b->len = 0;
+	if (path[strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/+-:,@%=")]) {
+		sb_putc(b, '\'');
+		for (const char *p = path; *p; p++)
+			sb_printf(b, *p == '\'' ? "'\\''" : "%c", *p);
+		sb_putc(b, '\'');
+	} else {
+		sb_printf(b, "%s", path);
+	}
+	return b->s;
+}
+
+/* What the run wrote (PATH, and children's files that were not there before
+ * it started), then what to do with it. shown: PATH as the user gave it. */
+static void say_where(const char *out, const char *shown, const struct outname *o, const struct fileset *before)
+{
+	struct stat st;
+	int written = stat(out, &st) == 0;
+	if (written)
+		fprintf(stderr, "ldprof: trace written to %s\n", shown);
+	unsigned extra = 0;
+	child_files(o, NULL, before, &extra);
+	if (extra)
+		fprintf(stderr, "ldprof: and %u more from child processes (%s/%.*s.<pid>%s)\n", extra, o->dir, (int)o->stem,
+			o->base, o->ext);
+	if (written && S_ISREG(st.st_mode)) {
+		struct strbuf w = {0};
+		shell_word(&w, shown);
+		fprintf(stderr, "ldprof: next: ldprof report %s   (or: ldprof flame %s; ldprof report --html %s)\n", w.s,
+			w.s, w.s);
+		sb_free(&w);
+	}
 }
 
 int cmd_record(int argc, char **argv)
@@ -288,7 +401,7 @@ int cmd_record(int argc, char **argv)
 		{"max-depth", required_argument, 0, 'd'},       {"quiet", no_argument, 0, 'q'},
 		{"snapshot-signal", required_argument, 0, 'S'}, {"snapshot-interval", required_argument, 0, 'I'},
 		{"cpu", required_argument, 0, 'C'},             {"wall", required_argument, 0, 'W'},
-		{"cpu-signal", required_argument, 0, 'P'},
+		{"cpu-signal", required_argument, 0, 'P'},     {"force", no_argument, 0, 'f'},
 		{"sample-bytes", required_argument, 0, 'B'},    {"seed", required_argument, 0, 'E'},
 		{"start-paused", no_argument, 0, 'Z'},          {"toggle-signal", required_argument, 0, 'T'},
 		{"control", no_argument, 0, 'K'},
@@ -301,8 +414,8 @@ int cmd_record(int argc, char **argv)
 	uint64_t cpu_hz = LDP_CPU_HZ_DEFAULT, wall_hz = 0;
 	char interval_ms[32] = "";
 	uint64_t depth = LDP_DEPTH_DEFAULT, sample_bytes = 0, seed = 0, max_size = 0, keep = 0;
-	int quiet = 0, python_malloc = 0, c;
-	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
+	int quiet = 0, python_malloc = 0, force = 0, c;
+	while ((c = cli_getopt_long(argc, argv, "+o:qfh", opts)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'm':
@@ -366,16 +479,14 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'q': quiet = 1; break;
 		case 'Y': python_malloc = 1; break;
+		case 'f': force = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind >= argc)
+		cli_usage_error("which program? (ldprof record [OPTIONS] -- CMD [ARGS...])");
 	if (keep && !max_size)
-		die(EXIT_USAGE, "--keep needs --max-size");
+		cli_usage_error("--keep needs --max-size");
 	if ((sample_bytes || seed) && strcmp(mode, "sampled"))
 		die(EXIT_USAGE, "--sample-bytes and --seed need --mode sampled");
 	char **cmd = argv + optind;
@@ -407,13 +518,14 @@ int cmd_record(int argc, char **argv)
 		if (!*out)
 			die(EXIT_USAGE, "-o needs a path");
 		snprintf(outpath, sizeof outpath, "%s%s%s", out[0] == '/' ? "" : cwd, out[0] == '/' ? "" : "/", out);
-		struct stat st;
-		if (lstat(outpath, &st) == 0 && !S_ISCHR(st.st_mode)) { /* a device (/dev/null) is written as is */
-			if (!S_ISREG(st.st_mode))
-				die(EXIT_USAGE, "%s exists and is not a regular file; refusing to replace it", outpath);
-			if (unlink(outpath) != 0)
-				die(EXIT_USAGE, "cannot replace %s: %s", outpath, strerror(errno));
-		}
+		clear_output(outpath, force);
+	}
+	/* Children's files already there (an earlier run's) are not this run's. */
+	struct outname on = {0};
+	struct fileset before = {0};
+	if (out) {
+		outname_init(&on, outpath);
+		child_files(&on, &before, NULL, NULL);
 	}
 
 	/* LD_PRELOAD is extended, never replaced: ours first, so our malloc is the
@@ -502,7 +614,7 @@ int cmd_record(int argc, char **argv)
 			set_env("LDPROF_KEEP", hz);
 		}
 		execvp(cmd[0], cmd);
-		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno));
+		fprintf(stderr, "ldprof record: cannot run %s: %s\n", cmd[0], strerror(errno)); /* die() would exit(): not in a fork child */
 		_exit(127);
 	}
 	int status;
@@ -512,9 +624,16 @@ int cmd_record(int argc, char **argv)
 	if (!out) {
 		const char *slash = strrchr(cmd[0], '/');
 		snprintf(outpath, sizeof outpath, "%s/ldprof.%s.%d.ldp", cwd, slash ? slash + 1 : cmd[0], (int)child);
+		outname_init(&on, outpath);
 	}
-	if (!quiet)
-		say_where(outpath);
+	if (!quiet) {
+		size_t cl = strlen(cwd);
+		const char *shown = out ? out : !strncmp(outpath, cwd, cl) && outpath[cl] == '/' ? outpath + cl + 1 : outpath;
+		say_where(outpath, shown, &on, &before);
+	}
+	free(on.dir);
+	free(on.base);
+	free(before.v);
 	free(agent);
 	sb_free(&pre);
 	if (WIFSIGNALED(status))

@@ -26,14 +26,17 @@ static void usage(FILE *f)
 		"  --all-frames      filters look at every frame of the stack, not only the site\n"
 		"  --json            one JSON object (schema: docs/JSON.md)\n"
 		"  --html            one self-contained HTML page: summary, timeline, flame graphs,\n"
-		"                    tables, leaks with their stacks (use with -o)\n"
+		"                    tables, leaks with their stacks; without -o it goes to the\n"
+		"                    first TRACE's name with .html (app.ldp: app.html) here\n"
 		"\n"
 		"CPU and wall-clock samples (ldprof record --cpu HZ, --wall HZ):\n"
 		"  --profile-sort K  flat profiles by self (default) or total\n"
 		"  --tree            the call tree, top-down (--tree-min PCT hides smaller branches; default 0.5)\n"
 		"  --callers FUNC    who calls FUNC (a name or glob), and how often\n"
 		"  --callees FUNC    what FUNC calls\n"
-		"  --lines FUNC      cost per source line inside FUNC\n"
+		"  --lines FUNC      cost per source line inside FUNC (a glob: each matching function)\n"
+		"  --source-dir DIR  where --lines finds sources besides DWARF's compilation directory\n"
+		"                    (leading directories of the recorded name are tried off too); repeatable\n"
 		"  --threads         samples per thread\n"
 		"  --what KIND       cpu or wall: only that profile (default: both)\n");
 	cli_common_usage(f, CLI_OUTPUT | CLI_SYMBOLS);
@@ -45,7 +48,7 @@ static void usage(FILE *f)
 int cmd_report(int argc, char **argv)
 {
 	enum { O_TOP = 256, O_SORT, O_JSON, O_HTML, O_PSORT, O_TREE, O_TREEMIN, O_CALLERS, O_CALLEES, O_LINES, O_THREADS,
-	       O_WHAT };
+	       O_WHAT, O_SRCDIR };
 	static const struct option opts[] = {
 		{"top", required_argument, 0, O_TOP},
 		{"sort", required_argument, 0, O_SORT},
@@ -59,6 +62,7 @@ int cmd_report(int argc, char **argv)
 		{"lines", required_argument, 0, O_LINES},
 		{"threads", no_argument, 0, O_THREADS},
 		{"what", required_argument, 0, O_WHAT},
+		{"source-dir", required_argument, 0, O_SRCDIR},
 		{0, 0, 0, 0},
 	};
 	struct cli_common co = {.takes = CLI_OUTPUT | CLI_SYMBOLS | CLI_GROUPS, .usage = usage,
@@ -67,6 +71,8 @@ int cmd_report(int argc, char **argv)
 	int json = 0, html = 0, c, tree = 0, threads = 0, kinds = 3;
 	double tree_min = 0.5;
 	const char *focus[3] = {NULL, NULL, NULL};
+	const char **srcdirs = NULL;
+	size_t nsrcdirs = 0, srcdirs_cap = 0;
 	while ((c = cli_getopt(&co, argc, argv, opts)) != -1) {
 		switch (c) {
 		case O_TOP:
@@ -97,6 +103,7 @@ int cmd_report(int argc, char **argv)
 		case O_CALLEES: focus[1] = optarg; break;
 		case O_LINES: focus[2] = optarg; break;
 		case O_THREADS: threads = 1; break;
+		case O_SRCDIR: VEC_PUSH(srcdirs, nsrcdirs, srcdirs_cap, optarg); break;
 		case O_WHAT:
 			if (!strcmp(optarg, "cpu"))
 				kinds = 1;
@@ -107,10 +114,8 @@ int cmd_report(int argc, char **argv)
 			break;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind >= argc)
+		cli_usage_error("which trace?");
 	r.gopts = co.groups;
 	struct symbolizer *sym = cli_symbolizer(&co);
 	r.ntraces = (size_t)(argc - optind);
@@ -141,15 +146,22 @@ int cmd_report(int argc, char **argv)
 			render_profile_tree(&b, &r, k, tree_min);
 		for (int m = 0; m < 3; m++)
 			if (focus[m])
-				render_profile_focus(&b, &r, k, m, focus[m]);
+				render_profile_focus(&b, &r, k, m, focus[m],
+						     &(struct focus_opts){srcdirs, nsrcdirs});
 	}
 	if (threads && !json)
 		render_profile_threads(&b, &r);
 	if (focused && !json && !r.samples[0] && !r.samples[1])
 		die(EXIT_BAD_TRACE, "this trace has no CPU or wall samples (record with --cpu HZ or --wall HZ)");
-	out_write_or_die(co.output, b.s, b.len);
+	struct strbuf name = {0};
+	int named = 0;
+	const char *path = html ? cli_picture_output(&co, argv[optind], ".html", &name, &named) : co.output;
+	out_write_private_or_die(path, b.s, b.len); /* it names the command lines */
+	cli_say_written(path, named);
+	sb_free(&name);
 
 	sb_free(&b);
+	free(srcdirs);
 	grouping_free(&r.groups);
 	for (size_t i = 0; i < r.ntraces; i++)
 		loaded_free(&r.traces[i]);

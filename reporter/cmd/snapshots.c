@@ -10,6 +10,7 @@
 #include "model/tmodel.h"
 #include "out.h"
 #include "render/json.h"
+#include "render/report.h"
 #include "render/units.h"
 #include "util/util.h"
 
@@ -18,15 +19,19 @@ int cmd_snapshots(int argc, char **argv)
 	static const struct option opts[] = {
 		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int json = 0, c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt_long(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
-		case 'h': printf("usage: ldprof snapshots [--json] TRACE\n"); return EXIT_OK;
-		default: die(EXIT_USAGE, "usage: ldprof snapshots [--json] TRACE");
+		case 'h':
+			printf("usage: ldprof snapshots [--json] TRACE\n\n"
+			       "The snapshots a trace holds (the program's, by signal, by interval), and the three\n"
+			       "every trace has: start, peak, exit. Their selectors are what ldprof diff takes.\n\n"
+			       "  --json            one JSON object (schema: docs/schema/snapshots.json)\n");
+			return EXIT_OK;
 		}
 	}
 	if (optind != argc - 1)
-		die(EXIT_USAGE, "usage: ldprof snapshots [--json] TRACE");
+		cli_usage_error(optind < argc ? "one trace at a time" : "which trace?");
 	struct tmodel m;
 	struct rd_error err;
 	if (tm_load(&m, argv[optind], &err))
@@ -45,7 +50,6 @@ int cmd_snapshots(int argc, char **argv)
 	}
 	for (size_t i = 0; i <= m.nsnaps + 2; i++) {
 		const struct tm_snapshot *s;
-		char sel[LDP_MAX_LABEL_LEN + 32];
 		size_t index = 0;
 		if (i == 0) {
 			s = &start;
@@ -57,20 +61,13 @@ int cmd_snapshots(int argc, char **argv)
 			s = &m.snaps[i - 1];
 			index = s->index;
 		}
+		char sel[LDP_MAX_LABEL_LEN + 32];
 		if (index && s->occurrence > 1)
 			snprintf(sel, sizeof sel, "%s#%u", s->label, s->occurrence);
 		else
 			snprintf(sel, sizeof sel, "%s", s->label);
 		if (json) {
-			json_t *snap = json_object();
-			json_object_set_new(snap, "index", json_u64(index));
-			json_object_set_new(snap, "label", json_text(s->label));
-			json_object_set_new(snap, "selector", json_text(sel));
-			json_object_set_new(snap, "kind", json_string(index ? tm_snapshot_kind_name(s->kind) : "built-in"));
-			json_object_set_new(snap, "time_ns", json_u64(s->time_ns));
-			json_object_set_new(snap, "live_bytes", json_u64(s->live_bytes));
-			json_object_set_new(snap, "live_count", json_u64(s->live_count));
-			json_array_append_new(list, snap);
+			json_array_append_new(list, snapshot_json(s, !index));
 		} else {
 			char idx[32] = "-";
 			if (index)
@@ -81,7 +78,8 @@ int cmd_snapshots(int argc, char **argv)
 		}
 	}
 	if (json) {
-		sb_json(&b, json_pack("{soso}", "trace", json_text(m.path), "snapshots", list));
+		sb_json(&b, json_pack("{sssisoso}", "format", "ldprof-snapshots", "version", LDPR_JSON_VERSION, "trace",
+				      json_text(m.path), "snapshots", list));
 		sb_putc(&b, '\n');
 	} else {
 		json_decref(list);

@@ -19,7 +19,11 @@ static void usage(FILE *f)
 		   "\n"
 		   "  --title T         the picture's title\n"
 		   "  --width N         pixels (default 1200)\n"
-		   "  --height N        pixels (default 360)\n");
+		   "  --height N        pixels (default 360)\n"
+		   "\n"
+		   "Without -o the picture goes to TRACE's name with .timeline.svg (app.ldp:\n"
+		   "app.timeline.svg) in this directory, never onto a terminal; -o - writes it to\n"
+		   "standard output.\n");
 	cli_common_usage(f, CLI_OUTPUT);
 }
 
@@ -43,10 +47,8 @@ int cmd_timeline(int argc, char **argv)
 		case O_HEIGHT: to.height = cli_pixels("height", optarg); break;
 		}
 	}
-	if (optind + 1 != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		cli_usage_error(optind < argc ? "one trace at a time" : "which trace?");
 	/* No symbols needed: the timeline is figures only. */
 	struct loaded t = {0};
 	struct rd_error err;
@@ -65,7 +67,12 @@ int cmd_timeline(int argc, char **argv)
 	tl.subtitle = sub;
 	struct strbuf b = {0};
 	timeline_svg(&b, &tl, &to);
-	out_write_or_die(co.output, b.s, b.len);
+	struct strbuf name = {0};
+	int named;
+	const char *path = cli_picture_output(&co, argv[optind], ".timeline.svg", &name, &named);
+	out_write_private_or_die(path, b.s, b.len); /* its subtitle is the command line */
+	cli_say_written(path, named);
+	sb_free(&name);
 	sb_free(&b);
 	timeline_free(&tl);
 	tm_free(&t.m);

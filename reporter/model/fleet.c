@@ -32,6 +32,7 @@ void fleet_report_fill(struct report *r, const struct fleet_totals *t, int only)
 	r->rss_peak = t->rss_peak;
 	r->rss_heap = t->rss_heap;
 	r->rss_mapped = t->rss_mapped;
+	r->peak_times_unknown = 1;
 	r->missed = t->missed;
 	r->missed.damaged_trace = t->missed.damaged ? t->damaged_trace : NULL;
 	r->missed.damage_why = t->missed.damaged ? t->damage_why : NULL;

@@ -177,6 +177,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		os->lifetime_us += (e->seq >> h->seq_shift) * ow.count;
 		t->live_bytes -= ow.bytes;
 		t->live_count -= ow.count;
+		t->live_var -= ow.var;
 		t->frees += ow.count;
 		drop_block(h, *slot);
 		u64map_del(&h->live, e->ptr, NULL);
@@ -215,10 +216,12 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	t->allocated_var += w.var;
 	t->live_bytes += w.bytes;
 	t->live_count += w.count;
+	t->live_var += w.var;
 	h->size_hist[bit_length(e->size)] += w.count;
 	if (t->live_bytes > t->peak_bytes) {
 		t->peak_bytes = t->live_bytes;
 		t->peak_count = t->live_count;
+		t->peak_var = t->live_var > 0 ? t->live_var : 0;
 		t->peak_time_us = e->seq >> h->seq_shift;
 		h->peak_gen++;
 	}
@@ -268,6 +271,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	s->frees += w.count;
 	t->live_bytes -= w.bytes;
 	t->live_count -= w.count;
+	t->live_var -= w.var;
 	t->frees += w.count;
 	drop_block(h, *slot);
 	u64map_del(&h->live, e->ptr, NULL);

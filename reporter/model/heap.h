@@ -41,6 +41,9 @@ struct heap_totals {
 	uint64_t sample_bytes;    /* mean bytes between samples; 0 = every event was recorded */
 	uint64_t samples;         /* allocations recorded */
 	double allocated_var;     /* estimated variance of allocated_bytes */
+	double live_var;          /* ... of live_bytes, now */
+	double peak_var;          /* ... of live_bytes at the peak (the estimate there; the peak
+				   * itself, a maximum of estimates, leans high: docs/SAMPLING.md) */
 	uint64_t lost_samples;    /* sampled but not recorded (the agent had no room) */
 	/* Made by a signal handler that interrupted the agent's own recording
 	 * on that thread, and not recorded (LOST kinds 4, 5): a lost free makes

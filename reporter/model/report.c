@@ -12,6 +12,7 @@ void report_sum(struct report *r)
 	memset(r->samples, 0, sizeof r->samples);
 	r->mapped_peak = r->mapped_live_at_exit = r->mapped_bytes = r->maps = r->remaps = r->unmaps = 0;
 	r->rss_peak = r->rss_heap = r->rss_mapped = 0;
+	r->mapped_peak_time_ns = r->rss_peak_time_ns = 0;
 	memset(r->weight_ns, 0, sizeof r->weight_ns);
 	memset(r->lost, 0, sizeof r->lost);
 	r->peak_time_ns = 0;
@@ -58,8 +59,11 @@ void report_sum(struct report *r)
 			for (int k = 0; k < 65; k++)
 				r->size_hist[k] += m->segs[i].heap.size_hist[k];
 			const struct mapped_model *mm = &m->segs[i].mapped;
-			if (mm->peak_bytes > r->mapped_peak)
+			uint64_t seg_off_ns = m->segs[i].info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns;
+			if (mm->peak_bytes > r->mapped_peak) {
 				r->mapped_peak = mm->peak_bytes;
+				r->mapped_peak_time_ns = seg_off_ns + mm->peak_time_us * 1000;
+			}
 			r->mapped_live_at_exit = mm->live_at_end; /* the last image's */
 			r->mapped_bytes += mm->mapped_bytes;
 			r->maps += mm->maps;
@@ -67,6 +71,7 @@ void report_sum(struct report *r)
 			r->unmaps += mm->unmaps;
 			if (mm->rss_peak > r->rss_peak) {
 				r->rss_peak = mm->rss_peak;
+				r->rss_peak_time_ns = seg_off_ns + mm->rss_peak_time_us * 1000;
 				r->rss_heap = mm->heap_at_rss_peak;
 				r->rss_mapped = mm->mapped_at_rss_peak;
 			}
@@ -83,8 +88,8 @@ void report_sum(struct report *r)
 			if (s->peak_bytes > r->total.peak_bytes) {
 				r->total.peak_bytes = s->peak_bytes;
 				r->total.peak_count = s->peak_count;
-				r->peak_time_ns = m->segs[i].info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns +
-						  s->peak_time_us * 1000;
+				r->total.peak_var = s->peak_var;
+				r->peak_time_ns = seg_off_ns + s->peak_time_us * 1000;
 				r->peak_trace = m->path;
 			}
 		}

@@ -26,6 +26,8 @@ struct report {
 	int profile_sort_total;    /* flat profiles sorted by total instead of self */
 	/* the mapped channel and RSS over every segment (peaks: the highest) */
 	uint64_t mapped_peak, mapped_live_at_exit, mapped_bytes, maps, remaps, unmaps, rss_peak, rss_heap, rss_mapped;
+	uint64_t mapped_peak_time_ns, rss_peak_time_ns; /* since their trace's start */
+	int peak_times_unknown;    /* the two above are not known (a fleet's store keeps no such time) */
 	/* sampling over every segment */
 	uint64_t samples[2], weight_ns[2], lost[2];
 	unsigned hz[2];

@@ -17,6 +17,7 @@
  * never come (a hostile file: 20 KB of zstd can hold 100 million events and
  * no ROUND) only makes the merge move more to its temporary file.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,4 +536,35 @@ int rd_read_mem(const uint8_t *data, size_t len, const char *name, const struct 
 {
 	struct rd_input in = {.mem = data, .mem_len = len, .name = name};
 	return run(&in, 1, 0, v, stats, err);
+}
+
+int rd_read_first_header(const char *path, struct rd_segment *seg, struct rd_error *err)
+{
+	memset(seg, 0, sizeof *seg);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(err->msg, sizeof err->msg, "%s: %m", path);
+		return -1;
+	}
+	uint8_t h[8];
+	uint8_t *p = NULL;
+	int rc = -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+		snprintf(err->msg, sizeof err->msg, "%s: not an ldprof trace", path);
+		goto out;
+	}
+	uint32_t magic = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+	uint32_t size = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+	const char *why;
+	if (magic != LDP_SEGMENT_MAGIC || size > LDP_MAX_HEADER_LEN || !(p = malloc(size ? size : 1)) ||
+	    pread(fd, p, size, sizeof h) != (ssize_t)size || rd_decode_header(p, size, seg, &why)) {
+		snprintf(err->msg, sizeof err->msg, "%s: not an ldprof trace", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(p);
+	close(fd);
+	return rc;
 }

@@ -439,6 +439,18 @@ int rd_source_run(struct rd_input *in, const struct rd_source_cb *cb, void *ctx,
 	}
 finish:
 	st->bytes_read = at(b);
+	if (first) {
+		/* No segment header complete: nothing here says what the bytes are
+		 * (an empty file, /dev/null, a file cut off at its start), so there
+		 * is no trace to report as empty. */
+		if (!st->bytes_read && !st->truncated)
+			snprintf(err->msg, sizeof err->msg, "%s: empty file, not a trace", in->name);
+		else
+			snprintf(err->msg, sizeof err->msg,
+				 "%s: ends inside its first segment header: a trace cut off at its start, or not a trace",
+				 in->name);
+		goto done;
+	}
 	rc = 0;
 done:
 	free(hdr);

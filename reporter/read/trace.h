@@ -212,6 +212,11 @@ struct rd_error {
  * segment without END. */
 int rd_segment_running(const struct rd_segment *seg);
 
+/* Only the first segment header of the trace at path (who wrote it: pid,
+ * host, start time), without following a symlink. @return 0, or -1 with
+ * err->msg set (not a trace, unreadable). rd_segment_clear(seg) after. */
+int rd_read_first_header(const char *path, struct rd_segment *seg, struct rd_error *err);
+
 /*
  * Read the whole trace at path, calling v's callbacks.
  * @return 0 on success (also with a truncated tail: see stats), -1 with

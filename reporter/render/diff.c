@@ -116,15 +116,28 @@ static json_t *side_json(const struct diff_side *s)
 	return o;
 }
 
-static void put_i64(json_t *o, const char *key, int64_t v)
+/* A row's (or the total's) figures: live at `to` and the change since `from`,
+ * per channel, as every JSON output names them. */
+static json_t *figures(const uint64_t size[2], const uint64_t count[2], const uint64_t mapped[2])
 {
-	json_object_set_new(o, key, json_integer(v));
+	json_t *h = json_object(), *m = json_object(), *o = json_object();
+	json_object_set_new(h, "live_bytes", json_u64(size[1]));
+	json_object_set_new(h, "live_count", json_u64(count[1]));
+	json_object_set_new(h, "change_bytes", json_integer(delta(size[0], size[1])));
+	json_object_set_new(h, "change_count", json_integer(delta(count[0], count[1])));
+	json_object_set_new(m, "live_bytes", json_u64(mapped[1]));
+	json_object_set_new(m, "change_bytes", json_integer(delta(mapped[0], mapped[1])));
+	json_object_set_new(o, "heap", h);
+	json_object_set_new(o, "mapped", m);
+	return o;
 }
 
 json_t *diff_json(const struct diff_view *v)
 {
 	const struct diff *d = v->d;
 	json_t *o = json_object(), *groups = json_array();
+	json_object_set_new(o, "format", json_string("ldprof-diff"));
+	json_object_set_new(o, "version", json_integer(LDPR_JSON_VERSION));
 	json_object_set_new(o, "from", side_json(&v->side[0]));
 	json_object_set_new(o, "to", side_json(&v->side[1]));
 	json_object_set_new(o, "by", json_string(group_by_name(v->by)));
@@ -135,30 +148,19 @@ json_t *diff_json(const struct diff_view *v)
 		const struct diff_row *r = rows[i];
 		if (!changed(r) || (v->top && shown >= v->top))
 			continue;
-		json_t *g = json_object();
+		json_t *g = json_object(), *f = figures(r->size, r->count, r->mapped);
 		json_object_set_new(g, "key", json_text(r->key));
-		json_object_set_new(g, "size", json_u64(r->size[1]));
-		put_i64(g, "size_diff", delta(r->size[0], r->size[1]));
-		json_object_set_new(g, "count", json_u64(r->count[1]));
-		put_i64(g, "count_diff", delta(r->count[0], r->count[1]));
 		json_object_set_new(g, "function", json_text(r->function));
 		json_object_set_new(g, "file", json_text(r->file));
 		json_object_set_new(g, "line", json_integer(r->line));
-		json_object_set_new(g, "mapped_size", json_u64(r->mapped[1]));
-		put_i64(g, "mapped_size_diff", delta(r->mapped[0], r->mapped[1]));
+		json_object_update(g, f);
+		json_decref(f);
 		json_array_append_new(groups, g);
 		shown++;
 	}
 	free(rows);
 	json_object_set_new(o, "groups", groups);
-	json_t *t = json_object();
-	json_object_set_new(t, "size", json_u64(d->size[1]));
-	put_i64(t, "size_diff", delta(d->size[0], d->size[1]));
-	json_object_set_new(t, "count", json_u64(d->count[1]));
-	put_i64(t, "count_diff", delta(d->count[0], d->count[1]));
-	json_object_set_new(t, "mapped_size", json_u64(d->mapped[1]));
-	put_i64(t, "mapped_size_diff", delta(d->mapped[0], d->mapped[1]));
-	json_object_set_new(o, "total", t);
+	json_object_set_new(o, "total", figures(d->size, d->count, d->mapped));
 	return o;
 }
 

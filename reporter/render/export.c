@@ -33,11 +33,11 @@ const struct export_format export_formats[] = {
 	{"collapsed", "'frame;frame;frame weight' lines (flamegraph.pl, inferno)", EX_ONE, {0}, 0, collapsed},
 	{"speedscope", "speedscope's JSON (one profile per --what)", EX_EACH, {0}, 0, speedscope},
 	{"json", "the whole model for scripts (docs/EXPORT.md)", EX_HEAP, {.whole = 1, .no_roots = 1, .counted = 1},
-	 EX_REPORT, render_json_export},
+	 EX_REPORT | EX_PRIVATE, render_json_export},
 	{"massif", "valgrind massif's format (ms_print, massif-visualizer)", EX_HEAP,
-	 {.peak_only = 1, .no_roots = 1, .counted = 1}, 0, render_massif},
+	 {.peak_only = 1, .no_roots = 1, .counted = 1}, EX_PRIVATE, render_massif},
 	{"dhat", "valgrind DHAT's JSON (dh_view.html)", EX_HEAP,
-	 {.whole = 1, .peak_only = 1, .no_roots = 1, .counted = 1}, 0, render_dhat},
+	 {.whole = 1, .peak_only = 1, .no_roots = 1, .counted = 1}, EX_PRIVATE, render_dhat},
 	{0},
 };
 

@@ -38,7 +38,9 @@ enum export_stacks {
 	EX_PROFILE, /* --what cpu or wall: that profile; else the heap (alloc, with every heap figure) */
 	EX_HEAP,    /* the heap (alloc, with every heap figure); --what is only checked */
 };
-enum { EX_BINARY = 1, EX_REPORT = 2 }; /* never to a terminal; needs the report */
+/* never to a terminal; needs the report; holds the traced command line (the
+ * file is made 0600, like the trace) */
+enum { EX_BINARY = 1, EX_REPORT = 2, EX_PRIVATE = 4 };
 
 struct export_format {
 	const char *name;

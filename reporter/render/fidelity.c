@@ -59,13 +59,13 @@ json_t *render_fidelity_json(const struct fidelity *f)
 {
 	json_t *o = json_object(), *notes = json_array();
 	char buf[1024];
-	json_object_set_new(o, "truncated_stacks", json_u64(f->truncated_stacks));
-	json_object_set_new(o, "truncated_allocations", json_u64(f->truncated_allocations));
-	json_object_set_new(o, "truncated_samples", json_u64(f->truncated_samples));
-	json_object_set_new(o, "max_depth", f->truncated_stacks ? json_integer(f->max_depth) : json_null());
+	json_object_set_new(o, "truncated_stack_count", json_u64(f->truncated_stacks));
+	json_object_set_new(o, "truncated_allocation_count", json_u64(f->truncated_allocations));
+	json_object_set_new(o, "truncated_sample_count", json_u64(f->truncated_samples));
+	json_object_set_new(o, "max_frame_count", f->truncated_stacks ? json_integer(f->max_depth) : json_null());
 	json_t *py = json_null();
 	if (f->pymalloc_image)
-		py = json_pack("{s:o, s:o, s:o}", "image", json_text(f->pymalloc_image), "arenas",
+		py = json_pack("{s:o, s:o, s:o}", "image", json_text(f->pymalloc_image), "arena_count",
 			       json_u64(f->pymalloc_arenas), "arena_bytes", json_u64(f->pymalloc_arena_bytes));
 	json_object_set_new(o, "pymalloc", py);
 	json_object_set_new(o, "asan_runtime", json_text(f->asan_runtime));

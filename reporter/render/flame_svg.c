@@ -325,7 +325,13 @@ static void render(struct strbuf *b, const struct ftree *t, const struct flame_o
 	sb_xml(b, summary);
 	sb_printf(b, "</text>\n");
 	sb_printf(b, "<text class=\"reset\" x=\"%d\" y=\"20\" style=\"display:none\">Reset zoom</text>\n", PAD);
-	sb_printf(b, "<text class=\"search\" x=\"%u\" y=\"20\" text-anchor=\"end\">Search</text>\n", width - PAD);
+	/* A search box in the page (an HTML input inside the SVG), not a prompt(). */
+	sb_printf(b,
+		  "<foreignObject class=\"searchbox\" x=\"%u\" y=\"5\" width=\"180\" height=\"22\">"
+		  "<input xmlns=\"http://www.w3.org/1999/xhtml\" type=\"search\" placeholder=\"search frames\" "
+		  "title=\"case-insensitive regular expression (Ctrl+F)\"/></foreignObject>\n",
+		  width - PAD - 230);
+	sb_printf(b, "<text class=\"search\" x=\"%u\" y=\"20\" text-anchor=\"end\">Clear</text>\n", width - PAD);
 	sb_printf(b, "<text class=\"details\" x=\"%d\" y=\"%u\"> </text>\n", PAD, d.height - 10);
 	sb_printf(b, "<text class=\"matched\" x=\"%u\" y=\"%u\" text-anchor=\"end\"></text>\n", width - PAD,
 		  d.height - 10);

@@ -44,8 +44,8 @@ static json_t *filter_json(const struct fleet_filter *f)
 	for (size_t i = 0; i < f->nlabels; i++)
 		json_array_append_new(labels, json_text(f->labels[i]));
 	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "service", json_text(f->service), "host", json_text(f->host_glob),
-			 "labels", labels, "since", f->has_since ? json_integer(f->since) : json_null(), "until",
-			 f->has_until ? json_integer(f->until) : json_null());
+			 "labels", labels, "since_realtime_ns", f->has_since ? json_integer(f->since * 1000000000) : json_null(),
+			 "until_realtime_ns", f->has_until ? json_integer(f->until * 1000000000) : json_null());
 }
 
 void render_fleet_report_text(struct strbuf *b, const struct report *r, const struct fleet_view *v)
@@ -77,12 +77,14 @@ void render_fleet_report_json(struct strbuf *b, const struct report *r, const st
 	json_object_del(doc, "traces");
 	json_object_del(doc, "truncated");
 	json_object_del(doc, "segments");
+	json_object_set_new(doc, "format", json_string("ldprof-fleet-report"));
 	json_object_set_new(
 		doc, "fleet",
 		json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "store", json_text(v->store), "filter",
-			  filter_json(v->filter), "traces", json_u64(t->traces), "images", json_u64(t->images), "hosts",
-			  json_u64(t->hosts), "services", json_u64(t->services), "first_start",
-			  json_integer(t->first_start), "last_start", json_integer(t->last_start), "peak_sum_bytes",
+			  filter_json(v->filter), "trace_count", json_u64(t->traces), "image_count", json_u64(t->images),
+			  "host_count", json_u64(t->hosts), "service_count", json_u64(t->services), "first_start_realtime_ns",
+			  json_integer(t->first_start * 1000000000), "last_start_realtime_ns",
+			  json_integer(t->last_start * 1000000000), "peak_sum_bytes",
 			  json_u64(t->peak_sum), "peak_where", json_text(t->peak_where)));
 	sb_json(b, doc);
 	sb_putc(b, '\n');
@@ -109,9 +111,11 @@ void render_fleet_diff_json(struct strbuf *b, const struct diff_view *dv, const 
 			    const struct fleet_diff_sides *s)
 {
 	json_t *doc = diff_json(dv);
+	json_object_set_new(doc, "format", json_string("ldprof-fleet-diff"));
 	for (int i = 0; i < 2; i++)
 		json_object_set_new(doc, i ? "to" : "from",
-				    json_pack("{s:o, s:o}", "label", json_text(s->label[i]), "traces", json_u64(s->traces[i])));
+				    json_pack("{s:o, s:o}", "label", json_text(s->label[i]), "trace_count",
+					      json_u64(s->traces[i])));
 	json_object_set_new(doc, "fleet",
 			    json_pack("{s:o, s:o, s:o, s:o, s:b}", "store", json_text(v->store), "filter",
 				      filter_json(v->filter), "figure", json_text(s->figure), "snapshot",

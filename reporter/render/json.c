@@ -69,7 +69,7 @@ json_t *json_frame(const struct sym_frame *f, int with_offset)
 	json_object_set_new(o, "line", json_integer(f->line));
 	json_object_set_new(o, "module", json_text(f->module));
 	if (with_offset)
-		json_object_set_new(o, "module_offset", json_u64(f->module_offset));
+		json_object_set_new(o, "module_offset_bytes", json_u64(f->module_offset));
 	json_object_set_new(o, "inlined", json_boolean(f->inlined));
 	return o;
 }

@@ -3,7 +3,10 @@
  * the HTML page's data, the timeline's columns) is built with jansson and
  * dumped compact, with these helpers for what jansson leaves to us: u64
  * figures, strings from traces (any bytes), frames, appending to a strbuf.
- * Field names: docs/JSON.md and docs/EXPORT.md.
+ * Field names: docs/JSON.md and docs/EXPORT.md; one schema per output in
+ * docs/schema/. A number's name ends with its unit (_bytes, _count, _ns,
+ * _pct, _hz); a channel's figures are an object with the same names
+ * wherever it appears.
  */
 #ifndef LDPR_RENDER_JSON_H
 #define LDPR_RENDER_JSON_H
@@ -13,6 +16,10 @@
 
 #include "symbols/symbolizer.h"
 #include "util/util.h"
+
+/* The version every JSON output of ldprof carries ("format", "version"):
+ * 2 since the one naming convention (docs/JSON.md, "Changes"). */
+#define LDPR_JSON_VERSION 2
 
 /* An integer (a real past INT64_MAX, which jansson's integers cannot hold). */
 json_t *json_u64(uint64_t v);

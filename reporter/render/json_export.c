@@ -1,6 +1,7 @@
 /*
  * json_export.c - `ldprof export --format json`: the whole model for scripts
- * (schema: docs/EXPORT.md). Fields are only ever added.
+ * (docs/EXPORT.md; schema docs/schema/export.json). Names follow the one
+ * convention of every JSON output (render/json.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,14 @@ static void set(json_t *o, const char *key, json_t *v)
 	json_object_set_new(o, key, v);
 }
 
-/* A stack's heap figures, into its object. */
-static void site_figures(json_t *o, const struct heap_site *s, int leaks)
+/* A stack's heap figures (the names of a group's "heap", and more). */
+static json_t *site_figures(const struct heap_site *s, int leaks)
 {
-	set(o, "allocations", json_u64(s->allocations));
+	json_t *o = json_object();
+	set(o, "allocation_count", json_u64(s->allocations));
 	set(o, "allocated_bytes", json_u64(s->allocated_bytes));
-	set(o, "frees", json_u64(s->frees));
-	set(o, "temporary", json_u64(s->temporary));
+	set(o, "free_count", json_u64(s->frees));
+	set(o, "temporary_count", json_u64(s->temporary));
 	set(o, "live_bytes", json_u64(s->live_bytes));
 	set(o, "live_count", json_u64(s->live_count));
 	set(o, "leaked_bytes", json_u64(leaks ? s->live_bytes : 0));
@@ -29,9 +31,10 @@ static void site_figures(json_t *o, const struct heap_site *s, int leaks)
 	set(o, "peak_count", json_u64(s->peak_count));
 	set(o, "max_live_bytes", json_u64(s->max_live_bytes));
 	set(o, "max_live_count", json_u64(s->max_live_count));
-	set(o, "min_size", json_u64(s->allocations ? s->min_size : 0));
-	set(o, "max_size", json_u64(s->max_size));
-	set(o, "lifetime_us", json_u64(s->lifetime_us));
+	set(o, "min_size_bytes", json_u64(s->allocations ? s->min_size : 0));
+	set(o, "max_size_bytes", json_u64(s->max_size));
+	set(o, "lifetime_ns", json_u64(s->lifetime_us * 1000));
+	return o;
 }
 
 static json_t *json_module(const struct rd_module *mod)
@@ -43,9 +46,9 @@ static json_t *json_module(const struct rd_module *mod)
 	json_t *o = json_object();
 	set(o, "id", json_integer(mod->id));
 	set(o, "path", json_text(mod->path));
-	set(o, "base", json_u64(mod->base));
-	set(o, "start", json_u64(mod->lo));
-	set(o, "end", json_u64(mod->hi));
+	set(o, "base_address", json_u64(mod->base));
+	set(o, "start_address", json_u64(mod->lo));
+	set(o, "end_address", json_u64(mod->hi));
 	set(o, "build_id", json_string(bid));
 	return o;
 }
@@ -67,8 +70,9 @@ static json_t *json_segment(const struct tmodel *m, size_t si, const struct wsta
 	set(o, "start_realtime_ns", json_u64(seg->info.start_realtime_ns));
 	set(o, "start_offset_ns", json_u64(seg->info.start_monotonic_ns - m->segs[0].info.start_monotonic_ns));
 	set(o, "end", json_text(seg->end_name));
-	set(o, "duration_us", json_u64(seg->end.time_us > ht->last_time_us ? seg->end.time_us : ht->last_time_us));
-	set(o, "heap", heap_totals_json(ht, "peak_time_us", ht->peak_time_us));
+	set(o, "duration_ns",
+	    json_u64(1000 * (seg->end.time_us > ht->last_time_us ? seg->end.time_us : ht->last_time_us)));
+	set(o, "heap", heap_totals_json(ht, ht->peak_time_us * 1000));
 	json_t *mods = json_array();
 	for (size_t i = 0; i < seg->nmods; i++)
 		json_array_append_new(mods, json_module(&seg->mods[i]));
@@ -93,21 +97,26 @@ static json_t *json_segment(const struct tmodel *m, size_t si, const struct wsta
 			json_array_append_new(fa, json_u64(*slot));
 		}
 		set(st, "frames", fa);
-		site_figures(st, x->heap, leaks);
+		set(st, "heap", site_figures(x->heap, leaks));
 		json_array_append_new(stacks, st);
 	}
 	u64map_free(&fidx);
 	set(o, "stacks", stacks);
 	set(o, "frames", frames);
 	const struct heap_series *ts = &h->series;
+	/* points: [time_ns, min_bytes, max_bytes, last_bytes] per bucket */
 	json_t *tl = json_object(), *pts = json_array();
-	set(tl, "bucket_us", json_u64(ts->bucket_us));
+	set(tl, "bucket_ns", json_u64(ts->bucket_us * 1000));
 	for (size_t i = 0; i < ts->n; i++)
-		json_array_append_new(pts, json_pack("[IIII]", (json_int_t)(i * ts->bucket_us), (json_int_t)ts->pts[i].min,
-						     (json_int_t)ts->pts[i].max, (json_int_t)ts->pts[i].last));
+		json_array_append_new(pts, json_pack("[oooo]", json_u64(i * ts->bucket_us * 1000), json_u64(ts->pts[i].min),
+						     json_u64(ts->pts[i].max), json_u64(ts->pts[i].last)));
 	set(tl, "points", pts);
 	set(o, "timeline", tl);
-	set(o, "snapshots", json_array());
+	json_t *snaps = json_array();
+	for (size_t i = 0; i < m->nsnaps; i++)
+		if (m->snaps[i].seg == si)
+			json_array_append_new(snaps, snapshot_json(&m->snaps[i], 0));
+	set(o, "snapshots", snaps);
 	return o;
 }
 
@@ -117,7 +126,7 @@ int render_json_export(struct strbuf *b, const struct export_in *in, const char 
 	const struct tmodel *m = in->m;
 	json_t *o = json_object(), *segs = json_array();
 	set(o, "format", json_string("ldprof-export"));
-	set(o, "version", json_integer(1));
+	set(o, "version", json_integer(LDPR_JSON_VERSION));
 	set(o, "trace", json_text(m->path));
 	set(o, "truncated", json_boolean(m->stats.truncated));
 	size_t next = 0;

@@ -12,6 +12,7 @@
 #include "profile.h"
 
 #include <fnmatch.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +164,8 @@ void render_profile_tree(struct strbuf *b, const struct report *r, int k, double
 	u64map_init(&t.index, 1024);
 	VEC_PUSH(t.n, t.len, t.cap, ((struct node){.fn = "(root)"}));
 	each_stack(r, k, tree_add, &t);
-	sb_printf(b, "\n%s call tree (%s samples; total%%, self%%; below %.1f%% hidden)\n", kind_name(k),
-		  fmt_count((char[32]){0}, total_samples(r, k)), min_pct);
+	sb_printf(b, "\n%s call tree (%s sample%s; total%%, self%%; below %.1f%% hidden)\n", kind_name(k),
+		  fmt_count((char[32]){0}, total_samples(r, k)), total_samples(r, k) == 1 ? "" : "s", min_pct);
 	tree_print(b, &t, 0, 0, total_samples(r, k), min_pct);
 	free(t.n);
 	u64map_free(&t.index);
@@ -172,30 +173,67 @@ void render_profile_tree(struct strbuf *b, const struct report *r, int k, double
 
 /* ---- callers, callees, lines ---- */
 
+/*
+ * FUNC may be a glob matching several functions: each matched function is
+ * a section of its own (its samples, its callers, callees or lines), never
+ * merged under the first one's name. Rows are keyed by the matched
+ * function and the row's own function, or for lines by the matched
+ * function, the file and the line (lines of two files are two rows).
+ * Names and files are interned (symbolizer.h): pointers compare.
+ */
 struct tally {
 	const char *pattern;
 	int mode; /* 0 callers, 1 callees, 2 lines */
-	struct u64map index; /* key -> row + 1 */
+	struct u64map index; /* hash of the row's key -> row + 1 */
 	struct row {
+		const char *func;      /* the matched function */
 		const char *key, *file;
+		const char *comp_dir;  /* lines: where a relative file is (DWARF) */
 		unsigned line;
 		uint64_t samples;
 	} *rows;
 	size_t n, cap;
-	uint64_t matched, self;
-	const char *func_file; /* lines: the function's source file */
-	const char *func_name;
+	struct fsum {
+		const char *func, *file; /* file: the function's own (lines) */
+		uint64_t matched, self;
+	} *funcs;
+	size_t nfuncs, fcap;
+	uint64_t matched;
 };
 
-static void tally_add(struct tally *t, const char *key, const char *file, unsigned line, uint64_t samples)
+struct row_key {
+	const struct tally *t;
+	struct row r;
+};
+
+static int row_is(const void *ctx, uint64_t val)
 {
-	uint64_t k = t->mode == 2 ? (uint64_t)line + 1 : (uint64_t)(uintptr_t)key;
-	uint64_t *slot = u64map_get(&t->index, k);
+	const struct row_key *k = ctx;
+	const struct row *r = &k->t->rows[val - 1];
+	return r->func == k->r.func && r->key == k->r.key && r->file == k->r.file && r->line == k->r.line;
+}
+
+static void tally_add(struct tally *t, const char *func, const char *key, const char *file, const char *comp_dir,
+		      unsigned line, uint64_t samples)
+{
+	struct row_key k = {t, {func, key, file, comp_dir, line, 0}};
+	uint64_t h = hash_u64((uint64_t)(uintptr_t)func ^ hash_u64((uint64_t)(uintptr_t)key));
+	h = hash_u64(h ^ (uint64_t)(uintptr_t)file ^ ((uint64_t)line << 40));
+	uint64_t *slot = u64map_find(&t->index, h, row_is, &k);
 	if (!slot) {
-		VEC_PUSH(t->rows, t->n, t->cap, ((struct row){key, file, line, 0}));
-		slot = u64map_put(&t->index, k, t->n);
+		VEC_PUSH(t->rows, t->n, t->cap, k.r);
+		slot = u64map_add(&t->index, h, t->n);
 	}
 	t->rows[*slot - 1].samples += samples;
+}
+
+static struct fsum *func_sum(struct tally *t, const struct sym_frame *f)
+{
+	for (size_t i = 0; i < t->nfuncs; i++)
+		if (t->funcs[i].func == f->function)
+			return &t->funcs[i];
+	VEC_PUSH(t->funcs, t->nfuncs, t->fcap, ((struct fsum){f->function, f->file, 0, 0}));
+	return &t->funcs[t->nfuncs - 1];
 }
 
 static void tally_stack(void *ctx, const struct flat *fl, uint64_t samples)
@@ -206,21 +244,23 @@ static void tally_stack(void *ctx, const struct flat *fl, uint64_t samples)
 		if (!matches(f->function, t->pattern))
 			continue;
 		/* the innermost occurrence: every sample counts once */
+		struct fsum *fs = func_sum(t, f);
 		t->matched += samples;
-		if (!t->func_name)
-			t->func_name = f->function;
+		fs->matched += samples;
 		if (i == 0)
-			t->self += samples;
+			fs->self += samples;
+		if (!fs->file)
+			fs->file = f->file;
 		if (t->mode == 0) {
 			const struct sym_frame *c = i + 1 < fl->n ? fl->f[i + 1] : NULL;
-			tally_add(t, c ? c->function : "(root)", c ? c->file : NULL, c ? c->line : 0, samples);
+			tally_add(t, f->function, c ? c->function : "(root)", c ? c->file : NULL, NULL, c ? c->line : 0,
+				  samples);
 		} else if (t->mode == 1) {
 			const struct sym_frame *c = i > 0 ? fl->f[i - 1] : NULL;
-			tally_add(t, c ? c->function : "(self)", c ? c->file : NULL, c ? c->line : 0, samples);
+			tally_add(t, f->function, c ? c->function : "(self)", c ? c->file : NULL, NULL, c ? c->line : 0,
+				  samples);
 		} else {
-			if (!t->func_file)
-				t->func_file = f->file;
-			tally_add(t, f->function, f->file, f->line, samples);
+			tally_add(t, f->function, f->function, f->file, f->comp_dir, f->line, samples);
 		}
 		return;
 	}
@@ -232,13 +272,20 @@ static int by_samples_desc(const void *a, const void *b)
 	return x->samples < y->samples ? 1 : x->samples > y->samples ? -1 : strcmp(x->key, y->key);
 }
 
-static int by_line(const void *a, const void *b)
+static int by_file_line(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	return x->line < y->line ? -1 : x->line > y->line;
+	int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
+	return c ? c : x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Source lines for --lines, when the file is on this machine. */
+static int by_matched_desc(const void *a, const void *b)
+{
+	const struct fsum *x = a, *y = b;
+	return x->matched < y->matched ? 1 : x->matched > y->matched ? -1 : strcmp(x->func, y->func);
+}
+
+/* Source lines for --lines, from the file at path. */
 static char **read_source(const char *path, size_t *nlines)
 {
 	*nlines = 0;
@@ -260,49 +307,151 @@ static char **read_source(const char *path, size_t *nlines)
 	return lines;
 }
 
-void render_profile_focus(struct strbuf *b, const struct report *r, int k, int mode, const char *pattern)
+static int readable(const char *path)
 {
-	if (!total_samples(r, k))
+	return access(path, R_OK) == 0;
+}
+
+/*
+ * Where a frame's source file is on this machine, as a debugger looks:
+ * an absolute name as it is; a relative one under DWARF's compilation
+ * directory (gcc records "src/x.c" and the directory it ran in), then
+ * relative to here. Then under each --source-dir DIR: the name (relative,
+ * or with the compilation directory taken off), then with its leading
+ * directories taken off one by one (a tree checked out elsewhere).
+ * @return malloc'd path, or NULL.
+ */
+char *profile_find_source(const char *file, const char *comp_dir, const char *const *dirs, size_t ndirs)
+{
+	if (!file || !*file)
+		return NULL;
+	struct strbuf p = {0};
+	if (file[0] == '/') {
+		if (readable(file))
+			return xstrdup(file);
+	} else {
+		if (comp_dir && *comp_dir) {
+			sb_printf(&p, "%s/%s", comp_dir, file);
+			if (readable(p.s))
+				return p.s;
+			p.len = 0;
+		}
+		if (readable(file)) {
+			sb_free(&p);
+			return xstrdup(file);
+		}
+	}
+	const char *rel = file;
+	size_t cl = comp_dir ? strlen(comp_dir) : 0;
+	if (file[0] == '/' && cl && !strncmp(file, comp_dir, cl) && file[cl] == '/')
+		rel = file + cl + 1;
+	for (size_t d = 0; d < ndirs; d++) {
+		for (const char *tail = rel; tail; tail = strchr(tail, '/') ? strchr(tail, '/') + 1 : NULL) {
+			while (*tail == '/')
+				tail++;
+			if (!*tail)
+				break;
+			p.len = 0;
+			sb_printf(&p, "%s/%s", dirs[d], tail);
+			if (readable(p.s))
+				return p.s;
+		}
+	}
+	sb_free(&p);
+	return NULL;
+}
+
+static void free_source(char **src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(src[i]);
+	free(src);
+}
+
+/* One matched function's rows (rows[0..n), all of fs->func). */
+static void focus_rows(struct strbuf *b, const struct fsum *fs, int mode, struct row *rows, size_t n, const char *ind,
+		       const struct focus_opts *o)
+{
+	char x[32], nm[FMT_NAME_MAX];
+	if (mode < 2) {
+		qsort(rows, n, sizeof *rows, by_samples_desc);
+		for (size_t i = 0; i < n; i++) {
+			sb_printf(b, "%s  %9s %6.1f%%  %s", ind, fmt_count(x, rows[i].samples),
+				  100.0 * (double)rows[i].samples / (double)fs->matched, fmt_name(nm, sizeof nm, rows[i].key));
+			if (rows[i].file) {
+				const char *slash = strrchr(rows[i].file, '/');
+				sb_printf(b, "  %s:%u", slash ? slash + 1 : rows[i].file, rows[i].line);
+			}
+			sb_putc(b, '\n');
+		}
+		return;
+	}
+	/* lines: by file, then line; a heading per file, with its source when found */
+	qsort(rows, n, sizeof *rows, by_file_line);
+	for (size_t i = 0; i < n;) {
+		const char *file = rows[i].file;
+		size_t nsrc = 0;
+		char *path = profile_find_source(file, rows[i].comp_dir, o->source_dirs, o->nsource_dirs);
+		char **src = read_source(path, &nsrc);
+		sb_printf(b, "%s  %s", ind, file ? file : "(no line information)");
+		if (path && strcmp(path, file))
+			sb_printf(b, "  (source: %s)", path);
+		else if (file && !src)
+			sb_printf(b, "  (source not found here: --source-dir DIR says where)");
+		sb_printf(b, "\n%s  %6s %9s %7s  %s\n", ind, "line", "samples", "%", src ? "source" : "");
+		free(path);
+		for (; i < n && rows[i].file == file; i++) {
+			unsigned ln = rows[i].line;
+			sb_printf(b, "%s  %6u %9s %6.1f%%  %s\n", ind, ln, fmt_count(x, rows[i].samples),
+				  100.0 * (double)rows[i].samples / (double)fs->matched,
+				  src && ln && ln <= nsrc ? src[ln - 1] : "");
+		}
+		free_source(src, nsrc);
+	}
+}
+
+void render_profile_focus(struct strbuf *b, const struct report *r, int k, int mode, const char *pattern,
+			  const struct focus_opts *o)
+{
+	uint64_t all = total_samples(r, k);
+	if (!all)
 		return;
 	struct tally t = {.pattern = pattern, .mode = mode};
 	u64map_init(&t.index, 64);
 	each_stack(r, k, tally_stack, &t);
 	static const char *what[] = {"callers of", "callees of", "cost per line in"};
 	char x[32], nm[FMT_NAME_MAX];
-	sb_printf(b, "\n%s: %s %s (%s samples, %.1f%% of all; self %.1f%%)\n", kind_name(k), what[mode],
-		  t.func_name ? fmt_name(nm, sizeof nm, t.func_name) : pattern, fmt_count(x, t.matched),
-		  100.0 * (double)t.matched / (double)total_samples(r, k),
-		  100.0 * (double)t.self / (double)total_samples(r, k));
 	if (!t.matched) {
-		sb_printf(b, "  (no sample has %s on its stack)\n", pattern);
-	} else if (mode < 2) {
-		qsort(t.rows, t.n, sizeof *t.rows, by_samples_desc);
-		for (size_t i = 0; i < t.n; i++) {
-			sb_printf(b, "  %9s %6.1f%%  %s", fmt_count(x, t.rows[i].samples),
-				  100.0 * (double)t.rows[i].samples / (double)t.matched, fmt_name(nm, sizeof nm, t.rows[i].key));
-			if (t.rows[i].file) {
-				const char *slash = strrchr(t.rows[i].file, '/');
-				sb_printf(b, "  %s:%u", slash ? slash + 1 : t.rows[i].file, t.rows[i].line);
-			}
-			sb_putc(b, '\n');
-		}
-	} else {
-		qsort(t.rows, t.n, sizeof *t.rows, by_line);
-		size_t nsrc;
-		char **src = read_source(t.func_file, &nsrc);
-		sb_printf(b, "  %s\n  %6s %9s %7s  %s\n", t.func_file ? t.func_file : "(no line information)", "line",
-			  "samples", "%", src ? "source" : "");
-		for (size_t i = 0; i < t.n; i++) {
-			unsigned ln = t.rows[i].line;
-			sb_printf(b, "  %6u %9s %6.1f%%  %s\n", ln, fmt_count(x, t.rows[i].samples),
-				  100.0 * (double)t.rows[i].samples / (double)t.matched,
-				  src && ln && ln <= nsrc ? src[ln - 1] : "");
-		}
-		for (size_t i = 0; i < nsrc; i++)
-			free(src[i]);
-		free(src);
+		sb_printf(b, "\n%s: %s %s\n  (no sample has %s on its stack)\n", kind_name(k), what[mode], pattern, pattern);
+	} else if (t.nfuncs > 1) {
+		sb_printf(b, "\n%s: %s %s: %zu functions match (%s sample%s, %.1f%% of all)\n", kind_name(k), what[mode],
+			  pattern, t.nfuncs, fmt_count(x, t.matched), t.matched == 1 ? "" : "s",
+			  100.0 * (double)t.matched / (double)all);
 	}
+	qsort(t.funcs, t.nfuncs, sizeof *t.funcs, by_matched_desc);
+	/* rows grouped by their matched function */
+	struct row *mine = xmalloc((t.n ? t.n : 1) * sizeof *mine);
+	for (size_t f = 0; f < t.nfuncs; f++) {
+		const struct fsum *fs = &t.funcs[f];
+		size_t n = 0;
+		for (size_t i = 0; i < t.n; i++)
+			if (t.rows[i].func == fs->func)
+				mine[n++] = t.rows[i];
+		const char *ind = t.nfuncs > 1 ? "  " : "";
+		if (t.nfuncs > 1)
+			sb_printf(b, "\n  %s (%s sample%s, %.1f%% of all; self %.1f%%)\n", fmt_name(nm, sizeof nm, fs->func),
+				  fmt_count(x, fs->matched),
+				  fs->matched == 1 ? "" : "s", 100.0 * (double)fs->matched / (double)all,
+				  100.0 * (double)fs->self / (double)all);
+		else
+			sb_printf(b, "\n%s: %s %s (%s sample%s, %.1f%% of all; self %.1f%%)\n", kind_name(k), what[mode],
+				  fmt_name(nm, sizeof nm, fs->func), fmt_count(x, fs->matched), fs->matched == 1 ? "" : "s",
+				  100.0 * (double)fs->matched / (double)all, 100.0 * (double)fs->self / (double)all);
+		focus_rows(b, fs, mode, mine, n, ind, o);
+	}
+	free(mine);
 	free(t.rows);
+	free(t.funcs);
 	u64map_free(&t.index);
 }
 
@@ -340,9 +489,9 @@ json_t *profile_threads_json(const struct report *r)
 				json_object_set_new(o, "pid", json_u64(seg->info.pid));
 				json_object_set_new(o, "tid", json_integer(th->tid));
 				json_object_set_new(o, "name", json_text(th->name));
-				json_object_set_new(o, "cpu_samples", json_u64(th->samples[0]));
-				json_object_set_new(o, "wall_samples", json_u64(th->samples[1]));
-				json_object_set_new(o, "wall_blocked_samples", json_u64(th->blocked));
+				json_object_set_new(o, "cpu", json_pack("{so}", "sample_count", json_u64(th->samples[0])));
+				json_object_set_new(o, "wall", json_pack("{soso}", "sample_count", json_u64(th->samples[1]),
+									 "blocked_sample_count", json_u64(th->blocked)));
 				json_array_append_new(a, o);
 			}
 		}

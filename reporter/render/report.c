@@ -34,6 +34,7 @@ static struct heap_totals filtered_totals(const struct report *r)
 /* ---- text ---- */
 
 static void flat_profile(struct strbuf *b, const struct report *r, int k);
+static const char *counted(char *buf, size_t cap, const char *before, uint64_t n, const char *noun);
 
 static const char *base_name(const char *path)
 {
@@ -51,14 +52,16 @@ static void where(struct strbuf *b, const struct group *g)
 		sb_printf(b, "  [%s]", g->module);
 }
 
-static void group_label(struct strbuf *b, const struct group *g, enum group_by by)
+/* indent: the label's column, where a traceback's further frames line up */
+static void group_label(struct strbuf *b, const struct group *g, enum group_by by, int indent)
 {
 	char nm[FMT_NAME_MAX];
 	if (by == BY_TRACEBACK) {
 		for (unsigned i = 0; i < g->nframes; i++) {
 			const struct sym_frame *f = g->frames[i];
-			sb_printf(b, "%s%s%s", i ? "\n                                 " : "",
-				  fmt_name(nm, sizeof nm, f->function), f->inlined ? " (inlined)" : "");
+			if (i)
+				sb_printf(b, "\n%*s", indent, "");
+			sb_printf(b, "%s%s", fmt_name(nm, sizeof nm, f->function), f->inlined ? " (inlined)" : "");
 			if (f->file)
 				sb_printf(b, "  %s:%u", base_name(f->file), f->line);
 		}
@@ -73,19 +76,39 @@ static void group_label(struct strbuf *b, const struct group *g, enum group_by b
 
 typedef uint64_t (*metric_fn)(const struct group *);
 static uint64_t m_peak(const struct group *g) { return g->peak_bytes; }
-static uint64_t m_peak_n(const struct group *g) { return g->peak_count; }
 static uint64_t m_leak(const struct group *g) { return g->leaked_bytes; }
-static uint64_t m_leak_n(const struct group *g) { return g->leaked_count; }
 static uint64_t m_temp(const struct group *g) { return g->temporary; }
 static uint64_t m_allocs(const struct group *g) { return g->allocations; }
 static uint64_t m_bytes(const struct group *g) { return g->allocated_bytes; }
 static uint64_t m_map_peak(const struct group *g) { return g->mapped_peak_bytes; }
 static uint64_t m_map_live(const struct group *g) { return g->mapped_live_bytes; }
-static uint64_t m_maps(const struct group *g) { return g->maps; }
 
-/* One table: groups sorted by `sort`, rows with a nonzero `bytes` figure. */
+/* "1 block", "2 blocks": a count and its noun, singular or plural. */
+static const char *counted(char *buf, size_t cap, const char *before, uint64_t n, const char *noun)
+{
+	char x[32];
+	snprintf(buf, cap, "%s%s %s%s", before, fmt_count(x, n), noun, n == 1 ? "" : "s");
+	return buf;
+}
+
+/* The second column of each table: what the first figure is made of. */
+typedef const char *(*detail_fn)(char *buf, size_t cap, const struct group *g);
+static const char *d_peak(char *b, size_t c, const struct group *g) { return counted(b, c, "in ", g->peak_count, "block"); }
+static const char *d_leak(char *b, size_t c, const struct group *g) { return counted(b, c, "in ", g->leaked_count, "block"); }
+static const char *d_temp(char *b, size_t c, const struct group *g) { return counted(b, c, "of ", g->allocations, "call"); }
+static const char *d_calls(char *b, size_t c, const struct group *g) { return counted(b, c, "in ", g->allocations, "call"); }
+static const char *d_maps(char *b, size_t c, const struct group *g) { return counted(b, c, "from ", g->maps, "mmap call"); }
+static const char *d_bytes(char *b, size_t c, const struct group *g)
+{
+	char x[32];
+	snprintf(b, c, "%s %s", g->allocations == 1 ? "call for" : "calls for", fmt_bytes(x, g->allocated_bytes));
+	return b;
+}
+
+/* One table: groups sorted by `sort`, rows with a nonzero `first` figure
+ * (bytes or a count), then what it is made of. */
 static void table(struct strbuf *b, const struct report *r, const char *title, enum group_sort sort,
-		  metric_fn first, int first_is_bytes, metric_fn second, const char *second_name)
+		  metric_fn first, int first_is_bytes, detail_fn detail)
 {
 	const struct group **v = grouping_sorted(&r->groups, sort);
 	size_t shown = 0, rest = 0;
@@ -100,17 +123,17 @@ static void table(struct strbuf *b, const struct report *r, const char *title, e
 		}
 		if (!shown)
 			sb_printf(b, "\n%s, by %s\n", title, group_by_name(r->gopts.by));
-		char x[32], y[32];
-		sb_printf(b, "  %12s  %10s %-6s  ", first_is_bytes ? fmt_bytes(x, first(v[i])) : fmt_count(x, first(v[i])),
-			  fmt_count(y, second(v[i])), second_name);
-		group_label(b, v[i], r->gopts.by);
+		char x[32], y[64];
+		sb_printf(b, "  %12s  %-19s  ", first_is_bytes ? fmt_bytes(x, first(v[i])) : fmt_count(x, first(v[i])),
+			  detail(y, sizeof y, v[i]));
+		group_label(b, v[i], r->gopts.by, 2 + 12 + 2 + 19 + 2);
 		sb_putc(b, '\n');
 		shown++;
 	}
 	if (rest) {
 		char x[32];
-		sb_printf(b, "  %12s  ... and %zu more\n", first_is_bytes ? fmt_bytes(x, rest_v) : fmt_count(x, rest_v),
-			  rest);
+		sb_printf(b, "  %12s  ... and %zu more %s\n", first_is_bytes ? fmt_bytes(x, rest_v) : fmt_count(x, rest_v),
+			  rest, rest == 1 ? "group" : "groups");
 	}
 	free(v);
 }
@@ -164,9 +187,12 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			const struct tm_segment *seg = &m->segs[s];
 			sb_printf(b, "  pid %llu  %s  (%s)", (unsigned long long)seg->info.pid,
 				  *seg->info.cmdline ? seg->info.cmdline : seg->info.exe, seg->end_name);
-			if (r->ntraces > 1 || m->nsegs > 1)
-				sb_printf(b, "  %s allocations, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
-					  fmt_bytes(y, seg->heap.t.peak_bytes), fmt_bytes(x, seg->heap.t.leaked_bytes));
+			if (r->ntraces > 1 || m->nsegs > 1) {
+				char z[32];
+				sb_printf(b, "  %s allocation%s, peak %s, leaked %s", fmt_count(x, seg->heap.t.allocations),
+					  seg->heap.t.allocations == 1 ? "" : "s", fmt_bytes(y, seg->heap.t.peak_bytes),
+					  fmt_bytes(z, seg->heap.t.leaked_bytes));
+			}
 			sb_putc(b, '\n');
 			if (seg->info.attached) {
 				time_t at = (time_t)(seg->info.start_realtime_ns / 1000000000u);
@@ -220,6 +246,16 @@ void render_report_text(struct strbuf *b, const struct report *r)
 		  fmt_count(y, t->peak_count), t->peak_count == 1 ? "" : "s", (double)r->peak_time_ns / 1e9,
 		  r->ntraces > 1 ? " in " : "",
 		  r->ntraces > 1 && r->peak_trace ? r->peak_trace : "");
+	if (t->sample_bytes) {
+		/* The live estimate at that moment is unbiased, with this margin;
+		 * the highest of all the moments' estimates leans high. */
+		double m = 1.96 * sqrt(t->peak_var);
+		sb_printf(b, "               (the live bytes at that moment within %s (%.1f%%) at 95%%; the highest of the\n"
+			     "                estimates over time, it leans high: by up to ~2 standard deviations when the\n"
+			     "                heap comes back near its peak many times; docs/SAMPLING.md)\n",
+			  fmt_bytes(x, m < 1.8e19 ? (uint64_t)m : UINT64_MAX),
+			  t->peak_bytes ? 100.0 * m / (double)t->peak_bytes : 0.0);
+	}
 	sb_printf(b, "  leaked       %14s   in %s block%s\n", fmt_bytes(x, t->leaked_bytes), fmt_count(y, t->leaked_count),
 		  t->leaked_count == 1 ? "" : "s");
 	if (t->live_now_count) {
@@ -254,31 +290,44 @@ void render_report_text(struct strbuf *b, const struct report *r)
 			  fmt_bytes(p2, f.leaked_bytes), fmt_count(p3, r->groups.filtered_out));
 	}
 	if (r->maps || r->rss_peak) {
+		/* Three peaks at three moments: say which is which, and when. */
 		char z[32], w[32];
 		sb_printf(b, "\nmemory\n");
-		sb_printf(b, "  heap peak    %14s   (malloc family)\n", fmt_bytes(x, t->peak_bytes));
-		sb_printf(b, "  mapped peak  %14s   (%s mmap calls, %s mapped in all; %s still mapped at exit)\n",
-			  fmt_bytes(x, r->mapped_peak), fmt_count(y, r->maps), fmt_bytes(z, r->mapped_bytes),
-			  fmt_bytes(w, r->mapped_live_at_exit));
-		if (r->rss_peak)
-			sb_printf(b, "  RSS peak     %14s   heap %s + mapped %s then: %.0f%% of it traced\n",
-				  fmt_bytes(x, r->rss_peak), fmt_bytes(y, r->rss_heap), fmt_bytes(z, r->rss_mapped),
+		sb_printf(b, "  heap peak    %14s   at %.3f s: live bytes from the malloc family (requested sizes)\n",
+			  fmt_bytes(x, t->peak_bytes), (double)r->peak_time_ns / 1e9);
+		char at[2][40] = {"", ""};
+		if (!r->peak_times_unknown) {
+			snprintf(at[0], sizeof at[0], "   at %.3f s", (double)r->mapped_peak_time_ns / 1e9);
+			snprintf(at[1], sizeof at[1], "   at %.3f s", (double)r->rss_peak_time_ns / 1e9);
+		}
+		if (r->maps)
+			sb_printf(b, "  mapped peak  %14s%s: live bytes from mmap (%s, %s mapped in all; %s "
+				     "still mapped at exit)\n",
+				  fmt_bytes(x, r->mapped_peak), at[0], counted(y, sizeof y, "", r->maps, "call"),
+				  fmt_bytes(z, r->mapped_bytes), fmt_bytes(w, r->mapped_live_at_exit));
+		if (r->rss_peak) {
+			sb_printf(b, "  RSS peak     %14s%s: resident memory (read every 50 ms)\n", fmt_bytes(x, r->rss_peak),
+				  at[1]);
+			sb_printf(b, "               at that moment the heap held %s and mappings %s: %.0f%% of the RSS "
+				     "traced\n",
+				  fmt_bytes(y, r->rss_heap), fmt_bytes(z, r->rss_mapped),
 				  100.0 * (double)(r->rss_heap + r->rss_mapped) / (double)r->rss_peak);
+		}
 	}
 
 	if (r->total.allocations) {
-		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, m_peak_n, "blocks");
-	table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, m_leak_n, "blocks");
-	if (!t->sample_bytes)
-		table(b, r, "temporary allocations (freed right after an allocation of their size and stack)", SORT_TEMPORARY, m_temp, 0,
-		      m_allocs, "of");
-	table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, m_allocs, "calls");
-	table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, m_bytes, "bytes");
+		table(b, r, "peak consumers (live at the peak)", SORT_PEAK, m_peak, 1, d_peak);
+		table(b, r, "leaks at exit", SORT_LEAKED, m_leak, 1, d_leak);
+		if (!t->sample_bytes)
+			table(b, r, "temporary allocations (freed right after an allocation of their size and stack)",
+			      SORT_TEMPORARY, m_temp, 0, d_temp);
+		table(b, r, "top allocators by bytes", SORT_BYTES, m_bytes, 1, d_calls);
+		table(b, r, "top allocators by count", SORT_COUNT, m_allocs, 0, d_bytes);
 		histogram(b, r);
 	}
 	if (r->maps) {
-		table(b, r, "mapped at the peak (mmap)", SORT_BYTES, m_map_peak, 1, m_maps, "maps");
-		table(b, r, "still mapped at exit (mmap)", SORT_BYTES, m_map_live, 1, m_maps, "maps");
+		table(b, r, "mapped at the peak (mmap)", SORT_BYTES, m_map_peak, 1, d_maps);
+		table(b, r, "still mapped at exit (mmap)", SORT_BYTES, m_map_live, 1, d_maps);
 	}
 	for (int k = 0; k < 2; k++)
 		flat_profile(b, r, k);
@@ -317,12 +366,13 @@ json_t *render_missed_json(const struct report *r)
 	const struct missed *x = &r->missed;
 	json_t *first = json_null();
 	if (x->damaged)
-		first = json_pack("{s:o, s:o, s:o}", "trace", json_text(x->damaged_trace), "at", json_u64(x->damaged_at),
-				  "what", json_text(x->damage_why));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "damaged_regions", json_u64(x->damaged), "skipped_bytes",
-			 json_u64(x->skipped_bytes), "first_damage", first, "dropped_events", json_u64(x->dropped_events),
-			 "unordered_events", json_u64(x->unordered_events), "nested_allocations",
-			 json_u64(x->nested_allocs), "nested_frees", json_u64(x->nested_frees));
+		first = json_pack("{s:o, s:o, s:o}", "trace", json_text(x->damaged_trace), "offset_bytes",
+				  json_u64(x->damaged_at), "what", json_text(x->damage_why));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "damaged_region_count", json_u64(x->damaged),
+			 "skipped_bytes", json_u64(x->skipped_bytes), "first_damage", first, "dropped_event_count",
+			 json_u64(x->dropped_events), "unordered_event_count", json_u64(x->unordered_events),
+			 "nested_allocation_count", json_u64(x->nested_allocs), "nested_free_count",
+			 json_u64(x->nested_frees));
 }
 
 /* ---- flat profiles (pstats-like) ---- */
@@ -351,12 +401,12 @@ static void flat_profile(struct strbuf *b, const struct report *r, int k)
 {
 	if (!r->samples[k])
 		return;
-	char x[32];
+	char x[32], y[32];
 	uint64_t interval = r->weight_ns[k] / r->samples[k];
-	sb_printf(b, "\n%s: %s samples, one per %.2f ms of %s (%u Hz asked), %s lost, %.3f s in all\n",
-		  k == PROF_CPU ? "cpu" : "wall", fmt_count(x, r->samples[k]), (double)interval / 1e6,
+	sb_printf(b, "\n%s: %s, one per %.2f ms of %s (%u Hz asked), %s lost, %.3f s in all\n",
+		  k == PROF_CPU ? "cpu" : "wall", counted(x, sizeof x, "", r->samples[k], "sample"), (double)interval / 1e6,
 		  k == PROF_CPU ? "thread CPU time" : "wall-clock time per thread", r->hz[k],
-		  r->lost[k] ? fmt_count(x, r->lost[k]) : "none", (double)r->weight_ns[k] / 1e9);
+		  r->lost[k] ? fmt_count(y, r->lost[k]) : "none", (double)r->weight_ns[k] / 1e9);
 	uint64_t agent = r->groups.agent_samples[k];
 	uint64_t total = r->samples[k] - agent;
 	if (agent)
@@ -382,53 +432,60 @@ static void flat_profile(struct strbuf *b, const struct report *r, int k)
 		sb_printf(b, "  %9s %6.1f%% %6.1f%%  ", fmt_count(x, v[i]->self[k]),
 			  100.0 * (double)v[i]->self[k] / (double)total,
 			  100.0 * (double)v[i]->total[k] / (double)total);
-		group_label(b, v[i], r->gopts.by);
+		group_label(b, v[i], r->gopts.by, 2 + 9 + 1 + 7 + 1 + 7 + 2);
 		sb_putc(b, '\n');
 		shown++;
 	}
 	free(v);
 }
 
-/* ---- JSON ---- */
+/* ---- JSON ----
+ *
+ * Every JSON output follows one convention (docs/JSON.md, schemas in
+ * docs/schema/): a number's name ends with its unit (_bytes, _count, _ns,
+ * _pct, _hz), and a channel's figures (heap, mapped, cpu, wall) are an
+ * object with the same field names wherever it appears: the totals, a
+ * process image, a group, a thread.
+ */
 
 static void set(json_t *o, const char *key, json_t *v)
 {
 	json_object_set_new(o, key, v);
 }
 
-json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint64_t peak_time)
+static json_t *stddev_bytes(double var)
+{
+	double sd = sqrt(var > 0 ? var : 0);
+	return json_u64(sd < 1.8e19 ? (uint64_t)rint(sd) : UINT64_MAX);
+}
+
+json_t *heap_totals_json(const struct heap_totals *t, uint64_t peak_time_ns)
 {
 	json_t *o = json_object();
-	set(o, "allocations", json_u64(t->allocations));
-	set(o, "frees", json_u64(t->frees));
+	set(o, "allocation_count", json_u64(t->allocations));
+	set(o, "free_count", json_u64(t->frees));
 	set(o, "allocated_bytes", json_u64(t->allocated_bytes));
 	set(o, "peak_bytes", json_u64(t->peak_bytes));
 	set(o, "peak_count", json_u64(t->peak_count));
-	set(o, time_key, json_u64(peak_time));
+	set(o, "peak_time_ns", json_u64(peak_time_ns));
 	set(o, "leaked_bytes", json_u64(t->leaked_bytes));
 	set(o, "leaked_count", json_u64(t->leaked_count));
-	set(o, "temporary", json_u64(t->temporary));
-	set(o, "unknown_frees", json_u64(t->unknown_frees));
-	set(o, "before_attach_frees", json_u64(t->before_attach_frees));
-	set(o, "paused_frees", json_u64(t->paused_frees));
-	set(o, "pauses", json_u64(t->pauses));
-	set(o, "paused_us", json_u64(t->paused_us));
-	return o;
-}
-
-static json_t *json_totals(const struct heap_totals *t, uint64_t peak_time_ns)
-{
-	json_t *o = heap_totals_json(t, "peak_time_ns", peak_time_ns);
+	set(o, "before_attach_free_count", json_u64(t->before_attach_frees));
+	set(o, "paused_free_count", json_u64(t->paused_frees));
+	set(o, "pause_count", json_u64(t->pauses));
+	set(o, "paused_ns", json_u64(t->paused_us * 1000));
 	set(o, "live_now_bytes", json_u64(t->live_now_bytes));
 	set(o, "live_now_count", json_u64(t->live_now_count));
+	set(o, "temporary_count", json_u64(t->temporary));
+	set(o, "unknown_free_count", json_u64(t->unknown_frees));
 	json_t *e = json_null();
 	if (t->sample_bytes) {
-		double sd = sqrt(t->allocated_var);
 		e = json_object();
-		set(e, "sample_bytes", json_u64(t->sample_bytes));
-		set(e, "samples", json_u64(t->samples));
-		set(e, "allocated_bytes_stddev", json_u64(sd < 1.8e19 ? (uint64_t)rint(sd) : UINT64_MAX));
-		set(e, "lost_samples", json_u64(t->lost_samples));
+		set(e, "sample_interval_bytes", json_u64(t->sample_bytes));
+		set(e, "sample_count", json_u64(t->samples));
+		set(e, "allocated_stddev_bytes", stddev_bytes(t->allocated_var));
+		set(e, "peak_stddev_bytes", stddev_bytes(t->peak_var));
+		set(e, "lost_sample_count", json_u64(t->lost_samples));
 	}
 	set(o, "estimated", e);
 	return o;
@@ -442,34 +499,32 @@ static json_t *json_group(const struct group *g)
 	set(o, "file", json_text(g->file));
 	set(o, "line", json_integer(g->line));
 	set(o, "module", json_text(g->module));
-	set(o, "allocations", json_u64(g->allocations));
-	set(o, "allocated_bytes", json_u64(g->allocated_bytes));
-	set(o, "frees", json_u64(g->frees));
-	set(o, "leaked_count", json_u64(g->leaked_count));
-	set(o, "leaked_bytes", json_u64(g->leaked_bytes));
-	set(o, "peak_bytes", json_u64(g->peak_bytes));
-	set(o, "peak_count", json_u64(g->peak_count));
-	set(o, "temporary", json_u64(g->temporary));
-	set(o, "min_size", json_u64(g->allocations ? g->min_size : 0));
-	set(o, "max_size", json_u64(g->max_size));
-	static const char *const kinds[2] = {"cpu", "wall"};
-	char key[32];
+	json_t *h = json_object();
+	set(h, "allocation_count", json_u64(g->allocations));
+	set(h, "allocated_bytes", json_u64(g->allocated_bytes));
+	set(h, "free_count", json_u64(g->frees));
+	set(h, "leaked_bytes", json_u64(g->leaked_bytes));
+	set(h, "leaked_count", json_u64(g->leaked_count));
+	set(h, "peak_bytes", json_u64(g->peak_bytes));
+	set(h, "peak_count", json_u64(g->peak_count));
+	set(h, "temporary_count", json_u64(g->temporary));
+	set(h, "min_size_bytes", json_u64(g->allocations ? g->min_size : 0));
+	set(h, "max_size_bytes", json_u64(g->max_size));
+	set(o, "heap", h);
+	json_t *m = json_object();
+	set(m, "map_count", json_u64(g->maps));
+	set(m, "mapped_bytes", json_u64(g->mapped_bytes));
+	set(m, "peak_bytes", json_u64(g->mapped_peak_bytes));
+	set(m, "live_at_exit_bytes", json_u64(g->mapped_live_bytes));
+	set(o, "mapped", m);
 	for (int k = 0; k < 2; k++) {
-		snprintf(key, sizeof key, "%s_self_samples", kinds[k]);
-		set(o, key, json_u64(g->self[k]));
-		snprintf(key, sizeof key, "%s_total_samples", kinds[k]);
-		set(o, key, json_u64(g->total[k]));
+		json_t *p = json_object();
+		set(p, "self_sample_count", json_u64(g->self[k]));
+		set(p, "total_sample_count", json_u64(g->total[k]));
+		set(p, "self_ns", json_u64(g->self_ns[k]));
+		set(p, "total_ns", json_u64(g->total_ns[k]));
+		set(o, k == PROF_CPU ? "cpu" : "wall", p);
 	}
-	for (int k = 0; k < 2; k++) {
-		snprintf(key, sizeof key, "%s_self_ns", kinds[k]);
-		set(o, key, json_u64(g->self_ns[k]));
-		snprintf(key, sizeof key, "%s_total_ns", kinds[k]);
-		set(o, key, json_u64(g->total_ns[k]));
-	}
-	set(o, "maps", json_u64(g->maps));
-	set(o, "mapped_bytes", json_u64(g->mapped_bytes));
-	set(o, "mapped_peak_bytes", json_u64(g->mapped_peak_bytes));
-	set(o, "mapped_live_at_exit_bytes", json_u64(g->mapped_live_bytes));
 	if (g->frames) {
 		json_t *a = json_array();
 		for (unsigned i = 0; i < g->nframes; i++)
@@ -482,6 +537,8 @@ static json_t *json_group(const struct group *g)
 json_t *report_json(const struct report *r)
 {
 	json_t *o = json_object();
+	set(o, "format", json_string("ldprof-report"));
+	set(o, "version", json_integer(LDPR_JSON_VERSION));
 	set(o, "trace", json_text(r->ntraces ? r->traces[0].m.path : ""));
 	json_t *traces = json_array(), *segs = json_array();
 	int truncated = 0;
@@ -495,11 +552,11 @@ json_t *report_json(const struct report *r)
 		/* A rotated trace (--max-size): the parts read and the span they cover. */
 		const struct tmodel *m = &r->traces[0].m;
 		json_t *p = json_object();
-		set(p, "first", json_u64(m->stats.first_part));
-		set(p, "last", json_u64(m->stats.last_part));
-		set(p, "deleted", json_u64(m->stats.parts_missing));
-		set(p, "from_s", json_real((double)m->segs[0].info.part_start_us / 1e6));
-		set(p, "to_s", json_real((double)m->stats.last_round_us / 1e6));
+		set(p, "first_part", json_u64(m->stats.first_part));
+		set(p, "last_part", json_u64(m->stats.last_part));
+		set(p, "deleted_part_count", json_u64(m->stats.parts_missing));
+		set(p, "from_ns", json_u64(m->segs[0].info.part_start_us * 1000));
+		set(p, "to_ns", json_u64(m->stats.last_round_us * 1000));
 		set(o, "parts", p);
 	}
 	set(o, "missed", render_missed_json(r));
@@ -513,58 +570,60 @@ json_t *report_json(const struct report *r)
 			set(x, "pid", json_u64(seg->info.pid));
 			set(x, "exe", json_text(seg->info.exe));
 			set(x, "cmdline", json_text(seg->info.cmdline));
-			if (*seg->info.allocator) /* said since format 1.7 */
-				set(x, "allocator", json_text(seg->info.allocator));
+			set(x, "allocator", *seg->info.allocator ? json_text(seg->info.allocator) : json_null()); /* since 1.7 */
 			set(x, "end", json_text(seg->end_name));
 			set(x, "attached", json_boolean(seg->info.attached));
 			set(x, "start_realtime_ns", json_u64(seg->info.start_realtime_ns));
 			set(x, "end_signal", seg->end.reason == LDP_END_SIGNAL && seg->end.signal
 						     ? json_integer(seg->end.signal)
 						     : json_null());
-			set(x, "heap", json_totals(&seg->heap.t, seg->heap.t.peak_time_us * 1000));
+			set(x, "heap", heap_totals_json(&seg->heap.t, seg->heap.t.peak_time_us * 1000));
 			json_array_append_new(segs, x);
 		}
 	}
 	set(o, "segments", segs);
-	set(o, "heap", json_totals(&r->total, r->peak_time_ns));
+	set(o, "heap", heap_totals_json(&r->total, r->peak_time_ns));
 	for (int k = 0; k < 2; k++) {
 		json_t *p = json_object();
-		set(p, "samples", json_u64(r->samples[k]));
+		set(p, "sample_count", json_u64(r->samples[k]));
+		set(p, "lost_sample_count", json_u64(r->lost[k]));
 		set(p, "interval_ns", json_u64(r->samples[k] ? r->weight_ns[k] / r->samples[k] : 0));
-		set(p, "lost", json_u64(r->lost[k]));
-		set(p, "hz", json_integer(r->hz[k]));
+		set(p, "asked_hz", json_integer(r->hz[k]));
 		set(p, "total_ns", json_u64(r->weight_ns[k]));
-		set(p, "agent_samples", json_u64(r->groups.agent_samples[k]));
+		set(p, "agent_sample_count", json_u64(r->groups.agent_samples[k]));
 		set(p, "agent_total_ns", json_u64(r->groups.agent_ns[k]));
 		set(o, k == PROF_CPU ? "cpu" : "wall", p);
 	}
 	json_t *mp = json_object();
-	set(mp, "maps", json_u64(r->maps));
-	set(mp, "remaps", json_u64(r->remaps));
-	set(mp, "unmaps", json_u64(r->unmaps));
+	set(mp, "map_count", json_u64(r->maps));
+	set(mp, "remap_count", json_u64(r->remaps));
+	set(mp, "unmap_count", json_u64(r->unmaps));
 	set(mp, "mapped_bytes", json_u64(r->mapped_bytes));
 	set(mp, "peak_bytes", json_u64(r->mapped_peak));
+	set(mp, "peak_time_ns", r->peak_times_unknown ? json_null() : json_u64(r->mapped_peak_time_ns));
 	set(mp, "live_at_exit_bytes", json_u64(r->mapped_live_at_exit));
 	set(o, "mapped", mp);
 	json_t *rss = json_object();
 	set(rss, "peak_bytes", json_u64(r->rss_peak));
+	set(rss, "peak_time_ns", r->peak_times_unknown ? json_null() : json_u64(r->rss_peak_time_ns));
 	set(rss, "heap_at_peak_bytes", json_u64(r->rss_heap));
 	set(rss, "mapped_at_peak_bytes", json_u64(r->rss_mapped));
 	set(o, "rss", rss);
+	json_t *f = json_null();
 	if (r->gopts.ninclude || r->gopts.nexclude) {
 		/* Totals of what the filters kept; "heap" stays the whole process. */
-		struct heap_totals f = filtered_totals(r);
-		json_t *x = json_object();
-		set(x, "allocations", json_u64(f.allocations));
-		set(x, "allocated_bytes", json_u64(f.allocated_bytes));
-		set(x, "frees", json_u64(f.frees));
-		set(x, "peak_bytes", json_u64(f.peak_bytes));
-		set(x, "leaked_bytes", json_u64(f.leaked_bytes));
-		set(x, "leaked_count", json_u64(f.leaked_count));
-		set(x, "temporary", json_u64(f.temporary));
-		set(x, "left_out_allocations", json_u64(r->groups.filtered_out));
-		set(o, "filtered", x);
+		struct heap_totals ft = filtered_totals(r);
+		f = json_object();
+		set(f, "allocation_count", json_u64(ft.allocations));
+		set(f, "allocated_bytes", json_u64(ft.allocated_bytes));
+		set(f, "free_count", json_u64(ft.frees));
+		set(f, "peak_bytes", json_u64(ft.peak_bytes));
+		set(f, "leaked_bytes", json_u64(ft.leaked_bytes));
+		set(f, "leaked_count", json_u64(ft.leaked_count));
+		set(f, "temporary_count", json_u64(ft.temporary));
+		set(f, "left_out_allocation_count", json_u64(r->groups.filtered_out));
 	}
+	set(o, "filtered", f);
 	set(o, "by", json_string(group_by_name(r->gopts.by)));
 	json_t *groups = json_array();
 	const struct group **v = grouping_sorted(&r->groups, r->sort);
@@ -578,11 +637,29 @@ json_t *report_json(const struct report *r)
 		if (!r->size_hist[k])
 			continue;
 		json_t *x = json_object();
-		set(x, "max_size", json_u64(k == 0 ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1));
-		set(x, "count", json_u64(r->size_hist[k]));
+		set(x, "max_size_bytes", json_u64(k == 0 ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1));
+		set(x, "allocation_count", json_u64(r->size_hist[k]));
 		json_array_append_new(hist, x);
 	}
 	set(o, "size_histogram", hist);
+	return o;
+}
+
+json_t *snapshot_json(const struct tm_snapshot *s, int builtin)
+{
+	char sel[LDP_MAX_LABEL_LEN + 32];
+	if (!builtin && s->occurrence > 1)
+		snprintf(sel, sizeof sel, "%s#%u", s->label, s->occurrence);
+	else
+		snprintf(sel, sizeof sel, "%s", s->label);
+	json_t *o = json_object();
+	set(o, "index", json_u64(builtin ? 0 : s->index));
+	set(o, "label", json_text(s->label));
+	set(o, "selector", json_text(sel));
+	set(o, "kind", json_string(builtin ? "built-in" : tm_snapshot_kind_name(s->kind)));
+	set(o, "time_ns", json_u64(s->time_ns));
+	set(o, "live_bytes", json_u64(s->live_bytes));
+	set(o, "live_count", json_u64(s->live_count));
 	return o;
 }
 

@@ -18,7 +18,10 @@ void render_report_json(struct strbuf *b, const struct report *r);
 /* The report as JSON, for outputs that embed it (export json, the HTML page,
  * report --json --threads). docs/JSON.md. */
 json_t *report_json(const struct report *r);
-/* Heap totals as the report's JSON has them; the peak's time under time_key. */
-json_t *heap_totals_json(const struct heap_totals *t, const char *time_key, uint64_t peak_time);
+/* A snapshot as `ldprof snapshots --json` lists it (builtin: start, peak,
+ * exit, index 0). */
+json_t *snapshot_json(const struct tm_snapshot *s, int builtin);
+/* Heap totals as every JSON output has them ("heap": docs/JSON.md). */
+json_t *heap_totals_json(const struct heap_totals *t, uint64_t peak_time_ns);
 
 #endif

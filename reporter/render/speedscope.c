@@ -11,6 +11,10 @@
 #include "render/export.h"
 #include "render/json.h"
 
+#ifndef LDPROF_VERSION
+#define LDPROF_VERSION "0.0-dev"
+#endif
+
 /* speedscope's units: bytes, nanoseconds, none (counts). */
 static const char *unit_of(const struct wstack_set *ws)
 {
@@ -70,7 +74,7 @@ void render_speedscope(struct strbuf *b, const struct wstack_set *sets, size_t n
 				frame_index(&fs, sets[k].v[i].frames[j]);
 	json_t *o = json_object(), *frames = json_array(), *profiles = json_array();
 	json_object_set_new(o, "$schema", json_string("https://www.speedscope.app/file-format-schema.json"));
-	json_object_set_new(o, "exporter", json_string("ldprof 0.1"));
+	json_object_set_new(o, "exporter", json_string("ldprof " LDPROF_VERSION));
 	json_object_set_new(o, "name", json_text(name));
 	json_object_set_new(o, "activeProfileIndex", json_u64(active < nsets ? active : 0));
 	for (size_t i = 0; i < fs.n; i++) {

@@ -373,6 +373,8 @@ static unsigned dwarf_frames(struct sym_space *sp, Dwfl_Module *dm, uint64_t a, 
 		return 0;
 	int line;
 	const char *file = line_of(s, dm, a, &line);
+	Dwarf_Attribute cattr;
+	const char *comp_dir = sym_intern(s, dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &cattr)));
 	/* The innermost function scope holding the address... */
 	Dwarf_Die *scopes = NULL, cur;
 	int n = dwarf_getscopes(cudie, a - bias, &scopes);
@@ -400,6 +402,7 @@ static unsigned dwarf_frames(struct sym_space *sp, Dwfl_Module *dm, uint64_t a, 
 		f.line = line > 0 ? (unsigned)line : 0;
 		f.inlined = tag == DW_TAG_inlined_subroutine;
 		f.resolved = f.function != NULL;
+		f.comp_dir = comp_dir;
 		if (!f.function)
 			f.function = base->function;
 		push(sp, f);

@@ -35,6 +35,7 @@ struct sym_frame {
 	uint64_t module_offset;   /* address - load bias */
 	int inlined;              /* this frame was inlined into the next one */
 	int resolved;             /* function name came from symbols */
+	const char *comp_dir;     /* DWARF's compilation directory, where a relative file is; or NULL */
 };
 
 struct symbolizer;

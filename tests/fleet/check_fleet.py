@@ -16,16 +16,17 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 
-HEAP = ["allocations", "frees", "allocated_bytes", "leaked_bytes", "leaked_count", "live_now_bytes", "live_now_count",
-        "temporary", "unknown_frees"]
-MISSED = ["damaged_regions", "skipped_bytes", "dropped_events", "unordered_events", "nested_allocations",
-          "nested_frees"]
-PROF = ["samples", "total_ns", "agent_samples", "agent_total_ns", "lost"]
-MAPPED = ["maps", "remaps", "unmaps", "mapped_bytes"]
-GROUP = ["allocations", "allocated_bytes", "frees", "leaked_count", "leaked_bytes", "peak_bytes", "peak_count",
-         "temporary", "cpu_self_samples", "cpu_total_samples", "wall_self_samples", "wall_total_samples",
-         "cpu_self_ns", "cpu_total_ns", "wall_self_ns", "wall_total_ns", "maps", "mapped_bytes",
-         "mapped_peak_bytes", "mapped_live_at_exit_bytes"]
+HEAP = ["allocation_count", "free_count", "allocated_bytes", "leaked_bytes", "leaked_count", "live_now_bytes",
+        "live_now_count", "temporary_count", "unknown_free_count"]
+MISSED = ["damaged_region_count", "skipped_bytes", "dropped_event_count", "unordered_event_count",
+          "nested_allocation_count", "nested_free_count"]
+PROF = ["sample_count", "total_ns", "agent_sample_count", "agent_total_ns", "lost_sample_count"]
+MAPPED = ["map_count", "remap_count", "unmap_count", "mapped_bytes"]
+# a group's figures: (channel, field), docs/JSON.md
+GROUP = [("heap", k) for k in ("allocation_count", "allocated_bytes", "free_count", "leaked_count", "leaked_bytes",
+                               "peak_bytes", "peak_count", "temporary_count")] + \
+        [(c, k) for c in ("cpu", "wall") for k in ("self_sample_count", "total_sample_count", "self_ns", "total_ns")] + \
+        [("mapped", k) for k in ("map_count", "mapped_bytes", "peak_bytes", "live_at_exit_bytes")]
 
 
 def load(p):
@@ -35,7 +36,7 @@ def load(p):
 
 def totals(fleet_path, *reports):
     fleet, reps = load(fleet_path), [load(p) for p in reports]
-    assert fleet["fleet"]["traces"] == len(reps), ("traces", fleet["fleet"]["traces"], len(reps))
+    assert fleet["fleet"]["trace_count"] == len(reps), ("traces", fleet["fleet"]["trace_count"], len(reps))
     for k in HEAP:
         want = sum(r["heap"][k] for r in reps)
         assert fleet["heap"][k] == want, ("heap", k, fleet["heap"][k], want)
@@ -58,13 +59,13 @@ def totals(fleet_path, *reports):
     hist = {}
     for r in reps:
         for b in r["size_histogram"]:
-            hist[b["max_size"]] = hist.get(b["max_size"], 0) + b["count"]
-    got = {b["max_size"]: b["count"] for b in fleet["size_histogram"]}
+            hist[b["max_size_bytes"]] = hist.get(b["max_size_bytes"], 0) + b["allocation_count"]
+    got = {b["max_size_bytes"]: b["allocation_count"] for b in fleet["size_histogram"]}
     assert got == hist, ("size histogram", got, hist)
     h = fleet["heap"]
-    print(f"{len(reps)} traces: {h['allocations']} allocations, {h['allocated_bytes']} bytes, "
-          f"{h['leaked_bytes']} leaked, {fleet['cpu']['samples']} cpu + {fleet['wall']['samples']} wall samples, "
-          f"{fleet['mapped']['maps']} maps: all equal to the sums")
+    print(f"{len(reps)} traces: {h['allocation_count']} allocations, {h['allocated_bytes']} bytes, "
+          f"{h['leaked_bytes']} leaked, {fleet['cpu']['sample_count']} cpu + {fleet['wall']['sample_count']} wall samples, "
+          f"{fleet['mapped']['map_count']} maps: all equal to the sums")
 
 
 def groups(fleet_path, report_path):
@@ -76,8 +77,8 @@ def groups(fleet_path, report_path):
     assert set(fg) == set(rg), ("keys only in fleet", sorted(set(fg) - set(rg))[:5],
                                 "keys only in report", sorted(set(rg) - set(fg))[:5])
     for key, g in rg.items():
-        for k in GROUP:
-            assert fg[key][k] == g[k], (rep["by"], key, k, fg[key][k], g[k])
+        for c, k in GROUP:
+            assert fg[key][c][k] == g[c][k], (rep["by"], key, c, k, fg[key][c][k], g[c][k])
         if "frames" in g:
             names = [(f["function"], f["file"], f["line"]) for f in g["frames"]]
             got = [(f["function"], f["file"], f["line"]) for f in fg[key].get("frames", [])]
@@ -102,13 +103,16 @@ def flame(svg, total):
 
 def diff(fleet_path, diff_path):
     fleet, want = load(fleet_path), load(diff_path)
-    strip = lambda g: (g["key"], g["size"], g["size_diff"], g["count"], g["count_diff"])
+    fields = ("live_bytes", "change_bytes", "live_count", "change_count")
+    strip = lambda g: (g["key"],) + tuple(g["heap"][k] for k in fields)
     got_groups = [strip(g) for g in fleet["groups"]]
-    want_groups = [strip(g) for g in want["groups"] if g["size"] or g["size_diff"] or g["count"] or g["count_diff"]]
+    want_groups = [strip(g) for g in want["groups"] if any(g["heap"][k] for k in fields)]
     assert sorted(got_groups) == sorted(want_groups), ("groups", got_groups[:5], want_groups[:5])
-    for k in ("size", "size_diff", "count", "count_diff"):
-        assert fleet["total"][k] == want["total"][k], ("total", k, fleet["total"][k], want["total"][k])
-    print(f"{len(got_groups)} groups, total {fleet['total']['size']} bytes ({fleet['total']['size_diff']:+d}): "
+    for k in fields:
+        assert fleet["total"]["heap"][k] == want["total"]["heap"][k], ("total", k, fleet["total"]["heap"][k],
+                                                                       want["total"]["heap"][k])
+    t = fleet["total"]["heap"]
+    print(f"{len(got_groups)} groups, total {t['live_bytes']} bytes ({t['change_bytes']:+d}): "
           "equal to ldprof diff")
 
 
@@ -116,8 +120,9 @@ def grew(fleet_path, name):
     fleet = load(fleet_path)
     first = fleet["groups"][0]
     assert first["key"] == name, ("first group", first["key"], "expected", name)
-    assert first["size_diff"] > 0, first
-    print(f"{name} grew by {first['size_diff']} bytes ({first['count_diff']:+d} blocks), the largest change")
+    assert first["heap"]["change_bytes"] > 0, first
+    print(f"{name} grew by {first['heap']['change_bytes']} bytes ({first['heap']['change_count']:+d} blocks), "
+          "the largest change")
 
 
 if __name__ == "__main__":

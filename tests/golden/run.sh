@@ -48,8 +48,8 @@ for f in tests/golden/good/*.ldp; do
 r = json.load(open(sys.argv[1]))
 keep = ("pid", "exe", "cmdline", "end", "heap")
 out = {"segments": [{k: s[k] for k in keep} for s in r["segments"]], "heap": r["heap"],
-       "fidelity": {k: r["fidelity"][k] for k in ("truncated_stacks", "truncated_allocations", "truncated_samples",
-                                                   "max_depth")}}
+       "fidelity": {k: r["fidelity"][k] for k in ("truncated_stack_count", "truncated_allocation_count", "truncated_sample_count",
+                                                   "max_frame_count")}}
 print(json.dumps(out, indent=1, sort_keys=True))' "$W/full" > "$W/out" 2>> "$W/err"
 	if [ "${GOLDEN_UPDATE:-0}" = 1 ] && [ $rc = 0 ]; then cp "$W/out" "$json"; fi
 	if [ $rc = 0 ] && [ -z "$(messages "$W/err")" ] && cmp -s "$W/out" "$json" && "$LDPROF" dump "$f" > /dev/null 2>&1; then

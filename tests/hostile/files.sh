@@ -105,7 +105,7 @@ cp "$d/victim" "$d/victim.orig"
 ln -s "$d/victim" "$d/t.ldp"
 "$LDPROF" record -q -o "$d/t.ldp" -- "${PROG[@]}" > "$d/out" 2> "$d/err"
 rc=$?
-if [ $rc = 2 ] && cmp -s "$d/victim" "$d/victim.orig" && [ -L "$d/t.ldp" ] && grep -q "not a regular file" "$d/err"; then
+if [ $rc = 2 ] && cmp -s "$d/victim" "$d/victim.orig" && [ -L "$d/t.ldp" ] && grep -q "is a symbolic link: not replacing it, nor writing through it" "$d/err"; then
 	pass "$t: ldprof record -o SYMLINK refuses (exit 2), victim untouched"
 else fail "$t: rc $rc, $(head -c 200 "$d/err")"; fi
 
@@ -149,6 +149,22 @@ if [ "$RC" = 0 ] && [ $ok = 1 ] && [ ! -s "$d/err" ]; then
 	pass "$t: %p %h %t %e %% expanded, parent and fork child each in their own file"
 else fail "$t: rc $RC, files: $(echo $files)"; fi
 
+# %h is one file name component: a host name holding '/' (set in a UTS
+# namespace of its own) does not move the trace out of its directory.
+t=host_slash
+d="$W/$t"
+mkdir -p "$d/dir" "$d/etc"
+if unshare --uts true 2> /dev/null; then
+	{ timeout -k 5 120 unshare --uts sh -c 'python3 -c "import socket; socket.sethostname(\"../etc/x\")" &&
+		exec env LD_PRELOAD="$0" LDPROF_OUTPUT="$1/dir/%h.ldp" "$2" "$3"' "$AGENT" "$d" "${PROG[@]}" 2> "$d/err"
+		echo $? > "$d/out.rc"; } | cat > "$d/out"
+	RC=$(cat "$d/out.rc")
+	if same_as_bare "$d/out" && [ -f "$d/dir/.._etc_x.ldp" ] && [ -z "$(ls -A "$d/etc")" ] && [ ! -s "$d/err" ] &&
+		readable "$d/dir/.._etc_x.ldp"; then
+		pass "$t: host name '../etc/x': the trace is dir/.._etc_x.ldp, nothing written outside dir"
+	else fail "$t: rc $RC, in dir: $(ls -A "$d/dir"), in etc: $(ls -A "$d/etc"), err: $(head -c 200 "$d/err")"; fi
+else skip "$t: cannot make a UTS namespace here (unshare --uts needs root)"; fi
+
 # A relative LDPROF_OUTPUT is relative to the directory the program started
 # in, also for a child forked after the program moved elsewhere.
 t=relative_output
@@ -183,7 +199,7 @@ bad_setting() {
 	else fail "$t: rc $RC, trace '${f}', stderr: $(head -c 300 "$d/err")"; fi
 }
 hdr() { "$LDPROF" dump "$f" | sed -n 3p; } # "  host ...  mode M  max_depth D  seq_shift S"
-heap_allocs() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocations"])' "$f.json"; }
+heap_allocs() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocation_count"])' "$f.json"; }
 bad_setting LDPROF_MAX_DEPTH abc '[[ $(hdr) == *"max_depth 64 "* ]]'
 bad_setting LDPROF_MAX_DEPTH 0 '[[ $(hdr) == *"max_depth 64 "* ]]'
 bad_setting LDPROF_MAX_DEPTH 5000 '[[ $(hdr) == *"max_depth 64 "* ]]'

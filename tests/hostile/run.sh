@@ -153,7 +153,7 @@ hostile() {
 
 # ---- threads ----------------------------------------------------------------
 
-chk_xfree() { jcheck "$1" 'h["allocations"] >= 80000 and h["frees"] >= 80000'; }
+chk_xfree() { jcheck "$1" 'h["allocation_count"] >= 80000 and h["free_count"] >= 80000'; }
 hostile xfree 0 "4 threads free each other's blocks (80 000), all counted" chk_xfree "$HB/h_threads" xfree
 
 # A thread whose first allocation is inside pthread_getattr_np(pthread_self())
@@ -168,14 +168,14 @@ chk_many() {
 	local tids
 	tids=$(dump --events "$W/$1.ldp" | awk '/attach tid/ {print $3}' | sort -u | wc -l)
 	[ "$tids" -ge 64 ] || { echo "only $tids threads in the trace"; return 1; }
-	jcheck "$1" 'h["allocations"] >= 64 * 2000'
+	jcheck "$1" 'h["allocation_count"] >= 64 * 2000'
 }
 hostile threads64 0 "64 threads allocating at once, each in the trace" chk_many "$HB/h_threads" many
 
 # A 16 KiB ring holds ~1500 events: the thread waits for the writer many
 # times and exits with its last events buffered. Every block is freed: if
 # those last events were lost the trace would show thousands leaked.
-chk_ringfull() { jcheck "$1" 'h["allocations"] >= 35000 and h["leaked_count"] < 50 and h["unknown_frees"] == 0'; }
+chk_ringfull() { jcheck "$1" 'h["allocation_count"] >= 35000 and h["leaked_count"] < 50 and h["unknown_free_count"] == 0'; }
 ENVS=(LDPROF_RING_KB=16)
 hostile ringfull 0 "a thread exits with its 16 KiB ring full: nothing lost" chk_ringfull "$HB/h_threads" ringfull
 
@@ -183,7 +183,7 @@ hostile ringfull 0 "a thread exits with its 16 KiB ring full: nothing lost" chk_
 # the trace does not read). Each is a temporary too, give or take a few: the
 # model keys "the thread's last allocation" by tid, and a new thread reusing
 # an exited one's tid within the same millisecond can fall in between.
-chk_churn() { jcheck "$1" 'h["allocations"] >= 2000 and h["leaked_count"] < 50 and h["frees"] >= 2000'; }
+chk_churn() { jcheck "$1" 'h["allocation_count"] >= 2000 and h["leaked_count"] < 50 and h["free_count"] >= 2000'; }
 hostile churn 0 "2000 short-lived threads (rings reused), every event kept" chk_churn "$HB/h_threads" churn
 
 # Blocks allocated by key destructors that run after the agent's own are
@@ -191,16 +191,16 @@ hostile churn 0 "2000 short-lived threads (rings reused), every event kept" chk_
 # unknown. (Up to one unknown free per thread is libunwind's dynamic TLS
 # block, which the agent's unwinder allocated untraced and glibc frees in
 # pthread_join: docs/TESTING.md, "Known limits".)
-chk_teardown() { jcheck "$1" 'h["unknown_frees"] <= 8 and h["allocations"] >= 8 * 22'; }
+chk_teardown() { jcheck "$1" 'h["unknown_free_count"] <= 8 and h["allocation_count"] >= 8 * 22'; }
 hostile teardown 0 "key destructors allocate after the agent's thread-exit handler: recorded" chk_teardown \
 	"$HB/h_threads" teardown
 
 # ---- processes --------------------------------------------------------------
 
-chk_fork() { jcheck "$1" 'len(kids) == 1 and kids[0]["heap"]["allocations"] >= 1000 and kids[0]["segments"][0]["end"] == "exit"'; }
+chk_fork() { jcheck "$1" 'len(kids) == 1 and kids[0]["heap"]["allocation_count"] >= 1000 and kids[0]["segments"][0]["end"] == "exit"'; }
 hostile fork 0 "fork without exec: the child traces into its own file" chk_fork "$HB/h_proc" fork
 
-chk_forkmt() { jcheck "$1" 'len(kids) == 20 and all(k["heap"]["allocations"] >= 1200 for k in kids)'; }
+chk_forkmt() { jcheck "$1" 'len(kids) == 20 and all(k["heap"]["allocation_count"] >= 1200 for k in kids)'; }
 hostile forkmt 0 "20 forks while 4 threads allocate: children allocate, start threads, trace" chk_forkmt \
 	"$HB/h_proc" forkmt
 
@@ -208,12 +208,12 @@ hostile spawn 0 "vfork+exec, vfork child allocating before exec, posix_spawn, fa
 
 hostile fds 0 "no agent fd leaks into exec'd children (ls /proc/self/fd)" - "$HB/h_proc" fds
 
-chk_failexec() { jcheck "$1" 'len(r["segments"]) == 1 and r["segments"][0]["end"] == "exit" and h["allocations"] >= 5000'; }
+chk_failexec() { jcheck "$1" 'len(r["segments"]) == 1 and r["segments"][0]["end"] == "exit" and h["allocation_count"] >= 5000'; }
 hostile failexec 0 "100 failed execs in the traced process (writer held across each): errno ENOENT, tracing goes on" \
 	chk_failexec "$HB/h_proc" failexec
 
 chk_chain() {
-	jcheck "$1" '[s["end"] for s in r["segments"]] == ["exec"] * 4 + ["exit"] and all(s["heap"]["allocations"] >= 300 for s in r["segments"][1:])'
+	jcheck "$1" '[s["end"] for s in r["segments"]] == ["exec"] * 4 + ["exit"] and all(s["heap"]["allocation_count"] >= 300 for s in r["segments"][1:])'
 }
 hostile chain 0 "sh -c 'exec prog' and prog exec'ing itself 3 times: 5 images in one file" chk_chain \
 	sh -c "exec $HB/h_proc chain 3"
@@ -252,7 +252,7 @@ hostile dlopen 0 "dlopen/dlclose (also RTLD_DEEPBIND): MODULE kept, stacks point
 if [[ " $RECORD_FLAGS " =~ \ --cpu[\ =]0\  ]] || [[ " $RECORD_FLAGS " == *" --cpu-signal"* ]]; then
 	AGENT_LINES=0
 else
-	AGENT_ERR='^ldprof: the program handles signal 27 itself; CPU sampling stops'
+	AGENT_ERR='^ldprof: pid [0-9]+ \(h_signals\) installs its own SIGPROF handler: CPU sampling stops here'
 	AGENT_LINES=1
 fi
 hostile timers 0 "own SIGPROF/SIGALRM via setitimer, handlers allocate, blocked phases, read restarts" - \
@@ -265,7 +265,7 @@ hostile eintr 0 "poll/select/epoll_wait/read/nanosleep/sigtimedwait never see EI
 
 # ---- endings ------------------------------------------------------------------
 
-end_is() { jcheck "$1" "r['segments'][-1]['end'] == '$2' and h['allocations'] >= 1000"; }
+end_is() { jcheck "$1" "r['segments'][-1]['end'] == '$2' and h['allocation_count'] >= 1000"; }
 chk_abort() { end_is "$1" abort; }
 hostile abort 134 "abort(): dies by SIGABRT, trace ends with END(abort)" chk_abort "$HB/h_exit" abort
 chk__exit() { end_is "$1" _exit; }
@@ -282,7 +282,7 @@ end_signal() {
 		{ echo "the trace does not end with END(signal $2): ${last:-no END}"; return 1; }
 	name=SIG$(kill -l "$2")
 	jcheck "$1" "r['segments'][-1]['end'] == 'terminated by $name'" || return 1
-	[ -z "${3:-}" ] || jcheck "$1" "h['allocations'] == $3 and h['leaked_count'] == $4"
+	[ -z "${3:-}" ] || jcheck "$1" "h['allocation_count'] == $3 and h['leaked_count'] == $4"
 }
 chk_segv() { end_signal "$1" 11; }
 hostile segv 139 "SIGSEGV: dies by it (record exits 139), report: terminated by SIGSEGV" chk_segv "$HB/h_exit" segv
@@ -323,7 +323,7 @@ done
 chk_api() {
 	local a f
 	read -r _ a _ f < "$W/$1.traced.side"
-	jcheck "$1" "h['allocations'] == $a and h['frees'] == $f and h['leaked_count'] == 1 and h['unknown_frees'] == 0"
+	jcheck "$1" "h['allocation_count'] == $a and h['free_count'] == $f and h['leaked_count'] == 1 and h['unknown_free_count'] == 0"
 }
 hostile api 0 "usable_size, realloc 0/NULL, odd alignments, huge failures: same results, exact counts" chk_api \
 	"$HB/h_api" @S
@@ -364,7 +364,7 @@ r = load(os.path.join(w, n + ".ldp.fn.json"))
 kids = [load(f) for f in sorted(glob.glob(os.path.join(w, n + ".*.ldp.fn.json")))]
 g, ends = r["g"], [s["end"] for s in r["segments"]]
 def counts(g, f="pattern_alloc"):
-    return (g[f]["allocations"], g[f]["frees"]) if f in g else (0, 0)
+    return (g[f]["heap"]["allocation_count"], g[f]["heap"]["free_count"]) if f in g else (0, 0)
 if not eval(sys.argv[3]):
     print("failed: %s   ends=%s pattern_alloc=%s kids=%s" % (sys.argv[3], ends, counts(g),
           [(k["segments"][-1]["end"], counts(k["g"])) for k in kids]))
@@ -377,7 +377,7 @@ EOF2
 # helper thread allocates 20 000 blocks while the fds are closed.
 chk_closeexit() { fcheck "$1" 'ends == ["exit"] and counts(g) == (23000, 22500)'; }
 chk_closeexec() {
-	fcheck "$1" 'ends == ["exec", "exit"] and counts(g) == (23400, 22900) and r["segments"][1]["heap"]["allocations"] == 400 and r["segments"][1]["heap"]["frees"] == 400'
+	fcheck "$1" 'ends == ["exec", "exit"] and counts(g) == (23400, 22900) and r["segments"][1]["heap"]["allocation_count"] == 400 and r["segments"][1]["heap"]["free_count"] == 400'
 }
 # reuse: SIDE sits on every fd from 3 to 1023, the agent's old number too;
 # nothing may be written into it.
@@ -468,7 +468,7 @@ rlimit_headroom() { # NAME MIB: the bare program's headroom under a limit of MIB
 	prlimit --as=$(($2 << 20)) "$HB/h_life" ashead "$W/$1.head" && cat "$W/$1.head"
 }
 chk_rlimit_fill() {
-	jcheck "$1" "[s['end'] for s in r['segments']] == ['exec', 'exit'] and r['segments'][1]['heap']['allocations'] == r['segments'][1]['heap']['frees'] == $(($(cat "$W/$1.head") - (8 << 20))) // ((1 << 20) + 4096)"
+	jcheck "$1" "[s['end'] for s in r['segments']] == ['exec', 'exit'] and r['segments'][1]['heap']['allocation_count'] == r['segments'][1]['heap']['free_count'] == $(($(cat "$W/$1.head") - (8 << 20))) // ((1 << 20) + 4096)"
 }
 chk_rlimit_off() { jcheck "$1" "len(r['segments']) == 1"; }
 if hd=$(rlimit_headroom rlimit_fill 64); then
@@ -507,7 +507,7 @@ hostile closeall 0 "every fd closed (trace too), files take 0-2: no agent messag
 # a writer that does not exist in it hangs at once.
 
 chk_rawfork() {
-	jcheck "$1" 'len(kids) == 1 and kids[0]["heap"]["allocations"] == 100000 and kids[0]["heap"]["frees"] == 100000 and kids[0]["segments"][-1]["end"] == "exit"'
+	jcheck "$1" 'len(kids) == 1 and kids[0]["heap"]["allocation_count"] == 100000 and kids[0]["heap"]["free_count"] == 100000 and kids[0]["segments"][-1]["end"] == "exit"'
 }
 for m in _Fork sysfork clone clone3; do
 	ENVS=(LDPROF_RING_KB=16)
@@ -530,7 +530,7 @@ hostile syscall_passthrough 0 "syscall() with other numbers: results, errno, six
 # The agent samples CPU time with SIGPROF: whichever entry point the program
 # uses to set, block or take it, it never gets a SIGPROF it did not cause.
 
-chk_sampled() { jcheck "$1" 'r["cpu"]["samples"] >= 10'; }
+chk_sampled() { jcheck "$1" 'r["cpu"]["sample_count"] >= 10'; }
 XFLAGS="--cpu 99 --wall 99"
 hostile sigprof_dfl 0 "SIGPROF to SIG_DFL/SIG_IGN by every libc entry point and rt_sigaction: reads back, not killed, sampled" \
 	chk_sampled "$HB/h_sigown" dfl
@@ -540,14 +540,14 @@ hostile sigprof_block 0 "SIGPROF blocked six ways, sigtimedwait/sigwait/sigwaiti
 # 0.4 s of CPU unblocked at 99 Hz: about 30 samples (the kernel's own count
 # of the time left, re-armed at each unblock, gave 10-13; re-armed from
 # scratch, none).
-chk_toggle() { jcheck "$1" 'r["cpu"]["samples"] >= 18'; }
+chk_toggle() { jcheck "$1" 'r["cpu"]["sample_count"] >= 18'; }
 XFLAGS="--cpu 99 --wall 99"
 hostile sigprof_toggle 0 "SIGPROF blocked 0.5 ms of every 2.5 ms (shorter than the interval): still sampled" \
 	chk_toggle "$HB/h_sigown" toggle
 for m in sigset bsd sysv ssignal raw; do
 	XFLAGS="--cpu 99 --wall 99"
 	if [[ " $RECORD_FLAGS " != *" --cpu-signal"* ]]; then
-		AGENT_ERR='^ldprof: the program handles signal 27 itself; CPU sampling stops'
+		AGENT_ERR='^ldprof: pid [0-9]+ \(h_sigown\) installs its own SIGPROF handler: CPU sampling stops here'
 		AGENT_LINES=1
 	fi
 	hostile sigprof_own_$m 0 "own SIGPROF handler by $m: none of the agent's ticks reach it, its own timer's do" - \
@@ -583,7 +583,7 @@ fatal_case fatal_badrealloc 6 badrealloc 5001 501
 fatal_case fatal_agentfault 11 agentfault
 fatal_case fatal_exechold 15 exechold
 # assert() allocates its message: two blocks more than the program's own.
-chk_fatal_assert() { end_signal "$1" 6 && jcheck "$1" "h['allocations'] >= 5000 and h['leaked_count'] >= 500"; }
+chk_fatal_assert() { end_signal "$1" 6 && jcheck "$1" "h['allocation_count'] >= 5000 and h['leaked_count'] >= 500"; }
 XFLAGS="--cpu 99 --wall 99"
 hostile fatal_assert 134 "assert() fails (abort inside libc): END(signal 6), every allocation before it" \
 	chk_fatal_assert "$HB/h_fatal" assert
@@ -612,7 +612,7 @@ XFLAGS="--cpu 99 --wall 99"
 hostile fatal_core 0 "a child faults with its core limit raised: dumps core (or not) as bare, END(signal 11)" \
 	chk_fatal_core "$HB/h_fatal" core @D
 chk_exit_end() { jcheck "$1" "r['segments'][-1]['end'] == 'exit'"; }
-chk_vforkdie() { jcheck "$1" "r['segments'][-1]['end'] == 'exit' and h['allocations'] == 10000 and h['leaked_count'] == 500"; }
+chk_vforkdie() { jcheck "$1" "r['segments'][-1]['end'] == 'exit' and h['allocation_count'] == 10000 and h['leaked_count'] == 500"; }
 XFLAGS="--cpu 99 --wall 99"
 hostile fatal_vforkdie 0 "a vfork child dies of SIGTERM: the parent's agent goes on (all its allocations, END(exit))" \
 	chk_vforkdie "$HB/h_fatal" vforkdie
@@ -646,12 +646,12 @@ for line in open(sys.argv[5]):
         else:
             lf += int(m.group(1))
 a, f = int(sys.argv[2]), int(sys.argv[3])
-ok = h["allocations"] + la == a and h["frees"] + h["unknown_frees"] + lf == f
+ok = h["allocation_count"] + la == a and h["free_count"] + h["unknown_free_count"] + lf == f
 if sys.argv[4] == "exact":
-    ok = ok and la == 0 and lf == 0 and h["unknown_frees"] == 0 and h["leaked_count"] == 0
+    ok = ok and la == 0 and lf == 0 and h["unknown_free_count"] == 0 and h["leaked_count"] == 0
 if not ok:
     print("program: %d allocations, %d frees; trace: %d + %d lost, %d + %d unknown + %d lost, %d leaked" %
-          (a, f, h["allocations"], la, h["frees"], h["unknown_frees"], lf, h["leaked_count"]))
+          (a, f, h["allocation_count"], la, h["free_count"], h["unknown_free_count"], lf, h["leaked_count"]))
     sys.exit(1)
 PYEOF
 }
@@ -674,9 +674,9 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 g = {x["key"]: x for x in r["groups"]}.get("hd_deep_work")
 want = 3 * 500 * 8
-if not g or g["allocations"] != want or g["frees"] != want or r["heap"]["unknown_frees"] != 0:
+if not g or g["heap"]["allocation_count"] != want or g["heap"]["free_count"] != want or r["heap"]["unknown_free_count"] != 0:
     print("hd_deep_work: %s allocations, %s frees (want %d each); %d unknown frees" %
-          (g and g["allocations"], g and g["frees"], want, r["heap"]["unknown_frees"]))
+          (g and g["heap"]["allocation_count"], g and g["heap"]["free_count"], want, r["heap"]["unknown_free_count"]))
     sys.exit(1)
 PYEOF
 }

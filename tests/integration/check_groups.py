@@ -13,6 +13,13 @@ TRUTH lines:
 import json
 import sys
 
+# A truth key and where a group of the report's JSON has it (docs/JSON.md).
+GROUP_FIELD = {"allocations": ("heap", "allocation_count"), "allocated_bytes": ("heap", "allocated_bytes"),
+               "frees": ("heap", "free_count"), "leaked_count": ("heap", "leaked_count"),
+               "leaked_bytes": ("heap", "leaked_bytes"), "temporary": ("heap", "temporary_count"),
+               "peak_bytes": ("heap", "peak_bytes"), "peak_count": ("heap", "peak_count"),
+               "mapped_bytes": ("mapped", "mapped_bytes")}
+
 truth_path, by_fn_path, by_tb_path, source = sys.argv[1:5]
 by_fn = {g["key"]: g for g in json.load(open(by_fn_path))["groups"]}
 tb_groups = json.load(open(by_tb_path))["groups"]
@@ -29,8 +36,9 @@ for line in open(truth_path):
             bad.append(f"no group for function {name}; groups: {sorted(by_fn)}")
             continue
         for k, v in kv.items():
-            if g[k] != v:
-                bad.append(f"{name}.{k}: report {g[k]}, truth {v}")
+            channel, field = GROUP_FIELD[k]
+            if g[channel][field] != v:
+                bad.append(f"{name}.{k}: report {channel}.{field} {g[channel][field]}, truth {v}")
         checked += 1
     elif w[0] == "chain":
         want = list(zip(w[1::2], map(int, w[2::2])))

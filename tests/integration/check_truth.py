@@ -12,6 +12,11 @@ else unchanged), and its figures are added. KEY=EXTRA adds a fixed amount.
 import json
 import sys
 
+# The programs' truth files name counts as they always did; the report's JSON
+# names them with their unit (docs/JSON.md). Other keys are the same.
+REPORT_NAME = {"allocations": "allocation_count", "frees": "free_count", "unknown_frees": "unknown_free_count",
+               "temporary": "temporary_count"}
+
 
 def main():
     args = sys.argv[1:]
@@ -30,11 +35,12 @@ def main():
             segment = int(rest.pop(0))
         else:
             k, v = a.split("=")
+            k = REPORT_NAME.get(k, k)
             extra[k] = extra.get(k, 0) + int(v)
     truth = {}
     for line in open(truth_path):
         k, v = line.split()
-        truth[k] = int(v)
+        truth[REPORT_NAME.get(k, k)] = int(v)
     report = json.load(open(report_path))
     heap = report["heap"] if segment is None else report["segments"][segment]["heap"]
     bad = []

@@ -95,7 +95,7 @@ if [ -x /usr/bin/python3 ]; then
 	if traced $t env A=1 /usr/bin/python3 -c 'd={i:str(i) for i in range(100000)}; print(len(d))' > "$W/$t.out" &&
 		report "$W/$t.ldp" "$W/$t.json" &&
 		$PY -c 'import json,sys; r=json.load(open(sys.argv[1])); s=r["segments"];
-assert len(s)==2 and "python3" in s[1]["exe"] and s[1]["heap"]["allocations"] > 1000, s' "$W/$t.json" &&
+assert len(s)==2 and "python3" in s[1]["exe"] and s[1]["heap"]["allocation_count"] > 1000, s' "$W/$t.json" &&
 		[ "$(cat "$W/$t.out")" = 100000 ]; then
 		pass "$t: ldprof record -- env A=1 python3 ... reports python3's allocations"
 	else fail "$t"; fi
@@ -152,7 +152,7 @@ want=$(awk '/^allocations/ {print $2}' "$W/$t.truth" 2>/dev/null)
 for _ in $(seq 200); do
 	[ -n "$want" ] || break
 	report "$W/$t.ldp" "$W/$t.json" 2>/dev/null &&
-		[ "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocations"])' "$W/$t.json")" = "${want:-x}" ] && break
+		[ "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["allocation_count"])' "$W/$t.json")" = "${want:-x}" ] && break
 	sleep 0.05
 done
 "$LDPROF" report "$W/$t.ldp" > "$W/$t.txt" 2> "$W/$t.err"
@@ -203,8 +203,8 @@ kill = int(sys.argv[3])
 older = [c for c in cps if c[0] <= kill - 100_000_000]
 assert older, "no checkpoint 100 ms before the kill"
 t, allocs, frees = older[-1]
-assert heap["allocations"] >= allocs, (heap["allocations"], allocs)
-print(f"     {heap['allocations']} allocations in the trace >= {allocs} done 100 ms before the kill")
+assert heap["allocation_count"] >= allocs, (heap["allocation_count"], allocs)
+print(f"     {heap['allocation_count']} allocations in the trace >= {allocs} done 100 ms before the kill")
 PYEOF
 	pass "$t: killed while allocating; everything older than 100 ms is in the trace"
 else fail "$t"; fi
@@ -437,13 +437,13 @@ for line in open(sys.argv[4]):
     elif k == "heap_tree" and v == "peak":
         peak = snap["heap"]
 assert calls > 200 and peak, (calls, peak)
-assert (h["allocations"], h["allocated_bytes"]) == (calls, nbytes), \
-    f"ldprof {h['allocations']} allocations, {h['allocated_bytes']} bytes; valgrind {calls}, {nbytes}"
+assert (h["allocation_count"], h["allocated_bytes"]) == (calls, nbytes), \
+    f"ldprof {h['allocation_count']} allocations, {h['allocated_bytes']} bytes; valgrind {calls}, {nbytes}"
 assert h["peak_bytes"] == peak, f"peak: ldprof {h['peak_bytes']}, massif {peak}"
-pool = [g for g in groups if (g["module"] or "").startswith("libstdc++") and g["allocated_bytes"] == 72704]
+pool = [g for g in groups if (g["module"] or "").startswith("libstdc++") and g["heap"]["allocated_bytes"] == 72704]
 assert pool, "no 72 704-byte allocation in libstdc++ (its emergency pool)"
 p = {g["function"]: g for g in groups}.get("plugin_init")
-assert p and (p["allocations"], p["allocated_bytes"], p["frees"]) == (4, 4096 + 10016 + 48 + 256, 2), p
+assert p and (p["heap"]["allocation_count"], p["heap"]["allocated_bytes"], p["heap"]["free_count"]) == (4, 4096 + 10016 + 48 + 256, 2), p
 print("     %d allocations, %d bytes, peak %d: as valgrind and massif" % (calls, nbytes, peak))
 PYEOF
 	pass "$t: a C++ program's allocations before the agent started (libstdc++'s emergency pool, a library constructor) are in the trace: totals and peak equal massif's"
@@ -543,7 +543,7 @@ real_program() {
 	report "$W/$t.ldp" "$W/$t.json" || { fail "$t: report"; return; }
 	local ours ours_temp
 	read -r ours ours_temp < <($PY -c 'import json,sys; h=json.load(open(sys.argv[1]))["heap"]
-print(h["allocations"], h["temporary"])' "$W/$t.json")
+print(h["allocation_count"], h["temporary_count"])' "$W/$t.json")
 	if ! command -v heaptrack >/dev/null; then
 		pass "$t: output unchanged, $ours allocations (heaptrack not installed: comparisons skipped)"
 		return
@@ -650,25 +650,25 @@ for line in open(f"{w}/phases.truth"):
     _, a, b, fn, size, count = f
     d = diff(f"{w}/phases.ldp", "--from", a, "--to", b)
     g = {x["key"]: x for x in d["groups"]}
-    got = (g[fn]["size_diff"], g[fn]["count_diff"]) if fn in g else (0, 0)
+    got = (g[fn]["heap"]["change_bytes"], g[fn]["heap"]["change_count"]) if fn in g else (0, 0)
     assert got == (int(size), int(count)), (a, b, fn, got, size, count, d)
     n += 1
 # Two runs, different ASLR bases, matched by function: keep_blocks grew by
 # (1500 - 500) blocks of 100 bytes at C.
 d = diff(f"{w}/phases.ldp", f"{w}/phases2.ldp", "--at", "C")
 g = {x["key"]: x for x in d["groups"]}
-assert (g["keep_blocks"]["size_diff"], g["keep_blocks"]["count_diff"]) == (100000, 1000), d
+assert (g["keep_blocks"]["heap"]["change_bytes"], g["keep_blocks"]["heap"]["change_count"]) == (100000, 1000), d
 assert "keep_more" not in g, d  # same in both runs: no change, not listed
 # Cumulative: main holds everything live at C that came from its callees.
 c = diff(f"{w}/phases.ldp", "--from", "start", "--to", "C", "--cumulative")
 g = {x["key"]: x for x in c["groups"]}
-assert g["main"]["size_diff"] == 500 * 100 + 10 * 200, g["main"]
+assert g["main"]["heap"]["change_bytes"] == 500 * 100 + 10 * 200, g["main"]
 # Paused allocations are not in the trace; their frees are counted apart,
 # as frees of blocks allocated while paused (docs/ATTACH.md), not unknown.
 r = json.loads(subprocess.run([ldprof, "report", "--json", f"{w}/phases.ldp"], check=True,
                               capture_output=True, text=True).stdout)
-assert r["heap"]["paused_frees"] == 50 and r["heap"]["unknown_frees"] == 0, r["heap"]
-assert r["heap"]["pauses"] == 1, r["heap"]
+assert r["heap"]["paused_free_count"] == 50 and r["heap"]["unknown_free_count"] == 0, r["heap"]
+assert r["heap"]["pause_count"] == 1, r["heap"]
 assert "paused_alloc" not in {x["key"] for x in r["groups"]}
 print(f"     {n} diffs within a run, one across runs, one cumulative: exact")
 PYEOF
@@ -742,15 +742,17 @@ for line in open(sys.argv[1]):
         truth[w[0]] = int(w[1])
 r = json.load(open(sys.argv[2]))
 m = r["mapped"]
-for k in ("maps", "remaps", "unmaps", "mapped_bytes", "peak_bytes", "live_at_exit_bytes"):
-    assert m[k] == truth[k], (k, m[k], truth[k])
+# the program's truth names, the report's
+for k, ours in (("maps", "map_count"), ("remaps", "remap_count"), ("unmaps", "unmap_count"), ("mapped_bytes", "mapped_bytes"),
+                ("peak_bytes", "peak_bytes"), ("live_at_exit_bytes", "live_at_exit_bytes")):
+    assert m[ours] == truth[k], (k, m[ours], truth[k])
 groups = {g["key"]: g for g in r["groups"]}
 for f, v in fns.items():
-    assert groups[f]["mapped_bytes"] == v, (f, groups[f]["mapped_bytes"], v)
+    assert groups[f]["mapped"]["mapped_bytes"] == v, (f, groups[f]["mapped"]["mapped_bytes"], v)
 assert r["heap"]["peak_bytes"] >= 16 << 20  # glibc mapped the 16 MiB block itself: heap, not mapped
 d = json.load(open(sys.argv[3]))
-assert d["total"]["mapped_size_diff"] == truth["live_at_exit_bytes"], d["total"]
-print(f"     maps {m['maps']}, remaps {m['remaps']}, unmaps {m['unmaps']}, peak {m['peak_bytes']}, "
+assert d["total"]["mapped"]["change_bytes"] == truth["live_at_exit_bytes"], d["total"]
+print(f"     maps {m['map_count']}, remaps {m['remap_count']}, unmaps {m['unmap_count']}, peak {m['peak_bytes']}, "
       f"at exit {m['live_at_exit_bytes']}: exact")
 PYEOF
 	pass "$t: anonymous and file mappings, a hole unmapped in the middle, mremap grow/shrink/move: exact; malloc's own mmap stays heap; diffs cover it"
@@ -799,7 +801,8 @@ import json, math, sys
 truth, report, field, points = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 want = {l.split()[1]: float(l.split()[2]) for l in open(truth) if l.startswith("share ")}
 groups = {g["key"]: g for g in json.load(open(report))["groups"]}
-got = {f: groups.get(f, {}).get(field, 0) for f in want}
+kind, field = field.split(".")  # cpu.self_sample_count
+got = {f: groups.get(f, {}).get(kind, {}).get(field, 0) for f in want}
 total = sum(got.values())
 assert total > 0, "no samples in the measured functions"
 res = {f: 100.0 * got[f] / total for f in want}
@@ -812,25 +815,26 @@ PYEOF
 
 t=cpu_split
 if traced_f $t --cpu 250 -- "$BIN/truth_cpu" "$W/$t.truth" 4 && report "$W/$t.ldp" "$W/$t.json" &&
-	shares "$W/$t.truth" "$W/$t.json" cpu_self_samples 3 &&
-	$PY -c 'import json,sys; g={x["key"]:x for x in json.load(open(sys.argv[1]))["groups"]}; assert g["busy_other"]["cpu_self_samples"] > 50' "$W/$t.json"; then
+	shares "$W/$t.truth" "$W/$t.json" cpu.self_sample_count 3 &&
+	$PY -c 'import json,sys; g={x["key"]:x for x in json.load(open(sys.argv[1]))["groups"]}; assert g["busy_other"]["cpu"]["self_sample_count"] > 50' "$W/$t.json"; then
 	pass "$t: a 60/30/10 CPU split (thread CPU clock) found within 3 points (or 3 standard errors) while a second thread stays busy"
 else fail "$t"; fi
 
 t=wall_eintr
 if traced_f $t --cpu 99 --wall 200 -- "$BIN/eintr_prog" "$W/$t.truth" 4 > "$W/$t.out" && [ "$(cat "$W/$t.out")" = done ] &&
-	report "$W/$t.ldp" "$W/$t.json" && shares "$W/$t.truth" "$W/$t.json" wall_total_samples 5; then
+	report "$W/$t.ldp" "$W/$t.json" && shares "$W/$t.truth" "$W/$t.json" wall.total_sample_count 5; then
 	pass "$t: compute / poll() / nanosleep() split found on the wall clock within 5 points; no EINTR"
 else fail "$t"; fi
 
 t=sig_own
 "$BIN/sig_prog" own-sigprof > "$W/$t.bare"
 if traced $t "$BIN/sig_prog" own-sigprof > "$W/$t.out" 2> "$W/$t.err" && cmp -s "$W/$t.bare" "$W/$t.out" &&
-	[ "$(grep -c '^ldprof:' "$W/$t.err")" = 1 ] && grep -q 'handles signal' "$W/$t.err" &&
+	[ "$(grep -c '^ldprof:' "$W/$t.err")" = 1 ] &&
+	grep -qE "^ldprof: pid [0-9]+ \(sig_prog\) installs its own SIGPROF handler: CPU sampling stops" "$W/$t.err" &&
 	traced_f ${t}2 --cpu-signal RTMIN+5 -- "$BIN/sig_prog" own-sigprof > "$W/$t.out2" 2> "$W/$t.err2" &&
 	cmp -s "$W/$t.bare" "$W/$t.out2" && [ ! -s "$W/$t.err2" ] && report "$W/${t}2.ldp" "$W/$t.json" &&
-	$PY -c 'import json,sys; assert json.load(open(sys.argv[1]))["cpu"]["samples"] > 10' "$W/$t.json"; then
-	pass "$t: a program with its own SIGPROF handler and ITIMER_PROF keeps its ticks (sampling steps aside, one line); with --cpu-signal RTMIN+5 both work"
+	$PY -c 'import json,sys; assert json.load(open(sys.argv[1]))["cpu"]["sample_count"] > 10' "$W/$t.json"; then
+	pass "$t: a program with its own SIGPROF handler and ITIMER_PROF keeps its ticks (sampling steps aside, one line naming the process and SIGPROF); with --cpu-signal RTMIN+5 both work"
 else fail "$t"; fi
 
 for m in reset-all blocked threads64; do
@@ -841,7 +845,7 @@ for m in reset-all blocked threads64; do
 		$PY - "$W/$t.json" "$W/$t.threads" $m <<'PYEOF'; then
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["cpu"]["samples"] > 10, r["cpu"]
+assert r["cpu"]["sample_count"] > 10, r["cpu"]
 if sys.argv[3] == "threads64":
     rows = [l.split() for l in open(sys.argv[2]) if l.split() and l.split()[0].isdigit()]
     sampled = [x for x in rows if int(x[2].replace(",", "")) > 0]
@@ -864,7 +868,7 @@ for seed in 1 2 3; do
 import json, sys
 r = json.load(open(sys.argv[2]))
 est = r["heap"]["estimated"]
-assert est and est["sample_bytes"] == 524288 and est["lost_samples"] == 0, est
+assert est and est["sample_interval_bytes"] == 524288 and est["lost_sample_count"] == 0, est
 groups = {g["function"]: g for g in r["groups"]}
 bad = []
 for line in open(sys.argv[1]):
@@ -874,10 +878,12 @@ for line in open(sys.argv[1]):
     if not g:
         bad.append(f"{name}: not in the report")
         continue
-    for key, sd in (("allocations", "sd_count"), ("allocated_bytes", "sd_bytes"), ("leaked_bytes", "sd_leaked")):
+    # the program's truth names (allocations), the report's (heap.allocation_count)
+    for key, ours, sd in (("allocations", "allocation_count", "sd_count"), ("allocated_bytes", "allocated_bytes", "sd_bytes"),
+                          ("leaked_bytes", "leaked_bytes", "sd_leaked")):
         limit = 4 * kv[sd] + 0.01 * kv[key]  # + 1%: blocks far above the mean are certain, not exact
-        if abs(g[key] - kv[key]) > limit:
-            bad.append(f"{name}.{key}: {g[key]} vs truth {kv[key]:.0f} (limit ±{limit:.0f})")
+        if abs(g["heap"][ours] - kv[key]) > limit:
+            bad.append(f"{name}.{key}: {g['heap'][ours]} vs truth {kv[key]:.0f} (limit ±{limit:.0f})")
 assert not bad, "; ".join(bad)
 PYEOF
 done
@@ -899,7 +905,7 @@ done
 if [ $ok = 1 ] && $PY - "$W/$t.1.json" <<'PYEOF'; then
 import json, sys
 h = json.load(open(sys.argv[1]))["heap"]
-assert h["estimated"]["samples"] > 20000, h
+assert h["estimated"]["sample_count"] > 20000, h
 big = sum(range(1, 25)) << 22  # part_big: 24 blocks of 4..96 MiB live together, the program's peak
 assert big <= h["peak_bytes"] <= big * 1.02, f"peak {h['peak_bytes']} against {big}"
 assert h["leaked_bytes"] < 65536, f"frees went unmatched: {h['leaked_bytes']} bytes leaked"

@@ -8,7 +8,7 @@ import sys
 fmt, w, report = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
 heap = report["heap"]
 FIGURES = {"alloc": heap["allocated_bytes"], "inuse": heap["peak_bytes"], "leaked": heap["leaked_bytes"],
-           "temporary": heap["temporary"],
+           "temporary": heap["temporary_count"],
            # ldprof's own work is left out of the profiles
            "cpu": report["cpu"]["total_ns"] - report["cpu"]["agent_total_ns"],
            "wall": report["wall"]["total_ns"] - report["wall"]["agent_total_ns"]}
@@ -31,7 +31,7 @@ def pprof():
             nsamples += 1
             for k, v in enumerate(m.group(1).split()):
                 sums[k] += int(v)
-    want = [heap["allocations"], heap["allocated_bytes"], heap["peak_count"], heap["peak_bytes"],
+    want = [heap["allocation_count"], heap["allocated_bytes"], heap["peak_count"], heap["peak_bytes"],
             heap["leaked_count"], heap["leaked_bytes"]]
     assert sums == want, ("pprof sums", dict(zip(types, sums)), "report", dict(zip(types, want)))
     locs = raw[raw.index("Locations"):raw.index("Mappings")]
@@ -59,7 +59,7 @@ def pprof():
             ns += int(m.group(2))
     # ldprof's own work is left out of every profile (and counted in the report)
     c = report["cpu"]
-    assert (n, ns) == (c["samples"] - c["agent_samples"], c["total_ns"] - c["agent_total_ns"]), ((n, ns), c)
+    assert (n, ns) == (c["sample_count"] - c["agent_sample_count"], c["total_ns"] - c["agent_total_ns"]), ((n, ns), c)
     top = open(f"{w}/pprof.cpu.top").read()
     assert "Type: cpu" in top and "add_word" in top and "File: demo_prog" in top, top
     with gzip.open(f"{w}/demo.pb.gz") as f:
@@ -100,14 +100,14 @@ def speedscope():
 
 def json_export():
     d = json.load(open(f"{w}/demo.export.json"))
-    assert d["format"] == "ldprof-export" and d["version"] == 1
+    assert d["format"] == "ldprof-export" and d["version"] == 2
     seg = d["segments"][0]
-    for k in ("allocations", "frees", "allocated_bytes", "peak_bytes", "leaked_bytes", "temporary"):
+    for k in ("allocation_count", "free_count", "allocated_bytes", "peak_bytes", "leaked_bytes", "temporary_count"):
         assert seg["heap"][k] == heap[k], (k, seg["heap"][k], heap[k])
     st = seg["stacks"]
-    assert sum(s["allocated_bytes"] for s in st) == heap["allocated_bytes"]
-    assert sum(s["peak_bytes"] for s in st) == heap["peak_bytes"]
-    assert sum(s["leaked_bytes"] for s in st) == heap["leaked_bytes"]
+    assert sum(s["heap"]["allocated_bytes"] for s in st) == heap["allocated_bytes"]
+    assert sum(s["heap"]["peak_bytes"] for s in st) == heap["peak_bytes"]
+    assert sum(s["heap"]["leaked_bytes"] for s in st) == heap["leaked_bytes"]
     ft = seg["frames"]
     sites = {ft[s["frames"][s["site"]]]["function"] for s in st if s["frames"]}
     assert all(0 <= i < len(ft) for s in st for i in s["frames"])

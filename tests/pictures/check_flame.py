@@ -35,7 +35,7 @@ def main():
     w, report = sys.argv[1], json.load(open(sys.argv[2]))
     heap = report["heap"]
     want = {"alloc": heap["allocated_bytes"], "inuse": heap["peak_bytes"], "leaked": heap["leaked_bytes"],
-            "temporary": heap["temporary"],
+            "temporary": heap["temporary_count"],
             # ldprof's own work is left out of the profiles
             "cpu": report["cpu"]["total_ns"] - report["cpu"]["agent_total_ns"],
             "wall": report["wall"]["total_ns"] - report["wall"]["agent_total_ns"]}

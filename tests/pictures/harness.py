@@ -50,10 +50,22 @@ if mode == "flame":
     out.push('parent_dimmed=' + frame('main').classList.contains('parent'));
     click(svg.querySelector('text.reset'));
     out.push('unzoomed=' + (aw.style.display === '' && Math.abs(+ml.querySelector('rect').getAttribute('width') - W) > 1));
-    window.prompt = function () { return '^add_'; };
-    click(svg.querySelector('text.search'));
+    // typed into the search box (upper case: the search ignores case); prompt() is never called
+    window.prompt = function () { out.push('prompted=1'); return ''; };
+    var box = svg.querySelector('foreignObject.searchbox input');
+    box.value = '^ADD_';
+    box.dispatchEvent(new Event('input', {bubbles: true}));
     out.push('matched=' + svg.querySelector('text.matched').textContent);
     out.push('highlight=' + aw.querySelector('rect').getAttribute('fill'));
+    out.push('box_visible=' + (box.getBoundingClientRect().width > 100));
+    box.value = '(';  // not a regular expression: looked for as typed, no error
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    out.push('paren=' + svg.querySelector('text.matched').textContent);
+    click(svg.querySelector('text.search'));
+    out.push('cleared=' + (svg.querySelector('text.matched').textContent === '' && box.value === '' &&
+                           aw.querySelector('rect').getAttribute('fill') !== 'rgb(230,0,230)'));
+    box.value = '^ADD_';
+    box.dispatchEvent(new Event('input', {bubbles: true}));
     ml.querySelector('rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
     out.push('details=' + svg.querySelector('text.details').textContent);
   } catch (e) { out.push('error=' + e); }
@@ -69,11 +81,13 @@ elif mode == "check-flame":
     assert "error" not in r, r
     assert r["ready"] == "1" and r["zoomed"] == "true" and r["sibling_hidden"] == "true", r
     assert r["parent_dimmed"] == "true" and r["unzoomed"] == "true", r
-    aw = next(g for g in report["groups"] if g["key"] == "add_word")["allocated_bytes"]
+    aw = next(g for g in report["groups"] if g["key"] == "add_word")["heap"]["allocated_bytes"]
     share = 100.0 * aw / report["heap"]["allocated_bytes"]
     got = float(r["matched"].split()[1].rstrip("%"))
     assert abs(got - share) < 0.2, ("search matched", got, "add_word's share", share)
     assert r["highlight"] == "rgb(230,0,230)", r
+    assert "prompted" not in r and r["box_visible"] == "true" and r["cleared"] == "true", r
+    assert r["paren"].startswith("Matched: "), r
     assert r["details"].startswith("make_line") and "MiB" in r["details"], r
     print(f"zoom, reset, search ({got}% = add_word's {share:.1f}%), details: {r['details']}")
 
@@ -85,7 +99,7 @@ elif mode == "check-html":
     ready = dom.count('data-ready="1"')
     whats = re.findall(r'<div class="flame" data-what="(\w+)"', dom)
     flames = len(whats)
-    want = ["alloc", "inuse", "leaked"] + [k for k in ("cpu", "wall") if report.get(k, {}).get("samples")]
+    want = ["alloc", "inuse", "leaked"] + [k for k in ("cpu", "wall") if report.get(k, {}).get("sample_count")]
     assert whats == want and ready == 1 + flames, ("flame graphs", whats, want, "live SVGs", ready)
     assert '<td class="fn">add_word</td>' in dom and '<td class="fn">make_line</td>' in dom
     heap = report["heap"]

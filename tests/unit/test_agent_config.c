@@ -124,6 +124,16 @@ static void test_expand(void **state)
 	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t/.hidden", 5, "h", "p", 0, ".77"), 0);
 	assert_string_equal(out, "/t/.hidden.77");
 	assert_int_equal(ldp_tracefile_expand(out, 8, "a-long-name", 5, "h", "p", 0, NULL), -1);
+	/* %h and %e are one file name component: a host name holding '/' (or
+	 * "..") must not move the trace to another directory. */
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t/%h.ldp", 1, "../../etc/x", "p", 0, NULL), 0);
+	assert_string_equal(out, "/t/.._.._etc_x.ldp");
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t/%h/%e.ldp", 1, "..", ".", 0, NULL), 0);
+	assert_string_equal(out, "/t/_/_.ldp");
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t/%h-%e.ldp", 1, "", "a b/c", 0, NULL), 0);
+	assert_string_equal(out, "/t/_-a_b_c.ldp");
+	assert_int_equal(ldp_tracefile_expand(out, sizeof out, "/t/%h.ldp", 1, "web-1.example.com", "p", 0, NULL), 0);
+	assert_string_equal(out, "/t/web-1.example.com.ldp");
 }
 
 int main(void)

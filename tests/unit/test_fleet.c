@@ -374,8 +374,8 @@ static void test_report_missed(void **state)
 	assert_non_null(strstr(b.s, "4.00 KiB   in 2 blocks (the process is still running: not leaked)"));
 	b.len = 0;
 	sb_json(&b, report_json(&r));
-	assert_non_null(strstr(b.s, "\"missed\":{\"damaged_regions\":2,\"skipped_bytes\":310,\"first_damage\":{\"trace\":"
-				   "\"/var/tmp/api.1.ldp\",\"at\":0,"));
+	assert_non_null(strstr(b.s, "\"missed\":{\"damaged_region_count\":2,\"skipped_bytes\":310,\"first_damage\":{\"trace\":"
+				   "\"/var/tmp/api.1.ldp\",\"offset_bytes\":0,"));
 	assert_non_null(strstr(b.s, "\"live_now_bytes\":4096,\"live_now_count\":2"));
 	sb_free(&b);
 	grouping_free(&r.groups);
