@@ -73,10 +73,12 @@ int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const c
 	while (c.p < c.end) {
 		uint64_t tag, len, v = 0;
 		const uint8_t *val;
-		GET(&c, &tag, "header field tag");
-		GET(&c, &len, "header field length");
-		if (get_bytes(&c, len, LDP_MAX_HEADER_LEN, &val, "header field longer than the header"))
+		/* Strings may be decoded already: an error from here on clears them. */
+		if (get(&c, &tag, "header field tag") || get(&c, &len, "header field length") ||
+		    get_bytes(&c, len, LDP_MAX_HEADER_LEN, &val, "header field longer than the header")) {
+			rd_segment_clear(seg);
 			return -1;
+		}
 		int is_num = ldp_varint_get(val, val + len, &v) != 0;
 		switch (tag) {
 		case LDP_HDR_PID: seg->pid = v; break;
