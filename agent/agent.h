@@ -36,6 +36,7 @@
 #include "config.h"
 #include "ldprof/entrypoints.h"
 #include "ldprof/format.h"
+#include "ldprof/model.h"
 #include "ldprof/varint.h"
 
 /* ---- state.c: the shared state, at the bottom (calls only log.c) -------- */
@@ -560,17 +561,11 @@ void ldp_stacks_after_fork_child(void);
 /* ---- encode.c: event encoders (pure; unit-tested against the reader) ----- */
 
 /* A ring's encoder state (docs/FORMAT.md "Events, 1.7"): the delta bases and
- * the model the reader rebuilds from the same events. */
-struct ldp_enc_recent {
-	uint64_t ptr; /* 0: empty */
-	uint32_t idx; /* the allocation's index on this ring since ATTACH */
-	uint32_t cls; /* ldp_size_class of its size */
-};
+ * the model the reader rebuilds from the same events (ldprof/model.h: one
+ * definition for the encoder, the writer's ringcut.c and the reader). */
 struct ldp_enc_state {
 	uint64_t seq, ptr;
-	uint32_t nalloc, stack;                        /* allocations since ATTACH; the last one's stack */
-	uint64_t freed[LDP_SIZE_CLASSES];              /* per class: the last block freed by index */
-	struct ldp_enc_recent recent[LDP_RECENT_SLOTS]; /* allocations a free may name by index */
+	struct ldp_model m;
 };
 size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid);
 
@@ -588,21 +583,17 @@ static LDP_ALWAYS_INLINE size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state
 	else
 		n += ldp_varint_put(dst + n, seq - st->seq);
 	n += ldp_varint_put(dst + n, size);
-	if (st->freed[cls] == ptr) {
+	if (st->m.freed[cls] == ptr) {
 		code |= LDP_EV_ALLOC2_REUSE;
-		st->freed[cls] = 0;
+		ldp_model_reuse(&st->m, cls);
 	} else {
 		n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
 	}
-	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)stack - (int64_t)st->stack));
+	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)stack - (int64_t)st->m.stack));
 	dst[0] = code;
-	struct ldp_enc_recent *e = &st->recent[ldp_recent_slot(ptr)];
-	e->ptr = ptr;
-	e->idx = st->nalloc++;
-	e->cls = cls;
+	ldp_model_alloc(&st->m, ptr, cls, stack);
 	st->seq = seq;
 	st->ptr = ptr;
-	st->stack = stack;
 	return n;
 }
 
@@ -614,12 +605,12 @@ static LDP_ALWAYS_INLINE size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state 
 		code |= LDP_EV_FREE2_SEQ1;
 	else
 		n += ldp_varint_put(dst + n, seq - st->seq);
-	struct ldp_enc_recent *e = &st->recent[ldp_recent_slot(ptr)];
+	struct ldp_model_slot *e = &st->m.recent[ldp_recent_slot(ptr)];
 	if (e->ptr == ptr) {
+		uint32_t age = st->m.nalloc - e->idx;
 		code |= LDP_EV_FREE2_INDEX;
-		n += ldp_varint_put(dst + n, (uint32_t)(st->nalloc - e->idx));
-		st->freed[e->cls] = ptr;
-		e->ptr = 0;
+		ldp_model_free_slot(&st->m, e); /* before the bytes: stores through dst may alias e */
+		n += ldp_varint_put(dst + n, age);
 	} else {
 		n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)(ptr - st->ptr)));
 	}
@@ -636,7 +627,13 @@ size_t ldp_enc_mremap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint
 		      uint64_t addr, uint64_t len, uint32_t stack);
 
 /* Record payloads (not the type/length framing). */
-#define LDP_ENC_RECORD_MAX (LDP_MAX_PATH_LEN + (LDP_MAX_STACK_DEPTH + 64) * LDP_VARINT_MAX)
+/* RING (ringcut.c): eight varints; per freed class, a class delta (< 2^14)
+ * and an address; per recent slot, an age (32 bits), an address and a class. */
+#define LDP_ENC_RING_MAX                                                                                       \
+	(8 * LDP_VARINT_MAX + LDP_SIZE_CLASSES * (2 + LDP_VARINT_MAX) + LDP_RECENT_SLOTS * (5 + LDP_VARINT_MAX + 2))
+#define LDP_ENC_RECORD_MAX_STACK (LDP_MAX_PATH_LEN + (LDP_MAX_STACK_DEPTH + 64) * LDP_VARINT_MAX)
+#define LDP_ENC_RECORD_MAX                                                                                     \
+	(LDP_ENC_RING_MAX > LDP_ENC_RECORD_MAX_STACK ? LDP_ENC_RING_MAX : LDP_ENC_RECORD_MAX_STACK)
 struct ldp_module;
 size_t ldp_enc_module(uint8_t *dst, unsigned id, const struct ldp_module *m);
 size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t *ips, unsigned depth);
@@ -653,7 +650,6 @@ size_t ldp_enc_sampling(uint8_t *dst, unsigned cpu_hz, unsigned wall_hz, unsigne
 size_t ldp_enc_lost(uint8_t *dst, unsigned kind, uint64_t count);
 size_t ldp_enc_path(uint8_t *dst, uint32_t id, const char *path);
 size_t ldp_enc_rss(uint8_t *dst, uint64_t time_us, uint64_t rss_bytes);
-size_t ldp_enc_ring(uint8_t *dst, uint32_t ring, uint32_t tid, uint64_t seq, uint64_t ptr);
 
 /* ---- evbuf.c: per-thread rings ------------------------------------------- */
 
@@ -751,14 +747,18 @@ struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap
 					 size_t copy_cap);
 
 /* ---- evbuf.c: the ring itself ---------------------------------------------- */
-/* ringcut.c: a ring's delta state as the writer has drained it (rotation). */
+/* ringcut.c: a ring's decoding state as the writer has drained it (rotation):
+ * what a RING record carries. */
 struct ldp_ringcut {
 	uint64_t seq, ptr;
 	uint32_t tid;
-	int attached; /* an ATTACH was seen: the state is known */
+	int attached;                /* an ATTACH was seen (with model memory): the state is known */
+	struct ldp_model_dec *model; /* the 1.7 model; mapped at the first follow, kept for the ring's life */
 };
 /* Follow ring bytes [from, to) (whole events) into cut. */
 void ldp_ringcut_follow(struct ldp_ringcut *cut, const uint8_t *buf, uint32_t mask, uint64_t from, uint64_t to);
+/* The RING record of ring `ring` whose state is cut (attached), at most LDP_ENC_RING_MAX bytes. */
+size_t ldp_enc_ring(uint8_t *dst, uint32_t ring, const struct ldp_ringcut *cut);
 
 struct ldp_ring {
 	/* producer side: written only by the owning thread */

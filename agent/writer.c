@@ -547,9 +547,10 @@ static void wall_tick(uint64_t interval_ns)
  * After a round that left the part at max_size or more, the frame is ended
  * and the next part begins (tracefile.c names it and writes its header).
  * The new part re-declares everything its records may refer to: modules,
- * paths, every stack so far, the sampling setup, and each ring's delta
- * state (RING: ringcut.c followed the drained bytes), so it reads on its
- * own. A part is at most max_size plus one round (and this preamble). */
+ * paths, every stack so far, the sampling setup, and each ring's decoding
+ * state, delta bases and 1.7 model (RING: ringcut.c followed the drained
+ * bytes), so it reads on its own. A part is at most max_size plus one round
+ * (and this preamble). */
 static void start_part(void)
 {
 	compress_pending(ZSTD_e_end);
@@ -581,7 +582,7 @@ static void start_part(void)
 	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
 		r->named = 0;
 		if (r->cut.attached && atomic_load_explicit(&r->state, memory_order_acquire) != LDP_RING_FREE)
-			put_record(LDP_REC_RING, scratch, ldp_enc_ring(scratch, r->id, r->cut.tid, r->cut.seq, r->cut.ptr));
+			put_record(LDP_REC_RING, scratch, ldp_enc_ring(scratch, r->id, &r->cut));
 	}
 }
 

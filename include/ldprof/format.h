@@ -1,7 +1,7 @@
 /*
  * ldprof/format.h - the on-disk contract between agent and reporter.
  *
- * This is the only header both sides share (with varint.h). Every value here
+ * The contract both sides share (with varint.h and model.h). Every value here
  * is pinned: codes are never renumbered or reused, new ones are appended and
  * documented in docs/FORMAT.md together with a "Version changes" entry.
  *
@@ -81,7 +81,8 @@ enum ldp_record_type {
 	LDP_REC_PATH = 0x14,     /* a mapped file's path: id, path (since 1.3) */
 	LDP_REC_RSS = 0x53,      /* resident set size: time, bytes (since 1.3) */
 	LDP_REC_PAUSE = 0x41,    /* allocation recording paused or resumed: seq, paused, cause (since 1.7) */
-	LDP_REC_RING = 0x15,     /* a ring's delta state where a part begins: ring, tid, seq, ptr (since 1.7) */
+	LDP_REC_RING = 0x15,     /* a ring's decoding state where a part begins: ring, tid, seq, ptr, then the
+				  * 1.7 model (nalloc, stack, freed[], recent slots: ldprof/model.h) (since 1.7) */
 };
 
 /* SAMPLE kinds */
@@ -184,6 +185,7 @@ enum ldp_event_op {
  * recent-allocation table (a free of a block still in it is written as the
  * block's allocation index) and, per size class, the last block freed by
  * index (an allocation that returns it is written without its address).
+ * The model and its updates: ldprof/model.h; a RING record carries it.
  */
 #define LDP_EV_ALLOC2 0x80
 #define LDP_EV_ALLOC2_SEQ1 0x04  /* seq is prev_seq + 1 (no seq field) */

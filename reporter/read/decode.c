@@ -73,10 +73,12 @@ int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const c
 	while (c.p < c.end) {
 		uint64_t tag, len, v = 0;
 		const uint8_t *val;
-		GET(&c, &tag, "header field tag");
-		GET(&c, &len, "header field length");
-		if (get_bytes(&c, len, LDP_MAX_HEADER_LEN, &val, "header field longer than the header"))
+		/* Strings may be decoded already: an error from here on clears them. */
+		if (get(&c, &tag, "header field tag") || get(&c, &len, "header field length") ||
+		    get_bytes(&c, len, LDP_MAX_HEADER_LEN, &val, "header field longer than the header")) {
+			rd_segment_clear(seg);
 			return -1;
+		}
 		int is_num = ldp_varint_get(val, val + len, &v) != 0;
 		switch (tag) {
 		case LDP_HDR_PID: seg->pid = v; break;
@@ -369,20 +371,85 @@ int rd_decode_rss(const uint8_t *p, size_t n, uint64_t *time_us, uint64_t *bytes
 	return 0;
 }
 
+/* RING: the ring's delta bases, then its 1.7 model (docs/FORMAT.md, RING).
+ * Every address is a delta from the previous one in the record (the first
+ * from ptr). */
+int rd_decode_ring_state(const uint8_t *p, size_t n, uint64_t *ring, struct rd_ring_dec *st, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t t, seq, ptr, nalloc, stack, count, v, d;
+	memset(st, 0, sizeof *st);
+	GET(&c, ring, "ring id");
+	GET(&c, &t, "ring tid");
+	GET(&c, &seq, "ring seq");
+	GET(&c, &ptr, "ring ptr");
+	GET(&c, &nalloc, "ring allocation count");
+	GET(&c, &stack, "ring stack");
+	if (t > UINT32_MAX || nalloc > UINT32_MAX || stack > UINT32_MAX) {
+		*why = "ring tid, allocation count or stack out of range";
+		return -1;
+	}
+	struct ldp_model_dec *md = xcalloc(1, sizeof *md);
+	md->m.nalloc = (uint32_t)nalloc;
+	md->m.stack = (uint32_t)stack;
+	uint64_t prev = ptr;
+	if (get(&c, &count, "ring freed count"))
+		goto fail;
+	if (count > LDP_SIZE_CLASSES) {
+		*why = "ring freed count out of range";
+		goto fail;
+	}
+	uint64_t cls = 0;
+	for (uint64_t i = 0; i < count; i++) {
+		if (get(&c, &d, "ring freed class") || get(&c, &v, "ring freed block"))
+			goto fail;
+		cls += d;
+		prev += (uint64_t)ldp_unzigzag(v);
+		if ((i && !d) || d >= LDP_SIZE_CLASSES || cls >= LDP_SIZE_CLASSES || !prev) {
+			*why = "ring freed class out of order or range, or block at address 0";
+			goto fail;
+		}
+		md->m.freed[cls] = prev;
+	}
+	if (get(&c, &count, "ring recent count"))
+		goto fail;
+	if (count > LDP_RECENT_SLOTS) {
+		*why = "ring recent count out of range";
+		goto fail;
+	}
+	int last_slot = -1;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t age, k;
+		if (get(&c, &age, "ring recent age") || get(&c, &v, "ring recent block") || get(&c, &k, "ring recent class"))
+			goto fail;
+		prev += (uint64_t)ldp_unzigzag(v);
+		int slot = (int)ldp_recent_slot(prev);
+		if (!age || age > UINT32_MAX || k >= LDP_SIZE_CLASSES || !prev || slot <= last_slot) {
+			*why = "ring recent block out of slot order, at address 0, or its age or class out of range";
+			goto fail;
+		}
+		md->m.recent[slot] = (struct ldp_model_slot){prev, (uint32_t)nalloc - (uint32_t)age, (uint32_t)k};
+		last_slot = slot;
+	}
+	/* Fields after these: a later minor version's, skipped. */
+	ldp_model_dec_index(md);
+	*st = (struct rd_ring_dec){.seq = seq, .ptr = ptr, .tid = (uint32_t)t, .attached = 1, .model = md};
+	return 0;
+fail:
+	free(md);
+	return -1;
+}
+
 int rd_decode_ring(const uint8_t *p, size_t n, uint64_t *ring, uint32_t *tid, uint64_t *seq, uint64_t *ptr,
 		   const char **why)
 {
-	struct cur c = {p, p + n, why};
-	uint64_t t;
-	GET(&c, ring, "ring id");
-	GET(&c, &t, "ring tid");
-	GET(&c, seq, "ring seq");
-	GET(&c, ptr, "ring ptr");
-	if (t > UINT32_MAX) {
-		*why = "ring tid out of range";
+	struct rd_ring_dec st;
+	if (rd_decode_ring_state(p, n, ring, &st, why))
 		return -1;
-	}
-	*tid = (uint32_t)t;
+	*tid = st.tid;
+	*seq = st.seq;
+	*ptr = st.ptr;
+	rd_ring_dec_fini(&st);
 	return 0;
 }
 
@@ -463,29 +530,6 @@ void rd_ring_dec_fini(struct rd_ring_dec *st)
 	st->model = NULL;
 }
 
-/* The slot holding allocation index idx, or -1. */
-static int model_find(const struct rd_recent_model *m, uint32_t idx)
-{
-	unsigned s = m->where[idx & (RD_WHERE - 1)];
-	if (m->slot[s].ptr && m->slot[s].idx == idx)
-		return (int)s;
-	for (unsigned i = 0; i < LDP_RECENT_SLOTS; i++)
-		if (m->slot[i].ptr && m->slot[i].idx == idx)
-			return (int)i;
-	return -1;
-}
-
-static void model_alloc(struct rd_recent_model *m, uint64_t ptr, unsigned cls, uint32_t stack)
-{
-	unsigned s = ldp_recent_slot(ptr);
-	m->slot[s].ptr = ptr;
-	m->slot[s].idx = m->nalloc;
-	m->slot[s].cls = cls;
-	m->where[m->nalloc & (RD_WHERE - 1)] = (uint16_t)s;
-	m->nalloc++;
-	m->stack = stack;
-}
-
 /* A 1.7 op (ALLOC2, FREE2): the same event as its 1.0 op, with the fields
  * the model gives left out. */
 static long v2_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
@@ -504,7 +548,8 @@ static long v2_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 	}
 	if (!st->model)
 		st->model = xcalloc(1, sizeof *st->model);
-	struct rd_recent_model *m = st->model;
+	struct ldp_model_dec *md = st->model;
+	struct ldp_model *m = &md->m;
 	const uint8_t *q = p + 1;
 	uint64_t sd = 1, v, size = 0, ptr;
 	size_t k;
@@ -526,14 +571,13 @@ static long v2_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 			NEXT(sd);
 		NEXT(v);
 		if (op & LDP_EV_FREE2_INDEX) {
-			int s = v && v <= UINT32_MAX ? model_find(m, m->nalloc - (uint32_t)v) : -1;
-			if (s < 0) {
+			struct ldp_model_slot *e = v && v <= UINT32_MAX ? ldp_model_dec_find(md, m->nalloc - (uint32_t)v) : NULL;
+			if (!e) {
 				*why = "free of an allocation index the recent table does not hold";
 				return -1;
 			}
-			ptr = m->slot[s].ptr;
-			m->freed[m->slot[s].cls] = ptr;
-			m->slot[s].ptr = 0;
+			ptr = e->ptr;
+			ldp_model_free_slot(m, e);
 		} else {
 			ptr = st->ptr + (uint64_t)ldp_unzigzag(v);
 		}
@@ -566,8 +610,8 @@ static long v2_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		}
 		/* Complete and valid: only now change the model. */
 		if (op & LDP_EV_ALLOC2_REUSE)
-			m->freed[cls] = 0;
-		model_alloc(m, ptr, cls, (uint32_t)stack);
+			ldp_model_reuse(m, cls);
+		ldp_model_dec_alloc(md, ptr, cls, (uint32_t)stack);
 		ev->kind = RD_EV_ALLOC;
 		ev->op = (uint8_t)(LDP_EV_ALLOC_MALLOC + (op & 3));
 		ev->size = size;

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "ldprof/model.h"
 #include "trace.h"
 #include "util/util.h"
 
@@ -63,34 +64,25 @@ int rd_decode_lost(const uint8_t *p, size_t n, unsigned *kind, uint64_t *count, 
 /* path must hold LDP_MAX_PATH_LEN + 1 bytes. */
 int rd_decode_path(const uint8_t *p, size_t n, uint32_t *id, char *path, const char **why);
 int rd_decode_rss(const uint8_t *p, size_t n, uint64_t *time_us, uint64_t *bytes, const char **why);
-/* RING: ring id, tid, seq, ptr. */
+/* RING: ring id and the decoding state it gives (attached, model allocated:
+ * the caller finishes it with rd_ring_dec_fini). */
+struct rd_ring_dec;
+int rd_decode_ring_state(const uint8_t *p, size_t n, uint64_t *ring, struct rd_ring_dec *st, const char **why);
+/* The same, only its ring id, tid, seq and ptr (the model checked and dropped). */
 int rd_decode_ring(const uint8_t *p, size_t n, uint64_t *ring, uint32_t *tid, uint64_t *seq, uint64_t *ptr,
 		   const char **why);
 /* name must hold 65 bytes. */
 int rd_decode_thread(const uint8_t *p, size_t n, uint32_t *tid, char *name, const char **why);
 
-/* The 1.7 ops' model of a ring (docs/FORMAT.md "Events, 1.7"), the agent's
- * ldp_enc_state rebuilt from the events: the recent-allocation table and the
- * last block freed per size class. where[] finds an index's slot (checked,
- * with a scan of the table when a newer index took its place). */
-#define RD_WHERE 4096
-struct rd_recent_model {
-	uint32_t nalloc, stack;
-	uint64_t freed[LDP_SIZE_CLASSES];
-	struct {
-		uint64_t ptr; /* 0: empty */
-		uint32_t idx, cls;
-	} slot[LDP_RECENT_SLOTS];
-	uint16_t where[RD_WHERE];
-};
-
-/* Per-ring delta state of the event decoder. model: allocated at the first
- * 1.7 op (rd_ring_dec_fini frees it). */
+/* Per-ring state of the event decoder: the delta bases and the 1.7 ops'
+ * model (ldprof/model.h: the agent's own definition, and the where[] index
+ * that finds a block by allocation index). model: allocated at the first
+ * 1.7 op, or by a RING record (rd_ring_dec_fini frees it). */
 struct rd_ring_dec {
 	uint64_t seq, ptr;
 	uint32_t tid;
 	int attached;
-	struct rd_recent_model *model;
+	struct ldp_model_dec *model;
 };
 void rd_ring_dec_fini(struct rd_ring_dec *st);
 
@@ -161,10 +153,12 @@ void rd_merge_init(struct rd_merge *m, const struct rd_visitor *v, struct rd_sta
 int rd_merge_events(struct rd_merge *m, uint64_t ring, const uint8_t *p, size_t n, uint32_t next_stack,
 		    const char **why);
 void rd_merge_marker(struct rd_merge *m, const struct rd_marker *k);
-/* A RING record (a part of a rotated trace begins): ring `id`'s delta state
- * there, used when the ring's state is not known already (the part is read
- * without the one before it). @return 0, or -1 for a ring id out of range. */
-int rd_merge_ring_state(struct rd_merge *m, uint64_t id, uint32_t tid, uint64_t seq, uint64_t ptr);
+/* A RING record (a part of a rotated trace begins): ring `id`'s decoding
+ * state there (from rd_decode_ring_state; taken over, or finished). Used
+ * when the ring's state is not known already (the part is read without the
+ * one before it); when it is, it must be equal. @return 0, or -1 with *why
+ * set (a ring id out of range, a state that differs). */
+int rd_merge_ring_state(struct rd_merge *m, uint64_t id, struct rd_ring_dec *st, const char **why);
 /* Deliver every waiting event (and marker) with seq < limit, in seq order. */
 void rd_merge_release(struct rd_merge *m, uint64_t limit);
 /* Bytes were lost (a damaged frame, reader.c): every ring's delta state is

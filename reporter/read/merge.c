@@ -429,14 +429,41 @@ static void enqueue(struct rd_merge *m, struct rd_ring_q *q, const uint8_t *p, s
 	m->mem_bytes += n;
 }
 
-int rd_merge_ring_state(struct rd_merge *m, uint64_t id, uint32_t tid, uint64_t seq, uint64_t ptr)
+/* Does the ring's state after its events so far equal a RING record's? */
+static int same_state(const struct rd_ring_q *q, const struct rd_ring_dec *st)
 {
-	if (id >= MAX_RINGS)
+	static const struct ldp_model none; /* a ring with no 1.7 op since ATTACH */
+	const struct rd_ring_dec *a = &q->check;
+	return !q->pend_len && a->seq == st->seq && a->ptr == st->ptr && a->tid == st->tid &&
+	       ldp_model_equal(a->model ? &a->model->m : &none, st->model ? &st->model->m : &none);
+}
+
+int rd_merge_ring_state(struct rd_merge *m, uint64_t id, struct rd_ring_dec *st, const char **why)
+{
+	if (id >= MAX_RINGS) {
+		rd_ring_dec_fini(st);
+		*why = "ring id out of range";
 		return -1;
+	}
 	struct rd_ring_q *q = ring(m, id);
-	if (q->check.attached || q->lost)
-		return 0; /* known from the part before (read as one run), or lost to damage */
-	q->check = q->dec = (struct rd_ring_dec){.seq = seq, .ptr = ptr, .tid = tid, .attached = 1};
+	if (q->lost) {
+		rd_ring_dec_fini(st); /* lost to damage: the ring waits for its next ATTACH */
+		return 0;
+	}
+	if (q->check.attached) {
+		/* Known from the part before (read as one run): the writer followed
+		 * the same bytes, so the record must say what they gave. */
+		int same = same_state(q, st);
+		rd_ring_dec_fini(st);
+		if (!same) {
+			*why = "RING record differs from the state its ring's events before it give";
+			return -1;
+		}
+		return 0;
+	}
+	rd_ring_dec_fini(&q->check);
+	q->check = *st; /* the model goes with it: only the check decodes 1.7 ops */
+	q->dec = (struct rd_ring_dec){.seq = st->seq, .ptr = st->ptr, .tid = st->tid, .attached = 1};
 	return 0;
 }
 

@@ -288,12 +288,10 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		return 0;
 	}
 	case LDP_REC_RING: {
-		uint64_t ring, seq, ptr;
-		uint32_t tid;
-		if (rd_decode_ring(p, n, &ring, &tid, &seq, &ptr, &why))
+		uint64_t ring;
+		struct rd_ring_dec st;
+		if (rd_decode_ring_state(p, n, &ring, &st, &why) || rd_merge_ring_state(&r->merge, ring, &st, &why))
 			return fail(r, err, why);
-		if (rd_merge_ring_state(&r->merge, ring, tid, seq, ptr))
-			return fail(r, err, "ring id out of range");
 		return 0;
 	}
 	case LDP_REC_END: {

@@ -6,9 +6,10 @@
 # one round, and one round is at most what the rings hold (threads x ring
 # size, here 4 x 64 KiB) plus the part's preamble (modules, stacks, ring
 # states; 64 KiB is far above it for this program). Read as one run, the
-# counts equal the program's own truth exactly.
+# counts equal the program's own truth exactly. rotate_window does the same
+# for the 1.7 events' frees by index and allocations by reuse.
 R=$W/rotate
-mkdir -p "$R/full" "$R/head" "$R/tail" "$R/keep"
+mkdir -p "$R/full" "$R/head" "$R/tail" "$R/keep" "$R/win" "$R/win0"
 MAX=$((1 << 20))
 BOUND=$((MAX + 4 * 65536 + 65536))
 
@@ -72,6 +73,55 @@ PYEOF
 		pass "$t: parts 0-2 + parts 3-$(( $(ls "$R/full" | wc -l) - 1 )) = the whole run; part 3 alone reads"
 	else fail "$t"; sed 's/^/     /' "$R/tail.txt" | head -5; fi
 else fail "$t: the run made fewer than 4 parts"; fi
+
+# Frees by allocation index and allocations that reuse the block their size
+# class freed last, across every cut (truth_window: each thread frees one of
+# its 200 latest blocks and glibc hands that block back to its next
+# allocation of the size): a part after the first decodes only with the
+# model its RING records carry. Read as one run, the reader checks every
+# RING against the state the events before it give, and the counts equal
+# the program's truth; every part read alone reads, its frees of blocks
+# from the parts before are "allocated before the first part read", and
+# the parts read alone add up to the run.
+t=rotate_window
+if LDPROF_RING_KB=64 "$LDPROF" record -q -o "$R/win/app.ldp" --max-size 1MiB -- \
+		"$BIN/truth_window" "$R/win.truth" 2 2 &&
+	"$LDPROF" record -q -o "$R/winbase.ldp" -- "$BIN/truth_window" "$R/winbase.truth" 0 2 baseline &&
+	report "$R/winbase.ldp" "$R/winbase.json" && report "$R/win/app.ldp" "$R/win.json" &&
+	$CHECK "$R/win.truth" "$R/win.json" --baseline "$R/winbase.json" | sed 's/^/     /'; then
+	n=$(ls "$R/win" | wc -l)
+	ok=1
+	cp "$R/win/app.ldp" "$R/win0/" # part 0 alone: its later parts are read with it when they are there
+	for k in $(seq 0 $((n - 1))); do
+		f="$R/win/app.$k.ldp"
+		[ $k = 0 ] && f="$R/win0/app.ldp"
+		if ! "$LDPROF" report --json "$f" > "$R/win.$k.json" 2> "$R/win.$k.err"; then
+			echo "     part $k alone: $(head -1 "$R/win.$k.err")"
+			ok=0
+		fi
+	done
+	if [ $ok = 1 ] && [ $n -ge 4 ] && $PY - "$R/win.json" "$R"/win.*.json <<'PYEOF'; then
+import json, sys
+full = json.load(open(sys.argv[1]))
+F = full["heap"]
+parts = sorted((json.load(open(a)) for a in sys.argv[2:]), key=lambda r: r["parts"]["first"])
+last = len(parts) - 1
+assert F["unknown_frees"] == 0 and full["parts"]["last"] == last, (F, full["parts"])
+for k, r in enumerate(parts):
+    p, h = r["parts"], r["heap"]
+    assert p["first"] == p["last"] == k, p
+    if k > 0:  # blocks of the parts before, freed here by index
+        assert h["unknown_frees"] > 0, (k, h)
+    if 0 < k < last:  # the image goes on in the next part: nothing leaked
+        assert h["leaked_bytes"] == 0 and r["segments"][0]["end"] != "cut short", (k, h, r["segments"][0])
+assert parts[last]["segments"][0]["end"] == "exit", parts[last]["segments"][0]
+for key in ("allocations", "allocated_bytes"):
+    assert sum(r["heap"][key] for r in parts) == F[key], (key, [r["heap"][key] for r in parts], F[key])
+assert sum(r["heap"]["frees"] + r["heap"]["unknown_frees"] for r in parts) == F["frees"]
+PYEOF
+		pass "$t: $n parts, each read alone and all as one run; frees by index and reuses across every cut: exact"
+	else fail "$t: $n parts"; fi
+else fail "$t"; fi
 
 # --keep 3: only the newest three parts stay; `ldprof report app.ldp` finds
 # them though app.ldp itself is gone, and says the older ones were deleted.
