@@ -51,6 +51,7 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	m->seg.cmdline = xstrdup(s->cmdline);
 	m->seg.hostname = xstrdup(s->hostname);
 	m->seg.agent_version = xstrdup(s->agent_version);
+	m->seg.allocator = xstrdup(s->allocator);
 	m->in_segment = 1;
 	m->ended = 0;
 	m->now_us = s->continues ? s->part_start_us : 0;
