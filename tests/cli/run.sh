@@ -62,6 +62,20 @@ js report filtered "$LDPROF" report --json --include 'add_*' --top 3 --sort leak
 for g in "$HERE"/../golden/good/*.ldp; do
 	js report "golden-$(basename "$g" .ldp)" "$LDPROF" report --json --sysroot "$W/none" "$g"
 done
+# the round's members filled in: a rotated trace (parts), pauses (ldprof_pause:
+# heap.pause_count, paused_free_count, paused_ns), fidelity (truncated stacks,
+# ASan's runtime, pymalloc's arenas); attached segments: tests/attach
+mkdir -p "$J/rot"
+"$LDPROF" record -q --max-size 64KiB -o "$J/rot/rot.ldp" -- "$BIN/demo_prog" 50000 > /dev/null
+js report rotated "$LDPROF" report --json "$J/rot/rot.ldp"
+"$LDPROF" record -q -o "$J/paused.ldp" -- "$BIN/truth_phases" "$J/paused.truth" 100 10 > /dev/null
+js report paused "$LDPROF" report --json "$J/paused.ldp"
+"$LDPROF" record -q -o "$J/deep.ldp" -- "$BIN/deep_prog" > /dev/null
+js report truncated "$LDPROF" report --json --by traceback "$J/deep.ldp"
+"$LDPROF" record -q -o "$J/asan.ldp" -- "$BIN/asan_prog" > /dev/null 2>&1
+js report asan "$LDPROF" report --json "$J/asan.ldp"
+env -u PYTHONMALLOC "$LDPROF" record -q -o "$J/pymalloc.ldp" -- /usr/bin/python3 -c 'd = {i: str(i) for i in range(20000)}' 2> /dev/null
+js report pymalloc "$LDPROF" report --json "$J/pymalloc.ldp"
 js snapshots snapshots "$LDPROF" snapshots --json "$J/snaps.ldp"
 js diff diff1 "$LDPROF" diff --json "$J/snaps.ldp" --from start --to exit
 js diff diff2 "$LDPROF" diff --json --by traceback "$W/small.ldp" "$W/demo.ldp" --at peak
@@ -74,9 +88,27 @@ js export export-mapped "$LDPROF" export --format json "$W/mapped.ldp"
 js export export-sampled "$LDPROF" export --format json "$W/sampled.ldp"
 if [ -n "$js_bad" ]; then fail "json_schema: outputs not made:$js_bad"
 elif $PY -c 'import jsonschema' 2> /dev/null; then
-	check json_schema "report (one trace, three with --threads --by traceback, mapped, sampled, filtered, the golden traces), snapshots, diff (one trace, two, mapped), check (every budget kind, sampled), export json: valid against docs/schema/*.json; every number named with its unit; every field documented" \
+	check json_schema "report (one trace, three with --threads --by traceback, mapped, sampled, filtered, the golden traces, rotated, paused, truncated, ASan, pymalloc), snapshots, diff (one trace, two, mapped), check (every budget kind, sampled), export json: valid against docs/schema/*.json; every number named with its unit; every field documented" \
 		$PY "$HERE/check_schema.py" "$HERE/../../docs/schema" "$HERE/../../docs/JSON.md" "$HERE/../../docs/EXPORT.md" -- "${outs[@]}"
 else fail "json_schema: python3-jsonschema is not installed (scripts/setup-deps.sh installs it)"; fi
+# ...and those outputs hold what they were made for (the schemas allow null)
+check json_members "a rotated trace's parts (0..N), a paused run's pause figures, truncated stacks, ASan's runtime and pymalloc's arenas in the JSON that was validated" \
+	$PY - "$J" <<'PYEOF'
+import json, sys
+j = lambda n: json.load(open(f"{sys.argv[1]}/{n}.json"))
+p = j("rotated")["parts"]
+assert p and p["first_part"] == 0 and p["last_part"] >= 1 and p["deleted_part_count"] == 0 and p["to_ns"] > 0, p
+assert j("demo")["parts"] is None
+h = j("paused")["heap"]
+assert h["pause_count"] == 1 and h["paused_free_count"] == 50 and h["unknown_free_count"] == 0, h
+f = j("truncated")["fidelity"]
+assert f["truncated_stack_count"] >= 1 and f["max_frame_count"] == 64 and f["notes"], f
+f = j("asan")["fidelity"]
+assert "libasan" in f["asan_runtime"] and "libasan" in j("asan")["segments"][0]["allocator"], f
+f = j("pymalloc")["fidelity"]
+assert f["pymalloc"] and f["pymalloc"]["arena_count"] >= 1 and f["asan_runtime"] is None, f
+assert all(s["attached"] is False and s["start_realtime_ns"] > 0 for s in j("demo")["segments"])
+PYEOF
 
 # --- conventions: --version, help, one-line mistakes ----------------------------------
 COMMANDS="record report snapshots diff check flame timeline export dump push fleet"
