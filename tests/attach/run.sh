@@ -213,6 +213,7 @@ ctl_test() {
 	local live
 	live=$(json "$d/s.json" "[s for s in d['snapshots'] if s['label']=='s1'][0]['live_count']" 2>/dev/null)
 	eq s1_live_count "$live" "$(val live_count "$d/phase1")" || ok=1
+	eq s1_kind "$(json "$d/s.json" "[s for s in d['snapshots'] if s['label']=='s1'][0]['kind']" 2>/dev/null)" control || ok=1
 	NOTE="$((a1 + a3)) allocations recorded of $((a1 + a3 + $(val allocations "$d/ready") + $(val allocations "$d/phase2"))), $((o1 + o2 + o3)) frees of blocks allocated while paused"
 	return $ok
 }
@@ -222,11 +223,12 @@ else fail "ctl: pause/resume/snapshot"; fi
 # --- the reports of attached and paused runs against docs/schema/report.json ----
 outs=()
 for f in "$W/full/r.json" "$W/sampled/r.json" "$W/ctl/r.json"; do [ -s "$f" ] && outs+=("report=$f"); done
+[ -s "$W/ctl/s.json" ] && outs+=("snapshots=$W/ctl/s.json")
 if [ ${#outs[@]} = 0 ]; then skip "json_schema: no report made above"
 elif $PY "$HERE/../cli/check_schema.py" "$HERE/../../docs/schema" "$HERE/../../docs/JSON.md" "$HERE/../../docs/EXPORT.md" \
 	-- "${outs[@]}" > "$W/schema.out" 2>&1 &&
 	{ [ ! -s "$W/full/r.json" ] || json "$W/full/r.json" "d['segments'][0]['attached'] and d['segments'][0]['start_realtime_ns'] > 0" | grep -qx True; }; then
-	pass "json_schema: ${#outs[@]} reports (attached full, attached sampled, paused and resumed) valid against docs/schema/report.json"
+	pass "json_schema: ${#outs[@]} outputs (reports attached in full and sampled mode, paused and resumed; snapshots with a ctl snapshot) valid against docs/schema/"
 else fail "json_schema: $(head -c 2000 "$W/schema.out")"; fi
 
 [ $failures -eq 0 ] || { echo "$failures attach test(s) failed"; exit 1; }

@@ -54,7 +54,7 @@ def main():
             bad.append(f"{pid}: images ended {ends!r}, expected {truth['ends']!r}")
         ends_seen[truth["ends"]] = ends_seen.get(truth["ends"], 0) + 1
         if rep["heap"]["unknown_free_count"]:
-            bad.append(f"{pid}: {rep['heap']['unknown_free_count']} unknown frees")
+            bad.append(f"{pid} ({truth['ends']}): {rep['heap']['unknown_free_count']} unknown frees")
         missed = {k: v for k, v in rep["missed"].items() if v}
         if missed or rep["truncated"]:
             bad.append(f"{pid}: missed {missed}, truncated {rep['truncated']}")
