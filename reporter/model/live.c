@@ -231,7 +231,8 @@ void live_view(struct live_model *m, struct live_view *v, size_t max_rows)
 		if (m->heap.sites[s].live_count)
 			add_row(&v->sites, &v->nsites, &cap, frame_of(m, (uint32_t)s), m->heap.sites[s].live_bytes,
 				m->heap.sites[s].live_count);
-	qsort(v->sites, v->nsites, sizeof *v->sites, by_bytes);
+	if (v->nsites) /* none once everything is freed: qsort must not get NULL */
+		qsort(v->sites, v->nsites, sizeof *v->sites, by_bytes);
 	if (v->nsites > max_rows)
 		v->nsites = max_rows;
 	cap = 0;
@@ -242,7 +243,8 @@ void live_view(struct live_model *m, struct live_view *v, size_t max_rows)
 		v->cpu_ns += m->samples[i].weight_ns;
 		add_row(&v->cpu, &v->ncpu, &cap, frame_of(m, m->samples[i].stack), m->samples[i].weight_ns, 1);
 	}
-	qsort(v->cpu, v->ncpu, sizeof *v->cpu, by_bytes);
+	if (v->ncpu)
+		qsort(v->cpu, v->ncpu, sizeof *v->cpu, by_bytes);
 	if (v->ncpu > max_rows)
 		v->ncpu = max_rows;
 }
