@@ -118,7 +118,7 @@ LIBDIR  := $(DESTDIR)$(PREFIX)/lib/ldprof
 INCDIR  := $(DESTDIR)$(PREFIX)/include
 MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
 COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-COMMANDS := record report snapshots diff check flame timeline export dump push fleet
+COMMANDS := record attach detach ctl report snapshots diff check flame timeline export top dump push fleet
 MAN_PAGES := $(O)/man/ldprof.1 $(COMMANDS:%=$(O)/man/ldprof-%.1)
 
 $(MAN_PAGES) &: $(O)/ldprof scripts/man.sh

@@ -43,9 +43,10 @@ static void usage(FILE *f)
 		   "\n"
 		   "  -o, --output PATH   trace file (default ldprof.<program>.<pid>.ldp); forked\n"
 		   "                      children write PATH with .<pid> before the extension.\n"
-		   "                      An existing PATH is never replaced...\n"
+		   "                      An existing PATH, or parts PATH.1.ldp... an earlier\n"
+		   "                      run with --max-size left, is never replaced...\n"
 		   "  -f, --force         ...unless --force is given and it is an ldprof trace that\n"
-		   "                      no running process is writing\n"
+		   "                      no running process is writing (its parts go with it)\n"
 		   "      --mode MODE     full (every event), sampled, or off (no heap events)\n"
 		   "      --sample-bytes SIZE  sampled mode: mean bytes allocated between samples\n"
 		   "                      (default 512KiB; docs/SAMPLING.md)\n"
@@ -260,41 +261,10 @@ static void set_env(const char *name, const char *value)
 		die(EXIT_USAGE, "cannot set %s: %s", name, strerror(errno));
 }
 
-/* -o PATH that exists. A device (/dev/null) is written as it is. Anything
- * else is only replaced with --force, and then only an ldprof trace that no
- * running process is writing: never a file the agent did not make (a text
- * file, a symlink), never a trace another run is still writing. */
-static void clear_output(const char *path, int force)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0) {
-		if (errno != ENOENT)
-			die(EXIT_USAGE, "%s: %s", path, strerror(errno));
-		return;
-	}
-	if (S_ISCHR(st.st_mode))
-		return;
-	if (S_ISLNK(st.st_mode))
-		die(EXIT_USAGE, "%s is a symbolic link: not replacing it, nor writing through it", path);
-	if (!S_ISREG(st.st_mode))
-		die(EXIT_USAGE, "%s exists and is not a regular file: not replacing it", path);
-	if (!force)
-		die(EXIT_USAGE, "%s exists: not replacing it (--force replaces an ldprof trace)", path);
-	struct rd_segment seg;
-	struct rd_error err;
-	if (rd_read_first_header(path, &seg, &err))
-		die(EXIT_USAGE, "%s is not an ldprof trace: not replacing it, even with --force", path);
-	int running = rd_segment_running(&seg);
-	unsigned long long pid = (unsigned long long)seg.pid;
-	rd_segment_clear(&seg);
-	if (running)
-		die(EXIT_USAGE, "%s is the trace of pid %llu, still running: not replacing it", path, pid);
-	if (unlink(path) != 0)
-		die(EXIT_USAGE, "cannot replace %s: %s", path, strerror(errno));
-}
-
-/* The files a run's processes may write: PATH, and PATH with ".<pid>" (a
- * fork child) or ".<pid>-<n>" (a name taken) before the extension. */
+/* The files a run's processes may write: PATH; with --max-size its parts,
+ * PATH with ".k" before the extension (k = 1, 2, ...: agent/tracefile.c);
+ * and PATH with ".<pid>" (a fork child) or ".<pid>-<n>" (a name taken)
+ * before the extension. */
 struct outname {
 	char *dir, *base;
 	size_t stem;     /* length of base without its extension */
@@ -313,6 +283,142 @@ static void outname_init(struct outname *o, const char *out)
 	o->ext = o->base + o->stem;
 }
 
+/* k > 0 when name (in o->dir) is part k of a rotated trace at PATH: named
+ * as the agent and the reader name parts (rd_part_path) and its header says
+ * it is part k. A fork child's PATH.<pid> has a name of the same shape; the
+ * header tells them apart. seg (may be NULL) gets the header of a part. */
+static unsigned part_index(const struct outname *o, const char *name, struct rd_segment *seg)
+{
+	if (strncmp(name, o->base, o->stem) || name[o->stem] != '.' || name[o->stem + 1] < '1' ||
+	    name[o->stem + 1] > '9')
+		return 0;
+	char *end;
+	unsigned long k = strtoul(name + o->stem + 1, &end, 10);
+	if (k >= (1ul << 30) || strcmp(end, o->ext))
+		return 0;
+	struct strbuf path = {0};
+	char want[PATH_MAX * 2 + 32];
+	sb_printf(&path, "%s/%s", o->dir, o->base);
+	int named = rd_part_path(want, sizeof want, path.s, (unsigned)k) == 0 && !strcmp(strrchr(want, '/') + 1, name);
+	path.len = 0;
+	sb_printf(&path, "%s/%s", o->dir, name);
+	struct rd_segment h;
+	struct rd_error err;
+	int ok = named && rd_read_first_header(path.s, &h, &err) == 0;
+	if (ok) {
+		ok = h.rotated && h.part == k;
+		if (ok && seg)
+			*seg = h;
+		else
+			rd_segment_clear(&h);
+	}
+	sb_free(&path);
+	return ok ? (unsigned)k : 0;
+}
+
+/* The parts of a rotated trace at PATH there now: how many, the lowest and
+ * highest index. */
+struct parts_seen {
+	unsigned n, first, last;
+};
+
+static struct parts_seen parts_there(const struct outname *o)
+{
+	struct parts_seen ps = {0};
+	DIR *d = opendir(o->dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		unsigned k = part_index(o, e->d_name, NULL);
+		if (!k)
+			continue;
+		ps.first = ps.n && ps.first < k ? ps.first : k;
+		ps.last = ps.last > k ? ps.last : k;
+		ps.n++;
+	}
+	if (d)
+		closedir(d);
+	return ps;
+}
+
+/* -o PATH that exists. A device (/dev/null) is written as it is. Anything
+ * else is only replaced with --force, and then only an ldprof trace that no
+ * running process is writing: never a file the agent did not make (a text
+ * file, a symlink), never a trace another run is still writing.
+ *
+ * A rotated trace is PATH and its parts PATH.1.ldp, PATH.2.ldp... (PATH
+ * itself gone when --keep deleted it): `ldprof report PATH` reads them as
+ * one run, so parts an earlier run left would be read with (or instead of)
+ * this run's, and the agent, which creates each part exclusively, would stop
+ * rotating at the first name taken. So they are the trace too: refused
+ * without --force, and with it each checked like PATH and deleted with it. */
+static void clear_output(const struct outname *o, const char *path, int force, int quiet)
+{
+	struct stat st;
+	int exists = 1;
+	if (lstat(path, &st) != 0) {
+		if (errno != ENOENT)
+			die(EXIT_USAGE, "%s: %s", path, strerror(errno));
+		exists = 0;
+	}
+	if (exists && S_ISCHR(st.st_mode))
+		return;
+	if (exists && S_ISLNK(st.st_mode))
+		die(EXIT_USAGE, "%s is a symbolic link: not replacing it, nor writing through it", path);
+	if (exists && !S_ISREG(st.st_mode))
+		die(EXIT_USAGE, "%s exists and is not a regular file: not replacing it", path);
+	if (exists && !force)
+		die(EXIT_USAGE, "%s exists: not replacing it (--force replaces an ldprof trace)", path);
+	struct parts_seen ps = parts_there(o);
+	char part[PATH_MAX * 2 + 32];
+	if (ps.n && !force) {
+		rd_part_path(part, sizeof part, path, ps.first);
+		die(EXIT_USAGE, "%s is there, part of an earlier rotated trace %s (%u part%s): not replacing it (--force "
+				"replaces an ldprof trace and its parts)",
+		    part, path, ps.n, ps.n == 1 ? "" : "s");
+	}
+	struct rd_segment seg;
+	struct rd_error err;
+	if (exists) {
+		if (rd_read_first_header(path, &seg, &err))
+			die(EXIT_USAGE, "%s is not an ldprof trace: not replacing it, even with --force", path);
+		int running = rd_segment_running(&seg);
+		unsigned long long pid = (unsigned long long)seg.pid;
+		rd_segment_clear(&seg);
+		if (running)
+			die(EXIT_USAGE, "%s is the trace of pid %llu, still running: not replacing it", path, pid);
+	}
+	/* Every part checked before anything is deleted: a refusal touches nothing. */
+	for (unsigned k = ps.first; ps.n && k <= ps.last; k++) {
+		rd_part_path(part, sizeof part, path, k);
+		const char *slash = strrchr(part, '/');
+		if (!part_index(o, slash ? slash + 1 : part, &seg))
+			continue;
+		int running = rd_segment_running(&seg);
+		unsigned long long pid = (unsigned long long)seg.pid;
+		rd_segment_clear(&seg);
+		if (running)
+			die(EXIT_USAGE, "%s is a part of the trace of pid %llu, still running: not replacing it", part, pid);
+	}
+	unsigned removed = 0;
+	for (unsigned k = ps.first; ps.n && k <= ps.last; k++) {
+		rd_part_path(part, sizeof part, path, k);
+		const char *slash = strrchr(part, '/');
+		if (!part_index(o, slash ? slash + 1 : part, NULL))
+			continue;
+		if (unlink(part) != 0)
+			die(EXIT_USAGE, "cannot remove %s, a part of the trace being replaced: %s", part, strerror(errno));
+		removed++;
+	}
+	if (exists && unlink(path) != 0)
+		die(EXIT_USAGE, "cannot replace %s: %s", path, strerror(errno));
+	if (removed && !quiet) {
+		char last[sizeof part];
+		rd_part_path(part, sizeof part, o->base, ps.first);
+		rd_part_path(last, sizeof last, o->base, ps.last);
+		fprintf(stderr, "ldprof: --force: also removed %u part%s of the earlier trace (%s%s%s)\n", removed,
+			removed == 1 ? "" : "s", part, removed == 1 ? "" : " to ", removed == 1 ? "" : last);
+	}
+}
+
 static int is_child_file(const struct outname *o, const char *name)
 {
 	if (strncmp(name, o->base, o->stem) || name[o->stem] != '.' || !strcmp(name, o->base))
@@ -328,7 +434,8 @@ static int is_child_file(const struct outname *o, const char *name)
 	return !strcmp(p, o->ext);
 }
 
-/* The child files there now, by device and inode. */
+/* The child files there now, by device and inode (not the parts of a
+ * rotated trace at PATH, whose names look the same). */
 struct fileset {
 	struct fid {
 		dev_t dev;
@@ -343,7 +450,7 @@ static void child_files(const struct outname *o, struct fileset *fs, const struc
 	for (struct dirent *e; d && (e = readdir(d));) {
 		struct stat st;
 		if (!is_child_file(o, e->d_name) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
-		    !S_ISREG(st.st_mode))
+		    !S_ISREG(st.st_mode) || part_index(o, e->d_name, NULL))
 			continue;
 		if (fs)
 			VEC_PUSH(fs->v, fs->n, fs->cap, ((struct fid){st.st_dev, st.st_ino}));
@@ -372,20 +479,33 @@ static const char *shell_word(struct strbuf *b, const char *path)
 	return b->s;
 }
 
-/* What the run wrote (PATH, and children's files that were not there before
- * it started), then what to do with it. shown: PATH as the user gave it. */
+/* What the run wrote (PATH and its parts, and children's files that were
+ * not there before it started), then what to do with it. shown: PATH as the
+ * user gave it. Parts there are this run's: clear_output removed older ones. */
 static void say_where(const char *out, const char *shown, const struct outname *o, const struct fileset *before)
 {
 	struct stat st;
 	int written = stat(out, &st) == 0;
-	if (written)
+	struct parts_seen ps = parts_there(o);
+	char first[PATH_MAX * 2 + 32], last[sizeof first];
+	if (ps.n) {
+		rd_part_path(first, sizeof first, shown, ps.first);
+		rd_part_path(last, sizeof last, shown, ps.last);
+	}
+	if (written && ps.n)
+		fprintf(stderr, "ldprof: trace written to %s and %u more part%s (%s%s%s; --max-size)\n", shown, ps.n,
+			ps.n == 1 ? "" : "s", first, ps.n == 1 ? "" : " to ", ps.n == 1 ? "" : last);
+	else if (ps.n)
+		fprintf(stderr, "ldprof: trace written to %s: its newest part%s %s%s%s (older ones deleted, --keep)\n",
+			shown, ps.n == 1 ? "" : "s", first, ps.n == 1 ? "" : " to ", ps.n == 1 ? "" : last);
+	else if (written)
 		fprintf(stderr, "ldprof: trace written to %s\n", shown);
 	unsigned extra = 0;
 	child_files(o, NULL, before, &extra);
 	if (extra)
 		fprintf(stderr, "ldprof: and %u more from child processes (%s/%.*s.<pid>%s)\n", extra, o->dir, (int)o->stem,
 			o->base, o->ext);
-	if (written && S_ISREG(st.st_mode)) {
+	if ((written && S_ISREG(st.st_mode)) || ps.n) {
 		struct strbuf w = {0};
 		shell_word(&w, shown);
 		fprintf(stderr, "ldprof: next: ldprof report %s   (or: ldprof flame %s; ldprof report --html %s)\n", w.s,
@@ -518,13 +638,13 @@ int cmd_record(int argc, char **argv)
 		if (!*out)
 			die(EXIT_USAGE, "-o needs a path");
 		snprintf(outpath, sizeof outpath, "%s%s%s", out[0] == '/' ? "" : cwd, out[0] == '/' ? "" : "/", out);
-		clear_output(outpath, force);
 	}
 	/* Children's files already there (an earlier run's) are not this run's. */
 	struct outname on = {0};
 	struct fileset before = {0};
 	if (out) {
 		outname_init(&on, outpath);
+		clear_output(&on, outpath, force, quiet);
 		child_files(&on, &before, NULL, NULL);
 	}
 

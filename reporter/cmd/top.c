@@ -40,6 +40,7 @@ struct top {
 	struct termios saved;
 	uint64_t interval_ns, last_draw_ns;
 	int quit;
+	int gone; /* the process was seen gone: one more read to the end of the file */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -113,7 +114,14 @@ static int caught_up(void *ctx)
 	if (t->m.ended || interrupted || t->quit)
 		return 0;
 	if (t->m.in_segment && !rd_segment_running(&t->m.seg)) {
-		/* Gone without END (killed) or not on this host: what is there is all. */
+		/* Its last round and END may have been written after the reader
+		 * reached the end of the file and before the process was gone:
+		 * read once more. Still no END: gone without one (killed) or not on
+		 * this host, and what is there is all. */
+		if (!t->gone) {
+			t->gone = 1;
+			return 1;
+		}
 		snprintf(t->m.end_name, sizeof t->m.end_name, "not running here");
 		t->m.ended = 1;
 		return 0;

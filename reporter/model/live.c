@@ -51,6 +51,7 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 	m->seg.cmdline = xstrdup(s->cmdline);
 	m->seg.hostname = xstrdup(s->hostname);
 	m->seg.agent_version = xstrdup(s->agent_version);
+	m->seg.allocator = xstrdup(s->allocator);
 	m->in_segment = 1;
 	m->ended = 0;
 	m->now_us = s->continues ? s->part_start_us : 0;
@@ -230,7 +231,8 @@ void live_view(struct live_model *m, struct live_view *v, size_t max_rows)
 		if (m->heap.sites[s].live_count)
 			add_row(&v->sites, &v->nsites, &cap, frame_of(m, (uint32_t)s), m->heap.sites[s].live_bytes,
 				m->heap.sites[s].live_count);
-	qsort(v->sites, v->nsites, sizeof *v->sites, by_bytes);
+	if (v->nsites) /* none once everything is freed: qsort must not get NULL */
+		qsort(v->sites, v->nsites, sizeof *v->sites, by_bytes);
 	if (v->nsites > max_rows)
 		v->nsites = max_rows;
 	cap = 0;
@@ -241,7 +243,8 @@ void live_view(struct live_model *m, struct live_view *v, size_t max_rows)
 		v->cpu_ns += m->samples[i].weight_ns;
 		add_row(&v->cpu, &v->ncpu, &cap, frame_of(m, m->samples[i].stack), m->samples[i].weight_ns, 1);
 	}
-	qsort(v->cpu, v->ncpu, sizeof *v->cpu, by_bytes);
+	if (v->ncpu)
+		qsort(v->cpu, v->ncpu, sizeof *v->cpu, by_bytes);
 	if (v->ncpu > max_rows)
 		v->ncpu = max_rows;
 }

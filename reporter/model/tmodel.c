@@ -230,6 +230,7 @@ const char *tm_snapshot_kind_name(unsigned kind)
 	case LDP_SNAP_API: return "api";
 	case LDP_SNAP_SIGNAL: return "signal";
 	case LDP_SNAP_INTERVAL: return "interval";
+	case LDP_SNAP_CONTROL: return "control";
 	default: return "built-in";
 	}
 }

@@ -72,10 +72,13 @@ void render_fleet_report_json(struct strbuf *b, const struct report *r, const st
 {
 	const struct fleet_totals *t = v->tot;
 	json_t *doc = report_json(r);
-	/* the members about trace files say nothing about a fleet */
+	/* the members about trace files say nothing about a fleet (the store
+	 * keeps figures, not the files' parts, stacks or runtimes) */
 	json_object_del(doc, "trace");
 	json_object_del(doc, "traces");
 	json_object_del(doc, "truncated");
+	json_object_del(doc, "parts");
+	json_object_del(doc, "fidelity");
 	json_object_del(doc, "segments");
 	json_object_set_new(doc, "format", json_string("ldprof-fleet-report"));
 	json_object_set_new(

@@ -548,17 +548,19 @@ json_t *report_json(const struct report *r)
 	}
 	set(o, "traces", traces);
 	set(o, "truncated", json_boolean(truncated));
+	/* A rotated trace (--max-size): the parts read and the span they cover;
+	 * null for a trace that is not rotated. */
+	json_t *parts = json_null();
 	if (r->ntraces && r->traces[0].m.stats.rotated && r->traces[0].m.nsegs) {
-		/* A rotated trace (--max-size): the parts read and the span they cover. */
 		const struct tmodel *m = &r->traces[0].m;
-		json_t *p = json_object();
-		set(p, "first_part", json_u64(m->stats.first_part));
-		set(p, "last_part", json_u64(m->stats.last_part));
-		set(p, "deleted_part_count", json_u64(m->stats.parts_missing));
-		set(p, "from_ns", json_u64(m->segs[0].info.part_start_us * 1000));
-		set(p, "to_ns", json_u64(m->stats.last_round_us * 1000));
-		set(o, "parts", p);
+		parts = json_object();
+		set(parts, "first_part", json_u64(m->stats.first_part));
+		set(parts, "last_part", json_u64(m->stats.last_part));
+		set(parts, "deleted_part_count", json_u64(m->stats.parts_missing));
+		set(parts, "from_ns", json_u64(m->segs[0].info.part_start_us * 1000));
+		set(parts, "to_ns", json_u64(m->stats.last_round_us * 1000));
 	}
+	set(o, "parts", parts);
 	set(o, "missed", render_missed_json(r));
 	set(o, "fidelity", render_fidelity_json(&r->fidelity));
 	for (size_t i = 0; i < r->ntraces; i++) {

@@ -77,12 +77,12 @@ attach_full() {
 	wait_file "$d/phase2" || return 1
 	"$LDPROF" report --json "$d/t.ldp" > "$d/r.json" || return 1
 	local p=$d/phase1 ok=0
-	eq allocations "$(json "$d/r.json" "d['heap']['allocations']")" "$(val allocations "$p")" || ok=1
-	eq frees "$(json "$d/r.json" "d['heap']['frees']")" "$(val frees "$p")" || ok=1
+	eq allocation_count "$(json "$d/r.json" "d['heap']['allocation_count']")" "$(val allocations "$p")" || ok=1
+	eq free_count "$(json "$d/r.json" "d['heap']['free_count']")" "$(val frees "$p")" || ok=1
 	eq allocated_bytes "$(json "$d/r.json" "d['heap']['allocated_bytes']")" "$(val allocated_bytes "$p")" || ok=1
 	eq peak_bytes "$(json "$d/r.json" "d['heap']['peak_bytes']")" "$(val peak_bytes "$p")" || ok=1
-	eq before_attach_frees "$(json "$d/r.json" "d['heap']['before_attach_frees']")" "$(val freed_other "$p")" || ok=1
-	eq unknown_frees "$(json "$d/r.json" "d['heap']['unknown_frees']")" 0 || ok=1
+	eq before_attach_free_count "$(json "$d/r.json" "d['heap']['before_attach_free_count']")" "$(val freed_other "$p")" || ok=1
+	eq unknown_free_count "$(json "$d/r.json" "d['heap']['unknown_free_count']")" 0 || ok=1
 	eq leaked_count "$(json "$d/r.json" "d['heap']['leaked_count']")" 0 || ok=1
 	eq attached "$(json "$d/r.json" "d['segments'][0]['attached']")" True || ok=1
 	eq end "$(json "$d/r.json" "d['segments'][0]['end']")" "detached, still running" || ok=1
@@ -203,20 +203,32 @@ ctl_test() {
 	a1=$(val allocations "$d/phase1"); a3=$(val allocations "$d/phase3")
 	f1=$(val frees "$d/phase1"); f3=$(val frees "$d/phase3")
 	o1=$(val freed_other "$d/phase1"); o2=$(val freed_other "$d/phase2"); o3=$(val freed_other "$d/phase3")
-	eq allocations "$(json "$d/r.json" "d['heap']['allocations']")" $((a1 + a3)) || ok=1
-	eq frees "$(json "$d/r.json" "d['heap']['frees']")" $((f1 + f3)) || ok=1
-	eq paused_frees "$(json "$d/r.json" "d['heap']['paused_frees']")" $((o1 + o2 + o3)) || ok=1
-	eq unknown_frees "$(json "$d/r.json" "d['heap']['unknown_frees']")" 0 || ok=1
+	eq allocation_count "$(json "$d/r.json" "d['heap']['allocation_count']")" $((a1 + a3)) || ok=1
+	eq free_count "$(json "$d/r.json" "d['heap']['free_count']")" $((f1 + f3)) || ok=1
+	eq paused_free_count "$(json "$d/r.json" "d['heap']['paused_free_count']")" $((o1 + o2 + o3)) || ok=1
+	eq unknown_free_count "$(json "$d/r.json" "d['heap']['unknown_free_count']")" 0 || ok=1
 	eq leaked_count "$(json "$d/r.json" "d['heap']['leaked_count']")" 0 || ok=1
-	eq pauses "$(json "$d/r.json" "d['heap']['pauses']")" 2 || ok=1
+	eq pause_count "$(json "$d/r.json" "d['heap']['pause_count']")" 2 || ok=1
 	"$LDPROF" snapshots --json "$d/t.ldp" > "$d/s.json" 2>/dev/null || true
 	local live
-	live=$(json "$d/s.json" "[s for s in (d if isinstance(d, list) else d['snapshots']) if s['label']=='s1'][0]['live_count']" 2>/dev/null)
+	live=$(json "$d/s.json" "[s for s in d['snapshots'] if s['label']=='s1'][0]['live_count']" 2>/dev/null)
 	eq s1_live_count "$live" "$(val live_count "$d/phase1")" || ok=1
+	eq s1_kind "$(json "$d/s.json" "[s for s in d['snapshots'] if s['label']=='s1'][0]['kind']" 2>/dev/null)" control || ok=1
 	NOTE="$((a1 + a3)) allocations recorded of $((a1 + a3 + $(val allocations "$d/ready") + $(val allocations "$d/phase2"))), $((o1 + o2 + o3)) frees of blocks allocated while paused"
 	return $ok
 }
 if ctl_test; then pass "start paused, ctl resume/snapshot/pause, toggle signal: $NOTE; snapshot s1 where it was taken"
 else fail "ctl: pause/resume/snapshot"; fi
+
+# --- the reports of attached and paused runs against docs/schema/report.json ----
+outs=()
+for f in "$W/full/r.json" "$W/sampled/r.json" "$W/ctl/r.json"; do [ -s "$f" ] && outs+=("report=$f"); done
+[ -s "$W/ctl/s.json" ] && outs+=("snapshots=$W/ctl/s.json")
+if [ ${#outs[@]} = 0 ]; then skip "json_schema: no report made above"
+elif $PY "$HERE/../cli/check_schema.py" "$HERE/../../docs/schema" "$HERE/../../docs/JSON.md" "$HERE/../../docs/EXPORT.md" \
+	-- "${outs[@]}" > "$W/schema.out" 2>&1 &&
+	{ [ ! -s "$W/full/r.json" ] || json "$W/full/r.json" "d['segments'][0]['attached'] and d['segments'][0]['start_realtime_ns'] > 0" | grep -qx True; }; then
+	pass "json_schema: ${#outs[@]} outputs (reports attached in full and sampled mode, paused and resumed; snapshots with a ctl snapshot) valid against docs/schema/"
+else fail "json_schema: $(head -c 2000 "$W/schema.out")"; fi
 
 [ $failures -eq 0 ] || { echo "$failures attach test(s) failed"; exit 1; }

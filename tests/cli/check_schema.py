@@ -4,7 +4,8 @@ every object closed: a field the schema does not name is an error).
 
 Then the convention the schemas share (docs/JSON.md): every number's name
 ends with its unit (_bytes, _count, _ns, _pct, _hz; _address for an address), save identifiers and
-positions (line, pid, tid, id, index, occurrence, site, version, end_signal);
+positions (line, pid, tid, id, index, occurrence, site, version, end_signal,
+first_part, last_part);
 and every field a schema names is described in the docs given (the schema
 and the docs cannot drift apart).
 """
@@ -28,7 +29,8 @@ for f in os.listdir(schema_dir):
         Draft202012Validator.check_schema(s)
         store[s["$id"]] = s
 UNITS = ("_bytes", "_count", "_ns", "_pct", "_hz", "_address")
-NOT_QUANTITIES = {"line", "pid", "ppid", "tid", "id", "index", "occurrence", "site", "version", "end_signal"}
+NOT_QUANTITIES = {"line", "pid", "ppid", "tid", "id", "index", "occurrence", "site", "version", "end_signal",
+                  "first_part", "last_part"}
 
 
 def names(schema, out):

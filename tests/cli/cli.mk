@@ -5,6 +5,7 @@
 TEST_TIERS += test-cli
 
 ## test-cli: the CLI as a user meets it: text figures, bad inputs, safe outputs, --version, help, install
-test-cli: all $(O)/tests/integration/demo_prog $(O)/tests/integration/truth_mapped $(O)/tests/integration/truth_funcs
+test-cli: all $(O)/tests/integration/demo_prog $(O)/tests/integration/truth_mapped $(O)/tests/integration/truth_funcs \
+		$(O)/tests/integration/truth_phases $(O)/tests/integration/deep_prog $(O)/tests/integration/asan_prog
 	@tests/cli/run.sh $(O)
 .PHONY: test-cli

@@ -62,6 +62,20 @@ js report filtered "$LDPROF" report --json --include 'add_*' --top 3 --sort leak
 for g in "$HERE"/../golden/good/*.ldp; do
 	js report "golden-$(basename "$g" .ldp)" "$LDPROF" report --json --sysroot "$W/none" "$g"
 done
+# the round's members filled in: a rotated trace (parts), pauses (ldprof_pause:
+# heap.pause_count, paused_free_count, paused_ns), fidelity (truncated stacks,
+# ASan's runtime, pymalloc's arenas); attached segments: tests/attach
+mkdir -p "$J/rot"
+"$LDPROF" record -q --max-size 64KiB -o "$J/rot/rot.ldp" -- "$BIN/demo_prog" 50000 > /dev/null
+js report rotated "$LDPROF" report --json "$J/rot/rot.ldp"
+"$LDPROF" record -q -o "$J/paused.ldp" -- "$BIN/truth_phases" "$J/paused.truth" 100 10 > /dev/null
+js report paused "$LDPROF" report --json "$J/paused.ldp"
+"$LDPROF" record -q -o "$J/deep.ldp" -- "$BIN/deep_prog" > /dev/null
+js report truncated "$LDPROF" report --json --by traceback "$J/deep.ldp"
+"$LDPROF" record -q -o "$J/asan.ldp" -- "$BIN/asan_prog" > /dev/null 2>&1
+js report asan "$LDPROF" report --json "$J/asan.ldp"
+env -u PYTHONMALLOC "$LDPROF" record -q -o "$J/pymalloc.ldp" -- /usr/bin/python3 -c 'd = {i: str(i) for i in range(20000)}' 2> /dev/null
+js report pymalloc "$LDPROF" report --json "$J/pymalloc.ldp"
 js snapshots snapshots "$LDPROF" snapshots --json "$J/snaps.ldp"
 js diff diff1 "$LDPROF" diff --json "$J/snaps.ldp" --from start --to exit
 js diff diff2 "$LDPROF" diff --json --by traceback "$W/small.ldp" "$W/demo.ldp" --at peak
@@ -74,9 +88,27 @@ js export export-mapped "$LDPROF" export --format json "$W/mapped.ldp"
 js export export-sampled "$LDPROF" export --format json "$W/sampled.ldp"
 if [ -n "$js_bad" ]; then fail "json_schema: outputs not made:$js_bad"
 elif $PY -c 'import jsonschema' 2> /dev/null; then
-	check json_schema "report (one trace, three with --threads --by traceback, mapped, sampled, filtered, the golden traces), snapshots, diff (one trace, two, mapped), check (every budget kind, sampled), export json: valid against docs/schema/*.json; every number named with its unit; every field documented" \
+	check json_schema "report (one trace, three with --threads --by traceback, mapped, sampled, filtered, the golden traces, rotated, paused, truncated, ASan, pymalloc), snapshots, diff (one trace, two, mapped), check (every budget kind, sampled), export json: valid against docs/schema/*.json; every number named with its unit; every field documented" \
 		$PY "$HERE/check_schema.py" "$HERE/../../docs/schema" "$HERE/../../docs/JSON.md" "$HERE/../../docs/EXPORT.md" -- "${outs[@]}"
 else fail "json_schema: python3-jsonschema is not installed (scripts/setup-deps.sh installs it)"; fi
+# ...and those outputs hold what they were made for (the schemas allow null)
+check json_members "a rotated trace's parts (0..N), a paused run's pause figures, truncated stacks, ASan's runtime and pymalloc's arenas in the JSON that was validated" \
+	$PY - "$J" <<'PYEOF'
+import json, sys
+j = lambda n: json.load(open(f"{sys.argv[1]}/{n}.json"))
+p = j("rotated")["parts"]
+assert p and p["first_part"] == 0 and p["last_part"] >= 1 and p["deleted_part_count"] == 0 and p["to_ns"] > 0, p
+assert j("demo")["parts"] is None
+h = j("paused")["heap"]
+assert h["pause_count"] == 1 and h["paused_free_count"] == 50 and h["unknown_free_count"] == 0, h
+f = j("truncated")["fidelity"]
+assert f["truncated_stack_count"] >= 1 and f["max_frame_count"] == 64 and f["notes"], f
+f = j("asan")["fidelity"]
+assert "libasan" in f["asan_runtime"] and "libasan" in j("asan")["segments"][0]["allocator"], f
+f = j("pymalloc")["fidelity"]
+assert f["pymalloc"] and f["pymalloc"]["arena_count"] >= 1 and f["asan_runtime"] is None, f
+assert all(s["attached"] is False and s["start_realtime_ns"] > 0 for s in j("demo")["segments"])
+PYEOF
 
 # --- conventions: --version, help, one-line mistakes ----------------------------------
 COMMANDS="record report snapshots diff check flame timeline export dump push fleet"
@@ -248,6 +280,66 @@ if ! "$LDPROF" record -q --force -o "$R/done.ldp" -- /bin/true || cmp -s "$W/sma
 fi
 [ $ok = 1 ] && pass "record_existing: -o over a text file, a symlink, a trace still being written: exit 2, one line, program not run, nothing touched (also with --force); a finished trace only with --force" ||
 	fail "record_existing"
+
+# --- a rotated trace is PATH and its parts: replaced whole or not at all ----------
+# `ldprof report PATH` reads PATH.1.ldp, PATH.2.ldp... (or the newest ones
+# when --keep deleted PATH), so an earlier run's parts must not outlive a
+# run that replaces PATH; without --force they are refused like PATH. A
+# fork child's PATH.<pid>.ldp looks the same by name and is never touched.
+R=$W/parts
+mkdir -p "$R"
+ok=1
+"$LDPROF" record --max-size 64KiB -o "$R/rot.ldp" -- "$BIN/demo_prog" 100000 > /dev/null 2> "$R/err1"
+nparts=$(ls "$R" | grep -c '^rot\.[0-9]*\.ldp$')
+if [ "$nparts" -lt 2 ] || ! grep -q "trace written to $R/rot.ldp and $nparts more parts" "$R/err1" ||
+	grep -q "child processes" "$R/err1"; then
+	echo "     first run: $nparts parts: $(cat "$R/err1")"; ok=0
+fi
+cp "$W/small.ldp" "$R/rot.4242.ldp" # a child's trace, by its name
+stat -c '%n %i %s %Y' "$R"/rot* > "$R/before.ls"
+"$LDPROF" record --max-size 64KiB -o "$R/rot.ldp" -- sh -c "touch $R/ran" > /dev/null 2> "$R/err2"
+rc=$?
+if [ $rc != 2 ] || [ "$(wc -l < "$R/err2")" != 1 ] || [ -e "$R/ran" ]; then
+	echo "     without --force over PATH and its parts: exit $rc: $(cat "$R/err2")"; ok=0
+fi
+mv "$R/rot.ldp" "$R/rot0.keep" # as --keep leaves it: parts without PATH
+"$LDPROF" record -o "$R/rot.ldp" -- sh -c "touch $R/ran" > /dev/null 2> "$R/err3"
+rc=$?
+mv "$R/rot0.keep" "$R/rot.ldp"
+stat -c '%n %i %s %Y' "$R"/rot* > "$R/after.ls"
+if [ $rc != 2 ] || ! grep -q "rot.1.ldp is there, part of an earlier rotated trace .*(--force replaces an ldprof trace and its parts)" "$R/err3" ||
+	[ -e "$R/ran" ] || ! cmp -s "$R/before.ls" "$R/after.ls"; then
+	echo "     without --force over parts alone: exit $rc: $(cat "$R/err3")"; ok=0
+fi
+# --force, a run that rotates less: none of the old parts left, the child's file untouched
+"$LDPROF" record --force --max-size 64KiB -o "$R/rot.ldp" -- "$BIN/demo_prog" 20000 > /dev/null 2> "$R/err4"
+rc=$?
+left=$(ls "$R" | grep -c '^rot\.[0-9]*\.ldp$')
+if [ $rc != 0 ] || ! grep -q "also removed $nparts parts of the earlier trace" "$R/err4" || ! cmp -s "$W/small.ldp" "$R/rot.4242.ldp" ||
+	! "$LDPROF" report --json "$R/rot.ldp" > "$R/rot.json" ||
+	! $PY - "$R/rot.json" "$left" <<'PYEOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+parts, files = r["parts"], int(sys.argv[2]) - 1  # rot.4242.ldp is no part
+assert (parts["last_part"] if parts else 0) == files, (parts, files)
+assert r["heap"]["allocation_count"] < 100000, r["heap"]  # the 20 000-line run's, not the first run's
+PYEOF
+	echo "     --force: exit $rc, $left files rot.N.ldp: $(cat "$R/err4")"; ok=0
+fi
+# parts a running process is still writing: refused even with --force (--keep 1: PATH itself gone)
+PYTHONMALLOC=malloc "$LDPROF" record -q --max-size 64KiB --keep 1 -o "$R/live.ldp" -- /usr/bin/python3 -c \
+	'import time; x = [str(i) for i in range(300000)]; open("'"$R"'/live.ready", "w").close(); time.sleep(60)' &
+live=$!
+for _ in $(seq 300); do [ -e "$R/live.ready" ] && ls "$R" | grep -q '^live\.[0-9]*\.ldp$' && [ ! -e "$R/live.ldp" ] && break; sleep 0.1; done
+"$LDPROF" record --force -o "$R/live.ldp" -- sh -c "touch $R/ran" > /dev/null 2> "$R/err5"
+rc=$?
+if [ $rc != 2 ] || ! grep -q "is a part of the trace of pid [0-9]*, still running: not replacing it" "$R/err5" || [ -e "$R/ran" ]; then
+	echo "     --force over the parts of a running trace: exit $rc: $(cat "$R/err5")"; ok=0
+fi
+kill -TERM $live 2> /dev/null
+wait $live 2> /dev/null
+[ $ok = 1 ] && pass "record_parts: a rotated trace ($nparts parts) is said as such (not as children); without --force neither PATH and its parts nor parts alone (--keep) are replaced (exit 2, one line, nothing touched); --force removes every old part, a fork child's file stays; a part still being written is refused" ||
+	fail "record_parts"
 
 # Children's files of an earlier run are not this run's; the last line says what to run next.
 cp "$W/small.ldp" "$R/kids.99999.ldp"

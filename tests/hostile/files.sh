@@ -250,7 +250,7 @@ brc=$?
 "$LDPROF" record -o "$d/t.ldp" -- "$HB/h_plain_asan" > "$d/out" 2> "$d/err"
 rc=$?
 if [ $brc = $rc ] && cmp -s "$d/bare.out" "$d/out" && grep -q 'built with AddressSanitizer' "$d/err" &&
-	"$LDPROF" report --json "$d/t.ldp" | $PY -c 'import json,sys; sys.exit(json.load(sys.stdin)["heap"]["allocations"] < 1)'; then
+	"$LDPROF" report --json "$d/t.ldp" | $PY -c 'import json,sys; sys.exit(json.load(sys.stdin)["heap"]["allocation_count"] < 1)'; then
 	pass "$t: an ASan build runs under ldprof record as bare and is traced"
 else fail "$t: bare $brc, record $rc: $(head -c 300 "$d/err")"; fi
 

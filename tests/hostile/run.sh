@@ -159,7 +159,7 @@ hostile xfree 0 "4 threads free each other's blocks (80 000), all counted" chk_x
 # A thread whose first allocation is inside pthread_getattr_np(pthread_self())
 # (it allocates holding the thread's lock): the agent once asked for the
 # bounds right then and waited for that lock forever.
-chk_getattr() { jcheck "$1" 'h["allocations"] >= 8 * 100 and h["frees"] >= 8 * 100'; }
+chk_getattr() { jcheck "$1" 'h["allocation_count"] >= 8 * 100 and h["free_count"] >= 8 * 100'; }
 XFLAGS="--cpu 0"
 hostile getattr 0 "threads that allocate first inside pthread_getattr_np: no hang, every event there" chk_getattr \
 	"$HB/h_threads" getattr

@@ -34,7 +34,7 @@ if LDPROF_RING_KB=64 "$LDPROF" record -q -o "$R/full/app.ldp" --max-size 1MiB --
 	if [ $ok = 1 ] && [ $n -ge 4 ] && $PY - "$R/full.json" $last <<'PYEOF'; then
 import json, sys
 p = json.load(open(sys.argv[1]))["parts"]
-assert p["first"] == 0 and p["last"] == int(sys.argv[2]) and p["deleted"] == 0 and p["to_s"] > 3.5, p
+assert p["first_part"] == 0 and p["last_part"] == int(sys.argv[2]) and p["deleted_part_count"] == 0 and p["to_ns"] > 3.5e9, p
 PYEOF
 		pass "$t: $n parts of at most max-size + one round ($BOUND bytes), read as one run: exact"
 	else fail "$t: $n parts"; fi
@@ -59,14 +59,15 @@ if [ -f "$R/full/app.3.ldp" ]; then
 import json, sys
 full, head, tail, p3 = (json.load(open(a)) for a in sys.argv[1:5])
 F, H, T, P = full["heap"], head["heap"], tail["heap"], p3["heap"]
-assert H["allocations"] + T["allocations"] == F["allocations"], (H, T, F)
+assert H["allocation_count"] + T["allocation_count"] == F["allocation_count"], (H, T, F)
 assert H["allocated_bytes"] + T["allocated_bytes"] == F["allocated_bytes"]
-assert H["frees"] + T["frees"] + T["unknown_frees"] == F["frees"], (H["frees"], T["frees"], T["unknown_frees"], F["frees"])
-assert T["unknown_frees"] > 0 and F["unknown_frees"] == 0
-assert tail["parts"]["first"] == 3 and tail["parts"]["deleted"] == 3 and tail["parts"]["from_s"] > 0, tail["parts"]
-assert head["parts"]["last"] == 2
+assert H["free_count"] + T["free_count"] + T["unknown_free_count"] == F["free_count"], \
+    (H["free_count"], T["free_count"], T["unknown_free_count"], F["free_count"])
+assert T["unknown_free_count"] > 0 and F["unknown_free_count"] == 0
+assert tail["parts"]["first_part"] == 3 and tail["parts"]["deleted_part_count"] == 3 and tail["parts"]["from_ns"] > 0, tail["parts"]
+assert head["parts"]["last_part"] == 2
 # a part alone: valid, its image goes on in the next part (nothing leaked)
-assert p3["parts"]["first"] == p3["parts"]["last"] == 3 and P["allocations"] > 0 and P["leaked_bytes"] == 0, p3["parts"]
+assert p3["parts"]["first_part"] == p3["parts"]["last_part"] == 3 and P["allocation_count"] > 0 and P["leaked_bytes"] == 0, p3["parts"]
 assert p3["segments"][0]["end"] != "cut short", p3["segments"][0]
 PYEOF
 		grep -q "parts 0..2 were deleted" "$R/tail.txt" && grep -q "allocated before the first part read" "$R/part3.txt" &&
@@ -104,20 +105,20 @@ if LDPROF_RING_KB=64 "$LDPROF" record -q -o "$R/win/app.ldp" --max-size 1MiB -- 
 import json, sys
 full = json.load(open(sys.argv[1]))
 F = full["heap"]
-parts = sorted((json.load(open(a)) for a in sys.argv[2:]), key=lambda r: r["parts"]["first"])
+parts = sorted((json.load(open(a)) for a in sys.argv[2:]), key=lambda r: r["parts"]["first_part"])
 last = len(parts) - 1
-assert F["unknown_frees"] == 0 and full["parts"]["last"] == last, (F, full["parts"])
+assert F["unknown_free_count"] == 0 and full["parts"]["last_part"] == last, (F, full["parts"])
 for k, r in enumerate(parts):
     p, h = r["parts"], r["heap"]
-    assert p["first"] == p["last"] == k, p
+    assert p["first_part"] == p["last_part"] == k, p
     if k > 0:  # blocks of the parts before, freed here by index
-        assert h["unknown_frees"] > 0, (k, h)
+        assert h["unknown_free_count"] > 0, (k, h)
     if 0 < k < last:  # the image goes on in the next part: nothing leaked
         assert h["leaked_bytes"] == 0 and r["segments"][0]["end"] != "cut short", (k, h, r["segments"][0])
 assert parts[last]["segments"][0]["end"] == "exit", parts[last]["segments"][0]
-for key in ("allocations", "allocated_bytes"):
+for key in ("allocation_count", "allocated_bytes"):
     assert sum(r["heap"][key] for r in parts) == F[key], (key, [r["heap"][key] for r in parts], F[key])
-assert sum(r["heap"]["frees"] + r["heap"]["unknown_frees"] for r in parts) == F["frees"]
+assert sum(r["heap"]["free_count"] + r["heap"]["unknown_free_count"] for r in parts) == F["free_count"]
 PYEOF
 		pass "$t: $n parts, each read alone and all as one run; frees by index and reuses across every cut: exact"
 	else fail "$t: $n parts"; fi
@@ -135,8 +136,8 @@ if LDPROF_RING_KB=64 "$LDPROF" record -q -o "$R/keep/app.ldp" --max-size 1MiB --
 import json, sys
 r = json.load(open(sys.argv[1])); p = r["parts"]; h = r["heap"]
 truth = dict(l.split() for l in open(sys.argv[2]))
-assert p["deleted"] == p["first"] >= 1 and p["last"] == p["first"] + 2, p
-assert 0 < h["allocations"] < int(truth["allocations"]) and h["unknown_frees"] > 0, h
+assert p["deleted_part_count"] == p["first_part"] >= 1 and p["last_part"] == p["first_part"] + 2, p
+assert 0 < h["allocation_count"] < int(truth["allocations"]) and h["unknown_free_count"] > 0, h
 assert r["segments"][0]["end"] == "exit", r["segments"][0]
 PYEOF
 		pass "$t: 3 newest parts kept, read as the run's last $(grep -o 'covers.*' "$R/keep.txt")"

@@ -259,7 +259,7 @@ import json, subprocess, sys
 truth = {l.split()[1]: int(l.split()[3]) for l in open(sys.argv[1]) if l.startswith("fn ")}
 groups = json.load(open(sys.argv[2]))["groups"]
 def count(name):
-    return sum(g["allocations"] for g in groups if g["key"] == name or g["key"].startswith((name + "(", name + "[")))
+    return sum(g["heap"]["allocation_count"] for g in groups if g["key"] == name or g["key"].startswith((name + "(", name + "[")))
 bad = {n: (count(n), want) for n, want in truth.items() if count(n) != want}
 assert not bad, "allocations by function (ldprof, program): %s" % bad
 plumbing = [g["key"] for g in groups if g["key"].startswith(("std::", "__gnu_cxx::", "operator new"))]
@@ -301,13 +301,13 @@ import json, os, re, sys
 w = sys.argv[1]
 T = "[truncated]"
 fi = json.load(open(w + ".json"))["fidelity"]
-assert fi["truncated_stacks"] >= 1 and fi["truncated_allocations"] >= 40 and fi["max_depth"] == 64, fi
+assert fi["truncated_stack_count"] >= 1 and fi["truncated_allocation_count"] >= 40 and fi["max_frame_count"] == 64, fi
 assert any(T in n for n in fi["notes"]) and "starts at " + T in open(w + ".txt").read(), fi["notes"]
 tb = json.load(open(w + ".tb.json"))["groups"]
 deep = [g for g in tb if g["frames"] and g["frames"][0]["function"].startswith("descend")]
 shal = [g for g in tb if g["frames"] and g["frames"][0]["function"].startswith("shallow")]
-assert len(deep) == 1 and deep[0]["allocations"] == 40 and deep[0]["frames"][-1]["function"] == T, deep
-assert len(shal) == 1 and shal[0]["allocations"] == 25 and T not in [f["function"] for f in shal[0]["frames"]], shal
+assert len(deep) == 1 and deep[0]["heap"]["allocation_count"] == 40 and deep[0]["frames"][-1]["function"] == T, deep
+assert len(shal) == 1 and shal[0]["heap"]["allocation_count"] == 25 and T not in [f["function"] for f in shal[0]["frames"]], shal
 # pictures and exports: the deep stack's root is [truncated], the shallow one's is not
 svg = open(w + ".svg").read()
 assert T in svg, "flame graph"
@@ -321,7 +321,7 @@ assert [s for s in samples if names[s[0]] == T and names[s[-1]].startswith("desc
 assert not [s for s in samples if names[s[-1]].startswith("shallow") and T in [names[i] for i in s]], "speedscope"
 ex = json.load(open(w + ".x.json"))["segments"][0]
 frames = ex["frames"]
-st = [x for x in ex["stacks"] if x["allocations"] == 40]
+st = [x for x in ex["stacks"] if x["heap"]["allocation_count"] == 40]
 assert len(st) == 1 and st[0]["truncated"] and frames[st[0]["frames"][-1]]["function"] == T, "json export"
 assert "0x0: " + T in open(w + ".x.massif").read(), "massif"
 assert T in open(w + ".x.dhat").read(), "dhat"
@@ -350,13 +350,14 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 fn = {g["function"]: g for g in r["groups"]}
 want = {"churn": (500, 500, 0), "keep": (100, 50, 50), "lose": (1, 0, 1), "worker": (300, 300, 0)}
-got = {k: (fn[k]["allocations"], fn[k]["frees"], fn[k]["leaked_count"]) if k in fn else None for k in want}
+got = {k: (fn[k]["heap"]["allocation_count"], fn[k]["heap"]["free_count"], fn[k]["heap"]["leaked_count"]) if k in fn else None
+       for k in want}
 assert got == want, got
-assert fn["lose"]["leaked_bytes"] == 4242, fn["lose"]
+assert fn["lose"]["heap"]["leaked_bytes"] == 4242, fn["lose"]
 assert "libasan.so" in r["fidelity"]["asan_runtime"], r["fidelity"]
 assert any("AddressSanitizer" in n for n in r["fidelity"]["notes"]), r["fidelity"]["notes"]
 print("     %d allocations in all, %d of them the program's own: the rest are ASan's runtime's (dlsym at start...)"
-      % (r["heap"]["allocations"], sum(w[0] for w in want.values())))
+      % (r["heap"]["allocation_count"], sum(w[0] for w in want.values())))
 PYEOF
 	pass "$t: an ASan build runs traced (ASan's leak report and exit status $st as bare); its allocations exact by function"
 else fail "$t (status $st, bare $st_bare): $(grep -v '^ *#' "$W/$t.err" | head -3)"; fi
@@ -381,12 +382,12 @@ if [ -x /usr/bin/python3 ]; then
 import json, sys
 d, m = (json.load(open(f)) for f in sys.argv[1:3])
 p = d["fidelity"]["pymalloc"]
-assert p and p["arenas"] >= 1 and p["arena_bytes"] % p["arenas"] == 0 and "python" in p["image"], p
+assert p and p["arena_count"] >= 1 and p["arena_bytes"] % p["arena_count"] == 0 and "python" in p["image"], p
 assert any("PYTHONMALLOC=malloc" in n for n in d["fidelity"]["notes"]), d["fidelity"]["notes"]
 assert m["fidelity"]["pymalloc"] is None, m["fidelity"]
-assert m["heap"]["allocations"] > 10 * d["heap"]["allocations"], (m["heap"]["allocations"], d["heap"]["allocations"])
+assert m["heap"]["allocation_count"] > 10 * d["heap"]["allocation_count"], (m["heap"]["allocation_count"], d["heap"]["allocation_count"])
 print("     pymalloc: %d arenas, %d heap allocations; PYTHONMALLOC=malloc: %d heap allocations"
-      % (p["arenas"], d["heap"]["allocations"], m["heap"]["allocations"]))
+      % (p["arena_count"], d["heap"]["allocation_count"], m["heap"]["allocation_count"]))
 PYEOF
 		pass "$t: record of python3 hints at --python-malloc; the report names pymalloc's arenas; --python-malloc sees every object"
 	else fail "$t"; fi
@@ -467,12 +468,12 @@ site = [g for g in d["groups"] if g["function"] and g["function"].startswith(sys
 assert len(site) == 1, [g["function"] for g in d["groups"]]
 g = site[0]
 want = int(truth["allocations"])
-assert g["allocations"] == want, f"{sys.argv[3]}: {g['allocations']} allocations traced, the program made {want}"
+assert g["heap"]["allocation_count"] == want, f"{sys.argv[3]}: {g['heap']['allocation_count']} allocations traced, the program made {want}"
 if sys.argv[4] != "glibc":  # glibc's aligned new asks malloc for the size rounded up to the alignment
-    assert g["allocated_bytes"] == int(truth["bytes"]), (g["allocated_bytes"], truth["bytes"])
-others = d["heap"]["allocations"] - g["allocations"]
-assert d["heap"]["unknown_frees"] == 0, d["heap"]
-alloc = d["segments"][0].get("allocator") or ""
+    assert g["heap"]["allocated_bytes"] == int(truth["bytes"]), (g["heap"]["allocated_bytes"], truth["bytes"])
+others = d["heap"]["allocation_count"] - g["heap"]["allocation_count"]
+assert d["heap"]["unknown_free_count"] == 0, d["heap"]
+alloc = d["segments"][0]["allocator"] or ""
 assert sys.argv[4] in alloc, f"allocator not named: {alloc!r}"
 print("     %s: %d allocations in %s as the program counted, %d elsewhere (runtime, allocator); allocator: %s"
       % (sys.argv[4], want, sys.argv[3], others, alloc))

@@ -17,7 +17,7 @@ else
 	screen_has() { # PANE PATTERN SECONDS
 		local i
 		for i in $(seq 1 $((${3} * 10))); do
-			$TM capture-pane -p -t "$1" > "$T/screen.txt" 2> /dev/null && grep -q -- "$2" "$T/screen.txt" && return 0
+			$TM capture-pane -p -S -10 -t "$1" > "$T/screen.txt" 2> /dev/null && grep -q -- "$2" "$T/screen.txt" && return 0
 			sleep 0.1
 		done
 		return 1

@@ -14,7 +14,9 @@ import os
 import subprocess
 import sys
 
-HEAP_KEYS = ["allocations", "frees", "allocated_bytes", "leaked_bytes", "leaked_count"]
+# the program's truth names, and the report's (filtered, docs/JSON.md)
+HEAP_KEYS = {"allocations": "allocation_count", "frees": "free_count", "allocated_bytes": "allocated_bytes",
+             "leaked_bytes": "leaked_bytes", "leaked_count": "leaked_count"}
 
 
 def main():
@@ -42,22 +44,22 @@ def main():
             bad.append(f"{pid}: report exit {r.returncode}: {r.stderr.strip()[:300]}")
             continue
         rep = json.loads(r.stdout)
-        f = rep.get("filtered", {})
-        for k in HEAP_KEYS:
-            if f.get(k) != int(truth[k]):
-                bad.append(f"{pid} ({truth['ends']}): {k} {f.get(k)}, truth {truth[k]}")
+        f = rep["filtered"] or {}
+        for k, ours in HEAP_KEYS.items():
+            if f.get(ours) != int(truth[k]):
+                bad.append(f"{pid} ({truth['ends']}): {k} {f.get(ours)}, truth {truth[k]}")
             totals[k] += int(truth[k])
         ends = ",".join(s["end"] for s in rep["segments"])
         if ends != truth["ends"]:
             bad.append(f"{pid}: images ended {ends!r}, expected {truth['ends']!r}")
         ends_seen[truth["ends"]] = ends_seen.get(truth["ends"], 0) + 1
-        if rep["heap"]["unknown_frees"]:
-            bad.append(f"{pid}: {rep['heap']['unknown_frees']} unknown frees")
+        if rep["heap"]["unknown_free_count"]:
+            bad.append(f"{pid} ({truth['ends']}): {rep['heap']['unknown_free_count']} unknown frees")
         missed = {k: v for k, v in rep["missed"].items() if v}
         if missed or rep["truncated"]:
             bad.append(f"{pid}: missed {missed}, truncated {rep['truncated']}")
         for k in lost:
-            lost[k] += (rep.get(k) or {}).get("lost", 0) or 0
+            lost[k] += rep[k]["lost_sample_count"]
     for b in bad[:40]:
         print("     " + b)
     print(f"     {len(truths)} processes ({', '.join(f'{n} {e}' for e, n in sorted(ends_seen.items()))}); "

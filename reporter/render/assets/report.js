@@ -70,7 +70,7 @@ function table(title, metric, isBytes, second, secondName) {
 table('Peak consumers (live at the peak)', 'peak_bytes', 1, 'peak_count', 'blocks');
 table('Top allocators by bytes', 'allocated_bytes', 1, 'allocation_count', 'calls');
 table('Top allocators by count', 'allocation_count', 0, 'allocated_bytes', 'bytes');
-table('Temporary allocations (freed before the next allocation)', 'temporary_count', 0, 'allocation_count', 'of');
+table('Temporary allocations (freed right after an allocation of their size and stack)', 'temporary_count', 0, 'allocation_count', 'of');
 /* leaks with their stacks */
 var lb = document.getElementById('leaks-body');
 if (!D.leaks.length) lb.appendChild(el('p', 'muted', 'No leaks: everything allocated was freed before exit.'));
