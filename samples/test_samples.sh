@@ -25,9 +25,10 @@ heap() { "$LDPROF" report --json "$2" | $PY -c 'import json,sys; print(json.load
 
 # --- slow_api -----------------------------------------------------------------
 # 8 calls: sequential takes 8 waits, threads and async one, so the 3x required
-# leaves them most of a wait to spare on a busy machine.
+# leaves them most of a wait to spare on a busy machine (waits of 250 ms: a
+# loaded machine delays starting a thread by 100 ms and more).
 t=slow_api
-if "$S/slow_api" --mode all --calls 8 --keys 4 --delay-ms 100 --handshake-ms 0 > "$W/$t.out" 2> "$W/$t.err"; then
+if "$S/slow_api" --mode all --calls 8 --keys 4 --delay-ms 250 --handshake-ms 0 > "$W/$t.out" 2> "$W/$t.err"; then
 	# mode calls seconds ok CHECKSUM note...
 	modes=$(awk '$4 == "ok" {print $1}' "$W/$t.out" | tr '\n' ' ')
 	sums=$(awk '$4 == "ok" {print $5}' "$W/$t.out" | sort -u | wc -l)

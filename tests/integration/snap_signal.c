@@ -2,9 +2,13 @@
  * snap_signal.c - a program that runs for a while, handling SIGUSR1 itself
  * and counting what it receives, for snapshot-by-signal and interval tests.
  *   usage: snap_signal READY_FILE MILLISECONDS [own-usr2]
- * Writes its pid to READY_FILE, allocates a little every 10 ms, and at the
- * end prints how many SIGUSR1 (and, with own-usr2, SIGUSR2) it received.
- * Blocking calls are checked for EINTR: a snapshot signal must not cause one.
+ * Writes its pid to READY_FILE, allocates a little every 10 ms, runs for at
+ * least MILLISECONDS and until READY_FILE.stop exists (so a test on a loaded
+ * machine sends its signals before the end, however late it gets to), then
+ * prints how many SIGUSR1 (and, with own-usr2, SIGUSR2) it received and, on
+ * a second line, how long it ran in ms (the truth interval snapshots are
+ * checked against). Blocking calls are checked for EINTR: a snapshot signal
+ * must not cause one.
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,15 +46,22 @@ int main(int argc, char **argv)
 	CHECK(fd >= 0 && write(fd, pid, (size_t)n) == n);
 	close(fd);
 	int ms = atoi(argv[2]);
+	char stop[4096];
+	snprintf(stop, sizeof stop, "%s.stop", argv[1]);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	static void *blocks[1000];
-	for (int i = 0; i < ms / 10 && i < 1000; i++) {
-		blocks[i] = malloc(1000);
+	for (int i = 0; i < ms / 10 || access(stop, F_OK) != 0; i++) {
+		free(blocks[i % 1000]);
+		blocks[i % 1000] = malloc(1000);
 		struct timespec ts = {0, 10 * 1000000};
 		while (nanosleep(&ts, &ts) != 0)
 			CHECK(errno == EINTR); /* our own handlers interrupt it; restart */
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (int i = 0; i < 1000; i++)
 		free(blocks[i]);
-	printf("usr1 %d usr2 %d\n", (int)usr1, (int)usr2);
+	printf("usr1 %d usr2 %d\nran %lld\n", (int)usr1, (int)usr2,
+	       (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	return 0;
 }
