@@ -142,12 +142,14 @@ int ldp_wall_collect(void)
 	now_n = 0;
 	if (!now_buf) {
 		now_cap = ldp_budget_share(32, 64 * sizeof *now_buf, 1024 * sizeof *now_buf) / sizeof *now_buf;
-		stack_copy_cap = ldp_budget_share(64, 32u << 10, 256u << 10);
 		now_buf = wall_alloc(now_cap * sizeof *now_buf);
-		stack_copy = wall_alloc(stack_copy_cap);
-		if (!now_buf || !stack_copy)
-			return -1;
 	}
+	if (!stack_copy) {
+		stack_copy_cap = ldp_budget_share(64, 32u << 10, 256u << 10);
+		stack_copy = wall_alloc(stack_copy_cap);
+	}
+	if (!now_buf || !stack_copy)
+		return -1;
 	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
