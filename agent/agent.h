@@ -133,6 +133,7 @@ const char *ldp_foreign_malloc(void);
 /* ---- thread.c: per-thread state ----------------------------------------- */
 
 struct ldp_ring;
+struct ldp_samples;
 
 struct ldp_thread {
 	union {
@@ -156,6 +157,7 @@ struct ldp_thread {
 	int stack_pending;      /* bounds not asked for yet (ldp_unwind_thread_init): ask at a later event */
 	uint64_t sample_left;   /* hot in sampled mode: bytes to allocate before the next sample */
 	uint64_t sample_rng;    /* sampled mode: this thread's random state, 0 = not seeded yet */
+	struct ldp_samples *samples; /* this thread's CPU sample block (sample.c); NULL without a timer */
 };
 
 #define LDP_BUSY_PROBE 0x4000 /* busy value while probing which malloc the program binds to */
@@ -694,57 +696,94 @@ struct ldp_sample {
 	uintptr_t ips[];    /* ips[0] is the interrupted instruction */
 };
 
-/* A thread's sample slots: the handler produces, the writer consumes. */
+/* A sample block's owner: CLAIMING while a thread takes it (the writer
+ * leaves it alone until its owner is written), OWNED by a thread with a
+ * timer, DEAD once that thread has exited (its samples wait for the
+ * writer), FREE when drained. */
+enum ldp_samples_state { LDP_SAMPLES_FREE = 0, LDP_SAMPLES_CLAIMING, LDP_SAMPLES_OWNED, LDP_SAMPLES_DEAD };
+
+/* A thread's CPU timer and the slots its signal handler fills: one producer
+ * (the handler, on the owning thread), one consumer (the writer). Blocks
+ * live on one list that only grows (ldp_samples_first), apart from the
+ * event rings: a thread's samples outlive it until the writer has drained
+ * them, then the block goes to the next thread that starts a timer. head,
+ * tail and lost only grow, across owners too. */
 struct ldp_samples {
-	_Atomic uint32_t head, tail;
-	_Atomic uint64_t lost; /* ticks that found every slot full */
-	uint64_t last_cpu_ns;  /* handler: CPU time at the previous sample */
+	/* the owning thread's (its handler, its timer calls) */
+	_Atomic uint32_t head;
+	_Atomic uint64_t lost;  /* ticks that found every slot full */
+	uint64_t last_cpu_ns;   /* handler: CPU time at the previous sample */
 	timer_t timer;
-	int stopped;           /* timer deleted (thread exit, step aside, fork child) */
-	int paused;            /* the thread blocks the signal: timer disarmed until it unblocks */
+	int stopped;            /* timer deleted (thread exit, step aside, fork child) or never made */
+	int paused;             /* the thread blocks the signal: timer disarmed until it unblocks */
 	uint64_t armed_from_ns; /* thread CPU time when the timer last started counting down... */
 	uint64_t armed_left_ns; /* ...and what it had left then (the kernel's own answer lags by up to a tick) */
-	uint32_t last_stack;   /* writer: stack of the latest CPU sample, for wall samples */
-	int last_tid;          /* writer: the thread that sample was of (rings change owners) */
-	uint64_t last_stack_cpu_ns; /* writer: the thread's CPU time at that sample */
-	uint8_t *slots;
+	/* the writer's */
+	_Atomic uint32_t tail;
+	uint32_t idle_drains; /* drains that found nothing new, for vanished threads */
+	/* owner and list */
+	_Atomic int state; /* enum ldp_samples_state */
+	int tid;           /* the owner (written while CLAIMING) */
+	struct ldp_samples *next;
+	uint8_t *slots;    /* LDP_SAMPLE_SLOTS of ldp_sample_size() bytes */
 };
 
 extern int ldp_cpu_signal; /* 0 when CPU sampling is off */
 extern int ldp_cpu_clock;  /* enum ldp_sample_clock */
 extern int ldp_cpu_status; /* 0 ok, 1 stepped aside */
-extern _Atomic uint64_t ldp_samples_lost_global;
+extern _Atomic uint64_t ldp_samples_lost_global; /* ticks that found no block of their thread */
 int ldp_sample_init(void);
+/* The calling thread's timer (and its block). At its exit: timer deleted,
+ * block handed to the writer (DEAD). */
 void ldp_sample_thread_start(void);
-struct ldp_ring;
-void ldp_sample_thread_stop(struct ldp_ring *r);
+void ldp_sample_thread_stop(void);
 /* The program takes our signal for itself: timers deleted, one line (signals.c). */
 void ldp_sample_step_aside(int sig);
 /* The calling thread is about to block (1) or has unblocked (0) the signal. */
 void ldp_sample_thread_block(int block);
 /* Timer state from the thread's real mask; a pending tick of ours taken off. */
 void ldp_sample_thread_sync(void);
+/* Every block there is (the writer drains them all). */
+struct ldp_samples *ldp_samples_first(void);
+static inline size_t ldp_sample_size(void)
+{
+	return sizeof(struct ldp_sample) + ldp_cfg.max_depth * sizeof(uintptr_t);
+}
+/* Sample number i (head and tail count them) of a block. */
+static inline struct ldp_sample *ldp_sample_at(struct ldp_samples *s, uint32_t i)
+{
+	return (struct ldp_sample *)(s->slots + (size_t)(i % LDP_SAMPLE_SLOTS) * ldp_sample_size());
+}
+/* A fork child: no timer survived, the parent's samples are the parent's. */
+void ldp_samples_after_fork_child(void);
 
 /* ---- wall.c: wall-clock sampling (the writer looks at every thread) ------- */
 
-#define LDP_WALL_DEPTH 128
-
-/* A wall-clock look at one thread (writer side). */
-struct ldp_wall_sample {
-	int tid;
-	int state;    /* enum ldp_sample_state */
-	uint64_t run_ns; /* the thread's time on a CPU so far (schedstat; 0: unknown) */
-	uint64_t slices; /* how many times it was put on a CPU so far (schedstat) */
-	long syscall; /* blocked in this system call; -1 when not in one */
-	struct ldp_ring *ring;
-	unsigned depth;
-	int truncated;
-	uintptr_t ips[LDP_WALL_DEPTH];
+/* Where wall.c's findings go: the writer writes them as records. */
+struct ldp_wall_out {
+	/* A WALL sample of tid at time_us standing for weight_ns (enum
+	 * ldp_sample_state, the system call it waits in or -1); stack may be
+	 * one just interned, or 0 (none). */
+	void (*sample)(int tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack, int state, long syscall);
+	void (*thread)(int tid); /* a thread was looked at */
 };
 
-/* Look at every thread (the writer, without locks). copy: scratch for stacks. */
-struct ldp_wall_sample *ldp_wall_collect(struct ldp_wall_sample *out, size_t cap, size_t *n, uint8_t *copy,
-					 size_t copy_cap);
+/* The writer starts (its memory: left out of fork children; out is where
+ * looks go), ends (memory given back), or is a fork child's (the parent's
+ * memory is not there: forgotten). @return 0, -1 without memory. */
+int ldp_wall_start(const struct ldp_wall_out *out);
+void ldp_wall_stop(void);
+void ldp_wall_forget(void);
+/* A look at every thread, in two steps with the CPU samples drained between
+ * them (a running thread's look is placed among its CPU samples): where
+ * each thread is now (@return 0, -1 without memory), then each look
+ * written or kept waiting for the thread's next CPU sample. */
+int ldp_wall_collect(void);
+void ldp_wall_credit(uint64_t time_us, uint64_t interval_ns);
+/* A CPU sample the writer drained: looks waiting for it take it or the one before. */
+void ldp_wall_cpu_sample(int tid, uint32_t stack, uint64_t cpu_ns);
+/* The last round: no sample will come, every waiting look takes what it has. */
+void ldp_wall_flush(void);
 
 /* ---- evbuf.c: the ring itself ---------------------------------------------- */
 /* ringcut.c: a ring's decoding state as the writer has drained it (rotation):
@@ -783,9 +822,7 @@ struct ldp_ring {
 	uint8_t *buf;
 	/* capture scratch for this thread: keeps deep stacks off small thread stacks */
 	uintptr_t ips[LDP_MAX_STACK_DEPTH + 8];
-	struct ldp_samples *samples; /* CPU sample slots, when the thread has a timer */
 	uintptr_t stack_lo, stack_hi; /* the owning thread's stack, for wall-clock unwinding */
-	int named;                    /* writer: a THREAD record was written for this owner */
 	/* nested.c: events of signal handlers that interrupted the owner's recording
 	 * (which slots are taken: the owner's ldp_self.nested_n) */
 	struct ldp_nested_ev nested[LDP_NESTED_SLOTS];

@@ -188,6 +188,7 @@ static void atfork_child(void)
 	ldp_writer_postfork_child();
 	ldp_nested_after_fork_child();
 	ldp_rings_after_fork_child();
+	ldp_samples_after_fork_child();
 	ldp_snapshot_after_fork_child();
 	ldp_mapped_after_fork_child();
 	ldp_thread_after_fork_child();

@@ -179,11 +179,6 @@ void ldp_rings_after_fork_child(void)
 		atomic_store_explicit(&r->tail, atomic_load_explicit(&r->head, memory_order_relaxed),
 				      memory_order_relaxed);
 		ring_reset(r, 0);
-		if (r->samples) {
-			/* No timer survives fork; the parent's samples are the parent's. */
-			r->samples->stopped = 1;
-			atomic_store(&r->samples->tail, atomic_load(&r->samples->head));
-		}
 		atomic_store_explicit(&r->state, LDP_RING_FREE, memory_order_relaxed);
 	}
 }

@@ -7,8 +7,11 @@
  * is made at start, other threads' in the start routine that our
  * pthread_create wraps around theirs, so threads that never allocate are
  * sampled too. The handler unwinds from the signal context into the
- * thread's own sample slots (one producer, the handler; one consumer, the
- * writer) and touches nothing else: no lock, no malloc, no dl_iterate_phdr.
+ * thread's own sample block (struct ldp_samples: one producer, the handler;
+ * one consumer, the writer) and touches nothing else: no lock, no malloc,
+ * no dl_iterate_phdr. Blocks are the threads' own, apart from their event
+ * rings: a block lives on this module's list, outlives its thread until the
+ * writer has drained it, and then serves the next thread's timer.
  * Each sample carries the thread CPU time since its previous one, so the
  * real interval is measured, not assumed (CPU timers only fire at ticks).
  *
@@ -54,18 +57,48 @@
 int ldp_cpu_signal;          /* 0 when CPU sampling is off */
 int ldp_cpu_clock;           /* enum ldp_sample_clock */
 int ldp_cpu_status;          /* 0 ok; 1 stepped aside for the program's handler */
-_Atomic uint64_t ldp_samples_lost_global; /* signals that found no slots */
+_Atomic uint64_t ldp_samples_lost_global; /* signals that found no block */
 static clockid_t cpu_clockid;
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static _Atomic(struct ldp_samples *) samples_list;
 
-static size_t slot_size(void)
+struct ldp_samples *ldp_samples_first(void)
 {
-	return sizeof(struct ldp_sample) + ldp_cfg.max_depth * sizeof(uintptr_t);
+	return atomic_load_explicit(&samples_list, memory_order_acquire);
 }
 
-static struct ldp_sample *slot_at(struct ldp_samples *s, uint32_t i)
+/* A block for the calling thread: a drained one (FREE), or a new one on the
+ * list. Its owner is written while it is CLAIMING, so the writer never
+ * takes it for the previous owner's. Its timer is made by the caller. */
+static struct ldp_samples *samples_claim(int tid)
 {
-	return (struct ldp_sample *)((uint8_t *)s->slots + (size_t)(i % LDP_SAMPLE_SLOTS) * slot_size());
+	struct ldp_samples *s;
+	for (s = ldp_samples_first(); s; s = s->next) {
+		int expected = LDP_SAMPLES_FREE;
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LDP_SAMPLES_FREE &&
+		    atomic_compare_exchange_strong(&s->state, &expected, LDP_SAMPLES_CLAIMING)) {
+			if (!s->stopped) /* its thread vanished without handing it back: its timer goes */
+				timer_delete(s->timer);
+			break;
+		}
+	}
+	if (!s) {
+		s = ldp_raw_alloc(sizeof *s + LDP_SAMPLE_SLOTS * ldp_sample_size());
+		if (!s)
+			return NULL;
+		s->slots = (uint8_t *)(s + 1);
+		atomic_store_explicit(&s->state, LDP_SAMPLES_CLAIMING, memory_order_relaxed);
+		struct ldp_samples *old = atomic_load(&samples_list);
+		do
+			s->next = old;
+		while (!atomic_compare_exchange_weak_explicit(&samples_list, &old, s, memory_order_release,
+							      memory_order_relaxed));
+	}
+	s->tid = tid;
+	s->stopped = 1; /* no timer yet */
+	s->paused = 0;
+	atomic_store_explicit(&s->state, LDP_SAMPLES_OWNED, memory_order_release);
+	return s;
 }
 
 /* ---- the handler ---- */
@@ -94,8 +127,8 @@ int ldp_sample_is_tick(const siginfo_t *si)
 {
 	if (si->si_code != SI_TIMER)
 		return 0;
-	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
-		if (si->si_value.sival_ptr == r)
+	for (struct ldp_samples *s = ldp_samples_first(); s; s = s->next)
+		if (si->si_value.sival_ptr == s)
 			return 1;
 	return 0;
 }
@@ -103,8 +136,8 @@ int ldp_sample_is_tick(const siginfo_t *si)
 static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
-	struct ldp_ring *r = ldp_self.ring;
-	if (si->si_code != SI_TIMER || !r || si->si_value.sival_ptr != r) {
+	struct ldp_samples *s = ldp_self.samples;
+	if (si->si_code != SI_TIMER || !s || si->si_value.sival_ptr != s) {
 		if (si->si_code == SI_TIMER)
 			atomic_fetch_add_explicit(&ldp_samples_lost_global, 1, memory_order_relaxed);
 		else
@@ -112,7 +145,6 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 		errno = saved;
 		return;
 	}
-	struct ldp_samples *s = r->samples;
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* async-signal-safe (vDSO or syscall) */
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -124,7 +156,7 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 		errno = saved;
 		return;
 	}
-	struct ldp_sample *x = slot_at(s, head);
+	struct ldp_sample *x = ldp_sample_at(s, head);
 	int truncated = 0;
 	x->depth = ldp_unwind_from_ucontext(uc, x->ips, ldp_cfg.max_depth, &truncated);
 	x->truncated = truncated;
@@ -200,22 +232,23 @@ static void drain_ticks(void)
 		syscall(SYS_rt_sigqueueinfo, getpid(), sig, &si);
 }
 
-/* In the thread itself, outside any handler, with busy raised. */
+/* In the thread itself, outside any handler, with busy raised. The thread
+ * gets its ring first: its key hands the block back at exit
+ * (ldp_sample_thread_stop), and wall.c unwinds it within the stack bounds
+ * the ring carries. */
 void ldp_sample_thread_start(void)
 {
 	if (!ldp_cpu_signal || ldp_cpu_status)
 		return;
 	struct ldp_ring *r = ldp_self.ring ? ldp_self.ring : ldp_thread_attach();
-	if (!r || (r->samples && !r->samples->stopped))
+	struct ldp_samples *s = ldp_self.samples;
+	if (!r || (s && !s->stopped))
 		return;
-	/* A reused ring keeps its slots: counters only grow, so nothing the
-	 * writer reads is ever reset under it. */
-	struct ldp_samples *s = r->samples;
 	if (!s) {
-		s = ldp_raw_alloc(sizeof *s + LDP_SAMPLE_SLOTS * slot_size());
+		s = samples_claim(ldp_self.tid ? ldp_self.tid : ldp_gettid());
 		if (!s)
 			return;
-		s->slots = (uint8_t *)(s + 1);
+		ldp_self.samples = s;
 	}
 	/* The first sample stands for the CPU time since the timer was armed. */
 	struct timespec ts;
@@ -227,16 +260,12 @@ void ldp_sample_thread_start(void)
 	memset(&se, 0, sizeof se);
 	se.sigev_notify = SIGEV_THREAD_ID;
 	se.sigev_signo = ldp_cpu_signal;
-	se.sigev_value.sival_ptr = r; /* tells our ticks from a kill -PROF */
-	se._sigev_un._tid = ldp_self.tid ? ldp_self.tid : ldp_gettid();
-	if (timer_create(cpu_clockid, &se, &s->timer) != 0) {
-		s->stopped = 1;
-		r->samples = s;
-		return;
-	}
+	se.sigev_value.sival_ptr = s; /* tells our ticks from a kill -PROF */
+	se._sigev_un._tid = s->tid;
+	if (timer_create(cpu_clockid, &se, &s->timer) != 0)
+		return; /* stopped: no timer (a later start tries again) */
 	s->stopped = 0;
 	s->paused = 0;
-	r->samples = s;
 	/* A thread created by one that blocks the signal starts with it blocked:
 	 * its timer waits until it unblocks (no tick may be pending meanwhile). */
 	sigset_t cur;
@@ -258,8 +287,7 @@ void ldp_sample_thread_start(void)
  * family and signalfd take those off). errno kept. */
 void ldp_sample_thread_block(int block)
 {
-	struct ldp_ring *r = ldp_self.ring;
-	struct ldp_samples *s = r ? r->samples : NULL;
+	struct ldp_samples *s = ldp_self.samples;
 	if (!s || s->stopped || !ldp_cpu_signal || ldp_cpu_status)
 		return;
 	int saved = errno;
@@ -288,23 +316,45 @@ void ldp_sample_thread_sync(void)
 	errno = saved;
 }
 
-/* At thread exit (key destructor): no more ticks for this ring. The slots
- * stay until the writer has drained them; evbuf.c frees them with the ring. */
-void ldp_sample_thread_stop(struct ldp_ring *r)
+/* At thread exit (thread.c's key destructor): no more ticks; the block
+ * goes to the writer, which drains what is left and frees it. A tick
+ * already pending finds no block here and is counted lost. */
+void ldp_sample_thread_stop(void)
 {
-	if (r && r->samples && !r->samples->stopped) {
-		timer_delete(r->samples->timer);
-		r->samples->stopped = 1;
+	struct ldp_samples *s = ldp_self.samples;
+	if (!s)
+		return;
+	if (!s->stopped) {
+		timer_delete(s->timer);
+		s->stopped = 1;
 	}
+	ldp_self.samples = NULL;
+	atomic_store_explicit(&s->state, LDP_SAMPLES_DEAD, memory_order_release);
 }
 
 static void stop_all_timers(void)
 {
-	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
-		if (r->samples && !r->samples->stopped) {
-			timer_delete(r->samples->timer);
-			r->samples->stopped = 1;
+	for (struct ldp_samples *s = ldp_samples_first(); s; s = s->next)
+		if (!s->stopped) {
+			timer_delete(s->timer);
+			s->stopped = 1;
 		}
+}
+
+/* No timer survives fork, and the parent's samples are the parent's to
+ * write: every block is drained and free (the timer ids are not this
+ * process's: never deleted here), losses counted afresh. */
+void ldp_samples_after_fork_child(void)
+{
+	for (struct ldp_samples *s = ldp_samples_first(); s; s = s->next) {
+		s->stopped = 1;
+		atomic_store(&s->tail, atomic_load(&s->head));
+		atomic_store(&s->lost, 0);
+		s->idle_drains = 0;
+		atomic_store(&s->state, LDP_SAMPLES_FREE);
+	}
+	atomic_store(&ldp_samples_lost_global, 0);
+	ldp_self.samples = NULL;
 }
 
 /* "PROF", "RTMIN+5": how a user names the signal (--cpu-signal takes it back). */

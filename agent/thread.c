@@ -31,7 +31,7 @@ static void on_thread_exit(void *arg)
 	ldp_rec_leave(&ldp_self);
 	ldp_self.busy++;
 	if (r && ldp_self.ring == r) {
-		ldp_sample_thread_stop(r);
+		ldp_sample_thread_stop();
 		ldp_self.ring = NULL;
 		ldp_self.uw = NULL;
 		atomic_store_explicit(&r->state, LDP_RING_DEAD, memory_order_release);

@@ -285,125 +285,8 @@ static void put_rss(void)
 	put_record(LDP_REC_RSS, scratch, ldp_enc_rss(scratch, now_us(), pages * (uint64_t)page));
 }
 static int sampling_written;
-static struct ldp_wall_sample *wall_buf;
-static uint8_t *wall_copy;
-static size_t wall_threads = 1024, wall_copy_cap = 256u << 10; /* less under RLIMIT_AS */
 #define NAMED_CAP 16384
 static int32_t *named; /* NAMED_CAP tids that have a THREAD record, open addressing */
-
-/* What the wall sampler saw of a thread last time (open addressing by tid). */
-#define SEEN_CAP 4096
-static struct seen {
-	int32_t tid;
-	uint32_t blocked_stack; /* its stack when last seen waiting; 0 if it was not */
-	int state;
-	long syscall;
-	uint64_t slices;        /* times it had been put on a CPU then */
-	uint32_t waiting;       /* its running looks waiting for its next CPU sample */
-} *seen_tab; /* SEEN_CAP of them */
-
-static struct seen *seen_of(int tid)
-{
-	uint32_t i = (uint32_t)tid * 2654435761u % SEEN_CAP;
-	for (unsigned probes = 0; probes < SEEN_CAP; probes++, i = (i + 1) % SEEN_CAP)
-		if (seen_tab[i].tid == tid || !seen_tab[i].tid) {
-			seen_tab[i].tid = tid;
-			return &seen_tab[i];
-		}
-	return NULL; /* full: this thread gets no memory of its past */
-}
-
-/* Running looks: a thread seen running (not in a system call) is credited
- * with the stack of the CPU sample nearest to the look in the thread's own
- * CPU time - its code only moves while it runs, so that is the sample whose
- * code it most likely was in. The nearest may be the next one, so a look
- * waits here for the thread's next sample (at most LOOK_WAIT_US, then it
- * takes the earlier one). Crediting the latest sample at once gave every
- * look early in a burst the stack of a burst long gone, or none: under CPU
- * contention a thread is sampled less often than it starts bursts, and a
- * compute phase of wall_eintr lost 2/3 of its looks to "no stack". */
-#define LOOKS_CAP 1024
-#define LOOK_WAIT_US 1000000
-static struct look {
-	int32_t tid;          /* 0: given its stack already */
-	uint32_t prev_stack;  /* the thread's latest CPU sample when looked at; 0: none */
-	uint64_t prev_cpu_ns; /* ...and the thread's CPU time at it */
-	uint64_t run_ns;      /* the thread's CPU time at the look */
-	uint64_t time_us, weight_ns;
-} *looks; /* a FIFO of LOOKS_CAP, in time order */
-static uint32_t looks_head, looks_tail;
-
-static void put_wall(int tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack, int state, long syscall)
-{
-	put_record(LDP_REC_SAMPLE, scratch,
-		   ldp_enc_sample(scratch, LDP_SAMPLE_WALL, (uint32_t)tid, time_us, weight_ns, stack, (unsigned)state,
-				  syscall));
-}
-
-static void look_done(struct look *l, uint32_t stack)
-{
-	put_wall(l->tid, l->time_us, l->weight_ns, stack, LDP_STATE_RUNNING, -1);
-	struct seen *sn = seen_of(l->tid);
-	if (sn && sn->waiting)
-		sn->waiting--;
-	l->tid = 0;
-	while (looks_head != looks_tail && !looks[looks_head % LOOKS_CAP].tid)
-		looks_head++;
-}
-
-/* Looks older than max_age_us (0: all) take the stack they had. */
-static void looks_expire(uint64_t now, uint64_t max_age_us)
-{
-	while (looks_head != looks_tail) {
-		struct look *l = &looks[looks_head % LOOKS_CAP];
-		if (max_age_us && now - l->time_us < max_age_us)
-			break;
-		look_done(l, l->prev_stack);
-	}
-}
-
-static uint64_t distance(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : b - a;
-}
-
-/* A CPU sample of tid: each of its waiting looks takes it or the sample it
- * had, whichever is nearer in the thread's CPU time. */
-static void looks_resolve(int tid, uint32_t stack, uint64_t cpu_ns)
-{
-	struct seen *sn = seen_of(tid);
-	if (!sn || !sn->waiting)
-		return;
-	for (uint32_t i = looks_head; i != looks_tail && sn->waiting; i++) {
-		struct look *l = &looks[i % LOOKS_CAP];
-		if (l->tid != tid)
-			continue;
-		int nearer = !l->prev_stack || distance(cpu_ns, l->run_ns) <= distance(l->prev_cpu_ns, l->run_ns);
-		look_done(l, nearer ? stack : l->prev_stack);
-	}
-}
-
-/* Queue a running look of a thread with CPU samples. @return 0, -1 when it
- * cannot wait (no memory of the thread). */
-static int look_wait(struct seen *sn, const struct ldp_wall_sample *w, uint64_t t, uint64_t interval_ns)
-{
-	struct ldp_samples *sm = w->ring->samples;
-	if (!sn || !looks)
-		return -1;
-	if (looks_tail - looks_head == LOOKS_CAP)
-		look_done(&looks[looks_head % LOOKS_CAP], looks[looks_head % LOOKS_CAP].prev_stack);
-	int current = sm->last_stack && sm->last_tid == w->tid;
-	looks[looks_tail++ % LOOKS_CAP] = (struct look){
-		.tid = w->tid,
-		.prev_stack = current ? sm->last_stack : 0,
-		.prev_cpu_ns = current ? sm->last_stack_cpu_ns : 0,
-		.run_ns = w->run_ns,
-		.time_us = t,
-		.weight_ns = interval_ns,
-	};
-	sn->waiting++;
-	return 0;
-}
 
 /* Stacks the writer itself interned are written before the records using them. */
 static void put_new_stacks(void)
@@ -430,6 +313,17 @@ static void name_thread(int tid)
 	put_record(LDP_REC_THREAD, scratch, ldp_enc_thread(scratch, (uint32_t)tid, n > 0 ? name : ""));
 }
 
+/* A wall-clock look (wall.c decides its stack; the records are written here). */
+static void put_wall(int tid, uint64_t time_us, uint64_t weight_ns, uint32_t stack, int state, long syscall)
+{
+	put_new_stacks();
+	put_record(LDP_REC_SAMPLE, scratch,
+		   ldp_enc_sample(scratch, LDP_SAMPLE_WALL, (uint32_t)tid, time_us, weight_ns, stack, (unsigned)state,
+				  syscall));
+}
+
+static const struct ldp_wall_out wall_out = {put_wall, name_thread};
+
 static void put_sampling_info(void)
 {
 	if (sampling_written)
@@ -448,36 +342,41 @@ static void put_lost(unsigned kind, uint64_t total)
 	}
 }
 
-/* CPU samples the handlers left in each thread's slots. */
+/* CPU samples the handlers left in each thread's block (sample.c). Each
+ * also goes to the wall sampler, whose running looks wait for them. A
+ * block whose thread has exited is handed back once drained. */
 static void drain_samples(void)
 {
 	uint64_t lost = atomic_load_explicit(&ldp_samples_lost_global, memory_order_relaxed);
-	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
-		struct ldp_samples *sm = r->samples;
-		if (!sm)
+	for (struct ldp_samples *s = ldp_samples_first(); s; s = s->next) {
+		lost += atomic_load_explicit(&s->lost, memory_order_relaxed);
+		int state = atomic_load_explicit(&s->state, memory_order_acquire);
+		if (state != LDP_SAMPLES_OWNED && state != LDP_SAMPLES_DEAD)
 			continue;
-		lost += atomic_load_explicit(&sm->lost, memory_order_relaxed);
-		uint32_t head = atomic_load_explicit(&sm->head, memory_order_acquire);
-		uint32_t tail = atomic_load_explicit(&sm->tail, memory_order_relaxed);
-		if (head != tail && !r->named) {
-			r->named = 1;
-			name_thread(r->tid);
-		}
-		size_t slot = sizeof(struct ldp_sample) + ldp_cfg.max_depth * sizeof(uintptr_t);
+		uint32_t head = atomic_load_explicit(&s->head, memory_order_acquire);
+		uint32_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
+		s->idle_drains = head == tail ? s->idle_drains + 1 : 0;
+		if (head != tail)
+			name_thread(s->tid);
 		for (; tail != head; tail++) {
-			struct ldp_sample *x = (struct ldp_sample *)(sm->slots + (size_t)(tail % LDP_SAMPLE_SLOTS) * slot);
+			const struct ldp_sample *x = ldp_sample_at(s, tail);
 			uint32_t stack = ldp_stack_intern_quiet(x->ips, x->depth,
 								LDP_STACK_LEAF_PC | (x->truncated ? LDP_STACK_TRUNCATED : 0));
 			put_new_stacks();
 			put_record(LDP_REC_SAMPLE, scratch,
-				   ldp_enc_sample(scratch, LDP_SAMPLE_CPU, (uint32_t)r->tid, x->time_us, x->weight_ns, stack,
+				   ldp_enc_sample(scratch, LDP_SAMPLE_CPU, (uint32_t)s->tid, x->time_us, x->weight_ns, stack,
 						  LDP_STATE_RUNNING, -1));
-			looks_resolve(r->tid, stack, x->cpu_ns);
-			sm->last_stack = stack;
-			sm->last_tid = r->tid;
-			sm->last_stack_cpu_ns = x->cpu_ns;
+			ldp_wall_cpu_sample(s->tid, stack, x->cpu_ns);
 		}
-		atomic_store_explicit(&sm->tail, tail, memory_order_release);
+		atomic_store_explicit(&s->tail, tail, memory_order_release);
+		if (state == LDP_SAMPLES_DEAD) { /* its thread is gone: nothing comes after head */
+			s->idle_drains = 0;
+			atomic_store_explicit(&s->state, LDP_SAMPLES_FREE, memory_order_release);
+		} else if (s->idle_drains % 64 == 63 && thread_gone(s->tid)) {
+			/* Its thread exited without our key destructor running last. */
+			int owned = LDP_SAMPLES_OWNED;
+			atomic_compare_exchange_strong(&s->state, &owned, LDP_SAMPLES_DEAD);
+		}
 	}
 	put_lost(LDP_SAMPLE_CPU, lost);
 	put_lost(LDP_SAMPLE_HEAP, atomic_load_explicit(&ldp_sh_lost, memory_order_relaxed));
@@ -485,62 +384,18 @@ static void drain_samples(void)
 	put_lost(LDP_LOST_NESTED_FREE, atomic_load_explicit(&ldp_nested_lost_free, memory_order_relaxed));
 }
 
-/* One look at every thread; called from the writer's tick. */
+/* One look at every thread (wall.c); called from the writer's tick. */
 static void wall_tick(uint64_t interval_ns)
 {
-	if (!wall_buf) {
-		wall_threads = ldp_budget_share(32, 64 * sizeof *wall_buf, 1024 * sizeof *wall_buf) / sizeof *wall_buf;
-		wall_copy_cap = ldp_budget_share(64, 32u << 10, 256u << 10);
-		wall_buf = writer_alloc(wall_threads * sizeof *wall_buf);
-		wall_copy = writer_alloc(wall_copy_cap);
-		if (!wall_buf || !wall_copy)
-			return;
-	}
-	size_t n = 0;
-	ldp_wall_collect(wall_buf, wall_threads, &n, wall_copy, wall_copy_cap);
-	uint64_t t = now_us();
-	if (!ended && !failed && out_fd >= 0) {
-		put_sampling_info();
-		/* Remembered stacks (a thread's last CPU sample, the call it was
-		 * waiting in) may predate this file: a fork child inherits them
-		 * with the stack table. Every id must be written before its use. */
-		put_new_stacks();
-		/* The latest CPU samples first: a look compares itself with them. */
-		drain_samples();
-		looks_expire(t, LOOK_WAIT_US);
-		for (size_t i = 0; i < n; i++) {
-			struct ldp_wall_sample *w = &wall_buf[i];
-			struct seen *prev = seen_of(w->tid);
-			uint32_t stack = 0;
-			int deferred = 0;
-			if (w->state != LDP_STATE_RUNNING) {
-				stack = ldp_stack_intern_quiet(w->ips, w->depth,
-							       LDP_STACK_LEAF_PC | (w->truncated ? LDP_STACK_TRUNCATED : 0));
-				put_new_stacks();
-			} else if (prev && prev->blocked_stack && w->slices && w->slices == prev->slices) {
-				/* Runnable but not put on a CPU since we saw it waiting:
-				 * woken, it waits for one on its way out of that same call.
-				 * That time belongs to the wait, not to its code. (Its CPU
-				 * time cannot tell: schedstat moves it on only at ticks
-				 * and switches, so a thread running for 4 ms looked idle.) */
-				stack = prev->blocked_stack;
-				w->state = prev->state;
-				w->syscall = prev->syscall;
-			} else if (w->ring && w->ring->samples && ldp_cpu_signal && !ldp_cpu_status && w->run_ns) {
-				/* Running: the stack of its nearest CPU sample (looks above). */
-				deferred = look_wait(prev, w, t, interval_ns) == 0;
-			}
-			if (prev) {
-				prev->blocked_stack = w->state != LDP_STATE_RUNNING ? stack : 0;
-				prev->state = w->state;
-				prev->syscall = w->syscall;
-				prev->slices = w->slices;
-			}
-			name_thread(w->tid);
-			if (!deferred)
-				put_wall(w->tid, t, interval_ns, stack, w->state, w->syscall);
-		}
-	}
+	if (ldp_wall_collect() != 0 || ended || failed || out_fd < 0)
+		return;
+	put_sampling_info();
+	/* Remembered stacks (a thread's last CPU sample, the call it was
+	 * waiting in) may predate this file: a fork child inherits them with
+	 * the stack table. Every id must be written before its use. */
+	put_new_stacks();
+	drain_samples(); /* the latest CPU samples first: a look compares itself with them */
+	ldp_wall_credit(now_us(), interval_ns);
 }
 
 /* ---- rotation ----
@@ -580,7 +435,6 @@ static void start_part(void)
 	put_sampling_info();
 	memset(named, 0, NAMED_CAP * sizeof *named); /* names again, as threads are next seen */
 	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
-		r->named = 0;
 		if (r->cut.attached && atomic_load_explicit(&r->state, memory_order_acquire) != LDP_RING_FREE)
 			put_record(LDP_REC_RING, scratch, ldp_enc_ring(scratch, r->id, &r->cut));
 	}
@@ -612,9 +466,9 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	put_rss();
 	if (end_reason)
 		ldp_nested_count_leftovers(); /* never to be drained now: counted */
-	drain_samples(); /* before drain_rings: a dead thread's ring is freed there */
+	drain_samples();
 	if (end_reason)
-		looks_expire(0, 0); /* no later sample will come */
+		ldp_wall_flush(); /* no later sample will come */
 	drain_rings();
 	uint64_t snap_seq;
 	unsigned kind;
@@ -741,14 +595,8 @@ static int buffers_init(void)
 		scratch = writer_alloc(LDP_ENC_RECORD_MAX);
 	if (!named)
 		named = writer_alloc(NAMED_CAP * sizeof *named);
-	if (!seen_tab)
-		seen_tab = writer_alloc(SEEN_CAP * sizeof *seen_tab);
-	if (!looks) {
-		looks = writer_alloc(LOOKS_CAP * sizeof *looks);
-		looks_head = looks_tail = 0;
-	}
 	cctx = cctx_ws ? ZSTD_initStaticCCtx(cctx_ws, cctx_ws_size) : NULL;
-	if (!cctx || !pending || !zout || !scratch || !named || !seen_tab)
+	if (!cctx || !pending || !zout || !scratch || !named || ldp_wall_start(&wall_out) != 0)
 		return -ENOMEM;
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
 	if (zparams_fixed) {
@@ -781,11 +629,8 @@ static void buffers_free(void)
 	give_back(&pending);
 	give_back(&zout);
 	give_back(&scratch);
-	give_back(&wall_buf);
-	give_back(&wall_copy);
 	give_back(&named);
-	give_back(&seen_tab);
-	give_back(&looks);
+	ldp_wall_stop();
 	dontfork_bytes = 0;
 }
 
@@ -1105,11 +950,8 @@ static void forget_buffers(void)
 {
 	cctx = NULL;
 	cctx_ws = pending = zout = scratch = NULL;
-	wall_buf = NULL;
-	wall_copy = NULL;
 	named = NULL;
-	seen_tab = NULL;
-	looks = NULL;
+	ldp_wall_forget();
 	ldp_budget_uncharge(dontfork_bytes);
 	dontfork_bytes = 0;
 	buffers_pid = 0;

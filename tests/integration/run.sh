@@ -901,6 +901,30 @@ PYEOF
 	else fail "$t"; fi
 done
 
+# Threads one after another, each computing 60 ms and exiting: each thread's
+# CPU sample block outlives it until the writer has drained it, then serves
+# the next thread's timer. Every thread's samples are in the trace under its
+# own tid, and no thread is named after another that had its block before.
+t=sig_successive
+if "$BIN/sig_prog" successive "$W/$t.bare.tids" > "$W/$t.bare" &&
+	traced $t "$BIN/sig_prog" successive "$W/$t.tids" > "$W/$t.out" 2> "$W/$t.err" &&
+	cmp -s "$W/$t.bare" "$W/$t.out" && [ ! -s "$W/$t.err" ] &&
+	"$LDPROF" report --threads --json "$W/$t.ldp" > "$W/$t.json" &&
+	$PY - "$W/$t.tids" "$W/$t.json" <<'PYEOF'; then
+import json, sys
+want = dict(l.split() for l in open(sys.argv[1]))
+got = {str(x["tid"]): x for x in json.load(open(sys.argv[2]))["threads"]}
+assert len(want) == 32, want
+for tid, name in want.items():
+    assert tid in got and got[tid]["cpu"]["sample_count"] > 0, f"{name} (tid {tid}) has no CPU samples: {got.get(tid)}"
+    shown = got[tid]["name"] or ""
+    assert shown == name or not shown.startswith("burn-"), f"tid {tid} ({name}) is named {shown}"
+named = sum(got[tid]["name"] == name for tid, name in want.items())
+print(f"     {sum(got[t]['cpu']['sample_count'] for t in want)} CPU samples over the 32 threads, {named} named")
+PYEOF
+	pass "$t: 32 threads one after another, each one's CPU samples under its own tid"
+else fail "$t"; fi
+
 # --- sampled mode -------------------------------------------------------------
 # Estimates per function within 4 standard deviations of the truth (the
 # deviations the program computes from its own block sizes; docs/SAMPLING.md).

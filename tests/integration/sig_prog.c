@@ -4,8 +4,12 @@
  *   sig_prog reset-all     resets every signal to SIG_DFL, then computes: must not die
  *   sig_prog blocked       a thread with every signal blocked computes beside main
  *   sig_prog threads64     64 threads compute at once
+ *   sig_prog successive F  32 threads, one after another, each named burn-N,
+ *                          compute 60 ms of CPU time and exit; F gets
+ *                          "TID burn-N" for each
  * Each prints one line and exits 0 when it behaved.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <signal.h>
 #include <sys/time.h>
 #include <time.h>
@@ -50,9 +54,21 @@ static void *burner(void *arg)
 	return NULL;
 }
 
+static pid_t burner_tids[32];
+
+static void *named_burner(void *arg)
+{
+	char name[16];
+	snprintf(name, sizeof name, "burn-%d", (int)(intptr_t)arg);
+	burner_tids[(intptr_t)arg] = gettid();
+	CHECK(pthread_setname_np(pthread_self(), name) == 0);
+	burn(60000000u);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	CHECK(argc == 2);
+	CHECK(argc == 2 || (argc == 3 && !strcmp(argv[1], "successive")));
 	if (!strcmp(argv[1], "own-sigprof")) {
 		struct sigaction sa = {.sa_handler = on_prof, .sa_flags = SA_RESTART};
 		sigemptyset(&sa.sa_mask);
@@ -88,6 +104,20 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 64; i++)
 			CHECK(pthread_join(t[i], NULL) == 0);
 		printf("64 threads done\n");
+		return 0;
+	}
+	if (!strcmp(argv[1], "successive")) {
+		for (int i = 0; i < 32; i++) {
+			pthread_t t;
+			CHECK(pthread_create(&t, NULL, named_burner, (void *)(intptr_t)i) == 0);
+			CHECK(pthread_join(t, NULL) == 0);
+		}
+		FILE *f = fopen(argv[2], "w");
+		CHECK(f != NULL);
+		for (int i = 0; i < 32; i++)
+			fprintf(f, "%d burn-%d\n", (int)burner_tids[i], i);
+		CHECK(fclose(f) == 0);
+		printf("32 threads done, one after another\n");
 		return 0;
 	}
 	return 2;
