@@ -559,12 +559,14 @@ static json_t *json_group(const struct group *g)
 	return o;
 }
 
-/* Every mapped file (not limited by --top: a list of names, small next to
- * the groups), by mapped bytes. */
+/* The mapped files by mapped bytes: all of them, or the first --top when
+ * given (as the groups). */
 static json_t *mapped_files_json(const struct report *r)
 {
 	struct mapped_file *f;
 	size_t n = report_mapped_files(r, &f);
+	if (r->top_given && r->top < n)
+		n = r->top;
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *x = json_object();
