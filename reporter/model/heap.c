@@ -165,8 +165,9 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		h->prev_valid = 0; /* its free came after it: the previous event is a free */
 		return;
 	}
-	uint64_t *slot = u64map_get(&h->live, e->ptr);
-	if (slot) {
+	int live;
+	uint64_t *slot = u64map_slot(&h->live, e->ptr, &live); /* the new block's from here on */
+	if (live) {
 		/* The address is live: its free is still on its way. Apply it now. */
 		struct heap_block *old = &h->blocks[*slot];
 		struct weight ow = weight_of(h, old->size, e->ptr, old->seq);
@@ -180,7 +181,6 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		t->live_var -= ow.var;
 		t->frees += ow.count;
 		drop_block(h, *slot);
-		u64map_del(&h->live, e->ptr, NULL);
 		uint64_t *c = u64map_get(&h->credits, e->ptr);
 		if (c)
 			(*c)++;
@@ -189,7 +189,7 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	}
 	uint64_t b = new_block(h);
 	h->blocks[b] = (struct heap_block){.size = e->size, .seq = e->seq, .stack = e->stack};
-	u64map_put(&h->live, e->ptr, b);
+	*slot = b;
 	h->prev_size = e->size;
 	h->prev_stack = e->stack;
 	h->prev_valid = 1;
@@ -274,7 +274,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	t->live_var -= w.var;
 	t->frees += w.count;
 	drop_block(h, *slot);
-	u64map_del(&h->live, e->ptr, NULL);
+	u64map_del_at(&h->live, slot);
 }
 
 /* The event at `us` lies past the last bucket: close it with the value that

@@ -22,6 +22,7 @@ void mapped_free(struct mapped_model *m)
 {
 	free(m->r);
 	free(m->sites);
+	free(m->files);
 	for (size_t i = 0; i < m->npaths; i++)
 		free(m->paths[i]);
 	free(m->paths);
@@ -30,19 +31,31 @@ void mapped_free(struct mapped_model *m)
 	memset(m, 0, sizeof *m);
 }
 
-static struct map_site *site(struct mapped_model *m, uint32_t stack)
+/* Entry `id` of a table of figures (per stack, per file), grown as needed,
+ * its peak share brought up to date. */
+static struct map_site *entry(struct map_site **v, size_t *n, size_t *cap, uint64_t peak_gen, uint32_t id)
 {
-	if (stack >= m->nsites) {
-		vec_reserve((void **)&m->sites, &m->sites_cap, (size_t)stack + 1, sizeof *m->sites);
-		memset(m->sites + m->nsites, 0, ((size_t)stack + 1 - m->nsites) * sizeof *m->sites);
-		m->nsites = (size_t)stack + 1;
+	if (id >= *n) {
+		vec_reserve((void **)v, cap, (size_t)id + 1, sizeof **v);
+		memset(*v + *n, 0, ((size_t)id + 1 - *n) * sizeof **v);
+		*n = (size_t)id + 1;
 	}
-	struct map_site *s = &m->sites[stack];
-	if (s->peak_gen != m->peak_gen) { /* lazy peak share, as in heap.c */
+	struct map_site *s = &(*v)[id];
+	if (s->peak_gen != peak_gen) { /* lazy peak share, as in heap.c */
 		s->peak_bytes = s->live_bytes;
-		s->peak_gen = m->peak_gen;
+		s->peak_gen = peak_gen;
 	}
 	return s;
+}
+
+static struct map_site *site(struct mapped_model *m, uint32_t stack)
+{
+	return entry(&m->sites, &m->nsites, &m->sites_cap, m->peak_gen, stack);
+}
+
+static map_file *file(struct mapped_model *m, uint32_t path)
+{
+	return entry(&m->files, &m->nfiles, &m->files_cap, m->peak_gen, path);
 }
 
 /* First range whose hi is above addr. */
@@ -63,16 +76,21 @@ static void account(struct mapped_model *m, const struct map_range *r, int64_t s
 {
 	uint64_t len = r->hi - r->lo;
 	struct map_site *s = site(m, r->stack);
+	map_file *f = r->path ? file(m, r->path) : NULL;
 	if (sign > 0) {
 		m->live_bytes += len;
 		s->live_bytes += len;
-		if (r->path)
+		if (f) {
 			m->live_file_bytes += len;
+			f->live_bytes += len;
+		}
 	} else {
 		m->live_bytes -= len;
 		s->live_bytes -= len;
-		if (r->path)
+		if (f) {
 			m->live_file_bytes -= len;
+			f->live_bytes -= len;
+		}
 	}
 }
 
@@ -143,6 +161,11 @@ static void mapped_apply(struct mapped_model *m, const struct rd_event *e)
 		struct map_site *s = site(m, e->stack);
 		s->maps++;
 		s->mapped_bytes += len;
+		if (e->path) {
+			map_file *f = file(m, e->path);
+			f->maps++;
+			f->mapped_bytes += len;
+		}
 		insert(m, r, us);
 		break;
 	}
@@ -175,6 +198,8 @@ static void mapped_apply(struct mapped_model *m, const struct rd_event *e)
 			struct map_site *s = site(m, e->stack);
 			s->maps++;
 			s->mapped_bytes += len - old_len;
+			if (added.path) /* grown, not a new mmap: bytes, no call */
+				file(m, added.path)->mapped_bytes += len - old_len;
 			insert(m, added, us);
 		}
 		break;
@@ -214,5 +239,7 @@ void mapped_finish(struct mapped_model *m)
 {
 	for (size_t i = 0; i < m->nsites; i++)
 		site(m, (uint32_t)i);
+	for (size_t i = 0; i < m->nfiles; i++)
+		file(m, (uint32_t)i);
 	m->live_at_end = m->live_bytes;
 }

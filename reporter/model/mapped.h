@@ -32,6 +32,9 @@ struct map_site {
 	uint64_t peak_gen;
 };
 
+/* The same figures per mapped file (PATH id): what each file backs. */
+typedef struct map_site map_file;
+
 struct mapped_model {
 	struct map_range *r; /* sorted by lo, never overlapping */
 	size_t n, cap;
@@ -47,6 +50,8 @@ struct mapped_model {
 	struct heap_series series, rss_series; /* mapped live bytes, RSS, over time */
 	char **paths; /* id -> path */
 	size_t npaths;
+	map_file *files; /* PATH id -> its figures (0: anonymous, unused) */
+	size_t nfiles, files_cap;
 };
 
 void mapped_init(struct mapped_model *m, unsigned seq_shift);

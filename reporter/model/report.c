@@ -3,7 +3,10 @@
  */
 #include "report.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/util.h"
 
 void report_sum(struct report *r)
 {
@@ -101,4 +104,54 @@ void report_group(struct report *r, struct symbolizer *sym)
 	grouping_init(&r->groups);
 	for (size_t i = 0; i < r->ntraces; i++)
 		grouping_add(&r->groups, sym, &r->traces[i], &r->gopts);
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct mapped_file *)a)->path, ((const struct mapped_file *)b)->path);
+}
+
+static int by_mapped_bytes(const void *a, const void *b)
+{
+	const struct mapped_file *x = a, *y = b;
+	if (x->mapped_bytes != y->mapped_bytes)
+		return x->mapped_bytes < y->mapped_bytes ? 1 : -1;
+	return strcmp(x->path, y->path);
+}
+
+size_t report_mapped_files(const struct report *r, struct mapped_file **out)
+{
+	struct mapped_file *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t t = 0; t < r->ntraces; t++) {
+		const struct tmodel *m = &r->traces[t].m;
+		for (size_t i = 0; i < m->nsegs; i++) {
+			const struct mapped_model *mm = &m->segs[i].mapped;
+			for (size_t id = 1; id < mm->nfiles; id++) {
+				const map_file *f = &mm->files[id];
+				if (!f->maps && !f->mapped_bytes)
+					continue;
+				vec_reserve((void **)&v, &cap, n + 1, sizeof *v);
+				v[n++] = (struct mapped_file){id < mm->npaths && mm->paths[id] ? mm->paths[id] : "?",
+							      f->maps, f->mapped_bytes, f->peak_bytes, f->live_bytes};
+			}
+		}
+	}
+	/* One row per name (a file mapped by several processes or images). */
+	if (n)
+		qsort(v, n, sizeof *v, by_path);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k && !strcmp(v[k - 1].path, v[i].path)) {
+			v[k - 1].maps += v[i].maps;
+			v[k - 1].mapped_bytes += v[i].mapped_bytes;
+			v[k - 1].peak_bytes += v[i].peak_bytes;
+			v[k - 1].live_at_exit_bytes += v[i].live_at_exit_bytes;
+		} else
+			v[k++] = v[i];
+	}
+	if (k)
+		qsort(v, k, sizeof *v, by_mapped_bytes);
+	*out = v;
+	return k;
 }

@@ -45,6 +45,18 @@ struct report {
 	struct fidelity fidelity;
 };
 
+/* What one mapped file backed, over every segment (by its name). */
+struct mapped_file {
+	const char *path; /* points into the loaded traces */
+	uint64_t maps, mapped_bytes;  /* mmap calls of the file, bytes they (and mremap growth) mapped */
+	uint64_t peak_bytes;          /* live at the mapped channel's peak of each process, summed */
+	uint64_t live_at_exit_bytes;
+};
+
+/* The mapped files of r's traces, by mapped bytes (then name), in a malloc'd
+ * array the caller frees; @return how many. */
+size_t report_mapped_files(const struct report *r, struct mapped_file **out);
+
 /* Fill the totals and histogram from the loaded traces. */
 void report_sum(struct report *r);
 /* Group the allocation sites and samples of every trace by r->gopts

@@ -138,6 +138,30 @@ static void table(struct strbuf *b, const struct report *r, const char *title, e
 	free(v);
 }
 
+/* The files mappings were made of, by name, with the bytes each backed. */
+static void mapped_files_text(struct strbuf *b, const struct report *r)
+{
+	struct mapped_file *f;
+	size_t n = report_mapped_files(r, &f);
+	if (n)
+		sb_printf(b, "\nmapped files (mmap of a file)\n  %12s  %12s  %12s  %-16s  file\n", "mapped", "at the peak",
+			  "at exit", "calls");
+	size_t shown = n < r->top ? n : r->top;
+	for (size_t i = 0; i < shown; i++) {
+		char x[32], y[32], z[32], w[64];
+		sb_printf(b, "  %12s  %12s  %12s  %-16s  %s\n", fmt_bytes(x, f[i].mapped_bytes), fmt_bytes(y, f[i].peak_bytes),
+			  fmt_bytes(z, f[i].live_at_exit_bytes), counted(w, sizeof w, "", f[i].maps, "mmap call"), f[i].path);
+	}
+	if (n > shown) {
+		uint64_t rest = 0;
+		char x[32];
+		for (size_t i = shown; i < n; i++)
+			rest += f[i].mapped_bytes;
+		sb_printf(b, "  %12s  ... and %zu more file%s\n", fmt_bytes(x, rest), n - shown, n - shown == 1 ? "" : "s");
+	}
+	free(f);
+}
+
 static void histogram(struct strbuf *b, const struct report *r)
 {
 	uint64_t max = 0;
@@ -328,6 +352,7 @@ void render_report_text(struct strbuf *b, const struct report *r)
 	if (r->maps) {
 		table(b, r, "mapped at the peak (mmap)", SORT_BYTES, m_map_peak, 1, d_maps);
 		table(b, r, "still mapped at exit (mmap)", SORT_BYTES, m_map_live, 1, d_maps);
+		mapped_files_text(b, r);
 	}
 	for (int k = 0; k < 2; k++)
 		flat_profile(b, r, k);
@@ -534,6 +559,28 @@ static json_t *json_group(const struct group *g)
 	return o;
 }
 
+/* The mapped files by mapped bytes: all of them, or the first --top when
+ * given (as the groups). */
+static json_t *mapped_files_json(const struct report *r)
+{
+	struct mapped_file *f;
+	size_t n = report_mapped_files(r, &f);
+	if (r->top_given && r->top < n)
+		n = r->top;
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_object();
+		set(x, "path", json_text(f[i].path));
+		set(x, "map_count", json_u64(f[i].maps));
+		set(x, "mapped_bytes", json_u64(f[i].mapped_bytes));
+		set(x, "peak_bytes", json_u64(f[i].peak_bytes));
+		set(x, "live_at_exit_bytes", json_u64(f[i].live_at_exit_bytes));
+		json_array_append_new(a, x);
+	}
+	free(f);
+	return a;
+}
+
 json_t *report_json(const struct report *r)
 {
 	json_t *o = json_object();
@@ -604,6 +651,8 @@ json_t *report_json(const struct report *r)
 	set(mp, "peak_bytes", json_u64(r->mapped_peak));
 	set(mp, "peak_time_ns", r->peak_times_unknown ? json_null() : json_u64(r->mapped_peak_time_ns));
 	set(mp, "live_at_exit_bytes", json_u64(r->mapped_live_at_exit));
+	/* a fleet's store keeps no file names */
+	set(mp, "files", r->peak_times_unknown ? json_null() : mapped_files_json(r));
 	set(o, "mapped", mp);
 	json_t *rss = json_object();
 	set(rss, "peak_bytes", json_u64(r->rss_peak));

@@ -3,6 +3,8 @@
  */
 #include "util.h"
 
+#include <stddef.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +150,22 @@ uint64_t *u64map_add(struct u64map *m, uint64_t hash, uint64_t val)
 	return &m->slots[i].val;
 }
 
+uint64_t *u64map_slot(struct u64map *m, uint64_t key, int *found)
+{
+	if ((m->len + 1) * 10 > m->cap * 7)
+		grow(m);
+	struct u64map_slot *sl = probe(m, key, NULL, NULL);
+	*found = sl->key != 0;
+	if (!sl->key) {
+		sl->key = key;
+		sl->val = 0;
+		m->len++;
+	}
+	return &sl->val;
+}
+
+static void del_index(struct u64map *m, size_t i);
+
 int u64map_del(struct u64map *m, uint64_t key, uint64_t *old)
 {
 	size_t mask = m->cap - 1;
@@ -159,6 +177,19 @@ int u64map_del(struct u64map *m, uint64_t key, uint64_t *old)
 	}
 	if (old)
 		*old = m->slots[i].val;
+	del_index(m, i);
+	return 1;
+}
+
+void u64map_del_at(struct u64map *m, uint64_t *val_slot)
+{
+	struct u64map_slot *sl = (struct u64map_slot *)((char *)val_slot - offsetof(struct u64map_slot, val));
+	del_index(m, (size_t)(sl - m->slots));
+}
+
+static void del_index(struct u64map *m, size_t i)
+{
+	size_t mask = m->cap - 1;
 	/* Backward-shift: move later members of the probe run into the hole. */
 	size_t hole = i;
 	for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
@@ -171,7 +202,6 @@ int u64map_del(struct u64map *m, uint64_t key, uint64_t *old)
 	}
 	m->slots[hole].key = 0;
 	m->len--;
-	return 1;
 }
 
 void sb_vprintf(struct strbuf *b, const char *fmt, va_list ap)

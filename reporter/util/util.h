@@ -62,6 +62,12 @@ uint64_t *u64map_get(const struct u64map *m, uint64_t key);
 /* Insert or overwrite. @return pointer to the value slot. */
 uint64_t *u64map_put(struct u64map *m, uint64_t key, uint64_t val);
 int u64map_del(struct u64map *m, uint64_t key, uint64_t *old_val);
+/* One probe where get-then-put or get-then-del would take two (the heap
+ * model's live blocks, once per event): the value slot of key, inserted
+ * (value 0) when absent, *found saying which; and the removal of the entry
+ * whose value slot u64map_get or u64map_slot returned. */
+uint64_t *u64map_slot(struct u64map *m, uint64_t key, int *found);
+void u64map_del_at(struct u64map *m, uint64_t *val_slot);
 /* The value of the entry with this hash for which same(ctx, value) holds,
  * or NULL. A hash of 0 is taken as 1 (by u64map_add too). */
 uint64_t *u64map_find(const struct u64map *m, uint64_t hash, int (*same)(const void *ctx, uint64_t val),

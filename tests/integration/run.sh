@@ -766,10 +766,13 @@ if traced $t "$BIN/truth_mapped" "$W/$t.truth" "$W/$t.dir" && report "$W/$t.ldp"
 import json, sys
 truth = {}
 fns = {}
+files = {}
 for line in open(sys.argv[1]):
     w = line.split()
     if w[0] == "fn":
         fns[w[1]] = int(w[3])
+    elif w[0] == "file":
+        files.setdefault(w[1], {})[w[2]] = int(w[3])
     else:
         truth[w[0]] = int(w[1])
 r = json.load(open(sys.argv[2]))
@@ -782,28 +785,46 @@ groups = {g["key"]: g for g in r["groups"]}
 for f, v in fns.items():
     assert groups[f]["mapped"]["mapped_bytes"] == v, (f, groups[f]["mapped"]["mapped_bytes"], v)
 assert r["heap"]["peak_bytes"] >= 16 << 20  # glibc mapped the 16 MiB block itself: heap, not mapped
+# the mapped file, by its name, with its own bytes (anonymous mappings in no file's row)
+named = {f["path"].rsplit("/", 1)[-1]: f for f in m["files"]}
+assert set(named) == set(files), (sorted(named), files)
+for name, want in files.items():
+    for k, v in want.items():
+        assert named[name][k] == v, (name, k, named[name][k], v)
 d = json.load(open(sys.argv[3]))
 assert d["total"]["mapped"]["change_bytes"] == truth["live_at_exit_bytes"], d["total"]
 print(f"     maps {m['map_count']}, remaps {m['remap_count']}, unmaps {m['unmap_count']}, peak {m['peak_bytes']}, "
       f"at exit {m['live_at_exit_bytes']}: exact")
 PYEOF
-	pass "$t: anonymous and file mappings, a hole unmapped in the middle, mremap grow/shrink/move: exact; malloc's own mmap stays heap; diffs cover it"
+	pass "$t: anonymous and file mappings, a hole unmapped in the middle, mremap grow/shrink/move: exact; malloc's own mmap stays heap; the file named with its bytes; diffs cover it"
 else fail "$t"; fi
 
 # Every mapped file is named, by (device, inode), however many there are
 # (the agent used to keep 4095 names): 4,500 files mapped twice each give
-# 4,500 PATH records, one per file, each the file's path.
+# 4,500 PATH records, one per file, each the file's path; the report names
+# every one with its 2 mmap calls of one page each (text: the first --top).
 t=mapped_names
 mkdir -p "$W/$t.dir"
 if traced $t "$BIN/many_files" "$W/$t.dir" 4500 && "$LDPROF" dump "$W/$t.ldp" > "$W/$t.dump" &&
-	$PY - "$W/$t.dump" "$W/$t.dir" <<'PYEOF'; then
-import re, sys
+	report "$W/$t.ldp" "$W/$t.json" && "$LDPROF" report --top 3 "$W/$t.ldp" > "$W/$t.txt" &&
+	$PY - "$W/$t.dump" "$W/$t.dir" "$W/$t.json" "$W/$t.txt" <<'PYEOF'; then
+import json, re, sys
 names = [m.group(2) for m in re.finditer(r"PATH (\d+) (\S+)", open(sys.argv[1]).read())]
 want = ["%s/file-%05d" % (sys.argv[2], i) for i in range(4500)]
 assert sorted(names) == want, (len(names), names[:3])
-print(f"     {len(names)} PATH records for 4500 files mapped twice")
+files = json.load(open(sys.argv[3]))["mapped"]["files"]
+assert [f["path"] for f in files] == want, (len(files), files[:2])  # equal bytes: by name
+for f in files:
+    assert (f["map_count"], f["mapped_bytes"], f["live_at_exit_bytes"]) == (2, 8192, 0), f
+assert sum(f["peak_bytes"] for f in files) == 4096, [f for f in files if f["peak_bytes"]]  # one page live at a time
+text = open(sys.argv[4]).read()
+section = text[text.index("mapped files"):]
+for p in want[:3]:
+    assert re.search(r"8\.00 KiB .* 2 mmap calls +" + re.escape(p) + "\n", section), (p, section)
+assert "... and 4497 more files" in section, section
+print(f"     {len(names)} PATH records for 4500 files mapped twice; the report names all {len(files)}")
 PYEOF
-	pass "$t: 4,500 files mapped twice: one PATH record each, every name kept"
+	pass "$t: 4,500 files mapped twice: one PATH record each, every name kept and shown by report with its bytes"
 else fail "$t"; fi
 
 t=python_rss

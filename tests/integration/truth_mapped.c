@@ -6,7 +6,10 @@
  *   usage: truth_mapped TRUTH_FILE DIR
  * Writes: maps (mmap calls), remaps, unmaps, mapped_bytes (by mmap, and by
  * mremap growing), peak_bytes, live_at_exit_bytes, and "fn NAME mapped_bytes N"
- * for each function that maps (growth belongs to the function that grew it).
+ * for each function that maps (growth belongs to the function that grew it),
+ * and "file mapped.bin KEY N" for the one file mapped: map_count,
+ * mapped_bytes, peak_bytes (its bytes live at the channel's peak),
+ * live_at_exit_bytes.
  */
 #include "truth.h" /* first: it defines _GNU_SOURCE, which mremap needs */
 
@@ -16,6 +19,7 @@
 #define MiB (1024 * 1024)
 
 static uint64_t live, peak, total, maps, remaps, unmaps;
+static uint64_t file_live, file_at_peak; /* the file mapping's bytes, now and at the peak */
 static char out[2048];
 static size_t outlen;
 
@@ -24,8 +28,10 @@ static void grew(uint64_t n, int is_map)
 	live += n;
 	total += n;
 	maps += is_map;
-	if (live > peak)
+	if (live > peak) {
 		peak = live;
+		file_at_peak = file_live;
+	}
 }
 
 NOINLINE void *map_anon(size_t n)
@@ -45,6 +51,7 @@ NOINLINE void *map_file(const char *path, size_t n)
 	CHECK(p != MAP_FAILED);
 	close(fd);
 	memset(p, 2, n);
+	file_live += n;
 	grew(n, 1);
 	return p;
 }
@@ -98,14 +105,18 @@ int main(int argc, char **argv)
 	/* half of the file mapping goes */
 	CHECK(munmap((char *)f + MiB, MiB) == 0);
 	live -= MiB;
+	file_live -= MiB;
 	unmaps++;
 	free(big);
 	outlen = (size_t)snprintf(out, sizeof out,
 				  "maps %llu\nremaps %llu\nunmaps %llu\nmapped_bytes %llu\npeak_bytes %llu\nlive_at_exit_bytes %llu\n"
-				  "fn map_anon mapped_bytes %llu\nfn map_file mapped_bytes %llu\nfn grow_it mapped_bytes %llu\n",
+				  "fn map_anon mapped_bytes %llu\nfn map_file mapped_bytes %llu\nfn grow_it mapped_bytes %llu\n"
+				  "file mapped.bin map_count 1\nfile mapped.bin mapped_bytes %llu\n"
+				  "file mapped.bin peak_bytes %llu\nfile mapped.bin live_at_exit_bytes %llu\n",
 				  (unsigned long long)maps, (unsigned long long)remaps, (unsigned long long)unmaps,
 				  (unsigned long long)total, (unsigned long long)peak,
-				  (unsigned long long)live, 10ull * MiB, 2ull * MiB, 2ull * MiB);
+				  (unsigned long long)live, 10ull * MiB, 2ull * MiB, 2ull * MiB, 2ull * MiB,
+				  (unsigned long long)file_at_peak, (unsigned long long)file_live);
 	int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	CHECK(fd >= 0 && write(fd, out, outlen) == (ssize_t)outlen);
 	close(fd);
