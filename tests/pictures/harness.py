@@ -1,7 +1,9 @@
 """harness.py - pages for headless Chromium and checks of what it dumped.
 
   harness.py flame SVG                      an HTML page that embeds the SVG and clicks, searches, hovers
-  harness.py check-flame DOM REPORT.json    the results that page recorded
+  harness.py check-flame DOM REPORT.json    the results that page recorded (also legend, inverted view, width)
+  harness.py flame-zoom SVG                 a page that zooms into the root frame hiding the most small frames
+  harness.py check-flame-zoom DOM           every frame wide enough after the zoom is shown, some labelled
   harness.py check-html DOM REPORT.json HTML   the --html report after its scripts ran
   harness.py dhat DHAT.json                 a page that runs valgrind's dh_view.js on the file
   harness.py check-dhat DOM DHAT.json REPORT.json
@@ -68,10 +70,94 @@ if mode == "flame":
     box.dispatchEvent(new Event('input', {bubbles: true}));
     ml.querySelector('rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
     out.push('details=' + svg.querySelector('text.details').textContent);
+    click(svg.querySelector('text.search'));
+    function shown() { return Array.prototype.slice.call(svg.querySelectorAll('g.f')).filter(function (g) {
+      return g.style.display !== 'none'; }); }
+    function geom(g) { var r = g.querySelector('rect'); return {x: +r.getAttribute('x'), y: +r.getAttribute('y'),
+      w: +r.getAttribute('width'), n: g.getAttribute('data-n'), d: +g.getAttribute('data-d'),
+      label: g.querySelector('text').textContent}; }
+    function roots() { return shown().map(geom).filter(function (b) { return b.d === 1; }); }
+    // the module legend: below every frame, inside the picture, items apart
+    var W0 = +svg.getAttribute('data-w'), H0 = +svg.getAttribute('height');
+    var low = Math.max.apply(null, shown().map(function (g) { return geom(g).y + 15; }));
+    var leg = Array.prototype.slice.call(svg.querySelectorAll('g.legend g.module')).map(function (g) {
+      var r = g.querySelector('rect'); return {m: g.getAttribute('data-module'), x: +r.getAttribute('x'),
+      y: +r.getAttribute('y'), fill: r.getAttribute('fill'), tw: g.querySelector('text').getComputedTextLength()}; });
+    out.push('legend=' + JSON.stringify(leg));
+    out.push('legend_below=' + leg.every(function (l) { return l.y >= low && l.y + 12 <= H0; }));
+    // the inverted view: each function where the weight is spent as a root, its callers beneath
+    click(svg.querySelector('text.invert'));
+    out.push('view=' + svg.getAttribute('data-view'));
+    out.push('inv_roots=' + JSON.stringify(roots()));
+    out.push('inv_rows=' + JSON.stringify(shown().map(geom).filter(function (b) { return b.d <= 2; })));
+    out.push('inv_w=' + svg.getAttribute('data-w'));
+    click(svg.querySelector('text.invert'));
+    out.push('view_back=' + svg.getAttribute('data-view'));
+    // the width follows the page: narrower, then the window again
+    document.body.style.width = '520px';
+    window.dispatchEvent(new Event('resize'));
+    out.push('narrow=' + JSON.stringify({body: document.body.clientWidth, svg: +svg.getAttribute('width'),
+      w: +svg.getAttribute('data-w'), roots: roots().reduce(function (a, b) { return a + b.w; }, 0),
+      legend_right: Math.max.apply(null, Array.prototype.slice.call(svg.querySelectorAll('g.legend g.module')).map(function (g) {
+        return +g.querySelector('rect').getAttribute('x') + 16 + g.querySelector('text').getComputedTextLength(); }))}));
+    document.body.style.width = '';
+    window.dispatchEvent(new Event('resize'));
+    out.push('wide=' + JSON.stringify({body: document.body.clientWidth, svg: +svg.getAttribute('width'), w0: W0}));
   } catch (e) { out.push('error=' + e); }
   document.body.setAttribute('data-result', out.join('^^'));
 })();
 </script></body></html>""")
+
+elif mode == "flame-zoom":
+    # Zoom into the root frame with the most frames too small to draw at full
+    # width (exec.svg: env's locale loading under a root of a few pixels).
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", open(sys.argv[2]).read())
+    print("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>")
+    print(svg)
+    print("""<script>
+(function () {
+  var out = [];
+  try {
+    var svg = document.querySelector('svg.ldprof-flame'), D = JSON.parse(svg.querySelector('desc.tree').textContent);
+    var W = +svg.getAttribute('data-w'), kids = {}, best = null;
+    D.nodes.forEach(function (n, i) { (kids[n[0]] = kids[n[0]] || []).push(i); });
+    function shown() { return Array.prototype.slice.call(svg.querySelectorAll('g.f')).filter(function (g) {
+      return g.style.display !== 'none'; }); }
+    // per root: its subtree's frames wide enough once it fills the width, and those narrower than 0.25 px before
+    D.nodes.forEach(function (n, i) { if (n[0] !== -1) return;
+      var want = 0, hidden = 0;
+      (function walk(j) { var v = D.nodes[j][2];
+        if (v / n[2] * W >= 0.25) { want++; if (v / D.total * W < 0.25) hidden++; (kids[j] || []).forEach(walk); } })(i);
+      if (!best || hidden > best.hidden) best = {i: i, want: want, hidden: hidden, name: D.frames[n[1]].function}; });
+    out.push('root=' + best.name);
+    out.push('hidden=' + best.hidden);
+    var before = shown(), label = before.map(function (x) { return x.querySelector('text').textContent; }), g = before.filter(function (g) { return g.getAttribute('data-d') === '1' &&
+      g.getAttribute('data-n') === best.name; })[0];
+    out.push('before=' + before.length);
+    g.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+    var after = shown();
+    out.push('after=' + after.length);
+    out.push('want=' + best.want);
+    // labelled now, hidden or too narrow for a label before
+    out.push('new_labels=' + after.filter(function (x) { var i = before.indexOf(x);
+      return x.querySelector('text').textContent !== '' && (i < 0 || label[i] === ''); }).length);
+    out.push('root_w=' + (+g.querySelector('rect').getAttribute('width') / W));
+  } catch (e) { out.push('error=' + e); }
+  document.body.setAttribute('data-result', out.join('^^'));
+})();
+</script></body></html>""")
+
+elif mode == "check-flame-zoom":
+    m = re.search(r'data-result="([^"]*)"', open(sys.argv[2]).read())
+    assert m, "the harness script did not run"
+    r = dict(kv.split("=", 1) for kv in html.unescape(m.group(1)).split("^^"))
+    assert "error" not in r, r
+    assert int(r["hidden"]) > 0, ("no frame too small to draw under any root", r)
+    assert abs(float(r["root_w"]) - 1) < 1e-3, r
+    assert int(r["after"]) == int(r["want"]), ("frames shown after the zoom", r)
+    assert int(r["new_labels"]) > 0, ("no frame too narrow for its name before is labelled", r)
+    print(f"zoom into {r['root']}: {r['after']} frames shown ({r['hidden']} left out at full width), "
+          f"{r['new_labels']} newly labelled")
 
 elif mode == "check-flame":
     dom, report = open(sys.argv[2]).read(), json.load(open(sys.argv[3]))
@@ -89,7 +175,36 @@ elif mode == "check-flame":
     assert "prompted" not in r and r["box_visible"] == "true" and r["cleared"] == "true", r
     assert r["paren"].startswith("Matched: "), r
     assert r["details"].startswith("make_line") and "MiB" in r["details"], r
-    print(f"zoom, reset, search ({got}% = add_word's {share:.1f}%), details: {r['details']}")
+    # legend: one swatch per module, the largest first, below the frames
+    leg = json.loads(r["legend"])
+    mods = [x["m"] for x in leg]
+    assert "demo_prog" in mods and "libc.so.6" in mods and len(set(mods)) == len(mods), mods
+    assert r["legend_below"] == "true", leg
+    for a, b in zip(leg, leg[1:]):
+        assert b["y"] > a["y"] or b["x"] >= a["x"] + 16 + a["tw"], ("legend items overlap", a, b)
+    # inverted: the roots are where the bytes were allocated, as the report's groups say
+    assert r["view"] == "inverted" and r["view_back"] == "normal", r
+    W = float(r["inv_w"])
+    inv = {b["n"]: b for b in json.loads(r["inv_roots"])}
+    total = report["heap"]["allocated_bytes"]
+    for fn in ("make_line", "add_word"):
+        g = next(g for g in report["groups"] if g["key"] == fn)["heap"]["allocated_bytes"]
+        assert fn in inv and abs(inv[fn]["w"] / W - g / total) < 1e-3, (fn, inv.get(fn), g / total)
+    assert abs(sum(b["w"] for b in inv.values()) - W) < 1, (sum(b["w"] for b in inv.values()), W)
+    rows = json.loads(r["inv_rows"])
+    y1 = {b["y"] for b in rows if b["d"] == 1}
+    y2 = {b["y"] for b in rows if b["d"] == 2}
+    assert len(y1) == 1 and len(y2) == 1 and min(y1) < min(y2), ("inverted graph hangs down", y1, y2)
+    callers = [b["n"] for b in rows if b["d"] == 2 and b["x"] >= inv["add_word"]["x"] - 0.01 and
+               b["x"] < inv["add_word"]["x"] + inv["add_word"]["w"]]
+    assert callers == ["main"], ("add_word's caller", callers)
+    # responsive: the graph takes the page's width, narrower and back
+    n, w = json.loads(r["narrow"]), json.loads(r["wide"])
+    assert n["body"] == 520 and n["svg"] == 520 and n["w"] == 500 and abs(n["roots"] - 500) < 1, n
+    assert n["legend_right"] <= 512, n
+    assert w["svg"] == w["body"] and w["svg"] - 20 == w["w0"], w
+    print(f"zoom, reset, search ({got}% = add_word's {share:.1f}%), details: {r['details']}; legend {mods}; "
+          f"inverted roots {sorted(inv)}; width {n['svg']} px in a 520 px page, {w['svg']} px in the window")
 
 elif mode == "check-html":
     dom, report, page = open(sys.argv[2]).read(), json.load(open(sys.argv[3])), open(sys.argv[4]).read()

@@ -84,14 +84,18 @@ peak=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["peak
 if [ -z "$CHROME" ]; then
 	skip "browser: chromium is not installed (scripts/setup-deps.sh installs it): SVG scripts and HTML not loaded"
 else
-	chrome --dump-dom "file://$W/flame-alloc.svg" > "$W/flame.dom"
+	chrome --window-size=900,700 --dump-dom "file://$W/flame-alloc.svg" > "$W/flame.dom"
 	chrome --dump-dom "file://$W/timeline.svg" > "$W/timeline.dom"
+	chrome --dump-dom "file://$W/diff.svg" > "$W/diff.dom"
 	$PY "$HERE/harness.py" flame "$W/flame-alloc.svg" > "$W/flame-harness.html"
 	chrome --dump-dom "file://$W/flame-harness.html" > "$W/flame-harness.dom"
 	chrome --dump-dom "file://$W/report.html" > "$W/report.dom"
-	check browser_svg "flame and timeline SVGs opened alone in Chromium: their scripts run (data-ready)" \
-		grep -q 'data-ready="1"' "$W/flame.dom" "$W/timeline.dom"
-	check browser_flame "click zooms a frame to full width and hides its siblings, reset restores, search matches add_word's share, hover shows details" \
+	check browser_svg "flame, differential flame and timeline SVGs opened alone in Chromium: their scripts run (data-ready)" \
+		sh -c 'for f; do grep -q "data-ready=\"1\"" "$f" || { echo "no data-ready in $f"; exit 1; }; done' - \
+		"$W/flame.dom" "$W/diff.dom" "$W/timeline.dom"
+	check browser_flame_width "flame graph opened alone in a 900 px window: laid out at the window's width" \
+		grep -q '<svg[^>]* class="ldprof-flame" width="900"' "$W/flame.dom"
+	check browser_flame "click zooms a frame to full width and hides its siblings, reset restores, search matches add_word's share, hover shows details; module legend below the frames; inverted view's roots are the report's allocating functions, callers beneath; width follows the page" \
 		$PY "$HERE/harness.py" check-flame "$W/flame-harness.dom" "$W/demo.json"
 	check html "report --html in Chromium: no script error; summary, tables and leaks built by script from the data; timeline and a flame graph per figure (cpu and wall too) live" \
 		$PY "$HERE/harness.py" check-html "$W/report.dom" "$W/demo.json" "$W/report.html"
@@ -101,6 +105,10 @@ else
 		"$LDPROF" flame -o "$W/exec.svg" "$W/exec.ldp" &&
 		"$LDPROF" report --html --by traceback -o "$W/multi.html" "$W/demo.ldp" "$W/exec.ldp"; then
 		chrome --dump-dom "file://$W/multi.html" > "$W/multi.dom"
+		$PY "$HERE/harness.py" flame-zoom "$W/exec.svg" > "$W/zoom.html"
+		chrome --dump-dom "file://$W/zoom.html" > "$W/zoom.dom"
+		check browser_flame_zoom "zoom lays the graph out again: frames too small at full width (env's, under its root) appear, labelled where wide enough" \
+			$PY "$HERE/harness.py" check-flame-zoom "$W/zoom.dom"
 		check html_multi "two traces, one with an exec, --by traceback: a root frame per image, two live timelines with the exec marked, no script error" \
 			$PY - "$W" <<'PYEOF2'
 import re, sys
