@@ -5,6 +5,8 @@
   harness.py flame-zoom SVG                 a page that zooms into the root frame hiding the most small frames
   harness.py check-flame-zoom DOM           every frame wide enough after the zoom is shown, some labelled
   harness.py check-html DOM REPORT.json HTML   the --html report after its scripts ran
+  harness.py timeline SVG                   a page that records where legends, plots and curves are drawn
+  harness.py check-timeline DOM             no legend swatch meets a plot or a curve
   harness.py dhat DHAT.json                 a page that runs valgrind's dh_view.js on the file
   harness.py check-dhat DOM DHAT.json REPORT.json
 """
@@ -158,6 +160,46 @@ elif mode == "check-flame-zoom":
     assert int(r["new_labels"]) > 0, ("no frame too narrow for its name before is labelled", r)
     print(f"zoom into {r['root']}: {r['after']} frames shown ({r['hidden']} left out at full width), "
           f"{r['new_labels']} newly labelled")
+
+elif mode == "timeline":
+    # Where the browser draws the legends, plots and curves (text boxes need a renderer).
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", open(sys.argv[2]).read())
+    print("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>")
+    print(svg)
+    print("""<script>
+(function () {
+  var out = {};
+  try {
+    var svg = document.querySelector('svg.ldprof-timeline');
+    function bb(e) { var b = e.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; }
+    function all(sel) { return Array.prototype.slice.call(svg.querySelectorAll(sel)).map(bb); }
+    out.items = all('g.legend g.item');
+    out.plots = all('rect.plot').concat(all('rect.rate-plot'));
+    out.curves = all('polygon.heap-max').concat(all('polyline.curve'), all('polyline.rate'));
+  } catch (e) { out.error = String(e); }
+  document.body.setAttribute('data-result', JSON.stringify(out));
+})();
+</script></body></html>""")
+
+elif mode == "check-timeline":
+    m = re.search(r'data-result="([^"]*)"', open(sys.argv[2]).read())
+    assert m, "the harness script did not run"
+    r = json.loads(html.unescape(m.group(1)))
+    assert "error" not in r, r
+    assert len(r["items"]) >= 5 and len(r["plots"]) == 2 and len(r["curves"]) >= 3, r
+
+    def meet(a, b):
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    for it in r["items"]:
+        for box in r["plots"] + r["curves"]:
+            assert not meet(it, box), ("a legend item covers a plot or curve", it, box)
+    for i, a in enumerate(r["items"]):
+        for b in r["items"][i + 1:]:
+            assert not meet(a, b), ("legend items overlap", a, b)
+    for c in r["curves"]:
+        assert any(p[0] - 0.5 <= c[0] and c[2] <= p[2] + 0.5 and p[1] - 0.5 <= c[1] and c[3] <= p[3] + 0.5
+                   for p in r["plots"]), ("a curve outside its plot", c)
+    print(f"{len(r['items'])} legend swatches clear of the 2 plots and {len(r['curves'])} curves, each curve inside its plot")
 
 elif mode == "check-flame":
     dom, report = open(sys.argv[2]).read(), json.load(open(sys.argv[3]))

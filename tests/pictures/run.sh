@@ -76,7 +76,7 @@ peak=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["peak
 
 # --- timeline ------------------------------------------------------------------
 "$LDPROF" timeline -o "$W/timeline.svg" "$W/demo.ldp" &&
-	check timeline "well-formed SVG; its highest column and its peak mark are the report's peak; CPU and wall sample rates drawn" \
+	check timeline "well-formed SVG; its highest column and its peak mark are the report's peak; CPU and wall sample rates drawn in a panel with its axes (0/s to its top, time)" \
 		$PY "$HERE/check_timeline.py" "$W/timeline.svg" "$W/demo.json"
 
 # --- in a browser: scripts run, zoom, search, the HTML report --------------------
@@ -93,6 +93,10 @@ else
 	check browser_svg "flame, differential flame and timeline SVGs opened alone in Chromium: their scripts run (data-ready)" \
 		sh -c 'for f; do grep -q "data-ready=\"1\"" "$f" || { echo "no data-ready in $f"; exit 1; }; done' - \
 		"$W/flame.dom" "$W/diff.dom" "$W/timeline.dom"
+	$PY "$HERE/harness.py" timeline "$W/timeline.svg" > "$W/timeline-harness.html"
+	chrome --dump-dom "file://$W/timeline-harness.html" > "$W/timeline-harness.dom"
+	check browser_timeline "the timeline's legend swatches (heap, mapped/RSS, sample rates) as Chromium draws them meet no plot, no curve and no other swatch; every curve inside its plot" \
+		$PY "$HERE/harness.py" check-timeline "$W/timeline-harness.dom"
 	check browser_flame_width "flame graph opened alone in a 900 px window: laid out at the window's width" \
 		grep -q '<svg[^>]* class="ldprof-flame" width="900"' "$W/flame.dom"
 	check browser_flame "click zooms a frame to full width and hides its siblings, reset restores, search matches add_word's share, hover shows details; module legend below the frames; inverted view's roots are the report's allocating functions, callers beneath; width follows the page" \
