@@ -6,7 +6,8 @@
  *
  *   flame.js, flame.css        the flame graph's layout (width, zoom, inverted), search and details (flame_svg.c)
  *   timeline.js, timeline.css  the timeline's hover readout (timeline_svg.c)
- *   report.js, report.css      the HTML report's tables and tabs, built from its JSON (html.c)
+ *   report.js, report.css      the HTML report's tables (sortable), tabs, snapshot differences and timeline
+ *                              ranges, built from its JSON (html.c)
  *   errors.js                  first in the HTML page: records script errors on <html data-errors>
  */
 #ifndef LDPR_ASSETS_H

@@ -5,6 +5,8 @@
   harness.py flame-zoom SVG                 a page that zooms into the root frame hiding the most small frames
   harness.py check-flame-zoom DOM           every frame wide enough after the zoom is shown, some labelled
   harness.py check-html DOM REPORT.json HTML   the --html report after its scripts ran
+  harness.py html-interact HTML             the --html page with a script that sorts, expands, drags a range, picks snapshots
+  harness.py check-html-interact DOM REPORT.json [one]   what it recorded, against the report (one: the range checks)
   harness.py timeline SVG                   a page that records where legends, plots and curves are drawn
   harness.py check-timeline DOM             no legend swatch meets a plot or a curve
   harness.py dhat DHAT.json                 a page that runs valgrind's dh_view.js on the file
@@ -160,6 +162,105 @@ elif mode == "check-flame-zoom":
     assert int(r["new_labels"]) > 0, ("no frame too narrow for its name before is labelled", r)
     print(f"zoom into {r['root']}: {r['after']} frames shown ({r['hidden']} left out at full width), "
           f"{r['new_labels']} newly labelled")
+
+elif mode == "html-interact":
+    # The --html page with a script run after the page's own: sorts and
+    # expands a table, reads the CPU and wall tables, drags a range on the
+    # timeline and picks two snapshots in the lists.
+    page = open(sys.argv[2]).read()
+    script = """<script>
+(function () {
+  var out = {};
+  try {
+    function cells(t, i) { return Array.prototype.slice.call(t.querySelectorAll('tbody tr')).map(function (tr) {
+      return tr.childNodes[i].textContent; }); }
+    function click(e) { e.dispatchEvent(new MouseEvent('click', {bubbles: true})); }
+    var h3 = Array.prototype.slice.call(document.querySelectorAll('#tables-body h3')).filter(function (h) {
+      return h.textContent.indexOf('Top allocators by bytes') === 0; })[0];
+    var t = h3.nextSibling, more = t.nextSibling;
+    out.bytes = {rows: cells(t, 0).length, more: more.textContent, sort: t.getAttribute('data-sort')};
+    click(more);
+    out.bytes.all = cells(t, 0).length;
+    click(t.querySelectorAll('th')[1]);
+    out.bytes.calls_desc = cells(t, 1); out.bytes.sort_desc = t.getAttribute('data-sort');
+    click(t.querySelectorAll('th')[1]);
+    out.bytes.calls_asc = cells(t, 1); out.bytes.sort_asc = t.getAttribute('data-sort');
+    ['cpu', 'wall'].forEach(function (k) { var tt = document.querySelector('#' + k + ' table');
+      out[k] = tt ? {keys: cells(tt, 4), self: cells(tt, 0), total: cells(tt, 2),
+                     flame: !!document.querySelector('#' + k + ' div.flame svg[data-ready="1"]')} : null; });
+    function diff() { var d = document.getElementById('snapshot-diff'); var o = {};
+      if (d) Array.prototype.slice.call(d.querySelectorAll('tbody tr')).forEach(function (tr) {
+        o[tr.childNodes[4].textContent] = [tr.childNodes[2].textContent, tr.childNodes[3].textContent]; });
+      return o; }
+    var D = JSON.parse(document.getElementById('ldprof-data').textContent), S = D.snapshots.snapshots;
+    out.snapshots = S.map(function (s) { return s.selector; });
+    // drag from the start of the first timeline to 2 px past the peak
+    var svg = document.querySelector('svg.ldprof-timeline'), plot = svg.querySelector('rect.plot');
+    var r = plot.getBoundingClientRect(), k = r.width / +plot.getAttribute('width'), end = +svg.getAttribute('data-end');
+    var peak = S.filter(function (s) { return s.selector === 'peak' && s.trace_index === 0; })[0];
+    var px = r.left + (peak.time_ns / 1e9 / end * +plot.getAttribute('width') + 2) * k, y = r.top + r.height / 2;
+    plot.dispatchEvent(new MouseEvent('mousedown', {bubbles: true, clientX: r.left + 1, clientY: y}));
+    plot.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: px, clientY: y}));
+    window.dispatchEvent(new MouseEvent('mouseup', {bubbles: true, clientX: px, clientY: y}));
+    out.range = document.body.getAttribute('data-range');
+    out.band = svg.querySelector('rect.range').style.display !== 'none';
+    out.range_pick = [S[+document.getElementById('snap-from').value].selector, S[+document.getElementById('snap-to').value].selector];
+    out.range_diff = diff();
+    // the lists: from the peak to the exit
+    var from = document.getElementById('snap-from'), to = document.getElementById('snap-to');
+    from.value = S.indexOf(peak); to.value = S.indexOf(S.filter(function (s) { return s.selector === 'exit' && s.trace_index === 0; })[0]);
+    from.dispatchEvent(new Event('change'));
+    out.list_diff = diff();
+  } catch (e) { out.error = String(e) + ' ' + e.stack; }
+  document.body.setAttribute('data-result', JSON.stringify(out));
+})();
+</script>"""
+    i = page.rindex("</body>")
+    print(page[:i] + script + page[i:])
+
+elif mode == "check-html-interact":
+    m = re.search(r'data-result="([^"]*)"', open(sys.argv[2]).read())
+    assert m, "the harness script did not run"
+    r, report = json.loads(html.unescape(m.group(1))), json.load(open(sys.argv[3]))
+    assert "error" not in r, r["error"]
+    groups = report["groups"]
+    # sortable, 20 rows then all of them
+    b, n = r["bytes"], len([g for g in groups if g["heap"]["allocated_bytes"] > 0])
+    assert b["sort"] == "0 desc" and b["rows"] == min(n, 20), b
+    if len(sys.argv) == 4:
+        assert n > 20, ("the two traces were to give more than 20 stacks", n)
+    if n > 20:
+        assert b["more"] == f"show all {n} rows" and b["all"] == n, (b, n)
+    def num(x):
+        return int(x.replace(",", ""))
+    calls = [num(x) for x in b["calls_desc"]]
+    assert b["sort_desc"] == "1 desc" and calls == sorted(calls, reverse=True), b
+    assert sorted(calls) == sorted(g["heap"]["allocation_count"] for g in groups if g["heap"]["allocated_bytes"] > 0), calls
+    assert b["sort_asc"] == "1 asc" and [num(x) for x in b["calls_asc"]] == sorted(calls), b
+    summary = f"bytes table: {b['rows']} rows of {n}, sorted by calls both ways"
+    # CPU and wall: a table (self, total per group) and a live flame graph each
+    for k in ("cpu", "wall"):
+        if not report[k]["sample_count"]:
+            assert r[k] is None, k
+            continue
+        t = r[k]
+        assert t and t["flame"], (k, t)
+        want = {g["key"]: g[k] for g in groups if g[k]["total_sample_count"] > 0}
+        assert sorted(t["keys"]) == sorted(want), (k, t["keys"], list(want))
+        for key, self_s, total_s in zip(t["keys"], t["self"], t["total"]):
+            assert self_s == f"{want[key]['self_ns'] / 1e9:.3f} s" and total_s == f"{want[key]['total_ns'] / 1e9:.3f} s", (k, key)
+        summary += f"; {k}: {len(t['keys'])} rows"
+    if len(sys.argv) > 4:  # one trace: the range and the lists against the report
+        def bytes_of(groups_key):
+            return {g["key"]: bytes_js(g["heap"][groups_key]) for g in groups if g["heap"][groups_key] > 0}
+        assert r["band"] and r["range"] and r["range_pick"] == ["start", "peak"], r
+        got = {k: v[1] for k, v in r["range_diff"].items()}
+        assert got == bytes_of("peak_bytes"), ("range 0 .. past the peak: live at the peak", got, bytes_of("peak_bytes"))
+        got = {k: v[1] for k, v in r["list_diff"].items()}
+        before = {k: v[0] for k, v in r["list_diff"].items() if v[0] != "0 B"}
+        assert got.items() >= bytes_of("leaked_bytes").items() and before == bytes_of("peak_bytes"), r["list_diff"]
+        summary += f"; range {r['range']} s picks start..peak (live at the peak per group), lists peak..exit (leaked)"
+    print(summary)
 
 elif mode == "timeline":
     # Where the browser draws the legends, plots and curves (text boxes need a renderer).

@@ -103,12 +103,21 @@ else
 		$PY "$HERE/harness.py" check-flame "$W/flame-harness.dom" "$W/demo.json"
 	check html "report --html in Chromium: no script error; summary, tables and leaks built by script from the data; timeline and a flame graph per figure (cpu and wall too) live" \
 		$PY "$HERE/harness.py" check-html "$W/report.dom" "$W/demo.json" "$W/report.html"
+	$PY "$HERE/harness.py" html-interact "$W/report.html" > "$W/report-interact.html"
+	chrome --dump-dom "file://$W/report-interact.html" > "$W/report-interact.dom"
+	check html_interact "report --html: CPU and wall sections (a table of self and total per function equal to the report's, a live flame graph each); tables sort by a heading both ways; a range dragged on the timeline from 0 to past the peak compares the start and peak snapshots (live bytes per function = the report's peak_bytes); the lists compare peak and exit (leaked_bytes)" \
+		$PY "$HERE/harness.py" check-html-interact "$W/report-interact.dom" "$W/demo.json" one
 	# Several traces, one of them two images (env exec's demo_prog): one root
 	# frame per image, a timeline per trace with the exec marked.
 	if "$LDPROF" record -q -o "$W/exec.ldp" -- env A=1 "$DEMO" 20000 > /dev/null &&
 		"$LDPROF" flame -o "$W/exec.svg" "$W/exec.ldp" &&
 		"$LDPROF" report --html --by traceback -o "$W/multi.html" "$W/demo.ldp" "$W/exec.ldp"; then
 		chrome --dump-dom "file://$W/multi.html" > "$W/multi.dom"
+		"$LDPROF" report --json --by traceback "$W/demo.ldp" "$W/exec.ldp" > "$W/multi.json"
+		$PY "$HERE/harness.py" html-interact "$W/multi.html" > "$W/multi-interact.html"
+		chrome --dump-dom "file://$W/multi-interact.html" > "$W/multi-interact.dom"
+		check html_sort "two traces --by traceback: more than 20 stacks allocated: 20 rows, then a button shows them all; sorted by calls both ways" \
+			$PY "$HERE/harness.py" check-html-interact "$W/multi-interact.dom" "$W/multi.json"
 		$PY "$HERE/harness.py" flame-zoom "$W/exec.svg" > "$W/zoom.html"
 		chrome --dump-dom "file://$W/zoom.html" > "$W/zoom.dom"
 		check browser_flame_zoom "zoom lays the graph out again: frames too small at full width (env's, under its root) appear, labelled where wide enough" \

@@ -36,10 +36,9 @@ all.forEach(function (n) { if (n === normal) return;
     var c = cur.map && cur.map[m.f];
     if (!c) { c = node(m.f, cur); cur.map = cur.map || {}; cur.map[m.f] = c; cur.kids.push(c); }
     c.v += self; c.b += selfb; cur = c; } });
-function prep(t) { var deepest = 0, maxd = 0;
-  (function walk(n) { n.kids.sort(byName); deepest = Math.max(deepest, n.depth);
-    maxd = Math.max(maxd, Math.abs(n.v - n.b)); n.kids.forEach(walk); })(t);
-  t.maxDepth = deepest; t.maxDelta = maxd; }
+function prep(t) { var maxd = 0;
+  (function walk(n) { n.kids.sort(byName); maxd = Math.max(maxd, Math.abs(n.v - n.b)); n.kids.forEach(walk); })(t);
+  t.maxDelta = maxd; }
 prep(normal); prep(inverted);
 
 /* ---- what a frame says and its colour (as flame_svg.c draws them) ---- */
@@ -87,16 +86,19 @@ function layout() {
   var lx = P, rows = legend.length ? 1 : 0, lw = legend.map(function (g) {
     return 40 + 7 * g.getAttribute('data-module').length; });
   legend.forEach(function (g, i) { if (lx + lw[i] > width - P && lx > P) { lx = P; rows++; } g._x = lx; g._row = rows - 1; lx += lw[i]; });
-  var H = TOP + BOTTOM + (view.maxDepth + 1) * ROW + rows * LROW, base = H - BOTTOM - rows * LROW;
+  /* what is wide enough to draw, then as many rows as that needs */
+  var z = zoomed || view, items = [], deepest = 0;
+  for (var a = z; a !== view; a = a.parent) items.push([a, P, W, a !== z]);
+  (function walk(n, x) { var s = W / z.v;
+    n.kids.forEach(function (k) { var w = k.v * s; if (w >= MIN) { items.push([k, x, w, false]); walk(k, x); } x += w; });
+  })(z, P);
+  items.forEach(function (i) { deepest = Math.max(deepest, i[0].depth); });
+  var H = TOP + BOTTOM + (deepest + 1) * ROW + rows * LROW, base = H - BOTTOM - rows * LROW;
   function y(d) { return view === inverted ? TOP + (d - 1) * ROW : base - d * ROW; }
   legend.forEach(function (g) { var yy = base + 6 + g._row * LROW;
     g.querySelector('rect').setAttribute('x', g._x); g.querySelector('rect').setAttribute('y', yy);
     g.querySelector('text').setAttribute('x', g._x + 16); g.querySelector('text').setAttribute('y', yy + 10.5); });
-  var z = zoomed || view;
-  for (var a = z; a !== view; a = a.parent) place(a, P, W, y(a.depth), a !== z);
-  (function draw(n, x) { var s = W / z.v;
-    n.kids.forEach(function (k) { var w = k.v * s; if (w >= MIN) { place(k, x, w, y(k.depth), false); draw(k, x); } x += w; });
-  })(z, P);
+  items.forEach(function (i) { place(i[0], i[1], i[2], y(i[0].depth), i[3]); });
   svg.setAttribute('width', width); svg.setAttribute('height', H); svg.setAttribute('viewBox', '0 0 ' + width + ' ' + H);
   svg.setAttribute('data-w', W); svg.setAttribute('data-view', view === inverted ? 'inverted' : 'normal');
   svg.querySelector('rect').setAttribute('width', width); svg.querySelector('rect').setAttribute('height', H);
