@@ -80,6 +80,10 @@ peak=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["peak
 		$PY "$HERE/check_timeline.py" "$W/timeline.svg" "$W/demo.json"
 
 # --- in a browser: scripts run, zoom, search, the HTML report --------------------
+# all_ready DOM...: every dumped page has its script's data-ready mark
+all_ready() {
+	for f; do grep -q 'data-ready="1"' "$f" || { echo "no data-ready in $f"; return 1; }; done
+}
 "$LDPROF" report --html -o "$W/report.html" "$W/demo.ldp" || fail "html: ldprof report --html failed"
 if [ -z "$CHROME" ]; then
 	skip "browser: chromium is not installed (scripts/setup-deps.sh installs it): SVG scripts and HTML not loaded"
@@ -91,12 +95,15 @@ else
 	chrome --dump-dom "file://$W/flame-harness.html" > "$W/flame-harness.dom"
 	chrome --dump-dom "file://$W/report.html" > "$W/report.dom"
 	check browser_svg "flame, differential flame and timeline SVGs opened alone in Chromium: their scripts run (data-ready)" \
-		sh -c 'for f; do grep -q "data-ready=\"1\"" "$f" || { echo "no data-ready in $f"; exit 1; }; done' - \
-		"$W/flame.dom" "$W/diff.dom" "$W/timeline.dom"
+		all_ready "$W/flame.dom" "$W/diff.dom" "$W/timeline.dom"
 	$PY "$HERE/harness.py" timeline "$W/timeline.svg" > "$W/timeline-harness.html"
 	chrome --dump-dom "file://$W/timeline-harness.html" > "$W/timeline-harness.dom"
 	check browser_timeline "the timeline's legend swatches (heap, mapped/RSS, sample rates) as Chromium draws them meet no plot, no curve and no other swatch; every curve inside its plot" \
 		$PY "$HERE/harness.py" check-timeline "$W/timeline-harness.dom"
+	check browser_flame_same "the flame graph as its script lays it out again: the frames, colours and details the SVG was written with, widths in proportion" \
+		$PY "$HERE/check_flame.py" --same "$W/flame-alloc.svg" "$W/flame.dom"
+	check browser_diff_same "the differential graph laid out again by its script: frames, red and blue, before/after/change as written" \
+		$PY "$HERE/check_flame.py" --same "$W/diff.svg" "$W/diff.dom"
 	check browser_flame_width "flame graph opened alone in a 900 px window: laid out at the window's width" \
 		grep -q '<svg[^>]* class="ldprof-flame" width="900"' "$W/flame.dom"
 	check browser_flame "click zooms a frame to full width and hides its siblings, reset restores, search matches add_word's share, hover shows details; module legend below the frames; inverted view's roots are the report's allocating functions, callers beneath; width follows the page" \
