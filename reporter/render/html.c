@@ -89,6 +89,8 @@ static json_t *snapshot_groups_json(const struct report *r, struct symbolizer *s
 	return o;
 }
 
+enum { MAX_PAGE_SNAPSHOTS = 256 };
+
 /* Every trace's snapshots in time order: start, those the program or
  * --snapshot-interval recorded, the peak, the exit; each with its groups'
  * live bytes, so the page can compare any two (and a range of the timeline). */
@@ -107,12 +109,15 @@ static json_t *snapshots_json(const struct report *r, struct symbolizer *sym)
 		json_t *list = json_array();
 		if (have[0])
 			json_array_append_new(list, snapshot_groups_json(r, sym, i, &b[0], 1, keys, &key_index));
-		for (size_t k = 0; k < m->nsnaps; k++)
+		/* at most MAX_PAGE_SNAPSHOTS of the recorded ones, evenly spaced:
+		 * the page's size grows with snapshots times groups */
+		size_t stride = (m->nsnaps + MAX_PAGE_SNAPSHOTS - 1) / MAX_PAGE_SNAPSHOTS;
+		for (size_t k = 0; k < m->nsnaps; k += stride ? stride : 1)
 			json_array_append_new(list, snapshot_groups_json(r, sym, i, &m->snaps[k], 0, keys, &key_index));
 		for (int k = 1; k < 3; k++)
 			if (have[k])
 				json_array_append_new(list, snapshot_groups_json(r, sym, i, &b[k], 1, keys, &key_index));
-		/* the peak among the recorded ones, by time */
+		/* the peak and exit among the recorded ones, by time */
 		size_t n = json_array_size(list);
 		for (size_t a = 1; a < n; a++)
 			for (size_t z = a; z > 0; z--) {
