@@ -186,6 +186,7 @@ elif mode == "html-interact":
     click(t.querySelectorAll('th')[1]);
     out.bytes.calls_asc = cells(t, 1); out.bytes.sort_asc = t.getAttribute('data-sort');
     ['cpu', 'wall'].forEach(function (k) { var tt = document.querySelector('#' + k + ' table');
+      if (tt && tt.nextSibling.style.display !== 'none') click(tt.nextSibling);  // all rows
       out[k] = tt ? {keys: cells(tt, 4), self: cells(tt, 0), total: cells(tt, 2),
                      flame: !!document.querySelector('#' + k + ' div.flame svg[data-ready="1"]')} : null; });
     function diff() { var d = document.getElementById('snapshot-diff'); var o = {};
