@@ -305,79 +305,73 @@ static void measure(struct draw *d, uint32_t i)
  * The script lays the graph out again from this (zoom, inverted view, the
  * window's width), so it carries frames too small to draw at full width: all
  * that would reach MIN_PX when zoomed 1024 times. Nodes in drawing order,
- * each [parent, frame, value, before] (before: differential graphs only). */
+ * each [parent, frame, value] or, in a differential graph, [parent, frame,
+ * after, before]; frames are the distinct (function, file, module) with
+ * their colour. */
 
 struct tree_out {
 	const struct draw *d;
 	json_t *frames, *nodes;
-	struct u64map index; /* frame hash -> frames index + 1 */
-	const struct ftree *t;
-	double min_w;
+	struct u64map index;             /* frame hash -> index in seen + 1 */
+	const struct sym_frame **seen;   /* the frames so far, as in `frames` */
+	size_t nseen;
+	const struct sym_frame *looking; /* the frame same_seen compares with */
 };
 
-struct frame_key {
-	json_t *frames;
-	const struct sym_frame **seen;
-	const struct sym_frame *f;
-};
-
-static int same_frame_key(const void *ctx, uint64_t val)
+static int same_seen(const void *ctx, uint64_t val)
 {
-	const struct frame_key *k = ctx;
-	return same_frame(k->seen[val - 1], k->f);
+	const struct tree_out *o = ctx;
+	return same_frame(o->seen[val - 1], o->looking);
 }
 
-static uint32_t frame_index(struct tree_out *o, const struct sym_frame **seen, size_t *nseen, const struct fnode *n)
+static uint32_t frame_index(struct tree_out *o, const struct fnode *n)
 {
 	uint64_t h = node_key(0, n->f);
-	struct frame_key k = {o->frames, seen, n->f};
-	uint64_t *slot = u64map_find(&o->index, h, same_frame_key, &k);
+	o->looking = n->f;
+	uint64_t *slot = u64map_find(&o->index, h, same_seen, o);
 	if (slot)
 		return (uint32_t)(*slot - 1);
-	seen[*nseen] = n->f;
 	char col[32];
-	struct fnode plain = *n;
-	struct draw nd = *o->d;
-	nd.diff = 0; /* a frame's own colour; the script colours differences by node */
-	frame_color(col, &nd, &plain);
+	struct draw own = *o->d;
+	own.diff = 0; /* the frame's own colour; the script colours differences per node */
+	frame_color(col, &own, n);
 	json_t *fr = json_frame(n->f, 0);
 	json_object_del(fr, "line");
 	json_object_set_new(fr, "color", json_string(col));
 	json_array_append_new(o->frames, fr);
-	u64map_add(&o->index, h, (uint64_t)*nseen + 1);
-	return (uint32_t)(*nseen)++;
+	o->seen[o->nseen] = n->f;
+	u64map_add(&o->index, h, (uint64_t)o->nseen + 1);
+	return (uint32_t)o->nseen++;
 }
 
-static void tree_out_node(struct tree_out *o, const struct sym_frame **seen, size_t *nseen, uint32_t i, int64_t parent)
+static void tree_out_node(struct tree_out *o, uint32_t i, int64_t parent)
 {
-	const struct fnode *n = &o->t->n[i];
+	const struct fnode *n = &o->d->t->n[i];
 	uint64_t big = n->v[0] > n->v[1] ? n->v[0] : n->v[1];
-	if (i && (double)big * o->d->scale < o->min_w)
+	if (i && (double)big * o->d->scale < MIN_PX / 1024)
 		return;
 	int64_t me = -1;
 	if (i) {
 		me = (int64_t)json_array_size(o->nodes);
-		json_t *a = json_pack("[IIo]", (json_int_t)parent, (json_int_t)frame_index(o, seen, nseen, n),
-				      json_u64(n->v[o->d->side]));
+		json_t *a = json_pack("[IIo]", (json_int_t)parent, (json_int_t)frame_index(o, n), json_u64(n->v[1]));
 		if (o->d->diff)
 			json_array_append_new(a, json_u64(n->v[0]));
 		json_array_append_new(o->nodes, a);
 	}
-	for (uint32_t c = n->first_child; c; c = o->t->n[c].next)
-		tree_out_node(o, seen, nseen, c, me);
+	for (uint32_t c = n->first_child; c; c = o->d->t->n[c].next)
+		tree_out_node(o, c, me);
 }
 
 static void tree_data(struct strbuf *b, const struct draw *d)
 {
-	struct tree_out o = {.d = d, .frames = json_array(), .nodes = json_array(), .t = d->t, .min_w = MIN_PX / 1024};
+	struct tree_out o = {.d = d, .frames = json_array(), .nodes = json_array()};
 	u64map_init(&o.index, 256);
-	const struct sym_frame **seen = xcalloc(d->t->len ? d->t->len : 1, sizeof *seen);
-	size_t nseen = 0;
-	tree_out_node(&o, seen, &nseen, 0, -1);
-	free(seen);
+	o.seen = xcalloc(d->t->len ? d->t->len : 1, sizeof *o.seen);
+	tree_out_node(&o, 0, -1);
+	free(o.seen);
 	u64map_free(&o.index);
-	json_t *j = json_pack("{sssbsososo}", "unit", d->unit, "diff", d->diff, "total", json_u64(d->total), "frames",
-			      o.frames, "nodes", o.nodes);
+	json_t *j = json_pack("{sssbsssososo}", "unit", d->unit, "diff", d->diff, "size_by", d->side ? "after" : "before",
+			      "total", json_u64(d->total), "frames", o.frames, "nodes", o.nodes);
 	struct strbuf t = {0};
 	sb_json(&t, j);
 	sb_printf(b, "<desc class=\"tree\">");

@@ -340,7 +340,7 @@ elif mode == "check-flame":
     y2 = {b["y"] for b in rows if b["d"] == 2}
     assert len(y1) == 1 and len(y2) == 1 and min(y1) < min(y2), ("inverted graph hangs down", y1, y2)
     callers = [b["n"] for b in rows if b["d"] == 2 and b["x"] >= inv["add_word"]["x"] - 0.01 and
-               b["x"] < inv["add_word"]["x"] + inv["add_word"]["w"]]
+               b["x"] < inv["add_word"]["x"] + inv["add_word"]["w"] - 0.5]  # (the next one starts at its end, rounded)
     assert callers == ["main"], ("add_word's caller", callers)
     # responsive: the graph takes the page's width, narrower and back
     n, w = json.loads(r["narrow"]), json.loads(r["wide"])

@@ -18,10 +18,13 @@ var legend = Array.prototype.slice.call(svg.querySelectorAll('g.legend g.module'
 /* ---- the two trees: nodes {f: frame index, v, b (before), kids, parent, depth} ---- */
 function node(f, parent) { return {f: f, v: 0, b: 0, kids: [], parent: parent, depth: parent ? parent.depth + 1 : 0}; }
 var normal = node(-1, null), all = [normal];
-normal.v = D.total;
 D.nodes.forEach(function (a) { var p = a[0] < 0 ? normal : all[a[0] + 1], n = node(a[1], p);
   n.v = a[2]; n.b = a[3] || 0; p.kids.push(n); all.push(n); });
-normal.kids.forEach(function (k) { normal.b += k.b; });
+normal.kids.forEach(function (k) { normal.v += k.v; normal.b += k.b; });
+/* what sizes a frame: its value, or in a differential graph sized by "before" that;
+ * the total of that side is exact (roots too small to carry are in it) */
+var size = D.size_by === 'before' ? function (n) { return n.b; } : function (n) { return n.v; };
+if (D.size_by === 'before') normal.b = D.total; else normal.v = D.total;
 function byName(a, b) { var x = F[a.f], y = F[b.f];
   return x.function < y.function ? -1 : x.function > y.function ? 1 : (x.file || '') < (y.file || '') ? -1 : 1; }
 /* Inverted: a node's own weight (less its children's) goes to the path from it up to the root. */
@@ -89,8 +92,8 @@ function layout() {
   /* what is wide enough to draw, then as many rows as that needs */
   var z = zoomed || view, items = [], deepest = 0;
   for (var a = z; a !== view; a = a.parent) items.push([a, P, W, a !== z]);
-  (function walk(n, x) { var s = W / z.v;
-    n.kids.forEach(function (k) { var w = k.v * s; if (w >= MIN) { items.push([k, x, w, false]); walk(k, x); } x += w; });
+  (function walk(n, x) { var s = W / size(z);
+    n.kids.forEach(function (k) { var w = size(k) * s; if (w >= MIN) { items.push([k, x, w, false]); walk(k, x); } x += w; });
   })(z, P);
   items.forEach(function (i) { deepest = Math.max(deepest, i[0].depth); });
   var H = TOP + BOTTOM + (deepest + 1) * ROW + rows * LROW, base = H - BOTTOM - rows * LROW;
@@ -115,8 +118,8 @@ function regex() { if (!term) return null;
 function highlight() { var re = regex(), sum = 0;
   shown.forEach(function (n) { n.g.childNodes[1].setAttribute('fill', re && re.test(F[n.f].function) ? 'rgb(230,0,230)' : n.g._fill); });
   /* the share of the weight under a matching frame (nested matches counted once) */
-  if (re) (function walk(n) { n.kids.forEach(function (k) { if (re.test(F[k.f].function)) sum += k.v; else walk(k); }); })(view);
-  matched.textContent = re ? 'Matched: ' + (view.v ? 100 * sum / view.v : 0).toFixed(1) + '%' : '';
+  if (re) (function walk(n) { n.kids.forEach(function (k) { if (re.test(F[k.f].function)) sum += size(k); else walk(k); }); })(view);
+  matched.textContent = re ? 'Matched: ' + (size(view) ? 100 * sum / size(view) : 0).toFixed(1) + '%' : '';
   search.style.display = re ? '' : 'none'; }
 function find(t) { term = t; highlight(); }
 function zoom(n) { zoomed = n; layout(); }
