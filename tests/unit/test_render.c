@@ -190,6 +190,15 @@ static void test_flame_layout(void **state)
 	flame_svg(&b, &ws, &o);
 	assert_null(frame_g(b.s, "tiny_one"));
 	assert_non_null(frame_g(b.s, "shrink_me"));
+	/* ...but the tree the script lays out again carries it (a zoom shows it),
+	 * and the legend names the one module once */
+	const char *tree = strstr(b.s, "<desc class=\"tree\">");
+	assert_non_null(tree);
+	assert_non_null(strstr(tree, "\"function\":\"tiny_one\""));
+	assert_null(strstr(tree, "op<int>"));
+	const char *mod = strstr(b.s, "<g class=\"module\" data-module=\"prog\">");
+	assert_non_null(mod);
+	assert_null(strstr(mod + 1, "<g class=\"module\""));
 	sb_free(&b);
 	ws_free(&ws);
 }
