@@ -4,9 +4,10 @@
  * alone) and embedded at build time: the Makefile turns each file NAME.EXT
  * into a NUL-terminated array asset_NAME_EXT in the generated assets.c.
  *
- *   flame.js, flame.css        the flame graph's zoom, search and details (flame_svg.c)
+ *   flame.js, flame.css        the flame graph's layout (width, zoom, inverted), search and details (flame_svg.c)
  *   timeline.js, timeline.css  the timeline's hover readout (timeline_svg.c)
- *   report.js, report.css      the HTML report's tables and tabs, built from its JSON (html.c)
+ *   report.js, report.css      the HTML report's tables (sortable), tabs, snapshot differences and timeline
+ *                              ranges, built from its JSON (html.c)
  *   errors.js                  first in the HTML page: records script errors on <html data-errors>
  */
 #ifndef LDPR_ASSETS_H

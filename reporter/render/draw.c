@@ -25,6 +25,20 @@ void sb_xml(struct strbuf *b, const char *s)
 	}
 }
 
+void sb_xml_text(struct strbuf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '&')
+			sb_printf(b, "&amp;");
+		else if (*s == '<')
+			sb_printf(b, "&lt;");
+		else if (*s == '>')
+			sb_printf(b, "&gt;");
+		else if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+			sb_putc(b, *s);
+	}
+}
+
 uint64_t draw_hash(const char *s)
 {
 	if (!s)

@@ -11,6 +11,8 @@
 
 /* s with &, <, >, " and ' escaped (control characters dropped). NULL is "". */
 void sb_xml(struct strbuf *b, const char *s);
+/* The same for element content, where quotes need no escaping (JSON text). */
+void sb_xml_text(struct strbuf *b, const char *s);
 /* 64-bit FNV-1a of a string; 0 for NULL. Colours are derived from it, so
  * the same name has the same colour in every picture. */
 uint64_t draw_hash(const char *s);

@@ -3,11 +3,12 @@
  *
  * The stacks are merged into a tree (a frame is its function, file and
  * module: interned pointers), children in name order so the same data
- * always gives the same picture. Layout is done here; the script inside the
- * SVG only moves rectangles (zoom), recolours them (search) and shows the
- * hovered frame's details. Frames narrower than a quarter pixel are left out
- * with their children (as flamegraph.pl does); their weight stays in their
- * parents.
+ * always gives the same picture. The layout done here is for viewers
+ * without scripts: frames narrower than a quarter pixel are left out with
+ * their children (as flamegraph.pl does), their weight stays in their
+ * parents. The tree goes into the SVG as JSON too (desc.tree), and the
+ * script (assets/flame.js) lays the graph out again from it in a browser:
+ * at the page's width, on zoom, and inverted.
  *
  *   tree:  node[0] = root (all)  -- first_child --> node -- next --> node ...
  *          each node: v[0] (before) and v[1] (after / the only set)
@@ -22,6 +23,7 @@
 
 #include "render/assets.h"
 #include "render/draw.h"
+#include "render/json.h"
 
 enum { ROW = 16, TOP = 44, BOTTOM = 30, PAD = 10 };
 #define MIN_PX 0.25
@@ -164,6 +166,7 @@ struct draw {
 	uint64_t other_total;
 	uint64_t max_delta;
 	unsigned height, max_depth;
+	double base; /* y of the depth-0 row: frames of depth k are k rows above */
 };
 
 static const char *short_file(const char *f)
@@ -264,7 +267,7 @@ static void draw_node(struct draw *d, uint32_t i, double x)
 	if (w < MIN_PX)
 		return;
 	if (i) {
-		double y = d->height - BOTTOM - (double)n->depth * ROW;
+		double y = d->base - (double)n->depth * ROW;
 		char col[32];
 		frame_color(col, d, n);
 		sb_printf(d->b, "<g class=\"f\" data-d=\"%u\" data-n=\"", n->depth);
@@ -298,6 +301,173 @@ static void measure(struct draw *d, uint32_t i)
 		measure(d, c);
 }
 
+/* ---- the tree for the script ----
+ * The script lays the graph out again from this (zoom, inverted view, the
+ * window's width), so it carries frames too small to draw at full width: all
+ * that would reach MIN_PX when zoomed 1024 times. Nodes in drawing order,
+ * each [parent, frame, value] or, in a differential graph, [parent, frame,
+ * after, before]; frames are the distinct (function, file, module) with
+ * their colour. */
+
+struct tree_out {
+	const struct draw *d;
+	json_t *frames, *nodes;
+	struct u64map index;             /* frame hash -> index in seen + 1 */
+	const struct sym_frame **seen;   /* the frames so far, as in `frames` */
+	size_t nseen;
+	const struct sym_frame *looking; /* the frame same_seen compares with */
+};
+
+static int same_seen(const void *ctx, uint64_t val)
+{
+	const struct tree_out *o = ctx;
+	return same_frame(o->seen[val - 1], o->looking);
+}
+
+static uint32_t frame_index(struct tree_out *o, const struct fnode *n)
+{
+	uint64_t h = node_key(0, n->f);
+	o->looking = n->f;
+	uint64_t *slot = u64map_find(&o->index, h, same_seen, o);
+	if (slot)
+		return (uint32_t)(*slot - 1);
+	char col[32];
+	struct draw own = *o->d;
+	own.diff = 0; /* the frame's own colour; the script colours differences per node */
+	frame_color(col, &own, n);
+	json_t *fr = json_frame(n->f, 0);
+	json_object_del(fr, "line");
+	json_object_set_new(fr, "color", json_string(col));
+	json_array_append_new(o->frames, fr);
+	o->seen[o->nseen] = n->f;
+	u64map_add(&o->index, h, (uint64_t)o->nseen + 1);
+	return (uint32_t)o->nseen++;
+}
+
+static void tree_out_node(struct tree_out *o, uint32_t i, int64_t parent)
+{
+	const struct fnode *n = &o->d->t->n[i];
+	uint64_t big = n->v[0] > n->v[1] ? n->v[0] : n->v[1];
+	if (i && (double)big * o->d->scale < MIN_PX / 1024)
+		return;
+	int64_t me = -1;
+	if (i) {
+		me = (int64_t)json_array_size(o->nodes);
+		json_t *a = json_pack("[IIo]", (json_int_t)parent, (json_int_t)frame_index(o, n), json_u64(n->v[1]));
+		if (o->d->diff)
+			json_array_append_new(a, json_u64(n->v[0]));
+		json_array_append_new(o->nodes, a);
+	}
+	for (uint32_t c = n->first_child; c; c = o->d->t->n[c].next)
+		tree_out_node(o, c, me);
+}
+
+static void tree_data(struct strbuf *b, const struct draw *d)
+{
+	struct tree_out o = {.d = d, .frames = json_array(), .nodes = json_array()};
+	u64map_init(&o.index, 256);
+	o.seen = xcalloc(d->t->len ? d->t->len : 1, sizeof *o.seen);
+	tree_out_node(&o, 0, -1);
+	free(o.seen);
+	u64map_free(&o.index);
+	json_t *j = json_pack("{sssbsssososo}", "unit", d->unit, "diff", d->diff, "size_by", d->side ? "after" : "before",
+			      "total", json_u64(d->total), "frames", o.frames, "nodes", o.nodes);
+	struct strbuf t = {0};
+	sb_json(&t, j);
+	sb_printf(b, "<desc class=\"tree\">");
+	sb_xml_text(b, t.s);
+	sb_printf(b, "</desc>\n");
+	sb_free(&t);
+}
+
+/* ---- the legend: one swatch per module, largest first (colours by module) ---- */
+
+struct mod_weight {
+	const char *module;
+	uint64_t w;
+	const struct fnode *n;
+};
+
+static int cmp_mod(const void *a, const void *b)
+{
+	const struct mod_weight *x = a, *y = b;
+	return x->w != y->w ? (x->w < y->w ? 1 : -1) : strcmp(x->module, y->module);
+}
+
+/* Self weight per module (a frame's value less its children's). */
+static void module_weights(const struct draw *d, uint32_t i, struct mod_weight **v, size_t *n, size_t *cap)
+{
+	const struct fnode *nd = &d->t->n[i];
+	uint64_t self = nd->v[d->side];
+	for (uint32_t c = nd->first_child; c; c = d->t->n[c].next) {
+		self -= d->t->n[c].v[d->side];
+		module_weights(d, c, v, n, cap);
+	}
+	if (!i || !self)
+		return;
+	const char *m = nd->f->module ? nd->f->module : "?";
+	for (size_t k = 0; k < *n; k++)
+		if (!strcmp((*v)[k].module, m)) {
+			(*v)[k].w += self;
+			return;
+		}
+	VEC_PUSH(*v, *n, *cap, ((struct mod_weight){m, self, nd}));
+}
+
+enum { LEGEND_ROW = 18, LEGEND_MAX = 12 };
+
+static unsigned legend_rows(const struct draw *d, unsigned width, struct mod_weight **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (d->diff || d->o->colors != FLAME_BY_MODULE || !d->total)
+		return 0;
+	size_t cap = 0;
+	module_weights(d, 0, out, nout, &cap);
+	qsort(*out, *nout, sizeof **out, cmp_mod);
+	if (*nout > LEGEND_MAX)
+		*nout = LEGEND_MAX;
+	unsigned rows = 1;
+	double x = PAD;
+	for (size_t k = 0; k < *nout; k++) {
+		double w = 16 + 7.0 * (double)strlen((*out)[k].module) + 24;
+		if (x + w > width - PAD && x > PAD) {
+			rows++;
+			x = PAD;
+		}
+		x += w;
+	}
+	return rows;
+}
+
+static void draw_legend(struct strbuf *b, const struct draw *d, const struct mod_weight *v, size_t n, unsigned width,
+			double y0)
+{
+	sb_printf(b, "<g class=\"legend\">\n");
+	double x = PAD, y = y0;
+	for (size_t k = 0; k < n; k++) {
+		double w = 16 + 7.0 * (double)strlen(v[k].module) + 24;
+		if (x + w > width - PAD && x > PAD) {
+			x = PAD;
+			y += LEGEND_ROW;
+		}
+		char col[32], val[64];
+		draw_hsl(col, (double)(draw_hash(v[k].module) % 360), 0.55, 0.70);
+		sb_printf(b, "<g class=\"module\" data-module=\"");
+		sb_xml(b, v[k].module);
+		sb_printf(b, "\"><title>");
+		sb_xml(b, v[k].module);
+		sb_printf(b, ": %s in its own frames, %.1f%%</title><rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" "
+			     "fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\">",
+			  draw_value(val, v[k].w, d->unit), 100.0 * (double)v[k].w / (double)d->total, x, y, col, x + 16,
+			  y + 10.5);
+		sb_xml(b, v[k].module);
+		sb_printf(b, "</text></g>\n");
+		x += w;
+	}
+	sb_printf(b, "</g>\n");
+}
+
 static void render(struct strbuf *b, const struct ftree *t, const struct flame_opts *o, const char *unit,
 		   const char *title, const char *summary, int side, int diff)
 {
@@ -309,14 +479,18 @@ static void render(struct strbuf *b, const struct ftree *t, const struct flame_o
 	d.total = t->n[0].v[side];
 	d.scale = d.total ? inner / (double)d.total : 0;
 	measure(&d, 0);
-	d.height = TOP + BOTTOM + (d.max_depth + 1) * ROW;
+	struct mod_weight *mods;
+	size_t nmods;
+	unsigned legend_h = legend_rows(&d, width, &mods, &nmods) * LEGEND_ROW;
+	d.height = TOP + BOTTOM + (d.max_depth + 1) * ROW + legend_h;
+	d.base = d.height - BOTTOM - legend_h;
 	if (!o->inline_svg)
 		sb_printf(b, "<?xml version=\"1.0\" standalone=\"no\"?>\n");
 	sb_printf(b,
 		  "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" class=\"ldprof-flame\" width=\"%u\" "
 		  "height=\"%u\" viewBox=\"0 0 %u %u\" data-w=\"%.0f\" data-pad=\"%d\" data-total=\"%" PRIu64
-		  "\" data-unit=\"%s\">\n",
-		  width, d.height, width, d.height, inner, PAD, d.total, unit);
+		  "\" data-unit=\"%s\" data-row=\"%d\" data-top=\"%d\" data-bottom=\"%d\" data-legend-row=\"%d\">\n",
+		  width, d.height, width, d.height, inner, PAD, d.total, unit, ROW, TOP, BOTTOM, LEGEND_ROW);
 	sb_printf(b, "<style>\n%s</style>\n", asset_flame_css);
 	sb_printf(b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfbf6\"/>\n");
 	sb_printf(b, "<text class=\"title\" x=\"%u\" y=\"20\" text-anchor=\"middle\">", width / 2);
@@ -325,6 +499,8 @@ static void render(struct strbuf *b, const struct ftree *t, const struct flame_o
 	sb_xml(b, summary);
 	sb_printf(b, "</text>\n");
 	sb_printf(b, "<text class=\"reset\" x=\"%d\" y=\"20\" style=\"display:none\">Reset zoom</text>\n", PAD);
+	/* the script's views: shown once it runs (a file without scripts cannot switch) */
+	sb_printf(b, "<text class=\"invert\" x=\"%d\" y=\"36\" style=\"display:none\">Inverted</text>\n", PAD);
 	/* A search box in the page (an HTML input inside the SVG), not a prompt(). */
 	sb_printf(b,
 		  "<foreignObject class=\"searchbox\" x=\"%u\" y=\"5\" width=\"180\" height=\"22\">"
@@ -340,7 +516,12 @@ static void render(struct strbuf *b, const struct ftree *t, const struct flame_o
 			  TOP + ROW);
 	sb_printf(b, "<g class=\"frames\">\n");
 	draw_node(&d, 0, PAD);
-	sb_printf(b, "</g>\n<script><![CDATA[\n%s]]></script>\n</svg>\n", asset_flame_js);
+	sb_printf(b, "</g>\n");
+	if (nmods)
+		draw_legend(b, &d, mods, nmods, width, d.base + 6);
+	free(mods);
+	tree_data(b, &d);
+	sb_printf(b, "<script><![CDATA[\n%s]]></script>\n</svg>\n", asset_flame_js);
 }
 
 void flame_svg(struct strbuf *b, const struct wstack_set *ws, const struct flame_opts *o)

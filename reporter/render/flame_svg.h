@@ -1,7 +1,9 @@
 /*
  * flame_svg.h - interactive flame graphs as one self-contained SVG file:
  * hover for details, click to zoom, search (a regular expression; Ctrl-F
- * in a standalone file), colours that depend only on names.
+ * in a standalone file), colours that depend only on names with a legend by
+ * module. The file carries the tree as JSON (desc.tree) so its script can
+ * lay it out again: at the page's width, on zoom, and inverted (bottom-up).
  *
  * Input is a weighted-stack set (model/wstack.h), so every source of
  * weights (heap today, CPU and wall samples later) draws the same way. The

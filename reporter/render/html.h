@@ -1,10 +1,12 @@
 /*
  * html.h - `ldprof report --html`: one self-contained HTML file (no network
  * resource, works offline): the summary, the live-heap timeline, a flame
- * graph for every available "what", the top tables and the leaks with
- * their whole stacks. Pictures are inline SVG (render/flame_svg.c,
- * render/timeline_svg.c); tables are built by a small script from the same
- * JSON that `ldprof report --json` prints, embedded in the page.
+ * graph for every heap "what" with data, the top tables (sortable), the
+ * leaks with their whole stacks, the snapshot differences (two lists or a
+ * range of the timeline), and CPU and wall-clock sections when sampled.
+ * Pictures are inline SVG (render/flame_svg.c, render/timeline_svg.c);
+ * tables are built by a small script from the same JSON that `ldprof
+ * report --json` prints, embedded in the page.
  */
 #ifndef LDPR_HTML_H
 #define LDPR_HTML_H

@@ -141,7 +141,19 @@ void timeline_free(struct timeline *tl)
 	memset(tl, 0, sizeof *tl);
 }
 
-enum { ML = 80, MR = 20, MT = 50 };
+/* Margins; the legend row sits above the plot (MT), never over a curve,
+ * and the rate panel below it has a legend row and axes of its own. */
+enum { ML = 80, MR = 20, MT = 68, LEGEND_Y = 48, RATE_BAND = 140 };
+
+/* One swatch and its name, left to right from *x; the next one starts after it. */
+static void legend_item(struct strbuf *b, double *x, double y, const char *color, const char *name)
+{
+	sb_printf(b, "<g class=\"item\"><rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>", *x, y, color);
+	sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", *x + 16, y + 10.5);
+	sb_xml(b, name);
+	sb_printf(b, "</text></g>");
+	*x += 16 + 7.0 * (double)strlen(name) + 18;
+}
 
 static void axis_label_time(char *buf, double v, double step)
 {
@@ -173,8 +185,8 @@ static void path_steps(struct strbuf *b, const unsigned char *seen, const uint64
 
 void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct timeline_opts *o)
 {
-	unsigned W = o->width ? o->width : 1200, H = o->height ? o->height : 360;
-	unsigned band = tl->nrates ? 110 : 0;
+	unsigned W = o->width ? o->width : 1200, H = o->height ? o->height : tl->nrates ? 420 : 360;
+	unsigned band = tl->nrates ? RATE_BAND : 0;
 	unsigned MB = 40 + band;
 	double pw = W - ML - MR, ph = H - MT - MB;
 	size_t ncols = (size_t)pw;
@@ -255,8 +267,7 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 	sb_printf(b, "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"1\" points=\"%s\"/>\n", hi.s ? hi.s : "");
 	sb_free(&hi);
 	sb_free(&lo);
-	/* mapped and RSS: steps on the same axis, with a legend */
-	int legend = 0;
+	/* mapped and RSS: steps on the same axis */
 	for (int c = 0; c < 2; c++) {
 		const struct tl_curve *cv = &tl->curves[c];
 		if (!cv->n)
@@ -269,12 +280,17 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 				x1 = ML + pw;
 			sb_printf(b, "%.1f,%.1f %.1f,%.1f ", x0, Y(cv->v[i]), x1, Y(cv->v[i]));
 		}
-		sb_printf(b, "\"/>\n<text x=\"%.1f\" y=\"%d\" fill=\"%s\" text-anchor=\"end\">%s</text>\n",
-			  ML + pw - 4, MT + 12 + 14 * legend++, cv->color, cv->name);
+		sb_printf(b, "\"/>\n");
 	}
-	if (legend)
-		sb_printf(b, "<text x=\"%.1f\" y=\"%d\" fill=\"#08519c\" text-anchor=\"end\">heap (malloc)</text>\n",
-			  ML + pw - 4, MT + 12 + 14 * legend);
+	/* the legend, in its own row above the plot */
+	double lx = ML;
+	sb_printf(b, "<g class=\"legend\">");
+	legend_item(b, &lx, LEGEND_Y, "#c6dbef", "heap (malloc): highest in each column");
+	legend_item(b, &lx, LEGEND_Y, "#6baed6", "lowest");
+	for (int c = 0; c < 2; c++)
+		if (tl->curves[c].n)
+			legend_item(b, &lx, LEGEND_Y, tl->curves[c].color, tl->curves[c].name);
+	sb_printf(b, "</g>\n");
 	sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", ML, ML + pw, MT + ph,
 		  MT + ph);
 	sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%.1f\"/>\n", ML, ML, MT, MT + ph);
@@ -299,32 +315,51 @@ void timeline_svg(struct strbuf *b, const struct timeline *tl, const struct time
 			  right ? x - 8 : x + 8, y < MT + 14 ? y + 16 : y - 6, right ? "end" : "start",
 			  fmt_bytes(v, tl->peak_bytes), tl->peak_t);
 	}
-	/* rates in the band below */
+	/* rates in the band below: a legend row, then a panel with its own
+	 * axes (samples per second, round steps; time as above) */
 	if (tl->nrates) {
-		double by = MT + ph + 36, bh = band - 36;
+		double by = MT + ph + 44, bh = band - 66;
 		double rmax = 0;
 		for (size_t r = 0; r < tl->nrates; r++)
 			for (size_t i = 0; i < tl->rates[r].n; i++)
 				if (tl->rates[r].v[i] > rmax)
 					rmax = tl->rates[r].v[i];
-		if (rmax <= 0)
-			rmax = 1;
+		double rstep = draw_step(rmax > 0 ? rmax : 1, 3, 10);
+		double rtop = ceil((rmax > 0 ? rmax : 1) / rstep) * rstep;
 		static const char *colors[] = {"#d95f02", "#7570b3", "#1b9e77", "#e7298a"};
+		sb_printf(b, "<g class=\"rate-panel\"><rect class=\"rate-plot\" x=\"%d\" y=\"%.1f\" width=\"%.0f\" "
+			     "height=\"%.0f\" fill=\"none\"/>\n", ML, by, pw, bh);
+		for (double v = 0; v <= rtop + rstep / 2; v += rstep) {
+			double y = by + bh - v / rtop * bh;
+			sb_printf(b, "<line class=\"grid\" x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", ML, ML + pw, y, y);
+			sb_printf(b, "<text class=\"rate-tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\" data-v=\"%g\">%g/s</text>\n",
+				  ML - 6, y + 4, v, v);
+		}
+		for (double t = 0; t <= end * 1.0001; t += xstep) {
+			axis_label_time(lab, t, xstep);
+			sb_printf(b, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", X(t), X(t),
+				  by + bh, by + bh + 4);
+			sb_printf(b, "<text class=\"rate-time\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", X(t),
+				  by + bh + 16, lab);
+		}
 		sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", ML, ML + pw, by + bh,
 			  by + bh);
-		sb_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f/s</text>\n", ML - 6, by + 4, rmax);
+		sb_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>\n", ML, ML, by, by + bh);
+		double lx2 = ML;
+		sb_printf(b, "<g class=\"legend\">");
+		for (size_t r = 0; r < tl->nrates; r++)
+			legend_item(b, &lx2, by - 18, colors[r % 4], tl->rates[r].name);
+		sb_printf(b, "</g>\n");
 		for (size_t r = 0; r < tl->nrates; r++) {
 			const struct tl_rate *rt = &tl->rates[r];
 			sb_printf(b, "<polyline class=\"rate\" fill=\"none\" stroke=\"%s\" points=\"", colors[r % 4]);
 			for (size_t i = 0; i < rt->n; i++)
-				sb_printf(b, "%.1f,%.1f ", X(rt->t[i]), by + bh - rt->v[i] / rmax * bh);
-			sb_printf(b, "\"/><text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">", ML + 6 + (double)r * 180, by - 4,
-				  colors[r % 4]);
-			sb_xml(b, rt->name);
-			sb_printf(b, "</text>\n");
+				sb_printf(b, "%.1f,%.1f ", X(rt->t[i]), by + bh - rt->v[i] / rtop * bh);
+			sb_printf(b, "\"/>\n");
 		}
+		sb_printf(b, "</g>\n");
 	}
-	sb_printf(b, "<text class=\"info\" x=\"%.1f\" y=\"%d\" text-anchor=\"end\"></text>\n", ML + pw, MT - 4);
+	sb_printf(b, "<text class=\"info\" x=\"%.1f\" y=\"%d\" text-anchor=\"end\"></text>\n", ML + pw, LEGEND_Y + 10);
 	sb_printf(b, "<line class=\"cursor\" x1=\"0\" x2=\"0\" y1=\"%d\" y2=\"%.1f\" style=\"display:none\"/>\n", MT,
 		  MT + ph);
 	sb_printf(b, "<rect class=\"plot\" x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"transparent\"/>\n", ML,

@@ -1,5 +1,7 @@
-"""check_flame.py W REPORT.json | --diff DIFF.svg [TOTAL] - flame graph SVGs: well formed,
-frames sized so that the root frames fill the width, totals equal to the report."""
+"""check_flame.py W REPORT.json | --diff DIFF.svg [TOTAL] | --same SVG DOM... - flame graph SVGs: well formed,
+frames sized so that the root frames fill the width, totals equal to the report; --same:
+the graph as the browser's script laid it out again (Chromium's DOM) has the frames, colours,
+details and proportions the SVG was written with."""
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -20,6 +22,18 @@ def frames(svg):
 
 
 def main():
+    if sys.argv[1] == "--same":
+        root, fs = frames(sys.argv[2])
+        for dom in sys.argv[3:]:
+            droot, ds = frames(dom)
+            k = float(droot.get("data-w")) / float(root.get("data-w"))
+            key = lambda f: (f["name"], f["depth"], f["title"])
+            a, b = sorted(fs, key=key), sorted(ds, key=key)
+            assert [key(f) for f in a] == [key(f) for f in b], ("frames differ", dom)
+            for x, y in zip(a, b):
+                assert x["fill"] == y["fill"] and abs(x["w"] * k - y["w"]) < 0.02, (dom, x, y, k)
+            print(f"{dom.rsplit('/', 1)[-1]}: {len(ds)} frames, colours and details as written, widths x{k:.3f}")
+        return
     if sys.argv[1] == "--diff":
         root, fs = frames(sys.argv[2])
         grown = [f for f in fs if f["name"] == "add_word"]

@@ -1,8 +1,14 @@
 """harness.py - pages for headless Chromium and checks of what it dumped.
 
   harness.py flame SVG                      an HTML page that embeds the SVG and clicks, searches, hovers
-  harness.py check-flame DOM REPORT.json    the results that page recorded
+  harness.py check-flame DOM REPORT.json    the results that page recorded (also legend, inverted view, width)
+  harness.py flame-zoom SVG                 a page that zooms into the root frame hiding the most small frames
+  harness.py check-flame-zoom DOM           every frame wide enough after the zoom is shown, some labelled
   harness.py check-html DOM REPORT.json HTML   the --html report after its scripts ran
+  harness.py html-interact HTML             the --html page with a script that sorts, expands, drags a range, picks snapshots
+  harness.py check-html-interact DOM REPORT.json [one]   what it recorded, against the report (one: the range checks)
+  harness.py timeline SVG                   a page that records where legends, plots and curves are drawn
+  harness.py check-timeline DOM             no legend swatch meets a plot or a curve
   harness.py dhat DHAT.json                 a page that runs valgrind's dh_view.js on the file
   harness.py check-dhat DOM DHAT.json REPORT.json
 """
@@ -68,10 +74,234 @@ if mode == "flame":
     box.dispatchEvent(new Event('input', {bubbles: true}));
     ml.querySelector('rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
     out.push('details=' + svg.querySelector('text.details').textContent);
+    click(svg.querySelector('text.search'));
+    function shown() { return Array.prototype.slice.call(svg.querySelectorAll('g.f')).filter(function (g) {
+      return g.style.display !== 'none'; }); }
+    function geom(g) { var r = g.querySelector('rect'); return {x: +r.getAttribute('x'), y: +r.getAttribute('y'),
+      w: +r.getAttribute('width'), n: g.getAttribute('data-n'), d: +g.getAttribute('data-d'),
+      label: g.querySelector('text').textContent}; }
+    function roots() { return shown().map(geom).filter(function (b) { return b.d === 1; }); }
+    // the module legend: below every frame, inside the picture, items apart
+    var W0 = +svg.getAttribute('data-w'), H0 = +svg.getAttribute('height');
+    var low = Math.max.apply(null, shown().map(function (g) { return geom(g).y + 15; }));
+    var leg = Array.prototype.slice.call(svg.querySelectorAll('g.legend g.module')).map(function (g) {
+      var r = g.querySelector('rect'); return {m: g.getAttribute('data-module'), x: +r.getAttribute('x'),
+      y: +r.getAttribute('y'), fill: r.getAttribute('fill'), tw: g.querySelector('text').getComputedTextLength()}; });
+    out.push('legend=' + JSON.stringify(leg));
+    out.push('legend_below=' + leg.every(function (l) { return l.y >= low && l.y + 12 <= H0; }));
+    // the inverted view: each function where the weight is spent as a root, its callers beneath
+    click(svg.querySelector('text.invert'));
+    out.push('view=' + svg.getAttribute('data-view'));
+    out.push('inv_roots=' + JSON.stringify(roots()));
+    out.push('inv_rows=' + JSON.stringify(shown().map(geom).filter(function (b) { return b.d <= 2; })));
+    out.push('inv_w=' + svg.getAttribute('data-w'));
+    click(svg.querySelector('text.invert'));
+    out.push('view_back=' + svg.getAttribute('data-view'));
+    // the width follows the page: narrower, then the window again
+    document.body.style.width = '520px';
+    window.dispatchEvent(new Event('resize'));
+    out.push('narrow=' + JSON.stringify({body: document.body.clientWidth, svg: +svg.getAttribute('width'),
+      w: +svg.getAttribute('data-w'), roots: roots().reduce(function (a, b) { return a + b.w; }, 0),
+      legend_right: Math.max.apply(null, Array.prototype.slice.call(svg.querySelectorAll('g.legend g.module')).map(function (g) {
+        return +g.querySelector('rect').getAttribute('x') + 16 + g.querySelector('text').getComputedTextLength(); }))}));
+    document.body.style.width = '';
+    window.dispatchEvent(new Event('resize'));
+    out.push('wide=' + JSON.stringify({body: document.body.clientWidth, svg: +svg.getAttribute('width'), w0: W0}));
   } catch (e) { out.push('error=' + e); }
   document.body.setAttribute('data-result', out.join('^^'));
 })();
 </script></body></html>""")
+
+elif mode == "flame-zoom":
+    # Zoom into the root frame with the most frames too small to draw at full
+    # width (exec.svg: env's locale loading under a root of a few pixels).
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", open(sys.argv[2]).read())
+    print("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>")
+    print(svg)
+    print("""<script>
+(function () {
+  var out = [];
+  try {
+    var svg = document.querySelector('svg.ldprof-flame'), D = JSON.parse(svg.querySelector('desc.tree').textContent);
+    var W = +svg.getAttribute('data-w'), kids = {}, best = null;
+    D.nodes.forEach(function (n, i) { (kids[n[0]] = kids[n[0]] || []).push(i); });
+    function shown() { return Array.prototype.slice.call(svg.querySelectorAll('g.f')).filter(function (g) {
+      return g.style.display !== 'none'; }); }
+    // per root: its subtree's frames wide enough once it fills the width, and those narrower than 0.25 px before
+    D.nodes.forEach(function (n, i) { if (n[0] !== -1) return;
+      var want = 0, hidden = 0;
+      (function walk(j) { var v = D.nodes[j][2];
+        if (v / n[2] * W >= 0.25) { want++; if (v / D.total * W < 0.25) hidden++; (kids[j] || []).forEach(walk); } })(i);
+      if (!best || hidden > best.hidden) best = {i: i, want: want, hidden: hidden, name: D.frames[n[1]].function}; });
+    out.push('root=' + best.name);
+    out.push('hidden=' + best.hidden);
+    var before = shown(), label = before.map(function (x) { return x.querySelector('text').textContent; }), g = before.filter(function (g) { return g.getAttribute('data-d') === '1' &&
+      g.getAttribute('data-n') === best.name; })[0];
+    out.push('before=' + before.length);
+    g.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+    var after = shown();
+    out.push('after=' + after.length);
+    out.push('want=' + best.want);
+    // labelled now, hidden or too narrow for a label before
+    out.push('new_labels=' + after.filter(function (x) { var i = before.indexOf(x);
+      return x.querySelector('text').textContent !== '' && (i < 0 || label[i] === ''); }).length);
+    out.push('root_w=' + (+g.querySelector('rect').getAttribute('width') / W));
+  } catch (e) { out.push('error=' + e); }
+  document.body.setAttribute('data-result', out.join('^^'));
+})();
+</script></body></html>""")
+
+elif mode == "check-flame-zoom":
+    m = re.search(r'data-result="([^"]*)"', open(sys.argv[2]).read())
+    assert m, "the harness script did not run"
+    r = dict(kv.split("=", 1) for kv in html.unescape(m.group(1)).split("^^"))
+    assert "error" not in r, r
+    assert int(r["hidden"]) > 0, ("no frame too small to draw under any root", r)
+    assert abs(float(r["root_w"]) - 1) < 1e-3, r
+    assert int(r["after"]) == int(r["want"]), ("frames shown after the zoom", r)
+    assert int(r["new_labels"]) > 0, ("no frame too narrow for its name before is labelled", r)
+    print(f"zoom into {r['root']}: {r['after']} frames shown ({r['hidden']} left out at full width), "
+          f"{r['new_labels']} newly labelled")
+
+elif mode == "html-interact":
+    # The --html page with a script run after the page's own: sorts and
+    # expands a table, reads the CPU and wall tables, drags a range on the
+    # timeline and picks two snapshots in the lists.
+    page = open(sys.argv[2]).read()
+    script = """<script>
+(function () {
+  var out = {};
+  try {
+    function cells(t, i) { return Array.prototype.slice.call(t.querySelectorAll('tbody tr')).map(function (tr) {
+      return tr.childNodes[i].textContent; }); }
+    function click(e) { e.dispatchEvent(new MouseEvent('click', {bubbles: true})); }
+    var h3 = Array.prototype.slice.call(document.querySelectorAll('#tables-body h3')).filter(function (h) {
+      return h.textContent.indexOf('Top allocators by bytes') === 0; })[0];
+    var t = h3.nextSibling, more = t.nextSibling;
+    out.bytes = {rows: cells(t, 0).length, more: more.textContent, sort: t.getAttribute('data-sort')};
+    click(more);
+    out.bytes.all = cells(t, 0).length;
+    click(t.querySelectorAll('th')[1]);
+    out.bytes.calls_desc = cells(t, 1); out.bytes.sort_desc = t.getAttribute('data-sort');
+    click(t.querySelectorAll('th')[1]);
+    out.bytes.calls_asc = cells(t, 1); out.bytes.sort_asc = t.getAttribute('data-sort');
+    ['cpu', 'wall'].forEach(function (k) { var tt = document.querySelector('#' + k + ' table');
+      if (tt && tt.nextSibling.style.display !== 'none') click(tt.nextSibling);  // all rows
+      out[k] = tt ? {keys: cells(tt, 4), self: cells(tt, 0), total: cells(tt, 2),
+                     flame: !!document.querySelector('#' + k + ' div.flame svg[data-ready="1"]')} : null; });
+    function diff() { var d = document.getElementById('snapshot-diff'); var o = {};
+      if (d) Array.prototype.slice.call(d.querySelectorAll('tbody tr')).forEach(function (tr) {
+        o[tr.childNodes[4].textContent] = [tr.childNodes[2].textContent, tr.childNodes[3].textContent]; });
+      return o; }
+    var D = JSON.parse(document.getElementById('ldprof-data').textContent), S = D.snapshots.snapshots;
+    out.snapshots = S.map(function (s) { return s.selector; });
+    // drag from the start of the first timeline to 2 px past the peak
+    var svg = document.querySelector('svg.ldprof-timeline'), plot = svg.querySelector('rect.plot');
+    var r = plot.getBoundingClientRect(), k = r.width / +plot.getAttribute('width'), end = +svg.getAttribute('data-end');
+    var peak = S.filter(function (s) { return s.selector === 'peak' && s.trace_index === 0; })[0];
+    var px = r.left + (peak.time_ns / 1e9 / end * +plot.getAttribute('width') + 2) * k, y = r.top + r.height / 2;
+    plot.dispatchEvent(new MouseEvent('mousedown', {bubbles: true, clientX: r.left + 1, clientY: y}));
+    plot.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: px, clientY: y}));
+    window.dispatchEvent(new MouseEvent('mouseup', {bubbles: true, clientX: px, clientY: y}));
+    out.range = document.body.getAttribute('data-range');
+    out.band = svg.querySelector('rect.range').style.display !== 'none';
+    out.range_pick = [S[+document.getElementById('snap-from').value].selector, S[+document.getElementById('snap-to').value].selector];
+    out.range_diff = diff();
+    // the lists: from the peak to the exit
+    var from = document.getElementById('snap-from'), to = document.getElementById('snap-to');
+    from.value = S.indexOf(peak); to.value = S.indexOf(S.filter(function (s) { return s.selector === 'exit' && s.trace_index === 0; })[0]);
+    from.dispatchEvent(new Event('change'));
+    out.list_diff = diff();
+  } catch (e) { out.error = String(e) + ' ' + e.stack; }
+  document.body.setAttribute('data-result', JSON.stringify(out));
+})();
+</script>"""
+    i = page.rindex("</body>")
+    print(page[:i] + script + page[i:])
+
+elif mode == "check-html-interact":
+    m = re.search(r'data-result="([^"]*)"', open(sys.argv[2]).read())
+    assert m, "the harness script did not run"
+    r, report = json.loads(html.unescape(m.group(1))), json.load(open(sys.argv[3]))
+    assert "error" not in r, r["error"]
+    groups = report["groups"]
+    # sortable, 20 rows then all of them
+    b, n = r["bytes"], len([g for g in groups if g["heap"]["allocated_bytes"] > 0])
+    assert b["sort"] == "0 desc" and b["rows"] == min(n, 20), b
+    if len(sys.argv) == 4:
+        assert n > 20, ("the two traces were to give more than 20 stacks", n)
+    if n > 20:
+        assert b["more"] == f"show all {n} rows" and b["all"] == n, (b, n)
+    def num(x):
+        return int(x.replace(",", ""))
+    calls = [num(x) for x in b["calls_desc"]]
+    assert b["sort_desc"] == "1 desc" and calls == sorted(calls, reverse=True), b
+    assert sorted(calls) == sorted(g["heap"]["allocation_count"] for g in groups if g["heap"]["allocated_bytes"] > 0), calls
+    assert b["sort_asc"] == "1 asc" and [num(x) for x in b["calls_asc"]] == sorted(calls), b
+    summary = f"bytes table: {b['rows']} rows of {n}, sorted by calls both ways"
+    # CPU and wall: a table (self, total per group) and a live flame graph each
+    for k in ("cpu", "wall"):
+        if not report[k]["sample_count"]:
+            assert r[k] is None, k
+            continue
+        t = r[k]
+        assert t and t["flame"], (k, t)
+        want = {g["key"]: g[k] for g in groups if g[k]["total_sample_count"] > 0}
+        assert sorted(t["keys"]) == sorted(want), (k, t["keys"], list(want))
+        for key, self_s, total_s in zip(t["keys"], t["self"], t["total"]):
+            assert self_s == f"{want[key]['self_ns'] / 1e9:.3f} s" and total_s == f"{want[key]['total_ns'] / 1e9:.3f} s", (k, key)
+        summary += f"; {k}: {len(t['keys'])} rows"
+    if len(sys.argv) > 4:  # one trace: the range and the lists against the report
+        def bytes_of(groups_key):
+            return {g["key"]: bytes_js(g["heap"][groups_key]) for g in groups if g["heap"][groups_key] > 0}
+        assert r["band"] and r["range"] and r["range_pick"] == ["start", "peak"], r
+        got = {k: v[1] for k, v in r["range_diff"].items()}
+        assert got == bytes_of("peak_bytes"), ("range 0 .. past the peak: live at the peak", got, bytes_of("peak_bytes"))
+        got = {k: v[1] for k, v in r["list_diff"].items()}
+        before = {k: v[0] for k, v in r["list_diff"].items() if v[0] != "0 B"}
+        assert got.items() >= bytes_of("leaked_bytes").items() and before == bytes_of("peak_bytes"), r["list_diff"]
+        summary += f"; range {r['range']} s picks start..peak (live at the peak per group), lists peak..exit (leaked)"
+    print(summary)
+
+elif mode == "timeline":
+    # Where the browser draws the legends, plots and curves (text boxes need a renderer).
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", open(sys.argv[2]).read())
+    print("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>")
+    print(svg)
+    print("""<script>
+(function () {
+  var out = {};
+  try {
+    var svg = document.querySelector('svg.ldprof-timeline');
+    function bb(e) { var b = e.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; }
+    function all(sel) { return Array.prototype.slice.call(svg.querySelectorAll(sel)).map(bb); }
+    out.items = all('g.legend g.item');
+    out.plots = all('rect.plot').concat(all('rect.rate-plot'));
+    out.curves = all('polygon.heap-max').concat(all('polyline.curve'), all('polyline.rate'));
+  } catch (e) { out.error = String(e); }
+  document.body.setAttribute('data-result', JSON.stringify(out));
+})();
+</script></body></html>""")
+
+elif mode == "check-timeline":
+    m = re.search(r'data-result="([^"]*)"', open(sys.argv[2]).read())
+    assert m, "the harness script did not run"
+    r = json.loads(html.unescape(m.group(1)))
+    assert "error" not in r, r
+    assert len(r["items"]) >= 5 and len(r["plots"]) == 2 and len(r["curves"]) >= 3, r
+
+    def meet(a, b):
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    for it in r["items"]:
+        for box in r["plots"] + r["curves"]:
+            assert not meet(it, box), ("a legend item covers a plot or curve", it, box)
+    for i, a in enumerate(r["items"]):
+        for b in r["items"][i + 1:]:
+            assert not meet(a, b), ("legend items overlap", a, b)
+    for c in r["curves"]:
+        assert any(p[0] - 0.5 <= c[0] and c[2] <= p[2] + 0.5 and p[1] - 0.5 <= c[1] and c[3] <= p[3] + 0.5
+                   for p in r["plots"]), ("a curve outside its plot", c)
+    print(f"{len(r['items'])} legend swatches clear of the 2 plots and {len(r['curves'])} curves, each curve inside its plot")
 
 elif mode == "check-flame":
     dom, report = open(sys.argv[2]).read(), json.load(open(sys.argv[3]))
@@ -89,7 +319,36 @@ elif mode == "check-flame":
     assert "prompted" not in r and r["box_visible"] == "true" and r["cleared"] == "true", r
     assert r["paren"].startswith("Matched: "), r
     assert r["details"].startswith("make_line") and "MiB" in r["details"], r
-    print(f"zoom, reset, search ({got}% = add_word's {share:.1f}%), details: {r['details']}")
+    # legend: one swatch per module, the largest first, below the frames
+    leg = json.loads(r["legend"])
+    mods = [x["m"] for x in leg]
+    assert "demo_prog" in mods and "libc.so.6" in mods and len(set(mods)) == len(mods), mods
+    assert r["legend_below"] == "true", leg
+    for a, b in zip(leg, leg[1:]):
+        assert b["y"] > a["y"] or b["x"] >= a["x"] + 16 + a["tw"], ("legend items overlap", a, b)
+    # inverted: the roots are where the bytes were allocated, as the report's groups say
+    assert r["view"] == "inverted" and r["view_back"] == "normal", r
+    W = float(r["inv_w"])
+    inv = {b["n"]: b for b in json.loads(r["inv_roots"])}
+    total = report["heap"]["allocated_bytes"]
+    for fn in ("make_line", "add_word"):
+        g = next(g for g in report["groups"] if g["key"] == fn)["heap"]["allocated_bytes"]
+        assert fn in inv and abs(inv[fn]["w"] / W - g / total) < 1e-3, (fn, inv.get(fn), g / total)
+    assert abs(sum(b["w"] for b in inv.values()) - W) < 1, (sum(b["w"] for b in inv.values()), W)
+    rows = json.loads(r["inv_rows"])
+    y1 = {b["y"] for b in rows if b["d"] == 1}
+    y2 = {b["y"] for b in rows if b["d"] == 2}
+    assert len(y1) == 1 and len(y2) == 1 and min(y1) < min(y2), ("inverted graph hangs down", y1, y2)
+    callers = [b["n"] for b in rows if b["d"] == 2 and b["x"] >= inv["add_word"]["x"] - 0.01 and
+               b["x"] < inv["add_word"]["x"] + inv["add_word"]["w"] - 0.5]  # (the next one starts at its end, rounded)
+    assert callers == ["main"], ("add_word's caller", callers)
+    # responsive: the graph takes the page's width, narrower and back
+    n, w = json.loads(r["narrow"]), json.loads(r["wide"])
+    assert n["body"] == 520 and n["svg"] == 520 and n["w"] == 500 and abs(n["roots"] - 500) < 1, n
+    assert n["legend_right"] <= 512, n
+    assert w["svg"] == w["body"] and w["svg"] - 20 == w["w0"], w
+    print(f"zoom, reset, search ({got}% = add_word's {share:.1f}%), details: {r['details']}; legend {mods}; "
+          f"inverted roots {sorted(inv)}; width {n['svg']} px in a 520 px page, {w['svg']} px in the window")
 
 elif mode == "check-html":
     dom, report, page = open(sys.argv[2]).read(), json.load(open(sys.argv[3])), open(sys.argv[4]).read()

@@ -11,4 +11,8 @@ test-pictures: all $(O)/tests/integration/demo_prog
 ## pictures: regenerate the README's pictures (docs/img/) from demo_prog
 pictures: all $(O)/tests/integration/demo_prog
 	@scripts/pictures.sh $(O)
-.PHONY: test-pictures pictures
+
+## screenshots: the README's screenshots (docs/img/*.png) of the pictures as headless Chromium draws them
+screenshots: all $(O)/tests/integration/demo_prog
+	@scripts/screenshots.sh $(O)
+.PHONY: test-pictures pictures screenshots

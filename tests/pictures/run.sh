@@ -76,31 +76,59 @@ peak=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["peak
 
 # --- timeline ------------------------------------------------------------------
 "$LDPROF" timeline -o "$W/timeline.svg" "$W/demo.ldp" &&
-	check timeline "well-formed SVG; its highest column and its peak mark are the report's peak; CPU and wall sample rates drawn" \
+	check timeline "well-formed SVG; its highest column and its peak mark are the report's peak; CPU and wall sample rates drawn in a panel with its axes (0/s to its top, time)" \
 		$PY "$HERE/check_timeline.py" "$W/timeline.svg" "$W/demo.json"
 
 # --- in a browser: scripts run, zoom, search, the HTML report --------------------
+# all_ready DOM...: every dumped page has its script's data-ready mark
+all_ready() {
+	for f; do grep -q 'data-ready="1"' "$f" || { echo "no data-ready in $f"; return 1; }; done
+}
 "$LDPROF" report --html -o "$W/report.html" "$W/demo.ldp" || fail "html: ldprof report --html failed"
 if [ -z "$CHROME" ]; then
 	skip "browser: chromium is not installed (scripts/setup-deps.sh installs it): SVG scripts and HTML not loaded"
 else
-	chrome --dump-dom "file://$W/flame-alloc.svg" > "$W/flame.dom"
+	chrome --window-size=900,700 --dump-dom "file://$W/flame-alloc.svg" > "$W/flame.dom"
 	chrome --dump-dom "file://$W/timeline.svg" > "$W/timeline.dom"
+	chrome --dump-dom "file://$W/diff.svg" > "$W/diff.dom"
 	$PY "$HERE/harness.py" flame "$W/flame-alloc.svg" > "$W/flame-harness.html"
 	chrome --dump-dom "file://$W/flame-harness.html" > "$W/flame-harness.dom"
 	chrome --dump-dom "file://$W/report.html" > "$W/report.dom"
-	check browser_svg "flame and timeline SVGs opened alone in Chromium: their scripts run (data-ready)" \
-		grep -q 'data-ready="1"' "$W/flame.dom" "$W/timeline.dom"
-	check browser_flame "click zooms a frame to full width and hides its siblings, reset restores, search matches add_word's share, hover shows details" \
+	check browser_svg "flame, differential flame and timeline SVGs opened alone in Chromium: their scripts run (data-ready)" \
+		all_ready "$W/flame.dom" "$W/diff.dom" "$W/timeline.dom"
+	$PY "$HERE/harness.py" timeline "$W/timeline.svg" > "$W/timeline-harness.html"
+	chrome --dump-dom "file://$W/timeline-harness.html" > "$W/timeline-harness.dom"
+	check browser_timeline "the timeline's legend swatches (heap, mapped/RSS, sample rates) as Chromium draws them meet no plot, no curve and no other swatch; every curve inside its plot" \
+		$PY "$HERE/harness.py" check-timeline "$W/timeline-harness.dom"
+	check browser_flame_same "the flame graph as its script lays it out again: the frames, colours and details the SVG was written with, widths in proportion" \
+		$PY "$HERE/check_flame.py" --same "$W/flame-alloc.svg" "$W/flame.dom"
+	check browser_diff_same "the differential graph laid out again by its script: frames, red and blue, before/after/change as written" \
+		$PY "$HERE/check_flame.py" --same "$W/diff.svg" "$W/diff.dom"
+	check browser_flame_width "flame graph opened alone in a 900 px window: laid out at the window's width" \
+		grep -q '<svg[^>]* class="ldprof-flame" width="900"' "$W/flame.dom"
+	check browser_flame "click zooms a frame to full width and hides its siblings, reset restores, search matches add_word's share, hover shows details; module legend below the frames; inverted view's roots are the report's allocating functions, callers beneath; width follows the page" \
 		$PY "$HERE/harness.py" check-flame "$W/flame-harness.dom" "$W/demo.json"
 	check html "report --html in Chromium: no script error; summary, tables and leaks built by script from the data; timeline and a flame graph per figure (cpu and wall too) live" \
 		$PY "$HERE/harness.py" check-html "$W/report.dom" "$W/demo.json" "$W/report.html"
+	$PY "$HERE/harness.py" html-interact "$W/report.html" > "$W/report-interact.html"
+	chrome --dump-dom "file://$W/report-interact.html" > "$W/report-interact.dom"
+	check html_interact "report --html: CPU and wall sections (a table of self and total per function equal to the report's, a live flame graph each); tables sort by a heading both ways; a range dragged on the timeline from 0 to past the peak compares the start and peak snapshots (live bytes per function = the report's peak_bytes); the lists compare peak and exit (leaked_bytes)" \
+		$PY "$HERE/harness.py" check-html-interact "$W/report-interact.dom" "$W/demo.json" one
 	# Several traces, one of them two images (env exec's demo_prog): one root
 	# frame per image, a timeline per trace with the exec marked.
 	if "$LDPROF" record -q -o "$W/exec.ldp" -- env A=1 "$DEMO" 20000 > /dev/null &&
 		"$LDPROF" flame -o "$W/exec.svg" "$W/exec.ldp" &&
 		"$LDPROF" report --html --by traceback -o "$W/multi.html" "$W/demo.ldp" "$W/exec.ldp"; then
 		chrome --dump-dom "file://$W/multi.html" > "$W/multi.dom"
+		"$LDPROF" report --json --by traceback "$W/demo.ldp" "$W/exec.ldp" > "$W/multi.json"
+		$PY "$HERE/harness.py" html-interact "$W/multi.html" > "$W/multi-interact.html"
+		chrome --dump-dom "file://$W/multi-interact.html" > "$W/multi-interact.dom"
+		check html_sort "two traces --by traceback: more than 20 stacks allocated: 20 rows, then a button shows them all; sorted by calls both ways" \
+			$PY "$HERE/harness.py" check-html-interact "$W/multi-interact.dom" "$W/multi.json"
+		$PY "$HERE/harness.py" flame-zoom "$W/exec.svg" > "$W/zoom.html"
+		chrome --dump-dom "file://$W/zoom.html" > "$W/zoom.dom"
+		check browser_flame_zoom "zoom lays the graph out again: frames too small at full width (env's, under its root) appear, labelled where wide enough" \
+			$PY "$HERE/harness.py" check-flame-zoom "$W/zoom.dom"
 		check html_multi "two traces, one with an exec, --by traceback: a root frame per image, two live timelines with the exec marked, no script error" \
 			$PY - "$W" <<'PYEOF2'
 import re, sys

@@ -42,35 +42,60 @@ if (M.nested_allocation_count || M.nested_free_count) s.appendChild(el('p', 'mut
 /* what the figures cannot show (render/fidelity.c words it) */
 (R.fidelity ? R.fidelity.notes : []).forEach(function (n) { s.appendChild(el('p', 'muted', 'Note: ' + n + '.')); });
 /* flame graph tabs */
-var tabs = document.getElementById('flame-tabs'), flames = document.querySelectorAll('div.flame');
+var tabs = document.getElementById('flame-tabs'), flames = document.querySelectorAll('#flames div.flame');
 function show(i) { flames.forEach(function (f, j) { f.style.display = i === j ? '' : 'none'; });
-  tabs.querySelectorAll('button').forEach(function (b, j) { b.className = i === j ? 'on' : ''; }); }
+  tabs.querySelectorAll('button').forEach(function (b, j) { b.className = i === j ? 'on' : ''; });
+  window.dispatchEvent(new Event('resize')); /* the graph shown takes the width it now has */ }
 flames.forEach(function (f, i) { var b = el('button', '', f.getAttribute('data-title'));
   b.onclick = function () { show(i); }; tabs.appendChild(b); });
 if (flames.length) show(0);
-/* top tables */
-var tb = document.getElementById('tables-body');
-function table(title, metric, isBytes, second, secondName) {
-  var rows = R.groups.filter(function (g) { return g.heap[metric] > 0; })
-    .sort(function (a, b) { return b.heap[metric] - a.heap[metric] || (a.key < b.key ? -1 : 1); });
-  if (!rows.length) return;
-  tb.appendChild(el('h3', '', title + ', by ' + R.by));
-  var t = el('table', 'top'), hr = el('tr');
-  [[metric.replace(/_/g, ' '), 'n'], [secondName, 'n'], [R.by, ''], ['where', '']].forEach(function (c) {
-    hr.appendChild(el('th', c[1], c[0])); });
-  t.appendChild(hr);
-  rows.slice(0, 20).forEach(function (g) { var tr = el('tr');
-    tr.appendChild(el('td', 'n', isBytes ? bytes(g.heap[metric]) : count(g.heap[metric])));
-    tr.appendChild(el('td', 'n', second === 'allocated_bytes' ? bytes(g.heap[second]) : count(g.heap[second])));
-    tr.appendChild(el('td', 'fn', g.key)); tr.appendChild(el('td', 'where', R.by === 'function' ? where(g) : ''));
-    t.appendChild(tr); });
-  if (rows.length > 20) { var tr = el('tr'); var td = el('td', 'muted', '... and ' + (rows.length - 20) + ' more');
-    td.colSpan = 4; tr.appendChild(td); t.appendChild(tr); }
-  tb.appendChild(t); }
-table('Peak consumers (live at the peak)', 'peak_bytes', 1, 'peak_count', 'blocks');
-table('Top allocators by bytes', 'allocated_bytes', 1, 'allocation_count', 'calls');
-table('Top allocators by count', 'allocation_count', 0, 'allocated_bytes', 'bytes');
-table('Temporary allocations (freed right after an allocation of their size and stack)', 'temporary_count', 0, 'allocation_count', 'of');
+/* Tables: click a heading to sort by it (again: the other way); 20 rows,
+ * then a button for the rest. cols: [heading, value(row), format, class]. */
+function grid(parent, title, cols, rows, sortCol) {
+  if (!rows.length) return null;
+  if (title) parent.appendChild(el('h3', '', title));
+  var t = el('table', 'top sortable'), head = el('tr'), body = el('tbody'), more = el('button', 'more'), all = false;
+  var key = sortCol, down = true;
+  cols.forEach(function (c, i) { var th = el('th', c[3] || '', c[0]);
+    th.onclick = function () { down = key === i ? !down : true; key = i; fill(); }; head.appendChild(th); });
+  t.appendChild(head); t.appendChild(body);
+  function fill() {
+    var v = cols[key][1];
+    rows.sort(function (a, b) { var x = v(a), y = v(b), c = x < y ? -1 : x > y ? 1 : 0;
+      return (down ? -c : c) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0); });
+    t.setAttribute('data-sort', key + (down ? ' desc' : ' asc'));
+    cols.forEach(function (c, i) { head.childNodes[i].className = (c[3] || '') + (i === key ? (down ? ' desc' : ' asc') : ''); });
+    while (body.firstChild) body.removeChild(body.firstChild);
+    rows.slice(0, all ? rows.length : 20).forEach(function (r) { var tr = el('tr');
+      cols.forEach(function (c) { tr.appendChild(el('td', c[3] || '', c[2](c[1](r), r))); }); body.appendChild(tr); });
+    more.style.display = rows.length > 20 ? '' : 'none';
+    more.textContent = all ? 'show the first 20' : 'show all ' + rows.length + ' rows'; }
+  more.onclick = function () { all = !all; fill(); };
+  parent.appendChild(t); parent.appendChild(more); fill();
+  return t; }
+function id(x) { return x; }
+var tb = document.getElementById('tables-body'), keyCol = [R.by, function (g) { return g.key; }, id, 'fn'],
+    whereCol = ['where', function (g) { return R.by === 'function' ? where(g) : ''; }, id, 'where'];
+function heapCol(name, metric, fmt) { return [name, function (g) { return g.heap[metric]; }, fmt, 'n']; }
+function heapTable(title, metric, cols) {
+  grid(tb, title + ', by ' + R.by, cols.concat([keyCol, whereCol]),
+    R.groups.filter(function (g) { return g.heap[metric] > 0; }), 0); }
+heapTable('Peak consumers (live at the peak)', 'peak_bytes', [heapCol('peak bytes', 'peak_bytes', bytes), heapCol('blocks', 'peak_count', count)]);
+heapTable('Top allocators by bytes', 'allocated_bytes', [heapCol('allocated bytes', 'allocated_bytes', bytes), heapCol('calls', 'allocation_count', count)]);
+heapTable('Top allocators by count', 'allocation_count', [heapCol('allocation count', 'allocation_count', count), heapCol('bytes', 'allocated_bytes', bytes)]);
+heapTable('Temporary allocations (freed right after an allocation of their size and stack)', 'temporary_count', [heapCol('temporary count', 'temporary_count', count), heapCol('of', 'allocation_count', count)]);
+/* CPU and wall-clock: self (the group is the innermost frame) and total (anywhere on the stack) */
+function secs(ns) { return (ns / 1e9).toFixed(3) + ' s'; }
+document.querySelectorAll('div.profile-body').forEach(function (d) { var k = d.getAttribute('data-what'), P = R[k];
+  function col(name, f, fmt) { return [name, function (g) { return g[k][f]; }, fmt, 'n']; }
+  var share = P.total_ns - P.agent_total_ns;
+  d.appendChild(el('p', 'muted', count(P.sample_count) + ' samples, ' + secs(P.total_ns) + (P.agent_sample_count ?
+    ' (' + secs(P.agent_total_ns) + ' of it ldprof\'s own work, left out)' : '') + '.'));
+  grid(d, 'By ' + R.by + ' (self: the innermost frame; total: anywhere on the stack)',
+    [col('self', 'self_ns', secs), ['self %', function (g) { return g[k].self_ns; }, function (v) {
+      return share ? (100 * v / share).toFixed(1) + '%' : ''; }, 'n'],
+     col('total', 'total_ns', secs), col('samples', 'total_sample_count', count), keyCol, whereCol],
+    R.groups.filter(function (g) { return g[k] && g[k].total_sample_count > 0; }), 0); });
 /* leaks with their stacks */
 var lb = document.getElementById('leaks-body');
 if (!D.leaks.length) lb.appendChild(el('p', 'muted', 'No leaks: everything allocated was freed before exit.'));
@@ -81,5 +106,61 @@ D.leaks.forEach(function (l) {
   l.frames.forEach(function (f) { st.appendChild(el('div', 'frame', f.function + (f.inlined ? ' (inlined)' : '') +
     (f.file ? '  ' + base(f.file) + ':' + f.line : '  [' + f.module + ']'))); });
   p.appendChild(st); lb.appendChild(p); });
+/* Snapshot differences: any two snapshots of a trace (the lists), or the
+ * snapshots at the ends of a range dragged across that trace's timeline. */
+var S = D.snapshots, sb = document.getElementById('snapshots-body');
+function snapName(s) { return (R.traces.length > 1 ? base(R.traces[s.trace_index]) + ': ' : '') + s.selector + ' at ' +
+  (s.time_ns / 1e9).toFixed(3) + ' s (' + bytes(s.live_bytes) + ' live)'; }
+var pick = el('div', 'pick'), from = el('select'), to = el('select'), note = el('p', 'muted range'), out = el('div');
+from.id = 'snap-from'; to.id = 'snap-to';
+S.snapshots.forEach(function (s, i) { [from, to].forEach(function (x) { var o = el('option', '', snapName(s)); o.value = i; x.appendChild(o); }); });
+pick.appendChild(document.createTextNode('from ')); pick.appendChild(from);
+pick.appendChild(document.createTextNode(' to ')); pick.appendChild(to);
+sb.appendChild(pick); sb.appendChild(note); sb.appendChild(out);
+function live(s) { var m = {}; s.groups.forEach(function (g) { m[g[0]] = g; }); return m; }
+function compare() { var a = S.snapshots[+from.value], b = S.snapshots[+to.value], A = live(a), B = live(b), rows = [];
+  Object.keys(A).concat(Object.keys(B).filter(function (k) { return !A[k]; })).forEach(function (k) {
+    var x = A[k] || [k, 0, 0], y = B[k] || [k, 0, 0];
+    rows.push({key: S.keys[k], before: x[1], after: y[1], change: y[1] - x[1], blocks: y[2] - x[2]}); });
+  while (out.firstChild) out.removeChild(out.firstChild);
+  out.appendChild(el('p', '', 'live ' + bytes(a.live_bytes) + ' then ' + bytes(b.live_bytes) + ': ' +
+    (b.live_bytes >= a.live_bytes ? '+' + bytes(b.live_bytes - a.live_bytes) : '-' + bytes(a.live_bytes - b.live_bytes))));
+  function signed(v) { return v < 0 ? '-' + bytes(-v) : '+' + bytes(v); }
+  var t = grid(out, '', [['change', function (r) { return Math.abs(r.change); }, function (v, r) { return signed(r.change); }, 'n'],
+    ['blocks', function (r) { return r.blocks; }, function (v) { return (v > 0 ? '+' : '') + count(v); }, 'n'],
+    ['before', function (r) { return r.before; }, bytes, 'n'], ['after', function (r) { return r.after; }, bytes, 'n'],
+    [R.by, function (r) { return r.key; }, id, 'fn']], rows.filter(function (r) { return r.before || r.after; }), 0);
+  if (t) t.id = 'snapshot-diff';
+  else out.appendChild(el('p', 'muted', 'Nothing was live in either.')); }
+from.onchange = to.onchange = function () { note.textContent = ''; compare(); };
+if (S.snapshots.length) { to.value = S.snapshots.length - 1;
+  for (var i = S.snapshots.length - 1; i > 0; i--) if (S.snapshots[i].trace_index === S.snapshots[0].trace_index) { to.value = i; break; }
+  compare(); }
+else sb.appendChild(el('p', 'muted', 'No snapshots.'));
+/* a range dragged on a timeline: the last snapshot at or before each end */
+document.querySelectorAll('svg.ldprof-timeline').forEach(function (svg, ti) {
+  var plot = svg.querySelector('rect.plot'), end = +svg.getAttribute('data-end'), x0 = +plot.getAttribute('x'),
+      pw = +plot.getAttribute('width'), band = document.createElementNS('http://www.w3.org/2000/svg', 'rect'), a = null;
+  band.setAttribute('class', 'range'); band.setAttribute('y', plot.getAttribute('y'));
+  band.setAttribute('height', plot.getAttribute('height')); band.style.display = 'none';
+  plot.parentNode.insertBefore(band, plot);
+  function at(ev) { var p = svg.createSVGPoint(); p.x = ev.clientX; p.y = ev.clientY;
+    p = p.matrixTransform(svg.getScreenCTM().inverse()); return Math.max(x0, Math.min(x0 + pw, p.x)); }
+  function draw(x1, x2) { band.setAttribute('x', Math.min(x1, x2)); band.setAttribute('width', Math.abs(x2 - x1)); band.style.display = ''; }
+  plot.addEventListener('mousedown', function (ev) { a = at(ev); draw(a, a); ev.preventDefault(); });
+  plot.addEventListener('mousemove', function (ev) { if (a !== null) draw(a, at(ev)); });
+  window.addEventListener('mouseup', function (ev) { if (a === null) return;
+    var b = at(ev), t0 = (Math.min(a, b) - x0) / pw * end, t1 = (Math.max(a, b) - x0) / pw * end; a = null;
+    select(ti, t0, t1); }); });
+function select(ti, t0, t1) { var f = -1, l = -1; /* in time order: the last one not after each end */
+  S.snapshots.forEach(function (s, i) { if (s.trace_index !== ti) return;
+    if (f < 0 || s.time_ns <= t0 * 1e9) f = i;
+    if (l < 0 || s.time_ns <= t1 * 1e9) l = i; });
+  if (f < 0) return;
+  from.value = f; to.value = l;
+  note.textContent = 'range ' + t0.toFixed(3) + ' s .. ' + t1.toFixed(3) + ' s of ' + base(R.traces[ti]) +
+    ': the snapshots at or before its ends';
+  document.body.setAttribute('data-range', t0.toFixed(6) + ' ' + t1.toFixed(6));
+  compare(); }
 document.body.setAttribute('data-rendered', '1');
 })();
