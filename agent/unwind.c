@@ -100,7 +100,7 @@ static uint64_t vm_size(void)
  * inside pthread_getattr_np(pthread_self()) hung, which is how ASan's
  * thread start begins every thread (and Rust's, without --cpu). So the
  * bounds are asked for only when pthread_getattr_np is not on the stack
- * (libunwind looks, once per thread and while it is); until then the
+ * (glibc's backtrace looks, once per thread and while it is); until then the
  * thread's stacks are libunwind's. Before libunwind is loaded (other
  * libraries' constructors) a thread other than the main one is never asked.
  */
@@ -126,8 +126,12 @@ static int inside_getattr(void)
 		return 1;
 	if (!getattr_hi)
 		return 0; /* not found by name: nothing to avoid */
+	/* glibc's backtrace (libgcc's unwinder), not libunwind's: libunwind's
+	 * per-thread cache would be allocated here, under busy, and freed by
+	 * its key destructor at thread exit, traced: a free of a block never
+	 * seen, once per thread. */
 	void *ips[32];
-	int n = backtrace_fn(ips, 32);
+	int n = backtrace(ips, 32);
 	for (int i = 0; i < n; i++)
 		if ((uintptr_t)ips[i] > getattr_lo && (uintptr_t)ips[i] <= getattr_hi)
 			return 1; /* a return address: it may be just past the call, at the end */
@@ -289,7 +293,11 @@ static LDP_NOINLINE uint32_t capture_and_intern(struct ldp_uw_memo *m, struct ld
 	m->tr_prev ^= 1;
 	m->last = cur;
 	if (LDP_UNLIKELY(ldp_self.stack_pending)) {
+		/* pthread_getattr_np allocates: busy alone, so that is the agent's
+		 * own allocation, not a signal handler's (nested.c). */
+		ldp_self.busy++;
 		ldp_unwind_thread_init();
+		ldp_self.busy--;
 		struct ldp_ring *ring = ldp_self.ring; /* wall.c copies this thread's stack within these bounds */
 		if (ring) {
 			ring->stack_lo = ldp_self.stack_lo;
