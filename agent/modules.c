@@ -74,14 +74,27 @@ static LDP_NOINLINE char *copy_exe_path(void)
 	return p;
 }
 
+/* dlopen("sub/lib.so") leaves the name relative: made absolute against the
+ * working directory now, normally just after the dlopen (the reporter runs
+ * elsewhere, and a later chdir would lose it). getcwd with a buffer calls
+ * no malloc. */
 static char *copy_path(const char *name)
 {
 	if (!name || !*name)
 		return copy_exe_path();
-	size_t len = strnlen(name, LDP_MAX_PATH_LEN - 1);
-	char *p = ldp_raw_alloc(len + 1);
-	if (p)
-		memcpy(p, name, len);
+	size_t len = strnlen(name, LDP_MAX_PATH_LEN - 1), at = 0;
+	char *p = ldp_raw_alloc(name[0] == '/' ? len + 1 : LDP_MAX_PATH_LEN);
+	if (!p)
+		return NULL;
+	if (name[0] != '/' && getcwd(p, LDP_MAX_PATH_LEN - 1)) {
+		at = strlen(p);
+		if (at + 1 + len >= LDP_MAX_PATH_LEN)
+			at = 0; /* too long: keep the name as it was */
+		else if (p[at - 1] != '/')
+			p[at++] = '/';
+	}
+	memcpy(p + at, name, len);
+	p[at + len] = '\0';
 	return p;
 }
 

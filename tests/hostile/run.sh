@@ -245,6 +245,16 @@ EOF
 hostile dlopen 0 "dlopen/dlclose (also RTLD_DEEPBIND): MODULE kept, stacks point into the closed library" \
 	chk_dlopen "$HB/h_dlopen" "$HB/libhostile_dl.so" @S
 
+# dlopen("./lib.so") leaves the loader's name for it relative: the agent
+# makes it absolute (the reporter runs elsewhere). Its function was shown as
+# libhostile_dl.so+0x... before.
+chk_dlopen_rel() {
+	grep -q "^@.* MODULE .* $HB/\./libhostile_dl.so" <(dump "$W/$1.ldp") || { echo "no MODULE record with the absolute path"; return 1; }
+	jcheck "$1" 'sum(g["heap"]["allocation_count"] for g in r["groups"] if g["key"] == "hd_alloc") == 300'
+}
+hostile dlopen_relative 0 "a library dlopened by a relative path (./lib.so): its frames symbolized" \
+	chk_dlopen_rel sh -c 'cd "$1" && exec ./h_dlopen ./libhostile_dl.so "$2"' sh "$HB" @S
+
 # ---- signals ------------------------------------------------------------------
 
 # ldprof record samples CPU time with SIGPROF unless told otherwise: a program
