@@ -906,7 +906,7 @@ int ldp_writer_start(uint64_t start_mono_ns, int forked_child);
  * writer writes everything recorded so far (with end_reason, also an END
  * record and nothing after it) while the caller waits, at most about
  * timeout_ms. Async-signal-safe. */
-void ldp_writer_flush(int end_reason, unsigned timeout_ms);
+int ldp_writer_flush(int end_reason, unsigned timeout_ms); /* -1: not written within timeout_ms */
 /* The same, then the writer writes nothing until ldp_writer_release (exec:
  * the frame is ended and none may start before the image goes). 0: held. */
 int ldp_writer_flush_and_hold(void);

@@ -233,9 +233,12 @@ static void final_flush(int reason, unsigned timeout_ms)
 	if (!may_flush())
 		return;
 	ldp_self.busy++;
-	ldp_writer_flush(reason, timeout_ms);
+	int late = ldp_writer_flush(reason, timeout_ms) != 0;
 	atomic_store(&ldp_heap_on, 0);
 	atomic_store(&ldp_state, LDP_STATE_OFF);
+	if (late) /* the program does not wait longer for its tracer: the trace ends early, said */
+		ldp_warn("the trace's last round was not written within %u ms (a busy machine?); it ends before the program did",
+			 timeout_ms);
 	ldp_self.busy--;
 }
 

@@ -162,6 +162,12 @@ int ldp_unwind_init(void)
 		backtrace_fn = backtrace;
 	}
 	getattr_find();
+	/* glibc's backtrace loads libgcc_s on its first call (a dlopen, the
+	 * loader's locks held): done here, once, rather than on some thread's
+	 * first event, where a _Fork or raw clone child made meanwhile would
+	 * inherit those locks held and hang starting its writer. */
+	void *warm[2];
+	(void)backtrace(warm, 2);
 	/* After libunwind is loaded: it is one of the objects that never go away (unwind_fast.c). */
 	if (ldp_cfg.unwind != LDP_UNWIND_LIBUNWIND)
 		fast_ok = ldp_uw_fast_init() == 0;

@@ -143,7 +143,10 @@ static void fail(int err)
 	failed = 1;
 	char why[160];
 	ldp_format(why, sizeof why, "cannot write the trace (%s)", strerrordesc_np(err) ? strerrordesc_np(err) : "?");
-	ldp_disable(why);
+	if (atomic_load(&ldp_state) == LDP_STATE_READY)
+		ldp_disable(why);
+	else /* the program is ending (its flush may have stopped waiting): still said */
+		ldp_warn("%s; the trace ends before it", why);
 }
 
 /* Our fd may have been closed (daemons close every fd) and its number reused
@@ -906,9 +909,9 @@ static int ask_end(int end_reason, int sig, unsigned timeout_ms)
 	return err;
 }
 
-void ldp_writer_flush(int end_reason, unsigned timeout_ms)
+int ldp_writer_flush(int end_reason, unsigned timeout_ms)
 {
-	(void)ask_end(end_reason, 0, timeout_ms);
+	return ask_end(end_reason, 0, timeout_ms);
 }
 
 /* A fatal signal's handler (fatal.c), in any program thread: it takes no
