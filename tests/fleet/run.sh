@@ -269,12 +269,15 @@ rc=$?
 	"$LDPROF" report "$GOLD_DMG" "$W/damaged.ldp" > "$W/dmg-report.txt" 2> /dev/null
 "$LDPROF" fleet report --from "$STORE/damaged" --json > "$W/dmg-fleet.json" &&
 	"$LDPROF" fleet report --from "$STORE/damaged" > "$W/dmg-fleet.txt"
-# the warnings: report's, word for word but for the command's name
+# the warnings: report's, word for word but for the command's name; the notes
+# too, but for truncated stacks (fidelity, which the store does not keep:
+# docs/JSON.md; a CPU sample now and then has one)
 warned=$(grep -c 'is damaged: ' "$W/dmg.err")
 if [ $rc = 0 ] && [ "$warned" = 2 ] &&
 	diff <(grep 'is damaged: ' "$W/dmg.err" | sed 's/^ldprof push:/ldprof:/') \
 		<(grep 'is damaged: ' "$W/dmg-report.err" | sed 's/^ldprof report:/ldprof:/') > "$W/check.out" 2>&1 &&
-	diff <(grep 'note: ' "$W/dmg-fleet.txt") <(grep 'note: ' "$W/dmg-report.txt") >> "$W/check.out" 2>&1 &&
+	diff <(grep 'note: ' "$W/dmg-fleet.txt") <(grep 'note: ' "$W/dmg-report.txt" | grep -v 'lost their outer frames') \
+		>> "$W/check.out" 2>&1 &&
 	$CHECK totals "$W/dmg-fleet.json" "$W/dmg-gold.json" "$W/dmg-copy.json" >> "$W/check.out" 2>&1 &&
 	$PY -c '
 import json, sys
