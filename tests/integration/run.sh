@@ -37,12 +37,16 @@ if "$BIN/truth_single" "$W/$t.bare" && traced $t "$BIN/truth_single" "$W/$t.trut
 else fail "$t"; fi
 
 # --- cross-thread free with immediate address reuse --------------------------
+# Counts, bytes and leaks exact; the peak within one block (2023 B, the
+# largest), since the threads pass a baton the agent cannot see: a free and
+# another thread's allocation in another 1 MiB region in the same 1 ms tick
+# may swap (check_truth.py --peak-within; it did about one run in six).
 t=xthread
 export GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0
 if traced $t "$BIN/truth_xthread" "$W/$t.truth" && report "$W/$t.ldp" "$W/$t.json" &&
 	traced ${t}_base "$BIN/truth_xthread" "$W/$t.base.truth" baseline &&
 	report "$W/${t}_base.ldp" "$W/$t.base.json" &&
-	$CHECK "$W/$t.truth" "$W/$t.json" --baseline "$W/$t.base.json"; then
+	$CHECK "$W/$t.truth" "$W/$t.json" --baseline "$W/$t.base.json" --peak-within 2023; then
 	reuses=$(awk '/cross_thread_reuses/ {print $2}' "$W/$t.truth")
 	if [ "${reuses:-0}" -ge 1000 ]; then pass "$t: $reuses frees by one thread reused at once by another"
 	else fail "$t: only ${reuses:-0} cross-thread reuses happened; the test did not exercise the hazard"; fi
