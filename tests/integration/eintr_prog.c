@@ -10,15 +10,9 @@
 #include <time.h>
 
 #include "truth.h"
+#include "testclock.h"
 
 #define NOINLINE __attribute__((noinline))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static volatile uint64_t sink;
 

@@ -8,13 +8,7 @@
 #include <time.h>
 
 #include "truth.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "testclock.h"
 
 static void ready(const char *path)
 {

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "testclock.h"
 
 #define SLOTS 4096
 #define MAX_THREADS 256
@@ -35,20 +36,6 @@ static _Atomic(uint64_t *) slot[SLOTS];
 static _Atomic uint64_t n_allocs, n_frees, n_bytes, n_freed_bytes, n_rounds;
 static _Atomic int stop;
 static int baseline;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	if (write(2, what, strlen(what)) < 0) {
-	}
-	_exit(4);
-}
 
 static uint64_t *new_block(uint64_t *rng)
 {

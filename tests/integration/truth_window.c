@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "testclock.h"
 
 #define WINDOW 200
 #define MAX_THREADS 16
@@ -37,20 +38,6 @@ struct count {
 
 static struct count counts[MAX_THREADS];
 static _Atomic int stop;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	if (write(2, what, strlen(what)) < 0) {
-	}
-	_exit(4);
-}
 
 static uint64_t *new_block(struct count *c, size_t n)
 {
