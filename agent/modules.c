@@ -76,8 +76,9 @@ static LDP_NOINLINE char *copy_exe_path(void)
 
 /* dlopen("sub/lib.so") leaves the name relative: made absolute against the
  * working directory now, normally just after the dlopen (the reporter runs
- * elsewhere, and a later chdir would lose it). getcwd with a buffer calls
- * no malloc. */
+ * elsewhere, and a later chdir would lose it). A name without a slash is no
+ * path ("linux-vdso.so.1"): kept as it is. getcwd with a buffer calls no
+ * malloc. */
 static char *copy_path(const char *name)
 {
 	if (!name || !*name)
@@ -86,7 +87,7 @@ static char *copy_path(const char *name)
 	char *p = ldp_raw_alloc(name[0] == '/' ? len + 1 : LDP_MAX_PATH_LEN);
 	if (!p)
 		return NULL;
-	if (name[0] != '/' && getcwd(p, LDP_MAX_PATH_LEN - 1)) {
+	if (name[0] != '/' && memchr(name, '/', len) && getcwd(p, LDP_MAX_PATH_LEN - 1)) {
 		at = strlen(p);
 		if (at + 1 + len >= LDP_MAX_PATH_LEN)
 			at = 0; /* too long: keep the name as it was */

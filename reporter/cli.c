@@ -260,7 +260,7 @@ void cli_load(struct cli_common *co, struct loaded *t, const char *path, int cod
 
 int cli_try_load(struct cli_common *co, struct loaded *t, const char *path, struct rd_error *err)
 {
-	if (loaded_load(t, path, cli_symbolizer(co), err))
+	if (loaded_load(t, path, cli_symbolizer(co), co->load_flags, err))
 		return -1;
 	/* A process still running has not finished its last frame: not a sign of a kill. */
 	int running = t->m.nsegs && t->m.segs[t->m.nsegs - 1].end.running;

@@ -67,6 +67,7 @@ struct cli_common {
 	struct group_opts groups; /* --by (default function), --include, --exclude, --all-frames */
 	size_t inc_cap, exc_cap;
 	struct symbolizer *sym;  /* made on the first cli_load */
+	unsigned load_flags;     /* TM_* (model/tmodel.h) every trace is loaded with */
 	struct option *all;      /* own options and the common ones, for getopt_long */
 	char *shorts;            /* their one-letter forms, for getopt_long */
 };

@@ -117,6 +117,8 @@ int cmd_report(int argc, char **argv)
 	if (optind >= argc)
 		cli_usage_error("which trace?");
 	r.gopts = co.groups;
+	if (html) /* the page recomputes its tables for a thread and a time range */
+		co.load_flags |= TM_ACTIVITY;
 	struct symbolizer *sym = cli_symbolizer(&co);
 	r.ntraces = (size_t)(argc - optind);
 	r.traces = xcalloc(r.ntraces, sizeof *r.traces);

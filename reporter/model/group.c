@@ -286,13 +286,29 @@ static struct group *group_for(struct grouping *g, const char *key, const struct
 	return gr;
 }
 
+size_t flat_sample_keys(struct symbolizer *sym, const struct flat *fl, enum group_by by, struct flat_key_at **keys,
+			size_t *cap)
+{
+	size_t n = 0;
+	unsigned last = by == BY_TRACEBACK || !fl->n ? 0 : fl->n - 1;
+	for (unsigned f = 0; f <= last; f++) {
+		const char *key = flat_key(sym, fl, by, f);
+		int dup = 0;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = (*keys)[j].key == key;
+		if (!dup)
+			VEC_PUSH(*keys, n, *cap, ((struct flat_key_at){key, f}));
+	}
+	return n;
+}
+
 /* Samples: self goes to the key of the innermost frame, total to every
  * distinct key on the stack (once, also under recursion). */
 static void add_samples(struct grouping *g, struct symbolizer *sym, const struct loaded *t, size_t s,
 			const struct group_opts *o, struct flat *fl)
 {
 	const struct tm_segment *seg = &t->m.segs[s];
-	const char **seen = NULL;
+	struct flat_key_at *seen = NULL;
 	size_t nseen = 0, seen_cap = 0;
 	for (int k = 0; k < PROF_KINDS; k++) {
 		const struct prof_kind *pk = &seg->prof.k[k];
@@ -310,20 +326,12 @@ static void add_samples(struct grouping *g, struct symbolizer *sym, const struct
 				g->filtered_samples[k] += ps->samples;
 				continue;
 			}
-			nseen = 0;
-			unsigned last = o->by == BY_TRACEBACK || !fl->n ? 0 : fl->n - 1;
-			for (unsigned f = 0; f <= last; f++) {
-				const char *key = flat_key(sym, fl, o->by, f);
-				int dup = 0;
-				for (size_t j = 0; j < nseen && !dup; j++)
-					dup = seen[j] == key;
-				if (dup)
-					continue;
-				VEC_PUSH(seen, nseen, seen_cap, key);
-				struct group *gr = group_for(g, key, fl, o->by, f);
+			nseen = flat_sample_keys(sym, fl, o->by, &seen, &seen_cap);
+			for (size_t j = 0; j < nseen; j++) {
+				struct group *gr = group_for(g, seen[j].key, fl, o->by, seen[j].frame);
 				gr->total[k] += ps->samples;
 				gr->total_ns[k] += ps->weight_ns;
-				if (f == 0) {
+				if (j == 0) {
 					gr->self[k] += ps->samples;
 					gr->self_ns[k] += ps->weight_ns;
 				}

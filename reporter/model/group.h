@@ -76,6 +76,16 @@ int flat_passes(const struct flat *fl, const struct group_opts *o);
 /* The key of frame `frame` (normally fl->site) for a grouping. */
 const char *flat_key(struct symbolizer *sym, const struct flat *fl, enum group_by by, unsigned frame);
 void flat_free(struct flat *fl);
+/* The keys a CPU or wall sample of this (whole) stack counts for: the
+ * innermost frame's first (its "self"), then every other distinct key on
+ * the stack, once each, with the frame each was first found at. Fills
+ * *keys (grown as needed). @return how many. */
+struct flat_key_at {
+	const char *key;
+	unsigned frame;
+};
+size_t flat_sample_keys(struct symbolizer *sym, const struct flat *fl, enum group_by by, struct flat_key_at **keys,
+			size_t *cap);
 /* A CPU or wall sample of ldprof's own work (recording an allocation, its
  * writer thread), not the program's: reports leave these out and say how many. */
 int flat_agent_work(const struct flat *fl);

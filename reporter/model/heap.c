@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/activity.h"
 #include "read/trace.h"
 
 LDP_SEAM uint64_t heap_max_orphans = 1u << 20;
@@ -34,6 +35,16 @@ struct weight {
 	uint64_t count, bytes;
 	double var; /* this block's contribution to the variance of the byte estimate */
 };
+
+/* An allocation in the activity cube, when one is kept (activity.h). */
+static void note_activity(struct heap_model *h, const struct rd_event *e, uint32_t stack, int value, uint64_t n,
+			  uint64_t bytes)
+{
+	uint64_t *v = activity_at(h->act, e->seq >> h->seq_shift, stack, e->tid);
+	v[value] += n;
+	if (value == ACT_ALLOCS)
+		v[ACT_BYTES] += bytes;
+}
 
 static struct weight weight_of(const struct heap_model *h, uint64_t size, uint64_t ptr, uint64_t seq)
 {
@@ -162,6 +173,8 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		s->allocated_bytes += w.bytes;
 		s->allocated_var += w.var;
 		s->lifetime_us += ((*orphan >> h->seq_shift) - (e->seq >> h->seq_shift)) * w.count;
+		if (h->act)
+			note_activity(h, e, e->stack, ACT_ALLOCS, w.count, w.bytes);
 		h->prev_valid = 0; /* its free came after it: the previous event is a free */
 		return;
 	}
@@ -197,6 +210,8 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	struct weight w = weight_of(h, e->size, e->ptr, e->seq);
 	struct heap_site *s = site(h, e->stack);
 	s->lifetime_us -= (e->seq >> h->seq_shift) * w.count;
+	if (h->act)
+		note_activity(h, e, e->stack, ACT_ALLOCS, w.count, w.bytes);
 	s->allocations += w.count;
 	s->allocated_bytes += w.bytes;
 	s->allocated_var += w.var;
@@ -263,6 +278,8 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	if (!t->sample_bytes && h->prev_valid && h->prev_size == b->size && h->prev_stack == b->stack) {
 		t->temporary += w.count;
 		s->temporary += w.count;
+		if (h->act)
+			note_activity(h, e, b->stack, ACT_TEMPORARY, w.count, 0);
 	}
 	h->prev_valid = 0;
 	s->lifetime_us += (e->seq >> h->seq_shift) * w.count;

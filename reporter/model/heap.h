@@ -17,6 +17,8 @@
 
 #include "util/util.h"
 
+struct activity;
+
 struct heap_totals {
 	uint64_t allocations;     /* successful allocating calls */
 	uint64_t frees;           /* calls that released a traced block */
@@ -114,6 +116,7 @@ struct heap_model {
 	uint64_t paused_since;    /* seq of the pause in force, 0 if recording */
 	uint64_t size_hist[65]; /* allocations by bit length of the size: [0] size 0, [k] < 2^k */
 	struct heap_series series; /* live bytes over time */
+	struct activity *act;      /* by stack, thread and time, when kept (model/activity.h); else NULL */
 };
 
 /* Frees of unknown blocks held for a late allocation. A trace that has more

@@ -8,10 +8,10 @@
 
 #include "util/util.h"
 
-int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err)
+int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, unsigned flags, struct rd_error *err)
 {
 	memset(t, 0, sizeof *t);
-	if (tm_load(&t->m, path, err))
+	if (tm_load_flags(&t->m, path, flags, err))
 		return -1;
 	t->spaces = xcalloc(t->m.nsegs ? t->m.nsegs : 1, sizeof *t->spaces);
 	for (size_t s = 0; s < t->m.nsegs; s++)

@@ -14,9 +14,9 @@ struct loaded {
 	struct sym_space **spaces;
 };
 
-/* Load a trace and give each of its process images a symbol space.
- * @return 0, or -1 with err set. */
-int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, struct rd_error *err);
+/* Load a trace (flags: TM_* of tmodel.h) and give each of its process
+ * images a symbol space. @return 0, or -1 with err set. */
+int loaded_load(struct loaded *t, const char *path, struct symbolizer *sym, unsigned flags, struct rd_error *err);
 void loaded_free(struct loaded *t);
 
 #endif

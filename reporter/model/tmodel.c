@@ -35,6 +35,11 @@ static void on_segment(void *ctx, const struct rd_segment *s)
 		seg->heap.t.sample_bytes = s->sample_bytes;
 	profile_init(&seg->prof);
 	mapped_init(&seg->mapped, s->seq_shift);
+	if (m->flags & TM_ACTIVITY) {
+		seg->act = xmalloc(sizeof *seg->act);
+		activity_init(seg->act);
+		seg->heap.act = seg->act;
+	}
 }
 
 static void on_sampling(void *ctx, const struct rd_sampling *s)
@@ -46,7 +51,14 @@ static void on_sampling(void *ctx, const struct rd_sampling *s)
 
 static void on_sample(void *ctx, const struct rd_sample *s)
 {
-	profile_sample(&cur(ctx)->prof, s);
+	struct tm_segment *seg = cur(ctx);
+	profile_sample(&seg->prof, s);
+	if (seg->act && (s->kind == LDP_SAMPLE_CPU || s->kind == LDP_SAMPLE_WALL)) {
+		uint64_t *v = activity_at(seg->act, s->time_us, s->stack, s->tid);
+		int wall = s->kind == LDP_SAMPLE_WALL;
+		v[wall ? ACT_WALL_NS : ACT_CPU_NS] += s->weight_ns;
+		v[wall ? ACT_WALL_SAMPLES : ACT_CPU_SAMPLES]++;
+	}
 }
 
 static void on_lost(void *ctx, unsigned kind, uint64_t count)
@@ -155,9 +167,11 @@ static void on_segment_end(void *ctx, const struct rd_end *end)
 	mapped_finish(&seg->mapped);
 }
 
-static int load(struct tmodel *m, const char *path, const uint8_t *data, size_t len, struct rd_error *err)
+static int load(struct tmodel *m, const char *path, const uint8_t *data, size_t len, unsigned flags,
+		struct rd_error *err)
 {
 	memset(m, 0, sizeof *m);
+	m->flags = flags;
 	m->path = xstrdup(path);
 	struct rd_visitor v = {
 		.ctx = m,
@@ -185,12 +199,17 @@ static int load(struct tmodel *m, const char *path, const uint8_t *data, size_t 
 
 int tm_load(struct tmodel *m, const char *path, struct rd_error *err)
 {
-	return load(m, path, NULL, 0, err);
+	return load(m, path, NULL, 0, 0, err);
+}
+
+int tm_load_flags(struct tmodel *m, const char *path, unsigned flags, struct rd_error *err)
+{
+	return load(m, path, NULL, 0, flags, err);
 }
 
 int tm_load_mem(struct tmodel *m, const uint8_t *data, size_t len, const char *name, struct rd_error *err)
 {
-	return load(m, name, data ? data : (const uint8_t *)"", len, err);
+	return load(m, name, data ? data : (const uint8_t *)"", len, 0, err);
 }
 
 void tm_free(struct tmodel *m)
@@ -207,6 +226,9 @@ void tm_free(struct tmodel *m)
 		heap_free(&s->heap);
 		profile_free(&s->prof);
 		mapped_free(&s->mapped);
+		if (s->act)
+			activity_free(s->act);
+		free(s->act);
 	}
 	free(m->segs);
 	for (size_t i = 0; i < m->nsnaps; i++)

@@ -7,6 +7,7 @@
 #ifndef LDPR_TMODEL_H
 #define LDPR_TMODEL_H
 
+#include "model/activity.h"
 #include "model/heap.h"
 #include "model/mapped.h"
 #include "model/profile.h"
@@ -48,6 +49,7 @@ struct tm_segment {
 	struct mapped_model mapped;
 	struct rd_end end;
 	char end_name[48]; /* how the image ended, for reports (tm_end_name) */
+	struct activity *act; /* by stack, thread and time: only when loaded with TM_ACTIVITY */
 };
 
 /* Do the blocks live at this image's end count as leaked? Not when exec
@@ -64,10 +66,17 @@ struct tmodel {
 	struct tm_snapshot *snaps; /* markers recorded in the trace, in order */
 	size_t nsnaps, snaps_cap;
 	struct rd_stats stats;
+	unsigned flags; /* TM_* it was loaded with */
+};
+
+/* What to keep beyond the per-stack figures (tm_load_flags). */
+enum {
+	TM_ACTIVITY = 1, /* each segment's activity by stack, thread and time (model/activity.h) */
 };
 
 /* @return 0, or -1 with err set (the model is then empty). */
 int tm_load(struct tmodel *m, const char *path, struct rd_error *err);
+int tm_load_flags(struct tmodel *m, const char *path, unsigned flags, struct rd_error *err);
 /* The same from memory (fuzzing, tests); name appears in messages. */
 int tm_load_mem(struct tmodel *m, const uint8_t *data, size_t len, const char *name, struct rd_error *err);
 void tm_free(struct tmodel *m);

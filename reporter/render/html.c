@@ -11,6 +11,9 @@
  *                in lists or by a range dragged on a timeline), from
  *                every snapshot's groups embedded as data
  *   cpu, wall <- when sampled: a table by script (self and total) and a flame graph
+ * A filter bar above the tables chooses a thread and shows the time range
+ * dragged on a timeline; the tables (heap, CPU, wall) are then recomputed
+ * by script from the activity data (html_activity.c).
  * The script marks <body data-rendered="1"> when everything is built, and
  * any script error is recorded in <html data-errors> (the test reads both).
  */
@@ -190,7 +193,7 @@ void render_report_html(struct strbuf *b, const struct report *r, struct symboli
 		sb_printf(b, "<a href=\"#cpu\">CPU</a>");
 	if (r->samples[1])
 		sb_printf(b, "<a href=\"#wall\">Wall clock</a>");
-	sb_printf(b, "</nav>\n");
+	sb_printf(b, "</nav>\n<div id=\"filter\" class=\"filter\"></div>\n");
 	sb_printf(b, "<section id=\"summary\"><h2>Summary</h2><div id=\"summary-body\"></div></section>\n");
 
 	sb_printf(b, "<section id=\"timeline\"><h2>Live heap over time</h2>\n");
@@ -237,6 +240,10 @@ void render_report_html(struct strbuf *b, const struct report *r, struct symboli
 	sb_json(&j, json_pack("{sososo}", "report", report_json(r), "leaks", leaks_json(r, sym), "snapshots",
 			      snapshots_json(r, sym)));
 	sb_printf(b, "<script type=\"application/json\" id=\"ldprof-data\">");
+	put_json(b, &j);
+	sb_free(&j);
+	html_activity_json(&j, r, sym);
+	sb_printf(b, "</script>\n<script type=\"application/json\" id=\"ldprof-activity\">");
 	put_json(b, &j);
 	sb_printf(b, "</script>\n<script>\n%s</script>\n</body></html>\n", asset_report_js);
 	sb_free(&j);

@@ -16,4 +16,8 @@
 /* r: as for render_report_json (totals summed, groups added). */
 void render_report_html(struct strbuf *b, const struct report *r, struct symbolizer *sym);
 
+/* The page's activity data as JSON text (html_activity.c): every group's
+ * figures by thread and time bucket, from traces loaded with TM_ACTIVITY. */
+void html_activity_json(struct strbuf *b, const struct report *r, struct symbolizer *sym);
+
 #endif

@@ -7,6 +7,8 @@
   harness.py check-html DOM REPORT.json HTML   the --html report after its scripts ran
   harness.py html-interact HTML             the --html page with a script that sorts, expands, drags a range, picks snapshots
   harness.py check-html-interact DOM REPORT.json [one]   what it recorded, against the report (one: the range checks)
+  harness.py html-filter HTML               the --html page with a script that filters its tables by thread and time range
+  harness.py check-html-filter DOM TRUTH REPORT.json   the filtered tables against phase_threads' own counts
   harness.py timeline SVG                   a page that records where legends, plots and curves are drawn
   harness.py check-timeline DOM             no legend swatch meets a plot or a curve
   harness.py dhat DHAT.json                 a page that runs valgrind's dh_view.js on the file
@@ -218,6 +220,101 @@ elif mode == "html-interact":
 </script>"""
     i = page.rindex("</body>")
     print(page[:i] + script + page[i:])
+
+elif mode == "html-filter":
+    # The --html page of phase_threads with a script run after the page's
+    # own: the tables for each thread, for a range before the pause and one
+    # after it (dragged on the timeline), and after "whole run".
+    page = open(sys.argv[2]).read()
+    script = """<script>
+(function () {
+  var out = {};
+  try {
+    function click(e) { e.dispatchEvent(new MouseEvent('click', {bubbles: true})); }
+    function rows(where, title, keyAt) {
+      var h3 = Array.prototype.slice.call(document.querySelectorAll(where + ' h3')).filter(function (h) {
+        return h.textContent.indexOf(title) === 0; })[0];
+      if (!h3) return {};
+      var t = h3.nextSibling, more = t.nextSibling, o = {};
+      if (more.style.display !== 'none' && more.textContent.indexOf('show all') === 0) click(more);
+      Array.prototype.slice.call(t.querySelectorAll('tbody tr')).forEach(function (tr) {
+        o[tr.childNodes[keyAt].textContent] = [tr.childNodes[0].textContent, tr.childNodes[keyAt === 2 ? 1 : 2].textContent]; });
+      return o; }
+    function state() { return {filter: document.body.getAttribute('data-filter'),
+      bytes: rows('#tables-body', 'Top allocators by bytes', 2), cpu: rows('#cpu', 'By ', 4)}; }
+    out.all = state();
+    var pick = document.getElementById('thread-filter');
+    out.threads = {};
+    Array.prototype.slice.call(pick.options).forEach(function (o) { if (+o.value < 0) return;
+      pick.value = o.value; pick.dispatchEvent(new Event('change')); out.threads[o.textContent] = state(); });
+    pick.value = -1; pick.dispatchEvent(new Event('change'));
+    var D = JSON.parse(document.getElementById('ldprof-data').textContent), S = D.snapshots.snapshots;
+    var A = JSON.parse(document.getElementById('ldprof-activity').textContent);
+    function at(sel) { return S.filter(function (s) { return s.selector === sel; })[0].time_ns / 1e9; }
+    out.gap = [at('one-done'), at('two-begins')];
+    out.bucket_s = A.segments[0][2] * Math.pow(2, A.bucket_shift) / 1e9;
+    var svg = document.querySelector('svg.ldprof-timeline'), plot = svg.querySelector('rect.plot');
+    var r = plot.getBoundingClientRect(), end = +svg.getAttribute('data-end'), y = r.top + r.height / 2;
+    function x(t) { return r.left + t / end * r.width; }
+    function drag(x1, x2) {
+      plot.dispatchEvent(new MouseEvent('mousedown', {bubbles: true, clientX: x1, clientY: y}));
+      plot.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: x2, clientY: y}));
+      window.dispatchEvent(new MouseEvent('mouseup', {bubbles: true, clientX: x2, clientY: y})); }
+    var mid = (out.gap[0] + out.gap[1]) / 2;
+    drag(r.left, x(mid)); out.first = state(); out.first.note = document.getElementById('range-note').textContent;
+    drag(x(mid), r.right + 5); out.second = state();
+    click(document.getElementById('range-clear')); out.cleared = state();
+  } catch (e) { out.error = String(e) + ' ' + e.stack; }
+  document.body.setAttribute('data-result', JSON.stringify(out));
+})();
+</script>"""
+    i = page.rindex("</body>")
+    print(page[:i] + script + page[i:])
+
+elif mode == "check-html-filter":
+    m = re.search(r'data-result="([^"]*)"', open(sys.argv[2]).read())
+    assert m, "the harness script did not run"
+    r = json.loads(html.unescape(m.group(1)))
+    assert "error" not in r, r["error"]
+    truth = {}
+    for line in open(sys.argv[3]):
+        fn, thread, n, b = line.split()
+        truth[fn] = (thread, f"{int(n):,}", bytes_js(int(b)))
+    report = json.load(open(sys.argv[4]))
+    whole = {g["key"]: [bytes_js(g["heap"]["allocated_bytes"]), f"{g['heap']['allocation_count']:,}"]
+             for g in report["groups"] if g["heap"]["allocated_bytes"] > 0}
+    assert r["all"]["bytes"] == whole, ("whole run: the report's bytes table", r["all"]["bytes"], whole)
+    assert r["cleared"] == r["all"], ("'whole run' again: the tables as first drawn", r["cleared"], r["all"])
+    def same(got, fn, where):
+        assert fn in got and got[fn] == [truth[fn][2], truth[fn][1]], (where, fn, got.get(fn), truth[fn])
+    # each thread: its own function with the program's counts, the others' absent
+    names = {t.split(" ")[0]: st for t, st in r["threads"].items()}
+    for fn, (thread, _, _) in truth.items():
+        st = names.get(thread)
+        assert st, ("no thread named", thread, list(r["threads"]))
+        same(st["bytes"], fn, thread)
+        for other, (othread, _, _) in truth.items():
+            assert othread == thread or other not in st["bytes"], (thread, "shows", other)
+    for t in ("alpha", "beta"):
+        cpu = names[t]["cpu"]
+        assert t + "_spin" in cpu, (t, "no CPU in its spin", cpu)
+        assert ("beta" if t == "alpha" else "alpha") + "_spin" not in cpu, (t, cpu)
+    # two ranges split at the middle of the pause: each phase alone, and
+    # together every group of the whole run
+    gap = r["gap"][1] - r["gap"][0]
+    assert r["bucket_s"] < gap / 2, ("time buckets too wide to split at the pause", r["bucket_s"], gap)
+    same(r["first"]["bytes"], "early_alloc", "before the pause")
+    assert "alpha_alloc" not in r["first"]["bytes"] and "beta_alloc" not in r["first"]["bytes"], r["first"]
+    for fn in ("alpha_alloc", "beta_alloc"):
+        same(r["second"]["bytes"], fn, "after the pause")
+    assert "early_alloc" not in r["second"]["bytes"], r["second"]
+    calls = lambda t, k: int(t[k][1].replace(",", "")) if k in t else 0
+    for k in whole:
+        assert calls(r["first"]["bytes"], k) + calls(r["second"]["bytes"], k) == calls(r["all"]["bytes"], k), k
+    assert "trace 0" in r["first"]["filter"] and r["first"]["note"].startswith("0.000 s"), r["first"]
+    print(f"{len(names)} threads each with its own functions (the program's counts), CPU in its own spin; "
+          f"ranges before and after the {gap:.3f} s pause (buckets of {r['bucket_s'] * 1000:.1f} ms): "
+          "each phase alone, adding up to the whole run")
 
 elif mode == "check-html-interact":
     m = re.search(r'data-result="([^"]*)"', open(sys.argv[2]).read())

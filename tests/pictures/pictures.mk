@@ -5,7 +5,7 @@
 TEST_TIERS += test-pictures
 
 ## test-pictures: flame graphs, timeline, HTML report and exports, read by Chromium, go tool pprof, ms_print, DHAT
-test-pictures: all $(O)/tests/integration/demo_prog
+test-pictures: all $(O)/tests/integration/demo_prog $(O)/tests/integration/phase_threads
 	@tests/pictures/run.sh $(O)
 
 ## pictures: regenerate the README's pictures (docs/img/) from demo_prog

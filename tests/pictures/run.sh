@@ -114,6 +114,17 @@ else
 	chrome --dump-dom "file://$W/report-interact.html" > "$W/report-interact.dom"
 	check html_interact "report --html: CPU and wall sections (a table of self and total per function equal to the report's, a live flame graph each); tables sort by a heading both ways; a range dragged on the timeline from 0 to past the peak compares the start and peak snapshots (live bytes per function = the report's peak_bytes); the lists compare peak and exit (leaked_bytes)" \
 		$PY "$HERE/harness.py" check-html-interact "$W/report-interact.dom" "$W/demo.json" one
+	# The thread filter and time range on a program with two named threads
+	# after a pause (the whole page recomputed by its script)
+	PT=$B/tests/integration/phase_threads
+	if "$LDPROF" record -q -o "$W/pt.ldp" -- "$PT" "$W/pt.truth" 20000 > /dev/null &&
+		"$LDPROF" report --json "$W/pt.ldp" > "$W/pt.json" &&
+		"$LDPROF" report --html -o "$W/pt.html" "$W/pt.ldp" 2> "$W/pt.err" && [ ! -s "$W/pt.err" ]; then
+		$PY "$HERE/harness.py" html-filter "$W/pt.html" > "$W/pt-filter.html"
+		chrome --dump-dom "file://$W/pt-filter.html" > "$W/pt-filter.dom"
+		check html_filter "report --html: a thread chosen in the filter bar recomputes the tables (each of phase_threads' threads shows its own function with the program's counts, CPU in its own loop); ranges dragged before and after its pause show each phase alone and add up to the whole run" \
+			$PY "$HERE/harness.py" check-html-filter "$W/pt-filter.dom" "$W/pt.truth" "$W/pt.json"
+	else fail "html_filter: could not record phase_threads or make its page (no line on stderr expected): $(cat "$W/pt.err" 2>/dev/null)"; fi
 	# Several traces, one of them two images (env exec's demo_prog): one root
 	# frame per image, a timeline per trace with the exec marked.
 	if "$LDPROF" record -q -o "$W/exec.ldp" -- env A=1 "$DEMO" 20000 > /dev/null &&

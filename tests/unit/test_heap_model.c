@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <math.h>
 
+#include "model/activity.h"
 #include "model/heap.h"
 #include "read/trace.h"
 
@@ -223,6 +224,51 @@ static void test_orphans_bounded(void **state)
 	heap_max_orphans = saved;
 }
 
+/* The activity cube (the HTML page's filters) adds up to the per-site
+ * figures, per thread, also after time outgrows its buckets and they merge. */
+static void test_activity_sums(void **state)
+{
+	(void)state;
+	struct heap_model h;
+	struct activity act;
+	activity_init(&act);
+	heap_init(&h, 0); /* seq = microseconds */
+	h.act = &act;
+	uint64_t seq = 1, per_tid[3] = {0};
+	for (int i = 0; i < 3000; i++) {
+		uint32_t tid = 100 + (uint32_t)(i % 3), stack = 1 + (uint32_t)(i % 5);
+		A(seq, 0x1000 + (uint64_t)i * 16, 8 + (uint64_t)i % 7, stack, tid);
+		per_tid[i % 3] += 8 + (uint64_t)i % 7;
+		seq += 997; /* 3 s in all: buckets of 1 ms widen to 32 ms */
+		if (i % 2) {
+			F(seq, 0x1000 + (uint64_t)i * 16, tid); /* directly after its allocation: temporary */
+			seq += 13;
+		}
+	}
+	heap_finish(&h, HEAP_END_ENDED);
+	assert_true(act.bucket_us >= 16000 && seq / act.bucket_us < ACT_BUCKETS);
+	uint64_t allocs = 0, bytes = 0, temporary = 0, by_tid[3] = {0}, site_allocs[6] = {0};
+	for (size_t i = 0; i < act.n; i++) {
+		const struct act_cell *c = &act.cells[i];
+		assert_true(c->bucket < ACT_BUCKETS && c->thread < act.ntids && c->stack < 6);
+		allocs += c->v[ACT_ALLOCS];
+		bytes += c->v[ACT_BYTES];
+		temporary += c->v[ACT_TEMPORARY];
+		by_tid[act.tids[c->thread] - 100] += c->v[ACT_BYTES];
+		site_allocs[c->stack] += c->v[ACT_ALLOCS];
+	}
+	assert_int_equal(allocs, h.t.allocations);
+	assert_int_equal(bytes, h.t.allocated_bytes);
+	assert_int_equal(temporary, h.t.temporary);
+	assert_int_equal(temporary, 1500);
+	for (int t = 0; t < 3; t++)
+		assert_int_equal(by_tid[t], per_tid[t]);
+	for (uint32_t st = 1; st < 6; st++)
+		assert_int_equal(site_allocs[st], h.sites[st].allocations);
+	heap_free(&h);
+	activity_free(&act);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_churn_many),
 		cmocka_unit_test(test_sampled_weights),
 		cmocka_unit_test(test_orphans_bounded),
+		cmocka_unit_test(test_activity_sums),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,28 +74,80 @@ function grid(parent, title, cols, rows, sortCol) {
   parent.appendChild(t); parent.appendChild(more); fill();
   return t; }
 function id(x) { return x; }
+/* The tables, for the whole run or for the filter's thread and time range:
+ * then every group's figures are summed from the activity cells (thread,
+ * time bucket) of the groups. A cell is in a range when its bucket's middle is. */
+var A = JSON.parse(document.getElementById('ldprof-activity').textContent),
+    F = {thread: -1, trace: -1, t0: 0, t1: 0}, known = {};
+R.groups.forEach(function (g) { known[g.key] = g; });
+function filtering() { return F.thread >= 0 || F.trace >= 0; }
+function selected() {
+  if (!filtering()) return R.groups;
+  var m = {}, rows = [], z = Math.pow(2, A.bucket_shift);
+  A.cells.forEach(function (c) {
+    var sg = A.segments[c[2]], mid = (sg[1] + (c[3] + 0.5) * sg[2] * z) / 1e9;
+    if ((F.thread >= 0 && c[1] !== F.thread) || (F.trace >= 0 && (sg[0] !== F.trace || mid < F.t0 || mid > F.t1))) return;
+    var key = A.keys[c[0]], g = m[key];
+    if (!g) { var o = known[key] || {}; rows.push(g = m[key] = {key: key, function: o.function, file: o.file, line: o.line, module: o.module,
+      heap: {allocation_count: 0, allocated_bytes: 0, temporary_count: 0, peak_bytes: 0},
+      cpu: {self_ns: 0, total_ns: 0, total_sample_count: 0}, wall: {self_ns: 0, total_ns: 0, total_sample_count: 0}}); }
+    g.heap.allocation_count += c[4]; g.heap.allocated_bytes += c[5]; g.heap.temporary_count += c[6];
+    g.cpu.self_ns += c[7]; g.cpu.total_ns += c[8]; g.cpu.total_sample_count += c[9];
+    g.wall.self_ns += c[10]; g.wall.total_ns += c[11]; g.wall.total_sample_count += c[12]; });
+  return rows; }
 var tb = document.getElementById('tables-body'), keyCol = [R.by, function (g) { return g.key; }, id, 'fn'],
     whereCol = ['where', function (g) { return R.by === 'function' ? where(g) : ''; }, id, 'where'];
 function heapCol(name, metric, fmt) { return [name, function (g) { return g.heap[metric]; }, fmt, 'n']; }
-function heapTable(title, metric, cols) {
-  grid(tb, title + ', by ' + R.by, cols.concat([keyCol, whereCol]),
-    R.groups.filter(function (g) { return g.heap[metric] > 0; }), 0); }
-heapTable('Peak consumers (live at the peak)', 'peak_bytes', [heapCol('peak bytes', 'peak_bytes', bytes), heapCol('blocks', 'peak_count', count)]);
-heapTable('Top allocators by bytes', 'allocated_bytes', [heapCol('allocated bytes', 'allocated_bytes', bytes), heapCol('calls', 'allocation_count', count)]);
-heapTable('Top allocators by count', 'allocation_count', [heapCol('allocation count', 'allocation_count', count), heapCol('bytes', 'allocated_bytes', bytes)]);
-heapTable('Temporary allocations (freed right after an allocation of their size and stack)', 'temporary_count', [heapCol('temporary count', 'temporary_count', count), heapCol('of', 'allocation_count', count)]);
-/* CPU and wall-clock: self (the group is the innermost frame) and total (anywhere on the stack) */
 function secs(ns) { return (ns / 1e9).toFixed(3) + ' s'; }
-document.querySelectorAll('div.profile-body').forEach(function (d) { var k = d.getAttribute('data-what'), P = R[k];
-  function col(name, f, fmt) { return [name, function (g) { return g[k][f]; }, fmt, 'n']; }
-  var share = P.total_ns - P.agent_total_ns;
-  d.appendChild(el('p', 'muted', count(P.sample_count) + ' samples, ' + secs(P.total_ns) + (P.agent_sample_count ?
-    ' (' + secs(P.agent_total_ns) + ' of it ldprof\'s own work, left out)' : '') + '.'));
-  grid(d, 'By ' + R.by + ' (self: the innermost frame; total: anywhere on the stack)',
-    [col('self', 'self_ns', secs), ['self %', function (g) { return g[k].self_ns; }, function (v) {
-      return share ? (100 * v / share).toFixed(1) + '%' : ''; }, 'n'],
-     col('total', 'total_ns', secs), col('samples', 'total_sample_count', count), keyCol, whereCol],
-    R.groups.filter(function (g) { return g[k] && g[k].total_sample_count > 0; }), 0); });
+function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
+function tables() {
+  var G = selected();
+  function heapTable(title, metric, cols) {
+    if (!grid(tb, title + ', by ' + R.by, cols.concat([keyCol, whereCol]),
+      G.filter(function (g) { return g.heap[metric] > 0; }), 0) && filtering())
+      tb.appendChild(el('p', 'muted', title + ': none in this selection.')); }
+  clear(tb);
+  if (filtering()) tb.appendChild(el('p', 'muted', 'Peak consumers: for the whole run only (what was live at the peak ' +
+    'is not split by thread or time); Snapshot differences compares the live heap over a range.'));
+  else heapTable('Peak consumers (live at the peak)', 'peak_bytes', [heapCol('peak bytes', 'peak_bytes', bytes), heapCol('blocks', 'peak_count', count)]);
+  heapTable('Top allocators by bytes', 'allocated_bytes', [heapCol('allocated bytes', 'allocated_bytes', bytes), heapCol('calls', 'allocation_count', count)]);
+  heapTable('Top allocators by count', 'allocation_count', [heapCol('allocation count', 'allocation_count', count), heapCol('bytes', 'allocated_bytes', bytes)]);
+  heapTable('Temporary allocations (freed right after an allocation of their size and stack)', 'temporary_count', [heapCol('temporary count', 'temporary_count', count), heapCol('of', 'allocation_count', count)]);
+  /* CPU and wall-clock: self (the group is the innermost frame) and total (anywhere on the stack) */
+  document.querySelectorAll('div.profile-body').forEach(function (d) { var k = d.getAttribute('data-what'), P = R[k];
+    function col(name, f, fmt) { return [name, function (g) { return g[k][f]; }, fmt, 'n']; }
+    var rows = G.filter(function (g) { return g[k] && g[k].total_sample_count > 0; }),
+        share = filtering() ? rows.reduce(function (a, g) { return a + g[k].self_ns; }, 0) : P.total_ns - P.agent_total_ns;
+    clear(d);
+    d.appendChild(el('p', 'muted', filtering() ? secs(share) + ' in this selection.' :
+      count(P.sample_count) + ' samples, ' + secs(P.total_ns) + (P.agent_sample_count ?
+      ' (' + secs(P.agent_total_ns) + ' of it ldprof\'s own work, left out)' : '') + '.'));
+    grid(d, 'By ' + R.by + ' (self: the innermost frame; total: anywhere on the stack)',
+      [col('self', 'self_ns', secs), ['self %', function (g) { return g[k].self_ns; }, function (v) {
+        return share ? (100 * v / share).toFixed(1) + '%' : ''; }, 'n'],
+       col('total', 'total_ns', secs), col('samples', 'total_sample_count', count), keyCol, whereCol], rows, 0); });
+  document.body.setAttribute('data-filter', (F.thread >= 0 ? 'thread ' + F.thread : 'all threads') +
+    (F.trace >= 0 ? ', ' + F.t0.toFixed(6) + ' .. ' + F.t1.toFixed(6) + ' s of trace ' + F.trace : '')); }
+/* The filter bar: a thread, and the range last dragged on a timeline. */
+var bar = document.getElementById('filter'), pickThread = el('select'), rangeNote = el('span', 'muted', ''), clearRange = el('button', '', 'whole run');
+pickThread.id = 'thread-filter'; rangeNote.id = 'range-note'; clearRange.id = 'range-clear';
+pickThread.appendChild(el('option', '', 'all threads')).value = -1;
+A.threads.forEach(function (x, i) { var o = el('option', '', (x[3] || 'thread') + ' (tid ' + x[2] +
+  (x[2] !== x[1] ? ', pid ' + x[1] : '') + (R.traces.length > 1 ? ', ' + base(R.traces[x[0]]) : '') + ')');
+  o.value = i; pickThread.appendChild(o); });
+bar.appendChild(document.createTextNode('Tables for ')); bar.appendChild(pickThread);
+bar.appendChild(document.createTextNode(' over ')); bar.appendChild(rangeNote); bar.appendChild(clearRange);
+function showRange() {
+  var w = A.segments.filter(function (sg) { return sg[0] === F.trace; }).map(function (sg) {
+    return sg[2] * Math.pow(2, A.bucket_shift) / 1e6; });
+  rangeNote.textContent = F.trace < 0 ? 'the whole run (drag across a timeline to choose a range) ' :
+    F.t0.toFixed(3) + ' s .. ' + F.t1.toFixed(3) + ' s of ' + base(R.traces[F.trace]) +
+    (w.length ? ' (in steps of ' + Math.max.apply(null, w).toPrecision(3) + ' ms)' : '') + ' ';
+  clearRange.style.display = F.trace < 0 ? 'none' : ''; }
+if (A.unavailable) { bar.textContent = 'The tables cannot be filtered by thread or time here: ' + A.unavailable + '.'; }
+pickThread.onchange = function () { F.thread = +pickThread.value; tables(); };
+clearRange.onclick = function () { F.trace = -1; showRange(); tables(); };
+showRange(); tables();
 /* leaks with their stacks */
 var lb = document.getElementById('leaks-body');
 if (!D.leaks.length) lb.appendChild(el('p', 'muted', 'No leaks: everything allocated was freed before exit.'));
@@ -161,6 +213,7 @@ function select(ti, t0, t1) { var f = -1, l = -1; /* in time order: the last one
   note.textContent = 'range ' + t0.toFixed(3) + ' s .. ' + t1.toFixed(3) + ' s of ' + base(R.traces[ti]) +
     ': the snapshots at or before its ends';
   document.body.setAttribute('data-range', t0.toFixed(6) + ' ' + t1.toFixed(6));
-  compare(); }
+  compare();
+  if (!A.unavailable) { F.trace = ti; F.t0 = t0; F.t1 = t1; showRange(); tables(); } }
 document.body.setAttribute('data-rendered', '1');
 })();
