@@ -38,6 +38,14 @@ struct mod_state {
 	int state;
 	Dwfl_Module *dm;
 	const char *name; /* interned basename */
+	/* ELF symbol names (elf_function): elfutils scans the whole symbol
+	 * table for each address it is asked about. Its answer depends on the
+	 * address only through comparisons with where symbols, sections and
+	 * the module start and end, so it is the same anywhere between two
+	 * neighbouring such bounds: asked once per interval. */
+	uint64_t *bounds;          /* sorted, distinct; NULL until first needed */
+	size_t nbounds;
+	struct u64map by_interval; /* interval index + 1 -> interned name, 0 for none */
 };
 
 struct sym_space {
@@ -125,6 +133,11 @@ void sym_free(struct symbolizer *s)
 			cn = c->next;
 			free(c);
 		}
+		for (size_t i = 0; i < sp->nmods && sp->ms; i++)
+			if (sp->ms[i].bounds) {
+				free(sp->ms[i].bounds);
+				u64map_free(&sp->ms[i].by_interval);
+			}
 		free(sp->ms);
 		free(sp);
 	}
@@ -436,6 +449,79 @@ static unsigned dwarf_frames(struct sym_space *sp, Dwfl_Module *dm, uint64_t a, 
 	return pushed;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Every address where a symbol, an allocated section or the module begins
+ * or ends (mod_state.bounds). */
+static void find_bounds(struct mod_state *st)
+{
+	size_t cap = 0;
+	uint64_t *v = NULL;
+	size_t n = 0;
+	Dwarf_Addr low = 0, high = 0, bias = 0;
+	dwfl_module_info(st->dm, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	VEC_PUSH(v, n, cap, low);
+	VEC_PUSH(v, n, cap, high);
+	int nsyms = dwfl_module_getsymtab(st->dm);
+	for (int i = 1; i < nsyms; i++) {
+		GElf_Sym sym;
+		GElf_Addr at;
+		if (!dwfl_module_getsym_info(st->dm, i, &sym, &at, NULL, NULL, NULL))
+			continue;
+		VEC_PUSH(v, n, cap, at);
+		VEC_PUSH(v, n, cap, at + sym.st_size);
+	}
+	Elf *elf = dwfl_module_getelf(st->dm, &bias);
+	for (Elf_Scn *scn = elf ? elf_nextscn(elf, NULL) : NULL; scn; scn = elf_nextscn(elf, scn)) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_ALLOC)) {
+			VEC_PUSH(v, n, cap, sh.sh_addr + bias);
+			VEC_PUSH(v, n, cap, sh.sh_addr + sh.sh_size + bias);
+		}
+	}
+	qsort(v, n, sizeof *v, cmp_u64);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!k || v[i] != v[k - 1])
+			v[k++] = v[i];
+	st->bounds = v;
+	st->nbounds = k;
+	u64map_init(&st->by_interval, 64);
+}
+
+/* The function the ELF symbol table names at a (demangled, interned), or
+ * NULL: dwfl_module_addrinfo's answer, asked once per interval. */
+static const char *elf_function(struct symbolizer *s, struct mod_state *st, uint64_t a)
+{
+	if (!st->bounds)
+		find_bounds(st);
+	size_t lo = 0, hi = st->nbounds; /* lo: how many bounds are <= a */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->bounds[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint64_t *hit = u64map_get(&st->by_interval, lo + 1);
+	if (hit)
+		return (const char *)(uintptr_t)*hit;
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(st->dm, a, &off, &sym, NULL, NULL, NULL), *fn = NULL;
+	if (name) {
+		char *d = demangle(name);
+		fn = sym_intern(s, d ? d : public_name(name));
+		free(d);
+	}
+	u64map_put(&st->by_interval, lo + 1, (uint64_t)(uintptr_t)fn);
+	return fn;
+}
+
 unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, const struct sym_frame **frames)
 {
 	uint64_t key = (addr << 1 | (call_site ? 1 : 0)) + 1;
@@ -460,15 +546,11 @@ unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, const s
 		base.function = sym_intern(s, buf);
 		if (st->state == MOD_OK && !dwarf_frames(sp, st->dm, a, &base)) {
 			/* No DWARF here: the ELF symbol table still names the function. */
-			GElf_Off off;
-			GElf_Sym sym;
-			const char *name = dwfl_module_addrinfo(st->dm, a, &off, &sym, NULL, NULL, NULL);
+			const char *name = elf_function(s, st, a);
 			struct sym_frame f = base;
 			if (name) {
-				char *d = demangle(name);
-				f.function = sym_intern(s, d ? d : public_name(name));
+				f.function = name;
 				f.resolved = 1;
-				free(d);
 			}
 			int line;
 			f.file = line_of(s, st->dm, a, &line);
