@@ -2,7 +2,8 @@
 # scripts/screenshots.sh [BUILD_DIR] - the README's screenshots (docs/img/*.png)
 # as headless Chromium draws ldprof's pictures from demo_prog (make
 # screenshots): the flame graph's inverted view and the HTML report's top,
-# snapshot differences (a range dragged on the timeline) and CPU section.
+# snapshot differences (a range dragged on the timeline), CPU section and
+# thread filter.
 # The SVGs themselves come from scripts/pictures.sh (make pictures). Each
 # page gets a small script that does what a user would (click "Inverted",
 # drag across the timeline, keep one section) before the picture is taken.
@@ -55,4 +56,15 @@ page "$T/cpu.html" "$T/report.html" "
 document.querySelectorAll('section').forEach(function (s) { if (s.id !== 'cpu') s.style.display = 'none'; });
 document.querySelector('nav').style.display = 'none'; window.dispatchEvent(new Event('resize'));"
 shot "$D/report-cpu.png" 1280,900 "$T/cpu.html"
+# the filter bar on phase_threads: thread alpha chosen, the tables recomputed
+"$B/ldprof" record -q -o "$T/pt.ldp" -- "$B/tests/integration/phase_threads" "$T/pt.truth" 20000 > /dev/null
+"$B/ldprof" report --html -o "$T/pt.html" "$T/pt.ldp"
+page "$T/filter.html" "$T/pt.html" "
+var p = document.getElementById('thread-filter');
+p.value = Array.prototype.filter.call(p.options, function (o) { return o.textContent.indexOf('alpha') === 0; })[0].value;
+p.dispatchEvent(new Event('change'));
+document.querySelectorAll('section').forEach(function (s) { if (s.id !== 'tables' && s.id !== 'cpu') s.style.display = 'none'; });
+document.querySelectorAll('section h2 + p.muted, #cpu div.flame').forEach(function (e) { e.style.display = 'none'; });
+document.querySelector('nav').style.display = 'none';"
+shot "$D/report-filter.png" 1280,700 "$T/filter.html"
 ls -l "$D"/*.png

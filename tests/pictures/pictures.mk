@@ -13,6 +13,6 @@ pictures: all $(O)/tests/integration/demo_prog
 	@scripts/pictures.sh $(O)
 
 ## screenshots: the README's screenshots (docs/img/*.png) of the pictures as headless Chromium draws them
-screenshots: all $(O)/tests/integration/demo_prog
+screenshots: all $(O)/tests/integration/demo_prog $(O)/tests/integration/phase_threads
 	@scripts/screenshots.sh $(O)
 .PHONY: test-pictures pictures screenshots
