@@ -431,6 +431,47 @@ if (cd "$W/tree" && ${CC:-cc} -std=gnu11 -O1 -g -fno-omit-frame-pointer -o glob_
 		$PY "$HERE/check_cli.py" source_dir "$W/lines-gone.txt" "$W/lines-dir.txt" "$W/lines-tail.txt" "$W/elsewhere"
 else fail "focus_glob: could not build or record glob_prog"; fi
 
+# --- the debug-file cache: a separate debug file with compressed DWARF (as
+# Debian's -dbg packages ship them) is kept decompressed, by build-id ----------------
+DC=$W/dcache
+mkdir -p "$W/dbg"
+cp "$BIN/demo_prog" "$W/dbg/demo_prog"
+if objcopy --only-keep-debug --compress-debug-sections=zlib "$W/dbg/demo_prog" "$W/dbg/demo_prog.debug" &&
+	strip -g "$W/dbg/demo_prog" && objcopy --add-gnu-debuglink="$W/dbg/demo_prog.debug" "$W/dbg/demo_prog" &&
+	"$LDPROF" record -q -o "$W/dbg.ldp" -- "$W/dbg/demo_prog" 20000 > /dev/null; then
+	id=$(readelf -n "$W/dbg/demo_prog" | awk '/Build ID/ {print $3}')
+	LDPROF_DEBUG_CACHE=off "$LDPROF" report --json --by line "$W/dbg.ldp" > "$W/dbg.off.json"
+	[ -e "$DC" ] && touch "$W/dbg.offmade"
+	LDPROF_DEBUG_CACHE=$DC "$LDPROF" report --json --by line "$W/dbg.ldp" > "$W/dbg.first.json"
+	mv "$W/dbg/demo_prog.debug" "$W/dbg/moved.debug" # only the cache has the DWARF now
+	LDPROF_DEBUG_CACHE=$DC "$LDPROF" report --json --by line "$W/dbg.ldp" > "$W/dbg.cached.json"
+	LDPROF_DEBUG_CACHE=off "$LDPROF" report --json --by line "$W/dbg.ldp" > "$W/dbg.gone.json" 2> /dev/null
+	# a file of another build at the cache's path is not used
+	mv "$DC/$id.debug" "$W/dbg/kept.debug"
+	cp "$W/dbg/moved.debug" "$W/dbg/demo_prog.debug"
+	cp "$BIN/truth_funcs" "$DC/$id.debug"
+	LDPROF_DEBUG_CACHE=$DC "$LDPROF" report --json --by line "$W/dbg.ldp" > "$W/dbg.planted.json"
+	check debug_cache "a separate debug file with zlib-compressed DWARF: the first report writes its decompressed copy to LDPROF_DEBUG_CACHE as BUILD-ID.debug (0600, no compressed section) with the same figures and lines; with the original gone, the cache alone gives the same lines; 'off' makes no directory; a file of another build at that path is ignored" \
+		$PY - "$W" "$id" <<'PYEOF'
+import json, os, stat, subprocess, sys
+w, bid = sys.argv[1:3]
+assert not os.path.exists(f"{w}/dbg.offmade"), "LDPROF_DEBUG_CACHE=off made the cache directory"
+off, first, cached, gone, planted = (json.load(open(f"{w}/dbg.{k}.json")) for k in ("off", "first", "cached", "gone", "planted"))
+lines = sorted(g["key"] for g in off["groups"] if "demo_prog.c:" in g["key"])
+assert lines, ("no line of demo_prog.c resolved from the separate debug file", [g["key"] for g in off["groups"]][:5])
+assert first == off and cached == off and planted == off, "the cache changed the report"
+assert not any("demo_prog.c:" in g["key"] for g in gone["groups"]), "lines resolved without any debug file?"
+kept = f"{w}/dbg/kept.debug"
+assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600, oct(os.stat(kept).st_mode)
+shdrs = subprocess.run(["readelf", "-SW", kept], capture_output=True, text=True).stdout
+orig = subprocess.run(["readelf", "-SW", f"{w}/dbg/moved.debug"], capture_output=True, text=True).stdout
+def compressed(t):
+    return [l.split()[1] for l in t.splitlines() if "] .debug_" in l and "C" in l.split()[-4]]
+assert compressed(orig) and not compressed(shdrs), (compressed(orig), compressed(shdrs))
+print(f"{len(lines)} lines of demo_prog.c, the same from the original, its cached copy and the copy alone")
+PYEOF
+else fail "debug_cache: could not split demo_prog's debug info (objcopy) or record it"; fi
+
 echo
 echo "cli: $passed passed, $failed failed"
 [ $failed = 0 ]
