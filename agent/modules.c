@@ -136,13 +136,32 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+static int overlaps(const struct ldp_module *a, const struct ldp_module *b)
+{
+	for (unsigned i = 0; i < a->nseg; i++)
+		for (unsigned k = 0; k < b->nseg; k++) {
+			uintptr_t lo1 = a->base + a->seg[i].vaddr, hi1 = lo1 + a->seg[i].memsz;
+			uintptr_t lo2 = b->base + b->seg[k].vaddr, hi2 = lo2 + b->seg[k].memsz;
+			if (lo1 < hi2 && lo2 < hi1)
+				return 1;
+		}
+	return 0;
+}
+
+/* Is m recorded already, as the latest record over its range? An object
+ * loaded again where it was before, after another was recorded over part
+ * of that range, is recorded again: the reporter gives each stack the
+ * latest module recorded before it (sym_resolve). */
 static int known(const struct ldp_module *m)
 {
 	unsigned n = atomic_load_explicit(&nmods, memory_order_relaxed);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = n; i-- > 0;) {
 		if (mods[i]->base == m->base && mods[i]->lo == m->lo && mods[i]->hi == m->hi &&
 		    !strcmp(mods[i]->path ? mods[i]->path : "", m->path ? m->path : ""))
 			return 1;
+		if (overlaps(mods[i], m))
+			return 0;
+	}
 	return 0;
 }
 

@@ -292,9 +292,21 @@ static int sampling_written;
 static int32_t *named; /* NAMED_CAP tids that have a THREAD record, open addressing */
 
 /* Stacks the writer itself interned are written before the records using them. */
+static void put_new_modules(void)
+{
+	unsigned nm = ldp_modules_count();
+	for (; modules_written < nm; modules_written++)
+		put_module(modules_written, ldp_module_get(modules_written));
+}
+
+/* Stacks counted first, then modules written: a stack's objects were
+ * scanned before it was interned (stacks.c, ldp_modules_cover), so the
+ * modules its addresses belong to come before it in the file, and the
+ * reporter resolves a stack against the modules recorded before it. */
 static void put_new_stacks(void)
 {
 	uint32_t ns = ldp_stacks_count();
+	put_new_modules();
 	for (; stacks_written < ns; stacks_written++)
 		put_stack(stacks_written);
 }
@@ -458,9 +470,7 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next)
 		r->head_snap = atomic_load_explicit(&r->head, memory_order_acquire);
 
-	unsigned nm = ldp_modules_count();
-	for (; modules_written < nm; modules_written++)
-		put_module(modules_written, ldp_module_get(modules_written));
+	put_new_modules();
 	unsigned np = ldp_paths_count();
 	for (; paths_written < np; paths_written++)
 		put_record(LDP_REC_PATH, scratch, ldp_enc_path(scratch, paths_written, ldp_path_get(paths_written)));

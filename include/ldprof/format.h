@@ -29,8 +29,9 @@
 #define LDP_FILE_MAGIC_LEN 8
 
 #define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 7 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses,
-                            * 7: allocator, attach, pause marks, END detached, parts, EVENTS2) */
+#define LDP_FORMAT_MINOR 8 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses,
+                            * 7: allocator, attach, pause marks, END detached, parts, EVENTS2;
+                            * 8: a stack's modules precede it, reloads over others recorded again) */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {

@@ -155,7 +155,7 @@ void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st
 	long first_past_allocator = -1;
 	for (unsigned i = 0; i < st->depth; i++) {
 		const struct sym_frame *fr;
-		unsigned k = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), &fr);
+		unsigned k = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), st->nmods, &fr);
 		for (unsigned j = 0; j < k; j++) {
 			if (fl->n == fl->cap) {
 				fl->cap = fl->cap ? fl->cap * 2 : 64;

@@ -180,7 +180,7 @@ static const struct sym_frame *frame_of(struct live_model *m, uint32_t stack)
 	}
 	const struct sym_frame *frames;
 	const struct live_stack *s = &m->stacks[stack];
-	sym_resolve(m->space, s->ips[0], !(s->flags & LDP_STACK_LEAF_PC), &frames);
+	sym_resolve(m->space, s->ips[0], !(s->flags & LDP_STACK_LEAF_PC), 0, &frames);
 	return frames;
 }
 

@@ -89,7 +89,9 @@ static void on_module(void *ctx, const struct rd_module *mod)
 static void on_stack(void *ctx, const struct rd_stack *s)
 {
 	struct tm_segment *seg = cur(ctx);
-	struct tm_stack st = {.depth = s->depth, .flags = s->flags};
+	/* Since 1.8 a stack's modules come before it (docs/FORMAT.md, MODULE). */
+	struct tm_stack st = {.depth = s->depth, .flags = s->flags,
+			      .nmods = seg->info.major > 1 || seg->info.minor >= 8 ? seg->nmods : 0};
 	st.ips = xmalloc((s->depth ? s->depth : 1) * sizeof *st.ips);
 	memcpy(st.ips, s->ips, s->depth * sizeof *st.ips);
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, st);

@@ -16,6 +16,7 @@
 struct tm_stack {
 	uint64_t *ips;
 	unsigned depth, flags;
+	size_t nmods; /* MODULE records of its segment before it: its addresses are theirs (sym_resolve) */
 };
 
 /* Live bytes and blocks of one stack at a snapshot. */

@@ -122,7 +122,7 @@ static uint32_t *frame_addrs(struct sym_space *sp, const struct tm_stack *st, un
 	unsigned k = 0;
 	for (unsigned i = 0; i < st->depth && k < nframes; i++) {
 		const struct sym_frame *fr;
-		unsigned n = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), &fr);
+		unsigned n = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), st->nmods, &fr);
 		for (unsigned j = 0; j < n && k < nframes; j++)
 			a[k++] = i;
 	}

@@ -55,7 +55,10 @@ struct sym_space {
 	size_t nmods;
 	struct mod_state *ms;
 	Dwfl *dwfl;
-	struct u64map cache; /* (addr << 1 | call_site) + 1 -> frames pointer << 16 | count */
+	struct u64map cache; /* (addr << 1 | call_site) + 1, with the module's index + 2 in bits 49..63
+			      * when modules overlap -> frames pointer << 16 | count */
+	int overlap;         /* two module records cover the same address (an object unloaded,
+			      * another loaded over it): the module depends on the stack's time */
 	struct sym_frame *run; /* the run being resolved; copied into chunks when done */
 	size_t nrun, run_cap;
 	struct chunk *chunks;  /* resolved frames: never move, callers keep pointers */
@@ -159,6 +162,14 @@ struct sym_space *sym_space_new(struct symbolizer *s, const struct rd_module *mo
 	sp->nmods = nmods;
 	sp->ms = xcalloc(nmods ? nmods : 1, sizeof *sp->ms);
 	u64map_init(&sp->cache, 1024);
+	for (size_t i = 0; i < nmods && !sp->overlap; i++)
+		for (size_t j = 0; j < i && !sp->overlap; j++)
+			for (unsigned a = 0; a < mods[i].nseg && !sp->overlap; a++)
+				for (unsigned b = 0; b < mods[j].nseg && !sp->overlap; b++) {
+					uint64_t lo1 = mods[i].base + mods[i].seg[a].vaddr, hi1 = lo1 + mods[i].seg[a].memsz;
+					uint64_t lo2 = mods[j].base + mods[j].seg[b].vaddr, hi2 = lo2 + mods[j].seg[b].memsz;
+					sp->overlap = lo1 < hi2 && lo2 < hi1;
+				}
 	sp->next = s->spaces;
 	s->spaces = sp;
 	return sp;
@@ -279,10 +290,22 @@ static void prepare_module(struct sym_space *sp, size_t i)
 		st->state = MOD_OK;
 }
 
-/* The module holding addr; the latest loaded wins where ranges overlap
- * (an object dlclosed and another dlopened at its address). */
-static long module_of(struct sym_space *sp, uint64_t addr)
+/* The module holding addr: the latest recorded among the first `limit`
+ * (those known when the stack was recorded), where ranges overlap (an
+ * object dlclosed and another dlopened at its address); if none of those
+ * holds it, the latest of all. */
+static long module_of(struct sym_space *sp, uint64_t addr, size_t limit)
 {
+	if (limit && limit < sp->nmods) {
+		for (size_t i = limit; i-- > 0;) {
+			const struct rd_module *m = &sp->mods[i];
+			for (unsigned k = 0; k < m->nseg; k++) {
+				uint64_t lo = m->base + m->seg[k].vaddr;
+				if (addr >= lo && addr < lo + m->seg[k].memsz)
+					return (long)i;
+			}
+		}
+	}
 	for (size_t i = sp->nmods; i-- > 0;) {
 		const struct rd_module *m = &sp->mods[i];
 		for (unsigned k = 0; k < m->nseg; k++) {
@@ -523,9 +546,18 @@ static const char *elf_function(struct symbolizer *s, struct mod_state *st, uint
 	return fn;
 }
 
-unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, const struct sym_frame **frames)
+unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, size_t mod_limit,
+		     const struct sym_frame **frames)
 {
+	uint64_t a = call_site && addr ? addr - 1 : addr;
+	/* Where records overlap, the module is the stack's (module_of), and
+	 * the same address may resolve differently in another stack. */
+	long mi = -2;
 	uint64_t key = (addr << 1 | (call_site ? 1 : 0)) + 1;
+	if (sp->overlap && addr < (1ull << 48) && sp->nmods < (1u << 14)) {
+		mi = module_of(sp, a, mod_limit);
+		key += (uint64_t)(mi + 2) << 49;
+	}
 	uint64_t *hit = u64map_get(&sp->cache, key);
 	if (hit) {
 		*frames = (const struct sym_frame *)(uintptr_t)(*hit >> 16);
@@ -533,8 +565,8 @@ unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, const s
 	}
 	struct symbolizer *s = sp->sym;
 	sp->nrun = 0;
-	uint64_t a = call_site && addr ? addr - 1 : addr;
-	long mi = module_of(sp, a);
+	if (mi == -2)
+		mi = module_of(sp, a, mod_limit);
 	char buf[256];
 	struct sym_frame base = {.module = sym_intern(s, "?")};
 	if (mi >= 0) {

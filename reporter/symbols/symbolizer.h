@@ -52,10 +52,15 @@ struct sym_space *sym_space_new(struct symbolizer *s, const struct rd_module *mo
  * The frames for one stack entry, innermost first: inlined functions, then
  * the function that contains the address. `call_site`: the address is a
  * return address (every stack frame except a sampled PC), so the call
- * instruction before it is looked up, as debuggers do.
+ * instruction before it is looked up, as debuggers do. `mod_limit`: how
+ * many of the space's modules were recorded when the stack was (its
+ * addresses belong to the latest of those holding them: a library
+ * unloaded, and another loaded over its range later, does not take its
+ * frames); 0 for the latest of all.
  * @return the number of frames (>= 1); *frames points into the cache.
  */
-unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, const struct sym_frame **frames);
+unsigned sym_resolve(struct sym_space *sp, uint64_t addr, int call_site, size_t mod_limit,
+		     const struct sym_frame **frames);
 
 /*
  * The frame that stands for the callers a stack lost: the outermost frame of

@@ -15,12 +15,27 @@ HOSTILE_BIN := $(HOSTILE_PROGS:%=$(HOSTILE_OUT)/%) $(HOSTILE_OUT)/h_daemon $(HOS
 	$(HOSTILE_OUT)/h_ownmalloc_static $(HOSTILE_OUT)/h_ownmalloc_mmap $(HOSTILE_OUT)/libhostile_dl.so \
 	$(HOSTILE_OUT)/h_deepbind $(HOSTILE_OUT)/libhostile_deep.so \
 	$(HOSTILE_OUT)/h_plain_static $(HOSTILE_OUT)/h_plain_spie $(HOSTILE_OUT)/h_plain_asan \
-	$(HOSTILE_OUT)/h_plain_tsan
+	$(HOSTILE_OUT)/h_plain_tsan $(HOSTILE_OUT)/h_reload $(HOSTILE_OUT)/libhostile_ov_a.so \
+	$(HOSTILE_OUT)/libhostile_ov_b.so
 
 # Finds libhostile_deep.so through its own RUNPATH only (dlopen searches the caller's).
 $(HOSTILE_OUT)/h_deepbind: tests/hostile/h_deepbind.c tests/hostile/hostile.h $(HOSTILE_OUT)/libhostile_deep.so
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -Wl,--enable-new-dtags,-rpath,'$$ORIGIN' -o $@ $< -ldl
+
+# Not PIE: the loader then honours a library's preferred address (h_reload).
+$(HOSTILE_OUT)/h_reload: tests/hostile/h_reload.c tests/hostile/hostile.h
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -no-pie -o $@ $< -ldl
+
+# Preferred addresses one page apart: the second lies over the first's code.
+$(HOSTILE_OUT)/libhostile_ov_a.so: tests/hostile/hd_overlap.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -shared -fPIC -DOV_NAME=ov_a_alloc -Wl,-Ttext-segment=0x10000000 -o $@ $<
+
+$(HOSTILE_OUT)/libhostile_ov_b.so: tests/hostile/hd_overlap.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(HOSTILE_CC_FLAGS) -shared -fPIC -DOV_NAME=ov_b_alloc -Wl,-Ttext-segment=0x10001000 -o $@ $<
 
 $(HOSTILE_OUT)/h_%: tests/hostile/h_%.c tests/hostile/hostile.h
 	@mkdir -p $(dir $@)

@@ -258,6 +258,16 @@ chk_dlopen_rel() {
 hostile dlopen_relative 0 "a library dlopened by a relative path (./lib.so): its frames symbolized; the vdso's name kept" \
 	chk_dlopen_rel sh -c 'cd "$1" && exec ./h_dlopen ./libhostile_dl.so "$2"' sh "$HB" @S
 
+# A library loaded again at its old address after another was loaded over
+# part of it (h_reload: preferred addresses, no PIE). The reporter took the
+# latest MODULE record of all for every stack, so liba's frames became
+# libhostile_ov_b.so+0x... (270 of 270) before format 1.8.
+chk_reload() {
+	jcheck "$1" '{g["key"]: g["heap"]["allocation_count"] for g in r["groups"] if "ov_" in g["key"]} == {"ov_a_alloc": 270, "ov_b_alloc": 50}'
+}
+hostile reload 0 "a library reloaded where another was loaded over it: each stack resolved in the object it was recorded in" \
+	chk_reload "$HB/h_reload" "$HB/libhostile_ov_a.so" "$HB/libhostile_ov_b.so"
+
 # ---- signals ------------------------------------------------------------------
 
 # ldprof record samples CPU time with SIGPROF unless told otherwise: a program
