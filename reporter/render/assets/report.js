@@ -86,7 +86,7 @@ function selected() {
   var m = {}, rows = [], z = Math.pow(2, A.bucket_shift);
   A.cells.forEach(function (c) {
     var sg = A.segments[c[2]], mid = (sg[1] + (c[3] + 0.5) * sg[2] * z) / 1e9;
-    if ((F.thread >= 0 && c[1] !== F.thread) || (F.trace >= 0 && (sg[0] !== F.trace || mid < F.t0 || mid > F.t1))) return;
+    if ((F.thread >= 0 && c[1] !== F.thread) || (F.trace >= 0 && (sg[0] !== F.trace || mid < F.lo || mid > F.hi))) return;
     var key = A.keys[c[0]], g = m[key];
     if (!g) { var o = known[key] || {}; rows.push(g = m[key] = {key: key, function: o.function, file: o.file, line: o.line, module: o.module,
       heap: {allocation_count: 0, allocated_bytes: 0, temporary_count: 0, peak_bytes: 0},
@@ -203,8 +203,10 @@ document.querySelectorAll('svg.ldprof-timeline').forEach(function (svg, ti) {
   plot.addEventListener('mousemove', function (ev) { if (a !== null) draw(a, at(ev)); });
   window.addEventListener('mouseup', function (ev) { if (a === null) return;
     var b = at(ev), t0 = (Math.min(a, b) - x0) / pw * end, t1 = (Math.max(a, b) - x0) / pw * end; a = null;
-    select(ti, t0, t1); }); });
-function select(ti, t0, t1) { var f = -1, l = -1; /* in time order: the last one not after each end */
+    select(ti, t0, t1, t1 >= end); }); });
+/* atEnd: the range reaches the end of the timeline, and so takes the last
+ * bucket too (its middle may lie past the end of the run) */
+function select(ti, t0, t1, atEnd) { var f = -1, l = -1; /* in time order: the last one not after each end */
   S.snapshots.forEach(function (s, i) { if (s.trace_index !== ti) return;
     if (f < 0 || s.time_ns <= t0 * 1e9) f = i;
     if (l < 0 || s.time_ns <= t1 * 1e9) l = i; });
@@ -214,6 +216,7 @@ function select(ti, t0, t1) { var f = -1, l = -1; /* in time order: the last one
     ': the snapshots at or before its ends';
   document.body.setAttribute('data-range', t0.toFixed(6) + ' ' + t1.toFixed(6));
   compare();
-  if (!A.unavailable) { F.trace = ti; F.t0 = t0; F.t1 = t1; showRange(); tables(); } }
+  if (!A.unavailable) { F.trace = ti; F.t0 = t0; F.t1 = t1; F.lo = t0 > 0 ? t0 : -Infinity; F.hi = atEnd ? Infinity : t1;
+    showRange(); tables(); } }
 document.body.setAttribute('data-rendered', '1');
 })();
