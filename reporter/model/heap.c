@@ -25,12 +25,6 @@
 
 LDP_SEAM uint64_t heap_max_orphans = 1u << 20;
 
-struct heap_block {
-	uint64_t size, seq;
-	uint32_t stack;
-	uint32_t next_free; /* free list link, index + 1 */
-};
-
 struct weight {
 	uint64_t count, bytes;
 	double var; /* this block's contribution to the variance of the byte estimate */
@@ -46,10 +40,9 @@ static void note_activity(struct heap_model *h, const struct rd_event *e, uint32
 		v[ACT_BYTES] += bytes;
 }
 
-static struct weight weight_of(const struct heap_model *h, uint64_t size, uint64_t ptr, uint64_t seq)
+static __attribute__((noinline)) struct weight sampled_weight(const struct heap_model *h, uint64_t size, uint64_t ptr,
+							     uint64_t seq)
 {
-	if (!h->t.sample_bytes || !size)
-		return (struct weight){1, size, 0};
 	double p = -expm1(-(double)size / (double)h->t.sample_bytes);
 	double inv = 1.0 / p;
 	double whole = floor(inv);
@@ -61,10 +54,18 @@ static struct weight weight_of(const struct heap_model *h, uint64_t size, uint64
 	return (struct weight){(uint64_t)whole + (coin < inv - whole), (uint64_t)llround(bytes), bytes * bytes * (1 - p)};
 }
 
+/* Inline: a full trace's block weighs itself, once per event. */
+static inline struct weight weight_of(const struct heap_model *h, uint64_t size, uint64_t ptr, uint64_t seq)
+{
+	if (!h->t.sample_bytes || !size)
+		return (struct weight){1, size, 0};
+	return sampled_weight(h, size, ptr, seq);
+}
+
 void heap_init(struct heap_model *h, unsigned seq_shift)
 {
 	memset(h, 0, sizeof *h);
-	u64map_init(&h->live, 1024);
+	blocks_init(&h->live);
 	u64map_init(&h->credits, 16);
 	u64map_init(&h->orphans, 16);
 	h->seq_shift = seq_shift;
@@ -82,10 +83,9 @@ void series_init(struct heap_series *s)
 
 void heap_free(struct heap_model *h)
 {
-	u64map_free(&h->live);
+	blocks_free(&h->live);
 	u64map_free(&h->credits);
 	u64map_free(&h->orphans);
-	free(h->blocks);
 	free(h->sites);
 	series_free(&h->series);
 	memset(h, 0, sizeof *h);
@@ -105,23 +105,6 @@ static struct heap_site *site(struct heap_model *h, uint32_t stack)
 		s->peak_gen = h->peak_gen;
 	}
 	return s;
-}
-
-static uint64_t new_block(struct heap_model *h)
-{
-	if (h->free_block) {
-		uint64_t i = h->free_block - 1;
-		h->free_block = h->blocks[i].next_free;
-		return i;
-	}
-	vec_reserve((void **)&h->blocks, &h->blocks_cap, h->nblocks + 1, sizeof *h->blocks);
-	return h->nblocks++;
-}
-
-static void drop_block(struct heap_model *h, uint64_t i)
-{
-	h->blocks[i].next_free = (uint32_t)h->free_block;
-	h->free_block = i + 1;
 }
 
 static unsigned bit_length(uint64_t v)
@@ -179,10 +162,10 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		return;
 	}
 	int live;
-	uint64_t *slot = u64map_slot(&h->live, e->ptr, &live); /* the new block's from here on */
+	struct live_block *slot = blocks_slot(&h->live, e->ptr, &live); /* the new block's from here on */
 	if (live) {
 		/* The address is live: its free is still on its way. Apply it now. */
-		struct heap_block *old = &h->blocks[*slot];
+		const struct live_block *old = slot;
 		struct weight ow = weight_of(h, old->size, e->ptr, old->seq);
 		struct heap_site *os = site(h, old->stack);
 		os->live_bytes -= ow.bytes;
@@ -193,16 +176,13 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 		t->live_count -= ow.count;
 		t->live_var -= ow.var;
 		t->frees += ow.count;
-		drop_block(h, *slot);
 		uint64_t *c = u64map_get(&h->credits, e->ptr);
 		if (c)
 			(*c)++;
 		else
 			u64map_put(&h->credits, e->ptr, 1);
 	}
-	uint64_t b = new_block(h);
-	h->blocks[b] = (struct heap_block){.size = e->size, .seq = e->seq, .stack = e->stack};
-	*slot = b;
+	*slot = (struct live_block){.ptr = e->ptr, .seq = e->seq, .size = e->size, .stack = e->stack};
 	h->prev_size = e->size;
 	h->prev_stack = e->stack;
 	h->prev_valid = 1;
@@ -245,8 +225,8 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 static void on_free(struct heap_model *h, const struct rd_event *e)
 {
 	struct heap_totals *t = &h->t;
-	uint64_t *slot = u64map_get(&h->live, e->ptr);
-	if (!slot || h->blocks[*slot].seq > e->seq) {
+	struct live_block *b = blocks_find(&h->live, e->ptr);
+	if (!b || b->seq > e->seq) {
 		/* Not live, or live as a newer block: a late free whose effect was
 		 * already applied, or a free of a block we never saw allocated. */
 		uint64_t *c = u64map_get(&h->credits, e->ptr);
@@ -255,7 +235,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 				u64map_del(&h->credits, e->ptr, NULL);
 			return;
 		}
-		if (!slot) {
+		if (!b) {
 			if (h->orphans.len >= heap_max_orphans) {
 				u64map_free(&h->orphans);
 				u64map_init(&h->orphans, 16);
@@ -265,7 +245,6 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 		(*unseen_free_count(h, e->seq))++;
 		return;
 	}
-	struct heap_block *b = &h->blocks[*slot];
 	struct weight w = weight_of(h, b->size, e->ptr, b->seq);
 	struct heap_site *s = site(h, b->stack);
 	/* Temporary, as heaptrack counts it (analyze/accumulatedtracedata.cpp):
@@ -290,8 +269,7 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	t->live_count -= w.count;
 	t->live_var -= w.var;
 	t->frees += w.count;
-	drop_block(h, *slot);
-	u64map_del_at(&h->live, slot);
+	blocks_remove(&h->live, b);
 }
 
 /* The event at `us` lies past the last bucket: close it with the value that

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "model/blocks.h"
 #include "util/util.h"
 
 struct activity;
@@ -99,9 +100,7 @@ struct heap_model {
 	struct heap_site *sites;
 	size_t nsites, sites_cap;
 	/* internal */
-	struct u64map live;    /* ptr -> block index */
-	struct heap_block *blocks;
-	size_t nblocks, blocks_cap, free_block;
+	struct live_blocks live;
 	struct u64map credits; /* ptr -> frees already applied for blocks replaced while live */
 	struct u64map orphans; /* ptr -> seq of a free whose allocation was not seen (at most heap_max_orphans) */
 	/* The previous heap event in merged order, for temporaries: an

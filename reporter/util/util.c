@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define HUGE_PAGE (2u << 20)
 
 static void oom(void)
 {
@@ -52,6 +55,25 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void *table_alloc(size_t bytes)
+{
+	if (bytes < HUGE_PAGE)
+		return xcalloc(1, bytes);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		oom();
+	madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without THP it works as well */
+	return p;
+}
+
+void table_free(void *p, size_t bytes)
+{
+	if (bytes < HUGE_PAGE)
+		free(p);
+	else if (p)
+		munmap(p, bytes);
+}
+
 void vec_reserve(void **arr, size_t *cap, size_t need, size_t esz)
 {
 	if (need <= *cap)
@@ -70,14 +92,16 @@ void u64map_init(struct u64map *m, size_t hint)
 	size_t cap = 16;
 	while (cap < hint * 2)
 		cap *= 2;
-	m->slots = xcalloc(cap, sizeof *m->slots);
+	if (cap > SIZE_MAX / sizeof *m->slots)
+		oom();
+	m->slots = table_alloc(cap * sizeof *m->slots);
 	m->cap = cap;
 	m->len = 0;
 }
 
 void u64map_free(struct u64map *m)
 {
-	free(m->slots);
+	table_free(m->slots, m->cap * sizeof *m->slots);
 	m->slots = NULL;
 	m->cap = m->len = 0;
 }

@@ -27,6 +27,14 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* Zeroed memory for a hash table's slots, freed with table_free(p, same
+ * bytes). Slots are touched at random: past 2 MiB the memory is mapped on
+ * its own with huge pages asked for (madvise), since in 4 KiB pages the
+ * first touch of each page (a fault, dear in a VM) and the TLB misses after
+ * it cost more than the probes. */
+void *table_alloc(size_t bytes);
+void table_free(void *p, size_t bytes);
+
 /* Grow *arr (element size esz) so that it holds at least need elements. */
 void vec_reserve(void **arr, size_t *cap, size_t need, size_t esz);
 #define VEC_PUSH(arr, len, cap, value)                                                                         \

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "model/activity.h"
+#include "model/blocks.h"
 #include "model/heap.h"
 #include "read/trace.h"
 
@@ -161,6 +162,54 @@ static void test_churn_many(void **state)
 	heap_free(&h);
 }
 
+/* The live-block table against a plain array: 300,000 blocks live at once
+ * (the table passes 2 MiB, so it is mapped with huge pages asked for), then
+ * churn that removes from the middle of probe runs, address 0 included. */
+static void test_live_blocks(void **state)
+{
+	(void)state;
+	enum { N = 300000 };
+	static uint64_t ref[N]; /* ref[i]: the address of block i, 0 when not live */
+	struct live_blocks b;
+	blocks_init(&b);
+	uint64_t x = 88172645463325252ull;
+	size_t live = 0;
+	for (unsigned round = 0; round < 4 * N; round++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t i = (size_t)(x % N);
+		int found;
+		if (!ref[i]) {
+			/* Addresses close together (as a heap's are) and, for block 0, address 0. */
+			ref[i] = i ? 0x7f0000000000ull + (uint64_t)i * 48 + (round & 1) * 0x10000000ull : 0;
+			struct live_block *s = blocks_slot(&b, ref[i], &found);
+			assert_false(found);
+			*s = (struct live_block){.ptr = ref[i], .seq = round, .size = i, .stack = (uint32_t)i};
+			if (!i)
+				ref[i] = 1; /* live, at address 0 */
+			live++;
+		} else if (round > N) {
+			uint64_t ptr = ref[i] == 1 && !i ? 0 : ref[i];
+			struct live_block *s = blocks_find(&b, ptr);
+			assert_non_null(s);
+			assert_int_equal(s->size, i);
+			blocks_remove(&b, s);
+			assert_null(blocks_find(&b, ptr));
+			ref[i] = 0;
+			live--;
+		}
+		assert_int_equal(b.len + (size_t)b.zero_live, live);
+	}
+	for (size_t i = 0; i < N; i++) {
+		uint64_t ptr = ref[i] == 1 && !i ? 0 : ref[i];
+		struct live_block *s = ref[i] ? blocks_find(&b, ptr) : NULL;
+		if (ref[i]) {
+			assert_non_null(s);
+			assert_int_equal(s->stack, i);
+		}
+	}
+	blocks_free(&b);
+}
+
 /* Sampled traces: each block stands for 1/p blocks and size/p bytes,
  * p = 1 - exp(-size / sample_bytes); the count's rounding is random but
  * fixed per block, so a block's free takes back exactly what it added. */
@@ -278,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_late_alloc),
 		cmocka_unit_test(test_exec_does_not_leak),
 		cmocka_unit_test(test_churn_many),
+		cmocka_unit_test(test_live_blocks),
 		cmocka_unit_test(test_sampled_weights),
 		cmocka_unit_test(test_orphans_bounded),
 		cmocka_unit_test(test_activity_sums),
