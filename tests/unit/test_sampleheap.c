@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include "agent.h"
@@ -63,10 +64,46 @@ static void test_small_blocks(void **state)
 		assert_int_equal(ldp_sh_free(p[i]), 0);
 	/* Freed blocks come back zeroed (calloc relies on it), and are reused,
 	 * the latest first (1, 16 and 4096 bytes share the 4 KiB class). */
-	void *q = ldp_sh_alloc(16, 16);
+	void *q = ldp_sh_alloc(4096, 16);
 	assert_ptr_equal(q, p[2]);
 	assert_true(all_zero(q, 4096));
 	assert_int_equal(ldp_sh_free(q), 0);
+}
+
+static int resident(const void *p)
+{
+	unsigned char v = 0;
+	assert_int_equal(mincore((void *)p, 4096, &v), 0);
+	return v & 1;
+}
+
+/* Freed small blocks keep their pages (no madvise, no refault) up to 4 MiB
+ * in all; the free past that gives its pages back. Either way the block
+ * comes back zeroed. */
+static void test_retained(void **state)
+{
+	(void)state;
+	enum { N = 9 }; /* nine 512 KiB blocks: 4.5 MiB */
+	void *p[N];
+	for (int i = 0; i < N; i++) {
+		p[i] = ldp_sh_alloc(512u << 10, 16);
+		assert_non_null(p[i]);
+		memset(p[i], 0xcd, 512u << 10);
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(ldp_sh_free(p[i]), 0);
+	/* test_small_blocks left about 1.1 MiB kept: the first fits under the
+	 * cap, the last (4.5 MiB on top) cannot. */
+	assert_true(resident(p[0]));
+	assert_false(resident(p[N - 1]));
+	/* Handed out again, latest first: the one given back, then kept ones. */
+	for (int i = N - 1; i >= 0; i--) {
+		void *q = ldp_sh_alloc(300000, 16);
+		assert_ptr_equal(q, p[i]);
+		assert_true(all_zero(q, 300000));
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(ldp_sh_free(p[i]), 0);
 }
 
 static void test_bad_frees(void **state)
@@ -149,6 +186,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_region),       cmocka_unit_test(test_small_blocks),
+		cmocka_unit_test(test_retained),
 		cmocka_unit_test(test_bad_frees),    cmocka_unit_test(test_alignment),
 		cmocka_unit_test(test_large_merge),  cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_overflow_table),
