@@ -19,7 +19,10 @@
  * closes every fd, reuses the numbers, forks or execs can neither close nor
  * receive trace bytes, and the agent never has anything to close in a fork
  * child. Rounds happen every flush_ms (default 50 ms) and when a ring
- * passes half full. At exit, _exit, abort, exec and a fatal signal a
+ * passes half full; what a round writes reaches the file (a zstd flush)
+ * at least every flush_ms, not at every round: a flush closes a zstd block,
+ * and a program allocating without pause makes a round every 2 ms, whose
+ * block headers and RSS readings were most of a repetitive trace. At exit, _exit, abort, exec and a fatal signal a
  * program thread asks for a last round (ldp_writer_flush,
  * ldp_writer_flush_and_hold, ldp_writer_end_by_signal) and waits for the
  * writer to do it, bounded: "request" below. Between rounds the thread ticks
@@ -277,6 +280,9 @@ static unsigned paths_written = 1;
 
 /* Resident set size, from /proc/self/statm (opened each time: the program
  * may close any descriptor we would keep). */
+/* When the last RSS reading and the last zstd flush were (ldp_mono_ns). */
+static uint64_t last_rss_ns, last_flush_ns;
+
 static void put_rss(void)
 {
 	uint64_t size, pages;
@@ -476,7 +482,11 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 		put_record(LDP_REC_PATH, scratch, ldp_enc_path(scratch, paths_written, ldp_path_get(paths_written)));
 	put_new_stacks();
 	put_sampling_info();
-	put_rss();
+	int due = end_reason || end_frame || now - last_flush_ns >= ldp_cfg.flush_ms * 1000000ull;
+	if (due || now - last_rss_ns >= ldp_cfg.flush_ms * 1000000ull) {
+		put_rss();
+		last_rss_ns = now;
+	}
 	if (end_reason)
 		ldp_nested_count_leftovers(); /* never to be drained now: counted */
 	drain_samples();
@@ -506,8 +516,12 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	if (end_reason || end_frame || now - frame_start_ns >= FRAME_NS || frame_bytes + pending_len >= FRAME_BYTES) {
 		compress_pending(ZSTD_e_end);
 		frame_start_ns = 0;
-	} else {
+		last_flush_ns = now;
+	} else if (due) {
 		compress_pending(ZSTD_e_flush);
+		last_flush_ns = now;
+	} else {
+		compress_pending(ZSTD_e_continue); /* a round by volume: on disk by the next due flush */
 	}
 	part_rounds++;
 	if (rotating && !ended && !failed && part_rounds > 1 && file_bytes >= ldp_cfg.max_size)
