@@ -22,7 +22,7 @@ AGENT_LIBS := $(ZSTD_A) -ldl -lpthread -lm
 
 REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -I$(O)/gen
 # libcurl and jansson: the fleet store's HTTP client and its JSON (docs/FLEET.md).
-REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -ljansson
+REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -ljansson -pthread
 
 AGENT_SRC := $(wildcard agent/*.c)
 REPORTER_SRC := $(wildcard reporter/*.c reporter/*/*.c)

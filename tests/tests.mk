@@ -10,7 +10,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
 # Reporter modules with test seams (LDP_SEAM in util.h: limits that are
 # constants in ldprof) are built a second time, with the seams writable, for
 # the unit tests only.
-SEAM_SRC := reporter/read/merge.c reporter/model/heap.c
+SEAM_SRC := reporter/read/merge.c reporter/read/ahead.c reporter/model/heap.c
 SEAM_OBJ := $(SEAM_SRC:%.c=$(O)/tests/seam/%.o)
 UNIT_REPORTER_OBJ := $(filter-out $(SEAM_SRC:%.c=$(O)/%.o),$(REPORTER_LIB_OBJ)) $(SEAM_OBJ)
 

@@ -170,4 +170,21 @@ void rd_merge_lose(struct rd_merge *m);
 void rd_merge_end(struct rd_merge *m);
 void rd_merge_fini(struct rd_merge *m);
 
+/* ---- ahead.c: the reader on a thread of its own, the visitor on this one ---- */
+
+/* A whole read of the trace with visitor v (reader.c's run over its inputs). */
+typedef int (*rd_read_fn)(void *arg, const struct rd_visitor *v, struct rd_stats *st, struct rd_error *err);
+/* Chunk size of the queue between the threads (a test seam: the unit test
+ * makes items larger than a chunk). */
+extern LDP_SEAM size_t rd_ahead_chunk_bytes;
+/* Is a read of about `bytes` of trace (UINT64_MAX: unknown) with v worth a
+ * thread? Not with raw_record or raw_event; LDPROF_READ_THREADS=1 never,
+ * =2 always; else from 512 KiB with 2 CPUs usable. */
+int rd_ahead_wanted(const struct rd_visitor *v, uint64_t bytes);
+/* read(arg, ...) on a new thread while v's callbacks run on this one, in
+ * the same order with the same values (strings and arrays copied).
+ * @return read's return, with *st and *err as read left them. If no
+ * thread can be started, read runs here with v. */
+int rd_ahead_run(rd_read_fn read, void *arg, const struct rd_visitor *v, struct rd_stats *st, struct rd_error *err);
+
 #endif

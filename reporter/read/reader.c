@@ -399,6 +399,29 @@ static int run(struct rd_input *in, size_t n, int next_part, const struct rd_vis
 	return rc;
 }
 
+/* run() as an rd_read_fn, for ahead.c's reading thread. */
+struct run_args {
+	struct rd_input *in;
+	size_t n;
+	int next_part;
+};
+
+static int run_fn(void *arg, const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err)
+{
+	struct run_args *a = arg;
+	return run(a->in, a->n, a->next_part, v, stats, err);
+}
+
+/* run(), on a reading thread of its own when that pays (ahead.c). */
+static int run_maybe_ahead(struct rd_input *in, size_t n, int next_part, uint64_t bytes,
+			   const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err)
+{
+	if (!rd_ahead_wanted(v, bytes))
+		return run(in, n, next_part, v, stats, err);
+	struct run_args a = {in, n, next_part};
+	return rd_ahead_run(run_fn, &a, v, stats, err);
+}
+
 /* ---- following a trace still being written (ldprof top) ---- */
 
 struct follow_ctx {
@@ -500,6 +523,7 @@ int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *
 	struct rd_input *in = xcalloc(ps.n, sizeof *in);
 	int rc = -1;
 	size_t opened = 0;
+	uint64_t bytes = 0; /* UINT64_MAX: not a regular file (a pipe may be long) */
 	for (; opened < ps.n; opened++) {
 		FILE *f = fopen(ps.paths[opened], "rb");
 		if (!f) {
@@ -508,13 +532,19 @@ int rd_read_file(const char *path, const struct rd_visitor *v, struct rd_stats *
 		}
 		in[opened] = (struct rd_input){.f = f, .name = ps.paths[opened]};
 		struct stat st;
+		if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+			bytes = UINT64_MAX;
+			continue;
+		}
+		if (bytes != UINT64_MAX)
+			bytes += (uint64_t)st.st_size;
 		/* Long reads say how far they are, when someone is watching. */
-		if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && isatty(STDERR_FILENO)) {
+		if (isatty(STDERR_FILENO)) {
 			in[opened].size = (uint64_t)st.st_size;
 			in[opened].progress = in[opened].size >= (64u << 20);
 		}
 	}
-	rc = run(in, ps.n, ps.next_exists, v, stats, err);
+	rc = run_maybe_ahead(in, ps.n, ps.next_exists, bytes, v, stats, err);
 	stats->rotated = ps.rotated;
 	stats->parts = (unsigned)ps.n;
 	stats->first_part = ps.first;
@@ -533,7 +563,7 @@ int rd_read_mem(const uint8_t *data, size_t len, const char *name, const struct 
 		struct rd_stats *stats, struct rd_error *err)
 {
 	struct rd_input in = {.mem = data, .mem_len = len, .name = name};
-	return run(&in, 1, 0, v, stats, err);
+	return run_maybe_ahead(&in, 1, 0, len, v, stats, err);
 }
 
 int rd_read_first_header(const char *path, struct rd_segment *seg, struct rd_error *err)

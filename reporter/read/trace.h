@@ -5,6 +5,8 @@
  *   decode.c  record payload -> typed struct (every length and id checked)
  *   reader.c  records -> visitor callbacks, heap events merged across threads
  *             into sequence order
+ *   ahead.c   (a big trace, 2 CPUs) the above on a thread of its own, the
+ *             callbacks copied to the caller's thread in chunks
  *
  * Models implement the callbacks they need (struct rd_visitor) and never see
  * bytes. Errors carry the file offset of the frame and of the record inside
@@ -218,7 +220,8 @@ int rd_segment_running(const struct rd_segment *seg);
 int rd_read_first_header(const char *path, struct rd_segment *seg, struct rd_error *err);
 
 /*
- * Read the whole trace at path, calling v's callbacks.
+ * Read the whole trace at path, calling v's callbacks (on the calling
+ * thread, also when the reading runs on another: read/ahead.c).
  * @return 0 on success (also with a truncated tail: see stats), -1 with
  * err->msg set to one line naming the offset and what was being read.
  */

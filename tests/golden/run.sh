@@ -9,6 +9,8 @@
 #                   good/NAME.json; `ldprof dump` reads them
 #                   too. GOLDEN_UPDATE=1 rewrites the .json files after an
 #                   intended change.
+#   threads/NAME    every trace above reads the same with the reading
+#                   thread (LDPROF_READ_THREADS=2) as without (=1)
 # Reports run with --sysroot at an empty directory: the binaries the traces
 # name are never found, so nothing depends on this machine's files, and the
 # symbolizer's "not found" warnings are not counted as messages.
@@ -55,6 +57,35 @@ print(json.dumps(out, indent=1, sort_keys=True))' "$W/full" > "$W/out" 2>> "$W/e
 	if [ $rc = 0 ] && [ -z "$(messages "$W/err")" ] && cmp -s "$W/out" "$json" && "$LDPROF" dump "$f" > /dev/null 2>&1; then
 		pass "good/$n: reads, report as recorded in $n.json"
 	else fail "good/$n: exit $rc, $(head -c 200 "$W/err") $(diff "$json" "$W/out" 2>&1 | head -3)"; fi
+done
+
+# Reading ahead on a second thread (read/ahead.c) changes nothing: every
+# golden trace, good, damaged and bad, read on one thread and with the
+# reading thread forced on, gives the same bytes on stdout and stderr and
+# the same exit status, for the text report and --json (the good ones: by
+# traceback, snapshots and a diff too).
+for f in tests/golden/good/*.ldp tests/golden/bad/*.ldp; do
+	n=${f#tests/golden/}
+	n=${n%.ldp}
+	same=1
+	S="--sysroot $W/empty"
+	cmds=("report $S" "report $S --json")
+	case $n in good/*) cmds+=("report $S --by traceback --top 1000" "snapshots" "snapshots --json"
+		"diff $S --from start --to exit --json") ;; esac
+	for cmd in "${cmds[@]}"; do
+		for t in 1 2; do
+			# shellcheck disable=SC2086 # cmd holds words
+			LDPROF_READ_THREADS=$t "$LDPROF" $cmd "$f" > "$W/t$t.out" 2> "$W/t$t.err"
+			echo "exit $?" >> "$W/t$t.out"
+		done
+		# a good trace reads (else the check would compare two refusals)
+		case $n in good/*) grep -qx 'exit 0' "$W/t1.out" || { fail "threads/$n: ldprof $cmd: $(head -c 200 "$W/t1.err")"; same=0; } ;; esac
+		if ! cmp -s "$W/t1.out" "$W/t2.out" || ! cmp -s "$W/t1.err" "$W/t2.err"; then
+			fail "threads/$n: ldprof $cmd differs with the reading thread: $(diff "$W/t1.out" "$W/t2.out" | head -c 200) $(diff "$W/t1.err" "$W/t2.err" | head -c 200)"
+			same=0
+		fi
+	done
+	[ $same = 1 ] && pass "threads/$n: ${#cmds[@]} commands, the same with LDPROF_READ_THREADS=1 and =2"
 done
 
 echo

@@ -1,0 +1,566 @@
+/*
+ * ahead.c - read ahead on a thread of its own: the reader (zstd, records,
+ * the merge) on one core while the caller's visitor (the models) runs on
+ * another.
+ *
+ *   reading thread:  reader --recorder--> chunk --queue (AHEAD_QUEUE full chunks)-->
+ *   calling thread:                                  chunk --replay--> caller's visitor
+ *
+ * The recorder copies each callback and everything it points to (a stack's
+ * addresses, a segment's or module's strings: the reader owns and reuses
+ * them) into a chunk: items one after another, each a header and a copy.
+ * Events, the bulk, go in runs: one header, then event after event, most
+ * in 32 bytes (struct ev32: handing cache lines to the other core is what
+ * costs, and a struct rd_event fills one). An item larger than a chunk gets a chunk of its own, as
+ * large as it needs. The queue is bounded, so memory stays bounded whatever
+ * the trace's length: the reading thread waits when the models are behind.
+ *
+ * Callbacks return nothing, so data flows one way. The caller sees the same
+ * callbacks with the same values in the same order as from the reader
+ * itself, then the same return value, error and stats: the reading thread
+ * fills its own copies, handed over after it is joined. A read that fails
+ * part way still delivers everything before the failure (the last chunk is
+ * queued whatever the outcome).
+ *
+ * Not for a visitor with raw_record or raw_event (ldprof dump): those
+ * point into the reader's buffers and are not recorded. Not for following
+ * a live trace either (ldprof top draws between reads).
+ */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "util/util.h"
+
+LDP_SEAM size_t rd_ahead_chunk_bytes = 256u << 10;
+/* Below this much trace a thread may cost more than it saves: a 300 KB
+ * trace of 40 ms reported 6% slower with it, one of 650 KB 5% faster
+ * (docs/ARCHITECTURE.md). Compressed size says little of the work (20 M
+ * events can take 25 KB), so this only spares the small ones. */
+#define AHEAD_MIN_BYTES (512u << 10)
+/* Full chunks waiting at most: with the one being filled and the one being
+ * replayed, about 1.5 MiB in flight. */
+#define AHEAD_QUEUE 4
+/* Spare chunks kept for reuse: a fresh one costs page faults. */
+#define AHEAD_SPARE 2
+
+enum item_kind {
+	IT_SEGMENT = 1, IT_MODULE, IT_STACK, IT_EVENTS, IT_SNAPSHOT, IT_PAUSE, IT_SAMPLING, IT_SAMPLE,
+	IT_LOST, IT_THREAD, IT_PATH, IT_RSS, IT_SEGMENT_END, IT_EVENTS32,
+};
+
+/* An item: this header, then its copy, padded to ITEM_ALIGN. */
+struct item {
+	uint32_t kind;
+	uint32_t n;    /* IT_EVENTS, IT_EVENTS32: events in the run */
+	size_t size;   /* header included, padded */
+};
+#define ITEM_ALIGN 16u
+
+struct chunk {
+	struct chunk *next;
+	size_t len, cap;
+	_Alignas(16) unsigned char data[];
+};
+
+struct ahead {
+	/* set before the thread starts, then read only */
+	const struct rd_visitor *v; /* the caller's */
+	rd_read_fn read;
+	void *arg;
+	/* the reading thread's own */
+	struct chunk *cur;
+	struct item *run;           /* the events run at the end of cur, if any */
+	struct rd_stats st;
+	struct rd_error err;
+	int rc;
+	/* shared, under mu (a cache line apart from the reading thread's) */
+	_Alignas(64) pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	struct chunk *head, *tail;  /* full chunks, in order */
+	size_t queued;
+	struct chunk *spare;
+	size_t nspare;
+	int done;                   /* the reading thread has queued its last chunk */
+};
+
+static size_t pad(size_t n)
+{
+	return (n + ITEM_ALIGN - 1) & ~(size_t)(ITEM_ALIGN - 1);
+}
+
+/* ---- the reading thread ---- */
+
+static struct chunk *chunk_new(struct ahead *a, size_t need)
+{
+	struct chunk *c = NULL;
+	if (need <= rd_ahead_chunk_bytes) {
+		pthread_mutex_lock(&a->mu);
+		if ((c = a->spare)) {
+			a->spare = c->next;
+			a->nspare--;
+		}
+		pthread_mutex_unlock(&a->mu);
+		need = rd_ahead_chunk_bytes;
+	}
+	if (!c) {
+		c = xmalloc(sizeof *c + need);
+		c->cap = need;
+	}
+	c->next = NULL;
+	c->len = 0;
+	return c;
+}
+
+static void queue_put(struct ahead *a, struct chunk *c)
+{
+	pthread_mutex_lock(&a->mu);
+	while (a->queued >= AHEAD_QUEUE)
+		pthread_cond_wait(&a->room, &a->mu);
+	if (a->tail)
+		a->tail->next = c;
+	else
+		a->head = c;
+	a->tail = c;
+	a->queued++;
+	pthread_cond_signal(&a->more);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* Room for an item of size bytes (padded) at the end of the current chunk. */
+static struct item *item_new(struct ahead *a, unsigned kind, size_t size)
+{
+	size = pad(size);
+	if (!a->cur || a->cur->cap - a->cur->len < size) {
+		if (a->cur && a->cur->len)
+			queue_put(a, a->cur);
+		else
+			free(a->cur);
+		a->cur = chunk_new(a, size);
+	}
+	struct item *it = (struct item *)(a->cur->data + a->cur->len);
+	a->cur->len += size;
+	it->kind = kind;
+	it->n = 0;
+	it->size = size;
+	a->run = NULL;
+	return it;
+}
+
+static void *body(struct item *it)
+{
+	return (unsigned char *)it + pad(sizeof *it);
+}
+
+/* Copy the string s (NULL allowed) to p: a presence byte, then the string
+ * and its NUL. @return the bytes used. */
+static size_t put_str(unsigned char *p, const char *s, size_t len)
+{
+	p[0] = s != NULL;
+	if (s)
+		memcpy(p + 1, s, len + 1);
+	return 1 + (s ? len + 1 : 0);
+}
+
+static const char *get_str(const unsigned char **p)
+{
+	const unsigned char *q = *p;
+	if (!q[0]) {
+		*p = q + 1;
+		return NULL;
+	}
+	const char *s = (const char *)q + 1;
+	*p = q + 1 + strlen(s) + 1;
+	return s;
+}
+
+static size_t slen(const char *s)
+{
+	return s ? strlen(s) : 0;
+}
+
+static void rec_segment(void *ctx, const struct rd_segment *seg)
+{
+	struct ahead *a = ctx;
+	const char *s[5] = {seg->exe, seg->cmdline, seg->hostname, seg->agent_version, seg->allocator};
+	size_t len[5], size = pad(sizeof(struct item)) + sizeof *seg;
+	for (int i = 0; i < 5; i++)
+		size += 2 + (len[i] = slen(s[i]));
+	struct item *it = item_new(a, IT_SEGMENT, size);
+	unsigned char *p = body(it);
+	memcpy(p, seg, sizeof *seg);
+	p += sizeof *seg;
+	for (int i = 0; i < 5; i++)
+		p += put_str(p, s[i], len[i]);
+}
+
+static void rec_module(void *ctx, const struct rd_module *m)
+{
+	struct ahead *a = ctx;
+	size_t len = slen(m->path);
+	struct item *it = item_new(a, IT_MODULE, pad(sizeof *it) + sizeof *m + 2 + len);
+	unsigned char *p = body(it);
+	memcpy(p, m, sizeof *m);
+	put_str(p + sizeof *m, m->path, len);
+}
+
+static void rec_stack(void *ctx, const struct rd_stack *s)
+{
+	struct ahead *a = ctx;
+	size_t n = s->depth * sizeof *s->ips;
+	struct item *it = item_new(a, IT_STACK, pad(sizeof *it) + pad(sizeof *s) + n);
+	unsigned char *p = body(it);
+	memcpy(p, s, sizeof *s);
+	if (n)
+		memcpy(p + pad(sizeof *s), s->ips, n);
+}
+
+/* Most events are allocations and frees with a size below 2^48 and no
+ * mapped-channel fields: they travel in 32 bytes, half the cache lines of
+ * a struct rd_event (what the handover between the cores costs most).
+ * Anything else (an untrusted trace may say anything) travels whole. */
+struct ev32 {
+	uint64_t seq, ptr;
+	uint64_t size_kind_op; /* size | kind << 48 | op << 56 */
+	uint32_t stack, tid;
+};
+
+static int fits_ev32(const struct rd_event *e)
+{
+	return !(e->size >> 48) && !e->old_ptr && !e->old_size && !e->path && !e->flags && !e->prot;
+}
+
+/* The hot one: an event joins the run at the end of the chunk when the run
+ * has its form and the chunk has room, so it costs a copy and no header. */
+static void rec_event(void *ctx, const struct rd_event *e)
+{
+	struct ahead *a = ctx;
+	struct item *run = a->run;
+	int small = fits_ev32(e);
+	unsigned kind = small ? IT_EVENTS32 : IT_EVENTS;
+	size_t size = small ? sizeof(struct ev32) : sizeof *e;
+	if (!run || run->kind != kind || a->cur->cap - a->cur->len < size) {
+		run = item_new(a, kind, pad(sizeof *run) + size);
+		a->run = run;
+	} else {
+		a->cur->len += size;
+		run->size += size;
+	}
+	if (small) {
+		struct ev32 *slot = (struct ev32 *)body(run) + run->n++;
+		*slot = (struct ev32){e->seq, e->ptr, e->size | (uint64_t)e->kind << 48 | (uint64_t)e->op << 56,
+				      e->stack, e->tid};
+	} else {
+		struct rd_event *slot = (struct rd_event *)body(run) + run->n++;
+		*slot = *e;
+	}
+}
+
+/* A callback whose arguments hold no pointers: copied as they are. */
+static void rec_plain(struct ahead *a, unsigned kind, const void *p, size_t n)
+{
+	struct item *it = item_new(a, kind, pad(sizeof *it) + n);
+	memcpy(body(it), p, n);
+}
+
+static void rec_snapshot(void *ctx, const struct rd_snapshot *s)
+{
+	rec_plain(ctx, IT_SNAPSHOT, s, sizeof *s);
+}
+
+static void rec_pause(void *ctx, const struct rd_pause *x)
+{
+	rec_plain(ctx, IT_PAUSE, x, sizeof *x);
+}
+
+static void rec_sampling(void *ctx, const struct rd_sampling *s)
+{
+	rec_plain(ctx, IT_SAMPLING, s, sizeof *s);
+}
+
+static void rec_sample(void *ctx, const struct rd_sample *s)
+{
+	rec_plain(ctx, IT_SAMPLE, s, sizeof *s);
+}
+
+struct two_u64 {
+	uint64_t a, b;
+};
+
+static void rec_lost(void *ctx, unsigned kind, uint64_t count)
+{
+	rec_plain(ctx, IT_LOST, &(struct two_u64){kind, count}, sizeof(struct two_u64));
+}
+
+static void rec_rss(void *ctx, uint64_t time_us, uint64_t bytes)
+{
+	rec_plain(ctx, IT_RSS, &(struct two_u64){time_us, bytes}, sizeof(struct two_u64));
+}
+
+/* THREAD and PATH: an id and a string. */
+static void rec_named(struct ahead *a, unsigned kind, uint32_t id, const char *s)
+{
+	size_t len = slen(s);
+	struct item *it = item_new(a, kind, pad(sizeof *it) + sizeof id + 2 + len);
+	unsigned char *p = body(it);
+	memcpy(p, &id, sizeof id);
+	put_str(p + sizeof id, s, len);
+}
+
+static void rec_thread(void *ctx, uint32_t tid, const char *name)
+{
+	rec_named(ctx, IT_THREAD, tid, name);
+}
+
+static void rec_path(void *ctx, uint32_t id, const char *path)
+{
+	rec_named(ctx, IT_PATH, id, path);
+}
+
+static void rec_segment_end(void *ctx, const struct rd_end *end)
+{
+	rec_plain(ctx, IT_SEGMENT_END, end, sizeof *end);
+}
+
+/* The recorder has a callback exactly where the caller's visitor has one:
+ * the reader skips work for an absent callback, and must skip the same. */
+static struct rd_visitor recorder(struct ahead *a)
+{
+	const struct rd_visitor *v = a->v;
+#define REC(f) .f = v->f ? rec_##f : NULL
+	return (struct rd_visitor){
+		.ctx = a,
+		.segment_begin = v->segment_begin ? rec_segment : NULL,
+		REC(module),
+		REC(stack),
+		REC(event),
+		REC(snapshot),
+		REC(pause),
+		REC(sampling),
+		REC(sample),
+		REC(lost),
+		REC(thread),
+		REC(path),
+		REC(rss),
+		REC(segment_end),
+	};
+#undef REC
+}
+
+static void *reading_thread(void *arg)
+{
+	struct ahead *a = arg;
+	struct rd_visitor rec = recorder(a);
+	a->rc = a->read(a->arg, &rec, &a->st, &a->err);
+	/* The last chunk, whatever the outcome: all before an error counts. */
+	if (a->cur && a->cur->len)
+		queue_put(a, a->cur);
+	else
+		free(a->cur);
+	a->cur = NULL;
+	pthread_mutex_lock(&a->mu);
+	a->done = 1;
+	pthread_cond_signal(&a->more);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* ---- the calling thread ---- */
+
+/* The segment being replayed: its strings outlive the chunk they came in,
+ * as the reader's own do (from segment_begin to segment_end). */
+struct replay {
+	const struct rd_visitor *v;
+	struct rd_segment seg;
+};
+
+static void replay_item(struct replay *r, const struct item *it)
+{
+	const struct rd_visitor *v = r->v;
+	const unsigned char *p = (const unsigned char *)it + pad(sizeof *it);
+	switch (it->kind) {
+	case IT_SEGMENT: {
+		rd_segment_clear(&r->seg);
+		memcpy(&r->seg, p, sizeof r->seg);
+		p += sizeof r->seg;
+		char **s[5] = {&r->seg.exe, &r->seg.cmdline, &r->seg.hostname, &r->seg.agent_version,
+			       &r->seg.allocator};
+		for (int i = 0; i < 5; i++) {
+			const char *x = get_str(&p);
+			*s[i] = x ? xstrdup(x) : NULL;
+		}
+		v->segment_begin(v->ctx, &r->seg);
+		return;
+	}
+	case IT_MODULE: {
+		struct rd_module m;
+		memcpy(&m, p, sizeof m);
+		p += sizeof m;
+		m.path = (char *)get_str(&p);
+		v->module(v->ctx, &m);
+		return;
+	}
+	case IT_STACK: {
+		struct rd_stack s;
+		memcpy(&s, p, sizeof s);
+		s.ips = (uint64_t *)(p + pad(sizeof s));
+		v->stack(v->ctx, &s);
+		return;
+	}
+	case IT_EVENTS: {
+		const struct rd_event *e = (const struct rd_event *)p;
+		for (uint32_t i = 0; i < it->n; i++)
+			v->event(v->ctx, &e[i]);
+		return;
+	}
+	case IT_EVENTS32: {
+		const struct ev32 *x = (const struct ev32 *)p;
+		for (uint32_t i = 0; i < it->n; i++) {
+			struct rd_event e = {.seq = x[i].seq, .ptr = x[i].ptr, .stack = x[i].stack, .tid = x[i].tid};
+			e.size = x[i].size_kind_op & ((UINT64_C(1) << 48) - 1);
+			e.kind = (uint8_t)(x[i].size_kind_op >> 48);
+			e.op = (uint8_t)(x[i].size_kind_op >> 56);
+			v->event(v->ctx, &e);
+		}
+		return;
+	}
+	case IT_SNAPSHOT: v->snapshot(v->ctx, (const struct rd_snapshot *)p); return;
+	case IT_PAUSE: v->pause(v->ctx, (const struct rd_pause *)p); return;
+	case IT_SAMPLING: v->sampling(v->ctx, (const struct rd_sampling *)p); return;
+	case IT_SAMPLE: v->sample(v->ctx, (const struct rd_sample *)p); return;
+	case IT_LOST: {
+		const struct two_u64 *x = (const struct two_u64 *)p;
+		v->lost(v->ctx, (unsigned)x->a, x->b);
+		return;
+	}
+	case IT_RSS: {
+		const struct two_u64 *x = (const struct two_u64 *)p;
+		v->rss(v->ctx, x->a, x->b);
+		return;
+	}
+	case IT_THREAD:
+	case IT_PATH: {
+		uint32_t id;
+		memcpy(&id, p, sizeof id);
+		p += sizeof id;
+		const char *s = get_str(&p);
+		(it->kind == IT_THREAD ? v->thread : v->path)(v->ctx, id, s);
+		return;
+	}
+	case IT_SEGMENT_END:
+		v->segment_end(v->ctx, (const struct rd_end *)p);
+		rd_segment_clear(&r->seg);
+		return;
+	default: abort(); /* only this file writes chunks */
+	}
+}
+
+static void replay_chunk(struct replay *r, const struct chunk *c)
+{
+	for (size_t off = 0; off < c->len;) {
+		const struct item *it = (const struct item *)(c->data + off);
+		replay_item(r, it);
+		off += it->size;
+	}
+}
+
+static struct chunk *queue_get(struct ahead *a)
+{
+	pthread_mutex_lock(&a->mu);
+	while (!a->head && !a->done)
+		pthread_cond_wait(&a->more, &a->mu);
+	struct chunk *c = a->head;
+	if (c) {
+		a->head = c->next;
+		if (!a->head)
+			a->tail = NULL;
+		a->queued--;
+		pthread_cond_signal(&a->room);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return c;
+}
+
+static void chunk_done(struct ahead *a, struct chunk *c)
+{
+	if (c->cap == rd_ahead_chunk_bytes) {
+		pthread_mutex_lock(&a->mu);
+		if (a->nspare < AHEAD_SPARE) {
+			c->next = a->spare;
+			a->spare = c;
+			a->nspare++;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&a->mu);
+	}
+	free(c);
+}
+
+int rd_ahead_run(rd_read_fn read, void *arg, const struct rd_visitor *v, struct rd_stats *st, struct rd_error *err)
+{
+	struct ahead *a = aligned_alloc(64, sizeof *a);
+	if (!a)
+		return read(arg, v, st, err);
+	memset(a, 0, sizeof *a);
+	a->v = v;
+	a->read = read;
+	a->arg = arg;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->more, NULL);
+	pthread_cond_init(&a->room, NULL);
+	/* Signals stay the calling thread's business: the new thread blocks them all. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	int started = pthread_create(&t, NULL, reading_thread, a) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int rc;
+	if (!started) {
+		rc = read(arg, v, st, err); /* no thread: read here, as without ahead */
+	} else {
+		struct replay r = {.v = v};
+		struct chunk *c;
+		while ((c = queue_get(a))) {
+			replay_chunk(&r, c);
+			chunk_done(a, c);
+		}
+		pthread_join(t, NULL);
+		rd_segment_clear(&r.seg);
+		*st = a->st;
+		*err = a->err;
+		rc = a->rc;
+	}
+	while (a->spare) {
+		struct chunk *c = a->spare;
+		a->spare = c->next;
+		free(c);
+	}
+	pthread_cond_destroy(&a->room);
+	pthread_cond_destroy(&a->more);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+	return rc;
+}
+
+/* LDPROF_READ_THREADS: 1 reads on the calling thread, 2 always reads ahead
+ * (the tests: small traces too); unset or anything else, reads ahead when
+ * it pays. */
+int rd_ahead_wanted(const struct rd_visitor *v, uint64_t bytes)
+{
+	if (v->raw_record || v->raw_event)
+		return 0;
+	const char *env = getenv("LDPROF_READ_THREADS");
+	if (env && !strcmp(env, "1"))
+		return 0;
+	if (env && !strcmp(env, "2"))
+		return 1;
+	if (bytes < AHEAD_MIN_BYTES)
+		return 0;
+	cpu_set_t set;
+	return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
+}
