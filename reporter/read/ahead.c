@@ -22,6 +22,16 @@
  * part way still delivers everything before the failure (the last chunk is
  * queued whatever the outcome).
  *
+ * Whether to hand over at all is measured, not guessed: the reading
+ * thread starts by calling the caller's visitor itself (the caller waits),
+ * timing one event in AHEAD_TIME_EVERY. At the end of each window of
+ * rd_ahead_decide_events events, if the visitor took at least rd_ahead_min_share of the time and
+ * rd_ahead_min_event_ns an event, it switches to recording and the caller replays from there on (the mutex of
+ * the first queued chunk orders the models' updates). Otherwise it goes on
+ * alone: a model as cheap as the copy (a malloc/free loop: one live block)
+ * ran 1.6x slower handed over, the copy's cache lines crossing cores, while
+ * models with a large live set ran 0.64x (random sizes) and 0.81x (python).
+ *
  * Not for a visitor with raw_record or raw_event (ldprof dump): those
  * point into the reader's buffers and are not recorded. Not for following
  * a live trace either (ldprof top draws between reads).
@@ -32,11 +42,21 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "util/util.h"
 
 LDP_SEAM size_t rd_ahead_chunk_bytes = 256u << 10;
+/* The measurement: events delivered directly before deciding, and the share
+ * of the time the visitor must take for the handover to pay. */
+LDP_SEAM uint64_t rd_ahead_decide_events = 1u << 18;
+LDP_SEAM double rd_ahead_min_share = 0.4;
+/* ... and the least visitor time per event: handing an event over costs the
+ * reading thread about 40 ns here (its cache lines cross cores), so a
+ * model cheaper than that gains nothing from another core. */
+LDP_SEAM double rd_ahead_min_event_ns = 60;
+#define AHEAD_TIME_EVERY 64
 /* Below this much trace a thread may cost more than it saves: a 300 KB
  * trace of 40 ms reported 6% slower with it, one of 650 KB 5% faster
  * (docs/ARCHITECTURE.md). Compressed size says little of the work (20 M
@@ -78,6 +98,9 @@ struct ahead {
 	struct rd_stats st;
 	struct rd_error err;
 	int rc;
+	int direct;                 /* still calling the caller's visitor itself */
+	uint64_t start_ns, events, visitor_ns;
+	uint64_t clock_ns;          /* what reading the clock itself costs */
 	/* shared, under mu (a cache line apart from the reading thread's) */
 	_Alignas(64) pthread_mutex_t mu;
 	pthread_cond_t more, room;
@@ -186,6 +209,10 @@ static size_t slen(const char *s)
 static void rec_segment(void *ctx, const struct rd_segment *seg)
 {
 	struct ahead *a = ctx;
+	if (a->direct) {
+		a->v->segment_begin(a->v->ctx, seg);
+		return;
+	}
 	const char *s[5] = {seg->exe, seg->cmdline, seg->hostname, seg->agent_version, seg->allocator};
 	size_t len[5], size = pad(sizeof(struct item)) + sizeof *seg;
 	for (int i = 0; i < 5; i++)
@@ -201,6 +228,10 @@ static void rec_segment(void *ctx, const struct rd_segment *seg)
 static void rec_module(void *ctx, const struct rd_module *m)
 {
 	struct ahead *a = ctx;
+	if (a->direct) {
+		a->v->module(a->v->ctx, m);
+		return;
+	}
 	size_t len = slen(m->path);
 	struct item *it = item_new(a, IT_MODULE, pad(sizeof *it) + sizeof *m + 2 + len);
 	unsigned char *p = body(it);
@@ -211,6 +242,10 @@ static void rec_module(void *ctx, const struct rd_module *m)
 static void rec_stack(void *ctx, const struct rd_stack *s)
 {
 	struct ahead *a = ctx;
+	if (a->direct) {
+		a->v->stack(a->v->ctx, s);
+		return;
+	}
 	size_t n = s->depth * sizeof *s->ips;
 	struct item *it = item_new(a, IT_STACK, pad(sizeof *it) + pad(sizeof *s) + n);
 	unsigned char *p = body(it);
@@ -236,9 +271,44 @@ static int fits_ev32(const struct rd_event *e)
 
 /* The hot one: an event joins the run at the end of the chunk when the run
  * has its form and the chunk has room, so it costs a copy and no header. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Direct delivery while measuring; at the decision, maybe the switch. */
+static __attribute__((noinline)) void timed_event(struct ahead *a, const struct rd_event *e)
+{
+	const struct rd_visitor *v = a->v;
+	uint64_t t = mono_ns();
+	v->event(v->ctx, e);
+	uint64_t now = mono_ns();
+	uint64_t d = now - t > a->clock_ns ? now - t - a->clock_ns : 0;
+	a->visitor_ns += d * AHEAD_TIME_EVERY;
+	if (a->events < rd_ahead_decide_events)
+		return;
+	/* A window of events judged: the models' cost grows with the live set,
+	 * so a trace may start cheap and become worth handing over. */
+	double share = now > a->start_ns ? (double)a->visitor_ns / (double)(now - a->start_ns) : 0;
+	double per_event = (double)a->visitor_ns / (double)a->events;
+	if (share >= rd_ahead_min_share && per_event >= rd_ahead_min_event_ns)
+		a->direct = 0; /* recorded from the next callback on; the caller starts at the first chunk */
+	a->events = a->visitor_ns = 0;
+	a->start_ns = now;
+}
+
 static void rec_event(void *ctx, const struct rd_event *e)
 {
 	struct ahead *a = ctx;
+	if (a->direct) {
+		if (++a->events % AHEAD_TIME_EVERY)
+			a->v->event(a->v->ctx, e);
+		else
+			timed_event(a, e);
+		return;
+	}
 	struct item *run = a->run;
 	int small = fits_ev32(e);
 	unsigned kind = small ? IT_EVENTS32 : IT_EVENTS;
@@ -269,22 +339,38 @@ static void rec_plain(struct ahead *a, unsigned kind, const void *p, size_t n)
 
 static void rec_snapshot(void *ctx, const struct rd_snapshot *s)
 {
-	rec_plain(ctx, IT_SNAPSHOT, s, sizeof *s);
+	struct ahead *a = ctx;
+	if (a->direct)
+		a->v->snapshot(a->v->ctx, s);
+	else
+		rec_plain(a, IT_SNAPSHOT, s, sizeof *s);
 }
 
 static void rec_pause(void *ctx, const struct rd_pause *x)
 {
-	rec_plain(ctx, IT_PAUSE, x, sizeof *x);
+	struct ahead *a = ctx;
+	if (a->direct)
+		a->v->pause(a->v->ctx, x);
+	else
+		rec_plain(a, IT_PAUSE, x, sizeof *x);
 }
 
 static void rec_sampling(void *ctx, const struct rd_sampling *s)
 {
-	rec_plain(ctx, IT_SAMPLING, s, sizeof *s);
+	struct ahead *a = ctx;
+	if (a->direct)
+		a->v->sampling(a->v->ctx, s);
+	else
+		rec_plain(a, IT_SAMPLING, s, sizeof *s);
 }
 
 static void rec_sample(void *ctx, const struct rd_sample *s)
 {
-	rec_plain(ctx, IT_SAMPLE, s, sizeof *s);
+	struct ahead *a = ctx;
+	if (a->direct)
+		a->v->sample(a->v->ctx, s);
+	else
+		rec_plain(a, IT_SAMPLE, s, sizeof *s);
 }
 
 struct two_u64 {
@@ -293,12 +379,22 @@ struct two_u64 {
 
 static void rec_lost(void *ctx, unsigned kind, uint64_t count)
 {
-	rec_plain(ctx, IT_LOST, &(struct two_u64){kind, count}, sizeof(struct two_u64));
+	struct ahead *a = ctx;
+	if (a->direct) {
+		a->v->lost(a->v->ctx, kind, count);
+		return;
+	}
+	rec_plain(a, IT_LOST, &(struct two_u64){kind, count}, sizeof(struct two_u64));
 }
 
 static void rec_rss(void *ctx, uint64_t time_us, uint64_t bytes)
 {
-	rec_plain(ctx, IT_RSS, &(struct two_u64){time_us, bytes}, sizeof(struct two_u64));
+	struct ahead *a = ctx;
+	if (a->direct) {
+		a->v->rss(a->v->ctx, time_us, bytes);
+		return;
+	}
+	rec_plain(a, IT_RSS, &(struct two_u64){time_us, bytes}, sizeof(struct two_u64));
 }
 
 /* THREAD and PATH: an id and a string. */
@@ -313,17 +409,31 @@ static void rec_named(struct ahead *a, unsigned kind, uint32_t id, const char *s
 
 static void rec_thread(void *ctx, uint32_t tid, const char *name)
 {
-	rec_named(ctx, IT_THREAD, tid, name);
+	struct ahead *a = ctx;
+	if (a->direct) {
+		a->v->thread(a->v->ctx, tid, name);
+		return;
+	}
+	rec_named(a, IT_THREAD, tid, name);
 }
 
 static void rec_path(void *ctx, uint32_t id, const char *path)
 {
-	rec_named(ctx, IT_PATH, id, path);
+	struct ahead *a = ctx;
+	if (a->direct) {
+		a->v->path(a->v->ctx, id, path);
+		return;
+	}
+	rec_named(a, IT_PATH, id, path);
 }
 
 static void rec_segment_end(void *ctx, const struct rd_end *end)
 {
-	rec_plain(ctx, IT_SEGMENT_END, end, sizeof *end);
+	struct ahead *a = ctx;
+	if (a->direct)
+		a->v->segment_end(a->v->ctx, end);
+	else
+		rec_plain(a, IT_SEGMENT_END, end, sizeof *end);
 }
 
 /* The recorder has a callback exactly where the caller's visitor has one:
@@ -355,6 +465,12 @@ static void *reading_thread(void *arg)
 {
 	struct ahead *a = arg;
 	struct rd_visitor rec = recorder(a);
+	a->clock_ns = UINT64_MAX;
+	for (int i = 0; i < 16; i++) {
+		uint64_t t = mono_ns(), d = mono_ns() - t;
+		a->clock_ns = d < a->clock_ns ? d : a->clock_ns;
+	}
+	a->start_ns = mono_ns();
 	a->rc = a->read(a->arg, &rec, &a->st, &a->err);
 	/* The last chunk, whatever the outcome: all before an error counts. */
 	if (a->cur && a->cur->len)
@@ -500,13 +616,15 @@ static void chunk_done(struct ahead *a, struct chunk *c)
 	free(c);
 }
 
-int rd_ahead_run(rd_read_fn read, void *arg, const struct rd_visitor *v, struct rd_stats *st, struct rd_error *err)
+int rd_ahead_run(rd_read_fn read, void *arg, const struct rd_visitor *v, enum rd_ahead_how how, struct rd_stats *st,
+		 struct rd_error *err)
 {
 	struct ahead *a = aligned_alloc(64, sizeof *a);
 	if (!a)
 		return read(arg, v, st, err);
 	memset(a, 0, sizeof *a);
 	a->v = v;
+	a->direct = how == RD_AHEAD_MEASURE;
 	a->read = read;
 	a->arg = arg;
 	pthread_mutex_init(&a->mu, NULL);
@@ -548,19 +666,19 @@ int rd_ahead_run(rd_read_fn read, void *arg, const struct rd_visitor *v, struct 
 }
 
 /* LDPROF_READ_THREADS: 1 reads on the calling thread, 2 always reads ahead
- * (the tests: small traces too); unset or anything else, reads ahead when
- * it pays. */
-int rd_ahead_wanted(const struct rd_visitor *v, uint64_t bytes)
+ * (the tests: small traces too); unset or anything else, a thread from
+ * 512 KiB of trace, handing over when the measurement says it pays. */
+enum rd_ahead_how rd_ahead_wanted(const struct rd_visitor *v, uint64_t bytes)
 {
 	if (v->raw_record || v->raw_event)
-		return 0;
+		return RD_AHEAD_NO;
 	const char *env = getenv("LDPROF_READ_THREADS");
 	if (env && !strcmp(env, "1"))
-		return 0;
+		return RD_AHEAD_NO;
 	if (env && !strcmp(env, "2"))
-		return 1;
+		return RD_AHEAD_ALWAYS;
 	if (bytes < AHEAD_MIN_BYTES)
-		return 0;
+		return RD_AHEAD_NO;
 	cpu_set_t set;
-	return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
+	return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2 ? RD_AHEAD_MEASURE : RD_AHEAD_NO;
 }

@@ -177,14 +177,23 @@ typedef int (*rd_read_fn)(void *arg, const struct rd_visitor *v, struct rd_stats
 /* Chunk size of the queue between the threads (a test seam: the unit test
  * makes items larger than a chunk). */
 extern LDP_SEAM size_t rd_ahead_chunk_bytes;
+/* Events delivered directly, timed, before deciding to hand over, and the
+ * share of the time the visitor must take for that. */
+extern LDP_SEAM uint64_t rd_ahead_decide_events;
+extern LDP_SEAM double rd_ahead_min_share;
+extern LDP_SEAM double rd_ahead_min_event_ns;
+enum rd_ahead_how { RD_AHEAD_NO = 0, RD_AHEAD_MEASURE, RD_AHEAD_ALWAYS };
 /* Is a read of about `bytes` of trace (UINT64_MAX: unknown) with v worth a
  * thread? Not with raw_record or raw_event; LDPROF_READ_THREADS=1 never,
- * =2 always; else from 512 KiB with 2 CPUs usable. */
-int rd_ahead_wanted(const struct rd_visitor *v, uint64_t bytes);
+ * =2 always (the tests); else from 512 KiB with 2 CPUs usable, measured. */
+enum rd_ahead_how rd_ahead_wanted(const struct rd_visitor *v, uint64_t bytes);
 /* read(arg, ...) on a new thread while v's callbacks run on this one, in
- * the same order with the same values (strings and arrays copied).
- * @return read's return, with *st and *err as read left them. If no
- * thread can be started, read runs here with v. */
-int rd_ahead_run(rd_read_fn read, void *arg, const struct rd_visitor *v, struct rd_stats *st, struct rd_error *err);
+ * the same order with the same values (strings and arrays copied); with
+ * RD_AHEAD_MEASURE the new thread delivers the first events itself and
+ * hands over only if v takes enough of the time. @return read's return,
+ * with *st and *err as read left them. If no thread can be started, read
+ * runs here with v. */
+int rd_ahead_run(rd_read_fn read, void *arg, const struct rd_visitor *v, enum rd_ahead_how how, struct rd_stats *st,
+		 struct rd_error *err);
 
 #endif

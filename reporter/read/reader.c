@@ -416,10 +416,11 @@ static int run_fn(void *arg, const struct rd_visitor *v, struct rd_stats *stats,
 static int run_maybe_ahead(struct rd_input *in, size_t n, int next_part, uint64_t bytes,
 			   const struct rd_visitor *v, struct rd_stats *stats, struct rd_error *err)
 {
-	if (!rd_ahead_wanted(v, bytes))
+	enum rd_ahead_how how = rd_ahead_wanted(v, bytes);
+	if (how == RD_AHEAD_NO)
 		return run(in, n, next_part, v, stats, err);
 	struct run_args a = {in, n, next_part};
-	return rd_ahead_run(run_fn, &a, v, stats, err);
+	return rd_ahead_run(run_fn, &a, v, how, stats, err);
 }
 
 /* ---- following a trace still being written (ldprof top) ---- */

@@ -131,7 +131,10 @@ static void read_with(const struct tb *t, const char *threads, struct outcome *o
 		.sample = l_sample, .lost = l_lost, .thread = l_thread, .path = l_path, .rss = l_rss,
 		.segment_end = l_end,
 	};
-	setenv("LDPROF_READ_THREADS", threads, 1);
+	if (threads)
+		setenv("LDPROF_READ_THREADS", threads, 1);
+	else
+		unsetenv("LDPROF_READ_THREADS");
 	o->rc = rd_read_mem(t->buf, t->len, "ahead.ldp", &v, &o->st, &o->err);
 	unsetenv("LDPROF_READ_THREADS");
 	fclose(o->log.f);
@@ -142,12 +145,43 @@ static void outcome_free(struct outcome *o)
 	free(o->log.buf);
 }
 
+static void assert_same(const struct outcome *one, const struct outcome *two)
+{
+	assert_int_equal(two->rc, one->rc);
+	assert_string_equal(two->err.msg, one->err.msg);
+	assert_int_equal(two->log.len, one->log.len);
+	assert_memory_equal(two->log.buf, one->log.buf, one->log.len);
+	assert_int_equal(two->st.events, one->st.events);
+}
+
+/* The measured way (LDPROF_READ_THREADS unset): handing over after the
+ * first window of 100 events (every threshold 0), and never (thresholds
+ * out of reach): the same callbacks either way. */
+static void check_measured(const struct tb *t, const struct outcome *one)
+{
+	uint64_t events = rd_ahead_decide_events;
+	double share = rd_ahead_min_share, ns = rd_ahead_min_event_ns;
+	rd_ahead_decide_events = 100;
+	for (int never = 0; never < 2; never++) {
+		rd_ahead_min_share = never ? 2 : 0;
+		rd_ahead_min_event_ns = never ? 1e12 : 0;
+		struct outcome m;
+		read_with(t, NULL, &m);
+		assert_same(one, &m);
+		outcome_free(&m);
+	}
+	rd_ahead_decide_events = events;
+	rd_ahead_min_share = share;
+	rd_ahead_min_event_ns = ns;
+}
+
 /* Both ways, the same. @return the single-threaded log's length. */
 static size_t check_same(const struct tb *t, int want_rc, int want_truncated)
 {
 	struct outcome one, two;
 	read_with(t, "1", &one);
 	read_with(t, "2", &two);
+	check_measured(t, &one);
 	if (one.rc != want_rc)
 		print_error("%s\n", one.err.msg);
 	assert_int_equal(one.rc, want_rc);
