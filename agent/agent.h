@@ -436,7 +436,10 @@ struct ldp_uw_regs {
  * stack is the rest of the new one. At the starting state that is the whole
  * stack ("memo hit"); further out, the outer frames ("join").
  */
-#define LDP_UW_STATES (LDP_MAX_STACK_DEPTH + 16)
+/* A walk deeper than this many states is used but not recorded: a thread
+ * keeps eight records (unwind.c), each sized for stacks up to 256 deep
+ * (the default keeps 64), not for the 1024 allowed. */
+#define LDP_UW_STATES (256 + 16)
 #define LDP_UW_WORDS (2 * LDP_UW_STATES)
 #define LDP_UWS_BP_USE 1u  /* the step from this state computed the CFA from RBP */
 #define LDP_UWS_BP_SET 2u  /* the step from this state reloaded RBP (or made it undefined) */

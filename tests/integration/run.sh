@@ -121,6 +121,16 @@ unwind_check() { # NAME MIN_STACKS CMD...
 	fi
 }
 unwind_check fp 20000 "$BIN/unwind_prog" 2000
+# Eight call sites in turn: each capture is answered by one of the eight walks
+# the memo keeps (checked against libunwind like any other), not a new walk.
+t=unwind_memo
+unwind_check memo 20000 "$BIN/memo_sites" 8 40000
+line=$(grep 'unwind:' "$W/memo.err" | tail -1)
+hits=$(echo "$line" | sed -n 's/.*unwind: \([0-9]*\) memo hits, \([0-9]*\) walks.*/\1/p')
+walks=$(echo "$line" | sed -n 's/.*unwind: \([0-9]*\) memo hits, \([0-9]*\) walks.*/\2/p')
+if [ -n "$hits" ] && [ "$walks" -le 100 ] && [ "$hits" -ge 39900 ]; then
+	pass "$t: 8 call sites in turn, 40,000 captures: $hits memo hits, $walks walks"
+else fail "$t: ${line:-no report}"; fi
 unwind_check nofp 20000 "$BIN/unwind_prog-nofp" 2000
 PYTHONMALLOC=malloc unwind_check python 200000 /usr/bin/python3 -c '
 import json, re, decimal, collections
