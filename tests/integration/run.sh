@@ -123,7 +123,7 @@ unwind_check() { # NAME MIN_STACKS CMD...
 unwind_check fp 20000 "$BIN/unwind_prog" 2000
 # Eight call sites in turn: each capture is answered by one of the eight walks
 # the memo keeps (checked against libunwind like any other), not a new walk.
-t=unwind_memo
+t=unwind_memo_hits
 unwind_check memo 20000 "$BIN/memo_sites" 8 40000
 line=$(grep 'unwind:' "$W/memo.err" | tail -1)
 hits=$(echo "$line" | sed -n 's/.*unwind: \([0-9]*\) memo hits, \([0-9]*\) walks.*/\1/p')
