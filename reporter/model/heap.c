@@ -86,7 +86,7 @@ void heap_free(struct heap_model *h)
 	blocks_free(&h->live);
 	u64map_free(&h->credits);
 	u64map_free(&h->orphans);
-	free(h->sites);
+	table_free(h->sites, h->sites_cap * sizeof *h->sites);
 	series_free(&h->series);
 	memset(h, 0, sizeof *h);
 }
@@ -94,8 +94,7 @@ void heap_free(struct heap_model *h)
 static struct heap_site *site(struct heap_model *h, uint32_t stack)
 {
 	if (stack >= h->nsites) {
-		vec_reserve((void **)&h->sites, &h->sites_cap, (size_t)stack + 1, sizeof *h->sites);
-		memset(h->sites + h->nsites, 0, ((size_t)stack + 1 - h->nsites) * sizeof *h->sites);
+		table_reserve((void **)&h->sites, &h->sites_cap, (size_t)stack + 1, sizeof *h->sites); /* zeroed */
 		h->nsites = (size_t)stack + 1;
 	}
 	struct heap_site *s = &h->sites[stack];

@@ -15,7 +15,7 @@ void profile_init(struct profile *p)
 void profile_free(struct profile *p)
 {
 	for (int k = 0; k < PROF_KINDS; k++)
-		free(p->k[k].stacks);
+		table_free(p->k[k].stacks, p->k[k].stacks_cap * sizeof *p->k[k].stacks);
 	free(p->threads);
 	memset(p, 0, sizeof *p);
 }
@@ -56,8 +56,7 @@ void profile_sample(struct profile *p, const struct rd_sample *s)
 		return;
 	struct prof_kind *pk = &p->k[k];
 	if (s->stack >= pk->nstacks) {
-		vec_reserve((void **)&pk->stacks, &pk->stacks_cap, (size_t)s->stack + 1, sizeof *pk->stacks);
-		memset(pk->stacks + pk->nstacks, 0, ((size_t)s->stack + 1 - pk->nstacks) * sizeof *pk->stacks);
+		table_reserve((void **)&pk->stacks, &pk->stacks_cap, (size_t)s->stack + 1, sizeof *pk->stacks); /* zeroed */
 		pk->nstacks = (size_t)s->stack + 1;
 	}
 	struct prof_stack *st = &pk->stacks[s->stack];

@@ -92,7 +92,7 @@ static void on_stack(void *ctx, const struct rd_stack *s)
 	/* Since 1.8 a stack's modules come before it (docs/FORMAT.md, MODULE). */
 	struct tm_stack st = {.depth = s->depth, .flags = s->flags,
 			      .nmods = seg->info.major > 1 || seg->info.minor >= 8 ? seg->nmods : 0};
-	st.ips = xmalloc((s->depth ? s->depth : 1) * sizeof *st.ips);
+	st.ips = arena_alloc(&seg->stack_ips, (s->depth ? s->depth : 1) * sizeof *st.ips);
 	memcpy(st.ips, s->ips, s->depth * sizeof *st.ips);
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, st);
 }
@@ -222,8 +222,7 @@ void tm_free(struct tmodel *m)
 		for (size_t j = 0; j < s->nmods; j++)
 			free(s->mods[j].path);
 		free(s->mods);
-		for (size_t j = 0; j < s->nstacks; j++)
-			free(s->stacks[j].ips);
+		arena_free(&s->stack_ips);
 		free(s->stacks);
 		heap_free(&s->heap);
 		profile_free(&s->prof);

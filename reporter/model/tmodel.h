@@ -45,6 +45,7 @@ struct tm_segment {
 	size_t nmods, mods_cap;
 	struct tm_stack *stacks; /* index = stack id; [0] is the empty stack */
 	size_t nstacks, stacks_cap;
+	struct arena stack_ips;  /* where the stacks' ips live */
 	struct heap_model heap;
 	struct profile prof;
 	struct mapped_model mapped;

@@ -74,6 +74,60 @@ void table_free(void *p, size_t bytes)
 		munmap(p, bytes);
 }
 
+void table_reserve(void **arr, size_t *cap, size_t need, size_t esz)
+{
+	if (need <= *cap)
+		return;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	if (c > SIZE_MAX / esz)
+		oom();
+	void *p = table_alloc(c * esz);
+	if (*cap)
+		memcpy(p, *arr, *cap * esz);
+	table_free(*arr, *cap * esz);
+	*arr = p;
+	*cap = c;
+}
+
+#define ARENA_CHUNK (4u << 20)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t bytes, used;
+	_Alignas(16) unsigned char data[];
+};
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	struct arena_chunk *c = a->head;
+	if (!c || c->bytes - c->used < n) {
+		size_t want = a->nchunks < 6 ? (size_t)(64u << 10) << a->nchunks : ARENA_CHUNK;
+		size_t bytes = n + sizeof *c > want ? n + sizeof *c : want;
+		a->nchunks++;
+		c = table_alloc(bytes);
+		c->bytes = bytes - sizeof *c;
+		c->used = 0;
+		c->next = a->head;
+		a->head = c;
+	}
+	void *p = c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+void arena_free(struct arena *a)
+{
+	while (a->head) {
+		struct arena_chunk *c = a->head;
+		a->head = c->next;
+		table_free(c, c->bytes + sizeof *c);
+	}
+	a->nchunks = 0;
+}
+
 void vec_reserve(void **arr, size_t *cap, size_t need, size_t esz)
 {
 	if (need <= *cap)

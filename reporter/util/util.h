@@ -34,6 +34,20 @@ char *xstrndup(const char *s, size_t n);
  * it cost more than the probes. */
 void *table_alloc(size_t bytes);
 void table_free(void *p, size_t bytes);
+/* Grow *arr (element size esz, *cap elements) to hold at least need, the
+ * new elements zeroed, in table memory: for arrays indexed by stack id,
+ * touched all over. Free with table_free(*arr, *cap * esz). */
+void table_reserve(void **arr, size_t *cap, size_t need, size_t esz);
+
+/* Many small blocks freed all at once (a trace's stacks' addresses): bump
+ * allocation from chunks of table memory, so the heap's growth does not
+ * fault in a page at a time. */
+struct arena {
+	struct arena_chunk *head;
+	unsigned nchunks; /* chunks double from 64 KiB to 4 MiB: a small trace stays small */
+};
+void *arena_alloc(struct arena *a, size_t n); /* 16-byte aligned, uninitialised */
+void arena_free(struct arena *a);
 
 /* Grow *arr (element size esz) so that it holds at least need elements. */
 void vec_reserve(void **arr, size_t *cap, size_t need, size_t esz);
