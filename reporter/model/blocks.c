@@ -87,9 +87,7 @@ void blocks_remove(struct live_blocks *b, struct live_block *blk)
 	size_t hole = (size_t)(blk - b->slots);
 	/* Backward shift: move later members of the probe run into the hole. */
 	for (size_t j = (hole + 1) & mask; b->slots[j].ptr; j = (j + 1) & mask) {
-		size_t h = home(b, b->slots[j].ptr);
-		int movable = hole <= j ? (h <= hole || h > j) : (h <= hole && h > j);
-		if (movable) {
+		if (probe_may_fill(home(b, b->slots[j].ptr), hole, j)) {
 			b->slots[hole] = b->slots[j];
 			hole = j;
 		}

@@ -271,9 +271,7 @@ static void del_index(struct u64map *m, size_t i)
 	/* Backward-shift: move later members of the probe run into the hole. */
 	size_t hole = i;
 	for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
-		size_t home = hash_u64(m->slots[j].key) & mask;
-		int movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-		if (movable) {
+		if (probe_may_fill(hash_u64(m->slots[j].key) & mask, hole, j)) {
 			m->slots[hole] = m->slots[j];
 			hole = j;
 		}

@@ -106,6 +106,15 @@ void sb_vprintf(struct strbuf *b, const char *fmt, va_list ap);
 void sb_putc(struct strbuf *b, char c);
 void sb_free(struct strbuf *b);
 
+/* Backward-shift deletion in a linear-probed table (u64map, model/blocks.c):
+ * may the entry at slot j, whose home slot is home, move back into the hole
+ * at slot hole? Only if its home does not lie in (hole, j], the probe run
+ * wrapping around the table's end. */
+static inline int probe_may_fill(size_t home, size_t hole, size_t j)
+{
+	return hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+}
+
 static inline uint64_t hash_u64(uint64_t x)
 {
 	x ^= x >> 33;
