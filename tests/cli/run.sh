@@ -352,6 +352,22 @@ if [ "$kids" = 1 ] && grep -qx "ldprof: trace written to kids.ldp" "$R/err" &&
 	pass "record_children: a stale kids.99999.ldp from before is not counted (1 child of this run), left alone; the last line suggests ldprof report; -q says nothing"
 else fail "record_children: $kids new child files; stderr: $(cat "$R/err")"; fi
 
+# -q: record becomes the program. Its pid is record's, its signal its own;
+# without -q the program is record's child (another pid) and record exits
+# 128+signal. The trace is written either way.
+"$LDPROF" record -q -o "$R/inplace.ldp" -- sh -c 'echo $$ > "$0"; kill -TERM $$' "$R/inplace.pid" 2> /dev/null &
+qpid=$!
+wait $qpid
+qrc=$?
+"$LDPROF" record -o "$R/forked.ldp" -- sh -c 'echo $$ > "$0"; kill -TERM $$' "$R/forked.pid" 2> /dev/null &
+fpid=$!
+wait $fpid
+frc=$?
+if [ "$(cat "$R/inplace.pid")" = "$qpid" ] && [ $qrc = 143 ] && [ "$(cat "$R/forked.pid")" != "$fpid" ] && [ $frc = 143 ] &&
+	"$LDPROF" report "$R/inplace.ldp" > /dev/null 2>&1 && "$LDPROF" report "$R/forked.ldp" > /dev/null 2>&1; then
+	pass "record_in_place: with -q the program runs as record's own pid (killed by SIGTERM: status 143), without -q as a child; both traces read"
+else fail "record_in_place: -q pid $(cat "$R/inplace.pid" 2>/dev/null) vs $qpid rc $qrc; forked pid $(cat "$R/forked.pid" 2>/dev/null) vs $fpid rc $frc"; fi
+
 # --- the reporter's -o: created safely, private when it holds a command line -------
 O=$W/out
 mkdir -p "$O/shared" "$O/mine"
