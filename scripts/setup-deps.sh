@@ -20,7 +20,7 @@ case $PART in build | install | all) ;; *) echo "usage: $0 [build|install|all] [
 # and zlib (pprof export: library and protoc-c, gzip). libunwind8 is loaded
 # by the agent at run time (dlopen) for the stacks its own unwinder leaves.
 BUILD_PKGS="gcc make libc6-dev libdw-dev libelf-dev libzstd-dev libjansson-dev libunwind8"
-BUILD_PKGS="$BUILD_PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
+BUILD_PKGS="$BUILD_PKGS libprotobuf-c-dev protobuf-c-compiler zlib1g-dev liblzma-dev libbz2-dev"
 # The fleet store (ldprof push, ldprof fleet): libcurl speaks ClickHouse's HTTP
 # interface; jansson (above) writes and reads its JSON.
 BUILD_PKGS="$BUILD_PKGS libcurl4-openssl-dev"
