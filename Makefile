@@ -18,7 +18,7 @@ AGENT_CFLAGS := $(BASE) $(AGENT_OPT) -fPIC -fvisibility=hidden -ftls-model=initi
 AGENT_LDFLAGS := -shared -Wl,--version-script=$(O)/gen/ldprof.map -Wl,--exclude-libs,ALL -Wl,-z,relro,-z,now
 # zstd linked in statically (PIC on Debian) and hidden: the program never sees ZSTD_*.
 ZSTD_A  ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/libzstd.a /usr/local/lib/libzstd.a))
-AGENT_LIBS := $(ZSTD_A) -ldl -lpthread -lm
+AGENT_LIBS := $(ZSTD_A) -ldl -lpthread
 
 REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -I$(O)/gen
 # libcurl and jansson: the fleet store's HTTP client and its JSON (docs/FLEET.md).

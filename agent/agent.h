@@ -221,6 +221,30 @@ static LDP_ALWAYS_INLINE int ldp_sample_free_skip(const void *p)
 	return LDP_LIKELY(ldp_heap_sampled) && !ldp_sh_owns(p) &&
 	       !atomic_load_explicit(&ldp_sh_overflow_live, memory_order_relaxed);
 }
+/* The natural logarithm of x in (0, 1], for sampled mode's exponential
+ * gaps (relative error below 1e-15; test_sampleheap checks it against
+ * libm). The agent's only use of libm: without it, libldprof.so needs no
+ * libm.so, which a program that does not (git) then does not load: about
+ * 0.2 ms of every traced start. x = m * 2^e with m in [sqrt(1/2), sqrt(2)),
+ * ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172: nine terms. */
+static inline double ldp_ln(double x)
+{
+	uint64_t bits;
+	__builtin_memcpy(&bits, &x, sizeof bits);
+	int e = (int)((bits >> 52) & 0x7ff) - 1023;
+	bits = (bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1023) << 52);
+	double m;
+	__builtin_memcpy(&m, &bits, sizeof m);
+	if (m > 1.4142135623730951) {
+		m *= 0.5;
+		e++;
+	}
+	double s = (m - 1) / (m + 1), s2 = s * s;
+	double p = 1.0 / 19;
+	for (int k = 17; k >= 1; k -= 2)
+		p = p * s2 + 1.0 / k;
+	return e * 0.6931471805599453 + 2 * s * p;
+}
 int ldp_sh_init(void);
 /* A zeroed block of at least n bytes aligned to align (a power of two), or NULL. */
 void *ldp_sh_alloc(size_t n, size_t align);

@@ -31,7 +31,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
-#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +224,7 @@ static uint64_t next_gap(struct ldp_thread *t)
 			t->sample_rng = 1;
 	}
 	double u = (double)((splitmix64(&t->sample_rng) >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
-	double gap = -log(u) * (double)ldp_cfg.sample_bytes;
+	double gap = -ldp_ln(u) * (double)ldp_cfg.sample_bytes;
 	return gap < 1.8e19 ? (uint64_t)gap + 1 : UINT64_MAX;
 }
 

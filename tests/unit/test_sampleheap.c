@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <cmocka.h>
+#include <math.h>
 
 #include "agent.h"
 
@@ -30,6 +31,33 @@ static int setup(void **state)
 		return -1;
 	done = 1;
 	return 0;
+}
+
+/* ldp_ln against libm's log over sampled mode's whole input range, (0, 1]
+ * in steps of 2^-53: the ends, both sides of the sqrt(1/2) split, and a
+ * million values from a fixed stream. */
+static void test_ln(void **state)
+{
+	(void)state;
+	double fixed[] = {1.0, 0x1.0p-53, 0.5, 0.25, 0.7071067811865475, 0.7071067811865476, 0.9999999999999999,
+			  1e-300, 0.1, 0.3};
+	double worst = 0;
+	uint64_t x = 12345;
+	for (int i = 0; i < 1000000 + (int)(sizeof fixed / sizeof *fixed); i++) {
+		double u;
+		if (i < (int)(sizeof fixed / sizeof *fixed)) {
+			u = fixed[i];
+		} else {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			u = (double)((x >> 11) + 1) * 0x1.0p-53;
+		}
+		double want = log(u), got = ldp_ln(u);
+		double err = want == 0 ? fabs(got) : fabs(got - want) / fabs(want);
+		if (err > worst)
+			worst = err;
+	}
+	assert_true(worst < 1e-15);
+	assert_true(ldp_ln(1.0) == 0.0);
 }
 
 static void test_region(void **state)
@@ -185,6 +213,7 @@ static void test_overflow_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ln),
 		cmocka_unit_test(test_region),       cmocka_unit_test(test_small_blocks),
 		cmocka_unit_test(test_retained),
 		cmocka_unit_test(test_bad_frees),    cmocka_unit_test(test_alignment),
