@@ -28,10 +28,11 @@ REPORTER_CFLAGS := $(BASE) $(CFLAGS) -Ireporter -I$(O)/gen
 # own needs follow it (lzma, bz2, zlib, zstd). REPORTER_STATIC=0 links them
 # as shared objects.
 REPORTER_STATIC ?= 1
+REPORTER_LIBS_SHARED := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -ljansson -pthread
 ifeq ($(REPORTER_STATIC),1)
 REPORTER_LIBS := -Wl,-Bstatic -ldw -lelf -lzstd -lprotobuf-c -ljansson -llzma -lbz2 -lz -Wl,-Bdynamic -ldl -lm -pthread
 else
-REPORTER_LIBS := -lzstd -ldw -lelf -ldl -lm -lprotobuf-c -lz -ljansson -pthread
+REPORTER_LIBS := $(REPORTER_LIBS_SHARED)
 endif
 
 AGENT_SRC := $(wildcard agent/*.c)

@@ -29,7 +29,7 @@ INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(O)/tests/integration/%) \
 
 $(O)/tests/unit/%: tests/unit/%.c $(UNIT_REPORTER_OBJ) $(AGENT_PURE_SRC) $(UNIT_DEPS)
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(AGENT_PURE_SRC) $(UNIT_REPORTER_OBJ) $(REPORTER_LIBS) -lzstd -lcmocka -rdynamic
+	$(call say,CC,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(AGENT_PURE_SRC) $(UNIT_REPORTER_OBJ) $(REPORTER_LIBS_SHARED) -lzstd -lcmocka -rdynamic
 
 # Programs traced by the integration tests: no optimisation surprises in
 # their call chains, frame pointers kept, debug info for symbolization, and

@@ -320,22 +320,17 @@ static int next_event(struct rd_merge *m, struct rd_ring_q *q)
 	return 0;
 }
 
-static uint64_t head_seq(const struct rd_merge *m, uint32_t i)
-{
-	return m->rings[i]->ev.seq;
-}
-
 static void sift_down(struct rd_merge *m, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, s = i;
-		if (l < m->heap_len && head_seq(m, m->heap[l]) < head_seq(m, m->heap[s]))
+		if (l < m->heap_len && m->heap[l].seq < m->heap[s].seq)
 			s = l;
-		if (l + 1 < m->heap_len && head_seq(m, m->heap[l + 1]) < head_seq(m, m->heap[s]))
+		if (l + 1 < m->heap_len && m->heap[l + 1].seq < m->heap[s].seq)
 			s = l + 1;
 		if (s == i)
 			return;
-		uint32_t t = m->heap[i];
+		struct rd_merge_head t = m->heap[i];
 		m->heap[i] = m->heap[s];
 		m->heap[s] = t;
 		i = s;
@@ -369,12 +364,12 @@ void rd_merge_release(struct rd_merge *m, uint64_t limit)
 	for (uint32_t i = 0; i < m->nrings; i++) {
 		struct rd_ring_q *q = m->rings[i];
 		if (q && (q->has_ev || next_event(m, q)))
-			VEC_PUSH(m->heap, m->heap_len, m->heap_cap, i);
+			VEC_PUSH(m->heap, m->heap_len, m->heap_cap, ((struct rd_merge_head){q->ev.seq, i}));
 	}
 	for (size_t i = m->heap_len / 2; i-- > 0;)
 		sift_down(m, i);
 	while (m->heap_len) {
-		struct rd_ring_q *q = m->rings[m->heap[0]];
+		struct rd_ring_q *q = m->rings[m->heap[0].ring];
 		const struct rd_event *e = &q->ev;
 		if (e->seq >= limit)
 			break;
@@ -387,7 +382,9 @@ void rd_merge_release(struct rd_merge *m, uint64_t limit)
 		m->st->events++;
 		m->waiting--;
 		q->has_ev = 0;
-		if (!next_event(m, q))
+		if (next_event(m, q))
+			m->heap[0].seq = q->ev.seq;
+		else
 			m->heap[0] = m->heap[--m->heap_len];
 		sift_down(m, 0);
 	}
