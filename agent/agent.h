@@ -348,13 +348,7 @@ void ldp_attach_after_dlopen(void *handle, const void *before);
 
 /* ---- unwind.c: stack capture -------------------------------------------- */
 
-/* Loads libunwind (or settles for glibc's backtrace): cannot fail. */
-void ldp_unwind_init(void);
-/* Has glibc's backtrace load libgcc_s now (the writer does it before the
- * agent's start completes, in parallel with ldp_unwind_init): a later
- * first call would dlopen at a time a fork child could inherit the
- * loader's locks held. */
-void ldp_unwind_warm(void);
+int ldp_unwind_init(void);
 /* This thread's stack bounds, for the fast unwinder: call outside any signal
  * handler, with busy raised (pthread_getattr_np may allocate). */
 void ldp_unwind_thread_init(void);
@@ -935,12 +929,6 @@ void ldp_rings_wait(uint32_t seen, uint64_t timeout_ns);
  * inserted) in an fd table of its own and writes the segment header.
  * @return 0, or <0 when tracing cannot start (one line said why). */
 int ldp_writer_start(uint64_t start_mono_ns, int forked_child);
-/* The same in two steps, so the caller's own set-up can overlap the
- * writer's (opening the file, its buffers): launch starts the thread
- * (<0: it could not, one line said why), started waits for its word
- * (0: the trace is open; <0: the writer said why not and is gone). */
-int ldp_writer_launch(uint64_t start_mono_ns, int forked_child);
-int ldp_writer_started(void);
 /* From a program thread that will not return (exit, _exit, abort): the
  * writer writes everything recorded so far (with end_reason, also an END
  * record and nothing after it) while the caller waits, at most about

@@ -124,25 +124,12 @@ int ldp_start(int attached)
 	if (foreign && ldp_cfg.mode != LDP_MODE_OFF)
 		ldp_warn("malloc is provided by %s, not libc: heap events cannot be seen", foreign);
 	ldp_allocapi_init(foreign); /* which allocator serves the program (the header says it) */
-	if (ldp_thread_init() || ldp_modules_init()) {
+	if (ldp_thread_init() || ldp_modules_init() || ldp_unwind_init()) {
 		ldp_warn("cannot set up (out of memory?); tracing is off, the program continues");
 		goto out;
 	}
-	if (ldp_budget() != LDP_BUDGET_NONE) {
-		/* unwind_init charges what its dlopen maps by the process's size
-		 * before and after: nothing else may map meanwhile. */
-		ldp_unwind_init();
-		if (start_tracing(0) != 0)
-			goto out;
-	} else {
-		/* The writer opens the trace and maps its buffers on the other
-		 * core while this thread loads libunwind: a shorter start. */
-		if (ldp_writer_launch(ldp_mono_ns(), 0) != 0)
-			goto out;
-		ldp_unwind_init();
-		if (ldp_writer_started() != 0)
-			goto out;
-	}
+	if (start_tracing(0) != 0)
+		goto out;
 	ldp_resolve_endings();
 	ldp_resolve_raw_calls(); /* _Fork, syscall, the signal functions: called from handlers, never dlsym there */
 	ldp_snapshot_init();

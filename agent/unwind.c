@@ -149,7 +149,7 @@ static int inside_getattr(void)
 	return 0;
 }
 
-void ldp_unwind_init(void)
+int ldp_unwind_init(void)
 {
 	int budgeted = ldp_budget() != LDP_BUDGET_NONE;
 	uint64_t before = budgeted ? vm_size() : 0;
@@ -173,19 +173,10 @@ void ldp_unwind_init(void)
 		backtrace_fn = backtrace;
 	}
 	getattr_find();
-	/* After libunwind is loaded: it is one of the objects that never go away (unwind_fast.c). */
-	if (ldp_cfg.unwind != LDP_UNWIND_LIBUNWIND)
-		fast_ok = ldp_uw_fast_init() == 0;
-	thread_bounds(0); /* the constructor: not inside pthread_getattr_np */
-}
-
-void ldp_unwind_warm(void)
-{
 	/* glibc's backtrace loads libgcc_s on its first call (a dlopen, the
-	 * loader's locks held): done while the agent starts, once, rather than
-	 * on some thread's first event, where a _Fork or raw clone child made
-	 * meanwhile would inherit those locks held and hang starting its
-	 * writer. */
+	 * loader's locks held): done here, once, rather than on some thread's
+	 * first event, where a _Fork or raw clone child made meanwhile would
+	 * inherit those locks held and hang starting its writer. */
 	/* Not under ASan: LeakSanitizer reports what that dlopen allocates from
 	 * here as a leak of the program's (exit status 1). There the first
 	 * backtrace stays lazy, and the _Fork hazard above remains. */
@@ -193,6 +184,11 @@ void ldp_unwind_warm(void)
 		void *warm[2];
 		(void)backtrace(warm, 2);
 	}
+	/* After libunwind is loaded: it is one of the objects that never go away (unwind_fast.c). */
+	if (ldp_cfg.unwind != LDP_UNWIND_LIBUNWIND)
+		fast_ok = ldp_uw_fast_init() == 0;
+	thread_bounds(0); /* the constructor: not inside pthread_getattr_np */
+	return 0;
 }
 
 /* careful: a thread's first event may come from inside pthread_getattr_np. */

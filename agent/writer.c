@@ -735,11 +735,6 @@ static void *writer_main(void *arg)
 	prctl(PR_SET_NAME, (unsigned long)"ldprof-writer", 0UL, 0UL, 0UL); /* no fd: not pthread_setname_np */
 	private_fd_table();
 	int err = open_trace();
-	/* Before the word, so the agent's start includes it (unwind.c). Not in
-	 * a fork child: libgcc_s came with the parent's image, and the program
-	 * thread waiting for this word may be inside the loader. */
-	if (!forked_child)
-		ldp_unwind_warm();
 	if (!err)
 		atomic_store(&writer_alive, 1);
 	atomic_store_explicit(&start_word, err ? START_FAILED : START_OK, memory_order_release);
@@ -818,7 +813,7 @@ static void *writer_main(void *arg)
 static int stack_charged; /* this process's writer stack is charged to the budget */
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
-int ldp_writer_launch(uint64_t start_mono_ns, int forked)
+int ldp_writer_start(uint64_t start_mono_ns, int forked)
 {
 	if (!real_pthread_create) {
 		ldp_self.busy++;
@@ -854,22 +849,11 @@ int ldp_writer_launch(uint64_t start_mono_ns, int forked)
 			 strerrordesc_np(err) ? strerrordesc_np(err) : "?");
 		return -err;
 	}
-	return 0;
-}
-
-int ldp_writer_started(void)
-{
 	/* It opens the trace: wait for its word (it said why if it failed). */
 	uint32_t w;
 	while ((w = atomic_load_explicit(&start_word, memory_order_acquire)) == 0)
 		ldp_futex_wait((volatile uint32_t *)&start_word, 0, 100 * 1000000ull);
 	return w == START_OK ? 0 : -1;
-}
-
-int ldp_writer_start(uint64_t start_mono_ns, int forked)
-{
-	int err = ldp_writer_launch(start_mono_ns, forked);
-	return err ? err : ldp_writer_started();
 }
 
 uint64_t ldp_writer_start_ns(void)
