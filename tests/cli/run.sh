@@ -352,6 +352,16 @@ if [ "$kids" = 1 ] && grep -qx "ldprof: trace written to kids.ldp" "$R/err" &&
 	pass "record_children: a stale kids.99999.ldp from before is not counted (1 child of this run), left alone; the last line suggests ldprof report; -q says nothing"
 else fail "record_children: $kids new child files; stderr: $(cat "$R/err")"; fi
 
+# Sampled mode leaves libunwind unloaded (glibc's backtrace is its fallback);
+# full mode and LDPROF_UNWIND=check load it. The shell looks at its own maps.
+lu_sampled=$("$LDPROF" record -q --mode sampled -o "$R/lu_s.ldp" -- sh -c 'grep -c libunwind /proc/$$/maps' 2> /dev/null)
+lu_full=$("$LDPROF" record -q -o "$R/lu_f.ldp" -- sh -c 'grep -c libunwind /proc/$$/maps' 2> /dev/null)
+lu_check=$(LDPROF_UNWIND=check "$LDPROF" record -q --mode sampled -o "$R/lu_c.ldp" -- sh -c 'grep -c libunwind /proc/$$/maps' 2> /dev/null)
+if [ "$lu_sampled" = 0 ] && [ "${lu_full:-0}" -gt 0 ] && [ "${lu_check:-0}" -gt 0 ] &&
+	"$LDPROF" report "$R/lu_s.ldp" > /dev/null 2>&1; then
+	pass "sampled_no_libunwind: sampled mode maps no libunwind ($lu_sampled lines), full mode does ($lu_full), sampled with LDPROF_UNWIND=check does ($lu_check); the sampled trace reads"
+else fail "sampled_no_libunwind: sampled $lu_sampled, full $lu_full, check $lu_check lines of libunwind in the maps"; fi
+
 # -q: record becomes the program. Its pid is record's, its signal its own;
 # without -q the program is record's child (another pid) and record exits
 # 128+signal. The trace is written either way.
