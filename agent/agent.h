@@ -666,6 +666,35 @@ size_t ldp_enc_mremap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint
 struct ldp_module;
 size_t ldp_enc_module(uint8_t *dst, unsigned id, const struct ldp_module *m);
 size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t *ips, unsigned depth);
+/* STACK2 (2.0): the outer `keep` frames are those of stack id - base_delta
+ * (ignored when keep is 0); id_delta from the frame's previous STACK2. */
+size_t ldp_enc_stack2(uint8_t *dst, uint32_t id_delta, unsigned flags, const uintptr_t *ips, unsigned depth,
+		      unsigned keep, uint32_t base_delta);
+
+/* The writer's index of written stacks by their outer frames (stacktrie.c). */
+#define LDP_TRIE_MAX_NODES (1u << 20)
+struct ldp_trie_slot {
+	uint64_t ip;
+	uint32_t parent, node; /* node 0: empty slot (and the root, as a parent) */
+};
+struct ldp_stack_trie {
+	struct ldp_trie_slot *slots;
+	uint32_t mask, nodes;
+	uint32_t *owner; /* node -> the first stack written through it */
+	uint32_t owner_cap;
+	size_t slots_bytes, owner_bytes; /* mapped, left out of fork children */
+};
+/* How many outer frames of ips[0..depth) an indexed stack shares (*base: the
+ * stack, *node: where the rest would go). */
+unsigned ldp_trie_match(const struct ldp_stack_trie *t, const uintptr_t *ips, unsigned depth, uint32_t *node,
+			uint32_t *base);
+/* Index stack `stack` after ldp_trie_match said (node, keep) of it. */
+void ldp_trie_add(struct ldp_stack_trie *t, uint32_t node, unsigned keep, const uintptr_t *ips, unsigned depth,
+		  uint32_t stack);
+void ldp_trie_reset(struct ldp_stack_trie *t);
+void ldp_trie_free(struct ldp_stack_trie *t);
+/* In a fork child, where its memory is not mapped: @return the bytes it took. */
+size_t ldp_trie_forget(struct ldp_stack_trie *t);
 size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor);
 size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
 size_t ldp_enc_end_signal(uint8_t *dst, uint64_t time_us, unsigned sig); /* END(LDP_END_SIGNAL) */

@@ -59,6 +59,26 @@ size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t 
 	return (size_t)(p - dst);
 }
 
+size_t ldp_enc_stack2(uint8_t *dst, uint32_t id_delta, unsigned flags, const uintptr_t *ips, unsigned depth,
+		      unsigned keep, uint32_t base_delta)
+{
+	uint8_t *p = dst;
+	p += ldp_varint_put(p, id_delta);
+	p += ldp_varint_put(p, flags);
+	p += ldp_varint_put(p, depth - keep);
+	p += ldp_varint_put(p, keep);
+	if (keep)
+		p += ldp_varint_put(p, base_delta);
+	/* From the outermost new frame in, each from the one outside it: the
+	 * frames next to each other on a stack are near each other. */
+	uintptr_t prev = keep ? ips[depth - keep] : 0;
+	for (unsigned i = depth - keep; i-- > 0;) {
+		p += ldp_varint_put(p, ldp_zigzag((int64_t)(ips[i] - prev)));
+		prev = ips[i];
+	}
+	return (size_t)(p - dst);
+}
+
 size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor)
 {
 	size_t n = ldp_varint_put(dst, round);

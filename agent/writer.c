@@ -90,6 +90,8 @@ static size_t zout_cap;
 static uint8_t *scratch; /* one MODULE or STACK record */
 static unsigned modules_written;
 static uint32_t stacks_written = 1;
+static struct ldp_stack_trie trie;  /* the stacks of this file, by outer frames */
+static uint32_t frame_last_stack;   /* the open frame's last STACK2 id (0: none yet) */
 static uint64_t round_no;
 static uint64_t seg_start_ns;
 static uint64_t frame_start_ns; /* 0: no frame open */
@@ -189,6 +191,8 @@ static void compress_pending(ZSTD_EndDirective mode)
 		emit_bytes(zout, out.pos);
 	} while (mode != ZSTD_e_continue ? left != 0 : in.pos < in.size);
 	pending_len = 0;
+	if (mode == ZSTD_e_end)
+		frame_last_stack = 0; /* a reader resynchronises on frames: the next frame's first id is whole */
 }
 
 static void put_record(uint8_t type, const uint8_t *payload, size_t len)
@@ -207,11 +211,20 @@ static void put_module(unsigned id, const struct ldp_module *m)
 	put_record(LDP_REC_MODULE, scratch, ldp_enc_module(scratch, id, m));
 }
 
+/* Stacks are written in id order from 1 in each file (put_new_stacks,
+ * start_part): the trie holds only those already in it. */
 static void put_stack(uint32_t id)
 {
 	unsigned depth, flags;
 	const uintptr_t *ips = ldp_stack_get(id, &depth, &flags);
-	put_record(LDP_REC_STACK, scratch, ldp_enc_stack(scratch, id, flags, ips, depth));
+	if (id == 1)
+		ldp_trie_reset(&trie);
+	uint32_t node, base;
+	unsigned keep = ldp_trie_match(&trie, ips, depth, &node, &base);
+	put_record(LDP_REC_STACK2, scratch,
+		   ldp_enc_stack2(scratch, id - frame_last_stack, flags, ips, depth, keep, id - base));
+	frame_last_stack = id;
+	ldp_trie_add(&trie, node, keep, ips, depth, id);
 }
 
 /* Bytes [from, to) of a ring, as EVENTS records of at most events_piece bytes. */
@@ -659,6 +672,8 @@ static void buffers_free(void)
 	give_back(&named);
 	ldp_wall_stop();
 	dontfork_bytes = 0;
+	ldp_trie_free(&trie);
+	frame_last_stack = 0; /* a new compressor: a new frame */
 }
 
 /* Ask the scheduler for the shortest slice (Linux >= 6.12, EEVDF: a task
@@ -979,7 +994,7 @@ static void forget_buffers(void)
 	cctx_ws = pending = zout = scratch = NULL;
 	named = NULL;
 	ldp_wall_forget();
-	ldp_budget_uncharge(dontfork_bytes);
+	ldp_budget_uncharge(dontfork_bytes + ldp_trie_forget(&trie));
 	dontfork_bytes = 0;
 	buffers_pid = 0;
 }
@@ -1002,6 +1017,7 @@ void ldp_writer_postfork_child(void)
 	shared_table = 0;
 	cctx = NULL;
 	pending_len = 0;
+	frame_last_stack = 0;
 	modules_written = 0;
 	stacks_written = 1;
 	round_no = 0;

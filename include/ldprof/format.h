@@ -28,10 +28,12 @@
 #define LDP_FILE_MAGIC "ldprof\0\0"
 #define LDP_FILE_MAGIC_LEN 8
 
-#define LDP_FORMAT_MAJOR 1 /* incompatible changes: readers refuse a newer major */
-#define LDP_FORMAT_MINOR 8 /* compatible additions: new record types, new tags (5: sampled mode, 6: END by signal, nested losses,
-                            * 7: allocator, attach, pause marks, END detached, parts, EVENTS2;
-                            * 8: a stack's modules precede it, reloads over others recorded again) */
+#define LDP_FORMAT_MAJOR 2 /* incompatible changes: readers refuse a newer major (2: stacks as STACK2 records, which a
+                            * 1.x reader cannot resolve) */
+#define LDP_FORMAT_MINOR 0 /* compatible additions: new record types, new tags (1.5: sampled mode, 1.6: END by signal,
+                            * nested losses, 1.7: allocator, attach, pause marks, END detached, parts, EVENTS2;
+                            * 1.8: a stack's modules precede it, reloads over others recorded again) */
+#define LDP_FORMAT_MAJOR_MIN 1 /* the oldest major this reader reads */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
 enum ldp_header_tag {
@@ -69,7 +71,9 @@ enum ldp_mode {
 
 enum ldp_record_type {
 	LDP_REC_MODULE = 0x10, /* a loaded object: id, base, path, build-id, segments */
-	LDP_REC_STACK = 0x12,  /* an interned stack: id, flags, depth, ips */
+	LDP_REC_STACK = 0x12,  /* an interned stack: id, flags, depth, ips (before 2.0) */
+	LDP_REC_STACK2 = 0x16, /* an interned stack sharing its outer frames with an earlier one: id delta, flags,
+	                        * new, keep, [base delta], new ips (since 2.0) */
 	LDP_REC_EVENTS = 0x20, /* one thread's event bytes: ring id, then events */
 	LDP_REC_EVENTS2 = 0x21, /* the same, whose events may use the 1.7 ops (since 1.7) */
 	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, floor (the seq watermark) */

@@ -15,6 +15,7 @@
 
 struct dump {
 	int events;
+	int in_stack2; /* the record just printed is a STACK2: its stack follows (on_stack) */
 	uint64_t ips[LDP_MAX_STACK_DEPTH];
 };
 
@@ -55,6 +56,20 @@ static void on_raw_event(void *ctx, uint32_t ring, uint32_t tid, const struct rd
 		       ev->seq, ev->ptr, ev->size, ev->old_ptr, ev->old_size, ev->stack);
 }
 
+/* A STACK2's whole stack, as the reader rebuilt it from its base: printed
+ * as a STACK record is. */
+static void on_stack(void *ctx, const struct rd_stack *s)
+{
+	struct dump *d = ctx;
+	if (!d->in_stack2)
+		return;
+	d->in_stack2 = 0;
+	printf("    = STACK %u depth %u%s:", s->id, s->depth, s->flags & LDP_STACK_TRUNCATED ? " (truncated)" : "");
+	for (unsigned i = 0; i < s->depth; i++)
+		printf(" 0x%" PRIx64, s->ips[i]);
+	printf("\n");
+}
+
 static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_t frame, uint64_t off)
 {
 	struct dump *d = ctx;
@@ -82,6 +97,20 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 			printf("\n");
 		} else
 			printf("STACK (bad: %s)\n", why);
+		break;
+	}
+	case LDP_REC_STACK2: {
+		/* As written; the reader then rebuilds the whole stack (on_stack). */
+		struct rd_stack2 s;
+		uint64_t diffs[LDP_MAX_STACK_DEPTH];
+		if (rd_decode_stack2(p, n, &s, diffs, &why) == 0) {
+			printf("STACK2 id +%u  new %u  keep %u", s.id_delta, s.nnew, s.keep);
+			if (s.keep)
+				printf(" of stack id-%u", s.base_delta);
+			printf("\n");
+			d->in_stack2 = 1;
+		} else
+			printf("STACK2 (bad: %s)\n", why);
 		break;
 	}
 	case LDP_REC_EVENTS:
@@ -209,7 +238,8 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		cli_usage_error(optind < argc ? "one trace at a time" : "which trace?");
-	struct rd_visitor v = {.ctx = &d, .segment_begin = on_segment, .event = ignore_event, .raw_record = on_raw};
+	struct rd_visitor v = {.ctx = &d, .segment_begin = on_segment, .event = ignore_event, .raw_record = on_raw,
+			       .stack = on_stack};
 	if (d.events)
 		v.raw_event = on_raw_event;
 	struct rd_stats st;

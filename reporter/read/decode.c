@@ -64,7 +64,7 @@ int rd_decode_header(const uint8_t *p, size_t n, struct rd_segment *seg, const c
 	seg->major = p[8] | (unsigned)p[9] << 8;
 	seg->minor = p[10] | (unsigned)p[11] << 8;
 	seg->seq_shift = LDP_SEQ_SHIFT;
-	if (seg->major != LDP_FORMAT_MAJOR) {
+	if (seg->major < LDP_FORMAT_MAJOR_MIN || seg->major > LDP_FORMAT_MAJOR) {
 		*why = seg->major > LDP_FORMAT_MAJOR ? "trace format is newer than this ldprof: upgrade ldprof to read it"
 						     : "trace format version is not supported";
 		return -1;
@@ -178,6 +178,31 @@ int rd_decode_module(const uint8_t *p, size_t n, struct rd_module *m, const char
 fail:
 	rd_module_clear(m);
 	return -1;
+}
+
+int rd_decode_stack2(const uint8_t *p, size_t n, struct rd_stack2 *s, uint64_t *diffs, const char **why)
+{
+	struct cur c = {p, p + n, why};
+	uint64_t id_delta, flags, nnew, keep, base_delta = 0;
+	GET(&c, &id_delta, "stack id");
+	GET(&c, &flags, "stack flags");
+	GET(&c, &nnew, "stack frames");
+	GET(&c, &keep, "stack frames kept");
+	if (nnew > LDP_MAX_STACK_DEPTH || keep > LDP_MAX_STACK_DEPTH || nnew + keep > LDP_MAX_STACK_DEPTH) {
+		*why = "stack deeper than the format allows";
+		return -1;
+	}
+	if (keep)
+		GET(&c, &base_delta, "stack base");
+	if (id_delta == 0 || id_delta > UINT32_MAX || (keep && (base_delta == 0 || base_delta > UINT32_MAX))) {
+		*why = "stack id out of range";
+		return -1;
+	}
+	for (uint64_t i = 0; i < nnew; i++)
+		GET(&c, &diffs[i], "stack frame");
+	*s = (struct rd_stack2){.id_delta = (uint32_t)id_delta, .base_delta = (uint32_t)base_delta,
+				.flags = (unsigned)flags, .nnew = (unsigned)nnew, .keep = (unsigned)keep};
+	return 0;
 }
 
 void rd_module_clear(struct rd_module *m)

@@ -52,6 +52,14 @@ int rd_decode_module(const uint8_t *p, size_t n, struct rd_module *m, const char
 void rd_module_clear(struct rd_module *m);
 /* ips must hold LDP_MAX_STACK_DEPTH entries; s->ips points into it. */
 int rd_decode_stack(const uint8_t *p, size_t n, struct rd_stack *s, uint64_t *ips, const char **why);
+/* STACK2 (since 2.0): its fields, and diffs[0..nnew) as written (zigzag, from
+ * the outermost new frame in); diffs must hold LDP_MAX_STACK_DEPTH. Whether
+ * the ids it names exist is the reader's to check. */
+struct rd_stack2 {
+	uint32_t id_delta, base_delta;
+	unsigned flags, nnew, keep;
+};
+int rd_decode_stack2(const uint8_t *p, size_t n, struct rd_stack2 *s, uint64_t *diffs, const char **why);
 /* ROUND: round number, time, floor. END: reason, time. */
 int rd_decode_round(const uint8_t *p, size_t n, uint64_t *round, uint64_t *time_us, uint64_t *floor,
 		    const char **why);

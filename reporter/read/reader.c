@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "read/stackstore.h"
 #include "ldprof/varint.h"
 #include "util/util.h"
 
@@ -41,6 +42,10 @@ struct reader {
 	struct rd_segment seg;
 	uint32_t next_stack, next_module;
 	uint64_t *ips;
+	uint64_t *diffs;            /* a STACK2 record's frames as written */
+	struct rd_stack_store stacks; /* a 2.x segment's stacks, for STACK2 bases */
+	int keep_stacks;            /* the segment is 2.x */
+	uint32_t frame_last_stack;  /* the id of the frame's last STACK2 */
 	uint64_t prev_floor;
 	int ended;
 	int damaged; /* damage since the segment began (or since its END) */
@@ -59,6 +64,20 @@ static int fail(struct reader *r, struct rd_error *err, const char *what)
 	snprintf(err->msg, sizeof err->msg, "%s: frame at byte %llu, record at +%llu: %s", r->name,
 		 (unsigned long long)r->frame_off, (unsigned long long)r->frame_pos, what);
 	return -1;
+}
+
+static void reader_init_stacks(struct reader *r)
+{
+	r->ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r->ips);
+	r->diffs = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r->diffs);
+	rd_stacks_init(&r->stacks);
+}
+
+static void reader_fini_stacks(struct reader *r)
+{
+	free(r->ips);
+	free(r->diffs);
+	rd_stacks_fini(&r->stacks);
 }
 
 /* ---- segments ---- */
@@ -84,6 +103,8 @@ static void begin_segment(struct reader *r)
 	r->ended = 0;
 	r->damaged = 0;
 	r->next_stack = 1;
+	r->keep_stacks = r->seg.major >= 2;
+	rd_stacks_reset(&r->stacks);
 	r->next_module = 0;
 	r->prev_floor = 0;
 	r->joined = 0;
@@ -148,6 +169,73 @@ static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 	return 0;
 }
 
+/* Stack ids come in order. After damage the ones in between were lost:
+ * they are defined empty (no frames), so ids stay indices.
+ * @return 0 go on, 1 skip the record (re-declared by a later part: known),
+ * -1 out of sequence. */
+static int stack_in_order(struct reader *r, uint64_t id)
+{
+	if (r->joined && id < r->next_stack)
+		return 1;
+	if (id == r->next_stack)
+		return 0;
+	if (!r->merge.damaged || id < r->next_stack || id - r->next_stack > MAX_LOST_STACKS)
+		return -1;
+	struct rd_stack lost = {.ips = r->ips};
+	for (; r->next_stack < id; r->next_stack++) {
+		lost.id = r->next_stack;
+		if (r->keep_stacks)
+			rd_stacks_add(&r->stacks, r->ips, 0, 0, 0);
+		if (r->v->stack)
+			r->v->stack(r->v->ctx, &lost);
+	}
+	return 0;
+}
+
+/* STACK2: its id follows the frame's previous one; its outer frames are
+ * those of an earlier stack (docs/FORMAT.md). */
+static int on_stack2(struct reader *r, const uint8_t *p, size_t n, struct rd_error *err)
+{
+	const char *why = NULL;
+	struct rd_stack2 d;
+	if (!r->keep_stacks)
+		return fail(r, err, "STACK2 record in a format 1 segment");
+	if (rd_decode_stack2(p, n, &d, r->diffs, &why))
+		return fail(r, err, why);
+	uint64_t id = (uint64_t)r->frame_last_stack + d.id_delta;
+	if (id > UINT32_MAX)
+		return fail(r, err, "stack id out of range");
+	r->frame_last_stack = (uint32_t)id;
+	int order = stack_in_order(r, id);
+	if (order)
+		return order > 0 ? 0 : fail(r, err, "stack id out of sequence");
+	uint32_t base = 0;
+	if (d.keep) {
+		if (d.base_delta >= id)
+			return fail(r, err, "stack base out of range");
+		base = (uint32_t)(id - d.base_delta);
+		unsigned base_depth = rd_stacks_depth(&r->stacks, base);
+		if (base_depth < d.keep) {
+			if (!r->merge.damaged)
+				return fail(r, err, "stack keeps more frames than its base has");
+			d.nnew = d.keep = 0; /* its base was lost to damage: so is it */
+		} else {
+			rd_stacks_fill(&r->stacks, base, base_depth - d.keep, d.keep, r->ips + d.nnew);
+		}
+	}
+	uint64_t prev = d.keep ? r->ips[d.nnew] : 0;
+	for (unsigned i = 0; i < d.nnew; i++) {
+		prev += (uint64_t)ldp_unzigzag(r->diffs[i]);
+		r->ips[d.nnew - 1 - i] = prev;
+	}
+	rd_stacks_add(&r->stacks, r->ips, d.nnew, base, d.keep);
+	r->next_stack++;
+	struct rd_stack s = {.id = (uint32_t)id, .flags = d.flags, .depth = d.nnew + d.keep, .ips = r->ips};
+	if (r->v->stack)
+		r->v->stack(r->v->ctx, &s);
+	return 0;
+}
+
 static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n, struct rd_error *err)
 {
 	const char *why = NULL;
@@ -181,25 +269,18 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		struct rd_stack s;
 		if (rd_decode_stack(p, n, &s, r->ips, &why))
 			return fail(r, err, why);
-		if (r->joined && s.id < r->next_stack)
-			return 0; /* re-declared by a later part: known */
-		if (s.id != r->next_stack) {
-			if (!r->merge.damaged || s.id < r->next_stack || s.id - r->next_stack > MAX_LOST_STACKS)
-				return fail(r, err, "stack id out of sequence");
-			/* After damage: the stacks in between were lost. Defined
-			 * empty (no frames), so ids stay indices. */
-			struct rd_stack lost = {.ips = r->ips};
-			for (; r->next_stack < s.id; r->next_stack++) {
-				lost.id = r->next_stack;
-				if (r->v->stack)
-					r->v->stack(r->v->ctx, &lost);
-			}
-		}
+		int order = stack_in_order(r, s.id);
+		if (order)
+			return order > 0 ? 0 : fail(r, err, "stack id out of sequence");
+		if (r->keep_stacks)
+			rd_stacks_add(&r->stacks, s.ips, s.depth, 0, 0);
 		r->next_stack++;
 		if (r->v->stack)
 			r->v->stack(r->v->ctx, &s);
 		return 0;
 	}
+	case LDP_REC_STACK2:
+		return on_stack2(r, p, n, err);
 	case LDP_REC_EVENTS:
 	case LDP_REC_EVENTS2:
 		return on_events(r, p, n, err);
@@ -312,6 +393,7 @@ static int on_frame_begin(void *ctx, uint64_t off)
 	struct reader *r = ctx;
 	r->frame_off = off;
 	r->frame_pos = 0;
+	r->frame_last_stack = 0;
 	r->rec_len = 0;
 	return 0;
 }
@@ -377,7 +459,7 @@ static int run(struct rd_input *in, size_t n, int next_part, const struct rd_vis
 	memset(stats, 0, sizeof *stats);
 	rd_merge_init(&r.merge, v, stats);
 	err->msg[0] = '\0';
-	r.ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r.ips);
+	reader_init_stacks(&r);
 	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end, on_damage};
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -395,7 +477,7 @@ static int run(struct rd_input *in, size_t n, int next_part, const struct rd_vis
 		rd_segment_clear(&r.seg);
 	rd_merge_fini(&r.merge);
 	free(r.rec);
-	free(r.ips);
+	reader_fini_stacks(&r);
 	return rc;
 }
 
@@ -450,7 +532,7 @@ int rd_follow_file(const char *path, const struct rd_visitor *v, const struct rd
 	memset(stats, 0, sizeof *stats);
 	rd_merge_init(&r.merge, v, stats);
 	err->msg[0] = '\0';
-	r.ips = xmalloc(LDP_MAX_STACK_DEPTH * sizeof *r.ips);
+	reader_init_stacks(&r);
 	struct rd_source_cb cb = {on_header, on_frame_begin, on_frame_data, on_frame_end, on_damage};
 	int rc = 0;
 	/* Later parts are named from part 0's name (given, or deleted by --keep). */
@@ -485,7 +567,7 @@ int rd_follow_file(const char *path, const struct rd_visitor *v, const struct rd
 	}
 	rd_merge_fini(&r.merge);
 	free(r.rec);
-	free(r.ips);
+	reader_fini_stacks(&r);
 	rd_parts_free(&ps);
 	return rc;
 }

@@ -78,9 +78,9 @@ def main():
     bad = bytearray(first)
     bad[-1] ^= 0x55
     case("bad_checksum", header + bytes(bad) + rest, 0, "checksum")
-    # A newer major version.
+    # A newer major version (2 is read since format 2.0; the file was patched to 3 then).
     newer = bytearray(header)
-    newer[8 + 8] = 2
+    newer[8 + 8] = 3
     case("newer_version", bytes(newer) + b"".join(frames), 1, "newer than this ldprof")
     # Random bytes.
     rnd = random.Random(8)
