@@ -185,7 +185,7 @@ static int stack_in_order(struct reader *r, uint64_t id)
 	for (; r->next_stack < id; r->next_stack++) {
 		lost.id = r->next_stack;
 		if (r->keep_stacks)
-			rd_stacks_add(&r->stacks, r->ips, 0, 0, 0);
+			rd_stacks_add_whole(&r->stacks, r->ips, 0);
 		if (r->v->stack)
 			r->v->stack(r->v->ctx, &lost);
 	}
@@ -214,21 +214,13 @@ static int on_stack2(struct reader *r, const uint8_t *p, size_t n, struct rd_err
 		if (d.base_delta >= id)
 			return fail(r, err, "stack base out of range");
 		base = (uint32_t)(id - d.base_delta);
-		unsigned base_depth = rd_stacks_depth(&r->stacks, base);
-		if (base_depth < d.keep) {
+		if (rd_stacks_depth(&r->stacks, base) < d.keep) {
 			if (!r->merge.damaged)
 				return fail(r, err, "stack keeps more frames than its base has");
 			d.nnew = d.keep = 0; /* its base was lost to damage: so is it */
-		} else {
-			rd_stacks_fill(&r->stacks, base, base_depth - d.keep, d.keep, r->ips + d.nnew);
 		}
 	}
-	uint64_t prev = d.keep ? r->ips[d.nnew] : 0;
-	for (unsigned i = 0; i < d.nnew; i++) {
-		prev += (uint64_t)ldp_unzigzag(r->diffs[i]);
-		r->ips[d.nnew - 1 - i] = prev;
-	}
-	rd_stacks_add(&r->stacks, r->ips, d.nnew, base, d.keep);
+	rd_stacks_add(&r->stacks, base, d.keep, r->diffs, d.nnew, r->ips);
 	r->next_stack++;
 	struct rd_stack s = {.id = (uint32_t)id, .flags = d.flags, .depth = d.nnew + d.keep, .ips = r->ips};
 	if (r->v->stack)
@@ -273,7 +265,7 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		if (order)
 			return order > 0 ? 0 : fail(r, err, "stack id out of sequence");
 		if (r->keep_stacks)
-			rd_stacks_add(&r->stacks, s.ips, s.depth, 0, 0);
+			rd_stacks_add_whole(&r->stacks, s.ips, s.depth);
 		r->next_stack++;
 		if (r->v->stack)
 			r->v->stack(r->v->ctx, &s);

@@ -1,8 +1,9 @@
 /*
  * stackstore.h - the stacks of a 2.x segment, kept so that a STACK2 record
  * can take its outer frames from an earlier stack (docs/FORMAT.md "STACK2").
- * Each stack keeps only the frames its own record wrote, and where the rest
- * come from: about 8 bytes per new frame, not per frame.
+ * Each stack is kept whole as the zigzag differences of its frames from
+ * the outermost in, the order STACK2 writes its own frames in: a new stack
+ * is its base's first bytes, copied, then its record's differences.
  */
 #ifndef RD_STACKSTORE_H
 #define RD_STACKSTORE_H
@@ -11,16 +12,15 @@
 #include <stdint.h>
 
 struct rd_stack_entry {
-	uint64_t off;   /* its own frames: frames[off .. off + nnew), innermost first */
-	uint32_t base;  /* the stack its outer `keep` frames come from (when keep) */
-	uint16_t nnew, keep;
+	uint64_t off;        /* its bytes: bytes[off, off + len) */
+	uint32_t len, depth;
 };
 
 struct rd_stack_store {
 	struct rd_stack_entry *e; /* by stack id; e[0] is "no stack" */
 	size_t n, cap;
-	uint64_t *frames;
-	size_t nframes, frames_cap;
+	uint8_t *bytes;
+	size_t nbytes, bytes_cap;
 };
 
 void rd_stacks_init(struct rd_stack_store *s);
@@ -29,12 +29,15 @@ void rd_stacks_fini(struct rd_stack_store *s);
 void rd_stacks_reset(struct rd_stack_store *s);
 static inline unsigned rd_stacks_depth(const struct rd_stack_store *s, uint32_t id)
 {
-	return (unsigned)s->e[id].nnew + s->e[id].keep;
+	return s->e[id].depth;
 }
-/* Frames [from, from + count) of stack id (< s->n) into out. */
-void rd_stacks_fill(const struct rd_stack_store *s, uint32_t id, unsigned from, unsigned count, uint64_t *out);
-/* Define the next id (s->n): own frames ips[0..nnew), then the last `keep`
- * frames of stack base (< s->n, at least that deep). */
-void rd_stacks_add(struct rd_stack_store *s, const uint64_t *ips, unsigned nnew, uint32_t base, unsigned keep);
+/* Define the next id (s->n) as ips[0..depth) (innermost first). */
+void rd_stacks_add_whole(struct rd_stack_store *s, const uint64_t *ips, unsigned depth);
+/* Define the next id as the outermost `keep` frames of stack base (< s->n,
+ * at least that deep), then nnew frames inside them whose zigzag
+ * differences, from the outermost in, are diffs[0..nnew) (a STACK2
+ * record's). The whole stack goes to out, innermost first. */
+void rd_stacks_add(struct rd_stack_store *s, uint32_t base, unsigned keep, const uint64_t *diffs, unsigned nnew,
+		   uint64_t *out);
 
 #endif

@@ -918,6 +918,52 @@ static void test_resync_corrupt_middle_frame(void **state)
 	tb_free(&t);
 }
 
+/* Damage: a frame of stacks lost. The next frame's first STACK2 gives its id
+ * whole, so ids are known again; the lost stacks are defined empty, and so
+ * is a stack whose base was one of them. */
+static unsigned s2_depths[16];
+static void s2_depth(void *ctx, const struct rd_stack *s)
+{
+	(void)ctx;
+	if (s->id < 16)
+		s2_depths[s->id] = s->depth + 100; /* +100: seen */
+}
+
+static void test_stack2_after_damage(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	uint8_t buf[256];
+	uintptr_t ips[4] = {0x401040, 0x401030, 0x401020, 0x401010};
+	tb_header(&t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, 9);
+	tb_record(&t, LDP_REC_STACK2, buf, ldp_enc_stack2(buf, 1, 0, ips + 2, 2, 0, 0));  /* 1: 2 frames */
+	tb_record(&t, LDP_REC_STACK2, buf, ldp_enc_stack2(buf, 1, 0, ips + 1, 3, 2, 1));  /* 2: 3, 2 of 1 */
+	tb_frame(&t);
+	size_t mid = t.len;
+	tb_record(&t, LDP_REC_STACK2, buf, ldp_enc_stack2(buf, 3, 0, ips, 4, 3, 1));      /* 3: 4, 3 of 2 */
+	tb_record(&t, LDP_REC_STACK2, buf, ldp_enc_stack2(buf, 1, 0, ips, 4, 4, 1));      /* 4: 4, 4 of 3 */
+	tb_frame(&t);
+	size_t third = t.len;
+	tb_record(&t, LDP_REC_STACK2, buf, ldp_enc_stack2(buf, 5, 0, ips, 4, 4, 1));      /* 5: 4 of 4 (lost) */
+	tb_record(&t, LDP_REC_STACK2, buf, ldp_enc_stack2(buf, 1, 0, ips + 1, 3, 2, 5));  /* 6: 2 of 1 */
+	tb_record(&t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 40));
+	tb_frame(&t);
+	for (size_t i = mid + (third - mid) / 2; i < third - 4; i++)
+		t.buf[i] ^= 0xa5;
+
+	memset(s2_depths, 0, sizeof s2_depths);
+	struct rd_visitor v = {.stack = s2_depth};
+	struct rd_stats st;
+	struct rd_error err;
+	assert_int_equal(rd_read_mem(t.buf, t.len, "damaged.ldp", &v, &st, &err), 0);
+	assert_int_equal(st.damaged, 1);
+	unsigned want[7] = {0, 102, 103, 100, 100, 100, 103};
+	for (unsigned id = 1; id <= 6; id++)
+		if (s2_depths[id] != want[id])
+			fail_msg("stack %u: %u, want %u", id, s2_depths[id], want[id]);
+	tb_free(&t);
+}
+
 /* Damage anywhere: every byte of a two-image trace flipped in turn. The
  * reader never crashes, and either reads the file (damage reported, or
  * none noticed) or fails with one line. A segment header whose magic is
@@ -1155,6 +1201,7 @@ int main(void)
 		cmocka_unit_test(test_resync_unended_frame),
 		cmocka_unit_test(test_resync_garbage_between_frames),
 		cmocka_unit_test(test_resync_corrupt_middle_frame),
+		cmocka_unit_test(test_stack2_after_damage),
 		cmocka_unit_test(test_resync_flip_every_byte),
 		cmocka_unit_test(test_end_signal_decode),
 		cmocka_unit_test(test_end_names),
