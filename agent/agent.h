@@ -671,30 +671,37 @@ size_t ldp_enc_stack(uint8_t *dst, uint32_t id, unsigned flags, const uintptr_t 
 size_t ldp_enc_stack2(uint8_t *dst, uint32_t id_delta, unsigned flags, const uintptr_t *ips, unsigned depth,
 		      unsigned keep, uint32_t base_delta);
 
-/* The writer's index of written stacks by their outer frames (stacktrie.c). */
-#define LDP_TRIE_MAX_NODES (1u << 20)
-struct ldp_trie_slot {
-	uint64_t ip;
-	uint32_t parent, node; /* node 0: empty slot (and the root, as a parent) */
+/* The writer's index of the stacks it wrote, by their outer frames (stackbases.c). */
+#define LDP_BASES_MAX_KEYS (1u << 21)
+struct ldp_base_slot {
+	uint64_t key;   /* a hash of outer frames and their count; 0: empty */
+	uint32_t stack; /* the first stack written with them */
+	uint32_t unused;
 };
-struct ldp_stack_trie {
-	struct ldp_trie_slot *slots;
-	uint32_t mask, nodes;
-	uint32_t *owner; /* node -> the first stack written through it */
-	uint32_t owner_cap;
-	size_t slots_bytes, owner_bytes; /* mapped, left out of fork children */
+struct ldp_stack_bases {
+	struct ldp_base_slot *slots;
+	uint32_t mask, len;
+	uint64_t *keys; /* the last matched stack's keys, by count of outer frames */
+	size_t slots_bytes, keys_bytes; /* mapped, left out of fork children */
+	const uintptr_t *prev_ips; /* the stack added last (the stack table's memory: append-only) */
+	unsigned prev_depth;
+	uint32_t prev_id;
 };
-/* How many outer frames of ips[0..depth) an indexed stack shares (*base: the
- * stack, *node: where the rest would go). */
-unsigned ldp_trie_match(const struct ldp_stack_trie *t, const uintptr_t *ips, unsigned depth, uint32_t *node,
-			uint32_t *base);
-/* Index stack `stack` after ldp_trie_match said (node, keep) of it. */
-void ldp_trie_add(struct ldp_stack_trie *t, uint32_t node, unsigned keep, const uintptr_t *ips, unsigned depth,
-		  uint32_t stack);
-void ldp_trie_reset(struct ldp_stack_trie *t);
-void ldp_trie_free(struct ldp_stack_trie *t);
+/* How many outer frames of ips[0..depth) a stack written before shares
+ * (*base: that stack). *checked 0: found by hashes, check it with
+ * ldp_bases_shares before use. */
+unsigned ldp_bases_match(struct ldp_stack_bases *b, const uintptr_t *ips, unsigned depth, uint32_t *base,
+			 int *checked);
+/* Does the base really end in the stack's last `keep` frames? */
+int ldp_bases_shares(const uintptr_t *base_ips, unsigned base_depth, const uintptr_t *ips, unsigned depth,
+		     unsigned keep);
+/* Index stack `stack` (ips, depth), the one just matched, written with
+ * `keep` outer frames from its base; ips must stay valid until the next add. */
+void ldp_bases_add(struct ldp_stack_bases *b, const uintptr_t *ips, unsigned keep, unsigned depth, uint32_t stack);
+void ldp_bases_reset(struct ldp_stack_bases *b);
+void ldp_bases_free(struct ldp_stack_bases *b);
 /* In a fork child, where its memory is not mapped: @return the bytes it took. */
-size_t ldp_trie_forget(struct ldp_stack_trie *t);
+size_t ldp_bases_forget(struct ldp_stack_bases *b);
 size_t ldp_enc_round(uint8_t *dst, uint64_t round, uint64_t time_us, uint64_t floor);
 size_t ldp_enc_end(uint8_t *dst, unsigned reason, uint64_t time_us);
 size_t ldp_enc_end_signal(uint8_t *dst, uint64_t time_us, unsigned sig); /* END(LDP_END_SIGNAL) */

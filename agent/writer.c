@@ -90,7 +90,7 @@ static size_t zout_cap;
 static uint8_t *scratch; /* one MODULE or STACK record */
 static unsigned modules_written;
 static uint32_t stacks_written = 1;
-static struct ldp_stack_trie trie;  /* the stacks of this file, by outer frames */
+static struct ldp_stack_bases bases; /* the stacks of this file, by outer frames */
 static uint32_t frame_last_stack;   /* the open frame's last STACK2 id (0: none yet) */
 static uint64_t round_no;
 static uint64_t seg_start_ns;
@@ -212,19 +212,26 @@ static void put_module(unsigned id, const struct ldp_module *m)
 }
 
 /* Stacks are written in id order from 1 in each file (put_new_stacks,
- * start_part): the trie holds only those already in it. */
+ * start_part): the index holds only those already in it. */
 static void put_stack(uint32_t id)
 {
 	unsigned depth, flags;
 	const uintptr_t *ips = ldp_stack_get(id, &depth, &flags);
 	if (id == 1)
-		ldp_trie_reset(&trie);
-	uint32_t node, base;
-	unsigned keep = ldp_trie_match(&trie, ips, depth, &node, &base);
+		ldp_bases_reset(&bases);
+	uint32_t base;
+	int checked;
+	unsigned keep = ldp_bases_match(&bases, ips, depth, &base, &checked);
+	if (keep && !checked) {
+		unsigned base_depth, base_flags;
+		const uintptr_t *base_ips = ldp_stack_get(base, &base_depth, &base_flags);
+		if (!ldp_bases_shares(base_ips, base_depth, ips, depth, keep))
+			keep = 0; /* a hash collision: written whole */
+	}
 	put_record(LDP_REC_STACK2, scratch,
 		   ldp_enc_stack2(scratch, id - frame_last_stack, flags, ips, depth, keep, id - base));
 	frame_last_stack = id;
-	ldp_trie_add(&trie, node, keep, ips, depth, id);
+	ldp_bases_add(&bases, ips, keep, depth, id);
 }
 
 /* Bytes [from, to) of a ring, as EVENTS records of at most events_piece bytes. */
@@ -672,7 +679,7 @@ static void buffers_free(void)
 	give_back(&named);
 	ldp_wall_stop();
 	dontfork_bytes = 0;
-	ldp_trie_free(&trie);
+	ldp_bases_free(&bases);
 	frame_last_stack = 0; /* a new compressor: a new frame */
 }
 
@@ -994,7 +1001,7 @@ static void forget_buffers(void)
 	cctx_ws = pending = zout = scratch = NULL;
 	named = NULL;
 	ldp_wall_forget();
-	ldp_budget_uncharge(dontfork_bytes + ldp_trie_forget(&trie));
+	ldp_budget_uncharge(dontfork_bytes + ldp_bases_forget(&bases));
 	dontfork_bytes = 0;
 	buffers_pid = 0;
 }

@@ -20,7 +20,7 @@ $(O)/tests/seam/%.o: %.c
 .SECONDARY: $(SEAM_OBJ) # made by a pattern rule, used only by the links: keep them
 # Agent parts that are pure (no interposition, no threads): unit-testable.
 AGENT_PURE_SRC := agent/encode.c agent/ringcut.c agent/config.c agent/log.c agent/prim_linux.c agent/rawmem.c agent/tracefile.c agent/sampleheap.c \
-	agent/unwind_dwarf.c agent/unwind_fast.c agent/got.c agent/procfs.c agent/state.c agent/stacktrie.c
+	agent/unwind_dwarf.c agent/unwind_fast.c agent/got.c agent/procfs.c agent/state.c agent/stackbases.c
 
 INTEG_SRC := $(wildcard tests/integration/*.c)
 INTEG_CXX_SRC := $(wildcard tests/integration/*.cpp)
