@@ -76,4 +76,15 @@ static inline size_t ldp_varint_get(const uint8_t *p, const uint8_t *end, uint64
 	return 0; /* an 11th byte would be needed: never ends within the limit */
 }
 
+/* A varint already checked (or written by this process): no bounds or
+ * length checks. @return the byte after it. */
+static inline const uint8_t *ldp_varint_get_checked(const uint8_t *p, uint64_t *out)
+{
+	uint64_t v = *p & 0x7f;
+	for (unsigned shift = 7; *p++ & 0x80; shift += 7)
+		v |= (uint64_t)(*p & 0x7f) << shift;
+	*out = v;
+	return p;
+}
+
 #endif

@@ -222,16 +222,6 @@ static void run_done(struct rd_merge *m, struct rd_ring_q *q)
 
 /* ---- delivery ---- */
 
-/* A varint the check accepted: no bounds or length checks. */
-static inline const uint8_t *checked_varint(const uint8_t *p, uint64_t *out)
-{
-	uint64_t v = *p & 0x7f;
-	for (unsigned shift = 7; *p++ & 0x80; shift += 7)
-		v |= (uint64_t)(*p & 0x7f) << shift;
-	*out = v;
-	return p;
-}
-
 /* Decode an op the check accepted, from the same state: the fixed-layout
  * ops (nearly all of them) without a check, the rest by rd_decode_event.
  * Every byte of the op is in [p, end) (next_event sees to it). */
@@ -242,7 +232,7 @@ static long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_
 	uint64_t a, b, size = 0, stack = 0;
 	switch (p[0]) {
 	case LDP_EV_ATTACH:
-		q = checked_varint(q, &a);
+		q = ldp_varint_get_checked(q, &a);
 		st->seq = st->ptr = 0;
 		st->tid = (uint32_t)a;
 		st->attached = 1;
@@ -252,11 +242,11 @@ static long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_
 	case LDP_EV_ALLOC_CALLOC:
 	case LDP_EV_ALLOC_REALLOC:
 	case LDP_EV_ALLOC_ALIGNED:
-		q = checked_varint(checked_varint(q, &a), &b);
-		q = checked_varint(checked_varint(q, &size), &stack);
+		q = ldp_varint_get_checked(ldp_varint_get_checked(q, &a), &b);
+		q = ldp_varint_get_checked(ldp_varint_get_checked(q, &size), &stack);
 		break;
 	case LDP_EV_FREE:
-		q = checked_varint(checked_varint(q, &a), &b);
+		q = ldp_varint_get_checked(ldp_varint_get_checked(q, &a), &b);
 		break;
 	default: {
 		const char *why = NULL;

@@ -72,10 +72,8 @@ void rd_stacks_add(struct rd_stack_store *s, uint32_t base, unsigned keep, const
 	const uint8_t *b = s->bytes + s->e[base].off;
 	uint64_t prev = 0;
 	for (unsigned i = 0; i < keep; i++) {
-		/* Written here: whole varints, no checks needed. */
-		uint64_t v = *b & 0x7f;
-		for (unsigned shift = 7; *b++ & 0x80; shift += 7)
-			v |= (uint64_t)(*b & 0x7f) << shift;
+		uint64_t v;
+		b = ldp_varint_get_checked(b, &v); /* written here: whole */
 		prev += (uint64_t)ldp_unzigzag(v);
 		out[depth - 1 - i] = prev;
 	}
