@@ -246,8 +246,9 @@ static inline double ldp_ln(double x)
 	return e * 0.6931471805599453 + 2 * s * p;
 }
 int ldp_sh_init(void);
-/* A zeroed block of at least n bytes aligned to align (a power of two), or NULL. */
-void *ldp_sh_alloc(size_t n, size_t align);
+/* A block of at least n bytes aligned to align (a power of two), or NULL;
+ * its first n bytes are zero when zero is set (calloc). */
+void *ldp_sh_alloc(size_t n, size_t align, int zero);
 /* 0, or -1 when p is not the start of a live block (an invalid or double free). */
 int ldp_sh_free(void *p);
 size_t ldp_sh_usable(const void *p);

@@ -278,7 +278,7 @@ static void *sample_overflow(void *p, size_t n, unsigned op)
 
 static LDP_NOINLINE void *sampled_malloc(size_t n, unsigned op)
 {
-	void *p = ldp_sh_alloc(n, 16);
+	void *p = ldp_sh_alloc(n, 16, 0);
 	if (p) {
 		record_alloc(p, n, op);
 		return p;
@@ -363,7 +363,7 @@ static LDP_NOINLINE void *sampled_realloc(void *p, size_t n)
 		sampled_release(p);
 		return NULL;
 	}
-	void *q = due ? ldp_sh_alloc(n, 16) : NULL;
+	void *q = due ? ldp_sh_alloc(n, 16, 0) : NULL;
 	if (!q && !old_sampled) {
 		/* The old block is in the real heap and the new one stays there:
 		 * the real realloc does the whole job. */
@@ -498,7 +498,7 @@ static LDP_NOINLINE void *calloc_slow(size_t a, size_t b)
 		size_t n;
 		if (__builtin_mul_overflow(a, b, &n) || !sample_due(n))
 			return ldp_real.calloc(a, b);
-		void *p = ldp_sh_alloc(n, 16); /* the sample heap's blocks are zeroed */
+		void *p = ldp_sh_alloc(n, 16, 1);
 		if (p) {
 			record_alloc(p, n, LDP_EV_ALLOC_CALLOC);
 			return p;
@@ -622,7 +622,7 @@ LDP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		/* an invalid alignment is the real function's to refuse */
 		if (!align || (align & (align - 1)) || align % sizeof(void *) || !sample_due(n))
 			return ldp_real.posix_memalign(out, align, n);
-		void *p = ldp_sh_alloc(n, align);
+		void *p = ldp_sh_alloc(n, align, 0);
 		if (p) {
 			record_alloc(p, n, LDP_EV_ALLOC_ALIGNED);
 			*out = p;
@@ -646,7 +646,7 @@ LDP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
  * to the real function's own rules). */
 static LDP_NOINLINE void *sampled_aligned(size_t align, size_t n, void *(*real)(size_t, size_t))
 {
-	void *p = ldp_sh_alloc(n, align < 16 ? 16 : align);
+	void *p = ldp_sh_alloc(n, align < 16 ? 16 : align, 0);
 	if (p) {
 		record_alloc(p, n, LDP_EV_ALLOC_ALIGNED);
 		return p;
@@ -781,7 +781,7 @@ void *ldp_sample_alloc(size_t n, size_t align, unsigned op, void *(*real)(size_t
 {
 	if (!sample_due(n))
 		return real(n, align);
-	void *p = ldp_sh_alloc(n, align < 16 ? 16 : align);
+	void *p = ldp_sh_alloc(n, align < 16 ? 16 : align, 0);
 	if (p) {
 		record_alloc(p, n, op);
 		return p;

@@ -17,13 +17,20 @@
  * The region is one read-write MAP_NORESERVE mapping: pages cost nothing
  * until touched, and a fresh page reads as zero (calloc needs no memset).
  * A freed small block keeps its pages while the blocks so kept hold at most
- * RETAIN_MAX bytes, and is zeroed when it is handed out again; past that, and
- * in the large area, a freed block is given back with MADV_DONTNEED (so it
- * reads as zero again). Giving back every free cost more than the program:
- * the madvise flushes the TLB of every CPU the process runs on (an IPI, dear
- * in a VM, and the writer thread makes the process run on two), and the next
- * block there faults its pages in again: `git log -p` ran 1.28x bare in
- * sampled mode, 700 such frees.
+ * RETAIN_MAX bytes more than the small blocks in use, and is zeroed when it
+ * is handed out again for calloc (only then: memset of a 64 KiB block of which
+ * the program touched a byte faulted in every page of it); past that, and in the large area, a freed block is
+ * given back with MADV_DONTNEED (so it reads as zero again). Giving back
+ * every free cost more than the program: the madvise flushes the TLB of
+ * every CPU the process runs on (an IPI, dear in a VM, and the writer thread
+ * makes the process run on two), and the next block there faults its pages
+ * in again: `git log -p` ran 1.28x bare in sampled mode, 700 such frees.
+ * The cap follows the blocks in use because a fixed one was soon full in a
+ * program with a large live set: its frees and allocations in turn gave
+ * back and faulted in a block each time (1 M random sizes with 100,000
+ * live: 20,000 madvise calls, 2.3x bare). So the pages kept are at most as
+ * many as those in use, plus RETAIN_MAX: a bound like a malloc's own
+ * fragmentation.
  * Huge pages are turned off for it, or one 16-byte sample could pin 2 MiB.
  *
  * A block that does not fit (region full, too big) goes to the real malloc
@@ -78,7 +85,8 @@ static uintptr_t large_base;   /* start of the large area */
 static struct small_class classes[SMALL_CLASSES];
 static struct extent *extents;
 static size_t nextents;
-static uintptr_t retained; /* bytes of the freed blocks marked dirty */
+static uintptr_t retained;   /* bytes of the freed blocks marked dirty */
+static uintptr_t small_in_use; /* bytes of the small blocks handed out */
 
 #define OVERFLOW_SLOTS 256u
 static _Atomic uintptr_t overflow[OVERFLOW_SLOTS];
@@ -212,6 +220,7 @@ static void *small_alloc(unsigned k, int *dirty)
 	else
 		return NULL;
 	c->used[i / 64] |= 1ull << (i % 64);
+	small_in_use += (uintptr_t)PAGE << k;
 	*dirty = !!(c->dirty[i / 64] & (1ull << (i % 64)));
 	if (*dirty) {
 		c->dirty[i / 64] &= ~(1ull << (i % 64));
@@ -264,7 +273,7 @@ static struct extent *large_find(uint64_t page)
 	return lo < nextents && extents[lo].page == page ? &extents[lo] : NULL;
 }
 
-void *ldp_sh_alloc(size_t n, size_t align)
+void *ldp_sh_alloc(size_t n, size_t align, int zero)
 {
 	if (!ldp_sh_size || n > ldp_sh_size / 2 || align > ldp_sh_size / 4)
 		return NULL;
@@ -275,7 +284,7 @@ void *ldp_sh_alloc(size_t n, size_t align)
 	sh_lock();
 	void *p = k < SMALL_CLASSES ? small_alloc(k, &dirty) : large_alloc(n, align);
 	sh_unlock();
-	if (dirty)
+	if (dirty && zero)
 		memset(p, 0, n); /* ours now: zeroed outside the lock */
 	return p;
 }
@@ -312,7 +321,8 @@ int ldp_sh_free(void *ptr)
 	uintptr_t p = (uintptr_t)ptr;
 	sh_lock();
 	size_t size = block_of(p);
-	if (size && p < large_base && retained + size <= RETAIN_MAX) {
+	/* small_in_use still counts this block: it is what will be in use after. */
+	if (size && p < large_base && retained + size <= RETAIN_MAX + (small_in_use - size)) {
 		/* Kept resident: freed at once, no system call. */
 		uintptr_t off = p - ldp_sh_base;
 		unsigned k = (unsigned)(off / sub_size);
@@ -321,6 +331,7 @@ int ldp_sh_free(void *ptr)
 		c->used[i / 64] &= ~(1ull << (i % 64));
 		c->dirty[i / 64] |= 1ull << (i % 64);
 		c->free_stack[c->nfree++] = i;
+		small_in_use -= size;
 		retained += size;
 		sh_unlock();
 		return 0;
@@ -343,6 +354,7 @@ int ldp_sh_free(void *ptr)
 		uint32_t i = (uint32_t)((off - k * sub_size) / size);
 		c->used[i / 64] &= ~(1ull << (i % 64));
 		c->free_stack[c->nfree++] = i;
+		small_in_use -= size;
 	} else {
 		struct extent *e = large_find((p - large_base) / PAGE);
 		size_t i = (size_t)(e - extents);
