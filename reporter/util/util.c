@@ -1,9 +1,11 @@
 /*
  * util.c - see util.h.
  */
+#define _GNU_SOURCE /* mremap */
 #include "util.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,14 +57,28 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/* Mapped tables are whole huge pages, aligned: so the kernel can back them
+ * with huge pages from the first byte, and table_reserve can move one into
+ * a bigger one a page table entry at a time. */
+static size_t mapped_size(size_t bytes)
+{
+	return (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+}
+
 void *table_alloc(size_t bytes)
 {
 	if (bytes < HUGE_PAGE)
 		return xcalloc(1, bytes);
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	size_t len = mapped_size(bytes);
+	char *m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
 		oom();
-	madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without THP it works as well */
+	char *p = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (p > m)
+		munmap(m, (size_t)(p - m));
+	if (m + HUGE_PAGE > p)
+		munmap(p + len, (size_t)(m + HUGE_PAGE - p));
+	madvise(p, len, MADV_HUGEPAGE); /* a hint: without THP it works as well */
 	return p;
 }
 
@@ -71,7 +87,7 @@ void table_free(void *p, size_t bytes)
 	if (bytes < HUGE_PAGE)
 		free(p);
 	else if (p)
-		munmap(p, bytes);
+		munmap(p, mapped_size(bytes));
 }
 
 void table_reserve(void **arr, size_t *cap, size_t need, size_t esz)
@@ -83,10 +99,21 @@ void table_reserve(void **arr, size_t *cap, size_t need, size_t esz)
 		c *= 2;
 	if (c > SIZE_MAX / esz)
 		oom();
+	size_t old_bytes = *cap * esz;
 	void *p = table_alloc(c * esz);
+	if (old_bytes >= HUGE_PAGE &&
+	    mremap(*arr, mapped_size(old_bytes), mapped_size(old_bytes), MREMAP_MAYMOVE | MREMAP_FIXED, p) == p) {
+		/* Both mapped: the old pages move into the start of the new table,
+		 * page tables and all. Copying them wrote every byte again into
+		 * fresh pages the kernel had to zero first: growing mixed's 163,545
+		 * sites (128 bytes each) that way was a tenth of its report. */
+		*arr = p;
+		*cap = c;
+		return;
+	}
 	if (*cap)
-		memcpy(p, *arr, *cap * esz);
-	table_free(*arr, *cap * esz);
+		memcpy(p, *arr, old_bytes);
+	table_free(*arr, old_bytes);
 	*arr = p;
 	*cap = c;
 }
