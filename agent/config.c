@@ -175,7 +175,7 @@ int ldp_config_load(struct ldp_config *cfg)
 	while (kb < v)
 		kb <<= 1;
 	cfg->ring_bytes = kb << 10;
-	v = 3;
+	v = 0; /* unset: chosen frame by frame (writer.c, frame_level) */
 	warnings += uint_setting("LDPROF_ZSTD_LEVEL", LDP_ZSTD_LEVEL_MIN, LDP_ZSTD_LEVEL_MAX, &v);
 	cfg->zstd_level = (int)v;
 	v = 0;

@@ -16,7 +16,7 @@ struct ldp_config {
 	unsigned max_depth;        /* LDPROF_MAX_DEPTH: frames kept per stack */
 	unsigned flush_ms;         /* LDPROF_FLUSH_MS: longest time between frames */
 	unsigned ring_bytes;       /* LDPROF_RING_KB: per-thread event ring, power of two */
-	int zstd_level;            /* LDPROF_ZSTD_LEVEL */
+	int zstd_level;            /* LDPROF_ZSTD_LEVEL; 0: unset, the writer chooses */
 	int64_t root_pid;          /* LDPROF_ROOT_PID: set by `ldprof record`; 0 = unset */
 	int verbose;               /* LDPROF_VERBOSE=1: say where the trace goes */
 	unsigned cpu_hz;           /* LDPROF_CPU_HZ: CPU samples per second of thread CPU time, 0 = off */

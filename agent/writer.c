@@ -61,6 +61,7 @@
 #include "prim.h"
 #include "procfs.h"
 #include "rawmem.h"
+#include "zlevel.h"
 
 /* A zstd frame spans rounds: each round is flushed (ZSTD_e_flush: its blocks
  * are on disk and decodable), and the frame ends only every FRAME_NS or
@@ -68,6 +69,11 @@
  * One compression window across rounds, not one per round. */
 #define FRAME_NS (1000ull * 1000000)
 #define FRAME_BYTES (16u << 20)
+
+/* The compression level, unless LDPROF_ZSTD_LEVEL sets it: zlevel.h. */
+static int auto_level;              /* 1: the level is chosen frame by frame */
+static int frame_level;             /* the open (or next) frame's level */
+static uint64_t frame_compress_ns;  /* time spent compressing in the open frame */
 /* Compress pending records once feed_at bytes wait; an EVENTS payload is at
  * most events_piece bytes. 1 MiB each, less under RLIMIT_AS (buffers_init). */
 static size_t feed_at = 1u << 20, events_piece = 1u << 20;
@@ -176,10 +182,24 @@ static void emit_bytes(const uint8_t *p, size_t n)
 	file_bytes += n;
 }
 
+/* A frame ended: choose the next one's level (zstd applies it at the next
+ * frame's first byte). */
+static void frame_ended(void)
+{
+	frame_last_stack = 0; /* a reader resynchronises on frames: the next frame's first id is whole */
+	if (auto_level && frame_start_ns) {
+		int next = ldp_zlevel_next(frame_level, ldp_mono_ns() - frame_start_ns, frame_compress_ns);
+		if (next != frame_level && !ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, next)))
+			frame_level = next;
+	}
+	frame_compress_ns = 0;
+}
+
 static void compress_pending(ZSTD_EndDirective mode)
 {
 	ZSTD_inBuffer in = {pending, pending_len, 0};
 	frame_bytes += pending_len;
+	uint64_t t0 = ldp_mono_ns();
 	size_t left;
 	do {
 		ZSTD_outBuffer out = {zout, zout_cap, 0};
@@ -191,8 +211,9 @@ static void compress_pending(ZSTD_EndDirective mode)
 		emit_bytes(zout, out.pos);
 	} while (mode != ZSTD_e_continue ? left != 0 : in.pos < in.size);
 	pending_len = 0;
+	frame_compress_ns += ldp_mono_ns() - t0;
 	if (mode == ZSTD_e_end)
-		frame_last_stack = 0; /* a reader resynchronises on frames: the next frame's first id is whole */
+		frame_ended();
 }
 
 static void put_record(uint8_t type, const uint8_t *payload, size_t len)
@@ -533,7 +554,8 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 		put_record(LDP_REC_END, buf, ldp_enc_end(buf, (unsigned)end_reason, now_us()));
 		ended = 1;
 	}
-	if (end_reason || end_frame || now - frame_start_ns >= FRAME_NS || frame_bytes + pending_len >= FRAME_BYTES) {
+	if (end_reason || end_frame || now - frame_start_ns >= FRAME_NS || frame_bytes + pending_len >= FRAME_BYTES ||
+	    (auto_level && ldp_zlevel_overloaded(frame_level, now - frame_start_ns, frame_compress_ns))) {
 		compress_pending(ZSTD_e_end);
 		frame_start_ns = 0;
 		last_flush_ns = now;
@@ -589,15 +611,21 @@ static void private_fd_table(void)
 static ZSTD_compressionParameters zparams;
 static int zparams_fixed; /* 1: set them explicitly (the budget chose them) */
 
+/* The configured level, or the richest the writer may choose. */
+static int top_level(void)
+{
+	return ldp_cfg.zstd_level ? ldp_cfg.zstd_level : LDP_ZLEVEL_RICH;
+}
+
 static void choose_zparams(void)
 {
 	uint64_t b = ldp_budget();
-	zparams = ZSTD_getCParams(ldp_cfg.zstd_level, 0, 0);
+	zparams = ZSTD_getCParams(top_level(), 0, 0);
 	zparams_fixed = 0;
 	if (b == LDP_BUDGET_NONE || ZSTD_estimateCStreamSize_usingCParams(zparams) <= b / 8)
 		return;
 	zparams_fixed = 1;
-	for (int level = ldp_cfg.zstd_level;; level = 1) {
+	for (int level = top_level();; level = 1) {
 		ZSTD_compressionParameters p = ZSTD_getCParams(level, 0, 0);
 		for (unsigned w = p.windowLog; w >= ZSTD_WINDOWLOG_MIN; w--) {
 			p.windowLog = w;
@@ -625,7 +653,7 @@ static int buffers_init(void)
 	if (!cctx_ws) {
 		choose_zparams();
 		size_t ws = zparams_fixed ? ZSTD_estimateCStreamSize_usingCParams(zparams)
-					  : ZSTD_estimateCStreamSize(ldp_cfg.zstd_level);
+					  : ZSTD_estimateCStreamSize(top_level());
 		cctx_ws = writer_alloc(ws);
 		cctx_ws_size = cctx_ws ? ws : 0;
 	}
@@ -645,7 +673,11 @@ static int buffers_init(void)
 	cctx = cctx_ws ? ZSTD_initStaticCCtx(cctx_ws, cctx_ws_size) : NULL;
 	if (!cctx || !pending || !zout || !scratch || !named || ldp_wall_start(&wall_out) != 0)
 		return -ENOMEM;
-	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ldp_cfg.zstd_level);
+	/* Under a budget the parameters are fixed (the level is then moot). */
+	auto_level = !ldp_cfg.zstd_level && !zparams_fixed;
+	frame_level = top_level();
+	frame_compress_ns = 0;
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, frame_level);
 	if (zparams_fixed) {
 		ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, (int)zparams.windowLog);
 		ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, (int)zparams.hashLog);

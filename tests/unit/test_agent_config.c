@@ -1,6 +1,7 @@
 /*
  * test_agent_config.c - the agent's pure parts: LDPROF_* parsing, the
- * allocation-free formatter, output path templates.
+ * allocation-free formatter, output path templates, the compression level's
+ * choice.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "zlevel.h"
 
 static void test_parse_uint(void **state)
 {
@@ -136,10 +138,56 @@ static void test_expand(void **state)
 	assert_string_equal(out, "/t/web-1.example.com.ldp");
 }
 
+/* LDPROF_ZSTD_LEVEL unset: 0, the writer chooses; set: that level. */
+static void test_zstd_level_setting(void **state)
+{
+	(void)state;
+	struct ldp_config cfg;
+	unsetenv("LDPROF_ZSTD_LEVEL");
+	assert_int_equal(ldp_config_load(&cfg), 0);
+	assert_int_equal(cfg.zstd_level, 0);
+	setenv("LDPROF_ZSTD_LEVEL", "3", 1);
+	assert_int_equal(ldp_config_load(&cfg), 0);
+	assert_int_equal(cfg.zstd_level, 3);
+	setenv("LDPROF_ZSTD_LEVEL", "99", 1);
+	assert_int_equal(ldp_config_load(&cfg), 1); /* one warning, and the default */
+	assert_int_equal(cfg.zstd_level, 0);
+	unsetenv("LDPROF_ZSTD_LEVEL");
+}
+
+#define MS (1000ull * 1000)
+
+/* The level frame by frame (zlevel.h): rich while compressing takes at most
+ * a quarter of a frame's time, light otherwise, back to rich under a tenth. */
+static void test_zlevel(void **state)
+{
+	(void)state;
+	const int R = LDP_ZLEVEL_RICH, L = LDP_ZLEVEL_LIGHT;
+	/* python3's first frame: 15 ms of its first 30 faulting zstd's tables in */
+	assert_false(ldp_zlevel_overloaded(R, 30 * MS, 15 * MS));
+	/* the 4-site loop's: 24 of 25 */
+	assert_true(ldp_zlevel_overloaded(R, 25 * MS, 24 * MS));
+	assert_false(ldp_zlevel_overloaded(R, 10 * MS, 10 * MS)); /* too soon to judge */
+	assert_true(ldp_zlevel_overloaded(R, 200 * MS, 101 * MS));
+	assert_false(ldp_zlevel_overloaded(R, 200 * MS, 99 * MS));
+	assert_false(ldp_zlevel_overloaded(L, 200 * MS, 200 * MS)); /* light is the floor */
+	/* at a frame's end */
+	assert_int_equal(ldp_zlevel_next(R, 25 * MS, 24 * MS), L); /* ended for overload */
+	assert_int_equal(ldp_zlevel_next(R, 1000 * MS, 155 * MS), R); /* python3: 15.5% */
+	assert_int_equal(ldp_zlevel_next(R, 1000 * MS, 260 * MS), L);
+	assert_int_equal(ldp_zlevel_next(R, 50 * MS, 20 * MS), R); /* a short frame: 40% is start-up */
+	assert_int_equal(ldp_zlevel_next(L, 1000 * MS, 260 * MS), L); /* the 4-site loop at level 3 */
+	assert_int_equal(ldp_zlevel_next(L, 1000 * MS, 99 * MS), R);
+	assert_int_equal(ldp_zlevel_next(L, 50 * MS, 0), L); /* too short to tell */
+	assert_int_equal(ldp_zlevel_next(9, 1000 * MS, 900 * MS), 9); /* a configured level stays */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_uint),
+		cmocka_unit_test(test_zstd_level_setting),
+		cmocka_unit_test(test_zlevel),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_config_load),
 		cmocka_unit_test(test_format),
