@@ -109,6 +109,7 @@ static int forked_child; /* this writer is a fork child's: its file gets the pid
 static uint64_t file_bytes;
 static unsigned part_no;
 static unsigned part_rounds;
+static int part_full; /* the part reached max_size: the next round starts the next part */
 static int rotating; /* max_size set and the trace is a regular file */
 
 /* ---- shared with program threads ---- */
@@ -462,7 +463,9 @@ static void wall_tick(uint64_t interval_ns)
 
 /* ---- rotation ----
  * After a round that left the part at max_size or more, the frame is ended
- * and the next part begins (tracefile.c names it and writes its header).
+ * and the next round begins the next part (tracefile.c names it and writes
+ * its header); a last round (END) stays in the part, so no part holds
+ * nothing but an END.
  * The new part re-declares everything its records may refer to: modules,
  * paths, every stack so far, the sampling setup, and each ring's decoding
  * state, delta bases and 1.7 model (RING: ringcut.c followed the drained
@@ -508,6 +511,13 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 {
 	if (ended || failed || out_fd < 0)
 		return;
+	/* The part filled up in an earlier round: the next one begins with this
+	 * round, unless this is the last (its END stays in the full part, within
+	 * the bound of one round, rather than alone in a part of its own). */
+	if (part_full && !end_reason) {
+		part_full = 0;
+		start_part();
+	}
 	uint64_t now = ldp_mono_ns();
 	if (!frame_start_ns) {
 		frame_start_ns = now;
@@ -566,8 +576,7 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 		compress_pending(ZSTD_e_continue); /* a round by volume: on disk by the next due flush */
 	}
 	part_rounds++;
-	if (rotating && !ended && !failed && part_rounds > 1 && file_bytes >= ldp_cfg.max_size)
-		start_part();
+	part_full = rotating && !ended && !failed && part_rounds > 1 && file_bytes >= ldp_cfg.max_size;
 }
 
 static void tick(void)
@@ -763,6 +772,7 @@ static int open_trace(void)
 	file_bytes = (uint64_t)st.st_size;
 	part_no = 0;
 	part_rounds = 0;
+	part_full = 0;
 	rotating = ldp_cfg.max_size && S_ISREG(st.st_mode);
 	return 0;
 }

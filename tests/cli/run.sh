@@ -66,7 +66,7 @@ done
 # heap.pause_count, paused_free_count, paused_ns), fidelity (truncated stacks,
 # ASan's runtime, pymalloc's arenas); attached segments: tests/attach
 mkdir -p "$J/rot"
-"$LDPROF" record -q --max-size 64KiB -o "$J/rot/rot.ldp" -- "$BIN/demo_prog" 50000 > /dev/null
+"$LDPROF" record -q --max-size 64KiB -o "$J/rot/rot.ldp" -- "$BIN/demo_prog" 200000 > /dev/null # about 4x max-size
 js report rotated "$LDPROF" report --json "$J/rot/rot.ldp"
 "$LDPROF" record -q -o "$J/paused.ldp" -- "$BIN/truth_phases" "$J/paused.truth" 100 10 > /dev/null
 js report paused "$LDPROF" report --json "$J/paused.ldp"
