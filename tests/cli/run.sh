@@ -289,7 +289,7 @@ fi
 R=$W/parts
 mkdir -p "$R"
 ok=1
-"$LDPROF" record --max-size 64KiB -o "$R/rot.ldp" -- "$BIN/demo_prog" 100000 > /dev/null 2> "$R/err1"
+"$LDPROF" record --max-size 64KiB -o "$R/rot.ldp" -- "$BIN/demo_prog" 300000 > /dev/null 2> "$R/err1" # about 6x max-size
 nparts=$(ls "$R" | grep -c '^rot\.[0-9]*\.ldp$')
 if [ "$nparts" -lt 2 ] || ! grep -q "trace written to $R/rot.ldp and $nparts more parts" "$R/err1" ||
 	grep -q "child processes" "$R/err1"; then
