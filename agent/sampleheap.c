@@ -17,20 +17,20 @@
  * The region is one read-write MAP_NORESERVE mapping: pages cost nothing
  * until touched, and a fresh page reads as zero (calloc needs no memset).
  * A freed small block keeps its pages while the blocks so kept hold at most
- * RETAIN_MAX bytes more than the small blocks in use, and is zeroed when it
- * is handed out again for calloc (only then: memset of a 64 KiB block of which
- * the program touched a byte faulted in every page of it); past that, and in the large area, a freed block is
- * given back with MADV_DONTNEED (so it reads as zero again). Giving back
- * every free cost more than the program: the madvise flushes the TLB of
- * every CPU the process runs on (an IPI, dear in a VM, and the writer thread
- * makes the process run on two), and the next block there faults its pages
- * in again: `git log -p` ran 1.28x bare in sampled mode, 700 such frees.
- * The cap follows the blocks in use because a fixed one was soon full in a
- * program with a large live set: its frees and allocations in turn gave
- * back and faulted in a block each time (1 M random sizes with 100,000
- * live: 20,000 madvise calls, 2.3x bare). So the pages kept are at most as
- * many as those in use, plus RETAIN_MAX: a bound like a malloc's own
- * fragmentation.
+ * RETAIN_MAX bytes more than the small blocks in use; past that, and in the
+ * large area, a freed block is given back with MADV_DONTNEED (so it reads as
+ * zero again). Giving back every free cost more than the program: the
+ * madvise flushes the TLB of every CPU the process runs on (an IPI, dear in
+ * a VM, and the writer thread makes the process run on two), and the next
+ * block there faults its pages in again: `git log -p` ran 1.28x bare in
+ * sampled mode, 700 such frees. The cap follows the blocks in use because a
+ * fixed one was soon full in a program with a large live set, whose frees
+ * and allocations in turn then gave back and faulted in a block each time
+ * (1 M random sizes with 100,000 live: 20,000 madvise calls, 2.3x bare). So
+ * the pages kept are at most as many as those in use, plus RETAIN_MAX: a
+ * bound like a malloc's own fragmentation. A kept block handed out again is
+ * zeroed only for calloc: zeroing a 64 KiB block of which the program
+ * touches one byte faulted in all its pages.
  * Huge pages are turned off for it, or one 16-byte sample could pin 2 MiB.
  *
  * A block that does not fit (region full, too big) goes to the real malloc
