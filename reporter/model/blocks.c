@@ -43,6 +43,11 @@ static void grow(struct live_blocks *b)
 	*b = n;
 }
 
+void blocks_prefetch(const struct live_blocks *b, uint64_t ptr)
+{
+	__builtin_prefetch(&b->slots[home(b, ptr)], 1);
+}
+
 struct live_block *blocks_find(struct live_blocks *b, uint64_t ptr)
 {
 	if (!ptr)

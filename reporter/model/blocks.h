@@ -35,6 +35,8 @@ struct live_block *blocks_find(struct live_blocks *b, uint64_t ptr);
 /* The slot of ptr: *found says whether a block was live there; a new slot
  * has only ptr set. Valid until the next blocks_slot or blocks_remove. */
 struct live_block *blocks_slot(struct live_blocks *b, uint64_t ptr, int *found);
+/* A hint: ptr is looked up soon; fetch its home slot's cache line. */
+void blocks_prefetch(const struct live_blocks *b, uint64_t ptr);
 /* Remove the block blocks_find or blocks_slot returned. */
 void blocks_remove(struct live_blocks *b, struct live_block *blk);
 

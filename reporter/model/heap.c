@@ -342,6 +342,16 @@ void heap_event(struct heap_model *h, const struct rd_event *e)
 	}
 }
 
+void heap_prefetch(const struct heap_model *h, uint64_t ptr, uint32_t stack, int alloc)
+{
+	/* The block's slot; an allocation's site too (a free's is known only
+	 * once its block is read). Both are misses when the live set or the
+	 * stacks outgrow the caches: python3's blocks, mixed's 163,545 sites. */
+	blocks_prefetch(&h->live, ptr);
+	if (alloc && stack < h->nsites)
+		__builtin_prefetch(&h->sites[stack], 1);
+}
+
 void heap_finish(struct heap_model *h, enum heap_end how)
 {
 	/* Bring every site's at-peak figure up to date. */

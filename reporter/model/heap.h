@@ -132,6 +132,8 @@ struct rd_event;
 void heap_init(struct heap_model *h, unsigned seq_shift);
 void heap_free(struct heap_model *h);
 void heap_event(struct heap_model *h, const struct rd_event *e);
+/* A hint (struct rd_visitor.prefetch): an event at ptr comes soon. */
+void heap_prefetch(const struct heap_model *h, uint64_t ptr, uint32_t stack, int alloc);
 struct rd_pause;
 void heap_pause(struct heap_model *h, const struct rd_pause *p);
 /* How the segment ended, for heap_finish: replaced by exec (nothing leaks),

@@ -105,6 +105,11 @@ static void on_event(void *ctx, const struct rd_event *e)
 		mapped_event(&cur(ctx)->mapped, e);
 }
 
+static void on_prefetch(void *ctx, uint64_t ptr, uint32_t stack, int alloc)
+{
+	heap_prefetch(&cur(ctx)->heap, ptr, stack, alloc);
+}
+
 static void on_path(void *ctx, uint32_t id, const char *path)
 {
 	mapped_path(&cur(ctx)->mapped, id, path);
@@ -181,6 +186,7 @@ static int load(struct tmodel *m, const char *path, const uint8_t *data, size_t 
 		.module = on_module,
 		.stack = on_stack,
 		.event = on_event,
+		.prefetch = on_prefetch,
 		.snapshot = on_snapshot,
 		.pause = on_pause,
 		.sampling = on_sampling,

@@ -9,10 +9,11 @@
  * The recorder copies each callback and everything it points to (a stack's
  * addresses, a segment's or module's strings: the reader owns and reuses
  * them) into a chunk: items one after another, each a header and a copy.
- * Events, the bulk, go in runs: one header, then event after event, most
- * in 32 bytes (struct ev32: handing cache lines to the other core is what
- * costs, and a struct rd_event fills one). An item larger than a chunk gets a chunk of its own, as
- * large as it needs. The queue is bounded, so memory stays bounded whatever
+ * Events, the bulk, go in runs: one header, then event after event, packed
+ * (pack_event: the bytes crossing to the other core are what costs). An
+ * item larger than a chunk gets a chunk of its own, as large as it needs.
+ * The calling thread unpacks a run a few events ahead of delivering them,
+ * and hints each to the visitor's prefetch first. The queue is bounded, so memory stays bounded whatever
  * the trace's length: the reading thread waits when the models are behind.
  *
  * Callbacks return nothing, so data flows one way. The caller sees the same
@@ -45,6 +46,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "ldprof/varint.h"
 #include "util/util.h"
 
 LDP_SEAM size_t rd_ahead_chunk_bytes = 256u << 10;
@@ -65,21 +67,43 @@ LDP_SEAM double rd_ahead_min_event_ns = 60;
 /* Full chunks waiting at most: with the one being filled and the one being
  * replayed, about 1.5 MiB in flight. */
 #define AHEAD_QUEUE 4
+/* How far ahead of its delivery an event's prefetch hint goes: enough
+ * events to cover a cache miss, few enough that the lines are still there. */
+#define PREFETCH_AHEAD 8
 /* Spare chunks kept for reuse: a fresh one costs page faults. */
 #define AHEAD_SPARE 2
 
 enum item_kind {
 	IT_SEGMENT = 1, IT_MODULE, IT_STACK, IT_EVENTS, IT_SNAPSHOT, IT_PAUSE, IT_SAMPLING, IT_SAMPLE,
-	IT_LOST, IT_THREAD, IT_PATH, IT_RSS, IT_SEGMENT_END, IT_EVENTS32,
+	IT_LOST, IT_THREAD, IT_PATH, IT_RSS, IT_SEGMENT_END, IT_EVENTS_PACKED,
 };
 
 /* An item: this header, then its copy, padded to ITEM_ALIGN. */
 struct item {
 	uint32_t kind;
-	uint32_t n;    /* IT_EVENTS, IT_EVENTS32: events in the run */
+	uint32_t n;    /* IT_EVENTS, IT_EVENTS_PACKED: events in the run */
 	size_t size;   /* header included, padded */
 };
 #define ITEM_ALIGN 16u
+
+/* Most events are allocations and frees: they travel packed, one byte of op
+ * and flags, then as varints only the fields that differ from the run's
+ * previous event. A malloc/free loop's pair takes 3 bytes instead of two
+ * 32-byte structs: the bytes crossing to the other core are what a
+ * handover costs, and with 32 bytes an event the handover lost on every
+ * model as cheap as the copy. Anything else (the mapped channel; an
+ * untrusted trace may say anything) travels whole. */
+#define PK_SEQ1 0x04     /* seq is the previous + 1 (else zigzag delta) */
+#define PK_SAME_PTR 0x08 /* ptr is the previous (else zigzag delta) */
+#define PK_TID 0x40      /* the thread id follows (else the previous) */
+#define PK_STACK 0x80    /* an allocation's stack follows, zigzag delta (else the previous) */
+#define PK_OP 0x33       /* the op: LDP_EV_ALLOC_* or LDP_EV_FREE */
+#define PACKED_MAX (1 + 5 * LDP_VARINT_MAX)
+
+struct pack_state {
+	uint64_t seq, ptr;
+	uint32_t stack, tid;
+};
 
 struct chunk {
 	struct chunk *next;
@@ -94,7 +118,9 @@ struct ahead {
 	void *arg;
 	/* the reading thread's own */
 	struct chunk *cur;
-	struct item *run;           /* the events run at the end of cur, if any */
+	struct item *run;           /* the packed events run at the end of cur, if any */
+	struct pack_state pack;     /* the run's previous event */
+	size_t run_bytes;           /* the run's packed bytes so far */
 	struct rd_stats st;
 	struct rd_error err;
 	int rc;
@@ -254,19 +280,80 @@ static void rec_stack(void *ctx, const struct rd_stack *s)
 		memcpy(p + pad(sizeof *s), s->ips, n);
 }
 
-/* Most events are allocations and frees with a size below 2^48 and no
- * mapped-channel fields: they travel in 32 bytes, half the cache lines of
- * a struct rd_event (what the handover between the cores costs most).
- * Anything else (an untrusted trace may say anything) travels whole. */
-struct ev32 {
-	uint64_t seq, ptr;
-	uint64_t size_kind_op; /* size | kind << 48 | op << 56 */
-	uint32_t stack, tid;
-};
-
-static int fits_ev32(const struct rd_event *e)
+static int packable(const struct rd_event *e)
 {
-	return !(e->size >> 48) && !e->old_ptr && !e->old_size && !e->path && !e->flags && !e->prot;
+	if (e->old_ptr || e->old_size || e->path || e->flags || e->prot)
+		return 0;
+	if (e->kind == RD_EV_ALLOC)
+		return e->op >= LDP_EV_ALLOC_MALLOC && e->op <= LDP_EV_ALLOC_ALIGNED;
+	return e->kind == RD_EV_FREE && e->op == LDP_EV_FREE && !e->size && !e->stack;
+}
+
+static size_t pack_event(struct pack_state *ps, const struct rd_event *e, uint8_t *out)
+{
+	uint8_t *p = out + 1;
+	unsigned op = e->op;
+	if (e->seq == ps->seq + 1)
+		op |= PK_SEQ1;
+	else
+		p += ldp_varint_put(p, ldp_zigzag((int64_t)(e->seq - ps->seq)));
+	if (e->ptr == ps->ptr)
+		op |= PK_SAME_PTR;
+	else
+		p += ldp_varint_put(p, ldp_zigzag((int64_t)(e->ptr - ps->ptr)));
+	if (e->kind == RD_EV_ALLOC) {
+		p += ldp_varint_put(p, e->size);
+		if (e->stack != ps->stack) {
+			op |= PK_STACK;
+			p += ldp_varint_put(p, ldp_zigzag((int64_t)e->stack - (int64_t)ps->stack));
+			ps->stack = e->stack;
+		}
+	}
+	if (e->tid != ps->tid) {
+		op |= PK_TID;
+		p += ldp_varint_put(p, e->tid);
+		ps->tid = e->tid;
+	}
+	out[0] = (uint8_t)op;
+	ps->seq = e->seq;
+	ps->ptr = e->ptr;
+	return (size_t)(p - out);
+}
+
+static const uint8_t *unpack_event(struct pack_state *ps, const uint8_t *p, struct rd_event *e)
+{
+	unsigned op = *p++;
+	uint64_t v;
+	*e = (struct rd_event){.op = (uint8_t)(op & PK_OP)};
+	if (op & PK_SEQ1) {
+		ps->seq++;
+	} else {
+		p = ldp_varint_get_checked(p, &v);
+		ps->seq += (uint64_t)ldp_unzigzag(v);
+	}
+	if (!(op & PK_SAME_PTR)) {
+		p = ldp_varint_get_checked(p, &v);
+		ps->ptr += (uint64_t)ldp_unzigzag(v);
+	}
+	if (e->op == LDP_EV_FREE) {
+		e->kind = RD_EV_FREE;
+	} else {
+		e->kind = RD_EV_ALLOC;
+		p = ldp_varint_get_checked(p, &e->size);
+		if (op & PK_STACK) {
+			p = ldp_varint_get_checked(p, &v);
+			ps->stack = (uint32_t)((int64_t)ps->stack + ldp_unzigzag(v));
+		}
+		e->stack = ps->stack;
+	}
+	if (op & PK_TID) {
+		p = ldp_varint_get_checked(p, &v);
+		ps->tid = (uint32_t)v;
+	}
+	e->seq = ps->seq;
+	e->ptr = ps->ptr;
+	e->tid = ps->tid;
+	return p;
 }
 
 /* The hot one: an event joins the run at the end of the chunk when the run
@@ -310,24 +397,27 @@ static void rec_event(void *ctx, const struct rd_event *e)
 		return;
 	}
 	struct item *run = a->run;
-	int small = fits_ev32(e);
-	unsigned kind = small ? IT_EVENTS32 : IT_EVENTS;
-	size_t size = small ? sizeof(struct ev32) : sizeof *e;
-	if (!run || run->kind != kind || a->cur->cap - a->cur->len < size) {
-		run = item_new(a, kind, pad(sizeof *run) + size);
+	if (!packable(e)) {
+		run = item_new(a, IT_EVENTS, pad(sizeof *run) + sizeof *e);
+		run->n = 1;
+		memcpy(body(run), e, sizeof *e);
+		return;
+	}
+	/* Room for the largest event and the padding after it. */
+	if (!run || a->cur->cap - a->cur->len < PACKED_MAX + ITEM_ALIGN) {
+		/* (a new chunk, if one is needed, with room for the first event) */
+		run = item_new(a, IT_EVENTS_PACKED, pad(sizeof *run) + PACKED_MAX + ITEM_ALIGN);
+		a->cur->len -= run->size - pad(sizeof *run);
+		run->size = pad(sizeof *run);
 		a->run = run;
-	} else {
-		a->cur->len += size;
-		run->size += size;
+		a->pack = (struct pack_state){0};
+		a->run_bytes = 0;
 	}
-	if (small) {
-		struct ev32 *slot = (struct ev32 *)body(run) + run->n++;
-		*slot = (struct ev32){e->seq, e->ptr, e->size | (uint64_t)e->kind << 48 | (uint64_t)e->op << 56,
-				      e->stack, e->tid};
-	} else {
-		struct rd_event *slot = (struct rd_event *)body(run) + run->n++;
-		*slot = *e;
-	}
+	a->run_bytes += pack_event(&a->pack, e, (uint8_t *)body(run) + a->run_bytes);
+	run->n++;
+	size_t size = pad(pad(sizeof *run) + a->run_bytes);
+	a->cur->len += size - run->size;
+	run->size = size;
 }
 
 /* A callback whose arguments hold no pointers: copied as they are. */
@@ -494,6 +584,27 @@ struct replay {
 	struct rd_segment seg;
 };
 
+/* A packed run, decoded PREFETCH_AHEAD events ahead of delivery so that
+ * the model can fetch what each will touch (struct rd_visitor.prefetch). */
+static void replay_packed(const struct rd_visitor *v, const uint8_t *p, uint32_t n)
+{
+	enum { RING = 2 * PREFETCH_AHEAD };
+	struct rd_event ring[RING];
+	struct pack_state ps = {0};
+	uint32_t ahead = n < PREFETCH_AHEAD ? n : PREFETCH_AHEAD;
+	for (uint32_t i = 0; i < ahead; i++)
+		p = unpack_event(&ps, p, &ring[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n) {
+			struct rd_event *f = &ring[(i + PREFETCH_AHEAD) % RING];
+			p = unpack_event(&ps, p, f);
+			if (v->prefetch)
+				v->prefetch(v->ctx, f->ptr, f->stack, f->kind == RD_EV_ALLOC);
+		}
+		v->event(v->ctx, &ring[i % RING]);
+	}
+}
+
 static void replay_item(struct replay *r, const struct item *it)
 {
 	const struct rd_visitor *v = r->v;
@@ -533,17 +644,9 @@ static void replay_item(struct replay *r, const struct item *it)
 			v->event(v->ctx, &e[i]);
 		return;
 	}
-	case IT_EVENTS32: {
-		const struct ev32 *x = (const struct ev32 *)p;
-		for (uint32_t i = 0; i < it->n; i++) {
-			struct rd_event e = {.seq = x[i].seq, .ptr = x[i].ptr, .stack = x[i].stack, .tid = x[i].tid};
-			e.size = x[i].size_kind_op & ((UINT64_C(1) << 48) - 1);
-			e.kind = (uint8_t)(x[i].size_kind_op >> 48);
-			e.op = (uint8_t)(x[i].size_kind_op >> 56);
-			v->event(v->ctx, &e);
-		}
+	case IT_EVENTS_PACKED:
+		replay_packed(v, p, it->n);
 		return;
-	}
 	case IT_SNAPSHOT: v->snapshot(v->ctx, (const struct rd_snapshot *)p); return;
 	case IT_PAUSE: v->pause(v->ctx, (const struct rd_pause *)p); return;
 	case IT_SAMPLING: v->sampling(v->ctx, (const struct rd_sampling *)p); return;

@@ -131,6 +131,11 @@ struct rd_visitor {
 	void (*stack)(void *ctx, const struct rd_stack *s);
 	/* Heap events in sequence order (per address exact; across threads by time). */
 	void (*event)(void *ctx, const struct rd_event *e);
+	/* Optional, a hint: a heap event at ptr (from stack, when alloc) comes
+	 * a few events from now. A model with a large live set fetches the
+	 * cache lines it will touch, so their misses overlap. Called only when
+	 * events are delivered from a batch (read/ahead.c); it changes nothing. */
+	void (*prefetch)(void *ctx, uint64_t ptr, uint32_t stack, int alloc);
 	/* A snapshot marker, in sequence order among the events. */
 	void (*snapshot)(void *ctx, const struct rd_snapshot *s);
 	/* A pause or resume mark, in sequence order among the events. */

@@ -27,10 +27,21 @@
 
 /* ---- a visitor that writes everything down ---- */
 
+struct hint {
+	uint64_t ptr;
+	uint32_t stack;
+	int alloc;
+};
+
 struct log {
 	char *buf;
 	size_t len;
 	FILE *f;
+	/* Prefetch hints not yet matched by their event, oldest first: each
+	 * must name an event still to come, in delivery order. */
+	struct hint hints[64];
+	size_t nhints;
+	uint64_t hinted; /* events that came as hinted */
 };
 
 static void l_segment(void *ctx, const struct rd_segment *s)
@@ -58,8 +69,21 @@ static void l_stack(void *ctx, const struct rd_stack *s)
 	fputc('\n', f);
 }
 
+static void l_prefetch(void *ctx, uint64_t ptr, uint32_t stack, int alloc)
+{
+	struct log *l = ctx;
+	assert_true(l->nhints < sizeof l->hints / sizeof *l->hints);
+	l->hints[l->nhints++] = (struct hint){ptr, stack, alloc};
+}
+
 static void l_event(void *ctx, const struct rd_event *e)
 {
+	struct log *l = ctx;
+	if (l->nhints && l->hints[0].ptr == e->ptr && l->hints[0].alloc == (e->kind == RD_EV_ALLOC) &&
+	    (!l->hints[0].alloc || l->hints[0].stack == e->stack)) {
+		memmove(l->hints, l->hints + 1, --l->nhints * sizeof *l->hints);
+		l->hinted++;
+	}
 	fprintf(((struct log *)ctx)->f, "event %llu %llx %llu %llx %llu %u %u %u %u %u %u %u\n",
 		(unsigned long long)e->seq, (unsigned long long)e->ptr, (unsigned long long)e->size,
 		(unsigned long long)e->old_ptr, (unsigned long long)e->old_size, e->stack, e->tid, e->path, e->flags,
@@ -127,7 +151,7 @@ static void read_with(const struct tb *t, const char *threads, struct outcome *o
 	o->log.f = open_memstream(&o->log.buf, &o->log.len);
 	struct rd_visitor v = {
 		.ctx = &o->log, .segment_begin = l_segment, .module = l_module, .stack = l_stack,
-		.event = l_event, .snapshot = l_snapshot, .pause = l_pause, .sampling = l_sampling,
+		.event = l_event, .prefetch = l_prefetch, .snapshot = l_snapshot, .pause = l_pause, .sampling = l_sampling,
 		.sample = l_sample, .lost = l_lost, .thread = l_thread, .path = l_path, .rss = l_rss,
 		.segment_end = l_end,
 	};
@@ -199,6 +223,11 @@ static size_t check_same(const struct tb *t, int want_rc, int want_truncated)
 	assert_int_equal(two.st.truncated, one.st.truncated);
 	assert_int_equal(two.st.truncated_at, one.st.truncated_at);
 	assert_int_equal(two.st.late_events, one.st.late_events);
+	/* Hints only where events are handed over, each for an event that came. */
+	assert_int_equal(one.log.hinted, 0);
+	assert_int_equal(one.log.nhints, 0);
+	assert_int_equal(two.log.nhints, 0);
+	assert_true(two.log.hinted > 0 || rd_ahead_chunk_bytes < 4096); /* (tiny chunks: runs of one) */
 	size_t n = one.log.len;
 	outcome_free(&one);
 	outcome_free(&two);
@@ -263,13 +292,13 @@ static char *long_name(char *buf, size_t len, char c, unsigned i)
 	return buf;
 }
 
-/* Rounds of 6000 events (of 32 bytes in a chunk): several default chunks. */
+/* Rounds of 6000 events: several default chunks with the large items. */
 #define ROUNDS 4
 #define LOG_MIN (ROUNDS * 6000 * 40) /* an image's events in the log, at least */
 
 /* One image: modules, stacks (one of the greatest depth), sampling set up,
  * thread names, file paths, samples, heap and mapped events in several
- * rounds (some too large for the compact copy), markers, then END. */
+ * rounds (some the packed copy cannot hold), markers, then END. */
 static void image(struct tb *t, uint64_t pid, size_t cmdline_len, unsigned end_reason)
 {
 	static uint8_t buf[1 << 20];
@@ -291,23 +320,42 @@ static void image(struct tb *t, uint64_t pid, size_t cmdline_len, unsigned end_r
 	tb_record(t, LDP_REC_SAMPLING, buf, ldp_enc_sampling(buf, 99, 0, 1, 27, 0));
 	tb_record(t, LDP_REC_THREAD, buf, ldp_enc_thread(buf, 100, "a thread name of sixty-three characters, the longest there is.."));
 	tb_record(t, LDP_REC_PATH, buf, ldp_enc_path(buf, 1, long_name(name, LDP_MAX_PATH_LEN, 'p', 1)));
-	struct ldp_enc_state enc = {0};
-	uint64_t seq = 10;
+	struct ldp_enc_state enc = {0}, enc1 = {0};
+	uint64_t seq = 10, late = 0;
 	for (unsigned round = 1; round <= ROUNDS; round++) {
 		size_t k = ldp_varint_put(buf, 0);
 		if (round == 1)
 			k += ldp_enc_attach(buf + k, &enc, 100);
+		uint64_t gaps[30];
+		unsigned ngaps = 0;
 		for (unsigned i = 0; i < 3000; i++) {
+			if (i % 100 == 50)
+				gaps[ngaps++] = ++seq; /* a second thread's, between these */
 			uint64_t ptr = 0x10000 + 64 * (i % 700);
 			k += ldp_enc_alloc(buf + k, &enc, LDP_EV_ALLOC_MALLOC + i % 3, ++seq, ptr, 8 + i % 100, 1 + i % 20);
 			k += ldp_enc_free(buf + k, &enc, ++seq, ptr);
 		}
-		/* Fields the compact copy has no room for. */
+		/* A size past 2^48 (packed: a 10-byte varint); fields packing has
+		 * no room for (travelling whole). */
 		k += ldp_enc_alloc(buf + k, &enc, LDP_EV_ALLOC_MALLOC, ++seq, 0x900000, UINT64_C(1) << 50, 7);
 		k += ldp_enc_mmap(buf + k, &enc, ++seq, 0x7f0000000000, 1 << 20, 3, 0x22, 1, 7);
 		k += ldp_enc_mremap(buf + k, &enc, ++seq, 0x7f0000000000, 1 << 20, 0x7f0000200000, 2 << 20, 3);
 		k += ldp_enc_munmap(buf + k, &enc, ++seq, 0x7f0000200000, 2 << 20);
 		k += ldp_enc_free(buf + k, &enc, ++seq, 0x900000);
+		tb_record(t, LDP_REC_EVENTS, buf, k);
+		/* The second thread: merged between the first's events (the
+		 * delivered stream changes thread 60 times a round), and from
+		 * round 3 one event late, from round 1 (the stream goes back). */
+		k = ldp_varint_put(buf, 1);
+		if (round == 1) {
+			k += ldp_enc_attach(buf + k, &enc1, 101);
+			late = gaps[--ngaps];
+		} else if (round == 3) {
+			k += ldp_enc_alloc(buf + k, &enc1, LDP_EV_ALLOC_CALLOC, late, 0x800000, 24, 3);
+		}
+		for (unsigned g = 0; g < ngaps; g++)
+			k += g % 2 ? ldp_enc_free(buf + k, &enc1, gaps[g], 0x810000)
+				   : ldp_enc_alloc(buf + k, &enc1, LDP_EV_ALLOC_ALIGNED, gaps[g], 0x810000, 4096, 2 + g % 18);
 		tb_record(t, LDP_REC_EVENTS, buf, k);
 		tb_record(t, LDP_REC_SAMPLE, buf, ldp_enc_sample(buf, LDP_SAMPLE_CPU, 100, round * 1000, 10101, 7, 0, -1));
 		tb_record(t, LDP_REC_SNAPSHOT, buf, ldp_enc_snapshot(buf, seq - 3, LDP_SNAP_API, "mid-round"));
@@ -353,6 +401,10 @@ static void test_whole(void **state)
 	struct tb t = {0};
 	trace(&t);
 	each_chunk_size(&t, 0, 0, 2 * LOG_MIN);
+	struct outcome one;
+	read_with(&t, "1", &one);
+	assert_int_equal(one.st.late_events, 2); /* one an image */
+	outcome_free(&one);
 	tb_free(&t);
 }
 
