@@ -14,6 +14,7 @@
 #include "model/blocks.h"
 #include "model/heap.h"
 #include "read/trace.h"
+#include "util/util.h"
 
 static void ev(struct heap_model *h, int kind, uint64_t seq, uint64_t ptr, uint64_t size, uint32_t stack, uint32_t tid)
 {
@@ -210,6 +211,57 @@ static void test_live_blocks(void **state)
 	blocks_free(&b);
 }
 
+/* Doubling in place (blocks.c grow) with probe runs that wrap around the
+ * table's end: 60 blocks whose home is among the last 3 slots both before
+ * and after doubling (their run wraps in the old table and in the new), 30 homed at
+ * the old table's last slots that stay in the lower half (their run runs on
+ * into the new half), 10 homed at the old table's first slots that move to
+ * the new half (leaving holes in the first run), and 690 others. Every block is found after the
+ * doubling, and removing them all leaves every slot empty. */
+static void test_live_blocks_grow_wrap(void **state)
+{
+	(void)state;
+	enum { N = 790 };
+	static uint64_t ptrs[N];
+	size_t n = 0, high = 0, low = 0, first = 0;
+	for (uint64_t p = 0x10000; high < 60 || low < 30 || first < 10; p += 16) {
+		uint64_t h = hash_u64(p) & 2047;
+		if (h >= 2045 && high < 60)
+			ptrs[n++] = p, high++;
+		else if (h >= 1021 && h <= 1023 && low < 30)
+			ptrs[n++] = p, low++;
+		else if (h >= 1024 && h <= 1027 && first < 10)
+			ptrs[n++] = p, first++;
+	}
+	for (uint64_t p = 0x7f0000000000ull; n < N; p += 48)
+		ptrs[n++] = p;
+	struct live_blocks b;
+	blocks_init(&b);
+	size_t cap0 = b.cap;
+	for (size_t i = 0; i < N; i++) {
+		int found;
+		struct live_block *s = blocks_slot(&b, ptrs[i], &found);
+		assert_false(found);
+		*s = (struct live_block){.ptr = ptrs[i], .seq = i, .size = i, .stack = (uint32_t)i};
+	}
+	assert_int_equal(cap0, 1024);
+	assert_int_equal(b.cap, 2048); /* doubled once, with the wrapping runs in it */
+	for (size_t i = 0; i < N; i++) {
+		struct live_block *s = blocks_find(&b, ptrs[i]);
+		assert_non_null(s);
+		assert_int_equal(s->size, i);
+	}
+	for (size_t i = 0; i < N; i++) {
+		struct live_block *s = blocks_find(&b, ptrs[i]);
+		assert_non_null(s);
+		blocks_remove(&b, s);
+	}
+	assert_int_equal(b.len, 0);
+	for (size_t i = 0; i < b.cap; i++)
+		assert_int_equal(b.slots[i].ptr, 0);
+	blocks_free(&b);
+}
+
 /* Sampled traces: each block stands for 1/p blocks and size/p bytes,
  * p = 1 - exp(-size / sample_bytes); the count's rounding is random but
  * fixed per block, so a block's free takes back exactly what it added. */
@@ -328,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_exec_does_not_leak),
 		cmocka_unit_test(test_churn_many),
 		cmocka_unit_test(test_live_blocks),
+		cmocka_unit_test(test_live_blocks_grow_wrap),
 		cmocka_unit_test(test_sampled_weights),
 		cmocka_unit_test(test_orphans_bounded),
 		cmocka_unit_test(test_activity_sums),
