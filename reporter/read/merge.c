@@ -61,6 +61,7 @@ struct rd_ring_q {
 	uint64_t queued;           /* events in the runs and buf, not yet decoded for delivery */
 	struct rd_event ev;        /* the next event to deliver, when has_ev */
 	int has_ev;
+	int ev_extras;             /* ev may hold fields past an allocation's or free's (mapped channel) */
 	struct spill_run *runs;    /* older than buf: in the spill file, runs[run_head..nruns) */
 	size_t run_head, nruns, runs_cap;
 	uint8_t *rbuf;             /* read-back buffer over runs[run_head]: rbuf[rpos..rlen) */
@@ -225,9 +226,10 @@ static void run_done(struct rd_merge *m, struct rd_ring_q *q)
 /* Decode an op the check accepted, from the same state: the fixed-layout
  * ops (nearly all of them) without a check, the rest by rd_decode_event.
  * Every byte of the op is in [p, end) (next_event sees to it). */
-static long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev,
-			   int *what)
+static long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_q *rq, int *what)
 {
+	struct rd_ring_dec *st = &rq->dec;
+	struct rd_event *ev = &rq->ev;
 	const uint8_t *q = p + 1;
 	uint64_t a, b, size = 0, stack = 0;
 	switch (p[0]) {
@@ -251,6 +253,7 @@ static long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_
 	default: {
 		const char *why = NULL;
 		memset(ev, 0, sizeof *ev);
+		rq->ev_extras = 1;
 		long used = rd_decode_event(p, end, st, ev, what, &why);
 		if (used <= 0) {
 			/* Every byte here was checked on arrival: a bug, not a bad trace. */
@@ -263,15 +266,25 @@ static long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_
 	}
 	st->seq += a;
 	st->ptr += (uint64_t)ldp_unzigzag(b);
-	*ev = (struct rd_event){.seq = st->seq, .ptr = st->ptr, .size = size, .stack = (uint32_t)stack,
-				.tid = st->tid, .kind = p[0] == LDP_EV_FREE ? RD_EV_FREE : RD_EV_ALLOC, .op = p[0]};
+	if (rq->ev_extras) {
+		memset(ev, 0, sizeof *ev);
+		rq->ev_extras = 0;
+	}
+	/* Field by field: the others are zero already (ev_extras). */
+	ev->seq = st->seq;
+	ev->ptr = st->ptr;
+	ev->size = size;
+	ev->stack = (uint32_t)stack;
+	ev->tid = st->tid;
+	ev->kind = p[0] == LDP_EV_FREE ? RD_EV_FREE : RD_EV_ALLOC;
+	ev->op = p[0];
 	*what = RD_DEC_EVENT;
 	return q - p;
 }
 
 /* Decode the ring's next event into q->ev (ATTACHes on the way reset the
  * delivery state). @return 1, or 0 when nothing is queued. */
-static int next_event(struct rd_merge *m, struct rd_ring_q *q)
+static inline int next_event(struct rd_merge *m, struct rd_ring_q *q)
 {
 	while (q->queued) {
 		const uint8_t *p, *end;
@@ -292,7 +305,7 @@ static int next_event(struct rd_merge *m, struct rd_ring_q *q)
 			end = q->buf + q->len;
 		}
 		int what = 0;
-		long used = decode_checked(p, end, &q->dec, &q->ev, &what);
+		long used = decode_checked(p, end, q, &what);
 		if (from_run) {
 			q->rpos += (size_t)used;
 		} else {
@@ -360,22 +373,36 @@ void rd_merge_release(struct rd_merge *m, uint64_t limit)
 		sift_down(m, i);
 	while (m->heap_len) {
 		struct rd_ring_q *q = m->rings[m->heap[0].ring];
-		const struct rd_event *e = &q->ev;
-		if (e->seq >= limit)
+		if (q->ev.seq >= limit)
 			break;
-		/* (mark_head < nmarks whenever nmarks: markers_before empties both) */
-		if (m->nmarks && m->marks[m->mark_head].snap.seq <= e->seq)
-			markers_before(m, e->seq, limit);
-		if (e->seq > m->delivered_upto)
-			m->delivered_upto = e->seq;
-		m->v->event(m->v->ctx, e);
-		m->st->events++;
-		m->waiting--;
-		q->has_ev = 0;
-		if (next_event(m, q))
-			m->heap[0].seq = q->ev.seq;
-		else
-			m->heap[0] = m->heap[--m->heap_len];
+		/* The top ring's events up to the next ring's first go out without
+		 * touching the heap: a thread that ran alone for a while wrote a
+		 * long run. Ties stay with the top ring, as a sift would keep it. */
+		uint64_t runner = UINT64_MAX;
+		if (m->heap_len > 1)
+			runner = m->heap[1].seq;
+		if (m->heap_len > 2 && m->heap[2].seq < runner)
+			runner = m->heap[2].seq;
+		for (;;) {
+			const struct rd_event *e = &q->ev;
+			/* (mark_head < nmarks whenever nmarks: markers_before empties both) */
+			if (m->nmarks && m->marks[m->mark_head].snap.seq <= e->seq)
+				markers_before(m, e->seq, limit);
+			if (e->seq > m->delivered_upto)
+				m->delivered_upto = e->seq;
+			m->v->event(m->v->ctx, e);
+			m->st->events++;
+			m->waiting--;
+			q->has_ev = 0;
+			if (!next_event(m, q)) {
+				m->heap[0] = m->heap[--m->heap_len];
+				break;
+			}
+			if (q->ev.seq > runner || q->ev.seq >= limit) {
+				m->heap[0].seq = q->ev.seq;
+				break;
+			}
+		}
 		sift_down(m, 0);
 	}
 	if (m->nmarks)
