@@ -22,11 +22,6 @@ void blocks_free(struct live_blocks *b)
 	memset(b, 0, sizeof *b);
 }
 
-static inline size_t home(const struct live_blocks *b, uint64_t ptr)
-{
-	return hash_u64(ptr) & (b->cap - 1);
-}
-
 /* Double the table in place. The old slots stay where they are (a mapped
  * table's pages move into the new mapping, table_reserve), so only the new
  * half is fresh memory: copying into a table twice the size had the kernel
@@ -37,7 +32,7 @@ static inline size_t home(const struct live_blocks *b, uint64_t ptr)
  * slot from there to the one it left is one already done, so its probe
  * stops where the block was at the latest: no run passes a block still to
  * move, whose taking out would cut the run. */
-static void grow(struct live_blocks *b)
+void blocks_grow(struct live_blocks *b)
 {
 	size_t old = b->cap, cap = old;
 	table_reserve((void **)&b->slots, &cap, 2 * old, sizeof *b->slots);
@@ -51,50 +46,11 @@ static void grow(struct live_blocks *b)
 			continue;
 		struct live_block blk = b->slots[i];
 		b->slots[i].ptr = 0;
-		size_t j = home(b, blk.ptr);
+		size_t j = blocks_home(b, blk.ptr);
 		while (b->slots[j].ptr)
 			j = (j + 1) & (cap - 1);
 		b->slots[j] = blk;
 	}
-}
-
-void blocks_prefetch(const struct live_blocks *b, uint64_t ptr)
-{
-	__builtin_prefetch(&b->slots[home(b, ptr)], 1);
-}
-
-struct live_block *blocks_find(struct live_blocks *b, uint64_t ptr)
-{
-	if (!ptr)
-		return b->zero_live ? &b->zero : NULL;
-	size_t mask = b->cap - 1;
-	for (size_t i = home(b, ptr);; i = (i + 1) & mask) {
-		if (b->slots[i].ptr == ptr)
-			return &b->slots[i];
-		if (!b->slots[i].ptr)
-			return NULL;
-	}
-}
-
-struct live_block *blocks_slot(struct live_blocks *b, uint64_t ptr, int *found)
-{
-	if (!ptr) {
-		*found = b->zero_live;
-		b->zero_live = 1;
-		return &b->zero;
-	}
-	if ((b->len + 1) * 10 > b->cap * 7)
-		grow(b);
-	size_t mask = b->cap - 1;
-	size_t i = home(b, ptr);
-	while (b->slots[i].ptr && b->slots[i].ptr != ptr)
-		i = (i + 1) & mask;
-	*found = b->slots[i].ptr != 0;
-	if (!*found) {
-		b->slots[i].ptr = ptr;
-		b->len++;
-	}
-	return &b->slots[i];
 }
 
 void blocks_remove(struct live_blocks *b, struct live_block *blk)
@@ -107,7 +63,7 @@ void blocks_remove(struct live_blocks *b, struct live_block *blk)
 	size_t hole = (size_t)(blk - b->slots);
 	/* Backward shift: move later members of the probe run into the hole. */
 	for (size_t j = (hole + 1) & mask; b->slots[j].ptr; j = (j + 1) & mask) {
-		if (probe_may_fill(home(b, b->slots[j].ptr), hole, j)) {
+		if (probe_may_fill(blocks_home(b, b->slots[j].ptr), hole, j)) {
 			b->slots[hole] = b->slots[j];
 			hole = j;
 		}

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/util.h"
+
 struct live_block {
 	uint64_t ptr;
 	uint64_t seq;  /* of its allocation */
@@ -30,13 +32,57 @@ struct live_blocks {
 
 void blocks_init(struct live_blocks *b);
 void blocks_free(struct live_blocks *b);
-/* The live block at ptr, or NULL. */
-struct live_block *blocks_find(struct live_blocks *b, uint64_t ptr);
+/* Twice the slots, every block rehashed (blocks_slot calls it). */
+void blocks_grow(struct live_blocks *b);
+
+static inline size_t blocks_home(const struct live_blocks *b, uint64_t ptr)
+{
+	return hash_u64(ptr) & (b->cap - 1);
+}
+
+/* A hint: ptr is looked up soon; fetch its home slot's cache line. */
+static inline void blocks_prefetch(const struct live_blocks *b, uint64_t ptr)
+{
+	__builtin_prefetch(&b->slots[blocks_home(b, ptr)], 1);
+}
+
+/* The live block at ptr, or NULL. (Inline, as blocks_slot: one of them
+ * runs for every event.) */
+static inline struct live_block *blocks_find(struct live_blocks *b, uint64_t ptr)
+{
+	if (!ptr)
+		return b->zero_live ? &b->zero : NULL;
+	size_t mask = b->cap - 1;
+	for (size_t i = blocks_home(b, ptr);; i = (i + 1) & mask) {
+		if (b->slots[i].ptr == ptr)
+			return &b->slots[i];
+		if (!b->slots[i].ptr)
+			return NULL;
+	}
+}
+
 /* The slot of ptr: *found says whether a block was live there; a new slot
  * has only ptr set. Valid until the next blocks_slot or blocks_remove. */
-struct live_block *blocks_slot(struct live_blocks *b, uint64_t ptr, int *found);
-/* A hint: ptr is looked up soon; fetch its home slot's cache line. */
-void blocks_prefetch(const struct live_blocks *b, uint64_t ptr);
+static inline struct live_block *blocks_slot(struct live_blocks *b, uint64_t ptr, int *found)
+{
+	if (!ptr) {
+		*found = b->zero_live;
+		b->zero_live = 1;
+		return &b->zero;
+	}
+	if ((b->len + 1) * 10 > b->cap * 7)
+		blocks_grow(b);
+	size_t mask = b->cap - 1;
+	size_t i = blocks_home(b, ptr);
+	while (b->slots[i].ptr && b->slots[i].ptr != ptr)
+		i = (i + 1) & mask;
+	*found = b->slots[i].ptr != 0;
+	if (!*found) {
+		b->slots[i].ptr = ptr;
+		b->len++;
+	}
+	return &b->slots[i];
+}
 /* Remove the block blocks_find or blocks_slot returned. */
 void blocks_remove(struct live_blocks *b, struct live_block *blk);
 

@@ -91,12 +91,17 @@ void heap_free(struct heap_model *h)
 	memset(h, 0, sizeof *h);
 }
 
-static struct heap_site *site(struct heap_model *h, uint32_t stack)
+static __attribute__((noinline)) void sites_grow(struct heap_model *h, uint32_t stack)
 {
-	if (stack >= h->nsites) {
-		table_reserve((void **)&h->sites, &h->sites_cap, (size_t)stack + 1, sizeof *h->sites); /* zeroed */
-		h->nsites = (size_t)stack + 1;
-	}
+	table_reserve((void **)&h->sites, &h->sites_cap, (size_t)stack + 1, sizeof *h->sites); /* zeroed */
+	h->nsites = (size_t)stack + 1;
+}
+
+/* Called for every event: inline, with the rare growth out of line. */
+static inline __attribute__((always_inline)) struct heap_site *site(struct heap_model *h, uint32_t stack)
+{
+	if (stack >= h->nsites)
+		sites_grow(h, stack);
 	struct heap_site *s = &h->sites[stack];
 	if (s->peak_gen != h->peak_gen) {
 		s->peak_bytes = s->live_bytes;

@@ -557,8 +557,7 @@ void rd_ring_dec_fini(struct rd_ring_dec *st)
 
 /* A 1.7 op (ALLOC2, FREE2): the same event as its 1.0 op, with the fields
  * the model gives left out. */
-static long v2_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
-		  const char **why)
+long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, const char **why)
 {
 	unsigned op = p[0];
 	int is_free = op >= LDP_EV_FREE2;
@@ -652,7 +651,6 @@ static long v2_op(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 	ev->seq = st->seq;
 	ev->ptr = ptr;
 	ev->tid = st->tid;
-	*what = RD_DEC_EVENT;
 	return q - p;
 }
 
@@ -663,8 +661,12 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 		return 0;
 	if (p[0] >= LDP_EV_SIZED_MIN && p[0] <= LDP_EV_SIZED_MAX)
 		return sized_op(p, end, st, ev, what, why);
-	if (p[0] >= LDP_EV_V2_MIN && p[0] <= LDP_EV_V2_MAX)
-		return v2_op(p, end, st, ev, what, why);
+	if (p[0] >= LDP_EV_V2_MIN && p[0] <= LDP_EV_V2_MAX) {
+		long used = rd_decode_v2(p, end, st, ev, why);
+		if (used > 0)
+			*what = RD_DEC_EVENT;
+		return used;
+	}
 	const uint8_t *q = p + 1;
 	uint64_t a, b, size = 0, stack = 0;
 	size_t k;
@@ -770,17 +772,4 @@ size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *
 	if (zero_stack)
 		out[k + n - 1] = 0; /* stack 0: none */
 	return k + n;
-}
-
-size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_seq, uint64_t prev_ptr, int zero_stack, uint8_t *out)
-{
-	size_t n = 1;
-	out[0] = ev->op;
-	n += ldp_varint_put(out + n, ev->seq - prev_seq);
-	n += ldp_varint_put(out + n, ldp_zigzag((int64_t)(ev->ptr - prev_ptr)));
-	if (ev->kind == RD_EV_ALLOC) {
-		n += ldp_varint_put(out + n, ev->size);
-		n += ldp_varint_put(out + n, zero_stack ? 0 : ev->stack);
-	}
-	return n;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "ldprof/model.h"
+#include "ldprof/varint.h"
 #include "trace.h"
 #include "util/util.h"
 
@@ -102,6 +103,10 @@ enum { RD_DEC_EVENT = 1, RD_DEC_ATTACH = 2, RD_DEC_SKIPPED = 3 /* a sized op thi
 long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
 		     const char **why);
 
+/* rd_decode_event for a 1.7 op (LDP_EV_V2_MIN..MAX), which is always an
+ * event; the state is unchanged unless it returns > 0. */
+long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, const char **why);
+
 /* Largest op rd_event_compact writes. */
 #define RD_EVENT_COMPACT_MAX 96
 /* The same op in as few bytes as decode to the same event from the same
@@ -113,7 +118,19 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *out);
 /* An event of a 1.7 op as the 1.0 op that decodes to it from the state
  * (prev_seq, prev_ptr): the merge queues and delivers only 1.0 ops. */
-size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_seq, uint64_t prev_ptr, int zero_stack, uint8_t *out);
+static inline size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_seq, uint64_t prev_ptr, int zero_stack,
+				     uint8_t *out)
+{
+	size_t n = 1;
+	out[0] = ev->op;
+	n += ldp_varint_put(out + n, ev->seq - prev_seq);
+	n += ldp_varint_put(out + n, ldp_zigzag((int64_t)(ev->ptr - prev_ptr)));
+	if (ev->kind == RD_EV_ALLOC) {
+		n += ldp_varint_put(out + n, ev->size);
+		n += ldp_varint_put(out + n, zero_stack ? 0 : ev->stack);
+	}
+	return n;
+}
 
 /* ---- merge.c: every ring's events in seq order, in bounded memory ---- */
 

@@ -226,7 +226,7 @@ static void run_done(struct rd_merge *m, struct rd_ring_q *q)
 /* Decode an op the check accepted, from the same state: the fixed-layout
  * ops (nearly all of them) without a check, the rest by rd_decode_event.
  * Every byte of the op is in [p, end) (next_event sees to it). */
-static long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_q *rq, int *what)
+static inline __attribute__((always_inline)) long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_q *rq, int *what)
 {
 	struct rd_ring_dec *st = &rq->dec;
 	struct rd_event *ev = &rq->ev;
@@ -284,7 +284,7 @@ static long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_
 
 /* Decode the ring's next event into q->ev (ATTACHes on the way reset the
  * delivery state). @return 1, or 0 when nothing is queued. */
-static inline int next_event(struct rd_merge *m, struct rd_ring_q *q)
+static inline __attribute__((always_inline)) int next_event(struct rd_merge *m, struct rd_ring_q *q)
 {
 	while (q->queued) {
 		const uint8_t *p, *end;
@@ -444,7 +444,7 @@ static void enqueue(struct rd_merge *m, struct rd_ring_q *q, const uint8_t *p, s
 }
 
 /* enqueue(rd_event_legacy(ev...)) without the copy through a buffer. */
-static void enqueue_legacy(struct rd_merge *m, struct rd_ring_q *q, const struct rd_event *ev, uint64_t prev_seq,
+static inline __attribute__((always_inline)) void enqueue_legacy(struct rd_merge *m, struct rd_ring_q *q, const struct rd_event *ev, uint64_t prev_seq,
 			   uint64_t prev_ptr, int zero_stack)
 {
 	if (q->len + RD_EVENT_COMPACT_MAX > q->cap) {
@@ -519,8 +519,40 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 	}
 	const uint8_t *run = cur; /* ops [run, cur) go to the queue as they are */
 	uint8_t tmp[RD_EVENT_COMPACT_MAX];
+	int dump = m->v->raw_event != NULL;
 	while (cur < end) {
 		struct rd_event ev;
+		if (cur[0] >= LDP_EV_V2_MIN && cur[0] <= LDP_EV_V2_MAX && !q->lost && !dump) {
+			/* The commonest op of 1.7 traces, queued as its 1.0 op without
+			 * the general path's questions. Incomplete or malformed (the
+			 * state is then unchanged) it goes the general way, which
+			 * says why. */
+			uint64_t prev_seq = q->check.seq, prev_ptr = q->check.ptr;
+			long used = rd_decode_v2(cur, end, &q->check, &ev, why);
+			if (used > 0) {
+				int zero_stack = 0;
+				if (ev.stack >= next_stack) {
+					if (!m->damaged) {
+						*why = "event refers to a stack id that was never defined";
+						enqueue(m, q, run, (size_t)(cur - run));
+						q->pend_len = 0;
+						return -1;
+					}
+					zero_stack = 1;
+				}
+				if (ev.seq < m->delivered_upto)
+					m->st->late_events++;
+				q->queued++;
+				if (++m->waiting > m->st->max_queued)
+					m->st->max_queued = m->waiting;
+				if (run != cur)
+					enqueue(m, q, run, (size_t)(cur - run));
+				enqueue_legacy(m, q, &ev, prev_seq, prev_ptr, zero_stack);
+				cur += used;
+				run = cur;
+				continue;
+			}
+		}
 		int what = 0;
 		uint64_t prev_seq = q->check.seq, prev_ptr = q->check.ptr;
 		long used = rd_decode_event(cur, end, &q->check, &ev, &what, why);
