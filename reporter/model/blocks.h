@@ -40,10 +40,12 @@ static inline size_t blocks_home(const struct live_blocks *b, uint64_t ptr)
 	return hash_u64(ptr) & (b->cap - 1);
 }
 
-/* A hint: ptr is looked up soon; fetch its home slot's cache line. */
-static inline void blocks_prefetch(const struct live_blocks *b, uint64_t ptr)
+/* Where the lookup of ptr starts: for a prefetch. (The caller prefetches:
+ * gcc drops a call to an inline function that does nothing but prefetch,
+ * as a function without side effects.) */
+static inline const struct live_block *blocks_home_slot(const struct live_blocks *b, uint64_t ptr)
 {
-	__builtin_prefetch(&b->slots[blocks_home(b, ptr)], 1);
+	return &b->slots[blocks_home(b, ptr)];
 }
 
 /* The live block at ptr, or NULL. (Inline, as blocks_slot: one of them

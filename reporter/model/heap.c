@@ -352,7 +352,7 @@ void heap_prefetch(const struct heap_model *h, uint64_t ptr, uint32_t stack, int
 	/* The block's slot; an allocation's site too (a free's is known only
 	 * once its block is read). Both are misses when the live set or the
 	 * stacks outgrow the caches: python3's blocks, mixed's 163,545 sites. */
-	blocks_prefetch(&h->live, ptr);
+	__builtin_prefetch(blocks_home_slot(&h->live, ptr), 1);
 	if (alloc && stack < h->nsites)
 		__builtin_prefetch(&h->sites[stack], 1);
 }
