@@ -52,7 +52,7 @@
 LDP_SEAM size_t rd_ahead_chunk_bytes = 256u << 10;
 /* The measurement: events delivered directly before deciding, and the share
  * of the time the visitor must take for the handover to pay. */
-LDP_SEAM uint64_t rd_ahead_decide_events = 1u << 18;
+LDP_SEAM uint64_t rd_ahead_decide_events = 1u << 14;
 LDP_SEAM double rd_ahead_min_share = 0.4;
 /* ... and the least visitor time per event: handing an event over costs the
  * reading thread about 40 ns here (its cache lines cross cores), so a
