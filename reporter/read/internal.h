@@ -139,6 +139,9 @@ static inline size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_se
  * that file may hold before the merge gives up ordering. */
 extern LDP_SEAM uint64_t rd_merge_mem_limit;
 extern LDP_SEAM uint64_t rd_spill_max;
+/* Test seam: 0 delivers one event per sift of the rings' heap, the plain
+ * merge that runs and turns (merge.c) must reproduce exactly. */
+extern LDP_SEAM int rd_merge_runs;
 
 /* A snapshot marker, an RSS reading (snap.kind == 0) or a pause mark
  * (snap.kind == RD_MARK_PAUSE, the mark in pause), placed by seq. */

@@ -46,6 +46,7 @@
 
 LDP_SEAM uint64_t rd_merge_mem_limit = 128ull << 20;
 LDP_SEAM uint64_t rd_spill_max = 64ull << 30;
+LDP_SEAM int rd_merge_runs = 1;
 
 struct spill_run {
 	uint64_t off, len;
@@ -361,6 +362,75 @@ static void markers_before(struct rd_merge *m, uint64_t seq, uint64_t limit)
 		m->mark_head = m->nmarks = 0;
 }
 
+/* Deliver the ring's event (the markers before it first) and decode its
+ * next. @return 1 if it has one. */
+static inline __attribute__((always_inline)) int deliver(struct rd_merge *m, struct rd_ring_q *q, uint64_t limit)
+{
+	const struct rd_event *e = &q->ev;
+	/* (mark_head < nmarks whenever nmarks: markers_before empties both) */
+	if (m->nmarks && m->marks[m->mark_head].snap.seq <= e->seq)
+		markers_before(m, e->seq, limit);
+	if (e->seq > m->delivered_upto)
+		m->delivered_upto = e->seq;
+	m->v->event(m->v->ctx, e);
+	m->st->events++;
+	m->waiting--;
+	q->has_ev = 0;
+	return next_event(m, q);
+}
+
+/* The top ring q has just passed the runner-up (heap index ri). While
+ * both come before every other ring, a sift would only swap them between
+ * the root and ri each time one passes the other: here they take turns by
+ * one compare, and the heap is written back as those sifts would have left
+ * it (ties, which Lamport clocks of two shards make common, go the same
+ * way, so the temporaries come out the same). Two threads running at once
+ * interleave their events a few at a time: a 4-thread loop's 20 M events
+ * change ring 8.3 M times, 5.8 M of them here, and its report takes 2.4 %
+ * fewer instructions (callgrind). Returns with the root possibly out of
+ * place: the caller sifts it. */
+static void take_turns(struct rd_merge *m, struct rd_ring_q *q, size_t ri, uint64_t limit)
+{
+	/* The least of the other rings: the root's other child, ri's children. */
+	uint64_t bound = limit;
+	size_t other = 3 - ri;
+	if (other < m->heap_len && m->heap[other].seq < bound)
+		bound = m->heap[other].seq;
+	for (size_t c = 2 * ri + 1; c <= 2 * ri + 2 && c < m->heap_len; c++)
+		if (m->heap[c].seq < bound)
+			bound = m->heap[c].seq;
+	if (q->ev.seq >= bound || m->heap[ri].seq >= bound)
+		return; /* a third ring (or the limit) is in between: the heap decides */
+	/* The sift q's passing calls for: the runner-up to the root, q to ri. */
+	struct rd_merge_head top = m->heap[ri], low = m->heap[0];
+	struct rd_ring_q *cur = m->rings[top.ring], *next = q;
+	for (;;) {
+		if (!deliver(m, cur, limit)) {
+			/* cur, at the root, ran out: removed as the root is. */
+			m->heap[ri] = (struct rd_merge_head){next->ev.seq, low.ring};
+			m->heap[0] = m->heap[--m->heap_len];
+			sift_down(m, 0);
+			return;
+		}
+		if (cur->ev.seq <= next->ev.seq)
+			continue; /* still first (ties stay) */
+		if (cur->ev.seq < bound) { /* passed the other: they swap places */
+			struct rd_merge_head t = top;
+			top = low;
+			low = t;
+			struct rd_ring_q *r = cur;
+			cur = next;
+			next = r;
+			continue;
+		}
+		/* Past a third ring: the other to the root, cur down from ri. */
+		m->heap[0] = (struct rd_merge_head){next->ev.seq, low.ring};
+		m->heap[ri] = (struct rd_merge_head){cur->ev.seq, top.ring};
+		sift_down(m, ri);
+		return;
+	}
+}
+
 void rd_merge_release(struct rd_merge *m, uint64_t limit)
 {
 	m->heap_len = 0;
@@ -378,31 +448,25 @@ void rd_merge_release(struct rd_merge *m, uint64_t limit)
 		/* The top ring's events up to the next ring's first go out without
 		 * touching the heap: a thread that ran alone for a while wrote a
 		 * long run. Ties stay with the top ring, as a sift would keep it. */
+		size_t ri = 0; /* the runner-up's heap index, 0: none */
 		uint64_t runner = UINT64_MAX;
 		if (m->heap_len > 1)
-			runner = m->heap[1].seq;
+			ri = 1, runner = m->heap[1].seq;
 		if (m->heap_len > 2 && m->heap[2].seq < runner)
-			runner = m->heap[2].seq;
-		for (;;) {
-			const struct rd_event *e = &q->ev;
-			/* (mark_head < nmarks whenever nmarks: markers_before empties both) */
-			if (m->nmarks && m->marks[m->mark_head].snap.seq <= e->seq)
-				markers_before(m, e->seq, limit);
-			if (e->seq > m->delivered_upto)
-				m->delivered_upto = e->seq;
-			m->v->event(m->v->ctx, e);
-			m->st->events++;
-			m->waiting--;
-			q->has_ev = 0;
-			if (!next_event(m, q)) {
-				m->heap[0] = m->heap[--m->heap_len];
-				break;
-			}
-			if (q->ev.seq > runner || q->ev.seq >= limit) {
-				m->heap[0].seq = q->ev.seq;
-				break;
-			}
+			ri = 2, runner = m->heap[2].seq;
+		if (!rd_merge_runs)
+			ri = 0, runner = 0;
+		int more;
+		while ((more = deliver(m, q, limit)) && q->ev.seq <= runner && q->ev.seq < limit)
+			;
+		if (!more) {
+			m->heap[0] = m->heap[--m->heap_len];
+			sift_down(m, 0);
+			continue;
 		}
+		m->heap[0].seq = q->ev.seq;
+		if (ri && q->ev.seq < limit)
+			take_turns(m, q, ri, limit);
 		sift_down(m, 0);
 	}
 	if (m->nmarks)
