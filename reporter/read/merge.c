@@ -227,7 +227,8 @@ static void run_done(struct rd_merge *m, struct rd_ring_q *q)
 /* Decode an op the check accepted, from the same state: the fixed-layout
  * ops (nearly all of them) without a check, the rest by rd_decode_event.
  * Every byte of the op is in [p, end) (next_event sees to it). */
-static inline __attribute__((always_inline)) long decode_checked(const uint8_t *p, const uint8_t *end, struct rd_ring_q *rq, int *what)
+static inline __attribute__((always_inline)) long decode_checked(const uint8_t *p, const uint8_t *end,
+								 struct rd_ring_q *rq, int *what)
 {
 	struct rd_ring_dec *st = &rq->dec;
 	struct rd_event *ev = &rq->ev;
@@ -508,8 +509,9 @@ static void enqueue(struct rd_merge *m, struct rd_ring_q *q, const uint8_t *p, s
 }
 
 /* enqueue(rd_event_legacy(ev...)) without the copy through a buffer. */
-static inline __attribute__((always_inline)) void enqueue_legacy(struct rd_merge *m, struct rd_ring_q *q, const struct rd_event *ev, uint64_t prev_seq,
-			   uint64_t prev_ptr, int zero_stack)
+static inline __attribute__((always_inline)) void enqueue_legacy(struct rd_merge *m, struct rd_ring_q *q,
+								 const struct rd_event *ev, uint64_t prev_seq,
+								 uint64_t prev_ptr, int zero_stack)
 {
 	if (q->len + RD_EVENT_COMPACT_MAX > q->cap) {
 		if (q->head) {
@@ -562,6 +564,28 @@ int rd_merge_ring_state(struct rd_merge *m, uint64_t id, struct rd_ring_dec *st,
 	return 0;
 }
 
+/* An event the check decoded joins its ring's queue: counted, its stack id
+ * checked. @return 0, 1 when it must go with stack 0 (its STACK record was
+ * in a damaged part), or -1 with *why for a stack id never defined. */
+static inline int admit(struct rd_merge *m, struct rd_ring_q *q, const struct rd_event *ev, uint32_t next_stack,
+			const char **why)
+{
+	int zero_stack = 0;
+	if (ev->stack >= next_stack) {
+		if (!m->damaged) {
+			*why = "event refers to a stack id that was never defined";
+			return -1;
+		}
+		zero_stack = 1;
+	}
+	if (ev->seq < m->delivered_upto)
+		m->st->late_events++;
+	q->queued++;
+	if (++m->waiting > m->st->max_queued)
+		m->st->max_queued = m->waiting;
+	return zero_stack;
+}
+
 int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n, uint32_t next_stack,
 		    const char **why)
 {
@@ -594,21 +618,12 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 			uint64_t prev_seq = q->check.seq, prev_ptr = q->check.ptr;
 			long used = rd_decode_v2(cur, end, &q->check, &ev, why);
 			if (used > 0) {
-				int zero_stack = 0;
-				if (ev.stack >= next_stack) {
-					if (!m->damaged) {
-						*why = "event refers to a stack id that was never defined";
-						enqueue(m, q, run, (size_t)(cur - run));
-						q->pend_len = 0;
-						return -1;
-					}
-					zero_stack = 1;
+				int zero_stack = admit(m, q, &ev, next_stack, why);
+				if (zero_stack < 0) {
+					enqueue(m, q, run, (size_t)(cur - run));
+					q->pend_len = 0;
+					return -1;
 				}
-				if (ev.seq < m->delivered_upto)
-					m->st->late_events++;
-				q->queued++;
-				if (++m->waiting > m->st->max_queued)
-					m->st->max_queued = m->waiting;
 				if (run != cur)
 					enqueue(m, q, run, (size_t)(cur - run));
 				enqueue_legacy(m, q, &ev, prev_seq, prev_ptr, zero_stack);
@@ -651,21 +666,10 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 			continue;
 		}
 		int zero_stack = 0;
-		if (what == RD_DEC_EVENT) {
-			if (ev.stack >= next_stack) {
-				if (!m->damaged) {
-					*why = "event refers to a stack id that was never defined";
-					enqueue(m, q, run, (size_t)(cur - run));
-					q->pend_len = 0;
-					return -1;
-				}
-				zero_stack = 1; /* its STACK record was in a damaged part */
-			}
-			if (ev.seq < m->delivered_upto)
-				m->st->late_events++;
-			q->queued++;
-			if (++m->waiting > m->st->max_queued)
-				m->st->max_queued = m->waiting;
+		if (what == RD_DEC_EVENT && (zero_stack = admit(m, q, &ev, next_stack, why)) < 0) {
+			enqueue(m, q, run, (size_t)(cur - run));
+			q->pend_len = 0;
+			return -1;
 		}
 		int v2 = cur[0] >= LDP_EV_V2_MIN && cur[0] <= LDP_EV_V2_MAX;
 		if (what == RD_DEC_SKIPPED || zero_stack || v2 ||
