@@ -36,6 +36,22 @@ wait_file() {
 	echo "     timed out waiting for $1"
 	return 1
 }
+
+# Wait until the background job PID has become PROG (its exec done) and, when
+# LIBC is set, the loader has mapped libc.so.6: attached any earlier, ldprof
+# looks at the shell that forked it, or at a process not yet linked.
+wait_exec() {
+	local pid=$1 prog=$2 libc=$3 i
+	for ((i = 0; i < 6000; i++)); do
+		if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$prog" ] &&
+			{ [ -z "$libc" ] || grep -q 'libc\.so\.6' "/proc/$pid/maps" 2>/dev/null; }; then
+			return 0
+		fi
+		sleep 0.01
+	done
+	echo "     timed out waiting for $pid to run $prog"
+	return 1
+}
 val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 # json FILE EXPR: a value from the report's JSON
 json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
@@ -137,6 +153,7 @@ errors() {
 		"$B/tests/attach/static_prog" &
 		local sp=$!
 		pids+=("$sp")
+		wait_exec "$sp" "$(readlink -f "$B/tests/attach/static_prog")" "" || ok=1
 		out=$("$LDPROF" attach "$sp" 2>&1) && ok=1
 		echo "$out" | grep -q "statically linked" || { echo "     static: $out"; ok=1; }
 		kill "$sp" 2>/dev/null
@@ -160,6 +177,7 @@ errors() {
 		sleep 600 &
 		local ip=$!
 		pids+=("$ip")
+		wait_exec "$ip" "$(readlink -f "$(command -v sleep)")" libc || ok=1
 		out=$("$LDPROF" attach --wait 1 "$ip" 2>&1) && ok=1
 		echo "$out" | grep -q "neither malloc nor free" || { echo "     idle: $out"; ok=1; }
 		kill -0 "$ip" 2>/dev/null || { echo "     idle: the process did not survive the failed attach"; ok=1; }
