@@ -111,7 +111,11 @@ static unsigned modules_written;
 static uint32_t stacks_written = 1;
 static struct ldp_stack_bases bases; /* the stacks of this file, by outer frames */
 static uint32_t frame_last_stack;   /* the open frame's last STACK2 id (0: none yet) */
-static uint64_t round_no;
+static uint64_t round_no;          /* ROUND records written */
+static uint64_t last_round_rec_ns; /* when the last one was (ldp_mono_ns) */
+/* A round of one busy thread's ring may go without a ROUND record this long
+ * after the last: a reader holds at most that much more of its events. */
+#define ROUND_GAP_NS (5ull * 1000000)
 static uint64_t seg_start_ns;
 static uint64_t frame_start_ns; /* 0: no frame open */
 static uint64_t frame_bytes;    /* records fed into the open frame */
@@ -303,8 +307,10 @@ static int thread_gone(int tid)
 	return tid > 0 && syscall(SYS_tgkill, ldp_pid, tid, 0) != 0 && errno == ESRCH;
 }
 
-static void drain_rings(void)
+/* Returns how many rings had events. */
+static unsigned drain_rings(void)
 {
+	unsigned busy = 0;
 	for (struct ldp_ring *r = ldp_rings_first(); r; r = r->next) {
 		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 		int state = atomic_load_explicit(&r->state, memory_order_acquire);
@@ -319,6 +325,7 @@ static void drain_rings(void)
 			if (atomic_exchange_explicit(&r->kicked, 0, memory_order_relaxed))
 				ldp_futex_wake((volatile uint32_t *)&r->drained);
 			r->idle_rounds = 0;
+			busy++;
 		} else if (state == LDP_RING_OWNED && ++r->idle_rounds % 64 == 0 && thread_gone(r->tid)) {
 			/* Its thread exited without our key destructor running last. */
 			state = LDP_RING_DEAD;
@@ -326,6 +333,7 @@ static void drain_rings(void)
 		if (state == LDP_RING_DEAD && atomic_load_explicit(&r->head, memory_order_acquire) == r->head_snap)
 			atomic_store_explicit(&r->state, LDP_RING_FREE, memory_order_release);
 	}
+	return busy;
 }
 
 static uint64_t now_us(void)
@@ -561,7 +569,7 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	drain_samples();
 	if (end_reason)
 		ldp_wall_flush(); /* no later sample will come */
-	drain_rings();
+	unsigned busy_rings = drain_rings();
 	uint64_t snap_seq;
 	unsigned kind;
 	char label[LDP_MAX_LABEL_LEN + 1];
@@ -574,7 +582,18 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	}
 
 	uint8_t buf[4 * LDP_VARINT_MAX];
-	put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
+	int end_this_frame = end_reason || end_frame || now - frame_start_ns >= FRAME_NS ||
+			     frame_bytes + pending_len >= FRAME_BYTES || (frame_hint && frame_bytes + pending_len > frame_hint) ||
+			     (auto_level && ldp_zlevel_overloaded(frame_level, now - frame_start_ns, frame_compress_ns));
+	/* A ROUND tells a reader it may deliver what came before the floor; it
+	 * is needed to merge threads, not to read one. A round by volume of a
+	 * single busy thread (a round a millisecond in a tight loop) leaves it
+	 * out, within ROUND_GAP_NS: its bytes (time and floor, which zstd cannot
+	 * predict) were a quarter of a one-thread loop's trace. */
+	if (end_this_frame || due || busy_rings > 1 || now - last_round_rec_ns >= ROUND_GAP_NS) {
+		put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
+		last_round_rec_ns = now;
+	}
 	if (end_reason == LDP_END_SIGNAL) {
 		put_record(LDP_REC_END, buf, ldp_enc_end_signal(buf, now_us(), (unsigned)end_signal));
 		ended = 1;
@@ -582,9 +601,7 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 		put_record(LDP_REC_END, buf, ldp_enc_end(buf, (unsigned)end_reason, now_us()));
 		ended = 1;
 	}
-	if (end_reason || end_frame || now - frame_start_ns >= FRAME_NS || frame_bytes + pending_len >= FRAME_BYTES ||
-	    (frame_hint && frame_bytes + pending_len > frame_hint) ||
-	    (auto_level && ldp_zlevel_overloaded(frame_level, now - frame_start_ns, frame_compress_ns))) {
+	if (end_this_frame) {
 		compress_pending(ZSTD_e_end);
 		frame_start_ns = 0;
 		last_flush_ns = now;
@@ -1091,6 +1108,7 @@ void ldp_writer_postfork_child(void)
 	modules_written = 0;
 	stacks_written = 1;
 	round_no = 0;
+	last_round_rec_ns = 0;
 	sampling_written = 0;
 	paths_written = 1;
 	memset(lost_written, 0, sizeof lost_written);

@@ -1066,6 +1066,39 @@ PYEOF
 then pass "$t: $(cat "$W/$t.out")"
 else fail "$t: $(cat "$W/$t.out" 2>/dev/null)"; fi
 
+# --- ROUND records only where a reader needs them --------------------------------
+# A one-thread loop fills its ring every few ms; such a round by volume writes
+# no ROUND within 5 ms of the last (writer.c, ROUND_GAP_NS): a reader needs
+# floors to merge threads, and their bytes were a quarter of such a trace.
+# Rounds that flush (every LDPROF_FLUSH_MS, here 100 ms), end a frame or end
+# the run still write one. Truth from the dump: ROUND times and counts.
+t=round_gap
+if LDPROF_FLUSH_MS=100 traced $t "$BIN/memo_sites" 1 2000000 > /dev/null &&
+	"$LDPROF" dump "$W/$t.ldp" > "$W/$t.dump" && $PY - "$W/$t.dump" > "$W/$t.out" <<'PYEOF'
+import sys
+times, events, frames = [], 0, set()
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) > 4 and f[1] == "ROUND":
+        times.append(int(f[4]))
+    if len(f) > 1 and f[1] == "EVENTS":
+        events += 1
+    if line.startswith("@"):
+        frames.add(line.split("+")[0])
+gaps = [b - a for a, b in zip(times, times[1:])]
+short = sum(1 for g in gaps if g < 5000)
+allowed = times[-1] // 100000 + len(frames) + 1  # flushes, frame ends, the last round
+assert short <= allowed, ("ROUNDs closer than 5 ms", short, allowed, gaps)
+# Rounds by volume came every (run time / EVENTS records): when that is well
+# under 5 ms, some of them must have gone without a ROUND.
+if times[-1] / events < 2500:
+    assert len(times) < events, ("every round wrote a ROUND", len(times), events)
+print("%d EVENTS records, %d ROUND (%d less than 5 ms after the one before, %d allowed) in %.0f ms" %
+      (events, len(times), short, allowed, times[-1] / 1000))
+PYEOF
+then pass "$t: $(cat "$W/$t.out")"
+else fail "$t: $(cat "$W/$t.out" 2>/dev/null)"; fi
+
 # --- bounded traces: --max-size, --keep ------------------------------------------
 . "$HERE/rotate.sh"
 
