@@ -599,6 +599,20 @@ struct ldp_enc_state {
 };
 size_t ldp_enc_attach(uint8_t *dst, struct ldp_enc_state *st, uint32_t tid);
 
+/* A 1.7 op's seq field (EVENTS3): after a 0, a seq on a floor quantum as
+ * the quanta since the last seq's (0: the same seq, which a thread's own
+ * clock never gives but replayed early events of two threads may); else
+ * the delta from the last, which is then never 0. */
+static LDP_ALWAYS_INLINE size_t ldp_enc_seq(uint8_t *dst, uint64_t prev, uint64_t seq)
+{
+	const uint64_t quantum = 1ull << LDP_SEQ_QUANTUM_SHIFT;
+	if (seq == prev || (seq > prev && !(seq & (quantum - 1)))) {
+		dst[0] = 0;
+		return 1 + ldp_varint_put(dst + 1, (seq >> LDP_SEQ_QUANTUM_SHIFT) - (prev >> LDP_SEQ_QUANTUM_SHIFT));
+	}
+	return ldp_varint_put(dst, seq - prev);
+}
+
 /* The two hot encoders, inline into the malloc path. Each costs a few loads
  * and stores over the 1.6 encoding and saves the address of most frees and
  * of allocations that reuse the block just freed (glibc's tcache does). */
@@ -611,7 +625,7 @@ static LDP_ALWAYS_INLINE size_t ldp_enc_alloc(uint8_t *dst, struct ldp_enc_state
 	if (seq - st->seq == 1)
 		code |= LDP_EV_ALLOC2_SEQ1;
 	else
-		n += ldp_varint_put(dst + n, seq - st->seq);
+		n += ldp_enc_seq(dst + n, st->seq, seq);
 	n += ldp_varint_put(dst + n, size);
 	if (st->m.freed[cls] == ptr) {
 		code |= LDP_EV_ALLOC2_REUSE;
@@ -634,7 +648,7 @@ static LDP_ALWAYS_INLINE size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state 
 	if (seq - st->seq == 1)
 		code |= LDP_EV_FREE2_SEQ1;
 	else
-		n += ldp_varint_put(dst + n, seq - st->seq);
+		n += ldp_enc_seq(dst + n, st->seq, seq);
 	struct ldp_model_slot *e = &st->m.recent[ldp_recent_slot(ptr)];
 	if (e->ptr == ptr) {
 		uint32_t age = st->m.nalloc - e->idx;

@@ -39,6 +39,16 @@ static uint64_t get(struct cursor *c)
 	return v;
 }
 
+/* A 1.7 op's seq field as ldp_enc_seq wrote it: the delta from prev. */
+static uint64_t get_seq(struct cursor *c, uint64_t prev)
+{
+	uint64_t d = get(c);
+	if (d)
+		return d;
+	uint64_t q = get(c);
+	return q ? (((prev >> LDP_SEQ_QUANTUM_SHIFT) + q) << LDP_SEQ_QUANTUM_SHIFT) - prev : 0;
+}
+
 static uint64_t unzig(uint64_t v)
 {
 	return (v >> 1) ^ (0 - (v & 1));
@@ -52,7 +62,7 @@ static int follow_v2(struct ldp_ringcut *cut, struct ldp_model_dec *d, uint8_t o
 	uint64_t sd = 1, ptr;
 	if (op >= LDP_EV_FREE2) {
 		if (!(op & LDP_EV_FREE2_SEQ1))
-			sd = get(c);
+			sd = get_seq(c, cut->seq);
 		uint64_t v = get(c);
 		if (op & LDP_EV_FREE2_INDEX) {
 			struct ldp_model_slot *e = ldp_model_dec_find(d, d->m.nalloc - (uint32_t)v);
@@ -65,7 +75,7 @@ static int follow_v2(struct ldp_ringcut *cut, struct ldp_model_dec *d, uint8_t o
 		}
 	} else {
 		if (!(op & LDP_EV_ALLOC2_SEQ1))
-			sd = get(c);
+			sd = get_seq(c, cut->seq);
 		unsigned cls = ldp_size_class(get(c));
 		if (op & LDP_EV_ALLOC2_REUSE) {
 			ptr = d->m.freed[cls];

@@ -289,7 +289,7 @@ static void put_ring_bytes(struct ldp_ring *r, uint64_t from, uint64_t to)
 		if (pending_len + len + 1 + LDP_VARINT_MAX > feed_at)
 			compress_pending(ZSTD_e_continue);
 		uint8_t *p = pending + pending_len;
-		*p++ = LDP_REC_EVENTS2;
+		*p++ = LDP_REC_EVENTS3;
 		p += ldp_varint_put(p, len);
 		memcpy(p, hdr, hl);
 		p += hl;
@@ -617,7 +617,8 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 
 static void tick(void)
 {
-	uint64_t floor = now_us() << LDP_SEQ_SHIFT;
+	/* In whole quanta: an event that takes the floor writes its seq as quanta (EVENTS3). */
+	uint64_t floor = (now_us() << LDP_SEQ_SHIFT) & ~((1ull << LDP_SEQ_QUANTUM_SHIFT) - 1);
 	if (floor > atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed))
 		atomic_store_explicit(&ldp_seq_floor, floor, memory_order_relaxed);
 }

@@ -30,9 +30,10 @@
 
 #define LDP_FORMAT_MAJOR 2 /* incompatible changes: readers refuse a newer major (2: stacks as STACK2 records, which a
                             * 1.x reader cannot resolve) */
-#define LDP_FORMAT_MINOR 0 /* compatible additions: new record types, new tags (1.5: sampled mode, 1.6: END by signal,
+#define LDP_FORMAT_MINOR 1 /* compatible additions: new record types, new tags (1.5: sampled mode, 1.6: END by signal,
                             * nested losses, 1.7: allocator, attach, pause marks, END detached, parts, EVENTS2;
-                            * 1.8: a stack's modules precede it, reloads over others recorded again) */
+                            * 1.8: a stack's modules precede it, reloads over others recorded again;
+                            * 2.1: EVENTS3, seqs on the floor's quanta written as quanta) */
 #define LDP_FORMAT_MAJOR_MIN 1 /* the oldest major this reader reads */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
@@ -76,6 +77,7 @@ enum ldp_record_type {
 	                        * new, keep, [base delta], new ips (since 2.0) */
 	LDP_REC_EVENTS = 0x20, /* one thread's event bytes: ring id, then events */
 	LDP_REC_EVENTS2 = 0x21, /* the same, whose events may use the 1.7 ops (since 1.7) */
+	LDP_REC_EVENTS3 = 0x22, /* the same, whose 1.7 ops may write a seq as floor quanta (since 2.1) */
 	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, floor (the seq watermark) */
 	LDP_REC_END = 0x31,    /* the segment ended: reason, time; for a fatal signal, its number (since 1.6) */
 	LDP_REC_SNAPSHOT = 0x40, /* a snapshot marker: seq, kind, label (since 1.1) */
@@ -220,6 +222,12 @@ static inline unsigned ldp_size_class(uint64_t size)
 }
 
 #define LDP_SEQ_SHIFT 12 /* 4096 sequence steps per microsecond: never exhausted */
+/* The time floor moves in quanta of 2^LDP_SEQ_QUANTUM_SHIFT seqs (1024 us).
+ * In EVENTS3, an ALLOC2 or FREE2 whose seq field is 0 has the seq
+ * ((prev_seq >> LDP_SEQ_QUANTUM_SHIFT) + q) << LDP_SEQ_QUANTUM_SHIFT, q the
+ * varint after it: the event that took the new floor, written in a byte or
+ * two that repeat, where its delta from the last seq was 3 bytes of noise. */
+#define LDP_SEQ_QUANTUM_SHIFT (LDP_SEQ_SHIFT + 10)
 
 /* ---- limits a reader enforces (and a writer never exceeds) -------------- */
 #define LDP_MAX_RECORD_LEN (16u << 20)  /* one record */

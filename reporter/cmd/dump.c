@@ -115,6 +115,7 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 	}
 	case LDP_REC_EVENTS:
 	case LDP_REC_EVENTS2:
+	case LDP_REC_EVENTS3:
 		printf("EVENTS %zu bytes\n", n); /* its events follow (on_raw_event) */
 		break;
 	case LDP_REC_ROUND: {

@@ -590,9 +590,22 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		q += k;                                                                                        \
 	} while (0)
 	memset(ev, 0, sizeof *ev);
+#define NEXT_SEQ()                                                                                             \
+	do {                                                                                                   \
+		NEXT(sd);                                                                                      \
+		if (!sd && st->quanta) { /* EVENTS3: the seq again (0), or on a floor quantum */              \
+			NEXT(v);                                                                               \
+			uint64_t base = st->seq >> LDP_SEQ_QUANTUM_SHIFT;                                      \
+			if (v > (UINT64_MAX >> LDP_SEQ_QUANTUM_SHIFT) - base) {                                \
+				*why = "seq quanta out of range";                                              \
+				return -1;                                                                     \
+			}                                                                                      \
+			sd = v ? ((base + v) << LDP_SEQ_QUANTUM_SHIFT) - st->seq : 0;                          \
+		}                                                                                              \
+	} while (0)
 	if (is_free) {
 		if (!(op & LDP_EV_FREE2_SEQ1))
-			NEXT(sd);
+			NEXT_SEQ();
 		NEXT(v);
 		if (op & LDP_EV_FREE2_INDEX) {
 			struct ldp_model_slot *e = v && v <= UINT32_MAX ? ldp_model_dec_find(md, m->nalloc - (uint32_t)v) : NULL;
@@ -609,7 +622,7 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		ev->op = LDP_EV_FREE;
 	} else {
 		if (!(op & LDP_EV_ALLOC2_SEQ1))
-			NEXT(sd);
+			NEXT_SEQ();
 		NEXT(size);
 		unsigned cls = ldp_size_class(size);
 		if (op & LDP_EV_ALLOC2_REUSE) {
@@ -641,6 +654,7 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		ev->size = size;
 		ev->stack = (uint32_t)stack;
 	}
+#undef NEXT_SEQ
 #undef NEXT
 	if (!ptr) {
 		*why = "heap event at address 0";

@@ -91,6 +91,7 @@ struct rd_ring_dec {
 	uint64_t seq, ptr;
 	uint32_t tid;
 	int attached;
+	int quanta; /* its bytes came in EVENTS3: a 1.7 op's seq field may be quanta (ldprof/format.h) */
 	struct ldp_model_dec *model;
 };
 void rd_ring_dec_fini(struct rd_ring_dec *st);
@@ -185,8 +186,9 @@ struct rd_merge {
 
 void rd_merge_init(struct rd_merge *m, const struct rd_visitor *v, struct rd_stats *st);
 /* A piece of ring `ring`'s event stream: checked (stack ids below
- * next_stack) and queued. @return 0, or -1 with *why set. */
-int rd_merge_events(struct rd_merge *m, uint64_t ring, const uint8_t *p, size_t n, uint32_t next_stack,
+ * next_stack) and queued. quanta: it came in an EVENTS3 record.
+ * @return 0, or -1 with *why set. */
+int rd_merge_events(struct rd_merge *m, uint64_t ring, const uint8_t *p, size_t n, int quanta, uint32_t next_stack,
 		    const char **why);
 void rd_merge_marker(struct rd_merge *m, const struct rd_marker *k);
 /* A RING record (a part of a rotated trace begins): ring `id`'s decoding

@@ -586,7 +586,7 @@ static inline int admit(struct rd_merge *m, struct rd_ring_q *q, const struct rd
 	return zero_stack;
 }
 
-int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n, uint32_t next_stack,
+int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n, int quanta, uint32_t next_stack,
 		    const char **why)
 {
 	if (id >= MAX_RINGS) {
@@ -594,6 +594,7 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 		return -1;
 	}
 	struct rd_ring_q *q = ring(m, id);
+	q->check.quanta = q->dec.quanta = quanta; /* one writer writes one kind of record */
 	if (!n)
 		return 0; /* an empty piece (only a writer bug or a hostile file makes one) */
 	const uint8_t *cur = p, *end = p + n;

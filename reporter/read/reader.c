@@ -157,14 +157,14 @@ static void begin_headless_segment(struct reader *r)
 
 /* ---- records ---- */
 
-static int on_events(struct reader *r, const uint8_t *p, size_t n, struct rd_error *err)
+static int on_events(struct reader *r, const uint8_t *p, size_t n, int quanta, struct rd_error *err)
 {
 	uint64_t ring;
 	const char *why = NULL;
 	size_t k = ldp_varint_get(p, p + n, &ring);
 	if (!k)
 		return fail(r, err, "EVENTS record without a ring id");
-	if (rd_merge_events(&r->merge, ring, p + k, n - k, r->next_stack, &why))
+	if (rd_merge_events(&r->merge, ring, p + k, n - k, quanta, r->next_stack, &why))
 		return fail(r, err, why);
 	return 0;
 }
@@ -275,7 +275,8 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 		return on_stack2(r, p, n, err);
 	case LDP_REC_EVENTS:
 	case LDP_REC_EVENTS2:
-		return on_events(r, p, n, err);
+	case LDP_REC_EVENTS3:
+		return on_events(r, p, n, type == LDP_REC_EVENTS3, err);
 	case LDP_REC_ROUND: {
 		uint64_t round, time_us, floor;
 		if (rd_decode_round(p, n, &round, &time_us, &floor, &why))

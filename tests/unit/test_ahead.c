@@ -342,7 +342,7 @@ static void image(struct tb *t, uint64_t pid, size_t cmdline_len, unsigned end_r
 		k += ldp_enc_mremap(buf + k, &enc, ++seq, 0x7f0000000000, 1 << 20, 0x7f0000200000, 2 << 20, 3);
 		k += ldp_enc_munmap(buf + k, &enc, ++seq, 0x7f0000200000, 2 << 20);
 		k += ldp_enc_free(buf + k, &enc, ++seq, 0x900000);
-		tb_record(t, LDP_REC_EVENTS, buf, k);
+		tb_record(t, LDP_REC_EVENTS3, buf, k);
 		/* The second thread: merged between the first's events (the
 		 * delivered stream changes thread 60 times a round), and from
 		 * round 3 one event late, from round 1 (the stream goes back). */
@@ -356,7 +356,7 @@ static void image(struct tb *t, uint64_t pid, size_t cmdline_len, unsigned end_r
 		for (unsigned g = 0; g < ngaps; g++)
 			k += g % 2 ? ldp_enc_free(buf + k, &enc1, gaps[g], 0x810000)
 				   : ldp_enc_alloc(buf + k, &enc1, LDP_EV_ALLOC_ALIGNED, gaps[g], 0x810000, 4096, 2 + g % 18);
-		tb_record(t, LDP_REC_EVENTS, buf, k);
+		tb_record(t, LDP_REC_EVENTS3, buf, k);
 		tb_record(t, LDP_REC_SAMPLE, buf, ldp_enc_sample(buf, LDP_SAMPLE_CPU, 100, round * 1000, 10101, 7, 0, -1));
 		tb_record(t, LDP_REC_SNAPSHOT, buf, ldp_enc_snapshot(buf, seq - 3, LDP_SNAP_API, "mid-round"));
 		tb_record(t, LDP_REC_PAUSE, buf, ldp_enc_pause(buf, seq - 2, round % 2, 1));

@@ -226,7 +226,7 @@ static void ending_trace(struct tb *t, int end, int signal)
 	k += ldp_enc_attach(buf + k, &e, 100);
 	for (uint64_t seq = 5; seq < 8; seq++)
 		k += ldp_enc_alloc(buf + k, &e, LDP_EV_ALLOC_MALLOC, seq, 0x1000 + 64 * seq, 8, 1);
-	tb_record(t, LDP_REC_EVENTS, buf, k);
+	tb_record(t, LDP_REC_EVENTS3, buf, k);
 	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 1, 10, 8));
 	if (end) {
 		size_t n = ldp_varint_put(buf, (uint64_t)end);

@@ -134,6 +134,52 @@ static void test_events_round_trip(void **state)
 	rd_ring_dec_fini(&dec);
 }
 
+/* EVENTS3 (2.1): a seq on a floor quantum is written as the quanta since
+ * the last seq's, after a 0 (two bytes that repeat, where the delta was
+ * three of noise); the same seq again as 0, 0; going back, a plain delta. */
+static void test_events_seq_quanta(void **state)
+{
+	(void)state;
+	const uint64_t Q = 1ull << LDP_SEQ_QUANTUM_SHIFT;
+	uint64_t seqs[] = {5, 3 * Q, 3 * Q + 1, 3 * Q + 1, 4 * Q, 2 * Q, 7 * Q + 5, 9 * Q};
+	uint8_t buf[512];
+	static struct ldp_enc_state enc;
+	size_t n = ldp_enc_attach(buf, &enc, 4242), at[8];
+	for (unsigned i = 0; i < 8; i++) {
+		at[i] = n;
+		n += i % 2 ? ldp_enc_free(buf + n, &enc, seqs[i], 0x5000 + 0x100 * i)
+			   : ldp_enc_alloc(buf + n, &enc, LDP_EV_ALLOC_MALLOC, seqs[i], 0x5000 + 0x100 * i, 8, 1);
+	}
+	assert_true(buf[at[1] + 1] == 0 && buf[at[1] + 2] == 3); /* 0 quanta -> 3: three quanta on */
+	assert_true(buf[at[3] + 1] == 0 && buf[at[3] + 2] == 0); /* the same seq */
+	assert_true(buf[at[4] + 1] == 0 && buf[at[4] + 2] == 1); /* the next quantum */
+	assert_true(buf[at[5] + 1] != 0);                        /* back to 2 Q: a delta */
+	assert_true(buf[at[7] + 1] == 0 && buf[at[7] + 2] == 2);
+	struct rd_ring_dec dec = {.quanta = 1};
+	struct rd_event ev;
+	int what;
+	const char *why;
+	const uint8_t *p = buf;
+	long k = rd_decode_event(p, buf + n, &dec, &ev, &what, &why);
+	assert_true(k > 0 && what == RD_DEC_ATTACH);
+	p += k;
+	for (unsigned i = 0; i < 8; i++) {
+		k = rd_decode_event(p, buf + n, &dec, &ev, &what, &why);
+		assert_true(k > 0 && what == RD_DEC_EVENT);
+		assert_true(ev.seq == seqs[i]);
+		p += k;
+	}
+	assert_ptr_equal(p, buf + n);
+	rd_ring_dec_fini(&dec);
+	/* Quanta that would carry the seq past 64 bits: malformed. */
+	uint8_t past[16] = {LDP_EV_ALLOC2 | 0, 0};
+	size_t m = 2 + ldp_varint_put(past + 2, UINT64_MAX >> 20);
+	past[m++] = 8, past[m++] = 2, past[m++] = 2;
+	struct rd_ring_dec top = {.quanta = 1, .attached = 1, .seq = UINT64_MAX - Q};
+	assert_int_equal(rd_decode_event(past, past + m, &top, &ev, &what, &why), -1);
+	rd_ring_dec_fini(&top);
+}
+
 static void test_events_hostile(void **state)
 {
 	(void)state;
@@ -373,12 +419,12 @@ static void good_trace(struct tb *t)
 	/* Two rings whose events interleave in sequence order. */
 	struct ldp_enc_state e0 = {0, 0}, e1 = {0, 0};
 	uint64_t a[] = {5, 9, 20}, b[] = {7, 8, 30};
-	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a, 2, 1, &e0));
-	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 1, 101, b, 2, 1, &e1));
+	tb_record(t, LDP_REC_EVENTS3, buf, events(buf, 0, 100, a, 2, 1, &e0));
+	tb_record(t, LDP_REC_EVENTS3, buf, events(buf, 1, 101, b, 2, 1, &e1));
 	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 1, 10, 1));
 	tb_frame(t);
-	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 1, 101, b + 2, 1, 0, &e1));
-	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a + 2, 1, 0, &e0));
+	tb_record(t, LDP_REC_EVENTS3, buf, events(buf, 1, 101, b + 2, 1, 0, &e1));
+	tb_record(t, LDP_REC_EVENTS3, buf, events(buf, 0, 100, a + 2, 1, 0, &e0));
 	/* A snapshot between seq 9 and 20, written after events that follow it. */
 	tb_record(t, LDP_REC_SNAPSHOT, buf, ldp_enc_snapshot(buf, 10, LDP_SNAP_API, "after-load"));
 	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 2, 20, 25));
@@ -610,7 +656,7 @@ static void test_reader_rounds_in_one_frame(void **state)
 		if (round == 0)
 			tb_record(&t, LDP_REC_STACK, buf, ldp_enc_stack(buf, 1, 0, ips, 1));
 		if (round < 2)
-			tb_record(&t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a + 2 * round, 2, round == 0, &e0));
+			tb_record(&t, LDP_REC_EVENTS3, buf, events(buf, 0, 100, a + 2 * round, 2, round == 0, &e0));
 		if (round < 2)
 			tb_record(&t, LDP_REC_ROUND, buf, ldp_enc_round(buf, (uint64_t)round + 1, 10, 1));
 		else
@@ -686,7 +732,7 @@ static void test_reader_hostile(void **state)
 
 	/* A record length varint that never ends. */
 	tb_header(&t, LDP_FORMAT_MAJOR, 0, 1);
-	uint8_t endless[16] = {LDP_REC_EVENTS};
+	uint8_t endless[16] = {LDP_REC_EVENTS3};
 	memset(endless + 1, 0xff, 15);
 	tb_frame_bytes(&t, endless, 16);
 	tb_frame(&t);
@@ -707,7 +753,7 @@ static void test_reader_hostile(void **state)
 	size_t k = ldp_varint_put(buf, 0);
 	k += ldp_enc_attach(buf + k, &enc, 1);
 	k += ldp_enc_alloc(buf + k, &enc, LDP_EV_ALLOC_MALLOC, 1, 0x1000, 8, 99);
-	tb_record(&t, LDP_REC_EVENTS, buf, k);
+	tb_record(&t, LDP_REC_EVENTS3, buf, k);
 	tb_frame(&t);
 	expect_error(&t, "never defined");
 	tb_free(&t);
@@ -751,7 +797,7 @@ static void image_round(struct tb *t, uint32_t ring, uint32_t tid, int attach, s
 			const uint64_t *seqs, int n, uint64_t round)
 {
 	uint8_t buf[8192];
-	tb_record(t, LDP_REC_EVENTS, buf, events(buf, ring, tid, seqs, n, attach, enc));
+	tb_record(t, LDP_REC_EVENTS3, buf, events(buf, ring, tid, seqs, n, attach, enc));
 	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, round, round * 10, seqs[n - 1] + 1));
 }
 
@@ -848,7 +894,7 @@ static void test_resync_garbage_between_frames(void **state)
 	k += ldp_enc_attach(buf + k, &e1, 101);
 	k += ldp_enc_alloc(buf + k, &e1, LDP_EV_ALLOC_MALLOC, c[0], 0x9000, 8, 9); /* never defined */
 	k += ldp_enc_alloc(buf + k, &e1, LDP_EV_ALLOC_MALLOC, c[1], 0x9100, 8, 3); /* lost: defined empty */
-	tb_record(&t, LDP_REC_EVENTS, buf, k);
+	tb_record(&t, LDP_REC_EVENTS3, buf, k);
 	tb_record(&t, LDP_REC_SAMPLE, buf, ldp_enc_sample(buf, LDP_SAMPLE_CPU, 101, 5, 1000, 9, 0, -1));
 	image_round(&t, 0, 102, 1, &e0, d, 1, 3);                   /* ring 0 attached again: kept */
 	tb_record(&t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 40));
@@ -1095,7 +1141,7 @@ static void live_trace(struct tb *t, const char *host, uint64_t start, int end_r
 	tb_record(t, LDP_REC_STACK, buf, ldp_enc_stack(buf, 1, 0, &ip, 1));
 	struct ldp_enc_state e = {0, 0};
 	uint64_t a[] = {5, 6, 7};
-	tb_record(t, LDP_REC_EVENTS, buf, events(buf, 0, 100, a, 3, 1, &e));
+	tb_record(t, LDP_REC_EVENTS3, buf, events(buf, 0, 100, a, 3, 1, &e));
 	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 1, 10, 8));
 	if (end_reason) {
 		size_t n = ldp_varint_put(buf, (uint64_t)end_reason);
@@ -1191,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(test_varint_round_trip),
 		cmocka_unit_test(test_varint_hostile),
 		cmocka_unit_test(test_events_round_trip),
+		cmocka_unit_test(test_events_seq_quanta),
 		cmocka_unit_test(test_events_hostile),
 		cmocka_unit_test(test_module_round_trip),
 		cmocka_unit_test(test_stack_round_trip),

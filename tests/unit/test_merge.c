@@ -132,7 +132,7 @@ static void round_out(struct sim *s, struct tb *t, uint64_t round)
 				continue;
 			size_t n = ldp_varint_put(buf, (uint64_t)r);
 			memcpy(buf + n, s->ring[r] + at, to - at);
-			tb_record(t, LDP_REC_EVENTS, buf, n + to - at);
+			tb_record(t, LDP_REC_EVENTS3, buf, n + to - at);
 			at = to;
 		}
 		s->ring_len[r] = 0;
@@ -346,7 +346,7 @@ static void test_no_round_bounded(void **state)
 			k += ldp_enc_attach(buf + k, &enc, 7);
 		for (; done < total && k + LDP_EV_MAX < cap; done++)
 			k += ldp_enc_free(buf + k, &enc, done + 1, 0x1000 + 16 * done);
-		tb_record(&t, LDP_REC_EVENTS2, buf, k);
+		tb_record(&t, LDP_REC_EVENTS3, buf, k);
 		/* The merge queues a record's 1.7 frees (2 bytes each here) as
 		 * 1.0 ops: op, seq delta, address delta, 3 bytes (+2 for the
 		 * ATTACH and the first address). */

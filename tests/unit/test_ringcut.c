@@ -75,7 +75,11 @@ static size_t sim_attach(struct sim *s, uint8_t *dst, uint32_t tid)
 static size_t sim_step(struct sim *s, uint8_t *dst)
 {
 	s->nev++;
-	s->seq += rnd(s) % 4 ? 1 : 1 + rnd(s) % 5000; /* mostly +1: the SEQ1 forms */
+	unsigned form = (unsigned)(rnd(s) % 16);
+	if (form == 0) /* the floor's next quanta: EVENTS3's quanta form */
+		s->seq = ((s->seq >> LDP_SEQ_QUANTUM_SHIFT) + 1 + rnd(s) % 3) << LDP_SEQ_QUANTUM_SHIFT;
+	else if (form != 1) /* 1: the same seq again (two threads' replayed early events) */
+		s->seq += rnd(s) % 4 ? 1 : 1 + rnd(s) % 5000; /* mostly +1: the SEQ1 forms */
 	if (rnd(s) % 61 == 0) {
 		uint64_t a = 0x7e0000000000ull + (rnd(s) % 64) * 0x100000;
 		s->mapped++;
@@ -369,7 +373,7 @@ static void events_record(struct tb *t, uint32_t ring, const uint8_t *p, size_t 
 	uint8_t *b = malloc(n + LDP_VARINT_MAX);
 	size_t k = ldp_varint_put(b, ring);
 	memcpy(b + k, p, n);
-	tb_record(t, LDP_REC_EVENTS2, b, k + n);
+	tb_record(t, LDP_REC_EVENTS3, b, k + n);
 	free(b);
 }
 
