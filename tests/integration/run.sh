@@ -1023,8 +1023,9 @@ else fail "$t"; fi
 # zstd zeroes 2.6 MiB of tables for it at level 6 (658 page faults). So the
 # writer hints the first frame at 16 KiB (writer.c): `sleep`, which writes a
 # few KiB over six flushes, keeps a 16 KiB window (2 MiB before). A program
-# that writes more gets full-size frames after its first. The truth is in the
-# file: each zstd frame header gives its window.
+# whose first round writes more gets full-size frames from the start (an
+# early frame end there cost git's trace 2 %). The truth is in the file: each
+# zstd frame header gives its window.
 t=frame_hint
 if traced ${t}_small sleep 0.3 && traced ${t}_big "$BIN/memo_sites" 8 400000 > /dev/null &&
 	$PY - "$W/${t}_small.ldp" "$W/${t}_big.ldp" > "$W/$t.out" <<'PYEOF'
