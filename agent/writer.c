@@ -74,15 +74,13 @@
  * 2.6 MiB of them, zeroed at the first frame: 658 page faults, about 8 ms of
  * the writer's CPU, paid by every traced process however little it writes
  * (sqlite3 in sampled mode writes 30 KB of records). So the first frame is
- * hinted FRAME_HINT_FIRST bytes; a frame that outgrows its hint ends at that
- * round, and the next is hinted FRAME_HINT_GROWTH times more, or past
- * FRAME_HINT_MAX not at all. A frame whose first bytes are already more is
- * not hinted: `git log -p` writes 200 KB in its first round, and ending that
- * frame there cost its trace 2 % (the rest lost the window's history).
- * Steps between (128 KiB, 1 MiB) cost python3's and git's traces 3-4 %. */
-#define FRAME_HINT_FIRST (16u << 10)
-#define FRAME_HINT_GROWTH 8u
-#define FRAME_HINT_MAX (16u << 10)
+ * hinted FRAME_HINT bytes; once it outgrows the hint it ends at that round,
+ * and later frames are not hinted. A first frame whose first bytes are
+ * already more is not hinted: `git log -p` writes 200 KB in its first round,
+ * and ending that frame there cost its trace 2 % (the rest lost the window's
+ * history). Hints growing in steps (128 KiB, 1 MiB) cost python3's and git's
+ * traces 3-4 %. */
+#define FRAME_HINT (16u << 10)
 
 /* The compression level, unless LDPROF_ZSTD_LEVEL sets it: zlevel.h. */
 static int auto_level;              /* 1: the level is chosen frame by frame */
@@ -210,8 +208,8 @@ static void frame_ended(void)
 	frame_last_stack = 0; /* a reader resynchronises on frames: the next frame's first id is whole */
 	frame_begun = 0;
 	if (frame_hint && frame_bytes > frame_hint) {
-		frame_hint = frame_hint * FRAME_HINT_GROWTH <= FRAME_HINT_MAX ? frame_hint * FRAME_HINT_GROWTH : 0;
-		ZSTD_CCtx_setParameter(cctx, ZSTD_c_srcSizeHint, (int)frame_hint);
+		frame_hint = 0;
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_srcSizeHint, 0);
 	}
 	if (auto_level && frame_start_ns) {
 		int next = ldp_zlevel_next(frame_level, ldp_mono_ns() - frame_start_ns, frame_compress_ns);
@@ -743,7 +741,7 @@ static int buffers_init(void)
 		ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, (int)zparams.strategy);
 	}
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-	frame_hint = zparams_fixed ? 0 : FRAME_HINT_FIRST; /* fixed parameters leave a hint nothing to choose */
+	frame_hint = zparams_fixed ? 0 : FRAME_HINT; /* fixed parameters leave a hint nothing to choose */
 	frame_begun = 0;
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_srcSizeHint, (int)frame_hint);
 	return 0;
