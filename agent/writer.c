@@ -111,10 +111,10 @@ static uint32_t stacks_written = 1;
 static struct ldp_stack_bases bases; /* the stacks of this file, by outer frames */
 static uint32_t frame_last_stack;   /* the open frame's last STACK2 id (0: none yet) */
 static uint64_t round_no;          /* ROUND records written */
-static uint64_t last_round_rec_ns; /* when the last one was (ldp_mono_ns) */
+static uint64_t last_round_rec_us; /* the time the last one carries (now_us) */
 /* A round of one busy thread's ring may go without a ROUND record this long
  * after the last: a reader holds at most that much more of its events. */
-#define ROUND_GAP_NS (5ull * 1000000)
+#define ROUND_GAP_US 5000ull
 static uint64_t seg_start_ns;
 static uint64_t frame_start_ns; /* 0: no frame open */
 static uint64_t frame_bytes;    /* records fed into the open frame */
@@ -595,11 +595,13 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	/* A ROUND tells a reader it may deliver what came before the floor; it
 	 * is needed to merge threads, not to read one. A round by volume of a
 	 * single busy thread (a round a millisecond in a tight loop) leaves it
-	 * out, within ROUND_GAP_NS: its bytes (time and floor, which zstd cannot
-	 * predict) were a quarter of a one-thread loop's trace. */
-	if (end_this_frame || due || busy_rings > 1 || now - last_round_rec_ns >= ROUND_GAP_NS) {
-		put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, now_us(), floor));
-		last_round_rec_ns = now;
+	 * out, within ROUND_GAP_US: its bytes (time and floor, which zstd cannot
+	 * predict) were a quarter of a one-thread loop's trace. The gap is
+	 * measured on the times the records carry, as a reader sees them. */
+	uint64_t round_us = now_us();
+	if (end_this_frame || due || busy_rings > 1 || round_us - last_round_rec_us >= ROUND_GAP_US) {
+		put_record(LDP_REC_ROUND, buf, ldp_enc_round(buf, ++round_no, round_us, floor));
+		last_round_rec_us = round_us;
 	}
 	if (end_reason == LDP_END_SIGNAL) {
 		put_record(LDP_REC_END, buf, ldp_enc_end_signal(buf, now_us(), (unsigned)end_signal));
@@ -1117,7 +1119,7 @@ void ldp_writer_postfork_child(void)
 	modules_written = 0;
 	stacks_written = 1;
 	round_no = 0;
-	last_round_rec_ns = 0;
+	last_round_rec_us = 0;
 	sampling_written = 0;
 	paths_written = 1;
 	memset(lost_written, 0, sizeof lost_written);
