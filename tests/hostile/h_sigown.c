@@ -11,7 +11,8 @@
  *   own_sigset, own_bsd, own_sysv, own_ssignal, own_raw
  *              a handler of its own installed by that entry point; 0.3 s of
  *              CPU without a timer: the handler never runs; then its own
- *              ITIMER_PROF: the handler gets those ticks
+ *              ITIMER_PROF: the handler gets those ticks (own_sysv's
+ *              handler, reset at each delivery, re-arms a one-shot timer)
  *   block      SIGPROF blocked by sigprocmask, pthread_sigmask, sighold,
  *              sigblock, sigset(SIG_HOLD) and a raw rt_sigprocmask in turn,
  *              in main and in a thread created while it is blocked; after
@@ -103,14 +104,23 @@ static void run_dfl(void)
 	say("dfl: SIGPROF at SIG_DFL/SIG_IGN through every entry point, 0.4 s of CPU: alive\n");
 }
 
-static volatile sig_atomic_t ticks;
+static volatile sig_atomic_t ticks, timer_on;
 static const char *own_mode;
+static const struct itimerval tick_once = {{0, 0}, {0, 5000}};
 
 static void on_prof(int sig)
 {
 	ticks++;
-	if (!strcmp(own_mode, "own_sysv"))
-		sysv_signal(sig, on_prof); /* System V style: the handler was reset on entry */
+	if (!strcmp(own_mode, "own_sysv")) {
+		/* System V style: the handler was reset on entry. A periodic
+		 * timer could expire again before it is back (ITIMER_PROF counts
+		 * every thread's CPU, the agent's writer too, while this one is
+		 * preempted here) and kill the program by SIG_DFL: so, as a
+		 * careful System V program does, re-arm only once reinstalled. */
+		sysv_signal(sig, on_prof);
+		if (timer_on)
+			setitimer(ITIMER_PROF, &tick_once, NULL);
+	}
 }
 
 static void restorer_of_libc(struct ksigaction *k)
@@ -147,11 +157,13 @@ static void run_own(const char *mode)
 	CHECK(query(SIGPROF) == (void *)on_prof, "query does not show the handler");
 	burn(0.3);
 	CHECK(ticks == 0, "%s: the handler got %d SIGPROF the program never caused", mode, (int)ticks);
-	struct itimerval on = {{0, 5000}, {0, 5000}}, off = {{0, 0}, {0, 0}};
-	CHECK(setitimer(ITIMER_PROF, &on, NULL) == 0, "setitimer");
+	struct itimerval periodic = {{0, 5000}, {0, 5000}}, off = {{0, 0}, {0, 0}};
+	timer_on = 1;
+	CHECK(setitimer(ITIMER_PROF, strcmp(mode, "own_sysv") ? &periodic : &tick_once, NULL) == 0, "setitimer");
 	double end = cpu_now() + 10;
 	while (ticks < 3 && cpu_now() < end)
 		burn(0.01);
+	timer_on = 0;
 	setitimer(ITIMER_PROF, &off, NULL);
 	CHECK(ticks >= 3, "%s: only %d ticks of its own timer", mode, (int)ticks);
 	say("%s: no SIGPROF the program did not cause; its own timer's ticks arrive\n", mode);
