@@ -39,14 +39,11 @@ static uint64_t get(struct cursor *c)
 	return v;
 }
 
-/* A 1.7 op's seq field as ldp_enc_seq wrote it: the delta from prev. */
-static uint64_t get_seq(struct cursor *c, uint64_t prev)
+/* A 1.7 op's seq field as ldp_enc_seq wrote it: *delta from prev. @return 0, -1 if out of range. */
+static int get_seq(struct cursor *c, uint64_t prev, uint64_t *delta)
 {
-	uint64_t d = get(c);
-	if (d)
-		return d;
-	uint64_t q = get(c);
-	return q ? (((prev >> LDP_SEQ_QUANTUM_SHIFT) + q) << LDP_SEQ_QUANTUM_SHIFT) - prev : 0;
+	*delta = get(c);
+	return *delta ? 0 : ldp_seq_quanta_delta(prev, get(c), delta);
 }
 
 static uint64_t unzig(uint64_t v)
@@ -61,8 +58,8 @@ static int follow_v2(struct ldp_ringcut *cut, struct ldp_model_dec *d, uint8_t o
 {
 	uint64_t sd = 1, ptr;
 	if (op >= LDP_EV_FREE2) {
-		if (!(op & LDP_EV_FREE2_SEQ1))
-			sd = get_seq(c, cut->seq);
+		if (!(op & LDP_EV_FREE2_SEQ1) && get_seq(c, cut->seq, &sd))
+			return -1;
 		uint64_t v = get(c);
 		if (op & LDP_EV_FREE2_INDEX) {
 			struct ldp_model_slot *e = ldp_model_dec_find(d, d->m.nalloc - (uint32_t)v);
@@ -74,8 +71,8 @@ static int follow_v2(struct ldp_ringcut *cut, struct ldp_model_dec *d, uint8_t o
 			ptr = cut->ptr + unzig(v);
 		}
 	} else {
-		if (!(op & LDP_EV_ALLOC2_SEQ1))
-			sd = get_seq(c, cut->seq);
+		if (!(op & LDP_EV_ALLOC2_SEQ1) && get_seq(c, cut->seq, &sd))
+			return -1;
 		unsigned cls = ldp_size_class(get(c));
 		if (op & LDP_EV_ALLOC2_REUSE) {
 			ptr = d->m.freed[cls];

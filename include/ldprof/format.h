@@ -229,6 +229,18 @@ static inline unsigned ldp_size_class(uint64_t size)
  * two that repeat, where its delta from the last seq was 3 bytes of noise. */
 #define LDP_SEQ_QUANTUM_SHIFT (LDP_SEQ_SHIFT + 10)
 
+/* The seq delta that such a q gives after prev (q 0: the same seq again);
+ * the one definition for the writer's ring follower and the reader.
+ * @return 0, or -1 when the seq would pass 2^64 (malformed). */
+static inline int ldp_seq_quanta_delta(uint64_t prev, uint64_t q, uint64_t *delta)
+{
+	uint64_t base = prev >> LDP_SEQ_QUANTUM_SHIFT;
+	if (q > (UINT64_MAX >> LDP_SEQ_QUANTUM_SHIFT) - base)
+		return -1;
+	*delta = q ? ((base + q) << LDP_SEQ_QUANTUM_SHIFT) - prev : 0;
+	return 0;
+}
+
 /* ---- limits a reader enforces (and a writer never exceeds) -------------- */
 #define LDP_MAX_RECORD_LEN (16u << 20)  /* one record */
 #define LDP_MAX_HEADER_LEN (1u << 20)   /* one segment header */

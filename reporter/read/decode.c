@@ -595,12 +595,10 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		NEXT(sd);                                                                                      \
 		if (!sd && st->quanta) { /* EVENTS3: the seq again (0), or on a floor quantum */              \
 			NEXT(v);                                                                               \
-			uint64_t base = st->seq >> LDP_SEQ_QUANTUM_SHIFT;                                      \
-			if (v > (UINT64_MAX >> LDP_SEQ_QUANTUM_SHIFT) - base) {                                \
+			if (ldp_seq_quanta_delta(st->seq, v, &sd)) {                                           \
 				*why = "seq quanta out of range";                                              \
 				return -1;                                                                     \
 			}                                                                                      \
-			sd = v ? ((base + v) << LDP_SEQ_QUANTUM_SHIFT) - st->seq : 0;                          \
 		}                                                                                              \
 	} while (0)
 	if (is_free) {
