@@ -1069,8 +1069,9 @@ else fail "$t: $(cat "$W/$t.out" 2>/dev/null)"; fi
 
 # --- ROUND records only where a reader needs them --------------------------------
 # A one-thread loop fills its ring every few ms; such a round by volume writes
-# no ROUND within 5 ms of the last (writer.c, ROUND_GAP_NS): a reader needs
-# floors to merge threads, and their bytes were a quarter of such a trace.
+# no ROUND within 5 ms of the last (writer.c, ROUND_GAP_US, on the records' own
+# times): a reader needs floors to merge threads, and their bytes were a
+# quarter of such a trace.
 # Rounds that flush (every LDPROF_FLUSH_MS, here 100 ms), end a frame or end
 # the run still write one. Truth from the dump: ROUND times and counts.
 t=round_gap
