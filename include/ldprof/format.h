@@ -30,10 +30,11 @@
 
 #define LDP_FORMAT_MAJOR 2 /* incompatible changes: readers refuse a newer major (2: stacks as STACK2 records, which a
                             * 1.x reader cannot resolve) */
-#define LDP_FORMAT_MINOR 1 /* compatible additions: new record types, new tags (1.5: sampled mode, 1.6: END by signal,
+#define LDP_FORMAT_MINOR 2 /* compatible additions: new record types, new tags (1.5: sampled mode, 1.6: END by signal,
                             * nested losses, 1.7: allocator, attach, pause marks, END detached, parts, EVENTS2;
                             * 1.8: a stack's modules precede it, reloads over others recorded again;
-                            * 2.1: EVENTS3, seqs on the floor's quanta written as quanta) */
+                            * 2.1: EVENTS3, seqs on the floor's quanta written as quanta;
+                            * 2.2: EVENTS4, blocks named by (size, stack) instead of address) */
 #define LDP_FORMAT_MAJOR_MIN 1 /* the oldest major this reader reads */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
@@ -78,6 +79,7 @@ enum ldp_record_type {
 	LDP_REC_EVENTS = 0x20, /* one thread's event bytes: ring id, then events */
 	LDP_REC_EVENTS2 = 0x21, /* the same, whose events may use the 1.7 ops (since 1.7) */
 	LDP_REC_EVENTS3 = 0x22, /* the same, whose 1.7 ops may write a seq as floor quanta (since 2.1) */
+	LDP_REC_EVENTS4 = 0x23, /* the same, whose events may also use the 2.2 site ops (since 2.2) */
 	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, floor (the seq watermark) */
 	LDP_REC_END = 0x31,    /* the segment ended: reason, time; for a fatal signal, its number (since 1.6) */
 	LDP_REC_SNAPSHOT = 0x40, /* a snapshot marker: seq, kind, label (since 1.1) */
@@ -176,6 +178,12 @@ enum ldp_event_op {
 	LDP_EV_ALLOC_REALLOC = 0x12,
 	LDP_EV_ALLOC_ALIGNED = 0x13, /* posix_memalign, aligned_alloc, memalign, valloc, pvalloc */
 	LDP_EV_FREE = 0x20,
+	/* 2.2, site events (docs/FORMAT.md "Events, 2.2"): a block the agent's
+	 * live-block map held, named by its size and stack, never its address;
+	 * no delta state but the seq. The agent writes their model forms
+	 * (ALLOC3, FREE3 below); the reader queues these. */
+	LDP_EV_SALLOC_MALLOC = 0x14, /* ..0x17 as ALLOC_*: seq_delta | size | stack_id */
+	LDP_EV_SFREE = 0x21,         /* seq_delta | size | stack_id */
 	/* 0x30..0x7f: length-prefixed ops (since 1.3): op | varint len | payload;
 	 * a reader skips the ones it does not know. */
 	LDP_EV_MMAP = 0x30,   /* seq_delta, zigzag addr_delta, len, prot, flags, path id, stack */
@@ -200,8 +208,20 @@ enum ldp_event_op {
 #define LDP_EV_FREE2 0x90
 #define LDP_EV_FREE2_SEQ1 0x01  /* seq is prev_seq + 1 */
 #define LDP_EV_FREE2_INDEX 0x02 /* the block is given by allocation index, not address */
+/*
+ * The 2.2 model ops: site events with what the model gives left out.
+ * ALLOC3 = 0xa0 | kind | SEQ1: [seq] size, zigzag stack delta from the
+ * model's stack (the last allocation's, as ALLOC2's); FREE3 = 0xb0 | SEQ1:
+ * [seq] zigzag stack delta from the model's free_stack (the last site
+ * free's), size. Neither moves prev_ptr, nalloc or the recent table.
+ */
+#define LDP_EV_ALLOC3 0xa0
+#define LDP_EV_ALLOC3_SEQ1 0x04
+#define LDP_EV_FREE3 0xb0
+#define LDP_EV_FREE3_SEQ1 0x01
+/* Ops decoded against the model: 0x80..0x93 (1.7) and 0xa0..0xa7, 0xb0..0xb1 (2.2). */
 #define LDP_EV_V2_MIN 0x80
-#define LDP_EV_V2_MAX 0x93
+#define LDP_EV_V2_MAX 0xb1
 
 #define LDP_RECENT_SLOTS 1024 /* recent-allocation table: slots per ring */
 #define LDP_SIZE_CLASSES 131  /* ldp_size_class() < this */

@@ -27,6 +27,7 @@ struct ldp_model_slot {
 
 struct ldp_model {
 	uint32_t nalloc, stack;                           /* allocations since ATTACH; the last one's stack */
+	uint32_t free_stack;                              /* the last site free's stack (FREE3, 2.2) */
 	uint64_t freed[LDP_SIZE_CLASSES];                 /* per class: the last block freed by index, 0: none */
 	struct ldp_model_slot recent[LDP_RECENT_SLOTS];   /* allocations a free may name by index */
 };
@@ -60,7 +61,7 @@ static inline void ldp_model_free_slot(struct ldp_model *m, struct ldp_model_slo
  * stale idx and class mean nothing). @return 1 if so. */
 static inline int ldp_model_equal(const struct ldp_model *a, const struct ldp_model *b)
 {
-	if (a->nalloc != b->nalloc || a->stack != b->stack || memcmp(a->freed, b->freed, sizeof a->freed))
+	if (a->nalloc != b->nalloc || a->stack != b->stack || a->free_stack != b->free_stack || memcmp(a->freed, b->freed, sizeof a->freed))
 		return 0;
 	for (unsigned i = 0; i < LDP_RECENT_SLOTS; i++) {
 		const struct ldp_model_slot *x = &a->recent[i], *y = &b->recent[i];
