@@ -109,8 +109,15 @@ void ldp_resolve_real(void);
  * gone, then the new block). */
 void ldp_note_alloc(void *p, size_t n, unsigned op);
 void ldp_note_free(void *p);
-uint64_t ldp_resize_begin(void *p);
-void ldp_resize_end(void *p, uint64_t seq, int old_gone, void *q, size_t n, unsigned op);
+/* A free's seq, and when the live-block map held the block, its size and
+ * stack (then it is written as a site free); seq 0: not traced. */
+struct ldp_freed {
+	uint64_t seq, size;
+	uint32_t stack;
+	int site;
+};
+struct ldp_freed ldp_resize_begin(void *p);
+void ldp_resize_end(void *p, struct ldp_freed f, int old_gone, void *q, size_t n, unsigned op);
 /* Sampled mode: an allocation of n bytes aligned to align, a sample or made
  * by real(n, align); a release that is a sample's: 1 done (sample heap), 2
  * its free recorded (the caller frees it for real), 0 not a sample. */
@@ -270,34 +277,194 @@ extern _Atomic uint64_t ldp_seq_floor;
 void ldp_seq_reset(void);
 
 #define LDP_SEQ_SHARDS 1024u
+/* A block in the live-block map (livemap.c): w0 the address (48 bits) and
+ * the size's low 16 bits, w1 the size's next 32 bits and the stack id.
+ * w0 == 0: empty. A block past those widths stays out of the map. */
+struct ldp_live_slot {
+	uint64_t w0, w1;
+};
+#define LDP_LIVE_PTR(w0) ((w0) & 0xffffffffffffull)
+/* One cache line per address shard: its seq word, the lock that orders it,
+ * and the shard's part of the live-block map. Every seq is taken under the
+ * lock, and the map changes with it: one atomic an event, as the seq's CAS
+ * alone was (docs/ARCHITECTURE.md, "The live-block map"). */
 struct ldp_seq_shard {
-	LDP_CACHE_ALIGN _Atomic uint64_t v;
+	LDP_CACHE_ALIGN _Atomic uint32_t lock; /* 0, or the holder's lock id (ldp_lock_id) */
+	uint32_t mask, len, unused;            /* the map's slots - 1 (0: no table), blocks held */
+	_Atomic uint64_t v;                    /* the largest seq handed out for the shard */
+	struct ldp_live_slot *slots;
 };
 extern struct ldp_seq_shard ldp_seq_shards[LDP_SEQ_SHARDS];
+/* The map is kept (full mode, LDPROF_SITE_EVENTS not 0): set before tracing starts. */
+extern int ldp_live_on;
 
-/* seq = max(thread clock + 1, shard + 1, floor); shard = max(shard, seq).
- * Inline: it runs twice per malloc/free pair (seq.c explains why it orders). */
-static LDP_ALWAYS_INLINE uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr)
+static LDP_ALWAYS_INLINE struct ldp_seq_shard *ldp_seq_shard_of(uintptr_t addr)
 {
 	uint64_t region = addr >> 20; /* 1 MiB regions: a thread's arena keeps to its own lines */
-	_Atomic uint64_t *s = &ldp_seq_shards[((region * 0x9E3779B97F4A7C15ull) >> 54) & (LDP_SEQ_SHARDS - 1)].v;
+	return &ldp_seq_shards[((region * 0x9E3779B97F4A7C15ull) >> 54) & (LDP_SEQ_SHARDS - 1)];
+}
+
+/* A nonzero id for this thread in the shard locks. */
+uint32_t ldp_lock_id_slow(struct ldp_thread *t);
+static LDP_ALWAYS_INLINE uint32_t ldp_lock_id(struct ldp_thread *t)
+{
+	return LDP_LIKELY(t->tid > 0) ? (uint32_t)t->tid : ldp_lock_id_slow(t);
+}
+
+/* Contended, or held by this very thread (a signal handler interrupted its
+ * critical section): seq.c. @return 1 locked, 0 held by this thread. */
+int ldp_shard_lock_slow(struct ldp_thread *t, struct ldp_seq_shard *s);
+static LDP_ALWAYS_INLINE int ldp_shard_lock(struct ldp_thread *t, struct ldp_seq_shard *s)
+{
+	uint32_t expect = 0;
+	if (LDP_LIKELY(atomic_compare_exchange_strong_explicit(&s->lock, &expect, ldp_lock_id(t), memory_order_acquire,
+							       memory_order_relaxed)))
+		return 1;
+	return ldp_shard_lock_slow(t, s);
+}
+static LDP_ALWAYS_INLINE void ldp_shard_unlock(struct ldp_seq_shard *s)
+{
+	atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
+
+/* seq = max(thread clock + 1, shard + 1, floor); shard = seq. Under the
+ * shard's lock, or (locked 0) in a signal handler that interrupted this
+ * thread's own critical section on it: then the shard is left alone, as
+ * the interrupted code will store over it (seq.c). */
+static LDP_ALWAYS_INLINE uint64_t ldp_seq_take(struct ldp_thread *t, struct ldp_seq_shard *s, int locked)
+{
 	uint64_t floor = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
 	uint64_t seq = t->clock + 1;
 	if (seq < floor)
 		seq = floor;
-	uint64_t v = atomic_load_explicit(s, memory_order_relaxed);
-	for (;;) {
-		if (v >= seq)
-			seq = v + 1;
-		/* Relaxed is enough: the allocator's own synchronisation orders the
-		 * two calls, and the compiler cannot move this across them. */
-		if (LDP_LIKELY(atomic_compare_exchange_weak_explicit(s, &v, seq, memory_order_relaxed,
-								     memory_order_relaxed)))
-			break;
-	}
+	uint64_t v = atomic_load_explicit(&s->v, memory_order_relaxed);
+	if (v >= seq)
+		seq = v + 1;
+	if (LDP_LIKELY(locked))
+		atomic_store_explicit(&s->v, seq, memory_order_relaxed);
 	t->clock = seq;
 	return seq;
 }
+
+/* The next seq for an event on addr. Inline: it runs for every event that
+ * does not change the map (seq.c explains why it orders). */
+static LDP_ALWAYS_INLINE uint64_t ldp_seq_next(struct ldp_thread *t, uintptr_t addr)
+{
+	struct ldp_seq_shard *s = ldp_seq_shard_of(addr);
+	int locked = ldp_shard_lock(t, s);
+	uint64_t seq = ldp_seq_take(t, s, locked);
+	if (LDP_LIKELY(locked))
+		ldp_shard_unlock(s);
+	return seq;
+}
+
+/* ---- livemap.c: the live-block map, under the shard locks ---- */
+
+static LDP_ALWAYS_INLINE uint32_t ldp_live_home(uintptr_t p, uint32_t mask)
+{
+	return (uint32_t)(((uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+/* Room for one more block (the load stays under 0.7), or no table: grow.
+ * @return 0, or -1 without memory (the table is unchanged). */
+int ldp_live_grow(struct ldp_seq_shard *s);
+
+/* What a put found. */
+enum ldp_live_put {
+	LDP_LIVE_OUT = 0,     /* not in the map: the allocation is written with its address */
+	LDP_LIVE_IN = 1,      /* in the map: written as a site allocation */
+	LDP_LIVE_EVICTED = 2, /* in, and a block the map held at the same address went out: its free was not
+			       * seen (an allocator's internal free); written as a site free first */
+};
+
+/* The allocation's seq, and the block into the map (locked). */
+static LDP_ALWAYS_INLINE unsigned ldp_live_put_locked(struct ldp_seq_shard *s, uintptr_t p, uint64_t size,
+							 uint32_t stack, uint64_t *old_size, uint32_t *old_stack)
+{
+	if (LDP_UNLIKELY(!s->slots || (s->len + 1) * 10 > (s->mask + 1) * 7) && ldp_live_grow(s))
+		return LDP_LIVE_OUT;
+	if (LDP_UNLIKELY((p >> 48) || (size >> 48)))
+		return LDP_LIVE_OUT;
+	uint32_t m = s->mask, j = ldp_live_home(p, m);
+	while (s->slots[j].w0 && LDP_LIVE_PTR(s->slots[j].w0) != p)
+		j = (j + 1) & m;
+	unsigned got = LDP_LIVE_IN;
+	if (LDP_UNLIKELY(s->slots[j].w0 != 0)) {
+		*old_size = (s->slots[j].w0 >> 48) | (s->slots[j].w1 & 0xffffffffull) << 16;
+		*old_stack = (uint32_t)(s->slots[j].w1 >> 32);
+		got = LDP_LIVE_EVICTED;
+	} else {
+		s->len++;
+	}
+	s->slots[j].w0 = p | (uint64_t)size << 48;
+	s->slots[j].w1 = (size >> 16) | (uint64_t)stack << 32;
+	return got;
+}
+
+static LDP_ALWAYS_INLINE uint64_t ldp_seq_next_put(struct ldp_thread *t, uintptr_t p, uint64_t size, uint32_t stack,
+						   unsigned *got, uint64_t *old_size, uint32_t *old_stack)
+{
+	struct ldp_seq_shard *s = ldp_seq_shard_of(p);
+	int locked = ldp_shard_lock(t, s);
+	uint64_t seq = ldp_seq_take(t, s, locked);
+	*got = LDP_LIVE_OUT;
+	if (LDP_LIKELY(locked)) {
+		*got = ldp_live_put_locked(s, p, size, stack, old_size, old_stack);
+		ldp_shard_unlock(s);
+	}
+	return seq;
+}
+
+/* The block out of the map (locked). @return 1 if it was there, with its size and stack. */
+static LDP_ALWAYS_INLINE int ldp_live_take_locked(struct ldp_seq_shard *s, uintptr_t p, uint64_t *size,
+						  uint32_t *stack)
+{
+	if (LDP_UNLIKELY(!s->slots))
+		return 0;
+	uint32_t m = s->mask, j = ldp_live_home(p, m);
+	while (s->slots[j].w0 && LDP_LIVE_PTR(s->slots[j].w0) != p)
+		j = (j + 1) & m;
+	if (!s->slots[j].w0)
+		return 0;
+	*size = (s->slots[j].w0 >> 48) | (s->slots[j].w1 & 0xffffffffull) << 16;
+	*stack = (uint32_t)(s->slots[j].w1 >> 32);
+	/* Linear probing without tombstones: move later blocks of the run back
+	 * into the hole when their home allows it. */
+	uint32_t hole = j;
+	for (uint32_t k = (j + 1) & m; s->slots[k].w0; k = (k + 1) & m) {
+		uint32_t h = ldp_live_home(LDP_LIVE_PTR(s->slots[k].w0), m);
+		if (((k - h) & m) >= ((k - hole) & m)) {
+			s->slots[hole] = s->slots[k];
+			hole = k;
+		}
+	}
+	s->slots[hole].w0 = 0;
+	s->len--;
+	return 1;
+}
+
+/* A free's seq, and its block out of the map: *in 1 if the map held it. */
+static LDP_ALWAYS_INLINE uint64_t ldp_seq_next_take(struct ldp_thread *t, uintptr_t p, int *in, uint64_t *size,
+						    uint32_t *stack)
+{
+	struct ldp_seq_shard *s = ldp_seq_shard_of(p);
+	int locked = ldp_shard_lock(t, s);
+	uint64_t seq = ldp_seq_take(t, s, locked);
+	*in = 0;
+	if (LDP_LIKELY(locked)) {
+		*in = ldp_live_take_locked(s, p, size, stack);
+		ldp_shard_unlock(s);
+	}
+	return seq;
+}
+
+/* A block whose free was taken back (a realloc that failed): into the map again. */
+void ldp_live_put_back(struct ldp_thread *t, uintptr_t p, uint64_t size, uint32_t stack);
+/* Fork: every shard lock taken (prepare) and given back (parent); the
+ * child starts with no locks and an empty map (its trace knows none of the
+ * parent's blocks). */
+void ldp_live_prefork(struct ldp_thread *t);
+void ldp_live_postfork_parent(void);
+void ldp_live_after_fork_child(void);
 
 uint64_t ldp_seq_barrier(struct ldp_thread *t);
 void ldp_seq_reset(void);
@@ -663,6 +830,49 @@ static LDP_ALWAYS_INLINE size_t ldp_enc_free(uint8_t *dst, struct ldp_enc_state 
 	st->ptr = ptr;
 	return n;
 }
+/* 2.2 site events: a block the live-block map holds, by (size, stack),
+ * never its address; prev_ptr and the recent table stay as they are. */
+static LDP_ALWAYS_INLINE size_t ldp_enc_salloc(uint8_t *dst, struct ldp_enc_state *st, unsigned op, uint64_t seq,
+					       uint64_t size, uint32_t stack)
+{
+	uint8_t code = (uint8_t)(LDP_EV_ALLOC3 | (op - LDP_EV_ALLOC_MALLOC));
+	size_t n = 1;
+	if (seq - st->seq == 1)
+		code |= LDP_EV_ALLOC3_SEQ1;
+	else
+		n += ldp_enc_seq(dst + n, st->seq, seq);
+	n += ldp_varint_put(dst + n, size);
+	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)stack - (int64_t)st->m.stack));
+	dst[0] = code;
+	st->m.stack = st->m.site_stack = stack;
+	st->m.site_size = size;
+	st->seq = seq;
+	return n;
+}
+
+static LDP_ALWAYS_INLINE size_t ldp_enc_sfree(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t size,
+					      uint32_t stack)
+{
+	uint8_t code = LDP_EV_FREE3;
+	size_t n = 1;
+	if (seq - st->seq == 1)
+		code |= LDP_EV_FREE3_SEQ1;
+	else
+		n += ldp_enc_seq(dst + n, st->seq, seq);
+	if (size == st->m.site_size && stack == st->m.site_stack) {
+		code |= LDP_EV_FREE3_LAST; /* what the last site allocation was: a pair's free */
+	} else {
+		/* The stack from the last site free's: frees follow their own
+		 * order of sites, not the allocations'. */
+		n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)stack - (int64_t)st->m.free_stack));
+		n += ldp_varint_put(dst + n, size);
+	}
+	dst[0] = code;
+	st->m.free_stack = stack;
+	st->seq = seq;
+	return n;
+}
+
 /* The mapped channel: length-prefixed ops (format 1.3). */
 size_t ldp_enc_mmap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint64_t addr, uint64_t len, unsigned prot,
 		    unsigned flags, uint32_t path, uint32_t stack);
@@ -671,10 +881,10 @@ size_t ldp_enc_mremap(uint8_t *dst, struct ldp_enc_state *st, uint64_t seq, uint
 		      uint64_t addr, uint64_t len, uint32_t stack);
 
 /* Record payloads (not the type/length framing). */
-/* RING (ringcut.c): eight varints; per freed class, a class delta (< 2^14)
+/* RING (ringcut.c): eleven varints (2.2's free_stack, site_stack, site_size last); per freed class, a class delta (< 2^14)
  * and an address; per recent slot, an age (32 bits), an address and a class. */
 #define LDP_ENC_RING_MAX                                                                                       \
-	(8 * LDP_VARINT_MAX + LDP_SIZE_CLASSES * (2 + LDP_VARINT_MAX) + LDP_RECENT_SLOTS * (5 + LDP_VARINT_MAX + 2))
+	(11 * LDP_VARINT_MAX + LDP_SIZE_CLASSES * (2 + LDP_VARINT_MAX) + LDP_RECENT_SLOTS * (5 + LDP_VARINT_MAX + 2))
 #define LDP_ENC_RECORD_MAX_STACK (LDP_MAX_PATH_LEN + (LDP_MAX_STACK_DEPTH + 64) * LDP_VARINT_MAX)
 #define LDP_ENC_RECORD_MAX                                                                                     \
 	(LDP_ENC_RING_MAX > LDP_ENC_RECORD_MAX_STACK ? LDP_ENC_RING_MAX : LDP_ENC_RECORD_MAX_STACK)
@@ -744,7 +954,7 @@ enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 }
 
 /* One event a signal handler made while the agent was recording on its thread. */
 struct ldp_nested_ev {
-	_Atomic uint32_t op; /* LDP_EV_*; 0 while being filled */
+	_Atomic uint32_t op; /* LDP_EV_* (LDP_EV_SFREE: a site free, by size and stack); 0 while being filled */
 	uint32_t stack;
 	uint64_t seq, ptr, size;
 };

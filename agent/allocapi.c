@@ -299,12 +299,12 @@ static LDP_ALWAYS_INLINE int api_records(void)
 			return move_out;                                                                       \
 		if (!api_records())                                                                            \
 			return real args;                                                                      \
-		uint64_t seq = ldp_resize_begin(p);                                                            \
+		struct ldp_freed f_ = ldp_resize_begin(p);                                                     \
 		ldp_self.busy++;                                                                               \
 		void *q = real args;                                                                           \
 		int saved_ = errno;                                                                            \
 		ldp_self.busy--;                                                                               \
-		ldp_resize_end(p, seq, q != NULL, q, n, LDP_EV_ALLOC_REALLOC);                                 \
+		ldp_resize_end(p, f_, q != NULL, q, n, LDP_EV_ALLOC_REALLOC);                                  \
 		errno = saved_;                                                                                \
 		return q;                                                                                      \
 	}
@@ -342,12 +342,12 @@ LDP_EXPORT size_t xallocx(void *p, size_t n, size_t extra, int flags)
 	if (!api_records() || !size_of)
 		return real(p, n, extra, flags);
 	size_t before = size_of(p, flags);
-	uint64_t seq = ldp_resize_begin(p);
+	struct ldp_freed f = ldp_resize_begin(p);
 	ldp_self.busy++;
 	size_t after = real(p, n, extra, flags);
 	ldp_self.busy--;
-	/* unchanged: no event (the begin's number is spent, harmless) */
-	ldp_resize_end(p, seq, after != before, after != before ? p : NULL, after, LDP_EV_ALLOC_REALLOC);
+	/* unchanged: no event (the begin's number is spent, harmless; the block back into the map) */
+	ldp_resize_end(p, f, after != before, after != before ? p : NULL, after, LDP_EV_ALLOC_REALLOC);
 	return after;
 }
 

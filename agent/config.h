@@ -29,6 +29,8 @@ struct ldp_config {
 	uint64_t sample_seed;      /* LDPROF_SAMPLE_SEED: 0 = seed from the clock */
 	int start_paused;          /* LDPROF_START_PAUSED=1: allocations not recorded until resumed */
 	int toggle_signal;         /* LDPROF_TOGGLE_SIGNAL: pauses / resumes at each arrival; 0 = none */
+	int site_events;           /* LDPROF_SITE_EVENTS (default 1): full mode keeps the live-block map and writes
+				    * its blocks without addresses (livemap.c); 0 writes every address */
 	int control;               /* LDPROF_CONTROL=1: serve `ldprof ctl` (control.c); always on when attached */
 	int attached;              /* not a setting: the agent was attached to a running process */
 	uint64_t max_size;         /* LDPROF_MAX_SIZE: rotate to the next part past this many bytes; 0 = never */

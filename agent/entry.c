@@ -140,6 +140,7 @@ out:
 	/* Sampled mode starts with the allocations after this point: blocks
 	 * made before are not in the sample heap and were never counted. */
 	ldp_heap_sampled = ok && ldp_cfg.mode == LDP_MODE_SAMPLED;
+	ldp_live_on = ok && ldp_cfg.mode == LDP_MODE_FULL && ldp_cfg.site_events;
 	atomic_store(&ldp_heap_on, ok ? ldp_control_heap_flags() : 0);
 	/* What other constructors (and ld.so) allocated before us; not in
 	 * sampled mode, where those blocks were never sampled. */
@@ -167,12 +168,14 @@ static void atfork_prepare(void)
 	ldp_modules_lock(); /* lock ranks: modules, stacks (agent.h) */
 	ldp_stacks_lock();
 	ldp_sh_prefork();
+	ldp_live_prefork(&ldp_self); /* last: an allocation under a lock above takes a shard lock */
 	/* snapshot_lock is only held for a few stores and never across a call:
 	 * the child re-initialises it instead of taking it here. */
 }
 
 static void atfork_parent(void)
 {
+	ldp_live_postfork_parent();
 	ldp_sh_postfork();
 	ldp_stacks_unlock();
 	ldp_modules_unlock();
@@ -192,6 +195,7 @@ static void atfork_child(void)
 	ldp_snapshot_after_fork_child();
 	ldp_mapped_after_fork_child();
 	ldp_thread_after_fork_child();
+	ldp_live_after_fork_child();
 	ldp_seq_reset();
 	ldp_pid = getpid();
 	/* The child writes its own file, opened on its first event: a child that

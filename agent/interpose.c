@@ -128,6 +128,28 @@ static LDP_ALWAYS_INLINE int *errno_of(struct ldp_thread *t)
 	return e;
 }
 
+/* Full mode: the block into the live-block map, and written as a site
+ * allocation if it went in, else with its address (livemap.c's rule). */
+static LDP_ALWAYS_INLINE void record_site_alloc(struct ldp_thread *t, struct ldp_ring *r, void *p, size_t size,
+						unsigned op, uint32_t stack)
+{
+	unsigned got;
+	uint64_t old_size = 0;
+	uint32_t old_stack = 0;
+	uint64_t seq = ldp_seq_next_put(t, (uintptr_t)p, size, stack, &got, &old_size, &old_stack);
+	uint8_t *at;
+	if (LDP_UNLIKELY(got == LDP_LIVE_EVICTED)) {
+		/* The map still held a block here: the allocator freed it without
+		 * us (glibc's own realloc inside getline...). It ends now. */
+		at = ldp_ring_reserve(r);
+		ldp_ring_commit(r, at, ldp_enc_sfree(at, &r->enc, seq, old_size, old_stack));
+	}
+	at = ldp_ring_reserve(r);
+	ldp_ring_commit(r, at,
+			got != LDP_LIVE_OUT ? ldp_enc_salloc(at, &r->enc, op, seq, size, stack)
+					    : ldp_enc_alloc(at, &r->enc, op, seq, (uintptr_t)p, size, stack));
+}
+
 static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 {
 	if (!(atomic_load_explicit(&ldp_heap_on, memory_order_relaxed) & LDP_HEAP_ALLOCS))
@@ -139,9 +161,13 @@ static LDP_NOINLINE void record_alloc(void *p, size_t size, unsigned op)
 	struct ldp_ring *r = ring_of(t);
 	if (r) {
 		uint32_t stack = ldp_unwind_stack_id(t->uw);
-		uint64_t seq = ldp_seq_next(t, (uintptr_t)p);
-		uint8_t *at = ldp_ring_reserve(r);
-		ldp_ring_commit(r, at, ldp_enc_alloc(at, &r->enc, op, seq, (uintptr_t)p, size, stack));
+		if (ldp_live_on) {
+			record_site_alloc(t, r, p, size, op, stack);
+		} else {
+			uint64_t seq = ldp_seq_next(t, (uintptr_t)p);
+			uint8_t *at = ldp_ring_reserve(r);
+			ldp_ring_commit(r, at, ldp_enc_alloc(at, &r->enc, op, seq, (uintptr_t)p, size, stack));
+		}
 	} else if (LDP_UNLIKELY(atomic_load_explicit(&ldp_early_open, memory_order_relaxed))) {
 		ldp_early_alloc(t, p, size, op); /* before the constructor: kept until tracing starts */
 	}
@@ -166,16 +192,35 @@ static LDP_NOINLINE void busy_free(void *p)
 		ldp_nested_event(LDP_EV_FREE, p, 0);
 }
 
+/* A free's seq now, and its block out of the map (full mode). */
+static LDP_ALWAYS_INLINE struct ldp_freed take_freed(struct ldp_thread *t, void *p)
+{
+	struct ldp_freed f = {0, 0, 0, 0};
+	if (ldp_live_on)
+		f.seq = ldp_seq_next_take(t, (uintptr_t)p, &f.site, &f.size, &f.stack);
+	else
+		f.seq = ldp_seq_next(t, (uintptr_t)p);
+	return f;
+}
+
 /* Called with busy already raised. */
-static LDP_ALWAYS_INLINE void record_free_seq(struct ldp_thread *t, void *p, uint64_t seq)
+static LDP_ALWAYS_INLINE void record_freed(struct ldp_thread *t, void *p, struct ldp_freed f)
 {
 	struct ldp_ring *r = ring_of(t);
 	if (r) {
 		uint8_t *at = ldp_ring_reserve(r);
-		ldp_ring_commit(r, at, ldp_enc_free(at, &r->enc, seq, (uintptr_t)p));
+		ldp_ring_commit(r, at,
+				f.site ? ldp_enc_sfree(at, &r->enc, f.seq, f.size, f.stack)
+				       : ldp_enc_free(at, &r->enc, f.seq, (uintptr_t)p));
 	} else if (LDP_UNLIKELY(atomic_load_explicit(&ldp_early_open, memory_order_relaxed))) {
-		ldp_early_free(t, p, seq);
+		ldp_early_free(t, p, f.seq);
 	}
+}
+
+/* A free whose seq was taken already, by address; busy raised. */
+static LDP_ALWAYS_INLINE void record_free_seq(struct ldp_thread *t, void *p, uint64_t seq)
+{
+	record_freed(t, p, (struct ldp_freed){seq, 0, 0, 0});
 }
 
 /* A free with its sequence number, busy raised and errno kept around it.
@@ -186,7 +231,10 @@ static LDP_ALWAYS_INLINE void record_free_guarded(void *p, uint64_t seq)
 	int *e = errno_of(t);
 	int saved = *e;
 	ldp_rec_enter(t);
-	record_free_seq(t, p, seq ? seq : ldp_seq_next(t, (uintptr_t)p));
+	if (seq)
+		record_free_seq(t, p, seq);
+	else
+		record_freed(t, p, take_freed(t, p));
 	ldp_rec_leave(t);
 	*e = saved;
 }
@@ -539,8 +587,12 @@ static LDP_NOINLINE void *nested_realloc(void *p, size_t n)
 	ldp_nested_event(LDP_EV_FREE, p, 0);
 	void *q = ldp_real.realloc(p, n);
 	int saved = errno;
-	if (!q && n && r && slot < LDP_NESTED_SLOTS && slot < atomic_load(&t->nested_n))
-		atomic_store(&r->nested[slot].op, 0); /* failed: the old block lives on, its free is void */
+	if (!q && n && r && slot < LDP_NESTED_SLOTS && slot < atomic_load(&t->nested_n)) {
+		/* failed: the old block lives on, its free is void (and its block back in the map) */
+		struct ldp_nested_ev *ev = &r->nested[slot];
+		if (atomic_exchange(&ev->op, 0) == LDP_EV_SFREE)
+			ldp_live_put_back(t, (uintptr_t)p, ev->size, ev->stack);
+	}
 	if (q)
 		ldp_nested_event(LDP_EV_ALLOC_REALLOC, q, n);
 	errno = saved;
@@ -575,13 +627,15 @@ static LDP_NOINLINE void *realloc_slow(void *p, size_t n)
 	int saved;
 	struct ldp_thread *t = &ldp_self;
 	ldp_rec_enter(t);
-	uint64_t seq_free = ldp_seq_next(t, (uintptr_t)p);
+	struct ldp_freed f = take_freed(t, p);
 	void *q = ldp_real.realloc(p, n);
 	saved = errno;
 	/* Success, or size 0 (glibc frees and returns NULL): the old block is gone.
 	 * Any other NULL is a failure and the old block is untouched. */
 	if (q || n == 0)
-		record_free_seq(t, p, seq_free);
+		record_freed(t, p, f);
+	else if (f.site)
+		ldp_live_put_back(t, (uintptr_t)p, f.size, f.stack);
 	ldp_rec_leave(t);
 	errno = saved;
 	if (q)
@@ -757,20 +811,22 @@ void ldp_note_free(void *p)
 		busy_free(p);
 }
 
-uint64_t ldp_resize_begin(void *p)
+struct ldp_freed ldp_resize_begin(void *p)
 {
 	if (!p || !tracing())
-		return 0;
+		return (struct ldp_freed){0, 0, 0, 0};
 	ldp_rec_enter(&ldp_self);
-	return ldp_seq_next(&ldp_self, (uintptr_t)p);
+	return take_freed(&ldp_self, p);
 }
 
-void ldp_resize_end(void *p, uint64_t seq, int old_gone, void *q, size_t n, unsigned op)
+void ldp_resize_end(void *p, struct ldp_freed f, int old_gone, void *q, size_t n, unsigned op)
 {
 	int saved = errno;
-	if (seq) {
+	if (f.seq) {
 		if (old_gone)
-			record_free_seq(&ldp_self, p, seq);
+			record_freed(&ldp_self, p, f);
+		else if (f.site)
+			ldp_live_put_back(&ldp_self, (uintptr_t)p, f.size, f.stack);
 		ldp_rec_leave(&ldp_self);
 	}
 	errno = saved;

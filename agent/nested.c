@@ -17,7 +17,10 @@
  * reserved its next bytes) nor use the ring's unwinder state (it may be
  * mid-walk). It goes into one of the ring's LDP_NESTED_SLOTS slots instead:
  *   - its sequence number is taken now (a free's before the real free, as
- *     always, so another thread reusing the address orders after it);
+ *     always, so another thread reusing the address orders after it); a
+ *     free takes its block out of the live-block map too, and is written as
+ *     a site free; an allocation stays out of the map (written with its
+ *     address);
  *   - its stack is walked with the fast unwinder alone (cached rules, no
  *     lock, no libunwind: what a signal handler may do) into the ring's
  *     nested_ips, and interned only if the stack table's lock is free;
@@ -44,7 +47,8 @@ _Atomic uint64_t ldp_nested_lost_alloc, ldp_nested_lost_free;
 
 static void lost(unsigned op)
 {
-	atomic_fetch_add_explicit(op == LDP_EV_FREE ? &ldp_nested_lost_free : &ldp_nested_lost_alloc, 1,
+	int is_free = op == LDP_EV_FREE || op == LDP_EV_SFREE;
+	atomic_fetch_add_explicit(is_free ? &ldp_nested_lost_free : &ldp_nested_lost_alloc, 1,
 				  memory_order_relaxed);
 }
 
@@ -69,10 +73,20 @@ void ldp_nested_event(unsigned op, const void *p, size_t size)
 		lost(op);
 	} else {
 		struct ldp_nested_ev *s = &r->nested[i];
-		s->seq = ldp_seq_next(t, (uintptr_t)p);
 		s->ptr = (uintptr_t)p;
 		s->size = size;
-		s->stack = op != LDP_EV_FREE && depth == 1 ? nested_stack(r) : 0;
+		if (op == LDP_EV_FREE && ldp_live_on) {
+			/* A block the live-block map holds is freed as a site free,
+			 * unless this thread was inside the map's lock for it: then
+			 * the map keeps it until its address is reused (livemap.c). */
+			int in;
+			s->seq = ldp_seq_next_take(t, (uintptr_t)p, &in, &s->size, &s->stack);
+			if (in)
+				op = LDP_EV_SFREE;
+		} else {
+			s->seq = ldp_seq_next(t, (uintptr_t)p);
+			s->stack = op != LDP_EV_FREE && depth == 1 ? nested_stack(r) : 0;
+		}
 		atomic_store_explicit(&s->op, op, memory_order_release);
 	}
 	t->busy_rec -= LDP_BUSY_REC_ONE;
@@ -105,8 +119,9 @@ void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r)
 			if (!op)
 				continue; /* claimed by a handler that never came back (siglongjmp) */
 			uint8_t *at = ldp_ring_reserve(r);
-			size_t len = op == LDP_EV_FREE ? ldp_enc_free(at, &r->enc, s->seq, s->ptr)
-						       : ldp_enc_alloc(at, &r->enc, op, s->seq, s->ptr, s->size, s->stack);
+			size_t len = op == LDP_EV_FREE	  ? ldp_enc_free(at, &r->enc, s->seq, s->ptr)
+				     : op == LDP_EV_SFREE ? ldp_enc_sfree(at, &r->enc, s->seq, s->size, s->stack)
+							  : ldp_enc_alloc(at, &r->enc, op, s->seq, s->ptr, s->size, s->stack);
 			ldp_ring_commit(r, at, len);
 			atomic_store_explicit(&s->op, 0, memory_order_relaxed);
 		}

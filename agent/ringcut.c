@@ -51,6 +51,31 @@ static uint64_t unzig(uint64_t v)
 	return (v >> 1) ^ (0 - (v & 1));
 }
 
+/* An ALLOC3 or FREE3 (ldp_enc_salloc, ldp_enc_sfree): the seq and the
+ * model's stacks move, the address does not. @return 0, -1 as follow_v2. */
+static int follow_v3(struct ldp_ringcut *cut, struct ldp_model_dec *d, uint8_t op, struct cursor *c)
+{
+	uint64_t sd = 1;
+	if (op >= LDP_EV_FREE3) {
+		if (!(op & LDP_EV_FREE3_SEQ1) && get_seq(c, cut->seq, &sd))
+			return -1;
+		if (op & LDP_EV_FREE3_LAST) {
+			d->m.free_stack = d->m.site_stack;
+		} else {
+			d->m.free_stack += (uint32_t)unzig(get(c));
+			get(c); /* size */
+		}
+	} else {
+		if (!(op & LDP_EV_ALLOC3_SEQ1) && get_seq(c, cut->seq, &sd))
+			return -1;
+		d->m.site_size = get(c);
+		d->m.stack += (uint32_t)unzig(get(c));
+		d->m.site_stack = d->m.stack;
+	}
+	cut->seq += sd;
+	return 0;
+}
+
 /* An ALLOC2 or FREE2 (the encoder's ldp_enc_alloc, ldp_enc_free). @return 0,
  * or -1 when the model does not hold what the event names (the state is
  * then unknown: cannot happen while the writer sees every byte). */
@@ -111,6 +136,9 @@ void ldp_ringcut_follow(struct ldp_ringcut *cut, const uint8_t *buf, uint32_t ma
 			cut->seq = cut->ptr = 0;
 			memset(d, 0, sizeof *d);
 			cut->attached = 1;
+		} else if (op >= LDP_EV_ALLOC3 && op <= LDP_EV_V2_MAX) {
+			if (follow_v3(cut, d, op, &c))
+				cut->attached = 0;
 		} else if (op >= LDP_EV_V2_MIN && op <= LDP_EV_V2_MAX) {
 			if (follow_v2(cut, d, op, &c))
 				cut->attached = 0; /* and the bytes go on being parsed, to the next ATTACH */
@@ -179,5 +207,8 @@ size_t ldp_enc_ring(uint8_t *dst, uint32_t ring, const struct ldp_ringcut *cut)
 		p += ldp_varint_put(p, e->cls);
 		prev = e->ptr;
 	}
+	p += ldp_varint_put(p, m->free_stack); /* 2.2 */
+	p += ldp_varint_put(p, m->site_stack);
+	p += ldp_varint_put(p, m->site_size);
 	return (size_t)(p - dst);
 }

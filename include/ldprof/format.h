@@ -213,15 +213,19 @@ enum ldp_event_op {
  * ALLOC3 = 0xa0 | kind | SEQ1: [seq] size, zigzag stack delta from the
  * model's stack (the last allocation's, as ALLOC2's); FREE3 = 0xb0 | SEQ1:
  * [seq] zigzag stack delta from the model's free_stack (the last site
- * free's), size. Neither moves prev_ptr, nalloc or the recent table.
+ * free's), size; or with LAST, [seq] alone: the size and stack of the
+ * ring's last ALLOC3 (site_size, site_stack), an allocation freed at once.
+ * A FREE3 sets free_stack; an ALLOC3 sets stack, site_stack and site_size.
+ * Neither moves prev_ptr, nalloc or the recent table.
  */
 #define LDP_EV_ALLOC3 0xa0
 #define LDP_EV_ALLOC3_SEQ1 0x04
 #define LDP_EV_FREE3 0xb0
 #define LDP_EV_FREE3_SEQ1 0x01
-/* Ops decoded against the model: 0x80..0x93 (1.7) and 0xa0..0xa7, 0xb0..0xb1 (2.2). */
+#define LDP_EV_FREE3_LAST 0x02
+/* Ops decoded against the model: 0x80..0x93 (1.7) and 0xa0..0xa7, 0xb0..0xb3 (2.2). */
 #define LDP_EV_V2_MIN 0x80
-#define LDP_EV_V2_MAX 0xb1
+#define LDP_EV_V2_MAX 0xb3
 
 #define LDP_RECENT_SLOTS 1024 /* recent-allocation table: slots per ring */
 #define LDP_SIZE_CLASSES 131  /* ldp_size_class() < this */

@@ -27,7 +27,9 @@ struct ldp_model_slot {
 
 struct ldp_model {
 	uint32_t nalloc, stack;                           /* allocations since ATTACH; the last one's stack */
-	uint32_t free_stack;                              /* the last site free's stack (FREE3, 2.2) */
+	uint32_t free_stack;                              /* 2.2: the last site free's stack (FREE3) */
+	uint32_t site_stack;                              /* 2.2: the last site allocation's stack and size */
+	uint64_t site_size;                               /*      (ALLOC3), which a FREE3 may name as a whole */
 	uint64_t freed[LDP_SIZE_CLASSES];                 /* per class: the last block freed by index, 0: none */
 	struct ldp_model_slot recent[LDP_RECENT_SLOTS];   /* allocations a free may name by index */
 };
@@ -61,7 +63,8 @@ static inline void ldp_model_free_slot(struct ldp_model *m, struct ldp_model_slo
  * stale idx and class mean nothing). @return 1 if so. */
 static inline int ldp_model_equal(const struct ldp_model *a, const struct ldp_model *b)
 {
-	if (a->nalloc != b->nalloc || a->stack != b->stack || a->free_stack != b->free_stack || memcmp(a->freed, b->freed, sizeof a->freed))
+	if (a->nalloc != b->nalloc || a->stack != b->stack || a->free_stack != b->free_stack ||
+	    a->site_stack != b->site_stack || a->site_size != b->site_size || memcmp(a->freed, b->freed, sizeof a->freed))
 		return 0;
 	for (unsigned i = 0; i < LDP_RECENT_SLOTS; i++) {
 		const struct ldp_model_slot *x = &a->recent[i], *y = &b->recent[i];
