@@ -10,7 +10,8 @@
  *
  * The events come from a simulated thread using the agent's own encoders:
  * a live set larger than the recent table (so frees are by index or, for
- * blocks that left it, by address), addresses reused last-freed-first per
+ * blocks that left it, by address), a third of the blocks written as 2.2
+ * site events (no address: the agent's live-block map held them), addresses reused last-freed-first per
  * size class as glibc's tcache does (so allocations reuse), the mapped
  * channel now and then, and new owners of the ring (ATTACH).
  */
@@ -35,12 +36,14 @@ struct sim {
 	uint64_t rng, seq, fresh, nev;
 	struct ldp_enc_state enc;
 	uint64_t live[LIVE_MAX], live_size[LIVE_MAX], live_at[LIVE_MAX]; /* address, size, event number of its allocation */
+	uint32_t live_stack[LIVE_MAX];
+	uint8_t live_site[LIVE_MAX]; /* written as a 2.2 site allocation (the agent's map held it) */
 	size_t nlive;
 	uint64_t pool[LDP_SIZE_CLASSES][POOL]; /* freed addresses per class, last freed on top */
 	unsigned npool[LDP_SIZE_CLASSES];
 	uint64_t freed_at[LDP_SIZE_CLASSES]; /* event number of the free that set enc.m.freed[class] */
 	/* op forms written */
-	unsigned by_index, by_addr, reuse, alloc_addr, mapped;
+	unsigned by_index, by_addr, reuse, alloc_addr, mapped, site_alloc, site_free, site_last;
 	/* since `mark` (a cut): frees by index of blocks allocated before it, reuses of blocks freed before it */
 	uint64_t mark;
 	unsigned index_across, reuse_across;
@@ -93,12 +96,22 @@ static size_t sim_step(struct sim *s, uint8_t *dst)
 	if (do_free) {
 		/* Mostly a recent block (still in the table), sometimes any. */
 		size_t i = rnd(s) % 3 ? s->nlive - 1 - rnd(s) % (s->nlive < 50 ? s->nlive : 50) : rnd(s) % s->nlive;
-		uint64_t a = s->live[i], at = s->live_at[i];
-		unsigned cls = ldp_size_class(s->live_size[i]);
+		uint64_t a = s->live[i], at = s->live_at[i], size = s->live_size[i];
+		uint32_t stack = s->live_stack[i];
+		int site = s->live_site[i];
+		unsigned cls = ldp_size_class(size);
 		s->live[i] = s->live[s->nlive - 1];
 		s->live_size[i] = s->live_size[s->nlive - 1];
 		s->live_at[i] = s->live_at[s->nlive - 1];
+		s->live_stack[i] = s->live_stack[s->nlive - 1];
+		s->live_site[i] = s->live_site[s->nlive - 1];
 		s->nlive--;
+		if (site) {
+			size_t n = ldp_enc_sfree(dst, &s->enc, s->seq, size, stack);
+			s->site_free++;
+			s->site_last += (dst[0] & LDP_EV_FREE3_LAST) != 0;
+			return n;
+		}
 		size_t n = ldp_enc_free(dst, &s->enc, s->seq, a);
 		if (dst[0] & LDP_EV_FREE2_INDEX) {
 			s->by_index++;
@@ -115,8 +128,13 @@ static size_t sim_step(struct sim *s, uint8_t *dst)
 	unsigned cls = ldp_size_class(size);
 	uint64_t a = s->npool[cls] && rnd(s) % 4 ? s->pool[cls][--s->npool[cls]] : (s->fresh += 48 + 16 * (rnd(s) % 4));
 	uint32_t stack = 1 + (uint32_t)(rnd(s) % 3);
-	size_t n = ldp_enc_alloc(dst, &s->enc, LDP_EV_ALLOC_MALLOC + (unsigned)(rnd(s) % 4), s->seq, a, size, stack);
-	if (dst[0] & LDP_EV_ALLOC2_REUSE) {
+	unsigned op = LDP_EV_ALLOC_MALLOC + (unsigned)(rnd(s) % 4);
+	int site = rnd(s) % 3 == 0;
+	size_t n = site ? ldp_enc_salloc(dst, &s->enc, op, s->seq, size, stack)
+			: ldp_enc_alloc(dst, &s->enc, op, s->seq, a, size, stack);
+	if (site) {
+		s->site_alloc++;
+	} else if (dst[0] & LDP_EV_ALLOC2_REUSE) {
 		s->reuse++;
 		s->reuse_across += s->freed_at[cls] < s->mark && s->nev >= s->mark;
 	} else {
@@ -124,6 +142,8 @@ static size_t sim_step(struct sim *s, uint8_t *dst)
 	}
 	s->live[s->nlive] = a;
 	s->live_size[s->nlive] = size;
+	s->live_stack[s->nlive] = stack;
+	s->live_site[s->nlive] = (uint8_t)site;
 	s->live_at[s->nlive++] = s->nev;
 	return n;
 }
@@ -171,6 +191,7 @@ static void test_follow_every_op_across_the_wrap(void **state)
 	assert_cut_is(&cut, &s->enc, tid);
 	/* Every form was written: the model was exercised, not only the delta bases. */
 	assert_true(s->by_index > 1000 && s->by_addr > 100 && s->reuse > 1000 && s->alloc_addr > 1000 && s->mapped > 100);
+	assert_true(s->site_alloc > 1000 && s->site_free > 1000 && s->site_last > 50 && s->site_last < s->site_free);
 	assert_true(drains > 1000);
 	/* A new owner: ATTACH resets everything. */
 	tail = head;
