@@ -442,20 +442,25 @@ static LDP_ALWAYS_INLINE int ldp_live_take_locked(struct ldp_seq_shard *s, uintp
 	return 1;
 }
 
-/* A free's seq, and its block out of the map: *in 1 if the map held it. */
+/* A free's seq, and its block out of the map: *in 1 if the map held it, 0
+ * if not, -1 if it could not look (a signal handler inside its own
+ * thread's critical section on the shard: nested.c looks later). */
 static LDP_ALWAYS_INLINE uint64_t ldp_seq_next_take(struct ldp_thread *t, uintptr_t p, int *in, uint64_t *size,
 						    uint32_t *stack)
 {
 	struct ldp_seq_shard *s = ldp_seq_shard_of(p);
 	int locked = ldp_shard_lock(t, s);
 	uint64_t seq = ldp_seq_take(t, s, locked);
-	*in = 0;
+	*in = -1;
 	if (LDP_LIKELY(locked)) {
 		*in = ldp_live_take_locked(s, p, size, stack);
 		ldp_shard_unlock(s);
 	}
 	return seq;
 }
+
+/* The block out of the map, no seq taken. @return as ldp_seq_next_take's *in. */
+int ldp_live_take(struct ldp_thread *t, uintptr_t p, uint64_t *size, uint32_t *stack);
 
 /* A block whose free was taken back (a realloc that failed): into the map again. */
 void ldp_live_put_back(struct ldp_thread *t, uintptr_t p, uint64_t size, uint32_t stack);
@@ -953,8 +958,11 @@ enum ldp_ring_state { LDP_RING_FREE = 0, LDP_RING_OWNED = 1, LDP_RING_DEAD = 2 }
 #define LDP_NESTED_DEPTH 128
 
 /* One event a signal handler made while the agent was recording on its thread. */
+#define LDP_NESTED_FREE_LATER 0x100u
 struct ldp_nested_ev {
-	_Atomic uint32_t op; /* LDP_EV_* (LDP_EV_SFREE: a site free, by size and stack); 0 while being filled */
+	_Atomic uint32_t op; /* LDP_EV_* (LDP_EV_SFREE: a site free, by size and stack;
+			      * LDP_NESTED_FREE_LATER: a free whose block the map is asked for at the drain);
+			      * 0 while being filled */
 	uint32_t stack;
 	uint64_t seq, ptr, size;
 };

@@ -104,6 +104,16 @@ void ldp_live_put_back(struct ldp_thread *t, uintptr_t p, uint64_t size, uint32_
 	ldp_shard_unlock(s);
 }
 
+int ldp_live_take(struct ldp_thread *t, uintptr_t p, uint64_t *size, uint32_t *stack)
+{
+	struct ldp_seq_shard *s = ldp_seq_shard_of(p);
+	if (!ldp_shard_lock(t, s))
+		return -1;
+	int in = ldp_live_take_locked(s, p, size, stack);
+	ldp_shard_unlock(s);
+	return in;
+}
+
 /* ---- fork ---- */
 
 static uint64_t taken[LDP_SEQ_SHARDS / 64]; /* the shards prefork locked (not this thread's own) */

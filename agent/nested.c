@@ -19,8 +19,10 @@
  *   - its sequence number is taken now (a free's before the real free, as
  *     always, so another thread reusing the address orders after it); a
  *     free takes its block out of the live-block map too, and is written as
- *     a site free; an allocation stays out of the map (written with its
- *     address);
+ *     a site free (if the handler interrupted its thread inside the map's
+ *     lock for that shard, the drain asks the map instead: the handler
+ *     cannot wait for its own thread); an allocation stays out of the map
+ *     (written with its address);
  *   - its stack is walked with the fast unwinder alone (cached rules, no
  *     lock, no libunwind: what a signal handler may do) into the ring's
  *     nested_ips, and interned only if the stack table's lock is free;
@@ -47,7 +49,7 @@ _Atomic uint64_t ldp_nested_lost_alloc, ldp_nested_lost_free;
 
 static void lost(unsigned op)
 {
-	int is_free = op == LDP_EV_FREE || op == LDP_EV_SFREE;
+	int is_free = op == LDP_EV_FREE || op == LDP_EV_SFREE || op == LDP_NESTED_FREE_LATER;
 	atomic_fetch_add_explicit(is_free ? &ldp_nested_lost_free : &ldp_nested_lost_alloc, 1,
 				  memory_order_relaxed);
 }
@@ -76,13 +78,12 @@ void ldp_nested_event(unsigned op, const void *p, size_t size)
 		s->ptr = (uintptr_t)p;
 		s->size = size;
 		if (op == LDP_EV_FREE && ldp_live_on) {
-			/* A block the live-block map holds is freed as a site free,
-			 * unless this thread was inside the map's lock for it: then
-			 * the map keeps it until its address is reused (livemap.c). */
+			/* A block the live-block map holds is freed as a site free.
+			 * If this thread was inside the map's lock for its shard,
+			 * the drain, after that lock, asks the map. */
 			int in;
 			s->seq = ldp_seq_next_take(t, (uintptr_t)p, &in, &s->size, &s->stack);
-			if (in)
-				op = LDP_EV_SFREE;
+			op = in > 0 ? LDP_EV_SFREE : in < 0 ? LDP_NESTED_FREE_LATER : op;
 		} else {
 			s->seq = ldp_seq_next(t, (uintptr_t)p);
 			s->stack = op != LDP_EV_FREE && depth == 1 ? nested_stack(r) : 0;
@@ -118,6 +119,8 @@ void ldp_nested_drain(struct ldp_thread *t, struct ldp_ring *r)
 			unsigned op = atomic_load_explicit(&s->op, memory_order_acquire);
 			if (!op)
 				continue; /* claimed by a handler that never came back (siglongjmp) */
+			if (op == LDP_NESTED_FREE_LATER) /* the shard's lock is free now (not this thread's) */
+				op = ldp_live_take(t, s->ptr, &s->size, &s->stack) > 0 ? LDP_EV_SFREE : LDP_EV_FREE;
 			uint8_t *at = ldp_ring_reserve(r);
 			size_t len = op == LDP_EV_FREE	  ? ldp_enc_free(at, &r->enc, s->seq, s->ptr)
 				     : op == LDP_EV_SFREE ? ldp_enc_sfree(at, &r->enc, s->seq, s->size, s->stack)
