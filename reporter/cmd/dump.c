@@ -40,6 +40,11 @@ static void on_raw_event(void *ctx, uint32_t ring, uint32_t tid, const struct rd
 	(void)ring;
 	if (!ev)
 		printf("    attach tid %u\n", tid);
+	else if (ev->kind == RD_EV_ALLOC && !ev->ptr) /* a site event (2.2): no address */
+		printf("    alloc  seq %" PRIu64 "  site  size %" PRIu64 "  stack %u  op 0x%x\n", ev->seq, ev->size,
+		       ev->stack, ev->op);
+	else if (ev->kind == RD_EV_FREE && !ev->ptr)
+		printf("    free   seq %" PRIu64 "  site  size %" PRIu64 "  stack %u\n", ev->seq, ev->size, ev->stack);
 	else if (ev->kind == RD_EV_ALLOC)
 		printf("    alloc  seq %" PRIu64 "  ptr 0x%" PRIx64 "  size %" PRIu64 "  stack %u  op 0x%x\n", ev->seq,
 		       ev->ptr, ev->size, ev->stack, ev->op);
@@ -116,7 +121,9 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 	case LDP_REC_EVENTS:
 	case LDP_REC_EVENTS2:
 	case LDP_REC_EVENTS3:
-		printf("EVENTS %zu bytes\n", n); /* its events follow (on_raw_event) */
+	case LDP_REC_EVENTS4:
+		/* its events follow (on_raw_event) */
+		printf("EVENTS %zu bytes%s\n", n, type == LDP_REC_EVENTS4 ? " (EVENTS4)" : "");
 		break;
 	case LDP_REC_ROUND: {
 		uint64_t round, t, floor;

@@ -140,6 +140,52 @@ void heap_pause(struct heap_model *h, const struct rd_pause *p)
 	}
 }
 
+/* An allocation's counts: calls, bytes, its time in the site's lifetime
+ * sum, sizes, activity. Inline: the hot path of every allocation. */
+static inline __attribute__((always_inline)) void count_alloc(struct heap_model *h, const struct rd_event *e,
+							      struct heap_site *s, struct weight w)
+{
+	struct heap_totals *t = &h->t;
+	s->lifetime_us -= (e->seq >> h->seq_shift) * w.count;
+	if (h->act)
+		note_activity(h, e, e->stack, ACT_ALLOCS, w.count, w.bytes);
+	s->allocations += w.count;
+	s->allocated_bytes += w.bytes;
+	s->allocated_var += w.var;
+	if (e->size > s->max_size)
+		s->max_size = e->size;
+	if (s->allocations == 1 || e->size < s->min_size)
+		s->min_size = e->size;
+	t->allocations += w.count;
+	t->allocated_bytes += w.bytes;
+	t->samples++;
+	t->allocated_var += w.var;
+	h->size_hist[bit_length(e->size)] += w.count;
+}
+
+/* ... and what it adds to live: the site's and the total, their maxima, the peak. */
+static inline __attribute__((always_inline)) void add_live(struct heap_model *h, const struct rd_event *e,
+							   struct heap_site *s, struct weight w)
+{
+	struct heap_totals *t = &h->t;
+	s->live_bytes += w.bytes;
+	s->live_count += w.count;
+	if (s->live_bytes > s->max_live_bytes) {
+		s->max_live_bytes = s->live_bytes;
+		s->max_live_count = s->live_count;
+	}
+	t->live_bytes += w.bytes;
+	t->live_count += w.count;
+	t->live_var += w.var;
+	if (t->live_bytes > t->peak_bytes) {
+		t->peak_bytes = t->live_bytes;
+		t->peak_count = t->live_count;
+		t->peak_var = t->live_var > 0 ? t->live_var : 0;
+		t->peak_time_us = e->seq >> h->seq_shift;
+		h->peak_gen++;
+	}
+}
+
 static void on_alloc(struct heap_model *h, const struct rd_event *e)
 {
 	struct heap_totals *t = &h->t;
@@ -190,40 +236,35 @@ static void on_alloc(struct heap_model *h, const struct rd_event *e)
 	h->prev_size = e->size;
 	h->prev_stack = e->stack;
 	h->prev_valid = 1;
-
 	struct weight w = weight_of(h, e->size, e->ptr, e->seq);
 	struct heap_site *s = site(h, e->stack);
-	s->lifetime_us -= (e->seq >> h->seq_shift) * w.count;
-	if (h->act)
-		note_activity(h, e, e->stack, ACT_ALLOCS, w.count, w.bytes);
-	s->allocations += w.count;
-	s->allocated_bytes += w.bytes;
-	s->allocated_var += w.var;
-	s->live_bytes += w.bytes;
-	s->live_count += w.count;
-	if (s->live_bytes > s->max_live_bytes) {
-		s->max_live_bytes = s->live_bytes;
-		s->max_live_count = s->live_count;
+	count_alloc(h, e, s, w);
+	add_live(h, e, s, w);
+}
+
+/* A site allocation (format 2.2): a block of this size from this stack,
+ * not in the block table. A site free before it owed it its live part. */
+static void on_site_alloc(struct heap_model *h, const struct rd_event *e)
+{
+	struct weight w = weight_of(h, e->size, 0, e->seq);
+	struct heap_site *s = site(h, e->stack);
+	count_alloc(h, e, s, w);
+	if (__builtin_expect(s->owed_count != 0, 0)) {
+		/* Allocated and freed already: like a late address allocation. */
+		uint64_t c = w.count < s->owed_count ? w.count : s->owed_count;
+		/* The frees' mean time (exact for one, and when all are paid). */
+		s->owed_us -= c == s->owed_count ? s->owed_us : s->owed_us / s->owed_count * c;
+		s->owed_count -= c;
+		s->owed_bytes -= w.bytes < s->owed_bytes ? w.bytes : s->owed_bytes;
+		h->prev_valid = 0; /* its free came after it: the previous event is a free */
+		return;
 	}
-	if (e->size > s->max_size)
-		s->max_size = e->size;
-	if (s->allocations == 1 || e->size < s->min_size)
-		s->min_size = e->size;
-	t->allocations += w.count;
-	t->allocated_bytes += w.bytes;
-	t->samples++;
-	t->allocated_var += w.var;
-	t->live_bytes += w.bytes;
-	t->live_count += w.count;
-	t->live_var += w.var;
-	h->size_hist[bit_length(e->size)] += w.count;
-	if (t->live_bytes > t->peak_bytes) {
-		t->peak_bytes = t->live_bytes;
-		t->peak_count = t->live_count;
-		t->peak_var = t->live_var > 0 ? t->live_var : 0;
-		t->peak_time_us = e->seq >> h->seq_shift;
-		h->peak_gen++;
-	}
+	h->prev_size = e->size;
+	h->prev_stack = e->stack;
+	h->prev_valid = 1;
+	s->site_live_bytes += w.bytes;
+	s->site_live_count += w.count;
+	add_live(h, e, s, w);
 }
 
 static void on_free(struct heap_model *h, const struct rd_event *e)
@@ -274,6 +315,45 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	t->live_var -= w.var;
 	t->frees += w.count;
 	blocks_remove(&h->live, b);
+}
+
+/* A site free (format 2.2): a block of this size from this stack. Which
+ * one does not matter: only the site's and the total figures change. */
+static void on_site_free(struct heap_model *h, const struct rd_event *e)
+{
+	struct heap_totals *t = &h->t;
+	/* Full traces only; a sampled one (never written so) weighs it as it can. */
+	struct weight w = weight_of(h, e->size, 0, e->seq);
+	struct heap_site *s = site(h, e->stack);
+	/* Temporary: as for a block (on_free). */
+	if (!t->sample_bytes && h->prev_valid && h->prev_size == e->size && h->prev_stack == e->stack) {
+		t->temporary += w.count;
+		s->temporary += w.count;
+		if (h->act)
+			note_activity(h, e, e->stack, ACT_TEMPORARY, w.count, 0);
+	}
+	h->prev_valid = 0;
+	uint64_t us = e->seq >> h->seq_shift;
+	s->lifetime_us += us * w.count;
+	s->frees += w.count;
+	t->frees += w.count;
+	if (__builtin_expect(s->site_live_count < w.count || s->site_live_bytes < w.bytes || t->live_count < w.count ||
+				     t->live_bytes < w.bytes,
+			     0)) {
+		/* Its allocation is still to come (another thread's, merged
+		 * later): it takes no live block, this free owes it. */
+		s->owed_count += w.count;
+		s->owed_bytes += w.bytes;
+		s->owed_us += us * w.count;
+		return;
+	}
+	s->site_live_bytes -= w.bytes;
+	s->site_live_count -= w.count;
+	s->live_bytes -= w.bytes;
+	s->live_count -= w.count;
+	t->live_bytes -= w.bytes;
+	t->live_count -= w.count;
+	t->live_var -= w.var;
 }
 
 /* The event at `us` lies past the last bucket: close it with the value that
@@ -337,11 +417,17 @@ void heap_event(struct heap_model *h, const struct rd_event *e)
 	if (us >= h->series.end_us)
 		series_advance(&h->series, us, h->t.live_bytes);
 	if (e->kind == RD_EV_ALLOC) {
-		on_alloc(h, e);
+		if (e->ptr)
+			on_alloc(h, e);
+		else
+			on_site_alloc(h, e);
 		if (h->t.live_bytes > h->series.cur->max)
 			h->series.cur->max = h->t.live_bytes;
 	} else {
-		on_free(h, e);
+		if (e->ptr)
+			on_free(h, e);
+		else
+			on_site_free(h, e);
 		if (h->t.live_bytes < h->series.cur->min)
 			h->series.cur->min = h->t.live_bytes;
 	}
@@ -351,9 +437,11 @@ void heap_prefetch(const struct heap_model *h, uint64_t ptr, uint32_t stack, int
 {
 	/* The block's slot; an allocation's site too (a free's is known only
 	 * once its block is read). Both are misses when the live set or the
-	 * stacks outgrow the caches: python3's blocks, mixed's 163,545 sites. */
-	__builtin_prefetch(blocks_home_slot(&h->live, ptr), 1);
-	if (alloc && stack < h->nsites)
+	 * stacks outgrow the caches: python3's blocks, mixed's 163,545 sites.
+	 * A site event (ptr 0) has no block, and names its site either way. */
+	if (ptr)
+		__builtin_prefetch(blocks_home_slot(&h->live, ptr), 1);
+	if ((alloc || !ptr) && stack < h->nsites)
 		__builtin_prefetch(&h->sites[stack], 1);
 }
 
@@ -363,8 +451,19 @@ void heap_finish(struct heap_model *h, enum heap_end how)
 	for (size_t i = 0; i < h->nsites; i++)
 		site(h, (uint32_t)i);
 	/* Blocks still live: their lifetime runs to the end (see heap_site.lifetime_us). */
-	for (size_t i = 0; i < h->nsites; i++)
-		h->sites[i].lifetime_us += h->sites[i].live_count * h->t.last_time_us;
+	for (size_t i = 0; i < h->nsites; i++) {
+		struct heap_site *s = &h->sites[i];
+		s->lifetime_us += s->live_count * h->t.last_time_us;
+		if (s->owed_count) {
+			/* Site frees whose allocation never came (it was in a part
+			 * not read, or lost to damage): frees of unseen blocks. */
+			s->frees -= s->owed_count;
+			s->lifetime_us -= s->owed_us;
+			h->t.frees -= s->owed_count;
+			*unseen_free_count(h, 0) += s->owed_count;
+			s->owed_count = s->owed_bytes = s->owed_us = 0;
+		}
+	}
 	h->series.cur->last = h->t.live_bytes;
 	if (h->paused_since && h->t.last_time_us > (h->paused_since >> h->seq_shift))
 		h->t.paused_us += h->t.last_time_us - (h->paused_since >> h->seq_shift);

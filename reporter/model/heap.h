@@ -8,7 +8,10 @@
  * free of the old block is still to come (it is applied now and its late
  * arrival is absorbed), and a free of an unknown address is held for a late
  * allocation before it is counted as a free of a block allocated before
- * tracing began.
+ * tracing began. A site event (format 2.2: ptr 0, the block named by its
+ * size and stack) touches no block table; a site free that arrives before
+ * its allocation is counted at once and its live decrement owed to the
+ * allocation (heap_site.owed_*), so live figures never go below zero.
  */
 #ifndef LDPR_HEAP_H
 #define LDPR_HEAP_H
@@ -67,6 +70,12 @@ struct heap_site {
 	uint64_t lifetime_us;            /* sum of its blocks' lifetimes (live ones: to the end), kept as
 					  * sum(free times) - sum(allocation times), modulo 2^64, and
 					  * completed by heap_finish (+ live_count * end) */
+	/* Site events (format 2.2): blocks named by size and stack, not address. */
+	uint64_t site_live_bytes, site_live_count; /* the part of live_* that site allocations added:
+						    * what a site free may take back */
+	uint64_t owed_bytes, owed_count; /* site frees that found too little of it (delivered before their
+					  * allocation): counted, their live decrement owed to it */
+	uint64_t owed_us;                /* those frees' times, summed (heap_finish: an allocation never came) */
 };
 
 /*

@@ -92,11 +92,12 @@ struct item {
  * 32-byte structs: the bytes crossing to the other core are what a
  * handover costs, and with 32 bytes an event the handover lost on every
  * model as cheap as the copy. Anything else (the mapped channel; an
- * untrusted trace may say anything) travels whole. */
+ * untrusted trace may say anything) travels whole. A site event (ptr 0,
+ * format 2.2) has its size and stack packed, a free's as an allocation's. */
 #define PK_SEQ1 0x04     /* seq is the previous + 1 (else zigzag delta) */
 #define PK_SAME_PTR 0x08 /* ptr is the previous (else zigzag delta) */
 #define PK_TID 0x40      /* the thread id follows (else the previous) */
-#define PK_STACK 0x80    /* an allocation's stack follows, zigzag delta (else the previous) */
+#define PK_STACK 0x80    /* an allocation's or site free's stack follows, zigzag delta (else the previous) */
 #define PK_OP 0x33       /* the op: LDP_EV_ALLOC_* or LDP_EV_FREE */
 #define PACKED_MAX (1 + 5 * LDP_VARINT_MAX)
 
@@ -286,7 +287,8 @@ static int packable(const struct rd_event *e)
 		return 0;
 	if (e->kind == RD_EV_ALLOC)
 		return e->op >= LDP_EV_ALLOC_MALLOC && e->op <= LDP_EV_ALLOC_ALIGNED;
-	return e->kind == RD_EV_FREE && e->op == LDP_EV_FREE && !e->size && !e->stack;
+	/* A free has no size or stack, but a site free (ptr 0) which packs them. */
+	return e->kind == RD_EV_FREE && e->op == LDP_EV_FREE && (!e->ptr || (!e->size && !e->stack));
 }
 
 static size_t pack_event(struct pack_state *ps, const struct rd_event *e, uint8_t *out)
@@ -301,7 +303,7 @@ static size_t pack_event(struct pack_state *ps, const struct rd_event *e, uint8_
 		op |= PK_SAME_PTR;
 	else
 		p += ldp_varint_put(p, ldp_zigzag((int64_t)(e->ptr - ps->ptr)));
-	if (e->kind == RD_EV_ALLOC) {
+	if (e->kind == RD_EV_ALLOC || !e->ptr) {
 		p += ldp_varint_put(p, e->size);
 		if (e->stack != ps->stack) {
 			op |= PK_STACK;
@@ -335,10 +337,8 @@ static const uint8_t *unpack_event(struct pack_state *ps, const uint8_t *p, stru
 		p = ldp_varint_get_checked(p, &v);
 		ps->ptr += (uint64_t)ldp_unzigzag(v);
 	}
-	if (e->op == LDP_EV_FREE) {
-		e->kind = RD_EV_FREE;
-	} else {
-		e->kind = RD_EV_ALLOC;
+	e->kind = e->op == LDP_EV_FREE ? RD_EV_FREE : RD_EV_ALLOC;
+	if (e->kind == RD_EV_ALLOC || !ps->ptr) {
 		p = ldp_varint_get_checked(p, &e->size);
 		if (op & PK_STACK) {
 			p = ldp_varint_get_checked(p, &v);

@@ -456,6 +456,16 @@ int rd_decode_ring_state(const uint8_t *p, size_t n, uint64_t *ring, struct rd_r
 		md->m.recent[slot] = (struct ldp_model_slot){prev, (uint32_t)nalloc - (uint32_t)age, (uint32_t)k};
 		last_slot = slot;
 	}
+	/* 2.2: the last site free's stack, absent before (then 0). */
+	if (c.p < c.end) {
+		if (get(&c, &v, "ring free stack"))
+			goto fail;
+		if (v > UINT32_MAX) {
+			*why = "ring free stack out of range";
+			goto fail;
+		}
+		md->m.free_stack = (uint32_t)v;
+	}
 	/* Fields after these: a later minor version's, skipped. */
 	ldp_model_dec_index(md);
 	*st = (struct rd_ring_dec){.seq = seq, .ptr = ptr, .tid = (uint32_t)t, .attached = 1, .model = md};
@@ -555,17 +565,36 @@ void rd_ring_dec_fini(struct rd_ring_dec *st)
 	st->model = NULL;
 }
 
-/* A 1.7 op (ALLOC2, FREE2): the same event as its 1.0 op, with the fields
- * the model gives left out. */
+/* base + a zigzag delta as a stack id (a model's stack, 2.2's free_stack).
+ * @return 0, or -1 when it leaves 0..UINT32_MAX (in unsigned arithmetic: a
+ * hostile delta cannot overflow). */
+static int stack_plus(uint32_t base, uint64_t zz, uint32_t *stack)
+{
+	uint64_t s = (uint64_t)base + (uint64_t)ldp_unzigzag(zz);
+	if (s > UINT32_MAX)
+		return -1;
+	*stack = (uint32_t)s;
+	return 0;
+}
+
+/* A model op: 1.7's ALLOC2 and FREE2, the same event as its 1.0 op with
+ * the fields the model gives left out; 2.2's ALLOC3 and FREE3, a site
+ * event (ptr 0) whose stack is a delta from the model's. */
 long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, const char **why)
 {
-	unsigned op = p[0];
-	int is_free = op >= LDP_EV_FREE2;
-	if ((is_free && op > (LDP_EV_FREE2 | LDP_EV_FREE2_SEQ1 | LDP_EV_FREE2_INDEX)) ||
-	    (!is_free && op > (LDP_EV_ALLOC2 | 0x0f))) {
+	/* The last op of each form: ALLOC2 0x80.., FREE2 0x90.., ALLOC3 0xa0.., FREE3 0xb0.. */
+	static const uint8_t form_last[4] = {
+		LDP_EV_ALLOC2 | 0x0f,
+		LDP_EV_FREE2 | LDP_EV_FREE2_SEQ1 | LDP_EV_FREE2_INDEX,
+		LDP_EV_ALLOC3 | 3 | LDP_EV_ALLOC3_SEQ1,
+		LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1,
+	};
+	unsigned op = p[0], form = (op - LDP_EV_V2_MIN) >> 4;
+	if (form > 3 || op > form_last[form]) {
 		*why = "unknown event type";
 		return -1;
 	}
+	int is_free = form & 1, site = form >= 2;
 	if (!st->attached) {
 		*why = "event before its thread's ATTACH";
 		return -1;
@@ -576,6 +605,7 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 	struct ldp_model *m = &md->m;
 	const uint8_t *q = p + 1;
 	uint64_t sd = 1, v, size = 0, ptr;
+	uint32_t stack;
 	size_t k;
 #define NEXT(v)                                                                                                \
 	do {                                                                                                   \
@@ -593,7 +623,7 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 #define NEXT_SEQ()                                                                                             \
 	do {                                                                                                   \
 		NEXT(sd);                                                                                      \
-		if (!sd && st->quanta) { /* EVENTS3: the seq again (0), or on a floor quantum */              \
+		if (!sd && st->quanta) { /* EVENTS3, 4: the seq again (0), or on a floor quantum */           \
 			NEXT(v);                                                                               \
 			if (ldp_seq_quanta_delta(st->seq, v, &sd)) {                                           \
 				*why = "seq quanta out of range";                                              \
@@ -601,9 +631,36 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 			}                                                                                      \
 		}                                                                                              \
 	} while (0)
+	/* SEQ1: ALLOC2's and ALLOC3's 0x04, FREE2's and FREE3's 0x01. */
+	if (!(op & (is_free ? LDP_EV_FREE2_SEQ1 : LDP_EV_ALLOC2_SEQ1)))
+		NEXT_SEQ();
+	if (site) {
+		/* No address: prev_ptr, nalloc and the recent table stay. */
+		if (is_free) {
+			NEXT(v);
+			NEXT(size);
+		} else {
+			NEXT(size);
+			NEXT(v);
+		}
+		if (stack_plus(is_free ? m->free_stack : m->stack, v, &stack)) {
+			*why = "stack id out of range";
+			return -1;
+		}
+		if (is_free)
+			m->free_stack = stack;
+		else
+			m->stack = stack;
+		ev->kind = is_free ? RD_EV_FREE : RD_EV_ALLOC;
+		ev->op = is_free ? LDP_EV_FREE : (uint8_t)(LDP_EV_ALLOC_MALLOC + (op & 3));
+		ev->size = size;
+		ev->stack = stack;
+		st->seq += sd;
+		ev->seq = st->seq;
+		ev->tid = st->tid;
+		return q - p;
+	}
 	if (is_free) {
-		if (!(op & LDP_EV_FREE2_SEQ1))
-			NEXT_SEQ();
 		NEXT(v);
 		if (op & LDP_EV_FREE2_INDEX) {
 			struct ldp_model_slot *e = v && v <= UINT32_MAX ? ldp_model_dec_find(md, m->nalloc - (uint32_t)v) : NULL;
@@ -619,8 +676,6 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		ev->kind = RD_EV_FREE;
 		ev->op = LDP_EV_FREE;
 	} else {
-		if (!(op & LDP_EV_ALLOC2_SEQ1))
-			NEXT_SEQ();
 		NEXT(size);
 		unsigned cls = ldp_size_class(size);
 		if (op & LDP_EV_ALLOC2_REUSE) {
@@ -634,8 +689,7 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 			ptr = st->ptr + (uint64_t)ldp_unzigzag(v);
 		}
 		NEXT(v);
-		int64_t stack = (int64_t)m->stack + ldp_unzigzag(v);
-		if (stack < 0 || stack > UINT32_MAX) {
+		if (stack_plus(m->stack, v, &stack)) {
 			*why = "stack id out of range";
 			return -1;
 		}
@@ -646,11 +700,11 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		/* Complete and valid: only now change the model. */
 		if (op & LDP_EV_ALLOC2_REUSE)
 			ldp_model_reuse(m, cls);
-		ldp_model_dec_alloc(md, ptr, cls, (uint32_t)stack);
+		ldp_model_dec_alloc(md, ptr, cls, stack);
 		ev->kind = RD_EV_ALLOC;
 		ev->op = (uint8_t)(LDP_EV_ALLOC_MALLOC + (op & 3));
 		ev->size = size;
-		ev->stack = (uint32_t)stack;
+		ev->stack = stack;
 	}
 #undef NEXT_SEQ
 #undef NEXT
@@ -680,7 +734,8 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 		return used;
 	}
 	const uint8_t *q = p + 1;
-	uint64_t a, b, size = 0, stack = 0;
+	uint64_t a, b = 0, size = 0, stack = 0;
+	int site = 0;
 	size_t k;
 /* An incomplete event at the end of the bytes so far: wait for more, unless a
  * full varint's worth is there and still does not parse (then it is bad). */
@@ -730,6 +785,21 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 		NEXT(b);
 		ev->kind = RD_EV_FREE;
 		break;
+	case LDP_EV_SALLOC_MALLOC:
+	case LDP_EV_SALLOC_MALLOC + 1:
+	case LDP_EV_SALLOC_MALLOC + 2:
+	case LDP_EV_SALLOC_MALLOC + 3:
+	case LDP_EV_SFREE:
+		NEXT(a);
+		NEXT(size);
+		NEXT(stack);
+		if (stack > UINT32_MAX) {
+			*why = "stack id out of range";
+			return -1;
+		}
+		site = 1;
+		ev->kind = p[0] == LDP_EV_SFREE ? RD_EV_FREE : RD_EV_ALLOC;
+		break;
 	default:
 		*why = "unknown event type";
 		return -1;
@@ -739,8 +809,9 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 		*why = "event before its thread's ATTACH";
 		return -1;
 	}
-	uint64_t ptr = st->ptr + (uint64_t)ldp_unzigzag(b);
-	if (!ptr) {
+	/* A site event (2.2) has no address, and leaves prev_ptr as it is. */
+	uint64_t ptr = site ? st->ptr : st->ptr + (uint64_t)ldp_unzigzag(b);
+	if (!ptr && !site) {
 		/* The agent records no failed allocation and no free(NULL); and 0 is
 		 * the heap model's empty key (util.h: u64map keys are nonzero). */
 		*why = "heap event at address 0";
@@ -748,9 +819,9 @@ long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *s
 	}
 	st->seq += a;
 	st->ptr = ptr;
-	ev->op = p[0];
+	ev->op = site ? rd_site_op_event(p[0]) : p[0];
 	ev->seq = st->seq;
-	ev->ptr = st->ptr;
+	ev->ptr = site ? 0 : ptr;
 	ev->size = size;
 	ev->stack = (uint32_t)stack;
 	ev->tid = st->tid;
@@ -763,12 +834,12 @@ size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *
 	uint64_t len, v;
 	int sized = p[0] >= LDP_EV_SIZED_MIN && p[0] <= LDP_EV_SIZED_MAX;
 	if (!sized && !zero_stack) {
-		memcpy(out, p, used); /* ATTACH, ALLOC_*, FREE: at most 1 + 4 varints */
+		memcpy(out, p, used); /* ATTACH, ALLOC_*, FREE, SALLOC_*, SFREE: at most 1 + 4 varints */
 		return used;
 	}
 	/* The fields this reader knows (a newer minor version may append more
 	 * to a length-prefixed op); the stack id is the last of them. */
-	unsigned nfields = !sized ? 4 : p[0] == LDP_EV_MMAP ? 7 : p[0] == LDP_EV_MUNMAP ? 3 : 6;
+	unsigned nfields = !sized ? (rd_site_op(p[0]) ? 3 : 4) : p[0] == LDP_EV_MMAP ? 7 : p[0] == LDP_EV_MUNMAP ? 3 : 6;
 	const uint8_t *q = p + 1;
 	if (sized)
 		q += ldp_varint_get(p + 1, p + used, &len);

@@ -91,7 +91,7 @@ struct rd_ring_dec {
 	uint64_t seq, ptr;
 	uint32_t tid;
 	int attached;
-	int quanta; /* its bytes came in EVENTS3: a 1.7 op's seq field may be quanta (ldprof/format.h) */
+	int quanta; /* its bytes came in EVENTS3 or 4: a model op's seq field may be quanta (ldprof/format.h) */
 	struct ldp_model_dec *model;
 };
 void rd_ring_dec_fini(struct rd_ring_dec *st);
@@ -104,9 +104,24 @@ enum { RD_DEC_EVENT = 1, RD_DEC_ATTACH = 2, RD_DEC_SKIPPED = 3 /* a sized op thi
 long rd_decode_event(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, int *what,
 		     const char **why);
 
-/* rd_decode_event for a 1.7 op (LDP_EV_V2_MIN..MAX), which is always an
- * event; the state is unchanged unless it returns > 0. */
+/* rd_decode_event for a model op (LDP_EV_V2_MIN..MAX: 1.7's, 2.2's), which
+ * is always an event; the state is unchanged unless it returns > 0. */
 long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, const char **why);
+
+/* The plain site ops (format 2.2): SALLOC_* (0x14..0x17) and SFREE. */
+static inline int rd_site_op(unsigned op)
+{
+	return op - LDP_EV_SALLOC_MALLOC < 4u || op == LDP_EV_SFREE;
+}
+/* The 1.0 op a plain site op's event carries (struct rd_event.op), and back. */
+static inline uint8_t rd_site_op_event(unsigned op)
+{
+	return op == LDP_EV_SFREE ? LDP_EV_FREE : (uint8_t)(LDP_EV_ALLOC_MALLOC + (op - LDP_EV_SALLOC_MALLOC));
+}
+static inline uint8_t rd_event_site_op(const struct rd_event *ev)
+{
+	return ev->kind == RD_EV_FREE ? LDP_EV_SFREE : (uint8_t)(LDP_EV_SALLOC_MALLOC + (ev->op - LDP_EV_ALLOC_MALLOC));
+}
 
 /* Largest op rd_event_compact writes. */
 #define RD_EVENT_COMPACT_MAX 96
@@ -117,14 +132,21 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
  * zero_stack: an event with a stack gets stack 0 instead.
  * out must hold RD_EVENT_COMPACT_MAX bytes. @return bytes written. */
 size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *out);
-/* An event of a 1.7 op as the 1.0 op that decodes to it from the state
- * (prev_seq, prev_ptr): the merge queues and delivers only 1.0 ops. */
+/* An event of a model op (1.7, 2.2) as the plain op that decodes to it from
+ * the state (prev_seq, prev_ptr): the merge queues and delivers only those.
+ * A site event (ptr 0) becomes SALLOC_* or SFREE: no address, prev_ptr stays. */
 static inline size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_seq, uint64_t prev_ptr, int zero_stack,
 				     uint8_t *out)
 {
 	size_t n = 1;
 	out[0] = ev->op;
 	n += ldp_varint_put(out + n, ev->seq - prev_seq);
+	if (!ev->ptr) {
+		out[0] = rd_event_site_op(ev);
+		n += ldp_varint_put(out + n, ev->size);
+		n += ldp_varint_put(out + n, zero_stack ? 0 : ev->stack);
+		return n;
+	}
 	n += ldp_varint_put(out + n, ldp_zigzag((int64_t)(ev->ptr - prev_ptr)));
 	if (ev->kind == RD_EV_ALLOC) {
 		n += ldp_varint_put(out + n, ev->size);
@@ -186,7 +208,7 @@ struct rd_merge {
 
 void rd_merge_init(struct rd_merge *m, const struct rd_visitor *v, struct rd_stats *st);
 /* A piece of ring `ring`'s event stream: checked (stack ids below
- * next_stack) and queued. quanta: it came in an EVENTS3 record.
+ * next_stack) and queued. quanta: it came in an EVENTS3 or EVENTS4 record.
  * @return 0, or -1 with *why set. */
 int rd_merge_events(struct rd_merge *m, uint64_t ring, const uint8_t *p, size_t n, int quanta, uint32_t next_stack,
 		    const char **why);

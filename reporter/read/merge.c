@@ -224,6 +224,26 @@ static void run_done(struct rd_merge *m, struct rd_ring_q *q)
 
 /* ---- delivery ---- */
 
+/* The ring's next event, an allocation or a free, at the delivery state's seq. */
+static inline __attribute__((always_inline)) void set_event(struct rd_ring_q *rq, const struct rd_ring_dec *st,
+							    uint64_t ptr, uint64_t size, uint64_t stack, uint8_t kind,
+							    uint8_t op)
+{
+	struct rd_event *ev = &rq->ev;
+	if (rq->ev_extras) {
+		memset(ev, 0, sizeof *ev);
+		rq->ev_extras = 0;
+	}
+	/* Field by field: the others are zero already (ev_extras). */
+	ev->seq = st->seq;
+	ev->ptr = ptr;
+	ev->size = size;
+	ev->stack = (uint32_t)stack;
+	ev->tid = st->tid;
+	ev->kind = kind;
+	ev->op = op;
+}
+
 /* Decode an op the check accepted, from the same state: the fixed-layout
  * ops (nearly all of them) without a check, the rest by rd_decode_event.
  * Every byte of the op is in [p, end) (next_event sees to it). */
@@ -252,6 +272,19 @@ static inline __attribute__((always_inline)) long decode_checked(const uint8_t *
 	case LDP_EV_FREE:
 		q = ldp_varint_get_checked(ldp_varint_get_checked(q, &a), &b);
 		break;
+	case LDP_EV_SALLOC_MALLOC:
+	case LDP_EV_SALLOC_MALLOC + 1:
+	case LDP_EV_SALLOC_MALLOC + 2:
+	case LDP_EV_SALLOC_MALLOC + 3:
+	case LDP_EV_SFREE:
+		/* A site event (2.2; a model op's, as rd_event_legacy wrote it): no
+		 * address, prev_ptr stays. */
+		q = ldp_varint_get_checked(ldp_varint_get_checked(q, &a), &size);
+		q = ldp_varint_get_checked(q, &stack);
+		st->seq += a;
+		set_event(rq, st, 0, size, stack, p[0] == LDP_EV_SFREE ? RD_EV_FREE : RD_EV_ALLOC, rd_site_op_event(p[0]));
+		*what = RD_DEC_EVENT;
+		return q - p;
 	default: {
 		const char *why = NULL;
 		memset(ev, 0, sizeof *ev);
@@ -268,18 +301,7 @@ static inline __attribute__((always_inline)) long decode_checked(const uint8_t *
 	}
 	st->seq += a;
 	st->ptr += (uint64_t)ldp_unzigzag(b);
-	if (rq->ev_extras) {
-		memset(ev, 0, sizeof *ev);
-		rq->ev_extras = 0;
-	}
-	/* Field by field: the others are zero already (ev_extras). */
-	ev->seq = st->seq;
-	ev->ptr = st->ptr;
-	ev->size = size;
-	ev->stack = (uint32_t)stack;
-	ev->tid = st->tid;
-	ev->kind = p[0] == LDP_EV_FREE ? RD_EV_FREE : RD_EV_ALLOC;
-	ev->op = p[0];
+	set_event(rq, st, st->ptr, size, stack, p[0] == LDP_EV_FREE ? RD_EV_FREE : RD_EV_ALLOC, p[0]);
 	*what = RD_DEC_EVENT;
 	return q - p;
 }
@@ -529,7 +551,7 @@ static inline __attribute__((always_inline)) void enqueue_legacy(struct rd_merge
 /* Does the ring's state after its events so far equal a RING record's? */
 static int same_state(const struct rd_ring_q *q, const struct rd_ring_dec *st)
 {
-	static const struct ldp_model none; /* a ring with no 1.7 op since ATTACH */
+	static const struct ldp_model none; /* a ring with no model op since ATTACH */
 	const struct rd_ring_dec *a = &q->check;
 	return !q->pend_len && a->seq == st->seq && a->ptr == st->ptr && a->tid == st->tid &&
 	       ldp_model_equal(a->model ? &a->model->m : &none, st->model ? &st->model->m : &none);
@@ -559,7 +581,7 @@ int rd_merge_ring_state(struct rd_merge *m, uint64_t id, struct rd_ring_dec *st,
 		return 0;
 	}
 	rd_ring_dec_fini(&q->check);
-	q->check = *st; /* the model goes with it: only the check decodes 1.7 ops */
+	q->check = *st; /* the model goes with it: only the check decodes model ops */
 	q->dec = (struct rd_ring_dec){.seq = st->seq, .ptr = st->ptr, .tid = st->tid, .attached = 1};
 	return 0;
 }
@@ -612,7 +634,7 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 	while (cur < end) {
 		struct rd_event ev;
 		if (cur[0] >= LDP_EV_V2_MIN && cur[0] <= LDP_EV_V2_MAX && !q->lost && !dump) {
-			/* The commonest op of 1.7 traces, queued as its 1.0 op without
+			/* The commonest op of 1.7 traces, queued as its plain op without
 			 * the general path's questions. Incomplete or malformed (the
 			 * state is then unchanged) it goes the general way, which
 			 * says why. */
@@ -676,11 +698,11 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 		if (what == RD_DEC_SKIPPED || zero_stack || v2 ||
 		    (cur[0] >= LDP_EV_SIZED_MIN && cur[0] <= LDP_EV_SIZED_MAX)) {
 			/* Not as it is: an op this reader skips is left out, a
-			 * 1.7 op is queued as the 1.0 op of the same event (the
+			 * model op is queued as the plain op of the same event (the
 			 * delivery decodes without the model), the others are
 			 * written in their compact form. */
 			enqueue(m, q, run, (size_t)(cur - run));
-			if (v2) /* written in place: the commonest event of 1.7 traces */
+			if (v2) /* written in place: the commonest event of 1.7 and 2.2 traces */
 				enqueue_legacy(m, q, &ev, prev_seq, prev_ptr, zero_stack);
 			else if (what != RD_DEC_SKIPPED)
 				enqueue(m, q, tmp, rd_event_compact(cur, (size_t)used, zero_stack, tmp));

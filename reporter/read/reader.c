@@ -276,7 +276,9 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 	case LDP_REC_EVENTS:
 	case LDP_REC_EVENTS2:
 	case LDP_REC_EVENTS3:
-		return on_events(r, p, n, type == LDP_REC_EVENTS3, err);
+	case LDP_REC_EVENTS4:
+		/* EVENTS3 on: a model op's seq may be floor quanta. */
+		return on_events(r, p, n, type >= LDP_REC_EVENTS3, err);
 	case LDP_REC_ROUND: {
 		uint64_t round, time_us, floor;
 		if (rd_decode_round(p, n, &round, &time_us, &floor, &why))

@@ -75,10 +75,12 @@ enum rd_event_kind { RD_EV_ALLOC = 1, RD_EV_FREE = 2, RD_EV_MMAP = 3, RD_EV_MUNM
 
 struct rd_event {
 	uint64_t seq;
-	uint64_t ptr;     /* the block; for the mapped channel the (new) range's start */
-	uint64_t size;    /* ALLOC: requested bytes; MMAP, MUNMAP, MREMAP: the (new) range's length */
+	uint64_t ptr;     /* the block; for the mapped channel the (new) range's start. ptr 0: a site
+			   * event (format 2.2), the block named by size and stack; the agent never
+			   * records address 0 */
+	uint64_t size;    /* ALLOC, a site FREE: requested bytes; MMAP, MUNMAP, MREMAP: the (new) range's length */
 	uint64_t old_ptr, old_size; /* MREMAP: the range before */
-	uint32_t stack;   /* ALLOC, MMAP, MREMAP; 0 = none */
+	uint32_t stack;   /* ALLOC, a site FREE, MMAP, MREMAP; 0 = none */
 	uint32_t tid;
 	uint32_t path;    /* MMAP: PATH id of the mapped file, 0 = anonymous */
 	uint32_t flags;   /* MMAP: mmap flags */

@@ -90,7 +90,7 @@ def dump(path, truth, js):
     rep = load(js)
     kinds = {}
     for l in lines:
-        m = re.match(r"^    (\w+) +seq \d+  ptr 0x[0-9a-f]+", l)
+        m = re.match(r"^    (\w+) +seq \d+  (?:ptr 0x[0-9a-f]+|site )", l)  # site: format 2.2, no address
         if m:
             kinds[m.group(1)] = kinds.get(m.group(1), 0) + 1
             if m.group(1) in ("mmap", "munmap", "mremap"):

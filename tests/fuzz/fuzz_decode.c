@@ -145,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		(void)last_seq;
 		(void)n;
+		rd_ring_dec_fini(&st); /* the model ops' model */
 	}
 	}
 	free(p);

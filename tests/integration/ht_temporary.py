@@ -43,11 +43,16 @@ def convert(dump, out):
     for ln in open(dump):
         f = ln.split()
         if f and f[0] in ("alloc", "free"):
+            site = "site" in f  # format 2.2: a block named by size and stack, ptr 0
+            if site:
+                f.remove("site")
             d = dict(zip(f[1::2], f[2::2]))
-            events.append((int(d["seq"]), f[0], int(d["ptr"], 16), int(d.get("size", "0")), int(d.get("stack", "0"))))
+            ptr = 0 if site else int(d["ptr"], 16)
+            events.append((int(d["seq"]), f[0], ptr, int(d.get("size", "0")), int(d.get("stack", "0"))))
     events.sort()
     w = ["v 10400 3", "X ldprof", "s 6 ldprof"]
     traces, infos, live = {}, {(None, None): 0}, {}
+    sites = {}  # (size, stack) -> site blocks live
     w.append("a 0 0")  # index 0: no block
     for _, op, ptr, size, stack in events:
         if op == "alloc":
@@ -59,10 +64,16 @@ def convert(dump, out):
             if key not in infos:
                 infos[key] = len(infos)
                 w.append("a %x %x" % (size, traces[stack]))
-            live[ptr] = infos[key]
+            if ptr:
+                live[ptr] = infos[key]
+            else:
+                sites[key] = sites.get(key, 0) + 1
             w.append("+ %x" % infos[key])
         elif ptr in live:
             w.append("- %x" % live.pop(ptr))
+        elif not ptr and sites.get((size, stack)):
+            sites[(size, stack)] -= 1
+            w.append("- %x" % infos[(size, stack)])
     data = ("\n".join(w) + "\n").encode()
     subprocess.run(["zstd", "-q", "-f", "-o", out], input=data, check=True)
 

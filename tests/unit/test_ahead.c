@@ -434,6 +434,68 @@ static void test_error(void **state)
 	tb_free(&t);
 }
 
+/* Site events (format 2.2: ptr 0, size and stack), frees too, travel
+ * packed among address events and come out the same; each is hinted, as
+ * only packed events are. */
+static void test_site_events(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	static uint8_t buf[1 << 16];
+	header(&t, 4242, 30);
+	uintptr_t ips[21];
+	for (unsigned i = 0; i < 21; i++)
+		ips[i] = 0x400000 + 16 * i;
+	for (uint32_t id = 1; id <= 20; id++)
+		tb_record(&t, LDP_REC_STACK, buf, ldp_enc_stack(buf, id, 0, ips + id, 1));
+	struct tb_ring r0, r1;
+	uint64_t seq = 0, events = 0;
+	for (unsigned round = 1; round <= 2; round++) {
+		size_t k = ldp_varint_put(buf, 0), k1;
+		if (round == 1)
+			k += tb_attach(buf + k, &r0, 100);
+		uint8_t b1[4096];
+		k1 = ldp_varint_put(b1, 1);
+		if (round == 1)
+			k1 += tb_attach(b1 + k1, &r1, 101);
+		for (unsigned i = 0; i < 2000; i++, events += 2) {
+			uint32_t stack = 1 + i % 20;
+			uint64_t size = 8 + i % 300, ptr = 0x10000 + 64 * (i % 500);
+			if (i % 100 == 7 && k1 < sizeof b1 - 64) { /* the other thread's, between these */
+				k1 += tb_site_plain(b1 + k1, &r1, LDP_EV_SALLOC_MALLOC + 1, ++seq, size, stack);
+				k1 += tb_site_plain(b1 + k1, &r1, LDP_EV_SFREE, ++seq, size, stack);
+				events += 2;
+			}
+			if (i % 4 == 0) { /* an address block: prev_ptr across the site events */
+				k += tb_alloc2(buf + k, &r0, i % 3, ++seq, ptr, size, stack);
+				k += tb_free2(buf + k, &r0, ++seq, ptr);
+			} else {
+				k += tb_alloc3(buf + k, &r0, i % 4, ++seq, size, stack);
+				k += tb_free3(buf + k, &r0, i % 5 ? ++seq : seq, size, stack); /* (the same seq: 0, 0) */
+			}
+		}
+		tb_record(&t, LDP_REC_EVENTS4, buf, k);
+		tb_record(&t, LDP_REC_EVENTS4, b1, k1);
+		tb_record(&t, LDP_REC_ROUND, buf, ldp_enc_round(buf, round, round * 1000, seq + 1));
+		tb_frame(&t);
+	}
+	tb_record(&t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 9000));
+	tb_frame(&t);
+	each_chunk_size(&t, 0, 0, events * 20);
+	struct outcome one, two;
+	read_with(&t, "1", &one);
+	read_with(&t, "2", &two);
+	assert_same(&one, &two);
+	assert_int_equal(one.st.events, events);
+	assert_non_null(strstr(one.log.buf, "event 3 0 9 0 0 2 100 0 0 0 1 17\n")); /* ALLOC3 kind 1 (calloc) */
+	assert_non_null(strstr(one.log.buf, "event 4 0 9 0 0 2 100 0 0 0 2 32\n")); /* FREE3 of it */
+	/* Runs break only at chunk ends: nearly every event hinted, site frees too. */
+	assert_true(two.log.hinted > events * 9 / 10);
+	outcome_free(&one);
+	outcome_free(&two);
+	tb_free(&t);
+}
+
 int main(void)
 {
 	default_chunk = rd_ahead_chunk_bytes;
@@ -441,6 +503,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_whole, restore_chunk),
 		cmocka_unit_test_teardown(test_truncated, restore_chunk),
 		cmocka_unit_test_teardown(test_error, restore_chunk),
+		cmocka_unit_test_teardown(test_site_events, restore_chunk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,225 @@ static void test_events_seq_quanta(void **state)
 	rd_ring_dec_fini(&top);
 }
 
+/* ---- site events (2.2) ---- */
+
+/* ALLOC3 and FREE3 against the model (with and without SEQ1, stack deltas
+ * up and down, a seq as floor quanta), the plain SALLOC and SFREE, among
+ * address events on the same ring: prev_ptr passes site events unchanged.
+ * Each event also as the merge queues it (rd_event_legacy, then
+ * rd_event_compact with its stack zeroed) decodes to the same. */
+static void test_events_site(void **state)
+{
+	(void)state;
+	const uint64_t Q = 1ull << LDP_SEQ_QUANTUM_SHIFT;
+	uint8_t buf[512];
+	struct tb_ring r;
+	size_t n = tb_attach(buf, &r, 9);
+	n += tb_alloc2(buf + n, &r, 0, 10, 0x5000, 32, 3);
+	n += tb_alloc3(buf + n, &r, 1, 11, 48, 5); /* SEQ1, stack +2 */
+	n += tb_free3(buf + n, &r, 12, 48, 5);     /* SEQ1, free_stack 0 -> 5 */
+	size_t at_quanta = n;
+	buf[n++] = LDP_EV_ALLOC3;                   /* no SEQ1: 0, then 2 quanta on */
+	buf[n++] = 0;
+	buf[n++] = 2;
+	buf[n++] = 7;                               /* size */
+	n += ldp_varint_put(buf + n, ldp_zigzag(-4)); /* stack 5 -> 1 */
+	r.seq = 2 * Q, r.stack = 1;
+	n += tb_free3(buf + n, &r, 2 * Q + 5, 7, 1); /* a delta; free_stack down */
+	n += tb_free2(buf + n, &r, 2 * Q + 6, 0x5000);
+	n += tb_site_plain(buf + n, &r, LDP_EV_SALLOC_MALLOC + 3, 2 * Q + 7, 4096, 6);
+	n += tb_site_plain(buf + n, &r, LDP_EV_SFREE, 2 * Q + 7, 4096, 6);
+	buf[n++] = LDP_EV_FREE; /* 1.0, by address: prev_ptr is still FREE2's */
+	buf[n++] = 1;
+	buf[n++] = (uint8_t)ldp_zigzag(0x10);
+	r.seq++;
+	n += tb_alloc3(buf + n, &r, 3, 2 * Q + 9, 0, 1);
+	n += tb_free3(buf + n, &r, 2 * Q + 9, UINT64_MAX, UINT32_MAX); /* the same seq: 0, 0 */
+	assert_int_equal(buf[at_quanta], LDP_EV_ALLOC3);
+
+	struct {
+		int what;
+		uint8_t kind, op;
+		uint64_t seq, ptr, size;
+		uint32_t stack;
+	} want[] = {
+		{RD_DEC_ATTACH, 0, 0, 0, 0, 0, 0},
+		{RD_DEC_EVENT, RD_EV_ALLOC, LDP_EV_ALLOC_MALLOC, 10, 0x5000, 32, 3},
+		{RD_DEC_EVENT, RD_EV_ALLOC, LDP_EV_ALLOC_CALLOC, 11, 0, 48, 5},
+		{RD_DEC_EVENT, RD_EV_FREE, LDP_EV_FREE, 12, 0, 48, 5},
+		{RD_DEC_EVENT, RD_EV_ALLOC, LDP_EV_ALLOC_MALLOC, 2 * Q, 0, 7, 1},
+		{RD_DEC_EVENT, RD_EV_FREE, LDP_EV_FREE, 2 * Q + 5, 0, 7, 1},
+		{RD_DEC_EVENT, RD_EV_FREE, LDP_EV_FREE, 2 * Q + 6, 0x5000, 0, 0},
+		{RD_DEC_EVENT, RD_EV_ALLOC, LDP_EV_ALLOC_ALIGNED, 2 * Q + 7, 0, 4096, 6},
+		{RD_DEC_EVENT, RD_EV_FREE, LDP_EV_FREE, 2 * Q + 7, 0, 4096, 6},
+		{RD_DEC_EVENT, RD_EV_FREE, LDP_EV_FREE, 2 * Q + 8, 0x5010, 0, 0},
+		{RD_DEC_EVENT, RD_EV_ALLOC, LDP_EV_ALLOC_ALIGNED, 2 * Q + 9, 0, 0, 1},
+		{RD_DEC_EVENT, RD_EV_FREE, LDP_EV_FREE, 2 * Q + 9, 0, UINT64_MAX, UINT32_MAX},
+	};
+	struct rd_ring_dec dec = {.quanta = 1}, plain = {0};
+	struct rd_event ev, again;
+	int what;
+	const char *why;
+	const uint8_t *p = buf, *end = buf + n;
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		/* Every proper prefix asks for more and changes nothing. */
+		uint64_t seq0 = dec.seq, ptr0 = dec.ptr;
+		uint32_t stack0 = dec.model ? dec.model->m.stack : 0, fstack0 = dec.model ? dec.model->m.free_stack : 0;
+		long full = 0, cut = 0;
+		for (; !full && cut <= end - p; cut++) {
+			full = rd_decode_event(p, p + cut, &dec, &ev, &what, &why);
+			if (!full)
+				assert_true(dec.seq == seq0 && dec.ptr == ptr0 &&
+					    (!dec.model || (dec.model->m.stack == stack0 && dec.model->m.free_stack == fstack0)));
+		}
+		assert_int_equal(full, cut - 1);
+		assert_int_equal(what, want[i].what);
+		if (what == RD_DEC_ATTACH) {
+			assert_int_equal(rd_decode_event(p, p + full, &plain, &again, &what, &why), full);
+			p += full;
+			continue;
+		}
+		p += full;
+		assert_int_equal(ev.kind, want[i].kind);
+		assert_int_equal(ev.op, want[i].op);
+		assert_true(ev.seq == want[i].seq);
+		assert_true(ev.ptr == want[i].ptr);
+		assert_true(ev.size == want[i].size);
+		assert_true(ev.stack == want[i].stack);
+		assert_int_equal(ev.tid, 9);
+		/* As the merge queues it, from the delivery state. */
+		uint8_t q[RD_EVENT_COMPACT_MAX], z[RD_EVENT_COMPACT_MAX];
+		size_t k = rd_event_legacy(&ev, plain.seq, plain.ptr, 0, q);
+		assert_true(ev.ptr || rd_site_op(q[0]));
+		struct rd_ring_dec before = plain;
+		assert_int_equal(rd_decode_event(q, q + k, &plain, &again, &what, &why), (long)k);
+		assert_int_equal(what, RD_DEC_EVENT);
+		assert_true(again.seq == ev.seq && again.ptr == ev.ptr && again.size == ev.size &&
+			    again.stack == ev.stack && again.kind == ev.kind && again.op == ev.op && again.tid == 9);
+		assert_true(plain.seq == dec.seq && plain.ptr == dec.ptr);
+		if (!ev.ptr) {
+			/* Its stack zeroed (a STACK record lost to damage). */
+			size_t kz = rd_event_compact(q, k, 1, z);
+			assert_int_equal(rd_decode_event(z, z + kz, &before, &again, &what, &why), (long)kz);
+			assert_true(again.seq == ev.seq && again.ptr == 0 && again.size == ev.size && again.stack == 0 &&
+				    again.op == ev.op);
+			assert_true(before.ptr == plain.ptr);
+			/* Not zeroed: the same bytes. */
+			assert_int_equal(rd_event_compact(q, k, 0, z), k);
+			assert_memory_equal(z, q, k);
+		}
+	}
+	assert_ptr_equal(p, end);
+	/* Site ops leave nalloc and the recent table alone. */
+	assert_int_equal(dec.model->m.nalloc, 1);
+	assert_int_equal(dec.model->m.stack, 1);
+	assert_int_equal(dec.model->m.free_stack, UINT32_MAX);
+	rd_ring_dec_fini(&dec);
+}
+
+/* Site ops that are malformed, unknown, or name what cannot be. */
+static void test_events_site_hostile(void **state)
+{
+	(void)state;
+	struct rd_event ev;
+	int what;
+	const char *why = NULL;
+	/* The gaps between the model ops' forms, and past the last. */
+	const uint8_t unknown[] = {0x94, 0x9f, 0xa8, 0xaf, 0xb2, 0xbf, 0xc0};
+	for (size_t i = 0; i < sizeof unknown; i++) {
+		struct rd_ring_dec st = {.attached = 1, .quanta = 1};
+		uint8_t b[] = {unknown[i], 1, 1, 1, 1};
+		why = NULL;
+		assert_int_equal(rd_decode_event(b, b + sizeof b, &st, &ev, &what, &why), -1);
+		assert_string_equal(why, "unknown event type");
+		rd_ring_dec_fini(&st);
+	}
+	/* Before ATTACH. */
+	struct rd_ring_dec none = {0};
+	uint8_t sfree[] = {LDP_EV_SFREE, 1, 8, 1};
+	assert_int_equal(rd_decode_event(sfree, sfree + 4, &none, &ev, &what, &why), -1);
+	uint8_t free3[] = {LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1, 2, 8};
+	assert_int_equal(rd_decode_event(free3, free3 + 3, &none, &ev, &what, &why), -1);
+	rd_ring_dec_fini(&none);
+	/* Stacks out of range: below 0 by a delta, past 32 bits by a delta or
+	 * as a plain field. The model is unchanged by a refused op. */
+	struct rd_ring_dec st = {.attached = 1, .quanta = 1, .seq = 5};
+	uint8_t below[] = {LDP_EV_ALLOC3 | LDP_EV_ALLOC3_SEQ1, 8, (uint8_t)ldp_zigzag(-1)};
+	assert_int_equal(rd_decode_event(below, below + 3, &st, &ev, &what, &why), -1);
+	assert_string_equal(why, "stack id out of range");
+	uint8_t past[16] = {LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1};
+	size_t n = 1 + ldp_varint_put(past + 1, ldp_zigzag((int64_t)UINT32_MAX + 1));
+	past[n++] = 8;
+	assert_int_equal(rd_decode_event(past, past + n, &st, &ev, &what, &why), -1);
+	/* A delta as far as a varint goes: refused, not overflowed. */
+	n = 1 + ldp_varint_put(past + 1, UINT64_MAX - 1);
+	past[n++] = 8;
+	assert_int_equal(rd_decode_event(past, past + n, &st, &ev, &what, &why), -1);
+	assert_true(st.seq == 5 && st.model->m.stack == 0 && st.model->m.free_stack == 0);
+	uint8_t plain[16] = {LDP_EV_SALLOC_MALLOC, 1, 8};
+	n = 3 + ldp_varint_put(plain + 3, (uint64_t)UINT32_MAX + 1);
+	assert_int_equal(rd_decode_event(plain, plain + n, &st, &ev, &what, &why), -1);
+	assert_true(st.seq == 5);
+	/* UINT32_MAX itself is a stack id; a site event is never "at address 0". */
+	n = 3 + ldp_varint_put(plain + 3, UINT32_MAX);
+	assert_int_equal(rd_decode_event(plain, plain + n, &st, &ev, &what, &why), (long)n);
+	assert_true(ev.stack == UINT32_MAX && ev.ptr == 0 && st.ptr == 0 && st.seq == 6);
+	/* Quanta past 64 bits. */
+	st.seq = UINT64_MAX - (1ull << LDP_SEQ_QUANTUM_SHIFT);
+	uint8_t far[16] = {LDP_EV_ALLOC3, 0};
+	n = 2 + ldp_varint_put(far + 2, UINT64_MAX >> 20);
+	far[n++] = 8, far[n++] = 2;
+	assert_int_equal(rd_decode_event(far, far + n, &st, &ev, &what, &why), -1);
+	rd_ring_dec_fini(&st);
+}
+
+/* RING (2.2): the model's free_stack after the recent slots; absent in
+ * older traces (then 0); fields after it skipped. */
+static void test_ring_free_stack(void **state)
+{
+	(void)state;
+	struct {
+		uint64_t tail[3];
+		unsigned ntail;
+		int ok;
+		uint32_t free_stack;
+	} cases[] = {
+		{{0}, 0, 0, 0},                        /* 2.1: none */
+		{{77}, 1, 0, 77},
+		{{UINT32_MAX}, 1, 0, UINT32_MAX},
+		{{77, 5, 300}, 3, 0, 77},              /* a later version's fields */
+		{{(uint64_t)UINT32_MAX + 1}, 1, -1, 0}, /* out of range */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		/* ring tid seq ptr nalloc stack | nfreed | nrecent (age ptr cls) | free_stack */
+		const uint64_t head[] = {1, 7, 100, 0x1000, 10, 2, 0, 1, 3, 0, 5};
+		uint8_t b[128];
+		size_t n = 0;
+		for (unsigned k = 0; k < sizeof head / sizeof *head; k++)
+			n += ldp_varint_put(b + n, head[k]);
+		for (unsigned k = 0; k < cases[i].ntail; k++)
+			n += ldp_varint_put(b + n, cases[i].tail[k]);
+		uint64_t ring;
+		struct rd_ring_dec st;
+		const char *why = NULL;
+		int rc = rd_decode_ring_state(b, n, &ring, &st, &why);
+		if (rc != cases[i].ok)
+			fail_msg("case %zu: %d (%s)", i, rc, rc ? why : "accepted");
+		if (!rc) {
+			assert_int_equal(st.model->m.free_stack, cases[i].free_stack);
+			assert_int_equal(st.model->m.stack, 2);
+		} else {
+			assert_null(st.model);
+		}
+		rd_ring_dec_fini(&st);
+		/* A free_stack cut short is malformed, not absent. */
+		if (cases[i].ntail && cases[i].tail[0] >= 128) {
+			assert_int_equal(rd_decode_ring_state(b, n - 1, &ring, &st, &why), -1);
+			assert_null(st.model);
+		}
+	}
+}
+
 static void test_events_hostile(void **state)
 {
 	(void)state;
@@ -195,7 +414,7 @@ static void test_events_hostile(void **state)
 	 * its length; an unknown op outside that range is an error. */
 	uint8_t sized[] = {0x7e, 1, 2, 3};
 	assert_int_equal(rd_decode_event(sized, sized + 4, &dec, &ev, &what, &why), 3);
-	uint8_t unknown[] = {0xa5, 1, 2, 3};
+	uint8_t unknown[] = {0xa8, 1, 2, 3};
 	assert_int_equal(rd_decode_event(unknown, unknown + 4, &dec, &ev, &what, &why), -1);
 	/* 0x30..0x7f are length-prefixed (format 1.3): an unknown one is skipped whole. */
 	uint8_t skipped[] = {0x7e, 2, 9, 9, LDP_EV_FREE};
@@ -1238,6 +1457,9 @@ int main(void)
 		cmocka_unit_test(test_varint_hostile),
 		cmocka_unit_test(test_events_round_trip),
 		cmocka_unit_test(test_events_seq_quanta),
+		cmocka_unit_test(test_events_site),
+		cmocka_unit_test(test_events_site_hostile),
+		cmocka_unit_test(test_ring_free_stack),
 		cmocka_unit_test(test_events_hostile),
 		cmocka_unit_test(test_module_round_trip),
 		cmocka_unit_test(test_stack_round_trip),

@@ -23,6 +23,9 @@ static void ev(struct heap_model *h, int kind, uint64_t seq, uint64_t ptr, uint6
 }
 #define A(seq, ptr, size, stack, tid) ev(&h, RD_EV_ALLOC, seq, ptr, size, stack, tid)
 #define F(seq, ptr, tid) ev(&h, RD_EV_FREE, seq, ptr, 0, 0, tid)
+/* Site events (format 2.2): ptr 0, the block named by size and stack. */
+#define SA(seq, size, stack, tid) ev(&h, RD_EV_ALLOC, seq, 0, size, stack, tid)
+#define SF(seq, size, stack, tid) ev(&h, RD_EV_FREE, seq, 0, size, stack, tid)
 
 static void test_in_order(void **state)
 {
@@ -370,6 +373,105 @@ static void test_activity_sums(void **state)
 	activity_free(&act);
 }
 
+/* Site events count as blocks do, at their site; mixed with address
+ * events at the same site; a site free is temporary when its allocation
+ * (the same size and stack) is the event just before it. */
+static void test_site_events(void **state)
+{
+	(void)state;
+	struct heap_model h;
+	heap_init(&h, 0); /* seq = microseconds */
+	SA(1, 100, 1, 1);
+	SF(2, 100, 1, 1); /* temporary */
+	assert_int_equal(h.t.live_bytes, 0);
+	assert_int_equal(h.t.live_count, 0);
+	A(3, 0x10, 100, 1, 1);
+	SA(4, 100, 1, 1);
+	assert_int_equal(h.t.peak_bytes, 200);
+	SF(5, 100, 1, 1); /* temporary */
+	F(6, 0x10, 1);
+	SA(7, 50, 2, 2);
+	A(8, 0x20, 8, 3, 2);
+	SF(9, 50, 2, 2); /* not temporary: an allocation in between */
+	SA(10, 60, 2, 2);
+	SF(11, 50, 1, 2); /* another site's size and stack: not temporary; site 1 has nothing of it live */
+	heap_finish(&h, HEAP_END_ENDED);
+	assert_int_equal(h.t.allocations, 6);
+	assert_int_equal(h.t.allocated_bytes, 418);
+	assert_int_equal(h.t.frees, 4); /* SF(11) found no allocation at all: an unseen block's */
+	assert_int_equal(h.t.unknown_frees, 1);
+	assert_int_equal(h.t.temporary, 2);
+	assert_int_equal(h.t.peak_bytes, 200);
+	assert_int_equal(h.t.peak_count, 2);
+	assert_int_equal(h.t.leaked_bytes, 68);
+	assert_int_equal(h.t.leaked_count, 2);
+	assert_int_equal(h.sites[1].allocations, 3);
+	assert_int_equal(h.sites[1].frees, 3);
+	assert_int_equal(h.sites[1].temporary, 2);
+	assert_int_equal(h.sites[1].live_count, 0);
+	assert_int_equal(h.sites[1].max_live_bytes, 200);
+	assert_int_equal(h.sites[1].min_size, 100);
+	/* (2-1) + (5-4) + (6-3); the unseen free's time taken back out */
+	assert_int_equal(h.sites[1].lifetime_us, 5);
+	assert_int_equal(h.sites[2].allocations, 2);
+	assert_int_equal(h.sites[2].frees, 1);
+	assert_int_equal(h.sites[2].live_bytes, 60);
+	assert_int_equal(h.sites[2].min_size, 50);
+	assert_int_equal(h.sites[2].max_size, 60);
+	assert_int_equal(h.sites[2].lifetime_us, (9 - 7) + (11 - 10)); /* live to the end (11) */
+	assert_int_equal(h.size_hist[7], 3); /* 100 < 2^7 */
+	heap_free(&h);
+}
+
+/* A site free merged before its allocation (two threads): counted at once,
+ * its live decrement owed to the allocation. Live never goes below zero,
+ * not by taking an address block's share of the site either, and the peak
+ * is never raised by the allocation that pays. */
+static void test_site_late_alloc(void **state)
+{
+	(void)state;
+	struct heap_model h;
+	heap_init(&h, 0);
+	A(1, 0x10, 1000, 1, 1); /* the site's live: an address block's */
+	SF(5, 100, 1, 2);
+	assert_int_equal(h.t.live_bytes, 1000);
+	assert_int_equal(h.sites[1].live_count, 1);
+	assert_int_equal(h.sites[1].frees, 1);
+	SA(4, 100, 1, 1);
+	assert_int_equal(h.t.live_bytes, 1000);
+	assert_int_equal(h.t.peak_bytes, 1000);
+	F(6, 0x10, 1);
+	assert_int_equal(h.t.live_bytes, 0);
+	assert_int_equal(h.sites[1].live_bytes, 0);
+	assert_int_equal(h.sites[1].live_count, 0);
+	/* At a site with nothing live at all, twice over. */
+	SF(12, 40, 2, 2);
+	SF(13, 40, 2, 2);
+	assert_int_equal(h.t.live_count, 0);
+	SA(10, 40, 2, 1);
+	SA(11, 40, 2, 1);
+	assert_int_equal(h.t.live_count, 0);
+	assert_int_equal(h.t.live_bytes, 0);
+	/* Then the site goes on as usual. */
+	SA(14, 40, 2, 1);
+	assert_int_equal(h.t.live_bytes, 40);
+	SF(15, 40, 2, 1);
+	heap_finish(&h, HEAP_END_ENDED);
+	assert_int_equal(h.t.allocations, 5);
+	assert_int_equal(h.t.frees, 5);
+	assert_int_equal(h.t.unknown_frees, 0);
+	assert_int_equal(h.t.temporary, 1); /* SF(15) */
+	assert_int_equal(h.t.peak_bytes, 1000);
+	assert_int_equal(h.t.peak_count, 1);
+	assert_int_equal(h.t.leaked_count, 0);
+	assert_int_equal(h.sites[1].lifetime_us, (6 - 1) + (5 - 4));
+	assert_int_equal(h.sites[2].lifetime_us, (12 - 10) + (13 - 11) + (15 - 14));
+	assert_int_equal(h.sites[2].owed_count, 0);
+	assert_int_equal(h.sites[2].owed_bytes, 0);
+	assert_int_equal(h.sites[2].max_live_bytes, 40);
+	heap_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +486,8 @@ int main(void)
 		cmocka_unit_test(test_sampled_weights),
 		cmocka_unit_test(test_orphans_bounded),
 		cmocka_unit_test(test_activity_sums),
+		cmocka_unit_test(test_site_events),
+		cmocka_unit_test(test_site_late_alloc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -371,8 +371,172 @@ static void test_no_round_bounded(void **state)
 	tb_free(&t);
 }
 
+/* ---- site events (2.2) ---- */
+
+static uint64_t default_mem_limit, default_spill_max; /* ldprof's own (main) */
+
+struct site_ev {
+	uint64_t seq, ptr, size;
+	uint32_t stack, tid;
+	uint8_t kind, op;
+};
+static const struct site_ev site_want[] = {
+	{1, 0x1000, 16, 1, 100, RD_EV_ALLOC, LDP_EV_ALLOC_MALLOC},
+	{2, 0, 100, 3, 101, RD_EV_ALLOC, LDP_EV_ALLOC_MALLOC},
+	{3, 0, 24, 2, 100, RD_EV_ALLOC, LDP_EV_ALLOC_CALLOC},
+	{4, 0, 24, 2, 100, RD_EV_FREE, LDP_EV_FREE},
+	{5, 0x9000, 8, 1, 101, RD_EV_ALLOC, LDP_EV_ALLOC_MALLOC},
+	{6, 0x1000, 0, 0, 100, RD_EV_FREE, LDP_EV_FREE},
+	{7, 0, 100, 3, 101, RD_EV_FREE, LDP_EV_FREE},
+	{8, 0x1040, 32, 1, 100, RD_EV_ALLOC, LDP_EV_ALLOC_MALLOC},
+	{9, 0, 48, 2, 100, RD_EV_ALLOC, LDP_EV_ALLOC_MALLOC},
+	{10, 0, 48, 2, 101, RD_EV_FREE, LDP_EV_FREE},
+	{11, 0x9000, 0, 0, 101, RD_EV_FREE, LDP_EV_FREE},
+	{21, 0, 100, 3, 102, RD_EV_ALLOC, LDP_EV_ALLOC_ALIGNED},
+	{22, 0, 100, 3, 102, RD_EV_FREE, LDP_EV_FREE},
+};
+
+/* An EVENTS4 record of ring `ring`'s bytes, cut in two at `cut` (0: whole). */
+static void events4(struct tb *t, uint32_t ring, const uint8_t *p, size_t n, size_t cut)
+{
+	uint8_t buf[512];
+	for (size_t at = 0; at < n;) {
+		size_t to = cut && at < cut ? cut : n;
+		size_t k = ldp_varint_put(buf, ring);
+		memcpy(buf + k, p + at, to - at);
+		tb_record(t, LDP_REC_EVENTS4, buf, k + to - at);
+		at = to;
+	}
+}
+
+/* Two rings mixing site and address events (ring 0's record cut mid-event),
+ * a RING record that must match ring 1's state, free_stack included, and
+ * one that seeds ring 2's; site_want is what the merge delivers. */
+static void site_trace(struct tb *t, uint32_t ring1_free_stack)
+{
+	uint8_t buf[256], e[256];
+	size_t n;
+	tb_header(t, LDP_FORMAT_MAJOR, LDP_FORMAT_MINOR, 4242);
+	uintptr_t ips[3] = {0x400100, 0x400200, 0x400300};
+	for (uint32_t id = 1; id <= 3; id++)
+		tb_record(t, LDP_REC_STACK, buf, ldp_enc_stack(buf, id, 0, ips + id - 1, 1));
+	struct tb_ring r0, r1;
+	n = tb_attach(e, &r0, 100);
+	n += tb_alloc2(e + n, &r0, 0, 1, 0x1000, 16, 1);
+	n += tb_alloc3(e + n, &r0, 1, 3, 24, 2);
+	n += tb_free3(e + n, &r0, 4, 24, 2);
+	n += tb_free2(e + n, &r0, 6, 0x1000); /* prev_ptr: still ALLOC2's */
+	n += tb_alloc2(e + n, &r0, 0, 8, 0x1040, 32, 1);
+	n += tb_alloc3(e + n, &r0, 0, 9, 48, 2);
+	events4(t, 0, e, n, 9);
+	n = tb_attach(e, &r1, 101);
+	n += tb_site_plain(e + n, &r1, LDP_EV_SALLOC_MALLOC, 2, 100, 3);
+	n += tb_alloc2(e + n, &r1, 0, 5, 0x9000, 8, 1);
+	n += tb_site_plain(e + n, &r1, LDP_EV_SFREE, 7, 100, 3);
+	n += tb_free3(e + n, &r1, 10, 48, 2);
+	n += tb_free2(e + n, &r1, 11, 0x9000);
+	events4(t, 1, e, n, 0);
+	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 1, 1000, 12));
+	tb_frame(t);
+	/* ring tid seq ptr nalloc stack | nfreed | nrecent (age ptr cls) | free_stack */
+	uint64_t ring1[] = {1, 101, 11, 0x9000, 1, 1, 0, 1, 1, 0, ldp_size_class(8), ring1_free_stack};
+	uint64_t ring2[] = {2, 102, 20, 0, 0, 3, 0, 0, 3};
+	n = 0;
+	for (size_t i = 0; i < sizeof ring1 / sizeof *ring1; i++)
+		n += ldp_varint_put(buf + n, ring1[i]);
+	tb_record(t, LDP_REC_RING, buf, n);
+	n = 0;
+	for (size_t i = 0; i < sizeof ring2 / sizeof *ring2; i++)
+		n += ldp_varint_put(buf + n, ring2[i]);
+	tb_record(t, LDP_REC_RING, buf, n);
+	struct tb_ring r2 = {.seq = 20, .stack = 3, .free_stack = 3}; /* as the RING says */
+	n = tb_alloc3(e, &r2, 3, 21, 100, 3);
+	n += tb_free3(e + n, &r2, 22, 100, 3);
+	assert_int_equal(e[0], LDP_EV_ALLOC3 | 3 | LDP_EV_ALLOC3_SEQ1);
+	assert_int_equal(e[3], LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1);
+	events4(t, 2, e, n, 0);
+	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 2, 2000, 23));
+	tb_record(t, LDP_REC_END, buf, ldp_enc_end(buf, LDP_END_EXIT, 3000));
+	tb_frame(t);
+}
+
+struct site_log {
+	struct site_ev ev[64];
+	size_t n, raw;
+};
+static void site_on_ev(void *ctx, const struct rd_event *e)
+{
+	struct site_log *l = ctx;
+	assert_true(l->n < 64);
+	l->ev[l->n++] = (struct site_ev){e->seq, e->ptr, e->size, e->stack, e->tid, e->kind, e->op};
+}
+static void site_on_raw(void *ctx, uint32_t ring, uint32_t tid, const struct rd_event *e)
+{
+	(void)ring, (void)tid;
+	((struct site_log *)ctx)->raw += e != NULL;
+}
+
+/* The merge delivers site events with ptr 0, their size and stack, in seq
+ * order among address events; the same with everything spilled, without
+ * runs, and on the path a dump takes (raw_event: no fast path). */
+static void test_site_events(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	site_trace(&t, 2);
+	const size_t nwant = sizeof site_want / sizeof *site_want;
+	for (int how = 0; how < 4; how++) {
+		rd_merge_mem_limit = how == 1 ? 0 : default_mem_limit;
+		rd_merge_runs = how != 2;
+		struct site_log l = {0};
+		struct rd_visitor v = {.ctx = &l, .event = site_on_ev, .raw_event = how == 3 ? site_on_raw : NULL};
+		struct rd_stats st;
+		struct rd_error err;
+		if (rd_read_mem(t.buf, t.len, "site.ldp", &v, &st, &err))
+			fail_msg("%s", err.msg);
+		assert_int_equal(l.n, nwant);
+		for (size_t i = 0; i < nwant; i++)
+			if (memcmp(&l.ev[i], &site_want[i], sizeof site_want[i]))
+				fail_msg("how %d, event %zu: seq %llu ptr %llx size %llu stack %u tid %u kind %u op %x", how,
+					 i, (unsigned long long)l.ev[i].seq, (unsigned long long)l.ev[i].ptr,
+					 (unsigned long long)l.ev[i].size, l.ev[i].stack, l.ev[i].tid, l.ev[i].kind,
+					 l.ev[i].op);
+		assert_int_equal(l.raw, how == 3 ? nwant : 0);
+		assert_int_equal(st.late_events, 0);
+		assert_true(how != 1 || st.spills > 0);
+	}
+	/* The heap model's figures from them. */
+	struct tmodel m;
+	struct rd_error err;
+	assert_int_equal(tm_load_mem(&m, t.buf, t.len, "site.ldp", &err), 0);
+	const struct heap_totals *h = &m.segs[0].heap.t;
+	assert_int_equal(h->allocations, 7);
+	assert_int_equal(h->frees, 6);
+	assert_int_equal(h->unknown_frees, 0);
+	assert_int_equal(h->temporary, 3);
+	assert_int_equal(h->leaked_count, 1);
+	assert_int_equal(h->leaked_bytes, 32);
+	assert_int_equal(h->peak_bytes, 16 + 100 + 24);
+	tm_free(&m);
+	tb_free(&t);
+}
+
+/* A RING record whose free_stack is not what its ring's FREE3s gave. */
+static void test_site_ring_differs(void **state)
+{
+	(void)state;
+	struct tb t = {0};
+	site_trace(&t, 3);
+	struct site_log l = {0};
+	struct rd_visitor v = {.ctx = &l, .event = site_on_ev};
+	struct rd_stats st;
+	struct rd_error err;
+	assert_int_equal(rd_read_mem(t.buf, t.len, "site.ldp", &v, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "RING record differs"));
+	tb_free(&t);
+}
+
 /* Every test starts from ldprof's own limits. */
-static uint64_t default_mem_limit, default_spill_max;
 static int restore_limits(void **state)
 {
 	(void)state;
@@ -391,6 +555,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_spill_refused, restore_limits),
 		cmocka_unit_test_teardown(test_no_round_bounded, restore_limits),
 		cmocka_unit_test_teardown(test_runs_same_order, restore_limits),
+		cmocka_unit_test_teardown(test_site_events, restore_limits),
+		cmocka_unit_test_teardown(test_site_ring_differs, restore_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,4 +157,106 @@ static inline void tb_free(struct tb *t)
 	memset(t, 0, sizeof *t);
 }
 
+/*
+ * Events by hand, as docs/FORMAT.md writes them (the agent's encoder is not
+ * used, so the tests check the format, and cover ops it may never write):
+ * a ring's delta state as a writer keeps it, and the ops that use it. The
+ * model ops here never name a block by index or reuse (no recent table).
+ */
+struct tb_ring {
+	uint64_t seq, ptr;
+	uint32_t stack, free_stack; /* the model's (ALLOC2, ALLOC3; FREE3) */
+};
+
+/* A model op's seq field after its op (EVENTS3, 4: the same seq is 0, 0),
+ * or SEQ1 in the op. @return bytes. */
+static inline size_t tb_seq(uint8_t *p, uint8_t *op, uint8_t seq1, struct tb_ring *r, uint64_t seq)
+{
+	size_t n = 0;
+	if (seq == r->seq + 1) {
+		*op |= seq1;
+	} else if (seq == r->seq) {
+		p[n++] = 0;
+		p[n++] = 0;
+	} else {
+		n = ldp_varint_put(p, seq - r->seq);
+	}
+	r->seq = seq;
+	return n;
+}
+
+static inline size_t tb_zz_stack(uint8_t *p, uint32_t *base, uint32_t stack)
+{
+	size_t n = ldp_varint_put(p, ldp_zigzag((int64_t)stack - (int64_t)*base));
+	*base = stack;
+	return n;
+}
+
+static inline size_t tb_attach(uint8_t *p, struct tb_ring *r, uint32_t tid)
+{
+	*r = (struct tb_ring){0};
+	p[0] = LDP_EV_ATTACH;
+	return 1 + ldp_varint_put(p + 1, tid);
+}
+
+/* ALLOC2 with its address (kind: op - LDP_EV_ALLOC_MALLOC). */
+static inline size_t tb_alloc2(uint8_t *p, struct tb_ring *r, unsigned kind, uint64_t seq, uint64_t ptr,
+			       uint64_t size, uint32_t stack)
+{
+	uint8_t op = (uint8_t)(LDP_EV_ALLOC2 | kind);
+	size_t n = 1 + tb_seq(p + 1, &op, LDP_EV_ALLOC2_SEQ1, r, seq);
+	n += ldp_varint_put(p + n, size);
+	n += ldp_varint_put(p + n, ldp_zigzag((int64_t)(ptr - r->ptr)));
+	n += tb_zz_stack(p + n, &r->stack, stack);
+	r->ptr = ptr;
+	p[0] = op;
+	return n;
+}
+
+/* FREE2 by address. */
+static inline size_t tb_free2(uint8_t *p, struct tb_ring *r, uint64_t seq, uint64_t ptr)
+{
+	uint8_t op = LDP_EV_FREE2;
+	size_t n = 1 + tb_seq(p + 1, &op, LDP_EV_FREE2_SEQ1, r, seq);
+	n += ldp_varint_put(p + n, ldp_zigzag((int64_t)(ptr - r->ptr)));
+	r->ptr = ptr;
+	p[0] = op;
+	return n;
+}
+
+/* 2.2: ALLOC3 [seq] size, stack delta; FREE3 [seq] stack delta, size. */
+static inline size_t tb_alloc3(uint8_t *p, struct tb_ring *r, unsigned kind, uint64_t seq, uint64_t size,
+			       uint32_t stack)
+{
+	uint8_t op = (uint8_t)(LDP_EV_ALLOC3 | kind);
+	size_t n = 1 + tb_seq(p + 1, &op, LDP_EV_ALLOC3_SEQ1, r, seq);
+	n += ldp_varint_put(p + n, size);
+	n += tb_zz_stack(p + n, &r->stack, stack);
+	p[0] = op;
+	return n;
+}
+
+static inline size_t tb_free3(uint8_t *p, struct tb_ring *r, uint64_t seq, uint64_t size, uint32_t stack)
+{
+	uint8_t op = LDP_EV_FREE3;
+	size_t n = 1 + tb_seq(p + 1, &op, LDP_EV_FREE3_SEQ1, r, seq);
+	n += tb_zz_stack(p + n, &r->free_stack, stack);
+	n += ldp_varint_put(p + n, size);
+	p[0] = op;
+	return n;
+}
+
+/* 2.2's plain site ops: op (SALLOC_* or SFREE), seq delta, size, stack. */
+static inline size_t tb_site_plain(uint8_t *p, struct tb_ring *r, unsigned op, uint64_t seq, uint64_t size,
+				   uint32_t stack)
+{
+	size_t n = 1;
+	p[0] = (uint8_t)op;
+	n += ldp_varint_put(p + n, seq - r->seq);
+	n += ldp_varint_put(p + n, size);
+	n += ldp_varint_put(p + n, stack);
+	r->seq = seq;
+	return n;
+}
+
 #endif
