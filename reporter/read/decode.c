@@ -456,15 +456,20 @@ int rd_decode_ring_state(const uint8_t *p, size_t n, uint64_t *ring, struct rd_r
 		md->m.recent[slot] = (struct ldp_model_slot){prev, (uint32_t)nalloc - (uint32_t)age, (uint32_t)k};
 		last_slot = slot;
 	}
-	/* 2.2: the last site free's stack, absent before (then 0). */
+	/* 2.2: the last site free's stack, the last site allocation's stack
+	 * and size; absent before (then 0). */
 	if (c.p < c.end) {
-		if (get(&c, &v, "ring free stack"))
+		uint64_t site_stack, site_size;
+		if (get(&c, &v, "ring free stack") || get(&c, &site_stack, "ring site stack") ||
+		    get(&c, &site_size, "ring site size"))
 			goto fail;
-		if (v > UINT32_MAX) {
-			*why = "ring free stack out of range";
+		if (v > UINT32_MAX || site_stack > UINT32_MAX) {
+			*why = "ring free or site stack out of range";
 			goto fail;
 		}
 		md->m.free_stack = (uint32_t)v;
+		md->m.site_stack = (uint32_t)site_stack;
+		md->m.site_size = site_size;
 	}
 	/* Fields after these: a later minor version's, skipped. */
 	ldp_model_dec_index(md);
@@ -587,7 +592,7 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		LDP_EV_ALLOC2 | 0x0f,
 		LDP_EV_FREE2 | LDP_EV_FREE2_SEQ1 | LDP_EV_FREE2_INDEX,
 		LDP_EV_ALLOC3 | 3 | LDP_EV_ALLOC3_SEQ1,
-		LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1,
+		LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1 | LDP_EV_FREE3_LAST,
 	};
 	unsigned op = p[0], form = (op - LDP_EV_V2_MIN) >> 4;
 	if (form > 3 || op > form_last[form]) {
@@ -636,21 +641,28 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		NEXT_SEQ();
 	if (site) {
 		/* No address: prev_ptr, nalloc and the recent table stay. */
-		if (is_free) {
-			NEXT(v);
-			NEXT(size);
+		if (is_free && (op & LDP_EV_FREE3_LAST)) { /* the last site allocation's size and stack */
+			size = m->site_size;
+			stack = m->site_stack;
 		} else {
-			NEXT(size);
-			NEXT(v);
+			if (is_free) {
+				NEXT(v);
+				NEXT(size);
+			} else {
+				NEXT(size);
+				NEXT(v);
+			}
+			if (stack_plus(is_free ? m->free_stack : m->stack, v, &stack)) {
+				*why = "stack id out of range";
+				return -1;
+			}
 		}
-		if (stack_plus(is_free ? m->free_stack : m->stack, v, &stack)) {
-			*why = "stack id out of range";
-			return -1;
-		}
-		if (is_free)
+		if (is_free) {
 			m->free_stack = stack;
-		else
-			m->stack = stack;
+		} else {
+			m->stack = m->site_stack = stack;
+			m->site_size = size;
+		}
 		ev->kind = is_free ? RD_EV_FREE : RD_EV_ALLOC;
 		ev->op = is_free ? LDP_EV_FREE : (uint8_t)(LDP_EV_ALLOC_MALLOC + (op & 3));
 		ev->size = size;

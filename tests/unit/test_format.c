@@ -296,6 +296,45 @@ static void test_events_site(void **state)
 	rd_ring_dec_fini(&dec);
 }
 
+/* FREE3 with LAST: the size and stack of the ring's last ALLOC3, however
+ * many address events came between; the agent's encoder writes it for a
+ * pair freed at once, and the reader gives the same event as the long form. */
+static void test_events_site_last(void **state)
+{
+	(void)state;
+	struct ldp_enc_state enc = {0};
+	uint8_t buf[256];
+	size_t n = ldp_enc_attach(buf, &enc, 9);
+	n += ldp_enc_salloc(buf + n, &enc, LDP_EV_ALLOC_CALLOC, 10, 24, 7);
+	n += ldp_enc_alloc(buf + n, &enc, LDP_EV_ALLOC_MALLOC, 11, 0x5000, 64, 3); /* an address event between */
+	size_t at_last = n;
+	n += ldp_enc_sfree(buf + n, &enc, 12, 24, 7);
+	size_t at_long = n;
+	n += ldp_enc_sfree(buf + n, &enc, 13, 25, 7); /* another size: the long form */
+	assert_int_equal(buf[at_last], LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1 | LDP_EV_FREE3_LAST);
+	assert_int_equal(at_long - at_last, 1);
+	assert_int_equal(buf[at_long], LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1);
+	struct rd_ring_dec dec = {.quanta = 1};
+	struct rd_event ev;
+	int what;
+	const char *why = NULL;
+	const uint8_t *p = buf, *end = buf + n;
+	uint64_t want[][3] = {{10, 24, 7}, {11, 64, 3}, {12, 24, 7}, {13, 25, 7}};
+	long k = rd_decode_event(p, end, &dec, &ev, &what, &why); /* ATTACH */
+	assert_true(k > 0 && what == RD_DEC_ATTACH);
+	p += k;
+	for (unsigned i = 0; i < 4; i++) {
+		k = rd_decode_event(p, end, &dec, &ev, &what, &why);
+		assert_true(k > 0 && what == RD_DEC_EVENT);
+		assert_true(ev.seq == want[i][0] && ev.size == want[i][1] && ev.stack == want[i][2]);
+		assert_true((ev.ptr == 0) == (i != 1));
+		p += k;
+	}
+	assert_true(p == end);
+	assert_true(ldp_model_equal(&dec.model->m, &enc.m));
+	rd_ring_dec_fini(&dec);
+}
+
 /* Site ops that are malformed, unknown, or name what cannot be. */
 static void test_events_site_hostile(void **state)
 {
@@ -304,7 +343,7 @@ static void test_events_site_hostile(void **state)
 	int what;
 	const char *why = NULL;
 	/* The gaps between the model ops' forms, and past the last. */
-	const uint8_t unknown[] = {0x94, 0x9f, 0xa8, 0xaf, 0xb2, 0xbf, 0xc0};
+	const uint8_t unknown[] = {0x94, 0x9f, 0xa8, 0xaf, 0xb4, 0xbf, 0xc0};
 	for (size_t i = 0; i < sizeof unknown; i++) {
 		struct rd_ring_dec st = {.attached = 1, .quanta = 1};
 		uint8_t b[] = {unknown[i], 1, 1, 1, 1};
@@ -352,25 +391,28 @@ static void test_events_site_hostile(void **state)
 	rd_ring_dec_fini(&st);
 }
 
-/* RING (2.2): the model's free_stack after the recent slots; absent in
- * older traces (then 0); fields after it skipped. */
+/* RING (2.2): the model's free_stack, site_stack and site_size after the
+ * recent slots; absent in older traces (then 0); fields after them skipped. */
 static void test_ring_free_stack(void **state)
 {
 	(void)state;
 	struct {
-		uint64_t tail[3];
+		uint64_t tail[4];
 		unsigned ntail;
 		int ok;
 		uint32_t free_stack;
 	} cases[] = {
-		{{0}, 0, 0, 0},                        /* 2.1: none */
-		{{77}, 1, 0, 77},
-		{{UINT32_MAX}, 1, 0, UINT32_MAX},
-		{{77, 5, 300}, 3, 0, 77},              /* a later version's fields */
-		{{(uint64_t)UINT32_MAX + 1}, 1, -1, 0}, /* out of range */
+		{{0}, 0, 0, 0},                                  /* 2.1: none */
+		{{77, 5, 300}, 3, 0, 77},
+		{{UINT32_MAX, UINT32_MAX, UINT64_MAX}, 3, 0, UINT32_MAX},
+		{{77, 5, 300, 9}, 4, 0, 77},                     /* a later version's field */
+		{{77}, 1, -1, 0},                                /* cut short */
+		{{77, 5}, 2, -1, 0},
+		{{(uint64_t)UINT32_MAX + 1, 0, 0}, 3, -1, 0},    /* out of range */
+		{{0, (uint64_t)UINT32_MAX + 1, 0}, 3, -1, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		/* ring tid seq ptr nalloc stack | nfreed | nrecent (age ptr cls) | free_stack */
+		/* ring tid seq ptr nalloc stack | nfreed | nrecent (age ptr cls) | free_stack site_stack site_size */
 		const uint64_t head[] = {1, 7, 100, 0x1000, 10, 2, 0, 1, 3, 0, 5};
 		uint8_t b[128];
 		size_t n = 0;
@@ -386,6 +428,9 @@ static void test_ring_free_stack(void **state)
 			fail_msg("case %zu: %d (%s)", i, rc, rc ? why : "accepted");
 		if (!rc) {
 			assert_int_equal(st.model->m.free_stack, cases[i].free_stack);
+			if (cases[i].ntail >= 3)
+				assert_true(st.model->m.site_stack == cases[i].tail[1] &&
+					    st.model->m.site_size == cases[i].tail[2]);
 			assert_int_equal(st.model->m.stack, 2);
 		} else {
 			assert_null(st.model);
@@ -1460,6 +1505,7 @@ int main(void)
 		cmocka_unit_test(test_events_site),
 		cmocka_unit_test(test_events_site_hostile),
 		cmocka_unit_test(test_ring_free_stack),
+		cmocka_unit_test(test_events_site_last),
 		cmocka_unit_test(test_events_hostile),
 		cmocka_unit_test(test_module_round_trip),
 		cmocka_unit_test(test_stack_round_trip),

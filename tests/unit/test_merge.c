@@ -438,9 +438,9 @@ static void site_trace(struct tb *t, uint32_t ring1_free_stack)
 	events4(t, 1, e, n, 0);
 	tb_record(t, LDP_REC_ROUND, buf, ldp_enc_round(buf, 1, 1000, 12));
 	tb_frame(t);
-	/* ring tid seq ptr nalloc stack | nfreed | nrecent (age ptr cls) | free_stack */
-	uint64_t ring1[] = {1, 101, 11, 0x9000, 1, 1, 0, 1, 1, 0, ldp_size_class(8), ring1_free_stack};
-	uint64_t ring2[] = {2, 102, 20, 0, 0, 3, 0, 0, 3};
+	/* ring tid seq ptr nalloc stack | nfreed | nrecent (age ptr cls) | free_stack site_stack site_size */
+	uint64_t ring1[] = {1, 101, 11, 0x9000, 1, 1, 0, 1, 1, 0, ldp_size_class(8), ring1_free_stack, 0, 0};
+	uint64_t ring2[] = {2, 102, 20, 0, 0, 3, 0, 0, 3, 0, 0};
 	n = 0;
 	for (size_t i = 0; i < sizeof ring1 / sizeof *ring1; i++)
 		n += ldp_varint_put(buf + n, ring1[i]);
