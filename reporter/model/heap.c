@@ -249,13 +249,17 @@ static void on_site_alloc(struct heap_model *h, const struct rd_event *e)
 	struct weight w = weight_of(h, e->size, 0, e->seq);
 	struct heap_site *s = site(h, e->stack);
 	count_alloc(h, e, s, w);
-	if (__builtin_expect(s->owed_count != 0, 0)) {
-		/* Allocated and freed already: like a late address allocation. */
+	if (__builtin_expect(s->owed_count != 0, 0) && e->seq < s->owed_seq) {
+		/* Allocated and freed already: like a late address allocation.
+		 * (Not one after every owed free: a block's allocation has the
+		 * smaller seq, so that one is new, and live.) */
 		uint64_t c = w.count < s->owed_count ? w.count : s->owed_count;
 		/* The frees' mean time (exact for one, and when all are paid). */
 		s->owed_us -= c == s->owed_count ? s->owed_us : s->owed_us / s->owed_count * c;
 		s->owed_count -= c;
 		s->owed_bytes -= w.bytes < s->owed_bytes ? w.bytes : s->owed_bytes;
+		if (!s->owed_count)
+			s->owed_seq = 0;
 		h->prev_valid = 0; /* its free came after it: the previous event is a free */
 		return;
 	}
@@ -345,6 +349,8 @@ static void on_site_free(struct heap_model *h, const struct rd_event *e)
 		s->owed_count += w.count;
 		s->owed_bytes += w.bytes;
 		s->owed_us += us * w.count;
+		if (e->seq > s->owed_seq)
+			s->owed_seq = e->seq;
 		return;
 	}
 	s->site_live_bytes -= w.bytes;
@@ -461,7 +467,7 @@ void heap_finish(struct heap_model *h, enum heap_end how)
 			s->lifetime_us -= s->owed_us;
 			h->t.frees -= s->owed_count;
 			*unseen_free_count(h, 0) += s->owed_count;
-			s->owed_count = s->owed_bytes = s->owed_us = 0;
+			s->owed_count = s->owed_bytes = s->owed_us = s->owed_seq = 0;
 		}
 	}
 	h->series.cur->last = h->t.live_bytes;

@@ -76,6 +76,9 @@ struct heap_site {
 	uint64_t owed_bytes, owed_count; /* site frees that found too little of it (delivered before their
 					  * allocation): counted, their live decrement owed to it */
 	uint64_t owed_us;                /* those frees' times, summed (heap_finish: an allocation never came) */
+	uint64_t owed_seq;               /* the latest of them: only an allocation before it can be theirs (a
+					  * part read alone owes frees of the parts before: its own allocations
+					  * after them are live) */
 };
 
 /*

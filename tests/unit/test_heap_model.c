@@ -472,6 +472,31 @@ static void test_site_late_alloc(void **state)
 	heap_free(&h);
 }
 
+/* A rotated part read alone: a site free of a block from the part before
+ * (its allocation never comes) and then new blocks of that site, which are
+ * live: they came after the free (a larger seq), so they are not its
+ * allocation. At the end the free is one of an unseen block. */
+static void test_site_free_from_before(void **state)
+{
+	(void)state;
+	struct heap_model h;
+	heap_init(&h, 0);
+	SF(5, 64, 3, 2);
+	SA(6, 64, 3, 1);
+	SA(7, 64, 3, 1);
+	assert_int_equal(h.t.live_bytes, 128);
+	assert_int_equal(h.t.peak_bytes, 128);
+	SF(8, 64, 3, 2);
+	assert_int_equal(h.t.live_bytes, 64);
+	heap_finish(&h, HEAP_END_RUNNING);
+	assert_int_equal(h.t.allocations, 2);
+	assert_int_equal(h.t.frees, 1);
+	assert_int_equal(h.t.unknown_frees, 1);
+	assert_int_equal(h.t.live_now_count, 1);
+	assert_int_equal(h.sites[3].lifetime_us, (8 - 6) + (8 - 7)); /* the live one to the end (8) */
+	heap_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_activity_sums),
 		cmocka_unit_test(test_site_events),
 		cmocka_unit_test(test_site_late_alloc),
+		cmocka_unit_test(test_site_free_from_before),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
