@@ -587,19 +587,22 @@ static int stack_plus(uint32_t base, uint64_t zz, uint32_t *stack)
  * event (ptr 0) whose stack is a delta from the model's. */
 long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, const char **why)
 {
-	/* The last op of each form: ALLOC2 0x80.., FREE2 0x90.., ALLOC3 0xa0.., FREE3 0xb0.. */
-	static const uint8_t form_last[4] = {
-		LDP_EV_ALLOC2 | 0x0f,
-		LDP_EV_FREE2 | LDP_EV_FREE2_SEQ1 | LDP_EV_FREE2_INDEX,
-		LDP_EV_ALLOC3 | 3 | LDP_EV_ALLOC3_SEQ1,
-		LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1 | LDP_EV_FREE3_LAST,
-	};
-	unsigned op = p[0], form = (op - LDP_EV_V2_MIN) >> 4;
-	if (form > 3 || op > form_last[form]) {
+	/* Which ops from 0x80 on are known, a bit each: ALLOC2 0x80..0x8f,
+	 * FREE2 0x90..0x93, ALLOC3 0xa0..0xa7, FREE3 0xb0..0xb3 (one test on
+	 * the reporter's hottest path). */
+#define OPS(first, last) (((2ull << ((last) - LDP_EV_V2_MIN)) - 1) & ~((1ull << ((first) - LDP_EV_V2_MIN)) - 1))
+	const uint64_t known = OPS(LDP_EV_ALLOC2, LDP_EV_ALLOC2 | 0x0f) |
+			       OPS(LDP_EV_FREE2, LDP_EV_FREE2 | LDP_EV_FREE2_SEQ1 | LDP_EV_FREE2_INDEX) |
+			       OPS(LDP_EV_ALLOC3, LDP_EV_ALLOC3 | 3 | LDP_EV_ALLOC3_SEQ1) |
+			       OPS(LDP_EV_FREE3, LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1 | LDP_EV_FREE3_LAST);
+#undef OPS
+	unsigned op = p[0], bit = op - LDP_EV_V2_MIN;
+	if (bit > 63 || !(known >> bit & 1)) {
 		*why = "unknown event type";
 		return -1;
 	}
-	int is_free = form & 1, site = form >= 2;
+	/* Bit 4: a free (FREE2, FREE3); bit 5: a site event (ALLOC3, FREE3). */
+	int is_free = op & 0x10, site = op & 0x20;
 	if (!st->attached) {
 		*why = "event before its thread's ATTACH";
 		return -1;
@@ -636,11 +639,14 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 			}                                                                                      \
 		}                                                                                              \
 	} while (0)
-	/* SEQ1: ALLOC2's and ALLOC3's 0x04, FREE2's and FREE3's 0x01. */
-	if (!(op & (is_free ? LDP_EV_FREE2_SEQ1 : LDP_EV_ALLOC2_SEQ1)))
-		NEXT_SEQ();
 	if (site) {
 		/* No address: prev_ptr, nalloc and the recent table stay. */
+		if (is_free) {
+			if (!(op & LDP_EV_FREE3_SEQ1))
+				NEXT_SEQ();
+		} else if (!(op & LDP_EV_ALLOC3_SEQ1)) {
+			NEXT_SEQ();
+		}
 		if (is_free && (op & LDP_EV_FREE3_LAST)) { /* the last site allocation's size and stack */
 			size = m->site_size;
 			stack = m->site_stack;
@@ -673,6 +679,8 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		return q - p;
 	}
 	if (is_free) {
+		if (!(op & LDP_EV_FREE2_SEQ1))
+			NEXT_SEQ();
 		NEXT(v);
 		if (op & LDP_EV_FREE2_INDEX) {
 			struct ldp_model_slot *e = v && v <= UINT32_MAX ? ldp_model_dec_find(md, m->nalloc - (uint32_t)v) : NULL;
@@ -688,6 +696,8 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		ev->kind = RD_EV_FREE;
 		ev->op = LDP_EV_FREE;
 	} else {
+		if (!(op & LDP_EV_ALLOC2_SEQ1))
+			NEXT_SEQ();
 		NEXT(size);
 		unsigned cls = ldp_size_class(size);
 		if (op & LDP_EV_ALLOC2_REUSE) {

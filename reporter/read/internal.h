@@ -135,8 +135,8 @@ size_t rd_event_compact(const uint8_t *p, size_t used, int zero_stack, uint8_t *
 /* An event of a model op (1.7, 2.2) as the plain op that decodes to it from
  * the state (prev_seq, prev_ptr): the merge queues and delivers only those.
  * A site event (ptr 0) becomes SALLOC_* or SFREE: no address, prev_ptr stays. */
-static inline size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_seq, uint64_t prev_ptr, int zero_stack,
-				     uint8_t *out)
+static inline __attribute__((always_inline)) size_t rd_event_legacy(const struct rd_event *ev, uint64_t prev_seq,
+								     uint64_t prev_ptr, int zero_stack, uint8_t *out)
 {
 	size_t n = 1;
 	out[0] = ev->op;
