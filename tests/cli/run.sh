@@ -66,7 +66,9 @@ done
 # heap.pause_count, paused_free_count, paused_ns), fidelity (truncated stacks,
 # ASan's runtime, pymalloc's arenas); attached segments: tests/attach
 mkdir -p "$J/rot"
-"$LDPROF" record -q --max-size 64KiB -o "$J/rot/rot.ldp" -- "$BIN/demo_prog" 200000 > /dev/null # about 4x max-size
+# every address written (LDPROF_SITE_EVENTS=0): the sizes these runs rely on
+# (site events make demo_prog's trace 16x smaller; rotation with them: tests/integration/rotate.sh)
+LDPROF_SITE_EVENTS=0 "$LDPROF" record -q --max-size 64KiB -o "$J/rot/rot.ldp" -- "$BIN/demo_prog" 200000 > /dev/null # about 4x max-size
 js report rotated "$LDPROF" report --json "$J/rot/rot.ldp"
 "$LDPROF" record -q -o "$J/paused.ldp" -- "$BIN/truth_phases" "$J/paused.truth" 100 10 > /dev/null
 js report paused "$LDPROF" report --json "$J/paused.ldp"
@@ -289,7 +291,7 @@ fi
 R=$W/parts
 mkdir -p "$R"
 ok=1
-"$LDPROF" record --max-size 64KiB -o "$R/rot.ldp" -- "$BIN/demo_prog" 300000 > /dev/null 2> "$R/err1" # about 6x max-size
+LDPROF_SITE_EVENTS=0 "$LDPROF" record --max-size 64KiB -o "$R/rot.ldp" -- "$BIN/demo_prog" 300000 > /dev/null 2> "$R/err1" # about 6x max-size (every address: as above)
 nparts=$(ls "$R" | grep -c '^rot\.[0-9]*\.ldp$')
 if [ "$nparts" -lt 2 ] || ! grep -q "trace written to $R/rot.ldp and $nparts more parts" "$R/err1" ||
 	grep -q "child processes" "$R/err1"; then
