@@ -48,7 +48,9 @@ void rd_stacks_reset(struct rd_stack_store *s)
 static void reserve(struct rd_stack_store *s, size_t bytes)
 {
 	table_reserve((void **)&s->e, &s->cap, s->n + 1, sizeof *s->e);
-	table_reserve((void **)&s->bytes, &s->bytes_cap, s->nbytes + bytes, 1);
+	/* + 1: never a NULL table, even for stacks of depth 0 (damaged traces),
+	 * whose empty bytes still take an offset into it */
+	table_reserve((void **)&s->bytes, &s->bytes_cap, s->nbytes + bytes + 1, 1);
 }
 
 void rd_stacks_add_whole(struct rd_stack_store *s, const uint64_t *ips, unsigned depth)
