@@ -36,6 +36,21 @@ if "$BIN/truth_single" "$W/$t.bare" && traced $t "$BIN/truth_single" "$W/$t.trut
 	$CHECK "$W/$t.truth" "$W/$t.json"; then pass "$t: every malloc entry point, realloc chains, aligned family"
 else fail "$t"; fi
 
+# --- format 2.2: the same truth with every address written -------------------
+# Full mode writes a block its live-block map holds without its address (site
+# events); LDPROF_SITE_EVENTS=0 writes every address, as 2.1 did. Both exact;
+# the first trace is made of site events, the second has none.
+t=single_addresses
+if LDPROF_SITE_EVENTS=0 traced $t "$BIN/truth_single" "$W/$t.truth" && report "$W/$t.ldp" "$W/$t.json" &&
+	$CHECK "$W/$t.truth" "$W/$t.json"; then
+	site=$("$LDPROF" dump --events "$W/single.ldp" | grep -c ' site ')
+	addr=$("$LDPROF" dump --events "$W/single.ldp" | grep -cE '^ *(alloc|free) .* ptr ')
+	none=$("$LDPROF" dump --events "$W/$t.ldp" | grep -c ' site ')
+	if [ "$site" -gt 1000 ] && [ "$addr" -lt "$site" ] && [ "$none" = 0 ]; then
+		pass "$t: exact with every address written too; the default trace: $site site events, $addr with an address"
+	else fail "$t: default trace $site site events and $addr with an address; LDPROF_SITE_EVENTS=0: $none site events"; fi
+else fail "$t"; fi
+
 # --- cross-thread free with immediate address reuse --------------------------
 # Counts, bytes and leaks exact; the peak within one block (2023 B, the
 # largest), since the threads pass a baton the agent cannot see: a free and
