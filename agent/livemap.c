@@ -24,11 +24,16 @@
  * cleared: a page fault costs more than its memset (issue 16's measurements).
  */
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "rawmem.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 int ldp_live_on;
 
@@ -61,12 +66,18 @@ int ldp_live_grow(struct ldp_seq_shard *s)
 	if (lg < POOL_SIZES && pooled[lg])
 		n = pool[lg][--pooled[lg]];
 	pool_leave();
-	if (n)
+	if (n) {
 		memset(n, 0, (size_t)cap * sizeof *n);
-	else
+	} else {
 		n = ldp_raw_alloc((size_t)cap * sizeof *n);
-	if (!n)
-		return -1;
+		if (!n)
+			return -1;
+		/* The rehash below touches every page of it: fault them in with one
+		 * call, not a trap each (~18 us a fault in this VM; python3 0.95x). */
+		uintptr_t lo = ((uintptr_t)n + 4095) & ~(uintptr_t)4095, hi = (uintptr_t)(n + cap) & ~(uintptr_t)4095;
+		if (hi > lo)
+			madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE); /* Linux 5.14; before, it fails: no harm */
+	}
 	for (uint32_t i = 0; s->slots && i <= s->mask; i++) {
 		uint64_t w0 = s->slots[i].w0;
 		if (!w0)
