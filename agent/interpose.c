@@ -196,10 +196,13 @@ static LDP_NOINLINE void busy_free(void *p)
 static LDP_ALWAYS_INLINE struct ldp_freed take_freed(struct ldp_thread *t, void *p)
 {
 	struct ldp_freed f = {0, 0, 0, 0};
-	if (ldp_live_on)
-		f.seq = ldp_seq_next_take(t, (uintptr_t)p, &f.site, &f.size, &f.stack);
-	else
+	if (ldp_live_on) {
+		int in; /* -1 only in a signal handler inside this thread's own lock: not here */
+		f.seq = ldp_seq_next_take(t, (uintptr_t)p, &in, &f.size, &f.stack);
+		f.site = in > 0;
+	} else {
 		f.seq = ldp_seq_next(t, (uintptr_t)p);
+	}
 	return f;
 }
 
