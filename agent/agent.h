@@ -380,7 +380,7 @@ enum ldp_live_put {
 static LDP_ALWAYS_INLINE unsigned ldp_live_put_locked(struct ldp_seq_shard *s, uintptr_t p, uint64_t size,
 							 uint32_t stack, uint64_t *old_size, uint32_t *old_stack)
 {
-	if (LDP_UNLIKELY(!s->slots || (s->len + 1) * 10 > (s->mask + 1) * 7) && ldp_live_grow(s))
+	if (LDP_UNLIKELY(!s->slots || (uint64_t)(s->len + 1) * 10 > ((uint64_t)s->mask + 1) * 7) && ldp_live_grow(s))
 		return LDP_LIVE_OUT;
 	if (LDP_UNLIKELY((p >> 48) || (size >> 48)))
 		return LDP_LIVE_OUT;
