@@ -368,6 +368,22 @@ static LDP_ALWAYS_INLINE uint32_t ldp_live_home(uintptr_t p, uint32_t mask)
  * @return 0, or -1 without memory (the table is unchanged). */
 int ldp_live_grow(struct ldp_seq_shard *s);
 
+/* The slot holding p, or the empty one where it would go (linear probing;
+ * the load stays under 0.7, so there is one). */
+static LDP_ALWAYS_INLINE uint32_t ldp_live_probe(const struct ldp_seq_shard *s, uintptr_t p)
+{
+	uint32_t m = s->mask, j = ldp_live_home(p, m);
+	while (s->slots[j].w0 && LDP_LIVE_PTR(s->slots[j].w0) != p)
+		j = (j + 1) & m;
+	return j;
+}
+
+static LDP_ALWAYS_INLINE void ldp_live_unpack(const struct ldp_live_slot *e, uint64_t *size, uint32_t *stack)
+{
+	*size = (e->w0 >> 48) | (e->w1 & 0xffffffffull) << 16;
+	*stack = (uint32_t)(e->w1 >> 32);
+}
+
 /* What a put found. */
 enum ldp_live_put {
 	LDP_LIVE_OUT = 0,     /* not in the map: the allocation is written with its address */
@@ -384,13 +400,10 @@ static LDP_ALWAYS_INLINE unsigned ldp_live_put_locked(struct ldp_seq_shard *s, u
 		return LDP_LIVE_OUT;
 	if (LDP_UNLIKELY((p >> 48) || (size >> 48)))
 		return LDP_LIVE_OUT;
-	uint32_t m = s->mask, j = ldp_live_home(p, m);
-	while (s->slots[j].w0 && LDP_LIVE_PTR(s->slots[j].w0) != p)
-		j = (j + 1) & m;
+	uint32_t j = ldp_live_probe(s, p);
 	unsigned got = LDP_LIVE_IN;
 	if (LDP_UNLIKELY(s->slots[j].w0 != 0)) {
-		*old_size = (s->slots[j].w0 >> 48) | (s->slots[j].w1 & 0xffffffffull) << 16;
-		*old_stack = (uint32_t)(s->slots[j].w1 >> 32);
+		ldp_live_unpack(&s->slots[j], old_size, old_stack);
 		got = LDP_LIVE_EVICTED;
 	} else {
 		s->len++;
@@ -420,13 +433,10 @@ static LDP_ALWAYS_INLINE int ldp_live_take_locked(struct ldp_seq_shard *s, uintp
 {
 	if (LDP_UNLIKELY(!s->slots))
 		return 0;
-	uint32_t m = s->mask, j = ldp_live_home(p, m);
-	while (s->slots[j].w0 && LDP_LIVE_PTR(s->slots[j].w0) != p)
-		j = (j + 1) & m;
+	uint32_t m = s->mask, j = ldp_live_probe(s, p);
 	if (!s->slots[j].w0)
 		return 0;
-	*size = (s->slots[j].w0 >> 48) | (s->slots[j].w1 & 0xffffffffull) << 16;
-	*stack = (uint32_t)(s->slots[j].w1 >> 32);
+	ldp_live_unpack(&s->slots[j], size, stack);
 	/* Linear probing without tombstones: move later blocks of the run back
 	 * into the hole when their home allows it. */
 	uint32_t hole = j;

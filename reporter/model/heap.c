@@ -271,9 +271,44 @@ static void on_site_alloc(struct heap_model *h, const struct rd_event *e)
 	add_live(h, e, s, w);
 }
 
-static void on_free(struct heap_model *h, const struct rd_event *e)
+/* ... and what it takes from live (the peak needs no look: live only falls). */
+static inline __attribute__((always_inline)) void sub_live(struct heap_model *h, struct heap_site *s, struct weight w)
+{
+	s->live_bytes -= w.bytes;
+	s->live_count -= w.count;
+	h->t.live_bytes -= w.bytes;
+	h->t.live_count -= w.count;
+	h->t.live_var -= w.var;
+}
+
+/* A free's counts, of a block or a site event: the temporary rule, calls,
+ * its time in the site's lifetime sum. Inline: the hot path of every free. */
+static inline __attribute__((always_inline)) void count_free(struct heap_model *h, const struct rd_event *e,
+							     struct heap_site *s, uint64_t size, uint32_t stack,
+							     struct weight w)
 {
 	struct heap_totals *t = &h->t;
+	/* Temporary, as heaptrack counts it (analyze/accumulatedtracedata.cpp):
+	 * the event just before this free, in the whole process, is an
+	 * allocation of the same size from the same stack. heaptrack compares
+	 * the (size, stack) pair of its last allocation with the freed block's,
+	 * not the block itself, and only allocations and frees of blocks it
+	 * knows are events (frees of unknown blocks never reach its analyzer).
+	 * Temporaries need every allocation: a sampled trace does not count them. */
+	if (!t->sample_bytes && h->prev_valid && h->prev_size == size && h->prev_stack == stack) {
+		t->temporary += w.count;
+		s->temporary += w.count;
+		if (h->act)
+			note_activity(h, e, stack, ACT_TEMPORARY, w.count, 0);
+	}
+	h->prev_valid = 0;
+	s->lifetime_us += (e->seq >> h->seq_shift) * w.count;
+	s->frees += w.count;
+	t->frees += w.count;
+}
+
+static void on_free(struct heap_model *h, const struct rd_event *e)
+{
 	struct live_block *b = blocks_find(&h->live, e->ptr);
 	if (!b || b->seq > e->seq) {
 		/* Not live, or live as a newer block: a late free whose effect was
@@ -296,28 +331,8 @@ static void on_free(struct heap_model *h, const struct rd_event *e)
 	}
 	struct weight w = weight_of(h, b->size, e->ptr, b->seq);
 	struct heap_site *s = site(h, b->stack);
-	/* Temporary, as heaptrack counts it (analyze/accumulatedtracedata.cpp):
-	 * the event just before this free, in the whole process, is an
-	 * allocation of the same size from the same stack. heaptrack compares
-	 * the (size, stack) pair of its last allocation with the freed block's,
-	 * not the block itself, and only allocations and frees of blocks it
-	 * knows are events (frees of unknown blocks never reach its analyzer).
-	 * Temporaries need every allocation: a sampled trace does not count them. */
-	if (!t->sample_bytes && h->prev_valid && h->prev_size == b->size && h->prev_stack == b->stack) {
-		t->temporary += w.count;
-		s->temporary += w.count;
-		if (h->act)
-			note_activity(h, e, b->stack, ACT_TEMPORARY, w.count, 0);
-	}
-	h->prev_valid = 0;
-	s->lifetime_us += (e->seq >> h->seq_shift) * w.count;
-	s->live_bytes -= w.bytes;
-	s->live_count -= w.count;
-	s->frees += w.count;
-	t->live_bytes -= w.bytes;
-	t->live_count -= w.count;
-	t->live_var -= w.var;
-	t->frees += w.count;
+	count_free(h, e, s, b->size, b->stack, w);
+	sub_live(h, s, w);
 	blocks_remove(&h->live, b);
 }
 
@@ -329,18 +344,7 @@ static void on_site_free(struct heap_model *h, const struct rd_event *e)
 	/* Full traces only; a sampled one (never written so) weighs it as it can. */
 	struct weight w = weight_of(h, e->size, 0, e->seq);
 	struct heap_site *s = site(h, e->stack);
-	/* Temporary: as for a block (on_free). */
-	if (!t->sample_bytes && h->prev_valid && h->prev_size == e->size && h->prev_stack == e->stack) {
-		t->temporary += w.count;
-		s->temporary += w.count;
-		if (h->act)
-			note_activity(h, e, e->stack, ACT_TEMPORARY, w.count, 0);
-	}
-	h->prev_valid = 0;
-	uint64_t us = e->seq >> h->seq_shift;
-	s->lifetime_us += us * w.count;
-	s->frees += w.count;
-	t->frees += w.count;
+	count_free(h, e, s, e->size, e->stack, w);
 	if (__builtin_expect(s->site_live_count < w.count || s->site_live_bytes < w.bytes || t->live_count < w.count ||
 				     t->live_bytes < w.bytes,
 			     0)) {
@@ -348,18 +352,14 @@ static void on_site_free(struct heap_model *h, const struct rd_event *e)
 		 * later): it takes no live block, this free owes it. */
 		s->owed_count += w.count;
 		s->owed_bytes += w.bytes;
-		s->owed_us += us * w.count;
+		s->owed_us += (e->seq >> h->seq_shift) * w.count;
 		if (e->seq > s->owed_seq)
 			s->owed_seq = e->seq;
 		return;
 	}
 	s->site_live_bytes -= w.bytes;
 	s->site_live_count -= w.count;
-	s->live_bytes -= w.bytes;
-	s->live_count -= w.count;
-	t->live_bytes -= w.bytes;
-	t->live_count -= w.count;
-	t->live_var -= w.var;
+	sub_live(h, s, w);
 }
 
 /* The event at `us` lies past the last bucket: close it with the value that
