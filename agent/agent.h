@@ -992,6 +992,7 @@ void ldp_nested_after_fork_child(void);
 /* ---- sample.c: CPU sampling ------------------------------------------------ */
 
 #define LDP_SAMPLE_SLOTS 32 /* per thread: about 16 ticks of the writer's 50 ms at 250 Hz, twice */
+#define LDP_SAMPLE_SLOTS_MAX 4096 /* the main thread's while the writer starts late (sample.c) */
 
 /* One CPU sample, written by the signal handler; ips has max_depth entries. */
 struct ldp_sample {
@@ -1031,7 +1032,8 @@ struct ldp_samples {
 	_Atomic int state; /* enum ldp_samples_state */
 	int tid;           /* the owner (written while CLAIMING) */
 	struct ldp_samples *next;
-	uint8_t *slots;    /* LDP_SAMPLE_SLOTS of ldp_sample_size() bytes */
+	uint32_t nslots;   /* a power of two: LDP_SAMPLE_SLOTS, or more (sample.c) */
+	uint8_t *slots;    /* nslots of ldp_sample_size() bytes */
 };
 
 extern int ldp_cpu_signal; /* 0 when CPU sampling is off */
@@ -1058,7 +1060,7 @@ static inline size_t ldp_sample_size(void)
 /* Sample number i (head and tail count them) of a block. */
 static inline struct ldp_sample *ldp_sample_at(struct ldp_samples *s, uint32_t i)
 {
-	return (struct ldp_sample *)(s->slots + (size_t)(i % LDP_SAMPLE_SLOTS) * ldp_sample_size());
+	return (struct ldp_sample *)(s->slots + (size_t)(i & (s->nslots - 1)) * ldp_sample_size());
 }
 /* A fork child: no timer survived, the parent's samples are the parent's. */
 void ldp_samples_after_fork_child(void);
@@ -1223,6 +1225,30 @@ uint64_t ldp_writer_start_ns(void);
  * sig). @return 0 when written. */
 int ldp_writer_end_by_signal(int sig, unsigned timeout_ms);
 int ldp_writer_is_self(void); /* is the calling thread the writer? */
+/* Sampled mode, a program with one thread: no writer thread yet (writer.c,
+ * "a writer that starts late"). The trace is opened when it starts, or
+ * written whole by the thread that ends the program. */
+int ldp_writer_defer(uint64_t start_mono_ns);
+/* Start it now (a thread of the program's, no agent lock held, not a
+ * signal handler). 0, or -1: tracing is off. */
+int ldp_writer_undefer(void);
+extern _Atomic int ldp_writer_deferred; /* 1 (DEFER_WAITING) while no writer thread is wanted yet */
+void ldp_writer_poll_slow(void);
+/* At the sampled slow paths: tick the time floor, and start the writer
+ * thread if it is due. Same context as ldp_writer_undefer. */
+static inline void ldp_writer_poll(void)
+{
+	if (LDP_UNLIKELY(atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) == 1))
+		ldp_writer_poll_slow();
+}
+/* Only the floor (async-signal-safe: the CPU sampling handler, and mmap,
+ * which a handler may call: no thread is started there). */
+void ldp_writer_tick_deferred(void);
+static inline void ldp_writer_floor(void)
+{
+	if (LDP_UNLIKELY(atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) == 1))
+		ldp_writer_tick_deferred();
+}
 
 /* ---- signals.c, forks.c, syscall.c: entry points programs call from signal
  * handlers (async-signal-safe in libc): their real functions are resolved at

@@ -121,7 +121,7 @@ static const char *const known_vars[] = {
 	"LDPROF_SNAPSHOT_SIGNAL", "LDPROF_SNAPSHOT_INTERVAL_MS", "LDPROF_CPU_SIGNAL",
 	"LDPROF_UNWIND", "LDPROF_SAMPLE_BYTES", "LDPROF_SAMPLE_SEED",
 	"LDPROF_START_PAUSED", "LDPROF_TOGGLE_SIGNAL", "LDPROF_CONTROL",
-	"LDPROF_MAX_SIZE", "LDPROF_KEEP", "LDPROF_SITE_EVENTS",
+	"LDPROF_MAX_SIZE", "LDPROF_KEEP", "LDPROF_SITE_EVENTS", "LDPROF_WRITER_DELAY_MS",
 };
 
 static int uint_setting(const char *name, uint64_t min, uint64_t max, uint64_t *value)
@@ -243,6 +243,9 @@ int ldp_config_load(struct ldp_config *cfg)
 	v = 1;
 	warnings += uint_setting("LDPROF_SITE_EVENTS", 0, 1, &v);
 	cfg->site_events = (int)v;
+	v = 1000;
+	warnings += uint_setting("LDPROF_WRITER_DELAY_MS", 0, LDP_WRITER_DELAY_MS_MAX, &v);
+	cfg->writer_delay_ms = (unsigned)v;
 	const char *tsig = ldp_getenv("LDPROF_TOGGLE_SIGNAL");
 	if (tsig && *tsig) {
 		int n = ldp_parse_signal(tsig);

@@ -31,6 +31,8 @@ struct ldp_config {
 	int toggle_signal;         /* LDPROF_TOGGLE_SIGNAL: pauses / resumes at each arrival; 0 = none */
 	int site_events;           /* LDPROF_SITE_EVENTS (default 1): full mode keeps the live-block map and writes
 				    * its blocks without addresses (livemap.c); 0 writes every address */
+	unsigned writer_delay_ms;  /* LDPROF_WRITER_DELAY_MS (default 1000): sampled mode, one thread: start the
+				    * writer thread this late at most (writer.c, "A writer that starts late"); 0 = at once */
 	int control;               /* LDPROF_CONTROL=1: serve `ldprof ctl` (control.c); always on when attached */
 	int attached;              /* not a setting: the agent was attached to a running process */
 	uint64_t max_size;         /* LDPROF_MAX_SIZE: rotate to the next part past this many bytes; 0 = never */

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,6 +46,18 @@ extern char **environ;
 static int start_tracing(int forked_child)
 {
 	return ldp_writer_start(ldp_mono_ns(), forked_child) == 0 ? 0 : -1;
+}
+
+/* Sampled mode in a program that runs alone: no writer thread until one is
+ * needed (writer.c, "a writer that starts late"). Not when something needs
+ * the writer on time (wall-clock looks, snapshots by signal or interval,
+ * pause and resume), nor when malloc is not ours (nothing would ask for
+ * it), nor in a process that has had a thread already (its cost is paid). */
+static int writer_may_wait(const char *foreign, int attached)
+{
+	return ldp_cfg.mode == LDP_MODE_SAMPLED && ldp_cfg.writer_delay_ms && !attached && !foreign &&
+	       !ldp_cfg.wall_hz && !ldp_cfg.snapshot_signal && !ldp_cfg.snapshot_interval_ms &&
+	       !ldp_cfg.toggle_signal && !ldp_cfg.control && !ldp_cfg.start_paused && __libc_single_threaded;
 }
 
 static void atfork_prepare(void);
@@ -128,7 +141,7 @@ int ldp_start(int attached)
 		ldp_warn("cannot set up (out of memory?); tracing is off, the program continues");
 		goto out;
 	}
-	if (start_tracing(0) != 0)
+	if (writer_may_wait(foreign, attached) ? ldp_writer_defer(ldp_mono_ns()) : start_tracing(0))
 		goto out;
 	ldp_resolve_endings();
 	ldp_resolve_raw_calls(); /* _Fork, syscall, the signal functions: called from handlers, never dlsym there */

@@ -283,6 +283,7 @@ static LDP_NOINLINE int sample_due_slow(struct ldp_thread *t, size_t n)
 {
 	if (t->busy)
 		return 0; /* not counted: the countdown resumes with the next traced call */
+	ldp_writer_poll();
 	if (atomic_load_explicit(&ldp_heap_on, memory_order_relaxed) == LDP_HEAP_FREES) {
 		t->sample_left = next_gap(t); /* paused: a new gap, so the fast path stays taken */
 		return 0;
@@ -353,6 +354,8 @@ static int sampled_release(void *p)
 		*e = saved;
 		return err;
 	}
+	if (!t->busy)
+		ldp_writer_poll();
 	ldp_rec_enter(t);
 	if (traced)
 		seq = ldp_seq_next(t, (uintptr_t)p);

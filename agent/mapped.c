@@ -190,6 +190,7 @@ static LDP_NOINLINE void record_map(void *p, size_t len, int prot, int flags, in
 {
 	int saved = errno;
 	struct ldp_thread *t = &ldp_self;
+	ldp_writer_floor(); /* a late writer: no thread ticks the floor yet */
 	ldp_rec_enter(t);
 	struct ldp_ring *r = t->ring ? t->ring : ldp_thread_attach();
 	if (r) {
@@ -233,6 +234,7 @@ LDP_EXPORT int munmap(void *addr, size_t len)
 	if (!tracing())
 		return real_munmap(addr, len);
 	struct ldp_thread *t = &ldp_self;
+	ldp_writer_floor(); /* a late writer: no thread ticks the floor yet */
 	ldp_rec_enter(t);
 	uint64_t seq = ldp_seq_next(t, (uintptr_t)addr);
 	int rc = real_munmap(addr, len);
@@ -266,6 +268,7 @@ LDP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
 	if (!tracing())
 		return real_mremap(old, old_len, new_len, flags, want);
 	struct ldp_thread *t = &ldp_self;
+	ldp_writer_floor(); /* a late writer: no thread ticks the floor yet */
 	ldp_rec_enter(t);
 	uint64_t seq = ldp_seq_next(t, (uintptr_t)old);
 	void *p = real_mremap(old, old_len, new_len, flags, want);

@@ -67,6 +67,21 @@ struct ldp_samples *ldp_samples_first(void)
 	return atomic_load_explicit(&samples_list, memory_order_acquire);
 }
 
+/* Slots for a new block. While the writer thread starts late (writer.c),
+ * nothing drains the main thread's samples: its block holds twice the
+ * delay's worth at the rate asked (512 slots at 99 Hz and 1 s; pages are
+ * touched as samples come). Later blocks are drained every few ms. */
+static uint32_t slots_wanted(void)
+{
+	if (atomic_load(&ldp_writer_deferred) != 1)
+		return LDP_SAMPLE_SLOTS;
+	uint64_t want = 2ull * ldp_cfg.cpu_hz * (ldp_cfg.writer_delay_ms + 999) / 1000;
+	uint32_t n = LDP_SAMPLE_SLOTS;
+	while (n < want && n < LDP_SAMPLE_SLOTS_MAX)
+		n *= 2;
+	return n;
+}
+
 /* A block for the calling thread: a drained one (FREE), or a new one on the
  * list. Its owner is written while it is CLAIMING, so the writer never
  * takes it for the previous owner's. Its timer is made by the caller. */
@@ -83,9 +98,11 @@ static struct ldp_samples *samples_claim(int tid)
 		}
 	}
 	if (!s) {
-		s = ldp_raw_alloc(sizeof *s + LDP_SAMPLE_SLOTS * ldp_sample_size());
+		uint32_t n = slots_wanted();
+		s = ldp_raw_alloc(sizeof *s + n * ldp_sample_size());
 		if (!s)
 			return NULL;
+		s->nslots = n;
 		s->slots = (uint8_t *)(s + 1);
 		atomic_store_explicit(&s->state, LDP_SAMPLES_CLAIMING, memory_order_relaxed);
 		struct ldp_samples *old = atomic_load(&samples_list);
@@ -151,7 +168,7 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 	s->armed_from_ns = now; /* the timer counts a whole interval again from here */
 	s->armed_left_ns = 1000000000u / ldp_cfg.cpu_hz;
 	uint32_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
-	if (head - atomic_load_explicit(&s->tail, memory_order_acquire) >= LDP_SAMPLE_SLOTS) {
+	if (head - atomic_load_explicit(&s->tail, memory_order_acquire) >= s->nslots) {
 		atomic_fetch_add_explicit(&s->lost, 1, memory_order_relaxed);
 		errno = saved;
 		return;
@@ -163,6 +180,7 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *uc)
 	x->weight_ns = s->last_cpu_ns ? now - s->last_cpu_ns : (uint64_t)(1000000000u / ldp_cfg.cpu_hz);
 	x->cpu_ns = now;
 	s->last_cpu_ns = now;
+	ldp_writer_tick_deferred(); /* no writer ticks the floor yet */
 	x->time_us = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed) >> LDP_SEQ_SHIFT;
 	atomic_store_explicit(&s->head, head + 1, memory_order_release);
 	errno = saved;
@@ -472,6 +490,9 @@ LDP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*
 		if (!real_pthread_create)
 			return ENOSYS;
 	}
+	/* The program gives up glibc's one-thread paths: a late writer may start now. */
+	if (atomic_load(&ldp_state) == LDP_STATE_READY)
+		ldp_writer_undefer();
 	if (!ldp_cpu_signal || ldp_cpu_status || atomic_load(&ldp_state) != LDP_STATE_READY)
 		return real_pthread_create(t, attr, fn, arg);
 	ldp_self.busy++;

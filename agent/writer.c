@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -624,12 +625,18 @@ static void do_round(int end_reason, int end_signal, int end_frame)
 	part_full = rotating && !ended && !failed && part_rounds > 1 && file_bytes >= ldp_cfg.max_size;
 }
 
+/* Raise the time floor to now. A maximum, not a store: before the writer
+ * thread starts (ldp_writer_defer) the program's thread and its CPU
+ * sampling handler tick it, and the floor must never go back. */
 static void tick(void)
 {
 	/* In whole quanta: an event that takes the floor writes its seq as quanta (EVENTS3). */
 	uint64_t floor = (now_us() << LDP_SEQ_SHIFT) & ~((1ull << LDP_SEQ_QUANTUM_SHIFT) - 1);
-	if (floor > atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed))
-		atomic_store_explicit(&ldp_seq_floor, floor, memory_order_relaxed);
+	uint64_t cur = atomic_load_explicit(&ldp_seq_floor, memory_order_relaxed);
+	while (floor > cur &&
+	       !atomic_compare_exchange_weak_explicit(&ldp_seq_floor, &cur, floor, memory_order_relaxed,
+						      memory_order_relaxed))
+		;
 }
 
 /* The writer works in an fd table of its own, holding the trace and nothing
@@ -926,7 +933,7 @@ static void *writer_main(void *arg)
 static int stack_charged; /* this process's writer stack is charged to the budget */
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
-int ldp_writer_start(uint64_t start_mono_ns, int forked)
+static int start_thread(uint64_t start_mono_ns, int forked)
 {
 	if (!real_pthread_create) {
 		ldp_self.busy++;
@@ -969,9 +976,106 @@ int ldp_writer_start(uint64_t start_mono_ns, int forked)
 	return w == START_OK ? 0 : -1;
 }
 
+int ldp_writer_start(uint64_t start_mono_ns, int forked)
+{
+	return start_thread(start_mono_ns, forked);
+}
+
 uint64_t ldp_writer_start_ns(void)
 {
 	return seg_start_ns;
+}
+
+/* ---- a writer that starts late ----
+ * glibc runs a process that has only ever had one thread on cheaper paths:
+ * malloc without its arena lock, stdio without its locks, a brk trim that
+ * flushes only the local TLB. A second thread ends them for good: a
+ * preloaded library that starts one idle thread and nothing else makes
+ * `git log -p` 1.08x and sqlite3 1.045x slower. Sampled mode has little to
+ * write, so in a program that runs alone the writer thread starts only when
+ * it is needed (ldp_writer_defer): when the program starts a thread of its
+ * own (it has given up those paths then anyway), when a ring passes half
+ * full, or once LDPROF_WRITER_DELAY_MS have passed; whichever comes first.
+ * The agent looks at its sampled slow paths (ldp_writer_poll), never on a
+ * path every allocation takes. A program that ends first (exit, _exit,
+ * abort, a fatal signal) never has a writer thread: the ending thread
+ * opens the trace and writes the whole segment itself (end_alone). Until
+ * then the program's thread ticks the time floor at those same places, and
+ * its CPU samples wait in a block sized for the delay (sample.c).
+ *
+ * DEFER_WAITING -> DEFER_STARTING (a thread is being started) or
+ * DEFER_ENDING (the ending thread writes it all), by one compare-exchange:
+ * only one of them happens, once. */
+enum { DEFER_NONE, DEFER_WAITING, DEFER_STARTING, DEFER_ENDING };
+_Atomic int ldp_writer_deferred;
+static uint64_t defer_until_ns;
+static uint32_t defer_kicks; /* ldp_rings_kicks() when deferred: a kick since asks for the thread */
+
+int ldp_writer_defer(uint64_t start_mono_ns)
+{
+	seg_start_ns = start_mono_ns;
+	forked_child = 0;
+	tick();
+	defer_until_ns = start_mono_ns + ldp_cfg.writer_delay_ms * 1000000ull;
+	defer_kicks = ldp_rings_kicks();
+	atomic_store(&ldp_writer_deferred, DEFER_WAITING);
+	return 0;
+}
+
+/* Start the deferred writer thread now, from a thread that holds no lock of
+ * the agent's and is no signal handler. @return 0 (or it was not deferred),
+ * -1 it could not start: tracing is off (said why). */
+int ldp_writer_undefer(void)
+{
+	int expected = DEFER_WAITING;
+	if (!atomic_compare_exchange_strong(&ldp_writer_deferred, &expected, DEFER_STARTING))
+		return 0;
+	ldp_self.busy++; /* pthread_create allocates */
+	int err = start_thread(seg_start_ns, 0);
+	ldp_self.busy--;
+	atomic_store(&ldp_writer_deferred, DEFER_NONE);
+	if (err) { /* said why: the writer or tracefile.c */
+		atomic_store(&ldp_heap_on, 0);
+		atomic_store(&ldp_state, LDP_STATE_OFF);
+		return -1;
+	}
+	return 0;
+}
+
+void ldp_writer_poll_slow(void)
+{
+	if (atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) != DEFER_WAITING)
+		return;
+	tick();
+	if (ldp_mono_ns() >= defer_until_ns || ldp_rings_kicks() != defer_kicks || !__libc_single_threaded)
+		ldp_writer_undefer();
+}
+
+void ldp_writer_tick_deferred(void)
+{
+	if (atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) == DEFER_WAITING)
+		tick();
+}
+
+/* The program ends before the writer thread started: this thread writes
+ * the segment, one round with END, in the program's fd table for the few
+ * calls it takes (an ending process cannot close its fds meanwhile; each
+ * write checks the fd anyway). Only for a thread that holds no lock of the
+ * agent's: the callers check. @return 0 done (written, or not and said
+ * why), 1 the thread started meanwhile: ask it. */
+static int end_alone(int end_reason, int sig)
+{
+	int expected = DEFER_WAITING;
+	if (!atomic_compare_exchange_strong(&ldp_writer_deferred, &expected, DEFER_ENDING))
+		return 1;
+	if (open_trace() == 0) {
+		do_round(end_reason, sig, 1);
+		close(out_fd);
+		out_fd = -1;
+	}
+	buffers_free();
+	ended = 1;
+	return 0;
 }
 
 /* ---- requests from program threads (exit, _exit, abort, exec, fatal signals) ----
@@ -1048,6 +1152,11 @@ static int ask_end(int end_reason, int sig, unsigned timeout_ms)
 
 int ldp_writer_flush(int end_reason, unsigned timeout_ms)
 {
+	/* exit, _exit, abort: the caller's guard is its own (final_flush) */
+	if (atomic_load(&ldp_writer_deferred) == DEFER_WAITING && ldp_self.busy <= 1) {
+		if (end_alone(end_reason, 0) == 0)
+			return 0;
+	}
 	return ask_end(end_reason, 0, timeout_ms);
 }
 
@@ -1057,6 +1166,14 @@ int ldp_writer_flush(int end_reason, unsigned timeout_ms)
  * it is written the writer is gone, and later ones return at once. */
 int ldp_writer_end_by_signal(int sig, unsigned timeout_ms)
 {
+	if (atomic_load(&ldp_writer_deferred) == DEFER_WAITING) {
+		/* Not when the signal came inside the agent: a lock of its own may
+		 * be held by the code it interrupted (the program has one thread). */
+		if (ldp_self.busy)
+			return -1;
+		if (end_alone(LDP_END_SIGNAL, sig) == 0)
+			return 0;
+	}
 	return ask_end(LDP_END_SIGNAL, sig, timeout_ms);
 }
 
@@ -1067,6 +1184,7 @@ int ldp_writer_is_self(void)
 
 int ldp_writer_flush_and_hold(void)
 {
+	ldp_writer_undefer(); /* exec: the thread holds the trace across it (a failed exec goes on) */
 	if (!atomic_load(&writer_alive) || take_request(1000, 0) != 0)
 		return -1;
 	atomic_store(&hold_word, 1);
@@ -1128,6 +1246,7 @@ void ldp_writer_postfork_child(void)
 	frame_start_ns = 0;
 	ended = failed = 0;
 	atomic_store(&writer_alive, 0);
+	atomic_store(&ldp_writer_deferred, DEFER_NONE); /* the child's writer starts on its first event */
 	atomic_store(&start_word, 0);
 	atomic_store(&req_owner, 0);
 	atomic_store(&req_word, 0);
