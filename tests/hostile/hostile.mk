@@ -10,7 +10,7 @@
 HOSTILE_OUT := $(O)/tests/hostile
 HOSTILE_CC_FLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-builtin -Wall -Wextra -Werror -pthread
 HOSTILE_PROGS := h_threads h_proc h_dlopen h_signals h_exit h_stack h_api h_closefd h_life h_rawfork h_sigown h_fatal \
-	h_nested
+	h_nested h_alone
 HOSTILE_BIN := $(HOSTILE_PROGS:%=$(HOSTILE_OUT)/%) $(HOSTILE_OUT)/h_daemon $(HOSTILE_OUT)/h_cxx \
 	$(HOSTILE_OUT)/h_ownmalloc_static $(HOSTILE_OUT)/h_ownmalloc_mmap $(HOSTILE_OUT)/libhostile_dl.so \
 	$(HOSTILE_OUT)/h_deepbind $(HOSTILE_OUT)/libhostile_deep.so \

@@ -692,6 +692,58 @@ XFLAGS="--cpu 99 --wall 99"
 hostile nested_burst 0 "a handler makes 40 events per run inside the agent: recorded, or counted as lost, never missing" \
 	chk_nested_burst "$HB/h_nested" burst @S
 
+# ---- sampled mode, a program that runs alone: its writer starts late (issue 16) ----
+# No writer thread until the program starts one, LDPROF_WRITER_DELAY_MS pass,
+# or it ends (agent/writer.c "a writer that starts late"); the ending thread
+# then writes the whole segment itself. --sample-bytes 1 samples every
+# allocation (16 bytes or more: probability 1), so the counts are exact.
+ALONE="--mode sampled --sample-bytes 1 --cpu 99"
+chk_alone_count() { jcheck "$1" "r['segments'][-1]['end'] == 'exit' and h['allocation_count'] >= 1000 and h['leaked_count'] == 100"; }
+XFLAGS=$ALONE ENVS=(LDPROF_WRITER_DELAY_MS=60000)
+hostile alone_count 0 "sampled, one thread: no writer thread while it runs (1 thread, bare and traced); at exit every allocation" \
+	chk_alone_count "$HB/h_alone" count
+chk_alone_thread() {
+	local b t
+	b=$(cat "$W/$1.bare.side") t=$(cat "$W/$1.traced.side")
+	[ "$b" = 2 ] && [ "$t" = 3 ] || { echo "threads with the program's second: bare $b, traced $t (want 2 and 3)"; return 1; }
+	jcheck "$1" "r['segments'][-1]['end'] == 'exit' and h['allocation_count'] >= 2000 and h['leaked_count'] >= 200"
+}
+XFLAGS=$ALONE ENVS=(LDPROF_WRITER_DELAY_MS=60000)
+hostile alone_thread 0 "sampled: the writer thread starts with the program's first thread (3 threads then, bare 2); every allocation" \
+	chk_alone_thread "$HB/h_alone" thread @S
+# The program measures when a second thread appears, from main's start; the
+# agent's delay runs from its constructor, a little before main.
+chk_alone_late() {
+	local b t
+	b=$(cat "$W/$1.bare.side") t=$(cat "$W/$1.traced.side")
+	[ "$b" = -1 ] && [ "$t" -ge 250 ] ||
+		{ echo "a second thread appeared at $t ms traced (want 300 ms less the start, at least 250), $b bare (want -1: never)"; return 1; }
+	jcheck "$1" "r['segments'][-1]['end'] == 'exit' and h['allocation_count'] > 0"
+}
+XFLAGS="--mode sampled --cpu 99" ENVS=(LDPROF_WRITER_DELAY_MS=300)
+hostile alone_late 0 "sampled, one thread allocating: the writer thread starts once 300 ms have passed, not before" \
+	chk_alone_late "$HB/h_alone" late @S
+# 1.5 s of CPU without a writer to drain the samples: the block holds them.
+chk_alone_cpu() { jcheck "$1" "r['cpu']['lost_sample_count'] == 0 and r['cpu']['sample_count'] >= 100 and h['leaked_count'] == 100"; }
+XFLAGS=$ALONE ENVS=(LDPROF_WRITER_DELAY_MS=60000)
+hostile alone_cpu 0 "sampled, one thread: 1.5 s of CPU with no writer thread, every CPU sample kept (none lost)" \
+	chk_alone_cpu "$HB/h_alone" cpu
+alone_fatal() { # NAME SIGNAL MODE [ALLOCATIONS LEAKED]
+	local n=$1 sig=$2 mode=$3 a=${4:-5000} l=${5:-500}
+	eval "chk_$n() { end_signal \"\$1\" $sig $a $l; }"
+	XFLAGS=$ALONE
+	hostile "$n" $((128 + sig)) "sampled, one thread, $mode: the dying thread writes the trace, END(signal $sig), every allocation" \
+		"chk_$n" "$HB/h_fatal" "$mode"
+}
+alone_fatal alone_term 15 term
+alone_fatal alone_segv 11 segv
+alone_fatal alone_abrt 6 abrt
+alone_fatal alone_agentfault 11 agentfault
+alone_fatal alone_exechold 15 exechold
+chk_alone_abort() { end_is "$1" abort; }
+XFLAGS=$ALONE
+hostile alone_abort 134 "sampled, one thread: abort() writes the trace itself, END(abort)" chk_alone_abort "$HB/h_exit" abort
+
 # ---- RTLD_DEEPBIND (issue 13) ---------------------------------------------------
 chk_deepbind() {
 	"$LDPROF" report --by function --json "$W/$1.ldp" > "$W/$1.fn.json" || return 1

@@ -1,0 +1,135 @@
+/*
+ * h_alone.c MODE [SIDE] - a program that runs alone (one thread), for the
+ * sampled-mode writer that starts late (agent/writer.c). The runner traces
+ * it with --mode sampled and LDPROF_WRITER_DELAY_MS set.
+ *
+ *   count   1000 allocations (100 kept), then prints how many threads the
+ *           process has: 1, bare and traced (no writer thread yet)
+ *   late    allocates (a block made and freed, again and again) until a
+ *           second thread appears in /proc/self/task or 5 s pass; writes to
+ *           SIDE the ms since main began at which it appeared (-1: never),
+ *           and prints nothing that differs bare and traced
+ *   cpu     computes, without allocating, for 1.5 s of its own CPU time
+ *           (its thread CPU clock, so a loaded machine only makes it take
+ *           longer), prints a checksum; then 1000 allocations (100 kept)
+ *   thread  1000 allocations (100 kept), then starts a thread that makes
+ *           1000 more and waits; writes to SIDE the threads the process
+ *           has then: 2 bare, 3 traced (the writer starts with the
+ *           program's first thread)
+ */
+#include "hostile.h" /* first: it defines _GNU_SOURCE */
+
+#include <dirent.h>
+#include <pthread.h>
+#include <time.h>
+
+#define ALLOCS 1000
+#define KEPT (ALLOCS / 10)
+
+static void *kept[2 * KEPT];
+
+static int threads_now(void)
+{
+	DIR *d = opendir("/proc/self/task"); /* opendir allocates: only where counts do not matter */
+	CHECK(d, "opendir /proc/self/task: %s", strerror(errno));
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void allocate(unsigned owner, void **keep)
+{
+	for (unsigned i = 0; i < ALLOCS; i++) {
+		void *p = pattern_alloc(64 + i % 64, owner, i);
+		if (i % 10 == 0)
+			keep[i / 10] = p;
+		else
+			free(p);
+	}
+}
+
+static uint64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)(t.tv_sec - t0->tv_sec) * 1000 + (uint64_t)((t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static double cpu_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static pthread_barrier_t met;
+
+static void *second(void *arg)
+{
+	(void)arg;
+	allocate(2, kept + KEPT);
+	pthread_barrier_wait(&met); /* allocated, */
+	pthread_barrier_wait(&met); /* counted */
+	return NULL;
+}
+
+static void side(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	CHECK(f, "fopen %s: %s", path, strerror(errno));
+	fprintf(f, "%ld\n", v);
+	fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	CHECK(argc >= 2, "usage: h_alone count|late SIDE|cpu|thread SIDE");
+	const char *mode = argv[1];
+	if (!strcmp(mode, "count")) {
+		allocate(1, kept);
+		say("threads %d\n", threads_now());
+		return 0;
+	}
+	if (!strcmp(mode, "late")) {
+		CHECK(argc == 3, "late needs SIDE");
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		long seen = -1;
+		for (unsigned i = 0; ms_since(&t0) < 5000; i++) {
+			free(pattern_alloc(4096, 3, i)); /* 4 KiB a block: a sample now and then */
+			if (i % 256 == 0 && threads_now() > 1) {
+				seen = (long)ms_since(&t0);
+				break;
+			}
+		}
+		side(argv[2], seen);
+		say("done\n");
+		return 0;
+	}
+	if (!strcmp(mode, "cpu")) {
+		double start = cpu_s();
+		uint64_t x = 1;
+		while (cpu_s() - start < 1.5)
+			for (int i = 0; i < 100000; i++)
+				x = x * 6364136223846793005ull + 1442695040888963407ull;
+		say("checksum %d\n", (int)(x >> 63) | 1);
+		allocate(1, kept);
+		return 0;
+	}
+	if (!strcmp(mode, "thread")) {
+		CHECK(argc == 3, "thread needs SIDE");
+		allocate(1, kept);
+		pthread_barrier_init(&met, NULL, 2);
+		pthread_t t;
+		CHECK(pthread_create(&t, NULL, second, NULL) == 0, "pthread_create");
+		pthread_barrier_wait(&met);
+		side(argv[2], threads_now());
+		pthread_barrier_wait(&met);
+		CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+		say("done\n");
+		return 0;
+	}
+	CHECK(0, "unknown mode %s", mode);
+}
