@@ -6,12 +6,13 @@
  * is not in it yet), write the settings into a file in the private control
  * directory, and have gdb in batch mode stop the process at the entry of
  * malloc or free (so no allocator lock is held by the stopped thread, as
- * memray does), call dlopen on the agent and ldprof_attach(SETTINGS), and
- * detach (agent/attach.c does the rest). A call that faults is unwound by
- * gdb (unwindonsignal), so the process never dies of an attach that
- * failed. A process that allocates nothing for --wait seconds is left as it
- * was (a timer in gdb's Python interrupts the wait; the breakpoints go with
- * the detach).
+ * memray does), call dlopen on the agent and ldprof_attach(SETTINGS) by
+ * hand (general registers only: see the script), and detach
+ * (agent/attach.c does the rest). A call that faults stops there and the
+ * thread is put back as it was stopped, so the process never dies of an
+ * attach that failed. A process that allocates nothing for --wait seconds
+ * is left as it was (a timer in gdb's Python interrupts the wait; the
+ * breakpoints go with the detach).
  *
  * detach: `ldprof ctl PID detach` (agent/control.c).
  */
@@ -316,40 +317,114 @@ int cmd_attach(int argc, char **argv)
 	sb_free(&s);
 
 	/* The agent is loaded from the entry of malloc or free: the stopped
-	 * thread holds no allocator lock there. */
+	 * thread holds no allocator lock there. The calls are made by hand, not
+	 * with gdb's own call: that one saves and restores every register of
+	 * the thread, the XSAVE area too, and gdb 13 cannot write that area
+	 * back where the kernel's is larger than it expects (AMX: "Couldn't
+	 * write extended state status", then gdb itself crashed). At a
+	 * function's entry the vector registers are the caller's to lose (the
+	 * ABI makes them all caller-saved), so the general registers are all
+	 * there is to save and restore: the strings and a return address go
+	 * below the stack pointer, the return comes back to the breakpoint's
+	 * address (stopped there by a breakpoint that only this frame's return
+	 * meets), and the thread leaves as it was stopped. Signals the program
+	 * gets meanwhile go to it; a fault in a call stops it, and the thread is
+	 * put back as it was (what unwindonsignal did). */
 	struct strbuf g = {0};
 	sb_printf(&g,
 		  "set pagination off\n"
 		  "set confirm off\n"
-		  "set unwindonsignal on\n"
 		  "set auto-solib-add on\n"
 		  "break malloc\n"
 		  "break free\n"
-		  "commands 1-2\n"
-		  "  silent\n"
-		  "  delete\n"
-		  "  set $ldprof_h = (void *)dlopen(\"%s\", 2)\n"
-		  "  printf \"LDPROF-DLOPEN %%lu\\n\", (unsigned long)$ldprof_h\n"
-		  "  if $ldprof_h == 0\n"
-		  "    printf \"LDPROF-DLERROR %%s\\n\", (char *)dlerror()\n"
-		  "  else\n"
-		  "    printf \"LDPROF-RESULT %%d\\n\", (int)ldprof_attach(\"%s\")\n"
-		  "  end\n"
-		  "  detach\n"
-		  "  quit\n"
-		  "end\n"
-		  /* A process that calls neither is left alone after wait_s: the
-		   * interrupt runs in gdb's own loop, never after its detach. */
 		  "python\n"
 		  "import threading\n"
-		  "threading.Timer(%llu, lambda: gdb.post_event(lambda: gdb.execute('interrupt'))).start()\n"
+		  "ldp_state = {'stopped': False}\n"
+		  "def ldp_timeout():\n"
+		  "    if not ldp_state['stopped']:\n"
+		  "        gdb.execute('interrupt')\n"
+		  /* A process that calls neither is left alone after wait_s: the
+		   * interrupt runs in gdb's own loop, never after its detach. */
+		  "ldp_timer = threading.Timer(%llu, lambda: gdb.post_event(ldp_timeout))\n"
+		  "ldp_timer.start()\n"
 		  "end\n"
 		  "continue\n"
-		  "printf \"LDPROF-NOT-STOPPED\\n\"\n"
-		  "delete\n"
+		  "python\n"
+		  "ldp_state['stopped'] = True\n"
+		  "AGENT = \"%s\"\n"
+		  "SETTINGS = \"%s\"\n"
+		  "ldp_timer.cancel()\n"
+		  "inf = gdb.selected_inferior()\n"
+		  "ulong = gdb.lookup_type('unsigned long')\n"
+		  "def reg(r):\n"
+		  "    v = gdb.parse_and_eval('$' + r)\n"
+		  "    return int(v) & 0xffffffffffffffff if r == 'eflags' else int(v.cast(ulong))\n"
+		  "def addr(sym):\n"
+		  "    return int(gdb.parse_and_eval('(unsigned long)&' + sym))\n"
+		  "class Failed(Exception):\n"
+		  "    pass\n"
+		  "REGS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13',\n"
+		  "        'r14', 'r15', 'eflags', 'rsp', 'pc']\n"
+		  "if not any(b.hit_count for b in gdb.breakpoints()):\n"
+		  "    print('LDPROF-NOT-STOPPED')\n"
+		  "    gdb.execute('delete')\n"
+		  "else:\n"
+		  "    gdb.execute('delete')\n"
+		  "    gdb.execute('handle all nostop noprint pass')\n"
+		  "    gdb.execute('handle SIGSEGV SIGBUS SIGILL SIGFPE SIGABRT stop print nopass')\n"
+		  "    saved = [(r, reg(r)) for r in REGS]\n"
+		  "    pc0, sp0 = reg('pc'), reg('rsp')\n"
+		  "    strs = {}\n"
+		  "    at = sp0 - 256\n"
+		  "    for s in (AGENT, SETTINGS, 'ldprof_attach'):\n"
+		  "        b = s.encode() + b'\\0'\n"
+		  "        at -= len(b)\n"
+		  "        inf.write_memory(at, b)\n"
+		  "        strs[s] = at\n"
+		  "    call_sp = (at - 256) & ~15\n"
+		  "    def call(fn, *args):\n"
+		  "        inf.write_memory(call_sp - 8, pc0.to_bytes(8, 'little'))\n"
+		  "        for r, v in zip(('rdi', 'rsi'), args):\n"
+		  "            gdb.execute('set $' + r + ' = ' + str(v))\n"
+		  "        gdb.execute('set $rax = 0')\n"
+		  "        gdb.execute('set $rsp = ' + str(call_sp - 8))\n"
+		  "        gdb.execute('set $pc = ' + str(fn))\n"
+		  "        back = gdb.Breakpoint('*' + str(pc0), internal=True)\n"
+		  "        back.condition = '$rsp == ' + str(call_sp)\n"
+		  "        try:\n"
+		  "            gdb.execute('continue')\n"
+		  "        finally:\n"
+		  "            if back.is_valid():\n"
+		  "                back.delete()\n"
+		  "        if not inf.is_valid() or inf.pid == 0 or not inf.threads():\n"
+		  "            raise Failed('exited')\n"
+		  "        if reg('pc') != pc0 or reg('rsp') != call_sp:\n"
+		  "            raise Failed('stopped')\n"
+		  "        return reg('rax')\n"
+		  "    alive = True\n"
+		  "    try:\n"
+		  "        h = call(addr('dlopen'), strs[AGENT], 2)\n"
+		  "        print('LDPROF-DLOPEN ' + str(h))\n"
+		  "        if h == 0:\n"
+		  "            e = call(addr('dlerror'))\n"
+		  "            print('LDPROF-DLERROR ' + (gdb.parse_and_eval('(char *)' + str(e)).string() if e else '?'))\n"
+		  "        else:\n"
+		  "            f = call(addr('dlsym'), h, strs['ldprof_attach'])\n"
+		  "            if f == 0:\n"
+		  "                print('LDPROF-DLERROR the agent has no ldprof_attach')\n"
+		  "            else:\n"
+		  "                rc = call(f, strs[SETTINGS]) & 0xffffffff\n"
+		  "                print('LDPROF-RESULT ' + str(rc - (1 << 32) if rc >> 31 else rc))\n"
+		  "    except Failed as why:\n"
+		  "        alive = str(why) != 'exited'\n"
+		  "        print('LDPROF-CALL-FAILED ' + str(why))\n"
+		  "    if alive:\n"
+		  "        for r, v in saved:\n"
+		  "            gdb.execute('set $' + r + ' = ' + str(v))\n"
+		  "end\n"
 		  "detach\n"
 		  "quit\n",
-		  agent, settings, (unsigned long long)wait_s);
+		  (unsigned long long)wait_s, agent, settings);
 	write_file(script, g.s, geteuid());
 	sb_free(&g);
 
