@@ -1232,13 +1232,14 @@ int ldp_writer_defer(uint64_t start_mono_ns);
 /* Start it now (a thread of the program's, no agent lock held, not a
  * signal handler). 0, or -1: tracing is off. */
 int ldp_writer_undefer(void);
-extern _Atomic int ldp_writer_deferred; /* 1 (DEFER_WAITING) while no writer thread is wanted yet */
+extern _Atomic int ldp_writer_deferred; /* LDP_WRITER_WAITING while no writer thread is wanted yet */
+#define LDP_WRITER_WAITING 1
 void ldp_writer_poll_slow(void);
 /* At the sampled slow paths: tick the time floor, and start the writer
  * thread if it is due. Same context as ldp_writer_undefer. */
 static inline void ldp_writer_poll(void)
 {
-	if (LDP_UNLIKELY(atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) == 1))
+	if (LDP_UNLIKELY(atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) == LDP_WRITER_WAITING))
 		ldp_writer_poll_slow();
 }
 /* Only the floor (async-signal-safe: the CPU sampling handler, and mmap,
@@ -1246,7 +1247,7 @@ static inline void ldp_writer_poll(void)
 void ldp_writer_tick_deferred(void);
 static inline void ldp_writer_floor(void)
 {
-	if (LDP_UNLIKELY(atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) == 1))
+	if (LDP_UNLIKELY(atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) == LDP_WRITER_WAITING))
 		ldp_writer_tick_deferred();
 }
 

@@ -73,7 +73,7 @@ struct ldp_samples *ldp_samples_first(void)
  * touched as samples come). Later blocks are drained every few ms. */
 static uint32_t slots_wanted(void)
 {
-	if (atomic_load(&ldp_writer_deferred) != 1)
+	if (atomic_load(&ldp_writer_deferred) != LDP_WRITER_WAITING)
 		return LDP_SAMPLE_SLOTS;
 	uint64_t want = 2ull * ldp_cfg.cpu_hz * (ldp_cfg.writer_delay_ms + 999) / 1000;
 	uint32_t n = LDP_SAMPLE_SLOTS;

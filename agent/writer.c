@@ -3,7 +3,7 @@
  * compressed and flushed to the file, and the zstd frame it belongs to ends
  * at least every second (so rounds share the compressor's window).
  *
- * A round (only ever on the writer thread):
+ * A round (on the writer thread; see end_alone for the one exception):
  *   1. read every ring's head (acquire)
  *   2. write MODULE records for objects not yet written
  *   3. write STACK records for ids not yet written
@@ -13,7 +13,10 @@
  * was published before the event and is written before it in the file.
  *
  * The writer thread is the only one that ever touches the file, the zstd
- * state or the buffers below: no lock guards them. It opens the trace
+ * state or the buffers below: no lock guards them. (In sampled mode a
+ * program that ends before its writer thread started has the ending thread
+ * do the one round instead: "a writer that starts late" below. There is no
+ * writer thread then, and never will be.) It opens the trace
  * itself, in an fd table of its own (unshare(CLONE_FILES), every other fd
  * closed), so the program's fd table never holds the trace: a program that
  * closes every fd, reuses the numbers, forks or execs can neither close nor
@@ -933,7 +936,7 @@ static void *writer_main(void *arg)
 static int stack_charged; /* this process's writer stack is charged to the budget */
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
-static int start_thread(uint64_t start_mono_ns, int forked)
+int ldp_writer_start(uint64_t start_mono_ns, int forked)
 {
 	if (!real_pthread_create) {
 		ldp_self.busy++;
@@ -976,11 +979,6 @@ static int start_thread(uint64_t start_mono_ns, int forked)
 	return w == START_OK ? 0 : -1;
 }
 
-int ldp_writer_start(uint64_t start_mono_ns, int forked)
-{
-	return start_thread(start_mono_ns, forked);
-}
-
 uint64_t ldp_writer_start_ns(void)
 {
 	return seg_start_ns;
@@ -1006,7 +1004,7 @@ uint64_t ldp_writer_start_ns(void)
  * DEFER_WAITING -> DEFER_STARTING (a thread is being started) or
  * DEFER_ENDING (the ending thread writes it all), by one compare-exchange:
  * only one of them happens, once. */
-enum { DEFER_NONE, DEFER_WAITING, DEFER_STARTING, DEFER_ENDING };
+enum { DEFER_NONE, DEFER_WAITING = LDP_WRITER_WAITING, DEFER_STARTING, DEFER_ENDING };
 _Atomic int ldp_writer_deferred;
 static uint64_t defer_until_ns;
 static uint32_t defer_kicks; /* ldp_rings_kicks() when deferred: a kick since asks for the thread */
@@ -1031,7 +1029,7 @@ int ldp_writer_undefer(void)
 	if (!atomic_compare_exchange_strong(&ldp_writer_deferred, &expected, DEFER_STARTING))
 		return 0;
 	ldp_self.busy++; /* pthread_create allocates */
-	int err = start_thread(seg_start_ns, 0);
+	int err = ldp_writer_start(seg_start_ns, 0);
 	ldp_self.busy--;
 	atomic_store(&ldp_writer_deferred, DEFER_NONE);
 	if (err) { /* said why: the writer or tracefile.c */
