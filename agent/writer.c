@@ -145,8 +145,13 @@ static _Atomic int writer_alive;    /* between a successful start and the thread
  * word, its ticket, kind, END reason and signal (LDP_END_SIGNAL, fatal.c),
  * so the writer takes all of it at once, and one posted over it (a
  * takeover: take_request) never changes one being served. The writer
- * stores each ticket it has served in req_done. hold_word keeps the writer
- * from writing anything while an exec is under way. */
+ * stores each ticket it has served in req_done. hold_ticket keeps the writer
+ * from writing anything while an exec is under way: it holds the ticket of
+ * the hold request, and the writer holds while it still does. A ticket, not
+ * a flag: a program failing execs one after another releases and holds
+ * again before the writer runs, and with a flag (1, 0, 1 again) the writer
+ * never saw the release, held on for the old request and left the new one
+ * to time out, a second per exec (h_proc failexec in sampled mode: 100 s). */
 enum { REQ_NONE, REQ_END, REQ_HOLD };
 #define REQ_WORD(ticket, kind, reason, sig)                                                                    \
 	((uint64_t)(ticket) << 32 | (uint64_t)((sig)&0xff) << 16 | (uint64_t)((reason)&0xff) << 8 | (uint64_t)(kind))
@@ -154,7 +159,7 @@ static _Atomic int req_owner;
 static _Atomic uint64_t req_word;    /* 0: none posted */
 static _Atomic uint32_t req_tickets; /* the last ticket given */
 static _Atomic uint32_t req_done;    /* futex: the last ticket served */
-static _Atomic uint32_t hold_word;
+static _Atomic uint32_t hold_ticket; /* futex: the ticket of the hold under way, 0: none */
 
 /* The writer's own memory: left out of fork children (the child's writer
  * makes its own), so a fork copies none of it and the parent's writer
@@ -845,8 +850,9 @@ static void serve(uint64_t req)
 	ldp_futex_wake((volatile uint32_t *)&req_done);
 	/* exec under way: write nothing until it failed (if it works, this
 	 * thread is gone with the image). The time floor keeps ticking. */
-	while (kind == REQ_HOLD && atomic_load_explicit(&hold_word, memory_order_acquire)) {
-		ldp_futex_wait((volatile uint32_t *)&hold_word, 1, TICK_NS);
+	uint32_t ticket = (uint32_t)(req >> 32);
+	while (kind == REQ_HOLD && atomic_load_explicit(&hold_ticket, memory_order_acquire) == ticket) {
+		ldp_futex_wait((volatile uint32_t *)&hold_ticket, ticket, TICK_NS);
 		tick();
 	}
 }
@@ -1094,8 +1100,8 @@ static int take_request(unsigned timeout_ms, int takeover)
 		if (atomic_compare_exchange_strong(&req_owner, &expected, self))
 			return 0;
 		if (expected == self && takeover) {
-			atomic_store(&hold_word, 0);
-			ldp_futex_wake((volatile uint32_t *)&hold_word);
+			atomic_store(&hold_ticket, 0);
+			ldp_futex_wake((volatile uint32_t *)&hold_ticket);
 			return 0;
 		}
 		if (i >= timeout_ms || !atomic_load(&writer_alive))
@@ -1120,7 +1126,11 @@ static int served(uint32_t ticket)
 static int ask(int kind, int reason, int sig, unsigned timeout_ms)
 {
 	uint32_t ticket = atomic_fetch_add(&req_tickets, 1) + 1;
+	if (!ticket) /* 0 means "no hold": after 2^32 requests, skip it */
+		ticket = atomic_fetch_add(&req_tickets, 1) + 1;
 	uint64_t req = REQ_WORD(ticket, kind, reason, sig);
+	if (kind == REQ_HOLD) /* before the writer can take the request */
+		atomic_store_explicit(&hold_ticket, ticket, memory_order_release);
 	atomic_store_explicit(&req_word, req, memory_order_release);
 	ldp_rings_kick();
 	uint64_t deadline = ldp_mono_ns() + timeout_ms * 1000000ull;
@@ -1185,7 +1195,6 @@ int ldp_writer_flush_and_hold(void)
 	ldp_writer_undefer(); /* exec: the thread holds the trace across it (a failed exec goes on) */
 	if (!atomic_load(&writer_alive) || take_request(1000, 0) != 0)
 		return -1;
-	atomic_store(&hold_word, 1);
 	if (ask(REQ_HOLD, 0, 0, 1000) != 0) {
 		ldp_writer_release();
 		return -1;
@@ -1195,8 +1204,8 @@ int ldp_writer_flush_and_hold(void)
 
 void ldp_writer_release(void)
 {
-	atomic_store(&hold_word, 0);
-	ldp_futex_wake((volatile uint32_t *)&hold_word);
+	atomic_store(&hold_ticket, 0);
+	ldp_futex_wake((volatile uint32_t *)&hold_ticket);
 	give_request();
 }
 
@@ -1249,5 +1258,5 @@ void ldp_writer_postfork_child(void)
 	atomic_store(&req_owner, 0);
 	atomic_store(&req_word, 0);
 	atomic_store(&req_done, atomic_load(&req_tickets));
-	atomic_store(&hold_word, 0);
+	atomic_store(&hold_ticket, 0);
 }

@@ -211,6 +211,13 @@ hostile fds 0 "no agent fd leaks into exec'd children (ls /proc/self/fd)" - "$HB
 chk_failexec() { jcheck "$1" 'len(r["segments"]) == 1 and r["segments"][0]["end"] == "exit" and h["allocation_count"] >= 5000'; }
 hostile failexec 0 "100 failed execs in the traced process (writer held across each): errno ENOENT, tracing goes on" \
 	chk_failexec "$HB/h_proc" failexec
+# The same in sampled mode, where the failed execs came faster than the
+# writer noticed each release: every hold request then waited out its 1 s
+# (100 s in all). Bounded at 30 s here; it takes well under one.
+XFLAGS="--mode sampled --sample-bytes 1" T_ALL=$T T=30
+hostile failexec_sampled 0 "sampled: 100 failed execs in a row, each hold released before the next: no request waits out its timeout" \
+	chk_failexec "$HB/h_proc" failexec
+T=$T_ALL
 
 chk_chain() {
 	jcheck "$1" '[s["end"] for s in r["segments"]] == ["exec"] * 4 + ["exit"] and all(s["heap"]["allocation_count"] >= 300 for s in r["segments"][1:])'
