@@ -1268,6 +1268,8 @@ void ldp_fatal_init(void);
 /* Open the trace for this image (create, or append after an exec of the same
  * process) and write the segment header. @return fd or -errno. */
 int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child);
+/* Take now what the next open needs (a writer that starts late). 0, or -1. */
+int ldp_tracefile_reserve(void);
 extern char ldp_trace_path[]; /* the path it opened (absolute when the template was) */
 /* Rotation: create part index (> 0) of the trace opened last, header
  * included (it continues that image; part_start_us: when it begins); with

@@ -161,10 +161,32 @@ struct part_info {
 	uint64_t start_us;
 };
 
+#define HEADER_CAP (128u << 10)
+
+/* The memory an open takes for a moment, taken ahead by a writer that
+ * starts late (ldp_tracefile_reserve): the program may have used its
+ * address space up by then (RLIMIT_AS). Used by the next open, once. */
+static struct scratch *reserved_sc;
+static uint8_t *reserved_frame;
+
+static void *take(void **reserved, size_t size)
+{
+	void *p = *reserved;
+	*reserved = NULL;
+	return p ? p : ldp_raw_alloc(size);
+}
+
+int ldp_tracefile_reserve(void)
+{
+	reserved_sc = ldp_raw_alloc(sizeof *reserved_sc);
+	reserved_frame = ldp_raw_alloc(HEADER_CAP + 8);
+	return reserved_sc && reserved_frame ? 0 : -1;
+}
+
 static int write_header(int fd, uint64_t start_mono_ns, const struct part_info *part, struct scratch *sc)
 {
-	struct hdr h = {.cap = 128 << 10};
-	uint8_t *frame = ldp_raw_alloc(h.cap + 8);
+	struct hdr h = {.cap = HEADER_CAP};
+	uint8_t *frame = take((void **)&reserved_frame, h.cap + 8);
 	if (!frame)
 		return -ENOMEM;
 	h.p = frame + 8;
@@ -273,7 +295,7 @@ static char part_base[LDP_PATH_CAP];
 
 int ldp_tracefile_open(uint64_t start_mono_ns, int forked_child)
 {
-	struct scratch *sc = ldp_raw_alloc(sizeof *sc);
+	struct scratch *sc = take((void **)&reserved_sc, sizeof *sc);
 	if (!sc) {
 		ldp_warn("cannot open a trace: out of memory");
 		return -ENOMEM;

@@ -940,6 +940,10 @@ static void *writer_main(void *arg)
  * child means starting the child's trace, which waits for this writer.
  * Resolved at the first start (the constructor), kept by fork children. */
 static int stack_charged; /* this process's writer stack is charged to the budget */
+/* A late writer's stack, mapped when it was deferred (rawmem, charged); a
+ * fork child inherits it with the rest of the memory and may use it for
+ * its own writer, the parent's being no thread of the child's. */
+static void *late_stack;
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 int ldp_writer_start(uint64_t start_mono_ns, int forked)
@@ -969,7 +973,10 @@ int ldp_writer_start(uint64_t start_mono_ns, int forked)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, WRITER_STACK);
+	if (late_stack)
+		pthread_attr_setstack(&attr, late_stack, WRITER_STACK);
+	else
+		pthread_attr_setstacksize(&attr, WRITER_STACK);
 	int err = real_pthread_create(&writer_thread, &attr, writer_main, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1017,6 +1024,17 @@ static uint32_t defer_kicks; /* ldp_rings_kicks() when deferred: a kick since as
 
 int ldp_writer_defer(uint64_t start_mono_ns)
 {
+	/* What the thread will need is taken now, as it would have been with
+	 * a writer started here: under RLIMIT_AS the program may have used its
+	 * address space up by the time the thread starts (its stack, zstd's
+	 * workspace, the buffers and what opening the trace takes for a
+	 * moment; the thread then asks for nothing more). */
+	if (buffers_init() != 0 || ldp_tracefile_reserve() != 0 || !(late_stack = ldp_raw_map(WRITER_STACK))) {
+		buffers_free();
+		ldp_warn("cannot start the writer: out of memory; tracing is off, the program continues");
+		return -ENOMEM;
+	}
+	stack_charged = 1;
 	seg_start_ns = start_mono_ns;
 	forked_child = 0;
 	tick();
@@ -1031,6 +1049,11 @@ int ldp_writer_defer(uint64_t start_mono_ns)
  * -1 it could not start: tracing is off (said why). */
 int ldp_writer_undefer(void)
 {
+	/* Only the process the agent started in: a vfork child shares its
+	 * memory, and a child of a fork no handler saw (forks.c) inherits the
+	 * waiting state; neither may start a writer of the parent's. */
+	if (atomic_load(&ldp_writer_deferred) != DEFER_WAITING || getpid() != ldp_pid)
+		return 0;
 	int expected = DEFER_WAITING;
 	if (!atomic_compare_exchange_strong(&ldp_writer_deferred, &expected, DEFER_STARTING))
 		return 0;
@@ -1249,7 +1272,7 @@ void ldp_writer_postfork_child(void)
 	paths_written = 1;
 	memset(lost_written, 0, sizeof lost_written);
 	forget_buffers();
-	stack_charged = 0; /* the child's writer gets a stack of its own */
+	stack_charged = late_stack != NULL; /* the child's writer gets a stack of its own, or the inherited one */
 	frame_start_ns = 0;
 	ended = failed = 0;
 	atomic_store(&writer_alive, 0);

@@ -369,6 +369,12 @@ chk_rlimit_as() {
 }
 hostile rlimit_as 0 "RLIMIT_AS 600 MiB: NULL/ENOMEM as glibc says, the agent takes < 15% of the space" chk_rlimit_as \
 	prlimit --as=$((600 << 20)) "$HB/h_api" oom @S
+# Sampled, the writer thread starts late: after the program has taken all
+# the space. What it needs was taken at start (no line, a whole trace).
+chk_rlimit_as_sampled() { chk_rlimit_as "$1" && jcheck "$1" "r['segments'][-1]['end'] == 'exit'"; }
+XFLAGS="--mode sampled"
+hostile rlimit_as_sampled 0 "sampled, RLIMIT_AS 600 MiB: the late writer's stack and buffers were taken at start, it starts and writes" \
+	chk_rlimit_as_sampled prlimit --as=$((600 << 20)) "$HB/h_api" oom @S
 
 # ---- a server's life: fds closed under the agent, forks into reused numbers ----
 # Run with heap, CPU and wall tracing together. Exact counts come from the
