@@ -366,15 +366,33 @@ static unsigned paths_written = 1;
 /* When the last RSS reading and the last zstd flush were (ldp_mono_ns). */
 static uint64_t last_rss_ns, last_flush_ns;
 
-static void put_rss(void)
+static uint64_t rss_now(void)
 {
 	uint64_t size, pages;
 	if (ldp_proc_statm(&size, &pages) != 0)
-		return;
+		return 0;
 	static long page;
 	if (!page)
 		page = sysconf(_SC_PAGESIZE);
-	put_record(LDP_REC_RSS, scratch, ldp_enc_rss(scratch, now_us(), pages * (uint64_t)page));
+	return pages * (uint64_t)page;
+}
+
+/* Readings taken while the writer thread starts late (ldp_writer_poll_slow),
+ * written by the first round, in time order, before its own. */
+#define LATE_RSS_CAP 64
+static struct {
+	uint64_t us, bytes;
+} late_rss[LATE_RSS_CAP];
+static unsigned late_rss_n;
+
+static void put_rss(void)
+{
+	for (unsigned i = 0; i < late_rss_n; i++)
+		put_record(LDP_REC_RSS, scratch, ldp_enc_rss(scratch, late_rss[i].us, late_rss[i].bytes));
+	late_rss_n = 0;
+	uint64_t bytes = rss_now();
+	if (bytes)
+		put_record(LDP_REC_RSS, scratch, ldp_enc_rss(scratch, now_us(), bytes));
 }
 static int sampling_written;
 #define NAMED_CAP 16384
@@ -1073,9 +1091,22 @@ void ldp_writer_poll_slow(void)
 {
 	if (atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) != DEFER_WAITING)
 		return;
+	int saved = errno; /* inside the program's malloc: errno is its own */
 	tick();
-	if (ldp_mono_ns() >= defer_until_ns || ldp_rings_kicks() != defer_kicks || !__libc_single_threaded)
+	uint64_t now = ldp_mono_ns();
+	/* RSS every flush interval, as the thread would read it (its /proc
+	 * read takes an fd for a moment: nobody else runs to see it). */
+	if (now - last_rss_ns >= ldp_cfg.flush_ms * 1000000ull && late_rss_n < LATE_RSS_CAP) {
+		uint64_t bytes = rss_now();
+		if (bytes) {
+			late_rss[late_rss_n].us = now_us();
+			late_rss[late_rss_n++].bytes = bytes;
+		}
+		last_rss_ns = now;
+	}
+	if (now >= defer_until_ns || ldp_rings_kicks() != defer_kicks || !__libc_single_threaded)
 		ldp_writer_undefer();
+	errno = saved;
 }
 
 void ldp_writer_tick_deferred(void)
@@ -1277,6 +1308,7 @@ void ldp_writer_postfork_child(void)
 	ended = failed = 0;
 	atomic_store(&writer_alive, 0);
 	atomic_store(&ldp_writer_deferred, DEFER_NONE); /* the child's writer starts on its first event */
+	late_rss_n = 0; /* the parent's readings */
 	atomic_store(&start_word, 0);
 	atomic_store(&req_owner, 0);
 	atomic_store(&req_word, 0);

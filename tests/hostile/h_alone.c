@@ -14,6 +14,10 @@
  *   cpu     computes, without allocating, for 1.5 s of its own CPU time
  *           (its thread CPU clock, so a loaded machine only makes it take
  *           longer), prints a checksum; then 1000 allocations (100 kept)
+ *   rss     makes and touches a 64 MiB block, allocates small blocks for
+ *           250 ms of its own clock, frees the big one, allocates for 150
+ *           ms more; writes to SIDE its peak RSS (VmHWM) in KiB: the trace,
+ *           whose writer never started, must still have seen that peak
  *   thread  1000 allocations (100 kept), then starts a thread that makes
  *           1000 more and waits; writes to SIDE the threads the process
  *           has then: 2 bare, 3 traced (the writer starts with the
@@ -89,6 +93,29 @@ static double cpu_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static long vm_hwm_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	CHECK(f, "fopen /proc/self/status: %s", strerror(errno));
+	char line[256];
+	long kib = -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	CHECK(kib > 0, "no VmHWM in /proc/self/status");
+	return kib;
+}
+
+/* Small blocks made and freed for ms of this process's clock. */
+static void churn_for(uint64_t ms)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; ms_since(&t0) < ms; i++)
+		free(pattern_alloc(32, 4, i));
+}
+
 static pthread_barrier_t met;
 
 static void *second(void *arg)
@@ -141,6 +168,19 @@ int main(int argc, char **argv)
 				x = x * 6364136223846793005ull + 1442695040888963407ull;
 		say("checksum %d\n", (int)(x >> 63) | 1);
 		allocate(1, kept);
+		return 0;
+	}
+	if (!strcmp(mode, "rss")) {
+		CHECK(argc == 3, "rss needs SIDE");
+		size_t big = 64u << 20;
+		char *p = malloc(big);
+		CHECK(p, "malloc 64 MiB");
+		memset(p, 1, big);
+		churn_for(250);
+		free(p); /* glibc's mmap'd block: unmapped, the RSS falls */
+		churn_for(150);
+		side(argv[2], vm_hwm_kib());
+		say("done\n");
 		return 0;
 	}
 	if (!strcmp(mode, "thread")) {

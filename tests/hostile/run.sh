@@ -742,6 +742,18 @@ chk_alone_cpu() { jcheck "$1" "r['cpu']['lost_sample_count'] == 0 and r['cpu']['
 XFLAGS=$ALONE ENVS=(LDPROF_WRITER_DELAY_MS=60000)
 hostile alone_cpu 0 "sampled, one thread: 1.5 s of CPU with no writer thread, every CPU sample kept (none lost)" \
 	chk_alone_cpu "$HB/h_alone" cpu
+# RSS read every flush interval by the program's thread while no writer
+# thread exists (it was read once, at the end: after the peak had gone).
+chk_alone_rss() {
+	local hwm
+	hwm=$(cat "$W/$1.traced.side")
+	jcheck "$1" "r['rss']['peak_bytes'] >= 0.9 * $hwm * 1024"
+}
+# (The default 512 KiB between samples: every allocation sampled would fill
+# the ring, and a ring passing half full starts the thread.)
+XFLAGS="--mode sampled --cpu 99" ENVS=(LDPROF_WRITER_DELAY_MS=60000)
+hostile alone_rss 0 "sampled, one thread: RSS read every 50 ms without a writer thread; the peak (VmHWM, 64 MiB held 250 ms, then freed) is in the trace" \
+	chk_alone_rss "$HB/h_alone" rss @S
 alone_fatal() { # NAME SIGNAL MODE [ALLOCATIONS LEAKED]
 	local n=$1 sig=$2 mode=$3 a=${4:-5000} l=${5:-500}
 	eval "chk_$n() { end_signal \"\$1\" $sig $a $l; }"
