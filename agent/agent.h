@@ -1230,7 +1230,8 @@ int ldp_writer_is_self(void); /* is the calling thread the writer? */
  * written whole by the thread that ends the program. */
 int ldp_writer_defer(uint64_t start_mono_ns);
 /* Start it now (a thread of the program's, no agent lock held, not a
- * signal handler). 0, or -1: tracing is off. */
+ * signal handler; only in the agent's own process). 1 started, 0 nothing
+ * to start, -1 it could not: tracing is off. */
 int ldp_writer_undefer(void);
 extern _Atomic int ldp_writer_deferred; /* LDP_WRITER_WAITING while no writer thread is wanted yet */
 #define LDP_WRITER_WAITING 1

@@ -133,11 +133,8 @@ static LDP_NOINLINE void ring_wait_space(struct ldp_ring *r, uint64_t head)
 		atomic_store_explicit(&r->kicked, 1, memory_order_relaxed);
 		ldp_rings_kick();
 		/* A writer that starts late (writer.c) has not: it must, now. */
-		if (atomic_load_explicit(&ldp_writer_deferred, memory_order_relaxed) == LDP_WRITER_WAITING &&
-		    getpid() == ldp_pid) {
-			ldp_writer_undefer();
+		if (ldp_writer_undefer() != 0)
 			continue;
-		}
 		ldp_futex_wait((volatile uint32_t *)&r->drained, drained, 20 * 1000000ull);
 	}
 }

@@ -1063,8 +1063,8 @@ int ldp_writer_defer(uint64_t start_mono_ns)
 }
 
 /* Start the deferred writer thread now, from a thread that holds no lock of
- * the agent's and is no signal handler. @return 0 (or it was not deferred),
- * -1 it could not start: tracing is off (said why). */
+ * the agent's and is no signal handler. @return 1 started, 0 nothing to
+ * start here, -1 it could not start: tracing is off (said why). */
 int ldp_writer_undefer(void)
 {
 	/* Only the process the agent started in: a vfork child shares its
@@ -1084,7 +1084,7 @@ int ldp_writer_undefer(void)
 		atomic_store(&ldp_state, LDP_STATE_OFF);
 		return -1;
 	}
-	return 0;
+	return 1;
 }
 
 void ldp_writer_poll_slow(void)
