@@ -856,8 +856,12 @@ static LDP_ALWAYS_INLINE size_t ldp_enc_salloc(uint8_t *dst, struct ldp_enc_stat
 		code |= LDP_EV_ALLOC3_SEQ1;
 	else
 		n += ldp_enc_seq(dst + n, st->seq, seq);
-	n += ldp_varint_put(dst + n, size);
-	n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)stack - (int64_t)st->m.stack));
+	if (size == st->m.site_size && stack == st->m.site_stack) {
+		code |= LDP_EV_ALLOC3_SAME; /* the last site allocation's again: a loop's */
+	} else {
+		n += ldp_varint_put(dst + n, size);
+		n += ldp_varint_put(dst + n, ldp_zigzag((int64_t)stack - (int64_t)st->m.stack));
+	}
 	dst[0] = code;
 	st->m.stack = st->m.site_stack = stack;
 	st->m.site_size = size;

@@ -68,9 +68,13 @@ static int follow_v3(struct ldp_ringcut *cut, struct ldp_model_dec *d, uint8_t o
 	} else {
 		if (!(op & LDP_EV_ALLOC3_SEQ1) && get_seq(c, cut->seq, &sd))
 			return -1;
-		d->m.site_size = get(c);
-		d->m.stack += (uint32_t)unzig(get(c));
-		d->m.site_stack = d->m.stack;
+		if (op & LDP_EV_ALLOC3_SAME) {
+			d->m.stack = d->m.site_stack;
+		} else {
+			d->m.site_size = get(c);
+			d->m.stack += (uint32_t)unzig(get(c));
+			d->m.site_stack = d->m.stack;
+		}
 	}
 	cut->seq += sd;
 	return 0;

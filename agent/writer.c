@@ -304,7 +304,7 @@ static void put_ring_bytes(struct ldp_ring *r, uint64_t from, uint64_t to)
 		if (pending_len + len + 1 + LDP_VARINT_MAX > feed_at)
 			compress_pending(ZSTD_e_continue);
 		uint8_t *p = pending + pending_len;
-		*p++ = LDP_REC_EVENTS4;
+		*p++ = LDP_REC_EVENTS5;
 		p += ldp_varint_put(p, len);
 		memcpy(p, hdr, hl);
 		p += hl;

@@ -30,11 +30,12 @@
 
 #define LDP_FORMAT_MAJOR 2 /* incompatible changes: readers refuse a newer major (2: stacks as STACK2 records, which a
                             * 1.x reader cannot resolve) */
-#define LDP_FORMAT_MINOR 2 /* compatible additions: new record types, new tags (1.5: sampled mode, 1.6: END by signal,
+#define LDP_FORMAT_MINOR 3 /* compatible additions: new record types, new tags (1.5: sampled mode, 1.6: END by signal,
                             * nested losses, 1.7: allocator, attach, pause marks, END detached, parts, EVENTS2;
                             * 1.8: a stack's modules precede it, reloads over others recorded again;
                             * 2.1: EVENTS3, seqs on the floor's quanta written as quanta;
-                            * 2.2: EVENTS4, blocks named by (size, stack) instead of address) */
+                            * 2.2: EVENTS4, blocks named by (size, stack) instead of address;
+                            * 2.3: EVENTS5, an ALLOC3 of the last site's size and stack in one byte) */
 #define LDP_FORMAT_MAJOR_MIN 1 /* the oldest major this reader reads */
 
 /* Segment header fields: varint tag | varint len | bytes. Unknown tags are skipped. */
@@ -80,6 +81,7 @@ enum ldp_record_type {
 	LDP_REC_EVENTS2 = 0x21, /* the same, whose events may use the 1.7 ops (since 1.7) */
 	LDP_REC_EVENTS3 = 0x22, /* the same, whose 1.7 ops may write a seq as floor quanta (since 2.1) */
 	LDP_REC_EVENTS4 = 0x23, /* the same, whose events may also use the 2.2 site ops (since 2.2) */
+	LDP_REC_EVENTS5 = 0x24, /* the same, whose ALLOC3 may be SAME (since 2.3) */
 	LDP_REC_ROUND = 0x30,  /* end of a writer round: round, time, floor (the seq watermark) */
 	LDP_REC_END = 0x31,    /* the segment ended: reason, time; for a fatal signal, its number (since 1.6) */
 	LDP_REC_SNAPSHOT = 0x40, /* a snapshot marker: seq, kind, label (since 1.1) */
@@ -216,14 +218,17 @@ enum ldp_event_op {
  * free's), size; or with LAST, [seq] alone: the size and stack of the
  * ring's last ALLOC3 (site_size, site_stack), an allocation freed at once.
  * A FREE3 sets free_stack; an ALLOC3 sets stack, site_stack and site_size.
- * Neither moves prev_ptr, nalloc or the recent table.
+ * Neither moves prev_ptr, nalloc or the recent table. Since 2.3 (EVENTS5)
+ * an ALLOC3 with SAME is [seq] alone: site_size and site_stack again (a
+ * loop's allocation, one byte as its free).
  */
 #define LDP_EV_ALLOC3 0xa0
 #define LDP_EV_ALLOC3_SEQ1 0x04
+#define LDP_EV_ALLOC3_SAME 0x08
 #define LDP_EV_FREE3 0xb0
 #define LDP_EV_FREE3_SEQ1 0x01
 #define LDP_EV_FREE3_LAST 0x02
-/* Ops decoded against the model: 0x80..0x93 (1.7) and 0xa0..0xa7, 0xb0..0xb3 (2.2). */
+/* Ops decoded against the model: 0x80..0x93 (1.7), 0xa0..0xa7, 0xb0..0xb3 (2.2) and 0xa8..0xaf (2.3). */
 #define LDP_EV_V2_MIN 0x80
 #define LDP_EV_V2_MAX 0xb3
 

@@ -122,8 +122,10 @@ static void on_raw(void *ctx, unsigned type, const uint8_t *p, size_t n, uint64_
 	case LDP_REC_EVENTS2:
 	case LDP_REC_EVENTS3:
 	case LDP_REC_EVENTS4:
+	case LDP_REC_EVENTS5:
 		/* its events follow (on_raw_event) */
-		printf("EVENTS %zu bytes%s\n", n, type == LDP_REC_EVENTS4 ? " (EVENTS4)" : "");
+		printf("EVENTS %zu bytes%s\n", n,
+		       type == LDP_REC_EVENTS4 ? " (EVENTS4)" : type == LDP_REC_EVENTS5 ? " (EVENTS5)" : "");
 		break;
 	case LDP_REC_ROUND: {
 		uint64_t round, t, floor;

@@ -588,12 +588,12 @@ static int stack_plus(uint32_t base, uint64_t zz, uint32_t *stack)
 long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, struct rd_event *ev, const char **why)
 {
 	/* Which ops from 0x80 on are known, a bit each: ALLOC2 0x80..0x8f,
-	 * FREE2 0x90..0x93, ALLOC3 0xa0..0xa7, FREE3 0xb0..0xb3 (one test on
+	 * FREE2 0x90..0x93, ALLOC3 0xa0..0xaf, FREE3 0xb0..0xb3 (one test on
 	 * the reporter's hottest path). */
 #define OPS(first, last) (((2ull << ((last) - LDP_EV_V2_MIN)) - 1) & ~((1ull << ((first) - LDP_EV_V2_MIN)) - 1))
 	const uint64_t known = OPS(LDP_EV_ALLOC2, LDP_EV_ALLOC2 | 0x0f) |
 			       OPS(LDP_EV_FREE2, LDP_EV_FREE2 | LDP_EV_FREE2_SEQ1 | LDP_EV_FREE2_INDEX) |
-			       OPS(LDP_EV_ALLOC3, LDP_EV_ALLOC3 | 3 | LDP_EV_ALLOC3_SEQ1) |
+			       OPS(LDP_EV_ALLOC3, LDP_EV_ALLOC3 | 3 | LDP_EV_ALLOC3_SEQ1 | LDP_EV_ALLOC3_SAME) |
 			       OPS(LDP_EV_FREE3, LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1 | LDP_EV_FREE3_LAST);
 #undef OPS
 	unsigned op = p[0], bit = op - LDP_EV_V2_MIN;
@@ -647,7 +647,7 @@ long rd_decode_v2(const uint8_t *p, const uint8_t *end, struct rd_ring_dec *st, 
 		} else if (!(op & LDP_EV_ALLOC3_SEQ1)) {
 			NEXT_SEQ();
 		}
-		if (is_free && (op & LDP_EV_FREE3_LAST)) { /* the last site allocation's size and stack */
+		if (op & (is_free ? LDP_EV_FREE3_LAST : LDP_EV_ALLOC3_SAME)) { /* the last site allocation's size and stack */
 			size = m->site_size;
 			stack = m->site_stack;
 		} else {

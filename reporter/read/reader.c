@@ -277,6 +277,7 @@ static int on_record(struct reader *r, unsigned type, const uint8_t *p, size_t n
 	case LDP_REC_EVENTS2:
 	case LDP_REC_EVENTS3:
 	case LDP_REC_EVENTS4:
+	case LDP_REC_EVENTS5:
 		/* EVENTS3 on: a model op's seq may be floor quanta. */
 		return on_events(r, p, n, type >= LDP_REC_EVENTS3, err);
 	case LDP_REC_ROUND: {
