@@ -165,6 +165,9 @@ extern LDP_SEAM uint64_t rd_spill_max;
 /* Test seam: 0 delivers one event per sift of the rings' heap, the plain
  * merge that runs and turns (merge.c) must reproduce exactly. */
 extern LDP_SEAM int rd_merge_runs;
+/* Test seam: 0 checks and queues a loop's pairs op by op, as the run of
+ * them (merge.c, Q_PAIRS) must reproduce exactly. */
+extern LDP_SEAM int rd_merge_pairs;
 
 /* A snapshot marker, an RSS reading (snap.kind == 0) or a pause mark
  * (snap.kind == RD_MARK_PAUSE, the mark in pause), placed by seq. */

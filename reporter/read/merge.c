@@ -8,7 +8,10 @@
  * readings) in their places. What waits is kept as the events' own encoded
  * bytes (a few bytes an event, not a 64-byte struct): checked once on
  * arrival with the ring's check state, decoded again on delivery with its
- * delivery state.
+ * delivery state. A run of a loop's pairs (format 2.3: an allocation of the
+ * last site's size and stack, freed at once, the seqs one after another:
+ * two bytes a pair) is checked as a whole and waits as one op, Q_PAIRS,
+ * which the delivery hands out an event at a time.
  *
  *   EVENTS payload --check--> ring queue:  [runs in the spill file][bytes in memory]
  *   release(limit):  heap of rings keyed by their next event's seq --> visitor
@@ -47,6 +50,18 @@
 LDP_SEAM uint64_t rd_merge_mem_limit = 128ull << 20;
 LDP_SEAM uint64_t rd_spill_max = 64ull << 30;
 LDP_SEAM int rd_merge_runs = 1;
+LDP_SEAM int rd_merge_pairs = 1;
+
+/* A loop's pair as the agent writes it (2.3): ALLOC3 with SEQ1 and SAME
+ * (any kind), then FREE3 with SEQ1 and LAST. */
+#define PAIR_ALLOC (LDP_EV_ALLOC3 | LDP_EV_ALLOC3_SEQ1 | LDP_EV_ALLOC3_SAME)
+#define PAIR_FREE (LDP_EV_FREE3 | LDP_EV_FREE3_SEQ1 | LDP_EV_FREE3_LAST)
+/* The queue's own op for n such pairs (never in a trace: 0xf0 is no op a
+ * reader accepts, so no checked byte is one): Q_PAIRS kind, varint n,
+ * varint size, varint stack. Each event's seq is the one before's + 1. */
+#define Q_PAIRS 0xf0
+/* Fewer pairs than this are queued as their events, one op each. */
+#define PAIRS_MIN 4
 
 struct spill_run {
 	uint64_t off, len;
@@ -69,6 +84,11 @@ struct rd_ring_q {
 	size_t rpos, rlen, rcap;
 	uint64_t run_read;         /* bytes of runs[run_head] read into rbuf so far */
 	int lost;                  /* damage (rd_merge_lose): events dropped until the next ATTACH */
+	/* A Q_PAIRS op being delivered: its events not yet decoded (an even
+	 * count: an allocation is next), and what they all are. */
+	uint64_t pair_left, pair_size;
+	uint32_t pair_stack;
+	uint8_t pair_op;
 };
 
 void rd_merge_init(struct rd_merge *m, const struct rd_visitor *v, struct rd_stats *st)
@@ -244,6 +264,15 @@ static inline __attribute__((always_inline)) void set_event(struct rd_ring_q *rq
 	ev->op = op;
 }
 
+/* The next event of the Q_PAIRS run being delivered. */
+static inline __attribute__((always_inline)) void pair_next(struct rd_ring_q *rq)
+{
+	int alloc = !(rq->pair_left-- & 1);
+	rq->dec.seq++;
+	set_event(rq, &rq->dec, 0, rq->pair_size, rq->pair_stack, alloc ? RD_EV_ALLOC : RD_EV_FREE,
+		  alloc ? rq->pair_op : LDP_EV_FREE);
+}
+
 /* Decode an op the check accepted, from the same state: the fixed-layout
  * ops (nearly all of them) without a check, the rest by rd_decode_event.
  * Every byte of the op is in [p, end) (next_event sees to it). */
@@ -272,6 +301,15 @@ static inline __attribute__((always_inline)) long decode_checked(const uint8_t *
 	case LDP_EV_FREE:
 		q = ldp_varint_get_checked(ldp_varint_get_checked(q, &a), &b);
 		break;
+	case Q_PAIRS:
+		rq->pair_op = (uint8_t)(LDP_EV_ALLOC_MALLOC + q[0]);
+		q = ldp_varint_get_checked(ldp_varint_get_checked(q + 1, &a), &rq->pair_size);
+		q = ldp_varint_get_checked(q, &stack);
+		rq->pair_stack = (uint32_t)stack;
+		rq->pair_left = 2 * a;
+		pair_next(rq);
+		*what = RD_DEC_EVENT;
+		return q - p;
 	case LDP_EV_SALLOC_MALLOC:
 	case LDP_EV_SALLOC_MALLOC + 1:
 	case LDP_EV_SALLOC_MALLOC + 2:
@@ -310,6 +348,12 @@ static inline __attribute__((always_inline)) long decode_checked(const uint8_t *
  * delivery state). @return 1, or 0 when nothing is queued. */
 static inline __attribute__((always_inline)) int next_event(struct rd_merge *m, struct rd_ring_q *q)
 {
+	if (q->pair_left) {
+		pair_next(q);
+		q->queued--;
+		q->has_ev = 1;
+		return 1;
+	}
 	while (q->queued) {
 		const uint8_t *p, *end;
 		int from_run = q->run_head < q->nruns;
@@ -586,6 +630,44 @@ int rd_merge_ring_state(struct rd_merge *m, uint64_t id, struct rd_ring_dec *st,
 	return 0;
 }
 
+/* A run of a loop's pairs at p (at least PAIRS_MIN whole ones before end),
+ * checked as its events would be one by one and counted in; the Q_PAIRS op
+ * that stands for them in the queue goes to op[0..*op_len).
+ * @return the bytes taken, or 0 to leave them to the op-by-op path: no
+ * model yet, a stack never defined, or events that would arrive late (that
+ * path says so, or counts them). */
+#define PAIRS_OP_MAX (2 + 3 * LDP_VARINT_MAX)
+static long pair_run(struct rd_merge *m, struct rd_ring_q *q, const uint8_t *p, const uint8_t *end,
+		     uint32_t next_stack, uint8_t *op, size_t *op_len)
+{
+	struct rd_ring_dec *st = &q->check;
+	if (!st->attached || !st->model)
+		return 0;
+	struct ldp_model *md = &st->model->m;
+	if (md->site_stack >= next_stack || st->seq + 1 < m->delivered_upto || st->seq > UINT64_MAX / 2)
+		return 0;
+	uint64_t n = 0;
+	for (const uint8_t *x = p; end - x >= 2 && x[0] == p[0] && x[1] == PAIR_FREE; x += 2)
+		n++;
+	if (n < PAIRS_MIN)
+		return 0;
+	/* What decoding each would have done: the seq moves on, every stack
+	 * of the model is the site's. */
+	st->seq += 2 * n;
+	md->stack = md->free_stack = md->site_stack;
+	q->queued += 2 * n;
+	if ((m->waiting += 2 * n) > m->st->max_queued)
+		m->st->max_queued = m->waiting;
+	size_t k = 0;
+	op[k++] = Q_PAIRS;
+	op[k++] = (uint8_t)(p[0] & 3);
+	k += ldp_varint_put(op + k, n);
+	k += ldp_varint_put(op + k, md->site_size);
+	k += ldp_varint_put(op + k, md->site_stack);
+	*op_len = k;
+	return (long)(2 * n);
+}
+
 /* An event the check decoded joins its ring's queue: counted, its stack id
  * checked. @return 0, 1 when it must go with stack 0 (its STACK record was
  * in a damaged part), or -1 with *why for a stack id never defined. */
@@ -633,6 +715,19 @@ int rd_merge_events(struct rd_merge *m, uint64_t id, const uint8_t *p, size_t n,
 	int dump = m->v->raw_event != NULL;
 	while (cur < end) {
 		struct rd_event ev;
+		if ((cur[0] & ~3) == PAIR_ALLOC && end - cur >= 2 * PAIRS_MIN && cur[1] == PAIR_FREE && !q->lost &&
+		    !dump && rd_merge_pairs) {
+			uint8_t op[PAIRS_OP_MAX];
+			size_t op_len;
+			long used = pair_run(m, q, cur, end, next_stack, op, &op_len);
+			if (used > 0) {
+				enqueue(m, q, run, (size_t)(cur - run));
+				enqueue(m, q, op, op_len);
+				cur += used;
+				run = cur;
+				continue;
+			}
+		}
 		if (cur[0] >= LDP_EV_V2_MIN && cur[0] <= LDP_EV_V2_MAX && !q->lost && !dump) {
 			/* The commonest op of 1.7 traces, queued as its plain op without
 			 * the general path's questions. Incomplete or malformed (the
