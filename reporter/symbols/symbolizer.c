@@ -109,7 +109,8 @@ struct symbolizer *sym_new(const struct sym_opts *opts)
 		sb_printf(&b, ":%s/usr/lib/debug", opts->sysroot);
 	s->debuginfo_path = b.s;
 	s->cb.find_elf = dwfl_build_id_find_elf;
-	s->cb.find_debuginfo = debugcache_find_debuginfo;
+	s->cb.find_debuginfo = opts->ndebug_dirs || opts->sysroot ? debugcache_find_debuginfo
+								   : debugcache_find_debuginfo_default;
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	u64map_init(&s->warned, 16);

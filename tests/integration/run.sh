@@ -639,6 +639,14 @@ if traced $t "$W/app/prog" "$W/$t.truth"; then
 	objcopy --only-keep-debug "$W/root$W/app/prog" "$W/dbg/.build-id/${id:0:2}/${id:2}.debug"
 	objcopy --strip-all "$W/root$W/app/prog" "$W/app/prog"
 	"$LDPROF" report --json --debug-dir "$W/dbg" "$W/$t.ldp" > "$W/$t.debugdir.json" 2> "$W/$t.debugdir.err"
+	# Stripped with a .gnu_debuglink, its debug file in .debug beside it: libdw's
+	# default search finds it, no option (the reporter looks there before asking
+	# libdw, to spare it loading libdebuginfod when nothing is to be found).
+	mkdir -p "$W/app/.debug"
+	objcopy --only-keep-debug "$W/root$W/app/prog" "$W/app/.debug/prog.debug"
+	objcopy --strip-all --add-gnu-debuglink="$W/app/.debug/prog.debug" "$W/root$W/app/prog" "$W/app/prog"
+	"$LDPROF" report --json "$W/$t.ldp" > "$W/$t.debuglink.json" 2> "$W/$t.debuglink.err"
+	rm -r "$W/app/.debug"
 	# A rebuilt binary at the recorded path: a different build-id.
 	cp "$BIN/truth_single" "$W/app/prog"
 	"$LDPROF" report --json "$W/$t.ldp" > "$W/$t.changed.json" 2> "$W/$t.changed.err"
@@ -648,6 +656,9 @@ w = sys.argv[1]
 def keys(name):
     return {g["key"] for g in json.load(open(f"{w}.{name}.json"))["groups"]}
 missing, sysroot, debugdir, changed = keys("missing"), keys("sysroot"), keys("debugdir"), keys("changed")
+debuglink = keys("debuglink")
+assert {"leak_maker", "temp_churn"} <= debuglink, debuglink
+assert open(f"{w}.debuglink.err").read() == "", open(f"{w}.debuglink.err").read()
 assert any(k.startswith("prog+0x") for k in missing), missing
 assert "not found" in open(f"{w}.missing.err").read()
 assert {"leak_maker", "temp_churn"} <= sysroot, sysroot
@@ -657,7 +668,7 @@ assert any(k.startswith("prog+0x") for k in changed) and "leak_maker" not in cha
 err = open(f"{w}.changed.err").read()
 assert "build-id differs" in err and err.count("\n") == 1, err
 PYEOF
-		pass "$t: missing binary -> prog+0x..; --sysroot and --debug-dir (build-id) find symbols; a rebuilt binary is detected by build-id, warned once"
+		pass "$t: missing binary -> prog+0x..; --sysroot, --debug-dir (build-id) and a debuglink in .debug find symbols; a rebuilt binary is detected by build-id, warned once"
 	else fail "$t"; fi
 else fail "$t: record"; fi
 
