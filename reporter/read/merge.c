@@ -644,12 +644,12 @@ static long pair_run(struct rd_merge *m, struct rd_ring_q *q, const uint8_t *p, 
 	if (!st->attached || !st->model)
 		return 0;
 	struct ldp_model *md = &st->model->m;
-	if (md->site_stack >= next_stack || st->seq + 1 < m->delivered_upto || st->seq > UINT64_MAX / 2)
+	if (md->site_stack >= next_stack || st->seq + 1 < m->delivered_upto)
 		return 0;
 	uint64_t n = 0;
 	for (const uint8_t *x = p; end - x >= 2 && x[0] == p[0] && x[1] == PAIR_FREE; x += 2)
 		n++;
-	if (n < PAIRS_MIN)
+	if (n < PAIRS_MIN || 2 * n > UINT64_MAX - st->seq) /* (a seq that would wrap: op by op) */
 		return 0;
 	/* What decoding each would have done: the seq moves on, every stack
 	 * of the model is the site's. */
