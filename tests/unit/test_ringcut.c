@@ -43,7 +43,7 @@ struct sim {
 	unsigned npool[LDP_SIZE_CLASSES];
 	uint64_t freed_at[LDP_SIZE_CLASSES]; /* event number of the free that set enc.m.freed[class] */
 	/* op forms written */
-	unsigned by_index, by_addr, reuse, alloc_addr, mapped, site_alloc, site_free, site_last;
+	unsigned by_index, by_addr, reuse, alloc_addr, mapped, site_alloc, site_free, site_last, site_same;
 	/* since `mark` (a cut): frees by index of blocks allocated before it, reuses of blocks freed before it */
 	uint64_t mark;
 	unsigned index_across, reuse_across;
@@ -130,10 +130,15 @@ static size_t sim_step(struct sim *s, uint8_t *dst)
 	uint32_t stack = 1 + (uint32_t)(rnd(s) % 3);
 	unsigned op = LDP_EV_ALLOC_MALLOC + (unsigned)(rnd(s) % 4);
 	int site = rnd(s) % 3 == 0;
+	if (site && rnd(s) % 4 == 0) { /* the last site allocation again: a loop's (2.3's SAME) */
+		size = s->enc.m.site_size ? s->enc.m.site_size : size;
+		stack = s->enc.m.site_size ? s->enc.m.site_stack : stack;
+	}
 	size_t n = site ? ldp_enc_salloc(dst, &s->enc, op, s->seq, size, stack)
 			: ldp_enc_alloc(dst, &s->enc, op, s->seq, a, size, stack);
 	if (site) {
 		s->site_alloc++;
+		s->site_same += (dst[0] & LDP_EV_ALLOC3_SAME) != 0;
 	} else if (dst[0] & LDP_EV_ALLOC2_REUSE) {
 		s->reuse++;
 		s->reuse_across += s->freed_at[cls] < s->mark && s->nev >= s->mark;
@@ -192,6 +197,7 @@ static void test_follow_every_op_across_the_wrap(void **state)
 	/* Every form was written: the model was exercised, not only the delta bases. */
 	assert_true(s->by_index > 1000 && s->by_addr > 100 && s->reuse > 1000 && s->alloc_addr > 1000 && s->mapped > 100);
 	assert_true(s->site_alloc > 1000 && s->site_free > 1000 && s->site_last > 50 && s->site_last < s->site_free);
+	assert_true(s->site_same > 100 && s->site_same < s->site_alloc);
 	assert_true(drains > 1000);
 	/* A new owner: ATTACH resets everything. */
 	tail = head;
