@@ -349,6 +349,7 @@ static void test_pairs_same_order(void **state)
 			assert_true(st_fast.max_queued_bytes * 2 < st_plain.max_queued_bytes);
 			check_counts(&t, &tr);
 		}
+		free(fast.v);
 		const uint64_t limits[] = {0, 100};
 		for (size_t i = 0; i < 2; i++) {
 			rd_merge_mem_limit = limits[i];
