@@ -56,7 +56,8 @@ static void pymalloc_arenas(struct fidelity *f, const struct tm_segment *seg)
 		if (ms->mapped_bytes != ms->maps * (256u << 10) && ms->mapped_bytes != ms->maps * (1u << 20))
 			continue;
 		/* a return address: the call is just before it */
-		long mi = module_at(seg, st->ips[0] - 1);
+		struct tm_ips ips = tm_ips(st);
+		long mi = module_at(seg, tm_ips_next(&ips) - 1);
 		if (mi < 0 || !is_interpreter(seg->mods[mi].path))
 			continue;
 		f->pymalloc_image = seg->mods[mi].path;

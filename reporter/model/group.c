@@ -153,9 +153,10 @@ void flat_stack(struct flat *fl, struct sym_space *sp, const struct tm_stack *st
 	int leaf_pc = (st->flags & LDP_STACK_LEAF_PC) != 0;
 	int found = leaf_pc;
 	long first_past_allocator = -1;
+	struct tm_ips ips = tm_ips(st);
 	for (unsigned i = 0; i < st->depth; i++) {
 		const struct sym_frame *fr;
-		unsigned k = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), st->nmods, &fr);
+		unsigned k = sym_resolve(sp, tm_ips_next(&ips), !(leaf_pc && i == 0), st->nmods, &fr);
 		for (unsigned j = 0; j < k; j++) {
 			if (fl->n == fl->cap) {
 				fl->cap = fl->cap ? fl->cap * 2 : 64;

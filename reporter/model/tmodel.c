@@ -92,8 +92,14 @@ static void on_stack(void *ctx, const struct rd_stack *s)
 	/* Since 1.8 a stack's modules come before it (docs/FORMAT.md, MODULE). */
 	struct tm_stack st = {.depth = s->depth, .flags = s->flags,
 			      .nmods = seg->info.major > 1 || seg->info.minor >= 8 ? seg->nmods : 0};
-	st.ips = arena_alloc(&seg->stack_ips, (s->depth ? s->depth : 1) * sizeof *st.ips);
-	memcpy(st.ips, s->ips, s->depth * sizeof *st.ips);
+	uint8_t *code = arena_alloc(&seg->stack_ips, (size_t)s->depth * LDP_VARINT_MAX + 1), *p = code;
+	uint64_t prev = 0;
+	for (unsigned i = 0; i < s->depth; i++) {
+		p += ldp_varint_put(p, ldp_zigzag((int64_t)(s->ips[i] - prev)));
+		prev = s->ips[i];
+	}
+	arena_unused(&seg->stack_ips, code, (size_t)(p - code));
+	st.code = code;
 	VEC_PUSH(seg->stacks, seg->nstacks, seg->stacks_cap, st);
 }
 

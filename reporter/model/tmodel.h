@@ -11,13 +11,36 @@
 #include "model/heap.h"
 #include "model/mapped.h"
 #include "model/profile.h"
+#include "ldprof/varint.h"
 #include "read/trace.h"
 
+/* A stack's addresses are kept as the zigzag differences of each from the
+ * one before, innermost first (the first from 0): a few bytes a frame where
+ * 8-byte addresses took mixed's 163,545 stacks to 40 MB, and read in the
+ * order its users walk them (tm_ips_next), most of them a few frames in. */
 struct tm_stack {
-	uint64_t *ips;
+	const uint8_t *code;
 	unsigned depth, flags;
 	size_t nmods; /* MODULE records of its segment before it: its addresses are theirs (sym_resolve) */
 };
+
+/* Walking a stack's addresses, innermost first: tm_ips(st), then depth
+ * calls of tm_ips_next. */
+struct tm_ips {
+	const uint8_t *p;
+	uint64_t ip;
+};
+static inline struct tm_ips tm_ips(const struct tm_stack *st)
+{
+	return (struct tm_ips){st->code, 0};
+}
+static inline uint64_t tm_ips_next(struct tm_ips *it)
+{
+	uint64_t v;
+	it->p = ldp_varint_get_checked(it->p, &v); /* written here, whole */
+	it->ip += (uint64_t)ldp_unzigzag(v);
+	return it->ip;
+}
 
 /* Live bytes and blocks of one stack at a snapshot. */
 struct tm_snap_site {
@@ -45,7 +68,7 @@ struct tm_segment {
 	size_t nmods, mods_cap;
 	struct tm_stack *stacks; /* index = stack id; [0] is the empty stack */
 	size_t nstacks, stacks_cap;
-	struct arena stack_ips;  /* where the stacks' ips live */
+	struct arena stack_ips;  /* where the stacks' addresses live (tm_stack.code) */
 	struct heap_model heap;
 	struct profile prof;
 	struct mapped_model mapped;

@@ -120,9 +120,10 @@ static uint32_t *frame_addrs(struct sym_space *sp, const struct tm_stack *st, un
 	uint32_t *a = xmalloc((nframes ? nframes : 1) * sizeof *a);
 	int leaf_pc = (st->flags & LDP_STACK_LEAF_PC) != 0;
 	unsigned k = 0;
+	struct tm_ips ips = tm_ips(st);
 	for (unsigned i = 0; i < st->depth && k < nframes; i++) {
 		const struct sym_frame *fr;
-		unsigned n = sym_resolve(sp, st->ips[i], !(leaf_pc && i == 0), st->nmods, &fr);
+		unsigned n = sym_resolve(sp, tm_ips_next(&ips), !(leaf_pc && i == 0), st->nmods, &fr);
 		for (unsigned j = 0; j < n && k < nframes; j++)
 			a[k++] = i;
 	}

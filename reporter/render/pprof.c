@@ -170,9 +170,8 @@ static uint64_t module_mapping(struct pb *p, struct seg_maps *sm, const struct t
  * sampled PC and a return address are told apart: one address can be both,
  * and is resolved differently (model/group.c, flat_stack). */
 static uint64_t location_id(struct pb *p, struct seg_maps *sm, const struct tm_segment *seg, const struct wstack *x,
-			    unsigned i, unsigned j, unsigned k)
+			    uint64_t ip, unsigned i, unsigned j, unsigned k)
 {
-	uint64_t ip = x->st->ips[i];
 	int pc = i == 0 && (x->st->flags & LDP_STACK_LEAF_PC);
 	uint64_t key = ((ip << 1) | (uint64_t)pc) + 1;
 	uint64_t *slot = u64map_get(&sm->loc_of_ip, key);
@@ -250,11 +249,12 @@ static void add_samples(struct pb *p, const struct tmodel *m, size_t s, const st
 		uint64_t *locs = xmalloc((st->depth + x->nframes + 1) * sizeof *locs);
 		unsigned j = x->nframes; /* frames [0, j) are still to place: the innermost is [j - 1] */
 		size_t nlocs = 0;
+		struct tm_ips ips = tm_ips(st);
 		for (unsigned i = 0; i < st->depth; i++) {
 			unsigned k = 0;
 			while (j > k && x->addr[j - 1 - k] == i)
 				k++;
-			locs[nlocs++] = location_id(p, &sm, seg, x, i, j, k);
+			locs[nlocs++] = location_id(p, &sm, seg, x, tm_ips_next(&ips), i, j, k);
 			j -= k;
 		}
 		/* Frames with no address (a truncated stack's [truncated] root): a

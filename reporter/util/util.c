@@ -145,6 +145,15 @@ void *arena_alloc(struct arena *a, size_t n)
 	return p;
 }
 
+void arena_unused(struct arena *a, void *p, size_t used)
+{
+	struct arena_chunk *c = a->head;
+	size_t off = (size_t)((unsigned char *)p - c->data);
+	used = (used + 15) & ~(size_t)15;
+	if (off + used < c->used)
+		c->used = off + used;
+}
+
 void arena_free(struct arena *a)
 {
 	while (a->head) {

@@ -47,6 +47,9 @@ struct arena {
 	unsigned nchunks; /* chunks double from 64 KiB to 4 MiB: a small trace stays small */
 };
 void *arena_alloc(struct arena *a, size_t n); /* 16-byte aligned, uninitialised */
+/* p, the last arena_alloc's block, needs only its first `used` bytes: the
+ * rest goes back to the arena (for a block sized for the worst case). */
+void arena_unused(struct arena *a, void *p, size_t used);
 void arena_free(struct arena *a);
 
 /* Grow *arr (element size esz) so that it holds at least need elements. */
