@@ -27,6 +27,7 @@
 #ifndef LDP_AGENT_H
 #define LDP_AGENT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,17 @@ extern _Atomic int ldp_heap_on;
 #define LDP_HEAP_ALLOCS 2 /* allocations */
 #define LDP_HEAP_ALL 3
 extern int ldp_pid; /* pid of this image; differs from getpid() in vfork children */
+/* Whether this process is a copy of the agent's made by a fork no handler
+ * saw (forks.c) that does not share its memory: nobody here will ever drain
+ * its rings, nor let go of a lock a thread of the parent held at the fork.
+ * stalled_ms: how long the caller has waited (decides when kcmp may not be
+ * asked). */
+int ldp_copy_apart(unsigned stalled_ms);
+/* pthread_mutex_lock for an agent mutex an event may need (the stack table's,
+ * the modules', the mapped paths'), unless this is such a copy and the mutex
+ * stays held: -1 then, not locked (the ring's slow path turns the agent off
+ * there, forks.c). */
+int ldp_lock_unless_apart(pthread_mutex_t *m);
 
 /* Start tracing (the constructor, or ldprof_attach() with attached).
  * @return 0, or -1 (said why; or it had started already). */

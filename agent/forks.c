@@ -30,7 +30,6 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/kcmp.h>
 #include <linux/sched.h>
 
 #include "agent.h"
@@ -119,18 +118,10 @@ long ldp_fork_syscall(long (*real)(long, long, long, long, long, long, long), lo
  * @return 1 if the agent is now off in this process. */
 int ldp_fork_orphan_check(unsigned stalled_ms)
 {
+	/* (A vfork child shares the memory: the parent's writer drains for it.) */
+	if (!ldp_copy_apart(stalled_ms))
+		return 0;
 	pid_t me = getpid();
-	if (me == ldp_pid)
-		return 0;
-	/* kcmp answers 0 when both use the same memory (vfork, CLONE_VM): the
-	 * parent's writer drains for us. It needs ptrace access to both, which a
-	 * program that made itself undumpable refuses (EPERM): then a second
-	 * of waiting without a single drain decides. */
-	long same = syscall(SYS_kcmp, (long)me, (long)ldp_pid, (long)KCMP_VM, 0L, 0L);
-	if (same == 0)
-		return 0;
-	if (same < 0 && errno != ESRCH && stalled_ms < 1000)
-		return 0;
 	atomic_store(&ldp_heap_on, 0);
 	int expected = LDP_STATE_READY;
 	if (atomic_compare_exchange_strong(&ldp_state, &expected, LDP_STATE_OFF)) {

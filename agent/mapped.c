@@ -136,7 +136,8 @@ static uint32_t path_id(int fd)
 	ssize_t n = readlink(link, buf, sizeof buf - 1);
 	if (n <= 0)
 		return 0;
-	pthread_mutex_lock(&path_lock);
+	if (ldp_lock_unless_apart(&path_lock) != 0)
+		return 0;
 	b = atomic_load_explicit(&buckets, memory_order_relaxed);
 	if (!b) {
 		b = ldp_raw_alloc(PATH_BUCKETS * sizeof *b); /* mapped: zero, so every chain empty */

@@ -175,7 +175,12 @@ static void rescan(void)
 		return;
 	dl_iterate_phdr(scan_cb, &s);
 
-	pthread_mutex_lock(&module_lock);
+	if (ldp_lock_unless_apart(&module_lock) != 0) {
+		for (unsigned i = 0; i < s.n; i++)
+			ldp_raw_free(s.found[i].path);
+		ldp_raw_free(s.found);
+		return;
+	}
 	last_adds = s.adds;
 	last_subs = s.subs;
 	for (unsigned i = 0; i < s.n; i++) {

@@ -166,8 +166,8 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, unsigned flags, uin
 		/* A signal handler: the lock may be held by the code it interrupted. */
 		if (!t || pthread_mutex_trylock(&intern_lock) != 0)
 			return 0;
-	} else {
-		pthread_mutex_lock(&intern_lock);
+	} else if (ldp_lock_unless_apart(&intern_lock) != 0) {
+		return 0; /* a copy of the agent, the lock held by a thread not here */
 	}
 	if (ensure_init() != 0) {
 		pthread_mutex_unlock(&intern_lock);

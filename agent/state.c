@@ -11,8 +11,15 @@
  * State machine (ldp_state):
  *   UNINIT --constructor--> STARTING --all set up--> READY --error or exit--> OFF
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+
 #include "agent.h"
 #include "log.h"
+#include "prim.h"
 
 struct ldp_config ldp_cfg;
 _Atomic int ldp_state;
@@ -21,6 +28,39 @@ _Atomic int ldp_restart_pending;
 int ldp_pid;
 LDP_TLS struct ldp_thread ldp_self;
 char ldp_allocator_desc[512];
+
+int ldp_copy_apart(unsigned stalled_ms)
+{
+	pid_t me = getpid();
+	if (me == ldp_pid)
+		return 0;
+	/* kcmp answers 0 when both use the same memory (vfork, CLONE_VM): the
+	 * parent's threads are there. It needs ptrace access to both, which a
+	 * program that made itself undumpable refuses (EPERM): then a second
+	 * of waiting without progress decides. */
+	long same = syscall(SYS_kcmp, (long)me, (long)ldp_pid, (long)KCMP_VM, 0L, 0L);
+	if (same == 0)
+		return 0;
+	return !(same < 0 && errno != ESRCH && stalled_ms < 1000);
+}
+
+int ldp_lock_unless_apart(pthread_mutex_t *m)
+{
+	if (pthread_mutex_trylock(m) == 0)
+		return 0;
+	if (getpid() == ldp_pid) { /* the agent's own process: the holder will let go */
+		pthread_mutex_lock(m);
+		return 0;
+	}
+	static volatile uint32_t never;
+	for (unsigned waited_ms = 0;; waited_ms += 20) {
+		if (ldp_copy_apart(waited_ms))
+			return -1;
+		if (pthread_mutex_trylock(m) == 0)
+			return 0;
+		ldp_futex_wait(&never, 0, 20 * 1000000ull);
+	}
+}
 
 void ldp_disable(const char *why)
 {
