@@ -38,10 +38,11 @@ int ldp_copy_apart(unsigned stalled_ms)
 	 * parent's threads are there. It needs ptrace access to both, which a
 	 * program that made itself undumpable refuses (EPERM): then a second
 	 * of waiting without progress decides. */
+	int saved = errno; /* the program's */
 	long same = syscall(SYS_kcmp, (long)me, (long)ldp_pid, (long)KCMP_VM, 0L, 0L);
-	if (same == 0)
-		return 0;
-	return !(same < 0 && errno != ESRCH && stalled_ms < 1000);
+	int refused = same < 0 && errno != ESRCH;
+	errno = saved;
+	return same != 0 && !(refused && stalled_ms < 1000);
 }
 
 int ldp_lock_unless_apart(pthread_mutex_t *m)
@@ -52,14 +53,22 @@ int ldp_lock_unless_apart(pthread_mutex_t *m)
 		pthread_mutex_lock(m);
 		return 0;
 	}
+	/* A copy: the waits may set errno, the program's. */
+	int saved = errno, rc;
 	static volatile uint32_t never;
 	for (unsigned waited_ms = 0;; waited_ms += 20) {
-		if (ldp_copy_apart(waited_ms))
-			return -1;
-		if (pthread_mutex_trylock(m) == 0)
-			return 0;
+		if (ldp_copy_apart(waited_ms)) {
+			rc = -1;
+			break;
+		}
+		if (pthread_mutex_trylock(m) == 0) {
+			rc = 0;
+			break;
+		}
 		ldp_futex_wait(&never, 0, 20 * 1000000ull);
 	}
+	errno = saved;
+	return rc;
 }
 
 void ldp_disable(const char *why)
