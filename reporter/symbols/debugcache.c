@@ -146,17 +146,23 @@ static int write_copy(int fd, const char *dir, const char *path)
 	return 0;
 }
 
+/* A build-id of 1 to 64 bytes in hex (hex: 129 bytes). @return 0, -1 for another length. */
+static int id_hex(const unsigned char *id, int n, char *hex)
+{
+	if (n <= 0 || n > 64)
+		return -1;
+	for (int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	return 0;
+}
+
 /* The cache's path for a build-id; "" when the cache is off. */
 static void cache_path(const unsigned char *id, int n, char *path, size_t size)
 {
-	const char *dir = n > 0 && n <= 64 ? cache_dir() : NULL;
-	path[0] = '\0';
-	if (!dir)
-		return;
-	int at = snprintf(path, size, "%s/", dir);
-	for (int i = 0; i < n; i++)
-		at += snprintf(path + at, size - (size_t)at, "%02x", id[i]);
-	snprintf(path + at, size - (size_t)at, ".debug");
+	char hex[129];
+	const char *dir = id_hex(id, n, hex) == 0 ? cache_dir() : NULL;
+	if (!dir || snprintf(path, size, "%s/%s.debug", dir, hex) >= (int)size)
+		path[0] = '\0';
 }
 
 static int exists(const char *dir, const char *sub, const char *name)
@@ -176,10 +182,8 @@ static int exists(const char *dir, const char *sub, const char *name)
  * search opens files: false means it would find nothing. */
 static int may_have_local_debug(const unsigned char *id, int n, const char *file_name, const char *debuglink_file)
 {
-	if (n > 0 && n <= 64) {
-		char hex[130];
-		for (int i = 0; i < n; i++)
-			snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	char hex[129];
+	if (id_hex(id, n, hex) == 0) {
 		char name[160];
 		snprintf(name, sizeof name, "%.2s/%s.debug", hex, hex + 2);
 		if (exists("/usr/lib/debug", ".build-id", name))
